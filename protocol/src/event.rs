@@ -1,0 +1,589 @@
+//! The event envelope and its kinds.
+//!
+//! An [`Event`] is an immutable fact recorded by one edge box ("node"): its id (UUIDv7),
+//! the venue, the node and the node's own sequence number, a hybrid logical clock timestamp,
+//! the staff member who caused it, the kind and payload ([`EventBody`]), and the node's
+//! ed25519 signature over the canonical encoding of everything else.
+//!
+//! The wire format is JSON:
+//!
+//! ```json
+//! {"format":1,"id":"0193…","venue":"demo-venue","node":"edge-01","seq":42,
+//!  "hlc":{"ms":1764050000000,"c":0},"actor":{"staff_id":"N001","role":"nurse"},
+//!  "body":{"kind":"measurement_recorded","payload":{…}},"sig":"base64…"}
+//! ```
+//!
+//! [`Event::from_json`] is the one door for untrusted bytes: it checks the format version
+//! first (so a newer peer gets "unknown version", not a confusing parse error), then the
+//! shape, then the payload rules. Signatures are checked separately with
+//! [`Event::verify`] or [`Event::verify_with`], because only the caller knows the keys.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ProtocolError;
+use crate::hlc::Hlc;
+use crate::items::{self, ItemValueKind, QUALITATIVE_VALUES, StationKind};
+use crate::roles::Role;
+use crate::signing::{self, Keyring, NodeKey, PublicKey};
+
+/// The envelope format this build writes and accepts.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// Longest identifier (venue, node, staff, resident) accepted.
+pub const MAX_ID_LEN: usize = 64;
+/// Longest free text (reasons, purposes) accepted, in characters.
+pub const MAX_TEXT_LEN: usize = 1000;
+
+/// A signed, immutable fact. See the module documentation for the wire format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Envelope format version; [`FORMAT_VERSION`] for events written by this build.
+    pub format: u16,
+    /// Globally unique id (UUIDv7). Clients may choose it so a retried save is idempotent.
+    pub id: Uuid,
+    /// Venue (or office) the event belongs to; central rejects foreign venues.
+    pub venue: String,
+    /// The box that recorded it; together with `seq` the replication and forwarding key.
+    pub node: String,
+    /// Per-node sequence number, starting at 1 with no gaps.
+    pub seq: u64,
+    /// Hybrid logical clock timestamp: the order projections use across boxes.
+    pub hlc: Hlc,
+    /// Who caused the event.
+    pub actor: Actor,
+    /// Kind and payload.
+    pub body: EventBody,
+    /// Base64 ed25519 signature by the node's key over [`Event::canonical_bytes`].
+    pub sig: String,
+}
+
+/// The staff member behind an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// Staff id as provisioned for the venue day.
+    pub staff_id: String,
+    /// The role the staff member acted in.
+    pub role: Role,
+}
+
+/// Event kinds without their payloads, for role checks and indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// See [`SessionOpened`].
+    SessionOpened,
+    /// See [`SessionClosed`].
+    SessionClosed,
+    /// See [`MeasurementRecorded`].
+    MeasurementRecorded,
+    /// See [`MeasurementCorrected`].
+    MeasurementCorrected,
+    /// See [`RecordViewed`].
+    RecordViewed,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 5] = [
+        EventKind::SessionOpened,
+        EventKind::SessionClosed,
+        EventKind::MeasurementRecorded,
+        EventKind::MeasurementCorrected,
+        EventKind::RecordViewed,
+    ];
+
+    /// Stable identifier, as in the JSON `kind` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::SessionOpened => "session_opened",
+            EventKind::SessionClosed => "session_closed",
+            EventKind::MeasurementRecorded => "measurement_recorded",
+            EventKind::MeasurementCorrected => "measurement_corrected",
+            EventKind::RecordViewed => "record_viewed",
+        }
+    }
+}
+
+/// What happened, with its data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum EventBody {
+    /// A resident checked in at reception; a checkup session is open.
+    SessionOpened(SessionOpened),
+    /// The resident left (all stations done, or sent home).
+    SessionClosed(SessionClosed),
+    /// A station recorded a result.
+    MeasurementRecorded(MeasurementRecorded),
+    /// A result was corrected; the earlier event stays in the log.
+    MeasurementCorrected(MeasurementCorrected),
+    /// Someone read a resident's record (audit).
+    RecordViewed(RecordViewed),
+}
+
+/// Payload of [`EventBody::SessionOpened`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOpened {
+    /// Id of the checkup session (UUIDv7).
+    pub session_id: Uuid,
+    /// Resident number (宛名番号) from the roster, never the individual number.
+    pub resident_id: String,
+    /// Stations the resident must visit, from their course.
+    pub stations: Vec<StationKind>,
+    /// The card bound to the session, if one was tapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardRef>,
+}
+
+/// A card bound to a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CardRef {
+    /// The resident's My Number card; identified by its basic four items, nothing stored.
+    Mynumber,
+    /// A venue contactless card, by UID / FeliCa IDm in lowercase hex.
+    Contactless {
+        /// Lowercase hex UID.
+        uid: String,
+    },
+}
+
+/// Payload of [`EventBody::SessionClosed`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionClosed {
+    /// The session that ends.
+    pub session_id: Uuid,
+    /// Why, when it ends before every station is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A measured value: a number, or a qualitative dipstick reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MeasuredValue {
+    /// Numeric result in the item's unit.
+    Number(f64),
+    /// Qualitative result, one of `-`, `±`, `+`, `2+`, `3+`, `4+`.
+    Text(String),
+}
+
+impl std::fmt::Display for MeasuredValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MeasuredValue::Number(n) => write!(f, "{n}"),
+            MeasuredValue::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// Payload of [`EventBody::MeasurementRecorded`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasurementRecorded {
+    /// The session the result belongs to.
+    pub session_id: Uuid,
+    /// The resident, repeated so the record can be built without the session.
+    pub resident_id: String,
+    /// Station that recorded it.
+    pub station: StationKind,
+    /// 17-character item code.
+    pub item_code: String,
+    /// The value.
+    pub value: MeasuredValue,
+    /// Unit; must be the item's unit.
+    pub unit: String,
+    /// Staff confirmed a value outside the soft limits.
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// Payload of [`EventBody::MeasurementCorrected`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasurementCorrected {
+    /// The session the result belongs to.
+    pub session_id: Uuid,
+    /// The resident.
+    pub resident_id: String,
+    /// Id of the event (recorded or an earlier correction) this one supersedes.
+    pub corrects: Uuid,
+    /// Item code; must match the corrected event's.
+    pub item_code: String,
+    /// The corrected value.
+    pub value: MeasuredValue,
+    /// Unit; must be the item's unit.
+    pub unit: String,
+    /// Why the value was corrected (required).
+    pub reason: String,
+    /// Staff confirmed a value outside the soft limits.
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// Payload of [`EventBody::RecordViewed`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordViewed {
+    /// Whose record was read.
+    pub resident_id: String,
+    /// What screen or API read it.
+    pub purpose: String,
+}
+
+impl EventBody {
+    /// The kind without payload.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            EventBody::SessionOpened(_) => EventKind::SessionOpened,
+            EventBody::SessionClosed(_) => EventKind::SessionClosed,
+            EventBody::MeasurementRecorded(_) => EventKind::MeasurementRecorded,
+            EventBody::MeasurementCorrected(_) => EventKind::MeasurementCorrected,
+            EventBody::RecordViewed(_) => EventKind::RecordViewed,
+        }
+    }
+
+    /// The resident the event concerns, if any.
+    pub fn resident_id(&self) -> Option<&str> {
+        match self {
+            EventBody::SessionOpened(p) => Some(&p.resident_id),
+            EventBody::SessionClosed(_) => None,
+            EventBody::MeasurementRecorded(p) => Some(&p.resident_id),
+            EventBody::MeasurementCorrected(p) => Some(&p.resident_id),
+            EventBody::RecordViewed(p) => Some(&p.resident_id),
+        }
+    }
+
+    /// Check the payload's rules: identifiers, known item codes and units, hard limits,
+    /// soft limits confirmed, required reasons.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        match self {
+            EventBody::SessionOpened(p) => {
+                check_uuid("payload.session_id", p.session_id)?;
+                check_id("payload.resident_id", &p.resident_id)?;
+                if p.stations.is_empty() {
+                    return Err(ProtocolError::invalid(
+                        "payload.stations",
+                        "a session needs at least one station",
+                    ));
+                }
+                let mut seen = std::collections::HashSet::new();
+                if !p.stations.iter().all(|s| seen.insert(*s)) {
+                    return Err(ProtocolError::invalid(
+                        "payload.stations",
+                        "a station is listed twice",
+                    ));
+                }
+                if let Some(CardRef::Contactless { uid }) = &p.card {
+                    let ok = !uid.is_empty()
+                        && uid.len() <= 64
+                        && uid.len() % 2 == 0
+                        && uid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                    if !ok {
+                        return Err(ProtocolError::invalid(
+                            "payload.card.uid",
+                            "must be lowercase hex of whole bytes",
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            EventBody::SessionClosed(p) => {
+                check_uuid("payload.session_id", p.session_id)?;
+                if let Some(r) = &p.reason {
+                    check_text("payload.reason", r)?;
+                }
+                Ok(())
+            }
+            EventBody::MeasurementRecorded(p) => {
+                check_uuid("payload.session_id", p.session_id)?;
+                check_id("payload.resident_id", &p.resident_id)?;
+                let item = check_value(&p.item_code, &p.value, &p.unit, p.confirmed)?;
+                if item.station != p.station {
+                    return Err(ProtocolError::invalid(
+                        "payload.station",
+                        format!(
+                            "{} is measured at {}, not {}",
+                            item.code,
+                            item.station.as_str(),
+                            p.station.as_str()
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            EventBody::MeasurementCorrected(p) => {
+                check_uuid("payload.session_id", p.session_id)?;
+                check_uuid("payload.corrects", p.corrects)?;
+                check_id("payload.resident_id", &p.resident_id)?;
+                check_text("payload.reason", &p.reason)?;
+                check_value(&p.item_code, &p.value, &p.unit, p.confirmed)?;
+                Ok(())
+            }
+            EventBody::RecordViewed(p) => {
+                check_id("payload.resident_id", &p.resident_id)?;
+                check_text("payload.purpose", &p.purpose)
+            }
+        }
+    }
+}
+
+fn check_uuid(field: &'static str, id: Uuid) -> Result<(), ProtocolError> {
+    if id.is_nil() {
+        Err(ProtocolError::invalid(field, "must not be the nil UUID"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Identifiers: 1–64 printable ASCII characters without spaces.
+pub(crate) fn check_id(field: &'static str, s: &str) -> Result<(), ProtocolError> {
+    if s.is_empty() || s.len() > MAX_ID_LEN {
+        return Err(ProtocolError::invalid(
+            field,
+            format!("must be 1 to {MAX_ID_LEN} characters"),
+        ));
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ProtocolError::invalid(
+            field,
+            "may only contain printable ASCII without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(field: &'static str, s: &str) -> Result<(), ProtocolError> {
+    let n = s.chars().count();
+    if s.trim().is_empty() {
+        return Err(ProtocolError::invalid(field, "must not be empty"));
+    }
+    if n > MAX_TEXT_LEN {
+        return Err(ProtocolError::invalid(
+            field,
+            format!("is {n} characters; at most {MAX_TEXT_LEN}"),
+        ));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ProtocolError::invalid(
+            field,
+            "contains control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_value(
+    code: &str,
+    value: &MeasuredValue,
+    unit: &str,
+    confirmed: bool,
+) -> Result<&'static items::Item, ProtocolError> {
+    let item = items::item(code).ok_or_else(|| {
+        ProtocolError::invalid("payload.item_code", format!("unknown item code {code:?}"))
+    })?;
+    if item.derived {
+        return Err(ProtocolError::invalid(
+            "payload.item_code",
+            format!("{} is derived by the system, never typed", item.name_en),
+        ));
+    }
+    if unit != item.unit {
+        return Err(ProtocolError::invalid(
+            "payload.unit",
+            format!("{} is recorded in {:?}, not {unit:?}", item.name_en, item.unit),
+        ));
+    }
+    match (item.kind, value) {
+        (
+            ItemValueKind::Numeric {
+                min,
+                max,
+                soft_min,
+                soft_max,
+                ..
+            },
+            MeasuredValue::Number(v),
+        ) => {
+            if !v.is_finite() || *v < min || *v > max {
+                return Err(ProtocolError::invalid(
+                    "payload.value",
+                    format!(
+                        "{v} {} is impossible for {} (allowed {min}–{max})",
+                        item.unit, item.name_en
+                    ),
+                ));
+            }
+            if (*v < soft_min || *v >= soft_max) && !confirmed {
+                return Err(ProtocolError::invalid(
+                    "payload.confirmed",
+                    format!(
+                        "{v} {} for {} is outside {soft_min}–{soft_max}: staff must confirm",
+                        item.unit, item.name_en
+                    ),
+                ));
+            }
+        }
+        (ItemValueKind::Qualitative, MeasuredValue::Text(t)) => {
+            if !QUALITATIVE_VALUES.contains(&t.as_str()) {
+                return Err(ProtocolError::invalid(
+                    "payload.value",
+                    format!("{t:?} is not one of {QUALITATIVE_VALUES:?}"),
+                ));
+            }
+        }
+        (ItemValueKind::Numeric { .. }, MeasuredValue::Text(_)) => {
+            return Err(ProtocolError::invalid(
+                "payload.value",
+                format!("{} takes a number", item.name_en),
+            ));
+        }
+        (ItemValueKind::Qualitative, MeasuredValue::Number(_)) => {
+            return Err(ProtocolError::invalid(
+                "payload.value",
+                format!("{} takes one of {QUALITATIVE_VALUES:?}", item.name_en),
+            ));
+        }
+    }
+    Ok(item)
+}
+
+impl Event {
+    /// Build and sign an event. The caller (the node's event store) owns `seq` and `hlc`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal(
+        id: Uuid,
+        venue: &str,
+        node: &str,
+        seq: u64,
+        hlc: Hlc,
+        actor: Actor,
+        body: EventBody,
+        key: &NodeKey,
+    ) -> Event {
+        let mut event = Event {
+            format: FORMAT_VERSION,
+            id,
+            venue: venue.to_owned(),
+            node: node.to_owned(),
+            seq,
+            hlc,
+            actor,
+            body,
+            sig: String::new(),
+        };
+        let sig = key.sign(&event.canonical_bytes());
+        event.sig = signing::encode_signature(&sig);
+        event
+    }
+
+    /// The bytes the signature covers: [`signing::SIGNING_CONTEXT`] followed by the
+    /// canonical JSON of the envelope without `sig`.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        // Our types always serialise to a JSON object with string keys.
+        let mut value = serde_json::to_value(self).expect("event serialises to JSON");
+        if let Value::Object(map) = &mut value {
+            map.remove("sig");
+        }
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(signing::SIGNING_CONTEXT);
+        signing::write_canonical(&value, &mut out);
+        out
+    }
+
+    /// The wire JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("event serialises to JSON")
+    }
+
+    /// Parse and validate untrusted bytes: format version, envelope shape, identifiers and
+    /// payload rules. Does not check the signature (see [`Event::verify_with`]).
+    pub fn from_json(bytes: &[u8]) -> Result<Event, ProtocolError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        Event::from_value(value)
+    }
+
+    /// As [`Event::from_json`], from an already parsed JSON value.
+    pub fn from_value(value: Value) -> Result<Event, ProtocolError> {
+        let Value::Object(map) = &value else {
+            return Err(ProtocolError::Malformed(
+                "an event must be a JSON object".into(),
+            ));
+        };
+        match map.get("format") {
+            None => return Err(ProtocolError::Malformed("missing field `format`".into())),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(v) if v == u64::from(FORMAT_VERSION) => {}
+                Some(v) => {
+                    return Err(ProtocolError::UnknownVersion {
+                        found: v,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+                None => {
+                    return Err(ProtocolError::Malformed(
+                        "`format` must be a positive integer".into(),
+                    ));
+                }
+            },
+            Some(_) => {
+                return Err(ProtocolError::Malformed(
+                    "`format` must be a positive integer".into(),
+                ));
+            }
+        }
+        let event: Event =
+            serde_json::from_value(value).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        event.validate()?;
+        Ok(event)
+    }
+
+    /// Envelope and payload rules (everything but the signature).
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        if self.format != FORMAT_VERSION {
+            return Err(ProtocolError::UnknownVersion {
+                found: u64::from(self.format),
+                supported: FORMAT_VERSION,
+            });
+        }
+        check_uuid("id", self.id)?;
+        check_id("venue", &self.venue)?;
+        check_id("node", &self.node)?;
+        check_id("actor.staff_id", &self.actor.staff_id)?;
+        if self.seq == 0 {
+            return Err(ProtocolError::invalid("seq", "sequence numbers start at 1"));
+        }
+        if self.seq > i64::MAX as u64 {
+            return Err(ProtocolError::invalid("seq", "out of range"));
+        }
+        self.body.validate()
+    }
+
+    /// Check the signature against a known public key.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), ProtocolError> {
+        let bad = || ProtocolError::BadSignature {
+            node: self.node.clone(),
+            seq: self.seq,
+        };
+        let sig = signing::decode_signature(&self.sig).ok_or_else(bad)?;
+        if key.verify(&self.canonical_bytes(), &sig) {
+            Ok(())
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// Check the signature against the key enrolled for the event's node.
+    pub fn verify_with(&self, keys: &impl Keyring) -> Result<(), ProtocolError> {
+        let key = keys
+            .key_for(&self.node)
+            .ok_or_else(|| ProtocolError::UnknownNode(self.node.clone()))?;
+        self.verify(&key)
+    }
+}

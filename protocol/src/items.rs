@@ -1,0 +1,302 @@
+//! Checkup items (特定健診 17-digit item codes, JLAC10-based) and the stations that measure
+//! them. See DESIGN.md "Checkup items".
+//!
+//! Each item carries its unit, the kind of value it takes, hard limits (a value outside is
+//! impossible and rejected) and soft limits (a value outside is possible but unusual and must
+//! be confirmed by the staff member). BMI is derived from height and weight, never typed.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of value an item takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ItemValueKind {
+    /// A number with hard limits `[min, max]` and soft limits `[soft_min, soft_max]`.
+    Numeric {
+        /// Lowest possible value.
+        min: f64,
+        /// Highest possible value.
+        max: f64,
+        /// Below this the entry must be confirmed.
+        soft_min: f64,
+        /// At or above this the entry must be confirmed.
+        soft_max: f64,
+        /// Decimal places recorded.
+        decimals: u8,
+    },
+    /// A qualitative result (urine dipstick): one of [`QUALITATIVE_VALUES`].
+    Qualitative,
+}
+
+/// Values a qualitative dipstick result may take (JIS notation).
+pub const QUALITATIVE_VALUES: [&str; 6] = ["-", "±", "+", "2+", "3+", "4+"];
+
+/// A checkup item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Item {
+    /// 17-character item code.
+    pub code: &'static str,
+    /// Japanese name shown in the UI.
+    pub name_ja: &'static str,
+    /// English name.
+    pub name_en: &'static str,
+    /// Unit as written in the national XML standard.
+    pub unit: &'static str,
+    /// Value kind and limits.
+    pub kind: ItemValueKind,
+    /// The station that records it.
+    pub station: StationKind,
+    /// Derived by the system (BMI); never recorded by hand.
+    pub derived: bool,
+}
+
+const fn num(min: f64, max: f64, soft_min: f64, soft_max: f64, decimals: u8) -> ItemValueKind {
+    ItemValueKind::Numeric {
+        min,
+        max,
+        soft_min,
+        soft_max,
+        decimals,
+    }
+}
+
+/// Every item this build knows.
+pub const ITEMS: &[Item] = &[
+    Item {
+        code: "9N001000000000001",
+        name_ja: "身長",
+        name_en: "Height",
+        unit: "cm",
+        kind: num(50.0, 300.0, 120.0, 200.0, 1),
+        station: StationKind::Measurement,
+        derived: false,
+    },
+    Item {
+        code: "9N006000000000001",
+        name_ja: "体重",
+        name_en: "Weight",
+        unit: "kg",
+        kind: num(2.0, 300.0, 25.0, 150.0, 1),
+        station: StationKind::Measurement,
+        derived: false,
+    },
+    Item {
+        code: "9N011000000000001",
+        name_ja: "BMI",
+        name_en: "BMI",
+        unit: "kg/m2",
+        kind: num(5.0, 100.0, 15.0, 40.0, 1),
+        station: StationKind::Measurement,
+        derived: true,
+    },
+    Item {
+        code: "9N016160100000001",
+        name_ja: "腹囲（実測）",
+        name_en: "Waist (measured)",
+        unit: "cm",
+        kind: num(30.0, 250.0, 50.0, 150.0, 1),
+        station: StationKind::Measurement,
+        derived: false,
+    },
+    Item {
+        code: "9A751000000000001",
+        name_ja: "収縮期血圧（1回目）",
+        name_en: "Systolic BP (1st)",
+        unit: "mmHg",
+        kind: num(50.0, 300.0, 80.0, 180.0, 0),
+        station: StationKind::BloodPressure,
+        derived: false,
+    },
+    Item {
+        code: "9A752000000000001",
+        name_ja: "収縮期血圧（2回目）",
+        name_en: "Systolic BP (2nd)",
+        unit: "mmHg",
+        kind: num(50.0, 300.0, 80.0, 180.0, 0),
+        station: StationKind::BloodPressure,
+        derived: false,
+    },
+    Item {
+        code: "9A761000000000001",
+        name_ja: "拡張期血圧（1回目）",
+        name_en: "Diastolic BP (1st)",
+        unit: "mmHg",
+        kind: num(20.0, 200.0, 40.0, 110.0, 0),
+        station: StationKind::BloodPressure,
+        derived: false,
+    },
+    Item {
+        code: "9A762000000000001",
+        name_ja: "拡張期血圧（2回目）",
+        name_en: "Diastolic BP (2nd)",
+        unit: "mmHg",
+        kind: num(20.0, 200.0, 40.0, 110.0, 0),
+        station: StationKind::BloodPressure,
+        derived: false,
+    },
+    Item {
+        code: "3D046000001999902",
+        name_ja: "HbA1c（NGSP値・その他）",
+        name_en: "HbA1c (NGSP, other method)",
+        unit: "%",
+        kind: num(2.0, 20.0, 4.0, 10.0, 1),
+        station: StationKind::BloodDraw,
+        derived: false,
+    },
+    Item {
+        code: "3D010000001999901",
+        name_ja: "空腹時血糖（その他）",
+        name_en: "Fasting glucose (other)",
+        unit: "mg/dL",
+        kind: num(20.0, 1000.0, 60.0, 300.0, 0),
+        station: StationKind::BloodDraw,
+        derived: false,
+    },
+    Item {
+        code: "1A020000000191111",
+        name_ja: "尿糖",
+        name_en: "Urine sugar",
+        unit: "",
+        kind: ItemValueKind::Qualitative,
+        station: StationKind::Urine,
+        derived: false,
+    },
+    Item {
+        code: "1A010000000191111",
+        name_ja: "尿蛋白",
+        name_en: "Urine protein",
+        unit: "",
+        kind: ItemValueKind::Qualitative,
+        station: StationKind::Urine,
+        derived: false,
+    },
+];
+
+/// Look an item up by its code.
+pub fn item(code: &str) -> Option<&'static Item> {
+    ITEMS.iter().find(|i| i.code == code)
+}
+
+/// A kind of station a resident visits (DESIGN.md "The people and the day").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StationKind {
+    /// 問診: questionnaire.
+    Questionnaire,
+    /// 身体計測: height, weight, waist.
+    Measurement,
+    /// 血圧: blood pressure, two readings.
+    BloodPressure,
+    /// 尿: urine dipstick.
+    Urine,
+    /// 採血: blood draw.
+    BloodDraw,
+    /// 心電図: ECG.
+    Ecg,
+    /// 眼底: fundus photography.
+    Fundus,
+    /// 診察: doctor's examination.
+    Doctor,
+}
+
+impl StationKind {
+    /// Every station kind, in the usual walking order.
+    pub const ALL: [StationKind; 8] = [
+        StationKind::Questionnaire,
+        StationKind::Measurement,
+        StationKind::BloodPressure,
+        StationKind::Urine,
+        StationKind::BloodDraw,
+        StationKind::Ecg,
+        StationKind::Fundus,
+        StationKind::Doctor,
+    ];
+
+    /// Stable identifier used in config and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StationKind::Questionnaire => "questionnaire",
+            StationKind::Measurement => "measurement",
+            StationKind::BloodPressure => "blood_pressure",
+            StationKind::Urine => "urine",
+            StationKind::BloodDraw => "blood_draw",
+            StationKind::Ecg => "ecg",
+            StationKind::Fundus => "fundus",
+            StationKind::Doctor => "doctor",
+        }
+    }
+
+    /// Japanese label.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            StationKind::Questionnaire => "問診",
+            StationKind::Measurement => "身体計測",
+            StationKind::BloodPressure => "血圧",
+            StationKind::Urine => "尿検査",
+            StationKind::BloodDraw => "採血",
+            StationKind::Ecg => "心電図",
+            StationKind::Fundus => "眼底",
+            StationKind::Doctor => "診察",
+        }
+    }
+
+    /// English label.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            StationKind::Questionnaire => "Questionnaire",
+            StationKind::Measurement => "Body measurement",
+            StationKind::BloodPressure => "Blood pressure",
+            StationKind::Urine => "Urine",
+            StationKind::BloodDraw => "Blood draw",
+            StationKind::Ecg => "ECG",
+            StationKind::Fundus => "Fundus",
+            StationKind::Doctor => "Doctor",
+        }
+    }
+
+    /// Items typed in at this station (derived items excluded).
+    pub fn items(self) -> impl Iterator<Item = &'static Item> {
+        ITEMS
+            .iter()
+            .filter(move |i| i.station == self && !i.derived)
+    }
+}
+
+impl std::str::FromStr for StationKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StationKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown station kind {s:?}"))
+    }
+}
+
+/// Body-mass index from height (cm) and weight (kg), rounded to one decimal.
+pub fn bmi(height_cm: f64, weight_kg: f64) -> Option<f64> {
+    if !(height_cm > 0.0 && weight_kg > 0.0) {
+        return None;
+    }
+    let m = height_cm / 100.0;
+    Some((weight_kg / (m * m) * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_codes_are_seventeen_characters_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for i in ITEMS {
+            assert_eq!(i.code.len(), 17, "{}", i.code);
+            assert!(seen.insert(i.code), "duplicate {}", i.code);
+        }
+    }
+
+    #[test]
+    fn bmi_is_derived_from_height_and_weight() {
+        assert_eq!(bmi(170.0, 65.0), Some(22.5));
+        assert_eq!(bmi(0.0, 65.0), None);
+        assert!(StationKind::Measurement.items().all(|i| !i.derived));
+    }
+}

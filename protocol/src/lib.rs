@@ -1,0 +1,52 @@
+//! The language every Checkup Edge component speaks: domain types and the signed event
+//! wire format.
+//!
+//! Edge boxes record every fact as an immutable [`Event`]; venue replication and the
+//! forwarder to central move these events unchanged, and central ingests them. Keeping the
+//! envelope, the canonical encoding that is signed, and the validation rules in one small
+//! crate means edge and central cannot disagree about what a valid event is.
+//!
+//! # Layout
+//!
+//! - [`event`]: the envelope ([`Event`]), its kinds and payloads ([`EventBody`]), parsing
+//!   and validation of untrusted JSON.
+//! - [`signing`]: node keys, the canonical byte encoding and ed25519 signatures.
+//! - [`hlc`]: the hybrid logical clock that orders events across boxes.
+//! - [`items`]: the 特定健診 checkup item codes, units, hard and soft limits, and the
+//!   stations that measure them.
+//! - [`roles`]: staff roles and what each may record.
+//! - [`error`]: the typed errors returned for anything that does not validate.
+//!
+//! # Example
+//!
+//! ```
+//! use checkup_protocol::{Actor, EventBody, Event, Hlc, NodeKey, Role, SessionClosed};
+//! use uuid::Uuid;
+//!
+//! let key = NodeKey::generate();
+//! let body = EventBody::SessionClosed(SessionClosed { session_id: Uuid::now_v7(), reason: None });
+//! let actor = Actor { staff_id: "R001".into(), role: Role::Reception };
+//! let event = Event::seal(Uuid::now_v7(), "venue-1", "edge-01", 1, Hlc { ms: 1, c: 0 }, actor, body, &key);
+//! let wire = event.to_json();
+//! let back = Event::from_json(wire.as_bytes()).expect("valid");
+//! back.verify(&key.verifying_key()).expect("signed by the node");
+//! assert_eq!(back, event);
+//! ```
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod event;
+pub mod hlc;
+pub mod items;
+pub mod roles;
+pub mod signing;
+
+pub use error::ProtocolError;
+pub use event::{
+    Actor, CardRef, Event, EventBody, EventKind, FORMAT_VERSION, MeasuredValue,
+    MeasurementCorrected, MeasurementRecorded, RecordViewed, SessionClosed, SessionOpened,
+};
+pub use hlc::{Hlc, HlcClock};
+pub use items::{Item, ItemValueKind, StationKind};
+pub use roles::Role;
+pub use signing::{Keyring, NodeKey, PublicKey};

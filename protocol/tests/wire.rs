@@ -1,0 +1,241 @@
+//! The wire format seen from outside: round trips, rejection of bad input, signatures, and
+//! property tests over generated events and arbitrary bytes.
+
+use std::collections::HashMap;
+
+use checkup_protocol::{
+    Actor, Event, EventBody, FORMAT_VERSION, Hlc, MeasuredValue, MeasurementRecorded, NodeKey,
+    ProtocolError, PublicKey, Role, SessionOpened, StationKind,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn nurse() -> Actor {
+    Actor {
+        staff_id: "N001".into(),
+        role: Role::Nurse,
+    }
+}
+
+fn weight(kg: f64) -> EventBody {
+    EventBody::MeasurementRecorded(MeasurementRecorded {
+        session_id: Uuid::now_v7(),
+        resident_id: "R-000123".into(),
+        station: StationKind::Measurement,
+        item_code: "9N006000000000001".into(),
+        value: MeasuredValue::Number(kg),
+        unit: "kg".into(),
+        confirmed: false,
+    })
+}
+
+fn sealed(key: &NodeKey, body: EventBody) -> Event {
+    Event::seal(
+        Uuid::now_v7(),
+        "venue-1",
+        "edge-01",
+        7,
+        Hlc { ms: 1_764_050_000_000, c: 3 },
+        nurse(),
+        body,
+        key,
+    )
+}
+
+#[test]
+fn a_sealed_event_round_trips_and_verifies() {
+    let key = NodeKey::generate();
+    let e = sealed(&key, weight(62.5));
+    let back = Event::from_json(e.to_json().as_bytes()).expect("parses");
+    assert_eq!(back, e);
+    back.verify(&key.verifying_key()).expect("verifies");
+    let ring: HashMap<String, PublicKey> =
+        HashMap::from([("edge-01".to_string(), key.verifying_key())]);
+    back.verify_with(&ring).expect("verifies through keyring");
+}
+
+#[test]
+fn an_altered_event_fails_verification() {
+    let key = NodeKey::generate();
+    let e = sealed(&key, weight(62.5));
+    let mut v: Value = serde_json::from_str(&e.to_json()).expect("json");
+    v["body"]["payload"]["value"] = json!(72.5);
+    let altered = Event::from_value(v).expect("still well-formed");
+    assert!(matches!(
+        altered.verify(&key.verifying_key()),
+        Err(ProtocolError::BadSignature { seq: 7, .. })
+    ));
+}
+
+#[test]
+fn another_nodes_key_fails_verification() {
+    let e = sealed(&NodeKey::generate(), weight(62.5));
+    let other = NodeKey::generate();
+    assert_eq!(e.verify(&other.verifying_key()).map_err(|e| e.code()), Err("bad_signature"));
+    let ring: HashMap<String, PublicKey> = HashMap::new();
+    assert!(matches!(e.verify_with(&ring), Err(ProtocolError::UnknownNode(n)) if n == "edge-01"));
+}
+
+#[test]
+fn garbage_signature_is_a_bad_signature_not_a_panic() {
+    let key = NodeKey::generate();
+    let mut e = sealed(&key, weight(62.5));
+    for sig in ["", "!!!", "AAAA", &"A".repeat(200)] {
+        e.sig = sig.to_string();
+        assert_eq!(e.verify(&key.verifying_key()).map_err(|e| e.code()), Err("bad_signature"));
+    }
+}
+
+#[test]
+fn unknown_format_version_is_named_as_such() {
+    let key = NodeKey::generate();
+    let mut v: Value = serde_json::from_str(&sealed(&key, weight(60.0)).to_json()).expect("json");
+    v["format"] = json!(2);
+    // Even with an otherwise unknown shape, the version is reported first.
+    v["new_field_from_the_future"] = json!(true);
+    assert_eq!(
+        Event::from_value(v),
+        Err(ProtocolError::UnknownVersion { found: 2, supported: FORMAT_VERSION })
+    );
+}
+
+#[test]
+fn malformed_events_are_rejected_with_a_reason() {
+    let key = NodeKey::generate();
+    let good: Value = serde_json::from_str(&sealed(&key, weight(60.0)).to_json()).expect("json");
+    let cases: Vec<(&str, Value)> = vec![
+        ("not an object", json!([1, 2, 3])),
+        ("no format", {
+            let mut v = good.clone();
+            v.as_object_mut().map(|m| m.remove("format"));
+            v
+        }),
+        ("format a string", {
+            let mut v = good.clone();
+            v["format"] = json!("1");
+            v
+        }),
+        ("unknown kind", {
+            let mut v = good.clone();
+            v["body"]["kind"] = json!("resident_deleted");
+            v
+        }),
+        ("extra field", {
+            let mut v = good.clone();
+            v["extra"] = json!(1);
+            v
+        }),
+        ("seq negative", {
+            let mut v = good.clone();
+            v["seq"] = json!(-1);
+            v
+        }),
+        ("missing payload field", {
+            let mut v = good.clone();
+            v["body"]["payload"].as_object_mut().map(|m| m.remove("unit"));
+            v
+        }),
+    ];
+    for (what, v) in cases {
+        let err = Event::from_value(v).expect_err(what);
+        assert_eq!(err.code(), "malformed_event", "{what}: {err}");
+    }
+    assert_eq!(Event::from_json(b"{not json").map_err(|e| e.code()), Err("malformed_event"));
+    assert_eq!(Event::from_json(b"").map_err(|e| e.code()), Err("malformed_event"));
+}
+
+#[test]
+fn out_of_range_payloads_are_invalid() {
+    let key = NodeKey::generate();
+    let impossible = sealed(&key, weight(1000.0));
+    let err = Event::from_json(impossible.to_json().as_bytes()).expect_err("1000 kg");
+    assert!(matches!(err, ProtocolError::InvalidPayload { field: "payload.value", .. }), "{err}");
+
+    let unconfirmed = sealed(&key, weight(180.0));
+    let err = Event::from_json(unconfirmed.to_json().as_bytes()).expect_err("needs confirmation");
+    assert!(matches!(err, ProtocolError::InvalidPayload { field: "payload.confirmed", .. }));
+
+    let no_stations = sealed(
+        &key,
+        EventBody::SessionOpened(SessionOpened {
+            session_id: Uuid::now_v7(),
+            resident_id: "R-1".into(),
+            stations: vec![],
+            card: None,
+        }),
+    );
+    assert_eq!(
+        Event::from_json(no_stations.to_json().as_bytes()).map_err(|e| e.code()),
+        Err("invalid_payload")
+    );
+
+    let mut v: Value = serde_json::from_str(&sealed(&key, weight(60.0)).to_json()).expect("json");
+    v["seq"] = json!(0);
+    assert_eq!(Event::from_value(v).map_err(|e| e.code()), Err("invalid_payload"));
+}
+
+fn arb_body() -> impl Strategy<Value = EventBody> {
+    (
+        "[A-Za-z0-9-]{1,64}",
+        prop::sample::select(vec![
+            ("9N001000000000001", 120.0, 199.0),
+            ("9N006000000000001", 25.0, 149.0),
+            ("9A751000000000001", 80.0, 179.0),
+        ]),
+        0.0f64..1.0,
+    )
+        .prop_map(|(resident, (code, lo, hi), t)| {
+            let station = if code.starts_with("9A") {
+                StationKind::BloodPressure
+            } else {
+                StationKind::Measurement
+            };
+            let unit = checkup_protocol::items::item(code).map(|i| i.unit).unwrap_or("");
+            EventBody::MeasurementRecorded(MeasurementRecorded {
+                session_id: Uuid::now_v7(),
+                resident_id: resident,
+                station,
+                item_code: code.into(),
+                value: MeasuredValue::Number(((lo + t * (hi - lo)) * 10.0).round() / 10.0),
+                unit: unit.into(),
+                confirmed: false,
+            })
+        })
+}
+
+proptest! {
+    #[test]
+    fn any_valid_event_round_trips_and_verifies(
+        body in arb_body(), seq in 1u64..1_000_000, ms in 0u64..4_000_000_000_000, c in 0u32..1000
+    ) {
+        let key = NodeKey::from_bytes(&[9u8; 32]);
+        let e = Event::seal(Uuid::now_v7(), "v", "n", seq, Hlc { ms, c }, nurse(), body, &key);
+        let back = Event::from_json(e.to_json().as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(back.verify(&key.verifying_key()).is_ok());
+        prop_assert_eq!(back, e);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Event::from_json(&bytes);
+    }
+
+    #[test]
+    fn flipping_any_byte_of_the_wire_form_never_verifies_silently(
+        body in arb_body(), pos in any::<prop::sample::Index>(), flip in 1u8..=255
+    ) {
+        let key = NodeKey::from_bytes(&[3u8; 32]);
+        let e = Event::seal(Uuid::now_v7(), "v", "n", 1, Hlc { ms: 1, c: 0 }, nurse(), body, &key);
+        let mut wire = e.to_json().into_bytes();
+        let i = pos.index(wire.len());
+        wire[i] ^= flip;
+        if let Ok(parsed) = Event::from_json(&wire) {
+            // Either the change did not alter meaning (e.g. it hit insignificant bytes and
+            // the parse is identical) or the signature must fail.
+            if parsed != e {
+                prop_assert!(parsed.verify(&key.verifying_key()).is_err());
+            }
+        }
+    }
+}
