@@ -1,1 +1,37 @@
-//! placeholder
+//! The Checkup Edge venue box.
+//!
+//! A box at a health-checkup venue records every fact as a signed event in a durable local
+//! log, projects the current state (who is where, what is missing) from it, and serves the
+//! tablets' web UI and JSON API. Venue replication and forwarding to central build on the
+//! same log.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML configuration, every key with its default.
+//! - [`store`]: the durable event log on SQLite (group commit, idempotent appends); its
+//!   module documentation states the invariants.
+//! - [`projection`]: current state folded from the log: sessions, results, station progress.
+//! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out.
+//! - [`api`]: JSON routes; [`web`]: server-rendered pages; [`error`]: error answers.
+//! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
+//! - [`node`]: the node's signing key on disk.
+//! - [`roster`]: the day's booked residents.
+//! - [`demo`]: the demo venue, staff and roster behind `checkup-edge demo`.
+//! - [`shutdown`]: SIGINT/SIGTERM as a future.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod node;
+pub mod projection;
+pub mod roster;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod web;
+
+pub use config::Config;
+pub use server::{Edge, run};

@@ -1,0 +1,213 @@
+//! Staff sign-in and role checks.
+//!
+//! Staff sign in on a tablet with their staff id and PIN; PINs are stored only as Argon2id
+//! hashes. A successful sign-in creates a random session token held in an `HttpOnly`,
+//! `SameSite=Strict` cookie; the server keeps the token's staff, role and station binding
+//! and forgets it after `auth.idle_timeout_secs` without a request. Every route checks the
+//! role on the server through the [`Staff`] extractor.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use checkup_protocol::{Role, StationKind};
+
+use crate::config::StaffConfig;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "ce_session";
+
+/// A signed-in staff member, as handlers see them.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// Staff id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Station kinds they may record for (role `station`).
+    pub stations: Vec<StationKind>,
+}
+
+/// Hash a PIN for the configuration (Argon2id, random salt).
+pub fn hash_pin(pin: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(pin.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash PIN: {e}"))
+}
+
+/// The staff on duty and their signed-in sessions.
+pub struct Auth {
+    /// Staff by id, from the configuration.
+    staff: HashMap<String, StaffConfig>,
+    /// Live sessions by token.
+    sessions: Mutex<HashMap<String, Session>>,
+    /// Idle sign-out.
+    idle: Duration,
+    /// Hash verified for unknown staff ids, so that "no such staff" takes as long as
+    /// "wrong PIN" and staff ids cannot be probed by timing.
+    dummy_hash: String,
+}
+
+struct Session {
+    staff: Staff,
+    last_seen: Instant,
+}
+
+/// Why a sign-in failed. Deliberately does not say which of id or PIN was wrong.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignInError {
+    /// Unknown staff id or wrong PIN.
+    #[error("staff id or PIN is wrong")]
+    Wrong,
+}
+
+impl Auth {
+    /// Build from the configured staff.
+    pub fn new(staff: &[StaffConfig], idle: Duration) -> Auth {
+        Auth {
+            staff: staff.iter().map(|s| (s.id.clone(), s.clone())).collect(),
+            sessions: Mutex::new(HashMap::new()),
+            idle,
+            dummy_hash: hash_pin("0000-not-a-pin").unwrap_or_default(),
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Check id and PIN (slow: Argon2; call from a blocking thread) and open a session.
+    /// Returns the new token.
+    pub fn sign_in(&self, staff_id: &str, pin: &str) -> Result<(String, Staff), SignInError> {
+        let (hash, member) = match self.staff.get(staff_id) {
+            Some(m) => (m.pin_hash.as_str(), Some(m)),
+            None => (self.dummy_hash.as_str(), None),
+        };
+        let ok = PasswordHash::new(hash)
+            .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+            .unwrap_or(false);
+        let member = match (ok, member) {
+            (true, Some(m)) => m,
+            _ => return Err(SignInError::Wrong),
+        };
+        let staff = Staff {
+            id: member.id.clone(),
+            name: member.name.clone(),
+            role: member.role,
+            stations: member.stations.clone(),
+        };
+        let token = new_token();
+        let now = Instant::now();
+        let mut sessions = self.sessions();
+        sessions.retain(|_, s| now.duration_since(s.last_seen) < self.idle);
+        sessions.insert(
+            token.clone(),
+            Session {
+                staff: staff.clone(),
+                last_seen: now,
+            },
+        );
+        Ok((token, staff))
+    }
+
+    /// The staff member behind a token, refreshing its idle timer; `None` when unknown or
+    /// idle too long.
+    pub fn lookup(&self, token: &str) -> Option<Staff> {
+        let mut sessions = self.sessions();
+        let now = Instant::now();
+        let s = sessions.get_mut(token)?;
+        if now.duration_since(s.last_seen) >= self.idle {
+            sessions.remove(token);
+            return None;
+        }
+        s.last_seen = now;
+        Some(s.staff.clone())
+    }
+
+    /// End a session.
+    pub fn sign_out(&self, token: &str) {
+        self.sessions().remove(token);
+    }
+
+    /// Idle timeout.
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+}
+
+fn new_token() -> String {
+    let mut b = [0u8; 32];
+    // Without an OS random source no session can be made safely.
+    getrandom::fill(&mut b).expect("operating system random source unavailable");
+    hex::encode(b)
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn session_cookie(token: &str, idle: Duration) -> String {
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        idle.as_secs()
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The session token from a `Cookie` header, if present.
+pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(id: &str, pin: &str, role: Role) -> StaffConfig {
+        StaffConfig {
+            id: id.into(),
+            name: id.into(),
+            role,
+            stations: vec![],
+            pin_hash: hash_pin(pin).expect("hash"),
+        }
+    }
+
+    #[test]
+    fn sign_in_checks_the_pin_and_idle_sessions_expire() {
+        let auth = Auth::new(&[staff("N1", "4321", Role::Nurse)], Duration::from_millis(200));
+        assert_eq!(auth.sign_in("N1", "1234").err(), Some(SignInError::Wrong));
+        assert_eq!(auth.sign_in("nobody", "4321").err(), Some(SignInError::Wrong));
+        let (token, s) = auth.sign_in("N1", "4321").expect("right PIN");
+        assert_eq!(s.role, Role::Nurse);
+        assert!(auth.lookup(&token).is_some());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(auth.lookup(&token).is_none(), "idle session is gone");
+    }
+
+    #[test]
+    fn the_cookie_is_httponly_and_samesite_strict() {
+        let c = session_cookie("abc", Duration::from_secs(60));
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"));
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            "lang=ja; ce_session=abc".parse().expect("header"),
+        );
+        assert_eq!(token_from_headers(&h).as_deref(), Some("abc"));
+    }
+}

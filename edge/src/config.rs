@@ -1,0 +1,338 @@
+//! Box configuration: the TOML file given to `checkup-edge run --config FILE`.
+//!
+//! Every key has a default defined once, in a `default_*` function used both by serde and by
+//! `Default`, so the documented default and the real one cannot drift. The commented example
+//! `edge/config.example.toml` lists every key; a test parses it and checks it against these
+//! defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use checkup_protocol::{Role, StationKind};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Venue (or office) this box serves. Every event carries it; central refuses events of
+    /// another municipality's venues.
+    #[serde(default = "default_venue_id")]
+    pub venue_id: String,
+    /// Name of the venue as shown on the pages.
+    #[serde(default = "default_venue_name")]
+    pub venue_name: String,
+    /// This box's node id: unique within the venue, the key of its sequence numbers.
+    #[serde(default = "default_node_id")]
+    pub node_id: String,
+    /// Address the web UI and API listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Directory holding the event store, the node key and other state.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Node signing key file (32 raw secret bytes). Empty: `<data_dir>/node.key`, created on
+    /// first start if missing.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Event store tuning.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Staff sign-in.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Stations set up at the venue.
+    #[serde(default = "default_stations")]
+    pub stations: Vec<StationConfig>,
+    /// Staff on duty with their roles and PIN hashes.
+    #[serde(default)]
+    pub staff: Vec<StaffConfig>,
+    /// Other boxes whose signed events this box accepts, with their public keys.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Most events committed in one transaction (group commit).
+    #[serde(default = "default_max_batch_events")]
+    pub max_batch_events: usize,
+    /// Largest HTTP request body accepted, in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A signed-in tablet is signed out after this many seconds without a request.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
+}
+
+/// `[[stations]]`: one station (a table with a tablet) at the venue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Short id, unique within the venue (e.g. `bp-1`).
+    pub id: String,
+    /// What is measured there.
+    pub kind: StationKind,
+    /// Label shown on the board; empty for the kind's own label.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// `[[staff]]`: a staff member on duty.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffConfig {
+    /// Staff id typed at sign-in.
+    pub id: String,
+    /// Name shown on the pages.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Station kinds a `station` role may record for (ignored for other roles).
+    #[serde(default)]
+    pub stations: Vec<StationKind>,
+    /// Argon2 PHC hash of the PIN (`checkup-provision hash-pin` makes one).
+    pub pin_hash: String,
+}
+
+impl std::fmt::Debug for StaffConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffConfig")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("stations", &self.stations)
+            .field("pin_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `[[peers]]`: another box of the venue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Its node id.
+    pub node: String,
+    /// Its ed25519 public key, standard base64.
+    pub public_key: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("venue_id", &self.venue_id)
+            .field("node_id", &self.node_id)
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("stations", &self.stations.len())
+            .field("staff", &self.staff.len())
+            .field("peers", &self.peers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_venue_id() -> String {
+    "venue".into()
+}
+fn default_venue_name() -> String {
+    "健診会場".into()
+}
+fn default_node_id() -> String {
+    "edge-01".into()
+}
+/// Default listen address: loopback only, so a box is not exposed until told to be.
+pub fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+const fn default_max_batch_events() -> usize {
+    4096
+}
+const fn default_max_body_bytes() -> usize {
+    1024 * 1024
+}
+const fn default_idle_timeout_secs() -> u64 {
+    15 * 60
+}
+/// One station of each kind.
+pub fn default_stations() -> Vec<StationConfig> {
+    StationKind::ALL
+        .into_iter()
+        .map(|k| StationConfig {
+            id: k.as_str().replace('_', "-"),
+            kind: k,
+            label: String::new(),
+        })
+        .collect()
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_batch_events: default_max_batch_events(),
+            max_body_bytes: default_max_body_bytes(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            idle_timeout_secs: default_idle_timeout_secs(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            venue_id: default_venue_id(),
+            venue_name: default_venue_name(),
+            node_id: default_node_id(),
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            key_file: None,
+            store: StoreConfig::default(),
+            auth: AuthConfig::default(),
+            stations: default_stations(),
+            staff: Vec::new(),
+            peers: Vec::new(),
+        }
+    }
+}
+
+/// Errors in a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML or an unknown key.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (line and column included).
+        message: String,
+    },
+    /// Keys parse but do not make sense together.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Read and check a TOML file.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Check the keys together.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let id_ok = |s: &str| {
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic())
+        };
+        if !id_ok(&self.venue_id) || !id_ok(&self.node_id) {
+            return Err(ConfigError::Invalid(
+                "venue_id and node_id must be 1–64 printable ASCII characters".into(),
+            ));
+        }
+        if self.store.max_batch_events == 0 {
+            return Err(ConfigError::Invalid("store.max_batch_events must be ≥ 1".into()));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for s in &self.staff {
+            if !ids.insert(&s.id) {
+                return Err(ConfigError::Invalid(format!("staff id {} is listed twice", s.id)));
+            }
+            if s.role == Role::Station && s.stations.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "staff {} has role station but no stations",
+                    s.id
+                )));
+            }
+        }
+        for p in &self.peers {
+            checkup_protocol::PublicKey::from_base64(&p.public_key)
+                .map_err(|e| ConfigError::Invalid(format!("peer {}: {e}", p.node)))?;
+        }
+        Ok(())
+    }
+
+    /// The node key file.
+    pub fn key_path(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("node.key"))
+    }
+
+    /// The event store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.join("events.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses_and_matches_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        let c: Config = toml::from_str(text).expect("example parses");
+        c.check().expect("example is valid");
+        let d = Config::default();
+        assert_eq!(c.venue_id, "demo-venue");
+        assert_eq!(c.listen, d.listen);
+        assert_eq!(c.store.max_batch_events, d.store.max_batch_events);
+        assert_eq!(c.store.max_body_bytes, d.store.max_body_bytes);
+        assert_eq!(c.auth.idle_timeout_secs, d.auth.idle_timeout_secs);
+    }
+
+    #[test]
+    fn an_empty_file_is_all_defaults() {
+        let c: Config = toml::from_str("").expect("empty parses");
+        assert_eq!(c.node_id, "edge-01");
+        assert_eq!(c.stations.len(), StationKind::ALL.len());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<Config>("venue = 'x'").is_err());
+        let c: Config = toml::from_str("[store]\nmax_batch_events = 0").expect("parses");
+        assert!(c.check().is_err());
+        let debug = format!(
+            "{:?}",
+            StaffConfig {
+                id: "a".into(),
+                name: "n".into(),
+                role: Role::Nurse,
+                stations: vec![],
+                pin_hash: "$argon2id$secret".into()
+            }
+        );
+        assert!(!debug.contains("secret"), "PIN hash is redacted: {debug}");
+    }
+}

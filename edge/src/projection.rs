@@ -1,0 +1,238 @@
+//! Current state of the venue, projected from the event log: open sessions, each
+//! session's results (with corrections), and progress per station.
+//!
+//! The projection is a pure function of the set of events: [`Projection::rebuild`] reads
+//! the log in hybrid-logical-clock order at start, and [`Projection::apply`] folds in each
+//! newly committed event. Within one item, the value shown is the one with the latest HLC,
+//! so boxes that receive the same events in different orders show the same result.
+
+use std::collections::{BTreeMap, HashMap};
+
+use checkup_protocol::{Event, EventBody, Hlc, MeasuredValue, StationKind};
+use rusqlite::Connection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::store::StoreError;
+
+/// One recorded or corrected value of an item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultEntry {
+    /// The event that recorded it.
+    pub event_id: Uuid,
+    /// When.
+    pub hlc: Hlc,
+    /// Value and unit.
+    pub value: MeasuredValue,
+    /// Unit.
+    pub unit: String,
+    /// Who recorded it.
+    pub staff_id: String,
+    /// The event this one corrects, for corrections.
+    pub corrects: Option<Uuid>,
+    /// The reason given, for corrections.
+    pub reason: Option<String>,
+}
+
+/// A checkup session as the board sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionState {
+    /// Session id.
+    pub session_id: Uuid,
+    /// Resident number.
+    pub resident_id: String,
+    /// When reception opened it (None if a result arrived before the opening event).
+    pub opened: Option<Hlc>,
+    /// When it was closed.
+    pub closed: Option<Hlc>,
+    /// Stations the resident must visit.
+    pub stations: Vec<StationKind>,
+    /// Every value per item code, in HLC order; the last is current.
+    pub results: BTreeMap<String, Vec<ResultEntry>>,
+}
+
+impl SessionState {
+    /// The current value of an item (latest by HLC).
+    pub fn current(&self, item_code: &str) -> Option<&ResultEntry> {
+        self.results.get(item_code).and_then(|v| v.last())
+    }
+
+    /// Whether every item of `station` has a value.
+    pub fn station_done(&self, station: StationKind) -> bool {
+        let mut items = station.items().peekable();
+        if items.peek().is_none() {
+            return false;
+        }
+        items.all(|i| self.current(i.code).is_some())
+    }
+
+    /// Stations still due.
+    pub fn remaining(&self) -> Vec<StationKind> {
+        self.stations
+            .iter()
+            .copied()
+            .filter(|s| !self.station_done(*s))
+            .collect()
+    }
+}
+
+/// Progress at one kind of station.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StationProgress {
+    /// Open sessions that still have to visit it.
+    pub waiting: usize,
+    /// Sessions (open or closed) that have completed it.
+    pub done: usize,
+}
+
+/// The venue's current state.
+#[derive(Debug, Default)]
+pub struct Projection {
+    /// Every session seen, by id.
+    sessions: HashMap<Uuid, SessionState>,
+    /// Highest seq seen per node (the version vector replication will compare).
+    max_seq: BTreeMap<String, u64>,
+    /// Latest HLC seen.
+    max_hlc: Option<Hlc>,
+    /// Events applied.
+    events: u64,
+}
+
+impl Projection {
+    /// Rebuild from the whole log, in HLC order.
+    pub fn rebuild(conn: &Connection) -> Result<Projection, StoreError> {
+        let mut p = Projection::default();
+        crate::store::for_each_in_hlc_order(conn, |e| p.apply(&e))?;
+        Ok(p)
+    }
+
+    /// Fold one event in.
+    pub fn apply(&mut self, e: &Event) {
+        self.events += 1;
+        let m = self.max_seq.entry(e.node.clone()).or_insert(0);
+        *m = (*m).max(e.seq);
+        self.max_hlc = Some(self.max_hlc.map_or(e.hlc, |h| h.max(e.hlc)));
+        match &e.body {
+            EventBody::SessionOpened(p) => {
+                let s = self.session(p.session_id, &p.resident_id);
+                s.opened = Some(e.hlc);
+                s.stations = p.stations.clone();
+                s.resident_id = p.resident_id.clone();
+            }
+            EventBody::SessionClosed(p) => {
+                if let Some(s) = self.sessions.get_mut(&p.session_id) {
+                    s.closed = Some(e.hlc);
+                }
+            }
+            EventBody::MeasurementRecorded(p) => {
+                let entry = ResultEntry {
+                    event_id: e.id,
+                    hlc: e.hlc,
+                    value: p.value.clone(),
+                    unit: p.unit.clone(),
+                    staff_id: e.actor.staff_id.clone(),
+                    corrects: None,
+                    reason: None,
+                };
+                self.session(p.session_id, &p.resident_id)
+                    .insert(&p.item_code, entry);
+            }
+            EventBody::MeasurementCorrected(p) => {
+                let entry = ResultEntry {
+                    event_id: e.id,
+                    hlc: e.hlc,
+                    value: p.value.clone(),
+                    unit: p.unit.clone(),
+                    staff_id: e.actor.staff_id.clone(),
+                    corrects: Some(p.corrects),
+                    reason: Some(p.reason.clone()),
+                };
+                self.session(p.session_id, &p.resident_id)
+                    .insert(&p.item_code, entry);
+            }
+            EventBody::RecordViewed(_) => {}
+        }
+    }
+
+    fn session(&mut self, id: Uuid, resident: &str) -> &mut SessionState {
+        self.sessions.entry(id).or_insert_with(|| SessionState {
+            session_id: id,
+            resident_id: resident.to_owned(),
+            opened: None,
+            closed: None,
+            stations: Vec::new(),
+            results: BTreeMap::new(),
+        })
+    }
+
+    /// Events applied so far.
+    pub fn event_count(&self) -> u64 {
+        self.events
+    }
+
+    /// Highest seq of `node` seen (0 if none).
+    pub fn max_seq(&self, node: &str) -> u64 {
+        self.max_seq.get(node).copied().unwrap_or(0)
+    }
+
+    /// Highest seq per node.
+    pub fn version_vector(&self) -> &BTreeMap<String, u64> {
+        &self.max_seq
+    }
+
+    /// Latest HLC seen.
+    pub fn max_hlc(&self) -> Option<Hlc> {
+        self.max_hlc
+    }
+
+    /// A session by id.
+    pub fn session_by_id(&self, id: Uuid) -> Option<&SessionState> {
+        self.sessions.get(&id)
+    }
+
+    /// Open sessions, oldest first.
+    pub fn open_sessions(&self) -> Vec<&SessionState> {
+        let mut v: Vec<&SessionState> = self
+            .sessions
+            .values()
+            .filter(|s| s.opened.is_some() && s.closed.is_none())
+            .collect();
+        v.sort_by_key(|s| (s.opened, s.session_id));
+        v
+    }
+
+    /// Number of sessions opened today on this venue.
+    pub fn sessions_opened(&self) -> usize {
+        self.sessions.values().filter(|s| s.opened.is_some()).count()
+    }
+
+    /// Progress per station kind.
+    pub fn station_progress(&self) -> BTreeMap<StationKind, StationProgress> {
+        let mut out: BTreeMap<StationKind, StationProgress> = StationKind::ALL
+            .into_iter()
+            .map(|k| (k, StationProgress::default()))
+            .collect();
+        for s in self.sessions.values().filter(|s| s.opened.is_some()) {
+            for st in &s.stations {
+                let p = out.entry(*st).or_default();
+                if s.station_done(*st) {
+                    p.done += 1;
+                } else if s.closed.is_none() {
+                    p.waiting += 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+impl SessionState {
+    fn insert(&mut self, item_code: &str, entry: ResultEntry) {
+        let v = self.results.entry(item_code.to_owned()).or_default();
+        // Keep HLC order so that the last entry is the current value whatever order the
+        // events arrived in.
+        let at = v.partition_point(|x| (x.hlc, x.event_id) <= (entry.hlc, entry.event_id));
+        v.insert(at, entry);
+    }
+}
+

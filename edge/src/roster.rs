@@ -1,0 +1,117 @@
+//! The day's roster: residents booked for this venue, from the reservation system.
+//!
+//! The roster is reference data, not events: it is loaded before the day (demo: generated)
+//! and read by reception to find the booked resident. It lives in its own SQLite file so
+//! that it can be replaced without touching the event log.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+/// A booked resident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resident {
+    /// Resident number (宛名番号), the key everywhere.
+    pub resident_id: String,
+    /// Name as registered (漢字).
+    pub name: String,
+    /// Name in katakana.
+    pub name_kana: String,
+    /// Birth date, ISO `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `male`, `female` or `other`.
+    pub sex: String,
+    /// Address as registered.
+    pub address: String,
+    /// Checkup course booked (selects the items).
+    pub course: String,
+    /// Booked time slot, `HH:MM`.
+    pub booked_at: String,
+}
+
+/// The roster store.
+pub struct Roster {
+    /// Single connection: the roster is small and rarely written.
+    conn: Mutex<Connection>,
+}
+
+impl Roster {
+    /// Open (or create) the roster file.
+    pub fn open(path: &Path) -> Result<Roster, rusqlite::Error> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS residents (
+                resident_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL, name_kana TEXT NOT NULL, birth_date TEXT NOT NULL,
+                sex TEXT NOT NULL, address TEXT NOT NULL, course TEXT NOT NULL,
+                booked_at TEXT NOT NULL)",
+        )?;
+        Ok(Roster {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Insert or replace residents in one transaction.
+    pub fn upsert(&self, residents: &[Resident]) -> Result<usize, rusqlite::Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO residents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for r in residents {
+                stmt.execute(params![
+                    r.resident_id,
+                    r.name,
+                    r.name_kana,
+                    r.birth_date,
+                    r.sex,
+                    r.address,
+                    r.course,
+                    r.booked_at
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(residents.len())
+    }
+
+    /// Number of booked residents.
+    pub fn count(&self) -> Result<usize, rusqlite::Error> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM residents", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+    }
+
+    /// A resident by number.
+    pub fn get(&self, resident_id: &str) -> Result<Option<Resident>, rusqlite::Error> {
+        use rusqlite::OptionalExtension;
+        self.conn()
+            .query_row(
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at
+                 FROM residents WHERE resident_id = ?1",
+                [resident_id],
+                |r| {
+                    Ok(Resident {
+                        resident_id: r.get(0)?,
+                        name: r.get(1)?,
+                        name_kana: r.get(2)?,
+                        birth_date: r.get(3)?,
+                        sex: r.get(4)?,
+                        address: r.get(5)?,
+                        course: r.get(6)?,
+                        booked_at: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+    }
+}

@@ -1,0 +1,172 @@
+//! The box as a service: opens its state from the configuration, routes HTTP, and shuts
+//! down cleanly.
+//!
+//! ```text
+//! Edge::open(config)      data dir, node key, event store (projection rebuilt), roster
+//!   .serve(listener, shutdown)   axum until `shutdown` resolves, then the store closes
+//! ```
+//!
+//! The listener is passed in, so tests bind `127.0.0.1:0` and the binary prints the URL
+//! only once everything is open and listening.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use checkup_protocol::PublicKey;
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::config::{Config, StationConfig};
+use crate::roster::Roster;
+use crate::store::{EventStore, StoreOptions};
+use crate::{api, node, web};
+
+/// What the pages say about the venue.
+#[derive(Debug)]
+pub struct Venue {
+    /// Venue id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// This box's node id.
+    pub node: String,
+    /// Stations set up.
+    pub stations: Vec<StationConfig>,
+    /// Residents booked (roster size at start).
+    pub booked: usize,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event log and projection.
+    pub store: EventStore,
+    /// Staff and sessions.
+    pub auth: Arc<Auth>,
+    /// Venue description.
+    pub venue: Arc<Venue>,
+    /// Public keys of the nodes whose signed events are accepted (this one included).
+    pub keyring: Arc<HashMap<String, PublicKey>>,
+    /// The day's roster.
+    pub roster: Arc<Roster>,
+}
+
+/// An opened edge box, ready to serve.
+pub struct Edge {
+    state: AppState,
+    max_body: usize,
+}
+
+impl Edge {
+    /// Open the data directory, the node key, the event store and the roster.
+    pub fn open(config: &Config) -> anyhow::Result<Edge> {
+        config.check()?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Personal data lives here: only the service user may enter.
+            let _ = std::fs::set_permissions(
+                &config.data_dir,
+                std::fs::Permissions::from_mode(0o700),
+            );
+        }
+        let key = node::load_or_create(&config.key_path())?;
+        let mut keyring: HashMap<String, PublicKey> = HashMap::new();
+        keyring.insert(config.node_id.clone(), key.verifying_key());
+        for p in &config.peers {
+            let k = PublicKey::from_base64(&p.public_key)
+                .map_err(|e| anyhow::anyhow!("peer {}: {e}", p.node))?;
+            keyring.insert(p.node.clone(), k);
+        }
+        let store = EventStore::open(
+            &config.store_path(),
+            StoreOptions {
+                venue: config.venue_id.clone(),
+                node: config.node_id.clone(),
+                max_batch_events: config.store.max_batch_events,
+            },
+            key,
+        )
+        .context("opening the event store")?;
+        let roster = Roster::open(&config.data_dir.join("roster.sqlite3")).context("opening the roster")?;
+        if config.staff.is_empty() {
+            tracing::warn!("no staff configured: nobody can sign in");
+        }
+        let booked = roster.count().context("reading the roster")?;
+        Ok(Edge {
+            state: AppState {
+                store,
+                auth: Arc::new(Auth::new(
+                    &config.staff,
+                    Duration::from_secs(config.auth.idle_timeout_secs),
+                )),
+                venue: Arc::new(Venue {
+                    id: config.venue_id.clone(),
+                    name: config.venue_name.clone(),
+                    node: config.node_id.clone(),
+                    stations: config.stations.clone(),
+                    booked,
+                }),
+                keyring: Arc::new(keyring),
+                roster: Arc::new(roster),
+            },
+            max_body: config.store.max_body_bytes,
+        })
+    }
+
+    /// The handlers' state (for tests and embedding).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The HTTP routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(web::venue_page))
+            .route("/login", get(web::login_page).post(web::login_submit))
+            .route("/logout", post(web::logout_submit))
+            .route("/assets/app.css", get(web::css))
+            .route("/healthz", get(api::healthz))
+            .route("/api/login", post(api::login))
+            .route("/api/logout", post(api::logout))
+            .route("/api/events", post(api::append).get(api::read_events))
+            .route("/api/replicate", post(api::replicate))
+            .route("/api/venue", get(api::venue))
+            .route("/api/sessions/{id}", get(api::session))
+            .layer(DefaultBodyLimit::max(self.max_body))
+            .with_state(self.state.clone())
+    }
+
+    /// Serve until `shutdown` resolves; in-flight requests finish, then the event store
+    /// commits what it holds and closes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = self.router();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tracing::info!("HTTP server stopped; closing the event store");
+        self.state.store.close().await;
+        served.context("HTTP server")
+    }
+}
+
+/// Open a box from `config` and serve on `listener` until `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Edge::open(&config)?.serve(listener, shutdown).await
+}

@@ -1,0 +1,290 @@
+//! The edge box's event store: an append-only, durable log of signed events in SQLite.
+//!
+//! # Invariants
+//!
+//! 1. **Acknowledged means durable.** An append's reply is sent only after the SQLite
+//!    transaction holding it has committed with `synchronous=FULL` in WAL mode, i.e. after
+//!    the WAL has been fsynced. An HTTP 2xx is sent only after that reply, so an
+//!    acknowledged event survives `kill -9` and power loss.
+//! 2. **One writer, group commit.** A single writer thread owns the write connection.
+//!    Callers send requests over a channel; the writer takes every request already waiting
+//!    (up to `max_batch_events`) and commits them in one transaction, one fsync for the
+//!    whole group. Durability costs one fsync per *group*, not per event.
+//! 3. **Sequence numbers without gaps.** The writer alone assigns this node's `seq` (and
+//!    the HLC timestamp) and signs the event, in the same thread that commits it. A failed
+//!    transaction rolls the counter back, so the log holds `1..=n` for this node and
+//!    "highest contiguous seq" (forwarding, anti-entropy) is simply the count.
+//! 4. **Idempotent by (node, seq) and by event id.** Appending an event that is already
+//!    stored (a replayed replication message, a tablet retrying a save with the same
+//!    event id) answers with the stored event and changes nothing. A *different* event
+//!    under an existing (node, seq) or id is a conflict and is refused.
+//! 5. **Projections follow commits.** The in-memory [`Projection`] is rebuilt from the log
+//!    at open and updated by the writer after each commit, before replies are sent, so a
+//!    caller that got its reply sees its event in the projection.
+//!
+//! # On-disk layout
+//!
+//! `events(pos INTEGER PRIMARY KEY, node, seq, id UNIQUE, hlc_ms, hlc_c, kind, resident,
+//! json)` with `UNIQUE(node, seq)`; `pos` is the local arrival order used by readers'
+//! cursors. `json` is the exact wire form, so a forwarded event is byte-identical to the
+//! stored one and its signature still verifies. `meta` holds the schema version, venue and
+//! node id; opening a data directory of another node or venue is refused.
+//!
+//! # Shutdown
+//!
+//! [`EventStore::close`] drops the request channel; the writer finishes every request it
+//! has already received, checkpoints the WAL and exits; `close` waits for it.
+
+mod schema;
+pub(crate) use schema::for_each_in_hlc_order;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use checkup_protocol::{Actor, Event, EventBody, HlcClock, NodeKey};
+use rusqlite::Connection;
+use thiserror::Error;
+use tokio::sync::{broadcast, oneshot};
+use uuid::Uuid;
+
+use crate::projection::Projection;
+
+pub use writer::Outcome;
+
+/// An event as a staff member's action produces it, before the store gives it a sequence
+/// number, a timestamp and a signature.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Client-chosen event id, so a retried save is recognised; `None` to let the store
+    /// choose a fresh UUIDv7.
+    pub id: Option<Uuid>,
+    /// Who acts.
+    pub actor: Actor,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// Errors from the event store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite failed (disk full, I/O error, corrupt file).
+    #[error("event store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The commit failed (disk full, I/O error); nothing of the request was stored.
+    #[error("not stored, the event store failed: {0}")]
+    Unavailable(String),
+    /// A different event already holds this id or (node, seq).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The data directory belongs to another node or venue, or has a newer schema.
+    #[error("data directory {path}: {reason}")]
+    WrongStore {
+        /// The database file.
+        path: PathBuf,
+        /// What does not match.
+        reason: String,
+    },
+    /// The store is shutting down (or its writer died) and accepts nothing more.
+    #[error("event store is closed")]
+    Closed,
+    /// A stored row could not be decoded (the file was edited or is corrupt).
+    #[error("stored event at pos {pos} is unreadable: {reason}")]
+    Corrupt {
+        /// Row position.
+        pos: i64,
+        /// Decoder message.
+        reason: String,
+    },
+}
+
+/// Settings of the store, from the box configuration.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Venue this box serves; every local event carries it.
+    pub venue: String,
+    /// This box's node id.
+    pub node: String,
+    /// Most events committed in one transaction.
+    pub max_batch_events: usize,
+}
+
+/// A stored event with its local position.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Local arrival order, for cursors.
+    pub pos: i64,
+    /// The event.
+    pub event: Arc<Event>,
+}
+
+/// Handle to the event store. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Requests to the writer; `None` once closed.
+    tx: Mutex<Option<std::sync::mpsc::Sender<writer::Request>>>,
+    /// The writer thread, joined on close.
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Read-only connection for cursors and lookups (WAL lets it read during commits).
+    reader: Mutex<Connection>,
+    /// Current state, kept by the writer.
+    projection: Arc<RwLock<Projection>>,
+    /// Every committed event, for live pages and replication.
+    committed: broadcast::Sender<Arc<Event>>,
+    /// Where the database lives.
+    path: PathBuf,
+    options: StoreOptions,
+}
+
+impl EventStore {
+    /// Open (or create) the store at `path`, rebuild the projection from the log and start
+    /// the writer thread.
+    pub fn open(path: &Path, options: StoreOptions, key: NodeKey) -> Result<Self, StoreError> {
+        let conn = schema::open_write(path, &options)?;
+        let reader = schema::open_read(path)?;
+        let started = std::time::Instant::now();
+        let projection = Projection::rebuild(&reader)?;
+        tracing::info!(
+            events = projection.event_count(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "projection rebuilt from the event log"
+        );
+        let clock = HlcClock::new();
+        if let Some(max) = projection.max_hlc() {
+            clock.observe(max);
+        }
+        let next_seq = projection.max_seq(&options.node) + 1;
+        let projection = Arc::new(RwLock::new(projection));
+        let (committed, _) = broadcast::channel(4096);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w = writer::Writer {
+            conn,
+            rx,
+            key,
+            clock,
+            next_seq,
+            options: options.clone(),
+            projection: projection.clone(),
+            committed: committed.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("event-store-writer".into())
+            .spawn(move || w.run())
+            .map_err(|e| StoreError::WrongStore {
+                path: path.to_path_buf(),
+                reason: format!("cannot start writer thread: {e}"),
+            })?;
+        Ok(EventStore {
+            inner: Arc::new(Inner {
+                tx: Mutex::new(Some(tx)),
+                thread: Mutex::new(Some(thread)),
+                reader: Mutex::new(reader),
+                projection,
+                committed,
+                path: path.to_path_buf(),
+                options,
+            }),
+        })
+    }
+
+    /// The store's settings.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn send(&self, req: writer::Request) -> Result<(), StoreError> {
+        let guard = self.inner.tx.lock().map_err(|_| StoreError::Closed)?;
+        let tx = guard.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(req).map_err(|_| StoreError::Closed)
+    }
+
+    /// Append events recorded on this box. Each draft gets the next sequence number, an
+    /// HLC timestamp and the node's signature. All drafts of one call commit together or
+    /// not at all. Returns when they are durable.
+    pub async fn append_local(&self, drafts: Vec<Draft>) -> Result<Vec<Outcome>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Request::Local { drafts, reply })?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Blocking form of [`EventStore::append_local`] for non-async callers.
+    pub fn append_local_blocking(&self, drafts: Vec<Draft>) -> Result<Vec<Outcome>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Request::Local { drafts, reply })?;
+        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Append events signed elsewhere (a peer's, replayed from replication). The caller
+    /// has verified signatures. Already-stored events are reported as such; a different
+    /// event under a stored (node, seq) or id is a conflict, and nothing of the call is
+    /// applied.
+    pub async fn append_signed(&self, events: Vec<Event>) -> Result<Vec<Outcome>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Request::Signed { events, reply })?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Blocking form of [`EventStore::append_signed`].
+    pub fn append_signed_blocking(&self, events: Vec<Event>) -> Result<Vec<Outcome>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Request::Signed { events, reply })?;
+        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Up to `limit` events after local position `after`, in arrival order.
+    pub fn read_after(&self, after: i64, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        let conn = self.inner.reader.lock().map_err(|_| StoreError::Closed)?;
+        schema::read_after(&conn, after, limit)
+    }
+
+    /// The event with this id, if stored.
+    pub fn get(&self, id: Uuid) -> Result<Option<Arc<Event>>, StoreError> {
+        let conn = self.inner.reader.lock().map_err(|_| StoreError::Closed)?;
+        schema::get_by_id(&conn, id)
+    }
+
+    /// Read access to the current state.
+    pub fn projection(&self) -> std::sync::RwLockReadGuard<'_, Projection> {
+        // A panic while holding the lock is a bug already logged; the state is still the
+        // last consistent one, since the writer applies whole batches.
+        self.inner
+            .projection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Subscribe to events as they commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.committed.subscribe()
+    }
+
+    /// Stop accepting appends, let the writer finish what it has, checkpoint and close.
+    pub async fn close(&self) {
+        let tx = self.inner.tx.lock().ok().and_then(|mut g| g.take());
+        drop(tx);
+        let thread = self.inner.thread.lock().ok().and_then(|mut g| g.take());
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+
+    /// Blocking form of [`EventStore::close`].
+    pub fn close_blocking(&self) {
+        let tx = self.inner.tx.lock().ok().and_then(|mut g| g.take());
+        drop(tx);
+        let thread = self.inner.thread.lock().ok().and_then(|mut g| g.take());
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}

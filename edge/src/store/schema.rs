@@ -1,0 +1,155 @@
+//! SQLite schema, pragmas and row decoding of the event store.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use checkup_protocol::Event;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::{StoreError, StoreOptions, Stored};
+
+/// Bump when the layout changes; a store with a newer version is refused.
+const SCHEMA_VERSION: i64 = 1;
+
+const CREATE: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    pos      INTEGER PRIMARY KEY,
+    node     TEXT    NOT NULL,
+    seq      INTEGER NOT NULL,
+    id       TEXT    NOT NULL UNIQUE,
+    hlc_ms   INTEGER NOT NULL,
+    hlc_c    INTEGER NOT NULL,
+    kind     TEXT    NOT NULL,
+    resident TEXT,
+    json     TEXT    NOT NULL,
+    UNIQUE (node, seq)
+);
+";
+
+fn pragmas(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: the WAL is fsynced at every commit, so a committed append survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Open the write connection, create the schema and check that the store belongs to this
+/// venue and node.
+pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    pragmas(&conn)?;
+    conn.execute_batch(CREATE)?;
+    let wrong = |reason: String| StoreError::WrongStore {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+    };
+    match get("schema_version")? {
+        None => {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('venue', ?2), ('node', ?3)",
+                params![SCHEMA_VERSION.to_string(), o.venue, o.node],
+            )?;
+        }
+        Some(v) => {
+            let v: i64 = v
+                .parse()
+                .map_err(|_| wrong(format!("schema version {v:?} is not a number")))?;
+            if v > SCHEMA_VERSION {
+                return Err(wrong(format!(
+                    "schema version {v} is newer than this build's {SCHEMA_VERSION}"
+                )));
+            }
+            let venue = get("venue")?.unwrap_or_default();
+            let node = get("node")?.unwrap_or_default();
+            if venue != o.venue || node != o.node {
+                return Err(wrong(format!(
+                    "belongs to venue {venue:?} node {node:?}, not venue {:?} node {:?}",
+                    o.venue, o.node
+                )));
+            }
+        }
+    }
+    Ok(conn)
+}
+
+/// Open a read-only connection.
+pub(super) fn open_read(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+pub(super) fn decode(pos: i64, json: &str) -> Result<Event, StoreError> {
+    // Stored events were validated on the way in; read them back without re-validating
+    // payload rules (limits may tighten in later builds) but never trust a corrupt row.
+    serde_json::from_str::<Event>(json).map_err(|e| StoreError::Corrupt {
+        pos,
+        reason: e.to_string(),
+    })
+}
+
+pub(super) fn read_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Stored>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT pos, json FROM events WHERE pos > ?1 ORDER BY pos LIMIT ?2")?;
+    let rows = stmt.query_map(params![after, limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (pos, json) = row?;
+        out.push(Stored {
+            pos,
+            event: Arc::new(decode(pos, &json)?),
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn get_by_id(conn: &Connection, id: Uuid) -> Result<Option<Arc<Event>>, StoreError> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT pos, json FROM events WHERE id = ?1",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(pos, json)| decode(pos, &json).map(Arc::new))
+        .transpose()
+}
+
+/// Every event in projection order (HLC, then node and seq), for rebuilding state.
+pub(crate) fn for_each_in_hlc_order(
+    conn: &Connection,
+    mut f: impl FnMut(Event),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT pos, json FROM events ORDER BY hlc_ms, hlc_c, node, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let pos: i64 = r.get(0)?;
+        let json: String = r.get_ref(1)?.as_str().map(str::to_owned).map_err(|e| {
+            StoreError::Corrupt {
+                pos,
+                reason: e.to_string(),
+            }
+        })?;
+        f(decode(pos, &json)?);
+    }
+    Ok(())
+}

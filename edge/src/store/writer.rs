@@ -1,0 +1,359 @@
+//! The writer thread: takes every waiting request, commits them in one transaction (group
+//! commit), then updates the projection, publishes the events and replies.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Arc, RwLock};
+
+use checkup_protocol::{Event, HlcClock, NodeKey};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{broadcast, oneshot};
+use uuid::Uuid;
+
+use super::{Draft, StoreError, StoreOptions, schema};
+use crate::projection::Projection;
+
+/// What became of one appended event.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Newly stored.
+    Appended(Arc<Event>),
+    /// Was already stored (same id, or same node and seq with the same content): nothing
+    /// changed. Carries the stored event.
+    Existing(Arc<Event>),
+}
+
+impl Outcome {
+    /// The event, new or existing.
+    pub fn event(&self) -> &Arc<Event> {
+        match self {
+            Outcome::Appended(e) | Outcome::Existing(e) => e,
+        }
+    }
+
+    /// Whether this append stored something new.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Outcome::Appended(_))
+    }
+}
+
+type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
+
+pub(super) enum Request {
+    Local { drafts: Vec<Draft>, reply: Reply },
+    Signed { events: Vec<Event>, reply: Reply },
+}
+
+/// A request without its reply channel.
+enum Work {
+    Local(Vec<Draft>),
+    Signed(Vec<Event>),
+}
+
+impl Request {
+    fn split(self) -> (Work, Reply) {
+        match self {
+            Request::Local { drafts, reply } => (Work::Local(drafts), reply),
+            Request::Signed { events, reply } => (Work::Signed(events), reply),
+        }
+    }
+}
+
+impl Request {
+    fn len(&self) -> usize {
+        match self {
+            Request::Local { drafts, .. } => drafts.len(),
+            Request::Signed { events, .. } => events.len(),
+        }
+    }
+}
+
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    pub(super) rx: Receiver<Request>,
+    pub(super) key: NodeKey,
+    pub(super) clock: HlcClock,
+    /// Next sequence number for this node's own events.
+    pub(super) next_seq: u64,
+    pub(super) options: StoreOptions,
+    pub(super) projection: Arc<RwLock<Projection>>,
+    pub(super) committed: broadcast::Sender<Arc<Event>>,
+}
+
+/// Per-request result while a group is being assembled.
+enum Planned {
+    /// Outcomes in request order; the new events among them still to be inserted.
+    Ok(Vec<Outcome>),
+    /// The request is refused as a whole; nothing of it is written.
+    Refused(StoreError),
+}
+
+impl Writer {
+    pub(super) fn run(mut self) {
+        tracing::debug!("event store writer started");
+        loop {
+            let first = match self.rx.recv() {
+                Ok(r) => r,
+                Err(_) => break, // every handle dropped or closed: shut down
+            };
+            let mut group = vec![first];
+            let mut events = group[0].len();
+            while events < self.options.max_batch_events {
+                match self.rx.try_recv() {
+                    Ok(r) => {
+                        events += r.len();
+                        group.push(r);
+                    }
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "WAL checkpoint at close failed");
+        }
+        tracing::info!("event store closed");
+    }
+
+    fn commit_group(&mut self, group: Vec<Request>) {
+        let seq_before = self.next_seq;
+        let (works, replies): (Vec<Work>, Vec<Reply>) =
+            group.into_iter().map(Request::split).unzip();
+        let mut planned = Vec::with_capacity(replies.len());
+        // Ids and (node, seq) keys taken earlier in this same group.
+        let mut taken_ids: HashMap<Uuid, Arc<Event>> = HashMap::new();
+        let mut taken_keys: HashMap<(String, u64), Arc<Event>> = HashMap::new();
+
+        let result = (|| -> Result<(), StoreError> {
+            let tx = self.conn.transaction()?;
+            for work in works {
+                let plan = match work {
+                    Work::Local(drafts) => plan_local(
+                        &tx,
+                        drafts,
+                        &mut self.next_seq,
+                        &self.clock,
+                        &self.key,
+                        &self.options,
+                        &mut taken_ids,
+                        &mut taken_keys,
+                    ),
+                    Work::Signed(events) => {
+                        plan_signed(&tx, events, &self.clock, &mut taken_ids, &mut taken_keys)
+                    }
+                };
+                let plan = match plan {
+                    Ok(p) => p,
+                    Err(StoreError::Sqlite(e)) => return Err(StoreError::Sqlite(e)),
+                    Err(other) => Planned::Refused(other),
+                };
+                if let Planned::Ok(outcomes) = &plan {
+                    for o in outcomes {
+                        if let Outcome::Appended(e) = o {
+                            insert(&tx, e)?;
+                        }
+                    }
+                }
+                planned.push(plan);
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+
+        match result {
+            Ok(()) => {
+                let new: Vec<Arc<Event>> = planned
+                    .iter()
+                    .filter_map(|p| match p {
+                        Planned::Ok(os) => Some(os),
+                        Planned::Refused(_) => None,
+                    })
+                    .flatten()
+                    .filter_map(|o| match o {
+                        Outcome::Appended(e) => Some(e.clone()),
+                        Outcome::Existing(_) => None,
+                    })
+                    .collect();
+                if !new.is_empty() {
+                    let mut p = self.projection.write().unwrap_or_else(|e| e.into_inner());
+                    for e in &new {
+                        p.apply(e);
+                    }
+                }
+                for e in new {
+                    // No subscriber is not an error.
+                    let _ = self.committed.send(e);
+                }
+                for (plan, reply) in planned.into_iter().zip(replies) {
+                    let answer = match plan {
+                        Planned::Ok(os) => Ok(os),
+                        Planned::Refused(err) => Err(err),
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(err) => {
+                // Nothing of the group is stored: give the sequence numbers back and tell
+                // every caller, so each can retry (with the same event ids) or report.
+                self.next_seq = seq_before;
+                tracing::error!(error = %err, "event store commit failed; group refused");
+                let msg = err.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_local(
+    tx: &Connection,
+    drafts: Vec<Draft>,
+    next_seq: &mut u64,
+    clock: &HlcClock,
+    key: &NodeKey,
+    o: &StoreOptions,
+    taken_ids: &mut HashMap<Uuid, Arc<Event>>,
+    taken_keys: &mut HashMap<(String, u64), Arc<Event>>,
+) -> Result<Planned, StoreError> {
+    // First pass: find replays and conflicts without consuming sequence numbers.
+    let mut existing: Vec<Option<Arc<Event>>> = Vec::with_capacity(drafts.len());
+    for d in &drafts {
+        let Some(id) = d.id else {
+            existing.push(None);
+            continue;
+        };
+        let found = match taken_ids.get(&id) {
+            Some(e) => Some(e.clone()),
+            None => lookup_id(tx, id)?,
+        };
+        if let Some(e) = &found {
+            if e.body != d.body || e.actor != d.actor || e.node != o.node {
+                return Ok(Planned::Refused(StoreError::Conflict(format!(
+                    "event id {id} is already used by a different event"
+                ))));
+            }
+        }
+        existing.push(found);
+    }
+    let mut seen_in_request = std::collections::HashSet::new();
+    for d in &drafts {
+        if let Some(id) = d.id {
+            if !seen_in_request.insert(id) {
+                return Ok(Planned::Refused(StoreError::Conflict(format!(
+                    "event id {id} appears twice in one request"
+                ))));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(drafts.len());
+    for (d, found) in drafts.into_iter().zip(existing) {
+        if let Some(e) = found {
+            out.push(Outcome::Existing(e));
+            continue;
+        }
+        let seq = *next_seq;
+        *next_seq += 1;
+        let event = Arc::new(Event::seal(
+            d.id.unwrap_or_else(Uuid::now_v7),
+            &o.venue,
+            &o.node,
+            seq,
+            clock.now(),
+            d.actor,
+            d.body,
+            key,
+        ));
+        taken_ids.insert(event.id, event.clone());
+        taken_keys.insert((event.node.clone(), seq), event.clone());
+        out.push(Outcome::Appended(event));
+    }
+    Ok(Planned::Ok(out))
+}
+
+fn plan_signed(
+    tx: &Connection,
+    events: Vec<Event>,
+    clock: &HlcClock,
+    taken_ids: &mut HashMap<Uuid, Arc<Event>>,
+    taken_keys: &mut HashMap<(String, u64), Arc<Event>>,
+) -> Result<Planned, StoreError> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut local_ids = HashMap::new();
+    let mut local_keys = HashMap::new();
+    for e in events {
+        let key = (e.node.clone(), e.seq);
+        let by_key = match taken_keys.get(&key).or_else(|| local_keys.get(&key)) {
+            Some(x) => Some(Arc::clone(x)),
+            None => lookup_key(tx, &e.node, e.seq)?,
+        };
+        if let Some(stored) = by_key {
+            if *stored != e {
+                return Ok(Planned::Refused(StoreError::Conflict(format!(
+                    "{}/{} is already stored as a different event",
+                    e.node, e.seq
+                ))));
+            }
+            out.push(Outcome::Existing(stored));
+            continue;
+        }
+        let by_id = match taken_ids.get(&e.id).or_else(|| local_ids.get(&e.id)) {
+            Some(x) => Some(Arc::clone(x)),
+            None => lookup_id(tx, e.id)?,
+        };
+        if by_id.is_some() {
+            return Ok(Planned::Refused(StoreError::Conflict(format!(
+                "event id {} is already stored under another (node, seq)",
+                e.id
+            ))));
+        }
+        clock.observe(e.hlc);
+        let e = Arc::new(e);
+        local_ids.insert(e.id, e.clone());
+        local_keys.insert(key, e.clone());
+        out.push(Outcome::Appended(e));
+    }
+    taken_ids.extend(local_ids);
+    taken_keys.extend(local_keys);
+    Ok(Planned::Ok(out))
+}
+
+fn lookup_id(tx: &Connection, id: Uuid) -> Result<Option<Arc<Event>>, StoreError> {
+    let row: Option<(i64, String)> = tx
+        .prepare_cached("SELECT pos, json FROM events WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(pos, json)| schema::decode(pos, &json).map(Arc::new))
+        .transpose()
+}
+
+fn lookup_key(tx: &Connection, node: &str, seq: u64) -> Result<Option<Arc<Event>>, StoreError> {
+    let row: Option<(i64, String)> = tx
+        .prepare_cached("SELECT pos, json FROM events WHERE node = ?1 AND seq = ?2")?
+        .query_row(params![node, seq as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(pos, json)| schema::decode(pos, &json).map(Arc::new))
+        .transpose()
+}
+
+fn insert(tx: &Connection, e: &Event) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO events (node, seq, id, hlc_ms, hlc_c, kind, resident, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    stmt.execute(params![
+        e.node,
+        e.seq as i64,
+        e.id.to_string(),
+        e.hlc.ms as i64,
+        e.hlc.c as i64,
+        e.body.kind().as_str(),
+        e.body.resident_id(),
+        e.to_json(),
+    ])?;
+    Ok(())
+}
