@@ -119,6 +119,26 @@ pub struct Stored {
     pub event: Arc<Event>,
 }
 
+/// Counters of the writer, for the admin page and benchmarks.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    /// Transactions committed (one fsync each).
+    pub commits: std::sync::atomic::AtomicU64,
+    /// Events newly stored.
+    pub events: std::sync::atomic::AtomicU64,
+    /// Requests answered.
+    pub requests: std::sync::atomic::AtomicU64,
+}
+
+impl StoreStats {
+    /// Average events per committed transaction.
+    pub fn events_per_commit(&self) -> f64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = self.commits.load(Relaxed);
+        if c == 0 { 0.0 } else { self.events.load(Relaxed) as f64 / c as f64 }
+    }
+}
+
 /// Handle to the event store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
 pub struct EventStore {
@@ -136,6 +156,8 @@ struct Inner {
     projection: Arc<RwLock<Projection>>,
     /// Every committed event, for live pages and replication.
     committed: broadcast::Sender<Arc<Event>>,
+    /// Writer counters.
+    stats: Arc<StoreStats>,
     /// Where the database lives.
     path: PathBuf,
     options: StoreOptions,
@@ -162,7 +184,10 @@ impl EventStore {
         let projection = Arc::new(RwLock::new(projection));
         let (committed, _) = broadcast::channel(4096);
         let (tx, rx) = std::sync::mpsc::channel();
+        let stats = Arc::new(StoreStats::default());
         let w = writer::Writer {
+            stats: stats.clone(),
+            last_group_requests: 0,
             conn,
             rx,
             key,
@@ -186,6 +211,7 @@ impl EventStore {
                 reader: Mutex::new(reader),
                 projection,
                 committed,
+                stats,
                 path: path.to_path_buf(),
                 options,
             }),
@@ -195,6 +221,11 @@ impl EventStore {
     /// The store's settings.
     pub fn options(&self) -> &StoreOptions {
         &self.inner.options
+    }
+
+    /// Writer counters.
+    pub fn stats(&self) -> &StoreStats {
+        &self.inner.stats
     }
 
     /// The database file.

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, RwLock};
 
-use checkup_protocol::{Event, HlcClock, NodeKey};
+use checkup_protocol::{Actor, Event, EventBody, HlcClock, NodeKey};
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{broadcast, oneshot};
 use uuid::Uuid;
@@ -78,6 +79,9 @@ pub(super) struct Writer {
     pub(super) options: StoreOptions,
     pub(super) projection: Arc<RwLock<Projection>>,
     pub(super) committed: broadcast::Sender<Arc<Event>>,
+    pub(super) stats: Arc<super::StoreStats>,
+    /// Requests in the previous group: more than one means callers are concurrent.
+    pub(super) last_group_requests: usize,
 }
 
 /// Per-request result while a group is being assembled.
@@ -96,6 +100,11 @@ impl Writer {
                 Ok(r) => r,
                 Err(_) => break, // every handle dropped or closed: shut down
             };
+            // Let callers woken by the previous commit hand in their next requests before
+            // this group is cut: a larger group costs the same single fsync.
+            if self.last_group_requests > 1 {
+                std::thread::yield_now();
+            }
             let mut group = vec![first];
             let mut events = group[0].len();
             while events < self.options.max_batch_events {
@@ -107,6 +116,7 @@ impl Writer {
                     Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
                 }
             }
+            self.last_group_requests = group.len();
             self.commit_group(group);
         }
         if let Err(e) = self
@@ -126,9 +136,12 @@ impl Writer {
         // Ids and (node, seq) keys taken earlier in this same group.
         let mut taken_ids: HashMap<Uuid, Arc<Event>> = HashMap::new();
         let mut taken_keys: HashMap<(String, u64), Arc<Event>> = HashMap::new();
+        let mut taken_local: HashMap<Uuid, (Actor, EventBody)> = HashMap::new();
 
         let result = (|| -> Result<(), StoreError> {
             let tx = self.conn.transaction()?;
+            // 1. Plan: find replays and conflicts, give new local events seq and HLC.
+            let mut local_plans = Vec::new();
             for work in works {
                 let plan = match work {
                     Work::Local(drafts) => plan_local(
@@ -136,11 +149,17 @@ impl Writer {
                         drafts,
                         &mut self.next_seq,
                         &self.clock,
-                        &self.key,
                         &self.options,
-                        &mut taken_ids,
-                        &mut taken_keys,
-                    ),
+                        &taken_ids,
+                        &mut taken_local,
+                    )
+                    .map(|p| match p {
+                        Ok(slots) => {
+                            local_plans.push((planned.len(), slots));
+                            Planned::Ok(Vec::new())
+                        }
+                        Err(refused) => Planned::Refused(refused),
+                    }),
                     Work::Signed(events) => {
                         plan_signed(&tx, events, &self.clock, &mut taken_ids, &mut taken_keys)
                     }
@@ -150,14 +169,58 @@ impl Writer {
                     Err(StoreError::Sqlite(e)) => return Err(StoreError::Sqlite(e)),
                     Err(other) => Planned::Refused(other),
                 };
-                if let Planned::Ok(outcomes) = &plan {
+                planned.push(plan);
+            }
+            // 2. Sign the group's new local events on every core: signing is the costliest
+            //    step of an append, and the order of signing does not matter.
+            let key = &self.key;
+            let o = &self.options;
+            let sealed: Vec<Vec<LocalOutcome>> = local_plans
+                .par_iter_mut()
+                .map(|(_, slots)| {
+                    std::mem::take(slots)
+                        .into_iter()
+                        .map(|slot| match slot {
+                            LocalSlot::New(u) => LocalOutcome::Done(Outcome::Appended(Arc::new(
+                                Event::seal(u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key),
+                            ))),
+                            LocalSlot::Existing(e) => LocalOutcome::Done(Outcome::Existing(e)),
+                            LocalSlot::SameAs(id) => LocalOutcome::SameAs(id),
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut signed_by_id: HashMap<Uuid, Arc<Event>> = HashMap::new();
+            for outs in &sealed {
+                for out in outs {
+                    if let LocalOutcome::Done(Outcome::Appended(e)) = out {
+                        signed_by_id.insert(e.id, e.clone());
+                    }
+                }
+            }
+            for ((index, _), outs) in local_plans.iter().zip(sealed) {
+                let resolved = outs
+                    .into_iter()
+                    .map(|out| match out {
+                        LocalOutcome::Done(o) => Ok(o),
+                        LocalOutcome::SameAs(id) => signed_by_id
+                            .get(&id)
+                            .cloned()
+                            .map(Outcome::Existing)
+                            .ok_or_else(|| StoreError::Conflict(format!("event id {id} lost in group"))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                planned[*index] = Planned::Ok(resolved);
+            }
+            // 3. Write every new event, then one commit (one fsync) for the group.
+            for plan in &planned {
+                if let Planned::Ok(outcomes) = plan {
                     for o in outcomes {
                         if let Outcome::Appended(e) = o {
                             insert(&tx, e)?;
                         }
                     }
                 }
-                planned.push(plan);
             }
             tx.commit()?;
             Ok(())
@@ -177,6 +240,12 @@ impl Writer {
                         Outcome::Existing(_) => None,
                     })
                     .collect();
+                {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    self.stats.commits.fetch_add(1, Relaxed);
+                    self.stats.events.fetch_add(new.len() as u64, Relaxed);
+                    self.stats.requests.fetch_add(planned.len() as u64, Relaxed);
+                }
                 if !new.is_empty() {
                     let mut p = self.projection.write().unwrap_or_else(|e| e.into_inner());
                     for e in &new {
@@ -209,70 +278,98 @@ impl Writer {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A new local event with its seq and HLC, not yet signed.
+struct Unsigned {
+    id: Uuid,
+    seq: u64,
+    hlc: checkup_protocol::Hlc,
+    actor: Actor,
+    body: EventBody,
+}
+
+/// What one draft of a local request will become.
+enum LocalSlot {
+    /// A new event, to be signed and stored.
+    New(Unsigned),
+    /// Already stored before this group.
+    Existing(Arc<Event>),
+    /// A replay of a new event earlier in this same group (same client id).
+    SameAs(Uuid),
+}
+
+enum LocalOutcome {
+    Done(Outcome),
+    SameAs(Uuid),
+}
+
+/// Plan a local request: `Ok(Err(_))` refuses it as a whole (conflict) without consuming
+/// sequence numbers.
 fn plan_local(
     tx: &Connection,
     drafts: Vec<Draft>,
     next_seq: &mut u64,
     clock: &HlcClock,
-    key: &NodeKey,
     o: &StoreOptions,
-    taken_ids: &mut HashMap<Uuid, Arc<Event>>,
-    taken_keys: &mut HashMap<(String, u64), Arc<Event>>,
-) -> Result<Planned, StoreError> {
-    // First pass: find replays and conflicts without consuming sequence numbers.
-    let mut existing: Vec<Option<Arc<Event>>> = Vec::with_capacity(drafts.len());
+    taken_ids: &HashMap<Uuid, Arc<Event>>,
+    taken_local: &mut HashMap<Uuid, (Actor, EventBody)>,
+) -> Result<Result<Vec<LocalSlot>, StoreError>, StoreError> {
+    let conflict = |id: Uuid| {
+        Ok(Err(StoreError::Conflict(format!(
+            "event id {id} is already used by a different event"
+        ))))
+    };
+    let mut seen_in_request = std::collections::HashSet::new();
+    // First pass: replays and conflicts, before any sequence number is taken.
+    let mut kinds: Vec<Option<LocalSlot>> = Vec::with_capacity(drafts.len());
     for d in &drafts {
         let Some(id) = d.id else {
-            existing.push(None);
+            kinds.push(None);
             continue;
         };
-        let found = match taken_ids.get(&id) {
-            Some(e) => Some(e.clone()),
-            None => lookup_id(tx, id)?,
-        };
-        if let Some(e) = &found {
-            if e.body != d.body || e.actor != d.actor || e.node != o.node {
-                return Ok(Planned::Refused(StoreError::Conflict(format!(
-                    "event id {id} is already used by a different event"
-                ))));
-            }
+        if !seen_in_request.insert(id) {
+            return Ok(Err(StoreError::Conflict(format!(
+                "event id {id} appears twice in one request"
+            ))));
         }
-        existing.push(found);
-    }
-    let mut seen_in_request = std::collections::HashSet::new();
-    for d in &drafts {
-        if let Some(id) = d.id {
-            if !seen_in_request.insert(id) {
-                return Ok(Planned::Refused(StoreError::Conflict(format!(
-                    "event id {id} appears twice in one request"
-                ))));
+        if let Some((actor, body)) = taken_local.get(&id) {
+            if *actor != d.actor || *body != d.body {
+                return conflict(id);
             }
+            kinds.push(Some(LocalSlot::SameAs(id)));
+            continue;
+        }
+        if taken_ids.contains_key(&id) {
+            return conflict(id);
+        }
+        match lookup_id(tx, id)? {
+            Some(e) if e.body != d.body || e.actor != d.actor || e.node != o.node => {
+                return conflict(id);
+            }
+            Some(e) => kinds.push(Some(LocalSlot::Existing(e))),
+            None => kinds.push(None),
         }
     }
     let mut out = Vec::with_capacity(drafts.len());
-    for (d, found) in drafts.into_iter().zip(existing) {
-        if let Some(e) = found {
-            out.push(Outcome::Existing(e));
+    for (d, kind) in drafts.into_iter().zip(kinds) {
+        if let Some(k) = kind {
+            out.push(k);
             continue;
         }
         let seq = *next_seq;
         *next_seq += 1;
-        let event = Arc::new(Event::seal(
-            d.id.unwrap_or_else(Uuid::now_v7),
-            &o.venue,
-            &o.node,
+        let id = d.id.unwrap_or_else(Uuid::now_v7);
+        if d.id.is_some() {
+            taken_local.insert(id, (d.actor.clone(), d.body.clone()));
+        }
+        out.push(LocalSlot::New(Unsigned {
+            id,
             seq,
-            clock.now(),
-            d.actor,
-            d.body,
-            key,
-        ));
-        taken_ids.insert(event.id, event.clone());
-        taken_keys.insert((event.node.clone(), seq), event.clone());
-        out.push(Outcome::Appended(event));
+            hlc: clock.now(),
+            actor: d.actor,
+            body: d.body,
+        }));
     }
-    Ok(Planned::Ok(out))
+    Ok(Ok(out))
 }
 
 fn plan_signed(
