@@ -1,1 +1,145 @@
-//! placeholder
+//! Helpers for the workspace-level integration tests: locating and starting the real
+//! binaries (`checkup-edge`, …) as child processes, reading the URL they print when ready,
+//! and killing them.
+//!
+//! # Layout
+//!
+//! - [`binary`]: path of a workspace binary, built on demand.
+//! - [`Process`]: a running binary with its ready URL; killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// Path of workspace binary `name` from package `package`, next to this test's own
+/// executable (`target/<profile>/`). Builds it with cargo if it is not there yet.
+pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let exe = std::env::current_exe().context("current exe")?;
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .context("target directory")?
+        .to_path_buf();
+    let path = dir.join(name);
+    if !path.exists() {
+        BUILT.get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", package, "--bin", name])
+                .status();
+            if !matches!(status, Ok(s) if s.success()) {
+                eprintln!("building {name} failed: {status:?}");
+            }
+        });
+    }
+    if !path.exists() {
+        bail!("{} not found; run `cargo build --workspace --bins`", path.display());
+    }
+    Ok(path)
+}
+
+/// A running binary. Killed (SIGKILL) when dropped.
+pub struct Process {
+    child: Child,
+    /// The base URL it printed (`http://127.0.0.1:PORT`).
+    pub url: String,
+}
+
+impl Process {
+    /// Start `bin args…` and wait up to `timeout` for a stdout line containing
+    /// `ready: http://…/`.
+    pub fn start(bin: &PathBuf, args: &[&str], timeout: Duration) -> anyhow::Result<Process> {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("ready: http://") {
+                    let url = line[i + "ready: ".len()..].trim_end_matches('/').to_string();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(url) = rx.recv_timeout(Duration::from_millis(50)) {
+                return Ok(Process { child, url });
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("{} exited before ready: {status}", bin.display());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("{} not ready within {timeout:?}", bin.display());
+            }
+        }
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety implications.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        if rc != 0 {
+            bail!("kill(SIGTERM) failed");
+        }
+        Ok(self.child.wait()?)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Small deterministic PRNG (xorshift) so a failing run can be repeated from its seed.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `CHECKUP_TEST_SEED` or the clock; the seed is printed.
+    pub fn from_env() -> Rng {
+        let seed = std::env::var("CHECKUP_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("CHECKUP_TEST_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    /// Next value in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        lo + self.0 % (hi - lo).max(1)
+    }
+}
