@@ -31,13 +31,20 @@ fn body(i: u64) -> EventBody {
 fn draft(i: u64) -> Draft {
     Draft {
         id: None,
-        actor: Actor { staff_id: "S001".into(), role: Role::Station },
+        actor: Actor {
+            staff_id: "S001".into(),
+            role: Role::Station,
+        },
         body: body(i),
     }
 }
 
 fn options() -> StoreOptions {
-    StoreOptions { venue: "bench".into(), node: "edge-01".into(), max_batch_events: 4096 }
+    StoreOptions {
+        venue: "bench".into(),
+        node: "edge-01".into(),
+        max_batch_events: 4096,
+    }
 }
 
 struct Row {
@@ -56,8 +63,10 @@ fn raw_sqlite(dir: &std::path::Path, events: u64, per_tx: u64) -> Row {
     let key = NodeKey::generate();
     let path = dir.join(format!("raw-{per_tx}.sqlite3"));
     let mut conn = rusqlite::Connection::open(&path).expect("open");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
-    conn.pragma_update(None, "synchronous", "FULL").expect("sync");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("sync");
     conn.execute_batch(
         "CREATE TABLE events (pos INTEGER PRIMARY KEY, node TEXT NOT NULL, seq INTEGER NOT NULL,
          id TEXT NOT NULL UNIQUE, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL,
@@ -67,25 +76,54 @@ fn raw_sqlite(dir: &std::path::Path, events: u64, per_tx: u64) -> Row {
     // Pre-build the rows: this measures SQLite alone.
     let rows: Vec<Event> = (1..=events)
         .map(|i| {
-            let actor = Actor { staff_id: "S001".into(), role: Role::Station };
-            Event::seal(Uuid::now_v7(), "bench", "edge-01", i, Hlc { ms: i, c: 0 }, actor, body(i), &key)
+            let actor = Actor {
+                staff_id: "S001".into(),
+                role: Role::Station,
+            };
+            Event::seal(
+                Uuid::now_v7(),
+                "bench",
+                "edge-01",
+                i,
+                Hlc { ms: i, c: 0 },
+                actor,
+                body(i),
+                &key,
+            )
         })
         .collect();
     let jsons: Vec<String> = rows.iter().map(|e| e.to_json()).collect();
     let start = Instant::now();
-    for (chunk, js) in rows.chunks(per_tx as usize).zip(jsons.chunks(per_tx as usize)) {
+    for (chunk, js) in rows
+        .chunks(per_tx as usize)
+        .zip(jsons.chunks(per_tx as usize))
+    {
         let tx = conn.transaction().expect("tx");
         {
             let mut stmt = tx
                 .prepare_cached("INSERT INTO events (node, seq, id, hlc_ms, hlc_c, kind, resident, json) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")
                 .expect("prepare");
             for (e, j) in chunk.iter().zip(js) {
-                stmt.execute(rusqlite::params![e.node, e.seq as i64, e.id.to_string(), e.hlc.ms as i64, e.hlc.c as i64, e.body.kind().as_str(), e.body.resident_id(), j]).expect("insert");
+                stmt.execute(rusqlite::params![
+                    e.node,
+                    e.seq as i64,
+                    e.id.to_string(),
+                    e.hlc.ms as i64,
+                    e.hlc.c as i64,
+                    e.body.kind().as_str(),
+                    e.body.resident_id(),
+                    j
+                ])
+                .expect("insert");
             }
         }
         tx.commit().expect("commit");
     }
-    Row { what: format!("raw SQLite, {per_tx} row(s) per fsynced transaction"), events, elapsed: start.elapsed() }
+    Row {
+        what: format!("raw SQLite, {per_tx} row(s) per fsynced transaction"),
+        events,
+        elapsed: start.elapsed(),
+    }
 }
 
 fn in_process(dir: &std::path::Path, writers: u64, per_writer: u64) -> Row {
@@ -97,7 +135,9 @@ fn in_process(dir: &std::path::Path, writers: u64, per_writer: u64) -> Row {
             let store = store.clone();
             s.spawn(move || {
                 for i in 0..per_writer {
-                    store.append_local_blocking(vec![draft(w * per_writer + i)]).expect("append");
+                    store
+                        .append_local_blocking(vec![draft(w * per_writer + i)])
+                        .expect("append");
                 }
             });
         }
@@ -106,7 +146,9 @@ fn in_process(dir: &std::path::Path, writers: u64, per_writer: u64) -> Row {
     let epc = store.stats().events_per_commit();
     store.close_blocking();
     Row {
-        what: format!("store, in process, {writers} writer(s), 1 event per append ({epc:.1} events/commit)"),
+        what: format!(
+            "store, in process, {writers} writer(s), 1 event per append ({epc:.1} events/commit)"
+        ),
         events: writers * per_writer,
         elapsed,
     }
@@ -121,8 +163,20 @@ fn in_process_presigned(dir: &std::path::Path, writers: u64, per_writer: u64) ->
         .map(|w| {
             (1..=per_writer)
                 .map(|i| {
-                    let actor = Actor { staff_id: "S001".into(), role: Role::Station };
-                    Event::seal(Uuid::now_v7(), "bench", &format!("peer-{w}"), i, Hlc { ms: i, c: 0 }, actor, body(i), &key)
+                    let actor = Actor {
+                        staff_id: "S001".into(),
+                        role: Role::Station,
+                    };
+                    Event::seal(
+                        Uuid::now_v7(),
+                        "bench",
+                        &format!("peer-{w}"),
+                        i,
+                        Hlc { ms: i, c: 0 },
+                        actor,
+                        body(i),
+                        &key,
+                    )
                 })
                 .collect()
         })
@@ -142,7 +196,9 @@ fn in_process_presigned(dir: &std::path::Path, writers: u64, per_writer: u64) ->
     let epc = store.stats().events_per_commit();
     store.close_blocking();
     Row {
-        what: format!("store, in process, {writers} writer(s), peer-signed events ({epc:.1} events/commit)"),
+        what: format!(
+            "store, in process, {writers} writer(s), peer-signed events ({epc:.1} events/commit)"
+        ),
         events: writers * per_writer,
         elapsed,
     }
@@ -158,7 +214,9 @@ fn in_process_batched(dir: &std::path::Path, writers: u64, per_append: u64, appe
             s.spawn(move || {
                 for i in 0..appends {
                     let base = (w * appends + i) * per_append;
-                    store.append_local_blocking((base..base + per_append).map(draft).collect()).expect("append");
+                    store
+                        .append_local_blocking((base..base + per_append).map(draft).collect())
+                        .expect("append");
                 }
             });
         }
@@ -167,7 +225,9 @@ fn in_process_batched(dir: &std::path::Path, writers: u64, per_append: u64, appe
     let epc = store.stats().events_per_commit();
     store.close_blocking();
     Row {
-        what: format!("store, in process, {writers} writer(s), {per_append} events per append ({epc:.1} events/commit)"),
+        what: format!(
+            "store, in process, {writers} writer(s), {per_append} events per append ({epc:.1} events/commit)"
+        ),
         events: writers * appends * per_append,
         elapsed,
     }
@@ -187,10 +247,16 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
         }],
         ..Config::default()
     };
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
     let edge = Edge::open(&config).expect("open");
     let store = edge.state().store.clone();
-    let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let listener = server_rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = server_rt.spawn(edge.serve(listener, async move {
@@ -201,7 +267,10 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
     store
         .append_local_blocking(vec![Draft {
             id: None,
-            actor: Actor { staff_id: "R001".into(), role: Role::Reception },
+            actor: Actor {
+                staff_id: "R001".into(),
+                role: Role::Reception,
+            },
             body: EventBody::SessionOpened(checkup_protocol::SessionOpened {
                 session_id: session,
                 resident_id: "0001000000".into(),
@@ -210,7 +279,11 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
             }),
         }])
         .expect("session");
-    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
     let base = format!("http://{addr}");
     let elapsed = client_rt.block_on(async move {
         let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
@@ -244,7 +317,11 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
     });
     let _ = stop_tx.send(());
     let _ = server_rt.block_on(server);
-    Row { what: format!("HTTP POST /api/events, {clients} client(s), keep-alive"), events: clients * per_client, elapsed }
+    Row {
+        what: format!("HTTP POST /api/events, {clients} client(s), keep-alive"),
+        events: clients * per_client,
+        elapsed,
+    }
 }
 
 fn rebuild(dir: &std::path::Path, events: u64) -> Row {
@@ -254,7 +331,9 @@ fn rebuild(dir: &std::path::Path, events: u64) -> Row {
     let mut i = 0;
     while i < events {
         let n = 1000.min(events - i);
-        store.append_local_blocking((i..i + n).map(draft).collect()).expect("fill");
+        store
+            .append_local_blocking((i..i + n).map(draft).collect())
+            .expect("fill");
         i += n;
     }
     store.close_blocking();
@@ -263,34 +342,67 @@ fn rebuild(dir: &std::path::Path, events: u64) -> Row {
     let p = Projection::rebuild(&conn).expect("rebuild");
     let elapsed = start.elapsed();
     assert_eq!(p.event_count(), events);
-    Row { what: format!("projection rebuild from the log ({events} events)"), events, elapsed }
+    Row {
+        what: format!("projection rebuild from the log ({events} events)"),
+        events,
+        elapsed,
+    }
 }
 
 fn signing(events: u64) -> Row {
     let key = NodeKey::generate();
     let start = Instant::now();
     for i in 0..events {
-        let actor = Actor { staff_id: "S001".into(), role: Role::Station };
-        std::hint::black_box(Event::seal(Uuid::now_v7(), "bench", "edge-01", i + 1, Hlc { ms: i, c: 0 }, actor, body(i), &key));
+        let actor = Actor {
+            staff_id: "S001".into(),
+            role: Role::Station,
+        };
+        std::hint::black_box(Event::seal(
+            Uuid::now_v7(),
+            "bench",
+            "edge-01",
+            i + 1,
+            Hlc { ms: i, c: 0 },
+            actor,
+            body(i),
+            &key,
+        ));
     }
-    Row { what: "seal (canonical encoding + ed25519 sign), 1 thread".into(), events, elapsed: start.elapsed() }
+    Row {
+        what: "seal (canonical encoding + ed25519 sign), 1 thread".into(),
+        events,
+        elapsed: start.elapsed(),
+    }
 }
+
+/// A named benchmark case.
+type Case<'a> = Box<dyn Fn() -> Row + 'a>;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 1 } else { 4 };
-    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).expect("tempdir");
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
+        .expect("tempdir");
     let dir = dir.path();
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
-    let cases: Vec<(&str, Box<dyn Fn() -> Row + '_>)> = vec![
+    let cases: Vec<(&str, Case<'_>)> = vec![
         ("raw1", Box::new(|| raw_sqlite(dir, 2_000, 1))),
         ("raw100", Box::new(|| raw_sqlite(dir, 50_000 * scale, 100))),
         ("seal", Box::new(|| signing(20_000 * scale))),
         ("local1", Box::new(|| in_process(dir, 1, 2_000))),
         ("local16", Box::new(|| in_process(dir, 16, 3_000 * scale))),
-        ("signed16", Box::new(|| in_process_presigned(dir, 16, 3_000 * scale))),
-        ("batch8", Box::new(|| in_process_batched(dir, 1, 8, 3_000 * scale))),
-        ("batch16x8", Box::new(|| in_process_batched(dir, 16, 8, 1_000 * scale))),
+        (
+            "signed16",
+            Box::new(|| in_process_presigned(dir, 16, 3_000 * scale)),
+        ),
+        (
+            "batch8",
+            Box::new(|| in_process_batched(dir, 1, 8, 3_000 * scale)),
+        ),
+        (
+            "batch16x8",
+            Box::new(|| in_process_batched(dir, 16, 8, 1_000 * scale)),
+        ),
         ("http1", Box::new(|| over_http(dir, 1, 2_000))),
         ("http16", Box::new(|| over_http(dir, 16, 2_000 * scale))),
         ("rebuild", Box::new(|| rebuild(dir, 100_000))),
@@ -303,6 +415,12 @@ fn main() {
     println!("| measurement | events | seconds | events/s |");
     println!("|---|---:|---:|---:|");
     for r in rows {
-        println!("| {} | {} | {:.3} | {:.0} |", r.what, r.events, r.elapsed.as_secs_f64(), r.rate());
+        println!(
+            "| {} | {} | {:.3} | {:.0} |",
+            r.what,
+            r.events,
+            r.elapsed.as_secs_f64(),
+            r.rate()
+        );
     }
 }

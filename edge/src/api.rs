@@ -11,12 +11,12 @@
 //! | `GET /api/venue` | checkup roles | stations and progress |
 //! | `GET /api/sessions/{id}` | checkup roles | one session's results (audited) |
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use checkup_protocol::{
     Actor, Event, EventBody, FORMAT_VERSION, RecordViewed, Role, StationKind, items,
 };
@@ -58,7 +58,10 @@ pub(crate) struct LoginRequest {
 }
 
 /// `POST /api/login`
-pub(crate) async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let req: LoginRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
     let (token, staff) = sign_in(&state, req.staff_id, req.pin).await?;
@@ -80,7 +83,13 @@ pub(crate) async fn sign_in(
     let auth = state.auth.clone();
     let result = tokio::task::spawn_blocking(move || auth.sign_in(&staff_id, &pin))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "sign-in failed"))?;
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "sign-in failed",
+            )
+        })?;
     result.map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", e.to_string()))
 }
 
@@ -91,7 +100,10 @@ pub(crate) fn set_cookie(resp: &mut Response, cookie: &str) {
 }
 
 /// `POST /api/logout`
-pub(crate) async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     if let Some(t) = auth::token_from_headers(&headers) {
         state.auth.sign_out(&t);
     }
@@ -123,19 +135,23 @@ pub(crate) async fn append(
 ) -> Result<Response, ApiError> {
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", e.to_string()))?;
-    if let Some(f) = value.get("format") {
-        if f.as_u64() != Some(u64::from(FORMAT_VERSION)) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unknown_format_version",
-                format!("format {f} is not supported (this box speaks {FORMAT_VERSION})"),
-            ));
-        }
+    if let Some(f) = value.get("format")
+        && f.as_u64() != Some(u64::from(FORMAT_VERSION))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_format_version",
+            format!("format {f} is not supported (this box speaks {FORMAT_VERSION})"),
+        ));
     }
     let req: AppendRequest = serde_json::from_value(value)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", e.to_string()))?;
     if req.id.is_some_and(|id| id.is_nil()) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", "id must not be nil"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_event",
+            "id must not be nil",
+        ));
     }
     req.body.validate()?;
     authorize(&staff, &req.body)?;
@@ -163,8 +179,14 @@ pub(crate) async fn append(
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome"))?;
-    let status = if outcome.is_new() { StatusCode::CREATED } else { StatusCode::OK };
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")
+        })?;
+    let status = if outcome.is_new() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let e = outcome.event();
     Ok((
         status,
@@ -192,14 +214,14 @@ fn authorize(staff: &Staff, body: &EventBody) -> Result<(), ApiError> {
             EventBody::MeasurementCorrected(p) => items::item(&p.item_code).map(|i| i.station),
             _ => None,
         };
-        if let Some(st) = station {
-            if !staff.stations.contains(&st) {
-                return Err(ApiError::forbidden(format!(
-                    "{} is not bound to the {} station",
-                    staff.id,
-                    st.as_str()
-                )));
-            }
+        if let Some(st) = station
+            && !staff.stations.contains(&st)
+        {
+            return Err(ApiError::forbidden(format!(
+                "{} is not bound to the {} station",
+                staff.id,
+                st.as_str()
+            )));
         }
     }
     Ok(())
@@ -218,7 +240,9 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
     };
     match body {
         EventBody::SessionOpened(o) => {
-            if p.session_by_id(o.session_id).is_some_and(|s| s.opened.is_some()) {
+            if p.session_by_id(o.session_id)
+                .is_some_and(|s| s.opened.is_some())
+            {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "conflict",
@@ -244,7 +268,10 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
                     return Err(ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "invalid_payload",
-                        format!("the session's course does not include {}", m.station.as_str()),
+                        format!(
+                            "the session's course does not include {}",
+                            m.station.as_str()
+                        ),
                     ));
                 }
                 Ok(())
@@ -252,7 +279,9 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
             _ => Err(not_open(m.session_id)),
         },
         EventBody::MeasurementCorrected(c) => {
-            let s = p.session_by_id(c.session_id).ok_or_else(|| not_open(c.session_id))?;
+            let s = p
+                .session_by_id(c.session_id)
+                .ok_or_else(|| not_open(c.session_id))?;
             let corrected = s
                 .results
                 .get(&c.item_code)
@@ -263,7 +292,10 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
                 Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_payload",
-                    format!("{} is not a result of {} in this session", c.corrects, c.item_code),
+                    format!(
+                        "{} is not a result of {} in this session",
+                        c.corrects, c.item_code
+                    ),
                 ))
             }
         }
@@ -290,13 +322,18 @@ pub(crate) async fn read_events(
     Query(q): Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
     if !staff.role.may_read_log() {
-        return Err(ApiError::forbidden(format!("role {} may not read the event log", staff.role)));
+        return Err(ApiError::forbidden(format!(
+            "role {} may not read the event log",
+            staff.role
+        )));
     }
     let limit = q.limit.clamp(1, 10_000);
     let store = state.store.clone();
     let rows = tokio::task::spawn_blocking(move || store.read_after(q.after, limit))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "read failed"))??;
+        .map_err(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "read failed")
+        })??;
     let next = rows.last().map(|r| r.pos).unwrap_or(q.after);
     let events: Vec<&Event> = rows.iter().map(|r| r.event.as_ref()).collect();
     Ok(Json(json!({"events": events, "next": next})).into_response())
@@ -310,7 +347,9 @@ pub(crate) async fn replicate(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     if staff.role != Role::VenueAdmin {
-        return Err(ApiError::forbidden("only the venue admin may import signed events"));
+        return Err(ApiError::forbidden(
+            "only the venue admin may import signed events",
+        ));
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", e.to_string()))?;
@@ -341,7 +380,10 @@ pub(crate) async fn replicate(
 }
 
 /// `GET /api/venue`
-pub(crate) async fn venue(State(state): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
+pub(crate) async fn venue(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
     require_checkup_role(&staff)?;
     Ok(Json(venue_json(&state)).into_response())
 }
@@ -370,7 +412,11 @@ pub(crate) fn venue_json(state: &AppState) -> Value {
 }
 
 pub(crate) fn station_label(kind: StationKind, label: &str) -> String {
-    if label.is_empty() { kind.label_ja().to_owned() } else { label.to_owned() }
+    if label.is_empty() {
+        kind.label_ja().to_owned()
+    } else {
+        label.to_owned()
+    }
 }
 
 /// `GET /api/sessions/{id}`: a session's results. The read is audited: a `record_viewed`
@@ -386,10 +432,19 @@ pub(crate) async fn session(
         .projection()
         .session_by_id(id)
         .map(|s| s.resident_id.clone())
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no session {id}")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no session {id}"),
+            )
+        })?;
     let audit = Draft {
         id: None,
-        actor: Actor { staff_id: staff.id.clone(), role: staff.role },
+        actor: Actor {
+            staff_id: staff.id.clone(),
+            role: staff.role,
+        },
         body: EventBody::RecordViewed(RecordViewed {
             resident_id: resident,
             purpose: format!("GET /api/sessions/{id}"),
@@ -397,13 +452,20 @@ pub(crate) async fn session(
     };
     let _: Vec<Outcome> = state.store.append_local(vec![audit]).await?;
     let p = state.store.projection();
-    let s = p
-        .session_by_id(id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no session {id}")))?;
+    let s = p.session_by_id(id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no session {id}"),
+        )
+    })?;
     let current: serde_json::Map<String, Value> = s
         .results
         .iter()
-        .filter_map(|(code, v)| v.last().map(|r| (code.clone(), json!({"value": r.value, "unit": r.unit}))))
+        .filter_map(|(code, v)| {
+            v.last()
+                .map(|r| (code.clone(), json!({"value": r.value, "unit": r.unit})))
+        })
         .collect();
     Ok(Json(json!({
         "session": s, "current": current, "remaining": s.remaining(),

@@ -90,7 +90,11 @@ impl Auth {
             None => (self.dummy_hash.as_str(), None),
         };
         let ok = PasswordHash::new(hash)
-            .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(pin.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false);
         let member = match (ok, member) {
             (true, Some(m)) => m,
@@ -189,9 +193,15 @@ mod tests {
 
     #[test]
     fn sign_in_checks_the_pin_and_idle_sessions_expire() {
-        let auth = Auth::new(&[staff("N1", "4321", Role::Nurse)], Duration::from_millis(200));
+        let auth = Auth::new(
+            &[staff("N1", "4321", Role::Nurse)],
+            Duration::from_millis(200),
+        );
         assert_eq!(auth.sign_in("N1", "1234").err(), Some(SignInError::Wrong));
-        assert_eq!(auth.sign_in("nobody", "4321").err(), Some(SignInError::Wrong));
+        assert_eq!(
+            auth.sign_in("nobody", "4321").err(),
+            Some(SignInError::Wrong)
+        );
         let (token, s) = auth.sign_in("N1", "4321").expect("right PIN");
         assert_eq!(s.role, Role::Nurse);
         assert!(auth.lookup(&token).is_some());

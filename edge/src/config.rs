@@ -251,21 +251,25 @@ impl Config {
 
     /// Check the keys together.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let id_ok = |s: &str| {
-            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic())
-        };
+        let id_ok =
+            |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic());
         if !id_ok(&self.venue_id) || !id_ok(&self.node_id) {
             return Err(ConfigError::Invalid(
                 "venue_id and node_id must be 1–64 printable ASCII characters".into(),
             ));
         }
         if self.store.max_batch_events == 0 {
-            return Err(ConfigError::Invalid("store.max_batch_events must be ≥ 1".into()));
+            return Err(ConfigError::Invalid(
+                "store.max_batch_events must be ≥ 1".into(),
+            ));
         }
         let mut ids = std::collections::HashSet::new();
         for s in &self.staff {
             if !ids.insert(&s.id) {
-                return Err(ConfigError::Invalid(format!("staff id {} is listed twice", s.id)));
+                return Err(ConfigError::Invalid(format!(
+                    "staff id {} is listed twice",
+                    s.id
+                )));
             }
             if s.role == Role::Station && s.stations.is_empty() {
                 return Err(ConfigError::Invalid(format!(

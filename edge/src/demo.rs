@@ -34,16 +34,81 @@ pub struct DemoStaff {
 
 /// Staff on duty at the demo venue.
 pub const STAFF: &[DemoStaff] = &[
-    DemoStaff { id: "R001", name: "受付 花子", role: Role::Reception, stations: &[], pin: "1111" },
-    DemoStaff { id: "R002", name: "受付 次郎", role: Role::Reception, stations: &[], pin: "1112" },
-    DemoStaff { id: "S001", name: "計測 太郎", role: Role::Station, stations: &[StationKind::Measurement], pin: "2221" },
-    DemoStaff { id: "S002", name: "血圧 和子", role: Role::Station, stations: &[StationKind::BloodPressure], pin: "2222" },
-    DemoStaff { id: "S003", name: "検査 健一", role: Role::Station, stations: &[StationKind::Urine, StationKind::BloodDraw, StationKind::Ecg, StationKind::Fundus], pin: "2223" },
-    DemoStaff { id: "N001", name: "保健 典子", role: Role::Nurse, stations: &[], pin: "3331" },
-    DemoStaff { id: "D001", name: "医師 誠", role: Role::Doctor, stations: &[], pin: "4441" },
-    DemoStaff { id: "A001", name: "会場 管理", role: Role::VenueAdmin, stations: &[], pin: "9991" },
-    DemoStaff { id: "C001", name: "児童 福祉", role: Role::ChildWelfareClerk, stations: &[], pin: "5551" },
-    DemoStaff { id: "U001", name: "監査 担当", role: Role::Auditor, stations: &[], pin: "8881" },
+    DemoStaff {
+        id: "R001",
+        name: "受付 花子",
+        role: Role::Reception,
+        stations: &[],
+        pin: "1111",
+    },
+    DemoStaff {
+        id: "R002",
+        name: "受付 次郎",
+        role: Role::Reception,
+        stations: &[],
+        pin: "1112",
+    },
+    DemoStaff {
+        id: "S001",
+        name: "計測 太郎",
+        role: Role::Station,
+        stations: &[StationKind::Measurement],
+        pin: "2221",
+    },
+    DemoStaff {
+        id: "S002",
+        name: "血圧 和子",
+        role: Role::Station,
+        stations: &[StationKind::BloodPressure],
+        pin: "2222",
+    },
+    DemoStaff {
+        id: "S003",
+        name: "検査 健一",
+        role: Role::Station,
+        stations: &[
+            StationKind::Urine,
+            StationKind::BloodDraw,
+            StationKind::Ecg,
+            StationKind::Fundus,
+        ],
+        pin: "2223",
+    },
+    DemoStaff {
+        id: "N001",
+        name: "保健 典子",
+        role: Role::Nurse,
+        stations: &[],
+        pin: "3331",
+    },
+    DemoStaff {
+        id: "D001",
+        name: "医師 誠",
+        role: Role::Doctor,
+        stations: &[],
+        pin: "4441",
+    },
+    DemoStaff {
+        id: "A001",
+        name: "会場 管理",
+        role: Role::VenueAdmin,
+        stations: &[],
+        pin: "9991",
+    },
+    DemoStaff {
+        id: "C001",
+        name: "児童 福祉",
+        role: Role::ChildWelfareClerk,
+        stations: &[],
+        pin: "5551",
+    },
+    DemoStaff {
+        id: "U001",
+        name: "監査 担当",
+        role: Role::Auditor,
+        stations: &[],
+        pin: "8881",
+    },
 ];
 
 /// The demo configuration for a data directory and listen address.
@@ -60,7 +125,11 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let st = |id: &str, kind, label: &str| StationConfig { id: id.into(), kind, label: label.into() };
+    let st = |id: &str, kind, label: &str| StationConfig {
+        id: id.into(),
+        kind,
+        label: label.into(),
+    };
     Ok(Config {
         venue_id: VENUE_ID.into(),
         venue_name: "みどり市 保健センター 集団健診（デモ）".into(),
@@ -84,22 +153,55 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
 }
 
 const FAMILY: &[(&str, &str)] = &[
-    ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("髙橋", "タカハシ"), ("田中", "タナカ"),
-    ("伊藤", "イトウ"), ("渡邊", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"),
-    ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山田", "ヤマダ"),
-    ("佐々木", "ササキ"), ("山﨑", "ヤマザキ"), ("齋藤", "サイトウ"), ("松本", "マツモト"),
-    ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ"), ("清水", "シミズ"),
-    ("濱田", "ハマダ"), ("森", "モリ"), ("池田", "イケダ"), ("橋本", "ハシモト"),
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("髙橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡邊", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山﨑", "ヤマザキ"),
+    ("齋藤", "サイトウ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("清水", "シミズ"),
+    ("濱田", "ハマダ"),
+    ("森", "モリ"),
+    ("池田", "イケダ"),
+    ("橋本", "ハシモト"),
     ("石川", "イシカワ"),
 ];
 const GIVEN_M: &[(&str, &str)] = &[
-    ("清", "キヨシ"), ("茂", "シゲル"), ("博", "ヒロシ"), ("隆", "タカシ"), ("誠", "マコト"),
-    ("健一", "ケンイチ"), ("正雄", "マサオ"), ("和夫", "カズオ"), ("浩二", "コウジ"), ("修", "オサム"),
+    ("清", "キヨシ"),
+    ("茂", "シゲル"),
+    ("博", "ヒロシ"),
+    ("隆", "タカシ"),
+    ("誠", "マコト"),
+    ("健一", "ケンイチ"),
+    ("正雄", "マサオ"),
+    ("和夫", "カズオ"),
+    ("浩二", "コウジ"),
+    ("修", "オサム"),
 ];
 const GIVEN_F: &[(&str, &str)] = &[
-    ("幸子", "サチコ"), ("節子", "セツコ"), ("和子", "カズコ"), ("洋子", "ヨウコ"),
-    ("恵子", "ケイコ"), ("京子", "キョウコ"), ("久美子", "クミコ"), ("裕子", "ユウコ"),
-    ("美智子", "ミチコ"), ("順子", "ジュンコ"),
+    ("幸子", "サチコ"),
+    ("節子", "セツコ"),
+    ("和子", "カズコ"),
+    ("洋子", "ヨウコ"),
+    ("恵子", "ケイコ"),
+    ("京子", "キョウコ"),
+    ("久美子", "クミコ"),
+    ("裕子", "ユウコ"),
+    ("美智子", "ミチコ"),
+    ("順子", "ジュンコ"),
 ];
 const TOWNS: &[&str] = &["中央", "緑町", "桜台", "大字本郷", "東原", "西山"];
 
@@ -121,7 +223,11 @@ pub fn roster() -> Vec<Resident> {
             let chome = 1 + i % 4;
             let ban = 1 + (i * 3) % 20;
             let go = 1 + (i * 7) % 15;
-            let course = if year <= 1951 { "後期高齢者健診" } else { "特定健診" };
+            let course = if year <= 1951 {
+                "後期高齢者健診"
+            } else {
+                "特定健診"
+            };
             let minutes = 9 * 60 + (i % 36) * 5;
             Resident {
                 resident_id: format!("{:010}", 1_000_100 + i * 37),

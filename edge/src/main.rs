@@ -68,7 +68,11 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run { config, listen, data_dir } => {
+        Command::Run {
+            config,
+            listen,
+            data_dir,
+        } => {
             let mut c = Config::load(&config)?;
             if let Some(l) = listen {
                 c.listen = l;

@@ -203,7 +203,10 @@ impl Projection {
 
     /// Number of sessions opened today on this venue.
     pub fn sessions_opened(&self) -> usize {
-        self.sessions.values().filter(|s| s.opened.is_some()).count()
+        self.sessions
+            .values()
+            .filter(|s| s.opened.is_some())
+            .count()
     }
 
     /// Progress per station kind.
@@ -235,4 +238,3 @@ impl SessionState {
         v.insert(at, entry);
     }
 }
-

@@ -73,10 +73,8 @@ impl Edge {
         {
             use std::os::unix::fs::PermissionsExt;
             // Personal data lives here: only the service user may enter.
-            let _ = std::fs::set_permissions(
-                &config.data_dir,
-                std::fs::Permissions::from_mode(0o700),
-            );
+            let _ =
+                std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
         }
         let key = node::load_or_create(&config.key_path())?;
         let mut keyring: HashMap<String, PublicKey> = HashMap::new();
@@ -96,7 +94,8 @@ impl Edge {
             key,
         )
         .context("opening the event store")?;
-        let roster = Roster::open(&config.data_dir.join("roster.sqlite3")).context("opening the roster")?;
+        let roster =
+            Roster::open(&config.data_dir.join("roster.sqlite3")).context("opening the roster")?;
         if config.staff.is_empty() {
             tracing::warn!("no staff configured: nobody can sign in");
         }

@@ -95,7 +95,10 @@ fn with_lang_cookie(mut resp: Response, lang: Lang, set: bool) -> Response {
     if set {
         set_cookie(
             &mut resp,
-            &format!("lang={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.code()),
+            &format!(
+                "lang={}; Path=/; SameSite=Strict; Max-Age=31536000",
+                lang.code()
+            ),
         );
     }
     resp
@@ -121,8 +124,17 @@ pub(crate) async fn venue_page(
                 (lang.t("この画面を見る権限がありません。", "Your role cannot open this page."))
             }
         };
-        let markup = page(lang, lang.t("権限がありません", "Not allowed"), who(lang, &staff), body);
-        return with_lang_cookie((StatusCode::FORBIDDEN, Html(markup.into_string())).into_response(), lang, set);
+        let markup = page(
+            lang,
+            lang.t("権限がありません", "Not allowed"),
+            who(lang, &staff),
+            body,
+        );
+        return with_lang_cookie(
+            (StatusCode::FORBIDDEN, Html(markup.into_string())).into_response(),
+            lang,
+            set,
+        );
     }
     let v = api::venue_json(&state);
     let num = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
@@ -211,7 +223,10 @@ pub(crate) async fn login_submit(
             resp
         }
         Err(_) => {
-            let msg = lang.t("職員IDまたは暗証番号が違います。", "Staff ID or PIN is wrong.");
+            let msg = lang.t(
+                "職員IDまたは暗証番号が違います。",
+                "Staff ID or PIN is wrong.",
+            );
             let markup = login_markup(lang, &state.venue.name, Some(msg));
             (StatusCode::UNAUTHORIZED, Html(markup.into_string())).into_response()
         }
@@ -231,7 +246,10 @@ pub(crate) async fn logout_submit(State(state): State<AppState>, headers: Header
 /// `GET /assets/app.css`
 pub(crate) async fn css() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
         APP_CSS,
     )
         .into_response()

@@ -15,8 +15,17 @@ async fn no_login_is_refused_everywhere_but_healthz() {
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["status"], "ok");
-    for (method, path) in [("GET", "/api/venue"), ("GET", "/api/events"), ("POST", "/api/events"), ("POST", "/api/replicate")] {
-        let req = if method == "GET" { http.get(b.url(path)) } else { http.post(b.url(path)).body("{}") };
+    for (method, path) in [
+        ("GET", "/api/venue"),
+        ("GET", "/api/events"),
+        ("POST", "/api/events"),
+        ("POST", "/api/replicate"),
+    ] {
+        let req = if method == "GET" {
+            http.get(b.url(path))
+        } else {
+            http.post(b.url(path)).body("{}")
+        };
         let r = req.send().await.expect("request");
         assert_eq!(r.status(), 401, "{method} {path}");
         let v: Value = r.json().await.expect("json");
@@ -40,7 +49,10 @@ async fn no_login_is_refused_everywhere_but_healthz() {
         .await
         .expect("page");
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login"));
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
     b.stop().await;
 }
 
@@ -60,7 +72,12 @@ async fn wrong_pin_is_refused_without_saying_which_part_was_wrong() {
         let v: Value = r.json().await.expect("json");
         assert_eq!(v["error"], "wrong_credentials");
     }
-    let r = http.post(b.url("/api/login")).body("not json").send().await.expect("login");
+    let r = http
+        .post(b.url("/api/login"))
+        .body("not json")
+        .send()
+        .await
+        .expect("login");
     assert_eq!(r.status(), 400);
     b.stop().await;
 }
@@ -71,7 +88,9 @@ async fn a_session_and_its_results_are_recorded_and_replays_are_idempotent() {
     let reception = b.client("R1", "1111").await;
     let station = b.client("S1", "2222").await;
     let session = Uuid::now_v7();
-    let (s, v) = reception.post("/api/events", &open_session(session, "0000000042")).await;
+    let (s, v) = reception
+        .post("/api/events", &open_session(session, "0000000042"))
+        .await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["seq"], 1);
 
@@ -100,11 +119,20 @@ async fn a_session_and_its_results_are_recorded_and_replays_are_idempotent() {
     let (s, log) = admin.get("/api/events?after=0").await;
     assert_eq!(s, 200);
     let events = log["events"].as_array().expect("events");
-    let kinds: Vec<&str> = events.iter().filter_map(|e| e["body"]["kind"].as_str()).collect();
-    assert_eq!(kinds, ["session_opened", "measurement_recorded", "record_viewed"]);
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["body"]["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["session_opened", "measurement_recorded", "record_viewed"]
+    );
     let seqs: Vec<u64> = events.iter().filter_map(|e| e["seq"].as_u64()).collect();
     assert_eq!(seqs, [1, 2, 3]);
-    assert_eq!(events[2]["actor"]["staff_id"], "S1", "the read is audited with the reader");
+    assert_eq!(
+        events[2]["actor"]["staff_id"], "S1",
+        "the read is audited with the reader"
+    );
     b.stop().await;
 }
 
@@ -114,8 +142,12 @@ async fn corrections_keep_the_original_and_need_a_reason() {
     let reception = b.client("R1", "1111").await;
     let station = b.client("S1", "2222").await;
     let session = Uuid::now_v7();
-    reception.post("/api/events", &open_session(session, "0000000007")).await;
-    let (_, rec) = station.post("/api/events", &height(session, "0000000007", 156.0)).await;
+    reception
+        .post("/api/events", &open_session(session, "0000000007"))
+        .await;
+    let (_, rec) = station
+        .post("/api/events", &height(session, "0000000007", 156.0))
+        .await;
     let correction = |reason: &str| {
         json!({"body": {"kind": "measurement_corrected", "payload": {
             "session_id": session, "resident_id": "0000000007", "corrects": rec["id"],
@@ -124,11 +156,21 @@ async fn corrections_keep_the_original_and_need_a_reason() {
     let (s, v) = station.post("/api/events", &correction("  ")).await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["error"], "invalid_payload");
-    let (s, v) = station.post("/api/events", &correction("数字の入れ替わり / digits swapped")).await;
+    let (s, v) = station
+        .post(
+            "/api/events",
+            &correction("数字の入れ替わり / digits swapped"),
+        )
+        .await;
     assert_eq!(s, 201, "{v}");
     let (_, v) = station.get(&format!("/api/sessions/{session}")).await;
     assert_eq!(v["current"]["9N001000000000001"]["value"], 165.0);
-    assert_eq!(v["session"]["results"]["9N001000000000001"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        v["session"]["results"]["9N001000000000001"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     // Correcting something that is not a result of this item.
     let mut bad = correction("x");
     bad["body"]["payload"]["corrects"] = json!(Uuid::now_v7());
@@ -143,7 +185,9 @@ async fn malformed_events_get_a_clear_error_and_store_nothing() {
     let reception = b.client("R1", "1111").await;
     let station = b.client("S1", "2222").await;
     let session = Uuid::now_v7();
-    reception.post("/api/events", &open_session(session, "0000000001")).await;
+    reception
+        .post("/api/events", &open_session(session, "0000000001"))
+        .await;
     let good = height(session, "0000000001", 160.0);
     let mutate = |f: &dyn Fn(&mut Value)| {
         let mut v = good.clone();
@@ -154,25 +198,130 @@ async fn malformed_events_get_a_clear_error_and_store_nothing() {
         ("not JSON", b"{\"body\": ".to_vec(), 400, "malformed_event"),
         ("empty body", Vec::new(), 400, "malformed_event"),
         ("array", b"[]".to_vec(), 400, "malformed_event"),
-        ("unknown kind", mutate(&|v| v["body"]["kind"] = json!("resident_deleted")).to_string().into_bytes(), 400, "malformed_event"),
-        ("unknown field", mutate(&|v| v["extra"] = json!(1)).to_string().into_bytes(), 400, "malformed_event"),
-        ("value is a string", mutate(&|v| v["body"]["payload"]["value"] = json!("160")).to_string().into_bytes(), 422, "invalid_payload"),
-        ("impossible height", mutate(&|v| v["body"]["payload"]["value"] = json!(1600.0)).to_string().into_bytes(), 422, "invalid_payload"),
-        ("negative height", mutate(&|v| v["body"]["payload"]["value"] = json!(-1)).to_string().into_bytes(), 422, "invalid_payload"),
-        ("wrong unit", mutate(&|v| v["body"]["payload"]["unit"] = json!("m")).to_string().into_bytes(), 422, "invalid_payload"),
-        ("unknown item", mutate(&|v| v["body"]["payload"]["item_code"] = json!("9N999000000000001")).to_string().into_bytes(), 422, "invalid_payload"),
-        ("BMI typed in", mutate(&|v| { v["body"]["payload"]["item_code"] = json!("9N011000000000001"); v["body"]["payload"]["unit"] = json!("kg/m2"); v["body"]["payload"]["value"] = json!(22.0) }).to_string().into_bytes(), 422, "invalid_payload"),
-        ("soft limit unconfirmed", mutate(&|v| v["body"]["payload"]["value"] = json!(205.0)).to_string().into_bytes(), 422, "invalid_payload"),
-        ("nil id", mutate(&|v| v["id"] = json!(Uuid::nil())).to_string().into_bytes(), 400, "malformed_event"),
-        ("unknown format version", mutate(&|v| v["format"] = json!(2)).to_string().into_bytes(), 400, "unknown_format_version"),
-        ("format as text", mutate(&|v| v["format"] = json!("1")).to_string().into_bytes(), 400, "unknown_format_version"),
-        ("session never opened", mutate(&|v| v["body"]["payload"]["session_id"] = json!(Uuid::now_v7())).to_string().into_bytes(), 409, "session_not_open"),
-        ("resident of another session", mutate(&|v| v["body"]["payload"]["resident_id"] = json!("0000000999")).to_string().into_bytes(), 422, "invalid_payload"),
+        (
+            "unknown kind",
+            mutate(&|v| v["body"]["kind"] = json!("resident_deleted"))
+                .to_string()
+                .into_bytes(),
+            400,
+            "malformed_event",
+        ),
+        (
+            "unknown field",
+            mutate(&|v| v["extra"] = json!(1)).to_string().into_bytes(),
+            400,
+            "malformed_event",
+        ),
+        (
+            "value is a string",
+            mutate(&|v| v["body"]["payload"]["value"] = json!("160"))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "impossible height",
+            mutate(&|v| v["body"]["payload"]["value"] = json!(1600.0))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "negative height",
+            mutate(&|v| v["body"]["payload"]["value"] = json!(-1))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "wrong unit",
+            mutate(&|v| v["body"]["payload"]["unit"] = json!("m"))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "unknown item",
+            mutate(&|v| v["body"]["payload"]["item_code"] = json!("9N999000000000001"))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "BMI typed in",
+            mutate(&|v| {
+                v["body"]["payload"]["item_code"] = json!("9N011000000000001");
+                v["body"]["payload"]["unit"] = json!("kg/m2");
+                v["body"]["payload"]["value"] = json!(22.0)
+            })
+            .to_string()
+            .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "soft limit unconfirmed",
+            mutate(&|v| v["body"]["payload"]["value"] = json!(205.0))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
+        (
+            "nil id",
+            mutate(&|v| v["id"] = json!(Uuid::nil()))
+                .to_string()
+                .into_bytes(),
+            400,
+            "malformed_event",
+        ),
+        (
+            "unknown format version",
+            mutate(&|v| v["format"] = json!(2)).to_string().into_bytes(),
+            400,
+            "unknown_format_version",
+        ),
+        (
+            "format as text",
+            mutate(&|v| v["format"] = json!("1"))
+                .to_string()
+                .into_bytes(),
+            400,
+            "unknown_format_version",
+        ),
+        (
+            "session never opened",
+            mutate(&|v| v["body"]["payload"]["session_id"] = json!(Uuid::now_v7()))
+                .to_string()
+                .into_bytes(),
+            409,
+            "session_not_open",
+        ),
+        (
+            "resident of another session",
+            mutate(&|v| v["body"]["payload"]["resident_id"] = json!("0000000999"))
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_payload",
+        ),
     ];
     for (what, body, status, code) in cases {
         let (s, v) = station.post_raw("/api/events", body).await;
-        assert_eq!((s, v["error"].as_str()), (status, Some(code)), "{what}: {v}");
-        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{what} explains itself");
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (status, Some(code)),
+            "{what}: {v}"
+        );
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what} explains itself"
+        );
     }
     // An over-large body is refused before parsing.
     let huge = vec![b' '; 2 * 1024 * 1024];
@@ -203,14 +352,24 @@ async fn roles_are_checked_on_the_server() {
 
     // Only reception (or the venue admin) opens sessions.
     for c in [&station, &nurse, &clerk, &auditor] {
-        let (s, v) = c.post("/api/events", &open_session(session, "0000000005")).await;
-        assert_eq!((s, v["error"].as_str()), (403, Some("forbidden_role")), "{v}");
+        let (s, v) = c
+            .post("/api/events", &open_session(session, "0000000005"))
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (403, Some("forbidden_role")),
+            "{v}"
+        );
     }
-    let (s, _) = reception.post("/api/events", &open_session(session, "0000000005")).await;
+    let (s, _) = reception
+        .post("/api/events", &open_session(session, "0000000005"))
+        .await;
     assert_eq!(s, 201);
     // Reception does not record results; child welfare never touches checkup data.
     for c in [&reception, &clerk, &auditor] {
-        let (s, _) = c.post("/api/events", &height(session, "0000000005", 150.0)).await;
+        let (s, _) = c
+            .post("/api/events", &height(session, "0000000005", 150.0))
+            .await;
         assert_eq!(s, 403);
     }
     // A station technician records only at the stations they are bound to.
@@ -251,32 +410,70 @@ async fn signed_events_from_peers_are_verified_and_duplicates_are_harmless() {
     });
     let b = TestBox::start_with(dir, config).await;
     let admin = b.client("A1", "9999").await;
-    let actor = Actor { staff_id: "R9".into(), role: Role::Reception };
+    let actor = Actor {
+        staff_id: "R9".into(),
+        role: Role::Reception,
+    };
     let close = |seq: u64, key: &NodeKey, node: &str, venue: &str| {
-        let body = EventBody::SessionClosed(SessionClosed { session_id: Uuid::now_v7(), reason: None });
-        Event::seal(Uuid::now_v7(), venue, node, seq, Hlc { ms: 1_000 + seq, c: 0 }, actor.clone(), body, key)
+        let body = EventBody::SessionClosed(SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        });
+        Event::seal(
+            Uuid::now_v7(),
+            venue,
+            node,
+            seq,
+            Hlc {
+                ms: 1_000 + seq,
+                c: 0,
+            },
+            actor.clone(),
+            body,
+            key,
+        )
     };
     let e1 = close(1, &peer_key, "edge-02", "test-venue");
     let e2 = close(2, &peer_key, "edge-02", "test-venue");
-    let batch = |es: &[&Event]| Value::Array(es.iter().map(|e| serde_json::to_value(e).expect("json")).collect());
+    let batch = |es: &[&Event]| {
+        Value::Array(
+            es.iter()
+                .map(|e| serde_json::to_value(e).expect("json"))
+                .collect(),
+        )
+    };
 
     let (s, v) = admin.post("/api/replicate", &batch(&[&e1, &e2])).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!((v["appended"].as_u64(), v["existing"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(
+        (v["appended"].as_u64(), v["existing"].as_u64()),
+        (Some(2), Some(0))
+    );
     // The same batch again (a replayed MQTT message): nothing changes.
     let (s, v) = admin.post("/api/replicate", &batch(&[&e1, &e2])).await;
     assert_eq!(s, 200);
-    assert_eq!((v["appended"].as_u64(), v["existing"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (v["appended"].as_u64(), v["existing"].as_u64()),
+        (Some(0), Some(2))
+    );
     // A different event claiming edge-02/2: refused, and the batch's new event with it.
     let e3 = close(3, &peer_key, "edge-02", "test-venue");
     let forged_dup = close(2, &peer_key, "edge-02", "test-venue");
-    let (s, v) = admin.post("/api/replicate", &batch(&[&e3, &forged_dup])).await;
+    let (s, v) = admin
+        .post("/api/replicate", &batch(&[&e3, &forged_dup]))
+        .await;
     assert_eq!((s, v["error"].as_str()), (409, Some("conflict")), "{v}");
     // Bad signature, unknown node, other venue, unknown version: each named.
     let mut tampered = serde_json::to_value(&e3).expect("json");
     tampered["hlc"]["ms"] = json!(5);
-    let (s, v) = admin.post("/api/replicate", &Value::Array(vec![tampered])).await;
-    assert_eq!((s, v["error"].as_str()), (400, Some("bad_signature")), "{v}");
+    let (s, v) = admin
+        .post("/api/replicate", &Value::Array(vec![tampered]))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("bad_signature")),
+        "{v}"
+    );
     let stranger = close(1, &NodeKey::generate(), "edge-77", "test-venue");
     let (s, v) = admin.post("/api/replicate", &batch(&[&stranger])).await;
     assert_eq!((s, v["error"].as_str()), (400, Some("unknown_node")), "{v}");
@@ -285,15 +482,25 @@ async fn signed_events_from_peers_are_verified_and_duplicates_are_harmless() {
     assert_eq!((s, v["error"].as_str()), (400, Some("wrong_venue")), "{v}");
     let mut future = serde_json::to_value(&e3).expect("json");
     future["format"] = json!(9);
-    let (s, v) = admin.post("/api/replicate", &Value::Array(vec![future])).await;
-    assert_eq!((s, v["error"].as_str()), (400, Some("unknown_format_version")), "{v}");
+    let (s, v) = admin
+        .post("/api/replicate", &Value::Array(vec![future]))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("unknown_format_version")),
+        "{v}"
+    );
     // Only the venue admin imports.
     let reception = b.client("R1", "1111").await;
     let (s, _) = reception.post("/api/replicate", &batch(&[&e3])).await;
     assert_eq!(s, 403);
 
     let (_, log) = admin.get("/api/events").await;
-    assert_eq!(log["events"].as_array().map(Vec::len), Some(2), "only e1 and e2 are stored");
+    assert_eq!(
+        log["events"].as_array().map(Vec::len),
+        Some(2),
+        "only e1 and e2 are stored"
+    );
     b.stop().await;
 }
 
@@ -311,14 +518,31 @@ async fn the_venue_page_is_japanese_first_and_switches_to_english() {
     let r = get("/").await.expect("page");
     assert_eq!(r.status(), 200);
     let html = r.text().await.expect("text");
-    assert!(html.contains("lang=\"ja\"") && html.contains("身体計測") && html.contains("待ち"), "{html}");
+    assert!(
+        html.contains("lang=\"ja\"") && html.contains("身体計測") && html.contains("待ち"),
+        "{html}"
+    );
     let r = get("/?lang=en").await.expect("page");
-    assert!(r.headers().get_all("set-cookie").iter().any(|c| c.to_str().is_ok_and(|c| c.starts_with("lang=en"))));
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("lang=en")))
+    );
     let html = r.text().await.expect("text");
-    assert!(html.contains("lang=\"en\"") && html.contains("Waiting"), "{html}");
+    assert!(
+        html.contains("lang=\"en\"") && html.contains("Waiting"),
+        "{html}"
+    );
     // A child-welfare clerk is signed in but not allowed on the checkup board.
     let clerk = b.client("C1", "5555").await;
-    let r = clerk.http.get(format!("{}/", clerk.base)).header("cookie", &clerk.cookie).send().await.expect("page");
+    let r = clerk
+        .http
+        .get(format!("{}/", clerk.base))
+        .header("cookie", &clerk.cookie)
+        .send()
+        .await
+        .expect("page");
     assert_eq!(r.status(), 403);
     b.stop().await;
 }

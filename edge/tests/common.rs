@@ -54,13 +54,21 @@ impl TestBox {
 
     pub async fn start_with(dir: tempfile::TempDir, config: Config) -> TestBox {
         let edge = Edge::open(&config).expect("open box");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(edge.serve(listener, async move {
             let _ = rx.await;
         }));
-        TestBox { addr, dir, config, stop: Some(stop), task: Some(task) }
+        TestBox {
+            addr,
+            dir,
+            config,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -84,7 +92,11 @@ impl TestBox {
             .and_then(|v| v.split(';').next())
             .expect("cookie")
             .to_string();
-        Client { http, cookie, base: format!("http://{}", self.addr) }
+        Client {
+            http,
+            cookie,
+            base: format!("http://{}", self.addr),
+        }
     }
 
     pub async fn stop(mut self) -> tempfile::TempDir {

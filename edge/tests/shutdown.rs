@@ -18,7 +18,10 @@ async fn in_flight_appends_finish_and_survive_shutdown() {
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for _ in 0..50 {
-                let Some((s, v)) = c.try_post("/api/events", &open_session(Uuid::now_v7(), "0000000001")).await else {
+                let Some((s, v)) = c
+                    .try_post("/api/events", &open_session(Uuid::now_v7(), "0000000001"))
+                    .await
+                else {
                     break;
                 };
                 if s == 201 {
@@ -36,10 +39,19 @@ async fn in_flight_appends_finish_and_survive_shutdown() {
         acked.extend(t.await.expect("task"));
     }
     assert!(!acked.is_empty());
-    let key = NodeKey::from_bytes(&std::fs::read(&key_path).expect("key").try_into().expect("32 bytes"));
+    let key = NodeKey::from_bytes(
+        &std::fs::read(&key_path)
+            .expect("key")
+            .try_into()
+            .expect("32 bytes"),
+    );
     let store = EventStore::open(
         &dir.path().join("events.sqlite3"),
-        StoreOptions { venue: "test-venue".into(), node: "edge-01".into(), max_batch_events: 64 },
+        StoreOptions {
+            venue: "test-venue".into(),
+            node: "edge-01".into(),
+            max_batch_events: 64,
+        },
         key,
     )
     .expect("reopen");
@@ -54,7 +66,12 @@ async fn in_flight_appends_finish_and_survive_shutdown() {
     }
     // After a clean close the WAL was checkpointed into the database file.
     let wal = dir.path().join("events.sqlite3-wal");
-    assert!(std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true), "WAL truncated at close");
+    assert!(
+        std::fs::metadata(&wal)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true),
+        "WAL truncated at close"
+    );
     store.close().await;
 }
 
@@ -62,9 +79,15 @@ async fn in_flight_appends_finish_and_survive_shutdown() {
 fn a_data_directory_of_another_node_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("events.sqlite3");
-    let o = |node: &str| StoreOptions { venue: "v".into(), node: node.into(), max_batch_events: 8 };
+    let o = |node: &str| StoreOptions {
+        venue: "v".into(),
+        node: node.into(),
+        max_batch_events: 8,
+    };
     let s = EventStore::open(&path, o("edge-01"), NodeKey::generate()).expect("open");
     s.close_blocking();
-    let err = EventStore::open(&path, o("edge-02"), NodeKey::generate()).err().expect("refused");
+    let err = EventStore::open(&path, o("edge-02"), NodeKey::generate())
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("belongs to venue"), "{err}");
 }

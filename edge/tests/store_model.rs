@@ -13,7 +13,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 enum Op {
     /// Append `n` local drafts; `Some(k)` gives the first draft client id number k.
-    Local { n: usize, client_id: Option<u8>, variant: u8 },
+    Local {
+        n: usize,
+        client_id: Option<u8>,
+        variant: u8,
+    },
     /// Append peer event number `seq` of edge-02; `forged` changes its content.
     Peer { seq: u64, forged: bool },
     /// Close the store and open it again.
@@ -29,20 +33,43 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn options() -> StoreOptions {
-    StoreOptions { venue: "v".into(), node: "edge-01".into(), max_batch_events: 64 }
+    StoreOptions {
+        venue: "v".into(),
+        node: "edge-01".into(),
+        max_batch_events: 64,
+    }
 }
 
 fn body(tag: u128) -> EventBody {
-    EventBody::SessionClosed(SessionClosed { session_id: Uuid::from_u128(tag + 1), reason: None })
+    EventBody::SessionClosed(SessionClosed {
+        session_id: Uuid::from_u128(tag + 1),
+        reason: None,
+    })
 }
 
 fn actor() -> Actor {
-    Actor { staff_id: "R1".into(), role: Role::Reception }
+    Actor {
+        staff_id: "R1".into(),
+        role: Role::Reception,
+    }
 }
 
 fn peer_event(key: &NodeKey, seq: u64, forged: bool) -> Event {
-    let tag = if forged { 1_000 + u128::from(seq) } else { u128::from(seq) };
-    Event::seal(Uuid::from_u128(0xfeed_0000 + tag), "v", "edge-02", seq, Hlc { ms: seq, c: 0 }, actor(), body(tag), key)
+    let tag = if forged {
+        1_000 + u128::from(seq)
+    } else {
+        u128::from(seq)
+    };
+    Event::seal(
+        Uuid::from_u128(0xfeed_0000 + tag),
+        "v",
+        "edge-02",
+        seq,
+        Hlc { ms: seq, c: 0 },
+        actor(),
+        body(tag),
+        key,
+    )
 }
 
 proptest! {

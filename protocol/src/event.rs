@@ -370,10 +370,7 @@ fn check_text(field: &'static str, s: &str) -> Result<(), ProtocolError> {
         ));
     }
     if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ProtocolError::invalid(
-            field,
-            "contains control characters",
-        ));
+        return Err(ProtocolError::invalid(field, "contains control characters"));
     }
     Ok(())
 }
@@ -396,7 +393,10 @@ fn check_value(
     if unit != item.unit {
         return Err(ProtocolError::invalid(
             "payload.unit",
-            format!("{} is recorded in {:?}, not {unit:?}", item.name_en, item.unit),
+            format!(
+                "{} is recorded in {:?}, not {unit:?}",
+                item.name_en, item.unit
+            ),
         ));
     }
     match (item.kind, value) {

@@ -36,7 +36,10 @@ fn sealed(key: &NodeKey, body: EventBody) -> Event {
         "venue-1",
         "edge-01",
         7,
-        Hlc { ms: 1_764_050_000_000, c: 3 },
+        Hlc {
+            ms: 1_764_050_000_000,
+            c: 3,
+        },
         nurse(),
         body,
         key,
@@ -72,7 +75,10 @@ fn an_altered_event_fails_verification() {
 fn another_nodes_key_fails_verification() {
     let e = sealed(&NodeKey::generate(), weight(62.5));
     let other = NodeKey::generate();
-    assert_eq!(e.verify(&other.verifying_key()).map_err(|e| e.code()), Err("bad_signature"));
+    assert_eq!(
+        e.verify(&other.verifying_key()).map_err(|e| e.code()),
+        Err("bad_signature")
+    );
     let ring: HashMap<String, PublicKey> = HashMap::new();
     assert!(matches!(e.verify_with(&ring), Err(ProtocolError::UnknownNode(n)) if n == "edge-01"));
 }
@@ -83,7 +89,10 @@ fn garbage_signature_is_a_bad_signature_not_a_panic() {
     let mut e = sealed(&key, weight(62.5));
     for sig in ["", "!!!", "AAAA", &"A".repeat(200)] {
         e.sig = sig.to_string();
-        assert_eq!(e.verify(&key.verifying_key()).map_err(|e| e.code()), Err("bad_signature"));
+        assert_eq!(
+            e.verify(&key.verifying_key()).map_err(|e| e.code()),
+            Err("bad_signature")
+        );
     }
 }
 
@@ -96,7 +105,10 @@ fn unknown_format_version_is_named_as_such() {
     v["new_field_from_the_future"] = json!(true);
     assert_eq!(
         Event::from_value(v),
-        Err(ProtocolError::UnknownVersion { found: 2, supported: FORMAT_VERSION })
+        Err(ProtocolError::UnknownVersion {
+            found: 2,
+            supported: FORMAT_VERSION
+        })
     );
 }
 
@@ -133,7 +145,9 @@ fn malformed_events_are_rejected_with_a_reason() {
         }),
         ("missing payload field", {
             let mut v = good.clone();
-            v["body"]["payload"].as_object_mut().map(|m| m.remove("unit"));
+            v["body"]["payload"]
+                .as_object_mut()
+                .map(|m| m.remove("unit"));
             v
         }),
     ];
@@ -141,8 +155,14 @@ fn malformed_events_are_rejected_with_a_reason() {
         let err = Event::from_value(v).expect_err(what);
         assert_eq!(err.code(), "malformed_event", "{what}: {err}");
     }
-    assert_eq!(Event::from_json(b"{not json").map_err(|e| e.code()), Err("malformed_event"));
-    assert_eq!(Event::from_json(b"").map_err(|e| e.code()), Err("malformed_event"));
+    assert_eq!(
+        Event::from_json(b"{not json").map_err(|e| e.code()),
+        Err("malformed_event")
+    );
+    assert_eq!(
+        Event::from_json(b"").map_err(|e| e.code()),
+        Err("malformed_event")
+    );
 }
 
 #[test]
@@ -150,11 +170,26 @@ fn out_of_range_payloads_are_invalid() {
     let key = NodeKey::generate();
     let impossible = sealed(&key, weight(1000.0));
     let err = Event::from_json(impossible.to_json().as_bytes()).expect_err("1000 kg");
-    assert!(matches!(err, ProtocolError::InvalidPayload { field: "payload.value", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ProtocolError::InvalidPayload {
+                field: "payload.value",
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let unconfirmed = sealed(&key, weight(180.0));
     let err = Event::from_json(unconfirmed.to_json().as_bytes()).expect_err("needs confirmation");
-    assert!(matches!(err, ProtocolError::InvalidPayload { field: "payload.confirmed", .. }));
+    assert!(matches!(
+        err,
+        ProtocolError::InvalidPayload {
+            field: "payload.confirmed",
+            ..
+        }
+    ));
 
     let no_stations = sealed(
         &key,
@@ -172,7 +207,10 @@ fn out_of_range_payloads_are_invalid() {
 
     let mut v: Value = serde_json::from_str(&sealed(&key, weight(60.0)).to_json()).expect("json");
     v["seq"] = json!(0);
-    assert_eq!(Event::from_value(v).map_err(|e| e.code()), Err("invalid_payload"));
+    assert_eq!(
+        Event::from_value(v).map_err(|e| e.code()),
+        Err("invalid_payload")
+    );
 }
 
 fn arb_body() -> impl Strategy<Value = EventBody> {
@@ -191,7 +229,9 @@ fn arb_body() -> impl Strategy<Value = EventBody> {
             } else {
                 StationKind::Measurement
             };
-            let unit = checkup_protocol::items::item(code).map(|i| i.unit).unwrap_or("");
+            let unit = checkup_protocol::items::item(code)
+                .map(|i| i.unit)
+                .unwrap_or("");
             EventBody::MeasurementRecorded(MeasurementRecorded {
                 session_id: Uuid::now_v7(),
                 resident_id: resident,

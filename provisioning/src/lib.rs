@@ -1,1 +1,12 @@
-//! placeholder
+//! Provisioning: what the municipal administrator sets up before a checkup day and tears
+//! down after it — node keys, staff PIN hashes, and (with the provisioning issue) the
+//! municipality's CA, enrolment bundles, rosters and wipes.
+//!
+//! # Layout
+//!
+//! - [`pin`]: Argon2id hashes of staff PINs for the box configuration.
+//! - [`keys`]: node signing keys: generate, write with owner-only permissions, show the
+//!   public key to enrol at central and at peers.
+
+pub mod keys;
+pub mod pin;

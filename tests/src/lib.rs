@@ -39,7 +39,10 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
         });
     }
     if !path.exists() {
-        bail!("{} not found; run `cargo build --workspace --bins`", path.display());
+        bail!(
+            "{} not found; run `cargo build --workspace --bins`",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -68,7 +71,9 @@ impl Process {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("ready: http://") {
-                    let url = line[i + "ready: ".len()..].trim_end_matches('/').to_string();
+                    let url = line[i + "ready: ".len()..]
+                        .trim_end_matches('/')
+                        .to_string();
                     let _ = tx.send(url);
                 }
             }

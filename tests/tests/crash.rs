@@ -22,8 +22,7 @@ async fn login(http: &reqwest::Client, url: &str, id: &str, pin: &str) -> anyhow
         .send()
         .await?;
     anyhow::ensure!(r.status() == 200, "login {id}: {}", r.status());
-    Ok(r
-        .headers()
+    Ok(r.headers()
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -45,7 +44,9 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     let data_arg = data.to_string_lossy().to_string();
     let args = ["demo", "--listen", "127.0.0.1:0", "--data-dir", &data_arg];
     let mut rng = Rng::from_env();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
 
     // Event id → acknowledged body (seq) as answered; and ids attempted but unanswered.
     let acked: Arc<Mutex<HashMap<Uuid, u64>>> = Arc::default();
@@ -69,7 +70,10 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
             // 201: it had not reached the disk; 200: it had, and is not stored twice.
             // 409 "already open" cannot happen: every retry carries its original id.
             anyhow::ensure!(status == 201 || status == 200, "retry {id}: {status} {v}");
-            acked.lock().expect("lock").insert(id, v["seq"].as_u64().unwrap_or(0));
+            acked
+                .lock()
+                .expect("lock")
+                .insert(id, v["seq"].as_u64().unwrap_or(0));
             retried += 1;
         }
         let mut tasks = Vec::new();
@@ -92,7 +96,10 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
                     };
                     match answer {
                         Some(v) => {
-                            acked.lock().expect("lock").insert(id, v["seq"].as_u64().unwrap_or(0));
+                            acked
+                                .lock()
+                                .expect("lock")
+                                .insert(id, v["seq"].as_u64().unwrap_or(0));
                         }
                         None => {
                             unanswered.lock().expect("lock").push((id, body));
@@ -107,7 +114,10 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
         for t in tasks {
             t.await?;
         }
-        eprintln!("round {round}: {} acknowledged so far", acked.lock().expect("lock").len());
+        eprintln!(
+            "round {round}: {} acknowledged so far",
+            acked.lock().expect("lock").len()
+        );
     }
 
     // Final check on a restarted box.
@@ -128,7 +138,9 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
             break;
         }
         for e in batch {
-            events.push(Event::from_value(e).map_err(|e| anyhow::anyhow!("stored event invalid: {e}"))?);
+            events.push(
+                Event::from_value(e).map_err(|e| anyhow::anyhow!("stored event invalid: {e}"))?,
+            );
         }
         after = v["next"].as_i64().unwrap_or(after);
     }
@@ -146,7 +158,11 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     }
     let by_id: HashMap<Uuid, u64> = events.iter().map(|e| (e.id, e.seq)).collect();
     for (id, seq) in &acked {
-        assert_eq!(by_id.get(id), Some(seq), "acknowledged {id} present with the seq it was given");
+        assert_eq!(
+            by_id.get(id),
+            Some(seq),
+            "acknowledged {id} present with the seq it was given"
+        );
     }
     let unanswered_left = unanswered.lock().expect("lock").len();
     eprintln!(

@@ -135,7 +135,11 @@ impl StoreStats {
     pub fn events_per_commit(&self) -> f64 {
         use std::sync::atomic::Ordering::Relaxed;
         let c = self.commits.load(Relaxed);
-        if c == 0 { 0.0 } else { self.events.load(Relaxed) as f64 / c as f64 }
+        if c == 0 {
+            0.0
+        } else {
+            self.events.load(Relaxed) as f64 / c as f64
+        }
     }
 }
 

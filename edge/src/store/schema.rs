@@ -137,18 +137,19 @@ pub(crate) fn for_each_in_hlc_order(
     conn: &Connection,
     mut f: impl FnMut(Event),
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT pos, json FROM events ORDER BY hlc_ms, hlc_c, node, seq",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT pos, json FROM events ORDER BY hlc_ms, hlc_c, node, seq")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let pos: i64 = r.get(0)?;
-        let json: String = r.get_ref(1)?.as_str().map(str::to_owned).map_err(|e| {
-            StoreError::Corrupt {
-                pos,
-                reason: e.to_string(),
-            }
-        })?;
+        let json: String =
+            r.get_ref(1)?
+                .as_str()
+                .map(str::to_owned)
+                .map_err(|e| StoreError::Corrupt {
+                    pos,
+                    reason: e.to_string(),
+                })?;
         f(decode(pos, &json)?);
     }
     Ok(())

@@ -181,9 +181,11 @@ impl Writer {
                     std::mem::take(slots)
                         .into_iter()
                         .map(|slot| match slot {
-                            LocalSlot::New(u) => LocalOutcome::Done(Outcome::Appended(Arc::new(
-                                Event::seal(u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key),
-                            ))),
+                            LocalSlot::New(u) => {
+                                LocalOutcome::Done(Outcome::Appended(Arc::new(Event::seal(
+                                    u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key,
+                                ))))
+                            }
                             LocalSlot::Existing(e) => LocalOutcome::Done(Outcome::Existing(e)),
                             LocalSlot::SameAs(id) => LocalOutcome::SameAs(id),
                         })
@@ -207,7 +209,9 @@ impl Writer {
                             .get(&id)
                             .cloned()
                             .map(Outcome::Existing)
-                            .ok_or_else(|| StoreError::Conflict(format!("event id {id} lost in group"))),
+                            .ok_or_else(|| {
+                                StoreError::Conflict(format!("event id {id} lost in group"))
+                            }),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 planned[*index] = Planned::Ok(resolved);
@@ -290,7 +294,7 @@ struct Unsigned {
 /// What one draft of a local request will become.
 enum LocalSlot {
     /// A new event, to be signed and stored.
-    New(Unsigned),
+    New(Box<Unsigned>),
     /// Already stored before this group.
     Existing(Arc<Event>),
     /// A replay of a new event earlier in this same group (same client id).
@@ -361,13 +365,13 @@ fn plan_local(
         if d.id.is_some() {
             taken_local.insert(id, (d.actor.clone(), d.body.clone()));
         }
-        out.push(LocalSlot::New(Unsigned {
+        out.push(LocalSlot::New(Box::new(Unsigned {
             id,
             seq,
             hlc: clock.now(),
             actor: d.actor,
             body: d.body,
-        }));
+        })));
     }
     Ok(Ok(out))
 }
