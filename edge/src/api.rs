@@ -476,9 +476,14 @@ pub(crate) async fn session(
 /// `GET /healthz`: liveness for operators and load balancers; no personal data.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     let p = state.store.projection();
+    let stats = state.store.stats();
     Json(json!({
         "status": "ok", "venue": state.venue.id, "node": state.venue.node,
         "events": p.event_count(),
+        "store": {
+            "commits": stats.commits.load(std::sync::atomic::Ordering::Relaxed),
+            "events_per_commit": (stats.events_per_commit() * 10.0).round() / 10.0,
+        },
     }))
     .into_response()
 }

@@ -191,7 +191,6 @@ impl EventStore {
         let stats = Arc::new(StoreStats::default());
         let w = writer::Writer {
             stats: stats.clone(),
-            last_group_requests: 0,
             conn,
             rx,
             key,

@@ -38,6 +38,9 @@ impl Outcome {
     }
 }
 
+/// Groups with at least this many new local events are signed on every core.
+const PARALLEL_SIGNING_FROM: usize = 8;
+
 type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 
 pub(super) enum Request {
@@ -80,8 +83,6 @@ pub(super) struct Writer {
     pub(super) projection: Arc<RwLock<Projection>>,
     pub(super) committed: broadcast::Sender<Arc<Event>>,
     pub(super) stats: Arc<super::StoreStats>,
-    /// Requests in the previous group: more than one means callers are concurrent.
-    pub(super) last_group_requests: usize,
 }
 
 /// Per-request result while a group is being assembled.
@@ -100,11 +101,6 @@ impl Writer {
                 Ok(r) => r,
                 Err(_) => break, // every handle dropped or closed: shut down
             };
-            // Let callers woken by the previous commit hand in their next requests before
-            // this group is cut: a larger group costs the same single fsync.
-            if self.last_group_requests > 1 {
-                std::thread::yield_now();
-            }
             let mut group = vec![first];
             let mut events = group[0].len();
             while events < self.options.max_batch_events {
@@ -116,7 +112,6 @@ impl Writer {
                     Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
                 }
             }
-            self.last_group_requests = group.len();
             self.commit_group(group);
         }
         if let Err(e) = self
@@ -175,23 +170,25 @@ impl Writer {
             //    step of an append, and the order of signing does not matter.
             let key = &self.key;
             let o = &self.options;
-            let sealed: Vec<Vec<LocalOutcome>> = local_plans
-                .par_iter_mut()
-                .map(|(_, slots)| {
-                    std::mem::take(slots)
-                        .into_iter()
-                        .map(|slot| match slot {
-                            LocalSlot::New(u) => {
-                                LocalOutcome::Done(Outcome::Appended(Arc::new(Event::seal(
-                                    u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key,
-                                ))))
-                            }
-                            LocalSlot::Existing(e) => LocalOutcome::Done(Outcome::Existing(e)),
-                            LocalSlot::SameAs(id) => LocalOutcome::SameAs(id),
-                        })
-                        .collect()
-                })
-                .collect();
+            let seal_slots = |slots: &mut Vec<LocalSlot>| -> Vec<LocalOutcome> {
+                std::mem::take(slots)
+                    .into_iter()
+                    .map(|slot| match slot {
+                        LocalSlot::New(u) => LocalOutcome::Done(Outcome::Appended(Arc::new(
+                            Event::seal(u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key),
+                        ))),
+                        LocalSlot::Existing(e) => LocalOutcome::Done(Outcome::Existing(e)),
+                        LocalSlot::SameAs(id) => LocalOutcome::SameAs(id),
+                    })
+                    .collect()
+            };
+            let new_local: usize = local_plans.iter().map(|(_, s)| s.len()).sum();
+            // Waking the pool costs more than signing a handful of events here.
+            let sealed: Vec<Vec<LocalOutcome>> = if new_local >= PARALLEL_SIGNING_FROM {
+                local_plans.par_iter_mut().map(|(_, slots)| seal_slots(slots)).collect()
+            } else {
+                local_plans.iter_mut().map(|(_, slots)| seal_slots(slots)).collect()
+            };
             let mut signed_by_id: HashMap<Uuid, Arc<Event>> = HashMap::new();
             for outs in &sealed {
                 for out in outs {

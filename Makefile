@@ -1,0 +1,33 @@
+# Checkup Edge — the two set-up commands of README.md, and a few helpers.
+#
+#   make demo   install what is missing, build, start the demo box, print its URL
+#   make test   install what is missing, check formatting and lints, run every test
+#
+# Variables: LISTEN (default 127.0.0.1:8080), DATA_DIR (default data/demo).
+
+CARGO    ?= cargo
+LISTEN   ?= 127.0.0.1:8080
+DATA_DIR ?= data/demo
+
+.PHONY: demo test deps build bench lint
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --workspace --bins
+
+demo: deps
+	$(CARGO) build --release --bin checkup-edge
+	./target/release/checkup-edge demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+bench: deps
+	$(CARGO) bench -p checkup-edge --bench append
