@@ -144,10 +144,51 @@ fn in_process(dir: &std::path::Path, writers: u64, per_writer: u64) -> Row {
     });
     let elapsed = start.elapsed();
     let epc = store.stats().events_per_commit();
+    let eps = store.stats().events_per_sync();
     store.close_blocking();
     Row {
         what: format!(
-            "store, in process, {writers} writer(s), 1 event per append ({epc:.1} events/commit)"
+            "store, in process, {writers} writer(s), 1 event per append ({epc:.1} events/commit, {eps:.1}/flush)"
+        ),
+        events: writers * per_writer,
+        elapsed,
+    }
+}
+
+fn in_process_tasks(dir: &std::path::Path, writers: u64, per_writer: u64) -> Row {
+    let path = dir.join(format!("tasks-{writers}.sqlite3"));
+    let store = EventStore::open(&path, options(), NodeKey::generate()).expect("open");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let start = Instant::now();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..per_writer {
+                        store
+                            .append_local(vec![draft(w * per_writer + i)])
+                            .await
+                            .expect("append");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
+    let elapsed = start.elapsed();
+    let epc = store.stats().events_per_commit();
+    let eps = store.stats().events_per_sync();
+    store.close_blocking();
+    Row {
+        what: format!(
+            "store, in process, {writers} async tasks on 2 threads, 1 event per append ({epc:.1} events/commit, {eps:.1}/flush)"
         ),
         events: writers * per_writer,
         elapsed,
@@ -194,10 +235,11 @@ fn in_process_presigned(dir: &std::path::Path, writers: u64, per_writer: u64) ->
     });
     let elapsed = start.elapsed();
     let epc = store.stats().events_per_commit();
+    let eps = store.stats().events_per_sync();
     store.close_blocking();
     Row {
         what: format!(
-            "store, in process, {writers} writer(s), peer-signed events ({epc:.1} events/commit)"
+            "store, in process, {writers} writer(s), peer-signed events ({epc:.1} events/commit, {eps:.1}/flush)"
         ),
         events: writers * per_writer,
         elapsed,
@@ -223,10 +265,11 @@ fn in_process_batched(dir: &std::path::Path, writers: u64, per_append: u64, appe
     });
     let elapsed = start.elapsed();
     let epc = store.stats().events_per_commit();
+    let eps = store.stats().events_per_sync();
     store.close_blocking();
     Row {
         what: format!(
-            "store, in process, {writers} writer(s), {per_append} events per append ({epc:.1} events/commit)"
+            "store, in process, {writers} writer(s), {per_append} events per append ({epc:.1} events/commit, {eps:.1}/flush)"
         ),
         events: writers * appends * per_append,
         elapsed,
@@ -391,6 +434,10 @@ fn main() {
         ("seal", Box::new(|| signing(20_000 * scale))),
         ("local1", Box::new(|| in_process(dir, 1, 2_000))),
         ("local16", Box::new(|| in_process(dir, 16, 3_000 * scale))),
+        (
+            "tasks16",
+            Box::new(|| in_process_tasks(dir, 16, 3_000 * scale)),
+        ),
         (
             "signed16",
             Box::new(|| in_process_presigned(dir, 16, 3_000 * scale)),

@@ -80,6 +80,32 @@ pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, St
     Ok(conn)
 }
 
+/// A descriptor of the store's WAL file for `fdatasync`, after making sure SQLite has
+/// created it, and with the directory entry flushed so the file itself survives a crash.
+pub(super) fn open_wal_for_flush(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    let io = |e: std::io::Error| StoreError::WrongStore {
+        path: wal.clone(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&wal)
+        .map_err(io)?;
+    file.sync_all().map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(file)
+}
+
 /// Open a read-only connection.
 pub(super) fn open_read(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(

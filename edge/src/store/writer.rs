@@ -2,17 +2,18 @@
 //! commit), then updates the projection, publishes the events and replies.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use checkup_protocol::{Actor, Event, EventBody, HlcClock, NodeKey};
 use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::syncer::SyncJob;
 use super::{Draft, StoreError, StoreOptions, schema};
-use crate::projection::Projection;
 
 /// What became of one appended event.
 #[derive(Debug, Clone)]
@@ -38,10 +39,16 @@ impl Outcome {
     }
 }
 
-/// Groups with at least this many new local events are signed on every core.
-const PARALLEL_SIGNING_FROM: usize = 8;
+/// Checkpoint after this many commits (each writes a few pages; SQLite's own default
+/// is about every 1000 pages).
+const CHECKPOINT_EVERY_COMMITS: u32 = 256;
+/// Checkpoint when no request arrived for this long.
+const IDLE_CHECKPOINT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
-type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
+/// Groups with at least this many new local events are signed on every core.
+const PARALLEL_SIGNING_FROM: usize = 32;
+
+pub(super) type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 
 pub(super) enum Request {
     Local { drafts: Vec<Draft>, reply: Reply },
@@ -80,9 +87,12 @@ pub(super) struct Writer {
     /// Next sequence number for this node's own events.
     pub(super) next_seq: u64,
     pub(super) options: StoreOptions,
-    pub(super) projection: Arc<RwLock<Projection>>,
-    pub(super) committed: broadcast::Sender<Arc<Event>>,
-    pub(super) stats: Arc<super::StoreStats>,
+    /// Committed groups go here to be flushed and acknowledged.
+    pub(super) sync: Sender<SyncJob>,
+    /// Set when a flush failed: nothing more is accepted.
+    pub(super) poisoned: Arc<AtomicBool>,
+    /// Commits since the last checkpoint.
+    pub(super) since_checkpoint: u32,
 }
 
 /// Per-request result while a group is being assembled.
@@ -97,9 +107,15 @@ impl Writer {
     pub(super) fn run(mut self) {
         tracing::debug!("event store writer started");
         loop {
-            let first = match self.rx.recv() {
+            let first = match self.rx.recv_timeout(IDLE_CHECKPOINT_AFTER) {
                 Ok(r) => r,
-                Err(_) => break, // every handle dropped or closed: shut down
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.since_checkpoint > 0 {
+                        self.checkpoint("PASSIVE");
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break, // every handle dropped or closed
             };
             let mut group = vec![first];
             let mut events = group[0].len();
@@ -113,20 +129,52 @@ impl Writer {
                 }
             }
             self.commit_group(group);
+            if self.since_checkpoint >= CHECKPOINT_EVERY_COMMITS {
+                self.checkpoint("PASSIVE");
+            }
         }
-        if let Err(e) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        {
-            tracing::warn!(error = %e, "WAL checkpoint at close failed");
-        }
+        self.checkpoint("TRUNCATE");
         tracing::info!("event store closed");
+    }
+
+    /// Wait until the syncer has flushed everything handed to it.
+    fn flush(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.sync.send(SyncJob::Barrier(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    /// Copy the WAL into the database. Runs with `synchronous=FULL`, so SQLite flushes
+    /// the WAL before copying and the database file after, before the WAL may be reused.
+    fn checkpoint(&mut self, mode: &str) {
+        self.flush();
+        let result = self
+            .conn
+            .pragma_update(None, "synchronous", "FULL")
+            .and_then(|_| {
+                self.conn
+                    .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+            })
+            .and_then(|_| self.conn.pragma_update(None, "synchronous", "OFF"));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, mode, "WAL checkpoint failed");
+        }
+        self.since_checkpoint = 0;
     }
 
     fn commit_group(&mut self, group: Vec<Request>) {
         let seq_before = self.next_seq;
         let (works, replies): (Vec<Work>, Vec<Reply>) =
             group.into_iter().map(Request::split).unzip();
+        if self.poisoned.load(Ordering::SeqCst) {
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Unavailable(
+                    "an earlier flush of the log failed; restart the box".into(),
+                )));
+            }
+            return;
+        }
         let mut planned = Vec::with_capacity(replies.len());
         // Ids and (node, seq) keys taken earlier in this same group.
         let mut taken_ids: HashMap<Uuid, Arc<Event>> = HashMap::new();
@@ -174,9 +222,11 @@ impl Writer {
                 std::mem::take(slots)
                     .into_iter()
                     .map(|slot| match slot {
-                        LocalSlot::New(u) => LocalOutcome::Done(Outcome::Appended(Arc::new(
-                            Event::seal(u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key),
-                        ))),
+                        LocalSlot::New(u) => {
+                            LocalOutcome::Done(Outcome::Appended(Arc::new(Event::seal(
+                                u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key,
+                            ))))
+                        }
                         LocalSlot::Existing(e) => LocalOutcome::Done(Outcome::Existing(e)),
                         LocalSlot::SameAs(id) => LocalOutcome::SameAs(id),
                     })
@@ -185,9 +235,15 @@ impl Writer {
             let new_local: usize = local_plans.iter().map(|(_, s)| s.len()).sum();
             // Waking the pool costs more than signing a handful of events here.
             let sealed: Vec<Vec<LocalOutcome>> = if new_local >= PARALLEL_SIGNING_FROM {
-                local_plans.par_iter_mut().map(|(_, slots)| seal_slots(slots)).collect()
+                local_plans
+                    .par_iter_mut()
+                    .map(|(_, slots)| seal_slots(slots))
+                    .collect()
             } else {
-                local_plans.iter_mut().map(|(_, slots)| seal_slots(slots)).collect()
+                local_plans
+                    .iter_mut()
+                    .map(|(_, slots)| seal_slots(slots))
+                    .collect()
             };
             let mut signed_by_id: HashMap<Uuid, Arc<Event>> = HashMap::new();
             for outs in &sealed {
@@ -229,6 +285,7 @@ impl Writer {
 
         match result {
             Ok(()) => {
+                self.since_checkpoint += 1;
                 let new: Vec<Arc<Event>> = planned
                     .iter()
                     .filter_map(|p| match p {
@@ -241,28 +298,25 @@ impl Writer {
                         Outcome::Existing(_) => None,
                     })
                     .collect();
+                let answers = planned
+                    .into_iter()
+                    .zip(replies)
+                    .map(|(plan, reply)| {
+                        let answer = match plan {
+                            Planned::Ok(os) => Ok(os),
+                            Planned::Refused(err) => Err(err),
+                        };
+                        (reply, answer)
+                    })
+                    .collect();
+                if let Err(std::sync::mpsc::SendError(SyncJob::Commit { answers, .. })) =
+                    self.sync.send(SyncJob::Commit { new, answers })
                 {
-                    use std::sync::atomic::Ordering::Relaxed;
-                    self.stats.commits.fetch_add(1, Relaxed);
-                    self.stats.events.fetch_add(new.len() as u64, Relaxed);
-                    self.stats.requests.fetch_add(planned.len() as u64, Relaxed);
-                }
-                if !new.is_empty() {
-                    let mut p = self.projection.write().unwrap_or_else(|e| e.into_inner());
-                    for e in &new {
-                        p.apply(e);
+                    for (reply, _) in answers {
+                        let _ = reply.send(Err(StoreError::Unavailable(
+                            "the log flusher stopped".into(),
+                        )));
                     }
-                }
-                for e in new {
-                    // No subscriber is not an error.
-                    let _ = self.committed.send(e);
-                }
-                for (plan, reply) in planned.into_iter().zip(replies) {
-                    let answer = match plan {
-                        Planned::Ok(os) => Ok(os),
-                        Planned::Refused(err) => Err(err),
-                    };
-                    let _ = reply.send(answer);
                 }
             }
             Err(err) => {
