@@ -46,6 +46,7 @@
 //! has already received, checkpoints the WAL and exits; `close` waits for it.
 
 mod schema;
+mod sequencer;
 mod syncer;
 pub(crate) use schema::for_each_in_hlc_order;
 mod writer;
@@ -167,6 +168,39 @@ impl StoreStats {
     }
 }
 
+/// Requests with at least this many new events are signed on every core.
+const PARALLEL_SEALING_FROM: usize = 8;
+
+/// Client ids claimed by a request; released on drop unless handed to the writer.
+struct Claims<'a> {
+    in_flight: &'a sequencer::InFlight,
+    ids: Vec<Uuid>,
+}
+
+impl Drop for Claims<'_> {
+    fn drop(&mut self) {
+        self.in_flight.release(std::mem::take(&mut self.ids));
+    }
+}
+
+/// Reports a reservation that was never handed to the writer (a panic while sealing), so
+/// the writer rewinds instead of waiting forever for the missing seqs.
+struct AbandonGuard<'a> {
+    store: &'a EventStore,
+    epoch: u64,
+    armed: bool,
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self
+                .store
+                .send(writer::Request::Abandoned { epoch: self.epoch });
+        }
+    }
+}
+
 /// Handle to the event store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
 pub struct EventStore {
@@ -186,6 +220,12 @@ struct Inner {
     committed: broadcast::Sender<Arc<Event>>,
     /// Writer counters.
     stats: Arc<StoreStats>,
+    /// Seqs, timestamps for this node's events.
+    sequencer: Arc<sequencer::Sequencer>,
+    /// Client ids of unanswered requests.
+    in_flight: Arc<sequencer::InFlight>,
+    /// The node's signing key.
+    key: NodeKey,
     /// Where the database lives.
     path: PathBuf,
     options: StoreOptions,
@@ -209,6 +249,8 @@ impl EventStore {
             clock.observe(max);
         }
         let next_seq = projection.max_seq(&options.node) + 1;
+        let sequencer = Arc::new(sequencer::Sequencer::new(next_seq, clock));
+        let in_flight = Arc::new(sequencer::InFlight::default());
         let projection = Arc::new(RwLock::new(projection));
         let (committed, _) = broadcast::channel(4096);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -226,13 +268,15 @@ impl EventStore {
             committed: committed.clone(),
             stats: stats.clone(),
             poisoned: poisoned.clone(),
+            in_flight: in_flight.clone(),
         };
         let w = writer::Writer {
             conn,
             rx,
-            key,
-            clock,
-            next_seq,
+            sequencer: sequencer.clone(),
+            in_flight: in_flight.clone(),
+            expected_seq: next_seq,
+            held: Default::default(),
             options: options.clone(),
             sync: sync_tx,
             poisoned,
@@ -262,6 +306,9 @@ impl EventStore {
                 projection,
                 committed,
                 stats,
+                sequencer,
+                in_flight,
+                key,
                 path: path.to_path_buf(),
                 options,
             }),
@@ -289,26 +336,142 @@ impl EventStore {
         tx.send(req).map_err(|_| StoreError::Closed)
     }
 
-    /// Append events recorded on this box. Each draft gets the next sequence number, an
-    /// HLC timestamp and the node's signature. All drafts of one call commit together or
-    /// not at all. Returns when they are durable.
+    /// Append events recorded on this box. Each new draft gets the next sequence number,
+    /// an HLC timestamp and the node's signature (computed on the calling thread). A draft
+    /// whose client id is already stored is answered with the stored event; the same id
+    /// with different content is a conflict. All new drafts of one call commit together
+    /// or not at all. Returns when they are durable.
     pub async fn append_local(&self, drafts: Vec<Draft>) -> Result<Vec<Outcome>, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Request::Local { drafts, reply })?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let inner = &self.inner;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(id) = drafts
+            .iter()
+            .filter_map(|d| d.id)
+            .find(|id| !seen.insert(*id))
+        {
+            return Err(StoreError::Conflict(format!(
+                "event id {id} appears twice in one request"
+            )));
+        }
+        // 1. Claim client ids (waiting behind a request with the same id) and find replays.
+        let mut claims = Claims {
+            in_flight: &inner.in_flight,
+            ids: Vec::new(),
+        };
+        let mut existing: Vec<Option<Arc<Event>>> = Vec::with_capacity(drafts.len());
+        for d in &drafts {
+            let Some(id) = d.id else {
+                existing.push(None);
+                continue;
+            };
+            loop {
+                match inner.in_flight.claim(id, &d.actor, &d.body) {
+                    sequencer::Claim::Mine => break,
+                    sequencer::Claim::Busy => inner.in_flight.wait_released(id).await,
+                    sequencer::Claim::Conflict => {
+                        return Err(StoreError::Conflict(format!(
+                            "event id {id} is already used by a different event"
+                        )));
+                    }
+                }
+            }
+            claims.ids.push(id);
+            let found = self.get(id)?;
+            if let Some(e) = &found
+                && (e.body != d.body || e.actor != d.actor || e.node != inner.options.node)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "event id {id} is already used by a different event"
+                )));
+            }
+            existing.push(found);
+        }
+        let new_count = existing.iter().filter(|e| e.is_none()).count();
+        if new_count == 0 {
+            // Only replays: answer once they are known to be flushed.
+            let (reply, rx) = oneshot::channel();
+            self.send(writer::Request::Flush(reply))?;
+            rx.await.map_err(|_| StoreError::Closed)??;
+            return Ok(existing
+                .into_iter()
+                .flatten()
+                .map(Outcome::Existing)
+                .collect());
+        }
+        // 2. Reserve, seal and hand over without an await in between, so a cancelled
+        //    request cannot strand a reserved sequence number.
+        let rx = {
+            let r = inner.sequencer.reserve(new_count);
+            let guard = AbandonGuard {
+                store: self,
+                epoch: r.epoch,
+                armed: true,
+            };
+            let o = &inner.options;
+            let mut sealed = Vec::with_capacity(new_count);
+            let mut hlcs = r.hlcs.into_iter();
+            let mut seq = r.first_seq;
+            let mut unsigned = Vec::with_capacity(new_count);
+            for (d, e) in drafts.into_iter().zip(&existing) {
+                if e.is_none() {
+                    let hlc = hlcs.next().unwrap_or_else(|| inner.sequencer.clock.now());
+                    unsigned.push((d.id.unwrap_or_else(Uuid::now_v7), seq, hlc, d.actor, d.body));
+                    seq += 1;
+                }
+            }
+            let seal = |(id, seq, hlc, actor, body): (
+                Uuid,
+                u64,
+                checkup_protocol::Hlc,
+                Actor,
+                EventBody,
+            )| {
+                Arc::new(Event::seal(
+                    id, &o.venue, &o.node, seq, hlc, actor, body, &inner.key,
+                ))
+            };
+            if unsigned.len() >= PARALLEL_SEALING_FROM {
+                use rayon::prelude::*;
+                sealed.par_extend(unsigned.into_par_iter().map(seal));
+            } else {
+                sealed.extend(unsigned.into_iter().map(seal));
+            }
+            let (reply, rx) = oneshot::channel();
+            let sent = self.send(writer::Request::Sealed {
+                epoch: r.epoch,
+                first_seq: r.first_seq,
+                events: sealed,
+                claimed: std::mem::take(&mut claims.ids),
+                reply,
+            });
+            let mut guard = guard;
+            guard.armed = false;
+            sent?;
+            rx
+        };
+        let appended = rx.await.map_err(|_| StoreError::Closed)??;
+        // Replays in a mixed request were committed before this one, so the flush that
+        // made the new events durable covers them too.
+        let mut appended = appended.into_iter();
+        existing
+            .into_iter()
+            .map(|e| match e {
+                Some(e) => Some(Outcome::Existing(e)),
+                None => appended.next(),
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| StoreError::Unavailable("the writer answered short".into()))
     }
 
     /// Blocking form of [`EventStore::append_local`] for non-async callers.
     pub fn append_local_blocking(&self, drafts: Vec<Draft>) -> Result<Vec<Outcome>, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Request::Local { drafts, reply })?;
-        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+        futures::executor::block_on(self.append_local(drafts))
     }
 
     /// Append events signed elsewhere (a peer's, replayed from replication). The caller
     /// has verified signatures. Already-stored events are reported as such; a different
     /// event under a stored (node, seq) or id is a conflict, and nothing of the call is
-    /// applied.
+    /// applied. Events claiming this node are refused: only this box writes them.
     pub async fn append_signed(&self, events: Vec<Event>) -> Result<Vec<Outcome>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.send(writer::Request::Signed { events, reply })?;
@@ -317,9 +480,7 @@ impl EventStore {
 
     /// Blocking form of [`EventStore::append_signed`].
     pub fn append_signed_blocking(&self, events: Vec<Event>) -> Result<Vec<Outcome>, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Request::Signed { events, reply })?;
-        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+        futures::executor::block_on(self.append_signed(events))
     }
 
     /// Up to `limit` events after local position `after`, in arrival order.

@@ -19,6 +19,9 @@ use std::sync::{Arc, RwLock};
 use checkup_protocol::Event;
 use tokio::sync::broadcast;
 
+use uuid::Uuid;
+
+use super::sequencer::InFlight;
 use super::writer::{Outcome, Reply};
 use super::{StoreError, StoreStats};
 use crate::projection::Projection;
@@ -29,9 +32,11 @@ pub(super) enum SyncJob {
     Commit {
         new: Vec<Arc<Event>>,
         answers: Vec<(Reply, Result<Vec<Outcome>, StoreError>)>,
+        /// Client ids to release once answered.
+        release: Vec<Uuid>,
     },
-    /// Flush everything handed in so far, then signal.
-    Barrier(std::sync::mpsc::Sender<()>),
+    /// Answer once everything handed in so far is flushed.
+    Flushed(tokio::sync::oneshot::Sender<Result<(), StoreError>>),
 }
 
 pub(super) struct Syncer {
@@ -42,6 +47,7 @@ pub(super) struct Syncer {
     pub(super) committed: broadcast::Sender<Arc<Event>>,
     pub(super) stats: Arc<StoreStats>,
     pub(super) poisoned: Arc<AtomicBool>,
+    pub(super) in_flight: Arc<InFlight>,
 }
 
 impl Syncer {
@@ -69,10 +75,18 @@ impl Syncer {
             }
             let mut barriers = Vec::new();
             let mut groups = Vec::new();
+            let mut release = Vec::new();
             for job in jobs {
                 match job {
-                    SyncJob::Barrier(done) => barriers.push(done),
-                    SyncJob::Commit { new, answers } => groups.push((new, answers)),
+                    SyncJob::Flushed(done) => barriers.push(done),
+                    SyncJob::Commit {
+                        new,
+                        answers,
+                        release: ids,
+                    } => {
+                        groups.push((new, answers));
+                        release.extend(ids);
+                    }
                 }
             }
             if flushed.is_ok() {
@@ -110,8 +124,12 @@ impl Syncer {
                     }
                 }
             }
+            self.in_flight.release(release);
             for b in barriers {
-                let _ = b.send(());
+                let _ =
+                    b.send(flushed.clone().map_err(|m| {
+                        StoreError::Unavailable(format!("flushing the log failed: {m}"))
+                    }));
             }
         }
     }

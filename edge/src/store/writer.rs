@@ -1,19 +1,29 @@
 //! The writer thread: takes every waiting request, commits them in one transaction (group
-//! commit), then updates the projection, publishes the events and replies.
+//! commit), and hands the committed group to the syncer to be flushed and answered.
+//!
+//! This node's own events arrive already sealed (seq, HLC, signature) by the callers (see
+//! [`super::sequencer`]); the writer commits them strictly in seq order. Events signed by
+//! peers are checked for replays and conflicts here, against the log.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use checkup_protocol::{Actor, Event, EventBody, HlcClock, NodeKey};
-use rayon::prelude::*;
+use checkup_protocol::{Event, HlcClock};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::sequencer::{InFlight, Sequencer};
 use super::syncer::SyncJob;
-use super::{Draft, StoreError, StoreOptions, schema};
+use super::{StoreError, StoreOptions, schema};
+
+/// Checkpoint after this many commits (each writes a few pages; SQLite's own default
+/// is about every 1000 pages).
+const CHECKPOINT_EVERY_COMMITS: u32 = 256;
+/// Checkpoint when no request arrived for this long.
+const IDLE_CHECKPOINT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What became of one appended event.
 #[derive(Debug, Clone)]
@@ -39,53 +49,41 @@ impl Outcome {
     }
 }
 
-/// Checkpoint after this many commits (each writes a few pages; SQLite's own default
-/// is about every 1000 pages).
-const CHECKPOINT_EVERY_COMMITS: u32 = 256;
-/// Checkpoint when no request arrived for this long.
-const IDLE_CHECKPOINT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Groups with at least this many new local events are signed on every core.
-const PARALLEL_SIGNING_FROM: usize = 32;
-
 pub(super) type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 
 pub(super) enum Request {
-    Local { drafts: Vec<Draft>, reply: Reply },
+    /// New events of this node, sealed by the caller, with seqs `first_seq..` in order.
+    Sealed {
+        epoch: u64,
+        first_seq: u64,
+        events: Vec<Arc<Event>>,
+        /// Client ids the caller claimed; released once the request is answered.
+        claimed: Vec<Uuid>,
+        reply: Reply,
+    },
+    /// A reservation that will never be handed over (the caller panicked while sealing).
+    Abandoned { epoch: u64 },
+    /// Events signed by peers.
     Signed { events: Vec<Event>, reply: Reply },
+    /// Answer once everything committed so far is flushed.
+    Flush(oneshot::Sender<Result<(), StoreError>>),
 }
 
-/// A request without its reply channel.
-enum Work {
-    Local(Vec<Draft>),
-    Signed(Vec<Event>),
-}
-
-impl Request {
-    fn split(self) -> (Work, Reply) {
-        match self {
-            Request::Local { drafts, reply } => (Work::Local(drafts), reply),
-            Request::Signed { events, reply } => (Work::Signed(events), reply),
-        }
-    }
-}
-
-impl Request {
-    fn len(&self) -> usize {
-        match self {
-            Request::Local { drafts, .. } => drafts.len(),
-            Request::Signed { events, .. } => events.len(),
-        }
-    }
+pub(super) struct SealedReq {
+    events: Vec<Arc<Event>>,
+    claimed: Vec<Uuid>,
+    reply: Reply,
 }
 
 pub(super) struct Writer {
     pub(super) conn: Connection,
     pub(super) rx: Receiver<Request>,
-    pub(super) key: NodeKey,
-    pub(super) clock: HlcClock,
-    /// Next sequence number for this node's own events.
-    pub(super) next_seq: u64,
+    pub(super) sequencer: Arc<Sequencer>,
+    pub(super) in_flight: Arc<InFlight>,
+    /// The next seq of this node to commit.
+    pub(super) expected_seq: u64,
+    /// Sealed requests that arrived ahead of a missing seq, by first seq.
+    pub(super) held: BTreeMap<u64, SealedReq>,
     pub(super) options: StoreOptions,
     /// Committed groups go here to be flushed and acknowledged.
     pub(super) sync: Sender<SyncJob>,
@@ -95,12 +93,8 @@ pub(super) struct Writer {
     pub(super) since_checkpoint: u32,
 }
 
-/// Per-request result while a group is being assembled.
-enum Planned {
-    /// Outcomes in request order; the new events among them still to be inserted.
-    Ok(Vec<Outcome>),
-    /// The request is refused as a whole; nothing of it is written.
-    Refused(StoreError),
+fn unavailable(why: &str) -> StoreError {
+    StoreError::Unavailable(why.to_owned())
 }
 
 impl Writer {
@@ -118,30 +112,214 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => break, // every handle dropped or closed
             };
             let mut group = vec![first];
-            let mut events = group[0].len();
+            let mut events = 0;
             while events < self.options.max_batch_events {
                 match self.rx.try_recv() {
                     Ok(r) => {
-                        events += r.len();
+                        events += match &r {
+                            Request::Sealed { events, .. } => events.len(),
+                            Request::Signed { events, .. } => events.len(),
+                            _ => 0,
+                        };
                         group.push(r);
                     }
                     Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
                 }
             }
-            self.commit_group(group);
+            self.handle(group);
             if self.since_checkpoint >= CHECKPOINT_EVERY_COMMITS {
                 self.checkpoint("PASSIVE");
             }
+        }
+        for (_, held) in std::mem::take(&mut self.held) {
+            self.refuse(held.reply, held.claimed, unavailable("the store closed"));
         }
         self.checkpoint("TRUNCATE");
         tracing::info!("event store closed");
     }
 
+    fn refuse(&self, reply: Reply, claimed: Vec<Uuid>, err: StoreError) {
+        let _ = reply.send(Err(err));
+        self.in_flight.release(claimed);
+    }
+
+    /// Forget every uncommitted event of this node: rewind the counter to the first
+    /// uncommitted seq in a new epoch and refuse what is held.
+    fn reset(&mut self, why: &str) {
+        let epoch = self.sequencer.rewind(self.expected_seq);
+        tracing::warn!(
+            epoch,
+            next_seq = self.expected_seq,
+            why,
+            "local sequence rewound"
+        );
+        for (_, held) in std::mem::take(&mut self.held) {
+            self.refuse(
+                held.reply,
+                held.claimed,
+                unavailable(&format!("not stored ({why}); retry")),
+            );
+        }
+    }
+
+    fn handle(&mut self, group: Vec<Request>) {
+        let mut signed = Vec::new();
+        let mut flushes = Vec::new();
+        for req in group {
+            match req {
+                Request::Sealed {
+                    epoch,
+                    first_seq,
+                    events,
+                    claimed,
+                    reply,
+                } => {
+                    if epoch != self.sequencer.epoch() || self.poisoned.load(Ordering::SeqCst) {
+                        self.refuse(reply, claimed, unavailable("the log was reset; retry"));
+                    } else {
+                        self.held.insert(
+                            first_seq,
+                            SealedReq {
+                                events,
+                                claimed,
+                                reply,
+                            },
+                        );
+                    }
+                }
+                Request::Abandoned { epoch } => {
+                    if epoch == self.sequencer.epoch() {
+                        self.reset("a reservation was abandoned");
+                    }
+                }
+                Request::Signed { events, reply } => signed.push((events, reply)),
+                Request::Flush(reply) => flushes.push(reply),
+            }
+        }
+        // This node's events, in seq order, as far as they are contiguous.
+        let mut ready = Vec::new();
+        let mut cursor = self.expected_seq;
+        while let Some(req) = self.held.remove(&cursor) {
+            cursor += req.events.len() as u64;
+            ready.push(req);
+        }
+        if self.poisoned.load(Ordering::SeqCst) {
+            for r in ready {
+                self.refuse(
+                    r.reply,
+                    r.claimed,
+                    unavailable("an earlier flush failed; restart the box"),
+                );
+            }
+            for (_, reply) in signed {
+                let _ = reply.send(Err(unavailable("an earlier flush failed; restart the box")));
+            }
+        } else if !ready.is_empty() || !signed.is_empty() {
+            self.commit(ready, signed, cursor);
+        }
+        for f in flushes {
+            if self.sync.send(SyncJob::Flushed(f)).is_err() {
+                tracing::error!("the log flusher stopped");
+            }
+        }
+    }
+
+    fn commit(&mut self, ready: Vec<SealedReq>, signed: Vec<(Vec<Event>, Reply)>, cursor: u64) {
+        let mut taken_ids: HashMap<Uuid, Arc<Event>> = HashMap::new();
+        let mut taken_keys: HashMap<(String, u64), Arc<Event>> = HashMap::new();
+        let node = self.options.node.clone();
+        let clock = &self.sequencer.clock;
+        let mut planned_signed = Vec::with_capacity(signed.len());
+        let result = (|| -> Result<(), StoreError> {
+            let tx = self.conn.transaction()?;
+            for r in &ready {
+                for e in &r.events {
+                    insert(&tx, e)?;
+                    taken_ids.insert(e.id, e.clone());
+                }
+            }
+            for (events, reply) in signed {
+                let plan = if events.iter().any(|e| e.node == node) {
+                    Err(StoreError::Conflict(format!(
+                        "events of node {node} are only written by this box"
+                    )))
+                } else {
+                    match plan_signed(&tx, events, clock, &mut taken_ids, &mut taken_keys) {
+                        Ok(p) => p,
+                        Err(StoreError::Sqlite(e)) => return Err(StoreError::Sqlite(e)),
+                        Err(other) => Err(other),
+                    }
+                };
+                if let Ok(outcomes) = &plan {
+                    for o in outcomes {
+                        if let Outcome::Appended(e) = o {
+                            insert(&tx, e)?;
+                        }
+                    }
+                }
+                planned_signed.push((plan, reply));
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+
+        match result {
+            Ok(()) => {
+                self.expected_seq = cursor;
+                self.since_checkpoint += 1;
+                let mut new = Vec::new();
+                let mut answers = Vec::new();
+                let mut release = Vec::new();
+                for r in ready {
+                    new.extend(r.events.iter().cloned());
+                    let outcomes = r.events.into_iter().map(Outcome::Appended).collect();
+                    answers.push((r.reply, Ok(outcomes)));
+                    release.extend(r.claimed);
+                }
+                for (plan, reply) in planned_signed {
+                    if let Ok(outcomes) = &plan {
+                        new.extend(outcomes.iter().filter_map(|o| match o {
+                            Outcome::Appended(e) => Some(e.clone()),
+                            Outcome::Existing(_) => None,
+                        }));
+                    }
+                    answers.push((reply, plan));
+                }
+                if let Err(std::sync::mpsc::SendError(SyncJob::Commit {
+                    answers, release, ..
+                })) = self.sync.send(SyncJob::Commit {
+                    new,
+                    answers,
+                    release,
+                }) {
+                    for (reply, _) in answers {
+                        let _ = reply.send(Err(unavailable("the log flusher stopped")));
+                    }
+                    self.in_flight.release(release);
+                }
+            }
+            Err(err) => {
+                // Nothing of the group is stored. This node's uncommitted seqs are given up
+                // (a new epoch starts at the first of them) and every caller is told, so
+                // each can retry with the same event ids.
+                tracing::error!(error = %err, "event store commit failed; group refused");
+                let msg = err.to_string();
+                for r in ready {
+                    self.refuse(r.reply, r.claimed, StoreError::Unavailable(msg.clone()));
+                }
+                for (_, reply) in planned_signed {
+                    let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
+                }
+                self.reset("a commit failed");
+            }
+        }
+    }
+
     /// Wait until the syncer has flushed everything handed to it.
     fn flush(&self) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        if self.sync.send(SyncJob::Barrier(tx)).is_ok() {
-            let _ = rx.recv();
+        let (tx, rx) = oneshot::channel();
+        if self.sync.send(SyncJob::Flushed(tx)).is_ok() {
+            let _ = rx.blocking_recv();
         }
     }
 
@@ -162,269 +340,6 @@ impl Writer {
         }
         self.since_checkpoint = 0;
     }
-
-    fn commit_group(&mut self, group: Vec<Request>) {
-        let seq_before = self.next_seq;
-        let (works, replies): (Vec<Work>, Vec<Reply>) =
-            group.into_iter().map(Request::split).unzip();
-        if self.poisoned.load(Ordering::SeqCst) {
-            for reply in replies {
-                let _ = reply.send(Err(StoreError::Unavailable(
-                    "an earlier flush of the log failed; restart the box".into(),
-                )));
-            }
-            return;
-        }
-        let mut planned = Vec::with_capacity(replies.len());
-        // Ids and (node, seq) keys taken earlier in this same group.
-        let mut taken_ids: HashMap<Uuid, Arc<Event>> = HashMap::new();
-        let mut taken_keys: HashMap<(String, u64), Arc<Event>> = HashMap::new();
-        let mut taken_local: HashMap<Uuid, (Actor, EventBody)> = HashMap::new();
-
-        let result = (|| -> Result<(), StoreError> {
-            let tx = self.conn.transaction()?;
-            // 1. Plan: find replays and conflicts, give new local events seq and HLC.
-            let mut local_plans = Vec::new();
-            for work in works {
-                let plan = match work {
-                    Work::Local(drafts) => plan_local(
-                        &tx,
-                        drafts,
-                        &mut self.next_seq,
-                        &self.clock,
-                        &self.options,
-                        &taken_ids,
-                        &mut taken_local,
-                    )
-                    .map(|p| match p {
-                        Ok(slots) => {
-                            local_plans.push((planned.len(), slots));
-                            Planned::Ok(Vec::new())
-                        }
-                        Err(refused) => Planned::Refused(refused),
-                    }),
-                    Work::Signed(events) => {
-                        plan_signed(&tx, events, &self.clock, &mut taken_ids, &mut taken_keys)
-                    }
-                };
-                let plan = match plan {
-                    Ok(p) => p,
-                    Err(StoreError::Sqlite(e)) => return Err(StoreError::Sqlite(e)),
-                    Err(other) => Planned::Refused(other),
-                };
-                planned.push(plan);
-            }
-            // 2. Sign the group's new local events on every core: signing is the costliest
-            //    step of an append, and the order of signing does not matter.
-            let key = &self.key;
-            let o = &self.options;
-            let seal_slots = |slots: &mut Vec<LocalSlot>| -> Vec<LocalOutcome> {
-                std::mem::take(slots)
-                    .into_iter()
-                    .map(|slot| match slot {
-                        LocalSlot::New(u) => {
-                            LocalOutcome::Done(Outcome::Appended(Arc::new(Event::seal(
-                                u.id, &o.venue, &o.node, u.seq, u.hlc, u.actor, u.body, key,
-                            ))))
-                        }
-                        LocalSlot::Existing(e) => LocalOutcome::Done(Outcome::Existing(e)),
-                        LocalSlot::SameAs(id) => LocalOutcome::SameAs(id),
-                    })
-                    .collect()
-            };
-            let new_local: usize = local_plans.iter().map(|(_, s)| s.len()).sum();
-            // Waking the pool costs more than signing a handful of events here.
-            let sealed: Vec<Vec<LocalOutcome>> = if new_local >= PARALLEL_SIGNING_FROM {
-                local_plans
-                    .par_iter_mut()
-                    .map(|(_, slots)| seal_slots(slots))
-                    .collect()
-            } else {
-                local_plans
-                    .iter_mut()
-                    .map(|(_, slots)| seal_slots(slots))
-                    .collect()
-            };
-            let mut signed_by_id: HashMap<Uuid, Arc<Event>> = HashMap::new();
-            for outs in &sealed {
-                for out in outs {
-                    if let LocalOutcome::Done(Outcome::Appended(e)) = out {
-                        signed_by_id.insert(e.id, e.clone());
-                    }
-                }
-            }
-            for ((index, _), outs) in local_plans.iter().zip(sealed) {
-                let resolved = outs
-                    .into_iter()
-                    .map(|out| match out {
-                        LocalOutcome::Done(o) => Ok(o),
-                        LocalOutcome::SameAs(id) => signed_by_id
-                            .get(&id)
-                            .cloned()
-                            .map(Outcome::Existing)
-                            .ok_or_else(|| {
-                                StoreError::Conflict(format!("event id {id} lost in group"))
-                            }),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                planned[*index] = Planned::Ok(resolved);
-            }
-            // 3. Write every new event, then one commit (one fsync) for the group.
-            for plan in &planned {
-                if let Planned::Ok(outcomes) = plan {
-                    for o in outcomes {
-                        if let Outcome::Appended(e) = o {
-                            insert(&tx, e)?;
-                        }
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })();
-
-        match result {
-            Ok(()) => {
-                self.since_checkpoint += 1;
-                let new: Vec<Arc<Event>> = planned
-                    .iter()
-                    .filter_map(|p| match p {
-                        Planned::Ok(os) => Some(os),
-                        Planned::Refused(_) => None,
-                    })
-                    .flatten()
-                    .filter_map(|o| match o {
-                        Outcome::Appended(e) => Some(e.clone()),
-                        Outcome::Existing(_) => None,
-                    })
-                    .collect();
-                let answers = planned
-                    .into_iter()
-                    .zip(replies)
-                    .map(|(plan, reply)| {
-                        let answer = match plan {
-                            Planned::Ok(os) => Ok(os),
-                            Planned::Refused(err) => Err(err),
-                        };
-                        (reply, answer)
-                    })
-                    .collect();
-                if let Err(std::sync::mpsc::SendError(SyncJob::Commit { answers, .. })) =
-                    self.sync.send(SyncJob::Commit { new, answers })
-                {
-                    for (reply, _) in answers {
-                        let _ = reply.send(Err(StoreError::Unavailable(
-                            "the log flusher stopped".into(),
-                        )));
-                    }
-                }
-            }
-            Err(err) => {
-                // Nothing of the group is stored: give the sequence numbers back and tell
-                // every caller, so each can retry (with the same event ids) or report.
-                self.next_seq = seq_before;
-                tracing::error!(error = %err, "event store commit failed; group refused");
-                let msg = err.to_string();
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
-                }
-            }
-        }
-    }
-}
-
-/// A new local event with its seq and HLC, not yet signed.
-struct Unsigned {
-    id: Uuid,
-    seq: u64,
-    hlc: checkup_protocol::Hlc,
-    actor: Actor,
-    body: EventBody,
-}
-
-/// What one draft of a local request will become.
-enum LocalSlot {
-    /// A new event, to be signed and stored.
-    New(Box<Unsigned>),
-    /// Already stored before this group.
-    Existing(Arc<Event>),
-    /// A replay of a new event earlier in this same group (same client id).
-    SameAs(Uuid),
-}
-
-enum LocalOutcome {
-    Done(Outcome),
-    SameAs(Uuid),
-}
-
-/// Plan a local request: `Ok(Err(_))` refuses it as a whole (conflict) without consuming
-/// sequence numbers.
-fn plan_local(
-    tx: &Connection,
-    drafts: Vec<Draft>,
-    next_seq: &mut u64,
-    clock: &HlcClock,
-    o: &StoreOptions,
-    taken_ids: &HashMap<Uuid, Arc<Event>>,
-    taken_local: &mut HashMap<Uuid, (Actor, EventBody)>,
-) -> Result<Result<Vec<LocalSlot>, StoreError>, StoreError> {
-    let conflict = |id: Uuid| {
-        Ok(Err(StoreError::Conflict(format!(
-            "event id {id} is already used by a different event"
-        ))))
-    };
-    let mut seen_in_request = std::collections::HashSet::new();
-    // First pass: replays and conflicts, before any sequence number is taken.
-    let mut kinds: Vec<Option<LocalSlot>> = Vec::with_capacity(drafts.len());
-    for d in &drafts {
-        let Some(id) = d.id else {
-            kinds.push(None);
-            continue;
-        };
-        if !seen_in_request.insert(id) {
-            return Ok(Err(StoreError::Conflict(format!(
-                "event id {id} appears twice in one request"
-            ))));
-        }
-        if let Some((actor, body)) = taken_local.get(&id) {
-            if *actor != d.actor || *body != d.body {
-                return conflict(id);
-            }
-            kinds.push(Some(LocalSlot::SameAs(id)));
-            continue;
-        }
-        if taken_ids.contains_key(&id) {
-            return conflict(id);
-        }
-        match lookup_id(tx, id)? {
-            Some(e) if e.body != d.body || e.actor != d.actor || e.node != o.node => {
-                return conflict(id);
-            }
-            Some(e) => kinds.push(Some(LocalSlot::Existing(e))),
-            None => kinds.push(None),
-        }
-    }
-    let mut out = Vec::with_capacity(drafts.len());
-    for (d, kind) in drafts.into_iter().zip(kinds) {
-        if let Some(k) = kind {
-            out.push(k);
-            continue;
-        }
-        let seq = *next_seq;
-        *next_seq += 1;
-        let id = d.id.unwrap_or_else(Uuid::now_v7);
-        if d.id.is_some() {
-            taken_local.insert(id, (d.actor.clone(), d.body.clone()));
-        }
-        out.push(LocalSlot::New(Box::new(Unsigned {
-            id,
-            seq,
-            hlc: clock.now(),
-            actor: d.actor,
-            body: d.body,
-        })));
-    }
-    Ok(Ok(out))
 }
 
 fn plan_signed(
@@ -433,7 +348,7 @@ fn plan_signed(
     clock: &HlcClock,
     taken_ids: &mut HashMap<Uuid, Arc<Event>>,
     taken_keys: &mut HashMap<(String, u64), Arc<Event>>,
-) -> Result<Planned, StoreError> {
+) -> Result<Result<Vec<Outcome>, StoreError>, StoreError> {
     let mut out = Vec::with_capacity(events.len());
     let mut local_ids = HashMap::new();
     let mut local_keys = HashMap::new();
@@ -445,7 +360,7 @@ fn plan_signed(
         };
         if let Some(stored) = by_key {
             if *stored != e {
-                return Ok(Planned::Refused(StoreError::Conflict(format!(
+                return Ok(Err(StoreError::Conflict(format!(
                     "{}/{} is already stored as a different event",
                     e.node, e.seq
                 ))));
@@ -458,7 +373,7 @@ fn plan_signed(
             None => lookup_id(tx, e.id)?,
         };
         if by_id.is_some() {
-            return Ok(Planned::Refused(StoreError::Conflict(format!(
+            return Ok(Err(StoreError::Conflict(format!(
                 "event id {} is already stored under another (node, seq)",
                 e.id
             ))));
@@ -471,7 +386,7 @@ fn plan_signed(
     }
     taken_ids.extend(local_ids);
     taken_keys.extend(local_keys);
-    Ok(Planned::Ok(out))
+    Ok(Ok(out))
 }
 
 fn lookup_id(tx: &Connection, id: Uuid) -> Result<Option<Arc<Event>>, StoreError> {
