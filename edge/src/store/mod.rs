@@ -261,7 +261,9 @@ impl EventStore {
         conn.pragma_update(None, "synchronous", "OFF")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (sync_tx, sync_rx) = std::sync::mpsc::channel();
+        let flushing = Arc::new(syncer::Flushing::default());
         let syncer = syncer::Syncer {
+            flushing: flushing.clone(),
             rx: sync_rx,
             wal,
             projection: projection.clone(),
@@ -281,6 +283,7 @@ impl EventStore {
             sync: sync_tx,
             poisoned,
             since_checkpoint: 0,
+            flushing,
         };
         let spawn_err = |e: std::io::Error| StoreError::WrongStore {
             path: path.to_path_buf(),

@@ -48,6 +48,34 @@ pub(super) struct Syncer {
     pub(super) stats: Arc<StoreStats>,
     pub(super) poisoned: Arc<AtomicBool>,
     pub(super) in_flight: Arc<InFlight>,
+    /// Tells the writer when a flush is in progress.
+    pub(super) flushing: Arc<Flushing>,
+}
+
+/// "A flush is in progress", which the writer can wait on.
+#[derive(Default)]
+pub(super) struct Flushing {
+    busy: std::sync::Mutex<bool>,
+    idle: std::sync::Condvar,
+}
+
+impl Flushing {
+    fn set(&self, busy: bool) {
+        let mut b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        *b = busy;
+        if !busy {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Wait (at most `limit`) until no flush is in progress.
+    pub(super) fn wait_idle(&self, limit: std::time::Duration) {
+        let b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .idle
+            .wait_timeout_while(b, limit, |busy| *busy)
+            .map_err(|e| e.into_inner());
+    }
 }
 
 impl Syncer {
@@ -64,7 +92,10 @@ impl Syncer {
             let flushed = if self.poisoned.load(Ordering::SeqCst) {
                 Err("an earlier flush failed".to_string())
             } else {
-                self.wal.sync_data().map_err(|e| e.to_string())
+                self.flushing.set(true);
+                let r = self.wal.sync_data().map_err(|e| e.to_string());
+                self.flushing.set(false);
+                r
             };
             if let Err(e) = &flushed {
                 if !self.poisoned.swap(true, Ordering::SeqCst) {

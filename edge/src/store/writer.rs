@@ -91,6 +91,8 @@ pub(super) struct Writer {
     pub(super) poisoned: Arc<AtomicBool>,
     /// Commits since the last checkpoint.
     pub(super) since_checkpoint: u32,
+    /// Whether the syncer is waiting for the disk.
+    pub(super) flushing: Arc<super::syncer::Flushing>,
 }
 
 fn unavailable(why: &str) -> StoreError {
@@ -111,6 +113,10 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break, // every handle dropped or closed
             };
+            // While the syncer waits for the disk, a commit made now could not be
+            // acknowledged before its next flush anyway: let requests queue up, so that
+            // flush covers one larger commit (fewer WAL pages per event) instead of many.
+            self.flushing.wait_idle(std::time::Duration::from_millis(2));
             let mut group = vec![first];
             let mut events = 0;
             while events < self.options.max_batch_events {
