@@ -10,5 +10,7 @@
 //!   signatures against enrolled node keys, one venue set), all or nothing.
 //! - [`keys`]: the enrolled node public keys.
 
+#![deny(missing_docs)]
+
 pub mod ingest;
 pub mod keys;

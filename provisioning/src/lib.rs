@@ -8,5 +8,7 @@
 //! - [`keys`]: node signing keys: generate, write with owner-only permissions, show the
 //!   public key to enrol at central and at peers.
 
+#![deny(missing_docs)]
+
 pub mod keys;
 pub mod pin;
