@@ -1,8 +1,21 @@
 //! Hardware at the venue and the office: IC-card readers over PC/SC (My Number card
-//! card-face application, contactless venue cards) and document scanners for OCR intake.
+//! card-face application, contactless venue cards), the virtual card used for demos and
+//! tests, and (with the OCR issue) document scanners.
 //!
 //! # Layout
 //!
-//! Nothing yet: the card reader (`card/`) and scanner (`scan/`) modules arrive with their
-//! issues, each behind a typed API the edge box consumes, tested against the real PC/SC
-//! stack (pcscd + vpcd with our card emulator) and real Tesseract.
+//! - [`card`]: everything about reading a tapped card.
+//!   - `card/tlv.rs` BER-TLV, `card/apdu.rs` commands and status words,
+//!     `card/mynumber.rs` the card-face input support application,
+//!     `card/contactless.rs` venue cards (UID / FeliCa IDm), `card/identify.rs` which kind
+//!     of card was tapped, `card/pcsc.rs` the PC/SC transport and readers,
+//!     `card/watcher.rs` the reader watcher thread, `card/error.rs` typed errors.
+//! - [`emulator`]: a card emulator speaking vpcd's socket protocol (profiles and fault
+//!   injection); binary `virtual-card`.
+//! - [`virtual_reader`]: a private `pcscd` with the vpcd driver inside a network namespace
+//!   that has only loopback, so the virtual reader's port is never on a real network.
+#![deny(missing_docs)]
+
+pub mod card;
+pub mod emulator;
+pub mod virtual_reader;

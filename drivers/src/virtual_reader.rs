@@ -1,0 +1,190 @@
+//! A private virtual card reader: its own `pcscd` with the vpcd driver, started inside a
+//! network namespace that has nothing but loopback.
+//!
+//! As Debian configures it, vpcd listens for card emulators on every interface (it binds
+//! `INADDR_ANY`), so anyone on the venue Wi-Fi could insert a card. vpcd's "connect out"
+//! mode would avoid the listening port, but Debian's vpcd 3.3 aborts pcscd when the
+//! emulator disconnects in that mode (checked here: `*** bit out of range 0 - FD_SETSIZE`),
+//! and removal is how a card leaves the field. So the listening port is kept and fenced
+//! instead: pcscd runs in a fresh network namespace (`ip netns add`) whose only interface
+//! is `lo`; the emulator's thread joins that namespace with `setns(2)`. PC/SC clients talk
+//! to this pcscd over its Unix socket (`PCSCLITE_CSOCK_NAME`), which namespaces do not
+//! affect. Nothing of the virtual reader is reachable from any network.
+//!
+//! Requires root (creating a network namespace); used by the demo and the tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// First vpcd port; vpcd serves two readers, on this port and the next.
+pub const VPCD_PORT: u16 = 0x8C7B;
+
+/// Errors starting the virtual reader.
+#[derive(Debug, thiserror::Error)]
+pub enum VirtualReaderError {
+    /// A command failed.
+    #[error("{what}: {detail}")]
+    Command {
+        /// What was run.
+        what: String,
+        /// Its error output or exit status.
+        detail: String,
+    },
+    /// pcscd did not create its socket in time.
+    #[error("pcscd did not start within {0:?}")]
+    NotReady(Duration),
+    /// I/O.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running private pcscd with the vpcd driver in a loopback-only network namespace.
+pub struct VirtualReader {
+    netns: String,
+    dir: PathBuf,
+    pcscd: Option<Child>,
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), VirtualReaderError> {
+    let out = cmd.output().map_err(|e| VirtualReaderError::Command {
+        what: what.into(),
+        detail: e.to_string(),
+    })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(VirtualReaderError::Command {
+            what: what.into(),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+impl VirtualReader {
+    /// Start in `dir` (config and socket live there; it must exist).
+    pub fn start(dir: &Path) -> Result<VirtualReader, VirtualReaderError> {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let netns = format!("ce-vr-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        run(Command::new("ip").args(["netns", "add", &netns]), "ip netns add")?;
+        let mut reader = VirtualReader {
+            netns: netns.clone(),
+            dir: dir.to_path_buf(),
+            pcscd: None,
+        };
+        run(
+            Command::new("ip").args(["netns", "exec", &netns, "ip", "link", "set", "lo", "up"]),
+            "ip link set lo up",
+        )?;
+        let conf = dir.join("reader.conf.d");
+        std::fs::create_dir_all(&conf)?;
+        std::fs::write(
+            conf.join("vpcd"),
+            format!(
+                "FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME   /dev/null:{VPCD_PORT:#06X}\nLIBPATH      {}\nCHANNELID    {VPCD_PORT:#06X}\n",
+                vpcd_driver()?.display()
+            ),
+        )?;
+        reader.start_pcscd()?;
+        Ok(reader)
+    }
+
+    fn start_pcscd(&mut self) -> Result<(), VirtualReaderError> {
+        let socket = self.socket_path();
+        let _ = std::fs::remove_file(&socket);
+        let log = std::fs::File::create(self.dir.join("pcscd.log"))?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.netns, "pcscd", "--foreground", "-c"])
+            .arg(self.dir.join("reader.conf.d"))
+            .env("PCSCLITE_CSOCK_NAME", &socket)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| VirtualReaderError::Command {
+                what: "pcscd".into(),
+                detail: e.to_string(),
+            })?;
+        self.pcscd = Some(child);
+        let limit = Duration::from_secs(10);
+        let deadline = Instant::now() + limit;
+        while !socket.exists() {
+            if Instant::now() > deadline {
+                return Err(VirtualReaderError::NotReady(limit));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Kill pcscd (as a crash would) and start it again.
+    pub fn restart_pcscd(&mut self) -> Result<(), VirtualReaderError> {
+        self.kill_pcscd();
+        self.start_pcscd()
+    }
+
+    /// Kill pcscd without starting it again.
+    pub fn kill_pcscd(&mut self) {
+        if let Some(mut c) = self.pcscd.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// pcscd's Unix socket; PC/SC clients need `PCSCLITE_CSOCK_NAME` set to it.
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.join("pcscd.comm")
+    }
+
+    /// The network namespace, for [`enter_netns`].
+    pub fn netns_path(&self) -> PathBuf {
+        PathBuf::from("/run/netns").join(&self.netns)
+    }
+
+    /// Address of reader `index` (0 or 1) inside the namespace.
+    pub fn reader_addr(&self, index: u16) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], VPCD_PORT + index))
+    }
+}
+
+impl Drop for VirtualReader {
+    fn drop(&mut self) {
+        self.kill_pcscd();
+        let _ = Command::new("ip").args(["netns", "del", &self.netns]).status();
+    }
+}
+
+/// The vpcd driver library as Debian installs it.
+pub fn vpcd_driver() -> Result<PathBuf, VirtualReaderError> {
+    let dir = Path::new("/usr/lib/pcsc/drivers/serial");
+    let found = std::fs::read_dir(dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libifdvpcd.so"))
+        });
+    found.ok_or_else(|| VirtualReaderError::Command {
+        what: "vpcd driver".into(),
+        detail: format!("libifdvpcd.so not found in {} (apt-get install vsmartcard-vpcd)", dir.display()),
+    })
+}
+
+/// Move the calling thread into the network namespace at `path`.
+pub fn enter_netns(path: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path)?;
+    // SAFETY: setns(2) on a valid namespace fd affects only the calling thread's network
+    // namespace; no memory is shared with the kernel.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
