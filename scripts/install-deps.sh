@@ -4,8 +4,11 @@
 # clippy. Idempotent; prints what it installs.
 set -euo pipefail
 
-# Debian packages the build and tests use.
-PACKAGES=(gcc make pkg-config ca-certificates)
+# Debian packages the build and tests use:
+#  - gcc, make, pkg-config: building (SQLite is compiled in)
+#  - libpcsclite-dev, pcscd: PC/SC (card readers); vsmartcard-vpcd: the virtual reader
+#  - iproute2: network namespaces that fence the virtual reader's port to loopback
+PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd vsmartcard-vpcd iproute2)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -19,6 +22,17 @@ if ((${#missing[@]})); then
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's vpcd configuration makes any pcscd started from /etc/reader.conf.d listen for
+# card emulators on every interface. Checkup Edge starts its own pcscd with its own
+# configuration inside a loopback-only network namespace, so the system-wide entry is
+# diverted (renamed to a dot-file, which pcscd ignores). A real CCID reader needs nothing
+# from vpcd. `dpkg-divert --rename --remove /etc/reader.conf.d/vpcd` undoes this.
+if [ -e /etc/reader.conf.d/vpcd ] && [ "$(id -u)" -eq 0 ]; then
+    echo "install-deps: diverting /etc/reader.conf.d/vpcd (the system pcscd must not listen for virtual cards)"
+    dpkg-divert --local --rename --divert /etc/reader.conf.d/.vpcd.disabled-by-checkup-edge \
+        --add /etc/reader.conf.d/vpcd >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -8,10 +8,15 @@
 //! and removal is how a card leaves the field. So the listening port is kept and fenced
 //! instead: pcscd runs in a fresh network namespace (`ip netns add`) whose only interface
 //! is `lo`; the emulator's thread joins that namespace with `setns(2)`. PC/SC clients talk
-//! to this pcscd over its Unix socket (`PCSCLITE_CSOCK_NAME`), which namespaces do not
-//! affect. Nothing of the virtual reader is reachable from any network.
+//! to this pcscd over its Unix socket (`PCSCLITE_CSOCK_NAME`), which network namespaces do
+//! not affect. Nothing of the virtual reader is reachable from any network.
 //!
-//! Requires root (creating a network namespace); used by the demo and the tests.
+//! pcscd 1.9 always creates its socket at `/run/pcscd/pcscd.comm`, so it also runs in a
+//! private mount namespace where our own directory is bound over `/run/pcscd`: a machine's
+//! own pcscd (for a real CCID reader) is untouched, and several virtual readers can run side
+//! by side.
+//!
+//! Requires root (namespaces, bind mount); used by the demo and the tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -66,8 +71,15 @@ impl VirtualReader {
     /// Start in `dir` (config and socket live there; it must exist).
     pub fn start(dir: &Path) -> Result<VirtualReader, VirtualReaderError> {
         static N: AtomicU32 = AtomicU32::new(0);
-        let netns = format!("ce-vr-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-        run(Command::new("ip").args(["netns", "add", &netns]), "ip netns add")?;
+        let netns = format!(
+            "ce-vr-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        run(
+            Command::new("ip").args(["netns", "add", &netns]),
+            "ip netns add",
+        )?;
         let mut reader = VirtualReader {
             netns: netns.clone(),
             dir: dir.to_path_buf(),
@@ -82,7 +94,7 @@ impl VirtualReader {
         std::fs::write(
             conf.join("vpcd"),
             format!(
-                "FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME   /dev/null:{VPCD_PORT:#06X}\nLIBPATH      {}\nCHANNELID    {VPCD_PORT:#06X}\n",
+                "FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME   /dev/null:0x{VPCD_PORT:04X}\nLIBPATH      {}\nCHANNELID    0x{VPCD_PORT:04X}\n",
                 vpcd_driver()?.display()
             ),
         )?;
@@ -92,12 +104,18 @@ impl VirtualReader {
 
     fn start_pcscd(&mut self) -> Result<(), VirtualReaderError> {
         let socket = self.socket_path();
+        let run_dir = self.dir.join("run");
+        std::fs::create_dir_all(&run_dir)?;
         let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(run_dir.join("pcscd.pid"));
         let log = std::fs::File::create(self.dir.join("pcscd.log"))?;
+        // pcscd always creates /run/pcscd/pcscd.comm; a private mount namespace with our
+        // directory bound there keeps this pcscd apart from any other on the machine.
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.netns, "pcscd", "--foreground", "-c"])
+            .args(["netns", "exec", &self.netns, "unshare", "--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg("mkdir -p /run/pcscd && mount --bind \"$0\" /run/pcscd && exec pcscd --foreground -c \"$1\"")
+            .arg(&run_dir)
             .arg(self.dir.join("reader.conf.d"))
-            .env("PCSCLITE_CSOCK_NAME", &socket)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -134,7 +152,7 @@ impl VirtualReader {
 
     /// pcscd's Unix socket; PC/SC clients need `PCSCLITE_CSOCK_NAME` set to it.
     pub fn socket_path(&self) -> PathBuf {
-        self.dir.join("pcscd.comm")
+        self.dir.join("run").join("pcscd.comm")
     }
 
     /// The network namespace, for [`enter_netns`].
@@ -151,7 +169,9 @@ impl VirtualReader {
 impl Drop for VirtualReader {
     fn drop(&mut self) {
         self.kill_pcscd();
-        let _ = Command::new("ip").args(["netns", "del", &self.netns]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
     }
 }
 
@@ -171,7 +191,10 @@ pub fn vpcd_driver() -> Result<PathBuf, VirtualReaderError> {
         });
     found.ok_or_else(|| VirtualReaderError::Command {
         what: "vpcd driver".into(),
-        detail: format!("libifdvpcd.so not found in {} (apt-get install vsmartcard-vpcd)", dir.display()),
+        detail: format!(
+            "libifdvpcd.so not found in {} (apt-get install vsmartcard-vpcd)",
+            dir.display()
+        ),
     })
 }
 

@@ -40,10 +40,11 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-
 /// Block until SIGINT/SIGTERM by waiting on a signal-driven channel.
 fn ctrlc_channel(tx: std::sync::mpsc::Sender<()>) -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     std::thread::spawn(move || {
         rt.block_on(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -52,7 +52,11 @@ impl Response {
         }
         let sw2 = raw.pop().unwrap_or(0);
         let sw1 = raw.pop().unwrap_or(0);
-        Ok(Response { data: raw, sw1, sw2 })
+        Ok(Response {
+            data: raw,
+            sw1,
+            sw2,
+        })
     }
 
     /// Whether the status is 90 00.
@@ -82,7 +86,10 @@ mod tests {
     #[test]
     fn commands_match_the_design() {
         assert_eq!(read_binary(0x0100, 0xFF), [0x00, 0xB0, 0x01, 0x00, 0xFF]);
-        assert_eq!(verify(b"1234"), [0x00, 0x20, 0x00, 0x80, 0x04, b'1', b'2', b'3', b'4']);
+        assert_eq!(
+            verify(b"1234"),
+            [0x00, 0x20, 0x00, 0x80, 0x04, b'1', b'2', b'3', b'4']
+        );
     }
 
     proptest! {

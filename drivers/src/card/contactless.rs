@@ -1,9 +1,9 @@
 //! Contactless venue cards: the UID (FeliCa IDm on most readers) by the PC/SC pseudo-APDU
 //! `FF CA 00 00 00`.
 
+use super::Transport;
 use super::apdu::{self, Response};
 use super::error::CardError;
-use super::Transport;
 
 /// Longest UID accepted (FeliCa IDm is 8 bytes, ISO 14443 UIDs 4, 7 or 10).
 pub const MAX_UID_LEN: usize = 16;

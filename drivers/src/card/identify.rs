@@ -1,9 +1,9 @@
 //! Which kind of card was tapped, decided from its ATR and its answers to SELECT before
 //! anything else is sent.
 
+use super::Transport;
 use super::apdu::{self, Response};
 use super::error::CardError;
-use super::Transport;
 
 /// Kinds of card reception handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

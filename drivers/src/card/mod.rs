@@ -60,6 +60,8 @@ pub fn read_card(t: &mut impl Transport, options: &ReadOptions) -> Result<CardRe
             let pin = options.pin.as_ref().ok_or(CardError::PinRequired)?;
             mynumber::read_basic_four(t, pin, options.confirm_last_try).map(CardReading::Mynumber)
         }
-        CardKind::Contactless => contactless::read_uid(t).map(|uid| CardReading::Contactless { uid }),
+        CardKind::Contactless => {
+            contactless::read_uid(t).map(|uid| CardReading::Contactless { uid })
+        }
     }
 }

@@ -8,10 +8,10 @@
 use serde::Serialize;
 use time::Date;
 
+use super::Transport;
 use super::apdu::{self, Response};
 use super::error::CardError;
 use super::tlv;
-use super::Transport;
 
 /// Largest EF 0002 this reader accepts; a card claiming more answers nonsense.
 pub const MAX_BASIC_FOUR_LEN: usize = 2048;
@@ -43,10 +43,7 @@ impl Pin {
     /// Parse 4 ASCII digits (surrounding whitespace ignored).
     pub fn parse(s: &str) -> Result<Pin, CardError> {
         let s = s.trim();
-        let bytes: [u8; 4] = s
-            .as_bytes()
-            .try_into()
-            .map_err(|_| CardError::PinFormat)?;
+        let bytes: [u8; 4] = s.as_bytes().try_into().map_err(|_| CardError::PinFormat)?;
         if bytes.iter().all(u8::is_ascii_digit) {
             Ok(Pin(bytes))
         } else {
@@ -117,7 +114,11 @@ pub fn tries_left(t: &mut impl Transport) -> Result<u8, CardError> {
 }
 
 /// Verify the PIN, respecting the one-try-left rule.
-pub fn verify_pin(t: &mut impl Transport, pin: &Pin, confirm_last_try: bool) -> Result<(), CardError> {
+pub fn verify_pin(
+    t: &mut impl Transport,
+    pin: &Pin,
+    confirm_last_try: bool,
+) -> Result<(), CardError> {
     match tries_left(t)? {
         0 => return Err(CardError::PinBlocked),
         1 if !confirm_last_try => return Err(CardError::OneTryLeft),
@@ -160,8 +161,8 @@ pub fn read_basic_four_ef(t: &mut impl Transport) -> Result<Vec<u8>, CardError> 
     data.truncate(total);
     while data.len() < total {
         let want = (total - data.len()).min(MAX_CHUNK);
-        let chunk = transmit(t, &apdu::read_binary(data.len() as u16, want as u8))?
-            .ok("READ BINARY")?;
+        let chunk =
+            transmit(t, &apdu::read_binary(data.len() as u16, want as u8))?.ok("READ BINARY")?;
         if chunk.is_empty() {
             return Err(CardError::MalformedCardData(format!(
                 "EF 0002 ended at {} of {total} bytes",
@@ -180,7 +181,10 @@ pub fn parse_basic_four(data: &[u8]) -> Result<BasicFour, CardError> {
     let bad = |m: String| CardError::MalformedCardData(m);
     let (outer, _) = tlv::parse_one(data).map_err(|e| bad(e.to_string()))?;
     if outer.tag != 0xFF20 {
-        return Err(bad(format!("EF 0002 starts with tag {:X}, not FF20", outer.tag)));
+        return Err(bad(format!(
+            "EF 0002 starts with tag {:X}, not FF20",
+            outer.tag
+        )));
     }
     let items = tlv::parse_all(outer.value).map_err(|e| bad(e.to_string()))?;
     let find = |tag: u32, what: &str| {
@@ -202,7 +206,8 @@ pub fn parse_basic_four(data: &[u8]) -> Result<BasicFour, CardError> {
     let name = text(0xDF22, "name")?;
     let address = text(0xDF23, "address")?;
     let birth = find(0xDF24, "birth date")?;
-    let birth_date = parse_yyyymmdd(birth).ok_or_else(|| bad("birth date is not YYYYMMDD".into()))?;
+    let birth_date =
+        parse_yyyymmdd(birth).ok_or_else(|| bad("birth date is not YYYYMMDD".into()))?;
     let sex = match find(0xDF25, "sex")? {
         b"1" => Sex::Male,
         b"2" => Sex::Female,
@@ -230,7 +235,11 @@ fn parse_yyyymmdd(b: &[u8]) -> Option<Date> {
 }
 
 /// The whole read: select, PIN, EF 0002, decode.
-pub fn read_basic_four(t: &mut impl Transport, pin: &Pin, confirm_last_try: bool) -> Result<BasicFour, CardError> {
+pub fn read_basic_four(
+    t: &mut impl Transport,
+    pin: &Pin,
+    confirm_last_try: bool,
+) -> Result<BasicFour, CardError> {
     if !select_application(t)? {
         return Err(CardError::UnknownCard);
     }
@@ -255,11 +264,24 @@ mod tests {
 
     #[test]
     fn the_basic_four_decode() {
-        let b = parse_basic_four(&ef("髙橋　節子", "みどり市中央1丁目2番3号", "19520314", "2", false)).expect("decodes");
+        let b = parse_basic_four(&ef(
+            "髙橋　節子",
+            "みどり市中央1丁目2番3号",
+            "19520314",
+            "2",
+            false,
+        ))
+        .expect("decodes");
         assert_eq!(b.name, "髙橋　節子");
         assert_eq!(b.sex, Sex::Female);
-        assert_eq!(serde_json::to_value(&b).expect("json")["birth_date"], "1952-03-14");
-        assert!(parse_basic_four(&ef("a", "b", "19520314", "1", true)).is_ok(), "82 forms");
+        assert_eq!(
+            serde_json::to_value(&b).expect("json")["birth_date"],
+            "1952-03-14"
+        );
+        assert!(
+            parse_basic_four(&ef("a", "b", "19520314", "1", true)).is_ok(),
+            "82 forms"
+        );
     }
 
     #[test]
@@ -277,7 +299,10 @@ mod tests {
                 v
             },
         ] {
-            assert_eq!(parse_basic_four(&data).map_err(|e| e.code()), Err("malformed_card_data"));
+            assert_eq!(
+                parse_basic_four(&data).map_err(|e| e.code()),
+                Err("malformed_card_data")
+            );
         }
         let mut not_utf8 = vec![0xDF, 0x22, 0x02, 0xFF, 0xFE];
         not_utf8.extend(encode(0xDF23, b"b", false));

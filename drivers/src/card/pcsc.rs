@@ -28,7 +28,13 @@ pub struct PcscTransport {
     card: pcsc::Card,
     atr: Vec<u8>,
     buf: Vec<u8>,
+    /// For telling a vanished card from a mute one.
+    ctx: pcsc::Context,
+    reader: CString,
 }
+
+/// How long to wait for the reader to confirm a removal after an empty answer.
+const REMOVAL_GRACE: Duration = Duration::from_millis(1500);
 
 impl PcscTransport {
     /// Connect to the card in `reader` (shared, T=0 or T=1).
@@ -36,23 +42,57 @@ impl PcscTransport {
         let card = ctx
             .connect(reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
             .map_err(map_error)?;
-        let atr = card
-            .get_attribute_owned(pcsc::Attribute::AtrString)
-            .map_err(map_error)?;
+        let atr = card.status2_owned().map_err(map_error)?.atr().to_vec();
         Ok(PcscTransport {
             card,
             atr,
             buf: vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+            ctx: ctx.clone(),
+            reader: reader.to_owned(),
         })
+    }
+
+    /// An empty answer: either the card left the field mid-command (some drivers, vpcd
+    /// among them, report that as success with no bytes) or it is mute. Ask the reader.
+    fn empty_answer(&self) -> CardError {
+        let mut states = vec![pcsc::ReaderState::new(
+            self.reader.clone(),
+            pcsc::State::PRESENT,
+        )];
+        let deadline = Instant::now() + REMOVAL_GRACE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return CardError::MalformedCardData("the card answered with no bytes".into());
+            }
+            match self.ctx.get_status_change(left, &mut states) {
+                Ok(()) => {
+                    let s = states[0].event_state();
+                    if s.contains(pcsc::State::EMPTY) || !s.contains(pcsc::State::PRESENT) {
+                        return CardError::CardRemoved;
+                    }
+                    states[0].sync_current_state();
+                }
+                Err(pcsc::Error::Timeout) => {
+                    return CardError::MalformedCardData("the card answered with no bytes".into());
+                }
+                Err(e) => return map_error(e),
+            }
+        }
     }
 }
 
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
-        self.card
+        let answer = self
+            .card
             .transmit(command, &mut self.buf)
             .map(<[u8]>::to_vec)
-            .map_err(map_error)
+            .map_err(map_error)?;
+        if answer.is_empty() {
+            return Err(self.empty_answer());
+        }
+        Ok(answer)
     }
 
     fn atr(&self) -> &[u8] {
@@ -108,7 +148,11 @@ pub fn list_readers(ctx: &pcsc::Context) -> Result<Vec<ReaderInfo>, CardError> {
 
 /// Wait (blocking on the PC/SC service, not polling) until a card is present in `reader`
 /// (or in any reader when `None`); return that reader's name.
-pub fn wait_for_card(ctx: &pcsc::Context, reader: Option<&str>, timeout: Duration) -> Result<CString, CardError> {
+pub fn wait_for_card(
+    ctx: &pcsc::Context,
+    reader: Option<&str>,
+    timeout: Duration,
+) -> Result<CString, CardError> {
     let deadline = Instant::now() + timeout;
     let mut states: Vec<pcsc::ReaderState> = Vec::new();
     loop {
@@ -125,17 +169,30 @@ pub fn wait_for_card(ctx: &pcsc::Context, reader: Option<&str>, timeout: Duratio
             return Err(CardError::NoReader);
         }
         // Keep what we already know about each reader, so only changes wake us.
-        let mut next: Vec<pcsc::ReaderState> = vec![pcsc::ReaderState::new(pcsc::PNP_NOTIFICATION(), pcsc::State::UNAWARE)];
+        let mut next: Vec<pcsc::ReaderState> = vec![pcsc::ReaderState::new(
+            pcsc::PNP_NOTIFICATION(),
+            pcsc::State::UNAWARE,
+        )];
         for n in &wanted {
-            let known = states.iter().find(|s| s.name() == n.as_c_str()).map(|s| s.event_state());
-            next.push(pcsc::ReaderState::new(n.clone(), known.unwrap_or(pcsc::State::UNAWARE)));
+            let known = states
+                .iter()
+                .find(|s| s.name() == n.as_c_str())
+                .map(|s| s.event_state());
+            next.push(pcsc::ReaderState::new(
+                n.clone(),
+                known.unwrap_or(pcsc::State::UNAWARE),
+            ));
         }
         if let Some(pnp) = states.first() {
             next[0] = pcsc::ReaderState::new(pcsc::PNP_NOTIFICATION(), pnp.event_state());
         }
         states = next;
         for s in states.iter().skip(1) {
-            if s.current_state().contains(pcsc::State::PRESENT) && !s.current_state().contains(pcsc::State::INUSE | pcsc::State::EXCLUSIVE) {
+            if s.current_state().contains(pcsc::State::PRESENT)
+                && !s
+                    .current_state()
+                    .contains(pcsc::State::INUSE | pcsc::State::EXCLUSIVE)
+            {
                 return Ok(s.name().to_owned());
             }
         }
@@ -155,7 +212,12 @@ pub fn wait_for_card(ctx: &pcsc::Context, reader: Option<&str>, timeout: Duratio
 }
 
 /// Wait for a card on `reader` (any reader when `None`), connect, recognise and read it.
-pub fn read(ctx: &pcsc::Context, reader: Option<&str>, wait: Duration, options: &ReadOptions) -> Result<CardReading, CardError> {
+pub fn read(
+    ctx: &pcsc::Context,
+    reader: Option<&str>,
+    wait: Duration,
+    options: &ReadOptions,
+) -> Result<CardReading, CardError> {
     let name = wait_for_card(ctx, reader, wait)?;
     let mut t = PcscTransport::connect(ctx, &name)?;
     super::read_card(&mut t, options)

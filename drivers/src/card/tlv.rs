@@ -137,7 +137,10 @@ mod tests {
     fn short_and_long_forms_parse() {
         let short = [0xDF, 0x22, 0x02, b'a', b'b'];
         let (t, rest) = parse_one(&short).expect("short");
-        assert_eq!((t.tag, t.value, t.header_len, rest.len()), (0xDF22, &b"ab"[..], 3, 0));
+        assert_eq!(
+            (t.tag, t.value, t.header_len, rest.len()),
+            (0xDF22, &b"ab"[..], 3, 0)
+        );
         let mut long = vec![0xFF, 0x20, 0x82, 0x01, 0x00];
         long.extend(std::iter::repeat_n(7u8, 256));
         let (t, _) = parse_one(&long).expect("82 form");
@@ -149,11 +152,26 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         assert!(matches!(parse_one(&[]), Err(TlvError::Truncated { .. })));
-        assert!(matches!(parse_one(&[0xDF]), Err(TlvError::Truncated { .. })));
-        assert!(matches!(parse_one(&[0xDF, 0x22, 0x05, 1]), Err(TlvError::Truncated { needed: 8, have: 4 })));
-        assert_eq!(parse_one(&[0x04, 0x80]).map(|_| ()), Err(TlvError::BadLength(0x80)));
-        assert_eq!(parse_one(&[0x04, 0x84, 0, 0, 0, 1]).map(|_| ()), Err(TlvError::BadLength(0x84)));
-        assert_eq!(parse_one(&[0x1F, 0x81, 0x81, 0x01, 0x00]).map(|_| ()), Err(TlvError::TagTooLong));
+        assert!(matches!(
+            parse_one(&[0xDF]),
+            Err(TlvError::Truncated { .. })
+        ));
+        assert!(matches!(
+            parse_one(&[0xDF, 0x22, 0x05, 1]),
+            Err(TlvError::Truncated { needed: 8, have: 4 })
+        ));
+        assert_eq!(
+            parse_one(&[0x04, 0x80]).map(|_| ()),
+            Err(TlvError::BadLength(0x80))
+        );
+        assert_eq!(
+            parse_one(&[0x04, 0x84, 0, 0, 0, 1]).map(|_| ()),
+            Err(TlvError::BadLength(0x84))
+        );
+        assert_eq!(
+            parse_one(&[0x1F, 0x81, 0x81, 0x01, 0x00]).map(|_| ()),
+            Err(TlvError::TagTooLong)
+        );
     }
 
     proptest! {

@@ -62,10 +62,10 @@ impl Watcher {
 impl Drop for Watcher {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Ok(g) = self.ctx.lock() {
-            if let Some(c) = g.as_ref() {
-                let _ = c.cancel();
-            }
+        if let Ok(g) = self.ctx.lock()
+            && let Some(c) = g.as_ref()
+        {
+            let _ = c.cancel();
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -73,7 +73,11 @@ impl Drop for Watcher {
     }
 }
 
-fn run(tx: &UnboundedSender<ReaderEvent>, stop: &AtomicBool, shared: &Mutex<Option<pcsc::Context>>) {
+fn run(
+    tx: &UnboundedSender<ReaderEvent>,
+    stop: &AtomicBool,
+    shared: &Mutex<Option<pcsc::Context>>,
+) {
     let mut backoff = Duration::from_millis(50);
     while !stop.load(Ordering::SeqCst) {
         let ctx = match pcsc::Context::establish(pcsc::Scope::User) {
@@ -107,9 +111,16 @@ fn run(tx: &UnboundedSender<ReaderEvent>, stop: &AtomicBool, shared: &Mutex<Opti
 }
 
 /// Watch until cancelled or the service fails.
-fn watch(ctx: &pcsc::Context, tx: &UnboundedSender<ReaderEvent>, stop: &AtomicBool) -> Result<(), pcsc::Error> {
+fn watch(
+    ctx: &pcsc::Context,
+    tx: &UnboundedSender<ReaderEvent>,
+    stop: &AtomicBool,
+) -> Result<(), pcsc::Error> {
     // Reader states, index 0 the PnP pseudo-reader.
-    let mut states = vec![pcsc::ReaderState::new(pcsc::PNP_NOTIFICATION(), pcsc::State::UNAWARE)];
+    let mut states = vec![pcsc::ReaderState::new(
+        pcsc::PNP_NOTIFICATION(),
+        pcsc::State::UNAWARE,
+    )];
     let mut present: std::collections::HashMap<String, bool> = Default::default();
     let emit = |e: ReaderEvent| {
         let _ = tx.send(e);
@@ -122,11 +133,14 @@ fn watch(ctx: &pcsc::Context, tx: &UnboundedSender<ReaderEvent>, stop: &AtomicBo
             Err(e) => break Err(e),
         };
         states.retain(|s| {
-            let keep = s.name() == pcsc::PNP_NOTIFICATION() || names.iter().any(|n| n.as_c_str() == s.name());
+            let keep = s.name() == pcsc::PNP_NOTIFICATION()
+                || names.iter().any(|n| n.as_c_str() == s.name());
             if !keep {
                 let name = s.name().to_string_lossy().into_owned();
                 if present.remove(&name) == Some(true) {
-                    emit(ReaderEvent::CardRemoved { reader: name.clone() });
+                    emit(ReaderEvent::CardRemoved {
+                        reader: name.clone(),
+                    });
                 }
                 emit(ReaderEvent::ReaderRemoved(name));
             }
@@ -154,9 +168,14 @@ fn watch(ctx: &pcsc::Context, tx: &UnboundedSender<ReaderEvent>, stop: &AtomicBo
             let now = state.contains(pcsc::State::PRESENT) && !state.contains(pcsc::State::MUTE);
             let before = present.get(&name).copied().unwrap_or(false);
             if now && !before {
-                emit(ReaderEvent::CardPresent { reader: name.clone(), atr: s.atr().to_vec() });
+                emit(ReaderEvent::CardPresent {
+                    reader: name.clone(),
+                    atr: s.atr().to_vec(),
+                });
             } else if !now && before {
-                emit(ReaderEvent::CardRemoved { reader: name.clone() });
+                emit(ReaderEvent::CardRemoved {
+                    reader: name.clone(),
+                });
             }
             present.insert(name, now);
         }
@@ -171,7 +190,9 @@ fn watch(ctx: &pcsc::Context, tx: &UnboundedSender<ReaderEvent>, stop: &AtomicBo
     for s in states.iter().skip(1) {
         let name = s.name().to_string_lossy().into_owned();
         if present.get(&name).copied().unwrap_or(false) {
-            emit(ReaderEvent::CardRemoved { reader: name.clone() });
+            emit(ReaderEvent::CardRemoved {
+                reader: name.clone(),
+            });
         }
         if result.is_err() {
             emit(ReaderEvent::ReaderRemoved(name));

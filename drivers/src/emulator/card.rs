@@ -8,11 +8,13 @@ use crate::card::tlv::encode;
 pub const MYNUMBER_ATR: &[u8] = &[0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14];
 /// ATR a PC/SC reader presents for a contactless storage card (FeliCa).
 pub const CONTACTLESS_ATR: &[u8] = &[
-    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x11, 0x00, 0x3B,
-    0x00, 0x00, 0x00, 0x00, 0x42,
+    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x11, 0x00, 0x3B, 0x00,
+    0x00, 0x00, 0x00, 0x42,
 ];
 /// ATR of a card that is neither (a bank card, say).
-pub const UNKNOWN_ATR: &[u8] = &[0x3B, 0x68, 0x00, 0x00, 0x80, 0x66, 0xB0, 0x07, 0x01, 0x01, 0x07];
+pub const UNKNOWN_ATR: &[u8] = &[
+    0x3B, 0x68, 0x00, 0x00, 0x80, 0x66, 0xB0, 0x07, 0x01, 0x01, 0x07,
+];
 
 /// What the card is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +191,15 @@ impl EmulatedCard {
         }
     }
 
-    fn answer_mynumber(&mut self, cla: u8, ins: u8, p1: u8, p2: u8, data: &[u8], apdu: &[u8]) -> Answer {
+    fn answer_mynumber(
+        &mut self,
+        cla: u8,
+        ins: u8,
+        p1: u8,
+        p2: u8,
+        data: &[u8],
+        apdu: &[u8],
+    ) -> Answer {
         const AP: [u8; 10] = [0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08];
         if cla == 0xFF && ins == 0xCA {
             // Contact-interface My Number cards have no UID to give.
@@ -215,21 +225,30 @@ impl EmulatedCard {
                     _ => sw(0x6A, 0x82),
                 }
             }
-            (0x20, 0x00) if p2 == 0x80 && self.ef == Some(0x0011) => self.verify(data, apdu.len() == 4),
+            (0x20, 0x00) if p2 == 0x80 && self.ef == Some(0x0011) => {
+                self.verify(data, apdu.len() == 4)
+            }
             (0xB0, _) => self.read_binary(p1, p2, apdu.get(4).copied()),
             _ => sw(0x6D, 0x00),
         }
     }
 
     fn verify(&mut self, data: &[u8], no_data: bool) -> Answer {
-        let Profile::Mynumber { pin, tries_left, .. } = &mut self.profile else {
+        let Profile::Mynumber {
+            pin, tries_left, ..
+        } = &mut self.profile
+        else {
             return sw(0x6D, 0x00);
         };
         if *tries_left == 0 {
             return sw(0x69, 0x83);
         }
         if no_data {
-            return if self.verified { sw(0x90, 0x00) } else { sw(0x63, 0xC0 | *tries_left) };
+            return if self.verified {
+                sw(0x90, 0x00)
+            } else {
+                sw(0x63, 0xC0 | *tries_left)
+            };
         }
         if data == pin.as_bytes() {
             *tries_left = 3;
@@ -237,7 +256,11 @@ impl EmulatedCard {
             sw(0x90, 0x00)
         } else {
             *tries_left -= 1;
-            if *tries_left == 0 { sw(0x69, 0x83) } else { sw(0x63, 0xC0 | *tries_left) }
+            if *tries_left == 0 {
+                sw(0x69, 0x83)
+            } else {
+                sw(0x63, 0xC0 | *tries_left)
+            }
         }
     }
 
@@ -249,7 +272,10 @@ impl EmulatedCard {
         let content = match self.ef {
             Some(0x0002) if self.verified => self.basic_four_ef(),
             Some(0x0001) if self.verified => {
-                let Profile::Mynumber { individual_number, .. } = &self.profile else {
+                let Profile::Mynumber {
+                    individual_number, ..
+                } = &self.profile
+                else {
                     return sw(0x69, 0x86);
                 };
                 let mut v = vec![0xD0, 0x0C];
@@ -317,18 +343,39 @@ mod tests {
     }
 
     fn read(t: &mut Direct, pin: &str, confirm: bool) -> Result<CardReading, CardError> {
-        card::read_card(t, &ReadOptions { pin: Some(Pin::parse(pin).expect("pin")), confirm_last_try: confirm })
+        card::read_card(
+            t,
+            &ReadOptions {
+                pin: Some(Pin::parse(pin).expect("pin")),
+                confirm_last_try: confirm,
+            },
+        )
     }
 
     #[test]
     fn pin_rules_hold_on_the_emulated_card() {
         let mut t = Direct(EmulatedCard::new(card("1234", 3), Faults::default()));
-        assert_eq!(read(&mut t, "0000", false), Err(CardError::WrongPin { tries_left: 2 }));
-        assert_eq!(read(&mut t, "0000", false), Err(CardError::WrongPin { tries_left: 1 }));
-        assert_eq!(read(&mut t, "1234", false), Err(CardError::OneTryLeft), "refused without confirmation");
+        assert_eq!(
+            read(&mut t, "0000", false),
+            Err(CardError::WrongPin { tries_left: 2 })
+        );
+        assert_eq!(
+            read(&mut t, "0000", false),
+            Err(CardError::WrongPin { tries_left: 1 })
+        );
+        assert_eq!(
+            read(&mut t, "1234", false),
+            Err(CardError::OneTryLeft),
+            "refused without confirmation"
+        );
         let ok = read(&mut t, "1234", true).expect("confirmed");
         assert!(matches!(ok, CardReading::Mynumber(b) if b.name == "渡邊　健一"));
-        assert!(t.0.log.iter().all(|c| c != &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x01]), "EF 0001 never selected");
+        assert!(
+            t.0.log
+                .iter()
+                .all(|c| c != &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x01]),
+            "EF 0001 never selected"
+        );
         let mut blocked = Direct(EmulatedCard::new(card("1234", 0), Faults::default()));
         assert_eq!(read(&mut blocked, "1234", true), Err(CardError::PinBlocked));
     }
@@ -336,14 +383,80 @@ mod tests {
     #[test]
     fn faults_give_typed_errors() {
         let with = |f: Faults| Direct(EmulatedCard::new(card("1234", 3), f));
-        assert_eq!(read(&mut with(Faults { remove_on_read: Some(2), ..Faults::default() }), "1234", false), Err(CardError::CardRemoved));
-        assert_eq!(read(&mut with(Faults { malformed_tlv: true, ..Faults::default() }), "1234", false).map_err(|e| e.code()), Err("malformed_card_data"));
-        assert_eq!(read(&mut with(Faults { truncate_ef: Some(20), ..Faults::default() }), "1234", false).map_err(|e| e.code()), Err("malformed_card_data"));
-        assert!(read(&mut with(Faults { chunk_limit: Some(7), long_form: true, ..Faults::default() }), "1234", false).is_ok());
-        assert_eq!(read(&mut with(Faults { status_word: Some([0x6F, 0x00]), ..Faults::default() }), "1234", false), Err(CardError::UnknownCard));
+        assert_eq!(
+            read(
+                &mut with(Faults {
+                    remove_on_read: Some(2),
+                    ..Faults::default()
+                }),
+                "1234",
+                false
+            ),
+            Err(CardError::CardRemoved)
+        );
+        assert_eq!(
+            read(
+                &mut with(Faults {
+                    malformed_tlv: true,
+                    ..Faults::default()
+                }),
+                "1234",
+                false
+            )
+            .map_err(|e| e.code()),
+            Err("malformed_card_data")
+        );
+        assert_eq!(
+            read(
+                &mut with(Faults {
+                    truncate_ef: Some(20),
+                    ..Faults::default()
+                }),
+                "1234",
+                false
+            )
+            .map_err(|e| e.code()),
+            Err("malformed_card_data")
+        );
+        assert!(
+            read(
+                &mut with(Faults {
+                    chunk_limit: Some(7),
+                    long_form: true,
+                    ..Faults::default()
+                }),
+                "1234",
+                false
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            read(
+                &mut with(Faults {
+                    status_word: Some([0x6F, 0x00]),
+                    ..Faults::default()
+                }),
+                "1234",
+                false
+            ),
+            Err(CardError::UnknownCard)
+        );
         let mut unknown = Direct(EmulatedCard::new(Profile::Unknown, Faults::default()));
-        assert_eq!(read(&mut unknown, "1234", false), Err(CardError::UnknownCard));
-        let mut venue = Direct(EmulatedCard::new(Profile::Contactless { uid: "0123456789abcdef".into() }, Faults::default()));
-        assert_eq!(card::read_card(&mut venue, &ReadOptions::default()), Ok(CardReading::Contactless { uid: "0123456789abcdef".into() }));
+        assert_eq!(
+            read(&mut unknown, "1234", false),
+            Err(CardError::UnknownCard)
+        );
+        let mut venue = Direct(EmulatedCard::new(
+            Profile::Contactless {
+                uid: "0123456789abcdef".into(),
+            },
+            Faults::default(),
+        ));
+        assert_eq!(
+            card::read_card(&mut venue, &ReadOptions::default()),
+            Ok(CardReading::Contactless {
+                uid: "0123456789abcdef".into()
+            })
+        );
     }
 }

@@ -49,11 +49,11 @@ impl VirtualCard {
         let thread = std::thread::Builder::new()
             .name("virtual-card".into())
             .spawn(move || {
-                if let Some(ns) = netns {
-                    if let Err(e) = crate::virtual_reader::enter_netns(&ns) {
-                        tracing::error!(error = %e, netns = %ns.display(), "cannot enter the reader's network namespace");
-                        return;
-                    }
+                if let Some(ns) = netns
+                    && let Err(e) = crate::virtual_reader::enter_netns(&ns)
+                {
+                    tracing::error!(error = %e, netns = %ns.display(), "cannot enter the reader's network namespace");
+                    return;
                 }
                 serve(addr, &s, &st);
             })?;
@@ -188,14 +188,23 @@ fn read_full(
         match stream.read(&mut buf[got..]) {
             Ok(0) => return Ok(false),
             Ok(n) => got += n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(_) => return Ok(false),
         }
     }
     Ok(true)
 }
 
-fn session(stream: &mut TcpStream, slot: &(Mutex<Slot>, Condvar), stop: &AtomicBool, generation: u64) -> Ended {
+fn session(
+    stream: &mut TcpStream,
+    slot: &(Mutex<Slot>, Condvar),
+    stop: &AtomicBool,
+    generation: u64,
+) -> Ended {
     let send = |stream: &mut TcpStream, payload: &[u8]| -> bool {
         let mut msg = Vec::with_capacity(payload.len() + 2);
         msg.extend_from_slice(&(payload.len() as u16).to_be_bytes());
@@ -238,11 +247,8 @@ fn session(stream: &mut TcpStream, slot: &(Mutex<Slot>, Condvar), stop: &AtomicB
         }
         match reply {
             None => {}
-            Some(Answer::Respond(bytes)) => {
-                if !send(stream, &bytes) {
-                    return Ended::Disconnected;
-                }
-            }
+            Some(Answer::Respond(bytes)) if !send(stream, &bytes) => return Ended::Disconnected,
+            Some(Answer::Respond(_)) => {}
             Some(Answer::Remove) => return Ended::Removed,
         }
     }
