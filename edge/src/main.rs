@@ -30,6 +30,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Card readers: list them, or read the next tapped card.
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
     /// Run a demo box: a demo venue with stations, 200 booked residents and demo staff.
     Demo {
         /// Listen address.
@@ -38,6 +43,36 @@ enum Command {
         /// Data directory (created if missing; reused across runs).
         #[arg(long, value_name = "DIR", default_value = "data/demo")]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CardCommand {
+    /// List the PC/SC readers and whether a card is in each.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait for a card, recognise it and read it: a My Number card's basic four items (needs
+    /// the resident's PIN) or a contactless card's UID. Prints one JSON object; on failure a
+    /// JSON error with a stable `code` and a non-zero exit.
+    Read {
+        /// Reader name (default: any reader).
+        #[arg(long, value_name = "NAME")]
+        reader: Option<String>,
+        /// Read the resident's 4-digit PIN from standard input (first line).
+        #[arg(long)]
+        pin_stdin: bool,
+        /// Send the PIN even when only one try is left (staff confirmed with the resident).
+        #[arg(long)]
+        confirm_last_try: bool,
+        /// Seconds to wait for a card.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        wait: u64,
+        /// Print JSON (the only output format; accepted for scripts that pass it).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -50,6 +85,9 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Card { command } = &cli.command {
+        return card_command(command);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -82,6 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(c, None).await
         }
+        Command::Card { .. } => Ok(()),
         Command::Demo { listen, data_dir } => {
             let n = demo::load_roster(&data_dir).context("loading the demo roster")?;
             let c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
@@ -105,4 +144,64 @@ async fn serve(c: Config, demo_roster: Option<usize>) -> anyhow::Result<()> {
     }
     println!("Checkup Edge {} ready: http://{addr}/", c.node_id);
     edge.serve(listener, shutdown::signal()).await
+}
+
+/// `checkup-edge card …`: blocking PC/SC work, no runtime needed.
+fn card_command(command: &CardCommand) -> std::process::ExitCode {
+    use checkup_drivers::card::{self, CardError, Pin, ReadOptions};
+    let fail = |e: CardError| {
+        let mut v = serde_json::json!({"kind": "error", "code": e.code(), "message": e.to_string()});
+        if let CardError::WrongPin { tries_left } = e {
+            v["tries_left"] = tries_left.into();
+        }
+        println!("{v}");
+        std::process::ExitCode::FAILURE
+    };
+    match command {
+        CardCommand::List { json } => {
+            let readers = match card::pcsc::context().and_then(|c| card::pcsc::list_readers(&c)) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            if *json {
+                println!("{}", serde_json::json!({"readers": readers}));
+            } else if readers.is_empty() {
+                println!("no card readers");
+            } else {
+                for r in readers {
+                    let state = if r.card_present { format!("card present (ATR {})", r.atr) } else { "empty".into() };
+                    println!("{}\t{state}", r.name);
+                }
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        CardCommand::Read { reader, pin_stdin, confirm_last_try, wait, json: _ } => {
+            let pin = if *pin_stdin {
+                let mut line = String::new();
+                if std::io::stdin().read_line(&mut line).is_err() {
+                    return fail(CardError::PinFormat);
+                }
+                match Pin::parse(&line) {
+                    Ok(p) => Some(p),
+                    Err(e) => return fail(e),
+                }
+            } else {
+                None
+            };
+            let options = ReadOptions { pin, confirm_last_try: *confirm_last_try };
+            let result = card::pcsc::context().and_then(|ctx| {
+                card::pcsc::read(&ctx, reader.as_deref(), std::time::Duration::from_secs(*wait), &options)
+            });
+            match result {
+                Ok(reading) => {
+                    match serde_json::to_string(&reading) {
+                        Ok(s) => println!("{s}"),
+                        Err(e) => return fail(CardError::MalformedCardData(e.to_string())),
+                    }
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
 }

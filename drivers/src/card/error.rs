@@ -30,8 +30,8 @@ pub enum CardError {
     /// The reader is gone.
     #[error("the card reader was unplugged")]
     ReaderUnplugged,
-    /// No reader is attached.
-    #[error("no card reader found")]
+    /// No reader is attached (or the PC/SC service is not running).
+    #[error("no card reader found (is pcscd running?)")]
     NoReader,
     /// Another program holds the reader.
     #[error("the card reader is busy")]

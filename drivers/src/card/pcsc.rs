@@ -15,7 +15,7 @@ pub fn map_error(e: pcsc::Error) -> CardError {
     match e {
         E::RemovedCard | E::ResetCard | E::NoSmartcard | E::UnpoweredCard => CardError::CardRemoved,
         E::ReaderUnavailable | E::UnknownReader => CardError::ReaderUnplugged,
-        E::NoReadersAvailable => CardError::NoReader,
+        E::NoReadersAvailable | E::NoService | E::ServiceStopped => CardError::NoReader,
         E::SharingViolation => CardError::ReaderBusy,
         E::Timeout => CardError::Timeout,
         E::UnresponsiveCard | E::UnsupportedCard | E::ProtoMismatch => CardError::UnknownCard,
