@@ -150,7 +150,8 @@ async fn serve(c: Config, demo_roster: Option<usize>) -> anyhow::Result<()> {
 fn card_command(command: &CardCommand) -> std::process::ExitCode {
     use checkup_drivers::card::{self, CardError, Pin, ReadOptions};
     let fail = |e: CardError| {
-        let mut v = serde_json::json!({"kind": "error", "code": e.code(), "message": e.to_string()});
+        let mut v =
+            serde_json::json!({"kind": "error", "code": e.code(), "message": e.to_string()});
         if let CardError::WrongPin { tries_left } = e {
             v["tries_left"] = tries_left.into();
         }
@@ -169,13 +170,23 @@ fn card_command(command: &CardCommand) -> std::process::ExitCode {
                 println!("no card readers");
             } else {
                 for r in readers {
-                    let state = if r.card_present { format!("card present (ATR {})", r.atr) } else { "empty".into() };
+                    let state = if r.card_present {
+                        format!("card present (ATR {})", r.atr)
+                    } else {
+                        "empty".into()
+                    };
                     println!("{}\t{state}", r.name);
                 }
             }
             std::process::ExitCode::SUCCESS
         }
-        CardCommand::Read { reader, pin_stdin, confirm_last_try, wait, json: _ } => {
+        CardCommand::Read {
+            reader,
+            pin_stdin,
+            confirm_last_try,
+            wait,
+            json: _,
+        } => {
             let pin = if *pin_stdin {
                 let mut line = String::new();
                 if std::io::stdin().read_line(&mut line).is_err() {
@@ -188,9 +199,17 @@ fn card_command(command: &CardCommand) -> std::process::ExitCode {
             } else {
                 None
             };
-            let options = ReadOptions { pin, confirm_last_try: *confirm_last_try };
+            let options = ReadOptions {
+                pin,
+                confirm_last_try: *confirm_last_try,
+            };
             let result = card::pcsc::context().and_then(|ctx| {
-                card::pcsc::read(&ctx, reader.as_deref(), std::time::Duration::from_secs(*wait), &options)
+                card::pcsc::read(
+                    &ctx,
+                    reader.as_deref(),
+                    std::time::Duration::from_secs(*wait),
+                    &options,
+                )
             });
             match result {
                 Ok(reading) => {

@@ -156,6 +156,25 @@ fn serve(addr: SocketAddr, slot: &(Mutex<Slot>, Condvar), stop: &AtomicBool) {
     }
 }
 
+/// Acknowledge received data at once. Debian's vpcd writes a message's length and body in
+/// two `send` calls on a socket with Nagle's algorithm on, so the body waits for the ACK of
+/// the length; with the kernel's delayed ACK that costs ~40 ms per APDU (measured: 44 ms).
+/// Linux clears the flag after use, so it is set before every read.
+fn quickack(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt on our own socket with a pointer to a live c_int of the right size.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Ended {
     /// The card removed itself (fault injection).
@@ -179,6 +198,7 @@ fn read_full(
 ) -> Result<bool, Ended> {
     let mut got = 0;
     while got < buf.len() {
+        quickack(stream);
         if stop.load(Ordering::SeqCst) {
             return Err(Ended::Stopped);
         }
