@@ -50,6 +50,9 @@ pub struct VirtualReader {
     netns: String,
     dir: PathBuf,
     pcscd: Option<Child>,
+    /// Kill pcscd when the thread that started it dies (for a box whose process may be
+    /// killed outright; not for tests, whose threads come and go).
+    die_with_starter: bool,
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), VirtualReaderError> {
@@ -70,6 +73,16 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), VirtualReaderError> {
 impl VirtualReader {
     /// Start in `dir` (config and socket live there; it must exist).
     pub fn start(dir: &Path) -> Result<VirtualReader, VirtualReaderError> {
+        Self::start_with(dir, false)
+    }
+
+    /// As [`VirtualReader::start`]; with `die_with_starter`, pcscd is killed by the kernel
+    /// when the calling thread exits (even by SIGKILL), so a killed box leaves no pcscd.
+    pub fn start_with(
+        dir: &Path,
+        die_with_starter: bool,
+    ) -> Result<VirtualReader, VirtualReaderError> {
+        clean_stale();
         static N: AtomicU32 = AtomicU32::new(0);
         let netns = format!(
             "ce-vr-{}-{}",
@@ -84,6 +97,7 @@ impl VirtualReader {
             netns: netns.clone(),
             dir: dir.to_path_buf(),
             pcscd: None,
+            die_with_starter,
         };
         run(
             Command::new("ip").args(["netns", "exec", &netns, "ip", "link", "set", "lo", "up"]),
@@ -111,7 +125,19 @@ impl VirtualReader {
         let log = std::fs::File::create(self.dir.join("pcscd.log"))?;
         // pcscd always creates /run/pcscd/pcscd.comm; a private mount namespace with our
         // directory bound there keeps this pcscd apart from any other on the machine.
-        let child = Command::new("ip")
+        let mut cmd = Command::new("ip");
+        if self.die_with_starter {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of
+            // the parent; it survives the exec of ip, unshare, sh and pcscd (none setuid).
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd
             .args(["netns", "exec", &self.netns, "unshare", "--mount", "--propagation", "private", "--", "sh", "-c"])
             .arg("mkdir -p /run/pcscd && mount --bind \"$0\" /run/pcscd && exec pcscd --foreground -c \"$1\"")
             .arg(&run_dir)
@@ -172,6 +198,27 @@ impl Drop for VirtualReader {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.netns])
             .status();
+    }
+}
+
+/// Remove namespaces left by virtual readers of processes that no longer exist (a box
+/// killed with SIGKILL cannot clean up after itself).
+pub fn clean_stale() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("ce-vr-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
     }
 }
 

@@ -288,6 +288,9 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
             stations: vec![StationKind::Measurement],
             pin_hash: auth::hash_pin("2221").expect("hash"),
         }],
+        card: checkup_edge::config::CardConfig {
+            mode: checkup_edge::config::CardMode::Off,
+        },
         ..Config::default()
     };
     let server_rt = tokio::runtime::Builder::new_multi_thread()

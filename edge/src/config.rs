@@ -50,6 +50,43 @@ pub struct Config {
     /// Other boxes whose signed events this box accepts, with their public keys.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// Card readers.
+    #[serde(default)]
+    pub card: CardConfig,
+}
+
+/// `[card]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardConfig {
+    /// `system`: the machine's PC/SC readers (pcscd); `virtual`: a private virtual reader
+    /// with an emulated card (demo; needs root); `off`: no card reading.
+    #[serde(default = "default_card_mode")]
+    pub mode: CardMode,
+}
+
+/// Where the box's card readers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardMode {
+    /// No card reading.
+    Off,
+    /// The machine's PC/SC readers.
+    System,
+    /// A private vpcd virtual reader with an emulated card the demo page can tap.
+    Virtual,
+}
+
+const fn default_card_mode() -> CardMode {
+    CardMode::System
+}
+
+impl Default for CardConfig {
+    fn default() -> Self {
+        CardConfig {
+            mode: default_card_mode(),
+        }
+    }
 }
 
 /// `[store]`
@@ -206,6 +243,7 @@ impl Default for Config {
             stations: default_stations(),
             staff: Vec::new(),
             peers: Vec::new(),
+            card: CardConfig::default(),
         }
     }
 }
@@ -313,6 +351,7 @@ mod tests {
         assert_eq!(c.store.max_batch_events, d.store.max_batch_events);
         assert_eq!(c.store.max_body_bytes, d.store.max_body_bytes);
         assert_eq!(c.auth.idle_timeout_secs, d.auth.idle_timeout_secs);
+        assert_eq!(c.card.mode, d.card.mode);
     }
 
     #[test]

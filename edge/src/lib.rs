@@ -13,6 +13,8 @@
 //! - [`projection`]: current state folded from the log: sessions, results, station progress.
 //! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out.
 //! - [`api`]: JSON routes; [`web`]: server-rendered pages; [`error`]: error answers.
+//! - [`cards`]: the box's card readers (watcher events, reading a tapped card);
+//!   [`reception`]: the reception page and its card routes (live taps, PIN pad, demo taps).
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
 //! - [`node`]: the node's signing key on disk.
 //! - [`roster`]: the day's booked residents.
@@ -22,11 +24,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod cards;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod node;
 pub mod projection;
+pub mod reception;
 pub mod roster;
 pub mod server;
 pub mod shutdown;

@@ -43,6 +43,9 @@ enum Command {
         /// Data directory (created if missing; reused across runs).
         #[arg(long, value_name = "DIR", default_value = "data/demo")]
         data_dir: PathBuf,
+        /// Do not start the virtual card reader (it needs root for its network namespace).
+        #[arg(long)]
+        no_card_reader: bool,
     },
 }
 
@@ -88,6 +91,32 @@ fn main() -> std::process::ExitCode {
     if let Command::Card { command } = &cli.command {
         return card_command(command);
     }
+    // The demo's virtual reader: started before any thread exists, because the PC/SC
+    // client library reads its socket path from the environment.
+    let mut virtual_reader = None;
+    if let Command::Demo {
+        data_dir,
+        no_card_reader: false,
+        ..
+    } = &cli.command
+    {
+        let dir = data_dir.join("virtual-reader");
+        match std::fs::create_dir_all(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                checkup_drivers::virtual_reader::VirtualReader::start_with(&dir, true)
+                    .map_err(|e| e.to_string())
+            }) {
+            Ok(r) => {
+                // SAFETY: no other thread exists yet (the runtime starts below).
+                unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", r.socket_path()) };
+                virtual_reader = Some(r);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no virtual card reader (needs root, pcscd and vsmartcard-vpcd); the demo runs without card taps");
+            }
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -95,7 +124,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli, virtual_reader.as_ref()));
+    drop(runtime);
+    drop(virtual_reader);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -104,7 +136,10 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(
+    cli: Cli,
+    virtual_reader: Option<&checkup_drivers::virtual_reader::VirtualReader>,
+) -> anyhow::Result<()> {
     match cli.command {
         Command::Run {
             config,
@@ -118,19 +153,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(d) = data_dir {
                 c.data_dir = d;
             }
-            serve(c, None).await
+            let edge = Edge::open(&c)?;
+            serve(edge, c, None).await
         }
         Command::Card { .. } => Ok(()),
-        Command::Demo { listen, data_dir } => {
+        Command::Demo {
+            listen, data_dir, ..
+        } => {
             let n = demo::load_roster(&data_dir).context("loading the demo roster")?;
-            let c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
-            serve(c, Some(n)).await
+            let mut c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
+            let cards = match virtual_reader {
+                Some(r) => {
+                    c.card.mode = checkup_edge::config::CardMode::Virtual;
+                    let slot = checkup_drivers::emulator::vpcd::VirtualCard::start(
+                        r.reader_addr(0),
+                        Some(r.netns_path()),
+                    )?;
+                    checkup_edge::cards::Cards::watch(Some(slot))?
+                }
+                None => {
+                    c.card.mode = checkup_edge::config::CardMode::Off;
+                    checkup_edge::cards::Cards::disabled()
+                }
+            };
+            let edge = Edge::open_with_cards(&c, cards)?;
+            serve(edge, c, Some(n)).await
         }
     }
 }
 
-async fn serve(c: Config, demo_roster: Option<usize>) -> anyhow::Result<()> {
-    let edge = Edge::open(&c)?;
+async fn serve(edge: Edge, c: Config, demo_roster: Option<usize>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(c.listen)
         .await
         .with_context(|| format!("cannot listen on {}", c.listen))?;
@@ -141,6 +193,9 @@ async fn serve(c: Config, demo_roster: Option<usize>) -> anyhow::Result<()> {
         for s in demo::STAFF {
             println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
         }
+    }
+    if c.card.mode == checkup_edge::config::CardMode::Virtual {
+        println!("Virtual card reader: tap demo residents' cards on http://{addr}/reception");
     }
     println!("Checkup Edge {} ready: http://{addr}/", c.node_id);
     edge.serve(listener, shutdown::signal()).await

@@ -22,10 +22,12 @@ use checkup_protocol::PublicKey;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
+use crate::cards::Cards;
+use crate::config::CardMode;
 use crate::config::{Config, StationConfig};
 use crate::roster::Roster;
 use crate::store::{EventStore, StoreOptions};
-use crate::{api, node, web};
+use crate::{api, node, reception, web};
 
 /// What the pages say about the venue.
 #[derive(Debug)]
@@ -55,6 +57,8 @@ pub struct AppState {
     pub keyring: Arc<HashMap<String, PublicKey>>,
     /// The day's roster.
     pub roster: Arc<Roster>,
+    /// Card readers.
+    pub cards: Arc<Cards>,
 }
 
 /// An opened edge box, ready to serve.
@@ -64,8 +68,22 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// Open the data directory, the node key, the event store and the roster.
+    /// Open the data directory, the node key, the event store and the roster, with the
+    /// card readers the configuration names (`virtual` needs [`Edge::open_with_cards`]).
+    /// Call inside a Tokio runtime when card mode is `system`.
     pub fn open(config: &Config) -> anyhow::Result<Edge> {
+        let cards = match config.card.mode {
+            CardMode::Off => Cards::disabled(),
+            CardMode::System => Cards::watch(None).context("starting the card reader watcher")?,
+            CardMode::Virtual => anyhow::bail!(
+                "card mode \"virtual\" needs the virtual reader started first (checkup-edge demo does this)"
+            ),
+        };
+        Self::open_with_cards(config, cards)
+    }
+
+    /// As [`Edge::open`], with card readers prepared by the caller.
+    pub fn open_with_cards(config: &Config, cards: Cards) -> anyhow::Result<Edge> {
         config.check()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -116,6 +134,7 @@ impl Edge {
                 }),
                 keyring: Arc::new(keyring),
                 roster: Arc::new(roster),
+                cards: Arc::new(cards),
             },
             max_body: config.store.max_body_bytes,
         })
@@ -140,6 +159,12 @@ impl Edge {
             .route("/api/replicate", post(api::replicate))
             .route("/api/venue", get(api::venue))
             .route("/api/sessions/{id}", get(api::session))
+            .route("/reception", get(reception::page))
+            .route("/api/card/events", get(reception::events))
+            .route("/api/card/readers", get(reception::readers))
+            .route("/api/card/read", post(reception::read))
+            .route("/api/demo/tap", post(reception::demo_tap))
+            .route("/api/demo/untap", post(reception::demo_untap))
             .layer(DefaultBodyLimit::max(self.max_body))
             .with_state(self.state.clone())
     }

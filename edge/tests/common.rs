@@ -41,6 +41,9 @@ pub fn config(dir: &std::path::Path) -> Config {
             staff("C1", "5555", Role::ChildWelfareClerk, &[]),
             staff("U1", "8888", Role::Auditor, &[]),
         ],
+        card: checkup_edge::config::CardConfig {
+            mode: checkup_edge::config::CardMode::Off,
+        },
         ..Config::default()
     }
 }
@@ -54,6 +57,19 @@ impl TestBox {
 
     pub async fn start_with(dir: tempfile::TempDir, config: Config) -> TestBox {
         let edge = Edge::open(&config).expect("open box");
+        Self::serve(dir, config, edge).await
+    }
+
+    pub async fn start_with_cards(
+        dir: tempfile::TempDir,
+        config: Config,
+        cards: checkup_edge::cards::Cards,
+    ) -> TestBox {
+        let edge = Edge::open_with_cards(&config, cards).expect("open box");
+        Self::serve(dir, config, edge).await
+    }
+
+    async fn serve(dir: tempfile::TempDir, config: Config, edge: Edge) -> TestBox {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

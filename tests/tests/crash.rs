@@ -42,7 +42,14 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("box");
     let data_arg = data.to_string_lossy().to_string();
-    let args = ["demo", "--listen", "127.0.0.1:0", "--data-dir", &data_arg];
+    let args = [
+        "demo",
+        "--no-card-reader",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_arg,
+    ];
     let mut rng = Rng::from_env();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))

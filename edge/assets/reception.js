@@ -1,0 +1,85 @@
+// Reception page: live reader events (SSE), PIN pad, card reading, demo taps.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var pin = "";
+  var reader = null;
+  function status(ja, en) { $("status-title").textContent = ja; $("status-detail").textContent = en; }
+  function showPin(show) { $("pin-pad").hidden = !show; pin = ""; dots(); }
+  function dots() { $("pin-dots").textContent = "●●●●".slice(0, pin.length) + "○○○○".slice(pin.length); }
+  function showResult(fields) {
+    var dl = $("result-fields");
+    dl.textContent = "";
+    fields.forEach(function (f) {
+      var dt = document.createElement("dt"); dt.textContent = f[0];
+      var dd = document.createElement("dd"); dd.textContent = f[1];
+      dl.appendChild(dt); dl.appendChild(dd);
+    });
+    $("result").hidden = false;
+  }
+  function read(body) {
+    status("読み取り中…", "Reading the card…");
+    fetch("/api/card/read", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      .then(function (res) {
+        var ok = res[0], j = res[1];
+        if (ok && j.kind === "mynumber") {
+          showPin(false);
+          status("読み取りました", "Card read");
+          showResult([["氏名 Name", j.name], ["住所 Address", j.address], ["生年月日 Birth date", j.birth_date], ["性別 Sex", j.sex]]);
+        } else if (ok && j.kind === "contactless") {
+          status("会場カードを読み取りました", "Venue card read");
+          showResult([["カードID Card ID", j.uid]]);
+        } else if (j.error === "pin_required") {
+          showPin(true);
+          status("マイナンバーカードです", "My Number card: enter the PIN");
+        } else if (j.error === "wrong_pin") {
+          showPin(true);
+          $("last-try").hidden = j.tries_left !== 1;
+          status("暗証番号が違います（残り" + j.tries_left + "回）", "Wrong PIN: " + j.tries_left + " tries left");
+        } else if (j.error === "one_try_left") {
+          showPin(true);
+          $("last-try").hidden = false;
+          status("残り1回です。確認のうえ送信してください", "One try left: staff must confirm");
+        } else if (j.error === "pin_blocked") {
+          showPin(false);
+          status("暗証番号がロックされています。市役所で解除が必要です", "PIN blocked: the city office must unblock it");
+        } else {
+          showPin(false);
+          status("読み取れませんでした（" + (j.error || "error") + "）", j.message || "Could not read the card");
+        }
+      })
+      .catch(function () { status("通信エラー", "Network error: try again"); });
+  }
+  document.querySelectorAll(".key").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var k = b.dataset.key;
+      if (k === "消") { pin = pin.slice(0, -1); }
+      else if (k === "OK") { if (pin.length === 4) { read({ reader: reader, pin: pin, confirm_last_try: $("confirm-last-try").checked }); pin = ""; } }
+      else if (pin.length < 4) { pin += k; }
+      dots();
+    });
+  });
+  document.querySelectorAll(".tap").forEach(function (b) {
+    b.addEventListener("click", function () {
+      fetch("/api/demo/tap", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ resident_id: b.dataset.resident, card: b.dataset.card }) });
+    });
+  });
+  var untap = $("untap");
+  if (untap) { untap.addEventListener("click", function () { fetch("/api/demo/untap", { method: "POST" }); }); }
+  var es = new EventSource("/api/card/events");
+  es.onmessage = function (m) {
+    var e = JSON.parse(m.data);
+    if (e.type === "card_present") {
+      reader = e.reader;
+      $("result").hidden = true;
+      if (e.hint === "contactless") { read({ reader: reader }); }
+      else { read({ reader: reader }); }
+    } else if (e.type === "card_removed") {
+      showPin(false);
+      status("カードをかざしてください", "Tap the resident's card on the reader");
+    } else if (e.type === "snapshot" && e.readers.length === 0) {
+      status("カードリーダーが見つかりません", "No card reader connected");
+    }
+  };
+})();

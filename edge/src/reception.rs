@@ -1,0 +1,319 @@
+//! Reception: the card tap reaches the reception page live (server-sent events), the
+//! resident types the PIN on the tablet, and this box reads the card. In the demo, the page
+//! can "tap" a booked resident's card on the virtual reader.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /reception` | reception, venue admin | the reception page |
+//! | `GET /api/card/events` | reception, venue admin | SSE: readers and taps, live |
+//! | `GET /api/card/readers` | reception, venue admin | readers and what is in them |
+//! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity |
+//! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use checkup_drivers::card::{CardError, Pin, ReadOptions};
+use checkup_drivers::emulator::{EmulatedCard, Faults, Profile};
+use checkup_protocol::Role;
+use futures::stream::Stream;
+use maud::{PreEscaped, html};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, Staff};
+use crate::error::ApiError;
+use crate::server::AppState;
+
+fn require_reception(staff: &Staff) -> Result<(), ApiError> {
+    if matches!(staff.role, Role::Reception | Role::VenueAdmin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role {} does not work at reception",
+            staff.role
+        )))
+    }
+}
+
+/// `GET /api/card/events`: the current readers, then every change, as SSE.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    require_reception(&staff)?;
+    let rx = state.cards.subscribe();
+    let snapshot = json!({"type": "snapshot", "readers": state.cards.readers()});
+    let first =
+        futures::stream::once(async move { Ok(Event::default().data(snapshot.to_string())) });
+    let live = futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let data = serde_json::to_string(&e).unwrap_or_default();
+                    return Some((Ok(Event::default().data(data)), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    use futures::StreamExt;
+    Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::default()))
+}
+
+/// `GET /api/card/readers`
+pub(crate) async fn readers(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    require_reception(&staff)?;
+    Ok(Json(json!({"readers": state.cards.readers()})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadRequest {
+    #[serde(default)]
+    reader: Option<String>,
+    #[serde(default)]
+    pin: Option<String>,
+    #[serde(default)]
+    confirm_last_try: bool,
+}
+
+fn card_error(e: CardError) -> ApiError {
+    let status = match e {
+        CardError::WrongPin { .. }
+        | CardError::PinBlocked
+        | CardError::OneTryLeft
+        | CardError::PinRequired
+        | CardError::PinFormat => StatusCode::UNPROCESSABLE_ENTITY,
+        CardError::CardRemoved
+        | CardError::Timeout
+        | CardError::NoReader
+        | CardError::ReaderUnplugged => StatusCode::CONFLICT,
+        CardError::ReaderBusy => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// `POST /api/card/read`: read the tapped card. The PIN is used for one VERIFY and dropped.
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if staff.role != Role::Reception {
+        return Err(ApiError::forbidden("only reception reads residents' cards"));
+    }
+    let req: ReadRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let pin = match req.pin.as_deref() {
+        Some(p) => Some(Pin::parse(p).map_err(card_error)?),
+        None => None,
+    };
+    let options = ReadOptions {
+        pin,
+        confirm_last_try: req.confirm_last_try,
+    };
+    match state.cards.read(req.reader, options).await {
+        Ok(reading) => Ok(Json(reading).into_response()),
+        Err(e) => {
+            let tries = if let CardError::WrongPin { tries_left } = e {
+                Some(tries_left)
+            } else {
+                None
+            };
+            let err = card_error(e);
+            let mut body = json!({"error": err.code, "message": err.message});
+            if let Some(t) = tries {
+                body["tries_left"] = t.into();
+            }
+            Ok((err.status, Json(body)).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TapRequest {
+    resident_id: String,
+    /// `mynumber` or `venue`.
+    card: String,
+}
+
+/// The demo PIN of a resident's My Number card: the last four digits of the resident number.
+pub fn demo_pin(resident_id: &str) -> String {
+    let digits: String = resident_id.chars().filter(char::is_ascii_digit).collect();
+    format!("{:0>4}", &digits[digits.len().saturating_sub(4)..])
+}
+
+/// `POST /api/demo/tap`: put a booked resident's card on the demo's virtual reader.
+pub(crate) async fn demo_tap(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_reception(&staff)?;
+    let Some(slot) = state.cards.virtual_card() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_virtual_reader",
+            "this box has no virtual card reader",
+        ));
+    };
+    let req: TapRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let r = state
+        .roster
+        .get(&req.resident_id)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "roster_unavailable",
+                e.to_string(),
+            )
+        })?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resident in the roster",
+            )
+        })?;
+    let profile = match req.card.as_str() {
+        "mynumber" => Profile::Mynumber {
+            name: r.name.clone(),
+            address: r.address.clone(),
+            birth_date: r.birth_date.replace('-', ""),
+            sex: match r.sex.as_str() {
+                "male" => "1",
+                "female" => "2",
+                _ => "9",
+            }
+            .into(),
+            pin: demo_pin(&r.resident_id),
+            tries_left: 3,
+            individual_number: "000000000000".into(),
+        },
+        "venue" => Profile::Contactless {
+            uid: format!(
+                "{:016x}",
+                r.resident_id
+                    .bytes()
+                    .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b))
+                        .wrapping_mul(0x100000001b3))
+            ),
+        },
+        other => {
+            return Err(ApiError::malformed(format!(
+                "card must be mynumber or venue, not {other:?}"
+            )));
+        }
+    };
+    slot.remove();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    slot.insert(EmulatedCard::new(profile, Faults::default()));
+    Ok(Json(json!({"tapped": r.resident_id, "card": req.card})).into_response())
+}
+
+/// `POST /api/demo/untap`
+pub(crate) async fn demo_untap(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    require_reception(&staff)?;
+    if let Some(slot) = state.cards.virtual_card() {
+        slot.remove();
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+const RECEPTION_JS: &str = include_str!("../assets/reception.js");
+
+/// `GET /reception`
+pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
+        return Redirect::to("/login").into_response();
+    };
+    if !matches!(staff.role, Role::Reception | Role::VenueAdmin) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p>受付の権限がありません / Not allowed</p>"),
+        )
+            .into_response();
+    }
+    let demo: Vec<crate::roster::Resident> = if state.cards.virtual_card().is_some() {
+        crate::demo::roster()
+            .into_iter()
+            .step_by(23)
+            .take(8)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let markup = html! {
+        (maud::DOCTYPE)
+        html lang="ja" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "受付 — Checkup Edge" }
+                link rel="stylesheet" href="/assets/app.css";
+            }
+            body {
+                header {
+                    h1 { "受付 Reception — " (state.venue.name) }
+                    span.who { (staff.name) }
+                    a.lang href="/" { "会場 / Venue" }
+                }
+                main {
+                    section #card-status .station aria-live="polite" {
+                        h2 #status-title { "カードをかざしてください" }
+                        p #status-detail .en { "Tap the resident's card on the reader" }
+                    }
+                    section #pin-pad .station hidden {
+                        h2 { "暗証番号（4桁）を入力してください " span.en { "Resident enters the 4-digit PIN" } }
+                        p #pin-dots aria-label="PIN" { "○○○○" }
+                        div .keys {
+                            @for k in ["1","2","3","4","5","6","7","8","9","消","0","OK"] {
+                                button type="button" .key data-key=(k) { (k) }
+                            }
+                        }
+                        label #last-try hidden { input #confirm-last-try type="checkbox"; " 残り1回です。本人確認のうえ送信します / One try left: staff confirms" }
+                    }
+                    section #result .station hidden {
+                        h2 { "読み取り結果 " span.en { "Card reading" } }
+                        dl #result-fields {}
+                    }
+                    @if !demo.is_empty() {
+                        section .station #demo {
+                            h2 { "デモ: カードをタップ " span.en { "Demo: tap a booked resident's card" } }
+                            p .en { "My Number demo PIN = last 4 digits of the resident number" }
+                            ul .demo-list {
+                                @for r in &demo {
+                                    li {
+                                        (r.name) " (" (r.resident_id) ") "
+                                        button type="button" .tap data-resident=(r.resident_id) data-card="mynumber" { "マイナンバーカード" }
+                                        " "
+                                        button type="button" .tap data-resident=(r.resident_id) data-card="venue" { "会場カード" }
+                                    }
+                                }
+                            }
+                            button type="button" #untap { "カードを離す / Remove card" }
+                        }
+                    }
+                }
+                script { (PreEscaped(RECEPTION_JS)) }
+            }
+        }
+    };
+    Html(markup.into_string()).into_response()
+}

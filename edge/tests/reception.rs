@@ -1,0 +1,153 @@
+//! A card tap on the box's reader reaches the reception page live, and the PIN typed on the
+//! tablet reads the card on this box. Real pcscd + vpcd (private, loopback-only namespace),
+//! our emulator as the card, the demo roster.
+
+mod common;
+
+use std::time::Duration;
+
+use checkup_drivers::emulator::vpcd::VirtualCard;
+use checkup_drivers::virtual_reader::VirtualReader;
+use checkup_edge::cards::Cards;
+use checkup_edge::reception::demo_pin;
+use common::TestBox;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+/// Read SSE `data:` lines until one satisfies `want`.
+async fn next_sse(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buf: &mut String,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        while let Some(i) = buf.find("\n\n") {
+            let frame: String = buf.drain(..i + 2).collect();
+            for line in frame.lines() {
+                if let Some(data) = line.strip_prefix("data:")
+                    && let Ok(v) = serde_json::from_str::<Value>(data.trim())
+                    && want(&v)
+                {
+                    return v;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .expect("chunk");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tap_reaches_reception_live_and_the_pin_reads_the_card() {
+    let rdir = tempfile::tempdir().expect("tempdir");
+    let reader = VirtualReader::start(rdir.path())
+        .expect("virtual reader (needs root, pcscd, vsmartcard-vpcd)");
+    // SAFETY: this test binary has one test; set before any PC/SC context is opened.
+    unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", reader.socket_path()) };
+    let slot =
+        VirtualCard::start(reader.reader_addr(0), Some(reader.netns_path())).expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    checkup_edge::demo::load_roster(dir.path()).expect("roster");
+    let config = common::config(dir.path());
+    let cards = Cards::watch(Some(slot)).expect("watcher");
+    let b = TestBox::start_with_cards(dir, config, cards).await;
+    let reception = b.client("R1", "1111").await;
+    let nurse = b.client("N1", "3333").await;
+
+    // Only reception (and the venue admin) get the card stream; only reception reads cards.
+    let (s, _) = nurse.get("/api/card/readers").await;
+    assert_eq!(s, 403);
+    let (s, _) = nurse.post("/api/card/read", &json!({})).await;
+    assert_eq!(s, 403);
+
+    let resp = reception
+        .http
+        .get(format!("{}/api/card/events", reception.base))
+        .header("cookie", &reception.cookie)
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    next_sse(&mut stream, &mut buf, |v| v["type"] == "snapshot").await;
+
+    let resident = checkup_edge::demo::roster()
+        .into_iter()
+        .nth(2)
+        .expect("resident");
+    let (s, v) = reception
+        .post(
+            "/api/demo/tap",
+            &json!({"resident_id": resident.resident_id, "card": "mynumber"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let e = next_sse(&mut stream, &mut buf, |v| v["type"] == "card_present").await;
+    assert_eq!(
+        (e["reader"].as_str(), e["hint"].as_str()),
+        (Some("Virtual PCD 00 00"), Some("ic"))
+    );
+
+    // The page first asks without a PIN: a My Number card needs one, and no try is spent.
+    let (s, v) = reception.post("/api/card/read", &json!({})).await;
+    assert_eq!((s, v["error"].as_str()), (422, Some("pin_required")), "{v}");
+    let (s, v) = reception
+        .post("/api/card/read", &json!({"pin": "0000"}))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str(), v["tries_left"].as_u64()),
+        (422, Some("wrong_pin"), Some(2)),
+        "{v}"
+    );
+    let (s, v) = reception
+        .post(
+            "/api/card/read",
+            &json!({"pin": demo_pin(&resident.resident_id)}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["kind"], "mynumber");
+    assert_eq!(v["name"], resident.name.as_str());
+    assert_eq!(v["birth_date"], resident.birth_date.as_str());
+    assert_eq!(v["sex"], resident.sex.as_str());
+
+    // A venue card is read without a PIN.
+    let (s, _) = reception
+        .post(
+            "/api/demo/tap",
+            &json!({"resident_id": resident.resident_id, "card": "venue"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    next_sse(&mut stream, &mut buf, |v| v["type"] == "card_removed").await;
+    let e = next_sse(&mut stream, &mut buf, |v| v["type"] == "card_present").await;
+    assert_eq!(e["hint"], "contactless");
+    let (s, v) = reception.post("/api/card/read", &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["kind"], "contactless");
+    assert_eq!(v["uid"].as_str().map(str::len), Some(16));
+
+    // The reception page carries the PIN pad and the demo tap buttons.
+    let page = reception
+        .http
+        .get(format!("{}/reception", reception.base))
+        .header("cookie", &reception.cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("pin-pad") && page.contains("data-card=\"mynumber\""),
+        "{page}"
+    );
+    drop(stream);
+    b.stop().await;
+}
