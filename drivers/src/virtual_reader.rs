@@ -176,6 +176,16 @@ impl VirtualReader {
         }
     }
 
+    /// Process id of the running pcscd.
+    pub fn pcscd_pid(&self) -> Option<u32> {
+        self.pcscd.as_ref().map(Child::id)
+    }
+
+    /// The namespace's name.
+    pub fn netns_name(&self) -> &str {
+        &self.netns
+    }
+
     /// pcscd's Unix socket; PC/SC clients need `PCSCLITE_CSOCK_NAME` set to it.
     pub fn socket_path(&self) -> PathBuf {
         self.dir.join("run").join("pcscd.comm")

@@ -17,6 +17,22 @@ use checkup_drivers::virtual_reader::VirtualReader;
 
 const READER0: &str = "Virtual PCD 00 00";
 
+static PCSCD: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static NETNS: OnceLock<String> = OnceLock::new();
+
+extern "C" fn cleanup() {
+    let pid = PCSCD.load(std::sync::atomic::Ordering::SeqCst);
+    if pid != 0 {
+        // SAFETY: kill(2) on the pcscd this process started.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+    }
+    if let Some(ns) = NETNS.get() {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", ns])
+            .status();
+    }
+}
+
 struct Env {
     reader: VirtualReader,
     card: VirtualCard,
@@ -30,6 +46,12 @@ fn env() -> MutexGuard<'static, Env> {
         let reader = VirtualReader::start(dir.path()).unwrap_or_else(|e| {
             panic!("cannot start the virtual reader (needs root, pcscd and vsmartcard-vpcd; `make test` installs them): {e}")
         });
+        // The shared reader lives in a static that is never dropped: stop its pcscd and
+        // remove its namespace when the test binary exits.
+        NETNS.get_or_init(|| reader.netns_name().to_owned());
+        PCSCD.store(reader.pcscd_pid().unwrap_or(0), std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: registering a plain extern "C" fn with no captured state.
+        unsafe { libc::atexit(cleanup) };
         // SAFETY: set once, before this process opens any PC/SC context; libpcsclite reads
         // it when the first context is established.
         unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", reader.socket_path()) };
@@ -365,6 +387,10 @@ fn the_watcher_sees_taps_and_survives_pcscd_restarting() {
 
     // pcscd crashes and comes back: the watcher reports the readers gone, then back.
     env.reader.restart_pcscd().expect("restart pcscd");
+    PCSCD.store(
+        env.reader.pcscd_pid().unwrap_or(0),
+        std::sync::atomic::Ordering::SeqCst,
+    );
     next_event(&mut rx, |e| matches!(e, ReaderEvent::ReaderRemoved(_)));
     next_event(
         &mut rx,
@@ -379,4 +405,57 @@ fn the_watcher_sees_taps_and_survives_pcscd_restarting() {
     next_event(&mut rx, |e| matches!(e, ReaderEvent::CardPresent { .. }));
     env.card.remove();
     drop(watcher); // cancels the blocked call and joins
+}
+
+#[test]
+fn the_reader_outlives_its_emulator_stopping_and_starting_again() {
+    let env = env();
+    let ctx = ctx();
+    let reader1 = "Virtual PCD 00 01";
+    let read1 = |ctx: &pcsc::Context| {
+        reader::read(
+            ctx,
+            Some(reader1),
+            Duration::from_secs(10),
+            &ReadOptions::default(),
+        )
+    };
+    let venue = || {
+        EmulatedCard::new(
+            Profile::Contactless {
+                uid: "cafe0001".into(),
+            },
+            Faults::default(),
+        )
+    };
+    let first = VirtualCard::start(env.reader.reader_addr(1), Some(env.reader.netns_path()))
+        .expect("emulator");
+    first.insert(venue());
+    assert_eq!(
+        read1(&ctx),
+        Ok(CardReading::Contactless {
+            uid: "cafe0001".into()
+        })
+    );
+    first.stop(); // the emulator process goes away: like unplugging the reader's card source
+    let gone = reader::read(
+        &ctx,
+        Some(reader1),
+        Duration::from_millis(1500),
+        &ReadOptions::default(),
+    );
+    assert!(
+        matches!(gone, Err(CardError::Timeout) | Err(CardError::CardRemoved)),
+        "{gone:?}"
+    );
+    let second = VirtualCard::start(env.reader.reader_addr(1), Some(env.reader.netns_path()))
+        .expect("emulator again");
+    second.insert(venue());
+    assert_eq!(
+        read1(&ctx),
+        Ok(CardReading::Contactless {
+            uid: "cafe0001".into()
+        })
+    );
+    second.stop();
 }

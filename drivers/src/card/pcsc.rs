@@ -52,8 +52,8 @@ impl PcscTransport {
         })
     }
 
-    /// An empty answer: either the card left the field mid-command (some drivers, vpcd
-    /// among them, report that as success with no bytes) or it is mute. Ask the reader.
+    /// No usable answer: either the card left the field mid-command (vpcd reports that as
+    /// success with no bytes, or as a failed transaction) or it is mute. Ask the reader.
     fn empty_answer(&self) -> CardError {
         let mut states = vec![pcsc::ReaderState::new(
             self.reader.clone(),
@@ -63,7 +63,7 @@ impl PcscTransport {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return CardError::MalformedCardData("the card answered with no bytes".into());
+                return CardError::MalformedCardData("the card did not answer".into());
             }
             match self.ctx.get_status_change(left, &mut states) {
                 Ok(()) => {
@@ -74,7 +74,7 @@ impl PcscTransport {
                     states[0].sync_current_state();
                 }
                 Err(pcsc::Error::Timeout) => {
-                    return CardError::MalformedCardData("the card answered with no bytes".into());
+                    return CardError::MalformedCardData("the card did not answer".into());
                 }
                 Err(e) => return map_error(e),
             }
@@ -84,11 +84,14 @@ impl PcscTransport {
 
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
-        let answer = self
-            .card
-            .transmit(command, &mut self.buf)
-            .map(<[u8]>::to_vec)
-            .map_err(map_error)?;
+        let answer = match self.card.transmit(command, &mut self.buf) {
+            Ok(a) => a.to_vec(),
+            // The driver lost the card mid-command (vpcd reports a vanished emulator so).
+            Err(pcsc::Error::NotTransacted) | Err(pcsc::Error::CommError) => {
+                return Err(self.empty_answer());
+            }
+            Err(e) => return Err(map_error(e)),
+        };
         if answer.is_empty() {
             return Err(self.empty_answer());
         }
