@@ -6,9 +6,10 @@ set -euo pipefail
 
 # Debian packages the build and tests use:
 #  - gcc, make, pkg-config: building (SQLite is compiled in)
-#  - libpcsclite-dev, pcscd: PC/SC (card readers); vsmartcard-vpcd: the virtual reader
+#  - libpcsclite-dev, pcscd, libccid: PC/SC and USB CCID card readers
+#  - vsmartcard-vpcd: the virtual reader (demo and tests)
 #  - iproute2: network namespaces that fence the virtual reader's port to loopback
-PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd vsmartcard-vpcd iproute2)
+PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
