@@ -3,6 +3,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var pin = "";
+  var SEX = { male: "男性 male", female: "女性 female", other: "その他 other" };
   var reader = null;
   function status(ja, en) { $("status-title").textContent = ja; $("status-detail").textContent = en; }
   function showPin(show) { $("pin-pad").hidden = !show; pin = ""; dots(); }
@@ -26,7 +27,7 @@
         if (ok && j.kind === "mynumber") {
           showPin(false);
           status("読み取りました", "Card read");
-          showResult([["氏名 Name", j.name], ["住所 Address", j.address], ["生年月日 Birth date", j.birth_date], ["性別 Sex", j.sex]]);
+          showResult([["氏名 Name", j.name], ["住所 Address", j.address], ["生年月日 Birth date", j.birth_date], ["性別 Sex", SEX[j.sex] || j.sex]]);
         } else if (ok && j.kind === "contactless") {
           status("会場カードを読み取りました", "Venue card read");
           showResult([["カードID Card ID", j.uid]]);
@@ -73,8 +74,9 @@
     if (e.type === "card_present") {
       reader = e.reader;
       $("result").hidden = true;
-      if (e.hint === "contactless") { read({ reader: reader }); }
-      else { read({ reader: reader }); }
+      // Ask without a PIN first: a venue card is read at once; a My Number card answers
+      // pin_required without spending a try, and the PIN pad opens.
+      read({ reader: reader });
     } else if (e.type === "card_removed") {
       showPin(false);
       status("カードをかざしてください", "Tap the resident's card on the reader");
