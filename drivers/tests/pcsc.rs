@@ -459,3 +459,35 @@ fn the_reader_outlives_its_emulator_stopping_and_starting_again() {
     );
     second.stop();
 }
+
+#[test]
+fn a_reader_held_by_another_program_is_busy_and_slow_cards_still_read() {
+    let env = env();
+    let ctx = ctx();
+    tap(
+        &env,
+        &ctx,
+        Profile::Contactless {
+            uid: "b0b0b0b0".into(),
+        },
+        Faults {
+            delay_ms: 150,
+            ..Faults::default()
+        },
+    );
+    wait_present(&ctx, true);
+    let other = pcsc::Context::establish(pcsc::Scope::User).expect("second context");
+    let name = CString::new(READER0).expect("name");
+    let held = other
+        .connect(&name, pcsc::ShareMode::Exclusive, pcsc::Protocols::ANY)
+        .expect("exclusive connect");
+    assert_eq!(read(&ctx, None, false), Err(CardError::ReaderBusy));
+    drop(held);
+    assert_eq!(
+        read(&ctx, None, false),
+        Ok(CardReading::Contactless {
+            uid: "b0b0b0b0".into()
+        }),
+        "a slow card is still read"
+    );
+}

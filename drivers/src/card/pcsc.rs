@@ -191,12 +191,16 @@ pub fn wait_for_card(
         }
         states = next;
         for s in states.iter().skip(1) {
-            if s.current_state().contains(pcsc::State::PRESENT)
-                && !s
-                    .current_state()
-                    .contains(pcsc::State::INUSE | pcsc::State::EXCLUSIVE)
-            {
+            let st = s.current_state();
+            if !st.contains(pcsc::State::PRESENT) || st.contains(pcsc::State::MUTE) {
+                continue;
+            }
+            if !st.contains(pcsc::State::EXCLUSIVE) {
                 return Ok(s.name().to_owned());
+            }
+            if reader.is_some() {
+                // The one reader asked for is held exclusively by another program.
+                return Err(CardError::ReaderBusy);
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());
