@@ -17,7 +17,10 @@
 //!   [`reception`]: the reception page and its card routes (live taps, PIN pad, demo taps).
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
 //! - [`node`]: the node's signing key on disk.
-//! - [`roster`]: the day's booked residents.
+//! - [`roster`]: the day's booked residents; `roster/import.rs` reads the reservation
+//!   system's CSV (UTF-8 or Shift_JIS).
+//! - [`identity`]: matching card items to the roster across 異体字, widths and address
+//!   notations.
 //! - [`demo`]: the demo venue, staff and roster behind `checkup-edge demo`.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
 #![deny(missing_docs)]
@@ -28,6 +31,7 @@ pub mod cards;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod identity;
 pub mod node;
 pub mod projection;
 pub mod reception;

@@ -9,6 +9,7 @@
 //! | `GET /api/card/readers` | reception, venue admin | readers and what is in them |
 //! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity |
 //! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
+//! | `POST /api/roster/import` | venue admin | CSV (UTF-8 or Shift_JIS) → added/updated/unchanged + row errors |
 
 use std::convert::Infallible;
 
@@ -124,7 +125,36 @@ pub(crate) async fn read(
         confirm_last_try: req.confirm_last_try,
     };
     match state.cards.read(req.reader, options).await {
-        Ok(reading) => Ok(Json(reading).into_response()),
+        Ok(reading) => {
+            let mut body = serde_json::to_value(&reading).unwrap_or_default();
+            if let checkup_drivers::card::CardReading::Mynumber(b) = &reading {
+                let roster = state.roster.all().map_err(|e| {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "roster_unavailable",
+                        e.to_string(),
+                    )
+                })?;
+                let birth = body["birth_date"].as_str().unwrap_or_default().to_owned();
+                let sex = body["sex"].as_str().unwrap_or_default().to_owned();
+                let outcome =
+                    crate::identity::match_card(&b.name, &birth, &sex, &b.address, &roster);
+                // Showing roster entries is reading residents' records: audit each one.
+                let shown: Vec<String> = match &outcome {
+                    crate::identity::MatchOutcome::Exact { candidate } => {
+                        vec![candidate.resident.resident_id.clone()]
+                    }
+                    crate::identity::MatchOutcome::Choose { candidates } => candidates
+                        .iter()
+                        .map(|c| c.resident.resident_id.clone())
+                        .collect(),
+                    crate::identity::MatchOutcome::NotFound => Vec::new(),
+                };
+                audit_views(&state, &staff, shown, "reception card match").await?;
+                body["match"] = serde_json::to_value(&outcome).unwrap_or_default();
+            }
+            Ok(Json(body).into_response())
+        }
         Err(e) => {
             let tries = if let CardError::WrongPin { tries_left } = e {
                 Some(tries_left)
@@ -139,6 +169,78 @@ pub(crate) async fn read(
             Ok((err.status, Json(body)).into_response())
         }
     }
+}
+
+/// Record that `staff` was shown these residents' records.
+async fn audit_views(
+    state: &AppState,
+    staff: &Staff,
+    residents: Vec<String>,
+    purpose: &str,
+) -> Result<(), ApiError> {
+    if residents.is_empty() {
+        return Ok(());
+    }
+    let drafts = residents
+        .into_iter()
+        .map(|resident_id| crate::store::Draft {
+            id: None,
+            actor: checkup_protocol::Actor {
+                staff_id: staff.id.clone(),
+                role: staff.role,
+            },
+            body: checkup_protocol::EventBody::RecordViewed(checkup_protocol::RecordViewed {
+                resident_id,
+                purpose: purpose.to_owned(),
+            }),
+        })
+        .collect();
+    state.store.append_local(drafts).await?;
+    Ok(())
+}
+
+/// `POST /api/roster/import`: the reservation system's CSV (UTF-8 or Shift_JIS). Good rows
+/// are imported (idempotently), bad rows reported with line numbers.
+pub(crate) async fn roster_import(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if staff.role != Role::VenueAdmin {
+        return Err(ApiError::forbidden(
+            "only the venue admin imports the roster",
+        ));
+    }
+    let (rows, errors) = crate::roster::import::parse(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_roster_file", e.to_string()))?;
+    let roster = state.roster.clone();
+    let (added, updated, unchanged) = tokio::task::spawn_blocking(move || roster.import(&rows))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "import failed",
+            )
+        })?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "roster_unavailable",
+                e.to_string(),
+            )
+        })?;
+    tracing::info!(
+        added,
+        updated,
+        unchanged,
+        rejected = errors.len(),
+        "roster imported"
+    );
+    Ok(
+        Json(json!({"added": added, "updated": updated, "unchanged": unchanged, "errors": errors}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -165,6 +165,7 @@ impl Edge {
             .route("/api/card/read", post(reception::read))
             .route("/api/demo/tap", post(reception::demo_tap))
             .route("/api/demo/untap", post(reception::demo_untap))
+            .route("/api/roster/import", post(reception::roster_import))
             .layer(DefaultBodyLimit::max(self.max_body))
             .with_state(self.state.clone())
     }

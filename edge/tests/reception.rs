@@ -116,6 +116,11 @@ async fn a_tap_reaches_reception_live_and_the_pin_reads_the_card() {
     assert_eq!(v["name"], resident.name.as_str());
     assert_eq!(v["birth_date"], resident.birth_date.as_str());
     assert_eq!(v["sex"], resident.sex.as_str());
+    assert_eq!(v["match"]["outcome"], "exact", "{v}");
+    assert_eq!(
+        v["match"]["candidate"]["resident"]["resident_id"],
+        resident.resident_id.as_str()
+    );
 
     // A venue card is read without a PIN.
     let (s, _) = reception

@@ -4,6 +4,8 @@
 //! and read by reception to find the booked resident. It lives in its own SQLite file so
 //! that it can be replaced without touching the event log.
 
+pub mod import;
+
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -82,6 +84,50 @@ impl Roster {
         }
         tx.commit()?;
         Ok(residents.len())
+    }
+
+    /// Import parsed rows: new residents are added, changed ones updated, identical ones
+    /// left alone. Returns `(added, updated, unchanged)`.
+    pub fn import(&self, residents: &[Resident]) -> Result<(usize, usize, usize), rusqlite::Error> {
+        let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+        let mut changed = Vec::new();
+        for r in residents {
+            match self.get(&r.resident_id)? {
+                None => {
+                    added += 1;
+                    changed.push(r.clone());
+                }
+                Some(existing) if existing == *r => unchanged += 1,
+                Some(_) => {
+                    updated += 1;
+                    changed.push(r.clone());
+                }
+            }
+        }
+        self.upsert(&changed)?;
+        Ok((added, updated, unchanged))
+    }
+
+    /// Every booked resident, by resident number.
+    pub fn all(&self) -> Result<Vec<Resident>, rusqlite::Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at
+             FROM residents ORDER BY resident_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Resident {
+                resident_id: r.get(0)?,
+                name: r.get(1)?,
+                name_kana: r.get(2)?,
+                birth_date: r.get(3)?,
+                sex: r.get(4)?,
+                address: r.get(5)?,
+                course: r.get(6)?,
+                booked_at: r.get(7)?,
+            })
+        })?;
+        rows.collect()
     }
 
     /// Number of booked residents.

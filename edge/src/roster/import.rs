@@ -1,0 +1,279 @@
+//! Roster import: the reservation system's CSV export, UTF-8 (with or without BOM) or
+//! Shift_JIS/CP932, header row required. Good rows are imported, bad rows are reported with
+//! their line number and reason, nothing is dropped silently.
+//!
+//! Columns (English or the Japanese headers municipal systems use): `resident_id`/宛名番号,
+//! `name`/氏名, `name_kana`/カナ氏名, `birth_date`/生年月日, `sex`/性別, `address`/住所,
+//! `course`/コース, `booked_at`/予約時刻.
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::Resident;
+
+/// Largest roster file accepted.
+pub const MAX_ROSTER_BYTES: usize = 16 * 1024 * 1024;
+
+/// A rejected row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: u64,
+    /// What is wrong, in words a clerk can act on.
+    pub reason: String,
+}
+
+/// Why the file as a whole could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImportError {
+    /// Neither UTF-8 nor Shift_JIS.
+    #[error("the file is neither UTF-8 nor Shift_JIS")]
+    Encoding,
+    /// Over [`MAX_ROSTER_BYTES`].
+    #[error("the file is {0} bytes; at most {MAX_ROSTER_BYTES}")]
+    TooLarge(usize),
+    /// Header row missing or lacking required columns.
+    #[error("header: {0}")]
+    Header(String),
+}
+
+const COLUMNS: [(&str, &[&str]); 8] = [
+    ("resident_id", &["resident_id", "宛名番号", "住民番号"]),
+    ("name", &["name", "氏名"]),
+    (
+        "name_kana",
+        &["name_kana", "カナ氏名", "氏名カナ", "フリガナ"],
+    ),
+    ("birth_date", &["birth_date", "生年月日"]),
+    ("sex", &["sex", "性別"]),
+    ("address", &["address", "住所"]),
+    ("course", &["course", "コース", "健診コース"]),
+    ("booked_at", &["booked_at", "予約時刻", "予約時間"]),
+];
+
+/// Decode the file: UTF-8 (BOM stripped) if valid, else Shift_JIS (CP932).
+pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
+    if bytes.len() > MAX_ROSTER_BYTES {
+        return Err(ImportError::TooLarge(bytes.len()));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok(s.to_owned());
+    }
+    let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
+    if had_errors {
+        return Err(ImportError::Encoding);
+    }
+    Ok(text.into_owned())
+}
+
+/// Parse a roster file into good residents and row errors.
+pub fn parse(bytes: &[u8]) -> Result<(Vec<Resident>, Vec<RowError>), ImportError> {
+    let text = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
+    let mut index = [0usize; 8];
+    for (i, (name, aliases)) in COLUMNS.iter().enumerate() {
+        index[i] = headers
+            .iter()
+            .position(|h| aliases.contains(&h.trim_start_matches('\u{feff}')))
+            .ok_or_else(|| ImportError::Header(format!("column {name} is missing")))?;
+    }
+    let mut good = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(RowError {
+                    line,
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(index[i]).unwrap_or("").to_owned();
+        if record.len() < headers.len() {
+            errors.push(RowError {
+                line,
+                reason: format!("{} fields; the header has {}", record.len(), headers.len()),
+            });
+            continue;
+        }
+        match row(&field) {
+            Ok(r) => {
+                if let Some(first) = seen.insert(r.resident_id.clone(), line) {
+                    errors.push(RowError {
+                        line,
+                        reason: format!("resident {} is already on line {first}", r.resident_id),
+                    });
+                } else {
+                    good.push(r);
+                }
+            }
+            Err(reason) => errors.push(RowError { line, reason }),
+        }
+    }
+    Ok((good, errors))
+}
+
+fn row(field: &dyn Fn(usize) -> String) -> Result<Resident, String> {
+    let resident_id = field(0);
+    if resident_id.is_empty()
+        || resident_id.len() > 64
+        || !resident_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(format!(
+            "resident_id {resident_id:?} must be 1–64 letters, digits or '-'"
+        ));
+    }
+    let name = field(1);
+    if name.is_empty() {
+        return Err("name is empty".into());
+    }
+    let kana: String = field(2).nfkc().collect();
+    if kana.is_empty()
+        || !kana
+            .chars()
+            .all(|c| ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}')
+    {
+        return Err(format!("name_kana {kana:?} must be katakana"));
+    }
+    let birth_date = parse_date(&field(3))
+        .ok_or_else(|| format!("birth_date {:?} is not a date (YYYY-MM-DD)", field(3)))?;
+    let sex = match field(4).nfkc().collect::<String>().as_str() {
+        "male" | "男" | "男性" | "1" | "M" => "male",
+        "female" | "女" | "女性" | "2" | "F" => "female",
+        "other" | "9" => "other",
+        other => return Err(format!("sex {other:?} is not male/female/other")),
+    };
+    let address = field(5);
+    if address.is_empty() {
+        return Err("address is empty".into());
+    }
+    let course = field(6);
+    if course.is_empty() {
+        return Err("course is empty".into());
+    }
+    let booked_at: String = field(7).nfkc().collect();
+    let ok_time = booked_at.len() == 5
+        && booked_at.as_bytes()[2] == b':'
+        && booked_at[..2].parse::<u8>().is_ok_and(|h| h < 24)
+        && booked_at[3..].parse::<u8>().is_ok_and(|m| m < 60);
+    if !ok_time {
+        return Err(format!("booked_at {booked_at:?} is not HH:MM"));
+    }
+    Ok(Resident {
+        resident_id,
+        name,
+        name_kana: kana.replace(' ', "\u{3000}"),
+        birth_date,
+        sex: sex.into(),
+        address,
+        course,
+        booked_at,
+    })
+}
+
+/// `YYYY-MM-DD` or `YYYY/MM/DD` (full-width digits accepted) → ISO, if a real date.
+fn parse_date(s: &str) -> Option<String> {
+    let s: String = s.nfkc().collect();
+    let parts: Vec<&str> = s.split(['-', '/']).collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d) = (
+        y.parse::<i32>().ok()?,
+        m.parse::<u8>().ok()?,
+        d.parse::<u8>().ok()?,
+    );
+    let date = time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()?;
+    if !(1890..=2100).contains(&y) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n";
+
+    #[test]
+    fn good_rows_import_and_each_defect_is_reported_by_line() {
+        let csv = format!(
+            "{HEADER}\
+             0000000001,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市中央1丁目2番3号,特定健診,09:00\n\
+             ,名無し,ナナシ,1950-01-01,male,住所,特定健診,09:05\n\
+             0000000003,山田　太郎,やまだ,1950-01-01,male,住所,特定健診,09:10\n\
+             0000000004,山田　太郎,ヤマダ　タロウ,1950-02-30,male,住所,特定健診,09:15\n\
+             0000000005,山田　太郎,ヤマダ　タロウ,1950-02-03,X,住所,特定健診,09:20\n\
+             0000000006,山田　太郎,ヤマダ　タロウ,1950-02-03,male,,特定健診,09:25\n\
+             0000000007,山田　太郎,ヤマダ　タロウ,1950-02-03,male,住所,特定健診,25:00\n\
+             0000000008,山田　太郎\n\
+             0000000001,重複　花子,チョウフク　ハナコ,1960-01-01,女,住所,特定健診,09:40\n\
+             0000000010,ｻﾄｳ　ｷﾖｼ,ｻﾄｳ ｷﾖｼ,１９４８/０５/０６,男,みどり市,後期高齢者健診,１０:００\n"
+        );
+        let (good, errors) = parse(csv.as_bytes()).expect("parses");
+        assert_eq!(
+            good.iter()
+                .map(|r| r.resident_id.as_str())
+                .collect::<Vec<_>>(),
+            ["0000000001", "0000000010"]
+        );
+        assert_eq!(
+            good[1].name_kana, "サトウ　キヨシ",
+            "half-width kana normalised"
+        );
+        assert_eq!(good[1].birth_date, "1948-05-06");
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9, 10], "{errors:?}");
+        assert!(errors[0].reason.contains("resident_id"));
+        assert!(errors[2].reason.contains("birth_date"));
+        assert!(errors[7].reason.contains("already on line 2"));
+    }
+
+    #[test]
+    fn shift_jis_files_and_japanese_headers_are_read() {
+        let text = "宛名番号,氏名,カナ氏名,生年月日,性別,住所,コース,予約時刻\r\n0000000042,渡邊　健一,ワタナベ　ケンイチ,1958-04-22,男,みどり市緑町2丁目5番8号,特定健診,10:30\r\n";
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(std::str::from_utf8(&sjis).is_err(), "really Shift_JIS");
+        let (good, errors) = parse(&sjis).expect("parses");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(good[0].name, "渡邊　健一");
+        assert_eq!(good[0].address, "みどり市緑町2丁目5番8号");
+    }
+
+    #[test]
+    fn files_that_are_not_rosters_are_refused_whole() {
+        assert_eq!(
+            parse(&[0xFF, 0xFE, 0x00, 0xD8]).err(),
+            Some(ImportError::Encoding)
+        );
+        assert!(matches!(
+            parse(b"a,b,c\n1,2,3\n"),
+            Err(ImportError::Header(_))
+        ));
+        assert!(matches!(
+            parse(&vec![b'a'; MAX_ROSTER_BYTES + 1]),
+            Err(ImportError::TooLarge(_))
+        ));
+    }
+}

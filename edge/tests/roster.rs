@@ -1,0 +1,73 @@
+//! Roster import over HTTP: UTF-8 and Shift_JIS files, bad rows reported by line, re-import
+//! idempotent, only the venue admin may import.
+
+mod common;
+
+use common::TestBox;
+
+const CSV: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n\
+0000000101,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市中央1丁目2番3号,特定健診,09:00\n\
+0000000102,渡邊　健一,ワタナベ　ケンイチ,1958-04-22,male,みどり市緑町2丁目5番8号,特定健診,09:05\n\
+0000000103,壊れた　行,コワレタ　ギョウ,1958-13-22,male,みどり市,特定健診,09:10\n";
+
+#[tokio::test]
+async fn roster_files_import_idempotently_with_row_errors() {
+    let b = TestBox::start().await;
+    let admin = b.client("A1", "9999").await;
+    let (s, v) = admin
+        .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["added"].as_u64(),
+            v["updated"].as_u64(),
+            v["unchanged"].as_u64()
+        ),
+        (Some(2), Some(0), Some(0))
+    );
+    assert_eq!(v["errors"][0]["line"], 4);
+    assert!(
+        v["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("birth_date")),
+        "{v}"
+    );
+
+    // The same file again changes nothing; a changed row is an update.
+    let (_, v) = admin
+        .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
+        .await;
+    assert_eq!(
+        (v["added"].as_u64(), v["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let moved = CSV.replace("緑町2丁目5番8号", "緑町3丁目1番1号");
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&moved);
+    let (s, v) = admin
+        .post_raw("/api/roster/import", sjis.into_owned())
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["added"].as_u64(),
+            v["updated"].as_u64(),
+            v["unchanged"].as_u64()
+        ),
+        (Some(0), Some(1), Some(1)),
+        "Shift_JIS file read"
+    );
+
+    // Not a roster at all.
+    let (s, v) = admin
+        .post_raw("/api/roster/import", vec![0xFF, 0xFE, 0x00, 0xD8])
+        .await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("bad_roster_file")));
+    // Only the venue admin imports.
+    let reception = b.client("R1", "1111").await;
+    let (s, _) = reception
+        .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
+        .await;
+    assert_eq!(s, 403);
+    b.stop().await;
+}
