@@ -18,6 +18,55 @@
     });
     $("result").hidden = false;
   }
+  var cardUid = null, viaMyNumber = false;
+  function newId() {
+    // UUIDv7-like: 48-bit ms timestamp + random (crypto), so a retried check-in is idempotent.
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    var t = Date.now();
+    for (var i = 5; i >= 0; i--) { b[i] = t % 256; t = Math.floor(t / 256); }
+    b[6] = (b[6] & 0x0f) | 0x70; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function checkIn(r) {
+    var body = { id: newId(), resident_id: r.resident_id, mynumber: viaMyNumber };
+    if (cardUid) { body.card_uid = cardUid; }
+    var send = function (attempt) {
+      fetch("/api/reception/check-in", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+        .then(function (res) { return res.json().then(function (j) { return [res.ok, j]; }); })
+        .then(function (res) {
+          var ok = res[0], j = res[1];
+          $("candidates").hidden = true;
+          $("checked-in").hidden = false;
+          if (ok) {
+            $("checked-in-title").textContent = "受付しました: " + r.name + " / Checked in";
+            $("checked-in-stations").textContent = "回る検査: " + (j.station_labels || []).join(" → ");
+          } else {
+            $("checked-in-title").textContent = "受付できません / Not checked in";
+            $("checked-in-stations").textContent = j.message || j.error;
+          }
+        })
+        // Same id on retry: the box answers the first check-in, never a second session.
+        .catch(function () { if (attempt < 3) { setTimeout(function () { send(attempt + 1); }, 500); } });
+    };
+    send(0);
+  }
+  function showCandidates(list) {
+    var ul = $("candidate-list");
+    ul.textContent = "";
+    list.forEach(function (r) {
+      var li = document.createElement("li");
+      li.textContent = r.name + "（" + r.name_kana + "） " + r.birth_date + " " + r.address + " ";
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "check-in"; b.dataset.resident = r.resident_id;
+      b.textContent = "受付する / Check in";
+      b.addEventListener("click", function () { checkIn(r); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+    $("candidates").hidden = list.length === 0;
+    $("checked-in").hidden = true;
+  }
   function read(body) {
     status("読み取り中…", "Reading the card…");
     fetch("/api/card/read", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
@@ -27,9 +76,17 @@
         if (ok && j.kind === "mynumber") {
           showPin(false);
           status("読み取りました", "Card read");
+          viaMyNumber = true; cardUid = null;
           showResult([["氏名 Name", j.name], ["住所 Address", j.address], ["生年月日 Birth date", j.birth_date], ["性別 Sex", SEX[j.sex] || j.sex]]);
+          var m = j.match || { outcome: "not_found" };
+          if (m.outcome === "exact") { showCandidates([m.candidate.resident]); }
+          else if (m.outcome === "choose") {
+            status("候補から選んでください", "Several residents match: choose");
+            showCandidates(m.candidates.map(function (c) { return c.resident; }));
+          } else { status("予約が見つかりません。検索してください", "Not on today's roster: search"); showCandidates([]); }
         } else if (ok && j.kind === "contactless") {
-          status("会場カードを読み取りました", "Venue card read");
+          status("会場カードです。本人を検索して受付してください", "Venue card: find the resident, then check in");
+          viaMyNumber = false; cardUid = j.uid;
           showResult([["カードID Card ID", j.uid]]);
         } else if (j.error === "pin_required") {
           showPin(true);
@@ -65,6 +122,16 @@
     b.addEventListener("click", function () {
       fetch("/api/demo/tap", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ resident_id: b.dataset.resident, card: b.dataset.card }) });
     });
+  });
+  $("search-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var q = encodeURIComponent($("search-q").value), birth = encodeURIComponent($("search-birth").value);
+    fetch("/api/roster/search?q=" + q + "&birth=" + birth)
+      .then(function (r) { return r.json(); })
+      .then(function (j) {
+        if (j.residents) { if (!cardUid) { viaMyNumber = false; } showCandidates(j.residents); }
+        else { status("検索できません", j.message || "Search failed"); }
+      });
   });
   var untap = $("untap");
   if (untap) { untap.addEventListener("click", function () { fetch("/api/demo/untap", { method: "POST" }); }); }

@@ -8,6 +8,7 @@
 //! # Layout
 //!
 //! - [`config`]: the TOML configuration, every key with its default.
+//! - [`courses`]: which stations each checkup course visits.
 //! - [`store`]: the durable event log on SQLite (group commit, idempotent appends); its
 //!   module documentation states the invariants.
 //! - [`projection`]: current state folded from the log: sessions, results, station progress.
@@ -29,6 +30,7 @@ pub mod api;
 pub mod auth;
 pub mod cards;
 pub mod config;
+pub mod courses;
 pub mod demo;
 pub mod error;
 pub mod identity;

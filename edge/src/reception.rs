@@ -9,6 +9,8 @@
 //! | `GET /api/card/readers` | reception, venue admin | readers and what is in them |
 //! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity |
 //! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
+//! | `GET /api/roster/search?q=&birth=` | reception, venue admin | residents without a card (audited) |
+//! | `POST /api/reception/check-in` | reception, venue admin | open the resident's session (stations from the course) |
 //! | `POST /api/roster/import` | venue admin | CSV (UTF-8 or Shift_JIS) → added/updated/unchanged + row errors |
 
 use std::convert::Infallible;
@@ -197,6 +199,158 @@ async fn audit_views(
         .collect();
     state.store.append_local(drafts).await?;
     Ok(())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    /// Kana or kanji name, any width, spaces ignored.
+    #[serde(default)]
+    q: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    birth: String,
+}
+
+/// `GET /api/roster/search?q=&birth=`: find a booked resident without a card (reception).
+/// Every resident shown is an audited read.
+pub(crate) async fn roster_search(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+) -> Result<Response, ApiError> {
+    require_reception(&staff)?;
+    let key = crate::identity::normalize::name_key(&q.q);
+    if key.chars().count() < 2 && q.birth.is_empty() {
+        return Err(ApiError::malformed(
+            "give at least two characters of the name, or the birth date",
+        ));
+    }
+    let all = state.roster.all().map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "roster_unavailable",
+            e.to_string(),
+        )
+    })?;
+    let hits: Vec<crate::roster::Resident> = all
+        .into_iter()
+        .filter(|r| {
+            (key.is_empty()
+                || crate::identity::normalize::name_key(&r.name).contains(&key)
+                || crate::identity::normalize::name_key(&r.name_kana).contains(&key))
+                && (q.birth.is_empty() || r.birth_date == q.birth)
+        })
+        .take(20)
+        .collect();
+    audit_views(
+        &state,
+        &staff,
+        hits.iter().map(|r| r.resident_id.clone()).collect(),
+        "reception search",
+    )
+    .await?;
+    Ok(Json(json!({"residents": hits})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckInRequest {
+    /// Client-chosen event id (a retried check-in is idempotent).
+    id: uuid::Uuid,
+    resident_id: String,
+    /// Lowercase hex UID of a venue card bound to the session, if one was tapped.
+    #[serde(default)]
+    card_uid: Option<String>,
+    /// A My Number card was used.
+    #[serde(default)]
+    mynumber: bool,
+}
+
+/// `POST /api/reception/check-in`: open the resident's checkup session with the stations of
+/// their course.
+pub(crate) async fn check_in(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !matches!(staff.role, Role::Reception | Role::VenueAdmin) {
+        return Err(ApiError::forbidden("only reception checks residents in"));
+    }
+    let req: CheckInRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let r = state
+        .roster
+        .get(&req.resident_id)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "roster_unavailable",
+                e.to_string(),
+            )
+        })?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resident in the roster",
+            )
+        })?;
+    let stations = crate::courses::stations(&r.course)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_course", e))?;
+    if let Some(existing) = state.store.get(req.id)? {
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"event": existing.id, "replayed": true})),
+        )
+            .into_response());
+    }
+    let open = state
+        .store
+        .projection()
+        .open_sessions()
+        .iter()
+        .find(|s| s.resident_id == r.resident_id)
+        .map(|s| s.session_id);
+    if let Some(sid) = open {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_checked_in",
+            format!("{} already has open session {sid}", r.resident_id),
+        ));
+    }
+    let card = match (req.card_uid, req.mynumber) {
+        (Some(uid), _) => Some(checkup_protocol::CardRef::Contactless { uid }),
+        (None, true) => Some(checkup_protocol::CardRef::Mynumber),
+        (None, false) => None,
+    };
+    let body = checkup_protocol::EventBody::SessionOpened(checkup_protocol::SessionOpened {
+        session_id: uuid::Uuid::now_v7(),
+        resident_id: r.resident_id.clone(),
+        stations: stations.clone(),
+        card,
+    });
+    body.validate()?;
+    let draft = crate::store::Draft {
+        id: Some(req.id),
+        actor: checkup_protocol::Actor {
+            staff_id: staff.id.clone(),
+            role: staff.role,
+        },
+        body: body.clone(),
+    };
+    let outcome = state.store.append_local(vec![draft]).await?;
+    let e = outcome.first().map(|o| o.event().clone()).ok_or_else(|| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")
+    })?;
+    let checkup_protocol::EventBody::SessionOpened(opened) = &e.body else {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "unexpected event",
+        ));
+    };
+    let labels: Vec<&str> = stations.iter().map(|s| s.label_ja()).collect();
+    Ok((StatusCode::CREATED, Json(json!({"session_id": opened.session_id, "stations": stations, "station_labels": labels, "event": e.id}))).into_response())
 }
 
 /// `POST /api/roster/import`: the reservation system's CSV (UTF-8 or Shift_JIS). Good rows
@@ -394,6 +548,24 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
                     section #result .station hidden {
                         h2 { "読み取り結果 " span.en { "Card reading" } }
                         dl #result-fields {}
+                    }
+                    section #candidates .station hidden {
+                        h2 { "予約者 " span.en { "Booked resident" } }
+                        ul #candidate-list .demo-list {}
+                    }
+                    section #checked-in .station hidden aria-live="polite" {
+                        h2 #checked-in-title { "受付しました" }
+                        p #checked-in-stations {}
+                    }
+                    section .station #search {
+                        h2 { "カードがない方を検索 " span.en { "Find a resident without a card" } }
+                        form #search-form {
+                            label for="search-q" { "氏名・カナ / Name or kana" }
+                            input #search-q name="q" autocomplete="off";
+                            label for="search-birth" { "生年月日 / Birth date" }
+                            input #search-birth name="birth" type="date";
+                            button type="submit" { "検索 / Search" }
+                        }
                     }
                     @if !demo.is_empty() {
                         section .station #demo {

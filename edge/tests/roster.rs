@@ -71,3 +71,60 @@ async fn roster_files_import_idempotently_with_row_errors() {
     assert_eq!(s, 403);
     b.stop().await;
 }
+
+#[tokio::test]
+async fn reception_searches_and_checks_in_once() {
+    let b = TestBox::start().await;
+    let admin = b.client("A1", "9999").await;
+    admin
+        .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
+        .await;
+    let reception = b.client("R1", "1111").await;
+    // Half-width kana, no space, finds the full-width roster entry.
+    let (s, v) = reception
+        .get("/api/roster/search?q=%EF%BE%80%EF%BD%B6%EF%BE%8A%EF%BD%BC")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["residents"][0]["resident_id"], "0000000101", "{v}");
+    let (s, _) = reception.get("/api/roster/search?q=%E9%AB%99").await;
+    assert_eq!(s, 400, "one character is too broad a search");
+
+    let id = uuid::Uuid::now_v7();
+    let body = serde_json::json!({"id": id, "resident_id": "0000000101", "mynumber": true});
+    let (s, v) = reception.post("/api/reception/check-in", &body).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["stations"].as_array().map(Vec::len), Some(6));
+    // The tablet retries the same check-in: answered, not doubled.
+    let (s, v) = reception.post("/api/reception/check-in", &body).await;
+    assert_eq!((s, v["replayed"].as_bool()), (200, Some(true)), "{v}");
+    // A second check-in of the same resident is refused while the session is open.
+    let again = serde_json::json!({"id": uuid::Uuid::now_v7(), "resident_id": "0000000101"});
+    let (s, v) = reception.post("/api/reception/check-in", &again).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("already_checked_in")),
+        "{v}"
+    );
+    // Not on the roster; wrong role.
+    let (s, _) = reception
+        .post(
+            "/api/reception/check-in",
+            &serde_json::json!({"id": uuid::Uuid::now_v7(), "resident_id": "9999999999"}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let nurse = b.client("N1", "3333").await;
+    let (s, _) = nurse.post("/api/reception/check-in", &again).await;
+    assert_eq!(s, 403);
+    let (s, _) = nurse.get("/api/roster/search?q=abc").await;
+    assert_eq!(s, 403);
+    // The search was audited: one record_viewed for the resident shown.
+    let (_, log) = admin.get("/api/events").await;
+    let views = log["events"].as_array().map(|e| {
+        e.iter()
+            .filter(|e| e["body"]["kind"] == "record_viewed")
+            .count()
+    });
+    assert_eq!(views, Some(1), "{log}");
+    b.stop().await;
+}
