@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-fn require_checkup_role(staff: &Staff) -> Result<(), ApiError> {
+pub(crate) fn require_checkup_role(staff: &Staff) -> Result<(), ApiError> {
     if staff.role.is_checkup_role() {
         Ok(())
     } else {
@@ -212,6 +212,7 @@ fn authorize(staff: &Staff, body: &EventBody) -> Result<(), ApiError> {
         let station = match body {
             EventBody::MeasurementRecorded(p) => Some(p.station),
             EventBody::MeasurementCorrected(p) => items::item(&p.item_code).map(|i| i.station),
+            EventBody::StationVisited(p) => Some(p.station),
             _ => None,
         };
         if let Some(st) = station
@@ -299,6 +300,19 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
                 ))
             }
         }
+        EventBody::StationVisited(v) => match p.session_by_id(v.session_id) {
+            Some(s) if s.opened.is_some() && s.closed.is_none() => {
+                if s.resident_id != v.resident_id || !s.stations.contains(&v.station) {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_payload",
+                        "the station or resident does not belong to this session",
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(not_open(v.session_id)),
+        },
         EventBody::RecordViewed(_) => Ok(()),
     }
 }

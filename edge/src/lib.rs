@@ -14,6 +14,8 @@
 //! - [`projection`]: current state folded from the log: sessions, results, station progress.
 //! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out.
 //! - [`api`]: JSON routes; [`web`]: server-rendered pages; [`error`]: error answers.
+//! - [`station`]: station pages (entry with limits, sign-off; the doctor's full record).
+//! - [`board`]: the progress board (JSON and live server-sent events).
 //! - [`cards`]: the box's card readers (watcher events, reading a tapped card);
 //!   [`reception`]: the reception page and its card routes (live taps, PIN pad, demo taps).
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
@@ -28,6 +30,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod board;
 pub mod cards;
 pub mod config;
 pub mod courses;
@@ -40,6 +43,7 @@ pub mod reception;
 pub mod roster;
 pub mod server;
 pub mod shutdown;
+pub mod station;
 pub mod store;
 pub mod web;
 

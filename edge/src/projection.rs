@@ -49,6 +49,10 @@ pub struct SessionState {
     pub stations: Vec<StationKind>,
     /// Every value per item code, in HLC order; the last is current.
     pub results: BTreeMap<String, Vec<ResultEntry>>,
+    /// Stations signed off, with when.
+    pub visited: BTreeMap<StationKind, Hlc>,
+    /// When each station's first result or sign-off arrived (for station timing).
+    pub first_at_station: BTreeMap<StationKind, Hlc>,
 }
 
 impl SessionState {
@@ -57,13 +61,45 @@ impl SessionState {
         self.results.get(item_code).and_then(|v| v.last())
     }
 
-    /// Whether every item of `station` has a value.
+    /// Whether the station is done: signed off, or every item it measures has a value.
     pub fn station_done(&self, station: StationKind) -> bool {
+        if self.visited.contains_key(&station) {
+            return true;
+        }
         let mut items = station.items().peekable();
         if items.peek().is_none() {
             return false;
         }
         items.all(|i| self.current(i.code).is_some())
+    }
+
+    /// When the station was done (sign-off, or the last of its items), if it is.
+    pub fn done_at(&self, station: StationKind) -> Option<Hlc> {
+        if let Some(h) = self.visited.get(&station) {
+            return Some(*h);
+        }
+        if !self.station_done(station) {
+            return None;
+        }
+        station
+            .items()
+            .filter_map(|i| self.results.get(i.code).and_then(|v| v.first()).map(|r| r.hlc))
+            .max()
+    }
+
+    /// Items recorded by more than one original measurement (two stations recorded the
+    /// same item): both are kept, the later is shown, and the board flags it.
+    pub fn conflicts(&self) -> Vec<&str> {
+        self.results
+            .iter()
+            .filter(|(_, v)| v.iter().filter(|r| r.corrects.is_none()).count() > 1)
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+
+    /// Every station of the course is done.
+    pub fn finished(&self) -> bool {
+        !self.stations.is_empty() && self.stations.iter().all(|s| self.station_done(*s))
     }
 
     /// Stations still due.
@@ -134,8 +170,9 @@ impl Projection {
                     corrects: None,
                     reason: None,
                 };
-                self.session(p.session_id, &p.resident_id)
-                    .insert(&p.item_code, entry);
+                let s = self.session(p.session_id, &p.resident_id);
+                s.first_at_station.entry(p.station).or_insert(e.hlc);
+                s.insert(&p.item_code, entry);
             }
             EventBody::MeasurementCorrected(p) => {
                 let entry = ResultEntry {
@@ -151,6 +188,11 @@ impl Projection {
                     .insert(&p.item_code, entry);
             }
             EventBody::RecordViewed(_) => {}
+            EventBody::StationVisited(p) => {
+                let s = self.session(p.session_id, &p.resident_id);
+                s.visited.insert(p.station, e.hlc);
+                s.first_at_station.entry(p.station).or_insert(e.hlc);
+            }
         }
     }
 
@@ -162,6 +204,8 @@ impl Projection {
             closed: None,
             stations: Vec::new(),
             results: BTreeMap::new(),
+            visited: BTreeMap::new(),
+            first_at_station: BTreeMap::new(),
         })
     }
 
@@ -188,6 +232,11 @@ impl Projection {
     /// A session by id.
     pub fn session_by_id(&self, id: Uuid) -> Option<&SessionState> {
         self.sessions.get(&id)
+    }
+
+    /// Every session seen.
+    pub fn all_sessions(&self) -> impl Iterator<Item = &SessionState> {
+        self.sessions.values()
     }
 
     /// Open sessions, oldest first.

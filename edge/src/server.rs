@@ -27,7 +27,7 @@ use crate::config::CardMode;
 use crate::config::{Config, StationConfig};
 use crate::roster::Roster;
 use crate::store::{EventStore, StoreOptions};
-use crate::{api, node, reception, web};
+use crate::{api, board, node, reception, station, web};
 
 /// What the pages say about the venue.
 #[derive(Debug)]
@@ -160,6 +160,9 @@ impl Edge {
             .route("/api/venue", get(api::venue))
             .route("/api/sessions/{id}", get(api::session))
             .route("/reception", get(reception::page))
+            .route("/station/{kind}", get(station::page))
+            .route("/api/board", get(board::board))
+            .route("/api/board/events", get(board::events))
             .route("/api/card/events", get(reception::events))
             .route("/api/card/readers", get(reception::readers))
             .route("/api/card/read", post(reception::read))

@@ -145,25 +145,40 @@ pub(crate) async fn venue_page(
             div { (lang.t("受付済", "Checked in")) b data-testid="opened" { (num("sessions_opened")) } }
             div { (lang.t("受診中", "In progress")) b data-testid="open" { (num("open_sessions")) } }
         }
+        section.station #board-sessions {
+            h2 { (lang.t("受診中の方", "In progress")) }
+            table #sessions {
+                thead { tr {
+                    th { (lang.t("氏名", "Name")) }
+                    th { (lang.t("残りの検査", "Remaining")) }
+                    th { (lang.t("次のおすすめ", "Suggested next")) }
+                    th { (lang.t("状態", "State")) }
+                } }
+                tbody {}
+            }
+        }
         ul.stations aria-label=(lang.t("検査会場", "Stations")) {
             @for s in &state.venue.stations {
                 @let pr = progress.get(&s.kind).copied().unwrap_or_default();
-                li.station data-station=(s.id) {
+                li.station data-station=(s.id) data-kind=(s.kind.as_str()) {
                     h2 {
-                        (station_label(s.kind, &s.label))
+                        a href=(format!("/station/{}", s.kind.as_str())) { (station_label(s.kind, &s.label)) }
                         span.en { (s.kind.label_en()) }
                     }
                     div.counts {
-                        span.waiting { (lang.t("待ち ", "Waiting ")) b { (pr.waiting) } }
-                        span.done { (lang.t("完了 ", "Done ")) b { (pr.done) } }
+                        span.waiting { (lang.t("待ち ", "Waiting ")) b.w { (pr.waiting) } }
+                        span.done { (lang.t("完了 ", "Done ")) b.d { (pr.done) } }
                     }
                 }
             }
         }
     };
+    let body = html! { (body) script { (maud::PreEscaped(BOARD_JS)) } };
     let markup = page(lang, &state.venue.name, who(lang, &staff), body);
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
 }
+
+const BOARD_JS: &str = include_str!("../assets/board.js");
 
 fn who(lang: Lang, staff: &Staff) -> Markup {
     html! {

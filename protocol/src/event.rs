@@ -84,16 +84,19 @@ pub enum EventKind {
     MeasurementCorrected,
     /// See [`RecordViewed`].
     RecordViewed,
+    /// See [`StationVisited`].
+    StationVisited,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
         EventKind::MeasurementCorrected,
         EventKind::RecordViewed,
+        EventKind::StationVisited,
     ];
 
     /// Stable identifier, as in the JSON `kind` field.
@@ -104,6 +107,7 @@ impl EventKind {
             EventKind::MeasurementRecorded => "measurement_recorded",
             EventKind::MeasurementCorrected => "measurement_corrected",
             EventKind::RecordViewed => "record_viewed",
+            EventKind::StationVisited => "station_visited",
         }
     }
 }
@@ -122,6 +126,24 @@ pub enum EventBody {
     MeasurementCorrected(MeasurementCorrected),
     /// Someone read a resident's record (audit).
     RecordViewed(RecordViewed),
+    /// A station finished with the resident (its items recorded, or — for 問診, 心電図,
+    /// 眼底, 診察 — the staff member signed the visit off).
+    StationVisited(StationVisited),
+}
+
+/// Payload of [`EventBody::StationVisited`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationVisited {
+    /// The session.
+    pub session_id: Uuid,
+    /// The resident.
+    pub resident_id: String,
+    /// The station that is done.
+    pub station: StationKind,
+    /// A note for the record (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Payload of [`EventBody::SessionOpened`].
@@ -245,6 +267,7 @@ impl EventBody {
             EventBody::MeasurementRecorded(_) => EventKind::MeasurementRecorded,
             EventBody::MeasurementCorrected(_) => EventKind::MeasurementCorrected,
             EventBody::RecordViewed(_) => EventKind::RecordViewed,
+            EventBody::StationVisited(_) => EventKind::StationVisited,
         }
     }
 
@@ -256,6 +279,7 @@ impl EventBody {
             EventBody::MeasurementRecorded(p) => Some(&p.resident_id),
             EventBody::MeasurementCorrected(p) => Some(&p.resident_id),
             EventBody::RecordViewed(p) => Some(&p.resident_id),
+            EventBody::StationVisited(p) => Some(&p.resident_id),
         }
     }
 
@@ -328,6 +352,14 @@ impl EventBody {
             EventBody::RecordViewed(p) => {
                 check_id("payload.resident_id", &p.resident_id)?;
                 check_text("payload.purpose", &p.purpose)
+            }
+            EventBody::StationVisited(p) => {
+                check_uuid("payload.session_id", p.session_id)?;
+                check_id("payload.resident_id", &p.resident_id)?;
+                if let Some(n) = &p.note {
+                    check_text("payload.note", n)?;
+                }
+                Ok(())
             }
         }
     }

@@ -45,6 +45,7 @@ pub use error::ProtocolError;
 pub use event::{
     Actor, CardRef, Event, EventBody, EventKind, FORMAT_VERSION, MeasuredValue,
     MeasurementCorrected, MeasurementRecorded, RecordViewed, SessionClosed, SessionOpened,
+    StationVisited,
 };
 pub use hlc::{Hlc, HlcClock};
 pub use items::{Item, ItemValueKind, StationKind};

@@ -91,7 +91,9 @@ impl Role {
             EventKind::SessionOpened | EventKind::SessionClosed => {
                 matches!(self, Role::Reception | Role::VenueAdmin)
             }
-            EventKind::MeasurementRecorded | EventKind::MeasurementCorrected => {
+            EventKind::MeasurementRecorded
+            | EventKind::MeasurementCorrected
+            | EventKind::StationVisited => {
                 matches!(self, Role::Station | Role::Nurse | Role::Doctor)
             }
             // Views are recorded by the server when a record is read, never typed in.

@@ -1,0 +1,32 @@
+// Venue board: live over server-sent events (every committed event updates it).
+(function () {
+  "use strict";
+  var LABEL = { questionnaire: "問診", measurement: "身体計測", blood_pressure: "血圧", urine: "尿検査",
+    blood_draw: "採血", ecg: "心電図", fundus: "眼底", doctor: "診察" };
+  function render(b) {
+    b.stations.forEach(function (s) {
+      document.querySelectorAll('li.station[data-kind="' + s.kind + '"]').forEach(function (li) {
+        li.querySelector("b.w").textContent = s.waiting;
+        li.querySelector("b.d").textContent = s.done;
+      });
+    });
+    var tb = document.querySelector("#sessions tbody");
+    tb.textContent = "";
+    b.sessions.forEach(function (s) {
+      var tr = document.createElement("tr");
+      tr.dataset.session = s.session_id;
+      [s.name || s.resident_id,
+       s.remaining.map(function (k) { return LABEL[k] || k; }).join("・"),
+       s.next ? (LABEL[s.next] || s.next) : "—",
+       s.finished ? "完了 finished" : (s.conflicts.length ? "要確認 conflict" : "受診中")].forEach(function (t) {
+        var td = document.createElement("td"); td.textContent = t; tr.appendChild(td);
+      });
+      if (s.finished) { tr.className = "finished"; }
+      tb.appendChild(tr);
+    });
+    var open = document.querySelector('[data-testid="open"]');
+    if (open) { open.textContent = b.sessions.length; }
+  }
+  var es = new EventSource("/api/board/events");
+  es.onmessage = function (m) { render(JSON.parse(m.data)); };
+})();

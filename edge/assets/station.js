@@ -1,0 +1,120 @@
+// Station page: residents due here (live board stream), item entry with limits, save with
+// a stable event id per attempt, station sign-off; the doctor also sees the whole record.
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.body.dataset.config);
+  var $ = function (id) { return document.getElementById(id); };
+  var current = null;          // the selected session {session_id, resident_id, name}
+  var pending = {};            // item code -> event id of the unsaved value (stable across retries)
+  function uuid7() {
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    var t = Date.now();
+    for (var i = 5; i >= 0; i--) { b[i] = t % 256; t = Math.floor(t / 256); }
+    b[6] = (b[6] & 0x0f) | 0x70; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function post(body, attempt) {
+    return fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, status: r.status, body: j }; }); })
+      .catch(function () {
+        // The tablet lost the network: retry the very same event (same id) — never doubled.
+        if ((attempt || 0) < 5) { return new Promise(function (res) { setTimeout(res, 400); }).then(function () { return post(body, (attempt || 0) + 1); }); }
+        return { ok: false, status: 0, body: { message: "通信できません / offline" } };
+      });
+  }
+  function message(text) { var m = $("entry-message"); m.textContent = text || ""; m.hidden = !text; }
+  function renderDue(board) {
+    var ul = $("due"); ul.textContent = "";
+    board.sessions.filter(function (s) { return s.remaining.indexOf(cfg.station) >= 0; }).forEach(function (s) {
+      var li = document.createElement("li");
+      li.textContent = s.name + " (" + s.resident_id + ") ";
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "pick"; b.dataset.session = s.session_id;
+      b.textContent = "選択 / Select";
+      b.addEventListener("click", function () { select(s); });
+      li.appendChild(b); ul.appendChild(li);
+    });
+  }
+  function select(s) {
+    current = s; pending = {};
+    $("entry").hidden = false;
+    $("entry-title").textContent = s.name + " (" + s.resident_id + ")";
+    message("");
+    var form = $("items"); form.textContent = "";
+    cfg.items.forEach(function (it) {
+      var label = document.createElement("label");
+      label.textContent = it.name + " " + (it.unit ? "(" + it.unit + ")" : "") + " / " + it.name_en;
+      label.htmlFor = "item-" + it.code;
+      var input;
+      if (it.limits.values) {
+        input = document.createElement("select");
+        it.limits.values.forEach(function (v) { var o = document.createElement("option"); o.value = v; o.textContent = v; input.appendChild(o); });
+      } else {
+        input = document.createElement("input");
+        input.type = "number"; input.step = "any"; input.inputMode = "decimal";
+        input.min = it.limits.min; input.max = it.limits.max;
+      }
+      input.id = "item-" + it.code; input.dataset.code = it.code;
+      input.addEventListener("input", bmi);
+      form.appendChild(label); form.appendChild(input);
+    });
+    bmi();
+    var rec = $("record"); rec.textContent = "";
+    if (cfg.doctor) {
+      fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
+        var dl = document.createElement("dl"); dl.id = "record-fields";
+        Object.keys(j.current || {}).forEach(function (code) {
+          var dt = document.createElement("dt"); dt.textContent = code;
+          var dd = document.createElement("dd"); dd.textContent = j.current[code].value + " " + j.current[code].unit;
+          dl.appendChild(dt); dl.appendChild(dd);
+        });
+        rec.appendChild(dl);
+      });
+    }
+  }
+  function value(code) { var el = $("item-" + code); return el ? el.value : ""; }
+  function bmi() {
+    var h = parseFloat(value("9N001000000000001")), w = parseFloat(value("9N006000000000001"));
+    $("bmi").textContent = (h > 0 && w > 0) ? "BMI（自動計算 / derived）: " + (Math.round(w / Math.pow(h / 100, 2) * 10) / 10) : "";
+  }
+  function save() {
+    if (!current) { return; }
+    message("");
+    var jobs = cfg.items.filter(function (it) { return value(it.code) !== ""; }).map(function (it) {
+      var raw = value(it.code);
+      var v = it.limits.values ? raw : parseFloat(raw);
+      if (!it.limits.values && (isNaN(v) || v < it.limits.min || v > it.limits.max)) {
+        return Promise.resolve({ item: it, ok: false, body: { message: it.name + ": " + raw + " は範囲外です（" + it.limits.min + "–" + it.limits.max + "）" } });
+      }
+      var confirmed = false;
+      if (!it.limits.values && (v < it.limits.soft_min || v >= it.limits.soft_max)) {
+        confirmed = window.confirm(it.name + " " + v + " " + it.unit + " — 確認しましたか？ / Confirm this unusual value?");
+        if (!confirmed) { return Promise.resolve({ item: it, ok: false, body: { message: it.name + ": 未確認 / not confirmed" } }); }
+      }
+      pending[it.code] = pending[it.code] || uuid7();
+      var body = { id: pending[it.code], body: { kind: "measurement_recorded", payload: {
+        session_id: current.session_id, resident_id: current.resident_id, station: cfg.station,
+        item_code: it.code, value: v, unit: it.unit, confirmed: confirmed } } };
+      return post(body).then(function (r) { r.item = it; return r; });
+    });
+    return Promise.all(jobs).then(function (results) {
+      var failed = results.filter(function (r) { return !r.ok; });
+      results.filter(function (r) { return r.ok; }).forEach(function (r) { delete pending[r.item.code]; $("item-" + r.item.code).value = ""; });
+      message(failed.map(function (r) { return r.body.message; }).join(" / "));
+      if (!failed.length) { $("entry-title").textContent = current.name + " — 保存しました / Saved"; }
+      return failed.length === 0;
+    });
+  }
+  $("save").addEventListener("click", save);
+  $("done").addEventListener("click", function () {
+    if (!current) { return; }
+    var s = current;
+    post({ id: uuid7(), body: { kind: "station_visited", payload: { session_id: s.session_id, resident_id: s.resident_id, station: cfg.station } } })
+      .then(function (r) {
+        if (r.ok) { $("entry").hidden = true; current = null; } else { message(r.body.message); }
+      });
+  });
+  var es = new EventSource("/api/board/events");
+  es.onmessage = function (m) { renderDue(JSON.parse(m.data)); };
+})();
