@@ -9,7 +9,9 @@ set -euo pipefail
 #  - libpcsclite-dev, pcscd, libccid: PC/SC and USB CCID card readers
 #  - vsmartcard-vpcd: the virtual reader (demo and tests)
 #  - iproute2: network namespaces that fence the virtual reader's port to loopback
-PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2)
+#  - chromium, fonts-noto-cjk, nodejs, npm: end-to-end tests of the web UI in a real browser
+PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2
+          chromium fonts-noto-cjk)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -34,6 +36,17 @@ if [ -e /etc/reader.conf.d/vpcd ] && [ "$(id -u)" -eq 0 ]; then
     echo "install-deps: diverting /etc/reader.conf.d/vpcd (the system pcscd must not listen for virtual cards)"
     dpkg-divert --local --rename --divert /etc/reader.conf.d/.vpcd.disabled-by-checkup-edge \
         --add /etc/reader.conf.d/vpcd >/dev/null
+fi
+
+# playwright-core (driver only; it uses Debian's chromium, never downloads a browser).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: installing nodejs and npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
+    echo "install-deps: npm ci in tests/e2e"
+    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -64,11 +64,18 @@
     if (cfg.doctor) {
       fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
         var dl = document.createElement("dl"); dl.id = "record-fields";
-        Object.keys(j.current || {}).forEach(function (code) {
-          var dt = document.createElement("dt"); dt.textContent = code;
+        var cur = j.current || {};
+        Object.keys(cur).forEach(function (code) {
+          var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
           var dd = document.createElement("dd"); dd.textContent = j.current[code].value + " " + j.current[code].unit;
           dl.appendChild(dt); dl.appendChild(dd);
         });
+        var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
+        if (h && w) {
+          var dt = document.createElement("dt"); dt.textContent = "BMI（自動計算 / derived）";
+          var dd = document.createElement("dd"); dd.textContent = Math.round(w.value / Math.pow(h.value / 100, 2) * 10) / 10;
+          dl.appendChild(dt); dl.appendChild(dd);
+        }
         rec.appendChild(dl);
       });
     }
@@ -106,6 +113,7 @@
       return failed.length === 0;
     });
   }
+  $("save").hidden = cfg.items.length === 0;
   $("save").addEventListener("click", save);
   $("done").addEventListener("click", function () {
     if (!current) { return; }

@@ -43,7 +43,10 @@ pub fn board_json(state: &AppState) -> Value {
         done.sort();
         let mut prev = opened.ms;
         for (at, k) in done {
-            durations.entry(k).or_default().push(at.saturating_sub(prev));
+            durations
+                .entry(k)
+                .or_default()
+                .push(at.saturating_sub(prev));
             prev = at;
         }
     }
@@ -68,8 +71,17 @@ pub fn board_json(state: &AppState) -> Value {
         .into_iter()
         .map(|s| {
             let remaining = s.remaining();
-            let next = remaining.iter().copied().min_by_key(|k| (expected_wait(*k), *k));
-            let name = state.roster.get(&s.resident_id).ok().flatten().map(|r| r.name).unwrap_or_default();
+            let next = remaining
+                .iter()
+                .copied()
+                .min_by_key(|k| (expected_wait(*k), *k));
+            let name = state
+                .roster
+                .get(&s.resident_id)
+                .ok()
+                .flatten()
+                .map(|r| r.name)
+                .unwrap_or_default();
             json!({"session_id": s.session_id, "resident_id": s.resident_id, "name": name,
                    "remaining": remaining, "finished": s.finished(), "next": next,
                    "conflicts": s.conflicts()})
@@ -79,7 +91,10 @@ pub fn board_json(state: &AppState) -> Value {
 }
 
 /// `GET /api/board`
-pub(crate) async fn board(State(state): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
+pub(crate) async fn board(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
     crate::api::require_checkup_role(&staff)?;
     Ok(Json(board_json(&state)).into_response())
 }
@@ -93,22 +108,25 @@ pub(crate) async fn events(
     crate::api::require_checkup_role(&staff)?;
     let rx = state.store.subscribe();
     let first = board_json(&state).to_string();
-    let stream = futures::stream::unfold((rx, state, Some(first)), |(mut rx, state, first)| async move {
-        if let Some(f) = first {
-            return Some((Ok(Event::default().data(f)), (rx, state, None)));
-        }
-        loop {
-            match rx.recv().await {
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    // Coalesce a burst.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    while rx.try_recv().is_ok() {}
-                    let data = board_json(&state).to_string();
-                    return Some((Ok(Event::default().data(data)), (rx, state, None)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+    let stream = futures::stream::unfold(
+        (rx, state, Some(first)),
+        |(mut rx, state, first)| async move {
+            if let Some(f) = first {
+                return Some((Ok(Event::default().data(f)), (rx, state, None)));
             }
-        }
-    });
+            loop {
+                match rx.recv().await {
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Coalesce a burst.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        while rx.try_recv().is_ok() {}
+                        let data = board_json(&state).to_string();
+                        return Some((Ok(Event::default().data(data)), (rx, state, None)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -83,7 +83,12 @@ impl SessionState {
         }
         station
             .items()
-            .filter_map(|i| self.results.get(i.code).and_then(|v| v.first()).map(|r| r.hlc))
+            .filter_map(|i| {
+                self.results
+                    .get(i.code)
+                    .and_then(|v| v.first())
+                    .map(|r| r.hlc)
+            })
             .max()
     }
 

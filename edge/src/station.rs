@@ -17,12 +17,20 @@ use crate::server::AppState;
 const STATION_JS: &str = include_str!("../assets/station.js");
 
 /// `GET /station/{kind}`
-pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap, Path(kind): Path<String>) -> Response {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+) -> Response {
     let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
         return Redirect::to("/login").into_response();
     };
     let Ok(kind) = kind.parse::<StationKind>() else {
-        return (StatusCode::NOT_FOUND, Html("<p>そのような検査はありません / No such station</p>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<p>そのような検査はありません / No such station</p>"),
+        )
+            .into_response();
     };
     let allowed = match staff.role {
         Role::Station => staff.stations.contains(&kind),
@@ -30,7 +38,11 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap, Path
         _ => false,
     };
     if !allowed {
-        return (StatusCode::FORBIDDEN, Html("<p>この検査の権限がありません / Not allowed at this station</p>")).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p>この検査の権限がありません / Not allowed at this station</p>"),
+        )
+            .into_response();
     }
     let items: Vec<serde_json::Value> = kind
         .items()
@@ -44,7 +56,16 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap, Path
             json!({"code": i.code, "name": i.name_ja, "name_en": i.name_en, "unit": i.unit, "limits": limits})
         })
         .collect();
-    let config = json!({"station": kind, "items": items, "doctor": kind == StationKind::Doctor}).to_string();
+    let names: serde_json::Map<String, serde_json::Value> = checkup_protocol::items::ITEMS
+        .iter()
+        .map(|i| {
+            (
+                i.code.to_owned(),
+                json!(format!("{} / {}", i.name_ja, i.name_en)),
+            )
+        })
+        .collect();
+    let config = json!({"station": kind, "items": items, "doctor": kind == StationKind::Doctor, "names": names}).to_string();
     let markup = html! {
         (maud::DOCTYPE)
         html lang="ja" {

@@ -1,0 +1,122 @@
+// A checkup day in real headless Chromium: roster import → reception taps a virtual card →
+// session opens → measurement station → blood pressure station (two readings) → the other
+// stations sign off → the doctor sees everything → the board shows the resident finished.
+// Usage: node checkup-day.js BASE_URL SCREENSHOT_DIR
+"use strict";
+const { chromium } = require("playwright-core");
+const path = require("path");
+
+const [base, shots] = process.argv.slice(2);
+const RESIDENT = "0000777123";
+const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n" +
+  `${RESIDENT},髙橋　一郎,タカハシ　イチロウ,1955-07-07,male,みどり市中央2丁目3番4号,特定健診,09:30\n`;
+
+async function signIn(browser, id, pin) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP" });
+  const page = await ctx.newPage();
+  await page.goto(base + "/login");
+  await page.fill("#staff_id", id);
+  await page.fill("#pin", pin);
+  await Promise.all([page.waitForNavigation(), page.click("form.login button")]);
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
+}
+
+async function stationRecord(page, station, values) {
+  await page.goto(base + "/station/" + station);
+  const pick = `#due button.pick`;
+  await page.waitForSelector(pick, { timeout: 10000 });
+  await page.click(pick);
+  for (const [code, v] of Object.entries(values)) {
+    const sel = `#item-${code}`;
+    if ((await page.$eval(sel, (e) => e.tagName)) === "SELECT") await page.selectOption(sel, v);
+    else await page.fill(sel, String(v));
+  }
+  await page.click("#save");
+  await page.waitForFunction(() => document.getElementById("entry-title").textContent.includes("保存しました"), null, { timeout: 10000 });
+}
+
+async function signOff(page, station) {
+  await page.goto(base + "/station/" + station);
+  await page.waitForSelector("#due button.pick", { timeout: 10000 });
+  await page.click("#due button.pick");
+  await page.click("#done");
+  await page.waitForSelector("#entry", { state: "hidden", timeout: 10000 });
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    // 1. The venue admin imports the roster.
+    const admin = await signIn(browser, "A001", "9991");
+    const imported = await admin.evaluate(async (csv) => {
+      const r = await fetch("/api/roster/import", { method: "POST", body: csv });
+      return r.json();
+    }, CSV);
+    if (imported.added + imported.unchanged + imported.updated !== 1) throw new Error("roster import: " + JSON.stringify(imported));
+
+    // 2. Reception: the resident's card is tapped, the PIN typed, the match confirmed.
+    const reception = await signIn(browser, "R001", "1111");
+    await reception.goto(base + "/reception");
+    await reception.waitForTimeout(300);
+    await reception.evaluate(async (id) => {
+      await fetch("/api/demo/tap", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ resident_id: id, card: "mynumber" }) });
+    }, RESIDENT);
+    await reception.waitForSelector("#pin-pad:not([hidden])", { timeout: 15000 });
+    await shot(reception, "1-reception-pin");
+    for (const d of RESIDENT.slice(-4)) await reception.click(`.key[data-key="${d}"]`);
+    await reception.click('.key[data-key="OK"]');
+    await reception.waitForSelector("#candidates:not([hidden]) button.check-in", { timeout: 10000 });
+    await reception.click("#candidates button.check-in");
+    await reception.waitForFunction(() => document.getElementById("checked-in-title").textContent.includes("受付しました"), null, { timeout: 10000 });
+    await shot(reception, "2-reception-checked-in");
+
+    // 3. Body measurement.
+    const measure = await signIn(browser, "S001", "2221");
+    await stationRecord(measure, "measurement", { "9N001000000000001": 168.2, "9N006000000000001": 64.5, "9N016160100000001": 82.0 });
+    const bmi = await measure.textContent("#bmi");
+    if (!bmi.includes("22.8")) throw new Error("BMI not derived: " + bmi);
+    await shot(measure, "3-measurement");
+
+    // 4. Blood pressure, two readings.
+    const bp = await signIn(browser, "S002", "2222");
+    await stationRecord(bp, "blood_pressure", { "9A751000000000001": 128, "9A761000000000001": 82, "9A752000000000001": 124, "9A762000000000001": 80 });
+    await shot(bp, "4-blood-pressure");
+
+    // 5. The nurse's stations: questionnaire signed off, urine and blood recorded.
+    const nurse = await signIn(browser, "N001", "3331");
+    await signOff(nurse, "questionnaire");
+    await stationRecord(nurse, "urine", { "1A020000000191111": "-", "1A010000000191111": "±" });
+    await stationRecord(nurse, "blood_draw", { "3D046000001999902": 5.6, "3D010000001999901": 98 });
+
+    // 6. The doctor sees all of it, then signs off.
+    const doctor = await signIn(browser, "D001", "4441");
+    await doctor.goto(base + "/station/doctor");
+    await doctor.waitForSelector("#due button.pick", { timeout: 10000 });
+    await doctor.click("#due button.pick");
+    await doctor.waitForSelector("#record-fields dd", { timeout: 10000 });
+    const record = await doctor.textContent("#record-fields");
+    for (const v of ["168.2", "64.5", "82", "128", "124", "5.6", "±"]) {
+      if (!record.includes(v)) throw new Error("doctor does not see " + v + ": " + record);
+    }
+    await shot(doctor, "5-doctor");
+    await doctor.click("#done");
+    await doctor.waitForSelector("#entry", { state: "hidden", timeout: 10000 });
+
+    // 7. The board (open since before) shows the resident finished, live.
+    const board = await signIn(browser, "A001", "9991");
+    await board.waitForSelector("#sessions tr.finished", { timeout: 10000 });
+    const row = await board.textContent("#sessions tr.finished");
+    if (!row.includes("髙橋")) throw new Error("board row: " + row);
+    await shot(board, "6-board-finished");
+    console.log("checkup day complete");
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error(e); process.exit(1); });

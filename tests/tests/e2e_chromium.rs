@@ -1,0 +1,61 @@
+//! The checkup day in real headless Chromium (Debian `chromium`, driven by playwright-core
+//! from npm): roster import → reception taps a virtual card → session opens → measurement →
+//! blood pressure (two readings) → the other stations → the doctor sees it all → the board
+//! shows the resident finished. Screenshots go to `docs/screenshots/`.
+//!
+//! Needs root (the demo's virtual card reader), `chromium` and `tests/e2e/node_modules`
+//! (`make test` installs both).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use checkup_tests::{Process, binary};
+
+#[test]
+fn a_checkup_day_in_chromium() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let e2e = root.join("tests/e2e");
+    assert!(
+        e2e.join("node_modules/playwright-core").exists(),
+        "tests/e2e/node_modules missing: run `npm ci --prefix tests/e2e` (make test does)"
+    );
+    assert!(
+        PathBuf::from("/usr/bin/chromium").exists(),
+        "Debian chromium missing (make test installs it)"
+    );
+    let bin = binary("checkup-edge", "checkup-edge").expect("binary");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("box").to_string_lossy().into_owned();
+    let boxp = Process::start(
+        &bin,
+        &["demo", "--listen", "127.0.0.1:0", "--data-dir", &data],
+        Duration::from_secs(60),
+    )
+    .expect("demo box");
+    let shots = root.join("docs/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let out = Command::new("node")
+        .arg(e2e.join("checkup-day.js"))
+        .arg(&boxp.url)
+        .arg(&shots)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "e2e failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("checkup day complete"), "{stdout}");
+    for name in [
+        "1-reception-pin",
+        "2-reception-checked-in",
+        "3-measurement",
+        "4-blood-pressure",
+        "5-doctor",
+        "6-board-finished",
+    ] {
+        assert!(
+            shots.join(format!("{name}.png")).exists(),
+            "screenshot {name}"
+        );
+    }
+}
