@@ -114,17 +114,15 @@ pub(crate) async fn events(
             if let Some(f) = first {
                 return Some((Ok(Event::default().data(f)), (rx, state, None)));
             }
-            loop {
-                match rx.recv().await {
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        // Coalesce a burst.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        while rx.try_recv().is_ok() {}
-                        let data = board_json(&state).to_string();
-                        return Some((Ok(Event::default().data(data)), (rx, state, None)));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            match rx.recv().await {
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Coalesce a burst.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    while rx.try_recv().is_ok() {}
+                    let data = board_json(&state).to_string();
+                    Some((Ok(Event::default().data(data)), (rx, state, None)))
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
         },
     );
