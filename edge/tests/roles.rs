@@ -19,7 +19,14 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/demo/untap", &["R1", "A1"]),
 ];
 
-const STAFF: &[(&str, &str)] = &[("R1", "1111"), ("S1", "2222"), ("N1", "3333"), ("A1", "9999"), ("C1", "5555"), ("U1", "8888")];
+const STAFF: &[(&str, &str)] = &[
+    ("R1", "1111"),
+    ("S1", "2222"),
+    ("N1", "3333"),
+    ("A1", "9999"),
+    ("C1", "5555"),
+    ("U1", "8888"),
+];
 
 #[tokio::test]
 async fn each_route_refuses_the_wrong_roles() {
@@ -30,8 +37,18 @@ async fn each_route_refuses_the_wrong_roles() {
     }
     for (method, path, allowed) in ROUTES {
         for (id, c) in &clients {
-            let req = if *method == "GET" { c.http.get(format!("{}{path}", c.base)) } else { c.http.post(format!("{}{path}", c.base)).body("{}") };
-            let status = req.header("cookie", &c.cookie).send().await.expect("request").status().as_u16();
+            let req = if *method == "GET" {
+                c.http.get(format!("{}{path}", c.base))
+            } else {
+                c.http.post(format!("{}{path}", c.base)).body("{}")
+            };
+            let status = req
+                .header("cookie", &c.cookie)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16();
             if allowed.contains(id) {
                 assert_ne!(status, 403, "{id} is allowed {method} {path}");
                 assert_ne!(status, 401, "{id} is signed in for {method} {path}");
@@ -40,22 +57,50 @@ async fn each_route_refuses_the_wrong_roles() {
             }
         }
         let anon = reqwest::Client::new();
-        let req = if *method == "GET" { anon.get(b.url(path)) } else { anon.post(b.url(path)).body("{}") };
-        assert_eq!(req.send().await.expect("request").status(), 401, "no session: {method} {path}");
+        let req = if *method == "GET" {
+            anon.get(b.url(path))
+        } else {
+            anon.post(b.url(path)).body("{}")
+        };
+        assert_eq!(
+            req.send().await.expect("request").status(),
+            401,
+            "no session: {method} {path}"
+        );
     }
     // Pages: checkup pages refuse child-welfare and audit roles; without a session, sign in.
-    let pages: &[(&str, &[&str])] = &[("/", &["R1", "S1", "N1", "A1"]), ("/reception", &["R1", "A1"]), ("/station/measurement", &["S1", "N1"]), ("/station/blood_pressure", &["N1"])];
+    let pages: &[(&str, &[&str])] = &[
+        ("/", &["R1", "S1", "N1", "A1"]),
+        ("/reception", &["R1", "A1"]),
+        ("/station/measurement", &["S1", "N1"]),
+        ("/station/blood_pressure", &["N1"]),
+    ];
     for (path, allowed) in pages {
         for (id, c) in &clients {
-            let status = c.http.get(format!("{}{path}", c.base)).header("cookie", &c.cookie).send().await.expect("page").status().as_u16();
+            let status = c
+                .http
+                .get(format!("{}{path}", c.base))
+                .header("cookie", &c.cookie)
+                .send()
+                .await
+                .expect("page")
+                .status()
+                .as_u16();
             if allowed.contains(id) {
                 assert_eq!(status, 200, "{id} opens {path}");
             } else {
                 assert_eq!(status, 403, "{id} must be refused {path}");
             }
         }
-        let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        assert_eq!(anon.get(b.url(path)).send().await.expect("page").status(), 303, "{path} without a session");
+        let anon = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        assert_eq!(
+            anon.get(b.url(path)).send().await.expect("page").status(),
+            303,
+            "{path} without a session"
+        );
     }
     b.stop().await;
 }
