@@ -60,25 +60,52 @@
       form.appendChild(label); form.appendChild(input);
     });
     bmi();
+    loadRecord();
+  }
+  function loadRecord() {
+    var s = current;
     var rec = $("record"); rec.textContent = "";
-    if (cfg.doctor) {
-      fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
-        var dl = document.createElement("dl"); dl.id = "record-fields";
-        var cur = j.current || {};
-        Object.keys(cur).forEach(function (code) {
-          var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
-          var dd = document.createElement("dd"); dd.textContent = j.current[code].value + " " + j.current[code].unit;
-          dl.appendChild(dt); dl.appendChild(dd);
-        });
-        var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
-        if (h && w) {
-          var dt = document.createElement("dt"); dt.textContent = "BMI（自動計算 / derived）";
-          var dd = document.createElement("dd"); dd.textContent = Math.round(w.value / Math.pow(h.value / 100, 2) * 10) / 10;
-          dl.appendChild(dt); dl.appendChild(dd);
+    // Reading the record is audited on the box (record_viewed).
+    fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
+      var cur = j.current || {};
+      var results = (j.session && j.session.results) || {};
+      var dl = document.createElement("dl"); dl.id = "record-fields";
+      var codes = cfg.doctor ? Object.keys(cur) : cfg.items.map(function (it) { return it.code; }).filter(function (c) { return cur[c]; });
+      codes.forEach(function (code) {
+        var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
+        var dd = document.createElement("dd"); dd.textContent = cur[code].value + " " + cur[code].unit + " ";
+        var entries = results[code] || [];
+        if (entries.length > 1) { dd.appendChild(document.createTextNode("（訂正あり / corrected） ")); }
+        var item = cfg.items.filter(function (it) { return it.code === code; })[0];
+        if (item && entries.length) {
+          var fix = document.createElement("button");
+          fix.type = "button"; fix.className = "correct"; fix.dataset.code = code;
+          fix.textContent = "訂正 / Correct";
+          fix.addEventListener("click", function () { correct(item, entries[entries.length - 1]); });
+          dd.appendChild(fix);
         }
-        rec.appendChild(dl);
+        dl.appendChild(dt); dl.appendChild(dd);
       });
-    }
+      var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
+      if (h && w) {
+        var dt = document.createElement("dt"); dt.textContent = "BMI（自動計算 / derived）";
+        var dd = document.createElement("dd"); dd.textContent = Math.round(w.value / Math.pow(h.value / 100, 2) * 10) / 10;
+        dl.appendChild(dt); dl.appendChild(dd);
+      }
+      rec.appendChild(dl);
+    });
+  }
+  function correct(item, entry) {
+    var raw = window.prompt(item.name + " の正しい値 / correct value", entry.value);
+    if (raw === null || raw === "") { return; }
+    var reason = window.prompt("訂正の理由（必須） / Reason (required)", "");
+    if (!reason) { message("理由が必要です / A reason is required"); return; }
+    var v = item.limits.values ? raw : parseFloat(raw);
+    var confirmed = !item.limits.values && (v < item.limits.soft_min || v >= item.limits.soft_max);
+    post({ id: uuid7(), body: { kind: "measurement_corrected", payload: {
+      session_id: current.session_id, resident_id: current.resident_id, corrects: entry.event_id,
+      item_code: item.code, value: v, unit: item.unit, reason: reason, confirmed: confirmed } } })
+      .then(function (r) { if (r.ok) { message(""); loadRecord(); } else { message(r.body.message); } });
   }
   function value(code) { var el = $("item-" + code); return el ? el.value : ""; }
   function bmi() {
@@ -110,6 +137,7 @@
       results.filter(function (r) { return r.ok; }).forEach(function (r) { delete pending[r.item.code]; $("item-" + r.item.code).value = ""; });
       message(failed.map(function (r) { return r.body.message; }).join(" / "));
       if (!failed.length) { $("entry-title").textContent = current.name + " — 保存しました / Saved"; }
+      loadRecord();
       return failed.length === 0;
     });
   }

@@ -82,6 +82,12 @@ async function signOff(page, station) {
     await stationRecord(measure, "measurement", { "9N001000000000001": 168.2, "9N006000000000001": 64.5, "9N016160100000001": 82.0 });
     const bmi = await measure.textContent("#bmi");
     if (!bmi.includes("22.8")) throw new Error("BMI not derived: " + bmi);
+    // The waist was misread: corrected as a new event, with a reason.
+    const answers = ["83.5", "巻尺がずれていた / tape slipped"];
+    measure.on("dialog", (d) => d.accept(answers.shift()));
+    await measure.waitForSelector('button.correct[data-code="9N016160100000001"]', { timeout: 10000 });
+    await measure.click('button.correct[data-code="9N016160100000001"]');
+    await measure.waitForFunction(() => ((document.getElementById("record-fields") || {}).textContent || "").includes("83.5"), null, { timeout: 10000 });
     await shot(measure, "3-measurement");
 
     // 4. Blood pressure, two readings.
@@ -102,7 +108,7 @@ async function signOff(page, station) {
     await doctor.click("#due button.pick");
     await doctor.waitForSelector("#record-fields dd", { timeout: 10000 });
     const record = await doctor.textContent("#record-fields");
-    for (const v of ["168.2", "64.5", "82", "128", "124", "5.6", "±"]) {
+    for (const v of ["168.2", "64.5", "83.5", "訂正あり", "128", "124", "5.6", "±", "22.8"]) {
       if (!record.includes(v)) throw new Error("doctor does not see " + v + ": " + record);
     }
     await shot(doctor, "5-doctor");

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 /// Path of workspace binary `name` from package `package`, next to this test's own
-/// executable (`target/<profile>/`). Builds it with cargo if it is not there yet.
+/// executable (`target/<profile>/`). Runs `cargo build` for it once per test process, so a
+/// test never drives a stale binary (a no-op when it is up to date).
 pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
     static BUILT: OnceLock<()> = OnceLock::new();
     let exe = std::env::current_exe().context("current exe")?;
@@ -27,12 +28,15 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
         .context("target directory")?
         .to_path_buf();
     let path = dir.join(name);
-    if !path.exists() {
+    {
         BUILT.get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", package, "--bin", name])
-                .status();
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-p", package, "--bin", name]);
+            if dir.ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status();
             if !matches!(status, Ok(s) if s.success()) {
                 eprintln!("building {name} failed: {status:?}");
             }
