@@ -151,6 +151,14 @@
         if (r.ok) { $("entry").hidden = true; current = null; } else { message(r.body.message); }
       });
   });
+  // A venue card tapped on this box's reader selects its resident.
+  var cards = new EventSource("/api/card/events");
+  cards.onmessage = function (m) {
+    var e = JSON.parse(m.data);
+    if (e.type !== "card_present") { return; }
+    fetch("/api/station/tap", { method: "POST" }).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      .then(function (res) { if (res[0]) { select(res[1]); } else { $("entry").hidden = false; message(res[1].message); } });
+  };
   var es = new EventSource("/api/board/events");
   es.onmessage = function (m) { renderDue(JSON.parse(m.data)); };
 })();

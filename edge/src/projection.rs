@@ -49,6 +49,8 @@ pub struct SessionState {
     pub stations: Vec<StationKind>,
     /// Every value per item code, in HLC order; the last is current.
     pub results: BTreeMap<String, Vec<ResultEntry>>,
+    /// The card bound to the session at reception.
+    pub card: Option<checkup_protocol::CardRef>,
     /// Stations signed off, with when.
     pub visited: BTreeMap<StationKind, Hlc>,
     /// When each station's first result or sign-off arrived (for station timing).
@@ -159,6 +161,7 @@ impl Projection {
                 s.opened = Some(e.hlc);
                 s.stations = p.stations.clone();
                 s.resident_id = p.resident_id.clone();
+                s.card = p.card.clone();
             }
             EventBody::SessionClosed(p) => {
                 if let Some(s) = self.sessions.get_mut(&p.session_id) {
@@ -209,6 +212,7 @@ impl Projection {
             closed: None,
             stations: Vec::new(),
             results: BTreeMap::new(),
+            card: None,
             visited: BTreeMap::new(),
             first_at_station: BTreeMap::new(),
         })
@@ -253,6 +257,15 @@ impl Projection {
             .collect();
         v.sort_by_key(|s| (s.opened, s.session_id));
         v
+    }
+
+    /// The open session bound to a contactless card.
+    pub fn open_session_by_card(&self, uid: &str) -> Option<&SessionState> {
+        self.sessions.values().find(|s| {
+            s.opened.is_some()
+                && s.closed.is_none()
+                && matches!(&s.card, Some(checkup_protocol::CardRef::Contactless { uid: u }) if u == uid)
+        })
     }
 
     /// Number of sessions opened today on this venue.

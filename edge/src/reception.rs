@@ -5,7 +5,8 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /reception` | reception, venue admin | the reception page |
-//! | `GET /api/card/events` | reception, venue admin | SSE: readers and taps, live |
+//! | `GET /api/card/events` | reception, venue admin, station staff | SSE: readers and taps, live |
+//! | `POST /api/station/tap` | station, nurse, doctor | the venue card in the reader → its open session |
 //! | `GET /api/card/readers` | reception, venue admin | readers and what is in them |
 //! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity |
 //! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
@@ -33,6 +34,20 @@ use crate::auth::{self, Staff};
 use crate::error::ApiError;
 use crate::server::AppState;
 
+fn require_card_events(staff: &Staff) -> Result<(), ApiError> {
+    if matches!(
+        staff.role,
+        Role::Reception | Role::VenueAdmin | Role::Station | Role::Nurse | Role::Doctor
+    ) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role {} has no card reader",
+            staff.role
+        )))
+    }
+}
+
 fn require_reception(staff: &Staff) -> Result<(), ApiError> {
     if matches!(staff.role, Role::Reception | Role::VenueAdmin) {
         Ok(())
@@ -49,7 +64,7 @@ pub(crate) async fn events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    require_reception(&staff)?;
+    require_card_events(&staff)?;
     let rx = state.cards.subscribe();
     let snapshot = json!({"type": "snapshot", "readers": state.cards.readers()});
     let first =
@@ -68,6 +83,52 @@ pub(crate) async fn events(
     });
     use futures::StreamExt;
     Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::default()))
+}
+
+/// `POST /api/station/tap`: a station taps the resident's venue card; the box reads its UID
+/// and finds the open session it was bound to at reception. (A My Number card would need
+/// the PIN again, so stations work with the venue card or pick from the list.)
+pub(crate) async fn station_tap(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    if !matches!(staff.role, Role::Station | Role::Nurse | Role::Doctor) {
+        return Err(ApiError::forbidden(
+            "only station staff look residents up by card here",
+        ));
+    }
+    let reading = state
+        .cards
+        .read(None, ReadOptions::default())
+        .await
+        .map_err(card_error)?;
+    let checkup_drivers::card::CardReading::Contactless { uid } = reading else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "use_venue_card",
+            "at a station, tap the venue card (or choose from the list)",
+        ));
+    };
+    let found = {
+        let p = state.store.projection();
+        p.open_session_by_card(&uid)
+            .map(|s| (s.session_id, s.resident_id.clone(), s.remaining()))
+    };
+    let (session_id, resident_id, remaining) = found.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_session_for_card",
+            "this card is not bound to an open session",
+        )
+    })?;
+    let name = state
+        .roster
+        .get(&resident_id)
+        .ok()
+        .flatten()
+        .map(|r| r.name)
+        .unwrap_or_default();
+    Ok(Json(json!({"session_id": session_id, "resident_id": resident_id, "name": name, "remaining": remaining})).into_response())
 }
 
 /// `GET /api/card/readers`

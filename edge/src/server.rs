@@ -166,6 +166,7 @@ impl Edge {
             .route("/api/card/events", get(reception::events))
             .route("/api/card/readers", get(reception::readers))
             .route("/api/card/read", post(reception::read))
+            .route("/api/station/tap", post(reception::station_tap))
             .route("/api/demo/tap", post(reception::demo_tap))
             .route("/api/demo/untap", post(reception::demo_untap))
             .route("/api/roster/import", post(reception::roster_import))

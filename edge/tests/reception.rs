@@ -137,6 +137,22 @@ async fn a_tap_reaches_reception_live_and_the_pin_reads_the_card() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["kind"], "contactless");
     assert_eq!(v["uid"].as_str().map(str::len), Some(16));
+    let uid = v["uid"].as_str().unwrap_or_default().to_owned();
+
+    // Check in with the venue card bound; at a station the same card finds the session.
+    let station = b.client("S1", "2222").await;
+    let (s, _) = station.post("/api/station/tap", &json!({})).await;
+    assert_eq!(s, 404, "not bound yet");
+    let (s, v) = reception
+        .post("/api/reception/check-in", &json!({"id": uuid::Uuid::now_v7(), "resident_id": resident.resident_id, "card_uid": uid}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = station.post("/api/station/tap", &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["resident_id"], resident.resident_id.as_str());
+    assert_eq!(v["session_id"], v["session_id"]);
+    let (s, _) = reception.post("/api/station/tap", &json!({})).await;
+    assert_eq!(s, 403, "reception does not use the station lookup");
 
     // The reception page carries the PIN pad and the demo tap buttons.
     let page = reception
