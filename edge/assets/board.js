@@ -8,6 +8,8 @@
       document.querySelectorAll('li.station[data-kind="' + s.kind + '"]').forEach(function (li) {
         li.querySelector("b.w").textContent = s.waiting;
         li.querySelector("b.d").textContent = s.done;
+        var m = li.querySelector("span.m");
+        if (m) { m.textContent = s.median_ms == null ? "—" : Math.max(1, Math.round(s.median_ms / 60000)) + " 分 min"; }
       });
     });
     var tb = document.querySelector("#sessions tbody");

@@ -169,6 +169,7 @@ pub(crate) async fn venue_page(
                         span.waiting { (lang.t("待ち ", "Waiting ")) b.w { (pr.waiting) } }
                         span.done { (lang.t("完了 ", "Done ")) b.d { (pr.done) } }
                     }
+                    div.median { (lang.t("所要時間（中央値） ", "Median time ")) span.m { "—" } }
                 }
             }
         }
