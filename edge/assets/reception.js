@@ -19,15 +19,8 @@
     $("result").hidden = false;
   }
   var cardUid = null, viaMyNumber = false;
-  function newId() {
-    // UUIDv7-like: 48-bit ms timestamp + random (crypto), so a retried check-in is idempotent.
-    var b = new Uint8Array(16); crypto.getRandomValues(b);
-    var t = Date.now();
-    for (var i = 5; i >= 0; i--) { b[i] = t % 256; t = Math.floor(t / 256); }
-    b[6] = (b[6] & 0x0f) | 0x70; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
+  var newId = window.ceUuid7;
+
   function checkIn(r) {
     var body = { id: newId(), resident_id: r.resident_id, mynumber: viaMyNumber };
     if (cardUid) { body.card_uid = cardUid; }

@@ -6,14 +6,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var current = null;          // the selected session {session_id, resident_id, name}
   var pending = {};            // item code -> event id of the unsaved value (stable across retries)
-  function uuid7() {
-    var b = new Uint8Array(16); crypto.getRandomValues(b);
-    var t = Date.now();
-    for (var i = 5; i >= 0; i--) { b[i] = t % 256; t = Math.floor(t / 256); }
-    b[6] = (b[6] & 0x0f) | 0x70; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
+  var uuid7 = window.ceUuid7;
+
   function post(body, attempt) {
     return fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, status: r.status, body: j }; }); })

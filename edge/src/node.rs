@@ -3,7 +3,6 @@
 //! Until provisioning distributes enrolled keys, a box without a key file generates one on
 //! first start and keeps it (mode 0600) so its signatures stay verifiable across restarts.
 
-use std::io::Write;
 use std::path::Path;
 
 use checkup_protocol::NodeKey;
@@ -38,17 +37,10 @@ pub fn load_or_create(path: &Path) -> Result<NodeKey, KeyError> {
             Ok(NodeKey::from_bytes(&arr))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = NodeKey::generate();
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts.open(path).map_err(io)?;
-            f.write_all(&key.to_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
+            let key = checkup_provisioning::keys::generate(path).map_err(|e| KeyError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
             tracing::info!(path = %path.display(), public_key = %key.verifying_key().to_base64(), "generated a new node key");
             Ok(key)
         }

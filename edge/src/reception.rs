@@ -34,6 +34,30 @@ use crate::auth::{self, Staff};
 use crate::error::ApiError;
 use crate::server::AppState;
 
+/// The roster failed (a disk error): the answer for every route that reads it.
+fn roster_unavailable(e: rusqlite::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "roster_unavailable",
+        e.to_string(),
+    )
+}
+
+/// A booked resident, or 404.
+fn booked(state: &AppState, resident_id: &str) -> Result<crate::roster::Resident, ApiError> {
+    state
+        .roster
+        .get(resident_id)
+        .map_err(roster_unavailable)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resident in the roster",
+            )
+        })
+}
+
 fn require_card_events(staff: &Staff) -> Result<(), ApiError> {
     if matches!(
         staff.role,
@@ -191,13 +215,7 @@ pub(crate) async fn read(
         Ok(reading) => {
             let mut body = serde_json::to_value(&reading).unwrap_or_default();
             if let checkup_drivers::card::CardReading::Mynumber(b) = &reading {
-                let roster = state.roster.all().map_err(|e| {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "roster_unavailable",
-                        e.to_string(),
-                    )
-                })?;
+                let roster = state.roster.all().map_err(roster_unavailable)?;
                 let birth = body["birth_date"].as_str().unwrap_or_default().to_owned();
                 let sex = body["sex"].as_str().unwrap_or_default().to_owned();
                 let outcome =
@@ -286,13 +304,7 @@ pub(crate) async fn roster_search(
             "give at least two characters of the name, or the birth date",
         ));
     }
-    let all = state.roster.all().map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "roster_unavailable",
-            e.to_string(),
-        )
-    })?;
+    let all = state.roster.all().map_err(roster_unavailable)?;
     let hits: Vec<crate::roster::Resident> = all
         .into_iter()
         .filter(|r| {
@@ -339,23 +351,7 @@ pub(crate) async fn check_in(
     }
     let req: CheckInRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
-    let r = state
-        .roster
-        .get(&req.resident_id)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "roster_unavailable",
-                e.to_string(),
-            )
-        })?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such resident in the roster",
-            )
-        })?;
+    let r = booked(&state, &req.resident_id)?;
     let stations = crate::courses::stations(&r.course)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_course", e))?;
     if let Some(existing) = state.store.get(req.id)? {
@@ -438,13 +434,7 @@ pub(crate) async fn roster_import(
                 "import failed",
             )
         })?
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "roster_unavailable",
-                e.to_string(),
-            )
-        })?;
+        .map_err(roster_unavailable)?;
     tracing::info!(
         added,
         updated,
@@ -488,23 +478,7 @@ pub(crate) async fn demo_tap(
     };
     let req: TapRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
-    let r = state
-        .roster
-        .get(&req.resident_id)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "roster_unavailable",
-                e.to_string(),
-            )
-        })?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such resident in the roster",
-            )
-        })?;
+    let r = booked(&state, &req.resident_id)?;
     let profile = match req.card.as_str() {
         "mynumber" => Profile::Mynumber {
             name: r.name.clone(),
@@ -646,6 +620,7 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
                         }
                     }
                 }
+                script { (PreEscaped(crate::web::COMMON_JS)) }
                 script { (PreEscaped(RECEPTION_JS)) }
             }
         }

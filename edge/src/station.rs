@@ -97,6 +97,7 @@ pub(crate) async fn page(
                         button type="button" #done { "この検査を完了 / Station done" }
                     }
                 }
+                script { (PreEscaped(crate::web::COMMON_JS)) }
                 script { (PreEscaped(STATION_JS)) }
             }
         }

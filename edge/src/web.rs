@@ -13,6 +13,9 @@ use crate::api::{self, set_cookie, station_label};
 use crate::auth::{self, Staff};
 use crate::server::AppState;
 
+/// Script shared by the tablet pages, compiled in.
+pub const COMMON_JS: &str = include_str!("../assets/common.js");
+
 /// The stylesheet, compiled in.
 pub const APP_CSS: &str = include_str!("../assets/app.css");
 

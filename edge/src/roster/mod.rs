@@ -115,18 +115,7 @@ impl Roster {
             "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at
              FROM residents ORDER BY resident_id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Resident {
-                resident_id: r.get(0)?,
-                name: r.get(1)?,
-                name_kana: r.get(2)?,
-                birth_date: r.get(3)?,
-                sex: r.get(4)?,
-                address: r.get(5)?,
-                course: r.get(6)?,
-                booked_at: r.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map([], Self::from_row)?;
         rows.collect()
     }
 
@@ -137,6 +126,19 @@ impl Roster {
             .map(|n| n as usize)
     }
 
+    fn from_row(r: &rusqlite::Row<'_>) -> Result<Resident, rusqlite::Error> {
+        Ok(Resident {
+            resident_id: r.get(0)?,
+            name: r.get(1)?,
+            name_kana: r.get(2)?,
+            birth_date: r.get(3)?,
+            sex: r.get(4)?,
+            address: r.get(5)?,
+            course: r.get(6)?,
+            booked_at: r.get(7)?,
+        })
+    }
+
     /// A resident by number.
     pub fn get(&self, resident_id: &str) -> Result<Option<Resident>, rusqlite::Error> {
         use rusqlite::OptionalExtension;
@@ -145,18 +147,7 @@ impl Roster {
                 "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at
                  FROM residents WHERE resident_id = ?1",
                 [resident_id],
-                |r| {
-                    Ok(Resident {
-                        resident_id: r.get(0)?,
-                        name: r.get(1)?,
-                        name_kana: r.get(2)?,
-                        birth_date: r.get(3)?,
-                        sex: r.get(4)?,
-                        address: r.get(5)?,
-                        course: r.get(6)?,
-                        booked_at: r.get(7)?,
-                    })
-                },
+                Self::from_row,
             )
             .optional()
     }
