@@ -6,6 +6,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var current = null;          // the selected session {session_id, resident_id, name}
   var pending = {};            // item code -> event id of the unsaved value (stable across retries)
+  var lastYear = {};           // item code -> {value, unit, date}
   var uuid7 = window.ceUuid7;
 
   function post(body, attempt) {
@@ -51,7 +52,17 @@
       }
       input.id = "item-" + it.code; input.dataset.code = it.code;
       input.addEventListener("input", bmi);
-      form.appendChild(label); form.appendChild(input);
+      var prev = document.createElement("span");
+      prev.className = "last-year"; prev.id = "last-" + it.code;
+      form.appendChild(label); form.appendChild(prev); form.appendChild(input);
+    });
+    lastYear = {};
+    fetch("/api/residents/" + encodeURIComponent(s.resident_id) + "/history").then(function (r) { return r.json(); }).then(function (j) {
+      (j.values || []).forEach(function (h) {
+        lastYear[h.item_code] = h;
+        var el = $("last-" + h.item_code);
+        if (el) { el.textContent = "前年 / last year: " + h.value + " " + h.unit + "（" + h.date + "）"; }
+      });
     });
     bmi();
     loadRecord();
@@ -116,7 +127,9 @@
         return Promise.resolve({ item: it, ok: false, body: { message: it.name + ": " + raw + " は範囲外です（" + it.limits.min + "–" + it.limits.max + "）" } });
       }
       var confirmed = false;
-      if (!it.limits.values && (v < it.limits.soft_min || v >= it.limits.soft_max)) {
+      var prev = lastYear[it.code] && parseFloat(lastYear[it.code].value);
+      var farFromLastYear = it.code === "9N006000000000001" && prev > 0 && Math.abs(v - prev) / prev > 0.2;
+      if (!it.limits.values && (v < it.limits.soft_min || v >= it.limits.soft_max || farFromLastYear)) {
         confirmed = window.confirm(it.name + " " + v + " " + it.unit + " — 確認しましたか？ / Confirm this unusual value?");
         if (!confirmed) { return Promise.resolve({ item: it, ok: false, body: { message: it.name + ": 未確認 / not confirmed" } }); }
       }

@@ -228,6 +228,9 @@ fn authorize(staff: &Staff, body: &EventBody) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Weight: a value more than 20 % away from last year's must be confirmed (DESIGN.md).
+const WEIGHT: &str = "9N006000000000001";
+
 /// Checks that need the venue's state: the session exists and is open, a correction
 /// corrects a result of the same item.
 fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiError> {
@@ -263,6 +266,27 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "invalid_payload",
                         "resident_id does not match the session's resident",
+                    ));
+                }
+                if let (checkup_protocol::MeasuredValue::Number(v), false) = (&m.value, m.confirmed)
+                    && let Some(last) = state
+                        .roster
+                        .last_values(&m.resident_id)
+                        .ok()
+                        .and_then(|h| {
+                            h.into_iter()
+                                .find(|r| r.item_code == m.item_code && r.item_code == WEIGHT)
+                        })
+                        .and_then(|r| r.value.parse::<f64>().ok())
+                    && last > 0.0
+                    && ((v - last) / last).abs() > 0.2
+                {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_payload",
+                        format!(
+                            "invalid payload.confirmed: weight {v} kg differs from last year's {last} kg by more than 20%: staff must confirm"
+                        ),
                     ));
                 }
                 if !s.stations.contains(&m.station) {

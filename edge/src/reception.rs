@@ -12,6 +12,8 @@
 //! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
 //! | `GET /api/roster/search?q=&birth=` | reception, venue admin | residents without a card (audited) |
 //! | `POST /api/reception/check-in` | reception, venue admin | open the resident's session (stations from the course) |
+//! | `POST /api/roster/history` | venue admin | earlier results (`resident_id,item_code,value,unit,date`) |
+//! | `GET /api/residents/{id}/history` | checkup roles | last year's value of each item (audited) |
 //! | `POST /api/roster/import` | venue admin | CSV (UTF-8 or Shift_JIS) → added/updated/unchanged + row errors |
 
 use std::convert::Infallible;
@@ -446,6 +448,47 @@ pub(crate) async fn roster_import(
         Json(json!({"added": added, "updated": updated, "unchanged": unchanged, "errors": errors}))
             .into_response(),
     )
+}
+
+/// `POST /api/roster/history`: earlier results of booked residents
+/// (`resident_id,item_code,value,unit,date`), shown at the stations as last year's values.
+pub(crate) async fn history_import(
+    State(state): State<AppState>,
+    staff: Staff,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if staff.role != Role::VenueAdmin {
+        return Err(ApiError::forbidden(
+            "only the venue admin imports earlier results",
+        ));
+    }
+    let (rows, errors) = crate::roster::import::parse_history(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_history_file", e.to_string()))?;
+    let roster = state.roster.clone();
+    let n = rows.len();
+    let changed = tokio::task::spawn_blocking(move || roster.import_history(&rows))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "import failed",
+            )
+        })?
+        .map_err(roster_unavailable)?;
+    Ok(Json(json!({"rows": n, "changed": changed, "errors": errors})).into_response())
+}
+
+/// `GET /api/residents/{id}/history`: the latest earlier value of each item (audited).
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    crate::api::require_checkup_role(&staff)?;
+    let values = state.roster.last_values(&id).map_err(roster_unavailable)?;
+    audit_views(&state, &staff, vec![id.clone()], "last year's values").await?;
+    Ok(Json(json!({"resident_id": id, "values": values})).into_response())
 }
 
 #[derive(Deserialize)]

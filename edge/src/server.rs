@@ -171,6 +171,8 @@ impl Edge {
             .route("/api/demo/untap", post(reception::demo_untap))
             .route("/api/roster/import", post(reception::roster_import))
             .route("/api/roster/search", get(reception::roster_search))
+            .route("/api/roster/history", post(reception::history_import))
+            .route("/api/residents/{id}/history", get(reception::history))
             .route("/api/reception/check-in", post(reception::check_in))
             .layer(DefaultBodyLimit::max(self.max_body))
             .with_state(self.state.clone())

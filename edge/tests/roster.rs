@@ -128,3 +128,59 @@ async fn reception_searches_and_checks_in_once() {
     assert_eq!(views, Some(1), "{log}");
     b.stop().await;
 }
+
+#[tokio::test]
+async fn last_years_values_are_shown_and_a_big_weight_change_must_be_confirmed() {
+    let b = TestBox::start().await;
+    let admin = b.client("A1", "9999").await;
+    admin
+        .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
+        .await;
+    let history = "resident_id,item_code,value,unit,date\n\
+                   0000000101,9N006000000000001,50.0,kg,2024-11-20\n\
+                   0000000101,9N006000000000001,60.0,kg,2025-11-21\n\
+                   0000000101,9N001000000000001,abc,cm,2025-11-21\n";
+    let (s, v) = admin
+        .post_raw("/api/roster/history", history.as_bytes().to_vec())
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["rows"].as_u64(), v["errors"][0]["line"].as_u64()),
+        (Some(2), Some(4)),
+        "{v}"
+    );
+    let reception = b.client("R1", "1111").await;
+    let (s, v) = reception
+        .post(
+            "/api/reception/check-in",
+            &serde_json::json!({"id": uuid::Uuid::now_v7(), "resident_id": "0000000101"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let session = v["session_id"].clone();
+    let station = b.client("S1", "2222").await;
+    let (s, v) = station.get("/api/residents/0000000101/history").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["values"][0]["value"], "60.0",
+        "the latest earlier value: {v}"
+    );
+    let weight = |kg: f64, confirmed: bool| {
+        serde_json::json!({"body": {"kind": "measurement_recorded", "payload": {
+        "session_id": session, "resident_id": "0000000101", "station": "measurement",
+        "item_code": "9N006000000000001", "value": kg, "unit": "kg", "confirmed": confirmed}}})
+    };
+    let (s, v) = station.post("/api/events", &weight(74.0, false)).await;
+    assert_eq!(s, 422, "23% heavier than last year needs confirmation: {v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("last year")),
+        "{v}"
+    );
+    let (s, _) = station.post("/api/events", &weight(74.0, true)).await;
+    assert_eq!(s, 201);
+    let (s, _) = station.post("/api/events", &weight(63.0, false)).await;
+    assert_eq!(s, 201, "5% is ordinary");
+    b.stop().await;
+}

@@ -30,6 +30,7 @@ async function stationRecord(page, station, values) {
   const pick = `#due button.pick`;
   await page.waitForSelector(pick, { timeout: 10000 });
   await page.click(pick);
+  await page.waitForTimeout(300); // last year's values arrive
   for (const [code, v] of Object.entries(values)) {
     const sel = `#item-${code}`;
     if ((await page.$eval(sel, (e) => e.tagName)) === "SELECT") await page.selectOption(sel, v);
@@ -60,6 +61,11 @@ async function signOff(page, station) {
       return r.json();
     }, CSV);
     if (imported.added + imported.unchanged + imported.updated !== 1) throw new Error("roster import: " + JSON.stringify(imported));
+    const history = await admin.evaluate(async (csv) => {
+      const r = await fetch("/api/roster/history", { method: "POST", body: csv });
+      return r.json();
+    }, `resident_id,item_code,value,unit,date\n${RESIDENT},9N006000000000001,63.0,kg,2025-11-21\n`);
+    if (history.rows !== 1) throw new Error("history import: " + JSON.stringify(history));
 
     // 2. Reception: the resident's card is tapped, the PIN typed, the match confirmed.
     const reception = await signIn(browser, "R001", "1111");
@@ -80,6 +86,8 @@ async function signOff(page, station) {
     // 3. Body measurement.
     const measure = await signIn(browser, "S001", "2221");
     await stationRecord(measure, "measurement", { "9N001000000000001": 168.2, "9N006000000000001": 64.5, "9N016160100000001": 82.0 });
+    const lastYear = await measure.textContent("#last-9N006000000000001");
+    if (!lastYear.includes("63.0")) throw new Error("last year's weight not shown: " + lastYear);
     const bmi = await measure.textContent("#bmi");
     if (!bmi.includes("22.8")) throw new Error("BMI not derived: " + bmi);
     // The waist was misread: corrected as a new event, with a reason.

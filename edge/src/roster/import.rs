@@ -210,6 +210,92 @@ fn parse_date(s: &str) -> Option<String> {
     ))
 }
 
+/// Parse earlier results: `resident_id,item_code,value,unit,date` (UTF-8 or Shift_JIS).
+pub fn parse_history(bytes: &[u8]) -> Result<(Vec<super::HistoryRow>, Vec<RowError>), ImportError> {
+    use checkup_protocol::items::{self, ItemValueKind, QUALITATIVE_VALUES};
+    let text = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| ImportError::Header(format!("column {name} is missing")))
+    };
+    let idx = [
+        col("resident_id")?,
+        col("item_code")?,
+        col("value")?,
+        col("unit")?,
+        col("date")?,
+    ];
+    let (mut good, mut errors) = (Vec::new(), Vec::new());
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(RowError {
+                    line: e.position().map_or(0, |p| p.line()),
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let f = |i: usize| record.get(idx[i]).unwrap_or("").to_owned();
+        let checked = (|| -> Result<super::HistoryRow, String> {
+            let item = items::item(&f(1)).ok_or_else(|| format!("unknown item code {:?}", f(1)))?;
+            if f(3) != item.unit {
+                return Err(format!(
+                    "{} is recorded in {:?}, not {:?}",
+                    item.name_en,
+                    item.unit,
+                    f(3)
+                ));
+            }
+            let value: String = f(2).nfkc().collect();
+            match item.kind {
+                ItemValueKind::Numeric { min, max, .. } => {
+                    let v: f64 = value
+                        .parse()
+                        .map_err(|_| format!("value {value:?} is not a number"))?;
+                    if !(min..=max).contains(&v) {
+                        return Err(format!("{v} is impossible for {}", item.name_en));
+                    }
+                }
+                ItemValueKind::Qualitative => {
+                    if !QUALITATIVE_VALUES.contains(&value.as_str()) {
+                        return Err(format!("{value:?} is not one of {QUALITATIVE_VALUES:?}"));
+                    }
+                }
+            }
+            let date = parse_date(&f(4)).ok_or_else(|| format!("date {:?} is not a date", f(4)))?;
+            if f(0).is_empty() {
+                return Err("resident_id is empty".into());
+            }
+            Ok(super::HistoryRow {
+                resident_id: f(0),
+                item_code: item.code.into(),
+                value,
+                unit: item.unit.into(),
+                date,
+            })
+        })();
+        match checked {
+            Ok(r) => good.push(r),
+            Err(reason) => errors.push(RowError { line, reason }),
+        }
+    }
+    Ok((good, errors))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +345,23 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(good[0].name, "渡邊　健一");
         assert_eq!(good[0].address, "みどり市緑町2丁目5番8号");
+    }
+
+    #[test]
+    fn earlier_results_parse_with_row_errors() {
+        let csv = "resident_id,item_code,value,unit,date\n\
+                   0000000001,9N006000000000001,６２.５,kg,2025/11/20\n\
+                   0000000001,9N006000000000001,62.5,g,2025-11-20\n\
+                   0000000001,9N999000000000001,1,kg,2025-11-20\n\
+                   0000000001,1A010000000191111,+,,2025-11-20\n\
+                   0000000001,9N001000000000001,1600,cm,2025-11-20\n";
+        let (good, errors) = parse_history(csv.as_bytes()).expect("parses");
+        assert_eq!(good.len(), 2, "{errors:?}");
+        assert_eq!(
+            (good[0].value.as_str(), good[0].date.as_str()),
+            ("62.5", "2025-11-20")
+        );
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3, 4, 6]);
     }
 
     #[test]

@@ -33,6 +33,21 @@ pub struct Resident {
     pub booked_at: String,
 }
 
+/// An earlier result of a booked resident (last year's checkup), provisioned with the roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// Resident number.
+    pub resident_id: String,
+    /// Item code.
+    pub item_code: String,
+    /// Value as recorded (number or dipstick reading).
+    pub value: String,
+    /// Unit.
+    pub unit: String,
+    /// When, `YYYY-MM-DD`.
+    pub date: String,
+}
+
 /// The roster store.
 pub struct Roster {
     /// Single connection: the roster is small and rarely written.
@@ -50,7 +65,11 @@ impl Roster {
                 resident_id TEXT PRIMARY KEY,
                 name TEXT NOT NULL, name_kana TEXT NOT NULL, birth_date TEXT NOT NULL,
                 sex TEXT NOT NULL, address TEXT NOT NULL, course TEXT NOT NULL,
-                booked_at TEXT NOT NULL)",
+                booked_at TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS history (
+                resident_id TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
+                unit TEXT NOT NULL, date TEXT NOT NULL,
+                PRIMARY KEY (resident_id, item_code, date))",
         )?;
         Ok(Roster {
             conn: Mutex::new(conn),
@@ -116,6 +135,46 @@ impl Roster {
              FROM residents ORDER BY resident_id",
         )?;
         let rows = stmt.query_map([], Self::from_row)?;
+        rows.collect()
+    }
+
+    /// Store earlier results (provisioned with the roster); re-import replaces the same
+    /// (resident, item, date). Returns how many rows were new or changed.
+    pub fn import_history(&self, rows: &[HistoryRow]) -> Result<usize, rusqlite::Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO history VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (resident_id, item_code, date) DO UPDATE SET value = excluded.value, unit = excluded.unit
+                 WHERE value <> excluded.value OR unit <> excluded.unit",
+            )?;
+            for r in rows {
+                changed +=
+                    stmt.execute(params![r.resident_id, r.item_code, r.value, r.unit, r.date])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// The latest earlier value of each item for a resident.
+    pub fn last_values(&self, resident_id: &str) -> Result<Vec<HistoryRow>, rusqlite::Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT resident_id, item_code, value, unit, MAX(date) FROM history
+             WHERE resident_id = ?1 GROUP BY item_code ORDER BY item_code",
+        )?;
+        let rows = stmt.query_map([resident_id], |r| {
+            Ok(HistoryRow {
+                resident_id: r.get(0)?,
+                item_code: r.get(1)?,
+                value: r.get(2)?,
+                unit: r.get(3)?,
+                date: r.get(4)?,
+            })
+        })?;
         rows.collect()
     }
 
