@@ -18,6 +18,8 @@
 //! - [`board`]: the progress board (JSON and live server-sent events).
 //! - [`cards`]: the box's card readers (watcher events, reading a tapped card);
 //!   [`reception`]: the reception page and its card routes (live taps, PIN pad, demo taps).
+//! - [`replication`]: venue replication's core: topics, validation of received messages,
+//!   version vectors with gaps for anti-entropy.
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
 //! - [`node`]: the node's signing key on disk.
 //! - [`roster`]: the day's booked residents; `roster/import.rs` reads the reservation
@@ -40,6 +42,7 @@ pub mod identity;
 pub mod node;
 pub mod projection;
 pub mod reception;
+pub mod replication;
 pub mod roster;
 pub mod server;
 pub mod shutdown;

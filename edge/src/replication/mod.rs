@@ -1,0 +1,18 @@
+//! Venue replication (issue 6): boxes share every event over MQTT and converge.
+//!
+//! This first part is the broker-independent core:
+//!
+//! - [`wire`]: topic layout and the validation of everything that arrives on a topic —
+//!   foreign venues, unknown versions, bad JSON, bad signatures and a node publishing under
+//!   another node's id are rejected with a typed error and counted, never applied.
+//! - [`version_vector`]: per node, the highest contiguous sequence number held and what is
+//!   held beyond a gap; comparing two vectors yields the ranges to ask a peer for
+//!   (anti-entropy), so nothing depends on the broker keeping messages.
+//!
+//! Discovery (mDNS), the MQTT client and the embedded broker build on these.
+
+pub mod version_vector;
+pub mod wire;
+
+pub use version_vector::VersionVector;
+pub use wire::{RejectCounters, ReplicationError};

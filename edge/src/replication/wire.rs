@@ -1,0 +1,178 @@
+//! Topics and payloads of venue replication, and the checks every received message passes.
+//!
+//! ```text
+//! checkup/{venue}/events/{node}      a box's own signed events (JSON array), QoS 1
+//! checkup/{venue}/sync/request       {"from": node, "summary": {node: highest seq}}
+//! checkup/{venue}/sync/reply/{node}  events another box lacked (JSON array)
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use checkup_protocol::{Event, Keyring, ProtocolError};
+use serde_json::Value;
+
+/// Topic on which `node` publishes its own events.
+pub fn events_topic(venue: &str, node: &str) -> String {
+    format!("checkup/{venue}/events/{node}")
+}
+
+/// Why a received message was not applied.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ReplicationError {
+    /// The topic is not one of this venue's.
+    #[error("topic {0:?} is not this venue's")]
+    ForeignTopic(String),
+    /// An event of another venue.
+    #[error("event of venue {0:?}")]
+    WrongVenue(String),
+    /// A node published an event under another node's id.
+    #[error("node {topic_node} published an event of node {event_node}")]
+    NodeMismatch {
+        /// Node named by the topic.
+        topic_node: String,
+        /// Node the event claims.
+        event_node: String,
+    },
+    /// Not a JSON array of events, or an event failed validation or verification.
+    #[error("{0}")]
+    Event(#[from] ProtocolError),
+    /// Over the size limit.
+    #[error("payload of {0} bytes is over the limit")]
+    TooLarge(usize),
+}
+
+/// Rejected messages by reason, for the board and the logs.
+#[derive(Debug, Default)]
+pub struct RejectCounters {
+    /// Topics of other venues.
+    pub foreign: AtomicU64,
+    /// Malformed JSON or events, unknown versions.
+    pub malformed: AtomicU64,
+    /// Bad signatures and unknown nodes.
+    pub unauthenticated: AtomicU64,
+    /// Events under another node's topic.
+    pub impersonation: AtomicU64,
+}
+
+impl RejectCounters {
+    /// Count one rejection.
+    pub fn count(&self, e: &ReplicationError) {
+        let c = match e {
+            ReplicationError::ForeignTopic(_) | ReplicationError::WrongVenue(_) => &self.foreign,
+            ReplicationError::NodeMismatch { .. } => &self.impersonation,
+            ReplicationError::Event(
+                ProtocolError::BadSignature { .. } | ProtocolError::UnknownNode(_),
+            ) => &self.unauthenticated,
+            ReplicationError::Event(_) | ReplicationError::TooLarge(_) => &self.malformed,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Largest message accepted.
+pub const MAX_PAYLOAD: usize = 4 * 1024 * 1024;
+
+/// Validate a message on `checkup/{venue}/events/{node}`: every event parses, passes the
+/// payload rules, belongs to this venue, is signed by the enrolled key of the topic's node,
+/// and is that node's. All or nothing.
+pub fn decode_events(
+    topic: &str,
+    payload: &[u8],
+    venue: &str,
+    keys: &impl Keyring,
+) -> Result<Vec<Event>, ReplicationError> {
+    let prefix = format!("checkup/{venue}/events/");
+    let topic_node = topic
+        .strip_prefix(&prefix)
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| ReplicationError::ForeignTopic(topic.to_owned()))?;
+    if payload.len() > MAX_PAYLOAD {
+        return Err(ReplicationError::TooLarge(payload.len()));
+    }
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let Value::Array(items) = value else {
+        return Err(ProtocolError::Malformed("expected a JSON array of events".into()).into());
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let e = Event::from_value(item)?;
+        if e.venue != venue {
+            return Err(ReplicationError::WrongVenue(e.venue));
+        }
+        if e.node != topic_node {
+            return Err(ReplicationError::NodeMismatch {
+                topic_node: topic_node.to_owned(),
+                event_node: e.node,
+            });
+        }
+        e.verify_with(keys)?;
+        out.push(e);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkup_protocol::{Actor, EventBody, Hlc, NodeKey, PublicKey, Role, SessionClosed};
+    use std::collections::HashMap;
+    use uuid::Uuid;
+
+    fn ev(key: &NodeKey, venue: &str, node: &str, seq: u64) -> Event {
+        let body = EventBody::SessionClosed(SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        });
+        let actor = Actor {
+            staff_id: "R1".into(),
+            role: Role::Reception,
+        };
+        Event::seal(
+            Uuid::now_v7(),
+            venue,
+            node,
+            seq,
+            Hlc { ms: seq, c: 0 },
+            actor,
+            body,
+            key,
+        )
+    }
+
+    #[test]
+    fn every_bad_message_is_rejected_and_counted() {
+        let k2 = NodeKey::generate();
+        let k3 = NodeKey::generate();
+        let keys: HashMap<String, PublicKey> = HashMap::from([
+            ("edge-02".into(), k2.verifying_key()),
+            ("edge-03".into(), k3.verifying_key()),
+        ]);
+        let counters = RejectCounters::default();
+        let topic = events_topic("v1", "edge-02");
+        let json = |es: &[Event]| serde_json::to_vec(es).expect("json");
+        let good = decode_events(&topic, &json(&[ev(&k2, "v1", "edge-02", 1)]), "v1", &keys)
+            .expect("good");
+        assert_eq!(good.len(), 1);
+        let cases: Vec<(String, Vec<u8>)> = vec![
+            (
+                events_topic("v2", "edge-02"),
+                json(&[ev(&k2, "v1", "edge-02", 1)]),
+            ),
+            (topic.clone(), json(&[ev(&k2, "v2", "edge-02", 1)])),
+            (topic.clone(), json(&[ev(&k3, "v1", "edge-03", 1)])),
+            (topic.clone(), json(&[ev(&k3, "v1", "edge-02", 1)])),
+            (topic.clone(), b"{not json".to_vec()),
+            (topic.clone(), b"{}".to_vec()),
+            (topic.clone(), br#"[{"format": 9}]"#.to_vec()),
+        ];
+        for (t, p) in &cases {
+            let e = decode_events(t, p, "v1", &keys).expect_err("rejected");
+            counters.count(&e);
+        }
+        assert_eq!(counters.foreign.load(Ordering::Relaxed), 2);
+        assert_eq!(counters.impersonation.load(Ordering::Relaxed), 1);
+        assert_eq!(counters.unauthenticated.load(Ordering::Relaxed), 1);
+        assert_eq!(counters.malformed.load(Ordering::Relaxed), 3);
+    }
+}
