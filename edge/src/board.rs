@@ -87,7 +87,21 @@ pub fn board_json(state: &AppState) -> Value {
                    "conflicts": s.conflicts()})
         })
         .collect();
-    json!({"stations": stations, "sessions": sessions, "events": p.event_count()})
+    use std::sync::atomic::Ordering::Relaxed;
+    let r = &state.replication;
+    let replication = json!({
+        "connected": r.link.connected.load(Relaxed),
+        "connections": r.link.connections.load(Relaxed),
+        "applied": r.link.applied.load(Relaxed),
+        "rejected": {
+            "foreign": r.rejects.foreign.load(Relaxed),
+            "malformed": r.rejects.malformed.load(Relaxed),
+            "unauthenticated": r.rejects.unauthenticated.load(Relaxed),
+            "impersonation": r.rejects.impersonation.load(Relaxed),
+        },
+        "held": p.version_vector(),
+    });
+    json!({"stations": stations, "sessions": sessions, "events": p.event_count(), "replication": replication})
 }
 
 /// `GET /api/board`

@@ -53,6 +53,19 @@ pub struct Config {
     /// Card readers.
     #[serde(default)]
     pub card: CardConfig,
+    /// Venue replication.
+    #[serde(default)]
+    pub replication: ReplicationConfig,
+}
+
+/// `[replication]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationConfig {
+    /// MQTT broker `host:port` shared by the venue's boxes (e.g. Mosquitto). Empty: this box
+    /// works alone.
+    #[serde(default)]
+    pub broker: Option<String>,
 }
 
 /// `[card]`
@@ -244,6 +257,7 @@ impl Default for Config {
             staff: Vec::new(),
             peers: Vec::new(),
             card: CardConfig::default(),
+            replication: ReplicationConfig::default(),
         }
     }
 }
@@ -313,6 +327,16 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "staff {} has role station but no stations",
                     s.id
+                )));
+            }
+        }
+        if let Some(b) = &self.replication.broker {
+            let ok = b
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "replication.broker {b:?} must be host:port"
                 )));
             }
         }

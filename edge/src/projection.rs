@@ -137,6 +137,8 @@ pub struct Projection {
     max_seq: BTreeMap<String, u64>,
     /// Latest HLC seen.
     max_hlc: Option<Hlc>,
+    /// What is held of each node's sequence, gaps included (for anti-entropy).
+    held: crate::replication::VersionVector,
     /// Events applied.
     events: u64,
 }
@@ -154,6 +156,7 @@ impl Projection {
         self.events += 1;
         let m = self.max_seq.entry(e.node.clone()).or_insert(0);
         *m = (*m).max(e.seq);
+        self.held.observe(&e.node, e.seq);
         self.max_hlc = Some(self.max_hlc.map_or(e.hlc, |h| h.max(e.hlc)));
         match &e.body {
             EventBody::SessionOpened(p) => {
@@ -231,6 +234,11 @@ impl Projection {
     /// Highest seq per node.
     pub fn version_vector(&self) -> &BTreeMap<String, u64> {
         &self.max_seq
+    }
+
+    /// What is held of each node's sequence.
+    pub fn held(&self) -> &crate::replication::VersionVector {
+        &self.held
     }
 
     /// Latest HLC seen.

@@ -59,12 +59,19 @@ pub struct AppState {
     pub roster: Arc<Roster>,
     /// Card readers.
     pub cards: Arc<Cards>,
+    /// Replication link state and rejected messages.
+    pub replication: Arc<crate::replication::mqtt::ReplicationStatus>,
 }
 
 /// An opened edge box, ready to serve.
 pub struct Edge {
     state: AppState,
     max_body: usize,
+    /// The replication client, stopped at shutdown.
+    replicator: Option<(
+        tokio_util::sync::CancellationToken,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl Edge {
@@ -135,8 +142,28 @@ impl Edge {
                 keyring: Arc::new(keyring),
                 roster: Arc::new(roster),
                 cards: Arc::new(cards),
+                replication: Arc::default(),
             },
             max_body: config.store.max_body_bytes,
+            replicator: None,
+        })
+        .map(|mut edge| {
+            if let Some(broker) = &config.replication.broker
+                && let Some((host, port)) = broker.rsplit_once(':')
+                && let Ok(port) = port.parse::<u16>()
+            {
+                let token = tokio_util::sync::CancellationToken::new();
+                let handle = crate::replication::mqtt::start(
+                    edge.state.store.clone(),
+                    edge.state.keyring.clone(),
+                    host.to_owned(),
+                    port,
+                    edge.state.replication.clone(),
+                    token.clone(),
+                );
+                edge.replicator = Some((token, handle));
+            }
+            edge
         })
     }
 
@@ -189,6 +216,10 @@ impl Edge {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        if let Some((token, handle)) = self.replicator {
+            token.cancel();
+            let _ = handle.await;
+        }
         tracing::info!("HTTP server stopped; closing the event store");
         self.state.store.close().await;
         served.context("HTTP server")

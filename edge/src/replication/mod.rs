@@ -9,8 +9,12 @@
 //!   held beyond a gap; comparing two vectors yields the ranges to ask a peer for
 //!   (anti-entropy), so nothing depends on the broker keeping messages.
 //!
-//! Discovery (mDNS), the MQTT client and the embedded broker build on these.
+//! - [`mqtt`]: the client (rumqttc): publish own events, apply others', anti-entropy on every
+//!   (re)connection. Works with any MQTT 3.1.1 broker (Mosquitto here).
+//!
+//! Still to come (issue 6): mDNS discovery, the embedded broker and hub failover.
 
+pub mod mqtt;
 pub mod version_vector;
 pub mod wire;
 

@@ -56,6 +56,11 @@ impl VersionVector {
         self.contiguous.get(node).copied().unwrap_or(0)
     }
 
+    /// Highest contiguous seq of every node: what a box asks peers to send beyond.
+    pub fn contiguous_summary(&self) -> BTreeMap<String, u64> {
+        self.contiguous.clone()
+    }
+
     /// Highest seq of each node a peer advertises it holds, as the summary exchanged on
     /// reconnect.
     pub fn summary(&self) -> BTreeMap<String, u64> {

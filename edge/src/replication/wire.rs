@@ -112,6 +112,53 @@ pub fn decode_events(
     Ok(out)
 }
 
+/// Topic on which a box asks the others for what it lacks.
+pub fn sync_request_topic(venue: &str) -> String {
+    format!("checkup/{venue}/sync/request")
+}
+
+/// Topic on which `node` receives the events it asked for.
+pub fn sync_reply_topic(venue: &str, node: &str) -> String {
+    format!("checkup/{venue}/sync/reply/{node}")
+}
+
+/// A request for missing events: the asker's contiguous summary.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// The asking node.
+    pub from: String,
+    /// Per node, the highest contiguous seq the asker holds.
+    pub summary: std::collections::BTreeMap<String, u64>,
+}
+
+/// Validate a reply to this box's sync request: events of any node of this venue, each
+/// signed by its node's enrolled key.
+pub fn decode_reply(
+    payload: &[u8],
+    venue: &str,
+    keys: &impl Keyring,
+) -> Result<Vec<Event>, ReplicationError> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(ReplicationError::TooLarge(payload.len()));
+    }
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let Value::Array(items) = value else {
+        return Err(ProtocolError::Malformed("expected a JSON array of events".into()).into());
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let e = Event::from_value(item)?;
+        if e.venue != venue {
+            return Err(ReplicationError::WrongVenue(e.venue));
+        }
+        e.verify_with(keys)?;
+        out.push(e);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,162 @@
+//! Two boxes of one venue replicate through the real Mosquitto on 127.0.0.1:1883 (a unique
+//! venue id, so topics never collide with other tests): live events, catching up after being
+//! offline (anti-entropy, not broker retention), and hostile messages rejected and counted.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use checkup_edge::config::{PeerConfig, ReplicationConfig};
+use checkup_protocol::{Actor, Event, EventBody, Hlc, NodeKey, Role, SessionClosed};
+use common::{TestBox, open_session};
+use serde_json::Value;
+use uuid::Uuid;
+
+fn write_key(dir: &std::path::Path) -> NodeKey {
+    let key = NodeKey::generate();
+    std::fs::write(dir.join("node.key"), key.to_bytes()).expect("key");
+    key
+}
+
+async fn box_for(
+    venue: &str,
+    node: &str,
+    dir: tempfile::TempDir,
+    peer: (&str, &NodeKey),
+) -> TestBox {
+    let mut c = common::config(dir.path());
+    c.venue_id = venue.into();
+    c.node_id = node.into();
+    c.peers = vec![PeerConfig {
+        node: peer.0.into(),
+        public_key: peer.1.verifying_key().to_base64(),
+    }];
+    c.replication = ReplicationConfig {
+        broker: Some("127.0.0.1:1883".into()),
+    };
+    TestBox::start_with(dir, c).await
+}
+
+async fn events(b: &TestBox) -> u64 {
+    let v: Value = reqwest::get(b.url("/healthz"))
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("json");
+    v["events"].as_u64().unwrap_or(0)
+}
+
+async fn wait_events(b: &TestBox, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while events(b).await < n {
+        assert!(
+            Instant::now() < deadline,
+            "box never reached {n} events (has {})",
+            events(b).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boxes_replicate_live_catch_up_and_reject_hostile_messages() {
+    let venue = format!("rep-{}", Uuid::now_v7().simple());
+    let (da, db) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let (ka, kb) = (write_key(da.path()), write_key(db.path()));
+    let db_path = db.path().to_path_buf();
+    let a = box_for(&venue, "edge-01", da, ("edge-02", &kb)).await;
+    let ra = a.client("R1", "1111").await;
+    let (s, _) = ra
+        .post("/api/events", &open_session(Uuid::now_v7(), "0000000001"))
+        .await;
+    assert_eq!(s, 201);
+
+    // B starts after A's event was published: it must ask for it.
+    let b = box_for(&venue, "edge-02", db, ("edge-01", &ka)).await;
+    wait_events(&b, 1).await;
+    // Live, both ways.
+    let rb = b.client("R1", "1111").await;
+    rb.post("/api/events", &open_session(Uuid::now_v7(), "0000000002"))
+        .await;
+    wait_events(&a, 2).await;
+
+    // B goes offline; A records three more; B comes back with the same data and catches up.
+    let dir_b = b.stop().await;
+    for i in 0..3 {
+        ra.post(
+            "/api/events",
+            &open_session(Uuid::now_v7(), &format!("00000001{i:02}")),
+        )
+        .await;
+    }
+    let mut cb = common::config(dir_b.path());
+    cb.venue_id = venue.clone();
+    cb.node_id = "edge-02".into();
+    cb.peers = vec![PeerConfig {
+        node: "edge-01".into(),
+        public_key: ka.verifying_key().to_base64(),
+    }];
+    cb.replication = ReplicationConfig {
+        broker: Some("127.0.0.1:1883".into()),
+    };
+    assert_eq!(dir_b.path(), db_path.as_path());
+    let b = TestBox::start_with(dir_b, cb).await;
+    wait_events(&b, 5).await;
+    wait_events(&a, 5).await;
+
+    // Hostile or broken messages on the venue's topics: rejected, counted, never applied.
+    let mut opts = rumqttc::MqttOptions::new(format!("intruder-{venue}"), "127.0.0.1", 1883);
+    opts.set_keep_alive(Duration::from_secs(5));
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(opts, 16);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let forged = {
+        let body = EventBody::SessionClosed(SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        });
+        let actor = Actor {
+            staff_id: "X".into(),
+            role: Role::Reception,
+        };
+        Event::seal(
+            Uuid::now_v7(),
+            &venue,
+            "edge-02",
+            999,
+            Hlc { ms: 1, c: 0 },
+            actor,
+            body,
+            &NodeKey::generate(),
+        )
+    };
+    let topic = format!("checkup/{venue}/events/edge-02");
+    for payload in [
+        b"{garbage".to_vec(),
+        serde_json::to_vec(&vec![&forged]).expect("json"),
+        br#"[{"format": 7}]"#.to_vec(),
+    ] {
+        client
+            .publish(topic.clone(), rumqttc::QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("publish");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let admin = a.client("A1", "9999").await;
+    loop {
+        let (_, board) = admin.get("/api/board").await;
+        let r = &board["replication"]["rejected"];
+        if r["malformed"].as_u64() == Some(2) && r["unauthenticated"].as_u64() == Some(1) {
+            assert_eq!(board["replication"]["connected"], true);
+            break;
+        }
+        assert!(Instant::now() < deadline, "rejections not counted: {board}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(events(&a).await, 5, "nothing hostile was applied");
+    b.stop().await;
+    a.stop().await;
+}
