@@ -27,7 +27,7 @@ fn a_checkup_day_in_chromium() {
     let bin = binary("checkup-edge", "checkup-edge").expect("binary");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("box").to_string_lossy().into_owned();
-    let boxp = Process::start(
+    let mut boxp = Process::start(
         &bin,
         &["demo", "--listen", "127.0.0.1:0", "--data-dir", &data],
         Duration::from_secs(60),
@@ -45,6 +45,9 @@ fn a_checkup_day_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "e2e failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("checkup day complete"), "{stdout}");
+    // A clean stop: the box removes its virtual reader (pcscd and namespace).
+    let status = boxp.terminate().expect("terminate");
+    assert!(status.success(), "box exit: {status}");
     for name in [
         "1-reception-pin",
         "2-reception-checked-in",
