@@ -86,6 +86,17 @@ pub fn decode_events(
         .strip_prefix(&prefix)
         .filter(|n| !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| ReplicationError::ForeignTopic(topic.to_owned()))?;
+    decode_batch(payload, venue, keys, Some(topic_node))
+}
+
+/// The checks shared by both kinds of message: size, a JSON array of valid events of this
+/// venue, each signed by its node's enrolled key and — on a node's own topic — that node's.
+fn decode_batch(
+    payload: &[u8],
+    venue: &str,
+    keys: &impl Keyring,
+    only_node: Option<&str>,
+) -> Result<Vec<Event>, ReplicationError> {
     if payload.len() > MAX_PAYLOAD {
         return Err(ReplicationError::TooLarge(payload.len()));
     }
@@ -100,9 +111,11 @@ pub fn decode_events(
         if e.venue != venue {
             return Err(ReplicationError::WrongVenue(e.venue));
         }
-        if e.node != topic_node {
+        if let Some(node) = only_node
+            && e.node != node
+        {
             return Err(ReplicationError::NodeMismatch {
-                topic_node: topic_node.to_owned(),
+                topic_node: node.to_owned(),
                 event_node: e.node,
             });
         }
@@ -139,24 +152,7 @@ pub fn decode_reply(
     venue: &str,
     keys: &impl Keyring,
 ) -> Result<Vec<Event>, ReplicationError> {
-    if payload.len() > MAX_PAYLOAD {
-        return Err(ReplicationError::TooLarge(payload.len()));
-    }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-    let Value::Array(items) = value else {
-        return Err(ProtocolError::Malformed("expected a JSON array of events".into()).into());
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let e = Event::from_value(item)?;
-        if e.venue != venue {
-            return Err(ReplicationError::WrongVenue(e.venue));
-        }
-        e.verify_with(keys)?;
-        out.push(e);
-    }
-    Ok(out)
+    decode_batch(payload, venue, keys, None)
 }
 
 #[cfg(test)]
