@@ -26,6 +26,15 @@
       if (s.finished) { tr.className = "finished"; }
       tb.appendChild(tr);
     });
+    var link = document.getElementById("link-state");
+    if (link && b.replication) {
+      var r = b.replication;
+      var boxes = (r.boxes || []).map(function (x) {
+        return x.node + (x.this_box ? "（この端末）" : "") + ": " + x.held + "/" + x.head + (x.lag ? "（遅れ " + x.lag + "）" : "");
+      }).join("　");
+      var rej = r.rejected.foreign + r.rejected.malformed + r.rejected.unauthenticated + r.rejected.impersonation;
+      link.textContent = (r.connected ? "接続中 connected" : "単独 standalone") + "　" + boxes + (rej ? "　拒否 rejected " + rej : "");
+    }
     var open = document.querySelector('[data-testid="open"]');
     if (open) { open.textContent = b.sessions.length; }
   }

@@ -100,6 +100,13 @@ pub fn board_json(state: &AppState) -> Value {
             "impersonation": r.rejects.impersonation.load(Relaxed),
         },
         "held": p.version_vector(),
+        // Per box of the venue: the highest event seen from it, how much of it is held
+        // without gaps, and the difference (what anti-entropy still has to fetch).
+        "boxes": p.version_vector().iter().map(|(node, head)| {
+            let held = p.held().contiguous(node);
+            json!({"node": node, "head": head, "held": held, "lag": head.saturating_sub(held),
+                   "this_box": *node == state.venue.node})
+        }).collect::<Vec<_>>(),
     });
     json!({"stations": stations, "sessions": sessions, "events": p.event_count(), "replication": replication})
 }

@@ -160,6 +160,10 @@ pub(crate) async fn venue_page(
                 tbody {}
             }
         }
+        section.station #link {
+            h2 { (lang.t("会場の連携", "Venue link")) }
+            p #link-state { "—" }
+        }
         ul.stations aria-label=(lang.t("検査会場", "Stations")) {
             @for s in &state.venue.stations {
                 @let pr = progress.get(&s.kind).copied().unwrap_or_default();

@@ -151,6 +151,19 @@ async fn boxes_replicate_live_catch_up_and_reject_hostile_messages() {
         let r = &board["replication"]["rejected"];
         if r["malformed"].as_u64() == Some(2) && r["unauthenticated"].as_u64() == Some(1) {
             assert_eq!(board["replication"]["connected"], true);
+            let boxes = board["replication"]["boxes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let b2 = boxes
+                .iter()
+                .find(|x| x["node"] == "edge-02")
+                .expect("edge-02 on the board");
+            assert_eq!(
+                (b2["head"].as_u64(), b2["lag"].as_u64()),
+                (Some(1), Some(0)),
+                "{board}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "rejections not counted: {board}");
