@@ -81,15 +81,7 @@ pub(crate) async fn sign_in(
     pin: String,
 ) -> Result<(String, Staff), ApiError> {
     let auth = state.auth.clone();
-    let result = tokio::task::spawn_blocking(move || auth.sign_in(&staff_id, &pin))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "sign-in failed",
-            )
-        })?;
+    let result = crate::error::blocking("sign-in", move || auth.sign_in(&staff_id, &pin)).await?;
     result.map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", e.to_string()))
 }
 
@@ -367,11 +359,8 @@ pub(crate) async fn read_events(
     }
     let limit = q.limit.clamp(1, 10_000);
     let store = state.store.clone();
-    let rows = tokio::task::spawn_blocking(move || store.read_after(q.after, limit))
-        .await
-        .map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "read failed")
-        })??;
+    let rows = crate::error::blocking("reading the log", move || store.read_after(q.after, limit))
+        .await??;
     let next = rows.last().map(|r| r.pos).unwrap_or(q.after);
     let events: Vec<&Event> = rows.iter().map(|r| r.event.as_ref()).collect();
     Ok(Json(json!({"events": events, "next": next})).into_response())

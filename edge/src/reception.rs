@@ -427,16 +427,10 @@ pub(crate) async fn roster_import(
     let (rows, errors) = crate::roster::import::parse(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_roster_file", e.to_string()))?;
     let roster = state.roster.clone();
-    let (added, updated, unchanged) = tokio::task::spawn_blocking(move || roster.import(&rows))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "import failed",
-            )
-        })?
-        .map_err(roster_unavailable)?;
+    let (added, updated, unchanged) =
+        crate::error::blocking("roster import", move || roster.import(&rows))
+            .await?
+            .map_err(roster_unavailable)?;
     tracing::info!(
         added,
         updated,
@@ -466,15 +460,8 @@ pub(crate) async fn history_import(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_history_file", e.to_string()))?;
     let roster = state.roster.clone();
     let n = rows.len();
-    let changed = tokio::task::spawn_blocking(move || roster.import_history(&rows))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "import failed",
-            )
-        })?
+    let changed = crate::error::blocking("history import", move || roster.import_history(&rows))
+        .await?
         .map_err(roster_unavailable)?;
     Ok(Json(json!({"rows": n, "changed": changed, "errors": errors})).into_response())
 }

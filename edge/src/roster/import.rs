@@ -66,9 +66,9 @@ pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
     Ok(text.into_owned())
 }
 
-/// Parse a roster file into good residents and row errors.
-pub fn parse(bytes: &[u8]) -> Result<(Vec<Resident>, Vec<RowError>), ImportError> {
-    let text = decode(bytes)?;
+/// A CSV reader over decoded text (header row, trimmed fields, short rows allowed so they
+/// can be reported) and its header.
+fn csv_reader(text: &str) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -78,6 +78,13 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Resident>, Vec<RowError>), ImportError
         .headers()
         .map_err(|e| ImportError::Header(e.to_string()))?
         .clone();
+    Ok((reader, headers))
+}
+
+/// Parse a roster file into good residents and row errors.
+pub fn parse(bytes: &[u8]) -> Result<(Vec<Resident>, Vec<RowError>), ImportError> {
+    let text = decode(bytes)?;
+    let (mut reader, headers) = csv_reader(&text)?;
     let mut index = [0usize; 8];
     for (i, (name, aliases)) in COLUMNS.iter().enumerate() {
         index[i] = headers
@@ -214,15 +221,7 @@ fn parse_date(s: &str) -> Option<String> {
 pub fn parse_history(bytes: &[u8]) -> Result<(Vec<super::HistoryRow>, Vec<RowError>), ImportError> {
     use checkup_protocol::items::{self, ItemValueKind, QUALITATIVE_VALUES};
     let text = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::Header(e.to_string()))?
-        .clone();
+    let (mut reader, headers) = csv_reader(&text)?;
     let col = |name: &str| {
         headers
             .iter()
