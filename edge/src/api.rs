@@ -514,3 +514,45 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     }))
     .into_response()
 }
+
+/// `GET /api/replication/state` (venue admin): what this box holds, to compare boxes —
+/// event count, version vector, a digest of the event id set and of the projection, and
+/// the broker in use.
+pub(crate) async fn replication_state(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    if staff.role != Role::VenueAdmin {
+        return Err(ApiError::forbidden(
+            "only the venue admin may read the replication state",
+        ));
+    }
+    let store = state.store.clone();
+    let ids = crate::error::blocking("reading event ids", move || store.sorted_ids())
+        .await?
+        .map_err(ApiError::from)?;
+    let ids_digest = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for id in &ids {
+            h.update(id.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    };
+    let (broker, serving) = state.replication.broker();
+    let p = state.store.projection();
+    Ok(Json(json!({
+        "node": state.venue.node,
+        "events": p.event_count(),
+        "stored": ids.len(),
+        "ids_digest": ids_digest,
+        "projection_digest": p.digest(),
+        "held": p.held().contiguous_summary(),
+        "gaps": p.held().has_gaps(),
+        "broker": broker,
+        "serving_broker": serving,
+        "connected": state.replication.link.is_connected(),
+    }))
+    .into_response())
+}

@@ -59,13 +59,56 @@ pub struct Config {
 }
 
 /// `[replication]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicationConfig {
-    /// MQTT broker `host:port` shared by the venue's boxes (e.g. Mosquitto). Empty: this box
-    /// works alone.
+    /// MQTT broker `host:port` shared by the venue's boxes (e.g. Mosquitto). Set, it overrides
+    /// discovery and the embedded broker. Default: none.
     #[serde(default)]
     pub broker: Option<String>,
+    /// Find the venue's boxes and broker by mDNS (`_checkup-edge._tcp.local.`) and advertise
+    /// this box. Default true.
+    #[serde(default = "default_true")]
+    pub discovery: bool,
+    /// Interfaces (names such as "eth0", or addresses) that discovery uses. Default: the
+    /// interface of the listen address (all IPv4 interfaces when listening on 0.0.0.0).
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    /// This box is the venue's hub: it starts the embedded broker unless another box of the
+    /// venue already runs one. Default false.
+    #[serde(default)]
+    pub hub: bool,
+    /// Port of the embedded broker, on the listen address; 0 picks a free port (discovery
+    /// tells the others). Default 18830 (never Mosquitto's 1883).
+    #[serde(default = "default_broker_port")]
+    pub broker_port: u16,
+    /// Seconds without a reachable broker before the live box with the lowest node id starts
+    /// its own. Default 30.
+    #[serde(default = "default_failover_secs")]
+    pub failover_secs: u64,
+}
+
+const fn default_true() -> bool {
+    true
+}
+const fn default_broker_port() -> u16 {
+    18830
+}
+const fn default_failover_secs() -> u64 {
+    30
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            broker: None,
+            discovery: true,
+            interfaces: Vec::new(),
+            hub: false,
+            broker_port: default_broker_port(),
+            failover_secs: default_failover_secs(),
+        }
+    }
 }
 
 /// `[card]`
@@ -303,11 +346,16 @@ impl Config {
 
     /// Check the keys together.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let id_ok =
-            |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic());
+        // Ids name MQTT topics and mDNS instances: no '/', '+', '#' or spaces.
+        let id_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
         if !id_ok(&self.venue_id) || !id_ok(&self.node_id) {
             return Err(ConfigError::Invalid(
-                "venue_id and node_id must be 1–64 printable ASCII characters".into(),
+                "venue_id and node_id must be 1–64 ASCII letters, digits, '-', '_' or '.'".into(),
             ));
         }
         if self.store.max_batch_events == 0 {
@@ -339,6 +387,11 @@ impl Config {
                     "replication.broker {b:?} must be host:port"
                 )));
             }
+        }
+        if self.replication.failover_secs == 0 || self.replication.failover_secs > 3600 {
+            return Err(ConfigError::Invalid(
+                "replication.failover_secs must be between 1 and 3600".into(),
+            ));
         }
         for p in &self.peers {
             checkup_protocol::PublicKey::from_base64(&p.public_key)

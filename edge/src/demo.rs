@@ -148,6 +148,11 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
             st("doctor", StationKind::Doctor, "診察"),
         ],
         staff,
+        // The demo box is its venue's hub: one box works alone, a second one joins it.
+        replication: crate::config::ReplicationConfig {
+            hub: true,
+            ..Default::default()
+        },
         ..Config::default()
     })
 }

@@ -46,6 +46,10 @@ enum Command {
         /// Do not start the virtual card reader (it needs root for its network namespace).
         #[arg(long)]
         no_card_reader: bool,
+        /// Port of the demo box's embedded MQTT broker (other boxes of the venue find it by
+        /// mDNS on the listen address's interface); 0 picks a free port.
+        #[arg(long, value_name = "PORT", default_value_t = 18830)]
+        mqtt_port: u16,
     },
 }
 
@@ -82,8 +86,12 @@ enum CardCommand {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    // The embedded broker logs every connection at info.
+                    "info,rumqttd=warn,mdns_sd=warn",
+                )
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -158,10 +166,14 @@ async fn run(
         }
         Command::Card { .. } => Ok(()),
         Command::Demo {
-            listen, data_dir, ..
+            listen,
+            data_dir,
+            mqtt_port,
+            ..
         } => {
             let n = demo::load_roster(&data_dir).context("loading the demo roster")?;
             let mut c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
+            c.replication.broker_port = mqtt_port;
             let cards = match virtual_reader {
                 Some(r) => {
                     c.card.mode = checkup_edge::config::CardMode::Virtual;

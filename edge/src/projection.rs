@@ -55,6 +55,9 @@ pub struct SessionState {
     pub visited: BTreeMap<StationKind, Hlc>,
     /// When each station's first result or sign-off arrived (for station timing).
     pub first_at_station: BTreeMap<StationKind, Hlc>,
+    /// The opening event that set `opened`, `stations` and `card`.
+    #[serde(skip)]
+    opened_by: Option<(Hlc, Uuid)>,
 }
 
 impl SessionState {
@@ -161,15 +164,20 @@ impl Projection {
         match &e.body {
             EventBody::SessionOpened(p) => {
                 let s = self.session(p.session_id, &p.resident_id);
-                s.opened = Some(e.hlc);
-                s.stations = p.stations.clone();
-                s.resident_id = p.resident_id.clone();
-                s.card = p.card.clone();
+                // Should a session be opened twice, the latest opening wins, whatever order
+                // the two arrive in.
+                if s.opened_by.is_none_or(|k| k < (e.hlc, e.id)) {
+                    s.opened_by = Some((e.hlc, e.id));
+                    s.opened = Some(e.hlc);
+                    s.stations = p.stations.clone();
+                    s.resident_id = p.resident_id.clone();
+                    s.card = p.card.clone();
+                }
             }
             EventBody::SessionClosed(p) => {
-                if let Some(s) = self.sessions.get_mut(&p.session_id) {
-                    s.closed = Some(e.hlc);
-                }
+                // A closing that arrives before the opening is kept for it.
+                let s = self.session(p.session_id, "");
+                s.closed = Some(s.closed.map_or(e.hlc, |c| c.min(e.hlc)));
             }
             EventBody::MeasurementRecorded(p) => {
                 let entry = ResultEntry {
@@ -182,7 +190,7 @@ impl Projection {
                     reason: None,
                 };
                 let s = self.session(p.session_id, &p.resident_id);
-                s.first_at_station.entry(p.station).or_insert(e.hlc);
+                s.first_at(p.station, e.hlc);
                 s.insert(&p.item_code, entry);
             }
             EventBody::MeasurementCorrected(p) => {
@@ -201,14 +209,15 @@ impl Projection {
             EventBody::RecordViewed(_) => {}
             EventBody::StationVisited(p) => {
                 let s = self.session(p.session_id, &p.resident_id);
-                s.visited.insert(p.station, e.hlc);
-                s.first_at_station.entry(p.station).or_insert(e.hlc);
+                let v = s.visited.entry(p.station).or_insert(e.hlc);
+                *v = (*v).min(e.hlc);
+                s.first_at(p.station, e.hlc);
             }
         }
     }
 
     fn session(&mut self, id: Uuid, resident: &str) -> &mut SessionState {
-        self.sessions.entry(id).or_insert_with(|| SessionState {
+        let s = self.sessions.entry(id).or_insert_with(|| SessionState {
             session_id: id,
             resident_id: resident.to_owned(),
             opened: None,
@@ -218,7 +227,33 @@ impl Projection {
             card: None,
             visited: BTreeMap::new(),
             first_at_station: BTreeMap::new(),
-        })
+            opened_by: None,
+        });
+        // A closing (which names no resident) may arrive first.
+        if s.resident_id.is_empty() {
+            s.resident_id = resident.to_owned();
+        }
+        s
+    }
+
+    /// A digest of the whole state (sessions, results, visits, version vector): two boxes
+    /// holding the same events have the same digest, whatever order the events came in.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut ids: Vec<&Uuid> = self.sessions.keys().collect();
+        ids.sort();
+        let mut h = sha2::Sha256::new();
+        for id in ids {
+            if let Ok(json) = serde_json::to_vec(&self.sessions[id]) {
+                h.update(&json);
+                h.update(b"\n");
+            }
+        }
+        if let Ok(json) = serde_json::to_vec(&self.held) {
+            h.update(&json);
+        }
+        h.update(self.events.to_le_bytes());
+        hex::encode(h.finalize())
     }
 
     /// Events applied so far.
@@ -305,6 +340,11 @@ impl Projection {
 }
 
 impl SessionState {
+    fn first_at(&mut self, station: StationKind, hlc: Hlc) {
+        let f = self.first_at_station.entry(station).or_insert(hlc);
+        *f = (*f).min(hlc);
+    }
+
     fn insert(&mut self, item_code: &str, entry: ResultEntry) {
         let v = self.results.entry(item_code.to_owned()).or_default();
         // Keep HLC order so that the last entry is the current value whatever order the

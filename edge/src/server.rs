@@ -21,10 +21,18 @@ use axum::routing::{get, post};
 use checkup_protocol::PublicKey;
 use tokio::net::TcpListener;
 
+use std::net::SocketAddr;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::auth::Auth;
 use crate::cards::Cards;
 use crate::config::CardMode;
+use crate::config::ReplicationConfig;
 use crate::config::{Config, StationConfig};
+use crate::replication::discovery::{self, Advert, Discovery};
+use crate::replication::hub::{self, HubOptions};
+use crate::replication::mqtt;
 use crate::roster::Roster;
 use crate::store::{EventStore, StoreOptions};
 use crate::{api, board, node, reception, station, web};
@@ -67,11 +75,85 @@ pub struct AppState {
 pub struct Edge {
     state: AppState,
     max_body: usize,
-    /// The replication client, stopped at shutdown.
-    replicator: Option<(
-        tokio_util::sync::CancellationToken,
-        tokio::task::JoinHandle<()>,
-    )>,
+    /// How this box replicates (started with the listener, whose address discovery tells).
+    replication: ReplicationConfig,
+}
+
+/// The running replication: discovery, broker choice and the MQTT client.
+struct Replicator {
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    discovery: Option<Arc<Discovery>>,
+}
+
+impl Replicator {
+    fn start(state: &AppState, config: &ReplicationConfig, local: SocketAddr) -> Replicator {
+        let stop = CancellationToken::new();
+        let discovery = if config.discovery {
+            let advert = Advert {
+                venue: state.venue.id.clone(),
+                node: state.venue.node.clone(),
+                hub: config.hub,
+                ip: local.ip(),
+                http_port: local.port(),
+            };
+            match Discovery::start(
+                advert,
+                discovery::interfaces(&config.interfaces, local.ip()),
+            ) {
+                Ok(d) => Some(Arc::new(d)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "discovery unavailable: set replication.broker to share the venue");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let (target_tx, target_rx) = tokio::sync::watch::channel(None);
+        let opts = HubOptions {
+            node: state.venue.node.clone(),
+            static_broker: config.broker.clone(),
+            hub: config.hub,
+            broker_ip: local.ip(),
+            broker_port: config.broker_port,
+            failover: Duration::from_secs(config.failover_secs),
+        };
+        let mut tasks = Vec::new();
+        let chooser = hub::start(
+            opts,
+            discovery.clone(),
+            state.replication.clone(),
+            target_tx,
+            stop.clone(),
+        );
+        let replicating = chooser.is_some() || config.broker.is_some();
+        tasks.extend(chooser);
+        if replicating {
+            tasks.push(mqtt::start(
+                state.store.clone(),
+                state.keyring.clone(),
+                target_rx,
+                state.replication.clone(),
+                stop.clone(),
+            ));
+        }
+        Replicator {
+            stop,
+            tasks,
+            discovery,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        if let Some(d) = self.discovery {
+            let _ = tokio::task::spawn_blocking(move || d.shutdown()).await;
+        }
+    }
 }
 
 impl Edge {
@@ -145,25 +227,7 @@ impl Edge {
                 replication: Arc::default(),
             },
             max_body: config.store.max_body_bytes,
-            replicator: None,
-        })
-        .map(|mut edge| {
-            if let Some(broker) = &config.replication.broker
-                && let Some((host, port)) = broker.rsplit_once(':')
-                && let Ok(port) = port.parse::<u16>()
-            {
-                let token = tokio_util::sync::CancellationToken::new();
-                let handle = crate::replication::mqtt::start(
-                    edge.state.store.clone(),
-                    edge.state.keyring.clone(),
-                    host.to_owned(),
-                    port,
-                    edge.state.replication.clone(),
-                    token.clone(),
-                );
-                edge.replicator = Some((token, handle));
-            }
-            edge
+            replication: config.replication.clone(),
         })
     }
 
@@ -184,6 +248,7 @@ impl Edge {
             .route("/api/logout", post(api::logout))
             .route("/api/events", post(api::append).get(api::read_events))
             .route("/api/replicate", post(api::replicate))
+            .route("/api/replication/state", get(api::replication_state))
             .route("/api/venue", get(api::venue))
             .route("/api/sessions/{id}", get(api::session))
             .route("/reception", get(reception::page))
@@ -213,13 +278,12 @@ impl Edge {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = self.router();
+        let local = listener.local_addr().context("listen address")?;
+        let replicator = Replicator::start(&self.state, &self.replication, local);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        if let Some((token, handle)) = self.replicator {
-            token.cancel();
-            let _ = handle.await;
-        }
+        replicator.stop().await;
         tracing::info!("HTTP server stopped; closing the event store");
         self.state.store.close().await;
         served.context("HTTP server")

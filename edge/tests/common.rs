@@ -44,6 +44,11 @@ pub fn config(dir: &std::path::Path) -> Config {
         card: checkup_edge::config::CardConfig {
             mode: checkup_edge::config::CardMode::Off,
         },
+        // Many boxes run at once in these tests: no mDNS, no embedded broker.
+        replication: checkup_edge::config::ReplicationConfig {
+            discovery: false,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

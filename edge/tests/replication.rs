@@ -33,6 +33,8 @@ async fn box_for(
     }];
     c.replication = ReplicationConfig {
         broker: Some("127.0.0.1:1883".into()),
+        discovery: false,
+        ..Default::default()
     };
     TestBox::start_with(dir, c).await
 }
@@ -102,6 +104,8 @@ async fn boxes_replicate_live_catch_up_and_reject_hostile_messages() {
     }];
     cb.replication = ReplicationConfig {
         broker: Some("127.0.0.1:1883".into()),
+        discovery: false,
+        ..Default::default()
     };
     assert_eq!(dir_b.path(), db_path.as_path());
     let b = TestBox::start_with(dir_b, cb).await;

@@ -45,6 +45,8 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     let args = [
         "demo",
         "--no-card-reader",
+        "--mqtt-port",
+        "0",
         "--listen",
         "127.0.0.1:0",
         "--data-dir",

@@ -29,7 +29,15 @@ fn a_checkup_day_in_chromium() {
     let data = dir.path().join("box").to_string_lossy().into_owned();
     let mut boxp = Process::start(
         &bin,
-        &["demo", "--listen", "127.0.0.1:0", "--data-dir", &data],
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-port",
+            "0",
+            "--data-dir",
+            &data,
+        ],
         Duration::from_secs(60),
     )
     .expect("demo box");

@@ -10,10 +10,21 @@
 //!   (anti-entropy), so nothing depends on the broker keeping messages.
 //!
 //! - [`mqtt`]: the client (rumqttc): publish own events, apply others', anti-entropy on every
-//!   (re)connection. Works with any MQTT 3.1.1 broker (Mosquitto here).
+//!   (re)connection and periodically. Works with any MQTT 3.1.1 broker (Mosquitto, rumqttd).
+//! - [`discovery`]: mDNS advertisement and browse of the venue's boxes, on the configured
+//!   interfaces only.
+//! - [`broker`]: the embedded rumqttd broker, on a thread of its own.
+//! - [`hub`]: which broker the venue uses — a configured one, else the lowest live node's —
+//!   and failover when it is gone.
 //!
-//! Still to come (issue 6): mDNS discovery, the embedded broker and hub failover.
+//! ```text
+//! discovery ──peers──► hub ──target broker──► mqtt ◄──► store (append_signed, subscribe)
+//!                       └── starts broker when it is this box's turn
+//! ```
 
+pub mod broker;
+pub mod discovery;
+pub mod hub;
 pub mod mqtt;
 pub mod version_vector;
 pub mod wire;

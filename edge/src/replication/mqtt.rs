@@ -1,202 +1,423 @@
 //! The MQTT side of replication: publish this box's events, apply everyone else's, and ask
-//! for what is missing after every (re)connection.
+//! for what is missing.
 //!
 //! - Every event this box commits is published (QoS 1) on `checkup/{venue}/events/{node}`.
-//! - Every event arriving on another node's topic is validated ([`super::wire`]) and
-//!   appended as a signed event; replays are no-ops (idempotent by node and seq).
-//! - On each ConnAck the box subscribes again and publishes its contiguous summary on
-//!   `…/sync/request`; every other box answers on `…/sync/reply/{asker}` with the events above
-//!   that summary. Nothing depends on the broker keeping messages.
+//! - Every event arriving on another node's topic is validated ([`super::wire`]) off the
+//!   async threads and appended as a signed event; replays are no-ops (idempotent by node
+//!   and seq), and the order of arrival does not matter (the projection orders by HLC).
+//! - A box publishes its contiguous summary on `…/sync/request` on every connection, every
+//!   few seconds, when a peer's summary shows more than it holds, and when it sees a gap.
+//!   Answers go to `…/sync/reply/{asker}`: a node's events are sent by that node while it is
+//!   heard from, and by every box that holds them otherwise. Nothing depends on the broker
+//!   keeping messages.
+//! - The broker is whatever [`super::hub`] chooses; when the choice changes the client
+//!   disconnects and connects to the new one.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use checkup_protocol::PublicKey;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::hub::BrokerAddr;
 use super::wire::{self, RejectCounters, SyncRequest};
 use crate::store::EventStore;
 
 /// Most events in one published message.
 const BATCH: usize = 200;
+/// Summary published at least this often.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A node not heard from for this long no longer answers alone for its events.
+const HEARD_RECENTLY: Duration = Duration::from_secs(12);
+/// Extra requests (peer ahead, gap seen) at most this often.
+const REQUEST_EVERY: Duration = Duration::from_millis(500);
 
 /// Link state, for the board.
 #[derive(Debug, Default)]
 pub struct LinkState {
     /// Connected to the broker now.
-    pub connected: std::sync::atomic::AtomicBool,
+    pub connected: AtomicBool,
     /// Events received from peers and newly stored.
-    pub applied: std::sync::atomic::AtomicU64,
+    pub applied: AtomicU64,
     /// Connections made (1 + reconnects).
-    pub connections: std::sync::atomic::AtomicU64,
+    pub connections: AtomicU64,
 }
 
-/// Link state and rejected messages, shared with the board.
+impl LinkState {
+    /// Connected to the broker now.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Relaxed)
+    }
+}
+
+/// Link state, the broker in use and rejected messages, shared with the board.
 #[derive(Debug, Default)]
 pub struct ReplicationStatus {
     /// Link state.
     pub link: LinkState,
     /// Rejected messages by reason.
     pub rejects: RejectCounters,
+    /// The broker in use (`host:port`) and whether this box serves it.
+    broker: Mutex<(Option<String>, bool)>,
 }
 
-/// Start replicating through the broker at `host:port` until `shutdown`.
+impl ReplicationStatus {
+    /// Record the broker chosen.
+    pub fn set_broker(&self, broker: Option<String>, serving: bool) {
+        if let Ok(mut g) = self.broker.lock() {
+            *g = (broker, serving);
+        }
+    }
+
+    /// The broker in use and whether this box serves it.
+    pub fn broker(&self) -> (Option<String>, bool) {
+        self.broker.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+}
+
+/// Everything a session with one broker shares.
+struct Shared {
+    store: EventStore,
+    keys: Arc<HashMap<String, PublicKey>>,
+    status: Arc<ReplicationStatus>,
+    venue: String,
+    node: String,
+    /// When each peer was last heard from.
+    heard: Mutex<HashMap<String, Instant>>,
+    /// When this box last asked.
+    asked: Mutex<Option<Instant>>,
+}
+
+/// Replicate through whichever broker `target` names, until `shutdown`.
 pub fn start(
     store: EventStore,
     keys: Arc<HashMap<String, PublicKey>>,
-    host: String,
-    port: u16,
+    mut target: watch::Receiver<Option<BrokerAddr>>,
     status: Arc<ReplicationStatus>,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    let venue = store.options().venue.clone();
-    let node = store.options().node.clone();
-    let mut opts = MqttOptions::new(format!("checkup-edge-{venue}-{node}"), host, port);
-    opts.set_keep_alive(Duration::from_secs(10));
-    opts.set_max_packet_size(wire::MAX_PAYLOAD + 1024, wire::MAX_PAYLOAD + 1024);
-    let (client, mut eventloop) = AsyncClient::new(opts, 1024);
-
-    // Publisher: this box's committed events, in batches.
-    let mut committed = store.subscribe();
-    let (pc, pn, pv, ps) = (
-        client.clone(),
-        node.clone(),
-        venue.clone(),
-        shutdown.clone(),
-    );
-    tokio::spawn(async move {
-        let topic = wire::events_topic(&pv, &pn);
-        loop {
-            let first = tokio::select! {
-                _ = ps.cancelled() => break,
-                r = committed.recv() => r,
-            };
-            let mut batch = Vec::new();
-            match first {
-                Ok(e) if e.node == pn => batch.push(e),
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    // Peers will ask for what we skipped (anti-entropy).
-                    tracing::warn!(skipped = n, "replication publisher lagged");
-                    continue;
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-            while batch.len() < BATCH {
-                match committed.try_recv() {
-                    Ok(e) if e.node == pn => batch.push(e),
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-            let payload =
-                match serde_json::to_vec(&batch.iter().map(|e| e.as_ref()).collect::<Vec<_>>()) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot encode events");
-                        continue;
-                    }
-                };
-            if let Err(e) = pc
-                .publish(topic.clone(), QoS::AtLeastOnce, false, payload)
-                .await
-            {
-                tracing::warn!(error = %e, "publish failed; peers will ask for these events");
-            }
-        }
+    let shared = Arc::new(Shared {
+        venue: store.options().venue.clone(),
+        node: store.options().node.clone(),
+        store,
+        keys,
+        status,
+        heard: Mutex::default(),
+        asked: Mutex::default(),
     });
-
     tokio::spawn(async move {
-        let (link, counters) = (&status.link, &status.rejects);
-        let events_filter = format!("checkup/{venue}/events/+");
-        let request_topic = wire::sync_request_topic(&venue);
-        let reply_topic = wire::sync_reply_topic(&venue, &node);
         loop {
-            let polled = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                p = eventloop.poll() => p,
-            };
-            match polled {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    link.connected
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                    link.connections
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    for t in [&events_filter, &request_topic, &reply_topic] {
-                        let _ = client.subscribe(t.clone(), QoS::AtLeastOnce).await;
-                    }
-                    let summary = {
-                        let p = store.projection();
-                        p.held().contiguous_summary()
-                    };
-                    let req = SyncRequest {
-                        from: node.clone(),
-                        summary,
-                    };
-                    if let Ok(body) = serde_json::to_vec(&req) {
-                        let _ = client
-                            .publish(request_topic.clone(), QoS::AtLeastOnce, false, body)
-                            .await;
-                    }
-                    tracing::info!("replication connected; asked peers for what is missing");
-                }
-                Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
-                    let topic = p.topic.clone();
-                    if topic == request_topic {
-                        answer_request(&store, &client, &venue, &node, &p.payload).await;
-                    } else if topic == reply_topic {
-                        apply(
-                            &store,
-                            counters,
-                            link,
-                            wire::decode_reply(&p.payload, &venue, keys.as_ref()),
-                        )
-                        .await;
-                    } else if topic == wire::events_topic(&venue, &node) {
-                        // Our own events, echoed back.
-                    } else {
-                        apply(
-                            &store,
-                            counters,
-                            link,
-                            wire::decode_events(&topic, &p.payload, &venue, keys.as_ref()),
-                        )
-                        .await;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if link
-                        .connected
-                        .swap(false, std::sync::atomic::Ordering::Relaxed)
-                    {
-                        tracing::warn!(error = %e, "replication link lost; retrying");
-                    }
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            let current = target.borrow_and_update().clone();
+            let session = CancellationToken::new();
+            let running = current
+                .map(|addr| tokio::spawn(session_with(shared.clone(), addr, session.clone())));
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                changed = target.changed() => {
+                    if changed.is_err() {
+                        // The chooser is gone: keep the current broker until shutdown.
+                        shutdown.cancelled().await;
                     }
                 }
             }
+            session.cancel();
+            if let Some(r) = running {
+                let _ = r.await;
+            }
+            shared.status.link.connected.store(false, Relaxed);
+            if shutdown.is_cancelled() {
+                break;
+            }
         }
-        let _ = client.disconnect().await;
     })
 }
 
-async fn apply(
-    store: &EventStore,
-    counters: &RejectCounters,
-    link: &LinkState,
-    decoded: Result<Vec<checkup_protocol::Event>, wire::ReplicationError>,
+/// One connection to one broker (with rumqttc's reconnects) until `stop`.
+async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationToken) {
+    let (venue, node) = (shared.venue.clone(), shared.node.clone());
+    let mut opts = MqttOptions::new(
+        format!("checkup-edge-{venue}-{node}"),
+        addr.host.clone(),
+        addr.port,
+    );
+    opts.set_keep_alive(Duration::from_secs(5));
+    opts.set_max_packet_size(wire::MAX_PAYLOAD + 4096, wire::MAX_PAYLOAD + 4096);
+    let (client, mut eventloop) = AsyncClient::new(opts, 4096);
+    tracing::info!(broker = %addr, "replication connecting");
+
+    let publisher = tokio::spawn(publish_own(shared.clone(), client.clone(), stop.clone()));
+    let events_filter = format!("checkup/{venue}/events/+");
+    let request_topic = wire::sync_request_topic(&venue);
+    let reply_topic = wire::sync_reply_topic(&venue, &node);
+    let own_topic = wire::events_topic(&venue, &node);
+    let link = &shared.status.link;
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    loop {
+        let polled = tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = heartbeat.tick() => {
+                if link.is_connected() {
+                    ask(&shared, &client, true);
+                }
+                continue;
+            }
+            p = eventloop.poll() => p,
+        };
+        match polled {
+            Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                link.connected.store(true, Relaxed);
+                link.connections.fetch_add(1, Relaxed);
+                for t in [&events_filter, &request_topic, &reply_topic] {
+                    let _ = client.try_subscribe(t.clone(), QoS::AtLeastOnce);
+                }
+                ask(&shared, &client, true);
+                tracing::info!(broker = %addr, "replication connected; asked peers for what is missing");
+            }
+            Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
+                let topic = p.topic.clone();
+                if topic == request_topic {
+                    on_request(&shared, &client, &p.payload);
+                } else if topic == own_topic {
+                    // Our own events, echoed back.
+                } else {
+                    let reply = topic == reply_topic;
+                    if !reply && let Some(from) = topic.rsplit('/').next() {
+                        heard(&shared, from);
+                    }
+                    tokio::spawn(apply(
+                        shared.clone(),
+                        client.clone(),
+                        topic,
+                        p.payload,
+                        reply,
+                    ));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if link.connected.swap(false, Relaxed) {
+                    tracing::warn!(broker = %addr, error = %e, "replication link lost; retrying");
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+            }
+        }
+    }
+    link.connected.store(false, Relaxed);
+    publisher.abort();
+    let _ = client.try_disconnect();
+    // Let the disconnect go out, briefly.
+    let _ = tokio::time::timeout(Duration::from_millis(100), eventloop.poll()).await;
+}
+
+/// Publish this box's committed events, in batches, while the session lasts.
+async fn publish_own(shared: Arc<Shared>, client: AsyncClient, stop: CancellationToken) {
+    let mut committed = shared.store.subscribe();
+    let me = shared.node.clone();
+    let topic = wire::events_topic(&shared.venue, &me);
+    loop {
+        let first = tokio::select! {
+            _ = stop.cancelled() => break,
+            r = committed.recv() => r,
+        };
+        let mut batch = Vec::new();
+        match first {
+            Ok(e) if e.node == me => batch.push(e),
+            Ok(_) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                // Peers will ask for what was skipped (anti-entropy).
+                tracing::warn!(skipped = n, "replication publisher lagged");
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        }
+        while batch.len() < BATCH {
+            match committed.try_recv() {
+                Ok(e) if e.node == me => batch.push(e),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let payload =
+            match serde_json::to_vec(&batch.iter().map(|e| e.as_ref()).collect::<Vec<_>>()) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot encode events");
+                    continue;
+                }
+            };
+        if let Err(e) = client
+            .publish(topic.clone(), QoS::AtLeastOnce, false, payload)
+            .await
+        {
+            tracing::warn!(error = %e, "publish failed; peers will ask for these events");
+        }
+    }
+}
+
+fn heard(shared: &Shared, node: &str) {
+    if let Ok(mut g) = shared.heard.lock() {
+        g.insert(node.to_owned(), Instant::now());
+    }
+}
+
+/// Publish this box's contiguous summary (always when `force`, else at most every
+/// [`REQUEST_EVERY`]).
+fn ask(shared: &Shared, client: &AsyncClient, force: bool) {
+    {
+        let Ok(mut last) = shared.asked.lock() else {
+            return;
+        };
+        if !force && last.is_some_and(|t| t.elapsed() < REQUEST_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    let summary = shared.store.projection().held().contiguous_summary();
+    let req = SyncRequest {
+        from: shared.node.clone(),
+        summary,
+    };
+    if let Ok(body) = serde_json::to_vec(&req) {
+        let _ = client.try_publish(
+            wire::sync_request_topic(&shared.venue),
+            QoS::AtLeastOnce,
+            false,
+            body,
+        );
+    }
+}
+
+/// A peer's summary: send what it lacks that this box should send, and ask in turn if the
+/// peer holds more than this box.
+fn on_request(shared: &Arc<Shared>, client: &AsyncClient, payload: &[u8]) {
+    let req = match serde_json::from_slice::<SyncRequest>(payload) {
+        Ok(r) if valid_node(&r.from) => r,
+        Ok(_) | Err(_) => {
+            tracing::warn!("malformed sync request rejected");
+            shared.status.rejects.malformed.fetch_add(1, Relaxed);
+            return;
+        }
+    };
+    if req.from == shared.node {
+        return;
+    }
+    heard(shared, &req.from);
+    let (mine, behind) = {
+        let p = shared.store.projection();
+        let held = p.held();
+        let mine: BTreeMap<String, u64> = held.contiguous_summary();
+        let behind = req
+            .summary
+            .iter()
+            .any(|(n, &s)| *n != shared.node && s > held.contiguous(n));
+        (mine, behind)
+    };
+    if behind {
+        ask(shared, client, false);
+    }
+    // Ranges to send: a node's own events come from that node while it is heard from.
+    let now = Instant::now();
+    let heard = shared.heard.lock().map(|g| g.clone()).unwrap_or_default();
+    let ranges: Vec<(String, u64, u64)> = mine
+        .into_iter()
+        .filter_map(|(n, have)| {
+            let theirs = req.summary.get(&n).copied().unwrap_or(0);
+            if have <= theirs {
+                return None;
+            }
+            let origin_live = n != shared.node
+                && n != req.from
+                && heard
+                    .get(&n)
+                    .is_some_and(|t| now.duration_since(*t) < HEARD_RECENTLY);
+            (!origin_live).then_some((n, theirs, have))
+        })
+        .collect();
+    if ranges.is_empty() {
+        return;
+    }
+    let (shared, client, to) = (shared.clone(), client.clone(), req.from);
+    tokio::spawn(async move { send_ranges(shared, client, to, ranges).await });
+}
+
+/// Send `ranges` (node, after, up to) to `to`, in batches of stored JSON.
+async fn send_ranges(
+    shared: Arc<Shared>,
+    client: AsyncClient,
+    to: String,
+    ranges: Vec<(String, u64, u64)>,
 ) {
+    let topic = wire::sync_reply_topic(&shared.venue, &to);
+    for (node, mut after, upto) in ranges {
+        while after < upto {
+            let store = shared.store.clone();
+            let n = node.clone();
+            let rows = tokio::task::spawn_blocking(move || store.read_node_json(&n, after, BATCH))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            let Some(&(last, _)) = rows.last() else { break };
+            after = last;
+            let mut body =
+                Vec::with_capacity(rows.iter().map(|r| r.1.len() + 1).sum::<usize>() + 2);
+            body.push(b'[');
+            for (i, (_, json)) in rows.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(json.as_bytes());
+            }
+            body.push(b']');
+            if client
+                .publish(topic.clone(), QoS::AtLeastOnce, false, body)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn valid_node(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && !n.contains(['/', '+', '#'])
+}
+
+/// Validate (off the async threads: signatures) and store a message of events.
+async fn apply(
+    shared: Arc<Shared>,
+    client: AsyncClient,
+    topic: String,
+    payload: bytes::Bytes,
+    reply: bool,
+) {
+    let (venue, keys) = (shared.venue.clone(), shared.keys.clone());
+    let decoded = tokio::task::spawn_blocking(move || {
+        if reply {
+            wire::decode_reply(&payload, &venue, keys.as_ref())
+        } else {
+            wire::decode_events(&topic, &payload, &venue, keys.as_ref())
+        }
+    })
+    .await;
+    let Ok(decoded) = decoded else { return };
+    let (link, counters) = (&shared.status.link, &shared.status.rejects);
     match decoded {
-        Ok(events) if !events.is_empty() => match store.append_signed(events).await {
+        Ok(events) if !events.is_empty() => match shared.store.append_signed(events).await {
             Ok(outcomes) => {
                 let n = outcomes.iter().filter(|o| o.is_new()).count() as u64;
-                link.applied
-                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                link.applied.fetch_add(n, Relaxed);
+                if n > 0 && shared.store.projection().held().has_gaps() {
+                    ask(&shared, &client, false);
+                }
             }
             Err(e) => tracing::warn!(error = %e, "replicated events refused by the store"),
         },
@@ -204,58 +425,6 @@ async fn apply(
         Err(e) => {
             tracing::warn!(error = %e, "replication message rejected");
             counters.count(&e);
-        }
-    }
-}
-
-/// Answer a peer's sync request with every event above its summary, in batches.
-async fn answer_request(
-    store: &EventStore,
-    client: &AsyncClient,
-    venue: &str,
-    me: &str,
-    payload: &[u8],
-) {
-    let Ok(req) = serde_json::from_slice::<SyncRequest>(payload) else {
-        tracing::warn!("malformed sync request ignored");
-        return;
-    };
-    if req.from == me
-        || req.from.is_empty()
-        || req.from.contains('/')
-        || req.from.contains('+')
-        || req.from.contains('#')
-    {
-        return;
-    }
-    let store2 = store.clone();
-    let summary = req.summary.clone();
-    let wanted = tokio::task::spawn_blocking(move || -> Vec<Arc<checkup_protocol::Event>> {
-        let mut out = Vec::new();
-        let mut after = 0;
-        loop {
-            let Ok(rows) = store2.read_after(after, 5000) else {
-                break;
-            };
-            let Some(last) = rows.last() else { break };
-            after = last.pos;
-            out.extend(
-                rows.into_iter()
-                    .map(|r| r.event)
-                    .filter(|e| e.seq > summary.get(&e.node).copied().unwrap_or(0)),
-            );
-        }
-        out
-    })
-    .await
-    .unwrap_or_default();
-    let topic = wire::sync_reply_topic(venue, &req.from);
-    for chunk in wanted.chunks(BATCH) {
-        if let Ok(body) = serde_json::to_vec(&chunk.iter().map(|e| e.as_ref()).collect::<Vec<_>>())
-        {
-            let _ = client
-                .publish(topic.clone(), QoS::AtLeastOnce, false, body)
-                .await;
         }
     }
 }

@@ -46,6 +46,11 @@ impl VersionVector {
         }
     }
 
+    /// Whether any node's sequence has a gap (something held beyond a missing seq).
+    pub fn has_gaps(&self) -> bool {
+        !self.ahead.is_empty()
+    }
+
     /// Whether `node`'s `seq` is held.
     pub fn holds(&self, node: &str, seq: u64) -> bool {
         seq <= self.contiguous(node) || self.ahead.get(node).is_some_and(|s| s.contains(&seq))

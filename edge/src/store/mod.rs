@@ -492,6 +492,23 @@ impl EventStore {
         schema::read_after(&conn, after, limit)
     }
 
+    /// Up to `limit` of `node`'s events with seq above `after`, as stored JSON, in seq order.
+    pub fn read_node_json(
+        &self,
+        node: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        let conn = self.inner.reader.lock().map_err(|_| StoreError::Closed)?;
+        schema::read_node_json(&conn, node, after, limit)
+    }
+
+    /// Every stored event id, sorted (to compare the event sets of two boxes).
+    pub fn sorted_ids(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.inner.reader.lock().map_err(|_| StoreError::Closed)?;
+        schema::sorted_ids(&conn)
+    }
+
     /// The event with this id, if stored.
     pub fn get(&self, id: Uuid) -> Result<Option<Arc<Event>>, StoreError> {
         let conn = self.inner.reader.lock().map_err(|_| StoreError::Closed)?;

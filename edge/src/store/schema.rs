@@ -146,6 +146,30 @@ pub(super) fn read_after(
     Ok(out)
 }
 
+/// Up to `limit` stored JSON texts of `node`'s events with seq above `after`, in seq order
+/// (the `(node, seq)` index answers this; replication sends the texts as they are).
+pub(super) fn read_node_json(
+    conn: &Connection,
+    node: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, json FROM events WHERE node = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![node, after as i64, limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every stored event id, sorted.
+pub(super) fn sorted_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM events ORDER BY id")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(super) fn get_by_id(conn: &Connection, id: Uuid) -> Result<Option<Arc<Event>>, StoreError> {
     let row: Option<(i64, String)> = conn
         .query_row(

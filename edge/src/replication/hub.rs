@@ -1,0 +1,285 @@
+//! Which broker the venue uses, and hub failover.
+//!
+//! The rule every box applies on its own, twice a second, from what discovery advertises:
+//!
+//! 1. A broker address in the configuration wins; nothing else is decided.
+//! 2. Otherwise the venue's broker is the one served by the **lowest node id** among the live
+//!    boxes advertising one (a box is live when its HTTP port accepts a connection). A box
+//!    that serves a broker and sees a lower one advertised withdraws its own advertisement,
+//!    so after any partition heals every box converges on one broker: no split brain.
+//! 3. When no live box serves one and this box has been without a broker for
+//!    `failover_secs` (a configured hub: a few seconds after start), the live box with the
+//!    lowest node id starts its embedded broker and advertises it; the others move to it.
+//!
+//! A returning hub therefore finds the broker another box took over and joins as an
+//! ordinary box; it serves again only if rule 3 picks it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::broker::{self, EmbeddedBroker};
+use super::discovery::{Discovery, Peer};
+use super::mqtt::ReplicationStatus;
+
+/// How often the choice is made again.
+const TICK: Duration = Duration::from_millis(500);
+/// How long a peer's HTTP port may take to accept before the peer counts as gone.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(400);
+/// How long a configured hub listens for an existing broker before starting its own.
+const HUB_GRACE: Duration = Duration::from_secs(3);
+
+/// A broker to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddr {
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// The node serving it (None: an external broker from the configuration).
+    pub node: Option<String>,
+}
+
+impl std::fmt::Display for BrokerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// What the choice needs to know about this box.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// This box's node id.
+    pub node: String,
+    /// A configured external broker (`host:port`).
+    pub static_broker: Option<String>,
+    /// Configured as the venue's hub.
+    pub hub: bool,
+    /// Where the embedded broker listens: the listen address's IP and this port (0: any).
+    pub broker_ip: IpAddr,
+    /// Port of the embedded broker.
+    pub broker_port: u16,
+    /// Time without a broker before the lowest live box starts one.
+    pub failover: Duration,
+}
+
+/// Keep `target` pointing at the venue's broker until `shutdown`. Returns None when this box
+/// has nothing to replicate with (no configured broker, no discovery, not a hub).
+pub fn start(
+    opts: HubOptions,
+    discovery: Option<Arc<Discovery>>,
+    status: Arc<ReplicationStatus>,
+    target: watch::Sender<Option<BrokerAddr>>,
+    shutdown: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if let Some(b) = &opts.static_broker {
+        let (host, port) = b.rsplit_once(':')?;
+        let addr = BrokerAddr {
+            host: host.to_owned(),
+            port: port.parse().ok()?,
+            node: None,
+        };
+        status.set_broker(Some(addr.to_string()), false);
+        target.send_replace(Some(addr));
+        if let Some(d) = &discovery
+            && let Err(e) = d.advertise(None)
+        {
+            tracing::warn!(error = %e, "cannot advertise this box");
+        }
+        return None;
+    }
+    if discovery.is_none() && !opts.hub {
+        return None;
+    }
+    Some(tokio::spawn(run(opts, discovery, status, target, shutdown)))
+}
+
+async fn run(
+    opts: HubOptions,
+    discovery: Option<Arc<Discovery>>,
+    status: Arc<ReplicationStatus>,
+    target: watch::Sender<Option<BrokerAddr>>,
+    shutdown: CancellationToken,
+) {
+    let advertise = |port: Option<u16>| {
+        if let Some(d) = &discovery
+            && let Err(e) = d.advertise(port)
+        {
+            tracing::warn!(error = %e, "cannot advertise this box");
+        }
+    };
+    advertise(None);
+    let started = Instant::now();
+    let mut own: Option<EmbeddedBroker> = None;
+    let mut advertising = false;
+    let mut ever_connected = false;
+    let mut down_since = Some(started);
+    let mut start_failed = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(TICK) => {}
+        }
+        let peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
+        let alive = live(peers).await;
+        let connected = status.link.is_connected();
+        ever_connected |= connected;
+        if connected {
+            down_since = None;
+        } else {
+            down_since.get_or_insert_with(Instant::now);
+        }
+        let own_addr = own.map(|b| own_target(&opts, b));
+        let chosen = choose(&opts.node, &alive, own_addr.filter(|_| advertising));
+        match chosen {
+            Some(addr) => {
+                if advertising && addr.node.as_deref() != Some(opts.node.as_str()) {
+                    tracing::info!(broker = %addr, "a box with a lower node id serves the venue's broker; withdrawing ours");
+                    advertising = false;
+                    advertise(None);
+                }
+                status.set_broker(Some(addr.to_string()), advertising);
+                target.send_if_modified(|t| replace(t, addr));
+            }
+            None => {
+                let limit = if opts.hub && !ever_connected {
+                    HUB_GRACE
+                } else {
+                    opts.failover
+                };
+                let waited = down_since.map_or(Duration::ZERO, |t| t.elapsed());
+                let lowest = alive.iter().all(|p| p.node > opts.node);
+                if waited < limit || !lowest {
+                    continue;
+                }
+                if own.is_none() {
+                    let addr = SocketAddr::new(opts.broker_ip, opts.broker_port);
+                    match broker::start(addr) {
+                        Ok(b) => own = Some(b),
+                        Err(e) => {
+                            if !start_failed {
+                                tracing::error!(error = %e, "cannot serve the venue's broker");
+                            }
+                            start_failed = true;
+                            continue;
+                        }
+                    }
+                }
+                let Some(b) = own else { continue };
+                tracing::warn!(
+                    waited_ms = waited.as_millis() as u64,
+                    port = b.addr.port(),
+                    "no broker at the venue: this box serves it now"
+                );
+                advertising = true;
+                advertise(Some(b.addr.port()));
+                let addr = own_target(&opts, b);
+                status.set_broker(Some(addr.to_string()), true);
+                target.send_if_modified(|t| replace(t, addr));
+            }
+        }
+    }
+}
+
+fn replace(t: &mut Option<BrokerAddr>, addr: BrokerAddr) -> bool {
+    if t.as_ref() == Some(&addr) {
+        false
+    } else {
+        tracing::info!(broker = %addr, "venue broker chosen");
+        *t = Some(addr);
+        true
+    }
+}
+
+/// This box's own broker, as its own client reaches it.
+fn own_target(opts: &HubOptions, b: EmbeddedBroker) -> BrokerAddr {
+    let ip = if b.addr.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        b.addr.ip()
+    };
+    BrokerAddr {
+        host: ip.to_string(),
+        port: b.addr.port(),
+        node: Some(opts.node.clone()),
+    }
+}
+
+/// The broker of the lowest node id among the live advertised ones and this box's own.
+fn choose(me: &str, alive: &[Peer], own: Option<BrokerAddr>) -> Option<BrokerAddr> {
+    let mut best: Option<BrokerAddr> = own.filter(|_| !me.is_empty());
+    for p in alive {
+        let (Some(port), Some(ip)) = (p.mqtt_port, p.addrs.first()) else {
+            continue;
+        };
+        let lower = match &best {
+            None => true,
+            Some(b) => b.node.as_deref().is_some_and(|n| p.node.as_str() < n),
+        };
+        if lower {
+            best = Some(BrokerAddr {
+                host: ip.to_string(),
+                port,
+                node: Some(p.node.clone()),
+            });
+        }
+    }
+    best
+}
+
+/// The peers whose HTTP port accepts a connection now.
+async fn live(peers: Vec<Peer>) -> Vec<Peer> {
+    let probes = peers.into_iter().map(|p| async move {
+        for ip in &p.addrs {
+            let connect = tokio::net::TcpStream::connect((*ip, p.http_port));
+            if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, connect).await {
+                return Some(p);
+            }
+        }
+        None
+    });
+    futures::future::join_all(probes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(node: &str, mqtt: Option<u16>) -> Peer {
+        Peer {
+            node: node.into(),
+            addrs: vec![Ipv4Addr::new(10, 0, 0, 1)],
+            http_port: 8080,
+            mqtt_port: mqtt,
+            hub: false,
+        }
+    }
+
+    #[test]
+    fn the_lowest_advertised_broker_wins_over_our_own() {
+        let own = BrokerAddr {
+            host: "127.0.0.1".into(),
+            port: 1,
+            node: Some("edge-03".into()),
+        };
+        let alive = [
+            peer("edge-04", Some(4)),
+            peer("edge-02", Some(2)),
+            peer("edge-01", None),
+        ];
+        let c = choose("edge-03", &alive, Some(own.clone())).expect("chosen");
+        assert_eq!(c.node.as_deref(), Some("edge-02"));
+        assert_eq!(c.port, 2);
+        // Only higher ones advertised: ours stays.
+        let c = choose("edge-03", &alive[..1], Some(own.clone())).expect("chosen");
+        assert_eq!(c, own);
+        assert_eq!(choose("edge-03", &[peer("edge-01", None)], None), None);
+    }
+}
