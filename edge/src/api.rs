@@ -550,7 +550,9 @@ pub(crate) async fn replication_state(
         "projection_digest": p.digest(),
         "held": p.held().contiguous_summary(),
         "gaps": p.held().has_gaps(),
-        "broker": broker,
+        "broker": broker.as_ref().map(|b| b.to_string()),
+        // Which box serves it (null: an external broker): what every box must agree on.
+        "broker_node": broker.as_ref().and_then(|b| b.node.clone()),
         "serving_broker": serving,
         "connected": state.replication.link.is_connected(),
     }))

@@ -84,15 +84,17 @@ enum CardCommand {
 }
 
 fn main() -> std::process::ExitCode {
+    // The embedded broker logs every client coming and going, at levels up to ERROR; its
+    // logs are off unless RUST_LOG names it (e.g. RUST_LOG=info,rumqttd=info).
+    let mut filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    if !filter.contains("rumqttd") {
+        filter.push_str(",rumqttd=off");
+    }
+    if !filter.contains("mdns_sd") {
+        filter.push_str(",mdns_sd=warn");
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    // The embedded broker logs every connection at info.
-                    "info,rumqttd=warn,mdns_sd=warn",
-                )
-            }),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -6,6 +6,7 @@
 //!
 //! - [`binary`]: path of a workspace binary, built on demand.
 //! - [`Process`]: a running binary with its ready URL; killed on drop.
+//! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+pub mod venue;
 
 /// Path of workspace binary `name` from package `package`, next to this test's own
 /// executable (`target/<profile>/`). Runs `cargo build` for it once per test process, so a
@@ -64,7 +67,10 @@ impl Process {
     pub fn start(bin: &PathBuf, args: &[&str], timeout: Duration) -> anyhow::Result<Process> {
         let mut child = Command::new(bin)
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("CHECKUP_CHILD_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -3,13 +3,15 @@
 //! The rule every box applies on its own, twice a second, from what discovery advertises:
 //!
 //! 1. A broker address in the configuration wins; nothing else is decided.
-//! 2. Otherwise the venue's broker is the one served by the **lowest node id** among the live
-//!    boxes advertising one (a box is live when its HTTP port accepts a connection). A box
+//! 2. Otherwise the venue's broker is the one served by the **lowest node id** among the boxes
+//!    advertising one whose broker port accepts a connection (an advertisement alone may be
+//!    stale: a killed box's records stay in mDNS caches until they expire). A box
 //!    that serves a broker and sees a lower one advertised withdraws its own advertisement,
 //!    so after any partition heals every box converges on one broker: no split brain.
-//! 3. When no live box serves one and this box has been without a broker for
-//!    `failover_secs` (a configured hub: a few seconds after start), the live box with the
-//!    lowest node id starts its embedded broker and advertises it; the others move to it.
+//! 3. When no box serves one and this box has been without a broker for `failover_secs`
+//!    (a configured hub: a few seconds after start), the live box (web port accepting
+//!    connections) with the lowest node id starts its embedded broker and advertises it; the
+//!    others move to it.
 //!
 //! A returning hub therefore finds the broker another box took over and joins as an
 //! ordinary box; it serves again only if rule 3 picks it.
@@ -27,7 +29,7 @@ use super::mqtt::ReplicationStatus;
 
 /// How often the choice is made again.
 const TICK: Duration = Duration::from_millis(500);
-/// How long a peer's HTTP port may take to accept before the peer counts as gone.
+/// How long a peer's port may take to accept before the peer counts as gone.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(400);
 /// How long a configured hub listens for an existing broker before starting its own.
 const HUB_GRACE: Duration = Duration::from_secs(3);
@@ -82,7 +84,7 @@ pub fn start(
             port: port.parse().ok()?,
             node: None,
         };
-        status.set_broker(Some(addr.to_string()), false);
+        status.set_broker(Some(addr.clone()), false);
         target.send_replace(Some(addr));
         if let Some(d) = &discovery
             && let Err(e) = d.advertise(None)
@@ -124,7 +126,13 @@ async fn run(
             _ = tokio::time::sleep(TICK) => {}
         }
         let peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
-        let alive = live(peers).await;
+        // Brokers count only while their port accepts connections: an advertisement can be
+        // stale (a killed box's records stay in caches until they expire).
+        let brokers = reachable(
+            peers.iter().filter(|p| p.mqtt_port.is_some()).cloned(),
+            |p| p.mqtt_port,
+        )
+        .await;
         let connected = status.link.is_connected();
         ever_connected |= connected;
         if connected {
@@ -133,7 +141,7 @@ async fn run(
             down_since.get_or_insert_with(Instant::now);
         }
         let own_addr = own.map(|b| own_target(&opts, b));
-        let chosen = choose(&opts.node, &alive, own_addr.filter(|_| advertising));
+        let chosen = choose(&opts.node, &brokers, own_addr.filter(|_| advertising));
         match chosen {
             Some(addr) => {
                 if advertising && addr.node.as_deref() != Some(opts.node.as_str()) {
@@ -141,7 +149,7 @@ async fn run(
                     advertising = false;
                     advertise(None);
                 }
-                status.set_broker(Some(addr.to_string()), advertising);
+                status.set_broker(Some(addr.clone()), advertising);
                 target.send_if_modified(|t| replace(t, addr));
             }
             None => {
@@ -151,8 +159,12 @@ async fn run(
                     opts.failover
                 };
                 let waited = down_since.map_or(Duration::ZERO, |t| t.elapsed());
-                let lowest = alive.iter().all(|p| p.node > opts.node);
-                if waited < limit || !lowest {
+                if waited < limit {
+                    continue;
+                }
+                // Live boxes: their web port accepts connections.
+                let alive = reachable(peers.into_iter(), |p| Some(p.http_port)).await;
+                if alive.iter().any(|p| p.node < opts.node) {
                     continue;
                 }
                 if own.is_none() {
@@ -177,7 +189,7 @@ async fn run(
                 advertising = true;
                 advertise(Some(b.addr.port()));
                 let addr = own_target(&opts, b);
-                status.set_broker(Some(addr.to_string()), true);
+                status.set_broker(Some(addr.clone()), true);
                 target.send_if_modified(|t| replace(t, addr));
             }
         }
@@ -230,17 +242,22 @@ fn choose(me: &str, alive: &[Peer], own: Option<BrokerAddr>) -> Option<BrokerAdd
     best
 }
 
-/// The peers whose HTTP port accepts a connection now.
-async fn live(peers: Vec<Peer>) -> Vec<Peer> {
-    let probes = peers.into_iter().map(|p| async move {
-        for ip in &p.addrs {
-            let connect = tokio::net::TcpStream::connect((*ip, p.http_port));
-            if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, connect).await {
-                return Some(p);
+/// The peers whose `port` (HTTP or MQTT) accepts a TCP connection now.
+async fn reachable(
+    peers: impl Iterator<Item = Peer>,
+    port: impl Fn(&Peer) -> Option<u16>,
+) -> Vec<Peer> {
+    let probes = peers
+        .filter_map(|p| port(&p).map(|port| (p, port)))
+        .map(|(p, port)| async move {
+            for ip in &p.addrs {
+                let connect = tokio::net::TcpStream::connect((*ip, port));
+                if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, connect).await {
+                    return Some(p);
+                }
             }
-        }
-        None
-    });
+            None
+        });
     futures::future::join_all(probes)
         .await
         .into_iter()

@@ -61,20 +61,20 @@ pub struct ReplicationStatus {
     pub link: LinkState,
     /// Rejected messages by reason.
     pub rejects: RejectCounters,
-    /// The broker in use (`host:port`) and whether this box serves it.
-    broker: Mutex<(Option<String>, bool)>,
+    /// The broker in use and whether this box serves it.
+    broker: Mutex<(Option<BrokerAddr>, bool)>,
 }
 
 impl ReplicationStatus {
     /// Record the broker chosen.
-    pub fn set_broker(&self, broker: Option<String>, serving: bool) {
+    pub fn set_broker(&self, broker: Option<BrokerAddr>, serving: bool) {
         if let Ok(mut g) = self.broker.lock() {
             *g = (broker, serving);
         }
     }
 
     /// The broker in use and whether this box serves it.
-    pub fn broker(&self) -> (Option<String>, bool) {
+    pub fn broker(&self) -> (Option<BrokerAddr>, bool) {
         self.broker.lock().map(|g| g.clone()).unwrap_or_default()
     }
 }
