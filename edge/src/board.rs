@@ -90,7 +90,7 @@ pub fn board_json(state: &AppState) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let r = &state.replication;
     let replication = json!({
-        "connected": r.link.connected.load(Relaxed),
+        "connected": r.link.is_connected(),
         "connections": r.link.connections.load(Relaxed),
         "applied": r.link.applied.load(Relaxed),
         "rejected": {

@@ -22,9 +22,9 @@ pub mod venue;
 /// executable (`target/<profile>/`). Runs `cargo build` for it once per test process, so a
 /// test never drives a stale binary (a no-op when it is up to date).
 pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
-    static BUILT: OnceLock<()> = OnceLock::new();
+    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     let exe = std::env::current_exe().context("current exe")?;
-    // target/<profile>/deps/<test> → target/<profile>/<name>
+    // target/<profile>/deps/<test or bench> → target/<profile>/<name>
     let dir = exe
         .parent()
         .and_then(|d| d.parent())
@@ -32,7 +32,11 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
         .to_path_buf();
     let path = dir.join(name);
     {
-        BUILT.get_or_init(|| {
+        let mut built = BUILT
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if built.insert(name.to_owned()) {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut cmd = Command::new(cargo);
             cmd.args(["build", "-p", package, "--bin", name]);
@@ -43,7 +47,7 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
             if !matches!(status, Ok(s) if s.success()) {
                 eprintln!("building {name} failed: {status:?}");
             }
-        });
+        }
     }
     if !path.exists() {
         bail!(

@@ -209,7 +209,7 @@ async fn scenario(kind: BrokerKind) {
     )
     .await;
     eprintln!(
-        "{kind:?}: hub killed; boxes 2 and 4 replicating through {} after {:?}",
+        "{kind:?}: box 1 (the hub) killed; boxes 2 and 4 replicating through {} after {:?}",
         s[0]["broker"],
         killed.elapsed()
     );

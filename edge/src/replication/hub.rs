@@ -18,7 +18,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -114,11 +114,9 @@ async fn run(
         }
     };
     advertise(None);
-    let started = Instant::now();
     let mut own: Option<EmbeddedBroker> = None;
     let mut advertising = false;
     let mut ever_connected = false;
-    let mut down_since = Some(started);
     let mut start_failed = false;
     loop {
         tokio::select! {
@@ -133,13 +131,7 @@ async fn run(
             |p| p.mqtt_port,
         )
         .await;
-        let connected = status.link.is_connected();
-        ever_connected |= connected;
-        if connected {
-            down_since = None;
-        } else {
-            down_since.get_or_insert_with(Instant::now);
-        }
+        ever_connected |= status.link.is_connected();
         let own_addr = own.map(|b| own_target(&opts, b));
         let chosen = choose(&opts.node, &brokers, own_addr.filter(|_| advertising));
         match chosen {
@@ -158,7 +150,7 @@ async fn run(
                 } else {
                     opts.failover
                 };
-                let waited = down_since.map_or(Duration::ZERO, |t| t.elapsed());
+                let waited = status.link.down_for();
                 if waited < limit {
                     continue;
                 }

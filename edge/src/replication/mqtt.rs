@@ -36,21 +36,52 @@ const HEARD_RECENTLY: Duration = Duration::from_secs(12);
 /// Extra requests (peer ahead, gap seen) at most this often.
 const REQUEST_EVERY: Duration = Duration::from_millis(500);
 
-/// Link state, for the board.
-#[derive(Debug, Default)]
+/// Link state, for the board and the broker choice.
+#[derive(Debug)]
 pub struct LinkState {
     /// Connected to the broker now.
-    pub connected: AtomicBool,
+    connected: AtomicBool,
+    /// When `connected` last changed (or the link was created).
+    since: Mutex<Instant>,
     /// Events received from peers and newly stored.
     pub applied: AtomicU64,
     /// Connections made (1 + reconnects).
     pub connections: AtomicU64,
 }
 
+impl Default for LinkState {
+    fn default() -> Self {
+        LinkState {
+            connected: AtomicBool::new(false),
+            since: Mutex::new(Instant::now()),
+            applied: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+        }
+    }
+}
+
 impl LinkState {
     /// Connected to the broker now.
     pub fn is_connected(&self) -> bool {
         self.connected.load(Relaxed)
+    }
+
+    /// How long the link has been down (zero while connected).
+    pub fn down_for(&self) -> Duration {
+        if self.is_connected() {
+            return Duration::ZERO;
+        }
+        self.since.lock().map(|t| t.elapsed()).unwrap_or_default()
+    }
+
+    /// Record a change of state; returns the previous one.
+    fn set(&self, up: bool) -> bool {
+        let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
+        let was = self.connected.swap(up, Relaxed);
+        if was != up {
+            *since = Instant::now();
+        }
+        was
     }
 }
 
@@ -128,7 +159,7 @@ pub fn start(
             if let Some(r) = running {
                 let _ = r.await;
             }
-            shared.status.link.connected.store(false, Relaxed);
+            shared.status.link.set(false);
             if shutdown.is_cancelled() {
                 break;
             }
@@ -147,6 +178,11 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_max_packet_size(wire::MAX_PAYLOAD + 4096, wire::MAX_PAYLOAD + 4096);
     let (client, mut eventloop) = AsyncClient::new(opts, 4096);
+    // Events are small and latency matters: no Nagle delay on our side of the link.
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    net.set_connection_timeout(5);
+    eventloop.network_options = net;
     tracing::info!(broker = %addr, "replication connecting");
 
     let publisher = tokio::spawn(publish_own(shared.clone(), client.clone(), stop.clone()));
@@ -169,7 +205,7 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
         };
         match polled {
             Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                link.connected.store(true, Relaxed);
+                link.set(true);
                 link.connections.fetch_add(1, Relaxed);
                 for t in [&events_filter, &request_topic, &reply_topic] {
                     let _ = client.try_subscribe(t.clone(), QoS::AtLeastOnce);
@@ -199,7 +235,7 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
             }
             Ok(_) => {}
             Err(e) => {
-                if link.connected.swap(false, Relaxed) {
+                if link.set(false) {
                     tracing::warn!(broker = %addr, error = %e, "replication link lost; retrying");
                 }
                 tokio::select! {
@@ -209,7 +245,7 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
             }
         }
     }
-    link.connected.store(false, Relaxed);
+    link.set(false);
     publisher.abort();
     let _ = client.try_disconnect();
     // Let the disconnect go out, briefly.
