@@ -31,3 +31,5 @@ test: lint
 
 bench: deps
 	$(CARGO) bench -p checkup-edge --bench append
+	$(CARGO) bench -p checkup-edge --bench replication
+	$(CARGO) bench -p checkup-tests --bench failover
