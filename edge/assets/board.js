@@ -33,7 +33,9 @@
         return x.node + (x.this_box ? "（この端末）" : "") + ": " + x.held + "/" + x.head + (x.lag ? "（遅れ " + x.lag + "）" : "");
       }).join("　");
       var rej = r.rejected.foreign + r.rejected.malformed + r.rejected.unauthenticated + r.rejected.impersonation;
-      link.textContent = (r.connected ? "接続中 connected" : "単独 standalone") + "　" + boxes + (rej ? "　拒否 rejected " + rej : "");
+      var via = r.broker ? "　ブローカー broker: " + (r.serving_broker ? "この端末 this box" : (r.broker_node || r.broker)) : "";
+      var state = r.connected ? "接続中 connected" : (r.broker ? "切断中 disconnected" : "単独 standalone");
+      link.textContent = state + via + "　" + boxes + (rej ? "　拒否 rejected " + rej : "");
     }
     var open = document.querySelector('[data-testid="open"]');
     if (open) { open.textContent = b.sessions.length; }

@@ -89,8 +89,12 @@ pub fn board_json(state: &AppState) -> Value {
         .collect();
     use std::sync::atomic::Ordering::Relaxed;
     let r = &state.replication;
+    let (broker, serving) = r.broker();
     let replication = json!({
         "connected": r.link.is_connected(),
+        "broker": broker.as_ref().map(|b| b.to_string()),
+        "broker_node": broker.and_then(|b| b.node),
+        "serving_broker": serving,
         "connections": r.link.connections.load(Relaxed),
         "applied": r.link.applied.load(Relaxed),
         "rejected": {
