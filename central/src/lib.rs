@@ -1,16 +1,24 @@
 //! The municipal central system: receives every event of every venue box exactly once,
 //! keeps residents' health records (健康かるて) across years and venues, and exports them.
 //!
-//! This first cut holds the batch check that ingest is built on; storage, the HTTP
-//! service, records and exports arrive with the central issue.
-//!
 //! # Layout
 //!
+//! - [`config`]: the TOML configuration (database, enrolled boxes, staff).
 //! - [`ingest`]: validate a batch of signed events as a whole (format, payload rules,
-//!   signatures against enrolled node keys, one venue set), all or nothing.
-//! - [`keys`]: the enrolled node public keys.
+//!   signatures against enrolled node keys, the box's municipality), all or nothing.
+//! - [`db`]: storage on SQLite or PostgreSQL — events exactly once by `(node, seq)`, node
+//!   heads, the resident record; versioned migrations.
+//! - [`api`]: the HTTP API (batch ingest, sign-in, search, record, export).
+//! - [`web`]: the staff page.
+//! - [`server`]: opening and serving ([`server::Central`]).
+//! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
 
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod config;
+pub mod db;
 pub mod ingest;
 pub mod keys;
+pub mod server;
+pub mod web;

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+use checkup_central::config::{BoxConfig, Config, StaffConfig};
+use checkup_central::server::Central;
 use clap::{Parser, Subcommand};
 
 /// Checkup Edge central: ingest, resident records and exports.
@@ -14,6 +17,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run central from a configuration file.
+    Run {
+        /// Configuration (TOML; see central/config.example.toml). Default: all defaults
+        /// (SQLite under data/central, 127.0.0.1:8090, nobody enrolled).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Listen address; overrides `listen`.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin); with
+    /// `--edge-data-dir`, the demo edge box of that directory is enrolled (secret printed).
+    Demo {
+        /// Listen address.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = "data/central-demo")]
+        data_dir: PathBuf,
+        /// Data directory of a demo edge box (`checkup-edge demo --data-dir`) to enrol.
+        #[arg(long, value_name = "DIR")]
+        edge_data_dir: Option<PathBuf>,
+    },
     /// Check a batch file (a JSON array of signed events, as boxes forward them): format,
     /// payload rules, signatures against enrolled keys, venue. Prints per-node ranges.
     CheckBatch {
@@ -30,6 +56,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -41,8 +71,87 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The demo edge box's forwarding secret (printed; demo only).
+const DEMO_SECRET: &str = "demo-forwarding-secret";
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let central = Central::open(&config).await?;
+    println!("Checkup central ready: http://{addr}/");
+    central.serve(listener, shutdown()).await
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let rt = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
     match cli.command {
+        Command::Run { config, listen } => {
+            let mut c = match config {
+                Some(p) => Config::load(&p)?,
+                None => Config::default(),
+            };
+            if let Some(l) = listen {
+                c.listen = l;
+            }
+            rt()?.block_on(serve(c))?;
+        }
+        Command::Demo {
+            listen,
+            data_dir,
+            edge_data_dir,
+        } => {
+            let mut c = Config {
+                listen,
+                data_dir,
+                staff: vec![StaffConfig {
+                    id: "C001".into(),
+                    name: "保健 太郎".into(),
+                    role: checkup_protocol::Role::CentralAdmin,
+                    pin_hash: checkup_provisioning::pin::hash("1234")
+                        .map_err(anyhow::Error::msg)?,
+                }],
+                ..Config::default()
+            };
+            if let Some(dir) = edge_data_dir {
+                let key = std::fs::read(dir.join("node.key"))
+                    .with_context(|| format!("reading {}/node.key", dir.display()))?;
+                let key: [u8; 32] = key
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("node.key must hold 32 bytes"))?;
+                let public = checkup_protocol::NodeKey::from_bytes(&key).verifying_key();
+                c.boxes.push(BoxConfig {
+                    node: "edge-01".into(),
+                    venue: "demo-venue".into(),
+                    municipality: "demo".into(),
+                    public_key: public.to_base64(),
+                    secret_sha256: checkup_central::config::secret_digest(DEMO_SECRET),
+                });
+                println!("Enrolled demo box edge-01 (venue demo-venue); forwarding secret: {DEMO_SECRET}");
+            }
+            println!("Demo staff: C001 / PIN 1234 (central admin)");
+            rt()?.block_on(serve(c))?;
+        }
         Command::CheckBatch {
             keys,
             venues,

@@ -27,6 +27,15 @@ pub fn hash(pin: &str) -> Result<String, PinError> {
         .map_err(|e| PinError::Hash(e.to_string()))
 }
 
+/// Whether `pin` matches the Argon2 PHC string `hash` (false for a malformed hash).
+pub fn verify(hash: &str, pin: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::phc::PasswordHash;
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,383 @@
+//! Central's HTTP API.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /v1/batches` | an enrolled box (`Authorization: Bearer <secret>`) | a JSON array of signed events, validated whole and stored exactly once; answers `{"acked": {node: seq}, "new", "duplicate"}` |
+//! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie |
+//! | `GET /v1/residents?q=&birth=` | central admin, caseworker | search the register by id, name or kana (and birth date) |
+//! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`) |
+//! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited |
+//! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited |
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use checkup_protocol::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::db::{DbError, EventRow, ExportRow, Resident, current_results};
+use crate::ingest::{BatchError, check_batch};
+use crate::server::AppState;
+
+/// An error answered as `{"error": code, "message": …}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error": self.code, "message": self.message})),
+        )
+            .into_response()
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Equivocation { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "seq_conflict", e.to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "storage failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage failed; retry later",
+                )
+            }
+        }
+    }
+}
+
+/// `GET /healthz`
+pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let events = s.db.event_count().await?;
+    Ok(Json(json!({"status": "ok", "events": events})).into_response())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// `POST /v1/batches`
+pub(crate) async fn batches(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let unauth = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "an enrolled box's secret is required",
+        )
+    };
+    let secret = bearer(&headers).ok_or_else(unauth)?;
+    let digest = crate::config::secret_digest(secret);
+    let enrolled = s.boxes.get(&digest).cloned().ok_or_else(unauth)?;
+    let bytes: Bytes = axum::body::to_bytes(body, s.max_batch_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!("a batch is at most {} bytes", s.max_batch_bytes),
+            )
+        })?;
+    let venues = s
+        .venues
+        .get(&enrolled.municipality)
+        .cloned()
+        .unwrap_or_default();
+    let (keys, max) = (s.keys.clone(), s.max_batch_events);
+    let checked = tokio::task::spawn_blocking(move || {
+        let (events, _) = check_batch(&bytes, &keys, &venues, max)?;
+        Ok::<_, BatchError>(events.iter().map(EventRow::from_event).collect::<Vec<_>>())
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let rows = checked.map_err(|e| {
+        let (status, code) = match &e {
+            BatchError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_batch"),
+            BatchError::TooLarge(..) => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
+            BatchError::ForeignVenue { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "foreign_municipality")
+            }
+            BatchError::Event { error, .. } => (StatusCode::UNPROCESSABLE_ENTITY, error.code()),
+        };
+        tracing::warn!(node = %enrolled.node, error = %e, "batch refused");
+        ApiError::new(status, code, e.to_string())
+    })?;
+    let n = rows.len();
+    let done = s.db.ingest(rows).await?;
+    tracing::debug!(node = %enrolled.node, events = n, new = done.new, "batch stored");
+    Ok(Json(json!({"acked": done.acked, "new": done.new, "duplicate": done.duplicate}))
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginRequest {
+    staff_id: String,
+    pin: String,
+}
+
+/// `POST /v1/login`
+pub(crate) async fn login(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: LoginRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+    let staff = s.staff.get(&req.staff_id).cloned();
+    let hash = staff.as_ref().map(|m| m.pin_hash.clone()).unwrap_or_default();
+    let pin = req.pin.clone();
+    let ok = tokio::task::spawn_blocking(move || checkup_provisioning::pin::verify(&hash, &pin))
+        .await
+        .unwrap_or(false);
+    let Some(staff) = staff.filter(|_| ok) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "unknown staff id or wrong PIN",
+        ));
+    };
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let token = hex::encode(raw);
+    if let Ok(mut g) = s.sessions.lock() {
+        g.insert(token.clone(), (staff.id.clone(), std::time::Instant::now()));
+    }
+    let mut resp = Json(json!({"staff_id": staff.id, "name": staff.name, "role": staff.role}))
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "cc_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        s.idle.as_secs()
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// The signed-in staff member of a request, if their role is one of `roles`.
+fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<(String, Role), ApiError> {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("cc_session="))
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
+    let id = {
+        let mut g = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        match g.get_mut(token) {
+            Some((id, last)) if last.elapsed() < s.idle => {
+                *last = std::time::Instant::now();
+                id.clone()
+            }
+            _ => {
+                g.remove(token);
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "sign_in_required",
+                    "session expired; sign in again",
+                ));
+            }
+        }
+    };
+    let role = s
+        .staff
+        .get(&id)
+        .map(|m| m.role)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
+    if !roles.contains(&role) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("role {role} may not do this"),
+        ));
+    }
+    Ok((id, role))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    birth: Option<String>,
+}
+
+/// `GET /v1/residents?q=&birth=`
+pub(crate) async fn search(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, ApiError> {
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker])?;
+    let birth = q.birth.filter(|b| !b.is_empty());
+    let found = s.db.search(q.q.trim(), birth.as_deref()).await?;
+    s.db
+        .audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
+        .await?;
+    Ok(Json(json!({"residents": found})).into_response())
+}
+
+/// `POST /v1/residents` (CSV)
+pub(crate) async fn import_residents(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(body.as_ref());
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, rec) in rdr.deserialize::<Resident>().enumerate() {
+        match rec {
+            Ok(r) if !r.resident_id.is_empty() => rows.push(r),
+            Ok(_) => errors.push(json!({"line": i + 2, "message": "empty resident_id"})),
+            Err(e) => errors.push(json!({"line": i + 2, "message": e.to_string()})),
+        }
+    }
+    let n = s.db.upsert_residents(rows).await?;
+    s.db
+        .audit(&who, "import_residents", &format!("{n} rows"))
+        .await?;
+    Ok(Json(json!({"imported": n, "errors": errors})).into_response())
+}
+
+/// `GET /v1/residents/{id}/record`: every checkup with its results and corrections, and the
+/// year-over-year series of each item.
+pub(crate) async fn record(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let rows = s.db.results_of(&id).await?;
+    s.db.audit(&who, "view_record", &id).await?;
+    let current: Vec<_> = current_results(&rows);
+    let mut checkups: BTreeMap<(String, String), Vec<serde_json::Value>> = BTreeMap::new();
+    for r in &current {
+        let history: Vec<_> = rows
+            .iter()
+            .filter(|x| x.session_id == r.session_id && x.item_code == r.item_code)
+            .map(|x| json!({"value": x.value, "unit": x.unit, "staff_id": x.staff_id,
+                            "corrects": x.corrects, "reason": x.reason, "event_id": x.event_id}))
+            .collect();
+        checkups
+            .entry((r.day.clone(), r.session_id.clone()))
+            .or_default()
+            .push(json!({"item_code": r.item_code, "value": r.value, "unit": r.unit,
+                         "history": history}));
+    }
+    let mut series: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+    for r in &current {
+        series
+            .entry(r.item_code.as_str())
+            .or_default()
+            .push(json!({"date": r.day, "value": r.value, "unit": r.unit, "venue": r.venue}));
+    }
+    let resident = s.db.search(&id, None).await?.into_iter().find(|r| r.resident_id == id);
+    Ok(Json(json!({
+        "resident_id": id,
+        "resident": resident,
+        "checkups": checkups.into_iter().map(|((day, session), items)| json!({
+            "date": day, "session_id": session, "items": items})).collect::<Vec<_>>(),
+        "series": series,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ExportQuery {
+    from: String,
+    to: String,
+}
+
+fn valid_date(d: &str) -> bool {
+    time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+}
+
+/// `GET /v1/export.csv?from=YYYY-MM-DD&to=YYYY-MM-DD`
+pub(crate) async fn export(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    if !valid_date(&q.from) || !valid_date(&q.to) || q.from > q.to {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_range",
+            "from and to are dates YYYY-MM-DD, from ≤ to",
+        ));
+    }
+    let rows = s.db.results_between(&q.from, &q.to).await?;
+    let mut out: Vec<ExportRow> = current_results(&rows)
+        .into_iter()
+        .map(|r| ExportRow {
+            resident_id: r.resident_id.clone(),
+            item_code: r.item_code.clone(),
+            value: r.value.clone(),
+            unit: r.unit.clone(),
+            date: r.day.clone(),
+            venue: r.venue.clone(),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.date, &a.resident_id, &a.item_code).cmp(&(&b.date, &b.resident_id, &b.item_code))
+    });
+    s.db
+        .audit(&who, "export", &format!("{}..{} ({} rows)", q.from, q.to, out.len()))
+        .await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in &out {
+        w.serialize(r)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    }
+    if out.is_empty() {
+        w.write_record(["resident_id", "item_code", "value", "unit", "date", "venue"])
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"checkup-results.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,360 @@
+//! Central's storage: the events exactly once, the per-node acknowledgement heads, and the
+//! derived resident record (sessions, results with their corrections), on SQLite (the
+//! embedded default) or PostgreSQL (selected by the configuration). Both run the same
+//! versioned migrations on open and pass the same tests.
+//!
+//! Ingest is one transaction per batch: every event is inserted idempotently by
+//! `(node, seq)`; an event that repeats a stored `(node, seq)` with a different id (a node
+//! that signed two events with one seq) refuses the whole batch; the head of each node — the
+//! highest seq up to which every event is held — is advanced and returned.
+
+use std::collections::BTreeMap;
+
+use checkup_protocol::{Event, EventBody};
+use serde::Serialize;
+
+pub mod postgres;
+pub mod sqlite;
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had.
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    /// A node signed two different events with the same seq.
+    #[error("node {node} seq {seq} is already held as another event")]
+    Equivocation {
+        /// Node.
+        node: String,
+        /// Seq.
+        seq: u64,
+    },
+    /// The database is of a newer schema than this build.
+    #[error("database schema version {0} is newer than this build knows")]
+    TooNew(i64),
+    /// A blocking task failed.
+    #[error("storage task failed: {0}")]
+    Task(String),
+}
+
+/// One row of the `events` table, prepared from an accepted event.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// Node.
+    pub node: String,
+    /// Seq.
+    pub seq: i64,
+    /// Event id.
+    pub id: String,
+    /// Venue.
+    pub venue: String,
+    /// Kind.
+    pub kind: String,
+    /// Resident the event is about, if any.
+    pub resident: Option<String>,
+    /// HLC.
+    pub hlc_ms: i64,
+    /// HLC counter.
+    pub hlc_c: i32,
+    /// The signed event, as JSON.
+    pub json: String,
+    /// Derived rows.
+    pub derived: Derived,
+}
+
+/// What an event adds to the resident record.
+#[derive(Debug, Clone)]
+pub enum Derived {
+    /// Nothing.
+    None,
+    /// A checkup session opened.
+    Session {
+        /// Session id.
+        session_id: String,
+        /// Resident.
+        resident_id: String,
+        /// Day (JST) of the checkup.
+        day: String,
+    },
+    /// A result recorded or corrected.
+    Result(ResultRow),
+}
+
+/// A result as central keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    /// The recording event.
+    pub event_id: String,
+    /// Resident.
+    pub resident_id: String,
+    /// Session.
+    pub session_id: String,
+    /// Venue.
+    pub venue: String,
+    /// Day (JST), `YYYY-MM-DD`.
+    pub day: String,
+    /// Item code.
+    pub item_code: String,
+    /// Value as text (numbers in their JSON form).
+    pub value: String,
+    /// Unit.
+    pub unit: String,
+    /// HLC of the recording.
+    pub hlc_ms: i64,
+    /// HLC counter.
+    pub hlc_c: i32,
+    /// The event it corrects, for corrections.
+    pub corrects: Option<String>,
+    /// Why, for corrections.
+    pub reason: Option<String>,
+    /// Who recorded it.
+    pub staff_id: String,
+}
+
+/// The day (in Japan) of an HLC timestamp.
+pub fn jst_day(ms: u64) -> String {
+    let secs = (ms / 1000) as i64 + 9 * 3600;
+    let days = secs.div_euclid(86_400);
+    time::Date::from_julian_day(2_440_588 + days as i32)
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| "0000-01-01".into())
+}
+
+impl EventRow {
+    /// Prepare the rows of an accepted event.
+    pub fn from_event(e: &Event) -> EventRow {
+        let day = jst_day(e.hlc.ms);
+        let value_text = |v: &checkup_protocol::MeasuredValue| match v {
+            checkup_protocol::MeasuredValue::Number(n) => n.to_string(),
+            checkup_protocol::MeasuredValue::Text(t) => t.clone(),
+        };
+        let (resident, derived) = match &e.body {
+            EventBody::SessionOpened(p) => (
+                Some(p.resident_id.clone()),
+                Derived::Session {
+                    session_id: p.session_id.to_string(),
+                    resident_id: p.resident_id.clone(),
+                    day,
+                },
+            ),
+            EventBody::MeasurementRecorded(p) => (
+                Some(p.resident_id.clone()),
+                Derived::Result(ResultRow {
+                    event_id: e.id.to_string(),
+                    resident_id: p.resident_id.clone(),
+                    session_id: p.session_id.to_string(),
+                    venue: e.venue.clone(),
+                    day,
+                    item_code: p.item_code.clone(),
+                    value: value_text(&p.value),
+                    unit: p.unit.clone(),
+                    hlc_ms: e.hlc.ms as i64,
+                    hlc_c: e.hlc.c as i32,
+                    corrects: None,
+                    reason: None,
+                    staff_id: e.actor.staff_id.clone(),
+                }),
+            ),
+            EventBody::MeasurementCorrected(p) => (
+                Some(p.resident_id.clone()),
+                Derived::Result(ResultRow {
+                    event_id: e.id.to_string(),
+                    resident_id: p.resident_id.clone(),
+                    session_id: p.session_id.to_string(),
+                    venue: e.venue.clone(),
+                    day,
+                    item_code: p.item_code.clone(),
+                    value: value_text(&p.value),
+                    unit: p.unit.clone(),
+                    hlc_ms: e.hlc.ms as i64,
+                    hlc_c: e.hlc.c as i32,
+                    corrects: Some(p.corrects.to_string()),
+                    reason: Some(p.reason.clone()),
+                    staff_id: e.actor.staff_id.clone(),
+                }),
+            ),
+            EventBody::StationVisited(p) => (Some(p.resident_id.clone()), Derived::None),
+            EventBody::RecordViewed(_) | EventBody::SessionClosed(_) => (None, Derived::None),
+        };
+        EventRow {
+            node: e.node.clone(),
+            seq: e.seq as i64,
+            id: e.id.to_string(),
+            venue: e.venue.clone(),
+            kind: e.body.kind().as_str().to_owned(),
+            resident,
+            hlc_ms: e.hlc.ms as i64,
+            hlc_c: e.hlc.c as i32,
+            json: serde_json::to_string(e).unwrap_or_default(),
+            derived,
+        }
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ingested {
+    /// Events newly stored.
+    pub new: usize,
+    /// Events already held (replays, overlaps).
+    pub duplicate: usize,
+    /// Per node of the batch: the highest seq up to which central holds every event.
+    pub acked: BTreeMap<String, u64>,
+}
+
+/// A resident of the register.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Resident {
+    /// Resident id.
+    pub resident_id: String,
+    /// Name.
+    pub name: String,
+    /// Name in kana.
+    pub name_kana: String,
+    /// Birth date `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// Sex.
+    pub sex: String,
+    /// Address.
+    pub address: String,
+}
+
+/// One line of the export for the municipal health management system.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExportRow {
+    /// Resident id.
+    pub resident_id: String,
+    /// Item code (JLAC/特定健診 17 digits).
+    pub item_code: String,
+    /// Current value (after corrections).
+    pub value: String,
+    /// Unit.
+    pub unit: String,
+    /// Checkup day.
+    pub date: String,
+    /// Venue.
+    pub venue: String,
+}
+
+/// The current value of each (session, item): the entry with the latest HLC.
+pub fn current_results(rows: &[ResultRow]) -> Vec<&ResultRow> {
+    let mut latest: BTreeMap<(&str, &str), &ResultRow> = BTreeMap::new();
+    for r in rows {
+        let k = (r.session_id.as_str(), r.item_code.as_str());
+        let newer = latest
+            .get(&k)
+            .is_none_or(|o| (o.hlc_ms, o.hlc_c, &o.event_id) < (r.hlc_ms, r.hlc_c, &r.event_id));
+        if newer {
+            latest.insert(k, r);
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// The store, on either database.
+pub enum Db {
+    /// Embedded SQLite.
+    Sqlite(sqlite::Sqlite),
+    /// PostgreSQL.
+    Postgres(postgres::Postgres),
+}
+
+impl Db {
+    /// Open the database the configuration names and run pending migrations.
+    pub async fn open(config: &crate::config::Config) -> Result<Db, DbError> {
+        if config.database == "sqlite" {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| DbError::Task(format!("data dir: {e}")))?;
+            let path = config.data_dir.join("central.sqlite3");
+            Ok(Db::Sqlite(sqlite::Sqlite::open(&path)?))
+        } else {
+            Ok(Db::Postgres(
+                postgres::Postgres::open(&config.database).await?,
+            ))
+        }
+    }
+
+    /// Store an accepted batch (all or nothing) and return the heads of its nodes.
+    pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
+        match self {
+            Db::Sqlite(s) => s.ingest(rows).await,
+            Db::Postgres(p) => p.ingest(rows).await,
+        }
+    }
+
+    /// Events held.
+    pub async fn event_count(&self) -> Result<u64, DbError> {
+        match self {
+            Db::Sqlite(s) => s.event_count().await,
+            Db::Postgres(p) => p.event_count().await,
+        }
+    }
+
+    /// Per node, the highest seq up to which every event is held.
+    pub async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.heads().await,
+            Db::Postgres(p) => p.heads().await,
+        }
+    }
+
+    /// Add or update residents of the register.
+    pub async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
+        match self {
+            Db::Sqlite(s) => s.upsert_residents(rows).await,
+            Db::Postgres(p) => p.upsert_residents(rows).await,
+        }
+    }
+
+    /// Residents whose id, name or kana contains `q` (and born on `birth`, if given).
+    pub async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.search(q, birth).await,
+            Db::Postgres(p) => p.search(q, birth).await,
+        }
+    }
+
+    /// Every result of a resident, in HLC order.
+    pub async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.results_of(resident_id).await,
+            Db::Postgres(p) => p.results_of(resident_id).await,
+        }
+    }
+
+    /// Every result recorded on days `from..=to`, in HLC order.
+    pub async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.results_between(from, to).await,
+            Db::Postgres(p) => p.results_between(from, to).await,
+        }
+    }
+
+    /// Record an access to personal data.
+    pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => s.audit(staff, action, subject).await,
+            Db::Postgres(p) => p.audit(staff, action, subject).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_japanese_days() {
+        // 2026-11-24T15:00:00Z is 2026-11-25 00:00 in Japan.
+        assert_eq!(jst_day(1_795_532_400_000), "2026-11-25");
+        assert_eq!(jst_day(1_795_532_399_000), "2026-11-24");
+        assert_eq!(jst_day(0), "1970-01-01");
+    }
+}

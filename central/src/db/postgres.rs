@@ -1,0 +1,416 @@
+//! The PostgreSQL store (tokio-postgres with a deadpool pool). A batch is inserted with one
+//! `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`, so its cost is one
+//! round trip per table, not one per event; node heads are locked in node order so that
+//! concurrent batches touching the same nodes serialise without deadlocks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use super::{DbError, Derived, EventRow, Ingested, Resident, ResultRow};
+
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE events (
+    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    kind TEXT NOT NULL, resident TEXT, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL,
+    body JSONB NOT NULL, received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (node, seq)
+);
+CREATE INDEX events_resident ON events (resident);
+CREATE TABLE node_heads (node TEXT PRIMARY KEY, contiguous BIGINT NOT NULL);
+CREATE TABLE sessions (session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, day TEXT NOT NULL);
+CREATE TABLE results (
+    event_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, session_id TEXT NOT NULL,
+    venue TEXT NOT NULL, day TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
+    unit TEXT NOT NULL, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL, corrects TEXT,
+    reason TEXT, staff_id TEXT NOT NULL
+);
+CREATE INDEX results_resident ON results (resident_id);
+CREATE INDEX results_day ON results (day);
+CREATE TABLE residents (
+    resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, name_kana TEXT NOT NULL,
+    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
+);
+",
+)];
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+fn pool_err(e: impl std::fmt::Display) -> DbError {
+    DbError::Pool(e.to_string())
+}
+
+impl Postgres {
+    /// Connect to `url` and migrate.
+    pub async fn open(url: &str) -> Result<Postgres, DbError> {
+        let pg: tokio_postgres::Config = url.parse()?;
+        let mgr = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr).max_size(16).build().map_err(pool_err)?;
+        let p = Postgres { pool };
+        p.migrate().await?;
+        Ok(p)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
+    async fn migrate(&self) -> Result<(), DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // One migrator at a time (several central processes may start together).
+        tx.execute("SELECT pg_advisory_xact_lock(7351)", &[]).await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .await?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0)::BIGINT FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+        if current > newest {
+            return Err(DbError::TooNew(current));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[version],
+            )
+            .await?;
+            tracing::info!(version, "database migrated");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`super::Db::ingest`].
+    pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let nodes: BTreeSet<&str> = rows.iter().map(|r| r.node.as_str()).collect();
+        let node_list: Vec<&str> = nodes.iter().copied().collect();
+        // Lock the heads of this batch's nodes, in order.
+        tx.execute(
+            "INSERT INTO node_heads SELECT unnest($1::text[]), 0 ON CONFLICT DO NOTHING",
+            &[&node_list],
+        )
+        .await?;
+        let heads_rows = tx
+            .query(
+                "SELECT node, contiguous FROM node_heads WHERE node = ANY($1) ORDER BY node FOR UPDATE",
+                &[&node_list],
+            )
+            .await?;
+        let mut heads: HashMap<String, i64> = heads_rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+
+        let col = |f: fn(&EventRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+        let (node, id, venue, kind, body) = (
+            col(|r| r.node.clone()),
+            col(|r| r.id.clone()),
+            col(|r| r.venue.clone()),
+            col(|r| r.kind.clone()),
+            col(|r| r.json.clone()),
+        );
+        let seq: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let resident: Vec<Option<String>> = rows.iter().map(|r| r.resident.clone()).collect();
+        let hlc_ms: Vec<i64> = rows.iter().map(|r| r.hlc_ms).collect();
+        let hlc_c: Vec<i32> = rows.iter().map(|r| r.hlc_c).collect();
+        let inserted = tx
+            .query(
+                "INSERT INTO events (node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body)
+                 SELECT n, s, i, v, k, r, m, c, b::jsonb FROM unnest($1::text[], $2::int8[],
+                   $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int4[],
+                   $9::text[]) AS t(n, s, i, v, k, r, m, c, b)
+                 ON CONFLICT DO NOTHING RETURNING id",
+                &[
+                    &node, &seq, &id, &venue, &kind, &resident, &hlc_ms, &hlc_c, &body,
+                ],
+            )
+            .await?;
+        let new_ids: HashSet<String> = inserted.iter().map(|r| r.get::<_, String>(0)).collect();
+        let mut out = Ingested {
+            new: new_ids.len(),
+            duplicate: rows.len() - new_ids.len(),
+            acked: BTreeMap::new(),
+        };
+        if out.duplicate > 0 {
+            // Replays are harmless; the same (node, seq) as another event is not.
+            let dup: Vec<&EventRow> = rows.iter().filter(|r| !new_ids.contains(&r.id)).collect();
+            let dn: Vec<&str> = dup.iter().map(|r| r.node.as_str()).collect();
+            let ds: Vec<i64> = dup.iter().map(|r| r.seq).collect();
+            let held = tx
+                .query(
+                    "SELECT e.node, e.seq, e.id FROM events e
+                     JOIN unnest($1::text[], $2::int8[]) AS t(n, s) ON e.node = t.n AND e.seq = t.s",
+                    &[&dn, &ds],
+                )
+                .await?;
+            let held: HashMap<(String, i64), String> = held
+                .iter()
+                .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+                .collect();
+            for r in dup {
+                if held.get(&(r.node.clone(), r.seq)) != Some(&r.id) {
+                    return Err(DbError::Equivocation {
+                        node: r.node.clone(),
+                        seq: r.seq as u64,
+                    });
+                }
+            }
+        }
+        // Derived rows of the new events.
+        let fresh: Vec<&EventRow> = rows.iter().filter(|r| new_ids.contains(&r.id)).collect();
+        let sessions: Vec<(&str, &str, &str)> = fresh
+            .iter()
+            .filter_map(|r| match &r.derived {
+                Derived::Session {
+                    session_id,
+                    resident_id,
+                    day,
+                } => Some((session_id.as_str(), resident_id.as_str(), day.as_str())),
+                _ => None,
+            })
+            .collect();
+        if !sessions.is_empty() {
+            let a: Vec<&str> = sessions.iter().map(|s| s.0).collect();
+            let b: Vec<&str> = sessions.iter().map(|s| s.1).collect();
+            let d: Vec<&str> = sessions.iter().map(|s| s.2).collect();
+            tx.execute(
+                "INSERT INTO sessions SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&a, &b, &d],
+            )
+            .await?;
+        }
+        let results: Vec<&ResultRow> = fresh
+            .iter()
+            .filter_map(|r| match &r.derived {
+                Derived::Result(x) => Some(x),
+                _ => None,
+            })
+            .collect();
+        if !results.is_empty() {
+            let s = |f: fn(&ResultRow) -> String| results.iter().map(|r| f(r)).collect::<Vec<_>>();
+            let o = |f: fn(&ResultRow) -> Option<String>| {
+                results.iter().map(|r| f(r)).collect::<Vec<_>>()
+            };
+            let ms: Vec<i64> = results.iter().map(|r| r.hlc_ms).collect();
+            let cc: Vec<i32> = results.iter().map(|r| r.hlc_c).collect();
+            tx.execute(
+                "INSERT INTO results SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
+                   $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int8[],
+                   $10::int4[], $11::text[], $12::text[], $13::text[]) ON CONFLICT DO NOTHING",
+                &[
+                    &s(|r| r.event_id.clone()),
+                    &s(|r| r.resident_id.clone()),
+                    &s(|r| r.session_id.clone()),
+                    &s(|r| r.venue.clone()),
+                    &s(|r| r.day.clone()),
+                    &s(|r| r.item_code.clone()),
+                    &s(|r| r.value.clone()),
+                    &s(|r| r.unit.clone()),
+                    &ms,
+                    &cc,
+                    &o(|r| r.corrects.clone()),
+                    &o(|r| r.reason.clone()),
+                    &s(|r| r.staff_id.clone()),
+                ],
+            )
+            .await?;
+        }
+        // Advance each node's head over what is now contiguous.
+        for n in &node_list {
+            let start = heads.get(*n).copied().unwrap_or(0);
+            let seqs = tx
+                .query(
+                    "SELECT seq FROM events WHERE node = $1 AND seq > $2 ORDER BY seq LIMIT 100000",
+                    &[n, &start],
+                )
+                .await?;
+            let mut head = start;
+            for r in seqs {
+                let s: i64 = r.get(0);
+                if s != head + 1 {
+                    break;
+                }
+                head = s;
+            }
+            if head != start {
+                tx.execute(
+                    "UPDATE node_heads SET contiguous = $2 WHERE node = $1",
+                    &[n, &head],
+                )
+                .await?;
+            }
+            heads.insert((*n).to_owned(), head);
+            out.acked.insert((*n).to_owned(), head as u64);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// See [`super::Db::event_count`].
+    pub async fn event_count(&self) -> Result<u64, DbError> {
+        let c = self.client().await?;
+        let n: i64 = c.query_one("SELECT count(*) FROM events", &[]).await?.get(0);
+        Ok(n as u64)
+    }
+
+    /// See [`super::Db::heads`].
+    pub async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT node, contiguous FROM node_heads", &[])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
+
+    /// See [`super::Db::upsert_residents`].
+    pub async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let st = tx
+            .prepare(
+                "INSERT INTO residents VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (resident_id) DO UPDATE SET name = excluded.name,
+                   name_kana = excluded.name_kana, birth_date = excluded.birth_date,
+                   sex = excluded.sex, address = excluded.address",
+            )
+            .await?;
+        for r in &rows {
+            tx.execute(
+                &st,
+                &[
+                    &r.resident_id,
+                    &r.name,
+                    &r.name_kana,
+                    &r.birth_date,
+                    &r.sex,
+                    &r.address,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// See [`super::Db::search`].
+    pub async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
+        let c = self.client().await?;
+        let pattern = format!("%{q}%");
+        let rows = c
+            .query(
+                "SELECT resident_id, name, name_kana, birth_date, sex, address FROM residents
+                 WHERE (resident_id LIKE $1 OR name LIKE $1 OR name_kana LIKE $1)
+                   AND ($2::text IS NULL OR birth_date = $2)
+                 ORDER BY name_kana, resident_id LIMIT 100",
+                &[&pattern, &birth],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Resident {
+                resident_id: r.get(0),
+                name: r.get(1),
+                name_kana: r.get(2),
+                birth_date: r.get(3),
+                sex: r.get(4),
+                address: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn results(
+        &self,
+        filter: &str,
+        p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ResultRow>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT event_id, resident_id, session_id, venue, day, item_code, value, unit,
+                            hlc_ms, hlc_c, corrects, reason, staff_id FROM results {filter}"
+                ),
+                p,
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ResultRow {
+                event_id: r.get(0),
+                resident_id: r.get(1),
+                session_id: r.get(2),
+                venue: r.get(3),
+                day: r.get(4),
+                item_code: r.get(5),
+                value: r.get(6),
+                unit: r.get(7),
+                hlc_ms: r.get(8),
+                hlc_c: r.get(9),
+                corrects: r.get(10),
+                reason: r.get(11),
+                staff_id: r.get(12),
+            })
+            .collect())
+    }
+
+    /// See [`super::Db::results_of`].
+    pub async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
+        self.results(
+            "WHERE resident_id = $1 ORDER BY hlc_ms, hlc_c, event_id",
+            &[&resident_id],
+        )
+        .await
+    }
+
+    /// See [`super::Db::results_between`].
+    pub async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
+        self.results(
+            "WHERE day BETWEEN $1 AND $2 ORDER BY day, resident_id, hlc_ms, hlc_c, event_id",
+            &[&from, &to],
+        )
+        .await
+    }
+
+    /// See [`super::Db::audit`].
+    pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO audit (staff_id, action, subject) VALUES ($1, $2, $3)",
+            &[&staff, &action, &subject],
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,356 @@
+//! The SQLite store: one write connection behind a mutex, used on blocking threads; WAL,
+//! `synchronous=FULL`, so an acknowledged batch survives a crash.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{DbError, Derived, EventRow, Ingested, Resident, ResultRow};
+
+/// Migrations, in order; `schema_migrations` records the applied versions.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE events (
+    node TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    kind TEXT NOT NULL, resident TEXT, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL,
+    body TEXT NOT NULL, received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (node, seq)
+) WITHOUT ROWID;
+CREATE INDEX events_resident ON events (resident);
+CREATE TABLE node_heads (node TEXT PRIMARY KEY, contiguous INTEGER NOT NULL);
+CREATE TABLE sessions (session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, day TEXT NOT NULL);
+CREATE TABLE results (
+    event_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, session_id TEXT NOT NULL,
+    venue TEXT NOT NULL, day TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
+    unit TEXT NOT NULL, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL, corrects TEXT,
+    reason TEXT, staff_id TEXT NOT NULL
+);
+CREATE INDEX results_resident ON results (resident_id);
+CREATE INDEX results_day ON results (day);
+CREATE TABLE residents (
+    resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, name_kana TEXT NOT NULL,
+    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
+);
+",
+)];
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct Sqlite {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Sqlite {
+    /// Open (creating) the database at `path` and migrate it.
+    pub fn open(path: &Path) -> Result<Sqlite, DbError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut conn)?;
+        Ok(Sqlite {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// See [`super::Db::ingest`].
+    pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
+        self.with(move |c| ingest(c, &rows)).await
+    }
+
+    /// See [`super::Db::event_count`].
+    pub async fn event_count(&self) -> Result<u64, DbError> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
+    }
+
+    /// See [`super::Db::heads`].
+    pub async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT node, contiguous FROM node_heads")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut out = BTreeMap::new();
+            for r in rows {
+                let (n, s) = r?;
+                out.insert(n, s as u64);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// See [`super::Db::upsert_residents`].
+    pub async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO residents VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (resident_id) DO UPDATE SET name = excluded.name,
+                       name_kana = excluded.name_kana, birth_date = excluded.birth_date,
+                       sex = excluded.sex, address = excluded.address",
+                )?;
+                for r in &rows {
+                    st.execute(params![
+                        r.resident_id,
+                        r.name,
+                        r.name_kana,
+                        r.birth_date,
+                        r.sex,
+                        r.address
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(rows.len())
+        })
+        .await
+    }
+
+    /// See [`super::Db::search`].
+    pub async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
+        let (q, birth) = (format!("%{q}%"), birth.map(str::to_owned));
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT resident_id, name, name_kana, birth_date, sex, address FROM residents
+                 WHERE (resident_id LIKE ?1 OR name LIKE ?1 OR name_kana LIKE ?1)
+                   AND (?2 IS NULL OR birth_date = ?2)
+                 ORDER BY name_kana, resident_id LIMIT 100",
+            )?;
+            let rows = st.query_map(params![q, birth], |r| {
+                Ok(Resident {
+                    resident_id: r.get(0)?,
+                    name: r.get(1)?,
+                    name_kana: r.get(2)?,
+                    birth_date: r.get(3)?,
+                    sex: r.get(4)?,
+                    address: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// See [`super::Db::results_of`].
+    pub async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
+        let id = resident_id.to_owned();
+        self.with(move |c| {
+            results(
+                c,
+                "WHERE resident_id = ?1 ORDER BY hlc_ms, hlc_c, event_id",
+                params![id],
+            )
+        })
+        .await
+    }
+
+    /// See [`super::Db::results_between`].
+    pub async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        self.with(move |c| {
+            results(
+                c,
+                "WHERE day BETWEEN ?1 AND ?2 ORDER BY day, resident_id, hlc_ms, hlc_c, event_id",
+                params![from, to],
+            )
+        })
+        .await
+    }
+
+    /// See [`super::Db::audit`].
+    pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+        let (s, a, j) = (staff.to_owned(), action.to_owned(), subject.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO audit (staff_id, action, subject) VALUES (?1, ?2, ?3)",
+                params![s, a, j],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,
+         applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(DbError::TooNew(current));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES (?1)",
+            [version],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "database migrated");
+    }
+    Ok(())
+}
+
+fn results(
+    c: &Connection,
+    filter: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<ResultRow>, DbError> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT event_id, resident_id, session_id, venue, day, item_code, value, unit, hlc_ms,
+                hlc_c, corrects, reason, staff_id FROM results {filter}"
+    ))?;
+    let rows = st.query_map(p, |r| {
+        Ok(ResultRow {
+            event_id: r.get(0)?,
+            resident_id: r.get(1)?,
+            session_id: r.get(2)?,
+            venue: r.get(3)?,
+            day: r.get(4)?,
+            item_code: r.get(5)?,
+            value: r.get(6)?,
+            unit: r.get(7)?,
+            hlc_ms: r.get(8)?,
+            hlc_c: r.get(9)?,
+            corrects: r.get(10)?,
+            reason: r.get(11)?,
+            staff_id: r.get(12)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn ingest(c: &mut Connection, rows: &[EventRow]) -> Result<Ingested, DbError> {
+    let tx = c.transaction()?;
+    let mut out = Ingested::default();
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+        )?;
+        let mut held = tx.prepare_cached("SELECT id FROM events WHERE node = ?1 AND seq = ?2")?;
+        let mut session = tx.prepare_cached(
+            "INSERT INTO sessions VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?;
+        let mut result = tx.prepare_cached(
+            "INSERT INTO results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for r in rows {
+            let n = insert.execute(params![
+                r.node, r.seq, r.id, r.venue, r.kind, r.resident, r.hlc_ms, r.hlc_c, r.json
+            ])?;
+            if n == 0 {
+                let id: Option<String> = held
+                    .query_row(params![r.node, r.seq], |x| x.get(0))
+                    .optional()?;
+                if id.as_deref() != Some(r.id.as_str()) {
+                    return Err(DbError::Equivocation {
+                        node: r.node.clone(),
+                        seq: r.seq as u64,
+                    });
+                }
+                out.duplicate += 1;
+                continue;
+            }
+            out.new += 1;
+            match &r.derived {
+                Derived::None => {}
+                Derived::Session {
+                    session_id,
+                    resident_id,
+                    day,
+                } => {
+                    session.execute(params![session_id, resident_id, day])?;
+                }
+                Derived::Result(x) => {
+                    result.execute(params![
+                        x.event_id,
+                        x.resident_id,
+                        x.session_id,
+                        x.venue,
+                        x.day,
+                        x.item_code,
+                        x.value,
+                        x.unit,
+                        x.hlc_ms,
+                        x.hlc_c,
+                        x.corrects,
+                        x.reason,
+                        x.staff_id
+                    ])?;
+                }
+            }
+        }
+    }
+    let nodes: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.node.as_str()).collect();
+    for node in nodes {
+        let head = advance_head(&tx, node)?;
+        out.acked.insert(node.to_owned(), head);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+fn advance_head(tx: &rusqlite::Transaction<'_>, node: &str) -> Result<u64, DbError> {
+    let mut head: i64 = tx
+        .query_row(
+            "SELECT contiguous FROM node_heads WHERE node = ?1",
+            [node],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let start = head;
+    {
+        let mut st = tx.prepare_cached(
+            "SELECT seq FROM events WHERE node = ?1 AND seq > ?2 ORDER BY seq LIMIT 100000",
+        )?;
+        let seqs = st.query_map(params![node, head], |r| r.get::<_, i64>(0))?;
+        for s in seqs {
+            let s = s?;
+            if s != head + 1 {
+                break;
+            }
+            head = s;
+        }
+    }
+    if head != start {
+        tx.execute(
+            "INSERT INTO node_heads VALUES (?1, ?2)
+             ON CONFLICT (node) DO UPDATE SET contiguous = excluded.contiguous",
+            params![node, head],
+        )?;
+    }
+    Ok(head as u64)
+}

@@ -1,0 +1,142 @@
+//! Central as a service: opens the database from the configuration, routes HTTP, shuts down
+//! cleanly.
+//!
+//! ```text
+//! Central::open(config)            database (migrated), enrolled boxes, staff
+//!   .serve(listener, shutdown)     axum until `shutdown` resolves
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::{get, post};
+use checkup_protocol::PublicKey;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, StaffConfig};
+use crate::db::Db;
+use crate::{api, web};
+
+/// An enrolled box, as its secret identifies it.
+#[derive(Debug, Clone)]
+pub struct EnrolledBox {
+    /// Node id.
+    pub node: String,
+    /// Municipality.
+    pub municipality: String,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub db: Arc<Db>,
+    /// Public keys of every enrolled box.
+    pub keys: Arc<HashMap<String, PublicKey>>,
+    /// Boxes by the SHA-256 of their secret.
+    pub boxes: Arc<HashMap<String, EnrolledBox>>,
+    /// Venues of each municipality.
+    pub venues: Arc<HashMap<String, Vec<String>>>,
+    /// Batch limits.
+    pub max_batch_events: usize,
+    /// Largest body.
+    pub max_batch_bytes: usize,
+    /// Staff by id.
+    pub staff: Arc<HashMap<String, StaffConfig>>,
+    /// Signed-in staff: token → (staff id, last request).
+    pub sessions: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    /// Idle sign-out.
+    pub idle: Duration,
+}
+
+/// An opened central, ready to serve.
+pub struct Central {
+    state: AppState,
+}
+
+impl Central {
+    /// Open the database (migrating it) and load the enrolled boxes and staff.
+    pub async fn open(config: &Config) -> anyhow::Result<Central> {
+        config.check()?;
+        let db = Db::open(config).await.context("opening the database")?;
+        let mut keys = HashMap::new();
+        let mut boxes = HashMap::new();
+        let mut venues: HashMap<String, HashSet<String>> = HashMap::new();
+        for b in &config.boxes {
+            let key = PublicKey::from_base64(&b.public_key).map_err(anyhow::Error::msg)?;
+            keys.insert(b.node.clone(), key);
+            boxes.insert(
+                b.secret_sha256.to_ascii_lowercase(),
+                EnrolledBox {
+                    node: b.node.clone(),
+                    municipality: b.municipality.clone(),
+                },
+            );
+            venues
+                .entry(b.municipality.clone())
+                .or_default()
+                .insert(b.venue.clone());
+        }
+        if config.staff.is_empty() {
+            tracing::warn!("no central staff configured: nobody can sign in");
+        }
+        Ok(Central {
+            state: AppState {
+                db: Arc::new(db),
+                keys: Arc::new(keys),
+                boxes: Arc::new(boxes),
+                venues: Arc::new(
+                    venues
+                        .into_iter()
+                        .map(|(m, v)| (m, v.into_iter().collect()))
+                        .collect(),
+                ),
+                max_batch_events: config.max_batch_events,
+                max_batch_bytes: config.max_batch_bytes,
+                staff: Arc::new(
+                    config
+                        .staff
+                        .iter()
+                        .map(|s| (s.id.clone(), s.clone()))
+                        .collect(),
+                ),
+                sessions: Arc::default(),
+                idle: Duration::from_secs(config.idle_timeout_secs),
+            },
+        })
+    }
+
+    /// The handlers' state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The HTTP routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(web::page))
+            .route("/healthz", get(api::healthz))
+            .route("/v1/batches", post(api::batches))
+            .route("/v1/login", post(api::login))
+            .route("/v1/residents", get(api::search).post(api::import_residents))
+            .route("/v1/residents/{id}/record", get(api::record))
+            .route("/v1/export.csv", get(api::export))
+            .with_state(self.state.clone())
+    }
+
+    /// Serve until `shutdown` resolves; in-flight requests finish first.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server")
+    }
+}

@@ -1,0 +1,65 @@
+//! Central's web page for health-department staff: sign in, search a resident, read the
+//! record (健康かるて) with each item's history, and export a period's results as CSV.
+//! Japanese first, English beside it; served from the binary.
+
+use axum::response::Html;
+
+/// `GET /`
+pub(crate) async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+const PAGE: &str = r#"<!doctype html>
+<html lang="ja"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>健診記録 central — Checkup Edge</title>
+<style>
+body{font-family:"Noto Sans CJK JP",sans-serif;margin:0;background:#f5f7fa;color:#1b2430}
+header{background:#1f4e79;color:#fff;padding:12px 20px;font-size:20px}
+main{padding:16px 20px;max-width:1100px}
+section{background:#fff;border-radius:10px;padding:16px;margin-bottom:16px;box-shadow:0 1px 3px #0002}
+input,button{font-size:18px;min-height:48px;padding:6px 12px;margin:4px;border-radius:8px;border:1px solid #8899aa}
+button{background:#1f4e79;color:#fff;border:0;min-width:120px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:6px;text-align:left}
+.err{color:#b00020}.muted{color:#667}
+</style></head><body>
+<header>健診記録（健康かるて） <span class="muted" style="color:#cde">Central health records</span></header>
+<main>
+<section id="signin"><h2>サインイン Sign in</h2>
+<input id="sid" placeholder="職員ID Staff ID" autocomplete="username">
+<input id="pin" type="password" inputmode="numeric" placeholder="PIN" autocomplete="current-password">
+<button data-testid="signin" onclick="signIn()">サインイン</button> <span id="who" class="muted"></span></section>
+<section><h2>住民検索 Find a resident</h2>
+<input id="q" placeholder="住民番号・氏名・カナ ID, name or kana">
+<input id="birth" type="date" aria-label="生年月日 birth date">
+<button onclick="find()">検索 Search</button>
+<table id="found"></table></section>
+<section id="record"><h2>健康かるて Record</h2><div id="rec" class="muted">住民を選んでください Choose a resident</div></section>
+<section><h2>CSV出力 Export</h2>
+<input id="from" type="date"> 〜 <input id="to" type="date">
+<button onclick="exportCsv()">出力 Export</button></section>
+<p id="msg" class="err" role="alert"></p>
+</main>
+<script>
+function msg(t){document.getElementById("msg").textContent=t||"";}
+function esc(s){return String(s==null?"":s).replace(/[&<>"]/g,function(c){return{"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c];});}
+async function call(url,opts){var r=await fetch(url,opts);var b=await r.json().catch(function(){return {};});
+ if(!r.ok){throw new Error((b.message||r.status));} return b;}
+async function signIn(){try{var b=await call("/v1/login",{method:"POST",headers:{"content-type":"application/json"},
+ body:JSON.stringify({staff_id:document.getElementById("sid").value,pin:document.getElementById("pin").value})});
+ document.getElementById("who").textContent=b.name+"（"+b.role+"）";msg();}catch(e){msg("サインインできません Sign-in failed: "+e.message);}}
+async function find(){try{var p=new URLSearchParams({q:document.getElementById("q").value});
+ var bd=document.getElementById("birth").value; if(bd){p.set("birth",bd);}
+ var b=await call("/v1/residents?"+p);var t=document.getElementById("found");
+ t.innerHTML="<tr><th>住民番号</th><th>氏名</th><th>カナ</th><th>生年月日</th><th></th></tr>"+b.residents.map(function(r){
+ return "<tr><td>"+esc(r.resident_id)+"</td><td>"+esc(r.name)+"</td><td>"+esc(r.name_kana)+"</td><td>"+esc(r.birth_date)+
+ "</td><td><button onclick=\"show('"+esc(r.resident_id)+"')\">表示 Open</button></td></tr>";}).join("");msg();}catch(e){msg(e.message);}}
+async function show(id){try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/record");
+ var h="<h3>"+esc(b.resident?b.resident.name:id)+" "+esc(id)+"</h3>";
+ b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+"</h4><table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
+ c.items.map(function(i){return "<tr><td>"+esc(i.item_code)+"</td><td>"+esc(i.value)+" "+esc(i.unit)+"</td><td>"+
+ (i.history.length>1?i.history.map(function(x){return esc(x.value)+(x.reason?"（"+esc(x.reason)+"）":"");}).join(" → "):"")+"</td></tr>";}).join("")+"</table>";});
+ document.getElementById("rec").innerHTML=h;msg();}catch(e){msg(e.message);}}
+function exportCsv(){var f=document.getElementById("from").value,t=document.getElementById("to").value;
+ if(!f||!t){msg("期間を入れてください Enter a period");return;} location.href="/v1/export.csv?"+new URLSearchParams({from:f,to:t});}
+</script></body></html>"#;
