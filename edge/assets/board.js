@@ -35,7 +35,9 @@
       var rej = r.rejected.foreign + r.rejected.malformed + r.rejected.unauthenticated + r.rejected.impersonation;
       var via = r.broker ? "　ブローカー broker: " + (r.serving_broker ? "この端末 this box" : (r.broker_node || r.broker)) : "";
       var state = r.connected ? "接続中 connected" : (r.broker ? "切断中 disconnected" : "単独 standalone");
-      link.textContent = state + via + "　" + boxes + (rej ? "　拒否 rejected " + rej : "");
+      var f = b.forwarding || {};
+      var fw = f.enabled ? "　本庁送信 central: 未送信 " + f.queue_depth + (f.last_error ? "（エラー error）" : "") + (f.disk_alarm ? "　容量警告 disk almost full" : "") : "";
+      link.textContent = state + via + "　" + boxes + (rej ? "　拒否 rejected " + rej : "") + fw;
     }
     var open = document.querySelector('[data-testid="open"]');
     if (open) { open.textContent = b.sessions.length; }

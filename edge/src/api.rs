@@ -558,3 +558,22 @@ pub(crate) async fn replication_state(
     }))
     .into_response())
 }
+
+/// `GET /api/forward/status` (venue admin): queue depth, oldest unforwarded event, last
+/// success and error, disk use against its bound.
+pub(crate) async fn forward_status(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    if staff.role != Role::VenueAdmin {
+        return Err(ApiError::forbidden(
+            "only the venue admin may read the forwarding state",
+        ));
+    }
+    let s = state
+        .forward
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_default();
+    Ok(Json(s).into_response())
+}

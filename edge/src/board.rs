@@ -112,7 +112,9 @@ pub fn board_json(state: &AppState) -> Value {
                    "this_box": *node == state.venue.node})
         }).collect::<Vec<_>>(),
     });
-    json!({"stations": stations, "sessions": sessions, "events": p.event_count(), "replication": replication})
+    let forwarding = state.forward.lock().map(|f| f.clone()).unwrap_or_default();
+    json!({"stations": stations, "sessions": sessions, "events": p.event_count(),
+           "replication": replication, "forwarding": forwarding})
 }
 
 /// `GET /api/board`

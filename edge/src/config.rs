@@ -56,6 +56,61 @@ pub struct Config {
     /// Venue replication.
     #[serde(default)]
     pub replication: ReplicationConfig,
+    /// Forwarding to central.
+    #[serde(default)]
+    pub central: CentralConfig,
+}
+
+/// `[central]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralConfig {
+    /// Central's base URL, e.g. "http://central.example:8090". Default: none (nothing is
+    /// forwarded).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// This box's forwarding secret (central keeps its SHA-256). Default: none.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Events per batch; a batch goes as soon as this many wait. Default 500.
+    #[serde(default = "default_batch_events")]
+    pub batch_events: usize,
+    /// Milliseconds the oldest waiting event may wait before a smaller batch goes.
+    /// Default 2000.
+    #[serde(default = "default_batch_age_ms")]
+    pub batch_age_ms: u64,
+    /// Longest wait between retries while central is unreachable. Default 60.
+    #[serde(default = "default_max_backoff_secs")]
+    pub max_backoff_secs: u64,
+    /// Bound on the data directory in MiB; the board alarms above 80 %. Default 4096.
+    #[serde(default = "default_max_disk_mb")]
+    pub max_disk_mb: u64,
+}
+
+const fn default_batch_events() -> usize {
+    500
+}
+const fn default_batch_age_ms() -> u64 {
+    2000
+}
+const fn default_max_backoff_secs() -> u64 {
+    60
+}
+const fn default_max_disk_mb() -> u64 {
+    4096
+}
+
+impl Default for CentralConfig {
+    fn default() -> Self {
+        CentralConfig {
+            url: None,
+            secret: None,
+            batch_events: default_batch_events(),
+            batch_age_ms: default_batch_age_ms(),
+            max_backoff_secs: default_max_backoff_secs(),
+            max_disk_mb: default_max_disk_mb(),
+        }
+    }
 }
 
 /// `[replication]`
@@ -301,6 +356,7 @@ impl Default for Config {
             peers: Vec::new(),
             card: CardConfig::default(),
             replication: ReplicationConfig::default(),
+            central: CentralConfig::default(),
         }
     }
 }
@@ -387,6 +443,23 @@ impl Config {
                     "replication.broker {b:?} must be host:port"
                 )));
             }
+        }
+        if let Some(u) = &self.central.url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "central.url {u:?} must start with http:// or https://"
+            )));
+        }
+        if self.central.url.is_some() && self.central.secret.is_none() {
+            return Err(ConfigError::Invalid(
+                "central.secret is required with central.url".into(),
+            ));
+        }
+        if self.central.batch_events == 0 || self.central.batch_events > 10_000 {
+            return Err(ConfigError::Invalid(
+                "central.batch_events must be between 1 and 10000".into(),
+            ));
         }
         if self.replication.failover_secs == 0 || self.replication.failover_secs > 3600 {
             return Err(ConfigError::Invalid(

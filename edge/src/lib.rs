@@ -18,8 +18,10 @@
 //! - [`board`]: the progress board (JSON and live server-sent events).
 //! - [`cards`]: the box's card readers (watcher events, reading a tapped card);
 //!   [`reception`]: the reception page and its card routes (live taps, PIN pad, demo taps).
-//! - [`replication`]: venue replication's core: topics, validation of received messages,
-//!   version vectors with gaps for anti-entropy.
+//! - [`replication`]: venue replication: mDNS discovery, the embedded broker and hub
+//!   failover, the MQTT client, validation of received messages, version vectors with gaps
+//!   for anti-entropy.
+//! - [`forward`]: store-and-forward to central with a durable watermark and back-off.
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
 //! - [`node`]: the node's signing key on disk.
 //! - [`roster`]: the day's booked residents; `roster/import.rs` reads the reservation
@@ -38,6 +40,7 @@ pub mod config;
 pub mod courses;
 pub mod demo;
 pub mod error;
+pub mod forward;
 pub mod identity;
 pub mod node;
 pub mod projection;

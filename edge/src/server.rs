@@ -69,6 +69,8 @@ pub struct AppState {
     pub cards: Arc<Cards>,
     /// Replication link state and rejected messages.
     pub replication: Arc<crate::replication::mqtt::ReplicationStatus>,
+    /// Forwarding to central.
+    pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
 }
 
 /// An opened edge box, ready to serve.
@@ -77,6 +79,10 @@ pub struct Edge {
     max_body: usize,
     /// How this box replicates (started with the listener, whose address discovery tells).
     replication: ReplicationConfig,
+    /// Forwarding to central.
+    central: crate::config::CentralConfig,
+    /// The data directory (the forwarding watermark lives there).
+    data_dir: std::path::PathBuf,
 }
 
 /// The running replication: discovery, broker choice and the MQTT client.
@@ -225,9 +231,12 @@ impl Edge {
                 roster: Arc::new(roster),
                 cards: Arc::new(cards),
                 replication: Arc::default(),
+                forward: Arc::default(),
             },
             max_body: config.store.max_body_bytes,
             replication: config.replication.clone(),
+            central: config.central.clone(),
+            data_dir: config.data_dir.clone(),
         })
     }
 
@@ -249,6 +258,7 @@ impl Edge {
             .route("/api/events", post(api::append).get(api::read_events))
             .route("/api/replicate", post(api::replicate))
             .route("/api/replication/state", get(api::replication_state))
+            .route("/api/forward/status", get(api::forward_status))
             .route("/api/venue", get(api::venue))
             .route("/api/sessions/{id}", get(api::session))
             .route("/reception", get(reception::page))
@@ -280,10 +290,21 @@ impl Edge {
         let app = self.router();
         let local = listener.local_addr().context("listen address")?;
         let replicator = Replicator::start(&self.state, &self.replication, local);
+        let forward_stop = CancellationToken::new();
+        let forwarder = crate::forward::start(
+            self.state.store.clone(),
+            self.central.clone(),
+            self.data_dir.clone(),
+            self.state.forward.clone(),
+            forward_stop.clone(),
+        )
+        .context("starting the forwarder")?;
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         replicator.stop().await;
+        forward_stop.cancel();
+        let _ = forwarder.await;
         tracing::info!("HTTP server stopped; closing the event store");
         self.state.store.close().await;
         served.context("HTTP server")

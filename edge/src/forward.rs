@@ -1,0 +1,388 @@
+//! Store-and-forward to central: every event this box holds reaches central exactly once,
+//! through outages and restarts.
+//!
+//! ```text
+//! event store ──(per node: events above central's ack)──► batch ──POST /v1/batches──► central
+//!      ▲                                                                   │
+//!      └───────── durable watermark (forward.sqlite3) ◄── acked heads ─────┘
+//! ```
+//!
+//! - The watermark is, per node, the highest seq central has acknowledged holding every
+//!   event up to. It is kept in `forward.sqlite3` (synchronous=FULL) and only ever raised
+//!   from central's answers, so a restart resumes where central stands, never skips.
+//! - A batch goes when `batch_events` are waiting or the oldest has waited `batch_age_ms`.
+//!   Central is idempotent by (node, seq), so a batch resent after a crash between
+//!   central's commit and our watermark write costs a round trip, not a duplicate.
+//! - Failures back off exponentially (base 500 ms, cap `max_backoff_secs`) with full
+//!   jitter, so boxes coming back together do not hammer central in step.
+//! - Every box forwards everything it holds, so the venue's events reach central from any
+//!   surviving box; central's answer covers all nodes, so boxes skip what another sent.
+//! - The status (queue depth, oldest unforwarded event's age, last success and error, disk
+//!   use against its bound) is on the board and `GET /api/forward/status`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::CentralConfig;
+use crate::store::EventStore;
+
+/// Errors of the watermark file.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// SQLite.
+    #[error("forward watermark: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// What the board and the admin see.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ForwardStatus {
+    /// A central is configured.
+    pub enabled: bool,
+    /// Events held but not yet acknowledged by central.
+    pub queue_depth: u64,
+    /// Age of the oldest unacknowledged event, in seconds.
+    pub oldest_unforwarded_secs: Option<u64>,
+    /// When central last acknowledged a batch (Unix seconds).
+    pub last_success: Option<u64>,
+    /// The last failure, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// Events central acknowledged since start.
+    pub forwarded: u64,
+    /// Bytes used by the data directory.
+    pub disk_bytes: u64,
+    /// The configured bound.
+    pub disk_limit_bytes: u64,
+    /// Disk use is above 80 % of the bound.
+    pub disk_alarm: bool,
+    /// Per node, central's acknowledged head.
+    pub acked: BTreeMap<String, u64>,
+}
+
+/// The watermark file.
+pub struct Watermark {
+    conn: Mutex<Connection>,
+}
+
+impl Watermark {
+    /// Open (creating) `forward.sqlite3` in `dir`.
+    pub fn open(dir: &Path) -> Result<Watermark, ForwardError> {
+        let conn = Connection::open(dir.join("forward.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS acked (node TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+        )?;
+        Ok(Watermark {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Per node, the acknowledged head.
+    pub fn load(&self) -> Result<BTreeMap<String, u64>, ForwardError> {
+        let c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = c.prepare("SELECT node, seq FROM acked")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let (n, s) = r?;
+            out.insert(n, s as u64);
+        }
+        Ok(out)
+    }
+
+    /// Raise the heads (never lower them), durably.
+    pub fn raise(&self, acked: &BTreeMap<String, u64>) -> Result<(), ForwardError> {
+        let mut c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = c.transaction()?;
+        for (n, s) in acked {
+            tx.execute(
+                "INSERT INTO acked VALUES (?1, ?2)
+                 ON CONFLICT (node) DO UPDATE SET seq = max(seq, excluded.seq)",
+                params![n, *s as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Full-jitter exponential back-off: a random delay in [d/2, d] where d doubles per failure.
+fn backoff(failures: u32, cap: Duration) -> Duration {
+    let base = Duration::from_millis(500);
+    let d = base
+        .saturating_mul(1u32 << failures.min(16))
+        .min(cap)
+        .max(base);
+    let mut r = [0u8; 2];
+    let _ = getrandom::fill(&mut r);
+    let frac = 0.5 + f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX) / 2.0;
+    d.mul_f64(frac)
+}
+
+/// Start forwarding `store`'s events to central until `shutdown`.
+pub fn start(
+    store: EventStore,
+    config: CentralConfig,
+    data_dir: PathBuf,
+    status: std::sync::Arc<Mutex<ForwardStatus>>,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, ForwardError> {
+    let watermark = std::sync::Arc::new(Watermark::open(&data_dir)?);
+    let mut acked = watermark.load()?;
+    let Some(url) = config.url.clone() else {
+        return Ok(tokio::spawn(async {}));
+    };
+    let endpoint = format!("{}/v1/batches", url.trim_end_matches('/'));
+    let secret = config.secret.clone().unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default();
+    if let Ok(mut s) = status.lock() {
+        s.enabled = true;
+        s.disk_limit_bytes = config.max_disk_mb.saturating_mul(1024 * 1024);
+        s.acked = acked.clone();
+    }
+    Ok(tokio::spawn(async move {
+        let mut committed = store.subscribe();
+        let mut failures = 0u32;
+        let mut pending_since: Option<Instant> = None;
+        let mut last_disk = Instant::now() - Duration::from_secs(3600);
+        let cap = Duration::from_secs(config.max_backoff_secs.max(1));
+        loop {
+            if last_disk.elapsed() > Duration::from_secs(30) {
+                last_disk = Instant::now();
+                let dir = data_dir.clone();
+                let used = tokio::task::spawn_blocking(move || dir_size(&dir))
+                    .await
+                    .unwrap_or(0);
+                if let Ok(mut s) = status.lock() {
+                    s.disk_bytes = used;
+                    let alarm = s.disk_limit_bytes > 0 && used * 5 >= s.disk_limit_bytes * 4;
+                    if alarm && !s.disk_alarm {
+                        tracing::error!(used, limit = s.disk_limit_bytes, "data directory above 80 % of its bound: forward and wipe, or make room");
+                    }
+                    s.disk_alarm = alarm;
+                }
+            }
+            // What is waiting: per node, held contiguously beyond central's ack.
+            let (held, oldest) = {
+                let p = store.projection();
+                (p.held().contiguous_summary(), p.max_hlc())
+            };
+            let depth: u64 = held
+                .iter()
+                .map(|(n, h)| h.saturating_sub(acked.get(n).copied().unwrap_or(0)))
+                .sum();
+            if depth == 0 {
+                pending_since = None;
+            } else {
+                pending_since.get_or_insert_with(Instant::now);
+            }
+            let first_pending = oldest_pending(&store, &held, &acked);
+            if let Ok(mut s) = status.lock() {
+                s.queue_depth = depth;
+                s.oldest_unforwarded_secs = first_pending
+                    .map(|ms| unix_now().saturating_sub(ms / 1000))
+                    .or(oldest.filter(|_| depth > 0).map(|_| 0));
+            }
+            let due = depth >= config.batch_events as u64
+                || pending_since
+                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(config.batch_age_ms));
+            if !due {
+                let wait = if depth == 0 {
+                    Duration::from_secs(5)
+                } else {
+                    Duration::from_millis(config.batch_age_ms)
+                        .saturating_sub(pending_since.map_or(Duration::ZERO, |t| t.elapsed()))
+                };
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = committed.recv() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+            let body = {
+                let store = store.clone();
+                let (held, acked) = (held.clone(), acked.clone());
+                let max = config.batch_events;
+                tokio::task::spawn_blocking(move || batch(&store, &held, &acked, max))
+                    .await
+                    .unwrap_or_default()
+            };
+            let Some((body, n)) = body else {
+                continue;
+            };
+            let sent = client
+                .post(&endpoint)
+                .bearer_auth(&secret)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            let outcome = match sent {
+                Ok(r) if r.status().is_success() => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .map_err(|e| format!("central's answer: {e}")),
+                Ok(r) => {
+                    let code = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    Err(format!("central answered {code}: {text}"))
+                }
+                Err(e) => Err(format!("central unreachable: {e}")),
+            };
+            match outcome {
+                Ok(v) => {
+                    let heads: BTreeMap<String, u64> =
+                        serde_json::from_value(v["acked"].clone()).unwrap_or_default();
+                    let before: u64 = acked.values().sum();
+                    for (node, seq) in &heads {
+                        let e = acked.entry(node.clone()).or_insert(0);
+                        *e = (*e).max(*seq);
+                    }
+                    let (w, wm) = (acked.clone(), watermark.clone());
+                    let durable = tokio::task::spawn_blocking(move || wm.raise(&w)).await;
+                    if let Ok(Err(e)) = durable {
+                        tracing::error!(error = %e, "cannot record central's acknowledgement; will resend");
+                    }
+                    failures = 0;
+                    let after: u64 = acked.values().sum();
+                    if let Ok(mut s) = status.lock() {
+                        s.last_success = Some(unix_now());
+                        s.last_error = None;
+                        s.forwarded += after.saturating_sub(before);
+                        s.acked = acked.clone();
+                    }
+                    tracing::debug!(events = n, "batch acknowledged by central");
+                }
+                Err(msg) => {
+                    failures = failures.saturating_add(1);
+                    let wait = backoff(failures, cap);
+                    tracing::warn!(error = %msg, retry_in_ms = wait.as_millis() as u64, "forwarding failed");
+                    if let Ok(mut s) = status.lock() {
+                        s.last_error = Some(msg);
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// HLC ms of the oldest event not yet acknowledged (the first unacked seq of each node).
+fn oldest_pending(
+    store: &EventStore,
+    held: &BTreeMap<String, u64>,
+    acked: &BTreeMap<String, u64>,
+) -> Option<u64> {
+    let mut oldest: Option<u64> = None;
+    for (node, h) in held {
+        let a = acked.get(node).copied().unwrap_or(0);
+        if *h <= a {
+            continue;
+        }
+        if let Ok(rows) = store.read_node_json(node, a, 1)
+            && let Some((_, json)) = rows.first()
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(json)
+            && let Some(ms) = v["hlc"]["ms"].as_u64()
+        {
+            oldest = Some(oldest.map_or(ms, |o| o.min(ms)));
+        }
+    }
+    oldest
+}
+
+/// Up to `max` events above the acks, node by node, as a JSON array of the stored texts.
+fn batch(
+    store: &EventStore,
+    held: &BTreeMap<String, u64>,
+    acked: &BTreeMap<String, u64>,
+    max: usize,
+) -> Option<(Vec<u8>, usize)> {
+    let mut body = Vec::with_capacity(max * 600);
+    body.push(b'[');
+    let mut n = 0;
+    for (node, h) in held {
+        let a = acked.get(node).copied().unwrap_or(0);
+        if *h <= a || n >= max {
+            continue;
+        }
+        let want = ((*h - a) as usize).min(max - n);
+        let rows = store.read_node_json(node, a, want).ok()?;
+        for (_, json) in rows {
+            if n > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(json.as_bytes());
+            n += 1;
+        }
+    }
+    body.push(b']');
+    (n > 0).then_some((body, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let cap = Duration::from_secs(60);
+        for f in 0..20 {
+            let d = backoff(f, cap);
+            assert!(d >= Duration::from_millis(250) && d <= cap, "{f}: {d:?}");
+        }
+        assert!(backoff(12, cap) >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_watermark_only_rises_and_survives_reopening() {
+        let dir = tempfile::tempdir().expect("dir");
+        let w = Watermark::open(dir.path()).expect("open");
+        w.raise(&BTreeMap::from([("a".into(), 5), ("b".into(), 2)]))
+            .expect("raise");
+        w.raise(&BTreeMap::from([("a".into(), 3)])).expect("raise");
+        drop(w);
+        let w = Watermark::open(dir.path()).expect("reopen");
+        assert_eq!(
+            w.load().expect("load"),
+            BTreeMap::from([("a".into(), 5), ("b".into(), 2)])
+        );
+    }
+}
