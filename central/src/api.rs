@@ -136,8 +136,10 @@ pub(crate) async fn batches(
     let n = rows.len();
     let done = s.db.ingest(rows).await?;
     tracing::debug!(node = %enrolled.node, events = n, new = done.new, "batch stored");
-    Ok(Json(json!({"acked": done.acked, "new": done.new, "duplicate": done.duplicate}))
-        .into_response())
+    Ok(
+        Json(json!({"acked": done.acked, "new": done.new, "duplicate": done.duplicate}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -152,7 +154,10 @@ pub(crate) async fn login(State(s): State<AppState>, body: Bytes) -> Result<Resp
     let req: LoginRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
     let staff = s.staff.get(&req.staff_id).cloned();
-    let hash = staff.as_ref().map(|m| m.pin_hash.clone()).unwrap_or_default();
+    let hash = staff
+        .as_ref()
+        .map(|m| m.pin_hash.clone())
+        .unwrap_or_default();
     let pin = req.pin.clone();
     let ok = tokio::task::spawn_blocking(move || checkup_provisioning::pin::verify(&hash, &pin))
         .await
@@ -171,8 +176,8 @@ pub(crate) async fn login(State(s): State<AppState>, body: Bytes) -> Result<Resp
     if let Ok(mut g) = s.sessions.lock() {
         g.insert(token.clone(), (staff.id.clone(), std::time::Instant::now()));
     }
-    let mut resp = Json(json!({"staff_id": staff.id, "name": staff.name, "role": staff.role}))
-        .into_response();
+    let mut resp =
+        Json(json!({"staff_id": staff.id, "name": staff.name, "role": staff.role})).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "cc_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         s.idle.as_secs()
@@ -208,11 +213,10 @@ fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<(String, R
             }
         }
     };
-    let role = s
-        .staff
-        .get(&id)
-        .map(|m| m.role)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
+    let role =
+        s.staff.get(&id).map(|m| m.role).ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in")
+        })?;
     if !roles.contains(&role) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -239,8 +243,7 @@ pub(crate) async fn search(
     let (who, _) = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker])?;
     let birth = q.birth.filter(|b| !b.is_empty());
     let found = s.db.search(q.q.trim(), birth.as_deref()).await?;
-    s.db
-        .audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
+    s.db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
         .await?;
     Ok(Json(json!({"residents": found})).into_response())
 }
@@ -266,8 +269,7 @@ pub(crate) async fn import_residents(
         }
     }
     let n = s.db.upsert_residents(rows).await?;
-    s.db
-        .audit(&who, "import_residents", &format!("{n} rows"))
+    s.db.audit(&who, "import_residents", &format!("{n} rows"))
         .await?;
     Ok(Json(json!({"imported": n, "errors": errors})).into_response())
 }
@@ -288,14 +290,18 @@ pub(crate) async fn record(
         let history: Vec<_> = rows
             .iter()
             .filter(|x| x.session_id == r.session_id && x.item_code == r.item_code)
-            .map(|x| json!({"value": x.value, "unit": x.unit, "staff_id": x.staff_id,
-                            "corrects": x.corrects, "reason": x.reason, "event_id": x.event_id}))
+            .map(|x| {
+                json!({"value": x.value, "unit": x.unit, "staff_id": x.staff_id,
+                            "corrects": x.corrects, "reason": x.reason, "event_id": x.event_id})
+            })
             .collect();
         checkups
             .entry((r.day.clone(), r.session_id.clone()))
             .or_default()
-            .push(json!({"item_code": r.item_code, "value": r.value, "unit": r.unit,
-                         "history": history}));
+            .push(
+                json!({"item_code": r.item_code, "value": r.value, "unit": r.unit,
+                         "history": history}),
+            );
     }
     let mut series: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
     for r in &current {
@@ -304,7 +310,11 @@ pub(crate) async fn record(
             .or_default()
             .push(json!({"date": r.day, "value": r.value, "unit": r.unit, "venue": r.venue}));
     }
-    let resident = s.db.search(&id, None).await?.into_iter().find(|r| r.resident_id == id);
+    let resident =
+        s.db.search(&id, None)
+            .await?
+            .into_iter()
+            .find(|r| r.resident_id == id);
     Ok(Json(json!({
         "resident_id": id,
         "resident": resident,
@@ -354,17 +364,23 @@ pub(crate) async fn export(
     out.sort_by(|a, b| {
         (&a.date, &a.resident_id, &a.item_code).cmp(&(&b.date, &b.resident_id, &b.item_code))
     });
-    s.db
-        .audit(&who, "export", &format!("{}..{} ({} rows)", q.from, q.to, out.len()))
-        .await?;
+    s.db.audit(
+        &who,
+        "export",
+        &format!("{}..{} ({} rows)", q.from, q.to, out.len()),
+    )
+    .await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in &out {
-        w.serialize(r)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        w.serialize(r).map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?;
     }
     if out.is_empty() {
         w.write_record(["resident_id", "item_code", "value", "unit", "date", "venue"])
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
     }
     let body = w
         .into_inner()

@@ -147,7 +147,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     public_key: public.to_base64(),
                     secret_sha256: checkup_central::config::secret_digest(DEMO_SECRET),
                 });
-                println!("Enrolled demo box edge-01 (venue demo-venue); forwarding secret: {DEMO_SECRET}");
+                println!(
+                    "Enrolled demo box edge-01 (venue demo-venue); forwarding secret: {DEMO_SECRET}"
+                );
             }
             println!("Demo staff: C001 / PIN 1234 (central admin)");
             rt()?.block_on(serve(c))?;

@@ -122,7 +122,10 @@ impl Central {
             .route("/healthz", get(api::healthz))
             .route("/v1/batches", post(api::batches))
             .route("/v1/login", post(api::login))
-            .route("/v1/residents", get(api::search).post(api::import_residents))
+            .route(
+                "/v1/residents",
+                get(api::search).post(api::import_residents),
+            )
             .route("/v1/residents/{id}/record", get(api::record))
             .route("/v1/export.csv", get(api::export))
             .with_state(self.state.clone())

@@ -570,10 +570,6 @@ pub(crate) async fn forward_status(
             "only the venue admin may read the forwarding state",
         ));
     }
-    let s = state
-        .forward
-        .lock()
-        .map(|g| g.clone())
-        .unwrap_or_default();
+    let s = state.forward.lock().map(|g| g.clone()).unwrap_or_default();
     Ok(Json(s).into_response())
 }

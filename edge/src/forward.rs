@@ -191,7 +191,11 @@ pub fn start(
                     s.disk_bytes = used;
                     let alarm = s.disk_limit_bytes > 0 && used * 5 >= s.disk_limit_bytes * 4;
                     if alarm && !s.disk_alarm {
-                        tracing::error!(used, limit = s.disk_limit_bytes, "data directory above 80 % of its bound: forward and wipe, or make room");
+                        tracing::error!(
+                            used,
+                            limit = s.disk_limit_bytes,
+                            "data directory above 80 % of its bound: forward and wipe, or make room"
+                        );
                     }
                     s.disk_alarm = alarm;
                 }

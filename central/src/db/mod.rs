@@ -84,7 +84,7 @@ pub enum Derived {
         day: String,
     },
     /// A result recorded or corrected.
-    Result(ResultRow),
+    Result(Box<ResultRow>),
 }
 
 /// A result as central keeps it.
@@ -146,7 +146,7 @@ impl EventRow {
             ),
             EventBody::MeasurementRecorded(p) => (
                 Some(p.resident_id.clone()),
-                Derived::Result(ResultRow {
+                Derived::Result(Box::new(ResultRow {
                     event_id: e.id.to_string(),
                     resident_id: p.resident_id.clone(),
                     session_id: p.session_id.to_string(),
@@ -160,11 +160,11 @@ impl EventRow {
                     corrects: None,
                     reason: None,
                     staff_id: e.actor.staff_id.clone(),
-                }),
+                })),
             ),
             EventBody::MeasurementCorrected(p) => (
                 Some(p.resident_id.clone()),
-                Derived::Result(ResultRow {
+                Derived::Result(Box::new(ResultRow {
                     event_id: e.id.to_string(),
                     resident_id: p.resident_id.clone(),
                     session_id: p.session_id.to_string(),
@@ -178,7 +178,7 @@ impl EventRow {
                     corrects: Some(p.corrects.to_string()),
                     reason: Some(p.reason.clone()),
                     staff_id: e.actor.staff_id.clone(),
-                }),
+                })),
             ),
             EventBody::StationVisited(p) => (Some(p.resident_id.clone()), Derived::None),
             EventBody::RecordViewed(_) | EventBody::SessionClosed(_) => (None, Derived::None),

@@ -76,7 +76,8 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // One migrator at a time (several central processes may start together).
-        tx.execute("SELECT pg_advisory_xact_lock(7351)", &[]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7351)", &[])
+            .await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,
              applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
@@ -211,7 +212,7 @@ impl Postgres {
         let results: Vec<&ResultRow> = fresh
             .iter()
             .filter_map(|r| match &r.derived {
-                Derived::Result(x) => Some(x),
+                Derived::Result(x) => Some(x.as_ref()),
                 _ => None,
             })
             .collect();
@@ -278,7 +279,10 @@ impl Postgres {
     /// See [`super::Db::event_count`].
     pub async fn event_count(&self) -> Result<u64, DbError> {
         let c = self.client().await?;
-        let n: i64 = c.query_one("SELECT count(*) FROM events", &[]).await?.get(0);
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM events", &[])
+            .await?
+            .get(0);
         Ok(n as u64)
     }
 

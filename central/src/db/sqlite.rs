@@ -259,9 +259,8 @@ fn ingest(c: &mut Connection, rows: &[EventRow]) -> Result<Ingested, DbError> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
         )?;
         let mut held = tx.prepare_cached("SELECT id FROM events WHERE node = ?1 AND seq = ?2")?;
-        let mut session = tx.prepare_cached(
-            "INSERT INTO sessions VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-        )?;
+        let mut session =
+            tx.prepare_cached("INSERT INTO sessions VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?;
         let mut result = tx.prepare_cached(
             "INSERT INTO results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT DO NOTHING",

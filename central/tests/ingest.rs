@@ -1,0 +1,466 @@
+//! Central's ingest API and resident record, against a real central on SQLite and on the
+//! real PostgreSQL of this machine (127.0.0.1:5432, a database created and dropped here):
+//! every bad batch is refused whole with a reason, replays and overlaps are harmless, and
+//! the record and the export show corrected values, audited and for the right roles only.
+
+use checkup_central::config::{BoxConfig, Config, StaffConfig, secret_digest};
+use checkup_central::server::Central;
+use checkup_protocol::{
+    Actor, Event, EventBody, Hlc, MeasuredValue, MeasurementCorrected, MeasurementRecorded,
+    NodeKey, Role, SessionOpened, StationKind,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const SECRET: &str = "box-one-secret";
+
+struct Fixture {
+    url: String,
+    http: reqwest::Client,
+    key: NodeKey,
+    foreign_key: NodeKey,
+    stop: tokio_util_stop::Stop,
+    _dir: tempfile::TempDir,
+    pg_db: Option<String>,
+}
+
+mod tokio_util_stop {
+    /// Resolves the server's shutdown future when dropped or triggered.
+    pub struct Stop(pub Option<tokio::sync::oneshot::Sender<()>>);
+    impl Stop {
+        pub fn now(&mut self) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+}
+
+async fn pg_admin() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("PostgreSQL on 127.0.0.1:5432");
+    tokio::spawn(conn);
+    client
+}
+
+async fn fixture(postgres: bool) -> Fixture {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = NodeKey::generate();
+    let foreign_key = NodeKey::generate();
+    let pg_db = if postgres {
+        let name = format!("checkup_test_{}", Uuid::now_v7().simple());
+        pg_admin()
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        Some(name)
+    } else {
+        None
+    };
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        database: match &pg_db {
+            Some(n) => format!("postgres://postgres@127.0.0.1:5432/{n}"),
+            None => "sqlite".into(),
+        },
+        max_batch_events: 50,
+        max_batch_bytes: 64 * 1024,
+        boxes: vec![
+            BoxConfig {
+                node: "edge-01".into(),
+                venue: "midori-day1".into(),
+                municipality: "midori".into(),
+                public_key: key.verifying_key().to_base64(),
+                secret_sha256: secret_digest(SECRET),
+            },
+            BoxConfig {
+                node: "edge-x1".into(),
+                venue: "aoba-day1".into(),
+                municipality: "aoba".into(),
+                public_key: foreign_key.verifying_key().to_base64(),
+                secret_sha256: secret_digest("aoba-secret"),
+            },
+        ],
+        staff: vec![
+            StaffConfig {
+                id: "C1".into(),
+                name: "保健 太郎".into(),
+                role: Role::CentralAdmin,
+                pin_hash: checkup_provisioning::pin::hash("1234").expect("hash"),
+            },
+            StaffConfig {
+                id: "W1".into(),
+                name: "相談 花子".into(),
+                role: Role::Caseworker,
+                pin_hash: checkup_provisioning::pin::hash("5678").expect("hash"),
+            },
+        ],
+        ..Config::default()
+    };
+    let central = Central::open(&config).await.expect("open");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = central
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Fixture {
+        url,
+        http: reqwest::Client::new(),
+        key,
+        foreign_key,
+        stop: tokio_util_stop::Stop(Some(tx)),
+        _dir: dir,
+        pg_db,
+    }
+}
+
+impl Fixture {
+    async fn post(&self, secret: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!("{}/v1/batches", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(s) = secret {
+            r = r.bearer_auth(s);
+        }
+        let r = r.send().await.expect("post");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn events(&self) -> u64 {
+        let v: Value = self
+            .http
+            .get(format!("{}/healthz", self.url))
+            .send()
+            .await
+            .expect("healthz")
+            .json()
+            .await
+            .expect("json");
+        v["events"].as_u64().unwrap_or(u64::MAX)
+    }
+
+    async fn login(&self, id: &str, pin: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}/v1/login", self.url))
+            .json(&json!({"staff_id": id, "pin": pin}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 200);
+        r.headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("cookie")
+            .to_owned()
+    }
+
+    async fn get(&self, cookie: &str, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("get");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    async fn finish(mut self) {
+        self.stop.now();
+        if let Some(db) = self.pg_db.take() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let _ = pg_admin()
+                .await
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+fn seal(key: &NodeKey, venue: &str, node: &str, seq: u64, ms: u64, body: EventBody) -> Event {
+    Event::seal(
+        Uuid::now_v7(),
+        venue,
+        node,
+        seq,
+        Hlc { ms, c: 0 },
+        Actor {
+            staff_id: "N1".into(),
+            role: Role::Nurse,
+        },
+        body,
+        key,
+    )
+}
+
+fn json_of(events: &[Event]) -> Vec<u8> {
+    serde_json::to_vec(events).expect("json")
+}
+
+/// 2026-11-25 10:00 JST.
+const DAY_MS: u64 = 1_795_568_400_000;
+
+fn checkup(key: &NodeKey, first_seq: u64, session: Uuid, ms: u64) -> Vec<Event> {
+    let v = "midori-day1";
+    let opened = seal(
+        key,
+        v,
+        "edge-01",
+        first_seq,
+        ms,
+        EventBody::SessionOpened(SessionOpened {
+            session_id: session,
+            resident_id: "0000000042".into(),
+            stations: vec![StationKind::Measurement],
+            card: None,
+        }),
+    );
+    let height = seal(
+        key,
+        v,
+        "edge-01",
+        first_seq + 1,
+        ms + 1000,
+        EventBody::MeasurementRecorded(MeasurementRecorded {
+            session_id: session,
+            resident_id: "0000000042".into(),
+            station: StationKind::Measurement,
+            item_code: "9N001000000000001".into(),
+            value: MeasuredValue::Number(165.2),
+            unit: "cm".into(),
+            confirmed: false,
+        }),
+    );
+    let corrected = seal(
+        key,
+        v,
+        "edge-01",
+        first_seq + 2,
+        ms + 2000,
+        EventBody::MeasurementCorrected(MeasurementCorrected {
+            session_id: session,
+            resident_id: "0000000042".into(),
+            corrects: height.id,
+            item_code: "9N001000000000001".into(),
+            value: MeasuredValue::Number(156.2),
+            unit: "cm".into(),
+            reason: "転記ミス".into(),
+            confirmed: false,
+        }),
+    );
+    vec![opened, height, corrected]
+}
+
+async fn scenario(postgres: bool) {
+    let f = fixture(postgres).await;
+    let batch = checkup(&f.key, 1, Uuid::now_v7(), DAY_MS);
+
+    // No or wrong secret.
+    assert_eq!(f.post(None, json_of(&batch)).await.0, 401);
+    let (s, v) = f.post(Some("guess"), json_of(&batch)).await;
+    assert_eq!((s, v["error"].as_str()), (401, Some("unauthenticated")));
+
+    // Bad batches: refused whole, with a reason, nothing stored.
+    let mut unknown_version = serde_json::to_value(&batch).expect("json");
+    unknown_version[1]["format"] = json!(99);
+    let mut tampered = batch.clone();
+    tampered[2].seq = 9;
+    let foreign = vec![seal(
+        &f.key,
+        "aoba-day1",
+        "edge-01",
+        1,
+        DAY_MS,
+        EventBody::SessionClosed(checkup_protocol::SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        }),
+    )];
+    let too_many: Vec<Event> = (1..=51)
+        .map(|i| {
+            seal(
+                &f.key,
+                "midori-day1",
+                "edge-01",
+                i,
+                DAY_MS,
+                EventBody::SessionClosed(checkup_protocol::SessionClosed {
+                    session_id: Uuid::now_v7(),
+                    reason: None,
+                }),
+            )
+        })
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("not JSON", b"{nope".to_vec(), 400, "malformed_batch"),
+        ("not an array", b"{}".to_vec(), 400, "malformed_batch"),
+        (
+            "unknown format version",
+            serde_json::to_vec(&unknown_version).expect("json"),
+            422,
+            "unknown_format_version",
+        ),
+        ("altered event", json_of(&tampered), 422, "bad_signature"),
+        (
+            "another municipality's venue",
+            json_of(&foreign),
+            422,
+            "foreign_municipality",
+        ),
+        (
+            "too many events",
+            json_of(&too_many),
+            413,
+            "batch_too_large",
+        ),
+        (
+            "too many bytes",
+            vec![b' '; 65 * 1024],
+            413,
+            "batch_too_large",
+        ),
+    ];
+    for (what, body, status, code) in cases {
+        let (s, v) = f.post(Some(SECRET), body).await;
+        assert_eq!(s, status, "{what}: {v}");
+        assert_eq!(v["error"].as_str(), Some(code), "{what}: {v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    assert_eq!(f.events().await, 0, "nothing half-applied");
+    // A box of another municipality cannot send this one's venue either.
+    let (s, v) = f.post(Some("aoba-secret"), json_of(&batch)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("foreign_municipality"))
+    );
+
+    // Accepted; then a replay and an overlap change nothing.
+    let (s, v) = f.post(Some(SECRET), json_of(&batch)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["acked"]["edge-01"], 3);
+    assert_eq!(v["new"], 3);
+    let (s, v) = f.post(Some(SECRET), json_of(&batch)).await;
+    assert_eq!(
+        (s, v["new"].clone(), v["duplicate"].clone()),
+        (200, json!(0), json!(3))
+    );
+    let later = checkup(&f.key, 4, Uuid::now_v7(), DAY_MS + 366 * 86_400_000);
+    let mut overlap = batch[1..].to_vec();
+    overlap.extend(later[..2].iter().cloned());
+    let (s, v) = f.post(Some(SECRET), json_of(&overlap)).await;
+    assert_eq!(
+        (s, v["new"].clone(), v["acked"]["edge-01"].clone()),
+        (200, json!(2), json!(5))
+    );
+    // A gap: seq 7 before 6 → acked stays at 5 until 6 arrives.
+    let seven = seal(
+        &f.key,
+        "midori-day1",
+        "edge-01",
+        7,
+        DAY_MS + 366 * 86_400_000 + 5000,
+        EventBody::SessionClosed(checkup_protocol::SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        }),
+    );
+    let (s, v) = f.post(Some(SECRET), json_of(&[seven])).await;
+    assert_eq!((s, v["acked"]["edge-01"].clone()), (200, json!(5)));
+    let (s, v) = f.post(Some(SECRET), json_of(&later[2..])).await;
+    assert_eq!((s, v["acked"]["edge-01"].clone()), (200, json!(7)));
+    assert_eq!(f.events().await, 7);
+    // The same (node, seq) as another event: refused whole, nothing applied.
+    let mut equivocation = checkup(&f.key, 8, Uuid::now_v7(), DAY_MS);
+    equivocation[0] = seal(
+        &f.key,
+        "midori-day1",
+        "edge-01",
+        3,
+        DAY_MS,
+        EventBody::SessionClosed(checkup_protocol::SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        }),
+    );
+    let (s, v) = f.post(Some(SECRET), json_of(&equivocation)).await;
+    assert_eq!((s, v["error"].as_str()), (409, Some("seq_conflict")), "{v}");
+    assert_eq!(f.events().await, 7);
+
+    // The record: staff only, audited, corrected value with its history, year over year.
+    let (s, _) = f.get("", "/v1/residents/0000000042/record").await;
+    assert_eq!(s, 401);
+    let admin = f.login("C1", "1234").await;
+    let worker = f.login("W1", "5678").await;
+    let (s, body) = f.get(&admin, "/v1/residents/0000000042/record").await;
+    assert_eq!(s, 200, "{body}");
+    let rec: Value = serde_json::from_str(&body).expect("json");
+    let checkups = rec["checkups"].as_array().expect("checkups");
+    assert_eq!(checkups.len(), 2, "{rec}");
+    assert_eq!(checkups[0]["date"], "2026-11-25");
+    let item = &checkups[0]["items"][0];
+    assert_eq!(item["value"], "156.2");
+    assert_eq!(item["history"].as_array().map(Vec::len), Some(2));
+    assert_eq!(item["history"][1]["reason"], "転記ミス");
+    assert_eq!(
+        rec["series"]["9N001000000000001"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        f.get(&worker, "/v1/residents/0000000042/record").await.0,
+        403
+    );
+
+    // The export: one row per resident per item per checkup, current values.
+    let (s, csv) = f
+        .get(&admin, "/v1/export.csv?from=2026-04-01&to=2027-03-31")
+        .await;
+    assert_eq!(s, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "resident_id,item_code,value,unit,date,venue");
+    assert_eq!(
+        lines[1],
+        "0000000042,9N001000000000001,156.2,cm,2026-11-25,midori-day1"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert_eq!(
+        f.get(&admin, "/v1/export.csv?from=2027-01-01&to=2026-01-01")
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        f.get(&worker, "/v1/export.csv?from=2026-04-01&to=2027-03-31")
+            .await
+            .0,
+        403
+    );
+    let _ = &f.foreign_key;
+    f.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_record_and_export_on_sqlite() {
+    scenario(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_record_and_export_on_postgresql() {
+    scenario(true).await;
+}
