@@ -67,8 +67,6 @@ pub fn check_batch(
     let mut ranges: BTreeMap<String, NodeRange> = BTreeMap::new();
     for (index, item) in items.into_iter().enumerate() {
         let e = Event::from_value(item).map_err(|error| BatchError::Event { index, error })?;
-        e.verify_with(keys)
-            .map_err(|error| BatchError::Event { index, error })?;
         if !venues.contains(&e.venue) {
             return Err(BatchError::ForeignVenue {
                 index,
@@ -85,6 +83,9 @@ pub fn check_batch(
         r.count += 1;
         events.push(e);
     }
+    // Signatures last, all at once (batch verification).
+    Event::verify_all(&events, keys)
+        .map_err(|(index, error)| BatchError::Event { index, error })?;
     Ok((events, ranges))
 }
 

@@ -618,4 +618,39 @@ impl Event {
             .ok_or_else(|| ProtocolError::UnknownNode(self.node.clone()))?;
         self.verify(&key)
     }
+
+    /// Verify many events at once, each against its node's key in `keys` (ed25519 batch
+    /// verification: about twice as fast as one by one). On failure, the index of the first
+    /// bad event and why.
+    pub fn verify_all(events: &[Event], keys: &impl Keyring) -> Result<(), (usize, ProtocolError)> {
+        let mut messages = Vec::with_capacity(events.len());
+        let mut sigs = Vec::with_capacity(events.len());
+        let mut vks = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            let key = keys
+                .key_for(&e.node)
+                .ok_or_else(|| (i, ProtocolError::UnknownNode(e.node.clone())))?;
+            let sig = signing::decode_signature(&e.sig).ok_or_else(|| {
+                (
+                    i,
+                    ProtocolError::BadSignature {
+                        node: e.node.clone(),
+                        seq: e.seq,
+                    },
+                )
+            })?;
+            messages.push(e.canonical_bytes());
+            sigs.push(sig);
+            vks.push(key.0);
+        }
+        let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        if ed25519_dalek::verify_batch(&refs, &sigs, &vks).is_ok() {
+            return Ok(());
+        }
+        // Name the first bad one.
+        for (i, e) in events.iter().enumerate() {
+            e.verify_with(keys).map_err(|err| (i, err))?;
+        }
+        Ok(())
+    }
 }

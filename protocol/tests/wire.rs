@@ -84,6 +84,36 @@ fn another_nodes_key_fails_verification() {
 }
 
 #[test]
+fn batch_verification_accepts_good_batches_and_names_the_first_bad_event() {
+    let key = NodeKey::generate();
+    let ring: HashMap<String, PublicKey> =
+        HashMap::from([("edge-01".to_string(), key.verifying_key())]);
+    let mut batch: Vec<Event> = (0..64).map(|_| sealed(&key, weight(60.0))).collect();
+    Event::verify_all(&batch, &ring).expect("good batch");
+    Event::verify_all(&[], &ring).expect("empty batch");
+    // An altered event in the middle.
+    let mut v: Value = serde_json::from_str(&batch[40].to_json()).expect("json");
+    v["body"]["payload"]["value"] = json!(70.0);
+    batch[40] = Event::from_value(v).expect("well-formed");
+    let (i, e) = Event::verify_all(&batch, &ring).expect_err("bad");
+    assert_eq!((i, e.code()), (40, "bad_signature"));
+    // A garbage signature and an unknown node are named too.
+    batch[40] = sealed(&key, weight(60.0));
+    batch[10].sig = "!!!".into();
+    assert_eq!(
+        Event::verify_all(&batch, &ring).map_err(|(i, _)| i),
+        Err(10)
+    );
+    let other = sealed(&NodeKey::generate(), weight(60.0));
+    let mut foreign = other.clone();
+    foreign.node = "edge-09".into();
+    assert!(matches!(
+        Event::verify_all(&[foreign], &ring),
+        Err((0, ProtocolError::UnknownNode(_)))
+    ));
+}
+
+#[test]
 fn garbage_signature_is_a_bad_signature_not_a_panic() {
     let key = NodeKey::generate();
     let mut e = sealed(&key, weight(62.5));

@@ -119,9 +119,10 @@ fn decode_batch(
                 event_node: e.node,
             });
         }
-        e.verify_with(keys)?;
         out.push(e);
     }
+    // Signatures all at once (ed25519 batch verification).
+    Event::verify_all(&out, keys).map_err(|(_, e)| ReplicationError::Event(e))?;
     Ok(out)
 }
 
