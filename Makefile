@@ -33,3 +33,4 @@ bench: deps
 	$(CARGO) bench -p checkup-edge --bench append
 	$(CARGO) bench -p checkup-edge --bench replication
 	$(CARGO) bench -p checkup-tests --bench failover
+	$(CARGO) bench -p checkup-central --bench ingest

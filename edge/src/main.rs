@@ -50,6 +50,13 @@ enum Command {
         /// mDNS on the listen address's interface); 0 picks a free port.
         #[arg(long, value_name = "PORT", default_value_t = 18830)]
         mqtt_port: u16,
+        /// Forward the day's events to this central (e.g. `checkup-central demo
+        /// --edge-data-dir data/demo` on http://127.0.0.1:8090).
+        #[arg(long, value_name = "URL")]
+        central_url: Option<String>,
+        /// The forwarding secret central printed.
+        #[arg(long, value_name = "SECRET", env = "CHECKUP_CENTRAL_SECRET")]
+        central_secret: Option<String>,
     },
 }
 
@@ -171,11 +178,15 @@ async fn run(
             listen,
             data_dir,
             mqtt_port,
+            central_url,
+            central_secret,
             ..
         } => {
             let n = demo::load_roster(&data_dir).context("loading the demo roster")?;
             let mut c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
             c.replication.broker_port = mqtt_port;
+            c.central.url = central_url;
+            c.central.secret = central_secret;
             let cards = match virtual_reader {
                 Some(r) => {
                     c.card.mode = checkup_edge::config::CardMode::Virtual;

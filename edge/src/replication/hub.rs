@@ -173,11 +173,15 @@ async fn run(
                     }
                 }
                 let Some(b) = own else { continue };
-                tracing::warn!(
-                    waited_ms = waited.as_millis() as u64,
-                    port = b.addr.port(),
-                    "no broker at the venue: this box serves it now"
-                );
+                if opts.hub && !ever_connected {
+                    tracing::info!(port = b.addr.port(), "the hub serves the venue's broker");
+                } else {
+                    tracing::warn!(
+                        waited_ms = waited.as_millis() as u64,
+                        port = b.addr.port(),
+                        "no broker at the venue for too long: this box serves it now"
+                    );
+                }
                 advertising = true;
                 advertise(Some(b.addr.port()));
                 let addr = own_target(&opts, b);
