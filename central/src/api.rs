@@ -300,7 +300,9 @@ pub(crate) async fn record(
             .or_default()
             .push(
                 json!({"item_code": r.item_code, "value": r.value, "unit": r.unit,
-                         "history": history}),
+                       "name_ja": checkup_protocol::items::item(&r.item_code).map(|i| i.name_ja),
+                       "name_en": checkup_protocol::items::item(&r.item_code).map(|i| i.name_en),
+                       "history": history}),
             );
     }
     let mut series: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();

@@ -32,12 +32,12 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;pad
 <section><h2>住民検索 Find a resident</h2>
 <input id="q" placeholder="住民番号・氏名・カナ ID, name or kana">
 <input id="birth" type="date" aria-label="生年月日 birth date">
-<button onclick="find()">検索 Search</button>
+<button data-testid="search" onclick="find()">検索 Search</button>
 <table id="found"></table></section>
 <section id="record"><h2>健康かるて Record</h2><div id="rec" class="muted">住民を選んでください Choose a resident</div></section>
 <section><h2>CSV出力 Export</h2>
 <input id="from" type="date"> 〜 <input id="to" type="date">
-<button onclick="exportCsv()">出力 Export</button></section>
+<button data-testid="export" onclick="exportCsv()">出力 Export</button></section>
 <p id="msg" class="err" role="alert"></p>
 </main>
 <script>
@@ -57,7 +57,7 @@ async function find(){try{var p=new URLSearchParams({q:document.getElementById("
 async function show(id){try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/record");
  var h="<h3>"+esc(b.resident?b.resident.name:id)+" "+esc(id)+"</h3>";
  b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+"</h4><table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
- c.items.map(function(i){return "<tr><td>"+esc(i.item_code)+"</td><td>"+esc(i.value)+" "+esc(i.unit)+"</td><td>"+
+ c.items.map(function(i){return "<tr><td>"+esc(i.name_ja||i.item_code)+(i.name_en?" <span class=muted>"+esc(i.name_en)+"</span>":"")+"<br><span class=muted>"+esc(i.item_code)+"</span></td><td>"+esc(i.value)+" "+esc(i.unit)+"</td><td>"+
  (i.history.length>1?i.history.map(function(x){return esc(x.value)+(x.reason?"（"+esc(x.reason)+"）":"");}).join(" → "):"")+"</td></tr>";}).join("")+"</table>";});
  document.getElementById("rec").innerHTML=h;msg();}catch(e){msg(e.message);}}
 function exportCsv(){var f=document.getElementById("from").value,t=document.getElementById("to").value;
