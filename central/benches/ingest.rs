@@ -199,21 +199,6 @@ async fn raw_postgres(url: &str, rows: &[(String, i64, String, String)]) -> Dura
     t.elapsed()
 }
 
-async fn pg_db() -> (tokio_postgres::Client, String) {
-    let (c, conn) = tokio_postgres::connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("PostgreSQL on 127.0.0.1:5432");
-    tokio::spawn(conn);
-    let name = format!("checkup_bench_{}", Uuid::now_v7().simple());
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create");
-    (c, name)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -244,18 +229,14 @@ fn main() {
         );
     };
     row("SQLite", sqlite_ingest, sqlite_raw);
-    let (admin, db) = rt.block_on(pg_db());
-    let (_, raw_db) = rt.block_on(pg_db());
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
-    let pg_ingest = rt.block_on(ingest(&url, &keys, &all));
-    let raw_url = format!("host=127.0.0.1 port=5432 user=postgres dbname={raw_db}");
-    let pg_raw = rt.block_on(raw_postgres(&raw_url, &rows));
+    let temp = || checkup_tests::pg::TempDatabase::create("checkup_bench");
+    let db = rt.block_on(temp()).expect("database");
+    let raw_db = rt.block_on(temp()).expect("database");
+    let pg_ingest = rt.block_on(ingest(&db.url(), &keys, &all));
+    let pg_raw = rt.block_on(raw_postgres(&raw_db.url(), &rows));
     row("PostgreSQL", pg_ingest, pg_raw);
     rt.block_on(async {
-        for d in [db, raw_db] {
-            let _ = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {d} WITH (FORCE)"))
-                .await;
-        }
+        db.drop_now().await;
+        raw_db.drop_now().await;
     });
 }

@@ -21,7 +21,7 @@ struct Fixture {
     foreign_key: NodeKey,
     stop: tokio_util_stop::Stop,
     _dir: tempfile::TempDir,
-    pg_db: Option<String>,
+    pg_db: Option<checkup_tests::pg::TempDatabase>,
 }
 
 mod tokio_util_stop {
@@ -36,38 +36,22 @@ mod tokio_util_stop {
     }
 }
 
-async fn pg_admin() -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("PostgreSQL on 127.0.0.1:5432");
-    tokio::spawn(conn);
-    client
-}
-
 async fn fixture(postgres: bool) -> Fixture {
     let dir = tempfile::tempdir().expect("dir");
     let key = NodeKey::generate();
     let foreign_key = NodeKey::generate();
     let pg_db = if postgres {
-        let name = format!("checkup_test_{}", Uuid::now_v7().simple());
-        pg_admin()
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        Some(name)
+        Some(
+            checkup_tests::pg::TempDatabase::create("checkup_test")
+                .await
+                .expect("database"),
+        )
     } else {
         None
     };
     let config = Config {
         data_dir: dir.path().to_path_buf(),
-        database: match &pg_db {
-            Some(n) => format!("postgres://postgres@127.0.0.1:5432/{n}"),
-            None => "sqlite".into(),
-        },
+        database: pg_db.as_ref().map_or("sqlite".into(), |d| d.url()),
         max_batch_events: 50,
         max_batch_bytes: 64 * 1024,
         boxes: vec![
@@ -186,10 +170,7 @@ impl Fixture {
         self.stop.now();
         if let Some(db) = self.pg_db.take() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let _ = pg_admin()
-                .await
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .await;
+            db.drop_now().await;
         }
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`binary`]: path of a workspace binary, built on demand.
 //! - [`Process`]: a running binary with its ready URL; killed on drop.
+//! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
 
 use std::io::{BufRead, BufReader};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+pub mod pg;
 pub mod venue;
 
 /// Path of workspace binary `name` from package `package`, next to this test's own

@@ -258,20 +258,9 @@ async fn forwarding_survives_central_and_box_kills_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarding_survives_central_and_box_kills_on_postgresql() {
-    let name = format!("checkup_fwd_{}", Uuid::now_v7().simple());
-    let (client, conn) = tokio_postgres::connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("PostgreSQL on 127.0.0.1:5432");
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+    let db = checkup_tests::pg::TempDatabase::create("checkup_fwd")
         .await
-        .expect("create database");
-    scenario(&format!("postgres://postgres@127.0.0.1:5432/{name}")).await;
-    let _ = client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
+        .expect("database");
+    scenario(&db.url()).await;
+    db.drop_now().await;
 }

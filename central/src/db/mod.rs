@@ -127,14 +127,45 @@ pub fn jst_day(ms: u64) -> String {
         .unwrap_or_else(|_| "0000-01-01".into())
 }
 
+/// The result row of a recording or a correction: (session, resident, item, value, unit)
+/// and, for a correction, what it corrects and why.
+fn result(
+    e: &Event,
+    day: String,
+    (session, resident, item, value, unit): (
+        &uuid::Uuid,
+        &str,
+        &str,
+        &checkup_protocol::MeasuredValue,
+        &str,
+    ),
+    correction: Option<(String, String)>,
+) -> Derived {
+    let (corrects, reason) = correction.unzip();
+    Derived::Result(Box::new(ResultRow {
+        event_id: e.id.to_string(),
+        resident_id: resident.to_owned(),
+        session_id: session.to_string(),
+        venue: e.venue.clone(),
+        day,
+        item_code: item.to_owned(),
+        value: match value {
+            checkup_protocol::MeasuredValue::Number(n) => n.to_string(),
+            checkup_protocol::MeasuredValue::Text(t) => t.clone(),
+        },
+        unit: unit.to_owned(),
+        hlc_ms: e.hlc.ms as i64,
+        hlc_c: e.hlc.c as i32,
+        corrects,
+        reason,
+        staff_id: e.actor.staff_id.clone(),
+    }))
+}
+
 impl EventRow {
     /// Prepare the rows of an accepted event.
     pub fn from_event(e: &Event) -> EventRow {
         let day = jst_day(e.hlc.ms);
-        let value_text = |v: &checkup_protocol::MeasuredValue| match v {
-            checkup_protocol::MeasuredValue::Number(n) => n.to_string(),
-            checkup_protocol::MeasuredValue::Text(t) => t.clone(),
-        };
         let (resident, derived) = match &e.body {
             EventBody::SessionOpened(p) => (
                 Some(p.resident_id.clone()),
@@ -146,39 +177,33 @@ impl EventRow {
             ),
             EventBody::MeasurementRecorded(p) => (
                 Some(p.resident_id.clone()),
-                Derived::Result(Box::new(ResultRow {
-                    event_id: e.id.to_string(),
-                    resident_id: p.resident_id.clone(),
-                    session_id: p.session_id.to_string(),
-                    venue: e.venue.clone(),
+                result(
+                    e,
                     day,
-                    item_code: p.item_code.clone(),
-                    value: value_text(&p.value),
-                    unit: p.unit.clone(),
-                    hlc_ms: e.hlc.ms as i64,
-                    hlc_c: e.hlc.c as i32,
-                    corrects: None,
-                    reason: None,
-                    staff_id: e.actor.staff_id.clone(),
-                })),
+                    (
+                        &p.session_id,
+                        &p.resident_id,
+                        &p.item_code,
+                        &p.value,
+                        &p.unit,
+                    ),
+                    None,
+                ),
             ),
             EventBody::MeasurementCorrected(p) => (
                 Some(p.resident_id.clone()),
-                Derived::Result(Box::new(ResultRow {
-                    event_id: e.id.to_string(),
-                    resident_id: p.resident_id.clone(),
-                    session_id: p.session_id.to_string(),
-                    venue: e.venue.clone(),
+                result(
+                    e,
                     day,
-                    item_code: p.item_code.clone(),
-                    value: value_text(&p.value),
-                    unit: p.unit.clone(),
-                    hlc_ms: e.hlc.ms as i64,
-                    hlc_c: e.hlc.c as i32,
-                    corrects: Some(p.corrects.to_string()),
-                    reason: Some(p.reason.clone()),
-                    staff_id: e.actor.staff_id.clone(),
-                })),
+                    (
+                        &p.session_id,
+                        &p.resident_id,
+                        &p.item_code,
+                        &p.value,
+                        &p.unit,
+                    ),
+                    Some((p.corrects.to_string(), p.reason.clone())),
+                ),
             ),
             EventBody::StationVisited(p) => (Some(p.resident_id.clone()), Derived::None),
             EventBody::RecordViewed(_) | EventBody::SessionClosed(_) => (None, Derived::None),
