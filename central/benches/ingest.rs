@@ -6,8 +6,8 @@
 //! - `raw`: the same rows bulk-inserted straight into a table of the same shape —
 //!   PostgreSQL `COPY`, SQLite one prepared insert per row in one transaction.
 //!
-//! `cargo bench -p checkup-central --bench ingest [-- EVENTS_PER_BOX]` (default 12,500,
-//! so 100,000 events). PostgreSQL: 127.0.0.1:5432, a database created and dropped here.
+//! `cargo bench -p checkup-central --bench ingest [-- EVENTS_PER_BOX [sqlite|postgres]]`
+//! (default 12,500 per box, so 100,000 events; both stores). PostgreSQL: 127.0.0.1:5432, a database created and dropped here.
 
 use std::time::{Duration, Instant};
 
@@ -100,6 +100,7 @@ async fn ingest(database: &str, keys: &[NodeKey], all: &[Vec<Event>]) -> Duratio
                 .collect()
         })
         .collect();
+    let cpu0 = cpu_seconds();
     let t = Instant::now();
     let mut tasks = Vec::new();
     for (b, batches) in bodies.into_iter().enumerate() {
@@ -123,9 +124,32 @@ async fn ingest(database: &str, keys: &[NodeKey], all: &[Vec<Event>]) -> Duratio
         t.await.expect("box");
     }
     let took = t.elapsed();
+    eprintln!(
+        "  {database}: {:.2} s wall, {:.2} s CPU (both cores: {:.0} %)",
+        took.as_secs_f64(),
+        cpu_seconds() - cpu0,
+        100.0 * (cpu_seconds() - cpu0) / took.as_secs_f64() / 2.0
+    );
     let _ = tx.send(());
     let _ = server.await;
     took
+}
+
+/// CPU time of this process so far (user + system), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 (11 and 12 after the command name).
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn raw_rows(all: &[Vec<Event>]) -> Vec<(String, i64, String, String)> {
@@ -205,6 +229,7 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let per_box: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(12_500);
+    let only = args.get(1).cloned().unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -216,8 +241,6 @@ fn main() {
         "| store | central ingest ({BOXES} boxes × batches of {BATCH}) | raw bulk insert | ingest / raw |"
     );
     println!("|---|---:|---:|---:|");
-    let sqlite_ingest = rt.block_on(ingest("sqlite", &keys, &all));
-    let sqlite_raw = raw_sqlite(&rows);
     let row = |name: &str, i: Duration, r: Duration| {
         println!(
             "| {name} | {:.0} events/s ({:.2} s) | {:.0} rows/s ({:.2} s) | {:.0} % |",
@@ -228,7 +251,14 @@ fn main() {
             100.0 * r.as_secs_f64() / i.as_secs_f64()
         );
     };
-    row("SQLite", sqlite_ingest, sqlite_raw);
+    if only.is_empty() || only == "sqlite" {
+        let sqlite_ingest = rt.block_on(ingest("sqlite", &keys, &all));
+        let sqlite_raw = raw_sqlite(&rows);
+        row("SQLite", sqlite_ingest, sqlite_raw);
+    }
+    if !(only.is_empty() || only == "postgres") {
+        return;
+    }
     let temp = || checkup_tests::pg::TempDatabase::create("checkup_bench");
     let db = rt.block_on(temp()).expect("database");
     let raw_db = rt.block_on(temp()).expect("database");

@@ -445,3 +445,53 @@ async fn ingest_record_and_export_on_sqlite() {
 async fn ingest_record_and_export_on_postgresql() {
     scenario(true).await;
 }
+
+/// Concurrent batches are committed together; one refused batch among them is rolled back
+/// alone and the others are stored.
+async fn concurrent(postgres: bool) {
+    let f = fixture(postgres).await;
+    let first = checkup(&f.key, 1, Uuid::now_v7(), DAY_MS);
+    assert_eq!(f.post(Some(SECRET), json_of(&first)).await.0, 200);
+    let mut bodies = Vec::new();
+    for k in 0..8u64 {
+        bodies.push(json_of(&checkup(&f.key, 4 + 3 * k, Uuid::now_v7(), DAY_MS)));
+    }
+    // Seq 2 again, as another event.
+    let clash = seal(
+        &f.key,
+        "midori-day1",
+        "edge-01",
+        2,
+        DAY_MS,
+        EventBody::SessionClosed(checkup_protocol::SessionClosed {
+            session_id: Uuid::now_v7(),
+            reason: None,
+        }),
+    );
+    bodies.insert(3, json_of(&[clash]));
+    let results =
+        futures_util::future::join_all(bodies.into_iter().map(|b| f.post(Some(SECRET), b))).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.0).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        8,
+        "{statuses:?}"
+    );
+    assert_eq!(f.events().await, 3 + 8 * 3);
+    f.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_on_sqlite() {
+    concurrent(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_on_postgresql() {
+    concurrent(true).await;
+}

@@ -1,5 +1,10 @@
-//! The SQLite store: one write connection behind a mutex, used on blocking threads; WAL,
-//! `synchronous=FULL`, so an acknowledged batch survives a crash.
+//! The SQLite store; WAL, `synchronous=FULL`, so an acknowledged batch survives a crash.
+//!
+//! Batches go to a writer thread with a connection of its own, which commits every batch
+//! waiting at that moment in one transaction (group commit: one fsync for many boxes'
+//! batches), each batch in a savepoint of its own so that a refused batch (equivocation)
+//! is rolled back alone. Everything else uses a second connection behind a mutex on
+//! blocking threads.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,18 +50,84 @@ CREATE TABLE audit (
 #[derive(Clone)]
 pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
+    writer: std::sync::mpsc::Sender<Job>,
+}
+
+/// A batch for the writer thread.
+struct Job {
+    rows: Vec<EventRow>,
+    reply: tokio::sync::oneshot::Sender<Result<Ingested, DbError>>,
+}
+
+/// Most batches committed together.
+const GROUP: usize = 64;
+
+fn connect(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn writer(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let done = (|| -> Result<Vec<Result<Ingested, DbError>>, DbError> {
+            let mut tx = conn.transaction()?;
+            let mut outs = Vec::with_capacity(group.len());
+            for j in &group {
+                let sp = tx.savepoint()?;
+                match ingest_in(&sp, &j.rows) {
+                    Ok(o) => {
+                        sp.commit()?;
+                        outs.push(Ok(o));
+                    }
+                    // Dropping the savepoint rolls this batch back alone.
+                    Err(e) => outs.push(Err(e)),
+                }
+            }
+            tx.commit()?;
+            Ok(outs)
+        })();
+        match done {
+            Ok(outs) => {
+                for (j, o) in group.into_iter().zip(outs) {
+                    let _ = j.reply.send(o);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                for j in group {
+                    let _ = j
+                        .reply
+                        .send(Err(DbError::Task(format!("commit failed: {e}"))));
+                }
+            }
+        }
+    }
 }
 
 impl Sqlite {
     /// Open (creating) the database at `path` and migrate it.
     pub fn open(path: &Path) -> Result<Sqlite, DbError> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut conn = connect(path)?;
         migrate(&mut conn)?;
+        let write = connect(path)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("central-writer".into())
+            .spawn(move || writer(write, rx))
+            .map_err(|e| DbError::Task(e.to_string()))?;
         Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
+            writer: tx,
         })
     }
 
@@ -75,7 +146,12 @@ impl Sqlite {
 
     /// See [`super::Db::ingest`].
     pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
-        self.with(move |c| ingest(c, &rows)).await
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(Job { rows, reply })
+            .map_err(|_| DbError::Task("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| DbError::Task("writer stopped".into()))?
     }
 
     /// See [`super::Db::event_count`].
@@ -250,8 +326,8 @@ fn results(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn ingest(c: &mut Connection, rows: &[EventRow]) -> Result<Ingested, DbError> {
-    let tx = c.transaction()?;
+/// One batch, inside the writer's transaction (`tx` is its savepoint).
+fn ingest_in(tx: &Connection, rows: &[EventRow]) -> Result<Ingested, DbError> {
     let mut out = Ingested::default();
     {
         let mut insert = tx.prepare_cached(
@@ -314,14 +390,13 @@ fn ingest(c: &mut Connection, rows: &[EventRow]) -> Result<Ingested, DbError> {
     }
     let nodes: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.node.as_str()).collect();
     for node in nodes {
-        let head = advance_head(&tx, node)?;
+        let head = advance_head(tx, node)?;
         out.acked.insert(node.to_owned(), head);
     }
-    tx.commit()?;
     Ok(out)
 }
 
-fn advance_head(tx: &rusqlite::Transaction<'_>, node: &str) -> Result<u64, DbError> {
+fn advance_head(tx: &Connection, node: &str) -> Result<u64, DbError> {
     let mut head: i64 = tx
         .query_row(
             "SELECT contiguous FROM node_heads WHERE node = ?1",
