@@ -12,10 +12,13 @@
 //!     `card/watcher.rs` the reader watcher thread, `card/error.rs` typed errors.
 //! - [`emulator`]: a card emulator speaking vpcd's socket protocol (profiles and fault
 //!   injection); binary `virtual-card`.
+//! - [`notice`]: normalising the fields of police notices read by OCR (和暦 dates, sex,
+//!   kind of abuse, names, addresses).
 //! - [`virtual_reader`]: a private `pcscd` with the vpcd driver inside a network namespace
 //!   that has only loopback, so the virtual reader's port is never on a real network.
 #![deny(missing_docs)]
 
 pub mod card;
 pub mod emulator;
+pub mod notice;
 pub mod virtual_reader;

@@ -1,0 +1,10 @@
+//! Police child-abuse notifications (児童通告書): turning what recognition read into the
+//! normalised values a case record holds (issue 8; recognition itself comes next).
+//!
+//! - [`wareki`]: dates in 和暦 or Gregorian, any width, 元年, kanji numerals → `YYYY-MM-DD`,
+//!   checked against the era's bounds.
+//! - [`fields`]: sex → `male|female`, the kind of abuse by closeness to the closed vocabulary,
+//!   names and addresses without spaces, the prefecture check.
+
+pub mod fields;
+pub mod wareki;

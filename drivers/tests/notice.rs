@@ -1,0 +1,78 @@
+//! Properties of the notice field parsers: every real date written the ways notices write it
+//! (era or Gregorian, half- or full-width digits, kanji numerals, 元年, separators) reads back
+//! as itself, and arbitrary text never panics.
+
+use checkup_drivers::notice::{fields, wareki};
+use proptest::prelude::*;
+use time::{Date, Duration};
+
+fn kanji(n: u32) -> String {
+    const D: [&str; 10] = ["〇", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0..=9 => D[n as usize].to_string(),
+        10 => "十".into(),
+        11..=19 => format!("十{}", D[(n - 10) as usize]),
+        _ if n % 10 == 0 => format!("{}十", D[(n / 10) as usize]),
+        _ => format!("{}十{}", D[(n / 10) as usize], D[(n % 10) as usize]),
+    }
+}
+
+fn wide(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(c as u32 + 0xFEE0).unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn era_of(d: Date) -> (&'static str, i32) {
+    let ymd = (d.year(), u8::from(d.month()), d.day());
+    if ymd >= (2019, 5, 1) {
+        ("令和", 2018)
+    } else if ymd >= (1989, 1, 8) {
+        ("平成", 1988)
+    } else {
+        ("昭和", 1925)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn every_date_reads_back_in_every_form(offset in 0i64..63_000, form in 0u8..5) {
+        let start = Date::from_calendar_date(1926, time::Month::December, 25).expect("date");
+        let d = start + Duration::days(offset);
+        let (era, base) = era_of(d);
+        let (ey, m, day) = ((d.year() - base) as u32, u8::from(d.month()) as u32, d.day() as u32);
+        let year = |y: u32| if y == 1 { "元".to_string() } else { y.to_string() };
+        let text = match form {
+            0 => format!("{era}{}年{m}月{day}日", year(ey)),
+            1 => wide(&format!("{era} {}年 {m}月 {day}日", year(ey))),
+            2 => format!("{era}{}年{}月{}日", if ey == 1 { "元".into() } else { kanji(ey) }, kanji(m), kanji(day)),
+            3 => format!("{}{ey}.{m}.{day}", &era_letter(era)),
+            _ => wide(&format!("{}/{m:02}/{day:02}", d.year())),
+        };
+        prop_assert_eq!(wareki::parse(&text), Ok(d.to_string()), "{}", text);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC{0,40}") {
+        let _ = wareki::parse(&s);
+        let _ = fields::sex(&s);
+        let _ = fields::abuse_type(&s);
+        let _ = fields::address(&s, &[]);
+    }
+}
+
+fn era_letter(era: &str) -> &'static str {
+    match era {
+        "令和" => "R",
+        "平成" => "H",
+        _ => "S",
+    }
+}
