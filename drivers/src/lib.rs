@@ -14,6 +14,8 @@
 //!   injection); binary `virtual-card`.
 //! - [`notice`]: normalising the fields of police notices read by OCR (和暦 dates, sex,
 //!   kind of abuse, names, addresses).
+//! - [`scan`]: scanned pages from uploads and the hot folder, with size limits checked before
+//!   decoding.
 //! - [`virtual_reader`]: a private `pcscd` with the vpcd driver inside a network namespace
 //!   that has only loopback, so the virtual reader's port is never on a real network.
 #![deny(missing_docs)]
@@ -21,4 +23,5 @@
 pub mod card;
 pub mod emulator;
 pub mod notice;
+pub mod scan;
 pub mod virtual_reader;
