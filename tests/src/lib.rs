@@ -6,6 +6,7 @@
 //!
 //! - [`binary`]: path of a workspace binary, built on demand.
 //! - [`Process`]: a running binary with its ready URL; killed on drop.
+//! - [`notice_corpus`]: synthetic police notices with ground truth, for OCR scoring.
 //! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+pub mod notice_corpus;
 pub mod pg;
 pub mod venue;
 
@@ -154,6 +156,20 @@ impl Rng {
             });
         eprintln!("CHECKUP_TEST_SEED={seed}");
         Rng(seed | 1)
+    }
+
+    /// Seeded with `seed` (deterministic).
+    pub fn new(seed: u64) -> Rng {
+        let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        for _ in 0..4 {
+            r.range(0, 2);
+        }
+        r
+    }
+
+    /// Next value in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.range(0, n)
     }
 
     /// Next value in `lo..hi`.

@@ -3,7 +3,9 @@
 //!
 //! - [`input`]: PNG, JPEG and TIFF (multi-page) into greyscale pages, with file-size,
 //!   pixel-count and page-count limits checked before decoding.
+//! - [`ocr`]: Tesseract (jpn) words with confidences and boxes, per page or per crop.
 
 pub mod input;
+pub mod ocr;
 
 pub use input::{Limits, Page, ScanError, read_bytes, read_file};
