@@ -5,6 +5,9 @@
 //!   checked against the era's bounds.
 //! - [`fields`]: sex → `male|female`, the kind of abuse by closeness to the closed vocabulary,
 //!   names and addresses without spaces, the prefecture check.
+//! - [`read`]: a page → the notice's fields, each with value, confidence, box and whether
+//!   the clerk must review it.
 
 pub mod fields;
+pub mod read;
 pub mod wareki;

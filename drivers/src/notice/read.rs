@@ -1,0 +1,361 @@
+//! Reading a notice: clean the page, recognise it, find the printed labels (in "label：value"
+//! lines or in a ruled table), read each value again on its own crop with the page
+//! segmentation and characters that fit the field, normalise, and give every field a
+//! confidence and the box it came from. A field below [`REVIEW_BELOW`] is marked for review.
+
+use image::GrayImage;
+use serde::Serialize;
+
+use super::{fields, wareki};
+use crate::scan::clean;
+use crate::scan::ocr::{Engine, OcrError, PageSegMode, Word};
+
+/// Fields below this confidence are marked for the clerk's review.
+pub const REVIEW_BELOW: f32 = 0.80;
+
+/// One field as read.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Field {
+    /// The normalised value (None: nothing usable was read).
+    pub value: Option<String>,
+    /// 0..=1.
+    pub confidence: f32,
+    /// Left, top, width, height in the original page.
+    pub bbox: [u32; 4],
+    /// Below the review threshold.
+    pub review: bool,
+    /// What was read before normalisation.
+    pub raw: String,
+}
+
+/// Every field of a notice.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct NoticeFields {
+    /// 通告日.
+    pub notice_date: Option<Field>,
+    /// The sending police station.
+    pub reporting_agency: Option<Field>,
+    /// 児童氏名.
+    pub child_name: Option<Field>,
+    /// 生年月日.
+    pub child_birth_date: Option<Field>,
+    /// 性別.
+    pub child_sex: Option<Field>,
+    /// 住所.
+    pub child_address: Option<Field>,
+    /// 保護者氏名.
+    pub guardian_name: Option<Field>,
+    /// 虐待の種別.
+    pub abuse_type: Option<Field>,
+    /// 事案の概要.
+    pub summary: Option<Field>,
+}
+
+/// A recognised line: its words' text joined, box, mean confidence, words.
+#[derive(Debug, Clone)]
+struct Line {
+    text: String,
+    bbox: [u32; 4],
+    words: Vec<Word>,
+}
+
+fn union(a: [u32; 4], b: [u32; 4]) -> [u32; 4] {
+    let (l, t) = (a[0].min(b[0]), a[1].min(b[1]));
+    let r = (a[0] + a[2]).max(b[0] + b[2]);
+    let bt = (a[1] + a[3]).max(b[1] + b[3]);
+    [l, t, r - l, bt - t]
+}
+
+fn lines(words: &[Word]) -> Vec<Line> {
+    let mut out: Vec<(u32, u32, u32, Line)> = Vec::new();
+    for w in words {
+        match out.iter_mut().find(|(b, p, l, _)| (*b, *p, *l) == w.line) {
+            Some((_, _, _, line)) => {
+                line.text.push_str(&w.text);
+                line.bbox = union(line.bbox, w.bbox);
+                line.words.push(w.clone());
+            }
+            None => out.push((
+                w.line.0,
+                w.line.1,
+                w.line.2,
+                Line {
+                    text: w.text.clone(),
+                    bbox: w.bbox,
+                    words: vec![w.clone()],
+                },
+            )),
+        }
+    }
+    out.into_iter().map(|(_, _, _, l)| l).collect()
+}
+
+/// The labels, in reading order, with their field.
+const LABELS: &[(&str, &str)] = &[
+    ("児童氏名", "child_name"),
+    ("生年月日", "child_birth_date"),
+    ("性別", "child_sex"),
+    ("住所", "child_address"),
+    ("保護者氏名", "guardian_name"),
+    ("虐待の種別", "abuse_type"),
+    ("事案の概要", "summary"),
+];
+
+/// Where a label is: the line, and the x where its value starts.
+fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32)> {
+    // Exact first; then the label with one character misread.
+    let chars: Vec<char> = label.chars().collect();
+    for exact in [true, false] {
+        for l in lines {
+            let text: String = fields::compact(&l.text);
+            let hit = if exact {
+                text.starts_with(label) || text.contains(label)
+            } else {
+                let t: Vec<char> = text.chars().collect();
+                t.windows(chars.len())
+                    .take(4)
+                    .any(|w| w.iter().zip(&chars).filter(|(a, b)| a != b).count() <= 1)
+            };
+            // 住所 also occurs inside other words; it must start the line or cell.
+            if hit && (label != "住所" || text.starts_with("住所")) {
+                // The value starts after the label's last character's box.
+                let mut seen = String::new();
+                let mut x = l.bbox[0];
+                for w in &l.words {
+                    seen.push_str(&w.text);
+                    x = w.bbox[0] + w.bbox[2];
+                    if fields::compact(&seen).chars().count() >= chars.len() {
+                        break;
+                    }
+                }
+                return Some((l, x));
+            }
+        }
+    }
+    None
+}
+
+fn strip_label(text: &str, label: &str) -> String {
+    let t = fields::compact(text);
+    let t = match t.find(label) {
+        Some(i) => t[i + label.len()..].to_owned(),
+        None => {
+            // A misread label: drop as many characters as the label has.
+            t.chars().skip(label.chars().count()).collect()
+        }
+    };
+    t.trim_start_matches([':', '：', ';', '・', '|', '｜'])
+        .to_owned()
+}
+
+/// Read the fields of one page.
+pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, OcrError> {
+    let (clean_page, _skew) = clean::for_recognition(page);
+    let scale = clean_page.width() as f32 / page.width().max(1) as f32;
+    let mut words = engine.words(&clean_page, None, PageSegMode::PsmAuto, None)?;
+    let mut page_img = clean_page;
+    // Upside down: nothing found → try the page turned round.
+    if !LABELS
+        .iter()
+        .any(|(l, _)| find_label(&lines(&words), l).is_some())
+    {
+        let turned = image::imageops::rotate180(&page_img);
+        let w2 = engine.words(&turned, None, PageSegMode::PsmAuto, None)?;
+        if LABELS
+            .iter()
+            .any(|(l, _)| find_label(&lines(&w2), l).is_some())
+        {
+            words = w2;
+            page_img = turned;
+        }
+    }
+    let lines = lines(&words);
+    let back = |b: [u32; 4]| -> [u32; 4] {
+        let f = 1.0 / scale;
+        [
+            (b[0] as f32 * f) as u32,
+            (b[1] as f32 * f) as u32,
+            (b[2] as f32 * f) as u32,
+            (b[3] as f32 * f) as u32,
+        ]
+    };
+    let mut out = NoticeFields::default();
+    let table_top = LABELS
+        .iter()
+        .filter_map(|(l, _)| find_label(&lines, l))
+        .map(|(line, _)| line.bbox[1])
+        .min()
+        .unwrap_or(page_img.height());
+
+    for (label, name) in LABELS {
+        let Some((line, value_x)) = find_label(&lines, label) else {
+            continue;
+        };
+        // The value: words right of the label on the same row (any line/block), by centre.
+        let (ly0, ly1) = (line.bbox[1], line.bbox[1] + line.bbox[3]);
+        let mut value_words: Vec<&Word> = lines
+            .iter()
+            .flat_map(|l| l.words.iter())
+            .filter(|w| {
+                let c = w.bbox[1] + w.bbox[3] / 2;
+                c >= ly0 && c <= ly1 && w.bbox[0] + w.bbox[2] / 2 > value_x
+            })
+            .collect();
+        value_words.sort_by_key(|w| w.bbox[0]);
+        let first_pass: String = if value_words.is_empty() {
+            strip_label(&line.text, label)
+        } else {
+            value_words.iter().map(|w| w.text.as_str()).collect()
+        };
+        let first_conf = if value_words.is_empty() {
+            line.words.iter().map(|w| w.conf).sum::<f32>() / line.words.len().max(1) as f32
+        } else {
+            value_words.iter().map(|w| w.conf).sum::<f32>() / value_words.len() as f32
+        };
+        let vb = value_words
+            .iter()
+            .map(|w| w.bbox)
+            .reduce(union)
+            .unwrap_or(line.bbox);
+        // Second pass on the crop alone, single line, characters fitting the field.
+        let whitelist = match *name {
+            "child_birth_date" => Some("0123456789令和平成昭元年月日."),
+            "child_sex" => Some("男女性児子"),
+            _ => None,
+        };
+        // The crop starts where the label ends, whatever the first pass grouped.
+        let vb = if vb[0] < value_x {
+            let right = vb[0] + vb[2];
+            [value_x, vb[1], right.saturating_sub(value_x).max(1), vb[3]]
+        } else {
+            vb
+        };
+        let pad = 8;
+        let crop = [
+            vb[0].saturating_sub(pad),
+            vb[1].saturating_sub(pad),
+            (vb[2] + 2 * pad).min(page_img.width().saturating_sub(vb[0].saturating_sub(pad))),
+            (vb[3] + 2 * pad).min(page_img.height().saturating_sub(vb[1].saturating_sub(pad))),
+        ];
+        let second = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleLine, whitelist)?;
+        let second_text: String = second.iter().map(|w| w.text.as_str()).collect();
+        let second_conf = second.iter().map(|w| w.conf).sum::<f32>() / second.len().max(1) as f32;
+        let mut candidates = vec![(second_text, second_conf), (first_pass, first_conf)];
+        if *name == "child_birth_date" {
+            // Digits are what single-line passes drop ("17日" → "1日"): when both passes
+            // read a date and disagree, trust the one that kept more characters.
+            let a = wareki::parse(&candidates[0].0);
+            let b = wareki::parse(&candidates[1].0);
+            if let (Ok(x), Ok(y)) = (&a, &b)
+                && x != y
+            {
+                candidates
+                    .sort_by_key(|c| std::cmp::Reverse(fields::compact(&c.0).chars().count()));
+                for c in &mut candidates {
+                    c.1 *= 0.7;
+                }
+            }
+        }
+        out_set(&mut out, name, normalise(name, &candidates, back(vb)));
+    }
+
+    // The notice date: a date line above the table; the sender: the line naming a station.
+    let date_line = lines
+        .iter()
+        .filter(|l| l.bbox[1] < table_top)
+        .find(|l| wareki::parse(&l.text).is_ok());
+    if let Some(l) = date_line {
+        let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
+        out.notice_date = Some(normalise(
+            "notice_date",
+            &[(l.text.clone(), conf)],
+            back(l.bbox),
+        ));
+    }
+    if let Some(l) = lines
+        .iter()
+        .filter(|l| l.bbox[1] < table_top)
+        .find(|l| fields::compact(&l.text).contains("警察署"))
+    {
+        let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
+        out.reporting_agency = Some(normalise(
+            "reporting_agency",
+            &[(l.text.clone(), conf)],
+            back(l.bbox),
+        ));
+    }
+    Ok(out)
+}
+
+fn out_set(out: &mut NoticeFields, name: &str, f: Field) {
+    let slot = match name {
+        "child_name" => &mut out.child_name,
+        "child_birth_date" => &mut out.child_birth_date,
+        "child_sex" => &mut out.child_sex,
+        "child_address" => &mut out.child_address,
+        "guardian_name" => &mut out.guardian_name,
+        "abuse_type" => &mut out.abuse_type,
+        _ => &mut out.summary,
+    };
+    *slot = Some(f);
+}
+
+/// Normalise the best candidate: the first that normalises, with its confidence; a field
+/// that does not normalise keeps its raw text with a low confidence.
+fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field {
+    let mut fallback: Option<Field> = None;
+    for (raw, conf) in candidates {
+        // The separator after a label is often read as a leading mark.
+        let raw = fields::compact(raw)
+            .trim_start_matches([
+                ':', '：', ';', '・', '、', '。', ',', '.', '|', '｜', '-', '一', '_', '"', '\'',
+                '`',
+            ])
+            .to_owned();
+        let value: Option<(String, f32)> = match name {
+            "notice_date" | "child_birth_date" => wareki::parse(&raw).ok().map(|v| (v, *conf)),
+            "child_sex" => fields::sex(&raw).map(|v| (v.to_owned(), *conf)),
+            "abuse_type" => {
+                fields::abuse_type(&raw).map(|(k, c)| (k.as_str().to_owned(), conf * c as f32))
+            }
+            "reporting_agency" => {
+                let v = raw.trim_end_matches('殿').to_owned();
+                (!v.is_empty()).then_some((v, *conf))
+            }
+            "child_address" => {
+                let (a, known) = fields::address(&raw, &[]);
+                (!a.is_empty()).then_some((a, if known { *conf } else { conf * 0.5 }))
+            }
+            _ => (!raw.is_empty()).then(|| (fields::name(&raw), *conf)),
+        };
+        match value {
+            Some((v, c)) => {
+                return Field {
+                    value: Some(v),
+                    confidence: c,
+                    bbox,
+                    review: c < REVIEW_BELOW,
+                    raw,
+                };
+            }
+            None => {
+                if fallback.is_none() {
+                    fallback = Some(Field {
+                        value: None,
+                        confidence: 0.0,
+                        bbox,
+                        review: true,
+                        raw,
+                    });
+                }
+            }
+        }
+    }
+    fallback.unwrap_or(Field {
+        value: None,
+        confidence: 0.0,
+        bbox,
+        review: true,
+        raw: String::new(),
+    })
+}

@@ -1,0 +1,173 @@
+//! Score the OCR intake on a corpus made by `notice-corpus`: field-level exact-match accuracy
+//! per field and overall, seconds per page (median, one core: run with OMP_THREAD_LIMIT=1),
+//! beside raw `tesseract IMAGE - -l jpn` on the same pages as the baseline (a field counts for
+//! the baseline when its printed text appears verbatim in Tesseract's output).
+//!
+//! `notice-score DIR [--no-baseline]`
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use checkup_drivers::notice::read::{NoticeFields, read_page};
+use checkup_drivers::scan::{self, ocr::Engine};
+use serde_json::Value;
+
+const FIELDS: [&str; 9] = [
+    "notice_date",
+    "reporting_agency",
+    "child_name",
+    "child_birth_date",
+    "child_sex",
+    "child_address",
+    "guardian_name",
+    "abuse_type",
+    "summary",
+];
+
+fn value(f: &NoticeFields, name: &str) -> Option<String> {
+    let v = serde_json::to_value(f).ok()?;
+    v[name]["value"].as_str().map(str::to_owned)
+}
+
+/// The text a field is printed as on the page (for the raw baseline).
+fn printed(t: &Value, name: &str) -> String {
+    let s = t[name].as_str().unwrap_or("").to_owned();
+    match name {
+        "child_sex" => if s == "male" { "男" } else { "女" }.into(),
+        "abuse_type" => match s.as_str() {
+            "physical" => "身体的虐待",
+            "psychological" => "心理的虐待",
+            "neglect" => "ネグレクト",
+            _ => "性的虐待",
+        }
+        .into(),
+        "notice_date" | "child_birth_date" => {
+            // As printed: 和暦 (the corpus prints every date so).
+            let p: Vec<u32> = s.split('-').filter_map(|x| x.parse().ok()).collect();
+            if p.len() != 3 {
+                return s;
+            }
+            let (y, m, d) = (p[0], p[1], p[2]);
+            let (era, base) = if (y, m, d) >= (2019, 5, 1) {
+                ("令和", 2018)
+            } else {
+                ("平成", 1988)
+            };
+            let ey = y - base;
+            format!(
+                "{era}{}年{m}月{d}日",
+                if ey == 1 {
+                    "元".into()
+                } else {
+                    ey.to_string()
+                }
+            )
+        }
+        _ => s,
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = std::path::PathBuf::from(args.first().map(String::as_str).unwrap_or("corpus"));
+    let baseline = !args.iter().any(|a| a == "--no-baseline");
+    let truth = std::fs::read_to_string(dir.join("truth.jsonl"))?;
+    let mut engine = Engine::new()?;
+    let mut ok: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    let mut raw_ok: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut secs = Vec::new();
+    let mut raw_secs = Vec::new();
+    let mut misses: Vec<String> = Vec::new();
+    for line in truth.lines() {
+        let t: Value = serde_json::from_str(line)?;
+        let file = dir.join(t["file"].as_str().unwrap_or(""));
+        let start = Instant::now();
+        let pages = scan::read_file(&file, &scan::Limits::default())?;
+        let got = read_page(&mut engine, &pages[0].image)?;
+        secs.push(start.elapsed().as_secs_f64());
+        for f in FIELDS {
+            let want = t[f].as_str().unwrap_or("");
+            let v = value(&got, f);
+            let e = ok.entry(f).or_default();
+            e.1 += 1;
+            if v.as_deref() == Some(want) {
+                e.0 += 1;
+            } else if misses.len() < 60 {
+                let raw = serde_json::to_value(&got).ok().map(|x| x[f]["raw"].clone());
+                misses.push(format!(
+                    "{} {f}: want {want:?} got {v:?} raw {raw:?}",
+                    t["file"]
+                ));
+            }
+        }
+        if baseline {
+            let start = Instant::now();
+            let out = std::process::Command::new("tesseract")
+                .arg(&file)
+                .args(["-", "-l", "jpn"])
+                .env("OMP_THREAD_LIMIT", "1")
+                .output()?;
+            raw_secs.push(start.elapsed().as_secs_f64());
+            let text: String = String::from_utf8_lossy(&out.stdout)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            for f in FIELDS {
+                let p: String = printed(&t, f)
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                if !p.is_empty() && text.contains(&p) {
+                    *raw_ok.entry(f).or_default() += 1;
+                }
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let n = secs.len();
+    println!("| field | this pipeline | raw tesseract (verbatim) |");
+    println!("|---|---:|---:|");
+    let (mut all_ok, mut all) = (0, 0);
+    let mut raw_all = 0;
+    for f in FIELDS {
+        let (o, t) = ok.get(f).copied().unwrap_or((0, 0));
+        let r = raw_ok.get(f).copied().unwrap_or(0);
+        all_ok += o;
+        all += t;
+        raw_all += r;
+        println!(
+            "| {f} | {:.1} % ({o}/{t}) | {} |",
+            100.0 * o as f64 / t.max(1) as f64,
+            if baseline {
+                format!("{:.1} %", 100.0 * r as f64 / t.max(1) as f64)
+            } else {
+                "—".into()
+            }
+        );
+    }
+    println!(
+        "| **overall** | **{:.1} %** ({all_ok}/{all}) | {} |",
+        100.0 * all_ok as f64 / all.max(1) as f64,
+        if baseline {
+            format!("{:.1} %", 100.0 * raw_all as f64 / all.max(1) as f64)
+        } else {
+            "—".into()
+        }
+    );
+    println!(
+        "| seconds per page (median of {n}) | {:.2} | {} |",
+        median(&mut secs),
+        if baseline {
+            format!("{:.2}", median(&mut raw_secs))
+        } else {
+            "—".into()
+        }
+    );
+    for m in misses {
+        eprintln!("{m}");
+    }
+    Ok(())
+}
