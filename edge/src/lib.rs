@@ -28,6 +28,7 @@
 //!   system's CSV (UTF-8 or Shift_JIS).
 //! - [`identity`]: matching card items to the roster across 異体字, widths and address
 //!   notations.
+//! - [`intake`]: OCR intake of police notices (fields, register match, `ocr notice`).
 //! - [`demo`]: the demo venue, staff and roster behind `checkup-edge demo`.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
 #![deny(missing_docs)]
@@ -42,6 +43,7 @@ pub mod demo;
 pub mod error;
 pub mod forward;
 pub mod identity;
+pub mod intake;
 pub mod node;
 pub mod projection;
 pub mod reception;

@@ -30,6 +30,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// OCR intake: read police notices (児童通告書) into fields.
+    Ocr {
+        #[command(subcommand)]
+        command: OcrCommand,
+    },
     /// Card readers: list them, or read the next tapped card.
     Card {
         #[command(subcommand)]
@@ -57,6 +62,26 @@ enum Command {
         /// The forwarding secret central printed.
         #[arg(long, value_name = "SECRET", env = "CHECKUP_CENTRAL_SECRET")]
         central_secret: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OcrCommand {
+    /// Read notice images (PNG, JPEG, TIFF): one JSON object per image, in order, with
+    /// `file`, `fields` (each `{value, confidence, bbox, review}`) and `resident_id`; an image
+    /// that cannot be read gives `{"file", "error": {"code", "message"}}` and the batch goes
+    /// on. Pages are read on every core.
+    Notice {
+        /// The images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Resident register CSV (`resident_id,name,name_kana,birth_date,sex,address`) to
+        /// match the child against.
+        #[arg(long, value_name = "FILE")]
+        residents: Option<PathBuf>,
+        /// Print JSON lines (the only output format; accepted for scripts that pass it).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -91,6 +116,12 @@ enum CardCommand {
 }
 
 fn main() -> std::process::ExitCode {
+    // Debian's libtesseract uses OpenMP, which thrashes on two cores; pages are read in
+    // parallel instead. Set before any thread exists.
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        // SAFETY: nothing else runs yet: no thread can read the environment concurrently.
+        unsafe { std::env::set_var("OMP_THREAD_LIMIT", "1") };
+    }
     // The embedded broker logs every client coming and going, at levels up to ERROR; its
     // logs are off unless RUST_LOG names it (e.g. RUST_LOG=info,rumqttd=info).
     let mut filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
@@ -105,6 +136,14 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Ocr {
+        command: OcrCommand::Notice {
+            images, residents, ..
+        },
+    } = &cli.command
+    {
+        return ocr_notice(images, residents.as_deref());
+    }
     if let Command::Card { command } = &cli.command {
         return card_command(command);
     }
@@ -173,7 +212,7 @@ async fn run(
             let edge = Edge::open(&c)?;
             serve(edge, c, None).await
         }
-        Command::Card { .. } => Ok(()),
+        Command::Card { .. } | Command::Ocr { .. } => Ok(()),
         Command::Demo {
             listen,
             data_dir,
@@ -301,6 +340,29 @@ fn card_command(command: &CardCommand) -> std::process::ExitCode {
                 }
                 Err(e) => fail(e),
             }
+        }
+    }
+}
+
+fn ocr_notice(images: &[PathBuf], residents: Option<&std::path::Path>) -> std::process::ExitCode {
+    let register = match residents.map(checkup_edge::intake::read_register) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            eprintln!("error: resident register: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+        None => Vec::new(),
+    };
+    match checkup_edge::intake::read_notices(images, &register) {
+        Ok(out) => {
+            for v in out {
+                println!("{v}");
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

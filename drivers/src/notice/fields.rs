@@ -48,9 +48,35 @@ pub fn compact(s: &str) -> String {
     s.nfkc().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// A name as the register writes it: NFKC, no spaces.
+fn is_name_char(c: char) -> bool {
+    matches!(c,
+        '\u{3041}'..='\u{309F}'   // hiragana
+        | '\u{30A0}'..='\u{30FF}' // katakana
+        | '\u{3400}'..='\u{9FFF}' // CJK ideographs
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2FFFF}'
+        | '々' | 'ヶ')
+        || c.is_alphabetic()
+}
+
+/// A name as the register writes it: NFKC, no spaces, and no marks read from rules or
+/// specks beside it (names are letters: kanji, kana, Latin).
 pub fn name(s: &str) -> String {
-    compact(s)
+    let n: String = compact(s)
+        .chars()
+        .filter(|c| is_name_char(*c) && *c != '・')
+        .collect();
+    // Long-vowel marks after a kanji are a rule read as dashes.
+    let stem = n.trim_end_matches('ー');
+    if stem.len() != n.len()
+        && stem
+            .chars()
+            .last()
+            .is_some_and(|c| !('\u{30A0}'..='\u{30FF}').contains(&c))
+    {
+        return stem.to_owned();
+    }
+    n
 }
 
 /// `male` or `female` from 男/女 in the usual forms (男, 男性, 男児, 女子, M, F…).
@@ -220,6 +246,10 @@ mod tests {
     fn names_and_addresses_lose_their_spaces() {
         assert_eq!(name("髙橋　一郎"), "髙橋一郎");
         assert_eq!(name(" ﾀｶﾊｼ ｲﾁﾛｳ "), "タカハシイチロウ");
+        assert_eq!(name("・長谷川由美ーー“["), "長谷川由美");
+        assert_eq!(name("佐藤翔太|"), "佐藤翔太");
+        assert_eq!(name("山田健一"), "山田健一");
+        assert_eq!(name("ユーリー"), "ユーリー");
         let (a, known) = address("東京都 千代田区 １－１", &[]);
         assert_eq!((a.as_str(), known), ("東京都千代田区1-1", true));
         let (_, known) = address("みどり市中央2丁目", &["みどり市".to_string()]);

@@ -170,6 +170,9 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         }
     }
     let lines = lines(&words);
+    for l in &lines {
+        tracing::debug!(text = %l.text, bbox = ?l.bbox, words = l.words.len(), "recognised line");
+    }
     let back = |b: [u32; 4]| -> [u32; 4] {
         let f = 1.0 / scale;
         [
@@ -187,12 +190,52 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         .min()
         .unwrap_or(page_img.height());
 
-    for (label, name) in LABELS {
-        let Some((line, value_x)) = find_label(&lines, label) else {
-            continue;
+    // Where each label's row is: found, or — when recognition dropped the label — inferred
+    // from the found rows' spacing (the form's rows are evenly spaced).
+    let found: Vec<Option<([u32; 4], u32, String)>> = LABELS
+        .iter()
+        .map(|(l, _)| find_label(&lines, l).map(|(line, x)| (line.bbox, x, line.text.clone())))
+        .collect();
+    let known: Vec<(usize, [u32; 4])> = found
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.as_ref().map(|f| (i, f.0)))
+        .collect();
+    let spacing = {
+        let mut gaps: Vec<f32> = known
+            .windows(2)
+            .map(|w| (w[1].1[1] as f32 - w[0].1[1] as f32) / (w[1].0 - w[0].0) as f32)
+            .filter(|g| *g > 0.0)
+            .collect();
+        gaps.sort_by(f32::total_cmp);
+        gaps.get(gaps.len() / 2).copied()
+    };
+    let median = |f: fn(&[u32; 4]) -> u32| {
+        let mut v: Vec<u32> = known.iter().map(|k| f(&k.1)).collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied().unwrap_or(0)
+    };
+    let (label_x, label_h) = (median(|b| b[0]), median(|b| b[3]).max(20));
+    let page_right = (page_img.width() as f32 * 0.93) as u32;
+
+    for (idx, (label, name)) in LABELS.iter().enumerate() {
+        let (label_box, value_x, line_text) = match &found[idx] {
+            Some(f) => f.clone(),
+            None => {
+                let (Some(sp), Some((j, jb))) =
+                    (spacing, known.iter().min_by_key(|(j, _)| j.abs_diff(idx)))
+                else {
+                    continue;
+                };
+                let y = jb[1] as f32 + (idx as f32 - *j as f32) * sp;
+                if y < 0.0 || y as u32 >= page_img.height() {
+                    continue;
+                }
+                ([label_x, y as u32, 1, label_h], label_x, String::new())
+            }
         };
         // The value: words right of the label on the same row (any line/block), by centre.
-        let (ly0, ly1) = (line.bbox[1], line.bbox[1] + line.bbox[3]);
+        let (ly0, ly1) = (label_box[1], label_box[1] + label_box[3]);
         let mut value_words: Vec<&Word> = lines
             .iter()
             .flat_map(|l| l.words.iter())
@@ -203,22 +246,25 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             .collect();
         value_words.sort_by_key(|w| w.bbox[0]);
         let first_pass: String = if value_words.is_empty() {
-            strip_label(&line.text, label)
+            strip_label(&line_text, label)
         } else {
             value_words.iter().map(|w| w.text.as_str()).collect()
         };
         let first_conf = if value_words.is_empty() {
-            line.words.iter().map(|w| w.conf).sum::<f32>() / line.words.len().max(1) as f32
+            0.5
         } else {
             value_words.iter().map(|w| w.conf).sum::<f32>() / value_words.len() as f32
         };
-        let vb = value_words
-            .iter()
-            .map(|w| w.bbox)
-            .reduce(union)
-            .unwrap_or(line.bbox);
+        let vb = value_words.iter().map(|w| w.bbox).reduce(union).unwrap_or([
+            value_x,
+            label_box[1],
+            page_right.saturating_sub(value_x).max(1),
+            label_box[3],
+        ]);
+        let inferred = found[idx].is_none();
         // Second pass on the crop alone, single line, characters fitting the field.
         let whitelist = match *name {
+            _ if inferred => None,
             "child_birth_date" => Some("0123456789令和平成昭元年月日."),
             "child_sex" => Some("男女性児子"),
             _ => None,
@@ -237,8 +283,19 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             (vb[2] + 2 * pad).min(page_img.width().saturating_sub(vb[0].saturating_sub(pad))),
             (vb[3] + 2 * pad).min(page_img.height().saturating_sub(vb[1].saturating_sub(pad))),
         ];
+        // Missed words: the crop reaches the right of the form.
+        let crop = [
+            crop[0],
+            crop[1],
+            crop[2].max(page_right.saturating_sub(crop[0])),
+            crop[3],
+        ];
         let second = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleLine, whitelist)?;
-        let second_text: String = second.iter().map(|w| w.text.as_str()).collect();
+        let mut second_text: String = second.iter().map(|w| w.text.as_str()).collect();
+        if inferred {
+            // The whole row was read: the label is in it.
+            second_text = strip_label(&second_text, label);
+        }
         let second_conf = second.iter().map(|w| w.conf).sum::<f32>() / second.len().max(1) as f32;
         let mut candidates = vec![(second_text, second_conf), (first_pass, first_conf)];
         if *name == "child_birth_date" {
@@ -323,10 +380,22 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
                 (!v.is_empty()).then_some((v, *conf))
             }
             "child_address" => {
-                let (a, known) = fields::address(&raw, &[]);
+                let trimmed = raw.trim_end_matches(|c: char| {
+                    !(c.is_alphanumeric() || ('\u{3040}'..='\u{9FFF}').contains(&c))
+                });
+                let (a, known) = fields::address(trimmed, &[]);
                 (!a.is_empty()).then_some((a, if known { *conf } else { conf * 0.5 }))
             }
-            _ => (!raw.is_empty()).then(|| (fields::name(&raw), *conf)),
+            "summary" => {
+                let t = raw.trim_end_matches(|c: char| {
+                    !(c.is_alphanumeric() || ('\u{3040}'..='\u{9FFF}').contains(&c) || c == '。')
+                });
+                (!t.is_empty()).then(|| (t.to_owned(), *conf))
+            }
+            _ => {
+                let n = fields::name(&raw);
+                (!n.is_empty()).then_some((n, *conf))
+            }
         };
         match value {
             Some((v, c)) => {

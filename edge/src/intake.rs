@@ -1,0 +1,213 @@
+//! OCR intake of police notices on the box (issue 8): read notice images into fields, match
+//! the child against the resident register, and the `checkup-edge ocr notice` command.
+//!
+//! Pages are read on as many threads as the machine has cores, each with its own Tesseract
+//! (Tesseract itself is kept to one thread: `OMP_THREAD_LIMIT=1`); the output keeps the
+//! order of the files given.
+
+use std::path::{Path, PathBuf};
+
+use checkup_drivers::notice::read::{Field, NoticeFields, read_page};
+use checkup_drivers::scan::{self, ocr::Engine};
+use serde_json::{Value, json};
+
+use crate::identity::normalize::{address_key, name_key};
+
+/// A row of the resident register (`resident_id,name,name_kana,birth_date,sex,address`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RegisterRow {
+    /// Resident id.
+    pub resident_id: String,
+    /// Name.
+    pub name: String,
+    /// Kana.
+    #[serde(default)]
+    pub name_kana: String,
+    /// Birth date `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `male` / `female`.
+    #[serde(default)]
+    pub sex: String,
+    /// Address.
+    #[serde(default)]
+    pub address: String,
+}
+
+/// Read a register CSV (UTF-8, header row; other columns ignored).
+pub fn read_register(path: &Path) -> anyhow::Result<Vec<RegisterRow>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)?;
+    let mut out = Vec::new();
+    for (i, r) in rdr.deserialize::<RegisterRow>().enumerate() {
+        match r {
+            Ok(row) => out.push(row),
+            Err(e) => tracing::warn!(line = i + 2, error = %e, "register row skipped"),
+        }
+    }
+    Ok(out)
+}
+
+fn value(f: &Option<Field>) -> Option<&str> {
+    f.as_ref().and_then(|f| f.value.as_deref())
+}
+
+/// Match the child: same birth date and the same name (異体字 and widths folded), or the same
+/// birth date and address with a name one character off (an OCR slip). The register then
+/// confirms or corrects name, birth date and address; the evidence is returned.
+pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Option<String>, Value) {
+    let (Some(name), Some(birth)) = (value(&fields.child_name), value(&fields.child_birth_date))
+    else {
+        return (None, json!({"reason": "name or birth date not read"}));
+    };
+    let key = name_key(name);
+    let addr = value(&fields.child_address).map(address_key);
+    let same_birth: Vec<&RegisterRow> = register.iter().filter(|r| r.birth_date == birth).collect();
+    let exact = same_birth.iter().find(|r| name_key(&r.name) == key);
+    let near = || {
+        let k: Vec<char> = key.chars().collect();
+        same_birth.iter().find(|r| {
+            let rk: Vec<char> = name_key(&r.name).chars().collect();
+            let diff =
+                rk.len() == k.len() && rk.iter().zip(&k).filter(|(a, b)| a != b).count() == 1;
+            diff && addr
+                .as_deref()
+                .is_some_and(|a| a == address_key(&r.address))
+        })
+    };
+    let (row, how) = match (exact, near()) {
+        (Some(r), _) => (*r, "name and birth date"),
+        (None, Some(r)) => (*r, "birth date, address and name but one character"),
+        _ => {
+            return (
+                None,
+                json!({"reason": "no resident with this name and birth date"}),
+            );
+        }
+    };
+    let mut corrected = Vec::new();
+    if let Some(f) = fields.child_name.as_mut()
+        && f.value.as_deref() != Some(row.name.as_str())
+    {
+        corrected.push(json!({"field": "child_name", "read": f.value, "register": row.name}));
+        f.value = Some(checkup_drivers::notice::fields::name(&row.name));
+        f.confidence = f.confidence.max(0.95);
+        f.review = false;
+    }
+    if let Some(f) = fields.child_address.as_mut()
+        && !row.address.is_empty()
+        && f.value.as_deref().map(address_key) != Some(address_key(&row.address))
+    {
+        corrected.push(json!({"field": "child_address", "read": f.value, "register": row.address}));
+        f.value = Some(checkup_drivers::notice::fields::compact(&row.address));
+    }
+    if let Some(f) = fields.child_birth_date.as_mut() {
+        f.confidence = f.confidence.max(0.95);
+        f.review = false;
+    }
+    (
+        Some(row.resident_id.clone()),
+        json!({"matched_on": how, "corrected": corrected}),
+    )
+}
+
+const NAMES: [&str; 9] = [
+    "notice_date",
+    "reporting_agency",
+    "child_name",
+    "child_birth_date",
+    "child_sex",
+    "child_address",
+    "guardian_name",
+    "abuse_type",
+    "summary",
+];
+
+/// The CLI's JSON for one image.
+pub fn notice_json(
+    file: &str,
+    fields: &NoticeFields,
+    resident: Option<String>,
+    evidence: Value,
+) -> Value {
+    let all = serde_json::to_value(fields).unwrap_or(Value::Null);
+    let mut out = serde_json::Map::new();
+    for n in NAMES {
+        let f = &all[n];
+        out.insert(
+            n.to_owned(),
+            json!({
+                "value": f["value"],
+                "confidence": f["confidence"].as_f64().map_or(0.0, |c| (c * 1000.0).round() / 1000.0),
+                "bbox": if f["bbox"].is_array() { f["bbox"].clone() } else { json!([0, 0, 0, 0]) },
+                "review": f["review"].as_bool().unwrap_or(true),
+            }),
+        );
+    }
+    json!({"file": file, "fields": out, "resident_id": resident, "match": evidence})
+}
+
+/// Read one image file: its first page's fields (then matched against the register).
+pub fn read_notice(engine: &mut Engine, path: &Path, register: &[RegisterRow]) -> Value {
+    let file = path.display().to_string();
+    let pages = match scan::read_file(path, &scan::Limits::default()) {
+        Ok(p) => p,
+        Err(e) => {
+            return json!({"file": file, "error": {"code": e.code(), "message": e.to_string()}});
+        }
+    };
+    let Some(first) = pages.first() else {
+        return json!({"file": file, "error": {"code": "empty", "message": "no page"}});
+    };
+    match read_page(engine, &first.image) {
+        Ok(mut fields) => {
+            let (resident, evidence) = if register.is_empty() {
+                (None, Value::Null)
+            } else {
+                match_child(&mut fields, register)
+            };
+            notice_json(&file, &fields, resident, evidence)
+        }
+        Err(e) => json!({"file": file, "error": {"code": "ocr_failed", "message": e.to_string()}}),
+    }
+}
+
+/// Read every file on all cores, in order; one JSON object per file.
+pub fn read_notices(files: &[PathBuf], register: &[RegisterRow]) -> anyhow::Result<Vec<Value>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Value>>> =
+        std::sync::Mutex::new(vec![None; files.len()]);
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let mut handles = Vec::new();
+        for _ in 0..threads {
+            handles.push(s.spawn(|| -> anyhow::Result<()> {
+                let mut engine = Engine::new()?;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let v = read_notice(&mut engine, f, register);
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(v);
+                    }
+                }
+                Ok(())
+            }));
+        }
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a reading thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    Ok(results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("results poisoned"))?
+        .into_iter()
+        .flatten()
+        .collect())
+}

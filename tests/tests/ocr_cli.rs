@@ -1,0 +1,137 @@
+//! `checkup-edge ocr notice` on real Tesseract: clean notices in both layouts are read into
+//! the right normalised fields and matched against the register; damaged and foreign files
+//! give an error object without stopping the batch; the output keeps the order of the files.
+
+use std::process::Command;
+
+use checkup_tests::binary;
+use checkup_tests::notice_corpus::{Conditions, Layout, Truth, render};
+use serde_json::Value;
+
+fn clean(layout: Layout, mincho: bool) -> Conditions {
+    Conditions {
+        layout,
+        mincho,
+        dpi: 300,
+        skew: 0.0,
+        blur: 0.0,
+        speckle: 0,
+        faint: 0,
+        jpeg: None,
+        stamp: false,
+        upside_down: false,
+    }
+}
+
+fn truth(file: &str) -> Truth {
+    Truth {
+        file: file.into(),
+        notice_date: "2025-04-01".into(),
+        reporting_agency: "港北警察署長".into(),
+        child_name: "山田太郎".into(),
+        child_birth_date: "2016-05-06".into(),
+        child_sex: "male".into(),
+        child_address: "神奈川県横浜市港北区日吉3丁目5番8号".into(),
+        guardian_name: "山田恵子".into(),
+        abuse_type: "neglect".into(),
+        summary: "夜間に児童のみで長時間放置されていたもの".into(),
+        conditions: String::new(),
+    }
+}
+
+#[test]
+fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut files = Vec::new();
+    for (i, layout) in [Layout::Colon, Layout::Table].into_iter().enumerate() {
+        let name = format!("n{i}.png");
+        let t = truth(&name);
+        let img = render(
+            &t,
+            "令和7年4月1日",
+            "平成28年5月6日",
+            &clean(layout, i == 0),
+        )
+        .expect("render");
+        let p = dir.path().join(&name);
+        img.to_rgb8().save(&p).expect("save");
+        files.push(p);
+    }
+    let junk = dir.path().join("junk.png");
+    std::fs::write(&junk, b"this is not an image").expect("write");
+    let cut = dir.path().join("cut.png");
+    let bytes = std::fs::read(&files[0]).expect("read");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).expect("write");
+    let register = dir.path().join("register.csv");
+    std::fs::write(
+        &register,
+        "resident_id,name,name_kana,birth_date,sex,address\n\
+         1400000042,山田　太郎,ヤマダ　タロウ,2016-05-06,male,神奈川県横浜市港北区日吉3丁目5番8号\n\
+         1400000043,山田　花子,ヤマダ　ハナコ,2018-01-01,female,神奈川県横浜市港北区日吉3丁目5番8号\n",
+    )
+    .expect("register");
+
+    let bin = binary("checkup-edge", "checkup-edge").expect("binary");
+    let out = Command::new(bin)
+        .args(["ocr", "notice"])
+        .arg(&files[0])
+        .arg(&junk)
+        .arg(&files[1])
+        .arg(&cut)
+        .arg("--residents")
+        .arg(&register)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("n0.png"))
+    );
+    assert_eq!(rows[1]["error"]["code"], "not_an_image");
+    assert!(
+        rows[2]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("n1.png"))
+    );
+    assert_eq!(rows[3]["error"]["code"], "corrupt_image");
+    for r in [&rows[0], &rows[2]] {
+        let f = &r["fields"];
+        for key in [
+            "notice_date",
+            "reporting_agency",
+            "child_name",
+            "child_birth_date",
+            "child_sex",
+            "child_address",
+            "guardian_name",
+            "abuse_type",
+            "summary",
+        ] {
+            let c = f[key]["confidence"].as_f64().expect("confidence");
+            assert!((0.0..=1.0).contains(&c), "{key}: {c}");
+            assert_eq!(f[key]["bbox"].as_array().map(Vec::len), Some(4), "{key}");
+        }
+        let t = truth("");
+        assert_eq!(
+            f["child_birth_date"]["value"],
+            t.child_birth_date.as_str(),
+            "{r}"
+        );
+        assert_eq!(f["notice_date"]["value"], t.notice_date.as_str(), "{r}");
+        assert_eq!(f["child_sex"]["value"], t.child_sex.as_str(), "{r}");
+        assert_eq!(f["abuse_type"]["value"], t.abuse_type.as_str(), "{r}");
+        assert_eq!(f["child_name"]["value"], t.child_name.as_str(), "{r}");
+        assert_eq!(r["resident_id"], "1400000042", "{r}");
+    }
+}
