@@ -55,7 +55,7 @@ fn is_name_char(c: char) -> bool {
         | '\u{3400}'..='\u{9FFF}' // CJK ideographs
         | '\u{F900}'..='\u{FAFF}'
         | '\u{20000}'..='\u{2FFFF}'
-        | '々' | 'ヶ')
+        | '々')
         || c.is_alphabetic()
 }
 
