@@ -370,7 +370,18 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
             ])
             .to_owned();
         let value: Option<(String, f32)> = match name {
-            "notice_date" | "child_birth_date" => wareki::parse(&raw).ok().map(|v| (v, *conf)),
+            "notice_date" | "child_birth_date" => {
+                // From the era name (or the first digit) to the last 日: marks read from
+                // the rules around the cell fall outside.
+                let start = ["令和", "平成", "昭和"]
+                    .iter()
+                    .filter_map(|e| raw.find(e))
+                    .min()
+                    .or_else(|| raw.find(|c: char| c.is_ascii_digit()));
+                let t = start.map_or(raw.as_str(), |i| &raw[i..]);
+                let t = t.rfind('日').map_or(t, |i| &t[..i + '日'.len_utf8()]);
+                wareki::parse(t).ok().map(|v| (v, *conf))
+            }
             "child_sex" => fields::sex(&raw).map(|v| (v.to_owned(), *conf)),
             "abuse_type" => {
                 fields::abuse_type(&raw).map(|(k, c)| (k.as_str().to_owned(), conf * c as f32))
@@ -380,9 +391,19 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
                 (!v.is_empty()).then_some((v, *conf))
             }
             "child_address" => {
-                let trimmed = raw.trim_end_matches(|c: char| {
-                    !(c.is_alphanumeric() || ('\u{3040}'..='\u{9FFF}').contains(&c))
-                });
+                let junk = |c: char| {
+                    !(c.is_alphanumeric() || ('\u{3040}'..='\u{9FFF}').contains(&c)) || c == 'ー'
+                };
+                let mut trimmed = raw.trim_matches(junk);
+                // A prefecture a few characters in: what precedes it is noise.
+                if let Some(i) = fields::PREFECTURES
+                    .iter()
+                    .filter_map(|p| trimmed.find(p))
+                    .min()
+                    .filter(|i| *i > 0 && *i <= 9)
+                {
+                    trimmed = &trimmed[i..];
+                }
                 let (a, known) = fields::address(trimmed, &[]);
                 (!a.is_empty()).then_some((a, if known { *conf } else { conf * 0.5 }))
             }
