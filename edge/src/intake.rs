@@ -112,18 +112,6 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
     )
 }
 
-const NAMES: [&str; 9] = [
-    "notice_date",
-    "reporting_agency",
-    "child_name",
-    "child_birth_date",
-    "child_sex",
-    "child_address",
-    "guardian_name",
-    "abuse_type",
-    "summary",
-];
-
 /// The CLI's JSON for one image.
 pub fn notice_json(
     file: &str,
@@ -133,7 +121,7 @@ pub fn notice_json(
 ) -> Value {
     let all = serde_json::to_value(fields).unwrap_or(Value::Null);
     let mut out = serde_json::Map::new();
-    for n in NAMES {
+    for n in checkup_drivers::notice::read::FIELD_NAMES {
         let f = &all[n];
         out.insert(
             n.to_owned(),

@@ -107,17 +107,7 @@ fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
     assert_eq!(rows[3]["error"]["code"], "corrupt_image");
     for r in [&rows[0], &rows[2]] {
         let f = &r["fields"];
-        for key in [
-            "notice_date",
-            "reporting_agency",
-            "child_name",
-            "child_birth_date",
-            "child_sex",
-            "child_address",
-            "guardian_name",
-            "abuse_type",
-            "summary",
-        ] {
+        for key in checkup_drivers::notice::read::FIELD_NAMES {
             let c = f[key]["confidence"].as_f64().expect("confidence");
             assert!((0.0..=1.0).contains(&c), "{key}: {c}");
             assert_eq!(f[key]["bbox"].as_array().map(Vec::len), Some(4), "{key}");

@@ -12,18 +12,6 @@ use checkup_drivers::notice::read::{NoticeFields, read_page};
 use checkup_drivers::scan::{self, ocr::Engine};
 use serde_json::Value;
 
-const FIELDS: [&str; 9] = [
-    "notice_date",
-    "reporting_agency",
-    "child_name",
-    "child_birth_date",
-    "child_sex",
-    "child_address",
-    "guardian_name",
-    "abuse_type",
-    "summary",
-];
-
 fn value(f: &NoticeFields, name: &str) -> Option<String> {
     let v = serde_json::to_value(f).ok()?;
     v[name]["value"].as_str().map(str::to_owned)
@@ -85,7 +73,7 @@ fn main() -> anyhow::Result<()> {
         let pages = scan::read_file(&file, &scan::Limits::default())?;
         let got = read_page(&mut engine, &pages[0].image)?;
         secs.push(start.elapsed().as_secs_f64());
-        for f in FIELDS {
+        for f in checkup_drivers::notice::read::FIELD_NAMES {
             let want = t[f].as_str().unwrap_or("");
             let v = value(&got, f);
             let e = ok.entry(f).or_default();
@@ -112,7 +100,7 @@ fn main() -> anyhow::Result<()> {
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect();
-            for f in FIELDS {
+            for f in checkup_drivers::notice::read::FIELD_NAMES {
                 let p: String = printed(&t, f)
                     .chars()
                     .filter(|c| !c.is_whitespace())
@@ -132,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---:|---:|");
     let (mut all_ok, mut all) = (0, 0);
     let mut raw_all = 0;
-    for f in FIELDS {
+    for f in checkup_drivers::notice::read::FIELD_NAMES {
         let (o, t) = ok.get(f).copied().unwrap_or((0, 0));
         let r = raw_ok.get(f).copied().unwrap_or(0);
         all_ok += o;
