@@ -191,6 +191,14 @@ fn seal(key: &NodeKey, venue: &str, node: &str, seq: u64, ms: u64, body: EventBo
     )
 }
 
+/// The body of a session closing (what these tests use where any event will do).
+fn closed() -> EventBody {
+    EventBody::SessionClosed(checkup_protocol::SessionClosed {
+        session_id: Uuid::now_v7(),
+        reason: None,
+    })
+}
+
 fn json_of(events: &[Event]) -> Vec<u8> {
     serde_json::to_vec(events).expect("json")
 }
@@ -263,31 +271,9 @@ async fn scenario(postgres: bool) {
     unknown_version[1]["format"] = json!(99);
     let mut tampered = batch.clone();
     tampered[2].seq = 9;
-    let foreign = vec![seal(
-        &f.key,
-        "aoba-day1",
-        "edge-01",
-        1,
-        DAY_MS,
-        EventBody::SessionClosed(checkup_protocol::SessionClosed {
-            session_id: Uuid::now_v7(),
-            reason: None,
-        }),
-    )];
+    let foreign = vec![seal(&f.key, "aoba-day1", "edge-01", 1, DAY_MS, closed())];
     let too_many: Vec<Event> = (1..=51)
-        .map(|i| {
-            seal(
-                &f.key,
-                "midori-day1",
-                "edge-01",
-                i,
-                DAY_MS,
-                EventBody::SessionClosed(checkup_protocol::SessionClosed {
-                    session_id: Uuid::now_v7(),
-                    reason: None,
-                }),
-            )
-        })
+        .map(|i| seal(&f.key, "midori-day1", "edge-01", i, DAY_MS, closed()))
         .collect();
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("not JSON", b"{nope".to_vec(), 400, "malformed_batch"),
@@ -357,10 +343,7 @@ async fn scenario(postgres: bool) {
         "edge-01",
         7,
         DAY_MS + 366 * 86_400_000 + 5000,
-        EventBody::SessionClosed(checkup_protocol::SessionClosed {
-            session_id: Uuid::now_v7(),
-            reason: None,
-        }),
+        closed(),
     );
     let (s, v) = f.post(Some(SECRET), json_of(&[seven])).await;
     assert_eq!((s, v["acked"]["edge-01"].clone()), (200, json!(5)));
@@ -369,17 +352,7 @@ async fn scenario(postgres: bool) {
     assert_eq!(f.events().await, 7);
     // The same (node, seq) as another event: refused whole, nothing applied.
     let mut equivocation = checkup(&f.key, 8, Uuid::now_v7(), DAY_MS);
-    equivocation[0] = seal(
-        &f.key,
-        "midori-day1",
-        "edge-01",
-        3,
-        DAY_MS,
-        EventBody::SessionClosed(checkup_protocol::SessionClosed {
-            session_id: Uuid::now_v7(),
-            reason: None,
-        }),
-    );
+    equivocation[0] = seal(&f.key, "midori-day1", "edge-01", 3, DAY_MS, closed());
     let (s, v) = f.post(Some(SECRET), json_of(&equivocation)).await;
     assert_eq!((s, v["error"].as_str()), (409, Some("seq_conflict")), "{v}");
     assert_eq!(f.events().await, 7);
@@ -457,17 +430,7 @@ async fn concurrent(postgres: bool) {
         bodies.push(json_of(&checkup(&f.key, 4 + 3 * k, Uuid::now_v7(), DAY_MS)));
     }
     // Seq 2 again, as another event.
-    let clash = seal(
-        &f.key,
-        "midori-day1",
-        "edge-01",
-        2,
-        DAY_MS,
-        EventBody::SessionClosed(checkup_protocol::SessionClosed {
-            session_id: Uuid::now_v7(),
-            reason: None,
-        }),
-    );
+    let clash = seal(&f.key, "midori-day1", "edge-01", 2, DAY_MS, closed());
     bodies.insert(3, json_of(&[clash]));
     let results =
         futures_util::future::join_all(bodies.into_iter().map(|b| f.post(Some(SECRET), b))).await;
