@@ -117,7 +117,12 @@ pub(crate) async fn batches(
     let (keys, max) = (s.keys.clone(), s.max_batch_events);
     let checked = tokio::task::spawn_blocking(move || {
         let (events, _) = check_batch(&bytes, &keys, &venues, max)?;
-        Ok::<_, BatchError>(events.iter().map(EventRow::from_event).collect::<Vec<_>>())
+        Ok::<_, BatchError>(
+            events
+                .into_iter()
+                .map(EventRow::from_accepted)
+                .collect::<Vec<_>>(),
+        )
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use checkup_protocol::{Event, ProtocolError, PublicKey};
-use serde_json::Value;
+use checkup_protocol::{Event, ProtocolError, PublicKey, Received};
+use serde_json::value::RawValue;
 
 /// Why a batch was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -48,25 +48,39 @@ pub struct NodeRange {
     pub count: usize,
 }
 
+/// An accepted event and its JSON exactly as the box sent it (what the signature covers).
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The verified event.
+    pub event: Event,
+    /// The received JSON of this event.
+    pub json: String,
+}
+
 /// Check a batch; return its events and per-node ranges.
 pub fn check_batch(
     bytes: &[u8],
     keys: &HashMap<String, PublicKey>,
     venues: &[String],
     max_events: usize,
-) -> Result<(Vec<Event>, BTreeMap<String, NodeRange>), BatchError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| BatchError::Malformed(e.to_string()))?;
-    let Value::Array(items) = value else {
-        return Err(BatchError::Malformed("expected an array".into()));
-    };
+) -> Result<(Vec<Accepted>, BTreeMap<String, NodeRange>), BatchError> {
+    // Each event is kept as its raw text and parsed once: the signature is checked over
+    // that text and the text is what is stored.
+    let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| {
+        BatchError::Malformed(if e.is_data() {
+            "expected an array of events".into()
+        } else {
+            e.to_string()
+        })
+    })?;
     if items.len() > max_events {
         return Err(BatchError::TooLarge(items.len(), max_events));
     }
-    let mut events = Vec::with_capacity(items.len());
+    let mut received = Vec::with_capacity(items.len());
     let mut ranges: BTreeMap<String, NodeRange> = BTreeMap::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let e = Event::from_value(item).map_err(|error| BatchError::Event { index, error })?;
+    for (index, item) in items.iter().enumerate() {
+        let rec = Event::receive(item.get()).map_err(|error| BatchError::Event { index, error })?;
+        let e = &rec.event;
         if !venues.contains(&e.venue) {
             return Err(BatchError::ForeignVenue {
                 index,
@@ -81,12 +95,20 @@ pub fn check_batch(
         r.min_seq = r.min_seq.min(e.seq);
         r.max_seq = r.max_seq.max(e.seq);
         r.count += 1;
-        events.push(e);
+        received.push(rec);
     }
     // Signatures last, all at once (batch verification).
-    Event::verify_all(&events, keys)
+    Received::verify_all(&received, keys)
         .map_err(|(index, error)| BatchError::Event { index, error })?;
-    Ok((events, ranges))
+    let accepted = received
+        .into_iter()
+        .zip(items)
+        .map(|(r, raw)| Accepted {
+            event: r.event,
+            json: raw.get().to_owned(),
+        })
+        .collect();
+    Ok((accepted, ranges))
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ proptest! {
         let events = batch(&key, n);
         let body = serde_json::to_vec(&events).expect("json");
         let (got, ranges) = check_batch(&body, &keys, &venues, 100).expect("valid");
+        let got: Vec<_> = got.into_iter().map(|a| a.event).collect();
         prop_assert_eq!(&got, &events);
         prop_assert_eq!(ranges["edge-01"].max_seq, n);
         let mut changed = body.clone();
@@ -62,6 +63,7 @@ proptest! {
         prop_assume!(changed[i] != to);
         changed[i] = to;
         if let Ok((got, _)) = check_batch(&changed, &keys, &venues, 100) {
+            let got: Vec<_> = got.into_iter().map(|a| a.event).collect();
             prop_assert_eq!(got, events);
         }
     }

@@ -44,8 +44,8 @@ pub mod signing;
 pub use error::ProtocolError;
 pub use event::{
     Actor, CardRef, Event, EventBody, EventKind, FORMAT_VERSION, MeasuredValue,
-    MeasurementCorrected, MeasurementRecorded, RecordViewed, SessionClosed, SessionOpened,
-    StationVisited,
+    MeasurementCorrected, MeasurementRecorded, Received, RecordViewed, SessionClosed,
+    SessionOpened, StationVisited,
 };
 pub use hlc::{Hlc, HlcClock};
 pub use items::{Item, ItemValueKind, StationKind};

@@ -113,18 +113,27 @@ pub(crate) fn decode_signature(s: &str) -> Option<Signature> {
 
 /// Append the canonical JSON of `value` to `out`: keys sorted, no whitespace.
 pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    write_canonical_without(value, None, out);
+}
+
+/// As [`write_canonical`], leaving out the top-level key `skip` (the signature itself).
+pub(crate) fn write_canonical_without(value: &Value, skip: Option<&str>, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut entries: Vec<(&String, &Value)> = map
+                .iter()
+                .filter(|(k, _)| Some(k.as_str()) != skip)
+                .collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_scalar(&Value::String(k.clone()), out);
+                // Serialising a string into a Vec cannot fail.
+                serde_json::to_writer(&mut *out, k).expect("string JSON serialisation");
                 out.push(b':');
-                write_canonical(&map[k], out);
+                write_canonical(v, out);
             }
             out.push(b'}');
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use checkup_protocol::{
     Actor, Event, EventBody, FORMAT_VERSION, Hlc, MeasuredValue, MeasurementRecorded, NodeKey,
-    ProtocolError, PublicKey, Role, SessionOpened, StationKind,
+    ProtocolError, PublicKey, Received, Role, SessionOpened, StationKind,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -111,6 +111,20 @@ fn batch_verification_accepts_good_batches_and_names_the_first_bad_event() {
         Event::verify_all(&[foreign], &ring),
         Err((0, ProtocolError::UnknownNode(_)))
     ));
+}
+
+#[test]
+fn a_received_event_with_a_field_the_sender_did_not_sign_fails() {
+    let key = NodeKey::generate();
+    let ring: HashMap<String, PublicKey> =
+        HashMap::from([("edge-01".to_string(), key.verifying_key())]);
+    let good = sealed(&key, weight(60.0));
+    let mut v: Value = serde_json::from_str(&good.to_json()).expect("json");
+    v["body"]["payload"]["value"] = json!(61.0);
+    let altered = Event::receive(&v.to_string()).expect("well-formed");
+    let ok = Event::receive(&good.to_json()).expect("well-formed");
+    let (i, e) = Received::verify_all(&[ok, altered], &ring).expect_err("altered");
+    assert_eq!((i, e.code()), (1, "bad_signature"));
 }
 
 #[test]
@@ -287,8 +301,24 @@ proptest! {
     }
 
     #[test]
+    fn a_received_event_covers_the_same_bytes_its_sender_signed(
+        body in arb_body(), seq in 1u64..1_000_000, ms in 0u64..4_000_000_000_000, c in 0u32..1000
+    ) {
+        let key = NodeKey::from_bytes(&[5u8; 32]);
+        let ring: HashMap<String, PublicKey> = HashMap::from([("n".to_string(), key.verifying_key())]);
+        let e = Event::seal(Uuid::now_v7(), "v", "n", seq, Hlc { ms, c }, nurse(), body, &key);
+        let r = Event::receive(&e.to_json()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&r.signed, &e.canonical_bytes());
+        prop_assert_eq!(&r.event, &e);
+        prop_assert!(Received::verify_all(&[r], &ring).is_ok());
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let _ = Event::from_json(&bytes);
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let _ = Event::receive(text);
+        }
     }
 
     #[test]

@@ -163,8 +163,9 @@ fn result(
 }
 
 impl EventRow {
-    /// Prepare the rows of an accepted event.
-    pub fn from_event(e: &Event) -> EventRow {
+    /// Prepare the rows of an accepted event, storing the JSON the box sent.
+    pub fn from_accepted(a: crate::ingest::Accepted) -> EventRow {
+        let e = &a.event;
         let day = jst_day(e.hlc.ms);
         let (resident, derived) = match &e.body {
             EventBody::SessionOpened(p) => (
@@ -217,7 +218,7 @@ impl EventRow {
             resident,
             hlc_ms: e.hlc.ms as i64,
             hlc_c: e.hlc.c as i32,
-            json: serde_json::to_string(e).unwrap_or_default(),
+            json: a.json,
             derived,
         }
     }

@@ -10,9 +10,10 @@ use tokio_postgres::NoTls;
 
 use super::{DbError, Derived, EventRow, Ingested, Resident, ResultRow};
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE events (
     node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
     kind TEXT NOT NULL, resident TEXT, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL,
@@ -39,7 +40,11 @@ CREATE TABLE audit (
     staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
 );
 ",
-)];
+    ),
+    // 2: nothing reads events by resident (the record is built from `results`), and the
+    // index cost a b-tree insert per ingested event.
+    (2, "DROP INDEX events_resident;"),
+];
 
 /// The PostgreSQL store.
 #[derive(Clone)]
