@@ -11,7 +11,7 @@ set -euo pipefail
 #  - iproute2: network namespaces that fence the virtual reader's port to loopback
 #  - chromium, fonts-noto-cjk, nodejs, npm: end-to-end tests of the web UI in a real browser
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk)
+          chromium fonts-noto-cjk poppler-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

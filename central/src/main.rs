@@ -27,7 +27,7 @@ enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
     },
-    /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin); with
+    /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin) and K001 (PIN 2468, caseworker); with
     /// `--edge-data-dir`, the demo edge box of that directory is enrolled (secret printed).
     Demo {
         /// Listen address.
@@ -124,13 +124,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut c = Config {
                 listen,
                 data_dir,
-                staff: vec![StaffConfig {
-                    id: "C001".into(),
-                    name: "保健 太郎".into(),
-                    role: checkup_protocol::Role::CentralAdmin,
-                    pin_hash: checkup_provisioning::pin::hash("1234")
-                        .map_err(anyhow::Error::msg)?,
-                }],
+                staff: vec![
+                    StaffConfig {
+                        id: "C001".into(),
+                        name: "保健 太郎".into(),
+                        role: checkup_protocol::Role::CentralAdmin,
+                        pin_hash: checkup_provisioning::pin::hash("1234")
+                            .map_err(anyhow::Error::msg)?,
+                    },
+                    StaffConfig {
+                        id: "K001".into(),
+                        name: "福祉 花子".into(),
+                        role: checkup_protocol::Role::Caseworker,
+                        pin_hash: checkup_provisioning::pin::hash("2468")
+                            .map_err(anyhow::Error::msg)?,
+                    },
+                ],
                 ..Config::default()
             };
             if let Some(dir) = edge_data_dir {
@@ -151,7 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "Enrolled demo box edge-01 (venue demo-venue); forwarding secret: {DEMO_SECRET}"
                 );
             }
-            println!("Demo staff: C001 / PIN 1234 (central admin)");
+            println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");
             rt()?.block_on(serve(c))?;
         }
         Command::CheckBatch {

@@ -128,6 +128,8 @@ impl Central {
             )
             .route("/v1/residents/{id}/record", get(api::record))
             .route("/v1/export.csv", get(api::export))
+            .route("/v1/notices", get(api::notices))
+            .route("/v1/notices/{case_id}", get(api::notice))
             .with_state(self.state.clone())
     }
 

@@ -1,5 +1,6 @@
 //! Central's web page for health-department staff: sign in, search a resident, read the
-//! record (健康かるて) with each item's history, and export a period's results as CSV.
+//! record (健康かるて) with each item's history, the child-welfare intake queue (welfare roles
+//! only), and export a period's results as CSV.
 //! Japanese first, English beside it; served from the binary.
 
 use axum::response::Html;
@@ -35,6 +36,10 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;pad
 <button data-testid="search" onclick="find()">検索 Search</button>
 <table id="found"></table></section>
 <section id="record"><h2>健康かるて Record</h2><div id="rec" class="muted">住民を選んでください Choose a resident</div></section>
+<section id="cases"><h2>児童通告 受付一覧 <span class="muted">Child-welfare intake queue</span></h2>
+<p class="muted">児童福祉の担当者だけが見られます Child-welfare staff only</p>
+<button data-testid="cases" onclick="cases()">表示 Show</button>
+<table id="case-list"></table><div id="case"></div></section>
 <section><h2>CSV出力 Export</h2>
 <input id="from" type="date"> 〜 <input id="to" type="date">
 <button data-testid="export" onclick="exportCsv()">出力 Export</button></section>
@@ -60,6 +65,15 @@ async function show(id){try{var b=await call("/v1/residents/"+encodeURIComponent
  c.items.map(function(i){return "<tr><td>"+esc(i.name_ja||i.item_code)+(i.name_en?" <span class=muted>"+esc(i.name_en)+"</span>":"")+"<br><span class=muted>"+esc(i.item_code)+"</span></td><td>"+esc(i.value)+" "+esc(i.unit)+"</td><td>"+
  (i.history.length>1?i.history.map(function(x){return esc(x.value)+(x.reason?"（"+esc(x.reason)+"）":"");}).join(" → "):"")+"</td></tr>";}).join("")+"</table>";});
  document.getElementById("rec").innerHTML=h;msg();}catch(e){msg(e.message);}}
+var ABUSE={physical:"身体的虐待",psychological:"心理的虐待",neglect:"ネグレクト",sexual:"性的虐待"};
+async function cases(){try{var b=await call("/v1/notices");var t=document.getElementById("case-list");
+ t.innerHTML="<tr><th>受付 saved</th><th>児童氏名 child</th><th>生年月日 born</th><th>種別 type</th><th>会場 venue</th><th></th></tr>"+b.cases.map(function(c){
+ return "<tr><td>"+esc(new Date(c.saved_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(c.child_name)+"</td><td>"+esc(c.child_birth_date)+"</td><td>"+
+ esc(ABUSE[c.abuse_type]||c.abuse_type)+"</td><td>"+esc(c.venue)+"</td><td><button onclick=\"showCase('"+esc(c.case_id)+"')\">開く Open</button></td></tr>";}).join("");msg();}
+ catch(e){msg(e.message);}}
+async function showCase(id){try{var b=await call("/v1/notices/"+encodeURIComponent(id));var f=b.notice.fields;
+ document.getElementById("case").innerHTML="<table>"+Object.keys(f).map(function(k){return "<tr><th>"+esc(k)+"</th><td>"+esc(f[k].value)+
+ (f[k].corrected?" <span class=muted>（訂正 corrected）</span>":"")+"</td></tr>";}).join("")+"</table>";msg();}catch(e){msg(e.message);}}
 function exportCsv(){var f=document.getElementById("from").value,t=document.getElementById("to").value;
  if(!f||!t){msg("期間を入れてください Enter a period");return;} location.href="/v1/export.csv?"+new URLSearchParams({from:f,to:t});}
 </script></body></html>"#;

@@ -405,6 +405,84 @@ async fn scenario(postgres: bool) {
             .0,
         403
     );
+
+    // A notice saved at a box lands in the child-welfare intake queue: caseworkers see it
+    // (audited), the central admin gets 403, and it is no part of any health record.
+    let mut fields = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("notice_date", "2026-11-24"),
+        ("reporting_agency", "緑警察署"),
+        ("child_name", "緑川ひかり"),
+        ("child_birth_date", "2018-07-07"),
+        ("child_sex", "female"),
+        ("child_address", "神奈川県横浜市緑区中山1-2-3"),
+        ("guardian_name", "緑川一郎"),
+        ("abuse_type", "psychological"),
+        ("summary", "面前での激しい口論が続いている。"),
+    ] {
+        fields.insert(
+            k.to_owned(),
+            checkup_protocol::NoticeField {
+                value: v.into(),
+                confidence: 0.93,
+                corrected: k == "child_name",
+            },
+        );
+    }
+    let case_id = Uuid::now_v7();
+    let notice = EventBody::NoticeIntakeSaved(checkup_protocol::NoticeIntakeSaved {
+        case_id,
+        fields,
+        resident_id: Some("0000000077".into()),
+        source: checkup_protocol::NoticeSource {
+            file: "scan-0001.pdf".into(),
+            sha256: "0".repeat(64),
+        },
+    });
+    let next = f.events().await + 1;
+    let e = seal(
+        &f.key,
+        "midori-day1",
+        "edge-01",
+        next,
+        DAY_MS + 5_000,
+        notice,
+    );
+    let (s, v) = f.post(Some(SECRET), json_of(&[e.clone()])).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, body) = f.get(&worker, "/v1/notices").await;
+    assert_eq!(s, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(list["cases"][0]["case_id"], case_id.to_string(), "{list}");
+    assert_eq!(list["cases"][0]["child_name"], "緑川ひかり");
+    let (s, body) = f.get(&worker, &format!("/v1/notices/{case_id}")).await;
+    assert_eq!(s, 200, "{body}");
+    let one: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        one["notice"]["fields"]["abuse_type"]["value"],
+        "psychological"
+    );
+    assert_eq!(one["notice"]["fields"]["child_name"]["corrected"], true);
+    assert_eq!(f.get(&admin, "/v1/notices").await.0, 403);
+    assert_eq!(f.get("", "/v1/notices").await.0, 401);
+    assert_eq!(
+        f.get(&worker, &format!("/v1/notices/{}", Uuid::now_v7()))
+            .await
+            .0,
+        404
+    );
+    let (_, rec) = f.get(&admin, "/v1/residents/0000000077/record").await;
+    assert!(
+        !rec.contains("緑川"),
+        "a child case is not in the health record: {rec}"
+    );
+    // A replay is harmless: still one case.
+    let (s, _) = f.post(Some(SECRET), json_of(&[e])).await;
+    assert_eq!(s, 200);
+    let (_, body) = f.get(&worker, "/v1/notices").await;
+    let list: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(1));
+
     let _ = &f.foreign_key;
     f.finish().await;
 }

@@ -330,6 +330,16 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
             _ => Err(not_open(v.session_id)),
         },
         EventBody::RecordViewed(_) => Ok(()),
+        EventBody::NoticeIntakeSaved(n) => {
+            if p.cases().iter().any(|c| c.case_id == n.case_id) {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!("case {} is already saved", n.case_id),
+                ));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -362,8 +372,13 @@ pub(crate) async fn read_events(
     let rows = crate::error::blocking("reading the log", move || store.read_after(q.after, limit))
         .await??;
     let next = rows.last().map(|r| r.pos).unwrap_or(q.after);
-    let events: Vec<&Event> = rows.iter().map(|r| r.event.as_ref()).collect();
-    Ok(Json(json!({"events": events, "next": next})).into_response())
+    // The child-welfare compartment stays out of every other role's view of the log; the
+    // count says that something was withheld.
+    let (events, withheld): (Vec<&Event>, Vec<&Event>) = rows
+        .iter()
+        .map(|r| r.event.as_ref())
+        .partition(|e| !e.body.kind().is_child_case() || staff.role.may_see_child_cases());
+    Ok(Json(json!({"events": events, "next": next, "withheld": withheld.len()})).into_response())
 }
 
 /// `POST /api/replicate`: events signed by enrolled peers (or by this box, restored from

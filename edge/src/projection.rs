@@ -144,6 +144,26 @@ pub struct Projection {
     held: crate::replication::VersionVector,
     /// Events applied.
     events: u64,
+    /// Child cases saved from police notices, by case id (child-welfare compartment: only
+    /// handed out through [`Projection::cases`] to callers that checked the role).
+    cases: BTreeMap<Uuid, Case>,
+}
+
+/// A saved child case, as the caseworkers' list shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Case {
+    /// Case id.
+    pub case_id: Uuid,
+    /// The event that saved it.
+    pub event_id: Uuid,
+    /// When it was saved.
+    pub hlc: Hlc,
+    /// Box that saved it.
+    pub node: String,
+    /// Clerk who saved it.
+    pub saved_by: String,
+    /// The reviewed notice.
+    pub notice: checkup_protocol::NoticeIntakeSaved,
 }
 
 impl Projection {
@@ -207,6 +227,27 @@ impl Projection {
                     .insert(&p.item_code, entry);
             }
             EventBody::RecordViewed(_) => {}
+            EventBody::NoticeIntakeSaved(p) => {
+                // Saved once; should two saves name one case, the later (HLC, id) wins
+                // whatever the order of arrival.
+                let newer = self
+                    .cases
+                    .get(&p.case_id)
+                    .is_none_or(|c| (c.hlc, c.event_id) < (e.hlc, e.id));
+                if newer {
+                    self.cases.insert(
+                        p.case_id,
+                        Case {
+                            case_id: p.case_id,
+                            event_id: e.id,
+                            hlc: e.hlc,
+                            node: e.node.clone(),
+                            saved_by: e.actor.staff_id.clone(),
+                            notice: p.clone(),
+                        },
+                    );
+                }
+            }
             EventBody::StationVisited(p) => {
                 let s = self.session(p.session_id, &p.resident_id);
                 let v = s.visited.entry(p.station).or_insert(e.hlc);
@@ -252,8 +293,19 @@ impl Projection {
         if let Ok(json) = serde_json::to_vec(&self.held) {
             h.update(&json);
         }
+        for c in self.cases.values() {
+            h.update(c.event_id.as_bytes());
+        }
         h.update(self.events.to_le_bytes());
         hex::encode(h.finalize())
+    }
+
+    /// Saved child cases, newest first. Child-welfare compartment: callers check
+    /// [`checkup_protocol::Role::may_see_child_cases`] first.
+    pub fn cases(&self) -> Vec<&Case> {
+        let mut v: Vec<&Case> = self.cases.values().collect();
+        v.sort_by(|a, b| (b.hlc, b.event_id).cmp(&(a.hlc, a.event_id)));
+        v
     }
 
     /// Events applied so far.

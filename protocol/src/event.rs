@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::error::ProtocolError;
 use crate::hlc::Hlc;
 use crate::items::{self, ItemValueKind, QUALITATIVE_VALUES, StationKind};
+use crate::notice::NoticeIntakeSaved;
 use crate::roles::Role;
 use crate::signing::{self, Keyring, NodeKey, PublicKey};
 
@@ -86,18 +87,27 @@ pub enum EventKind {
     RecordViewed,
     /// See [`StationVisited`].
     StationVisited,
+    /// See [`NoticeIntakeSaved`] (child-welfare compartment).
+    NoticeIntakeSaved,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
         EventKind::MeasurementCorrected,
         EventKind::RecordViewed,
         EventKind::StationVisited,
+        EventKind::NoticeIntakeSaved,
     ];
+
+    /// Whether events of this kind belong to the child-welfare compartment, which only the
+    /// child-welfare roles may see.
+    pub fn is_child_case(self) -> bool {
+        matches!(self, EventKind::NoticeIntakeSaved)
+    }
 
     /// Stable identifier, as in the JSON `kind` field.
     pub fn as_str(self) -> &'static str {
@@ -108,6 +118,7 @@ impl EventKind {
             EventKind::MeasurementCorrected => "measurement_corrected",
             EventKind::RecordViewed => "record_viewed",
             EventKind::StationVisited => "station_visited",
+            EventKind::NoticeIntakeSaved => "notice_intake_saved",
         }
     }
 }
@@ -129,6 +140,8 @@ pub enum EventBody {
     /// A station finished with the resident (its items recorded, or — for 問診, 心電図,
     /// 眼底, 診察 — the staff member signed the visit off).
     StationVisited(StationVisited),
+    /// A clerk reviewed a police notice and saved it as a case (child-welfare compartment).
+    NoticeIntakeSaved(NoticeIntakeSaved),
 }
 
 /// Payload of [`EventBody::StationVisited`].
@@ -268,6 +281,7 @@ impl EventBody {
             EventBody::MeasurementCorrected(_) => EventKind::MeasurementCorrected,
             EventBody::RecordViewed(_) => EventKind::RecordViewed,
             EventBody::StationVisited(_) => EventKind::StationVisited,
+            EventBody::NoticeIntakeSaved(_) => EventKind::NoticeIntakeSaved,
         }
     }
 
@@ -280,6 +294,8 @@ impl EventBody {
             EventBody::MeasurementCorrected(p) => Some(&p.resident_id),
             EventBody::RecordViewed(p) => Some(&p.resident_id),
             EventBody::StationVisited(p) => Some(&p.resident_id),
+            // A child case is not part of the resident's health record.
+            EventBody::NoticeIntakeSaved(_) => None,
         }
     }
 
@@ -361,6 +377,7 @@ impl EventBody {
                 }
                 Ok(())
             }
+            EventBody::NoticeIntakeSaved(p) => p.validate(),
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod error;
 pub mod event;
 pub mod hlc;
 pub mod items;
+pub mod notice;
 pub mod roles;
 pub mod signing;
 
@@ -49,5 +50,6 @@ pub use event::{
 };
 pub use hlc::{Hlc, HlcClock};
 pub use items::{Item, ItemValueKind, StationKind};
+pub use notice::{NoticeField, NoticeIntakeSaved, NoticeSource};
 pub use roles::Role;
 pub use signing::{Keyring, NodeKey, PublicKey};

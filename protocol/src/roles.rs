@@ -98,7 +98,13 @@ impl Role {
             }
             // Views are recorded by the server when a record is read, never typed in.
             EventKind::RecordViewed => false,
+            EventKind::NoticeIntakeSaved => matches!(self, Role::ChildWelfareClerk),
         }
+    }
+
+    /// Whether this role may see the child-welfare compartment (notices, cases).
+    pub fn may_see_child_cases(self) -> bool {
+        matches!(self, Role::ChildWelfareClerk | Role::Caseworker)
     }
 
     /// Whether this role may read the raw event log of a venue.
@@ -130,9 +136,23 @@ mod tests {
     #[test]
     fn child_welfare_roles_cannot_record_checkup_events() {
         for role in [Role::ChildWelfareClerk, Role::Caseworker, Role::Auditor] {
-            for kind in EventKind::ALL {
+            for kind in EventKind::ALL.into_iter().filter(|k| !k.is_child_case()) {
                 assert!(!role.may_append(kind), "{role} may not append {kind:?}");
             }
+        }
+    }
+
+    #[test]
+    fn only_child_welfare_roles_touch_the_child_case_compartment() {
+        for role in Role::ALL {
+            let welfare = matches!(role, Role::ChildWelfareClerk | Role::Caseworker);
+            assert_eq!(role.may_see_child_cases(), welfare, "{role}");
+            assert!(!(role.is_checkup_role() && role.may_see_child_cases()));
+            assert_eq!(
+                role.may_append(EventKind::NoticeIntakeSaved),
+                role == Role::ChildWelfareClerk,
+                "{role}"
+            );
         }
     }
 

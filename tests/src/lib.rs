@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 pub mod notice_corpus;
+pub mod pdf;
 pub mod pg;
 pub mod venue;
 

@@ -125,3 +125,74 @@ fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
         assert_eq!(r["resident_id"], "1400000042", "{r}");
     }
 }
+
+#[test]
+fn a_scanner_pdf_is_rendered_and_read_and_bad_pdfs_get_clear_errors() {
+    use checkup_drivers::scan::{Limits, read_bytes};
+    let dir = tempfile::tempdir().expect("dir");
+    let t = truth("n.pdf");
+    let img = render(
+        &t,
+        "令和7年4月1日",
+        "平成28年5月6日",
+        &clean(Layout::Colon, false),
+    )
+    .expect("render")
+    .to_luma8();
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    let (w, h) = img.dimensions();
+    let pdf = checkup_tests::pdf::from_jpegs(&[(jpeg.into_inner(), w, h)], 300.0);
+
+    // Rendered at 300 dpi: the page comes back at the size it was scanned.
+    let pages = read_bytes("n.pdf", &pdf, &Limits::default()).expect("pdf pages");
+    assert_eq!(pages.len(), 1);
+    let (pw, ph) = pages[0].image.dimensions();
+    assert!(
+        pw.abs_diff(w) <= 2 && ph.abs_diff(h) <= 2,
+        "{pw}×{ph} vs {w}×{h}"
+    );
+
+    // Limits hold before rendering; a damaged PDF is a clear error.
+    let small = Limits {
+        max_pixels: u64::from(w) * u64::from(h) / 2,
+        ..Limits::default()
+    };
+    let err = read_bytes("n.pdf", &pdf, &small).expect_err("too big");
+    assert_eq!(err.code(), "too_many_pixels", "{err}");
+    let cut = &pdf[..pdf.len() / 2];
+    let err = read_bytes("cut.pdf", cut, &Limits::default()).expect_err("damaged");
+    assert!(
+        matches!(err.code(), "pdf_unreadable" | "corrupt_image"),
+        "{err}"
+    );
+    let err = read_bytes("fake.pdf", b"%PDF-1.4\nnothing here", &Limits::default())
+        .expect_err("not a pdf");
+    assert_eq!(err.code(), "pdf_unreadable", "{err}");
+
+    // The CLI reads the notice from the PDF.
+    let p = dir.path().join("n.pdf");
+    std::fs::write(&p, &pdf).expect("write");
+    let bin = binary("checkup-edge", "checkup-edge").expect("binary");
+    let out = Command::new(bin)
+        .args(["ocr", "notice"])
+        .arg(&p)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let f = &row["fields"];
+    assert_eq!(
+        f["child_birth_date"]["value"],
+        t.child_birth_date.as_str(),
+        "{row}"
+    );
+    assert_eq!(f["abuse_type"]["value"], t.abuse_type.as_str(), "{row}");
+    assert_eq!(f["child_sex"]["value"], t.child_sex.as_str(), "{row}");
+}

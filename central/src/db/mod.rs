@@ -85,6 +85,35 @@ pub enum Derived {
     },
     /// A result recorded or corrected.
     Result(Box<ResultRow>),
+    /// A police notice saved as a child case (the child-welfare intake queue).
+    Notice(Box<NoticeRow>),
+}
+
+/// A child case in central's intake queue (child-welfare compartment).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NoticeRow {
+    /// Case id.
+    pub case_id: String,
+    /// The saving event.
+    pub event_id: String,
+    /// Venue or office.
+    pub venue: String,
+    /// Box that saved it.
+    pub node: String,
+    /// Clerk who saved it.
+    pub staff_id: String,
+    /// When it was saved (HLC milliseconds).
+    pub saved_ms: i64,
+    /// Child's name.
+    pub child_name: String,
+    /// Child's birth date.
+    pub child_birth_date: String,
+    /// Abuse type.
+    pub abuse_type: String,
+    /// Matched resident, if any.
+    pub resident_id: Option<String>,
+    /// The whole reviewed notice (fields, source), as JSON.
+    pub notice: String,
 }
 
 /// A result as central keeps it.
@@ -207,6 +236,23 @@ impl EventRow {
                 ),
             ),
             EventBody::StationVisited(p) => (Some(p.resident_id.clone()), Derived::None),
+            // Not part of the health record: `resident` stays empty.
+            EventBody::NoticeIntakeSaved(p) => (
+                None,
+                Derived::Notice(Box::new(NoticeRow {
+                    case_id: p.case_id.to_string(),
+                    event_id: e.id.to_string(),
+                    venue: e.venue.clone(),
+                    node: e.node.clone(),
+                    staff_id: e.actor.staff_id.clone(),
+                    saved_ms: e.hlc.ms as i64,
+                    child_name: p.value("child_name").to_owned(),
+                    child_birth_date: p.value("child_birth_date").to_owned(),
+                    abuse_type: p.value("abuse_type").to_owned(),
+                    resident_id: p.resident_id.clone(),
+                    notice: serde_json::to_string(p).unwrap_or_default(),
+                })),
+            ),
             EventBody::RecordViewed(_) | EventBody::SessionClosed(_) => (None, Derived::None),
         };
         EventRow {
@@ -361,6 +407,23 @@ impl Db {
             Db::Sqlite(s) => s.results_between(from, to).await,
             Db::Postgres(p) => p.results_between(from, to).await,
         }
+    }
+
+    /// The child-welfare intake queue, newest first.
+    pub async fn notices(&self, limit: usize) -> Result<Vec<NoticeRow>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.notices(None, limit).await,
+            Db::Postgres(p) => p.notices(None, limit).await,
+        }
+    }
+
+    /// One child case.
+    pub async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>, DbError> {
+        let rows = match self {
+            Db::Sqlite(s) => s.notices(Some(case_id), 1).await?,
+            Db::Postgres(p) => p.notices(Some(case_id), 1).await?,
+        };
+        Ok(rows.into_iter().next())
     }
 
     /// Record an access to personal data.

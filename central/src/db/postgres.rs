@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-use super::{DbError, Derived, EventRow, Ingested, Resident, ResultRow};
+use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -44,6 +44,19 @@ CREATE TABLE audit (
     // 2: nothing reads events by resident (the record is built from `results`), and the
     // index cost a b-tree insert per ingested event.
     (2, "DROP INDEX events_resident;"),
+    // 3: the child-welfare intake queue, fed by notice-intake events.
+    (
+        3,
+        "
+CREATE TABLE notices (
+    case_id TEXT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    node TEXT NOT NULL, staff_id TEXT NOT NULL, saved_ms BIGINT NOT NULL,
+    child_name TEXT NOT NULL, child_birth_date TEXT NOT NULL, abuse_type TEXT NOT NULL,
+    resident_id TEXT, notice TEXT NOT NULL
+);
+CREATE INDEX notices_saved ON notices (saved_ms);
+",
+    ),
 ];
 
 /// The PostgreSQL store.
@@ -213,6 +226,28 @@ impl Postgres {
                 &[&a, &b, &d],
             )
             .await?;
+        }
+        for r in &fresh {
+            if let Derived::Notice(n) = &r.derived {
+                tx.execute(
+                    "INSERT INTO notices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &n.case_id,
+                        &n.event_id,
+                        &n.venue,
+                        &n.node,
+                        &n.staff_id,
+                        &n.saved_ms,
+                        &n.child_name,
+                        &n.child_birth_date,
+                        &n.abuse_type,
+                        &n.resident_id,
+                        &n.notice,
+                    ],
+                )
+                .await?;
+            }
         }
         let results: Vec<&ResultRow> = fresh
             .iter()
@@ -410,6 +445,40 @@ impl Postgres {
             &[&from, &to],
         )
         .await
+    }
+
+    /// Child cases, newest first (one when `case_id` is given).
+    pub async fn notices(
+        &self,
+        case_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<NoticeRow>, DbError> {
+        let c = self.client().await?;
+        let limit = limit as i64;
+        let rows = c
+            .query(
+                "SELECT case_id, event_id, venue, node, staff_id, saved_ms, child_name,
+                        child_birth_date, abuse_type, resident_id, notice FROM notices
+                 WHERE $1::text IS NULL OR case_id = $1 ORDER BY saved_ms DESC, case_id LIMIT $2",
+                &[&case_id, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| NoticeRow {
+                case_id: r.get(0),
+                event_id: r.get(1),
+                venue: r.get(2),
+                node: r.get(3),
+                staff_id: r.get(4),
+                saved_ms: r.get(5),
+                child_name: r.get(6),
+                child_birth_date: r.get(7),
+                abuse_type: r.get(8),
+                resident_id: r.get(9),
+                notice: r.get(10),
+            })
+            .collect())
     }
 
     /// See [`super::Db::audit`].

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, Derived, EventRow, Ingested, Resident, ResultRow};
+use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow};
 
 /// Migrations, in order; `schema_migrations` records the applied versions.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -49,6 +49,19 @@ CREATE TABLE audit (
     // 2: nothing reads events by resident (the record is built from `results`), and the
     // index cost a b-tree insert per ingested event.
     (2, "DROP INDEX events_resident;"),
+    // 3: the child-welfare intake queue, fed by notice-intake events.
+    (
+        3,
+        "
+CREATE TABLE notices (
+    case_id TEXT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    node TEXT NOT NULL, staff_id TEXT NOT NULL, saved_ms BIGINT NOT NULL,
+    child_name TEXT NOT NULL, child_birth_date TEXT NOT NULL, abuse_type TEXT NOT NULL,
+    resident_id TEXT, notice TEXT NOT NULL
+);
+CREATE INDEX notices_saved ON notices (saved_ms);
+",
+    ),
 ];
 
 /// The SQLite store.
@@ -298,6 +311,40 @@ impl Sqlite {
         .await
     }
 
+    /// Child cases, newest first (one when `case_id` is given).
+    pub async fn notices(
+        &self,
+        case_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<NoticeRow>, DbError> {
+        let id = case_id.map(str::to_owned);
+        let limit = limit as i64;
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT case_id, event_id, venue, node, staff_id, saved_ms, child_name,
+                        child_birth_date, abuse_type, resident_id, notice FROM notices
+                 WHERE ?1 IS NULL OR case_id = ?1 ORDER BY saved_ms DESC, case_id LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![id, limit], |r| {
+                Ok(NoticeRow {
+                    case_id: r.get(0)?,
+                    event_id: r.get(1)?,
+                    venue: r.get(2)?,
+                    node: r.get(3)?,
+                    staff_id: r.get(4)?,
+                    saved_ms: r.get(5)?,
+                    child_name: r.get(6)?,
+                    child_birth_date: r.get(7)?,
+                    abuse_type: r.get(8)?,
+                    resident_id: r.get(9)?,
+                    notice: r.get(10)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     /// See [`super::Db::audit`].
     pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
         let (s, a, j) = (staff.to_owned(), action.to_owned(), subject.to_owned());
@@ -380,6 +427,10 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
         let mut held = tx.prepare_cached("SELECT id FROM events WHERE node = ?1 AND seq = ?2")?;
         let mut session =
             tx.prepare_cached("INSERT INTO sessions VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?;
+        let mut notice = tx.prepare_cached(
+            "INSERT INTO notices VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT DO NOTHING",
+        )?;
         let mut result = tx.prepare_cached(
             "INSERT INTO results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT DO NOTHING",
@@ -410,6 +461,21 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
                     day,
                 } => {
                     session.execute(params![session_id, resident_id, day])?;
+                }
+                Derived::Notice(n) => {
+                    notice.execute(params![
+                        n.case_id,
+                        n.event_id,
+                        n.venue,
+                        n.node,
+                        n.staff_id,
+                        n.saved_ms,
+                        n.child_name,
+                        n.child_birth_date,
+                        n.abuse_type,
+                        n.resident_id,
+                        n.notice
+                    ])?;
                 }
                 Derived::Result(x) => {
                     result.execute(params![

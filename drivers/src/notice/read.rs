@@ -167,6 +167,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     let scale = clean_page.width() as f32 / page.width().max(1) as f32;
     let mut words = engine.words(&clean_page, None, PageSegMode::PsmAuto, None)?;
     let mut page_img = clean_page;
+    let mut turned_round = false;
     // Upside down: nothing found → try the page turned round.
     if !LABELS
         .iter()
@@ -180,14 +181,28 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         {
             words = w2;
             page_img = turned;
+            turned_round = true;
         }
     }
     let lines = lines(&words);
     for l in &lines {
         tracing::debug!(text = %l.text, bbox = ?l.bbox, words = l.words.len(), "recognised line");
     }
+    // Boxes go back to the page as given: unscaled and, for a page read turned round,
+    // turned back (so that a crop of the original shows the field).
+    let (cw, ch) = page_img.dimensions();
     let back = |b: [u32; 4]| -> [u32; 4] {
         let f = 1.0 / scale;
+        let b = if turned_round {
+            [
+                cw.saturating_sub(b[0] + b[2]),
+                ch.saturating_sub(b[1] + b[3]),
+                b[2],
+                b[3],
+            ]
+        } else {
+            b
+        };
         [
             (b[0] as f32 * f) as u32,
             (b[1] as f32 * f) as u32,

@@ -75,8 +75,8 @@ pub enum ScanError {
         /// The limit.
         limit: usize,
     },
-    /// Not PNG, JPEG or TIFF.
-    #[error("{file}: not a PNG, JPEG or TIFF image")]
+    /// Not PNG, JPEG, TIFF or PDF.
+    #[error("{file}: not a PNG, JPEG, TIFF or PDF file")]
     NotAnImage {
         /// The file.
         file: String,
@@ -87,6 +87,14 @@ pub enum ScanError {
         /// The file.
         file: String,
         /// What the decoder said.
+        message: String,
+    },
+    /// A PDF that `pdftoppm` (poppler-utils) could not render.
+    #[error("{file}: cannot render the PDF: {message}")]
+    Pdf {
+        /// The file.
+        file: String,
+        /// What went wrong.
         message: String,
     },
 }
@@ -101,6 +109,7 @@ impl ScanError {
             ScanError::TooManyPages { .. } => "too_many_pages",
             ScanError::NotAnImage { .. } => "not_an_image",
             ScanError::Corrupt { .. } => "corrupt_image",
+            ScanError::Pdf { .. } => "pdf_unreadable",
         }
     }
 }
@@ -142,6 +151,9 @@ pub fn read_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Page>
             bytes: bytes.len() as u64,
             limit: limits.max_file_bytes,
         });
+    }
+    if bytes.starts_with(b"%PDF-") {
+        return super::pdf::render(&file, bytes, limits);
     }
     let format = match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff)) => f,

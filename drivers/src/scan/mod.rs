@@ -9,5 +9,6 @@
 pub mod clean;
 pub mod input;
 pub mod ocr;
+mod pdf;
 
 pub use input::{Limits, Page, ScanError, read_bytes, read_file};

@@ -1,0 +1,303 @@
+//! The child-welfare compartment: a police notice (児童通告書) reviewed by a clerk and saved
+//! as a case ([`NoticeIntakeSaved`]).
+//!
+//! Only the child-welfare roles may append or read these events (see
+//! [`crate::Role::may_see_child_cases`]); every other role's view of the log leaves them out.
+//! Values are stored normalised: dates `YYYY-MM-DD`, sex `male|female`, abuse type
+//! `physical|psychological|neglect|sexual`, names and addresses without spaces.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ProtocolError;
+
+/// The fields of a notice, in the order a clerk reviews them.
+pub const NOTICE_FIELDS: [&str; 9] = [
+    "notice_date",
+    "reporting_agency",
+    "child_name",
+    "child_birth_date",
+    "child_sex",
+    "child_address",
+    "guardian_name",
+    "abuse_type",
+    "summary",
+];
+
+/// The closed vocabulary of abuse types.
+pub const ABUSE_TYPES: [&str; 4] = ["physical", "psychological", "neglect", "sexual"];
+
+/// Longest summary, in characters.
+pub const MAX_SUMMARY_LEN: usize = 4000;
+/// Longest other field, in characters.
+pub const MAX_FIELD_LEN: usize = 200;
+
+/// Payload of [`crate::EventBody::NoticeIntakeSaved`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeIntakeSaved {
+    /// The new case (UUIDv7).
+    pub case_id: Uuid,
+    /// Every field of [`NOTICE_FIELDS`], as saved by the clerk.
+    pub fields: BTreeMap<String, NoticeField>,
+    /// The child in the resident register, when matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<String>,
+    /// The scanned page the fields were read from.
+    pub source: NoticeSource,
+}
+
+/// One reviewed field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeField {
+    /// The saved value (empty: not on the notice).
+    pub value: String,
+    /// How sure the reader was of what it read, 0..=1 (kept after a correction).
+    pub confidence: f64,
+    /// The clerk typed a different value from what was read.
+    pub corrected: bool,
+}
+
+/// Where a notice came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeSource {
+    /// File name as uploaded or dropped in the hot folder.
+    pub file: String,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+}
+
+impl NoticeIntakeSaved {
+    /// The value of a field ("" when absent).
+    pub fn value(&self, field: &str) -> &str {
+        self.fields.get(field).map_or("", |f| f.value.as_str())
+    }
+
+    /// Payload rules: exactly the known fields, normalised values, lengths, confidences.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        if self.case_id.is_nil() {
+            return Err(ProtocolError::invalid(
+                "payload.case_id",
+                "must not be the nil UUID",
+            ));
+        }
+        if let Some(unknown) = self
+            .fields
+            .keys()
+            .find(|k| !NOTICE_FIELDS.contains(&k.as_str()))
+        {
+            return Err(ProtocolError::invalid(
+                "payload.fields",
+                format!("unknown field {unknown:?}"),
+            ));
+        }
+        for name in NOTICE_FIELDS {
+            let Some(f) = self.fields.get(name) else {
+                return Err(ProtocolError::invalid(
+                    "payload.fields",
+                    format!("missing field {name:?}"),
+                ));
+            };
+            check_field(name, f)?;
+        }
+        if self.value("child_name").is_empty() {
+            return Err(ProtocolError::invalid(
+                "payload.fields",
+                "a case needs the child's name",
+            ));
+        }
+        if let Some(r) = &self.resident_id {
+            crate::event::check_id("payload.resident_id", r)?;
+        }
+        let file_ok = !self.source.file.trim().is_empty()
+            && self.source.file.chars().count() <= 255
+            && !self.source.file.chars().any(char::is_control);
+        if !file_ok {
+            return Err(ProtocolError::invalid(
+                "payload.source.file",
+                "must be 1 to 255 characters without control characters",
+            ));
+        }
+        let hex_ok = self.source.sha256.len() == 64
+            && self
+                .source
+                .sha256
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !hex_ok {
+            return Err(ProtocolError::invalid(
+                "payload.source.sha256",
+                "must be 64 lowercase hex digits",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_field(name: &'static str, f: &NoticeField) -> Result<(), ProtocolError> {
+    let field = "payload.fields";
+    let bad = |why: String| Err(ProtocolError::invalid(field, format!("{name}: {why}")));
+    if !(f.confidence.is_finite() && (0.0..=1.0).contains(&f.confidence)) {
+        return bad("confidence must be between 0 and 1".into());
+    }
+    let v = f.value.as_str();
+    let max = if name == "summary" {
+        MAX_SUMMARY_LEN
+    } else {
+        MAX_FIELD_LEN
+    };
+    let n = v.chars().count();
+    if n > max {
+        return bad(format!("{n} characters; at most {max}"));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n') {
+        return bad("contains control characters".into());
+    }
+    if v.is_empty() {
+        return Ok(());
+    }
+    match name {
+        "notice_date" | "child_birth_date" => {
+            if !is_iso_date(v) {
+                return bad(format!("{v:?} is not a date YYYY-MM-DD"));
+            }
+        }
+        "child_sex" if !matches!(v, "male" | "female") => {
+            return bad(format!("{v:?} is not male or female"));
+        }
+        "abuse_type" if !ABUSE_TYPES.contains(&v) => {
+            return bad(format!("{v:?} is not one of {}", ABUSE_TYPES.join(", ")));
+        }
+        "child_name" | "guardian_name" | "child_address" if v.chars().any(char::is_whitespace) => {
+            return bad("must be written without spaces".into());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` naming a real day (1868 onwards: the 和暦 eras a notice can print).
+pub fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !s
+        .bytes()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1868..=2200).contains(&y) && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> NoticeIntakeSaved {
+        let mut fields = BTreeMap::new();
+        for (k, v) in [
+            ("notice_date", "2026-11-20"),
+            ("reporting_agency", "北警察署"),
+            ("child_name", "山田花子"),
+            ("child_birth_date", "2019-05-01"),
+            ("child_sex", "female"),
+            ("child_address", "東京都千代田区一番町1-1"),
+            ("guardian_name", "山田太郎"),
+            ("abuse_type", "neglect"),
+            ("summary", "夜間に一人で外にいた。"),
+        ] {
+            fields.insert(
+                k.to_owned(),
+                NoticeField {
+                    value: v.into(),
+                    confidence: 0.9,
+                    corrected: false,
+                },
+            );
+        }
+        NoticeIntakeSaved {
+            case_id: Uuid::now_v7(),
+            fields,
+            resident_id: Some("0000012345".into()),
+            source: NoticeSource {
+                file: "scan-001.png".into(),
+                sha256: "a".repeat(64),
+            },
+        }
+    }
+
+    #[test]
+    fn a_reviewed_notice_is_valid() {
+        sample().validate().expect("valid");
+    }
+
+    #[test]
+    fn values_must_be_normalised_and_complete() {
+        let cases: [(&str, &str); 7] = [
+            ("child_birth_date", "令和元年5月1日"),
+            ("notice_date", "2026-02-30"),
+            ("child_sex", "女"),
+            ("abuse_type", "身体的虐待"),
+            ("child_name", "山田 花子"),
+            ("child_name", ""),
+            ("summary", "\u{7}"),
+        ];
+        for (k, v) in cases {
+            let mut n = sample();
+            if let Some(f) = n.fields.get_mut(k) {
+                f.value = v.into();
+            }
+            assert!(n.validate().is_err(), "{k} = {v:?} must be refused");
+        }
+        let mut n = sample();
+        n.fields.remove("summary");
+        assert!(n.validate().is_err(), "a missing field");
+        let mut n = sample();
+        n.fields.insert(
+            "phone".into(),
+            NoticeField {
+                value: "1".into(),
+                confidence: 1.0,
+                corrected: false,
+            },
+        );
+        assert!(n.validate().is_err(), "an unknown field");
+        let mut n = sample();
+        if let Some(f) = n.fields.get_mut("summary") {
+            f.confidence = f64::NAN;
+        }
+        assert!(n.validate().is_err(), "a NaN confidence");
+        let mut n = sample();
+        n.source.sha256 = "xyz".into();
+        assert!(n.validate().is_err(), "a bad digest");
+    }
+
+    #[test]
+    fn iso_dates_are_checked_for_real_days() {
+        assert!(is_iso_date("2019-05-01"));
+        assert!(is_iso_date("2024-02-29"));
+        assert!(!is_iso_date("2023-02-29"));
+        assert!(!is_iso_date("2019-5-01"));
+        assert!(!is_iso_date("2019-13-01"));
+        assert!(!is_iso_date("+019-05-01"));
+    }
+}
