@@ -161,10 +161,8 @@ fn check_field(name: &'static str, f: &NoticeField) -> Result<(), ProtocolError>
         return Ok(());
     }
     match name {
-        "notice_date" | "child_birth_date" => {
-            if !is_iso_date(v) {
-                return bad(format!("{v:?} is not a date YYYY-MM-DD"));
-            }
+        "notice_date" | "child_birth_date" if !is_iso_date(v) => {
+            return bad(format!("{v:?} is not a date YYYY-MM-DD"));
         }
         "child_sex" if !matches!(v, "male" | "female") => {
             return bad(format!("{v:?} is not male or female"));
