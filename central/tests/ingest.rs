@@ -448,7 +448,9 @@ async fn scenario(postgres: bool) {
         DAY_MS + 5_000,
         notice,
     );
-    let (s, v) = f.post(Some(SECRET), json_of(std::slice::from_ref(&e))).await;
+    let (s, v) = f
+        .post(Some(SECRET), json_of(std::slice::from_ref(&e)))
+        .await;
     assert_eq!(s, 200, "{v}");
     let (s, body) = f.get(&worker, "/v1/notices").await;
     assert_eq!(s, 200, "{body}");

@@ -59,6 +59,23 @@ pub struct Config {
     /// Forwarding to central.
     #[serde(default)]
     pub central: CentralConfig,
+    /// OCR intake of police notices.
+    #[serde(default)]
+    pub intake: IntakeConfig,
+}
+
+/// `[intake]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    /// Folder a network scanner drops files into; taken files move to its `taken/`
+    /// subfolder. Default: none.
+    #[serde(default)]
+    pub hot_folder: Option<PathBuf>,
+    /// Resident register CSV (`resident_id,name,name_kana,birth_date,sex,address`) the child
+    /// is matched against. Default: none.
+    #[serde(default)]
+    pub register: Option<PathBuf>,
 }
 
 /// `[central]`
@@ -357,6 +374,7 @@ impl Default for Config {
             card: CardConfig::default(),
             replication: ReplicationConfig::default(),
             central: CentralConfig::default(),
+            intake: IntakeConfig::default(),
         }
     }
 }

@@ -35,7 +35,7 @@ use crate::replication::hub::{self, HubOptions};
 use crate::replication::mqtt;
 use crate::roster::Roster;
 use crate::store::{EventStore, StoreOptions};
-use crate::{api, board, node, reception, station, web};
+use crate::{api, board, intake, node, reception, station, web};
 
 /// What the pages say about the venue.
 #[derive(Debug)]
@@ -71,6 +71,8 @@ pub struct AppState {
     pub replication: Arc<crate::replication::mqtt::ReplicationStatus>,
     /// Forwarding to central.
     pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
+    /// Scanned police notices waiting for review.
+    pub inbox: Arc<crate::intake::inbox::Inbox>,
 }
 
 /// An opened edge box, ready to serve.
@@ -83,6 +85,8 @@ pub struct Edge {
     central: crate::config::CentralConfig,
     /// The data directory (the forwarding watermark lives there).
     data_dir: std::path::PathBuf,
+    /// OCR intake (the scanner's hot folder).
+    intake: crate::config::IntakeConfig,
 }
 
 /// The running replication: discovery, broker choice and the MQTT client.
@@ -209,6 +213,13 @@ impl Edge {
         .context("opening the event store")?;
         let roster =
             Roster::open(&config.data_dir.join("roster.sqlite3")).context("opening the roster")?;
+        let register = match &config.intake.register {
+            Some(path) => intake::read_register(path)
+                .with_context(|| format!("reading the resident register {}", path.display()))?,
+            None => Vec::new(),
+        };
+        let inbox = intake::inbox::Inbox::open(&config.data_dir, register)
+            .context("opening the notice inbox")?;
         if config.staff.is_empty() {
             tracing::warn!("no staff configured: nobody can sign in");
         }
@@ -232,11 +243,13 @@ impl Edge {
                 cards: Arc::new(cards),
                 replication: Arc::default(),
                 forward: Arc::default(),
+                inbox,
             },
             max_body: config.store.max_body_bytes,
             replication: config.replication.clone(),
             central: config.central.clone(),
             data_dir: config.data_dir.clone(),
+            intake: config.intake.clone(),
         })
     }
 
@@ -276,6 +289,26 @@ impl Edge {
             .route("/api/roster/history", post(reception::history_import))
             .route("/api/residents/{id}/history", get(reception::history))
             .route("/api/reception/check-in", post(reception::check_in))
+            .route("/intake", get(intake::web::intake_page))
+            .route("/cases", get(intake::web::cases_page))
+            .route(
+                "/api/intake/scans",
+                post(intake::web::upload)
+                    .get(intake::web::scans)
+                    // A scan may be far larger than an event; the inbox checks its own limit.
+                    .layer(DefaultBodyLimit::max(
+                        usize::try_from(self.state.inbox.max_file_bytes()).unwrap_or(usize::MAX),
+                    )),
+            )
+            .route("/api/intake/scans/{id}", get(intake::web::scan))
+            .route(
+                "/api/intake/scans/{id}/crops/{field}",
+                get(intake::web::crop),
+            )
+            .route("/api/intake/scans/{id}/case", post(intake::web::save_case))
+            .route("/api/intake/events", get(intake::web::scan_events))
+            .route("/api/cases", get(intake::web::cases))
+            .route("/api/cases/events", get(intake::web::case_events))
             .layer(DefaultBodyLimit::max(self.max_body))
             .with_state(self.state.clone())
     }
@@ -299,12 +332,23 @@ impl Edge {
             forward_stop.clone(),
         )
         .context("starting the forwarder")?;
+        let hot_folder = self.intake.hot_folder.clone().map(|folder| {
+            tokio::spawn(crate::intake::inbox::watch_hot_folder(
+                self.state.inbox.clone(),
+                folder,
+                forward_stop.clone(),
+            ))
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        self.state.inbox.stop();
         replicator.stop().await;
         forward_stop.cancel();
         let _ = forwarder.await;
+        if let Some(h) = hot_folder {
+            let _ = h.await;
+        }
         tracing::info!("HTTP server stopped; closing the event store");
         self.state.store.close().await;
         served.context("HTTP server")

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::api::{self, set_cookie, station_label};
 use crate::auth::{self, Staff};
 use crate::server::AppState;
+use checkup_protocol::Role;
 
 /// Script shared by the tablet pages, compiled in.
 pub const COMMON_JS: &str = include_str!("../assets/common.js");
@@ -29,13 +30,13 @@ pub enum Lang {
 }
 
 impl Lang {
-    fn t<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
+    pub(crate) fn t<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Ja => ja,
             Lang::En => en,
         }
     }
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Lang::Ja => "ja",
             Lang::En => "en",
@@ -50,7 +51,7 @@ pub(crate) struct LangQuery {
 
 /// Language from `?lang=`, else the `lang` cookie, else Japanese. Returns whether the query
 /// asked for a change (so the cookie is set).
-fn lang_of(headers: &HeaderMap, q: &LangQuery) -> (Lang, bool) {
+pub(crate) fn lang_of(headers: &HeaderMap, q: &LangQuery) -> (Lang, bool) {
     let parse = |s: &str| match s {
         "en" => Some(Lang::En),
         "ja" => Some(Lang::Ja),
@@ -70,7 +71,7 @@ fn lang_of(headers: &HeaderMap, q: &LangQuery) -> (Lang, bool) {
     (cookie.unwrap_or(Lang::Ja), false)
 }
 
-fn page(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Markup {
+pub(crate) fn page(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -94,7 +95,7 @@ fn page(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Markup {
     }
 }
 
-fn with_lang_cookie(mut resp: Response, lang: Lang, set: bool) -> Response {
+pub(crate) fn with_lang_cookie(mut resp: Response, lang: Lang, set: bool) -> Response {
     if set {
         set_cookie(
             &mut resp,
@@ -107,7 +108,7 @@ fn with_lang_cookie(mut resp: Response, lang: Lang, set: bool) -> Response {
     resp
 }
 
-fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
     auth::token_from_headers(headers).and_then(|t| state.auth.lookup(&t))
 }
 
@@ -121,6 +122,16 @@ pub(crate) async fn venue_page(
     let Some(staff) = signed_in(&state, &headers) else {
         return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
     };
+    // The child-welfare roles have their own pages.
+    match staff.role {
+        Role::ChildWelfareClerk => {
+            return with_lang_cookie(Redirect::to("/intake").into_response(), lang, set);
+        }
+        Role::Caseworker => {
+            return with_lang_cookie(Redirect::to("/cases").into_response(), lang, set);
+        }
+        _ => {}
+    }
     if !staff.role.is_checkup_role() {
         let body = html! {
             p.error role="alert" {
@@ -188,7 +199,7 @@ pub(crate) async fn venue_page(
 
 const BOARD_JS: &str = include_str!("../assets/board.js");
 
-fn who(lang: Lang, staff: &Staff) -> Markup {
+pub(crate) fn who(lang: Lang, staff: &Staff) -> Markup {
     html! {
         span.who { (staff.name) "（" (staff.role.label_ja()) "）" }
         nav.actions {

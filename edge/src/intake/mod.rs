@@ -1,0 +1,14 @@
+//! OCR intake of police notices (児童通告書) on the box, the child-welfare compartment.
+//!
+//! - [`read`]: notice images into fields, the child matched against the resident register,
+//!   and the `checkup-edge ocr notice` command's JSON.
+//! - [`inbox`]: scans from uploads and the scanner's hot folder, kept on disk and read by an
+//!   OCR worker until a clerk saves them.
+//! - [`web`]: the clerk's review pages and the caseworkers' live case list, with their API;
+//!   only the child-welfare roles get past the role check (every other role: 403).
+
+pub mod inbox;
+pub mod read;
+pub mod web;
+
+pub use read::{RegisterRow, match_child, notice_json, read_notice, read_notices, read_register};

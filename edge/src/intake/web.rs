@@ -1,0 +1,585 @@
+//! The clerk's review pages and the caseworkers' live case list.
+//!
+//! - `GET /intake` (child-welfare clerk): upload scans, see the inbox (uploads and hot-folder
+//!   files) live, open one: every field beside the image crop it was read from, fields below
+//!   the review threshold highlighted, correct by typing, save as a case.
+//! - `GET /cases` (clerk and caseworker): saved cases, live — a case saved on any box of the
+//!   venue appears as soon as replication brings the event.
+//!
+//! API: `POST /api/intake/scans?name=FILE` (the file as the body), `GET /api/intake/scans`,
+//! `GET /api/intake/scans/{id}`, `GET /api/intake/scans/{id}/crops/{field}`,
+//! `POST /api/intake/scans/{id}/case`, `GET /api/intake/events` (SSE),
+//! `GET /api/cases`, `GET /api/cases/events` (SSE). Every other role gets 403.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use checkup_drivers::notice::{fields as nf, wareki};
+use checkup_protocol::notice::NOTICE_FIELDS;
+use checkup_protocol::{Actor, EventBody, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
+use futures::stream::Stream;
+use maud::{PreEscaped, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::inbox::{InboxError, Origin, Status};
+use crate::auth::Staff;
+use crate::error::ApiError;
+use crate::server::AppState;
+use crate::store::Draft;
+use crate::web::{Lang, LangQuery, lang_of, page, signed_in, who, with_lang_cookie};
+
+const INTAKE_JS: &str = include_str!("../../assets/intake.js");
+const CASES_JS: &str = include_str!("../../assets/cases.js");
+
+/// Field labels, Japanese and English, in review order.
+const LABELS: [(&str, &str, &str); 9] = [
+    ("notice_date", "通告日", "Notice date"),
+    ("reporting_agency", "通告者（警察署）", "Reporting agency"),
+    ("child_name", "児童氏名", "Child's name"),
+    ("child_birth_date", "生年月日", "Birth date"),
+    ("child_sex", "性別", "Sex"),
+    ("child_address", "住所", "Address"),
+    ("guardian_name", "保護者氏名", "Guardian"),
+    ("abuse_type", "虐待の種別", "Abuse type"),
+    ("summary", "事案の概要", "Summary"),
+];
+
+fn require_clerk(staff: &Staff) -> Result<(), ApiError> {
+    if staff.role == Role::ChildWelfareClerk {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role {} may not take in police notices",
+            staff.role
+        )))
+    }
+}
+
+fn require_child_cases(staff: &Staff) -> Result<(), ApiError> {
+    if staff.role.may_see_child_cases() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role {} has no access to child cases",
+            staff.role
+        )))
+    }
+}
+
+fn forbidden_page(lang: Lang, staff: &Staff) -> Response {
+    let body = html! {
+        p.error role="alert" {
+            (lang.t("この画面を見る権限がありません。", "Your role cannot open this page."))
+        }
+    };
+    let markup = page(
+        lang,
+        lang.t("権限がありません", "Not allowed"),
+        who(lang, staff),
+        body,
+    );
+    (StatusCode::FORBIDDEN, Html(markup.into_string())).into_response()
+}
+
+/// `GET /intake`
+pub(crate) async fn intake_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (lang, set) = lang_of(&headers, &q);
+    let Some(staff) = signed_in(&state, &headers) else {
+        return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
+    };
+    if require_clerk(&staff).is_err() {
+        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
+    }
+    let labels: BTreeMap<&str, (&str, &str)> =
+        LABELS.iter().map(|(k, ja, en)| (*k, (*ja, *en))).collect();
+    let config = json!({
+        "lang": lang.code(),
+        "fields": LABELS.iter().map(|(k, ja, en)| json!({"name": k, "ja": ja, "en": en})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let body = html! {
+        section.station {
+            h2 { (lang.t("通告書を読み込む", "Scan a notice")) }
+            p { (lang.t("画像（PNG・JPEG・TIFF）またはPDFを選んでください。スキャナーの共有フォルダーに置かれたものも下に出ます。",
+                        "Choose an image (PNG, JPEG, TIFF) or a PDF. Files the scanner drops in its folder appear below too.")) }
+            input #upload type="file" accept="image/png,image/jpeg,image/tiff,application/pdf" data-testid="upload";
+            p #upload-message .error hidden role="alert" {}
+        }
+        section.station {
+            h2 { (lang.t("受付箱", "Inbox")) }
+            table #scans .list {
+                thead { tr {
+                    th { (lang.t("ファイル", "File")) }
+                    th { (lang.t("受付", "Received")) }
+                    th { (lang.t("状態", "State")) }
+                    th {}
+                } }
+                tbody {}
+            }
+        }
+        section #review .station hidden {
+            h2 #review-title {}
+            p #review-match {}
+            p.error #review-error hidden role="alert" {}
+            form #review-form {
+                @for (name, _, _) in LABELS {
+                    @let (ja, en) = labels.get(name).copied().unwrap_or((name, name));
+                    div.field data-field=(name) {
+                        label for=(format!("f-{name}")) { (lang.t(ja, en)) span.conf {} }
+                        img.crop alt=(lang.t("読み取り箇所", "Where it was read")) hidden;
+                        @if name == "summary" {
+                            textarea id=(format!("f-{name}")) name=(name) rows="4" {}
+                        } @else {
+                            input id=(format!("f-{name}")) name=(name) type="text";
+                        }
+                    }
+                }
+                div.field {
+                    label for="f-resident" { (lang.t("住民番号（照合）", "Resident id (matched)")) }
+                    input #f-resident name="resident_id" type="text";
+                }
+            }
+            p.error #save-message hidden role="alert" {}
+            button type="button" #save-case data-testid="save-case" { (lang.t("事案として保存", "Save as a case")) }
+        }
+        p { a.button href="/cases" { (lang.t("保存済みの事案", "Saved cases")) } }
+    };
+    let body = html! {
+        (body)
+        script type="application/json" #intake-config { (PreEscaped(config.replace("</", "<\\/"))) }
+        script { (PreEscaped(INTAKE_JS)) }
+    };
+    let markup = page(
+        lang,
+        lang.t("児童通告書の受付", "Police notice intake"),
+        who(lang, &staff),
+        body,
+    );
+    with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
+}
+
+/// `GET /cases`
+pub(crate) async fn cases_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (lang, set) = lang_of(&headers, &q);
+    let Some(staff) = signed_in(&state, &headers) else {
+        return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
+    };
+    if require_child_cases(&staff).is_err() {
+        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
+    }
+    let config = json!({
+        "lang": lang.code(),
+        "fields": LABELS.iter().map(|(k, ja, en)| json!({"name": k, "ja": ja, "en": en})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let body = html! {
+        section.station {
+            h2 { (lang.t("事案一覧（新しい順・自動更新）", "Cases (newest first, live)")) }
+            p #cases-state { "—" }
+            table #cases .list {
+                thead { tr {
+                    th { (lang.t("保存", "Saved")) }
+                    th { (lang.t("児童氏名", "Child")) }
+                    th { (lang.t("生年月日", "Born")) }
+                    th { (lang.t("種別", "Type")) }
+                    th { (lang.t("通告者", "From")) }
+                    th { (lang.t("端末", "Box")) }
+                } }
+                tbody {}
+            }
+        }
+        section #case .station hidden {
+            h2 #case-title {}
+            dl #case-fields {}
+        }
+        @if staff.role == Role::ChildWelfareClerk {
+            p { a.button href="/intake" { (lang.t("通告書の受付へ", "Back to intake")) } }
+        }
+    };
+    let body = html! {
+        (body)
+        script type="application/json" #cases-config { (PreEscaped(config.replace("</", "<\\/"))) }
+        script { (PreEscaped(CASES_JS)) }
+    };
+    let markup = page(
+        lang,
+        lang.t("児童虐待通告 事案", "Child-welfare cases"),
+        who(lang, &staff),
+        body,
+    );
+    with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UploadQuery {
+    name: Option<String>,
+}
+
+fn inbox_error(e: InboxError) -> ApiError {
+    match e {
+        InboxError::TooLarge(..) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            e.to_string(),
+        ),
+        InboxError::Empty => ApiError::new(StatusCode::BAD_REQUEST, "empty_file", e.to_string()),
+        InboxError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        InboxError::Io(_) => {
+            tracing::error!(error = %e, "intake storage failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage",
+                "the scan could not be stored",
+            )
+        }
+    }
+}
+
+/// `POST /api/intake/scans?name=FILE`: the file is the body. Answers 202 with the scan;
+/// reading follows on the OCR worker.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_clerk(&staff)?;
+    let inbox = state.inbox.clone();
+    let name = q.name.unwrap_or_else(|| "scan".into());
+    let scan = crate::error::blocking("storing a scan", move || {
+        inbox.add(&name, &body, Origin::Upload)
+    })
+    .await?
+    .map_err(inbox_error)?;
+    Ok((StatusCode::ACCEPTED, Json(scan)).into_response())
+}
+
+/// `GET /api/intake/scans`
+pub(crate) async fn scans(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    require_clerk(&staff)?;
+    Ok(Json(json!({"scans": state.inbox.list()})).into_response())
+}
+
+fn scan_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse::<Uuid>()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such scan"))
+}
+
+/// `GET /api/intake/scans/{id}`
+pub(crate) async fn scan(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_clerk(&staff)?;
+    let id = scan_id(&id)?;
+    let s = state
+        .inbox
+        .get(id)
+        .ok_or_else(|| inbox_error(InboxError::NotFound(id)))?;
+    Ok(Json(s).into_response())
+}
+
+/// `GET /api/intake/scans/{id}/crops/{field}`: PNG.
+pub(crate) async fn crop(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, field)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    require_clerk(&staff)?;
+    let id = scan_id(&id)?;
+    let inbox = state.inbox.clone();
+    let png = crate::error::blocking("reading a crop", move || inbox.crop(id, &field))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no crop"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// Body of `POST /api/intake/scans/{id}/case`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SaveRequest {
+    /// The clerk's values by field name (all nine).
+    fields: BTreeMap<String, String>,
+    /// Matched resident, or empty.
+    #[serde(default)]
+    resident_id: Option<String>,
+}
+
+/// A typed value into the stored form: 和暦 dates to ISO, 男/女 to male/female, the abuse
+/// type to its code, names and addresses without spaces. Unrecognised values are kept as
+/// typed so validation names them.
+fn normalise(field: &str, typed: &str) -> String {
+    let t = typed.trim();
+    if t.is_empty() {
+        return String::new();
+    }
+    match field {
+        "notice_date" | "child_birth_date" => {
+            if checkup_protocol::notice::is_iso_date(t) {
+                t.to_owned()
+            } else {
+                wareki::parse(t).unwrap_or_else(|_| t.to_owned())
+            }
+        }
+        "child_sex" => match t {
+            "male" | "female" => t.to_owned(),
+            _ => nf::sex(t).map_or_else(|| t.to_owned(), str::to_owned),
+        },
+        "abuse_type" => {
+            if checkup_protocol::notice::ABUSE_TYPES.contains(&t) {
+                t.to_owned()
+            } else {
+                nf::abuse_type(t)
+                    .filter(|(_, closeness)| *closeness >= 0.99)
+                    .map_or_else(|| t.to_owned(), |(k, _)| k.as_str().to_owned())
+            }
+        }
+        "child_name" | "guardian_name" => nf::name(t),
+        "child_address" | "reporting_agency" => nf::compact(t),
+        _ => t.to_owned(),
+    }
+}
+
+/// `POST /api/intake/scans/{id}/case`: save the reviewed notice as a case (a
+/// notice-intake event). Saving a scan twice gives the first case back.
+pub(crate) async fn save_case(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Json(req): Json<SaveRequest>,
+) -> Result<Response, ApiError> {
+    require_clerk(&staff)?;
+    let id = scan_id(&id)?;
+    let scan = state
+        .inbox
+        .get(id)
+        .ok_or_else(|| inbox_error(InboxError::NotFound(id)))?;
+    if let (Status::Saved, Some(case_id)) = (scan.status, scan.case_id) {
+        return Ok(Json(json!({"case_id": case_id, "replayed": true})).into_response());
+    }
+    if scan.status == Status::Reading {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "still_reading",
+            "the scan is still being read",
+        ));
+    }
+    if let Some(unknown) = req
+        .fields
+        .keys()
+        .find(|k| !NOTICE_FIELDS.contains(&k.as_str()))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_payload",
+            format!("unknown field {unknown:?}"),
+        ));
+    }
+    let read = scan.result.as_ref().map(|r| &r["fields"]);
+    let mut fields = BTreeMap::new();
+    for name in NOTICE_FIELDS {
+        let typed = req.fields.get(name).map(String::as_str).unwrap_or("");
+        let value = normalise(name, typed);
+        let was = read
+            .and_then(|f| f[name]["value"].as_str())
+            .unwrap_or_default();
+        let confidence = read
+            .and_then(|f| f[name]["confidence"].as_f64())
+            .unwrap_or(0.0)
+            .clamp(0.0, 1.0);
+        fields.insert(
+            name.to_owned(),
+            NoticeField {
+                corrected: value != was,
+                value,
+                confidence,
+            },
+        );
+    }
+    let case_id = Uuid::now_v7();
+    let notice = NoticeIntakeSaved {
+        case_id,
+        fields,
+        resident_id: req
+            .resident_id
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
+        source: NoticeSource {
+            file: scan.file.clone(),
+            sha256: scan.sha256.clone(),
+        },
+    };
+    notice.validate()?;
+    // The event id is derived from the scan, so a save retried after a lost answer (or
+    // from two tablets at once) is stored once.
+    let event_id = Uuid::new_v8(*id.as_bytes());
+    let draft = Draft {
+        id: Some(event_id),
+        actor: Actor {
+            staff_id: staff.id.clone(),
+            role: staff.role,
+        },
+        body: EventBody::NoticeIntakeSaved(notice),
+    };
+    let outcome = state
+        .store
+        .append_local(vec![draft])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")
+        })?;
+    let saved_case = match &outcome.event().body {
+        EventBody::NoticeIntakeSaved(n) => n.case_id,
+        _ => case_id,
+    };
+    let inbox = state.inbox.clone();
+    crate::error::blocking("marking a scan saved", move || {
+        inbox.mark_saved(id, saved_case)
+    })
+    .await?
+    .map_err(inbox_error)?;
+    tracing::info!(scan = %id, case = %saved_case, staff = %staff.id, "notice saved as a case");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"case_id": saved_case, "event_id": outcome.event().id, "replayed": !outcome.is_new()})),
+    )
+        .into_response())
+}
+
+fn scans_json(state: &AppState) -> String {
+    json!({"scans": state.inbox.list()}).to_string()
+}
+
+/// `GET /api/intake/events`: the inbox now and after every change.
+pub(crate) async fn scan_events(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    require_clerk(&staff)?;
+    let rx = state.inbox.subscribe();
+    let first = scans_json(&state);
+    let stream = futures::stream::unfold(
+        (rx, state, Some(first)),
+        |(mut rx, state, first)| async move {
+            if let Some(f) = first {
+                return Some((Ok(SseEvent::default().data(f)), (rx, state, None)));
+            }
+            match rx.recv().await {
+                Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    while rx.try_recv().is_ok() {}
+                    let data = scans_json(&state);
+                    Some((Ok(SseEvent::default().data(data)), (rx, state, None)))
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn cases_json(state: &AppState) -> Value {
+    let p = state.store.projection();
+    let cases: Vec<Value> = p
+        .cases()
+        .into_iter()
+        .map(|c| {
+            json!({"case_id": c.case_id, "saved_ms": c.hlc.ms, "node": c.node,
+                   "saved_by": c.saved_by, "resident_id": c.notice.resident_id,
+                   "fields": c.notice.fields, "file": c.notice.source.file})
+        })
+        .collect();
+    json!({"cases": cases})
+}
+
+/// `GET /api/cases`
+pub(crate) async fn cases(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    require_child_cases(&staff)?;
+    Ok(Json(cases_json(&state)).into_response())
+}
+
+/// `GET /api/cases/events`: the cases now, and again whenever a new one arrives (saved here
+/// or replicated from another box).
+pub(crate) async fn case_events(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    require_child_cases(&staff)?;
+    let rx = state.store.subscribe();
+    let first = cases_json(&state).to_string();
+    let stream = futures::stream::unfold(
+        (rx, state, Some(first)),
+        |(mut rx, state, first)| async move {
+            if let Some(f) = first {
+                return Some((Ok(SseEvent::default().data(f)), (rx, state, None)));
+            }
+            loop {
+                match rx.recv().await {
+                    // Only child cases change this list.
+                    Ok(e) if !e.body.kind().is_child_case() => continue,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        while rx.try_recv().is_ok() {}
+                        let data = cases_json(&state).to_string();
+                        return Some((Ok(SseEvent::default().data(data)), (rx, state, None)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn typed_corrections_are_normalised() {
+        assert_eq!(
+            normalise("child_birth_date", "令和元年５月１日"),
+            "2019-05-01"
+        );
+        assert_eq!(normalise("child_birth_date", "2019-05-01"), "2019-05-01");
+        assert_eq!(normalise("child_sex", "女"), "female");
+        assert_eq!(normalise("abuse_type", "ネグレクト"), "neglect");
+        assert_eq!(normalise("child_name", "山田 花子"), "山田花子");
+        assert_eq!(normalise("summary", "  "), "");
+        // Not recognised: kept, so that validation names it.
+        assert_eq!(normalise("child_sex", "不明"), "不明");
+    }
+}
