@@ -103,6 +103,13 @@ pub const STAFF: &[DemoStaff] = &[
         pin: "5551",
     },
     DemoStaff {
+        id: "K001",
+        name: "相談 花子",
+        role: Role::Caseworker,
+        stations: &[],
+        pin: "2468",
+    },
+    DemoStaff {
         id: "U001",
         name: "監査 担当",
         role: Role::Auditor,
@@ -152,6 +159,11 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
         replication: crate::config::ReplicationConfig {
             hub: true,
             ..Default::default()
+        },
+        // Files dropped here (a network scanner's "scan to folder") reach the clerk's inbox.
+        intake: crate::config::IntakeConfig {
+            hot_folder: Some(data_dir.join("scanner")),
+            register: None,
         },
         ..Config::default()
     })

@@ -258,6 +258,12 @@ async fn serve(edge: Edge, c: Config, demo_roster: Option<usize>) -> anyhow::Res
             println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
         }
     }
+    if let Some(folder) = &c.intake.hot_folder {
+        println!(
+            "Scanner folder for police notices: {} (clerk's inbox: http://{addr}/intake)",
+            folder.display()
+        );
+    }
     if c.card.mode == checkup_edge::config::CardMode::Virtual {
         println!("Virtual card reader: tap demo residents' cards on http://{addr}/reception");
     }

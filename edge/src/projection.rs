@@ -304,7 +304,7 @@ impl Projection {
     /// [`checkup_protocol::Role::may_see_child_cases`] first.
     pub fn cases(&self) -> Vec<&Case> {
         let mut v: Vec<&Case> = self.cases.values().collect();
-        v.sort_by(|a, b| (b.hlc, b.event_id).cmp(&(a.hlc, a.event_id)));
+        v.sort_by_key(|c| std::cmp::Reverse((c.hlc, c.event_id)));
         v
     }
 

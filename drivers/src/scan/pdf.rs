@@ -44,7 +44,10 @@ pub(crate) fn render(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Pa
         .args(["-f", "1", "-l", &pages.to_string()])
         .arg(&input))
     .map_err(&fail)?;
-    for (i, line) in sizes.lines().filter(|l| l.contains(" size: ")).enumerate() {
+    let page_lines = sizes
+        .lines()
+        .filter(|l| l.starts_with("Page ") && l.contains(" size: "));
+    for (i, line) in page_lines.enumerate() {
         let (w, h) = page_points(line).ok_or_else(|| fail(format!("page size {line:?}")))?;
         let (pw, ph) = ((w / 72.0 * DPI).ceil(), (h / 72.0 * DPI).ceil());
         if pw * ph > limits.max_pixels as f64 {

@@ -193,7 +193,7 @@ impl Inbox {
     /// Every scan, newest first.
     pub fn list(&self) -> Vec<Scan> {
         let mut v: Vec<Scan> = self.lock().values().cloned().collect();
-        v.sort_by(|a, b| (b.received_ms, b.id).cmp(&(a.received_ms, a.id)));
+        v.sort_by_key(|s| std::cmp::Reverse((s.received_ms, s.id)));
         v
     }
 

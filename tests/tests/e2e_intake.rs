@@ -1,0 +1,208 @@
+//! Police notice intake end to end in real headless Chromium (`tests/e2e/notice-intake.js`)
+//! on two boxes of one venue replicating over the Mosquitto on 127.0.0.1:1883 (a venue id of
+//! its own, so its own topics): the role check (a nurse gets 403 everywhere), the clerk's
+//! upload → review beside the crops → correction → save, the caseworker on the other box
+//! seeing the case live, a PDF from the scanner's hot folder, and the admin's log withholding
+//! the case. Real Tesseract reads the notice. Screenshots go to `docs/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use checkup_protocol::NodeKey;
+use checkup_tests::notice_corpus::{Conditions, Layout, Truth, render};
+use checkup_tests::{Process, binary};
+use uuid::Uuid;
+
+fn hash_pin(pin: &str) -> String {
+    use std::io::Write as _;
+    let out = Command::new(binary("checkup-provisioning", "checkup-provision").expect("bin"))
+        .arg("hash-pin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(pin.as_bytes())?;
+            }
+            c.wait_with_output()
+        })
+        .expect("hash-pin");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn truth() -> Truth {
+    Truth {
+        file: "notice-0001.png".into(),
+        notice_date: "2025-04-01".into(),
+        reporting_agency: "港北警察署長".into(),
+        child_name: "山田太郎".into(),
+        child_birth_date: "2016-05-06".into(),
+        child_sex: "male".into(),
+        child_address: "神奈川県横浜市港北区日吉3丁目5番8号".into(),
+        guardian_name: "山田恵子".into(),
+        abuse_type: "neglect".into(),
+        summary: "夜間に児童のみで長時間放置されていたもの".into(),
+        conditions: String::new(),
+    }
+}
+
+fn conditions(layout: Layout) -> Conditions {
+    Conditions {
+        layout,
+        mincho: false,
+        dpi: 300,
+        skew: 0.0,
+        blur: 0.0,
+        speckle: 0,
+        faint: 0,
+        jpeg: None,
+        stamp: false,
+        upside_down: false,
+    }
+}
+
+struct Box_ {
+    config: PathBuf,
+}
+
+fn write_box(
+    dir: &Path,
+    venue: &str,
+    i: usize,
+    keys: &[NodeKey],
+    staff: &[(&str, &str, &str)],
+    hot_folder: Option<&Path>,
+) -> Box_ {
+    let node = format!("edge-{i:02}");
+    let data = dir.join(&node);
+    std::fs::create_dir_all(&data).expect("dir");
+    std::fs::write(data.join("node.key"), keys[i - 1].to_bytes()).expect("key");
+    let mut toml = format!(
+        "venue_id = \"{venue}\"\nnode_id = \"{node}\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
+         [card]\nmode = \"off\"\n\n[replication]\nbroker = \"127.0.0.1:1883\"\ndiscovery = false\n",
+        data.display()
+    );
+    if let Some(h) = hot_folder {
+        toml.push_str(&format!("\n[intake]\nhot_folder = \"{}\"\n", h.display()));
+    }
+    for (j, key) in keys.iter().enumerate() {
+        if j + 1 != i {
+            toml.push_str(&format!(
+                "\n[[peers]]\nnode = \"edge-{:02}\"\npublic_key = \"{}\"\n",
+                j + 1,
+                key.verifying_key().to_base64()
+            ));
+        }
+    }
+    for (id, role, pin) in staff {
+        toml.push_str(&format!(
+            "\n[[staff]]\nid = \"{id}\"\nname = \"{id}\"\nrole = \"{role}\"\npin_hash = \"{}\"\n",
+            hash_pin(pin)
+        ));
+    }
+    let config = data.join("edge.toml");
+    std::fs::write(&config, toml).expect("config");
+    Box_ { config }
+}
+
+#[test]
+fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let e2e = root.join("tests/e2e");
+    assert!(
+        e2e.join("node_modules/playwright-core").exists(),
+        "tests/e2e/node_modules missing: run `npm ci --prefix tests/e2e` (make test does)"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let venue = format!("intake-{}", Uuid::now_v7().simple());
+    let keys = [NodeKey::generate(), NodeKey::generate()];
+    let hot = dir.path().join("scanner");
+    std::fs::create_dir_all(&hot).expect("hot folder");
+    let b1 = write_box(
+        dir.path(),
+        &venue,
+        1,
+        &keys,
+        &[
+            ("C1", "child_welfare_clerk", "5551"),
+            ("N1", "nurse", "1111"),
+        ],
+        Some(&hot),
+    );
+    let b2 = write_box(
+        dir.path(),
+        &venue,
+        2,
+        &keys,
+        &[("K1", "caseworker", "2468"), ("A1", "venue_admin", "9999")],
+        None,
+    );
+    let bin = binary("checkup-edge", "checkup-edge").expect("binary");
+    let start = |b: &Box_| {
+        Process::start(
+            &bin,
+            &["run", "--config", &b.config.to_string_lossy()],
+            Duration::from_secs(60),
+        )
+        .expect("box")
+    };
+    let mut p1 = start(&b1);
+    let mut p2 = start(&b2);
+
+    let t = truth();
+    let png = dir.path().join(&t.file);
+    render(
+        &t,
+        "令和7年4月1日",
+        "平成28年5月6日",
+        &conditions(Layout::Table),
+    )
+    .expect("render")
+    .to_rgb8()
+    .save(&png)
+    .expect("png");
+    // The scanner's PDF: written under a temporary name, then renamed, as scanners do.
+    let page = render(
+        &t,
+        "令和7年4月1日",
+        "平成28年5月6日",
+        &conditions(Layout::Colon),
+    )
+    .expect("render")
+    .to_luma8();
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    page.write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    let (w, h) = page.dimensions();
+    let pdf = checkup_tests::pdf::from_jpegs(&[(jpeg.into_inner(), w, h)], 300.0);
+    std::fs::write(hot.join("scanner-0001.pdf.part"), &pdf).expect("pdf");
+    std::fs::rename(
+        hot.join("scanner-0001.pdf.part"),
+        hot.join("scanner-0001.pdf"),
+    )
+    .expect("rename");
+
+    let shots = root.join("docs/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let out = Command::new("node")
+        .arg(e2e.join("notice-intake.js"))
+        .arg(&p1.url)
+        .arg(&p2.url)
+        .arg(&png)
+        .arg(&shots)
+        .arg(&t.child_name)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "e2e failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("notice intake complete"), "{stdout}");
+    // The hot folder's file moved out once held; nothing refused.
+    assert!(hot.join("taken/scanner-0001.pdf").exists());
+    assert!(!hot.join("scanner-0001.pdf").exists());
+    for p in [&mut p1, &mut p2] {
+        let status = p.terminate().expect("terminate");
+        assert!(status.success(), "box exit: {status}");
+    }
+}
