@@ -1,6 +1,6 @@
 //! Scanned-page input: every accepted format and every bad input the hot folder or an upload
 //! can bring — a decompression bomb refused before decoding, truncated and non-image files,
-//! oversize files, too many pages.
+//! damaged PDFs, oversize files, too many pages.
 
 use std::io::Cursor;
 
@@ -103,10 +103,14 @@ fn damaged_and_foreign_files_get_clear_errors() {
     let tif = tiff_pages(2);
     let e = read_bytes("cut.tif", &tif[..tif.len() / 3], &l).expect_err("truncated tiff");
     assert_eq!(e.code(), "corrupt_image", "{e}");
-    for junk in [&b"%PDF-1.4 not supported here"[..], b"hello", b""] {
+    for junk in [&b"hello"[..], b""] {
         let e = read_bytes("x.bin", junk, &l).expect_err("not an image");
         assert_eq!(e.code(), "not_an_image");
     }
+    // PDFs go to poppler; a damaged one is named as such (rendering is tested end to end
+    // in tests/tests/ocr_cli.rs).
+    let e = read_bytes("x.pdf", b"%PDF-1.4 damaged", &l).expect_err("damaged pdf");
+    assert_eq!(e.code(), "pdf_unreadable", "{e}");
     let small = Limits {
         max_file_bytes: 100,
         ..Limits::default()

@@ -342,7 +342,8 @@ impl Edge {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        self.state.inbox.stop();
+        let inbox = self.state.inbox.clone();
+        let _ = tokio::task::spawn_blocking(move || inbox.stop()).await;
         replicator.stop().await;
         forward_stop.cancel();
         let _ = forwarder.await;

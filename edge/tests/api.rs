@@ -534,7 +534,8 @@ async fn the_venue_page_is_japanese_first_and_switches_to_english() {
         html.contains("lang=\"en\"") && html.contains("Waiting"),
         "{html}"
     );
-    // A child-welfare clerk is signed in but not allowed on the checkup board.
+    // A child-welfare clerk is signed in but never shown the checkup board: sent on to the
+    // notice intake, in the language chosen.
     let clerk = b.client("C1", "5555").await;
     let r = clerk
         .http
@@ -543,7 +544,12 @@ async fn the_venue_page_is_japanese_first_and_switches_to_english() {
         .send()
         .await
         .expect("page");
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.url().path(), "/intake");
+    let html = r.text().await.expect("text");
+    assert!(
+        html.contains("児童通告書の受付") && !html.contains("受診中の方"),
+        "{html}"
+    );
     b.stop().await;
 }
 

@@ -17,6 +17,20 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/roster/search?q=abc", &["R1", "A1"]),
     ("POST", "/api/reception/check-in", &["R1", "A1"]),
     ("POST", "/api/demo/untap", &["R1", "A1"]),
+    // The child-welfare compartment: the clerk only (no caseworker on this box).
+    ("GET", "/api/intake/scans", &["C1"]),
+    ("POST", "/api/intake/scans?name=x.png", &["C1"]),
+    (
+        "GET",
+        "/api/intake/scans/01890a5d-ac96-774b-bcce-b302099a8057",
+        &["C1"],
+    ),
+    (
+        "POST",
+        "/api/intake/scans/01890a5d-ac96-774b-bcce-b302099a8057/case",
+        &["C1"],
+    ),
+    ("GET", "/api/cases", &["C1"]),
 ];
 
 const STAFF: &[(&str, &str)] = &[
@@ -74,18 +88,25 @@ async fn each_route_refuses_the_wrong_roles() {
         ("/reception", &["R1", "A1"]),
         ("/station/measurement", &["S1", "N1"]),
         ("/station/blood_pressure", &["N1"]),
+        ("/intake", &["C1"]),
+        ("/cases", &["C1"]),
     ];
     for (path, allowed) in pages {
         for (id, c) in &clients {
-            let status = c
+            let r = c
                 .http
                 .get(format!("{}{path}", c.base))
                 .header("cookie", &c.cookie)
                 .send()
                 .await
-                .expect("page")
-                .status()
-                .as_u16();
+                .expect("page");
+            let status = r.status().as_u16();
+            if *path == "/" && *id == "C1" {
+                // The clerk's home is the notice intake, never the checkup board.
+                assert_eq!(r.url().path(), "/intake", "C1 is sent on from /");
+                assert_eq!(status, 200);
+                continue;
+            }
             if allowed.contains(id) {
                 assert_eq!(status, 200, "{id} opens {path}");
             } else {

@@ -98,6 +98,7 @@ pub struct Inbox {
     dir: PathBuf,
     scans: Mutex<BTreeMap<Uuid, Scan>>,
     jobs: Mutex<Option<std::sync::mpsc::Sender<Uuid>>>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     changed: broadcast::Sender<()>,
     limits: Limits,
 }
@@ -151,13 +152,15 @@ impl Inbox {
             dir,
             scans: Mutex::new(scans),
             jobs: Mutex::new(Some(tx)),
+            worker: Mutex::new(None),
             changed: broadcast::channel(64).0,
             limits: Limits::default(),
         });
-        let worker = Arc::downgrade(&inbox);
-        std::thread::Builder::new()
+        let weak = Arc::downgrade(&inbox);
+        let handle = std::thread::Builder::new()
             .name("ocr-worker".into())
-            .spawn(move || ocr_worker(worker, rx, register))?;
+            .spawn(move || ocr_worker(weak, rx, register))?;
+        *inbox.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         for id in pending {
             inbox.enqueue(id);
         }
@@ -174,10 +177,17 @@ impl Inbox {
         }
     }
 
-    /// Stop the OCR worker after the scan it is reading (unread scans are read after the
-    /// next start).
+    /// Stop the OCR worker and wait for it: it finishes the scan it is reading and closes
+    /// Tesseract (scans still queued are read after the next start). Blocking.
     pub fn stop(&self) {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let handle = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle
+            && h.thread().id() != std::thread::current().id()
+            && h.join().is_err()
+        {
+            tracing::error!("the OCR worker panicked");
+        }
     }
 
     /// Largest file taken in.

@@ -374,9 +374,11 @@ pub(crate) async fn save_case(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
-    Json(req): Json<SaveRequest>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     require_clerk(&staff)?;
+    let req: SaveRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::malformed(format!("a case is {{\"fields\": {{…}}}}: {e}")))?;
     let id = scan_id(&id)?;
     let scan = state
         .inbox
