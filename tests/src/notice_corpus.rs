@@ -466,5 +466,71 @@ pub fn generate(dir: &std::path::Path, n: usize, seed: u64) -> anyhow::Result<Ve
         truths.push(t);
     }
     std::fs::write(dir.join("truth.jsonl"), jsonl)?;
+    std::fs::write(dir.join("register.csv"), register(&truths, seed))?;
     Ok(truths)
+}
+
+/// The municipality's resident register for a corpus, as `checkup-edge ocr notice
+/// --residents` reads it: every notice's child and guardian (at the child's address), and
+/// 400 other residents drawn from the same names and places — among them, for every child,
+/// two other children born the same day, so a match on the birth date alone is never enough.
+pub fn register(truths: &[Truth], seed: u64) -> String {
+    let mut rng = Rng::new(seed ^ 0x5EED_4E67);
+    let mut rows: Vec<String> = Vec::new();
+    let mut id = 1_400_000_000u64 + seed * 10_000;
+    let mut row = |name: &str, birth: &str, sex: &str, address: &str, rows: &mut Vec<String>| {
+        id += 1;
+        rows.push(format!("{id:010},{name},,{birth},{sex},{address}"));
+    };
+    let address = |rng: &mut Rng| {
+        let (pref, city) = PLACES[rng.below(PLACES.len() as u64) as usize];
+        format!(
+            "{pref}{city}{}丁目{}番{}号",
+            1 + rng.below(5),
+            1 + rng.below(30),
+            1 + rng.below(20)
+        )
+    };
+    for t in truths {
+        row(&t.child_name, &t.child_birth_date, &t.child_sex, &t.child_address, &mut rows);
+        let guardian_birth = format!(
+            "{:04}-{:02}-{:02}",
+            1970 + rng.below(25),
+            1 + rng.below(12),
+            1 + rng.below(28)
+        );
+        row(&t.guardian_name, &guardian_birth, "", &t.child_address, &mut rows);
+        for _ in 0..2 {
+            let boy = rng.below(2) == 0;
+            let name = format!(
+                "{}{}",
+                pick(&mut rng, SURNAMES),
+                pick(&mut rng, if boy { BOYS } else { GIRLS })
+            );
+            let a = address(&mut rng);
+            row(&name, &t.child_birth_date, if boy { "male" } else { "female" }, &a, &mut rows);
+        }
+    }
+    for _ in 0..400 {
+        let name = format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, ADULTS));
+        let birth = format!(
+            "{:04}-{:02}-{:02}",
+            1950 + rng.below(70),
+            1 + rng.below(12),
+            1 + rng.below(28)
+        );
+        let a = address(&mut rng);
+        row(&name, &birth, "", &a, &mut rows);
+    }
+    // Register order says nothing about the notices.
+    for i in (1..rows.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        rows.swap(i, j);
+    }
+    let mut csv = String::from("resident_id,name,name_kana,birth_date,sex,address\n");
+    for r in rows {
+        csv.push_str(&r);
+        csv.push('\n');
+    }
+    csv
 }

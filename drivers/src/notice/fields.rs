@@ -59,13 +59,56 @@ fn is_name_char(c: char) -> bool {
         || c.is_alphabetic()
 }
 
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}' | '々')
+}
+
+/// Katakana that look like kanji (ニ/二, ロ/口, エ/工, カ/力, タ/夕, ハ/八, ト/卜): in a name
+/// written in kanji, a lone one between or after kanji is the kanji.
+fn kanji_lookalike(c: char) -> Option<char> {
+    Some(match c {
+        'ニ' => '二',
+        'ロ' => '口',
+        'エ' => '工',
+        'カ' => '力',
+        'タ' => '夕',
+        'ハ' => '八',
+        'ト' => '卜',
+        _ => return None,
+    })
+}
+
 /// A name as the register writes it: NFKC, no spaces, and no marks read from rules or
 /// specks beside it (names are letters: kanji, kana, Latin).
 pub fn name(s: &str) -> String {
-    let n: String = compact(s)
+    let mut n: String = compact(s)
         .chars()
         .filter(|c| is_name_char(*c) && *c != '・')
         .collect();
+    // A run of long-vowel marks right after a kanji is a rule: the name ends there.
+    let chars: Vec<char> = n.chars().collect();
+    if let Some(i) = (1..chars.len().saturating_sub(1))
+        .find(|&i| is_kanji(chars[i - 1]) && chars[i] == 'ー' && chars[i + 1] == 'ー')
+    {
+        n = chars[..i].iter().collect();
+    }
+    // Lookalike katakana inside a kanji name.
+    let chars: Vec<char> = n.chars().collect();
+    let kanji = chars.iter().filter(|c| is_kanji(**c)).count();
+    if kanji >= 1 {
+        n = chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let prev_kanji = i > 0 && is_kanji(chars[i - 1]);
+                let next_ok = chars.get(i + 1).is_none_or(|x| is_kanji(*x) || *x == 'ー');
+                match kanji_lookalike(c) {
+                    Some(k) if prev_kanji && next_ok => k,
+                    _ => c,
+                }
+            })
+            .collect();
+    }
     // Long-vowel marks after a kanji are a rule read as dashes.
     let stem = n.trim_end_matches('ー');
     if stem.len() != n.len()
@@ -95,6 +138,11 @@ pub fn sex(s: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Edit distance between two character strings.
+pub fn edit_distance(a: &[char], b: &[char]) -> usize {
+    levenshtein(a, b)
 }
 
 fn levenshtein(a: &[char], b: &[char]) -> usize {
@@ -188,6 +236,92 @@ pub const PREFECTURES: [&str; 47] = [
     "沖縄県",
 ];
 
+/// OCR slips in the block part of an address: after a digit, 丁目 read as 本目, 丁日, 了目,
+/// T目 or 丁自.
+fn block_slips(a: &str) -> String {
+    let chars: Vec<char> = a.chars().collect();
+    let mut out = String::with_capacity(a.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if i > 0
+            && chars[i - 1].is_ascii_digit()
+            && i + 1 < chars.len()
+            && matches!(
+                (chars[i], chars[i + 1]),
+                ('本' | '了' | 'T' | '丁', '目' | '日' | '自') | ('丁', _)
+            )
+            && (chars[i], chars[i + 1]) != ('丁', '目')
+            && matches!(chars[i + 1], '目' | '日' | '自')
+        {
+            out.push_str("丁目");
+            i += 2;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Repair an address read from a scan against the known municipalities
+/// ([`super::places::MUNICIPALITIES`] and the caller's own, `(prefecture, municipality)`):
+/// a missing or misread prefecture (「県浜松市…」, 「千葉上船橋市…」, 「福岡北九州小倉北区…」)
+/// is restored from the municipality named, and block slips (5本目 → 5丁目) are fixed. An
+/// address that starts with a prefecture and names no known municipality is left as read.
+pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
+    let a = block_slips(&compact(a));
+    let chars: Vec<char> = a.chars().collect();
+    let builtin = super::places::MUNICIPALITIES
+        .iter()
+        .map(|(p, m)| (*p, *m));
+    let own = own.iter().map(|(p, m)| (p.as_str(), m.as_str()));
+    let mut best: Option<(usize, String)> = None;
+    for (pref, muni) in builtin.chain(own) {
+        if a.starts_with(pref) && a[pref.len()..].starts_with(muni) {
+            return a; // already right
+        }
+        let m: Vec<char> = muni.chars().collect();
+        // Cities may lose their 市; wards (short names) must be read whole.
+        let stem: &[char] = if m.last() == Some(&'市') && m.len() >= 3 {
+            &m[..m.len() - 1]
+        } else {
+            &m[..]
+        };
+        if stem.len() < 2 {
+            continue;
+        }
+        let Some(pos) = (0..=chars.len().saturating_sub(stem.len()).min(8))
+            .find(|&i| chars[i..].starts_with(stem))
+        else {
+            continue;
+        };
+        let prefix: Vec<char> = chars[..pos].to_vec();
+        let p: Vec<char> = pref.chars().collect();
+        let pstem = &p[..p.len() - 1];
+        let fits = prefix.is_empty()
+            || prefix == p
+            || prefix == pstem
+            || (prefix.len() == 1 && matches!(prefix[0], '県' | '府' | '都' | '道'))
+            || (prefix.len() == p.len() && levenshtein(&prefix, &p) <= 1);
+        if !fits {
+            continue;
+        }
+        let mut rest = pos + stem.len();
+        let suffix_read = stem.len() < m.len() && chars.get(rest) == m.last();
+        if suffix_read {
+            rest += 1;
+        }
+        let fixed = format!("{pref}{muni}{}", chars[rest..].iter().collect::<String>());
+        // The best evidence wins: the longer name, and its 市 read too (「千葉上船橋市」
+        // names 船橋市, not 千葉市).
+        let score = stem.len() + if suffix_read { 2 } else { 0 };
+        if best.as_ref().is_none_or(|(sc, _)| score > *sc) {
+            best = Some((score, fixed));
+        }
+    }
+    best.map_or(a, |(_, f)| f)
+}
+
 /// An address without spaces, and whether it starts with a prefecture or with one of
 /// `municipalities` (the municipality's own addresses often omit the prefecture).
 pub fn address(s: &str, municipalities: &[String]) -> (String, bool) {
@@ -250,11 +384,36 @@ mod tests {
         assert_eq!(name("佐藤翔太|"), "佐藤翔太");
         assert_eq!(name("山田健一"), "山田健一");
         assert_eq!(name("ユーリー"), "ユーリー");
+        assert_eq!(name("中村浩ニーーーー"), "中村浩二");
+        assert_eq!(name("村上翔太ーー本旨"), "村上翔太");
+        assert_eq!(name("エリカ"), "エリカ");
+        assert_eq!(name("田ロ"), "田口");
         let (a, known) = address("東京都 千代田区 １－１", &[]);
         assert_eq!((a.as_str(), known), ("東京都千代田区1-1", true));
         let (_, known) = address("みどり市中央2丁目", &["みどり市".to_string()]);
         assert!(known);
         let (_, known) = address("アトランティス市", &[]);
         assert!(!known);
+    }
+
+    #[test]
+    fn addresses_are_repaired_from_the_municipality_they_name() {
+        for (read, want) in [
+            ("県浜松市中央区鍛冶町1丁目8番2号", "静岡県浜松市中央区鍛冶町1丁目8番2号"),
+            ("千葉上船橋市本町4丁目25番18号", "千葉県船橋市本町4丁目25番18号"),
+            ("福岡北九州小倉北区京町3丁目13番2号", "福岡県北九州市小倉北区京町3丁目13番2号"),
+            ("北海道札幌市中央区北一条西5本目24番5号", "北海道札幌市中央区北一条西5丁目24番5号"),
+            ("神奈川県横浜市港北区日吉3丁目5番8号", "神奈川県横浜市港北区日吉3丁目5番8号"),
+            ("世田谷区桜丘1丁目2番3号", "東京都世田谷区桜丘1丁目2番3号"),
+            // Nothing known: as read.
+            ("みどり市中央2丁目3番4号", "みどり市中央2丁目3番4号"),
+        ] {
+            assert_eq!(repair_address(read, &[]), want, "{read}");
+        }
+        let own = [("神奈川県".to_string(), "みどり市".to_string())];
+        assert_eq!(
+            repair_address("みどり市中央2丁目3番4号", &own),
+            "神奈川県みどり市中央2丁目3番4号"
+        );
     }
 }

@@ -9,5 +9,6 @@
 //!   the clerk must review it.
 
 pub mod fields;
+pub mod places;
 pub mod read;
 pub mod wareki;

@@ -357,19 +357,54 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             back(l.bbox),
         ));
     }
-    if let Some(l) = lines
+    let sender = lines
         .iter()
         .filter(|l| l.bbox[1] < table_top)
-        .find(|l| fields::compact(&l.text).contains("警察署"))
-    {
+        .filter_map(|l| police_station(&l.text).map(|s| (l, s)))
+        .min_by_key(|(_, (_, slips))| *slips);
+    if let Some((l, (text, slips))) = sender {
         let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
+        // A repaired title is less certain than one read as printed.
+        let conf = if slips > 0 { conf.min(0.75) } else { conf };
         out.reporting_agency = Some(normalise(
             "reporting_agency",
-            &[(l.text.clone(), conf)],
+            &[(text, conf)],
             back(l.bbox),
         ));
     }
     Ok(out)
+}
+
+/// The sender of a police notice is a station chief: 「○○警察署長」. A line ending in that
+/// title read with one slip (警家署長, 警察長, 警察署畏) is repaired; the addressee (…殿) and
+/// other lines are not senders. Returns the text and the number of slips repaired.
+fn police_station(line: &str) -> Option<(String, usize)> {
+    let t = fields::compact(line);
+    if t.contains('殿') || t.contains("相談所") {
+        return None;
+    }
+    let t: Vec<char> = t
+        .trim_end_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .collect();
+    if t.ends_with(&['警', '察', '署', '長']) {
+        return (t.len() > 4).then(|| (t.iter().collect(), 0));
+    }
+    if t.ends_with(&['警', '察', '署']) {
+        return (t.len() > 3).then(|| (t.iter().collect(), 0));
+    }
+    let title: Vec<char> = "警察署長".chars().collect();
+    for n in [4usize, 3, 5] {
+        if t.len() <= n {
+            continue;
+        }
+        let tail = &t[t.len() - n..];
+        if fields::edit_distance(tail, &title) <= 1 {
+            let station: String = t[..t.len() - n].iter().collect();
+            return Some((format!("{station}警察署長"), 1));
+        }
+    }
+    None
 }
 
 fn out_set(out: &mut NoticeFields, name: &str, f: Field) {
@@ -432,13 +467,22 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
                 {
                     trimmed = &trimmed[i..];
                 }
-                let (a, known) = fields::address(trimmed, &[]);
+                let repaired = fields::repair_address(trimmed, &[]);
+                let (a, known) = fields::address(&repaired, &[]);
                 (!a.is_empty()).then_some((a, if known { *conf } else { conf * 0.5 }))
             }
             "summary" => {
                 let t = raw.trim_end_matches(|c: char| {
                     !(c.is_alphanumeric() || ('\u{3040}'..='\u{9FFF}').contains(&c) || c == '。')
                 });
+                // Marks after the text: speck dots, quotes, the cell's rule read as ー.
+                let t = t.trim_end_matches(['・', '“', '”', '「', '」', '(', ')', '|']);
+                let stem = t.trim_end_matches('ー');
+                let t = if stem.chars().last().is_some_and(|c| !('\u{30A0}'..='\u{30FF}').contains(&c)) {
+                    stem
+                } else {
+                    t
+                };
                 (!t.is_empty()).then(|| (t.to_owned(), *conf))
             }
             _ => {
@@ -476,4 +520,25 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
         review: true,
         raw: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::police_station;
+
+    #[test]
+    fn the_sender_is_a_station_chief_read_with_at_most_one_slip() {
+        assert_eq!(
+            police_station("港北警察署長"),
+            Some(("港北警察署長".into(), 0))
+        );
+        assert_eq!(
+            police_station("港北警家署長"),
+            Some(("港北警察署長".into(), 1))
+        );
+        assert_eq!(police_station("灘警察長"), Some(("灘警察署長".into(), 1)));
+        assert_eq!(police_station("みどり児童相談所長殿"), None);
+        assert_eq!(police_station("令和6年2月27日"), None);
+        assert_eq!(police_station("警察署長"), None, "no station named");
+    }
 }

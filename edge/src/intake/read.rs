@@ -53,38 +53,74 @@ fn value(f: &Option<Field>) -> Option<&str> {
     f.as_ref().and_then(|f| f.value.as_deref())
 }
 
-/// Match the child: same birth date and the same name (異体字 and widths folded), or the same
-/// birth date and address with a name one character off (an OCR slip). The register then
-/// confirms or corrects name, birth date and address; the evidence is returned.
+/// The one row, if there is exactly one.
+fn unique(v: Vec<&RegisterRow>) -> Option<&RegisterRow> {
+    if v.len() == 1 { v.first().copied() } else { None }
+}
+
+/// Match the child against the register, most certain rule first:
+/// 1. same birth date and the same name (異体字 and widths folded);
+/// 2. same birth date and address, and a name one character off (an OCR slip) or read only
+///    in part (at least two characters of it, e.g. the surname lost in a rule);
+/// 3. the same name and address, the birth date misread or not read (a register holds one
+///    person of a name at an address).
+///
+/// The register then confirms or corrects name, birth date and address, and the guardian's
+/// name against the household (residents at the same address): the same name, or the one
+/// household member whose name is one character off. The evidence is returned.
 pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Option<String>, Value) {
-    let (Some(name), Some(birth)) = (value(&fields.child_name), value(&fields.child_birth_date))
-    else {
-        return (None, json!({"reason": "name or birth date not read"}));
-    };
-    let key = name_key(name);
+    let name = value(&fields.child_name).map(name_key);
+    let birth = value(&fields.child_birth_date).map(str::to_owned);
     let addr = value(&fields.child_address).map(address_key);
-    let same_birth: Vec<&RegisterRow> = register.iter().filter(|r| r.birth_date == birth).collect();
-    let exact = same_birth.iter().find(|r| name_key(&r.name) == key);
-    let near = || {
-        let k: Vec<char> = key.chars().collect();
-        same_birth.iter().find(|r| {
-            let rk: Vec<char> = name_key(&r.name).chars().collect();
-            let diff =
-                rk.len() == k.len() && rk.iter().zip(&k).filter(|(a, b)| a != b).count() == 1;
-            diff && addr
-                .as_deref()
-                .is_some_and(|a| a == address_key(&r.address))
-        })
+    if name.is_none() && birth.is_none() {
+        return (None, json!({"reason": "neither name nor birth date read"}));
+    }
+    let one_off = |a: &str, b: &str| {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() == 1
     };
-    let (row, how) = match (exact, near()) {
-        (Some(r), _) => (*r, "name and birth date"),
-        (None, Some(r)) => (*r, "birth date, address and name but one character"),
-        _ => {
-            return (
-                None,
-                json!({"reason": "no resident with this name and birth date"}),
-            );
-        }
+    let same_addr = |r: &RegisterRow| addr.as_deref().is_some_and(|a| a == address_key(&r.address));
+    let by_birth: Vec<&RegisterRow> = match &birth {
+        Some(b) => register.iter().filter(|r| &r.birth_date == b).collect(),
+        None => Vec::new(),
+    };
+    let exact = name
+        .as_deref()
+        .and_then(|k| unique(by_birth.iter().copied().filter(|r| name_key(&r.name) == k).collect()));
+    let near = || {
+        let k = name.as_deref()?;
+        unique(
+            by_birth
+                .iter()
+                .copied()
+                .filter(|r| same_addr(r))
+                .filter(|r| {
+                    let rk = name_key(&r.name);
+                    one_off(&rk, k) || (k.chars().count() >= 2 && rk.contains(k))
+                })
+                .collect(),
+        )
+    };
+    let by_name_address = || {
+        let k = name.as_deref()?;
+        unique(
+            register
+                .iter()
+                .filter(|r| name_key(&r.name) == k && same_addr(r))
+                .collect(),
+        )
+    };
+    let (row, how) = if let Some(r) = exact {
+        (r, "name and birth date")
+    } else if let Some(r) = near() {
+        (r, "birth date, address and most of the name")
+    } else if let Some(r) = by_name_address() {
+        (r, "name and address (birth date misread)")
+    } else {
+        return (
+            None,
+            json!({"reason": "no single resident with this name and birth date"}),
+        );
     };
     let mut corrected = Vec::new();
     if let Some(f) = fields.child_name.as_mut()
@@ -95,6 +131,25 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
         f.confidence = f.confidence.max(0.95);
         f.review = false;
     }
+    if let Some(f) = fields.child_birth_date.as_mut() {
+        if f.value.as_deref() != Some(row.birth_date.as_str()) {
+            corrected.push(
+                json!({"field": "child_birth_date", "read": f.value, "register": row.birth_date}),
+            );
+            f.value = Some(row.birth_date.clone());
+        }
+        f.confidence = f.confidence.max(0.95);
+        f.review = false;
+    }
+    if let Some(f) = fields.child_sex.as_mut()
+        && matches!(row.sex.as_str(), "male" | "female")
+        && f.value.as_deref() != Some(row.sex.as_str())
+    {
+        corrected.push(json!({"field": "child_sex", "read": f.value, "register": row.sex}));
+        f.value = Some(row.sex.clone());
+        f.confidence = f.confidence.max(0.95);
+        f.review = false;
+    }
     if let Some(f) = fields.child_address.as_mut()
         && !row.address.is_empty()
         && f.value.as_deref().map(address_key) != Some(address_key(&row.address))
@@ -102,9 +157,36 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
         corrected.push(json!({"field": "child_address", "read": f.value, "register": row.address}));
         f.value = Some(checkup_drivers::notice::fields::compact(&row.address));
     }
-    if let Some(f) = fields.child_birth_date.as_mut() {
-        f.confidence = f.confidence.max(0.95);
-        f.review = false;
+    // The guardian, among the household.
+    let household: Vec<&RegisterRow> = register
+        .iter()
+        .filter(|r| {
+            r.resident_id != row.resident_id
+                && !row.address.is_empty()
+                && address_key(&r.address) == address_key(&row.address)
+        })
+        .collect();
+    if let Some(f) = fields.guardian_name.as_mut()
+        && let Some(read) = f.value.as_deref().map(name_key)
+    {
+        let same = household.iter().find(|r| name_key(&r.name) == read);
+        let read_chars: Vec<char> = read.chars().collect();
+        let near: Vec<&&RegisterRow> = household
+            .iter()
+            .filter(|r| {
+                let rk: Vec<char> = name_key(&r.name).chars().collect();
+                checkup_drivers::notice::fields::edit_distance(&rk, &read_chars) == 1
+            })
+            .collect();
+        let found = same.or(if near.len() == 1 { near.first().copied() } else { None });
+        if let Some(r) = found {
+            if f.value.as_deref() != Some(r.name.as_str()) {
+                corrected.push(json!({"field": "guardian_name", "read": f.value, "register": r.name}));
+                f.value = Some(checkup_drivers::notice::fields::name(&r.name));
+            }
+            f.confidence = f.confidence.max(0.9);
+            f.review = false;
+        }
     }
     (
         Some(row.resident_id.clone()),

@@ -3,7 +3,12 @@
 //! beside raw `tesseract IMAGE - -l jpn` on the same pages as the baseline (a field counts for
 //! the baseline when its printed text appears verbatim in Tesseract's output).
 //!
-//! `notice-score DIR [--no-baseline]`
+//! With `--register` it also scores what the product gives a clerk: `checkup-edge ocr notice
+//! FILES --residents DIR/register.csv --json` (the binary beside this one: build both with
+//! `--release`), i.e. the same reading plus the match against the resident register, and
+//! prints that run's wall time per page with both cores.
+//!
+//! `notice-score DIR [--no-baseline] [--register]`
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -59,6 +64,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = std::path::PathBuf::from(args.first().map(String::as_str).unwrap_or("corpus"));
     let baseline = !args.iter().any(|a| a == "--no-baseline");
+    let with_register = args.iter().any(|a| a == "--register");
     let truth = std::fs::read_to_string(dir.join("truth.jsonl"))?;
     let mut engine = Engine::new()?;
     let mut ok: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
@@ -111,50 +117,101 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // The product's path: the CLI with the register, all pages in one batch.
+    let mut reg_ok: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut reg_secs = 0.0;
+    let mut reg_misses = Vec::new();
+    if with_register {
+        let truths: Vec<Value> = truth
+            .lines()
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()?;
+        let exe = std::env::current_exe()?;
+        let edge = exe
+            .parent()
+            .map(|d| d.join("checkup-edge"))
+            .ok_or_else(|| anyhow::anyhow!("no directory"))?;
+        let start = Instant::now();
+        let out = std::process::Command::new(&edge)
+            .args(["ocr", "notice"])
+            .args(
+                truths
+                    .iter()
+                    .map(|t| dir.join(t["file"].as_str().unwrap_or(""))),
+            )
+            .arg("--residents")
+            .arg(dir.join("register.csv"))
+            .arg("--json")
+            .env("OMP_THREAD_LIMIT", "1")
+            .output()
+            .map_err(|e| anyhow::anyhow!("{}: {e} (build it with --release)", edge.display()))?;
+        reg_secs = start.elapsed().as_secs_f64() / truths.len().max(1) as f64;
+        let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        for (t, r) in truths.iter().zip(&rows) {
+            for f in checkup_drivers::notice::read::FIELD_NAMES {
+                let want = t[f].as_str().unwrap_or("");
+                let got = r["fields"][f]["value"].as_str();
+                if got == Some(want) {
+                    *reg_ok.entry(f).or_default() += 1;
+                } else if reg_misses.len() < 60 {
+                    reg_misses.push(format!("register: {} {f}: want {want:?} got {got:?}", t["file"]));
+                }
+            }
+        }
+    }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v.get(v.len() / 2).copied().unwrap_or(0.0)
     };
     let n = secs.len();
-    println!("| field | this pipeline | raw tesseract (verbatim) |");
-    println!("|---|---:|---:|");
+    let pct = |o: u32, t: u32| format!("{:.1} %", 100.0 * o as f64 / t.max(1) as f64);
+    println!("| field | this pipeline | with the register | raw tesseract (verbatim) |");
+    println!("|---|---:|---:|---:|");
     let (mut all_ok, mut all) = (0, 0);
-    let mut raw_all = 0;
+    let (mut raw_all, mut reg_all) = (0, 0);
     for f in checkup_drivers::notice::read::FIELD_NAMES {
         let (o, t) = ok.get(f).copied().unwrap_or((0, 0));
         let r = raw_ok.get(f).copied().unwrap_or(0);
+        let g = reg_ok.get(f).copied().unwrap_or(0);
         all_ok += o;
         all += t;
         raw_all += r;
+        reg_all += g;
         println!(
-            "| {f} | {:.1} % ({o}/{t}) | {} |",
+            "| {f} | {:.1} % ({o}/{t}) | {} | {} |",
             100.0 * o as f64 / t.max(1) as f64,
-            if baseline {
-                format!("{:.1} %", 100.0 * r as f64 / t.max(1) as f64)
-            } else {
-                "—".into()
-            }
+            if with_register { pct(g, t) } else { "—".into() },
+            if baseline { pct(r, t) } else { "—".into() }
         );
     }
     println!(
-        "| **overall** | **{:.1} %** ({all_ok}/{all}) | {} |",
+        "| **overall** | **{:.1} %** ({all_ok}/{all}) | {} | {} |",
         100.0 * all_ok as f64 / all.max(1) as f64,
-        if baseline {
-            format!("{:.1} %", 100.0 * raw_all as f64 / all.max(1) as f64)
+        if with_register {
+            format!("**{}** ({reg_all}/{all})", pct(reg_all, all))
         } else {
             "—".into()
-        }
+        },
+        if baseline { pct(raw_all, all) } else { "—".into() }
     );
     println!(
-        "| seconds per page (median of {n}) | {:.2} | {} |",
+        "| seconds per page (median of {n}, one core) | {:.2} | {} | {} |",
         median(&mut secs),
+        if with_register {
+            format!("{reg_secs:.2} (batch on all cores, mean)")
+        } else {
+            "—".into()
+        },
         if baseline {
             format!("{:.2}", median(&mut raw_secs))
         } else {
             "—".into()
         }
     );
-    for m in misses {
+    for m in misses.into_iter().chain(reg_misses) {
         eprintln!("{m}");
     }
     Ok(())
