@@ -115,22 +115,58 @@ const LABELS: &[(&str, &str)] = &[
 ];
 
 /// Where a label is: the line, and the x where its value starts.
+/// How far the start of `text` is from `label`: the least edit distance between the label
+/// and a piece of the text beginning at one of its first characters (a speck or rule read
+/// before the label) and one character shorter or longer than the label (a character lost
+/// or split in two).
+fn label_distance(text: &[char], label: &[char]) -> usize {
+    let n = label.len();
+    let (offsets, lens) = if n >= 4 { (0..=2, n - 1..=n + 1) } else { (0..=1, n..=n) };
+    let mut best = usize::MAX;
+    for start in offsets {
+        for len in lens.clone() {
+            if let Some(piece) = text.get(start..start + len) {
+                best = best.min(fields::edit_distance(piece, label));
+            }
+        }
+    }
+    best
+}
+
 fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32)> {
-    // Exact first; then the label with one character misread.
+    // Exact first; then the label misread: one slip in a short label, two in a long one,
+    // the closest line winning.
     let chars: Vec<char> = label.chars().collect();
+    let allowed = if chars.len() >= 4 { 2 } else { 1 };
     for exact in [true, false] {
+        let mut candidates: Vec<(usize, &Line)> = Vec::new();
         for l in lines {
             let text: String = fields::compact(&l.text);
-            let hit = if exact {
-                text.starts_with(label) || text.contains(label)
+            if exact {
+                if text.contains(label) {
+                    candidates.push((0, l));
+                }
             } else {
                 let t: Vec<char> = text.chars().collect();
-                t.windows(chars.len())
-                    .take(4)
-                    .any(|w| w.iter().zip(&chars).filter(|(a, b)| a != b).count() <= 1)
-            };
-            // 住所 also occurs inside other words; it must start the line or cell.
-            if hit && (label != "住所" || text.starts_with("住所")) {
+                let d = label_distance(&t, &chars);
+                // Closer to this label than to any other (保護者氏名 is two slips from
+                // 児童氏名 too).
+                let others = LABELS
+                    .iter()
+                    .filter(|(o, _)| *o != label)
+                    .map(|(o, _)| label_distance(&t, &o.chars().collect::<Vec<_>>()))
+                    .min()
+                    .unwrap_or(usize::MAX);
+                if d <= allowed && d < others {
+                    candidates.push((d, l));
+                }
+            }
+        }
+        candidates.sort_by_key(|(d, _)| *d);
+        for (_, l) in candidates {
+            let text: String = fields::compact(&l.text);
+            // 住所 also occurs inside other words; found exactly it must start the line.
+            if !exact || label != "住所" || text.starts_with("住所") {
                 // The value starts after the label's last character's box.
                 let mut seen = String::new();
                 let mut x = l.bbox[0];
