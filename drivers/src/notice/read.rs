@@ -381,15 +381,18 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     }
 
     // The notice date: a date line above the table; the sender: the line naming a station.
+    // The date heads the page (the top fifth): a date lower down, with the labels lost, is
+    // the birth date.
+    let header = table_top.min(page_img.height() / 5);
     let date_line = lines
         .iter()
-        .filter(|l| l.bbox[1] < table_top)
-        .find(|l| wareki::parse(&l.text).is_ok());
+        .filter(|l| l.bbox[1] < header)
+        .find(|l| wareki::parse(&day_mark(&l.text)).is_ok());
     if let Some(l) = date_line {
         let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
         out.notice_date = Some(normalise(
             "notice_date",
-            &[(l.text.clone(), conf)],
+            &[(day_mark(&l.text), conf)],
             back(l.bbox),
         ));
     }
@@ -409,6 +412,23 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         ));
     }
     Ok(out)
+}
+
+/// A date whose closing 日 was misread (「8月14昌」): the one character after the day's
+/// digits at the end of the text is the 日.
+fn day_mark(text: &str) -> String {
+    let t = fields::compact(text);
+    let chars: Vec<char> = t.trim_end_matches(|c: char| !c.is_alphanumeric()).chars().collect();
+    let Some(m) = chars.iter().rposition(|c| *c == '月') else {
+        return t;
+    };
+    let digits = chars[m + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if (1..=2).contains(&digits) && chars.len() == m + 1 + digits + 1 && chars[chars.len() - 1] != '日' {
+        let mut fixed: String = chars[..chars.len() - 1].iter().collect();
+        fixed.push('日');
+        return fixed;
+    }
+    t
 }
 
 /// The sender of a police notice is a station chief: 「○○警察署長」. A line ending in that
@@ -561,6 +581,13 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
 #[cfg(test)]
 mod tests {
     use super::police_station;
+
+    #[test]
+    fn a_misread_closing_day_mark_is_restored() {
+        assert_eq!(super::day_mark("、令和6年8月14昌"), "、令和6年8月14日");
+        assert_eq!(super::day_mark("令和6年8月14日"), "令和6年8月14日");
+        assert_eq!(super::day_mark("8月"), "8月");
+    }
 
     #[test]
     fn the_sender_is_a_station_chief_read_with_at_most_one_slip() {
