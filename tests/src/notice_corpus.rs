@@ -492,14 +492,26 @@ pub fn register(truths: &[Truth], seed: u64) -> String {
         )
     };
     for t in truths {
-        row(&t.child_name, &t.child_birth_date, &t.child_sex, &t.child_address, &mut rows);
+        row(
+            &t.child_name,
+            &t.child_birth_date,
+            &t.child_sex,
+            &t.child_address,
+            &mut rows,
+        );
         let guardian_birth = format!(
             "{:04}-{:02}-{:02}",
             1970 + rng.below(25),
             1 + rng.below(12),
             1 + rng.below(28)
         );
-        row(&t.guardian_name, &guardian_birth, "", &t.child_address, &mut rows);
+        row(
+            &t.guardian_name,
+            &guardian_birth,
+            "",
+            &t.child_address,
+            &mut rows,
+        );
         for _ in 0..2 {
             let boy = rng.below(2) == 0;
             let name = format!(
@@ -508,7 +520,13 @@ pub fn register(truths: &[Truth], seed: u64) -> String {
                 pick(&mut rng, if boy { BOYS } else { GIRLS })
             );
             let a = address(&mut rng);
-            row(&name, &t.child_birth_date, if boy { "male" } else { "female" }, &a, &mut rows);
+            row(
+                &name,
+                &t.child_birth_date,
+                if boy { "male" } else { "female" },
+                &a,
+                &mut rows,
+            );
         }
     }
     for _ in 0..400 {

@@ -271,9 +271,7 @@ fn block_slips(a: &str) -> String {
 pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
     let a = block_slips(&compact(a));
     let chars: Vec<char> = a.chars().collect();
-    let builtin = super::places::MUNICIPALITIES
-        .iter()
-        .map(|(p, m)| (*p, *m));
+    let builtin = super::places::MUNICIPALITIES.iter().map(|(p, m)| (*p, *m));
     let own = own.iter().map(|(p, m)| (p.as_str(), m.as_str()));
     let mut best: Option<(usize, String)> = None;
     for (pref, muni) in builtin.chain(own) {
@@ -399,11 +397,26 @@ mod tests {
     #[test]
     fn addresses_are_repaired_from_the_municipality_they_name() {
         for (read, want) in [
-            ("県浜松市中央区鍛冶町1丁目8番2号", "静岡県浜松市中央区鍛冶町1丁目8番2号"),
-            ("千葉上船橋市本町4丁目25番18号", "千葉県船橋市本町4丁目25番18号"),
-            ("福岡北九州小倉北区京町3丁目13番2号", "福岡県北九州市小倉北区京町3丁目13番2号"),
-            ("北海道札幌市中央区北一条西5本目24番5号", "北海道札幌市中央区北一条西5丁目24番5号"),
-            ("神奈川県横浜市港北区日吉3丁目5番8号", "神奈川県横浜市港北区日吉3丁目5番8号"),
+            (
+                "県浜松市中央区鍛冶町1丁目8番2号",
+                "静岡県浜松市中央区鍛冶町1丁目8番2号",
+            ),
+            (
+                "千葉上船橋市本町4丁目25番18号",
+                "千葉県船橋市本町4丁目25番18号",
+            ),
+            (
+                "福岡北九州小倉北区京町3丁目13番2号",
+                "福岡県北九州市小倉北区京町3丁目13番2号",
+            ),
+            (
+                "北海道札幌市中央区北一条西5本目24番5号",
+                "北海道札幌市中央区北一条西5丁目24番5号",
+            ),
+            (
+                "神奈川県横浜市港北区日吉3丁目5番8号",
+                "神奈川県横浜市港北区日吉3丁目5番8号",
+            ),
             ("世田谷区桜丘1丁目2番3号", "東京都世田谷区桜丘1丁目2番3号"),
             // Nothing known: as read.
             ("みどり市中央2丁目3番4号", "みどり市中央2丁目3番4号"),

@@ -121,7 +121,11 @@ const LABELS: &[(&str, &str)] = &[
 /// or split in two).
 fn label_distance(text: &[char], label: &[char]) -> usize {
     let n = label.len();
-    let (offsets, lens) = if n >= 4 { (0..=2, n - 1..=n + 1) } else { (0..=1, n..=n) };
+    let (offsets, lens) = if n >= 4 {
+        (0..=2, n - 1..=n + 1)
+    } else {
+        (0..=1, n..=n)
+    };
     let mut best = usize::MAX;
     for start in offsets {
         for len in lens.clone() {
@@ -405,11 +409,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
         // A repaired title is less certain than one read as printed.
         let conf = if slips > 0 { conf.min(0.75) } else { conf };
-        out.reporting_agency = Some(normalise(
-            "reporting_agency",
-            &[(text, conf)],
-            back(l.bbox),
-        ));
+        out.reporting_agency = Some(normalise("reporting_agency", &[(text, conf)], back(l.bbox)));
     }
     Ok(out)
 }
@@ -418,12 +418,21 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
 /// digits at the end of the text is the 日.
 fn day_mark(text: &str) -> String {
     let t = fields::compact(text);
-    let chars: Vec<char> = t.trim_end_matches(|c: char| !c.is_alphanumeric()).chars().collect();
+    let chars: Vec<char> = t
+        .trim_end_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .collect();
     let Some(m) = chars.iter().rposition(|c| *c == '月') else {
         return t;
     };
-    let digits = chars[m + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if (1..=2).contains(&digits) && chars.len() == m + 1 + digits + 1 && chars[chars.len() - 1] != '日' {
+    let digits = chars[m + 1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if (1..=2).contains(&digits)
+        && chars.len() == m + 1 + digits + 1
+        && chars[chars.len() - 1] != '日'
+    {
         let mut fixed: String = chars[..chars.len() - 1].iter().collect();
         fixed.push('日');
         return fixed;
@@ -534,7 +543,11 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
                 // Marks after the text: speck dots, quotes, the cell's rule read as ー.
                 let t = t.trim_end_matches(['・', '“', '”', '「', '」', '(', ')', '|']);
                 let stem = t.trim_end_matches('ー');
-                let t = if stem.chars().last().is_some_and(|c| !('\u{30A0}'..='\u{30FF}').contains(&c)) {
+                let t = if stem
+                    .chars()
+                    .last()
+                    .is_some_and(|c| !('\u{30A0}'..='\u{30FF}').contains(&c))
+                {
                     stem
                 } else {
                     t

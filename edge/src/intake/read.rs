@@ -55,7 +55,11 @@ fn value(f: &Option<Field>) -> Option<&str> {
 
 /// The one row, if there is exactly one.
 fn unique(v: Vec<&RegisterRow>) -> Option<&RegisterRow> {
-    if v.len() == 1 { v.first().copied() } else { None }
+    if v.len() == 1 {
+        v.first().copied()
+    } else {
+        None
+    }
 }
 
 /// Match the child against the register, most certain rule first:
@@ -79,14 +83,23 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
         let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
         a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() == 1
     };
-    let same_addr = |r: &RegisterRow| addr.as_deref().is_some_and(|a| a == address_key(&r.address));
+    let same_addr = |r: &RegisterRow| {
+        addr.as_deref()
+            .is_some_and(|a| a == address_key(&r.address))
+    };
     let by_birth: Vec<&RegisterRow> = match &birth {
         Some(b) => register.iter().filter(|r| &r.birth_date == b).collect(),
         None => Vec::new(),
     };
-    let exact = name
-        .as_deref()
-        .and_then(|k| unique(by_birth.iter().copied().filter(|r| name_key(&r.name) == k).collect()));
+    let exact = name.as_deref().and_then(|k| {
+        unique(
+            by_birth
+                .iter()
+                .copied()
+                .filter(|r| name_key(&r.name) == k)
+                .collect(),
+        )
+    });
     let near = || {
         let k = name.as_deref()?;
         unique(
@@ -178,10 +191,15 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
                 checkup_drivers::notice::fields::edit_distance(&rk, &read_chars) == 1
             })
             .collect();
-        let found = same.or(if near.len() == 1 { near.first().copied() } else { None });
+        let found = same.or(if near.len() == 1 {
+            near.first().copied()
+        } else {
+            None
+        });
         if let Some(r) = found {
             if f.value.as_deref() != Some(r.name.as_str()) {
-                corrected.push(json!({"field": "guardian_name", "read": f.value, "register": r.name}));
+                corrected
+                    .push(json!({"field": "guardian_name", "read": f.value, "register": r.name}));
                 f.value = Some(checkup_drivers::notice::fields::name(&r.name));
             }
             f.confidence = f.confidence.max(0.9);

@@ -157,7 +157,10 @@ fn main() -> anyhow::Result<()> {
                 if got == Some(want) {
                     *reg_ok.entry(f).or_default() += 1;
                 } else if reg_misses.len() < 60 {
-                    reg_misses.push(format!("register: {} {f}: want {want:?} got {got:?}", t["file"]));
+                    reg_misses.push(format!(
+                        "register: {} {f}: want {want:?} got {got:?}",
+                        t["file"]
+                    ));
                 }
             }
         }
@@ -183,7 +186,11 @@ fn main() -> anyhow::Result<()> {
         println!(
             "| {f} | {:.1} % ({o}/{t}) | {} | {} |",
             100.0 * o as f64 / t.max(1) as f64,
-            if with_register { pct(g, t) } else { "—".into() },
+            if with_register {
+                pct(g, t)
+            } else {
+                "—".into()
+            },
             if baseline { pct(r, t) } else { "—".into() }
         );
     }
@@ -195,7 +202,11 @@ fn main() -> anyhow::Result<()> {
         } else {
             "—".into()
         },
-        if baseline { pct(raw_all, all) } else { "—".into() }
+        if baseline {
+            pct(raw_all, all)
+        } else {
+            "—".into()
+        }
     );
     println!(
         "| seconds per page (median of {n}, one core) | {:.2} | {} | {} |",
