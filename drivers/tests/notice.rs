@@ -66,6 +66,15 @@ proptest! {
         let _ = fields::sex(&s);
         let _ = fields::abuse_type(&s);
         let _ = fields::address(&s, &[]);
+        let _ = fields::name(&s);
+    }
+
+    #[test]
+    fn address_repair_never_panics_and_is_idempotent(
+        s in "[県府都道上市区町丁目本番号0-9千葉船橋浜松北九州福岡世田谷桜丘静岡 ]{0,30}"
+    ) {
+        let once = fields::repair_address(&s, &[]);
+        prop_assert_eq!(fields::repair_address(&once, &[]), once.clone(), "{}", s);
     }
 }
 

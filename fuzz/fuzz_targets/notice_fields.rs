@@ -1,5 +1,6 @@
-//! Fuzz the notice field parsers (和暦 dates, sex, kind of abuse, address): arbitrary text
-//! gives a value or a typed error, never a panic; a date read is a real ISO date.
+//! Fuzz the notice field parsers (和暦 dates, sex, kind of abuse, address and its repair,
+//! names): arbitrary text gives a value or a typed error, never a panic; a date read is a real
+//! ISO date; repairing an address twice changes nothing more.
 #![no_main]
 
 use checkup_drivers::notice::{fields, wareki};
@@ -15,4 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = fields::sex(s);
     let _ = fields::abuse_type(s);
     let _ = fields::address(s, &[]);
+    let repaired = fields::repair_address(s, &[]);
+    assert_eq!(fields::repair_address(&repaired, &[]), repaired, "repair is idempotent");
+    let _ = fields::name(s);
 });
