@@ -133,22 +133,7 @@ pub(crate) async fn venue_page(
         _ => {}
     }
     if !staff.role.is_checkup_role() {
-        let body = html! {
-            p.error role="alert" {
-                (lang.t("この画面を見る権限がありません。", "Your role cannot open this page."))
-            }
-        };
-        let markup = page(
-            lang,
-            lang.t("権限がありません", "Not allowed"),
-            who(lang, &staff),
-            body,
-        );
-        return with_lang_cookie(
-            (StatusCode::FORBIDDEN, Html(markup.into_string())).into_response(),
-            lang,
-            set,
-        );
+        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
     }
     let v = api::venue_json(&state);
     let num = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
@@ -198,6 +183,22 @@ pub(crate) async fn venue_page(
 }
 
 const BOARD_JS: &str = include_str!("../assets/board.js");
+
+/// The 403 page for a signed-in staff member whose role may not open a page.
+pub(crate) fn forbidden_page(lang: Lang, staff: &Staff) -> Response {
+    let body = html! {
+        p.error role="alert" {
+            (lang.t("この画面を見る権限がありません。", "Your role cannot open this page."))
+        }
+    };
+    let markup = page(
+        lang,
+        lang.t("権限がありません", "Not allowed"),
+        who(lang, staff),
+        body,
+    );
+    (StatusCode::FORBIDDEN, Html(markup.into_string())).into_response()
+}
 
 pub(crate) fn who(lang: Lang, staff: &Staff) -> Markup {
     html! {

@@ -470,6 +470,40 @@ pub fn generate(dir: &std::path::Path, n: usize, seed: u64) -> anyhow::Result<Ve
     Ok(truths)
 }
 
+/// One notice with fixed, plain values (tests that need a readable page; render it with
+/// 令和7年4月1日 and 平成28年5月6日 printed for the two dates).
+pub fn example(file: &str) -> Truth {
+    Truth {
+        file: file.into(),
+        notice_date: "2025-04-01".into(),
+        reporting_agency: "港北警察署長".into(),
+        child_name: "山田太郎".into(),
+        child_birth_date: "2016-05-06".into(),
+        child_sex: "male".into(),
+        child_address: "神奈川県横浜市港北区日吉3丁目5番8号".into(),
+        guardian_name: "山田恵子".into(),
+        abuse_type: "neglect".into(),
+        summary: "夜間に児童のみで長時間放置されていたもの".into(),
+        conditions: String::new(),
+    }
+}
+
+/// Clean scanning conditions for `layout` (Gothic, 300 dpi, no skew or damage).
+pub fn clean(layout: Layout, mincho: bool) -> Conditions {
+    Conditions {
+        layout,
+        mincho,
+        dpi: 300,
+        skew: 0.0,
+        blur: 0.0,
+        speckle: 0,
+        faint: 0,
+        jpeg: None,
+        stamp: false,
+        upside_down: false,
+    }
+}
+
 /// The municipality's resident register for a corpus, as `checkup-edge ocr notice
 /// --residents` reads it: every notice's child and guardian (at the child's address), and
 /// 400 other residents drawn from the same names and places — among them, for every child,

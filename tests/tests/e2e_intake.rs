@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use checkup_protocol::NodeKey;
-use checkup_tests::notice_corpus::{Conditions, Layout, Truth, render};
+use checkup_tests::notice_corpus::{Layout, clean, example, render};
 use checkup_tests::{Process, binary};
 use uuid::Uuid;
 
@@ -29,37 +29,6 @@ fn hash_pin(pin: &str) -> String {
         })
         .expect("hash-pin");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn truth() -> Truth {
-    Truth {
-        file: "notice-0001.png".into(),
-        notice_date: "2025-04-01".into(),
-        reporting_agency: "港北警察署長".into(),
-        child_name: "山田太郎".into(),
-        child_birth_date: "2016-05-06".into(),
-        child_sex: "male".into(),
-        child_address: "神奈川県横浜市港北区日吉3丁目5番8号".into(),
-        guardian_name: "山田恵子".into(),
-        abuse_type: "neglect".into(),
-        summary: "夜間に児童のみで長時間放置されていたもの".into(),
-        conditions: String::new(),
-    }
-}
-
-fn conditions(layout: Layout) -> Conditions {
-    Conditions {
-        layout,
-        mincho: false,
-        dpi: 300,
-        skew: 0.0,
-        blur: 0.0,
-        speckle: 0,
-        faint: 0,
-        jpeg: None,
-        stamp: false,
-        upside_down: false,
-    }
 }
 
 struct Box_ {
@@ -150,13 +119,13 @@ fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
     let mut p1 = start(&b1);
     let mut p2 = start(&b2);
 
-    let t = truth();
+    let t = example("notice-0001.png");
     let png = dir.path().join(&t.file);
     render(
         &t,
         "令和7年4月1日",
         "平成28年5月6日",
-        &conditions(Layout::Table),
+        &clean(Layout::Table, false),
     )
     .expect("render")
     .to_rgb8()
@@ -167,7 +136,7 @@ fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
         &t,
         "令和7年4月1日",
         "平成28年5月6日",
-        &conditions(Layout::Colon),
+        &clean(Layout::Colon, false),
     )
     .expect("render")
     .to_luma8();

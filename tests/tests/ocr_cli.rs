@@ -5,39 +5,8 @@
 use std::process::Command;
 
 use checkup_tests::binary;
-use checkup_tests::notice_corpus::{Conditions, Layout, Truth, render};
+use checkup_tests::notice_corpus::{Layout, clean, example, render};
 use serde_json::Value;
-
-fn clean(layout: Layout, mincho: bool) -> Conditions {
-    Conditions {
-        layout,
-        mincho,
-        dpi: 300,
-        skew: 0.0,
-        blur: 0.0,
-        speckle: 0,
-        faint: 0,
-        jpeg: None,
-        stamp: false,
-        upside_down: false,
-    }
-}
-
-fn truth(file: &str) -> Truth {
-    Truth {
-        file: file.into(),
-        notice_date: "2025-04-01".into(),
-        reporting_agency: "港北警察署長".into(),
-        child_name: "山田太郎".into(),
-        child_birth_date: "2016-05-06".into(),
-        child_sex: "male".into(),
-        child_address: "神奈川県横浜市港北区日吉3丁目5番8号".into(),
-        guardian_name: "山田恵子".into(),
-        abuse_type: "neglect".into(),
-        summary: "夜間に児童のみで長時間放置されていたもの".into(),
-        conditions: String::new(),
-    }
-}
 
 #[test]
 fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
@@ -45,7 +14,7 @@ fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
     let mut files = Vec::new();
     for (i, layout) in [Layout::Colon, Layout::Table].into_iter().enumerate() {
         let name = format!("n{i}.png");
-        let t = truth(&name);
+        let t = example(&name);
         let img = render(
             &t,
             "令和7年4月1日",
@@ -112,7 +81,7 @@ fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
             assert!((0.0..=1.0).contains(&c), "{key}: {c}");
             assert_eq!(f[key]["bbox"].as_array().map(Vec::len), Some(4), "{key}");
         }
-        let t = truth("");
+        let t = example("");
         assert_eq!(
             f["child_birth_date"]["value"],
             t.child_birth_date.as_str(),
@@ -130,7 +99,7 @@ fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
 fn a_scanner_pdf_is_rendered_and_read_and_bad_pdfs_get_clear_errors() {
     use checkup_drivers::scan::{Limits, read_bytes};
     let dir = tempfile::tempdir().expect("dir");
-    let t = truth("n.pdf");
+    let t = example("n.pdf");
     let img = render(
         &t,
         "令和7年4月1日",

@@ -10,18 +10,9 @@ use super::{fields, wareki};
 use crate::scan::clean;
 use crate::scan::ocr::{Engine, OcrError, PageSegMode, Word};
 
-/// The fields of a notice, in the order of the CLI's JSON and the scorer's table.
-pub const FIELD_NAMES: [&str; 9] = [
-    "notice_date",
-    "reporting_agency",
-    "child_name",
-    "child_birth_date",
-    "child_sex",
-    "child_address",
-    "guardian_name",
-    "abuse_type",
-    "summary",
-];
+/// The fields of a notice, in the order of the CLI's JSON and the scorer's table (the
+/// protocol's list: what is read is what a saved case holds).
+pub use checkup_protocol::notice::NOTICE_FIELDS as FIELD_NAMES;
 
 /// Fields below this confidence are marked for the clerk's review.
 pub const REVIEW_BELOW: f32 = 0.80;

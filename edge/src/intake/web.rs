@@ -35,7 +35,9 @@ use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::server::AppState;
 use crate::store::Draft;
-use crate::web::{Lang, LangQuery, lang_of, page, signed_in, who, with_lang_cookie};
+use crate::web::{
+    Lang, LangQuery, forbidden_page, lang_of, page, signed_in, who, with_lang_cookie,
+};
 
 const INTAKE_JS: &str = include_str!("../../assets/intake.js");
 const CASES_JS: &str = include_str!("../../assets/cases.js");
@@ -75,19 +77,14 @@ fn require_child_cases(staff: &Staff) -> Result<(), ApiError> {
     }
 }
 
-fn forbidden_page(lang: Lang, staff: &Staff) -> Response {
-    let body = html! {
-        p.error role="alert" {
-            (lang.t("この画面を見る権限がありません。", "Your role cannot open this page."))
-        }
-    };
-    let markup = page(
-        lang,
-        lang.t("権限がありません", "Not allowed"),
-        who(lang, staff),
-        body,
-    );
-    (StatusCode::FORBIDDEN, Html(markup.into_string())).into_response()
+/// The pages' settings for their script: language and field labels.
+fn page_config(lang: Lang) -> String {
+    json!({
+        "lang": lang.code(),
+        "fields": LABELS.iter().map(|(k, ja, en)| json!({"name": k, "ja": ja, "en": en})).collect::<Vec<_>>(),
+    })
+    .to_string()
+    .replace("</", "<\\/")
 }
 
 /// `GET /intake`
@@ -105,11 +102,7 @@ pub(crate) async fn intake_page(
     }
     let labels: BTreeMap<&str, (&str, &str)> =
         LABELS.iter().map(|(k, ja, en)| (*k, (*ja, *en))).collect();
-    let config = json!({
-        "lang": lang.code(),
-        "fields": LABELS.iter().map(|(k, ja, en)| json!({"name": k, "ja": ja, "en": en})).collect::<Vec<_>>(),
-    })
-    .to_string();
+    let config = page_config(lang);
     let body = html! {
         section.station {
             h2 { (lang.t("通告書を読み込む", "Scan a notice")) }
@@ -159,7 +152,7 @@ pub(crate) async fn intake_page(
     };
     let body = html! {
         (body)
-        script type="application/json" #intake-config { (PreEscaped(config.replace("</", "<\\/"))) }
+        script type="application/json" #intake-config { (PreEscaped(config)) }
         script { (PreEscaped(INTAKE_JS)) }
     };
     let markup = page(
@@ -184,11 +177,7 @@ pub(crate) async fn cases_page(
     if require_child_cases(&staff).is_err() {
         return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
     }
-    let config = json!({
-        "lang": lang.code(),
-        "fields": LABELS.iter().map(|(k, ja, en)| json!({"name": k, "ja": ja, "en": en})).collect::<Vec<_>>(),
-    })
-    .to_string();
+    let config = page_config(lang);
     let body = html! {
         section.station {
             h2 { (lang.t("事案一覧（新しい順・自動更新）", "Cases (newest first, live)")) }
@@ -215,7 +204,7 @@ pub(crate) async fn cases_page(
     };
     let body = html! {
         (body)
-        script type="application/json" #cases-config { (PreEscaped(config.replace("</", "<\\/"))) }
+        script type="application/json" #cases-config { (PreEscaped(config)) }
         script { (PreEscaped(CASES_JS)) }
     };
     let markup = page(
