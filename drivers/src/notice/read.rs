@@ -215,6 +215,25 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             turned_round = true;
         }
     }
+    // Most labels lost (blur, speckle and faint toner together): read the page once more,
+    // binarised with rules and larger specks removed, and keep the reading that finds more.
+    let found_in = |ws: &[Word]| {
+        let ls = lines(ws);
+        LABELS
+            .iter()
+            .filter(|(l, _)| find_label(&ls, l).is_some())
+            .count()
+    };
+    let found_first = found_in(&words);
+    if found_first < LABELS.len() / 2 + 1 {
+        let alt = clean::binary_for_recognition(&page_img);
+        let w2 = engine.words(&alt, None, PageSegMode::PsmAuto, None)?;
+        let found_alt = found_in(&w2);
+        tracing::debug!(found_first, found_alt, "second layout pass on the binarised page");
+        if found_alt > found_first {
+            words = w2;
+        }
+    }
     let lines = lines(&words);
     for l in &lines {
         tracing::debug!(text = %l.text, bbox = ?l.bbox, words = l.words.len(), "recognised line");

@@ -190,6 +190,16 @@ pub fn for_recognition(page: &GrayImage) -> (GrayImage, f32) {
     (grey, skew)
 }
 
+/// A second reading of a page already prepared by [`for_recognition`] (same size and
+/// geometry): binarised, rules removed, specks up to 4 pixels removed — for pages where the
+/// grey reading lost most of the form.
+pub fn binary_for_recognition(prepared: &GrayImage) -> GrayImage {
+    let mut bin = binarise(prepared);
+    remove_rules(&mut bin, 300, 6);
+    despeckle(&mut bin, 4);
+    bin
+}
+
 /// Stretch contrast so that the darkest 0.5 % of pixels become black (faint toner).
 fn stretch(img: &GrayImage) -> GrayImage {
     let mut hist = [0u64; 256];
