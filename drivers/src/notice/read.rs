@@ -225,7 +225,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             .count()
     };
     let found_first = found_in(&words);
-    if found_first < LABELS.len() / 2 + 1 {
+    if found_first < LABELS.len() {
         let alt = clean::binary_for_recognition(&page_img);
         let w2 = engine.words(&alt, None, PageSegMode::PsmAuto, None)?;
         let found_alt = found_in(&w2);
