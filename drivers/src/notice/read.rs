@@ -229,7 +229,11 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         let alt = clean::binary_for_recognition(&page_img);
         let w2 = engine.words(&alt, None, PageSegMode::PsmAuto, None)?;
         let found_alt = found_in(&w2);
-        tracing::debug!(found_first, found_alt, "second layout pass on the binarised page");
+        tracing::debug!(
+            found_first,
+            found_alt,
+            "second layout pass on the binarised page"
+        );
         if found_alt > found_first {
             words = w2;
         }

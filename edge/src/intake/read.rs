@@ -66,8 +66,8 @@ fn unique(v: Vec<&RegisterRow>) -> Option<&RegisterRow> {
 /// 1. same birth date and the same name (異体字 and widths folded);
 /// 2. same birth date and address, and a name one character off (an OCR slip) or read only
 ///    in part (at least two characters of it, e.g. the surname lost in a rule);
-/// 3. the same name and address, the birth date misread or not read (a register holds one
-///    person of a name at an address).
+/// 3. the same name and the address (two slips allowed), the birth date misread or not
+///    read (a register holds one person of a name at an address).
 ///
 /// The register then confirms or corrects name, birth date and address, and the guardian's
 /// name against the household (residents at the same address): the same name, or the one
@@ -114,12 +114,22 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
                 .collect(),
         )
     };
+    // The address may carry a slip or two of its own (清和区 for 浦和区, 19番 read as 1番).
+    let near_addr = |r: &RegisterRow| {
+        addr.as_deref().is_some_and(|a| {
+            let (a, b): (Vec<char>, Vec<char>) = (
+                a.chars().collect(),
+                address_key(&r.address).chars().collect(),
+            );
+            checkup_drivers::notice::fields::edit_distance(&a, &b) <= 2
+        })
+    };
     let by_name_address = || {
         let k = name.as_deref()?;
         unique(
             register
                 .iter()
-                .filter(|r| name_key(&r.name) == k && same_addr(r))
+                .filter(|r| name_key(&r.name) == k && near_addr(r))
                 .collect(),
         )
     };
@@ -298,4 +308,108 @@ pub fn read_notices(files: &[PathBuf], register: &[RegisterRow]) -> anyhow::Resu
         .into_iter()
         .flatten()
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkup_drivers::notice::read::Field;
+
+    fn f(v: &str) -> Option<Field> {
+        Some(Field {
+            value: (!v.is_empty()).then(|| v.to_owned()),
+            confidence: 0.6,
+            bbox: [0, 0, 1, 1],
+            review: true,
+            raw: v.to_owned(),
+        })
+    }
+
+    fn row(id: &str, name: &str, birth: &str, sex: &str, address: &str) -> RegisterRow {
+        RegisterRow {
+            resident_id: id.into(),
+            name: name.into(),
+            name_kana: String::new(),
+            birth_date: birth.into(),
+            sex: sex.into(),
+            address: address.into(),
+        }
+    }
+
+    fn register() -> Vec<RegisterRow> {
+        let home = "埼玉県さいたま市浦和区高砂4丁目28番19号";
+        vec![
+            row("1", "村上蓮", "2023-12-11", "male", home),
+            row("2", "村上由美", "1988-02-03", "", home),
+            row("3", "村上一郎", "1986-05-06", "", home),
+            // Born the same day elsewhere: the birth date alone never decides.
+            row(
+                "4",
+                "森葵",
+                "2023-12-11",
+                "female",
+                "北海道札幌市中央区北一条西1丁目1番1号",
+            ),
+            row(
+                "5",
+                "坂本蓮",
+                "2023-12-11",
+                "male",
+                "千葉県船橋市本町1丁目1番1号",
+            ),
+        ]
+    }
+
+    fn notice(name: &str, birth: &str, sex: &str, address: &str, guardian: &str) -> NoticeFields {
+        NoticeFields {
+            child_name: f(name),
+            child_birth_date: f(birth),
+            child_sex: f(sex),
+            child_address: f(address),
+            guardian_name: f(guardian),
+            ..NoticeFields::default()
+        }
+    }
+
+    #[test]
+    fn each_rule_matches_and_the_register_corrects_what_was_misread() {
+        let reg = register();
+        // 1. Name and birth date; the guardian one character off in the household.
+        let mut n = notice("村上蓮", "2023-12-11", "", "", "村上由半");
+        assert_eq!(match_child(&mut n, &reg).0.as_deref(), Some("1"));
+        assert_eq!(value(&n.guardian_name), Some("村上由美"));
+        assert_eq!(value(&n.child_sex), Some("male"));
+        assert_eq!(
+            value(&n.child_address),
+            Some("埼玉県さいたま市浦和区高砂4丁目28番19号")
+        );
+        // 2. Birth date, address and a name one character off.
+        let mut n = notice(
+            "村上間",
+            "2023-12-11",
+            "",
+            "埼玉県さいたま市浦和区高砂4丁目28番19号",
+            "",
+        );
+        assert_eq!(match_child(&mut n, &reg).0.as_deref(), Some("1"));
+        assert_eq!(value(&n.child_name), Some("村上蓮"));
+        // 3. Name and an address with two slips; the birth date misread is corrected.
+        let mut n = notice(
+            "村上蓮",
+            "2023-12-01",
+            "",
+            "埼玉県さいたま市清和区高砂4丁目28番1号",
+            "",
+        );
+        assert_eq!(match_child(&mut n, &reg).0.as_deref(), Some("1"));
+        assert_eq!(value(&n.child_birth_date), Some("2023-12-11"));
+        // No rule: a name one character off without the address is not enough.
+        let mut n = notice("村上間", "2023-12-11", "", "", "");
+        assert_eq!(match_child(&mut n, &reg).0, None);
+        assert_eq!(value(&n.child_name), Some("村上間"), "nothing changed");
+        // Two guardians one character off: none is chosen.
+        let mut n = notice("村上蓮", "2023-12-11", "", "", "村上一美");
+        match_child(&mut n, &reg);
+        assert_eq!(value(&n.guardian_name), Some("村上一美"));
+    }
 }
