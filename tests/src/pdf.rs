@@ -61,3 +61,11 @@ pub fn from_jpegs(pages: &[(Vec<u8>, u32, u32)], dpi: f64) -> Vec<u8> {
     );
     out
 }
+
+/// A one-page PDF of a greyscale page scanned at `dpi` (the page as a JPEG).
+pub fn from_page(page: &image::GrayImage, dpi: f64) -> anyhow::Result<Vec<u8>> {
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    page.write_to(&mut jpeg, image::ImageFormat::Jpeg)?;
+    let (w, h) = page.dimensions();
+    Ok(from_jpegs(&[(jpeg.into_inner(), w, h)], dpi))
+}

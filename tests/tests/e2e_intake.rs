@@ -140,11 +140,7 @@ fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
     )
     .expect("render")
     .to_luma8();
-    let mut jpeg = std::io::Cursor::new(Vec::new());
-    page.write_to(&mut jpeg, image::ImageFormat::Jpeg)
-        .expect("jpeg");
-    let (w, h) = page.dimensions();
-    let pdf = checkup_tests::pdf::from_jpegs(&[(jpeg.into_inner(), w, h)], 300.0);
+    let pdf = checkup_tests::pdf::from_page(&page, 300.0).expect("pdf");
     std::fs::write(hot.join("scanner-0001.pdf.part"), &pdf).expect("pdf");
     std::fs::rename(
         hot.join("scanner-0001.pdf.part"),

@@ -108,11 +108,8 @@ fn a_scanner_pdf_is_rendered_and_read_and_bad_pdfs_get_clear_errors() {
     )
     .expect("render")
     .to_luma8();
-    let mut jpeg = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut jpeg, image::ImageFormat::Jpeg)
-        .expect("jpeg");
+    let pdf = checkup_tests::pdf::from_page(&img, 300.0).expect("pdf");
     let (w, h) = img.dimensions();
-    let pdf = checkup_tests::pdf::from_jpegs(&[(jpeg.into_inner(), w, h)], 300.0);
 
     // Rendered at 300 dpi: the page comes back at the size it was scanned.
     let pages = read_bytes("n.pdf", &pdf, &Limits::default()).expect("pdf pages");
