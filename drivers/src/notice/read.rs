@@ -402,17 +402,64 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     // The date heads the page (the top fifth): a date lower down, with the labels lost, is
     // the birth date.
     let header = table_top.min(page_img.height() / 5);
+    let looks_dated = |t: &str| {
+        let t = fields::compact(t);
+        ["令和", "平成", "昭和"].iter().any(|e| t.contains(e))
+            || (t.contains('年') && t.contains('月'))
+    };
     let date_line = lines
         .iter()
         .filter(|l| l.bbox[1] < header)
-        .find(|l| wareki::parse(&day_mark(&l.text)).is_ok());
+        .find(|l| wareki::parse(&day_mark(&l.text)).is_ok())
+        .or_else(|| {
+            lines
+                .iter()
+                .filter(|l| l.bbox[1] < header)
+                .find(|l| looks_dated(&l.text))
+        });
     if let Some(l) = date_line {
         let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
-        out.notice_date = Some(normalise(
-            "notice_date",
-            &[(day_mark(&l.text), conf)],
-            back(l.bbox),
-        ));
+        // The line once more on its own, single line, date characters only: digits are what
+        // the page pass drops (11月 → 1月). Disagreeing readings: the one that kept more
+        // characters, marked for review.
+        let pad = 10;
+        let crop = [
+            l.bbox[0].saturating_sub(pad),
+            l.bbox[1].saturating_sub(pad),
+            (l.bbox[2] + 2 * pad).min(
+                page_img
+                    .width()
+                    .saturating_sub(l.bbox[0].saturating_sub(pad)),
+            ),
+            (l.bbox[3] + 2 * pad).min(
+                page_img
+                    .height()
+                    .saturating_sub(l.bbox[1].saturating_sub(pad)),
+            ),
+        ];
+        let again = engine.words(
+            &page_img,
+            Some(crop),
+            PageSegMode::PsmSingleLine,
+            Some("0123456789令和平成昭元年月日."),
+        )?;
+        let again_text: String = again.iter().map(|w| w.text.as_str()).collect();
+        let again_conf = again.iter().map(|w| w.conf).sum::<f32>() / again.len().max(1) as f32;
+        let mut candidates = vec![
+            (day_mark(&l.text), conf),
+            (day_mark(&again_text), again_conf),
+        ];
+        let a = wareki::parse(&candidates[0].0);
+        let b = wareki::parse(&candidates[1].0);
+        if let (Ok(x), Ok(y)) = (&a, &b)
+            && x != y
+        {
+            candidates.sort_by_key(|c| std::cmp::Reverse(fields::compact(&c.0).chars().count()));
+            for c in &mut candidates {
+                c.1 *= 0.7;
+            }
+        }
+        out.notice_date = Some(normalise("notice_date", &candidates, back(l.bbox)));
     }
     let sender = lines
         .iter()
