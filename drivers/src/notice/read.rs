@@ -225,6 +225,8 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             .count()
     };
     let found_first = found_in(&words);
+    // The reading not kept still serves the header (date, sender) if the kept one lost it.
+    let mut other_words: Vec<Word> = Vec::new();
     if found_first < LABELS.len() {
         let alt = clean::binary_for_recognition(&page_img);
         let w2 = engine.words(&alt, None, PageSegMode::PsmAuto, None)?;
@@ -235,10 +237,13 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             "second layout pass on the binarised page"
         );
         if found_alt > found_first {
-            words = w2;
+            other_words = std::mem::replace(&mut words, w2);
+        } else {
+            other_words = w2;
         }
     }
     let lines = lines(&words);
+    let other_lines = lines_of_other(&other_words);
     for l in &lines {
         tracing::debug!(text = %l.text, bbox = ?l.bbox, words = l.words.len(), "recognised line");
     }
@@ -407,16 +412,15 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         ["令和", "平成", "昭和"].iter().any(|e| t.contains(e))
             || (t.contains('年') && t.contains('月'))
     };
-    let date_line = lines
-        .iter()
-        .filter(|l| l.bbox[1] < header)
+    let header_lines = || {
+        lines
+            .iter()
+            .chain(other_lines.iter())
+            .filter(|l| l.bbox[1] < header)
+    };
+    let date_line = header_lines()
         .find(|l| wareki::parse(&day_mark(&l.text)).is_ok())
-        .or_else(|| {
-            lines
-                .iter()
-                .filter(|l| l.bbox[1] < header)
-                .find(|l| looks_dated(&l.text))
-        });
+        .or_else(|| header_lines().find(|l| looks_dated(&l.text)));
     if let Some(l) = date_line {
         let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
         // The line once more on its own, single line, date characters only: digits are what
@@ -463,6 +467,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     }
     let sender = lines
         .iter()
+        .chain(other_lines.iter())
         .filter(|l| l.bbox[1] < table_top)
         .filter_map(|l| police_station(&l.text).map(|s| (l, s)))
         .min_by_key(|(_, (_, slips))| *slips);
@@ -501,6 +506,15 @@ fn day_mark(text: &str) -> String {
     t
 }
 
+/// Lines of the reading not kept (empty when there was one reading).
+fn lines_of_other(words: &[Word]) -> Vec<Line> {
+    if words.is_empty() {
+        Vec::new()
+    } else {
+        lines(words)
+    }
+}
+
 /// The sender of a police notice is a station chief: 「○○警察署長」. A line ending in that
 /// title read with one slip (警家署長, 警察長, 警察署畏) is repaired; the addressee (…殿) and
 /// other lines are not senders. Returns the text and the number of slips repaired.
@@ -525,9 +539,11 @@ fn police_station(line: &str) -> Option<(String, usize)> {
             continue;
         }
         let tail = &t[t.len() - n..];
-        if fields::edit_distance(tail, &title) <= 1 {
+        let d = fields::edit_distance(tail, &title);
+        // Two slips only when 署長 itself was read as printed (船橋菅家署長).
+        if d <= 1 || (d == 2 && n == 4 && tail.ends_with(&['署', '長'])) {
             let station: String = t[..t.len() - n].iter().collect();
-            return Some((format!("{station}警察署長"), 1));
+            return Some((format!("{station}警察署長"), d));
         }
     }
     None
@@ -674,6 +690,11 @@ mod tests {
             Some(("港北警察署長".into(), 1))
         );
         assert_eq!(police_station("灘警察長"), Some(("灘警察署長".into(), 1)));
+        assert_eq!(
+            police_station("船橋菅家署長"),
+            Some(("船橋警察署長".into(), 2))
+        );
+        assert_eq!(police_station("船橋相談所長"), None);
         assert_eq!(police_station("みどり児童相談所長殿"), None);
         assert_eq!(police_station("令和6年2月27日"), None);
         assert_eq!(police_station("警察署長"), None, "no station named");
