@@ -157,23 +157,7 @@ pub(crate) async fn append(
         check_against_state(&state, &req.body)?;
     }
 
-    let draft = Draft {
-        id: req.id,
-        actor: Actor {
-            staff_id: staff.id.clone(),
-            role: staff.role,
-        },
-        body: req.body,
-    };
-    let outcome = state
-        .store
-        .append_local(vec![draft])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")
-        })?;
+    let outcome = append_as(&state, &staff, req.id, req.body).await?;
     let status = if outcome.is_new() {
         StatusCode::CREATED
     } else {
@@ -188,6 +172,31 @@ pub(crate) async fn append(
         })),
     )
         .into_response())
+}
+
+/// Append one event recorded by `staff` (with a client-chosen id, if any) and return what
+/// the store did with it: new, or a replay of the same id.
+pub(crate) async fn append_as(
+    state: &AppState,
+    staff: &Staff,
+    id: Option<Uuid>,
+    body: EventBody,
+) -> Result<crate::store::Outcome, ApiError> {
+    let draft = Draft {
+        id,
+        actor: Actor {
+            staff_id: staff.id.clone(),
+            role: staff.role,
+        },
+        body,
+    };
+    state
+        .store
+        .append_local(vec![draft])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome"))
 }
 
 /// Role and station binding for appending `body`.

@@ -488,6 +488,12 @@ pub fn example(file: &str) -> Truth {
     }
 }
 
+/// The [`example`] notice rendered cleanly in `layout` (dates printed as 令和7年4月1日 and
+/// 平成28年5月6日).
+pub fn render_example(t: &Truth, layout: Layout, mincho: bool) -> anyhow::Result<DynamicImage> {
+    render(t, "令和7年4月1日", "平成28年5月6日", &clean(layout, mincho))
+}
+
 /// Clean scanning conditions for `layout` (Gothic, 300 dpi, no skew or damage).
 pub fn clean(layout: Layout, mincho: bool) -> Conditions {
     Conditions {

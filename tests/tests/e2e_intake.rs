@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use checkup_protocol::NodeKey;
-use checkup_tests::notice_corpus::{Layout, clean, example, render};
+use checkup_tests::notice_corpus::{Layout, example, render_example};
 use checkup_tests::{Process, binary};
 use uuid::Uuid;
 
@@ -121,25 +121,15 @@ fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
 
     let t = example("notice-0001.png");
     let png = dir.path().join(&t.file);
-    render(
-        &t,
-        "令和7年4月1日",
-        "平成28年5月6日",
-        &clean(Layout::Table, false),
-    )
-    .expect("render")
-    .to_rgb8()
-    .save(&png)
-    .expect("png");
+    render_example(&t, Layout::Table, false)
+        .expect("render")
+        .to_rgb8()
+        .save(&png)
+        .expect("png");
     // The scanner's PDF: written under a temporary name, then renamed, as scanners do.
-    let page = render(
-        &t,
-        "令和7年4月1日",
-        "平成28年5月6日",
-        &clean(Layout::Colon, false),
-    )
-    .expect("render")
-    .to_luma8();
+    let page = render_example(&t, Layout::Colon, false)
+        .expect("render")
+        .to_luma8();
     let pdf = checkup_tests::pdf::from_page(&page, 300.0).expect("pdf");
     std::fs::write(hot.join("scanner-0001.pdf.part"), &pdf).expect("pdf");
     std::fs::rename(

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use checkup_tests::binary;
-use checkup_tests::notice_corpus::{Layout, clean, example, render};
+use checkup_tests::notice_corpus::{Layout, example, render_example};
 use serde_json::Value;
 
 #[test]
@@ -15,13 +15,7 @@ fn notices_are_read_in_order_and_bad_files_do_not_stop_the_batch() {
     for (i, layout) in [Layout::Colon, Layout::Table].into_iter().enumerate() {
         let name = format!("n{i}.png");
         let t = example(&name);
-        let img = render(
-            &t,
-            "令和7年4月1日",
-            "平成28年5月6日",
-            &clean(layout, i == 0),
-        )
-        .expect("render");
+        let img = render_example(&t, layout, i == 0).expect("render");
         let p = dir.path().join(&name);
         img.to_rgb8().save(&p).expect("save");
         files.push(p);
@@ -100,14 +94,9 @@ fn a_scanner_pdf_is_rendered_and_read_and_bad_pdfs_get_clear_errors() {
     use checkup_drivers::scan::{Limits, read_bytes};
     let dir = tempfile::tempdir().expect("dir");
     let t = example("n.pdf");
-    let img = render(
-        &t,
-        "令和7年4月1日",
-        "平成28年5月6日",
-        &clean(Layout::Colon, false),
-    )
-    .expect("render")
-    .to_luma8();
+    let img = render_example(&t, Layout::Colon, false)
+        .expect("render")
+        .to_luma8();
     let pdf = checkup_tests::pdf::from_page(&img, 300.0).expect("pdf");
     let (w, h) = img.dimensions();
 

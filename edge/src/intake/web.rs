@@ -23,7 +23,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use checkup_drivers::notice::{fields as nf, wareki};
 use checkup_protocol::notice::NOTICE_FIELDS;
-use checkup_protocol::{Actor, EventBody, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
+use checkup_protocol::{EventBody, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
 use futures::stream::Stream;
 use maud::{PreEscaped, html};
 use serde::Deserialize;
@@ -34,7 +34,6 @@ use super::inbox::{InboxError, Origin, Status};
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::server::AppState;
-use crate::store::Draft;
 use crate::web::{
     Lang, LangQuery, forbidden_page, lang_of, page, signed_in, who, with_lang_cookie,
 };
@@ -432,23 +431,8 @@ pub(crate) async fn save_case(
     // The event id is derived from the scan, so a save retried after a lost answer (or
     // from two tablets at once) is stored once.
     let event_id = Uuid::new_v8(*id.as_bytes());
-    let draft = Draft {
-        id: Some(event_id),
-        actor: Actor {
-            staff_id: staff.id.clone(),
-            role: staff.role,
-        },
-        body: EventBody::NoticeIntakeSaved(notice),
-    };
-    let outcome = state
-        .store
-        .append_local(vec![draft])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")
-        })?;
+    let body = EventBody::NoticeIntakeSaved(notice);
+    let outcome = crate::api::append_as(&state, &staff, Some(event_id), body).await?;
     let saved_case = match &outcome.event().body {
         EventBody::NoticeIntakeSaved(n) => n.case_id,
         _ => case_id,
