@@ -174,6 +174,51 @@ async fn boxes_replicate_live_catch_up_and_reject_hostile_messages() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(events(&a).await, 5, "nothing hostile was applied");
+
+    // Two stations on two boxes record the same item for the same resident: both are kept
+    // on both boxes, the later (by hybrid logical clock) is shown, and both boards flag it.
+    let session = Uuid::now_v7();
+    ra.post("/api/events", &open_session(session, "0000000009"))
+        .await;
+    wait_events(&b, 6).await;
+    let (sa, sb) = (a.client("S1", "2222").await, b.client("S1", "2222").await);
+    let (s, _) = sa
+        .post("/api/events", &common::height(session, "0000000009", 170.0))
+        .await;
+    assert_eq!(s, 201);
+    wait_events(&b, 7).await;
+    let (s, _) = sb
+        .post("/api/events", &common::height(session, "0000000009", 171.5))
+        .await;
+    assert_eq!(s, 201);
+    wait_events(&a, 8).await;
+    let admin_b = b.client("A1", "9999").await;
+    for (name, admin, nurse) in [("A", &admin, &sa), ("B", &admin_b, &sb)] {
+        let (_, board) = admin.get("/api/board").await;
+        let row = board["sessions"]
+            .as_array()
+            .and_then(|v| v.iter().find(|s| s["session_id"] == session.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            row["conflicts"],
+            serde_json::json!(["9N001000000000001"]),
+            "box {name}: {board}"
+        );
+        let (s, view) = nurse.get(&format!("/api/sessions/{session}")).await;
+        assert_eq!(s, 200, "{view}");
+        assert_eq!(
+            view["current"]["9N001000000000001"]["value"], 171.5,
+            "box {name} shows the later value: {view}"
+        );
+        assert_eq!(
+            view["session"]["results"]["9N001000000000001"]
+                .as_array()
+                .map(Vec::len),
+            Some(2),
+            "box {name} keeps both: {view}"
+        );
+    }
     b.stop().await;
     a.stop().await;
 }
