@@ -199,24 +199,6 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     let mut words = engine.words(&clean_page, None, PageSegMode::PsmAuto, None)?;
     let mut page_img = clean_page;
     let mut turned_round = false;
-    // Upside down: nothing found → try the page turned round.
-    if !LABELS
-        .iter()
-        .any(|(l, _)| find_label(&lines(&words), l).is_some())
-    {
-        let turned = image::imageops::rotate180(&page_img);
-        let w2 = engine.words(&turned, None, PageSegMode::PsmAuto, None)?;
-        if LABELS
-            .iter()
-            .any(|(l, _)| find_label(&lines(&w2), l).is_some())
-        {
-            words = w2;
-            page_img = turned;
-            turned_round = true;
-        }
-    }
-    // Most labels lost (blur, speckle and faint toner together): read the page once more,
-    // binarised with rules and larger specks removed, and keep the reading that finds more.
     let found_in = |ws: &[Word]| {
         let ls = lines(ws);
         LABELS
@@ -224,7 +206,24 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             .filter(|(l, _)| find_label(&ls, l).is_some())
             .count()
     };
-    let found_first = found_in(&words);
+    // Upside down: an upside-down page reads as garbage, in which a label or two may still
+    // be "found" with slips — so with fewer than half the labels found, the page turned
+    // round is read too and the reading that finds more is kept.
+    let mut found_first = found_in(&words);
+    if found_first < LABELS.len().div_ceil(2) {
+        let turned = image::imageops::rotate180(&page_img);
+        let w2 = engine.words(&turned, None, PageSegMode::PsmAuto, None)?;
+        let found_turned = found_in(&w2);
+        tracing::debug!(found_first, found_turned, "page read turned round");
+        if found_turned > found_first {
+            words = w2;
+            page_img = turned;
+            turned_round = true;
+            found_first = found_turned;
+        }
+    }
+    // Labels lost (blur, speckle and faint toner together): read the page once more,
+    // binarised with rules and larger specks removed, and keep the reading that finds more.
     // The reading not kept still serves the header (date, sender) if the kept one lost it.
     let mut other_words: Vec<Word> = Vec::new();
     if found_first < LABELS.len() {

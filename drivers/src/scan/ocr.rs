@@ -65,6 +65,22 @@ impl Engine {
         whitelist: Option<&str>,
     ) -> Result<Vec<Word>, OcrError> {
         let err = |e: String| OcrError::Recognise(e);
+        // A crop is copied out and handed over alone: Tesseract copies whatever frame it is
+        // given, and a field's crop is a hundredth of the page.
+        let crop;
+        let (img, offset) = match rect {
+            Some([l, t, rw, rh]) => {
+                let (l, t) = (l.min(img.width()), t.min(img.height()));
+                let rw = rw.min(img.width() - l);
+                let rh = rh.min(img.height() - t);
+                if rw == 0 || rh == 0 {
+                    return Ok(Vec::new());
+                }
+                crop = image::imageops::crop_imm(img, l, t, rw, rh).to_image();
+                (&crop, (l, t))
+            }
+            None => (img, (0, 0)),
+        };
         let api = self.api.take().ok_or_else(|| err("engine lost".into()))?;
         let (w, h) = img.dimensions();
         let run = || -> Result<(Tesseract, String), OcrError> {
@@ -79,16 +95,18 @@ impl Engine {
                 .set_variable("preserve_interword_spaces", "1")
                 .map_err(|e| err(e.to_string()))?;
             api.set_page_seg_mode(psm);
-            if let Some([l, t, rw, rh]) = rect {
-                api = api.set_rectangle(l as i32, t as i32, rw as i32, rh as i32);
-            }
             let mut api = api.recognize().map_err(|e| err(e.to_string()))?;
             let tsv = api.get_tsv_text(0).map_err(|e| err(e.to_string()))?;
             Ok((api, tsv))
         };
         let (api, tsv) = run()?;
         self.api = Some(api);
-        Ok(parse_tsv(&tsv))
+        let mut words = parse_tsv(&tsv);
+        for w in &mut words {
+            w.bbox[0] += offset.0;
+            w.bbox[1] += offset.1;
+        }
+        Ok(words)
     }
 }
 
