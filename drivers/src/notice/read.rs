@@ -384,20 +384,12 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         }
         let second_conf = second.iter().map(|w| w.conf).sum::<f32>() / second.len().max(1) as f32;
         let mut candidates = vec![(second_text, second_conf), (first_pass, first_conf)];
-        if *name == "child_birth_date" {
-            // Digits are what single-line passes drop ("17日" → "1日"): when both passes
-            // read a date and disagree, trust the one that kept more characters.
-            let a = wareki::parse(&candidates[0].0);
-            let b = wareki::parse(&candidates[1].0);
-            if let (Ok(x), Ok(y)) = (&a, &b)
-                && x != y
-            {
-                candidates
-                    .sort_by_key(|c| std::cmp::Reverse(fields::compact(&c.0).chars().count()));
-                for c in &mut candidates {
-                    c.1 *= 0.7;
-                }
-            }
+        if *name == "child_birth_date" && !inferred {
+            // A third reading of the crop as a block: a single-line pass over a wide, specked
+            // crop can lose the line's start, where block mode finds the line first.
+            let block = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+            candidates.push(joined(&block));
+            candidates = choose_date(candidates);
         }
         out_set(&mut out, name, normalise(name, &candidates, back(vb)));
     }
@@ -446,22 +438,14 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             PageSegMode::PsmSingleLine,
             Some("0123456789令和平成昭元年月日."),
         )?;
-        let again_text: String = again.iter().map(|w| w.text.as_str()).collect();
-        let again_conf = again.iter().map(|w| w.conf).sum::<f32>() / again.len().max(1) as f32;
-        let mut candidates = vec![
+        let block = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+        let (again_text, again_conf) = joined(&again);
+        let (block_text, block_conf) = joined(&block);
+        let candidates = choose_date(vec![
             (day_mark(&l.text), conf),
             (day_mark(&again_text), again_conf),
-        ];
-        let a = wareki::parse(&candidates[0].0);
-        let b = wareki::parse(&candidates[1].0);
-        if let (Ok(x), Ok(y)) = (&a, &b)
-            && x != y
-        {
-            candidates.sort_by_key(|c| std::cmp::Reverse(fields::compact(&c.0).chars().count()));
-            for c in &mut candidates {
-                c.1 *= 0.7;
-            }
-        }
+            (day_mark(&block_text), block_conf),
+        ]);
         out.notice_date = Some(normalise("notice_date", &candidates, back(l.bbox)));
     }
     let sender = lines
@@ -477,6 +461,63 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         out.reporting_agency = Some(normalise("reporting_agency", &[(text, conf)], back(l.bbox)));
     }
     Ok(out)
+}
+
+/// The text of some words and their mean confidence.
+fn joined(words: &[Word]) -> (String, f32) {
+    let text = words.iter().map(|w| w.text.as_str()).collect();
+    let conf = words.iter().map(|w| w.conf).sum::<f32>() / words.len().max(1) as f32;
+    (text, conf)
+}
+
+/// The part of a reading that is the date: from the era name (or the first digit) to the
+/// last 日; marks read from the rules around the cell fall outside.
+fn date_text(raw: &str) -> &str {
+    let start = ["令和", "平成", "昭和"]
+        .iter()
+        .filter_map(|e| raw.find(e))
+        .min()
+        .or_else(|| raw.find(|c: char| c.is_ascii_digit()));
+    let t = start.map_or(raw, |i| &raw[i..]);
+    t.rfind('日').map_or(t, |i| &t[..i + '日'.len_utf8()])
+}
+
+/// Several readings of one date, ordered for [`normalise`] (the first that parses wins).
+/// Digits are what recognition drops (「11月」 → 「1月」, 「22日」 → 「2日」) far more often than
+/// it invents them, so the reading whose date kept the most digits comes first; when the
+/// readings that parse do not all agree, every confidence is lowered so that the clerk
+/// reviews the date.
+fn choose_date(mut readings: Vec<(String, f32)>) -> Vec<(String, f32)> {
+    let digits = |r: &str| {
+        let c = fields::compact(r);
+        let t = c.trim_start_matches(|ch: char| !ch.is_alphanumeric());
+        date_text(t).chars().filter(char::is_ascii_digit).count()
+    };
+    let parsed: Vec<Option<String>> = readings
+        .iter()
+        .map(|(r, _)| {
+            let c = fields::compact(r);
+            wareki::parse(date_text(&c)).ok()
+        })
+        .collect();
+    let mut distinct: Vec<&String> = parsed.iter().flatten().collect();
+    distinct.sort();
+    distinct.dedup();
+    let disagree = distinct.len() > 1;
+    let mut order: Vec<usize> = (0..readings.len()).collect();
+    // Stable: among equals the given order (the most trusted reading first) stays.
+    order.sort_by_key(|i| {
+        (
+            parsed[*i].is_none(),
+            std::cmp::Reverse(digits(&readings[*i].0)),
+        )
+    });
+    if disagree {
+        for r in &mut readings {
+            r.1 *= 0.7;
+        }
+    }
+    order.into_iter().map(|i| readings[i].clone()).collect()
 }
 
 /// A date whose closing 日 was misread (「8月14昌」): the one character after the day's
@@ -575,16 +616,7 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
             .to_owned();
         let value: Option<(String, f32)> = match name {
             "notice_date" | "child_birth_date" => {
-                // From the era name (or the first digit) to the last 日: marks read from
-                // the rules around the cell fall outside.
-                let start = ["令和", "平成", "昭和"]
-                    .iter()
-                    .filter_map(|e| raw.find(e))
-                    .min()
-                    .or_else(|| raw.find(|c: char| c.is_ascii_digit()));
-                let t = start.map_or(raw.as_str(), |i| &raw[i..]);
-                let t = t.rfind('日').map_or(t, |i| &t[..i + '日'.len_utf8()]);
-                wareki::parse(t).ok().map(|v| (v, *conf))
+                wareki::parse(date_text(&raw)).ok().map(|v| (v, *conf))
             }
             "child_sex" => fields::sex(&raw).map(|v| (v.to_owned(), *conf)),
             "abuse_type" => {
@@ -670,6 +702,29 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
 #[cfg(test)]
 mod tests {
     use super::police_station;
+
+    #[test]
+    fn the_date_reading_that_kept_most_digits_wins_and_disagreement_means_review() {
+        let r = |s: &str, c: f32| (s.to_owned(), c);
+        // Two readings dropped a 1 of 11月; the block reading kept it.
+        let got = super::choose_date(vec![
+            r("令和7年1月1日", 0.9),
+            r("令和7年1月1日", 0.9),
+            r(": 令和7年11月1日", 0.8),
+        ]);
+        assert_eq!(got[0].0, ": 令和7年11月1日");
+        assert!(got.iter().all(|c| c.1 < 0.8), "{got:?}");
+        // Agreement keeps the given order and the confidences.
+        let got = super::choose_date(vec![r("平成23年12月12日", 0.9), r("平成23年12月12日", 0.6)]);
+        assert_eq!(
+            got,
+            vec![r("平成23年12月12日", 0.9), r("平成23年12月12日", 0.6)]
+        );
+        // A reading that does not parse goes last, whatever its digits.
+        let got = super::choose_date(vec![r("5 昌78和2 12日", 0.9), r("平成23年12月12日", 0.5)]);
+        assert_eq!(got[0].0, "平成23年12月12日");
+        assert_eq!(got[0].1, 0.5);
+    }
 
     #[test]
     fn a_misread_closing_day_mark_is_restored() {
