@@ -162,21 +162,36 @@ fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32)> {
             let text: String = fields::compact(&l.text);
             // 住所 also occurs inside other words; found exactly it must start the line.
             if !exact || label != "住所" || text.starts_with("住所") {
-                // The value starts after the label's last character's box.
-                let mut seen = String::new();
-                let mut x = l.bbox[0];
-                for w in &l.words {
-                    seen.push_str(&w.text);
-                    x = w.bbox[0] + w.bbox[2];
-                    if fields::compact(&seen).chars().count() >= chars.len() {
-                        break;
-                    }
-                }
-                return Some((l, x));
+                return Some((l, label_end(l, chars.len())));
             }
         }
     }
     None
+}
+
+/// Where the value starts on a label's line: after the word that completes the label's
+/// `n` characters; when that word runs on into the value (「虐待の種別：心理的虐待」 read as
+/// one word) the word is split in proportion to its characters.
+fn label_end(line: &Line, n: usize) -> u32 {
+    let mut seen = 0usize;
+    let mut x = line.bbox[0];
+    for w in &line.words {
+        let k = fields::compact(&w.text).chars().count();
+        x = w.bbox[0] + w.bbox[2];
+        if seen + k >= n {
+            let inside = n - seen;
+            if k > inside {
+                // Characters of a printed line are about the same width; half a character
+                // more, into the separator (：) that follows a label (stripped later), so
+                // that the label's last character stays out of the value's crop.
+                let at = (2 * inside as u64 + 1).min(2 * k as u64);
+                x = w.bbox[0] + (w.bbox[2] as u64 * at / (2 * k as u64)) as u32;
+            }
+            break;
+        }
+        seen += k;
+    }
+    x
 }
 
 fn strip_label(text: &str, label: &str) -> String {
@@ -194,10 +209,11 @@ fn strip_label(text: &str, label: &str) -> String {
 
 /// Read the fields of one page.
 pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, OcrError> {
-    let (clean_page, _skew) = clean::for_recognition(page);
-    let scale = clean_page.width() as f32 / page.width().max(1) as f32;
-    let mut words = engine.words(&clean_page, None, PageSegMode::PsmAuto, None)?;
-    let mut page_img = clean_page;
+    let prepared = clean::for_recognition(page);
+    let scale = prepared.page.width() as f32 / page.width().max(1) as f32;
+    let mut words = engine.words(&prepared.page, None, PageSegMode::PsmAuto, None)?;
+    let mut page_img = prepared.page;
+    let mut straight = prepared.straight;
     let mut turned_round = false;
     let found_in = |ws: &[Word]| {
         let ls = lines(ws);
@@ -218,6 +234,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         if found_turned > found_first {
             words = w2;
             page_img = turned;
+            straight = image::imageops::rotate180(&straight);
             turned_round = true;
             found_first = found_turned;
         }
@@ -327,7 +344,9 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             .flat_map(|l| l.words.iter())
             .filter(|w| {
                 let c = w.bbox[1] + w.bbox[3] / 2;
-                c >= ly0 && c <= ly1 && w.bbox[0] + w.bbox[2] / 2 > value_x
+                // A speck read as a mark is small both ways (「一」 is wide, 「｜」 tall).
+                let speck = w.bbox[2] < label_box[3] / 3 && w.bbox[3] < label_box[3] / 3;
+                c >= ly0 && c <= ly1 && w.bbox[0] + w.bbox[2] / 2 > value_x && !speck
             })
             .collect();
         value_words.sort_by_key(|w| w.bbox[0]);
@@ -384,12 +403,27 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         }
         let second_conf = second.iter().map(|w| w.conf).sum::<f32>() / second.len().max(1) as f32;
         let mut candidates = vec![(second_text, second_conf), (first_pass, first_conf)];
+        if *name == "child_birth_date" {
+            for c in &mut candidates {
+                c.0 = day_mark(&c.0);
+            }
+        }
         if *name == "child_birth_date" && !inferred {
-            // A third reading of the crop as a block: a single-line pass over a wide, specked
-            // crop can lose the line's start, where block mode finds the line first.
-            let block = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleBlock, None)?;
-            candidates.push(joined(&block));
+            // A third reading of the crop, as a block and as scanned: a single-line pass over
+            // a wide, specked crop can lose the line's start, where block mode finds the line
+            // first; and stretching the contrast can merge two digits into one.
+            let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+            let (text, conf) = joined(&block);
+            candidates.push((day_mark(&text), conf));
             candidates = choose_date(candidates);
+        }
+        if *name == "abuse_type" && !inferred {
+            // A closed vocabulary: every reading is compared with it and the closest wins
+            // (a faint 「心理的虐待」 read as 「的直待」 is as close to 性的虐待 as to anything).
+            let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+            candidates.push(joined(&block));
+            let closeness = |r: &str| fields::abuse_type(r).map_or(0.0, |(_, c)| c);
+            candidates.sort_by(|a, b| closeness(&b.0).total_cmp(&closeness(&a.0)));
         }
         out_set(&mut out, name, normalise(name, &candidates, back(vb)));
     }
@@ -438,7 +472,8 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             PageSegMode::PsmSingleLine,
             Some("0123456789令和平成昭元年月日."),
         )?;
-        let block = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+        // And as scanned, as a block: stretching the contrast can merge two digits (22 → 2).
+        let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
         let (again_text, again_conf) = joined(&again);
         let (block_text, block_conf) = joined(&block);
         let candidates = choose_date(vec![
@@ -520,12 +555,15 @@ fn choose_date(mut readings: Vec<(String, f32)>) -> Vec<(String, f32)> {
     order.into_iter().map(|i| readings[i].clone()).collect()
 }
 
-/// A date whose closing 日 was misread (「8月14昌」): the one character after the day's
-/// digits at the end of the text is the 日.
+/// A date whose closing 日 was misread (「8月14昌」, 「1月27昌ーーー」 with the cell's rule
+/// after it): the one character after the day's digits at the end of the text, rule marks
+/// aside, is the 日.
 fn day_mark(text: &str) -> String {
     let t = fields::compact(text);
     let chars: Vec<char> = t
-        .trim_end_matches(|c: char| !c.is_alphanumeric())
+        .trim_end_matches(|c: char| {
+            !c.is_alphanumeric() || matches!(c, 'ー' | '一' | '｜' | '|' | '「' | '」')
+        })
         .chars()
         .collect();
     let Some(m) = chars.iter().rposition(|c| *c == '月') else {
@@ -727,10 +765,44 @@ mod tests {
     }
 
     #[test]
+    fn a_label_run_on_into_its_value_is_split_by_characters() {
+        let word = |t: &str, x: u32, w: u32| super::Word {
+            text: t.into(),
+            conf: 0.9,
+            bbox: [x, 100, w, 40],
+            line: (1, 1, 1),
+        };
+        let line = |words: Vec<super::Word>| super::Line {
+            text: words.iter().map(|w| w.text.as_str()).collect(),
+            bbox: [100, 100, 500, 40],
+            words,
+        };
+        // Label and value in one word of ten characters, 40 px each.
+        let one = line(vec![word("虐待の種別：心理的虐待", 100, 440)]);
+        assert_eq!(super::label_end(&one, 5), 320);
+        // The label as words of its own: the value starts after the last of them.
+        let split = line(vec![
+            word("虐待の", 100, 120),
+            word("種別", 220, 80),
+            word("：心理的虐待", 300, 240),
+        ]);
+        assert_eq!(super::label_end(&split, 5), 300);
+    }
+
+    #[test]
     fn a_misread_closing_day_mark_is_restored() {
         assert_eq!(super::day_mark("、令和6年8月14昌"), "、令和6年8月14日");
         assert_eq!(super::day_mark("令和6年8月14日"), "令和6年8月14日");
         assert_eq!(super::day_mark("8月"), "8月");
+        assert_eq!(
+            super::day_mark("平成25年1月27昌ーーーー"),
+            "平成25年1月27日"
+        );
+        // Anything else after the digits: not a day mark, left as read.
+        assert_eq!(
+            super::day_mark("令和5年3月25晶ーーテーー"),
+            "令和5年3月25晶ーーテーー"
+        );
     }
 
     #[test]

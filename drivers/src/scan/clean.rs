@@ -236,8 +236,8 @@ pub fn upscale(img: &GrayImage) -> GrayImage {
 }
 
 /// The whole clean-up for recognition: upscale, straighten, binarise, remove rules and
-/// specks. Returns the cleaned page and the skew corrected (degrees).
-pub fn for_recognition(page: &GrayImage) -> (GrayImage, f32) {
+/// specks.
+pub fn for_recognition(page: &GrayImage) -> Prepared {
     let up = upscale(page);
     // The skew is found on a reduced copy (about 600 px wide): the row profile needs no
     // more, and binarising the full page only to reduce it costs a tenth of a second.
@@ -256,7 +256,23 @@ pub fn for_recognition(page: &GrayImage) -> (GrayImage, f32) {
             g.0[0] = PAPER;
         }
     }
-    (grey, skew)
+    Prepared {
+        page: grey,
+        straight,
+        skew,
+    }
+}
+
+/// A page made ready for recognition.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Upscaled, straightened, contrast stretched, rules and specks whitened.
+    pub page: GrayImage,
+    /// The same geometry, only upscaled and straightened: strokes as scanned, for a second
+    /// opinion where stretching merged them (「22」 read as 「2」).
+    pub straight: GrayImage,
+    /// The skew corrected, degrees.
+    pub skew: f32,
 }
 
 /// A copy at most about `width` pixels wide: the mean of each k×k block, k the smallest
