@@ -128,7 +128,7 @@ fn label_distance(text: &[char], label: &[char]) -> usize {
     best
 }
 
-fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32)> {
+fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32, bool)> {
     // Exact first; then the label misread: one slip in a short label, two in a long one,
     // the closest line winning.
     let chars: Vec<char> = label.chars().collect();
@@ -162,7 +162,8 @@ fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32)> {
             let text: String = fields::compact(&l.text);
             // 住所 also occurs inside other words; found exactly it must start the line.
             if !exact || label != "住所" || text.starts_with("住所") {
-                return Some((l, label_end(l, chars.len())));
+                let (x, run_on) = label_end(l, chars.len());
+                return Some((l, x, run_on));
             }
         }
     }
@@ -171,8 +172,10 @@ fn find_label<'a>(lines: &'a [Line], label: &str) -> Option<(&'a Line, u32)> {
 
 /// Where the value starts on a label's line: after the word that completes the label's
 /// `n` characters; when that word runs on into the value (「虐待の種別：心理的虐待」 read as
-/// one word) the word is split in proportion to its characters.
-fn label_end(line: &Line, n: usize) -> u32 {
+/// one word) the word is split in proportion to its characters, and `true` says so (the
+/// split is only as good as the characters recognised in the word).
+fn label_end(line: &Line, n: usize) -> (u32, bool) {
+    let mut run_on = false;
     let mut seen = 0usize;
     let mut x = line.bbox[0];
     for w in &line.words {
@@ -186,12 +189,13 @@ fn label_end(line: &Line, n: usize) -> u32 {
                 // that the label's last character stays out of the value's crop.
                 let at = (2 * inside as u64 + 1).min(2 * k as u64);
                 x = w.bbox[0] + (w.bbox[2] as u64 * at / (2 * k as u64)) as u32;
+                run_on = true;
             }
             break;
         }
         seen += k;
     }
-    x
+    (x, run_on)
 }
 
 fn strip_label(text: &str, label: &str) -> String {
@@ -289,15 +293,17 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     let table_top = LABELS
         .iter()
         .filter_map(|(l, _)| find_label(&lines, l))
-        .map(|(line, _)| line.bbox[1])
+        .map(|(line, _, _)| line.bbox[1])
         .min()
         .unwrap_or(page_img.height());
 
     // Where each label's row is: found, or — when recognition dropped the label — inferred
     // from the found rows' spacing (the form's rows are evenly spaced).
-    let found: Vec<Option<([u32; 4], u32, String)>> = LABELS
+    let found: Vec<Option<([u32; 4], u32, String, bool)>> = LABELS
         .iter()
-        .map(|(l, _)| find_label(&lines, l).map(|(line, x)| (line.bbox, x, line.text.clone())))
+        .map(|(l, _)| {
+            find_label(&lines, l).map(|(line, x, run_on)| (line.bbox, x, line.text.clone(), run_on))
+        })
         .collect();
     let known: Vec<(usize, [u32; 4])> = found
         .iter()
@@ -322,7 +328,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     let page_right = (page_img.width() as f32 * 0.93) as u32;
 
     for (idx, (label, name)) in LABELS.iter().enumerate() {
-        let (label_box, value_x, line_text) = match &found[idx] {
+        let (label_box, value_x, line_text, run_on) = match &found[idx] {
             Some(f) => f.clone(),
             None => {
                 let (Some(sp), Some((j, jb))) =
@@ -334,7 +340,12 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
                 if y < 0.0 || y as u32 >= page_img.height() {
                     continue;
                 }
-                ([label_x, y as u32, 1, label_h], label_x, String::new())
+                (
+                    [label_x, y as u32, 1, label_h],
+                    label_x,
+                    String::new(),
+                    false,
+                )
             }
         };
         // The value: words right of the label on the same row (any line/block), by centre.
@@ -367,9 +378,19 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             label_box[3],
         ]);
         let inferred = found[idx].is_none();
+        // The whole row is read again, label and all, when the label was not found (its
+        // place inferred) or ran on into the value (where the value starts is a guess).
+        let whole_row = inferred || run_on;
+        let (vb, value_x) = if run_on {
+            let right = (vb[0] + vb[2]).max(label_box[0] + label_box[2]);
+            let left = label_box[0];
+            ([left, label_box[1], right - left, label_box[3]], left)
+        } else {
+            (vb, value_x)
+        };
         // Second pass on the crop alone, single line, characters fitting the field.
         let whitelist = match *name {
-            _ if inferred => None,
+            _ if whole_row => None,
             "child_birth_date" => Some("0123456789令和平成昭元年月日."),
             "child_sex" => Some("男女性児子"),
             _ => None,
@@ -397,7 +418,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         ];
         let second = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleLine, whitelist)?;
         let mut second_text: String = second.iter().map(|w| w.text.as_str()).collect();
-        if inferred {
+        if whole_row {
             // The whole row was read: the label is in it.
             second_text = strip_label(&second_text, label);
         }
@@ -408,20 +429,27 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
                 c.0 = day_mark(&c.0);
             }
         }
-        if *name == "child_birth_date" && !inferred {
+        if *name == "child_birth_date" {
             // A third reading of the crop, as a block and as scanned: a single-line pass over
             // a wide, specked crop can lose the line's start, where block mode finds the line
             // first; and stretching the contrast can merge two digits into one.
             let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
-            let (text, conf) = joined(&block);
+            let (mut text, conf) = joined(&block);
+            if whole_row {
+                text = strip_label(&text, label);
+            }
             candidates.push((day_mark(&text), conf));
             candidates = choose_date(candidates);
         }
-        if *name == "abuse_type" && !inferred {
+        if *name == "abuse_type" {
             // A closed vocabulary: every reading is compared with it and the closest wins
             // (a faint 「心理的虐待」 read as 「的直待」 is as close to 性的虐待 as to anything).
             let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
-            candidates.push(joined(&block));
+            let (mut text, conf) = joined(&block);
+            if whole_row {
+                text = strip_label(&text, label);
+            }
+            candidates.push((text, conf));
             let closeness = |r: &str| fields::abuse_type(r).map_or(0.0, |(_, c)| c);
             candidates.sort_by(|a, b| closeness(&b.0).total_cmp(&closeness(&a.0)));
         }
@@ -779,14 +807,14 @@ mod tests {
         };
         // Label and value in one word of ten characters, 40 px each.
         let one = line(vec![word("虐待の種別：心理的虐待", 100, 440)]);
-        assert_eq!(super::label_end(&one, 5), 320);
+        assert_eq!(super::label_end(&one, 5), (320, true));
         // The label as words of its own: the value starts after the last of them.
         let split = line(vec![
             word("虐待の", 100, 120),
             word("種別", 220, 80),
             word("：心理的虐待", 300, 240),
         ]);
-        assert_eq!(super::label_end(&split, 5), 300);
+        assert_eq!(super::label_end(&split, 5), (300, false));
     }
 
     #[test]
