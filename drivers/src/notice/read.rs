@@ -441,6 +441,16 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             candidates.push((day_mark(&text), conf));
             candidates = choose_date(candidates);
         }
+        if *name == "child_sex" {
+            // One character on a wide crop: the single-line pass sometimes returns nothing;
+            // block mode on the page as scanned is the third reading.
+            let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+            let (mut text, conf) = joined(&block);
+            if whole_row {
+                text = strip_label(&text, label);
+            }
+            candidates.push((text, conf));
+        }
         if *name == "abuse_type" {
             // A closed vocabulary: every reading is compared with it and the closest wins
             // (a faint 「心理的虐待」 read as 「的直待」 is as close to 性的虐待 as to anything).
