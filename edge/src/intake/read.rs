@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 
 use crate::identity::normalize::{address_key, name_key};
 
+/// `YYYY-MM-DD`.
+const ISO_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
 /// A row of the resident register (`resident_id,name,name_kana,birth_date,sex,address`).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct RegisterRow {
@@ -133,12 +137,46 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
                 .collect(),
         )
     };
+    // Both the name and the birth date misread: one child (under 18 on the notice's date)
+    // at the address whose name is one edit from the reading (a character lost, added or
+    // misread) — not the guardians, not two siblings with such names.
+    let child_at_address = || {
+        let k: Vec<char> = name.as_deref()?.chars().collect();
+        if k.len() < 2 {
+            return None;
+        }
+        let on = value(&fields.notice_date).and_then(|d| time::Date::parse(d, ISO_DATE).ok())?;
+        unique(
+            register
+                .iter()
+                .filter(|r| near_addr(r))
+                .filter(|r| {
+                    time::Date::parse(&r.birth_date, ISO_DATE).is_ok_and(|b| {
+                        b <= on
+                            && on.year()
+                                - b.year()
+                                - i32::from((on.month(), on.day()) < (b.month(), b.day()))
+                                < 18
+                    })
+                })
+                .filter(|r| {
+                    let rk: Vec<char> = name_key(&r.name).chars().collect();
+                    checkup_drivers::notice::fields::edit_distance(&rk, &k) <= 1
+                })
+                .collect(),
+        )
+    };
     let (row, how) = if let Some(r) = exact {
         (r, "name and birth date")
     } else if let Some(r) = near() {
         (r, "birth date, address and most of the name")
     } else if let Some(r) = by_name_address() {
         (r, "name and address (birth date misread)")
+    } else if let Some(r) = child_at_address() {
+        (
+            r,
+            "the one child at the address with a name one character off",
+        )
     } else {
         return (
             None,
@@ -198,7 +236,12 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
             .iter()
             .filter(|r| {
                 let rk: Vec<char> = name_key(&r.name).chars().collect();
+                let rks: String = rk.iter().collect();
+                // One character off; or marks read around the name (「リー田中裕子」); or the
+                // name read in part, two characters at least (「川健一」).
                 checkup_drivers::notice::fields::edit_distance(&rk, &read_chars) == 1
+                    || read.contains(&rks)
+                    || (read_chars.len() >= 2 && rks.contains(&read))
             })
             .collect();
         let found = same.or(if near.len() == 1 {
@@ -407,6 +450,38 @@ mod tests {
         let mut n = notice("村上間", "2023-12-11", "", "", "");
         assert_eq!(match_child(&mut n, &reg).0, None);
         assert_eq!(value(&n.child_name), Some("村上間"), "nothing changed");
+        // 4. Name and birth date both misread: the one child at the address one edit off;
+        //    the guardian found in the household with marks read around the name.
+        let mut n = notice(
+            "村上蓮了",
+            "1990-12-01",
+            "",
+            "埼玉県さいたま市浦和区高砂4丁目28番19号",
+            "リー村上由美",
+        );
+        n.notice_date = f("2025-06-01");
+        assert_eq!(match_child(&mut n, &reg).0.as_deref(), Some("1"));
+        assert_eq!(value(&n.child_name), Some("村上蓮"));
+        assert_eq!(value(&n.child_birth_date), Some("2023-12-11"));
+        assert_eq!(value(&n.guardian_name), Some("村上由美"));
+        // ... never a guardian (an adult) one edit off, and not without the notice's date.
+        let mut n = notice(
+            "村上由美子",
+            "1990-12-01",
+            "",
+            "埼玉県さいたま市浦和区高砂4丁目28番19号",
+            "",
+        );
+        n.notice_date = f("2025-06-01");
+        assert_eq!(match_child(&mut n, &reg).0, None);
+        let mut n = notice(
+            "村上蓮了",
+            "1990-12-01",
+            "",
+            "埼玉県さいたま市浦和区高砂4丁目28番19号",
+            "",
+        );
+        assert_eq!(match_child(&mut n, &reg).0, None);
         // Two guardians one character off: none is chosen.
         let mut n = notice("村上蓮", "2023-12-11", "", "", "村上一美");
         match_child(&mut n, &reg);
