@@ -527,13 +527,105 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         .filter(|l| l.bbox[1] < table_top)
         .filter_map(|l| police_station(&l.text).map(|s| (l, s)))
         .min_by_key(|(_, (_, slips))| *slips);
-    if let Some((l, (text, slips))) = sender {
-        let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
+    let sender = match sender {
+        Some((l, (text, slips))) => {
+            let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
+            Some((l.bbox, text, slips, conf))
+        }
+        // No line reads as a station chief: the sender's line (right half, above the
+        // table, not the date) is read again on its own, as scanned.
+        None => reread_sender(
+            engine,
+            &straight,
+            &lines,
+            table_top,
+            date_line.map(|l| l.bbox),
+        )?,
+    };
+    if let Some((bbox, text, slips, conf)) = sender {
         // A repaired title is less certain than one read as printed.
         let conf = if slips > 0 { conf.min(0.75) } else { conf };
-        out.reporting_agency = Some(normalise("reporting_agency", &[(text, conf)], back(l.bbox)));
+        out.reporting_agency = Some(normalise("reporting_agency", &[(text, conf)], back(bbox)));
     }
     Ok(out)
+}
+
+/// A police station is mostly named for the city or ward it serves, and a notice comes
+/// from the child's: a station name one character off the name of a city (市) or ward (区)
+/// in the child's address (「洪」 for 灘区, 「船」 for 船橋市, 「清和」 for 浦和区) is taken
+/// to be that name. `sender` is 「…警察署長」; None when nothing is repaired. The address
+/// must be one to trust (the register's, not one read from the same page).
+pub fn station_from_address(sender: &str, address: &str) -> Option<String> {
+    let station: Vec<char> = sender.strip_suffix("警察署長")?.chars().collect();
+    if station.is_empty() {
+        return None;
+    }
+    // The address after its prefecture, cut after each 市 and 区.
+    let rest = fields::PREFECTURES
+        .iter()
+        .find_map(|p| address.strip_prefix(p))
+        .unwrap_or(address);
+    let mut places: Vec<Vec<char>> = Vec::new();
+    let mut cur = Vec::new();
+    for c in rest.chars() {
+        if c == '市' || c == '区' {
+            if !cur.is_empty() {
+                places.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+        if places.len() == 2 {
+            break;
+        }
+    }
+    if places.iter().any(|p| *p == station) {
+        return None;
+    }
+    let near: Vec<&Vec<char>> = places
+        .iter()
+        .filter(|p| fields::edit_distance(p, &station) == 1)
+        .collect();
+    match near.as_slice() {
+        [one] => Some(format!("{}警察署長", one.iter().collect::<String>())),
+        _ => None,
+    }
+}
+
+/// The sender's line read again: each line of the page head's right half (not the date's)
+/// on its own crop of the page as scanned, single line then block, until one names a
+/// police station chief. Returns its box, text, slips repaired and confidence.
+fn reread_sender(
+    engine: &mut Engine,
+    straight: &GrayImage,
+    lines: &[Line],
+    table_top: u32,
+    date: Option<[u32; 4]>,
+) -> Result<Option<([u32; 4], String, usize, f32)>, OcrError> {
+    let half = straight.width() / 2;
+    let heads = lines.iter().filter(|l| {
+        l.bbox[1] + l.bbox[3] <= table_top
+            && l.bbox[0] + l.bbox[2] / 2 > half
+            && Some(l.bbox) != date
+            && !fields::compact(&l.text).contains("通告書")
+    });
+    for l in heads {
+        let pad = 10;
+        let (x, y) = (l.bbox[0].saturating_sub(pad), l.bbox[1].saturating_sub(pad));
+        let crop = [
+            x,
+            y,
+            (l.bbox[2] + 2 * pad).min(straight.width().saturating_sub(x)),
+            (l.bbox[3] + 2 * pad).min(straight.height().saturating_sub(y)),
+        ];
+        for psm in [PageSegMode::PsmSingleLine, PageSegMode::PsmSingleBlock] {
+            let (text, conf) = joined(&engine.words(straight, Some(crop), psm, None)?);
+            if let Some((station, slips)) = police_station(&text) {
+                return Ok(Some((l.bbox, station, slips, conf)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The text of some words and their mean confidence.
@@ -825,6 +917,28 @@ mod tests {
             word("：心理的虐待", 300, 240),
         ]);
         assert_eq!(super::label_end(&split, 5), (300, false));
+    }
+
+    #[test]
+    fn a_station_one_slip_from_the_childs_city_or_ward_is_repaired() {
+        use super::station_from_address as fix;
+        let kobe = "兵庫県神戸市灘区六甲台町5丁目11番12号";
+        assert_eq!(fix("洪警察署長", kobe).as_deref(), Some("灘警察署長"));
+        assert_eq!(fix("灘警察署長", kobe), None, "read as printed");
+        assert_eq!(
+            fix("船警察署長", "千葉県船橋市本町1丁目1番1号").as_deref(),
+            Some("船橋警察署長")
+        );
+        assert_eq!(
+            fix("清和警察署長", "埼玉県さいたま市浦和区高砂4丁目28番19号").as_deref(),
+            Some("浦和警察署長")
+        );
+        // Far from every place named, or no station read: nothing to repair.
+        assert_eq!(
+            fix("浜松中央警察署長", "静岡県浜松市中区元城町1番1号"),
+            None
+        );
+        assert_eq!(fix("警察署長", kobe), None);
     }
 
     #[test]

@@ -218,6 +218,17 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
         corrected.push(json!({"field": "child_address", "read": f.value, "register": row.address}));
         f.value = Some(checkup_drivers::notice::fields::compact(&row.address));
     }
+    // The sender: a station named for the child's city or ward, read one character off.
+    if let Some(f) = fields.reporting_agency.as_mut()
+        && let Some(read) = f.value.clone()
+        && let Some(fixed) =
+            checkup_drivers::notice::read::station_from_address(&read, &row.address)
+    {
+        corrected.push(json!({"field": "reporting_agency", "read": read, "register": fixed}));
+        f.value = Some(fixed);
+        f.confidence = f.confidence.min(0.75);
+        f.review = true;
+    }
     // The guardian, among the household.
     let household: Vec<&RegisterRow> = register
         .iter()
@@ -460,8 +471,10 @@ mod tests {
             "リー村上由美",
         );
         n.notice_date = f("2025-06-01");
+        n.reporting_agency = f("清和警察署長");
         assert_eq!(match_child(&mut n, &reg).0.as_deref(), Some("1"));
         assert_eq!(value(&n.child_name), Some("村上蓮"));
+        assert_eq!(value(&n.reporting_agency), Some("浦和警察署長"));
         assert_eq!(value(&n.child_birth_date), Some("2023-12-11"));
         assert_eq!(value(&n.guardian_name), Some("村上由美"));
         // ... never a guardian (an adult) one edit off, and not without the notice's date.
