@@ -60,11 +60,12 @@ pub(crate) struct LoginRequest {
 /// `POST /api/login`
 pub(crate) async fn login(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: LoginRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
-    let (token, staff) = sign_in(&state, req.staff_id, req.pin).await?;
+    let (token, staff) = sign_in(&state, req.staff_id, req.pin, client_of(&extensions)).await?;
     let mut resp = Json(json!({
         "staff_id": staff.id, "name": staff.name, "role": staff.role,
         "stations": staff.stations,
@@ -74,15 +75,29 @@ pub(crate) async fn login(
     Ok(resp)
 }
 
+/// The caller's address, when the server was started with connection info.
+pub(crate) fn client_of(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 /// Verify a PIN on a blocking thread (Argon2 is deliberately slow).
 pub(crate) async fn sign_in(
     state: &AppState,
     staff_id: String,
     pin: String,
+    client: Option<std::net::IpAddr>,
 ) -> Result<(String, Staff), ApiError> {
     let auth = state.auth.clone();
-    let result = crate::error::blocking("sign-in", move || auth.sign_in(&staff_id, &pin)).await?;
-    result.map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", e.to_string()))
+    let result =
+        crate::error::blocking("sign-in", move || auth.sign_in(&staff_id, &pin, client)).await?;
+    result.map_err(|e| match e {
+        auth::SignInError::Wrong => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", e.to_string())
+        }
+        auth::SignInError::Locked(d) => ApiError::locked(d.as_secs(), e.to_string()),
+    })
 }
 
 pub(crate) fn set_cookie(resp: &mut Response, cookie: &str) {

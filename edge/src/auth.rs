@@ -4,9 +4,11 @@
 //! hashes. A successful sign-in creates a random session token held in an `HttpOnly`,
 //! `SameSite=Strict` cookie; the server keeps the token's staff, role and station binding
 //! and forgets it after `auth.idle_timeout_secs` without a request. Every route checks the
-//! role on the server through the [`Staff`] extractor.
+//! role on the server through the [`Staff`] extractor. Repeated wrong PINs lock the staff id
+//! (and a client trying many ids) with a growing back-off: [`crate::lockout`].
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use checkup_protocol::{Role, StationKind};
 
 use crate::config::StaffConfig;
+use crate::lockout::{Lockout, Policy};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "ce_session";
@@ -52,6 +55,8 @@ pub struct Auth {
     /// Hash verified for unknown staff ids, so that "no such staff" takes as long as
     /// "wrong PIN" and staff ids cannot be probed by timing.
     dummy_hash: String,
+    /// Failed PINs per staff id and client.
+    lockout: Lockout,
 }
 
 struct Session {
@@ -65,6 +70,10 @@ pub enum SignInError {
     /// Unknown staff id or wrong PIN.
     #[error("staff id or PIN is wrong")]
     Wrong,
+    /// Too many wrong PINs for this id or from this client: refused, right PIN or not,
+    /// for this long (see [`crate::lockout`]).
+    #[error("too many wrong PINs: try again in {} s", .0.as_secs().max(1))]
+    Locked(Duration),
 }
 
 impl Auth {
@@ -75,6 +84,7 @@ impl Auth {
             sessions: Mutex::new(HashMap::new()),
             idle,
             dummy_hash: hash_pin("0000-not-a-pin").unwrap_or_default(),
+            lockout: Lockout::new(Policy::default()),
         }
     }
 
@@ -83,8 +93,16 @@ impl Auth {
     }
 
     /// Check id and PIN (slow: Argon2; call from a blocking thread) and open a session.
-    /// Returns the new token.
-    pub fn sign_in(&self, staff_id: &str, pin: &str) -> Result<(String, Staff), SignInError> {
+    /// Returns the new token. `client` is the caller's address, for the lockout.
+    pub fn sign_in(
+        &self,
+        staff_id: &str,
+        pin: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(String, Staff), SignInError> {
+        if let Some(wait) = self.lockout.locked(staff_id, client, Instant::now()) {
+            return Err(SignInError::Locked(wait));
+        }
         let (hash, member) = match self.staff.get(staff_id) {
             Some(m) => (m.pin_hash.as_str(), Some(m)),
             None => (self.dummy_hash.as_str(), None),
@@ -98,8 +116,18 @@ impl Auth {
             .unwrap_or(false);
         let member = match (ok, member) {
             (true, Some(m)) => m,
-            _ => return Err(SignInError::Wrong),
+            _ => {
+                if let Some(lock) = self.lockout.failed(staff_id, client, Instant::now()) {
+                    tracing::warn!(
+                        lock_secs = lock.as_secs(),
+                        client = ?client,
+                        "sign-in locked after repeated wrong PINs"
+                    );
+                }
+                return Err(SignInError::Wrong);
+            }
         };
+        self.lockout.succeeded(staff_id);
         let staff = Staff {
             id: member.id.clone(),
             name: member.name.clone(),
@@ -197,16 +225,34 @@ mod tests {
             &[staff("N1", "4321", Role::Nurse)],
             Duration::from_millis(200),
         );
-        assert_eq!(auth.sign_in("N1", "1234").err(), Some(SignInError::Wrong));
         assert_eq!(
-            auth.sign_in("nobody", "4321").err(),
+            auth.sign_in("N1", "1234", None).err(),
             Some(SignInError::Wrong)
         );
-        let (token, s) = auth.sign_in("N1", "4321").expect("right PIN");
+        assert_eq!(
+            auth.sign_in("nobody", "4321", None).err(),
+            Some(SignInError::Wrong)
+        );
+        let (token, s) = auth.sign_in("N1", "4321", None).expect("right PIN");
         assert_eq!(s.role, Role::Nurse);
         assert!(auth.lookup(&token).is_some());
         std::thread::sleep(Duration::from_millis(250));
         assert!(auth.lookup(&token).is_none(), "idle session is gone");
+    }
+
+    #[test]
+    fn five_wrong_pins_lock_the_id_even_for_the_right_pin() {
+        let auth = Auth::new(&[staff("N1", "4321", Role::Nurse)], Duration::from_secs(60));
+        for _ in 0..5 {
+            assert_eq!(
+                auth.sign_in("N1", "0000", None).err(),
+                Some(SignInError::Wrong)
+            );
+        }
+        match auth.sign_in("N1", "4321", None) {
+            Err(SignInError::Locked(d)) => assert!(d <= Duration::from_secs(30)),
+            other => panic!("expected a lock, got {other:?}"),
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`store`]: the durable event log on SQLite (group commit, idempotent appends); its
 //!   module documentation states the invariants.
 //! - [`projection`]: current state folded from the log: sessions, results, station progress.
-//! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out.
+//! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out;
+//!   [`lockout`]: repeated wrong PINs lock a staff id or client with a growing back-off.
 //! - [`api`]: JSON routes; [`web`]: server-rendered pages; [`error`]: error answers.
 //! - [`station`]: station pages (entry with limits, sign-off; the doctor's full record).
 //! - [`board`]: the progress board (JSON and live server-sent events).
@@ -44,6 +45,7 @@ pub mod error;
 pub mod forward;
 pub mod identity;
 pub mod intake;
+pub mod lockout;
 pub mod node;
 pub mod projection;
 pub mod reception;

@@ -339,6 +339,8 @@ impl Edge {
                 forward_stop.clone(),
             ))
         });
+        // With the peer's address, for the sign-in lockout.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -247,14 +247,29 @@ pub(crate) struct LoginForm {
 pub(crate) async fn login_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let (lang, _) = lang_of(&headers, &LangQuery::default());
-    match api::sign_in(&state, form.staff_id.trim().to_owned(), form.pin).await {
+    let client = api::client_of(&extensions);
+    match api::sign_in(&state, form.staff_id.trim().to_owned(), form.pin, client).await {
         Ok((token, staff)) => {
             tracing::info!(staff = %staff.id, role = %staff.role, "signed in");
             let mut resp = Redirect::to("/").into_response();
             set_cookie(&mut resp, &auth::session_cookie(&token, state.auth.idle()));
+            resp
+        }
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            let secs = e.retry_after.unwrap_or(30);
+            let msg = match lang {
+                Lang::Ja => format!("暗証番号の誤りが続いたため、{secs}秒間サインインできません。"),
+                Lang::En => format!("Too many wrong PINs: try again in {secs} seconds."),
+            };
+            let markup = login_markup(lang, &state.venue.name, Some(&msg));
+            let mut resp =
+                (StatusCode::TOO_MANY_REQUESTS, Html(markup.into_string())).into_response();
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
             resp
         }
         Err(_) => {

@@ -83,6 +83,50 @@ async fn wrong_pin_is_refused_without_saying_which_part_was_wrong() {
 }
 
 #[tokio::test]
+async fn repeated_wrong_pins_lock_the_staff_id_with_retry_after_even_for_the_right_pin() {
+    let b = TestBox::start().await;
+    let http = reqwest::Client::new();
+    let login = |pin: &'static str| {
+        http.post(b.url("/api/login"))
+            .json(&json!({"staff_id": "N1", "pin": pin}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(login("0000").await.expect("login").status(), 401);
+    }
+    // Locked: the right PIN is refused too, with how long to wait.
+    let r = login("3333").await.expect("login");
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert!(r.headers().get("set-cookie").is_none());
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"], "locked");
+    // The sign-in page says so in Japanese; another staff member is not affected.
+    let r = http
+        .post(b.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("staff_id=N1&pin=3333")
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(r.status(), 429);
+    assert!(
+        r.text()
+            .await
+            .expect("page")
+            .contains("サインインできません")
+    );
+    b.client("R1", "1111").await;
+    b.stop().await;
+}
+
+#[tokio::test]
 async fn a_session_and_its_results_are_recorded_and_replays_are_idempotent() {
     let b = TestBox::start().await;
     let reception = b.client("R1", "1111").await;
