@@ -105,6 +105,13 @@ const LABELS: &[(&str, &str)] = &[
     ("事案の概要", "summary"),
 ];
 
+/// A label found on the page: its line's box, the x where its value starts, the line's
+/// text, and whether the label ran on into the value in one word.
+type FoundLabel = ([u32; 4], u32, String, bool);
+
+/// The sender's line: its box, the station chief's title, slips repaired, confidence.
+type Sender = ([u32; 4], String, usize, f32);
+
 /// Where a label is: the line, and the x where its value starts.
 /// How far the start of `text` is from `label`: the least edit distance between the label
 /// and a piece of the text beginning at one of its first characters (a speck or rule read
@@ -299,7 +306,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
 
     // Where each label's row is: found, or — when recognition dropped the label — inferred
     // from the found rows' spacing (the form's rows are evenly spaced).
-    let found: Vec<Option<([u32; 4], u32, String, bool)>> = LABELS
+    let found: Vec<Option<FoundLabel>> = LABELS
         .iter()
         .map(|(l, _)| {
             find_label(&lines, l).map(|(line, x, run_on)| (line.bbox, x, line.text.clone(), run_on))
@@ -579,7 +586,7 @@ pub fn station_from_address(sender: &str, address: &str) -> Option<String> {
             break;
         }
     }
-    if places.iter().any(|p| *p == station) {
+    if places.contains(&station) {
         return None;
     }
     let near: Vec<&Vec<char>> = places
@@ -601,7 +608,7 @@ fn reread_sender(
     lines: &[Line],
     table_top: u32,
     date: Option<[u32; 4]>,
-) -> Result<Option<([u32; 4], String, usize, f32)>, OcrError> {
+) -> Result<Option<Sender>, OcrError> {
     let half = straight.width() / 2;
     let heads = lines.iter().filter(|l| {
         l.bbox[1] + l.bbox[3] <= table_top
