@@ -431,26 +431,11 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         }
         let second_conf = second.iter().map(|w| w.conf).sum::<f32>() / second.len().max(1) as f32;
         let mut candidates = vec![(second_text, second_conf), (first_pass, first_conf)];
-        if *name == "child_birth_date" {
-            for c in &mut candidates {
-                c.0 = day_mark(&c.0);
-            }
-        }
-        if *name == "child_birth_date" {
-            // A third reading of the crop, as a block and as scanned: a single-line pass over
-            // a wide, specked crop can lose the line's start, where block mode finds the line
-            // first; and stretching the contrast can merge two digits into one.
-            let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
-            let (mut text, conf) = joined(&block);
-            if whole_row {
-                text = strip_label(&text, label);
-            }
-            candidates.push((day_mark(&text), conf));
-            candidates = choose_date(candidates);
-        }
-        if *name == "child_sex" {
-            // One character on a wide crop: the single-line pass sometimes returns nothing;
-            // block mode on the page as scanned is the third reading.
+        // Short fields with a closed form get a third reading of the crop, in block mode on
+        // the page as scanned: a single-line pass over a wide, specked crop can lose the
+        // line's start (or a lone character), which block mode finds first; and stretching
+        // the contrast can merge two digits into one.
+        if matches!(*name, "child_birth_date" | "child_sex" | "abuse_type") {
             let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
             let (mut text, conf) = joined(&block);
             if whole_row {
@@ -458,17 +443,21 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             }
             candidates.push((text, conf));
         }
-        if *name == "abuse_type" {
-            // A closed vocabulary: every reading is compared with it and the closest wins
-            // (a faint 「心理的虐待」 read as 「的直待」 is as close to 性的虐待 as to anything).
-            let block = engine.words(&straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
-            let (mut text, conf) = joined(&block);
-            if whole_row {
-                text = strip_label(&text, label);
+        match *name {
+            "child_birth_date" => {
+                for c in &mut candidates {
+                    c.0 = day_mark(&c.0);
+                }
+                candidates = choose_date(candidates);
             }
-            candidates.push((text, conf));
-            let closeness = |r: &str| fields::abuse_type(r).map_or(0.0, |(_, c)| c);
-            candidates.sort_by(|a, b| closeness(&b.0).total_cmp(&closeness(&a.0)));
+            "abuse_type" => {
+                // A closed vocabulary: every reading is compared with it and the closest
+                // wins (a faint 「心理的虐待」 read as 「的直待」 is as close to 性的虐待 as to
+                // anything).
+                let closeness = |r: &str| fields::abuse_type(r).map_or(0.0, |(_, c)| c);
+                candidates.sort_by(|a, b| closeness(&b.0).total_cmp(&closeness(&a.0)));
+            }
+            _ => {}
         }
         out_set(&mut out, name, normalise(name, &candidates, back(vb)));
     }
