@@ -22,7 +22,8 @@
 //! - [`replication`]: venue replication: mDNS discovery, the embedded broker and hub
 //!   failover, the MQTT client, validation of received messages, version vectors with gaps
 //!   for anti-entropy.
-//! - [`forward`]: store-and-forward to central with a durable watermark and back-off.
+//! - [`forward`]: store-and-forward to central with a durable watermark and back-off;
+//!   [`wipe`]: after the day, refused until central holds everything, then overwrite.
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
 //! - [`node`]: the node's signing key on disk.
 //! - [`roster`]: the day's booked residents; `roster/import.rs` reads the reservation
@@ -56,6 +57,7 @@ pub mod shutdown;
 pub mod station;
 pub mod store;
 pub mod web;
+pub mod wipe;
 
 pub use config::Config;
 pub use server::{Edge, run};

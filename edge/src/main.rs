@@ -40,6 +40,18 @@ enum Command {
         #[command(subcommand)]
         command: CardCommand,
     },
+    /// Wipe the box after the day: refused (exit status 3) while central has not
+    /// acknowledged every event the box holds; otherwise every file under the data
+    /// directory (and the hot folder's `taken/` scans) is overwritten and removed. Stop the
+    /// box first.
+    Wipe {
+        /// TOML configuration of the box.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Data directory; overrides `data_dir` in the file.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Run a demo box: a demo venue with stations, 200 booked residents and demo staff.
     Demo {
         /// Listen address.
@@ -147,6 +159,9 @@ fn main() -> std::process::ExitCode {
     if let Command::Card { command } = &cli.command {
         return card_command(command);
     }
+    if let Command::Wipe { config, data_dir } = &cli.command {
+        return wipe(config, data_dir.as_deref());
+    }
     // The demo's virtual reader: started before any thread exists, because the PC/SC
     // client library reads its socket path from the environment.
     let mut virtual_reader = None;
@@ -192,6 +207,40 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// `checkup-edge wipe`: 0 wiped, 3 refused (events central lacks), 1 any other failure.
+fn wipe(config: &std::path::Path, data_dir: Option<&std::path::Path>) -> std::process::ExitCode {
+    let mut c = match Config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Some(d) = data_dir {
+        c.data_dir = d.to_path_buf();
+    }
+    match checkup_edge::wipe::wipe(&c) {
+        Ok(r) => {
+            println!(
+                "wiped {}: {} events (all acknowledged by central), {} files, {} bytes overwritten",
+                c.data_dir.display(),
+                r.events,
+                r.files,
+                r.bytes
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e @ checkup_edge::wipe::WipeError::Unforwarded { .. }) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(
     cli: Cli,
     virtual_reader: Option<&checkup_drivers::virtual_reader::VirtualReader>,
@@ -212,7 +261,7 @@ async fn run(
             let edge = Edge::open(&c)?;
             serve(edge, c, None).await
         }
-        Command::Card { .. } | Command::Ocr { .. } => Ok(()),
+        Command::Card { .. } | Command::Ocr { .. } | Command::Wipe { .. } => Ok(()),
         Command::Demo {
             listen,
             data_dir,

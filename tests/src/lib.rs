@@ -6,6 +6,7 @@
 //!
 //! - [`binary`]: path of a workspace binary, built on demand.
 //! - [`Process`]: a running binary with its ready URL; killed on drop.
+//! - [`central`]: central and boxes forwarding to it, configured and started.
 //! - [`notice_corpus`]: synthetic police notices with ground truth, for OCR scoring.
 //! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+pub mod central;
 pub mod notice_corpus;
 pub mod pdf;
 pub mod pg;

@@ -388,6 +388,19 @@ impl Staff {
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
+    /// POST raw bytes (a CSV file); the status and body.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .body(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
     /// GET JSON.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let r = self

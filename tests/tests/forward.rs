@@ -3,132 +3,17 @@
 //! and one box is SIGKILLed mid-forward and restarted. Afterwards central holds every event
 //! of every box exactly once — on SQLite and on PostgreSQL.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use checkup_protocol::NodeKey;
+use checkup_tests::Process;
+use checkup_tests::central::{setup, start_box, start_central};
 use checkup_tests::venue::{self, Staff};
-use checkup_tests::{Process, binary};
 use serde_json::Value;
 use uuid::Uuid;
 
 const BOXES: usize = 3;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn sha256_hex(s: &str) -> String {
-    use std::fmt::Write;
-    // The test computes the digest with the same tool an administrator would.
-    let out = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write as _;
-            c.stdin.take().map(|mut i| i.write_all(s.as_bytes()));
-            c.wait_with_output()
-        })
-        .expect("sha256sum");
-    let mut hex = String::new();
-    let _ = write!(
-        hex,
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-    );
-    hex
-}
-
-struct Setup {
-    central_config: PathBuf,
-    central_url: String,
-    box_configs: Vec<PathBuf>,
-    _dir: tempfile::TempDir,
-}
-
-fn setup(database: &str) -> Setup {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
-    let central_url = format!("http://127.0.0.1:{port}");
-    let venue = format!("fwd-{}", Uuid::now_v7().simple());
-    // PINs as `venue::STAFF` has them (R1 1111, A1 9999).
-    let hash = |pin: &str| {
-        let out = std::process::Command::new(
-            binary("checkup-provisioning", "checkup-provision").expect("bin"),
-        )
-        .arg("hash-pin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write as _;
-            c.stdin.take().map(|mut i| i.write_all(pin.as_bytes()));
-            c.wait_with_output()
-        })
-        .expect("hash-pin");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    let (r1_hash, a1_hash) = (hash("1111"), hash("9999"));
-    let mut central = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\ndatabase = \"{database}\"\nmax_batch_events = 500\n",
-        dir.path().join("central").display()
-    );
-    let mut box_configs = Vec::new();
-    for i in 1..=BOXES {
-        let node = format!("edge-{i:02}");
-        let data = dir.path().join(&node);
-        std::fs::create_dir_all(&data).expect("dir");
-        let key = NodeKey::generate();
-        std::fs::write(data.join("node.key"), key.to_bytes()).expect("key");
-        let secret = format!("secret-{node}-{}", Uuid::now_v7().simple());
-        central.push_str(&format!(
-            "\n[[boxes]]\nnode = \"{node}\"\nvenue = \"{venue}\"\nmunicipality = \"midori\"\npublic_key = \"{}\"\nsecret_sha256 = \"{}\"\n",
-            key.verifying_key().to_base64(),
-            sha256_hex(&secret)
-        ));
-        let cfg = format!(
-            "venue_id = \"{venue}\"\nnode_id = \"{node}\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
-             [card]\nmode = \"off\"\n\n[replication]\ndiscovery = false\n\n\
-             [central]\nurl = \"{central_url}\"\nsecret = \"{secret}\"\nbatch_events = 100\nbatch_age_ms = 200\nmax_backoff_secs = 2\n\n\
-             [[staff]]\nid = \"R1\"\nname = \"受付\"\nrole = \"reception\"\npin_hash = \"{r1_hash}\"\n\n\
-             [[staff]]\nid = \"A1\"\nname = \"管理\"\nrole = \"venue_admin\"\npin_hash = \"{a1_hash}\"\n",
-            data.display()
-        );
-        let p = data.join("edge.toml");
-        std::fs::write(&p, cfg).expect("config");
-        box_configs.push(p);
-    }
-    let central_config = dir.path().join("central.toml");
-    std::fs::write(&central_config, central).expect("central config");
-    Setup {
-        central_config,
-        central_url,
-        box_configs,
-        _dir: dir,
-    }
-}
-
-fn start_central(s: &Setup) -> Process {
-    let bin = binary("checkup-central", "checkup-central").expect("central binary");
-    let cfg = s.central_config.display().to_string();
-    Process::start(&bin, &["run", "--config", &cfg], Duration::from_secs(30))
-        .expect("central starts")
-}
-
-fn start_box(config: &Path) -> Process {
-    let bin = binary("checkup-edge", "checkup-edge").expect("edge binary");
-    let cfg = config.display().to_string();
-    Process::start(&bin, &["run", "--config", &cfg], Duration::from_secs(30)).expect("box starts")
-}
 
 /// Record session openings on a box until stopped; count the acknowledged ones.
 async fn writer(url: Arc<std::sync::Mutex<String>>, acked: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
@@ -158,7 +43,7 @@ async fn json(url: &str) -> Option<Value> {
 }
 
 async fn scenario(database: &str) {
-    let s = setup(database);
+    let s = setup(database, BOXES);
     let mut central = start_central(&s);
     let mut boxes: Vec<Process> = s.box_configs.iter().map(|c| start_box(c)).collect();
     let urls: Vec<Arc<std::sync::Mutex<String>>> = boxes

@@ -1,0 +1,194 @@
+//! Wiping a box after the day (`checkup-edge wipe`).
+//!
+//! A box may be wiped only when central has acknowledged every event it holds: the event
+//! store is compared with the forwarding watermark (central's acknowledged heads, see
+//! [`crate::forward`]), node by node, and any event above it refuses the wipe — nothing
+//! that exists only on this box is ever destroyed. Then every file under the data directory
+//! (event store and its WAL, roster, scans of the intake inbox, keys) and the hot folder's
+//! `taken/` scans are overwritten with zeros, flushed to disk and removed.
+//!
+//! Overwriting in place defeats reading the files back and `strings` on the directory; it
+//! cannot reach copies a flash controller or the file system's journal may keep elsewhere.
+//! Encrypting the store at rest (so that destroying the key is the wipe) closes that gap.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::Config;
+use crate::forward::Watermark;
+
+/// Why a wipe did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WipeError {
+    /// Central has not acknowledged these events (per node: how many).
+    #[error("refusing to wipe: {total} event(s) not yet acknowledged by central ({})",
+            .per_node.iter().map(|(n, c)| format!("{n}: {c}")).collect::<Vec<_>>().join(", "))]
+    Unforwarded {
+        /// Events in all.
+        total: u64,
+        /// By node.
+        per_node: BTreeMap<String, u64>,
+    },
+    /// The event store could not be read.
+    #[error("reading the event store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The watermark could not be read.
+    #[error("{0}")]
+    Watermark(#[from] crate::forward::ForwardError),
+    /// A file could not be overwritten or removed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// What a wipe removed.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct WipeReport {
+    /// Events that were held (all acknowledged by central).
+    pub events: u64,
+    /// Files overwritten and removed.
+    pub files: u64,
+    /// Bytes overwritten.
+    pub bytes: u64,
+}
+
+/// Events this box holds that central has not acknowledged, by node (empty: none).
+pub fn unforwarded(config: &Config) -> Result<(u64, BTreeMap<String, u64>), WipeError> {
+    let store = config.store_path();
+    if !store.exists() {
+        return Ok((0, BTreeMap::new()));
+    }
+    let conn = Connection::open_with_flags(&store, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let held: Vec<(String, i64)> = conn
+        .prepare("SELECT node, COUNT(*) FROM events GROUP BY node")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let acked = Watermark::open(&config.data_dir)?.load()?;
+    let total_held = held.iter().map(|(_, n)| n.unsigned_abs()).sum();
+    let mut pending = BTreeMap::new();
+    for (node, _) in &held {
+        let mark = i64::try_from(acked.get(node).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+        let above: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE node = ?1 AND seq > ?2",
+            rusqlite::params![node, mark],
+            |r| r.get(0),
+        )?;
+        if above > 0 {
+            pending.insert(node.clone(), above.unsigned_abs());
+        }
+    }
+    Ok((total_held, pending))
+}
+
+/// Wipe the box: refused with [`WipeError::Unforwarded`] while central lacks any event;
+/// otherwise every file under the data directory and the hot folder's `taken/` is
+/// overwritten and removed (the directories themselves stay, empty).
+pub fn wipe(config: &Config) -> Result<WipeReport, WipeError> {
+    let (events, pending) = unforwarded(config)?;
+    if !pending.is_empty() {
+        return Err(WipeError::Unforwarded {
+            total: pending.values().sum(),
+            per_node: pending,
+        });
+    }
+    let mut report = WipeReport {
+        events,
+        ..WipeReport::default()
+    };
+    shred_dir(&config.data_dir, &mut report)?;
+    if let Some(hot) = &config.intake.hot_folder {
+        let taken = hot.join("taken");
+        if taken.is_dir() {
+            shred_dir(&taken, &mut report)?;
+        }
+    }
+    tracing::warn!(
+        events = report.events,
+        files = report.files,
+        bytes = report.bytes,
+        dir = %config.data_dir.display(),
+        "box wiped"
+    );
+    Ok(report)
+}
+
+/// Overwrite and remove everything below `dir` (links are removed, never followed).
+fn shred_dir(dir: &Path, report: &mut WipeReport) -> Result<(), WipeError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WipeError::Io { path, source }
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io(&path))?;
+        if kind.is_dir() {
+            shred_dir(&path, report)?;
+            std::fs::remove_dir(&path).map_err(io(&path))?;
+        } else if kind.is_file() {
+            report.bytes += shred_file(&path).map_err(io(&path))?;
+            report.files += 1;
+        } else {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Overwrite a file with zeros, flush it to disk, remove it. Returns its length.
+fn shred_file(path: &Path) -> std::io::Result<u64> {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    let len = f.metadata()?.len();
+    let zeros = vec![0u8; 1 << 16];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        f.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()?;
+    f.set_len(0)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::remove_file(path)?;
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_overwritten_and_removed_and_links_not_followed() {
+        let outside = tempfile::tempdir().expect("dir");
+        let kept = outside.path().join("kept.txt");
+        std::fs::write(&kept, "髙橋 一郎").expect("write");
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("inbox/scans")).expect("dir");
+        std::fs::write(dir.path().join("roster.sqlite3"), "髙橋 一郎".repeat(5000)).expect("w");
+        std::fs::write(dir.path().join("inbox/scans/a.png"), [7u8; 70_000]).expect("w");
+        std::os::unix::fs::symlink(&kept, dir.path().join("link")).expect("link");
+        let mut report = WipeReport::default();
+        shred_dir(dir.path(), &mut report).expect("shred");
+        assert_eq!(report.files, 2);
+        assert_eq!(report.bytes, 5000 * "髙橋 一郎".len() as u64 + 70_000);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+        assert_eq!(
+            std::fs::read_to_string(&kept).expect("kept"),
+            "髙橋 一郎",
+            "a link's target is not touched"
+        );
+    }
+}

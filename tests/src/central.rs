@@ -1,0 +1,133 @@
+//! Central and boxes that forward to it, as real processes: configurations (keys, box
+//! secrets, staff) for a venue of its own, and starting them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use checkup_protocol::NodeKey;
+use uuid::Uuid;
+
+use crate::{Process, binary};
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn sha256_hex(s: &str) -> String {
+    use std::fmt::Write;
+    // The test computes the digest with the same tool an administrator would.
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().map(|mut i| i.write_all(s.as_bytes()));
+            c.wait_with_output()
+        })
+        .expect("sha256sum");
+    let mut hex = String::new();
+    let _ = write!(
+        hex,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+    );
+    hex
+}
+
+/// A central and its boxes' configurations in a directory of their own.
+pub struct Setup {
+    /// Central's TOML.
+    pub central_config: PathBuf,
+    /// Where central will listen.
+    pub central_url: String,
+    /// Each box's TOML (its data directory holds it).
+    pub box_configs: Vec<PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+/// Configurations for central (`database`: `sqlite` or a PostgreSQL URL) and `boxes` boxes
+/// of one new venue forwarding to it (staff R1/1111 reception, A1/9999 venue admin).
+pub fn setup(database: &str, boxes: usize) -> Setup {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let central_url = format!("http://127.0.0.1:{port}");
+    let venue = format!("fwd-{}", Uuid::now_v7().simple());
+    // PINs as `venue::STAFF` has them (R1 1111, A1 9999).
+    let hash = |pin: &str| {
+        let out = std::process::Command::new(
+            binary("checkup-provisioning", "checkup-provision").expect("bin"),
+        )
+        .arg("hash-pin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().map(|mut i| i.write_all(pin.as_bytes()));
+            c.wait_with_output()
+        })
+        .expect("hash-pin");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let (r1_hash, a1_hash) = (hash("1111"), hash("9999"));
+    let mut central = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\ndatabase = \"{database}\"\nmax_batch_events = 500\n",
+        dir.path().join("central").display()
+    );
+    let mut box_configs = Vec::new();
+    for i in 1..=boxes {
+        let node = format!("edge-{i:02}");
+        let data = dir.path().join(&node);
+        std::fs::create_dir_all(&data).expect("dir");
+        let key = NodeKey::generate();
+        std::fs::write(data.join("node.key"), key.to_bytes()).expect("key");
+        let secret = format!("secret-{node}-{}", Uuid::now_v7().simple());
+        central.push_str(&format!(
+            "\n[[boxes]]\nnode = \"{node}\"\nvenue = \"{venue}\"\nmunicipality = \"midori\"\npublic_key = \"{}\"\nsecret_sha256 = \"{}\"\n",
+            key.verifying_key().to_base64(),
+            sha256_hex(&secret)
+        ));
+        let cfg = format!(
+            "venue_id = \"{venue}\"\nnode_id = \"{node}\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
+             [card]\nmode = \"off\"\n\n[replication]\ndiscovery = false\n\n\
+             [central]\nurl = \"{central_url}\"\nsecret = \"{secret}\"\nbatch_events = 100\nbatch_age_ms = 200\nmax_backoff_secs = 2\n\n\
+             [[staff]]\nid = \"R1\"\nname = \"受付\"\nrole = \"reception\"\npin_hash = \"{r1_hash}\"\n\n\
+             [[staff]]\nid = \"A1\"\nname = \"管理\"\nrole = \"venue_admin\"\npin_hash = \"{a1_hash}\"\n",
+            data.display()
+        );
+        let p = data.join("edge.toml");
+        std::fs::write(&p, cfg).expect("config");
+        box_configs.push(p);
+    }
+    let central_config = dir.path().join("central.toml");
+    std::fs::write(&central_config, central).expect("central config");
+    Setup {
+        central_config,
+        central_url,
+        box_configs,
+        _dir: dir,
+    }
+}
+
+/// Start central from `s`.
+pub fn start_central(s: &Setup) -> Process {
+    let bin = binary("checkup-central", "checkup-central").expect("central binary");
+    let cfg = s.central_config.display().to_string();
+    Process::start(&bin, &["run", "--config", &cfg], Duration::from_secs(30))
+        .expect("central starts")
+}
+
+/// Start a box from its configuration.
+pub fn start_box(config: &Path) -> Process {
+    let bin = binary("checkup-edge", "checkup-edge").expect("edge binary");
+    let cfg = config.display().to_string();
+    Process::start(&bin, &["run", "--config", &cfg], Duration::from_secs(30)).expect("box starts")
+}
