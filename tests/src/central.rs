@@ -17,29 +17,29 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn sha256_hex(s: &str) -> String {
-    use std::fmt::Write;
-    // The test computes the digest with the same tool an administrator would.
-    let out = std::process::Command::new("sha256sum")
+/// What `program args…` prints for `input` on its standard input (first word trimmed).
+fn piped(program: &Path, args: &[&str], input: &str) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut c| {
             use std::io::Write as _;
-            c.stdin.take().map(|mut i| i.write_all(s.as_bytes()));
+            c.stdin.take().map(|mut i| i.write_all(input.as_bytes()));
             c.wait_with_output()
         })
-        .expect("sha256sum");
-    let mut hex = String::new();
-    let _ = write!(
-        hex,
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-    );
-    hex
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// SHA-256 in hex, computed with the same tool an administrator would.
+fn sha256_hex(s: &str) -> String {
+    piped(Path::new("sha256sum"), &[], s)
 }
 
 /// A central and its boxes' configurations in a directory of their own.
@@ -61,22 +61,8 @@ pub fn setup(database: &str, boxes: usize) -> Setup {
     let central_url = format!("http://127.0.0.1:{port}");
     let venue = format!("fwd-{}", Uuid::now_v7().simple());
     // PINs as `venue::STAFF` has them (R1 1111, A1 9999).
-    let hash = |pin: &str| {
-        let out = std::process::Command::new(
-            binary("checkup-provisioning", "checkup-provision").expect("bin"),
-        )
-        .arg("hash-pin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write as _;
-            c.stdin.take().map(|mut i| i.write_all(pin.as_bytes()));
-            c.wait_with_output()
-        })
-        .expect("hash-pin");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let provision = binary("checkup-provisioning", "checkup-provision").expect("bin");
+    let hash = |pin: &str| piped(&provision, &["hash-pin"], pin);
     let (r1_hash, a1_hash) = (hash("1111"), hash("9999"));
     let mut central = format!(
         "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\ndatabase = \"{database}\"\nmax_batch_events = 500\n",

@@ -377,24 +377,19 @@ impl Staff {
 
     /// POST JSON; the status and body.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, &self.cookie)
-            .json(body)
-            .send()
-            .await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 
     /// POST raw bytes (a CSV file); the status and body.
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> anyhow::Result<(u16, Value)> {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
+        self.send(self.http.post(format!("{}{path}", self.base)).body(body))
+            .await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> {
+        let r = req
             .header(reqwest::header::COOKIE, &self.cookie)
-            .body(body)
             .send()
             .await?;
         let status = r.status().as_u16();
