@@ -8,7 +8,7 @@
 //! | `GET /api/card/events` | reception, venue admin, station staff | SSE: readers and taps, live |
 //! | `POST /api/station/tap` | station, nurse, doctor | the venue card in the reader → its open session |
 //! | `GET /api/card/readers` | reception, venue admin | readers and what is in them |
-//! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity |
+//! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity (PIN entry paused after repeated wrong PINs: [`CARD_PIN_POLICY`]) |
 //! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
 //! | `GET /api/roster/search?q=&birth=` | reception, venue admin | residents without a card (audited) |
 //! | `POST /api/reception/check-in` | reception, venue admin | open the resident's session (stations from the course) |
@@ -194,10 +194,23 @@ fn card_error(e: CardError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
+/// Card PIN entry: three wrong card PINs in a row from one reception staff member (on any
+/// cards, with no right one between) pause PIN entry for 30 s, doubling while it goes on;
+/// ten from one client address likewise. The card's own counter (three tries, then blocked
+/// until the city office resets it) still protects each card; this slows trying many.
+pub const CARD_PIN_POLICY: crate::lockout::Policy = crate::lockout::Policy {
+    per_staff: 3,
+    per_client: 10,
+    first_lock: std::time::Duration::from_secs(30),
+    max_lock: std::time::Duration::from_secs(15 * 60),
+    forget: std::time::Duration::from_secs(30 * 60),
+};
+
 /// `POST /api/card/read`: read the tapped card. The PIN is used for one VERIFY and dropped.
 pub(crate) async fn read(
     State(state): State<AppState>,
     staff: Staff,
+    extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     if staff.role != Role::Reception {
@@ -209,11 +222,38 @@ pub(crate) async fn read(
         Some(p) => Some(Pin::parse(p).map_err(card_error)?),
         None => None,
     };
+    let client = crate::api::client_of(&extensions);
+    let now = std::time::Instant::now();
+    if pin.is_some()
+        && let Some(wait) = state.card_pins.locked(&staff.id, client, now)
+    {
+        return Err(ApiError::locked(
+            wait.as_secs(),
+            format!(
+                "too many wrong card PINs: PIN entry pauses for {} s",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
+    let pin_sent = pin.is_some();
     let options = ReadOptions {
         pin,
         confirm_last_try: req.confirm_last_try,
     };
-    match state.cards.read(req.reader, options).await {
+    let result = state.cards.read(req.reader, options).await;
+    if pin_sent {
+        match &result {
+            Ok(_) => state.card_pins.succeeded(&staff.id),
+            Err(CardError::WrongPin { .. } | CardError::PinBlocked) => {
+                if let Some(lock) = state.card_pins.failed(&staff.id, client, now) {
+                    tracing::warn!(staff = %staff.id, lock_secs = lock.as_secs(),
+                        "card PIN entry paused after repeated wrong PINs");
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    match result {
         Ok(reading) => {
             let mut body = serde_json::to_value(&reading).unwrap_or_default();
             if let checkup_drivers::card::CardReading::Mynumber(b) = &reading {

@@ -73,6 +73,9 @@ pub struct AppState {
     pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
     /// Scanned police notices waiting for review.
     pub inbox: Arc<crate::intake::inbox::Inbox>,
+    /// Wrong card PINs per reception staff member and client (see
+    /// [`crate::reception::CARD_PIN_POLICY`]).
+    pub card_pins: Arc<crate::lockout::Lockout>,
 }
 
 /// An opened edge box, ready to serve.
@@ -243,6 +246,9 @@ impl Edge {
                 cards: Arc::new(cards),
                 replication: Arc::default(),
                 forward: Arc::default(),
+                card_pins: Arc::new(crate::lockout::Lockout::new(
+                    crate::reception::CARD_PIN_POLICY,
+                )),
                 inbox,
             },
             max_body: config.store.max_body_bytes,

@@ -169,6 +169,58 @@ async fn a_tap_reaches_reception_live_and_the_pin_reads_the_card() {
         page.contains("pin-pad") && page.contains("data-card=\"mynumber\""),
         "{page}"
     );
+
+    // Three wrong card PINs in a row (the last confirmed as the final try, which blocks the
+    // card) pause PIN entry for this staff member: the next card is refused with a wait,
+    // even with its right PIN; a card read without a PIN is not affected.
+    let others: Vec<_> = checkup_edge::demo::roster()
+        .into_iter()
+        .skip(3)
+        .take(2)
+        .collect();
+    let tap = |r: &str| json!({"resident_id": r, "card": "mynumber"});
+    let (s, _) = reception
+        .post("/api/demo/tap", &tap(&others[0].resident_id))
+        .await;
+    assert_eq!(s, 200);
+    next_sse(&mut stream, &mut buf, |v| v["type"] == "card_present").await;
+    for (pin, confirm) in [("0000", false), ("0000", false), ("0000", true)] {
+        let (s, v) = reception
+            .post(
+                "/api/card/read",
+                &json!({"pin": pin, "confirm_last_try": confirm}),
+            )
+            .await;
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            matches!(v["error"].as_str(), Some("wrong_pin" | "pin_blocked")),
+            "{v}"
+        );
+    }
+    let (s, _) = reception
+        .post("/api/demo/tap", &tap(&others[1].resident_id))
+        .await;
+    assert_eq!(s, 200);
+    next_sse(&mut stream, &mut buf, |v| {
+        v["type"] == "card_present" && v["hint"] == "ic"
+    })
+    .await;
+    let (s, v) = reception
+        .post(
+            "/api/card/read",
+            &json!({"pin": demo_pin(&others[1].resident_id)}),
+        )
+        .await;
+    assert_eq!(s, 429, "{v}");
+    assert_eq!(v["error"], "locked");
+    assert!(
+        v["retry_after_secs"]
+            .as_u64()
+            .is_some_and(|w| (1..=30).contains(&w)),
+        "{v}"
+    );
+    let (s, v) = reception.post("/api/card/read", &json!({})).await;
+    assert_eq!((s, v["error"].as_str()), (422, Some("pin_required")), "{v}");
     drop(stream);
     b.stop().await;
 }
