@@ -52,6 +52,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// The audit trail: `audit verify` walks the event log's hash chain and names the first
+    /// entry that was changed or deleted (exit status 4), or prints the entries checked.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run a demo box: a demo venue with stations, 200 booked residents and demo staff.
     Demo {
         /// Listen address.
@@ -74,6 +80,19 @@ enum Command {
         /// The forwarding secret central printed.
         #[arg(long, value_name = "SECRET", env = "CHECKUP_CENTRAL_SECRET")]
         central_secret: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every link of the event log's hash chain and its head.
+    Verify {
+        /// TOML configuration of the box.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Data directory; overrides `data_dir` in the file.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -162,6 +181,12 @@ fn main() -> std::process::ExitCode {
     if let Command::Wipe { config, data_dir } = &cli.command {
         return wipe(config, data_dir.as_deref());
     }
+    if let Command::Audit {
+        command: AuditCommand::Verify { config, data_dir },
+    } = &cli.command
+    {
+        return audit_verify(config, data_dir.as_deref());
+    }
     // The demo's virtual reader: started before any thread exists, because the PC/SC
     // client library reads its socket path from the environment.
     let mut virtual_reader = None;
@@ -207,18 +232,65 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// `checkup-edge wipe`: 0 wiped, 3 refused (events central lacks), 1 any other failure.
-fn wipe(config: &std::path::Path, data_dir: Option<&std::path::Path>) -> std::process::ExitCode {
-    let mut c = match Config::load(config) {
-        Ok(c) => c,
+/// The configuration with `--data-dir` applied, or the error printed.
+fn box_config(config: &std::path::Path, data_dir: Option<&std::path::Path>) -> Option<Config> {
+    match Config::load(config) {
+        Ok(mut c) => {
+            if let Some(d) = data_dir {
+                c.data_dir = d.to_path_buf();
+            }
+            Some(c)
+        }
         Err(e) => {
             eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
+/// `checkup-edge audit verify`: 0 intact, 4 changed or deleted entries, 1 unreadable.
+fn audit_verify(
+    config: &std::path::Path,
+    data_dir: Option<&std::path::Path>,
+) -> std::process::ExitCode {
+    use checkup_edge::store::chain::{ChainError, verify};
+    let Some(c) = box_config(config, data_dir) else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let conn = match rusqlite::Connection::open_with_flags(
+        c.store_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) {
+        Ok(conn) => conn,
+        Err(e) => {
+            eprintln!("error: {}: {e}", c.store_path().display());
             return std::process::ExitCode::FAILURE;
         }
     };
-    if let Some(d) = data_dir {
-        c.data_dir = d.to_path_buf();
+    match verify(&conn) {
+        Ok(v) => {
+            println!(
+                "audit chain intact: {} entries, last {}, head {}",
+                v.entries, v.last_pos, v.head
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e @ (ChainError::Broken { .. } | ChainError::Truncated { .. })) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(4)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
+}
+
+/// `checkup-edge wipe`: 0 wiped, 3 refused (events central lacks), 1 any other failure.
+fn wipe(config: &std::path::Path, data_dir: Option<&std::path::Path>) -> std::process::ExitCode {
+    let Some(c) = box_config(config, data_dir) else {
+        return std::process::ExitCode::FAILURE;
+    };
     match checkup_edge::wipe::wipe(&c) {
         Ok(r) => {
             println!(
@@ -261,7 +333,10 @@ async fn run(
             let edge = Edge::open(&c)?;
             serve(edge, c, None).await
         }
-        Command::Card { .. } | Command::Ocr { .. } | Command::Wipe { .. } => Ok(()),
+        Command::Card { .. }
+        | Command::Ocr { .. }
+        | Command::Wipe { .. }
+        | Command::Audit { .. } => Ok(()),
         Command::Demo {
             listen,
             data_dir,

@@ -45,6 +45,7 @@
 //! [`EventStore::close`] drops the request channel; the writer finishes every request it
 //! has already received, checkpoints the WAL and exits; `close` waits for it.
 
+pub mod chain;
 mod schema;
 mod sequencer;
 mod syncer;
@@ -236,6 +237,7 @@ impl EventStore {
     /// the writer thread.
     pub fn open(path: &Path, options: StoreOptions, key: NodeKey) -> Result<Self, StoreError> {
         let conn = schema::open_write(path, &options)?;
+        let conn_head = schema::open_read(path)?;
         let reader = schema::open_read(path)?;
         let started = std::time::Instant::now();
         let projection = Projection::rebuild(&reader)?;
@@ -284,6 +286,7 @@ impl EventStore {
             poisoned,
             since_checkpoint: 0,
             flushing,
+            chain: chain::head(&conn_head)?.map_or(chain::GENESIS, |(_, l)| l),
         };
         let spawn_err = |e: std::io::Error| StoreError::WrongStore {
             path: path.to_path_buf(),

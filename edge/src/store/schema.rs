@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{StoreError, StoreOptions, Stored};
 
 /// Bump when the layout changes; a store with a newer version is refused.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS events (
     kind     TEXT    NOT NULL,
     resident TEXT,
     json     TEXT    NOT NULL,
+    chain    BLOB,
     UNIQUE (node, seq)
 );
 ";
@@ -51,7 +52,8 @@ pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, St
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
     };
-    match get("schema_version")? {
+    let version = get("schema_version")?;
+    match version {
         None => {
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('venue', ?2), ('node', ?3)",
@@ -77,6 +79,12 @@ pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, St
             }
         }
     }
+    // Schema 2 added the hash chain (a store of schema 1 gains it here).
+    super::chain::migrate(&conn)?;
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [SCHEMA_VERSION.to_string()],
+    )?;
     Ok(conn)
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::sequencer::{InFlight, Sequencer};
 use super::syncer::SyncJob;
-use super::{StoreError, StoreOptions, schema};
+use super::{StoreError, StoreOptions, chain, schema};
 
 /// Checkpoint after this many commits (each writes a few pages; SQLite's own default
 /// is about every 1000 pages).
@@ -93,6 +93,8 @@ pub(super) struct Writer {
     pub(super) since_checkpoint: u32,
     /// Whether the syncer is waiting for the disk.
     pub(super) flushing: Arc<super::syncer::Flushing>,
+    /// The hash chain's last link (committed).
+    pub(super) chain: chain::Link,
 }
 
 fn unavailable(why: &str) -> StoreError {
@@ -236,11 +238,13 @@ impl Writer {
         let node = self.options.node.clone();
         let clock = &self.sequencer.clock;
         let mut planned_signed = Vec::with_capacity(signed.len());
+        let mut link = self.chain;
         let result = (|| -> Result<(), StoreError> {
             let tx = self.conn.transaction()?;
+            let before = link;
             for r in &ready {
                 for e in &r.events {
-                    insert(&tx, e)?;
+                    insert(&tx, e, &mut link)?;
                     taken_ids.insert(e.id, e.clone());
                 }
             }
@@ -259,11 +263,14 @@ impl Writer {
                 if let Ok(outcomes) = &plan {
                     for o in outcomes {
                         if let Outcome::Appended(e) = o {
-                            insert(&tx, e)?;
+                            insert(&tx, e, &mut link)?;
                         }
                     }
                 }
                 planned_signed.push((plan, reply));
+            }
+            if link != before {
+                chain::set_head(&tx, tx.last_insert_rowid(), &link)?;
             }
             tx.commit()?;
             Ok(())
@@ -271,6 +278,7 @@ impl Writer {
 
         match result {
             Ok(()) => {
+                self.chain = link;
                 self.expected_seq = cursor;
                 self.since_checkpoint += 1;
                 let mut new = Vec::new();
@@ -413,11 +421,14 @@ fn lookup_key(tx: &Connection, node: &str, seq: u64) -> Result<Option<Arc<Event>
         .transpose()
 }
 
-fn insert(tx: &Connection, e: &Event) -> Result<(), StoreError> {
+/// Insert one event, extending the hash chain from `link` (see [`super::chain`]).
+fn insert(tx: &Connection, e: &Event, link: &mut chain::Link) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO events (node, seq, id, hlc_ms, hlc_c, kind, resident, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (node, seq, id, hlc_ms, hlc_c, kind, resident, json, chain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
+    let json = e.to_json();
+    let next = chain::next(link, &json);
     stmt.execute(params![
         e.node,
         e.seq as i64,
@@ -426,7 +437,9 @@ fn insert(tx: &Connection, e: &Event) -> Result<(), StoreError> {
         e.hlc.c as i64,
         e.body.kind().as_str(),
         e.body.resident_id(),
-        e.to_json(),
+        json,
+        next.as_slice(),
     ])?;
+    *link = next;
     Ok(())
 }
