@@ -9,7 +9,7 @@ use checkup_protocol::NodeKey;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The file exists; keys are never overwritten.
-    #[error("{0} exists; refusing to overwrite a node key")]
+    #[error("{0} exists; refusing to overwrite a key or certificate")]
     Exists(std::path::PathBuf),
     /// I/O.
     #[error("{path}: {source}")]
@@ -24,6 +24,13 @@ pub enum KeyError {
 /// Generate a key, write its 32 secret bytes to `path` (mode 0600, never overwriting) and
 /// return it.
 pub fn generate(path: &Path) -> Result<NodeKey, KeyError> {
+    let key = NodeKey::generate();
+    write_new(path, &key.to_bytes(), 0o600)?;
+    Ok(key)
+}
+
+/// Write a new file with `mode` (never overwriting one) and flush it to disk.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     let io = |source: std::io::Error| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
             KeyError::Exists(path.to_path_buf())
@@ -34,18 +41,19 @@ pub fn generate(path: &Path) -> Result<NodeKey, KeyError> {
             }
         }
     };
-    let key = NodeKey::generate();
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut f = opts.open(path).map_err(io)?;
-    f.write_all(&key.to_bytes()).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
-    Ok(key)
+    Ok(())
 }
 
 #[cfg(test)]

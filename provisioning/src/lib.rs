@@ -7,8 +7,11 @@
 //! - [`pin`]: Argon2id hashes of staff PINs for the box configuration.
 //! - [`keys`]: node signing keys: generate, write with owner-only permissions, show the
 //!   public key to enrol at central and at peers.
+//! - [`ca`]: the municipality's certificate authority; enrolling a box (TLS key and
+//!   certificate for server and client authentication, event-signing key).
 
 #![deny(missing_docs)]
 
+pub mod ca;
 pub mod keys;
 pub mod pin;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Provision Checkup Edge boxes: keys and staff PIN hashes.
+/// Provision Checkup Edge boxes: the municipality's CA, box enrolment, keys and staff PIN
+/// hashes.
 #[derive(Parser)]
 #[command(name = "checkup-provision", version, about)]
 struct Cli {
@@ -24,6 +25,50 @@ enum Command {
         /// Where to write the 32-byte secret key (never overwritten).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// The municipality's certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Enrol a box: a TLS key and certificate signed by the CA (server and client
+    /// authentication), the CA's certificate, and an event-signing key; prints the
+    /// signing public key for peers and central.
+    Enrol {
+        /// Directory of the CA (`ca.crt`, `ca.key`).
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// The box's node id (e.g. edge-01).
+        #[arg(long)]
+        node: String,
+        /// The venue id.
+        #[arg(long)]
+        venue: String,
+        /// Another host name or IP address the box is reached by (repeatable).
+        #[arg(long = "host", value_name = "NAME|IP")]
+        hosts: Vec<String>,
+        /// Where to write the files (created if missing; nothing is overwritten).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Days the certificate is valid (a checkup season, by default).
+        #[arg(long, default_value_t = 120)]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the CA: `ca.crt` and `ca.key` (owner-only) in a directory.
+    Create {
+        /// The municipality's name (in the certificate's subject).
+        #[arg(long)]
+        municipality: String,
+        /// Directory to write into (created if missing; nothing is overwritten).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Days the CA is valid.
+        #[arg(long, default_value_t = 1830)]
+        days: u32,
     },
 }
 
@@ -47,6 +92,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::NodeKey { out } => {
             let key = checkup_provisioning::keys::generate(&out)?;
             println!("{}", key.verifying_key().to_base64());
+        }
+        Command::Ca {
+            command:
+                CaCommand::Create {
+                    municipality,
+                    out,
+                    days,
+                },
+        } => {
+            std::fs::create_dir_all(&out)?;
+            let cert = checkup_provisioning::ca::create_ca(&out, &municipality, days)?;
+            println!("{}", cert.display());
+        }
+        Command::Enrol {
+            ca,
+            node,
+            venue,
+            hosts,
+            out,
+            days,
+        } => {
+            let e = checkup_provisioning::ca::enrol_box(&ca, &node, &venue, &hosts, &out, days)?;
+            println!("certificate: {}", e.cert.display());
+            println!("tls key:     {}", e.key.display());
+            println!("ca:          {}", e.ca.display());
+            println!("signing key: {}", e.node_key.display());
+            println!("public key:  {}", e.public_key);
         }
     }
     Ok(())
