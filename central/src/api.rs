@@ -2,6 +2,7 @@
 //!
 //! | route | who | what |
 //! |---|---|---|
+//! | `GET /healthz` | anyone | liveness, events held, batches refused by reason (no personal data) |
 //! | `POST /v1/batches` | an enrolled box (`Authorization: Bearer <secret>`) | a JSON array of signed events, validated whole and stored exactly once; answers `{"acked": {node: seq}, "new", "duplicate"}` |
 //! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie |
 //! | `GET /v1/residents?q=&birth=` | central admin, caseworker | search the register by id, name or kana (and birth date) |
@@ -70,10 +71,29 @@ impl From<DbError> for ApiError {
     }
 }
 
-/// `GET /healthz`
+/// `GET /healthz`: liveness, events held, and batches refused since start by reason (no
+/// personal data).
 pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiError> {
     let events = s.db.event_count().await?;
-    Ok(Json(json!({"status": "ok", "events": events})).into_response())
+    let rejected = s.rejected.snapshot();
+    Ok(Json(json!({"status": "ok", "events": events, "rejected": rejected})).into_response())
+}
+
+/// Batches refused since start, by error code (`bad_signature`, `unauthenticated`, …): a
+/// forged or altered event shows up here as well as in the log.
+#[derive(Debug, Default)]
+pub struct Rejections(std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>);
+
+impl Rejections {
+    fn count(&self, code: &'static str) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry(code).or_default() += 1;
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -84,12 +104,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-/// `POST /v1/batches`
+/// `POST /v1/batches`; every refusal of the box's making (not a storage failure) is
+/// counted in [`Rejections`].
 pub(crate) async fn batches(
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let rejected = s.rejected.clone();
+    let result = ingest_batch(s, headers, body).await;
+    if let Err(e) = &result
+        && e.status.is_client_error()
+    {
+        rejected.count(e.code);
+    }
+    result
+}
+
+async fn ingest_batch(s: AppState, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let unauth = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -51,6 +51,8 @@ pub struct AppState {
     pub sessions: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// Idle sign-out.
     pub idle: Duration,
+    /// Batches refused, by reason.
+    pub rejected: Arc<crate::api::Rejections>,
 }
 
 /// An opened central, ready to serve.
@@ -106,6 +108,7 @@ impl Central {
                 ),
                 sessions: Arc::default(),
                 idle: Duration::from_secs(config.idle_timeout_secs),
+                rejected: Arc::default(),
             },
         })
     }

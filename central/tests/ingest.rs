@@ -125,17 +125,19 @@ impl Fixture {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn events(&self) -> u64 {
-        let v: Value = self
-            .http
+    async fn healthz(&self) -> Value {
+        self.http
             .get(format!("{}/healthz", self.url))
             .send()
             .await
             .expect("healthz")
             .json()
             .await
-            .expect("json");
-        v["events"].as_u64().unwrap_or(u64::MAX)
+            .expect("json")
+    }
+
+    async fn events(&self) -> u64 {
+        self.healthz().await["events"].as_u64().unwrap_or(u64::MAX)
     }
 
     async fn login(&self, id: &str, pin: &str) -> String {
@@ -316,6 +318,12 @@ async fn scenario(postgres: bool) {
     assert_eq!(
         (s, v["error"].as_str()),
         (422, Some("foreign_municipality"))
+    );
+    // Every refusal is counted by reason: the altered event among them.
+    assert_eq!(
+        f.healthz().await["rejected"],
+        json!({"unauthenticated": 2, "malformed_batch": 2, "unknown_format_version": 1,
+               "bad_signature": 1, "foreign_municipality": 2, "batch_too_large": 2}),
     );
 
     // Accepted; then a replay and an overlap change nothing.
