@@ -7,6 +7,8 @@
 //! (event store and its WAL, roster, scans of the intake inbox, keys) and the hot folder's
 //! `taken/` scans are overwritten with zeros, flushed to disk and removed.
 //!
+//! A box still listening on its address is not wiped (stop it first).
+//!
 //! Overwriting in place defeats reading the files back and `strings` on the directory; it
 //! cannot reach copies a flash controller or the file system's journal may keep elsewhere.
 //! Encrypting the store at rest (so that destroying the key is the wipe) closes that gap.
@@ -32,6 +34,11 @@ pub enum WipeError {
         /// By node.
         per_node: BTreeMap<String, u64>,
     },
+    /// Something answers on the box's listen address: the box is probably still running.
+    #[error(
+        "refusing to wipe: something is listening on {0} (the box still running?); stop it first"
+    )]
+    Running(std::net::SocketAddr),
     /// The event store could not be read.
     #[error("reading the event store: {0}")]
     Store(#[from] rusqlite::Error),
@@ -91,6 +98,13 @@ pub fn unforwarded(config: &Config) -> Result<(u64, BTreeMap<String, u64>), Wipe
 /// otherwise every file under the data directory and the hot folder's `taken/` is
 /// overwritten and removed (the directories themselves stay, empty).
 pub fn wipe(config: &Config) -> Result<WipeReport, WipeError> {
+    // A running box would go on writing into files being removed.
+    if config.listen.port() != 0
+        && std::net::TcpStream::connect_timeout(&config.listen, std::time::Duration::from_secs(1))
+            .is_ok()
+    {
+        return Err(WipeError::Running(config.listen));
+    }
     let (events, pending) = unforwarded(config)?;
     if !pending.is_empty() {
         return Err(WipeError::Unforwarded {
@@ -169,6 +183,24 @@ fn shred_file(path: &Path) -> std::io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_box_still_listening_is_not_wiped() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("roster.sqlite3"), "髙橋").expect("write");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            listen: listener.local_addr().expect("addr"),
+            ..Config::default()
+        };
+        assert!(matches!(wipe(&config), Err(WipeError::Running(_))));
+        assert!(dir.path().join("roster.sqlite3").exists());
+        drop(listener);
+        let report = wipe(&config).expect("wiped once stopped");
+        assert_eq!((report.files, report.events), (1, 0));
+        assert!(!dir.path().join("roster.sqlite3").exists());
+    }
 
     #[test]
     fn files_are_overwritten_and_removed_and_links_not_followed() {
