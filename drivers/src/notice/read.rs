@@ -112,7 +112,6 @@ type FoundLabel = ([u32; 4], u32, String, bool);
 /// The sender's line: its box, the station chief's title, slips repaired, confidence.
 type Sender = ([u32; 4], String, usize, f32);
 
-/// Where a label is: the line, and the x where its value starts.
 /// How far the start of `text` is from `label`: the least edit distance between the label
 /// and a piece of the text beginning at one of its first characters (a speck or rule read
 /// before the label) and one character shorter or longer than the label (a character lost
@@ -409,13 +408,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         } else {
             vb
         };
-        let pad = 8;
-        let crop = [
-            vb[0].saturating_sub(pad),
-            vb[1].saturating_sub(pad),
-            (vb[2] + 2 * pad).min(page_img.width().saturating_sub(vb[0].saturating_sub(pad))),
-            (vb[3] + 2 * pad).min(page_img.height().saturating_sub(vb[1].saturating_sub(pad))),
-        ];
+        let crop = padded(vb, 8, page_img.dimensions());
         // Missed words: the crop reaches the right of the form.
         let crop = [
             crop[0],
@@ -424,12 +417,11 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             crop[3],
         ];
         let second = engine.words(&page_img, Some(crop), PageSegMode::PsmSingleLine, whitelist)?;
-        let mut second_text: String = second.iter().map(|w| w.text.as_str()).collect();
+        let (mut second_text, second_conf) = joined(&second);
         if whole_row {
             // The whole row was read: the label is in it.
             second_text = strip_label(&second_text, label);
         }
-        let second_conf = second.iter().map(|w| w.conf).sum::<f32>() / second.len().max(1) as f32;
         let mut candidates = vec![(second_text, second_conf), (first_pass, first_conf)];
         // Short fields with a closed form get a third reading of the crop, in block mode on
         // the page as scanned: a single-line pass over a wide, specked crop can lose the
@@ -481,25 +473,11 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         .find(|l| wareki::parse(&day_mark(&l.text)).is_ok())
         .or_else(|| header_lines().find(|l| looks_dated(&l.text)));
     if let Some(l) = date_line {
-        let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
+        let conf = joined(&l.words).1;
         // The line once more on its own, single line, date characters only: digits are what
         // the page pass drops (11月 → 1月). Disagreeing readings: the one that kept more
         // characters, marked for review.
-        let pad = 10;
-        let crop = [
-            l.bbox[0].saturating_sub(pad),
-            l.bbox[1].saturating_sub(pad),
-            (l.bbox[2] + 2 * pad).min(
-                page_img
-                    .width()
-                    .saturating_sub(l.bbox[0].saturating_sub(pad)),
-            ),
-            (l.bbox[3] + 2 * pad).min(
-                page_img
-                    .height()
-                    .saturating_sub(l.bbox[1].saturating_sub(pad)),
-            ),
-        ];
+        let crop = padded(l.bbox, 10, page_img.dimensions());
         let again = engine.words(
             &page_img,
             Some(crop),
@@ -524,10 +502,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         .filter_map(|l| police_station(&l.text).map(|s| (l, s)))
         .min_by_key(|(_, (_, slips))| *slips);
     let sender = match sender {
-        Some((l, (text, slips))) => {
-            let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len().max(1) as f32;
-            Some((l.bbox, text, slips, conf))
-        }
+        Some((l, (text, slips))) => Some((l.bbox, text, slips, joined(&l.words).1)),
         // No line reads as a station chief: the sender's line (right half, above the
         // table, not the date) is read again on its own, as scanned.
         None => reread_sender(
@@ -606,14 +581,7 @@ fn reread_sender(
             && !fields::compact(&l.text).contains("通告書")
     });
     for l in heads {
-        let pad = 10;
-        let (x, y) = (l.bbox[0].saturating_sub(pad), l.bbox[1].saturating_sub(pad));
-        let crop = [
-            x,
-            y,
-            (l.bbox[2] + 2 * pad).min(straight.width().saturating_sub(x)),
-            (l.bbox[3] + 2 * pad).min(straight.height().saturating_sub(y)),
-        ];
+        let crop = padded(l.bbox, 10, straight.dimensions());
         for psm in [PageSegMode::PsmSingleLine, PageSegMode::PsmSingleBlock] {
             let (text, conf) = joined(&engine.words(straight, Some(crop), psm, None)?);
             if let Some((station, slips)) = police_station(&text) {
@@ -622,6 +590,17 @@ fn reread_sender(
         }
     }
     Ok(None)
+}
+
+/// `b` grown by `pad` on every side, kept inside a `w`×`h` page.
+fn padded(b: [u32; 4], pad: u32, (w, h): (u32, u32)) -> [u32; 4] {
+    let (x, y) = (b[0].saturating_sub(pad), b[1].saturating_sub(pad));
+    [
+        x,
+        y,
+        (b[2] + 2 * pad).min(w.saturating_sub(x)),
+        (b[3] + 2 * pad).min(h.saturating_sub(y)),
+    ]
 }
 
 /// The text of some words and their mean confidence.

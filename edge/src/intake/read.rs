@@ -13,6 +13,11 @@ use serde_json::{Value, json};
 
 use crate::identity::normalize::{address_key, name_key};
 
+/// Full years from `birth` to `on`.
+fn age_on(birth: time::Date, on: time::Date) -> i32 {
+    on.year() - birth.year() - i32::from((on.month(), on.day()) < (birth.month(), birth.day()))
+}
+
 /// `YYYY-MM-DD`.
 const ISO_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
@@ -151,13 +156,8 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
                 .iter()
                 .filter(|r| near_addr(r))
                 .filter(|r| {
-                    time::Date::parse(&r.birth_date, ISO_DATE).is_ok_and(|b| {
-                        b <= on
-                            && on.year()
-                                - b.year()
-                                - i32::from((on.month(), on.day()) < (b.month(), b.day()))
-                                < 18
-                    })
+                    time::Date::parse(&r.birth_date, ISO_DATE)
+                        .is_ok_and(|b| b <= on && age_on(b, on) < 18)
                 })
                 .filter(|r| {
                     let rk: Vec<char> = name_key(&r.name).chars().collect();

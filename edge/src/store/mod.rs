@@ -237,7 +237,7 @@ impl EventStore {
     /// the writer thread.
     pub fn open(path: &Path, options: StoreOptions, key: NodeKey) -> Result<Self, StoreError> {
         let conn = schema::open_write(path, &options)?;
-        let conn_head = schema::open_read(path)?;
+        let chain_head = chain::head(&conn)?.map_or(chain::GENESIS, |(_, l)| l);
         let reader = schema::open_read(path)?;
         let started = std::time::Instant::now();
         let projection = Projection::rebuild(&reader)?;
@@ -286,7 +286,7 @@ impl EventStore {
             poisoned,
             since_checkpoint: 0,
             flushing,
-            chain: chain::head(&conn_head)?.map_or(chain::GENESIS, |(_, l)| l),
+            chain: chain_head,
         };
         let spawn_err = |e: std::io::Error| StoreError::WrongStore {
             path: path.to_path_buf(),

@@ -52,8 +52,7 @@ pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, St
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
     };
-    let version = get("schema_version")?;
-    match version {
+    match get("schema_version")? {
         None => {
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('venue', ?2), ('node', ?3)",
