@@ -11,8 +11,9 @@ set -euo pipefail
 #  - iproute2: network namespaces that fence the virtual reader's port to loopback
 #  - chromium, fonts-noto-cjk, nodejs, npm: end-to-end tests of the web UI in a real browser
 #  - openssl: the provisioning tests check enrolled certificates with `openssl verify`
+#  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk poppler-utils openssl)
+          chromium fonts-noto-cjk poppler-utils openssl libssl-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -76,7 +76,15 @@ impl From<DbError> for ApiError {
 pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiError> {
     let events = s.db.event_count().await?;
     let rejected = s.rejected.snapshot();
-    Ok(Json(json!({"status": "ok", "events": events, "rejected": rejected})).into_response())
+    let handshakes = s
+        .handshakes
+        .get()
+        .map_or(0, |h| h.refused.load(std::sync::atomic::Ordering::Relaxed));
+    Ok(Json(json!({
+        "status": "ok", "events": events, "rejected": rejected,
+        "tls_handshakes_refused": handshakes,
+    }))
+    .into_response())
 }
 
 /// Batches refused since start, by error code (`bad_signature`, `unauthenticated`, …): a
@@ -108,11 +116,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// counted in [`Rejections`].
 pub(crate) async fn batches(
     State(s): State<AppState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let rejected = s.rejected.clone();
-    let result = ingest_batch(s, headers, body).await;
+    let client_node = extensions
+        .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
+        .and_then(|c| c.0.node.clone());
+    let result = ingest_batch(s, client_node, headers, body).await;
     if let Err(e) = &result
         && e.status.is_client_error()
     {
@@ -121,7 +133,12 @@ pub(crate) async fn batches(
     result
 }
 
-async fn ingest_batch(s: AppState, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn ingest_batch(
+    s: AppState,
+    client_node: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let unauth = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -132,6 +149,28 @@ async fn ingest_batch(s: AppState, headers: HeaderMap, body: Body) -> Result<Res
     let secret = bearer(&headers).ok_or_else(unauth)?;
     let digest = crate::config::secret_digest(secret);
     let enrolled = s.boxes.get(&digest).cloned().ok_or_else(unauth)?;
+    if s.require_client_cert {
+        // Mutual TLS: the certificate (checked against the CA and its revocation list in the
+        // handshake) must be the box's own; a stolen secret alone forwards nothing.
+        match client_node.as_deref() {
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "client_certificate_required",
+                    "boxes forward over mutual TLS with their enrolled certificate",
+                ));
+            }
+            Some(n) if n != enrolled.node => {
+                tracing::warn!(certificate = n, secret = %enrolled.node, "forwarding with another box's secret");
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "certificate_mismatch",
+                    format!("the client certificate names {n}, not the box this secret enrols"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let bytes: Bytes = axum::body::to_bytes(body, s.max_batch_bytes)
         .await
         .map_err(|_| {

@@ -52,6 +52,12 @@ pub struct Config {
     /// Central staff.
     #[serde(default)]
     pub staff: Vec<StaffConfig>,
+    /// Central's certificate from the municipality's CA (`checkup-provision enrol --node
+    /// central`): HTTPS for everyone, and forwarding only from boxes presenting their own
+    /// valid, unrevoked client certificate (mutual TLS). Default: none — then `run` refuses
+    /// to start unless given `--insecure-dev`.
+    #[serde(default)]
+    pub tls: Option<checkup_provisioning::tls::TlsFiles>,
 }
 
 /// `[[boxes]]`: an enrolled box.
@@ -114,6 +120,7 @@ impl Default for Config {
             idle_timeout_secs: default_idle(),
             boxes: Vec::new(),
             staff: Vec::new(),
+            tls: None,
         }
     }
 }

@@ -26,6 +26,10 @@ enum Command {
         /// Listen address; overrides `listen`.
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
+        /// Serve plain HTTP when the configuration has no `[tls]` (development only: boxes
+        /// then forward without mutual TLS).
+        #[arg(long)]
+        insecure_dev: bool,
     },
     /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin) and K001 (PIN 2468, caseworker); with
     /// `--edge-data-dir`, the demo edge box of that directory is enrolled (secret printed).
@@ -36,9 +40,14 @@ enum Command {
         /// Data directory.
         #[arg(long, value_name = "DIR", default_value = "data/central-demo")]
         data_dir: PathBuf,
-        /// Data directory of a demo edge box (`checkup-edge demo --data-dir`) to enrol.
+        /// Data directory of a demo edge box (`checkup-edge demo --data-dir`) to enrol;
+        /// central is enrolled with that demo municipality's CA (`<DIR>/pki`) and serves
+        /// HTTPS with mutual TLS for the box.
         #[arg(long, value_name = "DIR")]
         edge_data_dir: Option<PathBuf>,
+        /// Plain HTTP (and the box forwards without mutual TLS).
+        #[arg(long)]
+        insecure_dev: bool,
     },
     /// Check a batch file (a JSON array of signed events, as boxes forward them): format,
     /// payload rules, signatures against enrolled keys, venue. Prints per-node ranges.
@@ -80,8 +89,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let central = Central::open(&config).await?;
-    println!("Checkup central ready: http://{addr}/");
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("Checkup central ready: {scheme}://{addr}/");
     central.serve(listener, shutdown()).await
+}
+
+/// Central's certificate from the demo municipality's CA (made by `checkup-edge demo` in
+/// `<edge data dir>/pki`), issued on first start.
+fn demo_enrolment(
+    pki: &std::path::Path,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<checkup_provisioning::tls::TlsFiles> {
+    use checkup_provisioning::ca;
+    anyhow::ensure!(
+        pki.join(ca::CA_KEY).exists(),
+        "{} holds no demo CA: start `checkup-edge demo` first (or pass --insecure-dev)",
+        pki.display()
+    );
+    let dir = pki.join("central");
+    if !dir.join("central.crt").exists() {
+        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+            hosts.push(listen.ip().to_string());
+        }
+        ca::enrol_box(pki, "central", "municipal", &hosts, &dir, 365)?;
+    }
+    Ok(checkup_provisioning::tls::TlsFiles {
+        cert: dir.join("central.crt"),
+        key: dir.join("central.key"),
+        ca: pki.join(ca::CA_CERT),
+        crl: Some(pki.join(ca::CA_CRL)),
+    })
 }
 
 async fn shutdown() {
@@ -106,7 +148,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build()
     };
     match cli.command {
-        Command::Run { config, listen } => {
+        Command::Run {
+            config,
+            listen,
+            insecure_dev,
+        } => {
             let mut c = match config {
                 Some(p) => Config::load(&p)?,
                 None => Config::default(),
@@ -114,12 +160,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(l) = listen {
                 c.listen = l;
             }
+            if c.tls.is_none() && !insecure_dev {
+                anyhow::bail!(
+                    "no [tls] in the configuration: enrol central (checkup-provision enrol --node central) or, for development only, pass --insecure-dev"
+                );
+            }
             rt()?.block_on(serve(c))?;
         }
         Command::Demo {
             listen,
             data_dir,
             edge_data_dir,
+            insecure_dev,
         } => {
             let mut c = Config {
                 listen,
@@ -158,6 +210,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 });
                 println!(
                     "Enrolled demo box edge-01 (venue demo-venue); forwarding secret: {DEMO_SECRET}"
+                );
+                if !insecure_dev {
+                    c.tls = Some(demo_enrolment(&dir.join("pki"), listen)?);
+                }
+            } else if !insecure_dev {
+                anyhow::bail!(
+                    "a demo central takes the demo municipality's CA from --edge-data-dir (or pass --insecure-dev)"
                 );
             }
             println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");

@@ -15,6 +15,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::{get, post};
 use checkup_protocol::PublicKey;
+use checkup_provisioning::tls::{self, ClientAuth, Incoming, Peer};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, StaffConfig};
@@ -53,11 +54,16 @@ pub struct AppState {
     pub idle: Duration,
     /// Batches refused, by reason.
     pub rejected: Arc<crate::api::Rejections>,
+    /// Boxes must forward over mutual TLS with their own certificate (central has `[tls]`).
+    pub require_client_cert: bool,
+    /// TLS handshakes refused (foreign, expired or revoked certificates).
+    pub handshakes: Arc<std::sync::OnceLock<Arc<checkup_provisioning::tls::HandshakeStats>>>,
 }
 
 /// An opened central, ready to serve.
 pub struct Central {
     state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Central {
@@ -86,7 +92,15 @@ impl Central {
         if config.staff.is_empty() {
             tracing::warn!("no central staff configured: nobody can sign in");
         }
+        let tls = match &config.tls {
+            Some(files) => {
+                let (creds, trust) = files.load().context("loading central's TLS files")?;
+                Some(tls::server_config(&creds, ClientAuth::Optional(&trust))?)
+            }
+            None => None,
+        };
         Ok(Central {
+            tls,
             state: AppState {
                 db: Arc::new(db),
                 keys: Arc::new(keys),
@@ -109,6 +123,8 @@ impl Central {
                 sessions: Arc::default(),
                 idle: Duration::from_secs(config.idle_timeout_secs),
                 rejected: Arc::default(),
+                require_client_cert: config.tls.is_some(),
+                handshakes: Arc::default(),
             },
         })
     }
@@ -142,7 +158,10 @@ impl Central {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(listener, self.router())
+        let incoming = Incoming::new(listener, self.tls.clone()).context("starting TLS")?;
+        let _ = self.state.handshakes.set(incoming.stats());
+        let app = self.router().into_make_service_with_connect_info::<Peer>();
+        axum::serve(incoming, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("HTTP server")

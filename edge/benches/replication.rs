@@ -131,8 +131,9 @@ fn ms(d: Duration) -> String {
 
 async fn latency(seconds: u64) {
     let dir = tempfile::tempdir().expect("dir");
-    let broker = checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"))
-        .expect("broker");
+    let broker =
+        checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"), None)
+            .expect("broker");
     let venue = format!("bench-{}", Uuid::now_v7().simple());
     let keys: Vec<NodeKey> = (0..BOXES).map(|_| NodeKey::generate()).collect();
     let mut boxes = Vec::new();
@@ -210,8 +211,9 @@ async fn latency(seconds: u64) {
 
 async fn catchup(missed: usize) {
     let dir = tempfile::tempdir().expect("dir");
-    let broker = checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"))
-        .expect("broker");
+    let broker =
+        checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"), None)
+            .expect("broker");
     let venue = format!("bench-{}", Uuid::now_v7().simple());
     let keys: Vec<NodeKey> = (0..BOXES).map(|_| NodeKey::generate()).collect();
     let configs: Vec<Config> = (0..BOXES)

@@ -78,8 +78,8 @@ pub(crate) async fn login(
 /// The caller's address, when the server was started with connection info.
 pub(crate) fn client_of(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
     extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
+        .map(|c| c.0.addr.ip())
 }
 
 /// Verify a PIN on a blocking thread (Argon2 is deliberately slow).

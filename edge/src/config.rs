@@ -62,6 +62,11 @@ pub struct Config {
     /// OCR intake of police notices.
     #[serde(default)]
     pub intake: IntakeConfig,
+    /// The box's enrolment (`checkup-provision enrol`): HTTPS, MQTT over TLS with client
+    /// certificates, mutual TLS to central. Default: none — then `checkup-edge run` refuses
+    /// to start unless given `--insecure-dev` (plain HTTP and MQTT, for development).
+    #[serde(default)]
+    pub tls: Option<checkup_provisioning::tls::TlsFiles>,
 }
 
 /// `[intake]`
@@ -375,6 +380,7 @@ impl Default for Config {
             replication: ReplicationConfig::default(),
             central: CentralConfig::default(),
             intake: IntakeConfig::default(),
+            tls: None,
         }
     }
 }
@@ -467,6 +473,13 @@ impl Config {
         {
             return Err(ConfigError::Invalid(format!(
                 "central.url {u:?} must start with http:// or https://"
+            )));
+        }
+        if let (Some(_), Some(u)) = (&self.tls, &self.central.url)
+            && !u.starts_with("https://")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "central.url {u:?} must be https:// on an enrolled box"
             )));
         }
         if self.central.url.is_some() && self.central.secret.is_none() {

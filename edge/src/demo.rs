@@ -14,6 +14,36 @@ use crate::auth::hash_pin;
 use crate::config::{Config, StaffConfig, StationConfig};
 use crate::roster::{Resident, Roster};
 
+/// The demo municipality's CA and this box's enrolment in `<data_dir>/pki`, made on first
+/// start: the certificate names `localhost`, 127.0.0.1 and the listen address. (Delete the
+/// folder to issue them again, e.g. for another listen address.)
+pub fn enrolment(
+    data_dir: &Path,
+    listen: SocketAddr,
+) -> anyhow::Result<checkup_provisioning::tls::TlsFiles> {
+    use checkup_provisioning::ca;
+    let pki = data_dir.join("pki");
+    let node = "edge-01";
+    if !pki.join(ca::CA_CERT).exists() {
+        std::fs::create_dir_all(&pki)?;
+        ca::create_ca(&pki, "みどり市（デモ）", 1830)?;
+    }
+    let box_dir = pki.join(node);
+    if !box_dir.join(format!("{node}.crt")).exists() {
+        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+            hosts.push(listen.ip().to_string());
+        }
+        ca::enrol_box(&pki, node, VENUE_ID, &hosts, &box_dir, 365)?;
+    }
+    Ok(checkup_provisioning::tls::TlsFiles {
+        cert: box_dir.join(format!("{node}.crt")),
+        key: box_dir.join(format!("{node}.key")),
+        ca: pki.join(ca::CA_CERT),
+        crl: Some(pki.join(ca::CA_CRL)),
+    })
+}
+
 /// Venue id of the demo.
 pub const VENUE_ID: &str = "demo-venue";
 

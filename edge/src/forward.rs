@@ -38,6 +38,9 @@ pub enum ForwardError {
     /// SQLite.
     #[error("forward watermark: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The HTTP client could not be built (e.g. its TLS configuration).
+    #[error("HTTP client for central: {0}")]
+    Client(String),
 }
 
 /// What the board and the admin see.
@@ -154,6 +157,7 @@ fn backoff(failures: u32, cap: Duration) -> Duration {
 pub fn start(
     store: EventStore,
     config: CentralConfig,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     data_dir: PathBuf,
     status: std::sync::Arc<Mutex<ForwardStatus>>,
     shutdown: CancellationToken,
@@ -165,10 +169,14 @@ pub fn start(
     };
     let endpoint = format!("{}/v1/batches", url.trim_end_matches('/'));
     let secret = config.secret.clone().unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    if let Some(tls) = tls {
+        // Mutual TLS: this box's certificate, central checked against the municipality's CA.
+        builder = builder.use_preconfigured_tls((*tls).clone());
+    }
+    let client = builder
         .build()
-        .unwrap_or_default();
+        .map_err(|e| ForwardError::Client(e.to_string()))?;
     if let Ok(mut s) = status.lock() {
         s.enabled = true;
         s.disk_limit_bytes = config.max_disk_mb.saturating_mul(1024 * 1024);

@@ -25,6 +25,8 @@
 //! - [`forward`]: store-and-forward to central with a durable watermark and back-off;
 //!   [`wipe`]: after the day, refused until central holds everything, then overwrite.
 //! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
+//! - [`tls`]: the box's enrolment turned into HTTPS, the broker gate, the MQTT client and
+//!   mutual TLS to central.
 //! - [`node`]: the node's signing key on disk.
 //! - [`roster`]: the day's booked residents; `roster/import.rs` reads the reservation
 //!   system's CSV (UTF-8 or Shift_JIS).
@@ -56,6 +58,7 @@ pub mod server;
 pub mod shutdown;
 pub mod station;
 pub mod store;
+pub mod tls;
 pub mod web;
 pub mod wipe;
 

@@ -29,6 +29,10 @@ enum Command {
         /// Data directory; overrides `data_dir` in the file.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Serve plain HTTP and MQTT when the configuration has no `[tls]` enrolment
+        /// (development only: staff PINs and health data would cross the Wi-Fi readable).
+        #[arg(long)]
+        insecure_dev: bool,
     },
     /// OCR intake: read police notices (児童通告書) into fields.
     Ocr {
@@ -80,6 +84,10 @@ enum Command {
         /// The forwarding secret central printed.
         #[arg(long, value_name = "SECRET", env = "CHECKUP_CENTRAL_SECRET")]
         central_secret: Option<String>,
+        /// Plain HTTP and MQTT instead of the demo municipality's certificates (made in
+        /// `<data-dir>/pki` on first start).
+        #[arg(long)]
+        insecure_dev: bool,
     },
 }
 
@@ -322,6 +330,7 @@ async fn run(
             config,
             listen,
             data_dir,
+            insecure_dev,
         } => {
             let mut c = Config::load(&config)?;
             if let Some(l) = listen {
@@ -329,6 +338,17 @@ async fn run(
             }
             if let Some(d) = data_dir {
                 c.data_dir = d;
+            }
+            if c.tls.is_none() && !insecure_dev {
+                anyhow::bail!(
+                    "{} has no [tls] enrolment: enrol the box (checkup-provision enrol) or, for development only, pass --insecure-dev",
+                    config.display()
+                );
+            }
+            if c.tls.is_none() {
+                tracing::warn!(
+                    "--insecure-dev: plain HTTP and MQTT, nothing on the network is encrypted"
+                );
             }
             let edge = Edge::open(&c)?;
             serve(edge, c, None).await
@@ -343,10 +363,17 @@ async fn run(
             mqtt_port,
             central_url,
             central_secret,
+            insecure_dev,
             ..
         } => {
             let n = demo::load_roster(&data_dir).context("loading the demo roster")?;
             let mut c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
+            if !insecure_dev {
+                c.tls = Some(
+                    demo::enrolment(&data_dir, listen)
+                        .context("the demo municipality's certificates")?,
+                );
+            }
             c.replication.broker_port = mqtt_port;
             c.central.url = central_url;
             c.central.secret = central_secret;
@@ -382,16 +409,24 @@ async fn serve(edge: Edge, c: Config, demo_roster: Option<usize>) -> anyhow::Res
             println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
         }
     }
+    let scheme = if c.tls.is_some() { "https" } else { "http" };
+    if let Some(tls) = &c.tls {
+        println!(
+            "HTTPS with {} (trust {} on the tablets)",
+            tls.cert.display(),
+            tls.ca.display()
+        );
+    }
     if let Some(folder) = &c.intake.hot_folder {
         println!(
-            "Scanner folder for police notices: {} (clerk's inbox: http://{addr}/intake)",
+            "Scanner folder for police notices: {} (clerk's inbox: {scheme}://{addr}/intake)",
             folder.display()
         );
     }
     if c.card.mode == checkup_edge::config::CardMode::Virtual {
-        println!("Virtual card reader: tap demo residents' cards on http://{addr}/reception");
+        println!("Virtual card reader: tap demo residents' cards on {scheme}://{addr}/reception");
     }
-    println!("Checkup Edge {} ready: http://{addr}/", c.node_id);
+    println!("Checkup Edge {} ready: {scheme}://{addr}/", c.node_id);
     edge.serve(listener, shutdown::signal()).await
 }
 

@@ -19,6 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use checkup_protocol::PublicKey;
+use checkup_provisioning::tls::{Incoming, Peer};
 use tokio::net::TcpListener;
 
 use std::net::SocketAddr;
@@ -90,6 +91,8 @@ pub struct Edge {
     data_dir: std::path::PathBuf,
     /// OCR intake (the scanner's hot folder).
     intake: crate::config::IntakeConfig,
+    /// TLS from the enrolment; None: plain HTTP and MQTT (`--insecure-dev`).
+    tls: Option<crate::tls::EdgeTls>,
 }
 
 /// The running replication: discovery, broker choice and the MQTT client.
@@ -100,7 +103,12 @@ struct Replicator {
 }
 
 impl Replicator {
-    fn start(state: &AppState, config: &ReplicationConfig, local: SocketAddr) -> Replicator {
+    fn start(
+        state: &AppState,
+        config: &ReplicationConfig,
+        local: SocketAddr,
+        tls: Option<&crate::tls::EdgeTls>,
+    ) -> Replicator {
         let stop = CancellationToken::new();
         let discovery = if config.discovery {
             let advert = Advert {
@@ -131,6 +139,10 @@ impl Replicator {
             broker_ip: local.ip(),
             broker_port: config.broker_port,
             failover: Duration::from_secs(config.failover_secs),
+            gate: tls.map(|t| crate::replication::broker::GateOptions {
+                config: t.gate.clone(),
+                venue: state.venue.id.clone(),
+            }),
         };
         let mut tasks = Vec::new();
         let chooser = hub::start(
@@ -146,6 +158,7 @@ impl Replicator {
             tasks.push(mqtt::start(
                 state.store.clone(),
                 state.keyring.clone(),
+                tls.map(|t| t.mqtt.clone()),
                 target_rx,
                 state.replication.clone(),
                 stop.clone(),
@@ -227,6 +240,11 @@ impl Edge {
             tracing::warn!("no staff configured: nobody can sign in");
         }
         let booked = roster.count().context("reading the roster")?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|f| crate::tls::EdgeTls::load(f, &config.node_id, &config.venue_id))
+            .transpose()?;
         Ok(Edge {
             state: AppState {
                 store,
@@ -256,6 +274,7 @@ impl Edge {
             central: config.central.clone(),
             data_dir: config.data_dir.clone(),
             intake: config.intake.clone(),
+            tls,
         })
     }
 
@@ -328,11 +347,13 @@ impl Edge {
     ) -> anyhow::Result<()> {
         let app = self.router();
         let local = listener.local_addr().context("listen address")?;
-        let replicator = Replicator::start(&self.state, &self.replication, local);
+        let replicator =
+            Replicator::start(&self.state, &self.replication, local, self.tls.as_ref());
         let forward_stop = CancellationToken::new();
         let forwarder = crate::forward::start(
             self.state.store.clone(),
             self.central.clone(),
+            self.tls.as_ref().map(|t| t.central.clone()),
             self.data_dir.clone(),
             self.state.forward.clone(),
             forward_stop.clone(),
@@ -346,8 +367,10 @@ impl Edge {
             ))
         });
         // With the peer's address, for the sign-in lockout.
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(listener, app)
+        let app = app.into_make_service_with_connect_info::<Peer>();
+        let incoming = Incoming::new(listener, self.tls.as_ref().map(|t| t.https.clone()))
+            .context("starting TLS")?;
+        let served = axum::serve(incoming, app)
             .with_graceful_shutdown(shutdown)
             .await;
         let inbox = self.state.inbox.clone();

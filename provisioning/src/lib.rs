@@ -8,10 +8,13 @@
 //! - [`keys`]: node signing keys: generate, write with owner-only permissions, show the
 //!   public key to enrol at central and at peers.
 //! - [`ca`]: the municipality's certificate authority; enrolling a box (TLS key and
-//!   certificate for server and client authentication, event-signing key).
+//!   certificate for server and client authentication, event-signing key); revocation.
+//! - [`tls`]: loading those certificates into rustls servers and clients that check the
+//!   other side against the CA and its revocation list; the HTTPS listener.
 
 #![deny(missing_docs)]
 
 pub mod ca;
 pub mod keys;
 pub mod pin;
+pub mod tls;

@@ -54,6 +54,16 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         days: u32,
     },
+    /// Revoke every certificate issued to a box (lost, stolen or retired): the CA's
+    /// revocation list `crl.pem` is re-signed; give it to central, the brokers and the boxes.
+    Revoke {
+        /// Directory of the CA.
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// The box's node id.
+        #[arg(long)]
+        node: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +129,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("ca:          {}", e.ca.display());
             println!("signing key: {}", e.node_key.display());
             println!("public key:  {}", e.public_key);
+        }
+        Command::Revoke { ca, node } => {
+            let serials = checkup_provisioning::ca::revoke(&ca, &node)?;
+            for s in serials {
+                println!("revoked {node} certificate {s}");
+            }
+            println!(
+                "revocation list: {}",
+                ca.join(checkup_provisioning::ca::CA_CRL).display()
+            );
         }
     }
     Ok(())

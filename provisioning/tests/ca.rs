@@ -147,3 +147,51 @@ fn nothing_is_overwritten_and_bad_values_are_refused() {
         Err(CaError::Invalid(_))
     ));
 }
+
+#[test]
+fn a_revoked_box_fails_openssls_crl_check_and_the_others_pass() {
+    use checkup_provisioning::ca::{CA_CRL, revoke, revoked_nodes};
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca");
+    std::fs::create_dir_all(&ca).expect("dir");
+    let ca_cert = create_ca(&ca, "みどり市", 365).expect("ca");
+    let crl = ca.join(CA_CRL);
+    let stolen = enrol_box(&ca, "edge-01", "hall-1", &[], &dir.path().join("b1"), 30).expect("1");
+    let kept = enrol_box(&ca, "edge-02", "hall-1", &[], &dir.path().join("b2"), 30).expect("2");
+    let check = |cert: &Path| {
+        openssl(&[
+            "verify",
+            "-crl_check",
+            "-CRLfile",
+            s(&crl),
+            "-CAfile",
+            s(&ca_cert),
+            s(cert),
+        ])
+    };
+    // The CA starts with an empty, signed list: both pass.
+    for c in [&stolen.cert, &kept.cert] {
+        let (ok, text) = check(c);
+        assert!(ok, "before revocation: {text}");
+    }
+    let serials = revoke(&ca, "edge-01").expect("revoke");
+    assert_eq!(serials.len(), 1);
+    let (ok, text) = check(&stolen.cert);
+    assert!(
+        !ok && text.contains("revoked"),
+        "a revoked certificate: {text}"
+    );
+    let (ok, text) = check(&kept.cert);
+    assert!(ok, "another box is untouched: {text}");
+    assert_eq!(
+        revoked_nodes(&ca).expect("list"),
+        vec!["edge-01".to_owned()]
+    );
+    // Twice, or a box never enrolled: a clear error, the list unchanged.
+    let before = std::fs::read(&crl).expect("crl");
+    assert!(matches!(revoke(&ca, "edge-01"), Err(CaError::Invalid(m)) if m.contains("already")));
+    assert!(
+        matches!(revoke(&ca, "edge-99"), Err(CaError::Invalid(m)) if m.contains("no certificate"))
+    );
+    assert_eq!(std::fs::read(&crl).expect("crl"), before);
+}

@@ -107,13 +107,22 @@ pub fn setup(database: &str, boxes: usize) -> Setup {
 pub fn start_central(s: &Setup) -> Process {
     let bin = binary("checkup-central", "checkup-central").expect("central binary");
     let cfg = s.central_config.display().to_string();
-    Process::start(&bin, &["run", "--config", &cfg], Duration::from_secs(30))
-        .expect("central starts")
+    Process::start(
+        &bin,
+        &["run", "--config", &cfg, "--insecure-dev"],
+        Duration::from_secs(30),
+    )
+    .expect("central starts")
 }
 
 /// Start a box from its configuration.
 pub fn start_box(config: &Path) -> Process {
     let bin = binary("checkup-edge", "checkup-edge").expect("edge binary");
     let cfg = config.display().to_string();
-    Process::start(&bin, &["run", "--config", &cfg], Duration::from_secs(30)).expect("box starts")
+    Process::start(
+        &bin,
+        &["run", "--config", &cfg, "--insecure-dev"],
+        Duration::from_secs(30),
+    )
+    .expect("box starts")
 }

@@ -68,13 +68,13 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
 /// A running binary. Killed (SIGKILL) when dropped.
 pub struct Process {
     child: Child,
-    /// The base URL it printed (`http://127.0.0.1:PORT`).
+    /// The base URL it printed (`http://127.0.0.1:PORT`, or `https://…`).
     pub url: String,
 }
 
 impl Process {
     /// Start `bin args…` and wait up to `timeout` for a stdout line containing
-    /// `ready: http://…/`.
+    /// `ready: http://…/` (or `https://`).
     pub fn start(bin: &PathBuf, args: &[&str], timeout: Duration) -> anyhow::Result<Process> {
         let mut child = Command::new(bin)
             .args(args)
@@ -91,7 +91,10 @@ impl Process {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("ready: http://") {
+                if let Some(i) = line
+                    .find("ready: http://")
+                    .or_else(|| line.find("ready: https://"))
+                {
                     let url = line[i + "ready: ".len()..]
                         .trim_end_matches('/')
                         .to_string();

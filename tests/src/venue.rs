@@ -288,6 +288,7 @@ impl Venue {
             "run".into(),
             "--config".into(),
             b.config.display().to_string(),
+            "--insecure-dev".into(),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let p = Process::start(&PathBuf::from("ip"), &args, Duration::from_secs(30))?;

@@ -44,6 +44,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     let data_arg = data.to_string_lossy().to_string();
     let args = [
         "demo",
+        "--insecure-dev",
         "--no-card-reader",
         "--mqtt-port",
         "0",

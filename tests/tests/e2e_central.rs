@@ -56,6 +56,7 @@ async fn central_record_in_chromium() {
         &bin,
         &[
             "demo",
+            "--insecure-dev",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",

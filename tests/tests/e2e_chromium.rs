@@ -31,6 +31,7 @@ fn a_checkup_day_in_chromium() {
         &bin,
         &[
             "demo",
+            "--insecure-dev",
             "--listen",
             "127.0.0.1:0",
             "--mqtt-port",

@@ -111,7 +111,12 @@ fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
     let start = |b: &Box_| {
         Process::start(
             &bin,
-            &["run", "--config", &b.config.to_string_lossy()],
+            &[
+                "run",
+                "--config",
+                &b.config.to_string_lossy(),
+                "--insecure-dev",
+            ],
             Duration::from_secs(60),
         )
         .expect("box")

@@ -8,11 +8,26 @@
 //!
 //! rumqttd cannot report the port it bound either: port 0 is resolved here by binding a
 //! free port first, and a port already in use is reported before the thread starts.
+//!
+//! With TLS (every enrolled box), rumqttd listens on a free loopback port only and the
+//! [`super::gate`] takes the venue address: client certificates and per-box topics.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+
+use super::gate::{self, GateStats};
+
+/// The TLS gate in front of the broker.
+#[derive(Clone, Debug)]
+pub struct GateOptions {
+    /// Server configuration requiring client certificates of the municipality's CA.
+    pub config: Arc<rustls::ServerConfig>,
+    /// The venue whose boxes may connect.
+    pub venue: String,
+}
 
 /// Why the embedded broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,24 +46,47 @@ pub enum BrokerError {
 }
 
 /// A running embedded broker.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EmbeddedBroker {
-    /// Where it listens.
+    /// Where boxes connect (the gate's address with TLS).
     pub addr: SocketAddr,
+    /// The gate's refusals, with TLS.
+    pub gate: Option<Arc<GateStats>>,
 }
 
-/// Start a broker on `addr` (port 0: a free port) on a thread of its own.
-pub fn start(addr: SocketAddr) -> Result<EmbeddedBroker, BrokerError> {
+/// Start a broker on `addr` (port 0: a free port) on a thread of its own; with `gate`,
+/// behind the TLS gate (call inside a Tokio runtime).
+pub fn start(addr: SocketAddr, gate: Option<&GateOptions>) -> Result<EmbeddedBroker, BrokerError> {
     // Resolve port 0 and find a port in use now, rather than as a log line from the
     // broker's thread. (Another process could take the port in between; the broker then
     // logs the failure and clients report no connection.)
-    let addr = {
-        let probe = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
-        probe
+    let bind = |addr: SocketAddr| {
+        let l = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
+        let local = l
             .local_addr()
-            .map_err(|source| BrokerError::Bind { addr, source })?
+            .map_err(|source| BrokerError::Bind { addr, source })?;
+        Ok::<_, BrokerError>((l, local))
     };
-    let config = config(addr);
+    let (public, public_addr) = bind(addr)?;
+    let (broker_addr, gate) = match gate {
+        None => {
+            drop(public);
+            (public_addr, None)
+        }
+        Some(g) => {
+            let (probe, inner) = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+            drop(probe);
+            let listener = public
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpListener::from_std(public))
+                .map_err(|source| BrokerError::Bind { addr, source })?;
+            let stats = gate::start(listener, inner, g.config.clone(), g.venue.clone())
+                .map_err(|source| BrokerError::Bind { addr, source })?;
+            (inner, Some(stats))
+        }
+    };
+    let config = config(broker_addr);
+    let addr = broker_addr;
     std::thread::Builder::new()
         .name("mqtt-broker".into())
         .spawn(move || {
@@ -58,8 +96,11 @@ pub fn start(addr: SocketAddr) -> Result<EmbeddedBroker, BrokerError> {
             }
         })
         .map_err(BrokerError::Thread)?;
-    tracing::info!(%addr, "embedded MQTT broker listening");
-    Ok(EmbeddedBroker { addr })
+    tracing::info!(%addr, gate = gate.is_some(), public = %public_addr, "embedded MQTT broker listening");
+    Ok(EmbeddedBroker {
+        addr: public_addr,
+        gate,
+    })
 }
 
 fn config(addr: SocketAddr) -> Config {
@@ -104,8 +145,8 @@ mod tests {
     fn a_port_in_use_is_reported_and_port_zero_is_resolved() {
         let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = taken.local_addr().expect("addr");
-        assert!(matches!(start(addr), Err(BrokerError::Bind { .. })));
-        let b = start("127.0.0.1:0".parse().expect("addr")).expect("start");
+        assert!(matches!(start(addr, None), Err(BrokerError::Bind { .. })));
+        let b = start("127.0.0.1:0".parse().expect("addr"), None).expect("start");
         assert_ne!(b.addr.port(), 0);
         // It binds on its own thread: wait for it.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

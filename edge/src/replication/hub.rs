@@ -66,6 +66,8 @@ pub struct HubOptions {
     pub broker_port: u16,
     /// Time without a broker before the lowest live box starts one.
     pub failover: Duration,
+    /// The TLS gate in front of the embedded broker (every enrolled box has one).
+    pub gate: Option<broker::GateOptions>,
 }
 
 /// Keep `target` pointing at the venue's broker until `shutdown`. Returns None when this box
@@ -132,7 +134,7 @@ async fn run(
         )
         .await;
         ever_connected |= status.link.is_connected();
-        let own_addr = own.map(|b| own_target(&opts, b));
+        let own_addr = own.as_ref().map(|b| own_target(&opts, b));
         let chosen = choose(&opts.node, &brokers, own_addr.filter(|_| advertising));
         match chosen {
             Some(addr) => {
@@ -161,8 +163,11 @@ async fn run(
                 }
                 if own.is_none() {
                     let addr = SocketAddr::new(opts.broker_ip, opts.broker_port);
-                    match broker::start(addr) {
-                        Ok(b) => own = Some(b),
+                    match broker::start(addr, opts.gate.as_ref()) {
+                        Ok(b) => {
+                            status.set_gate(b.gate.clone());
+                            own = Some(b);
+                        }
                         Err(e) => {
                             if !start_failed {
                                 tracing::error!(error = %e, "cannot serve the venue's broker");
@@ -172,7 +177,7 @@ async fn run(
                         }
                     }
                 }
-                let Some(b) = own else { continue };
+                let Some(b) = own.as_ref() else { continue };
                 if opts.hub && !ever_connected {
                     tracing::info!(port = b.addr.port(), "the hub serves the venue's broker");
                 } else {
@@ -203,7 +208,7 @@ fn replace(t: &mut Option<BrokerAddr>, addr: BrokerAddr) -> bool {
 }
 
 /// This box's own broker, as its own client reaches it.
-fn own_target(opts: &HubOptions, b: EmbeddedBroker) -> BrokerAddr {
+fn own_target(opts: &HubOptions, b: &EmbeddedBroker) -> BrokerAddr {
     let ip = if b.addr.ip().is_unspecified() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {

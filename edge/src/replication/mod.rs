@@ -14,6 +14,8 @@
 //! - [`discovery`]: mDNS advertisement and browse of the venue's boxes, on the configured
 //!   interfaces only.
 //! - [`broker`]: the embedded rumqttd broker, on a thread of its own.
+//! - [`gate`]: the TLS gate in front of it — client certificates of the municipality's CA,
+//!   each box publishing only on its own topics.
 //! - [`hub`]: which broker the venue uses — a configured one, else the lowest live node's —
 //!   and failover when it is gone.
 //!
@@ -24,6 +26,7 @@
 
 pub mod broker;
 pub mod discovery;
+pub mod gate;
 pub mod hub;
 pub mod mqtt;
 pub mod version_vector;

@@ -94,6 +94,8 @@ pub struct ReplicationStatus {
     pub rejects: RejectCounters,
     /// The broker in use and whether this box serves it.
     broker: Mutex<(Option<BrokerAddr>, bool)>,
+    /// The refusals of this box's broker gate, once it serves the venue's broker with TLS.
+    gate: Mutex<Option<Arc<super::gate::GateStats>>>,
 }
 
 impl ReplicationStatus {
@@ -102,6 +104,18 @@ impl ReplicationStatus {
         if let Ok(mut g) = self.broker.lock() {
             *g = (broker, serving);
         }
+    }
+
+    /// Record the gate of the broker this box started.
+    pub fn set_gate(&self, gate: Option<Arc<super::gate::GateStats>>) {
+        if let Ok(mut g) = self.gate.lock() {
+            *g = gate;
+        }
+    }
+
+    /// The gate's refusals, if this box runs a gated broker.
+    pub fn gate(&self) -> Option<Arc<super::gate::GateStats>> {
+        self.gate.lock().ok().and_then(|g| g.clone())
     }
 
     /// The broker in use and whether this box serves it.
@@ -121,12 +135,15 @@ struct Shared {
     heard: Mutex<HashMap<String, Instant>>,
     /// When this box last asked.
     asked: Mutex<Option<Instant>>,
+    /// TLS with this box's client certificate (None: plain MQTT, `--insecure-dev`).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Replicate through whichever broker `target` names, until `shutdown`.
 pub fn start(
     store: EventStore,
     keys: Arc<HashMap<String, PublicKey>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
     mut target: watch::Receiver<Option<BrokerAddr>>,
     status: Arc<ReplicationStatus>,
     shutdown: CancellationToken,
@@ -139,6 +156,7 @@ pub fn start(
         status,
         heard: Mutex::default(),
         asked: Mutex::default(),
+        tls,
     });
     tokio::spawn(async move {
         loop {
@@ -177,6 +195,11 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
     );
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_max_packet_size(wire::MAX_PAYLOAD + 4096, wire::MAX_PAYLOAD + 4096);
+    if let Some(tls) = &shared.tls {
+        opts.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(tls.clone()),
+        ));
+    }
     let (client, mut eventloop) = AsyncClient::new(opts, 4096);
     // Events are small and latency matters: no Nagle delay on our side of the link.
     let mut net = rumqttc::NetworkOptions::new();

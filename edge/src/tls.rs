@@ -1,0 +1,59 @@
+//! The box's TLS: one enrolment (`[tls]` in the configuration), four uses.
+//!
+//! ```text
+//! https    the web UI and API for tablets        server, no client certificate
+//! gate     the embedded broker's TLS gate        server, client certificate required
+//! mqtt     this box → the venue's broker         client certificate; broker = any node
+//! central  this box → central                    client certificate; central by host name
+//! ```
+//!
+//! Every side checks the other against the municipality's CA and its revocation list
+//! ([`checkup_provisioning::tls`]). The certificate must name this box and its venue, so a
+//! box cannot be started with another box's enrolment by mistake.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use checkup_provisioning::tls::{self, ClientAuth, ServerCheck, TlsFiles};
+use rustls::{ClientConfig, ServerConfig};
+
+/// The rustls configurations of one box.
+#[derive(Clone)]
+pub struct EdgeTls {
+    /// HTTPS for the web UI and API.
+    pub https: Arc<ServerConfig>,
+    /// The broker gate.
+    pub gate: Arc<ServerConfig>,
+    /// The MQTT client.
+    pub mqtt: Arc<ClientConfig>,
+    /// Forwarding to central.
+    pub central: Arc<ClientConfig>,
+}
+
+impl EdgeTls {
+    /// Load the enrolment files and build every configuration; the certificate must name
+    /// `node` of `venue`.
+    pub fn load(files: &TlsFiles, node: &str, venue: &str) -> anyhow::Result<EdgeTls> {
+        let (creds, trust) = files.load().context("loading the box's TLS files")?;
+        let named = creds.node();
+        if named.as_deref() != Some(node) {
+            anyhow::bail!(
+                "{} names node {named:?}, but this box is {node:?}: use the box's own enrolment",
+                files.cert.display()
+            );
+        }
+        let cert_venue = creds.venue();
+        if cert_venue.as_deref() != Some(venue) {
+            anyhow::bail!(
+                "{} is for venue {cert_venue:?}, but this box serves {venue:?}",
+                files.cert.display()
+            );
+        }
+        Ok(EdgeTls {
+            https: tls::server_config(&creds, ClientAuth::None)?,
+            gate: tls::server_config(&creds, ClientAuth::Required(&trust))?,
+            mqtt: tls::client_config(&trust, Some(&creds), ServerCheck::AnyNode)?,
+            central: tls::client_config(&trust, Some(&creds), ServerCheck::Host)?,
+        })
+    }
+}
