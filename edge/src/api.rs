@@ -71,7 +71,7 @@ pub(crate) async fn login(
         "stations": staff.stations,
     }))
     .into_response();
-    set_cookie(&mut resp, &auth::session_cookie(&token, state.auth.idle()));
+    set_cookie(&mut resp, &state.auth.cookie(&token));
     Ok(resp)
 }
 
@@ -594,6 +594,17 @@ pub(crate) async fn replication_state(
         "broker_node": broker.as_ref().and_then(|b| b.node.clone()),
         "serving_broker": serving,
         "connected": state.replication.link.is_connected(),
+        // This box's broker gate (when it serves the venue's broker over TLS): refusals.
+        "gate": state.replication.gate().map(|g| {
+            use std::sync::atomic::Ordering::Relaxed;
+            json!({
+                "handshakes_refused": g.handshakes.refused.load(Relaxed),
+                "connects_refused": g.connects.load(Relaxed),
+                "publishes_refused": g.publishes.load(Relaxed),
+                "subscribes_refused": g.subscribes.load(Relaxed),
+                "malformed": g.malformed.load(Relaxed),
+            })
+        }),
     }))
     .into_response())
 }

@@ -57,6 +57,8 @@ pub struct Auth {
     dummy_hash: String,
     /// Failed PINs per staff id and client.
     lockout: Lockout,
+    /// Served over HTTPS: session cookies are `Secure` (never sent over plain HTTP).
+    secure: bool,
 }
 
 struct Session {
@@ -85,7 +87,20 @@ impl Auth {
             idle,
             dummy_hash: hash_pin("0000-not-a-pin").unwrap_or_default(),
             lockout: Lockout::new(Policy::default()),
+            secure: false,
         }
+    }
+
+    /// Mark session cookies `Secure` (the box serves HTTPS).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Auth {
+        self.secure = secure;
+        self
+    }
+
+    /// The `Set-Cookie` value for a new session.
+    pub fn cookie(&self, token: &str) -> String {
+        let c = session_cookie(token, self.idle);
+        if self.secure { c + "; Secure" } else { c }
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {

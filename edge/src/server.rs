@@ -248,10 +248,13 @@ impl Edge {
         Ok(Edge {
             state: AppState {
                 store,
-                auth: Arc::new(Auth::new(
-                    &config.staff,
-                    Duration::from_secs(config.auth.idle_timeout_secs),
-                )),
+                auth: Arc::new(
+                    Auth::new(
+                        &config.staff,
+                        Duration::from_secs(config.auth.idle_timeout_secs),
+                    )
+                    .with_secure_cookies(tls.is_some()),
+                ),
                 venue: Arc::new(Venue {
                     id: config.venue_id.clone(),
                     name: config.venue_name.clone(),

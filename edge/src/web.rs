@@ -256,7 +256,7 @@ pub(crate) async fn login_submit(
         Ok((token, staff)) => {
             tracing::info!(staff = %staff.id, role = %staff.role, "signed in");
             let mut resp = Redirect::to("/").into_response();
-            set_cookie(&mut resp, &auth::session_cookie(&token, state.auth.idle()));
+            set_cookie(&mut resp, &state.auth.cookie(&token));
             resp
         }
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {

@@ -157,7 +157,7 @@ fn write_crl(ca_dir: &Path) -> Result<(), CaError> {
     for l in lines(&ca_dir.join(REVOKED))? {
         let bytes = l
             .first()
-            .and_then(|h| hex_decode(h))
+            .and_then(|h| hex::decode(h).ok())
             .ok_or_else(|| CaError::Invalid(format!("{REVOKED}: bad serial in {l:?}")))?;
         let at = l
             .get(1)
@@ -188,20 +188,6 @@ fn write_crl(ca_dir: &Path) -> Result<(), CaError> {
         source,
     })?;
     std::fs::rename(&tmp, &path).map_err(|source| CaError::Read { path, source })
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.is_empty() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Revoke every certificate issued to box `node`: they are added to `revoked.tsv` and the
@@ -351,7 +337,7 @@ pub fn enrol_box_between(
         &ca_dir.join(ISSUED),
         &format!(
             "{node}\t{}\t{}",
-            hex_encode(&serial.to_bytes()),
+            hex::encode(serial.to_bytes()),
             not_after.unix_timestamp()
         ),
     )?;

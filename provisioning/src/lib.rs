@@ -9,6 +9,8 @@
 //!   public key to enrol at central and at peers.
 //! - [`ca`]: the municipality's certificate authority; enrolling a box (TLS key and
 //!   certificate for server and client authentication, event-signing key); revocation.
+//! - [`mosquitto`]: an external Mosquitto broker with the same rules as the embedded one's
+//!   gate (client certificates, each box publishing only on its own topic).
 //! - [`tls`]: loading those certificates into rustls servers and clients that check the
 //!   other side against the CA and its revocation list; the HTTPS listener.
 
@@ -16,5 +18,6 @@
 
 pub mod ca;
 pub mod keys;
+pub mod mosquitto;
 pub mod pin;
 pub mod tls;

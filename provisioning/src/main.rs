@@ -54,6 +54,23 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         days: u32,
     },
+    /// Configure a venue's Mosquitto broker: enrol it (node `broker`) and write
+    /// `mosquitto.conf` and its ACL (client certificates required, each box publishing only
+    /// on its own topic). Start it with `mosquitto -c <out>/mosquitto.conf`.
+    BrokerConfig {
+        /// Directory of the CA.
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// Where to write (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Address Mosquitto listens on (the venue network's).
+        #[arg(long, value_name = "IP:PORT")]
+        listen: std::net::SocketAddr,
+        /// Account Mosquitto drops to when started as root.
+        #[arg(long, default_value = "mosquitto")]
+        user: String,
+    },
     /// Revoke every certificate issued to a box (lost, stolen or retired): the CA's
     /// revocation list `crl.pem` is re-signed; give it to central, the brokers and the boxes.
     Revoke {
@@ -129,6 +146,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("ca:          {}", e.ca.display());
             println!("signing key: {}", e.node_key.display());
             println!("public key:  {}", e.public_key);
+        }
+        Command::BrokerConfig {
+            ca,
+            out,
+            listen,
+            user,
+        } => {
+            std::fs::create_dir_all(&out)?;
+            let conf = checkup_provisioning::mosquitto::write_config(&ca, &out, listen, &user)?;
+            println!("{}", conf.display());
         }
         Command::Revoke { ca, node } => {
             let serials = checkup_provisioning::ca::revoke(&ca, &node)?;

@@ -50,16 +50,59 @@ pub struct Setup {
     pub central_url: String,
     /// Each box's TOML (its data directory holds it).
     pub box_configs: Vec<PathBuf>,
-    _dir: tempfile::TempDir,
+    /// The venue's id.
+    pub venue: String,
+    /// With TLS: the municipality's CA directory (`ca.crt`, `ca.key`, `crl.pem`).
+    pub pki: Option<PathBuf>,
+    /// Each box's forwarding secret, in order.
+    pub secrets: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    /// The directory everything lives in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// Configurations for central (`database`: `sqlite` or a PostgreSQL URL) and `boxes` boxes
-/// of one new venue forwarding to it (staff R1/1111 reception, A1/9999 venue admin).
+/// of one new venue forwarding to it (staff R1/1111 reception, A1/9999 venue admin), over
+/// plain HTTP (`--insecure-dev`).
 pub fn setup(database: &str, boxes: usize) -> Setup {
+    setup_with(database, boxes, false)
+}
+
+/// As [`setup`], enrolled with a new municipal CA: HTTPS everywhere, boxes forwarding over
+/// mutual TLS.
+pub fn setup_tls(database: &str, boxes: usize) -> Setup {
+    setup_with(database, boxes, true)
+}
+
+/// `[tls]` for the enrolment of `node` in `dir`, with the CA in `pki`.
+pub fn tls_section(pki: &Path, dir: &Path, node: &str) -> String {
+    format!(
+        "\n[tls]\ncert = \"{}\"\nkey = \"{}\"\nca = \"{}\"\ncrl = \"{}\"\n",
+        dir.join(format!("{node}.crt")).display(),
+        dir.join(format!("{node}.key")).display(),
+        pki.join("ca.crt").display(),
+        pki.join("crl.pem").display()
+    )
+}
+
+fn setup_with(database: &str, boxes: usize, tls: bool) -> Setup {
+    use checkup_provisioning::ca;
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let central_url = format!("http://127.0.0.1:{port}");
+    let scheme = if tls { "https" } else { "http" };
+    let central_url = format!("{scheme}://127.0.0.1:{port}");
     let venue = format!("fwd-{}", Uuid::now_v7().simple());
+    let pki = tls.then(|| {
+        let pki = dir.path().join("pki");
+        std::fs::create_dir_all(&pki).expect("dir");
+        ca::create_ca(&pki, "みどり市", 30).expect("CA");
+        pki
+    });
     // PINs as `venue::STAFF` has them (R1 1111, A1 9999).
     let provision = binary("checkup-provisioning", "checkup-provision").expect("bin");
     let hash = |pin: &str| piped(&provision, &["hash-pin"], pin);
@@ -68,7 +111,14 @@ pub fn setup(database: &str, boxes: usize) -> Setup {
         "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\ndatabase = \"{database}\"\nmax_batch_events = 500\n",
         dir.path().join("central").display()
     );
+    if let Some(pki) = &pki {
+        let out = pki.join("central");
+        ca::enrol_box(pki, "central", "municipal", &["127.0.0.1".into()], &out, 30)
+            .expect("enrol central");
+        central.push_str(&tls_section(pki, &out, "central"));
+    }
     let mut box_configs = Vec::new();
+    let mut secrets = Vec::new();
     for i in 1..=boxes {
         let node = format!("edge-{i:02}");
         let data = dir.path().join(&node);
@@ -89,6 +139,13 @@ pub fn setup(database: &str, boxes: usize) -> Setup {
              [[staff]]\nid = \"A1\"\nname = \"管理\"\nrole = \"venue_admin\"\npin_hash = \"{a1_hash}\"\n",
             data.display()
         );
+        let mut cfg = cfg;
+        if let Some(pki) = &pki {
+            let out = dir.path().join(format!("{node}-tls"));
+            ca::enrol_box(pki, &node, &venue, &["127.0.0.1".into()], &out, 30).expect("enrol box");
+            cfg.push_str(&tls_section(pki, &out, &node));
+        }
+        secrets.push(secret);
         let p = data.join("edge.toml");
         std::fs::write(&p, cfg).expect("config");
         box_configs.push(p);
@@ -99,7 +156,10 @@ pub fn setup(database: &str, boxes: usize) -> Setup {
         central_config,
         central_url,
         box_configs,
-        _dir: dir,
+        venue,
+        pki,
+        secrets,
+        dir,
     }
 }
 
@@ -107,22 +167,35 @@ pub fn setup(database: &str, boxes: usize) -> Setup {
 pub fn start_central(s: &Setup) -> Process {
     let bin = binary("checkup-central", "checkup-central").expect("central binary");
     let cfg = s.central_config.display().to_string();
-    Process::start(
-        &bin,
-        &["run", "--config", &cfg, "--insecure-dev"],
-        Duration::from_secs(30),
-    )
-    .expect("central starts")
+    let mut args = vec!["run", "--config", &cfg];
+    if s.pki.is_none() {
+        args.push("--insecure-dev");
+    }
+    Process::start(&bin, &args, Duration::from_secs(30)).expect("central starts")
 }
 
 /// Start a box from its configuration.
 pub fn start_box(config: &Path) -> Process {
     let bin = binary("checkup-edge", "checkup-edge").expect("edge binary");
     let cfg = config.display().to_string();
-    Process::start(
-        &bin,
-        &["run", "--config", &cfg, "--insecure-dev"],
-        Duration::from_secs(30),
-    )
-    .expect("box starts")
+    let enrolled = std::fs::read_to_string(config).is_ok_and(|t| t.contains("\n[tls]"));
+    let mut args = vec!["run", "--config", &cfg];
+    if !enrolled {
+        args.push("--insecure-dev");
+    }
+    Process::start(&bin, &args, Duration::from_secs(30)).expect("box starts")
+}
+
+/// An HTTPS client trusting the CA in `pki`, presenting the enrolment `(cert, key)` if
+/// given.
+pub fn https_client(pki: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
+    use checkup_provisioning::tls;
+    let trust = tls::Trust::load(&pki.join("ca.crt"), Some(&pki.join("crl.pem"))).expect("CA");
+    let creds = identity.map(|(c, k)| tls::Credentials::load(c, k).expect("enrolment"));
+    let config = tls::client_config(&trust, creds.as_ref(), tls::ServerCheck::Host).expect("TLS");
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .use_preconfigured_tls((*config).clone())
+        .build()
+        .expect("client")
 }

@@ -7,6 +7,7 @@
 //! - [`binary`]: path of a workspace binary, built on demand.
 //! - [`Process`]: a running binary with its ready URL; killed on drop.
 //! - [`central`]: central and boxes forwarding to it, configured and started.
+//! - [`mqtt`]: MQTT clients with chosen TLS identities, to probe a venue broker.
 //! - [`notice_corpus`]: synthetic police notices with ground truth, for OCR scoring.
 //! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 pub mod central;
+pub mod mqtt;
 pub mod notice_corpus;
 pub mod pdf;
 pub mod pg;
@@ -47,6 +49,25 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut cmd = Command::new(cargo);
             cmd.args(["build", "-p", package, "--bin", name]);
+            // Cargo sets these for the test being run; a build script that watches one (ring
+            // watches CARGO_MANIFEST_DIR) would otherwise rebuild on every switch between
+            // `cargo test` and this build.
+            for (k, _) in std::env::vars_os() {
+                let k = k.to_string_lossy().into_owned();
+                if [
+                    "CARGO_PKG_",
+                    "CARGO_MANIFEST_",
+                    "CARGO_CRATE_",
+                    "CARGO_BIN_",
+                ]
+                .iter()
+                .any(|p| k.starts_with(p))
+                    || k == "CARGO_TARGET_TMPDIR"
+                    || k == "CARGO_PRIMARY_PACKAGE"
+                {
+                    cmd.env_remove(&k);
+                }
+            }
             if dir.ends_with("release") {
                 cmd.arg("--release");
             }

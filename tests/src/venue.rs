@@ -345,14 +345,23 @@ pub struct Staff {
 impl Staff {
     /// Sign in as `staff_id` on the box at `base`.
     pub async fn login(base: &str, staff_id: &str) -> anyhow::Result<Staff> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        Self::login_with(http, base, staff_id).await
+    }
+
+    /// As [`Staff::login`], with a client of the caller's (e.g. trusting a test CA).
+    pub async fn login_with(
+        http: reqwest::Client,
+        base: &str,
+        staff_id: &str,
+    ) -> anyhow::Result<Staff> {
         let pin = STAFF
             .iter()
             .find(|s| s.0 == staff_id)
             .map(|s| s.1)
             .context("unknown staff")?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
         let r = http
             .post(format!("{base}/api/login"))
             .json(&json!({"staff_id": staff_id, "pin": pin}))
