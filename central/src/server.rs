@@ -70,6 +70,8 @@ impl Central {
     /// Open the database (migrating it) and load the enrolled boxes and staff.
     pub async fn open(config: &Config) -> anyhow::Result<Central> {
         config.check()?;
+        // rustls' process-wide provider (ring), before any TLS server.
+        tls::install_provider();
         let db = Db::open(config).await.context("opening the database")?;
         let mut keys = HashMap::new();
         let mut boxes = HashMap::new();

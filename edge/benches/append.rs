@@ -44,6 +44,7 @@ fn options() -> StoreOptions {
         venue: "bench".into(),
         node: "edge-01".into(),
         max_batch_events: 4096,
+        key: None,
     }
 }
 

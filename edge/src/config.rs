@@ -67,6 +67,16 @@ pub struct Config {
     /// to start unless given `--insecure-dev` (plain HTTP and MQTT, for development).
     #[serde(default)]
     pub tls: Option<checkup_provisioning::tls::TlsFiles>,
+    /// Key material given in memory (from an enrolment bundle), never in the file.
+    #[serde(skip)]
+    pub secrets: Secrets,
+}
+
+/// Key material held in memory only.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// The data key (see `store.key_file`).
+    pub data_key: Option<crate::at_rest::DataKey>,
 }
 
 /// `[intake]`
@@ -232,6 +242,12 @@ pub struct StoreConfig {
     /// Largest HTTP request body accepted, in bytes.
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// The box's data key (64 hex digits; `checkup-provision data-key` makes one): the event
+    /// store and roster are encrypted with SQLCipher and the notice inbox's scans are sealed.
+    /// Keep it off the box (a USB key, tmpfs); an enrolment bundle carries it instead.
+    /// Default: none (files in the clear).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[auth]`
@@ -350,6 +366,7 @@ impl Default for StoreConfig {
         StoreConfig {
             max_batch_events: default_max_batch_events(),
             max_body_bytes: default_max_body_bytes(),
+            key_file: None,
         }
     }
 }
@@ -381,6 +398,7 @@ impl Default for Config {
             central: CentralConfig::default(),
             intake: IntakeConfig::default(),
             tls: None,
+            secrets: Secrets::default(),
         }
     }
 }
@@ -502,6 +520,18 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid(format!("peer {}: {e}", p.node)))?;
         }
         Ok(())
+    }
+
+    /// The data key: the one given in memory (an enrolment bundle), else `store.key_file`.
+    pub fn data_key(&self) -> Result<Option<crate::at_rest::DataKey>, crate::at_rest::AtRestError> {
+        if let Some(k) = &self.secrets.data_key {
+            return Ok(Some(k.clone()));
+        }
+        self.store
+            .key_file
+            .as_deref()
+            .map(crate::at_rest::DataKey::load)
+            .transpose()
     }
 
     /// The node key file.

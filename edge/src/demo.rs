@@ -15,12 +15,14 @@ use crate::config::{Config, StaffConfig, StationConfig};
 use crate::roster::{Resident, Roster};
 
 /// The demo municipality's CA and this box's enrolment in `<data_dir>/pki`, made on first
-/// start: the certificate names `localhost`, 127.0.0.1 and the listen address. (Delete the
-/// folder to issue them again, e.g. for another listen address.)
+/// start: the certificate names `localhost`, 127.0.0.1 and the listen address (delete the
+/// folder to issue them again, e.g. for another listen address), and the box's data key
+/// (`pki/edge-01/data.key`: kept beside the data for the demo only — a real box gets it
+/// from its enrolment bundle). Returns the TLS files and the data key file.
 pub fn enrolment(
     data_dir: &Path,
     listen: SocketAddr,
-) -> anyhow::Result<checkup_provisioning::tls::TlsFiles> {
+) -> anyhow::Result<(checkup_provisioning::tls::TlsFiles, std::path::PathBuf)> {
     use checkup_provisioning::ca;
     let pki = data_dir.join("pki");
     let node = "edge-01";
@@ -36,12 +38,23 @@ pub fn enrolment(
         }
         ca::enrol_box(&pki, node, VENUE_ID, &hosts, &box_dir, 365)?;
     }
-    Ok(checkup_provisioning::tls::TlsFiles {
-        cert: box_dir.join(format!("{node}.crt")),
-        key: box_dir.join(format!("{node}.key")),
-        ca: pki.join(ca::CA_CERT),
-        crl: Some(pki.join(ca::CA_CRL)),
-    })
+    let data_key = box_dir.join("data.key");
+    if !data_key.exists() {
+        checkup_provisioning::keys::write_new(
+            &data_key,
+            crate::at_rest::DataKey::generate().to_hex().as_bytes(),
+            0o600,
+        )?;
+    }
+    Ok((
+        checkup_provisioning::tls::TlsFiles {
+            cert: box_dir.join(format!("{node}.crt")),
+            key: box_dir.join(format!("{node}.key")),
+            ca: pki.join(ca::CA_CERT),
+            crl: Some(pki.join(ca::CA_CRL)),
+        },
+        data_key,
+    ))
 }
 
 /// Venue id of the demo.
@@ -291,15 +304,13 @@ pub fn roster() -> Vec<Resident> {
 }
 
 /// Load the demo roster into the data directory (idempotent).
-pub fn load_roster(data_dir: &Path) -> Result<usize, rusqlite::Error> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-            Some(e.to_string()),
-        )
-    })?;
-    let roster = Roster::open(&data_dir.join("roster.sqlite3"))?;
-    roster.upsert(&self::roster())
+pub fn load_roster(
+    data_dir: &Path,
+    key: Option<&crate::at_rest::DataKey>,
+) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(data_dir)?;
+    let roster = Roster::open(&data_dir.join("roster.sqlite3"), key)?;
+    Ok(roster.upsert(&self::roster())?)
 }
 
 #[cfg(test)]

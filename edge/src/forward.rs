@@ -169,6 +169,7 @@ pub fn start(
     };
     let endpoint = format!("{}/v1/batches", url.trim_end_matches('/'));
     let secret = config.secret.clone().unwrap_or_default();
+    checkup_provisioning::tls::install_provider();
     let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
     if let Some(tls) = tls {
         // Mutual TLS: this box's certificate, central checked against the municipality's CA.

@@ -8,6 +8,7 @@
 //! # Layout
 //!
 //! - [`config`]: the TOML configuration, every key with its default.
+//! - [`at_rest`]: the data key: SQLCipher for the store and roster, sealed scan files.
 //! - [`courses`]: which stations each checkup course visits.
 //! - [`store`]: the durable event log on SQLite (group commit, idempotent appends); its
 //!   module documentation states the invariants.
@@ -38,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod at_rest;
 pub mod auth;
 pub mod board;
 pub mod cards;

@@ -265,8 +265,16 @@ fn audit_verify(
     let Some(c) = box_config(config, data_dir) else {
         return std::process::ExitCode::FAILURE;
     };
-    let conn = match rusqlite::Connection::open_with_flags(
-        c.store_path(),
+    let key = match c.data_key() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let conn = match checkup_edge::at_rest::open_sqlite(
+        &c.store_path(),
+        key.as_ref(),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     ) {
         Ok(conn) => conn,
@@ -366,14 +374,16 @@ async fn run(
             insecure_dev,
             ..
         } => {
-            let n = demo::load_roster(&data_dir).context("loading the demo roster")?;
             let mut c = demo::config(&data_dir, listen).map_err(anyhow::Error::msg)?;
             if !insecure_dev {
-                c.tls = Some(
-                    demo::enrolment(&data_dir, listen)
-                        .context("the demo municipality's certificates")?,
-                );
+                let (tls, key) = demo::enrolment(&data_dir, listen)
+                    .context("the demo municipality's certificates")?;
+                c.tls = Some(tls);
+                c.store.key_file = Some(key);
             }
+            let key = c.data_key()?;
+            let n =
+                demo::load_roster(&data_dir, key.as_ref()).context("loading the demo roster")?;
             c.replication.broker_port = mqtt_port;
             c.central.url = central_url;
             c.central.secret = central_secret;

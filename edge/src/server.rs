@@ -200,6 +200,8 @@ impl Edge {
     /// As [`Edge::open`], with card readers prepared by the caller.
     pub fn open_with_cards(config: &Config, cards: Cards) -> anyhow::Result<Edge> {
         config.check()?;
+        // rustls' process-wide provider (ring), before any TLS server or HTTP client.
+        checkup_provisioning::tls::install_provider();
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         #[cfg(unix)]
@@ -210,6 +212,7 @@ impl Edge {
                 std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
         }
         let key = node::load_or_create(&config.key_path())?;
+        let data_key = config.data_key().context("the box's data key")?;
         let mut keyring: HashMap<String, PublicKey> = HashMap::new();
         keyring.insert(config.node_id.clone(), key.verifying_key());
         for p in &config.peers {
@@ -223,19 +226,24 @@ impl Edge {
                 venue: config.venue_id.clone(),
                 node: config.node_id.clone(),
                 max_batch_events: config.store.max_batch_events,
+                key: data_key.clone(),
             },
             key,
         )
         .context("opening the event store")?;
-        let roster =
-            Roster::open(&config.data_dir.join("roster.sqlite3")).context("opening the roster")?;
+        let roster = Roster::open(&config.data_dir.join("roster.sqlite3"), data_key.as_ref())
+            .context("opening the roster")?;
         let register = match &config.intake.register {
             Some(path) => intake::read_register(path)
                 .with_context(|| format!("reading the resident register {}", path.display()))?,
             None => Vec::new(),
         };
-        let inbox = intake::inbox::Inbox::open(&config.data_dir, register)
-            .context("opening the notice inbox")?;
+        let inbox = intake::inbox::Inbox::open(
+            &config.data_dir,
+            register,
+            crate::at_rest::Files::new(data_key.clone()),
+        )
+        .context("opening the notice inbox")?;
         if config.staff.is_empty() {
             tracing::warn!("no staff configured: nobody can sign in");
         }

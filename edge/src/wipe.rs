@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 
 use crate::config::Config;
 use crate::forward::Watermark;
@@ -42,6 +42,10 @@ pub enum WipeError {
     /// The event store could not be read.
     #[error("reading the event store: {0}")]
     Store(#[from] rusqlite::Error),
+    /// The event store does not open with the box's data key (or the key is unreadable):
+    /// nothing can be known about what central lacks, so nothing is wiped.
+    #[error("{0}")]
+    Key(#[from] crate::at_rest::AtRestError),
     /// The watermark could not be read.
     #[error("{0}")]
     Watermark(#[from] crate::forward::ForwardError),
@@ -72,7 +76,8 @@ pub fn unforwarded(config: &Config) -> Result<(u64, BTreeMap<String, u64>), Wipe
     if !store.exists() {
         return Ok((0, BTreeMap::new()));
     }
-    let conn = Connection::open_with_flags(&store, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let key = config.data_key()?;
+    let conn = crate::at_rest::open_sqlite(&store, key.as_ref(), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let held: Vec<(String, i64)> = conn
         .prepare("SELECT node, COUNT(*) FROM events GROUP BY node")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -162,7 +167,7 @@ fn shred_dir(dir: &Path, report: &mut WipeReport) -> Result<(), WipeError> {
 }
 
 /// Overwrite a file with zeros, flush it to disk, remove it. Returns its length.
-fn shred_file(path: &Path) -> std::io::Result<u64> {
+pub fn shred_file(path: &Path) -> std::io::Result<u64> {
     let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
     let len = f.metadata()?.len();
     let zeros = vec![0u8; 1 << 16];

@@ -116,6 +116,7 @@ fn store(dir: &std::path::Path) -> EventStore {
             venue: VENUE.into(),
             node: "edge-09".into(),
             max_batch_events: 16,
+            key: None,
         },
         NodeKey::generate(),
     )

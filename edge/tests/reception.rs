@@ -52,7 +52,7 @@ async fn a_tap_reaches_reception_live_and_the_pin_reads_the_card() {
     let slot =
         VirtualCard::start(reader.reader_addr(0), Some(reader.netns_path())).expect("emulator");
     let dir = tempfile::tempdir().expect("tempdir");
-    checkup_edge::demo::load_roster(dir.path()).expect("roster");
+    checkup_edge::demo::load_roster(dir.path(), None).expect("roster");
     let config = common::config(dir.path());
     let cards = Cards::watch(Some(slot)).expect("watcher");
     let b = TestBox::start_with_cards(dir, config, cards).await;

@@ -51,6 +51,7 @@ async fn in_flight_appends_finish_and_survive_shutdown() {
             venue: "test-venue".into(),
             node: "edge-01".into(),
             max_batch_events: 64,
+            key: None,
         },
         key,
     )
@@ -83,6 +84,7 @@ fn a_data_directory_of_another_node_is_refused() {
         venue: "v".into(),
         node: node.into(),
         max_batch_events: 8,
+        key: None,
     };
     let s = EventStore::open(&path, o("edge-01"), NodeKey::generate()).expect("open");
     s.close_blocking();

@@ -37,6 +37,7 @@ fn options() -> StoreOptions {
         venue: "v".into(),
         node: "edge-01".into(),
         max_batch_events: 64,
+        key: None,
     }
 }
 

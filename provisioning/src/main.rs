@@ -26,6 +26,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Generate a box's data key (64 hex digits, owner-only) for `store.key_file`: the
+    /// event store and roster are encrypted with it, scans sealed. Keep it off the box's
+    /// disk (a USB key, tmpfs); enrolment bundles carry one inside instead.
+    DataKey {
+        /// Where to write it (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// The municipality's certificate authority.
     Ca {
         #[command(subcommand)]
@@ -119,6 +127,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::NodeKey { out } => {
             let key = checkup_provisioning::keys::generate(&out)?;
             println!("{}", key.verifying_key().to_base64());
+        }
+        Command::DataKey { out } => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+            checkup_provisioning::keys::write_new(
+                &out,
+                format!("{}\n", hex::encode(key)).as_bytes(),
+                0o600,
+            )?;
+            println!("{}", out.display());
         }
         Command::Ca {
             command:

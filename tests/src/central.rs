@@ -190,6 +190,7 @@ pub fn start_box(config: &Path) -> Process {
 /// given.
 pub fn https_client(pki: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
     use checkup_provisioning::tls;
+    tls::install_provider();
     let trust = tls::Trust::load(&pki.join("ca.crt"), Some(&pki.join("crl.pem"))).expect("CA");
     let creds = identity.map(|(c, k)| tls::Credentials::load(c, k).expect("enrolment"));
     let config = tls::client_config(&trust, creds.as_ref(), tls::ServerCheck::Host).expect("TLS");

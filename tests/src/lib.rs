@@ -97,6 +97,8 @@ impl Process {
     /// Start `bin args…` and wait up to `timeout` for a stdout line containing
     /// `ready: http://…/` (or `https://`).
     pub fn start(bin: &PathBuf, args: &[&str], timeout: Duration) -> anyhow::Result<Process> {
+        // The test's own HTTP clients use rustls with the ring provider.
+        checkup_provisioning::tls::install_provider();
         let mut child = Command::new(bin)
             .args(args)
             .env(

@@ -345,6 +345,7 @@ pub struct Staff {
 impl Staff {
     /// Sign in as `staff_id` on the box at `base`.
     pub async fn login(base: &str, staff_id: &str) -> anyhow::Result<Staff> {
+        checkup_provisioning::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?;

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use checkup_drivers::notice::read::{FIELD_NAMES, read_page};
 use checkup_drivers::scan::{self, Limits, ocr::Engine};
+
+use crate::at_rest::Files;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest;
@@ -101,6 +103,8 @@ pub struct Inbox {
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     changed: broadcast::Sender<()>,
     limits: Limits,
+    /// Scans, crops and records: sealed under the box's data key when it has one.
+    files: Files,
 }
 
 fn now_ms() -> u64 {
@@ -124,14 +128,23 @@ fn display_name(name: &str) -> String {
 impl Inbox {
     /// Open the inbox under `data_dir/intake`, reload what it held and start the OCR worker
     /// (one thread with its own Tesseract, so the box keeps a core for the venue).
-    pub fn open(data_dir: &Path, register: Vec<RegisterRow>) -> Result<Arc<Inbox>, InboxError> {
+    pub fn open(
+        data_dir: &Path,
+        register: Vec<RegisterRow>,
+        files: Files,
+    ) -> Result<Arc<Inbox>, InboxError> {
         let dir = data_dir.join("intake");
         std::fs::create_dir_all(&dir)?;
         let mut scans = BTreeMap::new();
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path().join("scan.json");
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
+            let bytes = match files.read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "unreadable scan record skipped");
+                    continue;
+                }
             };
             match serde_json::from_slice::<Scan>(&bytes) {
                 Ok(s) => {
@@ -155,6 +168,7 @@ impl Inbox {
             worker: Mutex::new(None),
             changed: broadcast::channel(64).0,
             limits: Limits::default(),
+            files,
         });
         let weak = Arc::downgrade(&inbox);
         let handle = std::thread::Builder::new()
@@ -221,14 +235,21 @@ impl Inbox {
         if !FIELD_NAMES.contains(&field) {
             return None;
         }
-        std::fs::read(self.scan_dir(id).join(format!("crop-{field}.png"))).ok()
+        self.files
+            .read(&self.scan_dir(id).join(format!("crop-{field}.png")))
+            .ok()
+    }
+
+    /// How the inbox writes files (sealed or not).
+    pub fn files(&self) -> &Files {
+        &self.files
     }
 
     fn persist(&self, scan: &Scan) -> Result<(), InboxError> {
         let dir = self.scan_dir(scan.id);
         let tmp = dir.join("scan.json.tmp");
         let bytes = serde_json::to_vec_pretty(scan).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, bytes)?;
+        self.files.write(&tmp, &bytes)?;
         std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, dir.join("scan.json"))?;
         Ok(())
@@ -281,7 +302,7 @@ impl Inbox {
         let dir = self.scan_dir(scan.id);
         std::fs::create_dir_all(&dir)?;
         let original = dir.join("original");
-        std::fs::write(&original, bytes)?;
+        self.files.write(&original, bytes)?;
         std::fs::File::open(&original)?.sync_all()?;
         self.persist(&scan)?;
         self.lock().insert(scan.id, scan.clone());
@@ -308,7 +329,9 @@ impl Inbox {
         if scan.status != Status::Reading {
             return;
         }
-        let outcome = std::fs::read(dir.join("original"))
+        let outcome = self
+            .files
+            .read(&dir.join("original"))
             .map_err(|e| ("io", e.to_string()))
             .and_then(|bytes| {
                 scan::read_bytes(&scan.file, &bytes, &self.limits)
@@ -327,7 +350,7 @@ impl Inbox {
                     match_child(&mut fields, register)
                 };
                 let json = notice_json(&scan.file, &fields, resident, evidence);
-                cut_crops(&dir, &page.image, &json);
+                cut_crops(&self.files, &dir, &page.image, &json);
                 Ok(json)
             });
         let result = self.update(id, |s| match outcome {
@@ -347,7 +370,7 @@ impl Inbox {
 }
 
 /// Cut each field's region (with a margin) out of the page as a PNG for the review page.
-fn cut_crops(dir: &Path, page: &image::GrayImage, json: &Value) {
+fn cut_crops(files: &Files, dir: &Path, page: &image::GrayImage, json: &Value) {
     const MARGIN: u32 = 16;
     let (w, h) = page.dimensions();
     for name in FIELD_NAMES {
@@ -365,7 +388,12 @@ fn cut_crops(dir: &Path, page: &image::GrayImage, json: &Value) {
         let y1 = (y + bh + MARGIN).min(h);
         let crop = image::imageops::crop_imm(page, x0, y0, x1 - x0, y1 - y0).to_image();
         let path = dir.join(format!("crop-{name}.png"));
-        if let Err(e) = crop.save_with_format(&path, image::ImageFormat::Png) {
+        let mut png = Vec::new();
+        let saved = crop
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| e.to_string())
+            .and_then(|()| files.write(&path, &png).map_err(|e| e.to_string()));
+        if let Err(e) = saved {
             tracing::warn!(path = %path.display(), error = %e, "crop not saved");
         }
     }
@@ -460,26 +488,44 @@ fn poll(
         } else {
             std::fs::read(&path)
                 .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    inbox
+                .map(|bytes| {
+                    let added = inbox
                         .add(&name, &bytes, Origin::HotFolder)
-                        .map_err(|e| e.to_string())
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
+                    (bytes, added)
                 })
-                .map(|_| ())
         };
-        let dest = match &outcome {
-            Ok(()) => taken.join(&name),
+        let (dest, bytes) = match outcome {
+            Ok((bytes, Ok(()))) => (taken.join(&name), Some(bytes)),
+            Ok((bytes, Err(e))) => {
+                tracing::warn!(file = %name, error = %e, "hot folder file refused; moved to taken/refused-");
+                (taken.join(format!("refused-{name}")), Some(bytes))
+            }
             Err(e) => {
                 tracing::warn!(file = %name, error = %e, "hot folder file refused; moved to taken/refused-");
-                taken.join(format!("refused-{name}"))
+                (taken.join(format!("refused-{name}")), None)
             }
         };
         let dest = unused(dest);
-        if let Err(e) = std::fs::rename(&path, &dest) {
-            tracing::error!(file = %name, error = %e, "cannot move a taken file out of the hot folder");
-        }
+        move_taken(inbox.files(), &path, &dest, bytes.as_deref());
     }
     next
+}
+
+/// Move a taken file out of the hot folder: sealed under the data key when the box has one
+/// (the plain original overwritten before removal), else renamed. A file too large to
+/// have been read is renamed as it is.
+fn move_taken(files: &Files, path: &Path, dest: &Path, bytes: Option<&[u8]>) {
+    let moved = match (files.seals(), bytes) {
+        (true, Some(b)) => files
+            .write(dest, b)
+            .and_then(|()| crate::wipe::shred_file(path).map(|_| ())),
+        _ => std::fs::rename(path, dest),
+    };
+    if let Err(e) = moved {
+        tracing::error!(file = %path.display(), error = %e, "cannot move a taken file out of the hot folder");
+    }
 }
 
 /// `path`, or `path` with a counter before its extension if it exists.
@@ -516,7 +562,7 @@ mod tests {
     #[test]
     fn uploads_are_kept_on_disk_and_survive_a_reopen() {
         let dir = tempfile::tempdir().expect("dir");
-        let inbox = Inbox::open(dir.path(), Vec::new()).expect("open");
+        let inbox = Inbox::open(dir.path(), Vec::new(), Files::default()).expect("open");
         assert!(matches!(
             inbox.add("x.png", b"", Origin::Upload),
             Err(InboxError::Empty)
@@ -543,7 +589,7 @@ mod tests {
         );
         inbox.stop();
         drop(inbox);
-        let reopened = Inbox::open(dir.path(), Vec::new()).expect("reopen");
+        let reopened = Inbox::open(dir.path(), Vec::new(), Files::default()).expect("reopen");
         assert_eq!(reopened.list().len(), 1);
         assert_eq!(reopened.get(a.id).map(|s| s.status), Some(Status::Failed));
     }

@@ -55,9 +55,12 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Open (or create) the roster file.
-    pub fn open(path: &Path) -> Result<Roster, rusqlite::Error> {
-        let conn = Connection::open(path)?;
+    /// Open (or create) the roster file, encrypted with the box's data key if given.
+    pub fn open(
+        path: &Path,
+        key: Option<&crate::at_rest::DataKey>,
+    ) -> Result<Roster, crate::at_rest::AtRestError> {
+        let conn = crate::at_rest::open_sqlite(path, key, crate::at_rest::READ_WRITE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(

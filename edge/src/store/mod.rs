@@ -121,6 +121,8 @@ pub struct StoreOptions {
     pub node: String,
     /// Most events committed in one transaction.
     pub max_batch_events: usize,
+    /// The box's data key: the file is encrypted with SQLCipher (None: plain SQLite).
+    pub key: Option<crate::at_rest::DataKey>,
 }
 
 /// A stored event with its local position.
@@ -238,7 +240,7 @@ impl EventStore {
     pub fn open(path: &Path, options: StoreOptions, key: NodeKey) -> Result<Self, StoreError> {
         let conn = schema::open_write(path, &options)?;
         let chain_head = chain::head(&conn)?.map_or(chain::GENESIS, |(_, l)| l);
-        let reader = schema::open_read(path)?;
+        let reader = schema::open_read(path, options.key.as_ref())?;
         let started = std::time::Instant::now();
         let projection = Projection::rebuild(&reader)?;
         tracing::info!(

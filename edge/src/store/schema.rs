@@ -41,7 +41,7 @@ fn pragmas(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// Open the write connection, create the schema and check that the store belongs to this
 /// venue and node.
 pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let conn = keyed(path, o.key.as_ref(), crate::at_rest::READ_WRITE)?;
     pragmas(&conn)?;
     conn.execute_batch(CREATE)?;
     let wrong = |reason: String| StoreError::WrongStore {
@@ -113,10 +113,29 @@ pub(super) fn open_wal_for_flush(path: &Path) -> Result<std::fs::File, StoreErro
     Ok(file)
 }
 
+/// Open the store file with the box's data key (if any), checking that it fits.
+pub fn keyed(
+    path: &Path,
+    key: Option<&crate::at_rest::DataKey>,
+    flags: rusqlite::OpenFlags,
+) -> Result<Connection, StoreError> {
+    crate::at_rest::open_sqlite(path, key, flags).map_err(|e| match e {
+        crate::at_rest::AtRestError::Sqlite(e) => StoreError::Sqlite(e),
+        other => StoreError::WrongStore {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })
+}
+
 /// Open a read-only connection.
-pub(super) fn open_read(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
+pub(super) fn open_read(
+    path: &Path,
+    key: Option<&crate::at_rest::DataKey>,
+) -> Result<Connection, StoreError> {
+    let conn = keyed(
         path,
+        key,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
