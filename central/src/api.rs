@@ -133,12 +133,13 @@ pub(crate) async fn batches(
     result
 }
 
-async fn ingest_batch(
-    s: AppState,
-    client_node: Option<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
+/// The enrolled box making a request: its secret, and (with TLS) its own client
+/// certificate.
+fn enrolled_box(
+    s: &AppState,
+    client_node: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<crate::server::EnrolledBox, ApiError> {
     let unauth = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -146,13 +147,13 @@ async fn ingest_batch(
             "an enrolled box's secret is required",
         )
     };
-    let secret = bearer(&headers).ok_or_else(unauth)?;
+    let secret = bearer(headers).ok_or_else(unauth)?;
     let digest = crate::config::secret_digest(secret);
     let enrolled = s.boxes.get(&digest).cloned().ok_or_else(unauth)?;
     if s.require_client_cert {
         // Mutual TLS: the certificate (checked against the CA and its revocation list in the
         // handshake) must be the box's own; a stolen secret alone forwards nothing.
-        match client_node.as_deref() {
+        match client_node {
             None => {
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
@@ -171,6 +172,16 @@ async fn ingest_batch(
             Some(_) => {}
         }
     }
+    Ok(enrolled)
+}
+
+async fn ingest_batch(
+    s: AppState,
+    client_node: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let enrolled = enrolled_box(&s, client_node.as_deref(), &headers)?;
     let bytes: Bytes = axum::body::to_bytes(body, s.max_batch_bytes)
         .await
         .map_err(|_| {
@@ -216,6 +227,49 @@ async fn ingest_batch(
         Json(json!({"acked": done.acked, "new": done.new, "duplicate": done.duplicate}))
             .into_response(),
     )
+}
+
+/// A box wiped before central held all its events: what it says it lost and why.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForcedWipe {
+    reason: String,
+    /// Events central lacked, per node, as the box counted them.
+    unforwarded: std::collections::BTreeMap<String, u64>,
+}
+
+/// `POST /v1/wipes`: a box records a forced wipe (`checkup-edge wipe --force --reason`)
+/// before it wipes; the entry goes into the hash-chained audit trail. Authenticated like a
+/// batch (the box's secret and, with TLS, its own certificate).
+pub(crate) async fn wipes(
+    State(s): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    Json(w): Json<ForcedWipe>,
+) -> Result<Response, ApiError> {
+    let client_node = extensions
+        .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
+        .and_then(|c| c.0.node.clone());
+    let enrolled = match enrolled_box(&s, client_node.as_deref(), &headers) {
+        Ok(b) => b,
+        Err(e) => {
+            s.rejected.count(e.code);
+            return Err(e);
+        }
+    };
+    let reason = w.reason.trim();
+    if reason.chars().count() < 4 || reason.chars().count() > 500 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_reason",
+            "a forced wipe needs a reason of 4 to 500 characters",
+        ));
+    }
+    let subject = json!({"reason": reason, "unforwarded": w.unforwarded}).to_string();
+    s.db.audit(&enrolled.node, "box_wiped_forced", &subject)
+        .await?;
+    tracing::warn!(node = %enrolled.node, reason, "forced wipe recorded");
+    Ok(Json(json!({"recorded": true})).into_response())
 }
 
 #[derive(Deserialize)]

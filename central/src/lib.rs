@@ -8,6 +8,8 @@
 //!   signatures against enrolled node keys, the box's municipality), all or nothing.
 //! - [`db`]: storage on SQLite or PostgreSQL — events exactly once by `(node, seq)`, node
 //!   heads, the resident record; versioned migrations.
+//! - [`audit`]: the hash-chained audit trail (accesses, ingested batches, wipes) and its
+//!   verification (`checkup-central audit verify`).
 //! - [`api`]: the HTTP API (batch ingest, sign-in, search, record, export).
 //! - [`web`]: the staff page.
 //! - [`server`]: opening and serving ([`server::Central`]).
@@ -16,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod ingest;

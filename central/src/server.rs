@@ -142,6 +142,7 @@ impl Central {
             .route("/", get(web::page))
             .route("/healthz", get(api::healthz))
             .route("/v1/batches", post(api::batches))
+            .route("/v1/wipes", post(api::wipes))
             .route("/v1/login", post(api::login))
             .route(
                 "/v1/residents",

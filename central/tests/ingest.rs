@@ -22,6 +22,7 @@ struct Fixture {
     stop: tokio_util_stop::Stop,
     _dir: tempfile::TempDir,
     pg_db: Option<checkup_tests::pg::TempDatabase>,
+    config: Config,
 }
 
 mod tokio_util_stop {
@@ -87,6 +88,7 @@ async fn fixture(postgres: bool) -> Fixture {
         ..Config::default()
     };
     let central = Central::open(&config).await.expect("open");
+    let config_copy = config.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -107,6 +109,7 @@ async fn fixture(postgres: bool) -> Fixture {
         stop: tokio_util_stop::Stop(Some(tx)),
         _dir: dir,
         pg_db,
+        config: config_copy,
     }
 }
 
@@ -534,6 +537,21 @@ async fn concurrent(postgres: bool) {
         "{statuses:?}"
     );
     assert_eq!(f.events().await, 3 + 8 * 3);
+    // Concurrent appends made one unbroken audit chain; the refused batch left no entry.
+    let db = checkup_central::db::Db::open(&f.config).await.expect("db");
+    let snapshot = db.audit_snapshot().await.expect("snapshot");
+    let keys: std::collections::HashMap<String, checkup_protocol::PublicKey> =
+        std::collections::HashMap::from([("edge-01".to_owned(), f.key.verifying_key())]);
+    let v = checkup_central::audit::verify(&snapshot, &keys).expect("intact");
+    assert_eq!(v.entries, 9, "one entry per stored batch");
+    assert_eq!(v.events, 3 + 8 * 3);
+    // An event removed behind central's back is found.
+    let mut cut = snapshot.clone();
+    cut.events.retain(|e| e.1 != 5);
+    assert!(matches!(
+        checkup_central::audit::verify(&cut, &keys),
+        Err(checkup_central::audit::AuditError::Events { .. })
+    ));
     f.finish().await;
 }
 

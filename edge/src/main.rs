@@ -55,6 +55,14 @@ enum Command {
         /// Data directory; overrides `data_dir` in the file.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Wipe even though central lacks events (a box that can never forward them): the
+        /// wipe is first recorded at central with the reason and the events lost, and not
+        /// done if central cannot record it (exit status 5).
+        #[arg(long, requires = "reason")]
+        force: bool,
+        /// Why the events central lacks may be lost (recorded in central's audit trail).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// The audit trail: `audit verify` walks the event log's hash chain and names the first
     /// entry that was changed or deleted (exit status 4), or prints the entries checked.
@@ -186,8 +194,17 @@ fn main() -> std::process::ExitCode {
     if let Command::Card { command } = &cli.command {
         return card_command(command);
     }
-    if let Command::Wipe { config, data_dir } = &cli.command {
-        return wipe(config, data_dir.as_deref());
+    if let Command::Wipe {
+        config,
+        data_dir,
+        force,
+        reason,
+    } = &cli.command
+    {
+        let force = force.then(|| checkup_edge::wipe::Force {
+            reason: reason.clone().unwrap_or_default(),
+        });
+        return wipe(config, data_dir.as_deref(), force);
     }
     if let Command::Audit {
         command: AuditCommand::Verify { config, data_dir },
@@ -303,20 +320,41 @@ fn audit_verify(
 }
 
 /// `checkup-edge wipe`: 0 wiped, 3 refused (events central lacks), 1 any other failure.
-fn wipe(config: &std::path::Path, data_dir: Option<&std::path::Path>) -> std::process::ExitCode {
+fn wipe(
+    config: &std::path::Path,
+    data_dir: Option<&std::path::Path>,
+    force: Option<checkup_edge::wipe::Force>,
+) -> std::process::ExitCode {
     let Some(c) = box_config(config, data_dir) else {
         return std::process::ExitCode::FAILURE;
     };
-    match checkup_edge::wipe::wipe(&c) {
+    // Multi-threaded: a current-thread runtime's handle cannot drive its own I/O.
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let forced = force.as_ref().map(|f| (f, rt.handle()));
+    match checkup_edge::wipe::wipe_with(&c, forced) {
         Ok(r) => {
             println!(
-                "wiped {}: {} events (all acknowledged by central), {} files, {} bytes overwritten",
+                "wiped {}: {} events, {} files, {} bytes overwritten",
                 c.data_dir.display(),
                 r.events,
                 r.files,
                 r.bytes
             );
             std::process::ExitCode::SUCCESS
+        }
+        Err(e @ checkup_edge::wipe::WipeError::NotRecorded(_)) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(5)
         }
         Err(e @ checkup_edge::wipe::WipeError::Unforwarded { .. }) => {
             eprintln!("error: {e}");

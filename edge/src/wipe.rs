@@ -49,6 +49,9 @@ pub enum WipeError {
     /// The watermark could not be read.
     #[error("{0}")]
     Watermark(#[from] crate::forward::ForwardError),
+    /// A forced wipe could not be recorded at central, so it was not done.
+    #[error("refusing to wipe: the forced wipe could not be recorded at central: {0}")]
+    NotRecorded(String),
     /// A file could not be overwritten or removed.
     #[error("{path}: {source}")]
     Io {
@@ -99,10 +102,63 @@ pub fn unforwarded(config: &Config) -> Result<(u64, BTreeMap<String, u64>), Wipe
     Ok((total_held, pending))
 }
 
+/// Why a wipe may go ahead with events central lacks.
+#[derive(Debug, Clone)]
+pub struct Force {
+    /// The reason given (`--reason`), 4 to 500 characters.
+    pub reason: String,
+}
+
+/// Record a forced wipe at central (`POST /v1/wipes`, authenticated like forwarding):
+/// central writes it into its hash-chained audit trail with the events it will never get.
+pub async fn record_forced(
+    config: &Config,
+    reason: &str,
+    unforwarded: &BTreeMap<String, u64>,
+) -> Result<(), WipeError> {
+    let fail = |m: String| WipeError::NotRecorded(m);
+    let url = config
+        .central
+        .url
+        .as_deref()
+        .ok_or_else(|| fail("no central.url in the configuration".into()))?;
+    let secret = config.central.secret.as_deref().unwrap_or_default();
+    checkup_provisioning::tls::install_provider();
+    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20));
+    if let Some(files) = &config.tls {
+        let tls = crate::tls::EdgeTls::load(files, &config.node_id, &config.venue_id)
+            .map_err(|e| fail(format!("{e:#}")))?;
+        builder = builder.use_preconfigured_tls((*tls.central).clone());
+    }
+    let client = builder.build().map_err(|e| fail(e.to_string()))?;
+    let r = client
+        .post(format!("{}/v1/wipes", url.trim_end_matches('/')))
+        .bearer_auth(secret)
+        .json(&serde_json::json!({"reason": reason, "unforwarded": unforwarded}))
+        .send()
+        .await
+        .map_err(|e| fail(format!("central unreachable: {e}")))?;
+    if !r.status().is_success() {
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        return Err(fail(format!("central answered {status}: {body}")));
+    }
+    Ok(())
+}
+
 /// Wipe the box: refused with [`WipeError::Unforwarded`] while central lacks any event;
 /// otherwise every file under the data directory and the hot folder's `taken/` is
 /// overwritten and removed (the directories themselves stay, empty).
 pub fn wipe(config: &Config) -> Result<WipeReport, WipeError> {
+    wipe_with(config, None)
+}
+
+/// [`wipe`], or with `force` even though central lacks events — only once central has
+/// recorded the forced wipe and its reason ([`record_forced`]; needs a Tokio runtime).
+pub fn wipe_with(
+    config: &Config,
+    force: Option<(&Force, &tokio::runtime::Handle)>,
+) -> Result<WipeReport, WipeError> {
     // A running box would go on writing into files being removed.
     if config.listen.port() != 0
         && std::net::TcpStream::connect_timeout(&config.listen, std::time::Duration::from_secs(1))
@@ -112,10 +168,24 @@ pub fn wipe(config: &Config) -> Result<WipeReport, WipeError> {
     }
     let (events, pending) = unforwarded(config)?;
     if !pending.is_empty() {
-        return Err(WipeError::Unforwarded {
-            total: pending.values().sum(),
-            per_node: pending,
-        });
+        let Some((force, rt)) = force else {
+            return Err(WipeError::Unforwarded {
+                total: pending.values().sum(),
+                per_node: pending,
+            });
+        };
+        let reason = force.reason.trim();
+        if reason.chars().count() < 4 || reason.chars().count() > 500 {
+            return Err(WipeError::NotRecorded(
+                "--reason must be 4 to 500 characters".into(),
+            ));
+        }
+        rt.block_on(record_forced(config, reason, &pending))?;
+        tracing::warn!(
+            reason,
+            lost = pending.values().sum::<u64>(),
+            "forced wipe recorded at central"
+        );
     }
     let mut report = WipeReport {
         events,

@@ -54,6 +54,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
         &data_arg,
     ];
     let mut rng = Rng::from_env();
+    checkup_provisioning::tls::install_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()?;

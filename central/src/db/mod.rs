@@ -433,6 +433,14 @@ impl Db {
             Db::Postgres(p) => p.audit(staff, action, subject).await,
         }
     }
+
+    /// The audit trail, its head and every event, for `checkup-central audit verify`.
+    pub async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
+        match self {
+            Db::Sqlite(s) => s.audit_snapshot().await,
+            Db::Postgres(p) => p.audit_snapshot().await,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -57,6 +57,21 @@ CREATE TABLE notices (
 CREATE INDEX notices_saved ON notices (saved_ms);
 ",
     ),
+    // 4: the audit trail is hash-chained (see `crate::audit`); older entries stay
+    // unchained below `base`.
+    (
+        4,
+        "
+ALTER TABLE audit ADD COLUMN at_ms BIGINT;
+ALTER TABLE audit ADD COLUMN link TEXT;
+CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1), id BIGINT NOT NULL, link TEXT NOT NULL,
+    base BIGINT NOT NULL
+);
+INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit genesis',
+    coalesce(max(id), 0) FROM audit;
+",
+    ),
 ];
 
 /// The PostgreSQL store.
@@ -312,6 +327,11 @@ impl Postgres {
             heads.insert((*n).to_owned(), head);
             out.acked.insert((*n).to_owned(), head as u64);
         }
+        if !fresh.is_empty() {
+            let record = crate::audit::IngestRecord::of(&fresh);
+            let boxes: Vec<&str> = record.ranges.keys().map(String::as_str).collect();
+            append_audit(&tx, &boxes.join(","), "ingest", &record.subject()).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
@@ -483,12 +503,82 @@ impl Postgres {
 
     /// See [`super::Db::audit`].
     pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
-        let c = self.client().await?;
-        c.execute(
-            "INSERT INTO audit (staff_id, action, subject) VALUES ($1, $2, $3)",
-            &[&staff, &action, &subject],
-        )
-        .await?;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        append_audit(&tx, staff, action, subject).await?;
+        tx.commit().await?;
         Ok(())
     }
+
+    /// See [`super::Db::audit_snapshot`].
+    pub async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
+        let c = self.client().await?;
+        let h = c
+            .query_one("SELECT id, link, base FROM audit_head WHERE one = 1", &[])
+            .await?;
+        let base: i64 = h.get(2);
+        let entries = c
+            .query(
+                "SELECT id, coalesce(at_ms, 0), staff_id, action, subject, coalesce(link, '')
+                 FROM audit WHERE id > $1 ORDER BY id",
+                &[&base],
+            )
+            .await?
+            .iter()
+            .map(|r| crate::audit::Entry {
+                id: r.get(0),
+                at_ms: r.get(1),
+                staff_id: r.get(2),
+                action: r.get(3),
+                subject: r.get(4),
+                link: r.get(5),
+            })
+            .collect();
+        let events = c
+            .query(
+                "SELECT node, seq, id, body::text FROM events ORDER BY node, seq",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        Ok(crate::audit::Snapshot {
+            entries,
+            head: (h.get(0), h.get(1)),
+            base,
+            events,
+        })
+    }
+}
+
+/// Append an entry to the hash-chained audit trail inside `tx`; the head row is locked,
+/// so concurrent appends queue.
+async fn append_audit(
+    tx: &deadpool_postgres::Transaction<'_>,
+    staff: &str,
+    action: &str,
+    subject: &str,
+) -> Result<(), DbError> {
+    let h = tx
+        .query_one(
+            "SELECT id, link FROM audit_head WHERE one = 1 FOR UPDATE",
+            &[],
+        )
+        .await?;
+    let (prev_id, prev_link): (i64, String) = (h.get(0), h.get(1));
+    let (id, at_ms) = (prev_id + 1, crate::audit::now_ms());
+    let link = crate::audit::link(&prev_link, id, at_ms, staff, action, subject);
+    tx.execute(
+        "INSERT INTO audit (id, at_ms, staff_id, action, subject, link)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&id, &at_ms, &staff, &action, &subject, &link],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE audit_head SET id = $1, link = $2 WHERE one = 1",
+        &[&id, &link],
+    )
+    .await?;
+    Ok(())
 }

@@ -62,6 +62,21 @@ CREATE TABLE notices (
 CREATE INDEX notices_saved ON notices (saved_ms);
 ",
     ),
+    // 4: the audit trail is hash-chained (see `crate::audit`); older entries stay
+    // unchained below `base`.
+    (
+        4,
+        "
+ALTER TABLE audit ADD COLUMN at_ms INTEGER;
+ALTER TABLE audit ADD COLUMN link TEXT;
+CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1), id INTEGER NOT NULL, link TEXT NOT NULL,
+    base INTEGER NOT NULL
+);
+INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit genesis',
+    coalesce(max(id), 0) FROM audit;
+",
+    ),
 ];
 
 /// The SQLite store.
@@ -349,11 +364,48 @@ impl Sqlite {
     pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
         let (s, a, j) = (staff.to_owned(), action.to_owned(), subject.to_owned());
         self.with(move |c| {
-            c.execute(
-                "INSERT INTO audit (staff_id, action, subject) VALUES (?1, ?2, ?3)",
-                params![s, a, j],
-            )?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            append_audit(&tx, &s, &a, &j)?;
+            tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    /// See [`super::Db::audit_snapshot`].
+    pub async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
+        self.with(|c| {
+            let (head_id, head_link, base): (i64, String, i64) = c.query_row(
+                "SELECT id, link, base FROM audit_head WHERE one = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let mut st = c.prepare(
+                "SELECT id, at_ms, staff_id, action, subject, coalesce(link, '') FROM audit
+                 WHERE id > ?1 ORDER BY id",
+            )?;
+            let entries = st
+                .query_map([base], |r| {
+                    Ok(crate::audit::Entry {
+                        id: r.get(0)?,
+                        at_ms: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                        staff_id: r.get(2)?,
+                        action: r.get(3)?,
+                        subject: r.get(4)?,
+                        link: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut st = c.prepare("SELECT node, seq, id, body FROM events ORDER BY node, seq")?;
+            let events = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(crate::audit::Snapshot {
+                entries,
+                head: (head_id, head_link),
+                base,
+                events,
+            })
         })
         .await
     }
@@ -418,6 +470,7 @@ fn results(
 /// One batch, inside the writer's transaction (`tx` is its savepoint).
 fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, DbError> {
     let mut out = Ingested::default();
+    let mut fresh: Vec<&EventRow> = Vec::new();
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO events
@@ -453,6 +506,7 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
                 continue;
             }
             out.new += 1;
+            fresh.push(r);
             match &r.derived {
                 Derived::None => {}
                 Derived::Session {
@@ -497,12 +551,37 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
             }
         }
     }
+    if !fresh.is_empty() {
+        let record = crate::audit::IngestRecord::of(&fresh);
+        let boxes: Vec<&str> = record.ranges.keys().map(String::as_str).collect();
+        append_audit(tx, &boxes.join(","), "ingest", &record.subject())?;
+    }
     let nodes: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.node.as_str()).collect();
     for node in nodes {
         let head = advance_head(tx, node)?;
         out.acked.insert(node.to_owned(), head);
     }
     Ok(out)
+}
+
+/// Append an entry to the hash-chained audit trail, inside the caller's write transaction.
+fn append_audit(tx: &Connection, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+    let (prev_id, prev_link): (i64, String) =
+        tx.query_row("SELECT id, link FROM audit_head WHERE one = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let (id, at_ms) = (prev_id + 1, crate::audit::now_ms());
+    let link = crate::audit::link(&prev_link, id, at_ms, staff, action, subject);
+    tx.execute(
+        "INSERT INTO audit (id, at, at_ms, staff_id, action, subject, link)
+         VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?2, ?3, ?4, ?5, ?6)",
+        params![id, at_ms, staff, action, subject, link],
+    )?;
+    tx.execute(
+        "UPDATE audit_head SET id = ?1, link = ?2 WHERE one = 1",
+        params![id, link],
+    )?;
+    Ok(())
 }
 
 fn advance_head(tx: &Connection, node: &str) -> Result<u64, DbError> {
