@@ -2,7 +2,9 @@
 //! raw SQLite ceiling, and projection rebuild time. Prints a table.
 //!
 //! Run: `cargo bench -p checkup-edge --bench append` (optionally `-- --quick`, and a case
-//! name such as `http16` to run only the cases whose name contains it).
+//! name such as `http16` to run only the cases whose name contains it). With `--secure`, the
+//! store is encrypted with SQLCipher (a data key) and HTTP is HTTPS with the box's
+//! certificate from a CA made for the run: the same cases, security on.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,12 +41,19 @@ fn draft(i: u64) -> Draft {
     }
 }
 
+/// `--secure`: SQLCipher and HTTPS.
+static SECURE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+fn secure() -> bool {
+    *SECURE.get().unwrap_or(&false)
+}
+
 fn options() -> StoreOptions {
     StoreOptions {
         venue: "bench".into(),
         node: "edge-01".into(),
         max_batch_events: 4096,
-        key: None,
+        key: secure().then(checkup_edge::at_rest::DataKey::generate),
     }
 }
 
@@ -294,6 +303,38 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
         },
         ..Config::default()
     };
+    let mut config = config;
+    let mut trust = None;
+    if secure() {
+        let pki = dir.join(format!("pki-{clients}"));
+        std::fs::create_dir_all(&pki).expect("dir");
+        checkup_provisioning::ca::create_ca(&pki, "bench", 30).expect("ca");
+        let e = checkup_provisioning::ca::enrol_box(
+            &pki,
+            "edge-01",
+            "bench",
+            &["127.0.0.1".into()],
+            &pki.join("edge-01"),
+            30,
+        )
+        .expect("enrol");
+        config.tls = Some(checkup_provisioning::tls::TlsFiles {
+            cert: e.cert,
+            key: e.key,
+            ca: e.ca.clone(),
+            crl: Some(pki.join("crl.pem")),
+        });
+        config.secrets.data_key = Some(checkup_edge::at_rest::DataKey::generate());
+        let t = checkup_provisioning::tls::Trust::load(&e.ca, None).expect("trust");
+        trust = Some(
+            checkup_provisioning::tls::client_config(
+                &t,
+                None,
+                checkup_provisioning::tls::ServerCheck::Host,
+            )
+            .expect("client tls"),
+        );
+    }
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -331,9 +372,13 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
         .enable_all()
         .build()
         .expect("rt");
-    let base = format!("http://{addr}");
+    let base = format!("{}://{addr}", if secure() { "https" } else { "http" });
     let elapsed = client_rt.block_on(async move {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
+        let mut builder = reqwest::Client::builder().pool_max_idle_per_host(64);
+        if let Some(t) = trust {
+            builder = builder.use_preconfigured_tls((*t).clone());
+        }
+        let client = builder.build().expect("client");
         let login = client
             .post(format!("{base}/api/login"))
             .json(&serde_json::json!({"staff_id": "S001", "pin": "2221"}))
@@ -427,6 +472,8 @@ type Case<'a> = Box<dyn Fn() -> Row + 'a>;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let _ = SECURE.set(std::env::args().any(|a| a == "--secure"));
+    checkup_provisioning::tls::install_provider();
     let scale = if quick { 1 } else { 4 };
     let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into()))
         .expect("tempdir");
@@ -463,6 +510,9 @@ fn main() {
         .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))
         .map(|(_, run)| Arc::new(run()))
         .collect();
+    if secure() {
+        println!("Security on: SQLCipher store, HTTPS.");
+    }
     println!("| measurement | events | seconds | events/s |");
     println!("|---|---:|---:|---:|");
     for r in rows {

@@ -7,7 +7,10 @@
 //! - `catchup`: the same venue; one box is stopped while the nine others record 10,000
 //!   events; the time from its restart until it holds all of them.
 //!
-//! `cargo bench -p checkup-edge --bench replication [-- latency|catchup] [SECONDS]`
+//! `cargo bench -p checkup-edge --bench replication [-- latency|catchup] [SECONDS] [--secure]`
+//!
+//! `--secure`: every box enrolled with a CA made for the run — stores encrypted with
+//! SQLCipher, MQTT over TLS with client certificates through the broker's TLS gate.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -57,8 +60,65 @@ fn config(
             discovery: false,
             ..Default::default()
         },
+        tls: PKI.get().map(|pki| {
+            let node = format!("edge-{i:02}");
+            let out = dir.join(format!("tls-{node}"));
+            if !out.join(format!("{node}.crt")).exists() {
+                checkup_provisioning::ca::enrol_box(pki, &node, venue, &[], &out, 30)
+                    .expect("enrol");
+            }
+            checkup_provisioning::tls::TlsFiles {
+                cert: out.join(format!("{node}.crt")),
+                key: out.join(format!("{node}.key")),
+                ca: pki.join("ca.crt"),
+                crl: Some(pki.join("crl.pem")),
+            }
+        }),
+        secrets: checkup_edge::config::Secrets {
+            data_key: PKI
+                .get()
+                .map(|_| checkup_edge::at_rest::DataKey::generate()),
+            ..Default::default()
+        },
         ..Config::default()
     }
+}
+
+/// `--secure`: the run's CA.
+static PKI: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The venue's broker: with `--secure`, behind the TLS gate with a certificate of its own.
+fn broker(dir: &std::path::Path, venue: &str) -> checkup_edge::replication::broker::EmbeddedBroker {
+    let gate = PKI.get().map(|pki| {
+        let out = dir.join("tls-broker");
+        let e = checkup_provisioning::ca::enrol_box(
+            pki,
+            "broker",
+            venue,
+            &["127.0.0.1".into()],
+            &out,
+            30,
+        )
+        .expect("enrol broker");
+        let (creds, trust) = checkup_provisioning::tls::TlsFiles {
+            cert: e.cert,
+            key: e.key,
+            ca: e.ca,
+            crl: Some(pki.join("crl.pem")),
+        }
+        .load()
+        .expect("load");
+        checkup_edge::replication::broker::GateOptions {
+            config: checkup_provisioning::tls::server_config(
+                &creds,
+                checkup_provisioning::tls::ClientAuth::Required(&trust),
+            )
+            .expect("gate"),
+            venue: venue.to_owned(),
+        }
+    });
+    checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"), gate.as_ref())
+        .expect("broker")
 }
 
 async fn start(c: &Config, key: &NodeKey) -> Running {
@@ -131,10 +191,8 @@ fn ms(d: Duration) -> String {
 
 async fn latency(seconds: u64) {
     let dir = tempfile::tempdir().expect("dir");
-    let broker =
-        checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"), None)
-            .expect("broker");
     let venue = format!("bench-{}", Uuid::now_v7().simple());
+    let broker = broker(dir.path(), &venue);
     let keys: Vec<NodeKey> = (0..BOXES).map(|_| NodeKey::generate()).collect();
     let mut boxes = Vec::new();
     for i in 0..BOXES {
@@ -211,10 +269,8 @@ async fn latency(seconds: u64) {
 
 async fn catchup(missed: usize) {
     let dir = tempfile::tempdir().expect("dir");
-    let broker =
-        checkup_edge::replication::broker::start("127.0.0.1:0".parse().expect("addr"), None)
-            .expect("broker");
     let venue = format!("bench-{}", Uuid::now_v7().simple());
+    let broker = broker(dir.path(), &venue);
     let keys: Vec<NodeKey> = (0..BOXES).map(|_| NodeKey::generate()).collect();
     let configs: Vec<Config> = (0..BOXES)
         .map(|i| config(dir.path(), &venue, i, &keys, broker.addr))
@@ -316,9 +372,19 @@ fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
+    checkup_provisioning::tls::install_provider();
+    let secure = std::env::args().any(|a| a == "--secure");
+    let pki_dir = tempfile::tempdir().expect("dir");
+    if secure {
+        checkup_provisioning::ca::create_ca(pki_dir.path(), "bench", 30).expect("ca");
+        let _ = PKI.set(pki_dir.path().to_path_buf());
+        println!(
+            "Security on: SQLCipher stores, MQTT over TLS with client certificates through the gate."
+        );
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| a != "--bench")
+        .filter(|a| a != "--bench" && a != "--secure")
         .collect();
     let which = args.first().cloned().unwrap_or_default();
     let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);

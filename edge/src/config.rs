@@ -72,11 +72,57 @@ pub struct Config {
     pub secrets: Secrets,
 }
 
-/// Key material held in memory only.
+/// Key material held in memory only (from an enrolment bundle).
 #[derive(Clone, Default)]
 pub struct Secrets {
     /// The data key (see `store.key_file`).
     pub data_key: Option<crate::at_rest::DataKey>,
+    /// The event-signing key (instead of `key_file`).
+    pub node_key: Option<[u8; 32]>,
+    /// TLS material (instead of `[tls]`).
+    pub tls: Option<checkup_provisioning::tls::TlsPem>,
+    /// The day's roster CSV, imported at start.
+    pub roster_csv: Option<Vec<u8>>,
+}
+
+impl Config {
+    /// The configuration an enrolment bundle carries, its keys kept in memory.
+    pub fn from_bundle(
+        contents: checkup_provisioning::bundle::Contents,
+    ) -> Result<Config, ConfigError> {
+        let bundle = || PathBuf::from(format!("bundle of {}", contents.node));
+        let mut c: Config = toml::from_str(&contents.config).map_err(|e| ConfigError::Parse {
+            path: bundle(),
+            message: e.to_string(),
+        })?;
+        let bytes32 = |hex_text: &str, what: &str| -> Result<[u8; 32], ConfigError> {
+            hex::decode(hex_text)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| ConfigError::Invalid(format!("bundle: bad {what}")))
+        };
+        c.secrets = Secrets {
+            data_key: Some(crate::at_rest::DataKey::from_bytes(bytes32(
+                &contents.data_key,
+                "data key",
+            )?)),
+            node_key: Some(bytes32(&contents.node_key, "signing key")?),
+            tls: Some(checkup_provisioning::tls::TlsPem {
+                cert: contents.tls_cert,
+                key: contents.tls_key,
+                ca: contents.ca,
+                crl: Some(contents.crl),
+            }),
+            roster_csv: contents.roster_csv,
+        };
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Whether the box has TLS material (a `[tls]` enrolment or a bundle's).
+    pub fn has_tls(&self) -> bool {
+        self.tls.is_some() || self.secrets.tls.is_some()
+    }
 }
 
 /// `[intake]`
@@ -493,7 +539,7 @@ impl Config {
                 "central.url {u:?} must start with http:// or https://"
             )));
         }
-        if let (Some(_), Some(u)) = (&self.tls, &self.central.url)
+        if let (true, Some(u)) = (self.has_tls(), &self.central.url)
             && !u.starts_with("https://")
         {
             return Err(ConfigError::Invalid(format!(

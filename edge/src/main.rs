@@ -18,17 +18,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a box from a configuration file.
+    /// Run a box from a configuration file or an enrolment bundle.
     Run {
-        /// TOML configuration (see edge/config.example.toml for every key).
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
+        #[command(flatten)]
+        source: Source,
         /// Listen address; overrides `listen` in the file.
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<SocketAddr>,
-        /// Data directory; overrides `data_dir` in the file.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
         /// Serve plain HTTP and MQTT when the configuration has no `[tls]` enrolment
         /// (development only: staff PINs and health data would cross the Wi-Fi readable).
         #[arg(long)]
@@ -49,12 +45,8 @@ enum Command {
     /// directory (and the hot folder's `taken/` scans) is overwritten and removed. Stop the
     /// box first.
     Wipe {
-        /// TOML configuration of the box.
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-        /// Data directory; overrides `data_dir` in the file.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        source: Source,
         /// Wipe even though central lacks events (a box that can never forward them): the
         /// wipe is first recorded at central with the reason and the events lost, and not
         /// done if central cannot record it (exit status 5).
@@ -99,16 +91,66 @@ enum Command {
     },
 }
 
+/// Where a box's configuration comes from.
+#[derive(clap::Args)]
+struct Source {
+    /// TOML configuration (see edge/config.example.toml for every key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "bundle",
+        conflicts_with = "bundle"
+    )]
+    config: Option<PathBuf>,
+    /// Enrolment bundle (`checkup-provision bundle`): configuration, keys and roster,
+    /// decrypted into memory with the passphrase.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// File whose first line is the bundle's passphrase (else CHECKUP_BUNDLE_PASSPHRASE).
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    passphrase_file: Option<PathBuf>,
+    /// Data directory; overrides `data_dir`.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl Source {
+    fn load(&self) -> anyhow::Result<Config> {
+        let mut c = match (&self.config, &self.bundle) {
+            (Some(path), _) => Config::load(path)?,
+            (None, Some(bundle)) => {
+                let passphrase = match &self.passphrase_file {
+                    Some(f) => std::fs::read_to_string(f)
+                        .with_context(|| format!("reading {}", f.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    None => std::env::var("CHECKUP_BUNDLE_PASSPHRASE").map_err(|_| {
+                        anyhow::anyhow!("give --passphrase-file or set CHECKUP_BUNDLE_PASSPHRASE")
+                    })?,
+                };
+                let bytes = std::fs::read(bundle)
+                    .with_context(|| format!("reading {}", bundle.display()))?;
+                let contents = checkup_provisioning::bundle::open(&bytes, &passphrase)
+                    .with_context(|| bundle.display().to_string())?;
+                Config::from_bundle(contents)?
+            }
+            (None, None) => anyhow::bail!("give --config or --bundle"),
+        };
+        if let Some(d) = &self.data_dir {
+            c.data_dir = d.clone();
+        }
+        Ok(c)
+    }
+}
+
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Check every link of the event log's hash chain and its head.
     Verify {
-        /// TOML configuration of the box.
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-        /// Data directory; overrides `data_dir` in the file.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        source: Source,
     },
 }
 
@@ -195,8 +237,7 @@ fn main() -> std::process::ExitCode {
         return card_command(command);
     }
     if let Command::Wipe {
-        config,
-        data_dir,
+        source,
         force,
         reason,
     } = &cli.command
@@ -204,13 +245,13 @@ fn main() -> std::process::ExitCode {
         let force = force.then(|| checkup_edge::wipe::Force {
             reason: reason.clone().unwrap_or_default(),
         });
-        return wipe(config, data_dir.as_deref(), force);
+        return wipe(source, force);
     }
     if let Command::Audit {
-        command: AuditCommand::Verify { config, data_dir },
+        command: AuditCommand::Verify { source },
     } = &cli.command
     {
-        return audit_verify(config, data_dir.as_deref());
+        return audit_verify(source);
     }
     // The demo's virtual reader: started before any thread exists, because the PC/SC
     // client library reads its socket path from the environment.
@@ -257,29 +298,21 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// The configuration with `--data-dir` applied, or the error printed.
-fn box_config(config: &std::path::Path, data_dir: Option<&std::path::Path>) -> Option<Config> {
-    match Config::load(config) {
-        Ok(mut c) => {
-            if let Some(d) = data_dir {
-                c.data_dir = d.to_path_buf();
-            }
-            Some(c)
-        }
+/// The box's configuration, or the error printed.
+fn box_config(source: &Source) -> Option<Config> {
+    match source.load() {
+        Ok(c) => Some(c),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             None
         }
     }
 }
 
 /// `checkup-edge audit verify`: 0 intact, 4 changed or deleted entries, 1 unreadable.
-fn audit_verify(
-    config: &std::path::Path,
-    data_dir: Option<&std::path::Path>,
-) -> std::process::ExitCode {
+fn audit_verify(source: &Source) -> std::process::ExitCode {
     use checkup_edge::store::chain::{ChainError, verify};
-    let Some(c) = box_config(config, data_dir) else {
+    let Some(c) = box_config(source) else {
         return std::process::ExitCode::FAILURE;
     };
     let key = match c.data_key() {
@@ -320,12 +353,8 @@ fn audit_verify(
 }
 
 /// `checkup-edge wipe`: 0 wiped, 3 refused (events central lacks), 1 any other failure.
-fn wipe(
-    config: &std::path::Path,
-    data_dir: Option<&std::path::Path>,
-    force: Option<checkup_edge::wipe::Force>,
-) -> std::process::ExitCode {
-    let Some(c) = box_config(config, data_dir) else {
+fn wipe(source: &Source, force: Option<checkup_edge::wipe::Force>) -> std::process::ExitCode {
+    let Some(c) = box_config(source) else {
         return std::process::ExitCode::FAILURE;
     };
     // Multi-threaded: a current-thread runtime's handle cannot drive its own I/O.
@@ -373,25 +402,20 @@ async fn run(
 ) -> anyhow::Result<()> {
     match cli.command {
         Command::Run {
-            config,
+            source,
             listen,
-            data_dir,
             insecure_dev,
         } => {
-            let mut c = Config::load(&config)?;
+            let mut c = source.load()?;
             if let Some(l) = listen {
                 c.listen = l;
             }
-            if let Some(d) = data_dir {
-                c.data_dir = d;
-            }
-            if c.tls.is_none() && !insecure_dev {
+            if !c.has_tls() && !insecure_dev {
                 anyhow::bail!(
-                    "{} has no [tls] enrolment: enrol the box (checkup-provision enrol) or, for development only, pass --insecure-dev",
-                    config.display()
+                    "the configuration has no [tls] enrolment: enrol the box (checkup-provision enrol or bundle) or, for development only, pass --insecure-dev"
                 );
             }
-            if c.tls.is_none() {
+            if !c.has_tls() {
                 tracing::warn!(
                     "--insecure-dev: plain HTTP and MQTT, nothing on the network is encrypted"
                 );
@@ -457,7 +481,7 @@ async fn serve(edge: Edge, c: Config, demo_roster: Option<usize>) -> anyhow::Res
             println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
         }
     }
-    let scheme = if c.tls.is_some() { "https" } else { "http" };
+    let scheme = if c.has_tls() { "https" } else { "http" };
     if let Some(tls) = &c.tls {
         println!(
             "HTTPS with {} (trust {} on the tablets)",

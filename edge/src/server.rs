@@ -211,7 +211,10 @@ impl Edge {
             let _ =
                 std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
         }
-        let key = node::load_or_create(&config.key_path())?;
+        let key = match &config.secrets.node_key {
+            Some(bytes) => checkup_protocol::NodeKey::from_bytes(bytes),
+            None => node::load_or_create(&config.key_path())?,
+        };
         let data_key = config.data_key().context("the box's data key")?;
         let mut keyring: HashMap<String, PublicKey> = HashMap::new();
         keyring.insert(config.node_id.clone(), key.verifying_key());
@@ -247,12 +250,18 @@ impl Edge {
         if config.staff.is_empty() {
             tracing::warn!("no staff configured: nobody can sign in");
         }
+        if let Some(csv) = &config.secrets.roster_csv {
+            let (rows, errors) =
+                crate::roster::import::parse(csv).context("the bundle's roster")?;
+            for e in &errors {
+                tracing::warn!(error = ?e, "a roster row of the bundle was refused");
+            }
+            roster
+                .upsert(&rows)
+                .context("importing the bundle's roster")?;
+        }
         let booked = roster.count().context("reading the roster")?;
-        let tls = config
-            .tls
-            .as_ref()
-            .map(|f| crate::tls::EdgeTls::load(f, &config.node_id, &config.venue_id))
-            .transpose()?;
+        let tls = crate::tls::EdgeTls::of(config)?;
         Ok(Edge {
             state: AppState {
                 store,

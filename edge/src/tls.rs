@@ -35,20 +35,47 @@ impl EdgeTls {
     /// `node` of `venue`.
     pub fn load(files: &TlsFiles, node: &str, venue: &str) -> anyhow::Result<EdgeTls> {
         let (creds, trust) = files.load().context("loading the box's TLS files")?;
+        Self::build(
+            &creds,
+            &trust,
+            &files.cert.display().to_string(),
+            node,
+            venue,
+        )
+    }
+
+    /// The box's TLS: from its `[tls]` files, or from its bundle; None without either.
+    pub fn of(config: &crate::Config) -> anyhow::Result<Option<EdgeTls>> {
+        let (node, venue) = (&config.node_id, &config.venue_id);
+        if let Some(pem) = &config.secrets.tls {
+            let (creds, trust) = pem.load().context("the bundle's TLS material")?;
+            return Self::build(&creds, &trust, "the bundle's certificate", node, venue).map(Some);
+        }
+        config
+            .tls
+            .as_ref()
+            .map(|f| Self::load(f, node, venue))
+            .transpose()
+    }
+
+    fn build(
+        creds: &tls::Credentials,
+        trust: &tls::Trust,
+        what: &str,
+        node: &str,
+        venue: &str,
+    ) -> anyhow::Result<EdgeTls> {
         let named = creds.node();
         if named.as_deref() != Some(node) {
             anyhow::bail!(
-                "{} names node {named:?}, but this box is {node:?}: use the box's own enrolment",
-                files.cert.display()
+                "{what} names node {named:?}, but this box is {node:?}: use the box's own enrolment"
             );
         }
         let cert_venue = creds.venue();
         if cert_venue.as_deref() != Some(venue) {
-            anyhow::bail!(
-                "{} is for venue {cert_venue:?}, but this box serves {venue:?}",
-                files.cert.display()
-            );
+            anyhow::bail!("{what} is for venue {cert_venue:?}, but this box serves {venue:?}");
         }
+        let (creds, trust) = (creds.clone(), trust.clone());
         Ok(EdgeTls {
             https: tls::server_config(&creds, ClientAuth::None)?,
             gate: tls::server_config(&creds, ClientAuth::Required(&trust))?,

@@ -125,9 +125,7 @@ pub async fn record_forced(
     let secret = config.central.secret.as_deref().unwrap_or_default();
     checkup_provisioning::tls::install_provider();
     let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20));
-    if let Some(files) = &config.tls {
-        let tls = crate::tls::EdgeTls::load(files, &config.node_id, &config.venue_id)
-            .map_err(|e| fail(format!("{e:#}")))?;
+    if let Some(tls) = crate::tls::EdgeTls::of(config).map_err(|e| fail(format!("{e:#}")))? {
         builder = builder.use_preconfigured_tls((*tls.central).clone());
     }
     let client = builder.build().map_err(|e| fail(e.to_string()))?;

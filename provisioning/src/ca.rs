@@ -258,9 +258,8 @@ pub fn enrol_box(
     out: &Path,
     days: u32,
 ) -> Result<Enrolment, CaError> {
-    let mut p = CertificateParams::default();
-    validity(&mut p, days)?;
-    enrol_box_between(ca_dir, node, venue, hosts, out, p.not_before, p.not_after)
+    let (not_before, not_after) = days_from_now(days)?;
+    enrol_box_between(ca_dir, node, venue, hosts, out, not_before, not_after)
 }
 
 /// [`enrol_box`] with explicit validity bounds (tests make expired certificates with it).
@@ -273,6 +272,51 @@ pub fn enrol_box_between(
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<Enrolment, CaError> {
+    let issued = issue(ca_dir, node, venue, hosts, not_before, not_after)?;
+    std::fs::create_dir_all(out).map_err(|source| CaError::Read {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let e = Enrolment {
+        cert: out.join(format!("{node}.crt")),
+        key: out.join(format!("{node}.key")),
+        ca: out.join(CA_CERT),
+        node_key: out.join(format!("{node}.node.key")),
+        public_key: String::new(),
+    };
+    keys::write_new(&e.key, issued.key_pem.as_bytes(), 0o600)?;
+    keys::write_new(&e.cert, issued.cert_pem.as_bytes(), 0o644)?;
+    if !e.ca.exists() {
+        keys::write_new(&e.ca, issued.ca_pem.as_bytes(), 0o644)?;
+    }
+    let signing = keys::generate(&e.node_key)?;
+    Ok(Enrolment {
+        public_key: signing.verifying_key().to_base64(),
+        ..e
+    })
+}
+
+/// A certificate issued in memory (for enrolment bundles, whose secrets never touch the
+/// disk in the clear).
+#[derive(Clone)]
+pub struct Issued {
+    /// The certificate (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM).
+    pub key_pem: String,
+    /// The CA's certificate (PEM).
+    pub ca_pem: String,
+}
+
+/// Issue a certificate for `node` of `venue` (recorded in `issued.tsv`), in memory.
+pub fn issue(
+    ca_dir: &Path,
+    node: &str,
+    venue: &str,
+    hosts: &[String],
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<Issued, CaError> {
     let valid_id = |s: &str| {
         !s.is_empty()
             && s.len() <= 63
@@ -284,8 +328,12 @@ pub fn enrol_box_between(
             "node {node:?} and venue {venue:?} must be 1–63 letters, digits, - or _"
         )));
     }
+    if not_after <= not_before {
+        return Err(CaError::Invalid(
+            "the certificate would never be valid".into(),
+        ));
+    }
     let (issuer, ca_pem) = issuer(ca_dir)?;
-
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, node);
@@ -307,32 +355,10 @@ pub fn enrol_box_between(
     p.use_authority_key_identifier_extension = true;
     let serial = serial();
     p.serial_number = Some(serial.clone());
-    if not_after <= not_before {
-        return Err(CaError::Invalid(
-            "the certificate would never be valid".into(),
-        ));
-    }
     p.not_before = not_before;
     p.not_after = not_after;
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let cert = p.signed_by(&key, &issuer)?;
-
-    std::fs::create_dir_all(out).map_err(|source| CaError::Read {
-        path: out.to_path_buf(),
-        source,
-    })?;
-    let e = Enrolment {
-        cert: out.join(format!("{node}.crt")),
-        key: out.join(format!("{node}.key")),
-        ca: out.join(CA_CERT),
-        node_key: out.join(format!("{node}.node.key")),
-        public_key: String::new(),
-    };
-    keys::write_new(&e.key, key.serialize_pem().as_bytes(), 0o600)?;
-    keys::write_new(&e.cert, cert.pem().as_bytes(), 0o644)?;
-    if !e.ca.exists() {
-        keys::write_new(&e.ca, ca_pem.as_bytes(), 0o644)?;
-    }
     append_line(
         &ca_dir.join(ISSUED),
         &format!(
@@ -341,9 +367,16 @@ pub fn enrol_box_between(
             not_after.unix_timestamp()
         ),
     )?;
-    let signing = keys::generate(&e.node_key)?;
-    Ok(Enrolment {
-        public_key: signing.verifying_key().to_base64(),
-        ..e
+    Ok(Issued {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        ca_pem,
     })
+}
+
+/// Validity of `days` days from an hour ago.
+pub fn days_from_now(days: u32) -> Result<(OffsetDateTime, OffsetDateTime), CaError> {
+    let mut p = CertificateParams::default();
+    validity(&mut p, days)?;
+    Ok((p.not_before, p.not_after))
 }

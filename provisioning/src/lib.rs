@@ -9,6 +9,8 @@
 //!   public key to enrol at central and at peers.
 //! - [`ca`]: the municipality's certificate authority; enrolling a box (TLS key and
 //!   certificate for server and client authentication, event-signing key); revocation.
+//! - [`bundle`]: a venue day's enrolment bundles — each box's configuration, keys,
+//!   certificates and roster, encrypted with a passphrase — and central's trust list.
 //! - [`mosquitto`]: an external Mosquitto broker with the same rules as the embedded one's
 //!   gate (client certificates, each box publishing only on its own topic).
 //! - [`tls`]: loading those certificates into rustls servers and clients that check the
@@ -16,6 +18,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod ca;
 pub mod keys;
 pub mod mosquitto;

@@ -79,6 +79,24 @@ enum Command {
         #[arg(long, default_value = "mosquitto")]
         user: String,
     },
+    /// Make a venue day's enrolment bundles: for every box of the day file (TOML: venue,
+    /// stations, staff with PIN hashes, boxes, roster CSV, central URL) a certificate, keys
+    /// and its configuration in `<out>/<node>.bundle`, encrypted with the passphrase; and
+    /// central's `[[boxes]]` in `<out>/central-boxes.toml`.
+    Bundle {
+        /// Directory of the CA.
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// The venue day.
+        #[arg(long, value_name = "FILE")]
+        day: PathBuf,
+        /// Where to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// File whose first line is the passphrase (else CHECKUP_BUNDLE_PASSPHRASE).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
     /// Revoke every certificate issued to a box (lost, stolen or retired): the CA's
     /// revocation list `crl.pem` is re-signed; give it to central, the brokers and the boxes.
     Revoke {
@@ -114,6 +132,20 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The bundle passphrase: the first line of `file`, else `CHECKUP_BUNDLE_PASSPHRASE`.
+fn passphrase(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    match file {
+        Some(f) => Ok(std::fs::read_to_string(f)?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()),
+        None => std::env::var("CHECKUP_BUNDLE_PASSPHRASE").map_err(|_| {
+            anyhow::anyhow!("give --passphrase-file or set CHECKUP_BUNDLE_PASSPHRASE")
+        }),
     }
 }
 
@@ -174,6 +206,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             std::fs::create_dir_all(&out)?;
             let conf = checkup_provisioning::mosquitto::write_config(&ca, &out, listen, &user)?;
             println!("{}", conf.display());
+        }
+        Command::Bundle {
+            ca,
+            day,
+            out,
+            passphrase_file,
+        } => {
+            let text = std::fs::read_to_string(&day)?;
+            let day: checkup_provisioning::bundle::VenueDay =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", day.display()))?;
+            let passphrase = passphrase(passphrase_file.as_deref())?;
+            let made = checkup_provisioning::bundle::make(&ca, &day, &out, &passphrase)?;
+            for b in made.bundles {
+                println!("bundle: {}", b.display());
+            }
+            println!("central: {}", made.central_boxes.display());
         }
         Command::Revoke { ca, node } => {
             let serials = checkup_provisioning::ca::revoke(&ca, &node)?;

@@ -114,14 +114,29 @@ impl Clone for Credentials {
 impl Credentials {
     /// Load a PEM certificate (chain) and private key.
     pub fn load(cert: &Path, key: &Path) -> Result<Credentials, TlsError> {
-        let chain = CertificateDer::pem_slice_iter(&read(cert)?)
+        Self::parse(&read(cert)?, cert, &read(key)?, key)
+    }
+
+    /// From PEM held in memory (an enrolment bundle); `name` labels errors.
+    pub fn from_pem(cert: &[u8], key: &[u8], name: &str) -> Result<Credentials, TlsError> {
+        let label = Path::new(name);
+        Self::parse(cert, label, key, label)
+    }
+
+    fn parse(
+        cert: &[u8],
+        cert_name: &Path,
+        key: &[u8],
+        key_name: &Path,
+    ) -> Result<Credentials, TlsError> {
+        let chain = CertificateDer::pem_slice_iter(cert)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| pem_err(cert, e.to_string()))?;
+            .map_err(|e| pem_err(cert_name, e.to_string()))?;
         if chain.is_empty() {
-            return Err(pem_err(cert, "no certificate"));
+            return Err(pem_err(cert_name, "no certificate"));
         }
         let key_der =
-            PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| pem_err(key, e.to_string()))?;
+            PrivateKeyDer::from_pem_slice(key).map_err(|e| pem_err(key_name, e.to_string()))?;
         Ok(Credentials {
             chain,
             key: key_der,
@@ -149,8 +164,23 @@ pub struct Trust {
 impl Trust {
     /// Load the CA certificate and, if given, its CRL.
     pub fn load(ca: &Path, crl: Option<&Path>) -> Result<Trust, TlsError> {
+        let crl_bytes = crl.map(read).transpose()?;
+        Self::parse(&read(ca)?, ca, crl_bytes.as_deref(), crl.unwrap_or(ca))
+    }
+
+    /// From PEM held in memory (an enrolment bundle); `name` labels errors.
+    pub fn from_pem(ca: &[u8], crl: Option<&[u8]>, name: &str) -> Result<Trust, TlsError> {
+        Self::parse(ca, Path::new(name), crl, Path::new(name))
+    }
+
+    fn parse(
+        ca_pem: &[u8],
+        ca: &Path,
+        crl: Option<&[u8]>,
+        crl_name: &Path,
+    ) -> Result<Trust, TlsError> {
         let mut roots = RootCertStore::empty();
-        for c in CertificateDer::pem_slice_iter(&read(ca)?) {
+        for c in CertificateDer::pem_slice_iter(ca_pem) {
             let c = c.map_err(|e| pem_err(ca, e.to_string()))?;
             roots
                 .add(c)
@@ -160,15 +190,48 @@ impl Trust {
             return Err(pem_err(ca, "no certificate"));
         }
         let crls = match crl {
-            Some(p) => CertificateRevocationListDer::pem_slice_iter(&read(p)?)
+            Some(bytes) => CertificateRevocationListDer::pem_slice_iter(bytes)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| pem_err(p, e.to_string()))?,
+                .map_err(|e| pem_err(crl_name, e.to_string()))?,
             None => Vec::new(),
         };
         Ok(Trust {
             roots: Arc::new(roots),
             crls,
         })
+    }
+}
+
+/// The same material as [`TlsFiles`], held in memory (from an enrolment bundle).
+#[derive(Clone)]
+pub struct TlsPem {
+    /// Certificate (PEM).
+    pub cert: String,
+    /// Private key (PEM).
+    pub key: String,
+    /// CA certificate (PEM).
+    pub ca: String,
+    /// CA revocation list (PEM).
+    pub crl: Option<String>,
+}
+
+impl std::fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsPem(<redacted>)")
+    }
+}
+
+impl TlsPem {
+    /// Parse both halves.
+    pub fn load(&self) -> Result<(Credentials, Trust), TlsError> {
+        Ok((
+            Credentials::from_pem(self.cert.as_bytes(), self.key.as_bytes(), "bundle")?,
+            Trust::from_pem(
+                self.ca.as_bytes(),
+                self.crl.as_deref().map(str::as_bytes),
+                "bundle",
+            )?,
+        ))
     }
 }
 
