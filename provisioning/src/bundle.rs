@@ -221,6 +221,13 @@ pub fn make(
     if let Some(b) = day.boxes.iter().find(|b| !nodes.insert(b.node.as_str())) {
         return Err(BundleError::Day(format!("box {} listed twice", b.node)));
     }
+    let revoked = ca::revoked_nodes(ca_dir)?;
+    if let Some(b) = day.boxes.iter().find(|b| revoked.contains(&b.node)) {
+        return Err(BundleError::Day(format!(
+            "box {} is revoked: give the replacement box another node id",
+            b.node
+        )));
+    }
     if let Some(u) = &day.central_url
         && !u.starts_with("https://")
     {

@@ -214,4 +214,31 @@ async fn a_box_runs_from_its_bundle_alone() {
         !data.join("node.key").exists(),
         "the signing key stays in the bundle"
     );
+
+    // A revoked box gets no new bundle (its peers' next bundles leave it out).
+    let revoked = Command::new(&provision)
+        .args(["revoke", "--ca"])
+        .arg(&pki)
+        .args(["--node", "edge-02"])
+        .output()
+        .expect("revoke");
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let again = Command::new(&provision)
+        .args(["bundle", "--ca"])
+        .arg(&pki)
+        .arg("--day")
+        .arg(dir.path().join("day.toml"))
+        .arg("--out")
+        .arg(dir.path().join("bundles-2"))
+        .arg("--passphrase-file")
+        .arg(&passphrase)
+        .output()
+        .expect("bundle");
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("edge-02 is revoked"), "{err}");
 }

@@ -284,7 +284,19 @@ async fn serve(
             .into());
         }
     };
-    let broker = TcpStream::connect(upstream).await?;
+    // The broker's thread may still be starting when the first box knocks.
+    let mut tries = 0;
+    let broker = loop {
+        match TcpStream::connect(upstream).await {
+            Ok(b) => break b,
+            Err(e) if tries < 20 => {
+                tries += 1;
+                tracing::debug!(error = %e, "broker not listening yet");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     broker.set_nodelay(true)?;
     let (mut from_broker, mut to_broker) = broker.into_split();
     let (mut from_client, mut to_client) = tokio::io::split(tls);
