@@ -2,8 +2,10 @@
 //! down cleanly.
 //!
 //! ```text
-//! Edge::open(config)      data dir, node key, event store (projection rebuilt), roster
-//!   .serve(listener, shutdown)   axum until `shutdown` resolves, then the store closes
+//! Edge::open(config)      data dir, node key, data key, event store (projection rebuilt),
+//!                         roster, TLS from the enrolment (`[tls]` or a bundle)
+//!   .serve(listener, shutdown)   HTTPS (plain only without TLS: `--insecure-dev`) until
+//!                                `shutdown` resolves, then the store closes
 //! ```
 //!
 //! The listener is passed in, so tests bind `127.0.0.1:0` and the binary prints the URL

@@ -209,3 +209,40 @@ impl Rng {
         lo + self.0 % (hi - lo).max(1)
     }
 }
+
+/// Every file under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The Argon2id hash `checkup-provision hash-pin` makes of `pin`.
+pub fn hash_pin(pin: &str) -> String {
+    use std::io::Write as _;
+    let out = Command::new(binary("checkup-provisioning", "checkup-provision").expect("bin"))
+        .arg("hash-pin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(pin.as_bytes())?;
+            }
+            c.wait_with_output()
+        })
+        .expect("hash-pin");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

@@ -8,36 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use checkup_tests::binary;
 use checkup_tests::central::{setup, start_box};
 use checkup_tests::notice_corpus::{Layout, example, render_example};
 use checkup_tests::venue::{self, Staff};
+use checkup_tests::{binary, files_containing};
 use uuid::Uuid;
 
 const ROSTER: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n\
 0000000101,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市中央1丁目2番3号,特定健診,09:00\n";
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p)
-                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out
-}
 
 /// What `strings` prints for a file.
 fn strings(path: &Path) -> String {

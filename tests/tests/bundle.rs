@@ -4,54 +4,17 @@
 //! roster, forwarding over mutual TLS — and leaves no key and no resident's name in the
 //! clear on its disk. A wrong passphrase is refused.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use checkup_provisioning::ca;
 use checkup_tests::central::{free_port, https_client, tls_section};
 use checkup_tests::venue::{self, Staff};
-use checkup_tests::{Process, binary};
+use checkup_tests::{Process, binary, files_containing, hash_pin};
 use uuid::Uuid;
 
 const ROSTER: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n\
 0000000101,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市中央1丁目2番3号,特定健診,09:00\n";
-
-fn hash_pin(pin: &str) -> String {
-    use std::io::Write as _;
-    let out = Command::new(binary("checkup-provisioning", "checkup-provision").expect("bin"))
-        .arg("hash-pin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            if let Some(mut i) = c.stdin.take() {
-                i.write_all(pin.as_bytes())?;
-            }
-            c.wait_with_output()
-        })
-        .expect("hash-pin");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p)
-                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_box_runs_from_its_bundle_alone() {

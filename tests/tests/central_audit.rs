@@ -49,6 +49,22 @@ fn sql(db: &Path, statement: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `checkup-edge wipe --force` with the reason the tests give.
+fn forced_wipe(config: &str) -> (Option<i32>, String) {
+    run(
+        "checkup-edge",
+        "checkup-edge",
+        &[
+            "wipe",
+            "--config",
+            config,
+            "--force",
+            "--reason",
+            "箱が故障、データは紙で保存済み",
+        ],
+    )
+}
+
 async fn record(base: &str, n: usize) {
     let reception = Staff::login(base, "R1").await.expect("reception");
     for i in 0..n {
@@ -100,18 +116,7 @@ async fn forced_wipes_are_recorded_and_any_tampering_is_found() {
     let c1 = cfg1.display().to_string();
     let (code, text) = run("checkup-edge", "checkup-edge", &["wipe", "--config", &c1]);
     assert_eq!(code, Some(3), "{text}");
-    let (code, text) = run(
-        "checkup-edge",
-        "checkup-edge",
-        &[
-            "wipe",
-            "--config",
-            &c1,
-            "--force",
-            "--reason",
-            "箱が故障、データは紙で保存済み",
-        ],
-    );
+    let (code, text) = forced_wipe(&c1);
     assert_eq!(
         code,
         Some(5),
@@ -143,18 +148,7 @@ async fn forced_wipes_are_recorded_and_any_tampering_is_found() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     edge2.terminate().expect("stops");
-    let (code, text) = run(
-        "checkup-edge",
-        "checkup-edge",
-        &[
-            "wipe",
-            "--config",
-            &c1,
-            "--force",
-            "--reason",
-            "箱が故障、データは紙で保存済み",
-        ],
-    );
+    let (code, text) = forced_wipe(&c1);
     assert_eq!(code, Some(0), "{text}");
     assert!(!data1.join("events.sqlite3").exists());
     central.terminate().expect("central stops");

@@ -11,25 +11,8 @@ use std::time::Duration;
 
 use checkup_protocol::NodeKey;
 use checkup_tests::notice_corpus::{Layout, example, render_example};
-use checkup_tests::{Process, binary};
+use checkup_tests::{Process, binary, hash_pin};
 use uuid::Uuid;
-
-fn hash_pin(pin: &str) -> String {
-    use std::io::Write as _;
-    let out = Command::new(binary("checkup-provisioning", "checkup-provision").expect("bin"))
-        .arg("hash-pin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            if let Some(mut i) = c.stdin.take() {
-                i.write_all(pin.as_bytes())?;
-            }
-            c.wait_with_output()
-        })
-        .expect("hash-pin");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 struct Box_ {
     config: PathBuf,

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use checkup_protocol::{Actor, Event, EventBody, Hlc, NodeKey, Role, SessionOpened, StationKind};
 use checkup_provisioning::ca;
-use checkup_tests::central::{free_port, https_client, setup_tls, start_box, start_central};
+use checkup_tests::Process;
+use checkup_tests::central::{Setup, free_port, https_client, setup_tls, start_box, start_central};
 use checkup_tests::mqtt::{self, Outcome};
 use checkup_tests::venue::{self, Staff};
 use serde_json::Value;
@@ -221,17 +222,37 @@ fn node_key(config: &Path) -> NodeKey {
     NodeKey::from_bytes(&bytes)
 }
 
-/// Give box `i` its replication section and every other box of `keys` as a peer.
-fn replicate(config: &Path, replication: &str, peers: &[(String, NodeKey)]) {
-    let mut text = std::fs::read_to_string(config).expect("config");
-    text = text.replace("[replication]\ndiscovery = false\n", replication);
-    for (node, key) in peers {
-        text.push_str(&format!(
-            "\n[[peers]]\nnode = \"{node}\"\npublic_key = \"{}\"\n",
-            key.verifying_key().to_base64()
-        ));
+/// Give every box of `s` its replication section (`replication(i)`) and, as peers, the
+/// other boxes and the rogue enrolled box edge-03 (whose signing key is `rogue`).
+fn replicate(s: &Setup, rogue: &NodeKey, replication: impl Fn(usize) -> String) {
+    let keys: Vec<(String, String)> = s
+        .box_configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                format!("edge-{:02}", i + 1),
+                node_key(c).verifying_key().to_base64(),
+            )
+        })
+        .chain(std::iter::once((
+            "edge-03".to_owned(),
+            rogue.verifying_key().to_base64(),
+        )))
+        .collect();
+    for (i, config) in s.box_configs.iter().enumerate() {
+        let mut text = std::fs::read_to_string(config).expect("config");
+        text = text.replace("[replication]\ndiscovery = false\n", &replication(i));
+        for (node, key) in keys
+            .iter()
+            .filter(|(n, _)| *n != format!("edge-{:02}", i + 1))
+        {
+            text.push_str(&format!(
+                "\n[[peers]]\nnode = \"{node}\"\npublic_key = \"{key}\"\n"
+            ));
+        }
+        std::fs::write(config, text).expect("config");
     }
-    std::fs::write(config, text).expect("config");
 }
 
 /// An event of `claimed` signed with `key` (a forgery unless the key is the node's).
@@ -264,6 +285,92 @@ async fn board(staff: &Staff) -> Value {
     staff.get("/api/board").await.unwrap_or(Value::Null)
 }
 
+/// Two boxes of a TLS setup started, a venue admin on the second: record on the first and
+/// see it arrive at the second.
+struct Pair {
+    _boxes: [Process; 2],
+    recorder: Staff,
+    admin: Staff,
+    http: reqwest::Client,
+    urls: [String; 2],
+}
+
+impl Pair {
+    async fn start(s: &Setup, first: usize) -> Pair {
+        let pki = s.pki.clone().expect("pki");
+        let a = start_box(&s.box_configs[first]);
+        let b = start_box(&s.box_configs[1 - first]);
+        let http = https_client(&pki, None);
+        let recorder = Staff::login_with(http.clone(), &a.url, "R1")
+            .await
+            .expect("R1");
+        let admin = Staff::login_with(http.clone(), &b.url, "A1")
+            .await
+            .expect("A1");
+        let urls = [a.url.clone(), b.url.clone()];
+        Pair {
+            _boxes: [a, b],
+            recorder,
+            admin,
+            http,
+            urls,
+        }
+    }
+
+    /// Record one more session on the first box; wait until the second holds `n` events.
+    async fn crosses(&self, n: u64, what: &str) {
+        let (status, _) = self
+            .recorder
+            .post(
+                "/api/events",
+                &venue::open_session(Uuid::now_v7(), &format!("{n:010}")),
+            )
+            .await
+            .expect("post");
+        assert_eq!(status, 201);
+        wait_for(what, 30, async || {
+            let st = self
+                .admin
+                .get("/api/replication/state")
+                .await
+                .unwrap_or(Value::Null);
+            st["events"].as_u64() >= Some(n)
+        })
+        .await;
+    }
+
+    /// Wait until box `i`'s peers have rejected an impersonation.
+    async fn rejected_impersonation(&self, i: usize) {
+        let r = Staff::login_with(self.http.clone(), &self.urls[i], "R1")
+            .await
+            .expect("R1");
+        wait_for("the peers to reject the forgery", 20, async || {
+            board(&r).await["replication"]["rejected"]["impersonation"].as_u64() >= Some(1)
+        })
+        .await;
+    }
+}
+
+/// MQTT identities the broker must turn away at the handshake: none, another CA's, an
+/// expired one.
+fn strangers(
+    pki: &Path,
+    dir: &Path,
+    venue: &str,
+) -> Vec<(&'static str, std::sync::Arc<rustls::ClientConfig>)> {
+    vec![
+        ("no client certificate", mqtt::tls_config(pki, None)),
+        (
+            "another CA",
+            mqtt::tls_config(pki, pair(&enrol_foreign(dir, "edge-03", venue))),
+        ),
+        (
+            "expired",
+            mqtt::tls_config(pki, pair(&enrol_expired(pki, dir, "edge-03", venue))),
+        ),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
     let s = setup_tls("sqlite", 2);
@@ -275,75 +382,23 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
     ca::revoke(&pki, "edge-04").expect("revoke");
     let port = free_port();
     let broker: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let keys: Vec<(String, NodeKey)> = s
-        .box_configs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("edge-{:02}", i + 1), node_key(c)))
-        .collect();
     let rogue_key = NodeKey::generate();
-    let others = |i: usize| -> Vec<(String, NodeKey)> {
-        keys.iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, (n, k))| (n.clone(), NodeKey::from_bytes(&k.to_bytes())))
-            .chain(std::iter::once((
-                "edge-03".to_owned(),
-                NodeKey::from_bytes(&rogue_key.to_bytes()),
-            )))
-            .collect()
-    };
-    replicate(
-        &s.box_configs[0],
-        &format!("[replication]\ndiscovery = false\nhub = true\nbroker_port = {port}\n"),
-        &others(0),
-    );
-    replicate(
-        &s.box_configs[1],
-        &format!("[replication]\ndiscovery = false\nbroker = \"{broker}\"\n"),
-        &others(1),
-    );
-    let hub = start_box(&s.box_configs[0]);
-    let edge2 = start_box(&s.box_configs[1]);
-    let http = https_client(&pki, None);
-    let admin1 = Staff::login_with(http.clone(), &hub.url, "A1")
-        .await
-        .expect("A1");
-    let r2 = Staff::login_with(http.clone(), &edge2.url, "R1")
-        .await
-        .expect("R1");
-    let (status, _) = r2
-        .post(
-            "/api/events",
-            &venue::open_session(Uuid::now_v7(), "0000000001"),
-        )
-        .await
-        .expect("post");
-    assert_eq!(status, 201);
-    wait_for("the event to cross the gate", 30, async || {
-        let st = admin1
-            .get("/api/replication/state")
-            .await
-            .unwrap_or(Value::Null);
-        st["events"].as_u64() >= Some(1)
-    })
-    .await;
+    replicate(&s, &rogue_key, |i| {
+        if i == 0 {
+            format!("[replication]\ndiscovery = false\nhub = true\nbroker_port = {port}\n")
+        } else {
+            format!("[replication]\ndiscovery = false\nbroker = \"{broker}\"\n")
+        }
+    });
+    // Recorded on edge-02, seen at the hub.
+    let venue = Pair::start(&s, 1).await;
+    venue.crosses(1, "the event to cross the gate").await;
 
     // Who the gate turns away at the handshake.
-    let rogue = enrol(&pki, &dir, "edge-03", &venue_id);
     let client_id = |node: &str| format!("checkup-edge-{venue_id}-{node}");
-    for (what, config) in [
-        ("no client certificate", mqtt::tls_config(&pki, None)),
-        (
-            "another CA",
-            mqtt::tls_config(&pki, pair(&enrol_foreign(&dir, "edge-03", &venue_id))),
-        ),
-        (
-            "expired",
-            mqtt::tls_config(&pki, pair(&enrol_expired(&pki, &dir, "edge-03", &venue_id))),
-        ),
-        ("revoked", mqtt::tls_config(&pki, pair(&revoked))),
-    ] {
+    let mut turned_away = strangers(&pki, &dir, &venue_id);
+    turned_away.push(("revoked", mqtt::tls_config(&pki, pair(&revoked))));
+    for (what, config) in turned_away {
         let node = if what == "revoked" {
             "edge-04"
         } else {
@@ -353,6 +408,7 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
         assert!(r.is_err(), "{what}: connected");
     }
     // An enrolled box taking over another's session is refused.
+    let rogue = enrol(&pki, &dir, "edge-03", &venue_id);
     let as_hub = mqtt::connect(
         broker,
         &client_id("edge-01"),
@@ -372,14 +428,21 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
     .await
     .expect("an enrolled box connects");
     let payload = forged(&venue_id, "edge-01", &rogue_key);
-    let own_topic = format!("checkup/{venue_id}/events/edge-03");
-    let victim = format!("checkup/{venue_id}/events/edge-01");
-    let o = c.publish(&victim, payload.clone()).await;
+    let o = c
+        .publish(
+            &format!("checkup/{venue_id}/events/edge-01"),
+            payload.clone(),
+        )
+        .await;
     assert!(
         matches!(o, Outcome::Closed(_)),
         "publish on edge-01's topic: {o:?}"
     );
-    let st = admin1.get("/api/replication/state").await.expect("state");
+    let st = venue
+        .admin
+        .get("/api/replication/state")
+        .await
+        .expect("state");
     let gate = &st["gate"];
     assert!(gate["handshakes_refused"].as_u64() >= Some(4), "{st}");
     assert_eq!(gate["publishes_refused"], 1, "{st}");
@@ -392,32 +455,14 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
     )
     .await
     .expect("reconnect");
-    assert_eq!(c.publish(&own_topic, payload).await, Outcome::Acknowledged);
-    let r1 = Staff::login_with(http.clone(), &hub.url, "R1")
-        .await
-        .expect("R1");
-    wait_for("the peers to reject the forgery", 20, async || {
-        board(&r1).await["replication"]["rejected"]["impersonation"].as_u64() >= Some(1)
-    })
-    .await;
-
+    assert_eq!(
+        c.publish(&format!("checkup/{venue_id}/events/edge-03"), payload)
+            .await,
+        Outcome::Acknowledged
+    );
+    venue.rejected_impersonation(0).await;
     // Replication goes on.
-    let (status, _) = r2
-        .post(
-            "/api/events",
-            &venue::open_session(Uuid::now_v7(), "0000000002"),
-        )
-        .await
-        .expect("post");
-    assert_eq!(status, 201);
-    wait_for("the second event", 30, async || {
-        let st = admin1
-            .get("/api/replication/state")
-            .await
-            .unwrap_or(Value::Null);
-        st["events"].as_u64() >= Some(2)
-    })
-    .await;
+    venue.crosses(2, "the second event").await;
 }
 
 /// Mosquitto started from `checkup-provision broker-config`'s files; killed on drop.
@@ -443,6 +488,7 @@ async fn mosquitto_as_provisioned_admits_enrolled_boxes_on_their_own_topics_only
         checkup_tests::binary("checkup-provisioning", "checkup-provision").expect("bin");
     // The test runs as root: Mosquitto would otherwise drop to a user who cannot read the
     // test's private directory.
+    // SAFETY: geteuid has no preconditions.
     let user = if unsafe { libc::geteuid() } == 0 {
         "root"
     } else {
@@ -473,69 +519,15 @@ async fn mosquitto_as_provisioned_admits_enrolled_boxes_on_their_own_topics_only
         tokio::net::TcpStream::connect(broker).await.is_ok()
     })
     .await;
-
-    let keys: Vec<(String, NodeKey)> = s
-        .box_configs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("edge-{:02}", i + 1), node_key(c)))
-        .collect();
     let rogue_key = NodeKey::generate();
-    for (i, c) in s.box_configs.iter().enumerate() {
-        let peers: Vec<(String, NodeKey)> = keys
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, (n, k))| (n.clone(), NodeKey::from_bytes(&k.to_bytes())))
-            .chain(std::iter::once((
-                "edge-03".to_owned(),
-                NodeKey::from_bytes(&rogue_key.to_bytes()),
-            )))
-            .collect();
-        replicate(
-            c,
-            &format!("[replication]\ndiscovery = false\nbroker = \"{broker}\"\n"),
-            &peers,
-        );
-    }
-    let b1 = start_box(&s.box_configs[0]);
-    let b2 = start_box(&s.box_configs[1]);
-    let http = https_client(&pki, None);
-    let r1 = Staff::login_with(http.clone(), &b1.url, "R1")
-        .await
-        .expect("R1");
-    let a2 = Staff::login_with(http.clone(), &b2.url, "A1")
-        .await
-        .expect("A1");
-    let (status, _) = r1
-        .post(
-            "/api/events",
-            &venue::open_session(Uuid::now_v7(), "0000000001"),
-        )
-        .await
-        .expect("post");
-    assert_eq!(status, 201);
-    wait_for("the event through Mosquitto", 30, async || {
-        let st = a2
-            .get("/api/replication/state")
-            .await
-            .unwrap_or(Value::Null);
-        st["events"].as_u64() >= Some(1)
-    })
-    .await;
+    replicate(&s, &rogue_key, |_| {
+        format!("[replication]\ndiscovery = false\nbroker = \"{broker}\"\n")
+    });
+    let venue = Pair::start(&s, 0).await;
+    venue.crosses(1, "the event through Mosquitto").await;
 
     let client_id = |node: &str| format!("checkup-edge-{venue_id}-{node}");
-    for (what, config) in [
-        ("no client certificate", mqtt::tls_config(&pki, None)),
-        (
-            "another CA",
-            mqtt::tls_config(&pki, pair(&enrol_foreign(&dir, "edge-03", &venue_id))),
-        ),
-        (
-            "expired",
-            mqtt::tls_config(&pki, pair(&enrol_expired(&pki, &dir, "edge-03", &venue_id))),
-        ),
-    ] {
+    for (what, config) in strangers(&pki, &dir, &venue_id) {
         let r = mqtt::connect(broker, &client_id("edge-03"), config).await;
         assert!(r.is_err(), "{what}: connected");
     }
@@ -564,17 +556,9 @@ async fn mosquitto_as_provisioned_admits_enrolled_boxes_on_their_own_topics_only
             .await,
         Outcome::Acknowledged
     );
-    let r2 = Staff::login_with(http.clone(), &b2.url, "R1")
-        .await
-        .expect("R1");
-    wait_for(
-        "the peers to reject the forgery on its own topic",
-        20,
-        async || board(&r2).await["replication"]["rejected"]["impersonation"].as_u64() >= Some(1),
-    )
-    .await;
+    venue.rejected_impersonation(1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rejected = board(&r2).await["replication"]["rejected"].clone();
+    let rejected = board(&venue.admin).await["replication"]["rejected"].clone();
     assert_eq!(
         rejected["unauthenticated"], 0,
         "the forgery on edge-01's topic must not have been delivered: {rejected}"
