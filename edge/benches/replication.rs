@@ -10,7 +10,8 @@
 //! `cargo bench -p checkup-edge --bench replication [-- latency|catchup] [SECONDS] [--secure]`
 //!
 //! `--secure`: every box enrolled with a CA made for the run — stores encrypted with
-//! SQLCipher, MQTT over TLS with client certificates through the broker's TLS gate.
+//! SQLCipher, MQTT over TLS with client certificates through the broker's TLS gate
+//! (`--tls` or `--sqlcipher` alone to tell their costs apart).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -75,17 +76,20 @@ fn config(
             }
         }),
         secrets: checkup_edge::config::Secrets {
-            data_key: PKI
+            data_key: SQLCIPHER
                 .get()
-                .map(|_| checkup_edge::at_rest::DataKey::generate()),
+                .is_some_and(|on| *on)
+                .then(checkup_edge::at_rest::DataKey::generate),
             ..Default::default()
         },
         ..Config::default()
     }
 }
 
-/// `--secure`: the run's CA.
+/// `--secure` or `--tls`: the run's CA.
 static PKI: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+/// `--secure` or `--sqlcipher`: encrypted stores.
+static SQLCIPHER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// The venue's broker: with `--secure`, behind the TLS gate with a certificate of its own.
 fn broker(dir: &std::path::Path, venue: &str) -> checkup_edge::replication::broker::EmbeddedBroker {
@@ -373,18 +377,24 @@ fn main() {
             .init();
     }
     checkup_provisioning::tls::install_provider();
-    let secure = std::env::args().any(|a| a == "--secure");
+    let flag = |f: &str| std::env::args().any(|a| a == f);
+    let (tls, sqlcipher) = (
+        flag("--secure") || flag("--tls"),
+        flag("--secure") || flag("--sqlcipher"),
+    );
     let pki_dir = tempfile::tempdir().expect("dir");
-    if secure {
+    if tls {
         checkup_provisioning::ca::create_ca(pki_dir.path(), "bench", 30).expect("ca");
         let _ = PKI.set(pki_dir.path().to_path_buf());
-        println!(
-            "Security on: SQLCipher stores, MQTT over TLS with client certificates through the gate."
-        );
+        println!("Security: MQTT over TLS with client certificates through the gate.");
+    }
+    let _ = SQLCIPHER.set(sqlcipher);
+    if sqlcipher {
+        println!("Security: SQLCipher stores.");
     }
     let args: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| a != "--bench" && a != "--secure")
+        .filter(|a| !a.starts_with("--"))
         .collect();
     let which = args.first().cloned().unwrap_or_default();
     let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
