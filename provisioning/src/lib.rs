@@ -11,6 +11,7 @@
 //!   certificate for server and client authentication, event-signing key); revocation.
 //! - [`bundle`]: a venue day's enrolment bundles — each box's configuration, keys,
 //!   certificates and roster, encrypted with a passphrase — and central's trust list.
+//! - [`demo`]: a whole demo municipality in one command (CA, venue day, bundles, central).
 //! - [`mosquitto`]: an external Mosquitto broker with the same rules as the embedded one's
 //!   gate (client certificates, each box publishing only on its own topic).
 //! - [`tls`]: loading those certificates into rustls servers and clients that check the
@@ -20,6 +21,7 @@
 
 pub mod bundle;
 pub mod ca;
+pub mod demo;
 pub mod keys;
 pub mod mosquitto;
 pub mod pin;

@@ -97,6 +97,23 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
+    /// Set up a whole demo municipality for tests and demonstrations: its CA, a venue day
+    /// (stations, staff, a small roster), one encrypted bundle per box and central enrolled
+    /// with its configuration. Prints how to start them.
+    DemoMunicipality {
+        /// Directory to create.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Boxes at the venue.
+        #[arg(long, default_value_t = 2)]
+        boxes: usize,
+        /// Central's address.
+        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8090")]
+        central: std::net::SocketAddr,
+        /// The boxes' listen address.
+        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8443")]
+        listen: String,
+    },
     /// Revoke every certificate issued to a box (lost, stolen or retired): the CA's
     /// revocation list `crl.pem` is re-signed; give it to central, the brokers and the boxes.
     Revoke {
@@ -222,6 +239,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("bundle: {}", b.display());
             }
             println!("central: {}", made.central_boxes.display());
+        }
+        Command::DemoMunicipality {
+            out,
+            boxes,
+            central,
+            listen,
+        } => {
+            let d = checkup_provisioning::demo::make(&out, boxes, central, &listen)?;
+            println!("CA:       {}", d.ca.display());
+            println!(
+                "central:  checkup-central run --config {}",
+                d.central_config.display()
+            );
+            for b in &d.bundles {
+                println!(
+                    "box:      checkup-edge run --bundle {} --passphrase-file {} --data-dir <DIR>",
+                    b.display(),
+                    d.passphrase.display()
+                );
+            }
+            println!("staff (id / PIN / role):");
+            for (id, name, role, _, pin) in checkup_provisioning::demo::STAFF {
+                println!("  {id} {pin} {role:12} {name}");
+            }
+            println!("central staff: C001 / 1234 (central admin)");
         }
         Command::Revoke { ca, node } => {
             let serials = checkup_provisioning::ca::revoke(&ca, &node)?;

@@ -363,6 +363,16 @@ impl Staff {
             .find(|s| s.0 == staff_id)
             .map(|s| s.1)
             .context("unknown staff")?;
+        Self::login_pin(http, base, staff_id, pin).await
+    }
+
+    /// Sign in as `staff_id` with `pin`, with a client of the caller's.
+    pub async fn login_pin(
+        http: reqwest::Client,
+        base: &str,
+        staff_id: &str,
+        pin: &str,
+    ) -> anyhow::Result<Staff> {
         let r = http
             .post(format!("{base}/api/login"))
             .json(&json!({"staff_id": staff_id, "pin": pin}))
