@@ -1,12 +1,15 @@
 // A checkup day in real headless Chromium: roster import → reception taps a virtual card →
 // session opens → measurement station → blood pressure station (two readings) → the other
 // stations sign off → the doctor sees everything → the board shows the resident finished.
-// Usage: node checkup-day.js BASE_URL SCREENSHOT_DIR
+// Usage: node checkup-day.js BASE_URL SCREENSHOT_DIR [SPKI_SHA256]
+// With SPKI_SHA256 (base64 SHA-256 of the box certificate's public key) the box is reached
+// over HTTPS and Chromium accepts exactly that certificate, as a tablet that trusts the
+// municipality's CA would.
 "use strict";
 const { chromium } = require("playwright-core");
 const path = require("path");
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, spki] = process.argv.slice(2);
 const RESIDENT = "0000777123";
 const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n" +
   `${RESIDENT},髙橋　一郎,タカハシ　イチロウ,1955-07-07,male,みどり市中央2丁目3番4号,特定健診,09:30\n`;
@@ -51,7 +54,8 @@ async function signOff(page, station) {
 (async () => {
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+      .concat(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : []),
   });
   try {
     // 1. The venue admin imports the roster.

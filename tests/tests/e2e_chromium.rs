@@ -1,7 +1,8 @@
 //! The checkup day in real headless Chromium (Debian `chromium`, driven by playwright-core
 //! from npm): roster import → reception taps a virtual card → session opens → measurement →
 //! blood pressure (two readings) → the other stations → the doctor sees it all → the board
-//! shows the resident finished. Screenshots go to `docs/screenshots/`.
+//! shows the resident finished — over HTTPS with the demo box's certificate, which Chromium
+//! accepts by its pinned key. Screenshots go to `docs/screenshots/`.
 //!
 //! Needs root (the demo's virtual card reader), `chromium` and `tests/e2e/node_modules`
 //! (`make test` installs both).
@@ -31,7 +32,6 @@ fn a_checkup_day_in_chromium() {
         &bin,
         &[
             "demo",
-            "--insecure-dev",
             "--listen",
             "127.0.0.1:0",
             "--mqtt-port",
@@ -42,12 +42,28 @@ fn a_checkup_day_in_chromium() {
         Duration::from_secs(60),
     )
     .expect("demo box");
+    assert!(boxp.url.starts_with("https://"), "{}", boxp.url);
     let shots = root.join("docs/screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
+    // Chromium accepts the box's own certificate (its key pinned), nothing else.
+    let cert = dir.path().join("box/pki/edge-01/edge-01.crt");
+    let spki = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64",
+        )
+        .arg("sh")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    let spki = String::from_utf8_lossy(&spki.stdout).trim().to_owned();
+    assert_eq!(spki.len(), 44, "SPKI hash of {}", cert.display());
     let out = Command::new("node")
         .arg(e2e.join("checkup-day.js"))
         .arg(&boxp.url)
         .arg(&shots)
+        .arg(&spki)
         .output()
         .expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);
