@@ -396,6 +396,15 @@ impl Staff {
         })
     }
 
+    /// Open a checkup session for `resident`; it must be stored (201).
+    pub async fn open_session(&self, resident: &str) {
+        let (st, v) = self
+            .post("/api/events", &open_session(uuid::Uuid::now_v7(), resident))
+            .await
+            .expect("event");
+        assert_eq!(st, 201, "{v}");
+    }
+
     /// POST JSON; the status and body.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
         self.send(self.http.post(format!("{}{path}", self.base)).json(body))

@@ -351,24 +351,37 @@ impl Pair {
     }
 }
 
-/// MQTT identities the broker must turn away at the handshake: none, another CA's, an
-/// expired one.
-fn strangers(
+/// The broker at `broker` must turn away, at the handshake: no client certificate, another
+/// CA's, an expired one, and `revoked` (edge-04's, revoked before the broker started).
+async fn all_turned_away(
+    broker: SocketAddr,
     pki: &Path,
     dir: &Path,
     venue: &str,
-) -> Vec<(&'static str, std::sync::Arc<rustls::ClientConfig>)> {
-    vec![
-        ("no client certificate", mqtt::tls_config(pki, None)),
+    revoked: &(PathBuf, PathBuf),
+) {
+    let client_id = |node: &str| format!("checkup-edge-{venue}-{node}");
+    for (what, node, config) in [
+        (
+            "no client certificate",
+            "edge-03",
+            mqtt::tls_config(pki, None),
+        ),
         (
             "another CA",
+            "edge-03",
             mqtt::tls_config(pki, pair(&enrol_foreign(dir, "edge-03", venue))),
         ),
         (
             "expired",
+            "edge-03",
             mqtt::tls_config(pki, pair(&enrol_expired(pki, dir, "edge-03", venue))),
         ),
-    ]
+        ("revoked", "edge-04", mqtt::tls_config(pki, pair(revoked))),
+    ] {
+        let r = mqtt::connect(broker, &client_id(node), config).await;
+        assert!(r.is_err(), "{what}: connected");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,17 +409,7 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
 
     // Who the gate turns away at the handshake.
     let client_id = |node: &str| format!("checkup-edge-{venue_id}-{node}");
-    let mut turned_away = strangers(&pki, &dir, &venue_id);
-    turned_away.push(("revoked", mqtt::tls_config(&pki, pair(&revoked))));
-    for (what, config) in turned_away {
-        let node = if what == "revoked" {
-            "edge-04"
-        } else {
-            "edge-03"
-        };
-        let r = mqtt::connect(broker, &client_id(node), config).await;
-        assert!(r.is_err(), "{what}: connected");
-    }
+    all_turned_away(broker, &pki, &dir, &venue_id, &revoked).await;
     // An enrolled box taking over another's session is refused.
     let rogue = enrol(&pki, &dir, "edge-03", &venue_id);
     let as_hub = mqtt::connect(
@@ -530,17 +533,7 @@ async fn mosquitto_as_provisioned_admits_enrolled_boxes_on_their_own_topics_only
     venue.crosses(1, "the event through Mosquitto").await;
 
     let client_id = |node: &str| format!("checkup-edge-{venue_id}-{node}");
-    let mut turned_away = strangers(&pki, &dir, &venue_id);
-    turned_away.push(("revoked", mqtt::tls_config(&pki, pair(&revoked))));
-    for (what, config) in turned_away {
-        let node = if what == "revoked" {
-            "edge-04"
-        } else {
-            "edge-03"
-        };
-        let r = mqtt::connect(broker, &client_id(node), config).await;
-        assert!(r.is_err(), "{what}: connected");
-    }
+    all_turned_away(broker, &pki, &dir, &venue_id, &revoked).await;
 
     // The ACL drops a publish on another box's topic (MQTT 3.1.1 has no way to say so):
     // the same forgery on the rogue's own topic reaches the peers and is rejected, on the
