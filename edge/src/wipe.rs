@@ -9,9 +9,15 @@
 //!
 //! A box still listening on its address is not wiped (stop it first).
 //!
+//! `--force --reason` wipes a box whose events central lacks (a box that can never forward
+//! them) — but only after central has recorded the reason and the events lost in its
+//! hash-chained audit trail ([`record_forced`]); if central cannot be reached, nothing is
+//! wiped.
+//!
 //! Overwriting in place defeats reading the files back and `strings` on the directory; it
 //! cannot reach copies a flash controller or the file system's journal may keep elsewhere.
-//! Encrypting the store at rest (so that destroying the key is the wipe) closes that gap.
+//! With a data key the store and scans are encrypted as well ([`crate::at_rest`]): a box
+//! run from a bundle keeps the key only in memory, so what such copies hold is ciphertext.
 
 use std::collections::BTreeMap;
 use std::io::Write;
