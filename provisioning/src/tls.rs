@@ -440,6 +440,10 @@ impl TlsAcceptorTask {
                         continue;
                     }
                 };
+                // Small messages (MQTT publishes, API answers) must not wait for Nagle.
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set");
+                }
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 let counted = counted.clone();
