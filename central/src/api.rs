@@ -121,9 +121,7 @@ pub(crate) async fn batches(
     body: Body,
 ) -> Result<Response, ApiError> {
     let rejected = s.rejected.clone();
-    let client_node = extensions
-        .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
-        .and_then(|c| c.0.node.clone());
+    let client_node = client_node(&extensions);
     let result = ingest_batch(s, client_node, headers, body).await;
     if let Err(e) = &result
         && e.status.is_client_error()
@@ -131,6 +129,13 @@ pub(crate) async fn batches(
         rejected.count(e.code);
     }
     result
+}
+
+/// The node id of the connection's verified client certificate, if any.
+fn client_node(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
+        .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
+        .and_then(|c| c.0.node.clone())
 }
 
 /// The enrolled box making a request: its secret, and (with TLS) its own client
@@ -247,9 +252,7 @@ pub(crate) async fn wipes(
     headers: HeaderMap,
     Json(w): Json<ForcedWipe>,
 ) -> Result<Response, ApiError> {
-    let client_node = extensions
-        .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
-        .and_then(|c| c.0.node.clone());
+    let client_node = client_node(&extensions);
     let enrolled = match enrolled_box(&s, client_node.as_deref(), &headers) {
         Ok(b) => b,
         Err(e) => {
