@@ -175,20 +175,12 @@ fn demo_enrolment(
         "{} holds no demo CA: start `checkup-edge demo` first (or pass --insecure-dev)",
         pki.display()
     );
-    let dir = pki.join("central");
-    if !dir.join("central.crt").exists() {
-        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
-            hosts.push(listen.ip().to_string());
-        }
-        ca::enrol_box(pki, "central", "municipal", &hosts, &dir, 365)?;
-    }
-    Ok(checkup_provisioning::tls::TlsFiles {
-        cert: dir.join("central.crt"),
-        key: dir.join("central.key"),
-        ca: pki.join(ca::CA_CERT),
-        crl: Some(pki.join(ca::CA_CRL)),
-    })
+    Ok(checkup_provisioning::demo::local_enrolment(
+        pki,
+        "central",
+        "municipal",
+        listen,
+    )?)
 }
 
 async fn shutdown() {

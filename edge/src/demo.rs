@@ -30,15 +30,8 @@ pub fn enrolment(
         std::fs::create_dir_all(&pki)?;
         ca::create_ca(&pki, "みどり市（デモ）", 1830)?;
     }
-    let box_dir = pki.join(node);
-    if !box_dir.join(format!("{node}.crt")).exists() {
-        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
-            hosts.push(listen.ip().to_string());
-        }
-        ca::enrol_box(&pki, node, VENUE_ID, &hosts, &box_dir, 365)?;
-    }
-    let data_key = box_dir.join("data.key");
+    let tls = checkup_provisioning::demo::local_enrolment(&pki, node, VENUE_ID, listen)?;
+    let data_key = pki.join(node).join("data.key");
     if !data_key.exists() {
         checkup_provisioning::keys::write_new(
             &data_key,
@@ -46,15 +39,7 @@ pub fn enrolment(
             0o600,
         )?;
     }
-    Ok((
-        checkup_provisioning::tls::TlsFiles {
-            cert: box_dir.join(format!("{node}.crt")),
-            key: box_dir.join(format!("{node}.key")),
-            ca: pki.join(ca::CA_CERT),
-            crl: Some(pki.join(ca::CA_CRL)),
-        },
-        data_key,
-    ))
+    Ok((tls, data_key))
 }
 
 /// Venue id of the demo.

@@ -153,6 +153,22 @@ fn backoff(failures: u32, cap: Duration) -> Duration {
     d.mul_f64(frac)
 }
 
+/// The HTTP client for central: with the box's TLS (mutual TLS, central checked against
+/// the municipality's CA), or plain without (`--insecure-dev`).
+pub fn central_client(
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<reqwest::Client, ForwardError> {
+    checkup_provisioning::tls::install_provider();
+    let mut builder = reqwest::Client::builder().timeout(timeout);
+    if let Some(tls) = tls {
+        builder = builder.use_preconfigured_tls((*tls).clone());
+    }
+    builder
+        .build()
+        .map_err(|e| ForwardError::Client(e.to_string()))
+}
+
 /// Start forwarding `store`'s events to central until `shutdown`.
 pub fn start(
     store: EventStore,
@@ -169,15 +185,7 @@ pub fn start(
     };
     let endpoint = format!("{}/v1/batches", url.trim_end_matches('/'));
     let secret = config.secret.clone().unwrap_or_default();
-    checkup_provisioning::tls::install_provider();
-    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
-    if let Some(tls) = tls {
-        // Mutual TLS: this box's certificate, central checked against the municipality's CA.
-        builder = builder.use_preconfigured_tls((*tls).clone());
-    }
-    let client = builder
-        .build()
-        .map_err(|e| ForwardError::Client(e.to_string()))?;
+    let client = central_client(tls, Duration::from_secs(30))?;
     if let Ok(mut s) = status.lock() {
         s.enabled = true;
         s.disk_limit_bytes = config.max_disk_mb.saturating_mul(1024 * 1024);

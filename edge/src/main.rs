@@ -119,17 +119,8 @@ impl Source {
         let mut c = match (&self.config, &self.bundle) {
             (Some(path), _) => Config::load(path)?,
             (None, Some(bundle)) => {
-                let passphrase = match &self.passphrase_file {
-                    Some(f) => std::fs::read_to_string(f)
-                        .with_context(|| format!("reading {}", f.display()))?
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    None => std::env::var("CHECKUP_BUNDLE_PASSPHRASE").map_err(|_| {
-                        anyhow::anyhow!("give --passphrase-file or set CHECKUP_BUNDLE_PASSPHRASE")
-                    })?,
-                };
+                let passphrase =
+                    checkup_provisioning::bundle::read_passphrase(self.passphrase_file.as_deref())?;
                 let bytes = std::fs::read(bundle)
                     .with_context(|| format!("reading {}", bundle.display()))?;
                 let contents = checkup_provisioning::bundle::open(&bytes, &passphrase)

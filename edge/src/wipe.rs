@@ -129,12 +129,10 @@ pub async fn record_forced(
         .as_deref()
         .ok_or_else(|| fail("no central.url in the configuration".into()))?;
     let secret = config.central.secret.as_deref().unwrap_or_default();
-    checkup_provisioning::tls::install_provider();
-    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20));
-    if let Some(tls) = crate::tls::EdgeTls::of(config).map_err(|e| fail(format!("{e:#}")))? {
-        builder = builder.use_preconfigured_tls((*tls.central).clone());
-    }
-    let client = builder.build().map_err(|e| fail(e.to_string()))?;
+    let tls = crate::tls::EdgeTls::of(config).map_err(|e| fail(format!("{e:#}")))?;
+    let client =
+        crate::forward::central_client(tls.map(|t| t.central), std::time::Duration::from_secs(20))
+            .map_err(|e| fail(e.to_string()))?;
     let r = client
         .post(format!("{}/v1/wipes", url.trim_end_matches('/')))
         .bearer_auth(secret)

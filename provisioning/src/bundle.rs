@@ -160,6 +160,22 @@ fn random<const N: usize>() -> [u8; N] {
     b
 }
 
+/// The passphrase: the first line of `file`, else the `CHECKUP_BUNDLE_PASSPHRASE`
+/// environment variable.
+pub fn read_passphrase(file: Option<&Path>) -> Result<String, BundleError> {
+    match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map(|t| t.lines().next().unwrap_or_default().to_owned())
+            .map_err(|source| BundleError::Io {
+                path: f.to_path_buf(),
+                source,
+            }),
+        None => std::env::var("CHECKUP_BUNDLE_PASSPHRASE").map_err(|_| {
+            BundleError::Day("give --passphrase-file or set CHECKUP_BUNDLE_PASSPHRASE".into())
+        }),
+    }
+}
+
 /// Encrypt `contents` with `passphrase`.
 pub fn seal(contents: &Contents, passphrase: &str) -> Result<Vec<u8>, BundleError> {
     if passphrase.chars().count() < MIN_PASSPHRASE {

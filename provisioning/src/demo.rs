@@ -35,6 +35,33 @@ pub const ROSTER: &str = "resident_id,name,name_kana,birth_date,sex,address,cour
 0000000103,渡邊　美和,ワタナベ　ミワ,1961-07-21,female,みどり市本町2丁目8番1号,後期高齢者健診,09:20
 ";
 
+/// The enrolment of `node` (of `venue`) in `<pki>/<node>/`, issued on first use by the CA in
+/// `pki` for `localhost`, 127.0.0.1 and `listen`'s address (the demo box and the demo
+/// central, which share the demo box's CA). Delete `<pki>/<node>/` to issue it again, e.g.
+/// for another listen address.
+pub fn local_enrolment(
+    pki: &Path,
+    node: &str,
+    venue: &str,
+    listen: SocketAddr,
+) -> Result<crate::tls::TlsFiles, ca::CaError> {
+    let dir = pki.join(node);
+    let cert = dir.join(format!("{node}.crt"));
+    if !cert.exists() {
+        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+            hosts.push(listen.ip().to_string());
+        }
+        ca::enrol_box(pki, node, venue, &hosts, &dir, 365)?;
+    }
+    Ok(crate::tls::TlsFiles {
+        cert,
+        key: dir.join(format!("{node}.key")),
+        ca: pki.join(ca::CA_CERT),
+        crl: Some(pki.join(ca::CA_CRL)),
+    })
+}
+
 /// What was made.
 #[derive(Debug)]
 pub struct Demo {

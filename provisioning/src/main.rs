@@ -152,20 +152,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// The bundle passphrase: the first line of `file`, else `CHECKUP_BUNDLE_PASSPHRASE`.
-fn passphrase(file: Option<&std::path::Path>) -> anyhow::Result<String> {
-    match file {
-        Some(f) => Ok(std::fs::read_to_string(f)?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned()),
-        None => std::env::var("CHECKUP_BUNDLE_PASSPHRASE").map_err(|_| {
-            anyhow::anyhow!("give --passphrase-file or set CHECKUP_BUNDLE_PASSPHRASE")
-        }),
-    }
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::HashPin => {
@@ -233,7 +219,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&day)?;
             let day: checkup_provisioning::bundle::VenueDay =
                 toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", day.display()))?;
-            let passphrase = passphrase(passphrase_file.as_deref())?;
+            let passphrase =
+                checkup_provisioning::bundle::read_passphrase(passphrase_file.as_deref())?;
             let made = checkup_provisioning::bundle::make(&ca, &day, &out, &passphrase)?;
             for b in made.bundles {
                 println!("bundle: {}", b.display());

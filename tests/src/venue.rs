@@ -441,6 +441,18 @@ impl Staff {
     }
 }
 
+/// On the box at `base`: the venue admin A1 imports the roster `csv`; reception R1, signed
+/// in, is returned to record the day.
+pub async fn roster_and_reception(base: &str, csv: &str) -> Staff {
+    let admin = Staff::login(base, "A1").await.expect("admin");
+    let (st, v) = admin
+        .post_bytes("/api/roster/import", csv.as_bytes().to_vec())
+        .await
+        .expect("roster");
+    assert_eq!(st, 200, "{v}");
+    Staff::login(base, "R1").await.expect("reception")
+}
+
 /// Sign in on `base`, retrying while the box starts.
 pub async fn login_retry(base: &str, staff_id: &str) -> anyhow::Result<Staff> {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use checkup_tests::central::{setup, start_box};
 use checkup_tests::notice_corpus::{Layout, example, render_example};
-use checkup_tests::venue::Staff;
+use checkup_tests::venue::{self, Staff};
 use checkup_tests::{binary, files_containing};
 
 const ROSTER: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n\
@@ -70,13 +70,7 @@ async fn day(key: bool) -> Day {
     std::fs::write(&config, text).expect("config");
 
     let mut edge = start_box(&config);
-    let admin = Staff::login(&edge.url, "A1").await.expect("admin");
-    let (st, v) = admin
-        .post_bytes("/api/roster/import", ROSTER.as_bytes().to_vec())
-        .await
-        .expect("roster");
-    assert_eq!(st, 200, "{v}");
-    let reception = Staff::login(&edge.url, "R1").await.expect("reception");
+    let reception = venue::roster_and_reception(&edge.url, ROSTER).await;
     for _ in 0..3 {
         reception.open_session("0000000101").await;
     }

@@ -384,6 +384,22 @@ async fn all_turned_away(
     }
 }
 
+/// The enrolled rogue box edge-03, connected to `broker` under its own client id.
+async fn rogue_connected(
+    broker: SocketAddr,
+    pki: &Path,
+    rogue: &(PathBuf, PathBuf),
+    venue: &str,
+) -> mqtt::Connected {
+    mqtt::connect(
+        broker,
+        &format!("checkup-edge-{venue}-edge-03"),
+        mqtt::tls_config(pki, pair(rogue)),
+    )
+    .await
+    .expect("an enrolled box connects")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
     let s = setup_tls("sqlite", 2);
@@ -423,13 +439,7 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
         "edge-03 must not connect as edge-01's client"
     );
     // An enrolled box publishing on another box's topic: the gate closes the connection.
-    let mut c = mqtt::connect(
-        broker,
-        &client_id("edge-03"),
-        mqtt::tls_config(&pki, pair(&rogue)),
-    )
-    .await
-    .expect("an enrolled box connects");
+    let mut c = rogue_connected(broker, &pki, &rogue, &venue_id).await;
     let payload = forged(&venue_id, "edge-01", &rogue_key);
     let o = c
         .publish(
@@ -451,13 +461,7 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
     assert_eq!(gate["publishes_refused"], 1, "{st}");
     assert!(gate["connects_refused"].as_u64() >= Some(1), "{st}");
     // On its own topic the same forgery passes the gate and the peers reject it.
-    let mut c = mqtt::connect(
-        broker,
-        &client_id("edge-03"),
-        mqtt::tls_config(&pki, pair(&rogue)),
-    )
-    .await
-    .expect("reconnect");
+    let mut c = rogue_connected(broker, &pki, &rogue, &venue_id).await;
     assert_eq!(
         c.publish(&format!("checkup/{venue_id}/events/edge-03"), payload)
             .await,
@@ -532,20 +536,13 @@ async fn mosquitto_as_provisioned_admits_enrolled_boxes_on_their_own_topics_only
     let venue = Pair::start(&s, 0).await;
     venue.crosses(1, "the event through Mosquitto").await;
 
-    let client_id = |node: &str| format!("checkup-edge-{venue_id}-{node}");
     all_turned_away(broker, &pki, &dir, &venue_id, &revoked).await;
 
     // The ACL drops a publish on another box's topic (MQTT 3.1.1 has no way to say so):
     // the same forgery on the rogue's own topic reaches the peers and is rejected, on the
     // victim's topic it never arrives.
     let rogue = enrol(&pki, &dir, "edge-03", &venue_id);
-    let mut c = mqtt::connect(
-        broker,
-        &client_id("edge-03"),
-        mqtt::tls_config(&pki, pair(&rogue)),
-    )
-    .await
-    .expect("an enrolled box connects");
+    let mut c = rogue_connected(broker, &pki, &rogue, &venue_id).await;
     let payload = forged(&venue_id, "edge-01", &rogue_key);
     c.publish(
         &format!("checkup/{venue_id}/events/edge-01"),

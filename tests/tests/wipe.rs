@@ -52,13 +52,7 @@ async fn wipe_is_refused_until_central_holds_every_event_then_leaves_no_name() {
 
     // Central is down: the box records the day, nothing can be forwarded.
     let mut edge = start_box(config);
-    let admin = Staff::login(&edge.url, "A1").await.expect("admin");
-    let (st, v) = admin
-        .post_bytes("/api/roster/import", ROSTER.as_bytes().to_vec())
-        .await
-        .expect("roster");
-    assert_eq!(st, 200, "{v}");
-    let reception = Staff::login(&edge.url, "R1").await.expect("reception");
+    let reception = venue::roster_and_reception(&edge.url, ROSTER).await;
     for _ in 0..3 {
         let (st, v) = reception
             .post(
