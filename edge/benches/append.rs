@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use checkup_edge::config::{Config, StaffConfig};
-use checkup_edge::projection::Projection;
-use checkup_edge::store::{Draft, EventStore, StoreOptions};
+use checkup_edge::log::projection::Projection;
+use checkup_edge::log::store::{Draft, EventStore, StoreOptions};
 use checkup_edge::{Edge, auth};
 use checkup_protocol::{
     Actor, Event, EventBody, Hlc, MeasuredValue, MeasurementRecorded, NodeKey, Role, StationKind,

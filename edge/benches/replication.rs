@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use checkup_edge::Edge;
 use checkup_edge::config::{CardConfig, CardMode, Config, PeerConfig, ReplicationConfig};
-use checkup_edge::store::{Draft, EventStore};
+use checkup_edge::log::store::{Draft, EventStore};
 use checkup_protocol::{Actor, EventBody, NodeKey, Role, SessionOpened, StationKind};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;

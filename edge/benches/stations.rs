@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checkup_edge::config::{CardConfig, CardMode, Config, StaffConfig};
-use checkup_edge::store::Draft;
+use checkup_edge::log::store::Draft;
 use checkup_edge::{Edge, auth};
 use checkup_protocol::{Actor, EventBody, Role, SessionOpened, StationKind};
 use futures::StreamExt;

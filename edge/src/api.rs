@@ -17,9 +17,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use checkup_protocol::{
-    Actor, Event, EventBody, FORMAT_VERSION, RecordViewed, Role, StationKind, items,
-};
+use checkup_protocol::{Event, EventBody, FORMAT_VERSION, Role, StationKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -27,7 +25,6 @@ use uuid::Uuid;
 use crate::auth::{self, Staff};
 use crate::error::ApiError;
 use crate::server::AppState;
-use crate::store::{Draft, Outcome};
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
@@ -160,19 +157,7 @@ pub(crate) async fn append(
             "id must not be nil",
         ));
     }
-    req.body.validate()?;
-    authorize(&staff, &req.body)?;
-    // A retry of an already stored event (same id) is answered by the store as a replay;
-    // only new events are checked against the current state.
-    let is_retry = match req.id {
-        Some(id) => state.store.get(id)?.is_some(),
-        None => false,
-    };
-    if !is_retry {
-        check_against_state(&state, &req.body)?;
-    }
-
-    let outcome = append_as(&state, &staff, req.id, req.body).await?;
+    let outcome = state.core.record(&staff, req.id, req.body).await?;
     let status = if outcome.is_new() {
         StatusCode::CREATED
     } else {
@@ -187,184 +172,6 @@ pub(crate) async fn append(
         })),
     )
         .into_response())
-}
-
-/// Append one event recorded by `staff` (with a client-chosen id, if any) and return what
-/// the store did with it: new, or a replay of the same id.
-pub(crate) async fn append_as(
-    state: &AppState,
-    staff: &Staff,
-    id: Option<Uuid>,
-    body: EventBody,
-) -> Result<crate::store::Outcome, ApiError> {
-    let draft = Draft {
-        id,
-        actor: Actor {
-            staff_id: staff.id.clone(),
-            role: staff.role,
-        },
-        body,
-    };
-    state
-        .store
-        .append_local(vec![draft])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome"))
-}
-
-/// Role and station binding for appending `body`.
-fn authorize(staff: &Staff, body: &EventBody) -> Result<(), ApiError> {
-    let kind = body.kind();
-    if !staff.role.may_append(kind) {
-        return Err(ApiError::forbidden(format!(
-            "role {} may not record {}",
-            staff.role,
-            kind.as_str()
-        )));
-    }
-    if staff.role == Role::Station {
-        let station = match body {
-            EventBody::MeasurementRecorded(p) => Some(p.station),
-            EventBody::MeasurementCorrected(p) => items::item(&p.item_code).map(|i| i.station),
-            EventBody::StationVisited(p) => Some(p.station),
-            _ => None,
-        };
-        if let Some(st) = station
-            && !staff.stations.contains(&st)
-        {
-            return Err(ApiError::forbidden(format!(
-                "{} is not bound to the {} station",
-                staff.id,
-                st.as_str()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Weight: a value more than 20 % away from last year's must be confirmed (DESIGN.md).
-const WEIGHT: &str = "9N006000000000001";
-
-/// Checks that need the venue's state: the session exists and is open, a correction
-/// corrects a result of the same item.
-fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiError> {
-    let p = state.store.projection();
-    let not_open = |id: Uuid| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "session_not_open",
-            format!("session {id} is not open at this venue"),
-        )
-    };
-    match body {
-        EventBody::SessionOpened(o) => {
-            if p.session_by_id(o.session_id)
-                .is_some_and(|s| s.opened.is_some())
-            {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    format!("session {} is already open", o.session_id),
-                ));
-            }
-            Ok(())
-        }
-        EventBody::SessionClosed(c) => match p.session_by_id(c.session_id) {
-            Some(s) if s.opened.is_some() => Ok(()),
-            _ => Err(not_open(c.session_id)),
-        },
-        EventBody::MeasurementRecorded(m) => match p.session_by_id(m.session_id) {
-            Some(s) if s.opened.is_some() && s.closed.is_none() => {
-                if s.resident_id != m.resident_id {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_payload",
-                        "resident_id does not match the session's resident",
-                    ));
-                }
-                if let (checkup_protocol::MeasuredValue::Number(v), false) = (&m.value, m.confirmed)
-                    && let Some(last) = state
-                        .roster
-                        .last_values(&m.resident_id)
-                        .ok()
-                        .and_then(|h| {
-                            h.into_iter()
-                                .find(|r| r.item_code == m.item_code && r.item_code == WEIGHT)
-                        })
-                        .and_then(|r| r.value.parse::<f64>().ok())
-                    && last > 0.0
-                    && ((v - last) / last).abs() > 0.2
-                {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_payload",
-                        format!(
-                            "invalid payload.confirmed: weight {v} kg differs from last year's {last} kg by more than 20%: staff must confirm"
-                        ),
-                    ));
-                }
-                if !s.stations.contains(&m.station) {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_payload",
-                        format!(
-                            "the session's course does not include {}",
-                            m.station.as_str()
-                        ),
-                    ));
-                }
-                Ok(())
-            }
-            _ => Err(not_open(m.session_id)),
-        },
-        EventBody::MeasurementCorrected(c) => {
-            let s = p
-                .session_by_id(c.session_id)
-                .ok_or_else(|| not_open(c.session_id))?;
-            let corrected = s
-                .results
-                .get(&c.item_code)
-                .is_some_and(|v| v.iter().any(|r| r.event_id == c.corrects));
-            if corrected {
-                Ok(())
-            } else {
-                Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_payload",
-                    format!(
-                        "{} is not a result of {} in this session",
-                        c.corrects, c.item_code
-                    ),
-                ))
-            }
-        }
-        EventBody::StationVisited(v) => match p.session_by_id(v.session_id) {
-            Some(s) if s.opened.is_some() && s.closed.is_none() => {
-                if s.resident_id != v.resident_id || !s.stations.contains(&v.station) {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_payload",
-                        "the station or resident does not belong to this session",
-                    ));
-                }
-                Ok(())
-            }
-            _ => Err(not_open(v.session_id)),
-        },
-        EventBody::RecordViewed(_) => Ok(()),
-        EventBody::NoticeIntakeSaved(n) => {
-            if p.cases().iter().any(|c| c.case_id == n.case_id) {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    format!("case {} is already saved", n.case_id),
-                ));
-            }
-            Ok(())
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -505,18 +312,10 @@ pub(crate) async fn session(
                 format!("no session {id}"),
             )
         })?;
-    let audit = Draft {
-        id: None,
-        actor: Actor {
-            staff_id: staff.id.clone(),
-            role: staff.role,
-        },
-        body: EventBody::RecordViewed(RecordViewed {
-            resident_id: resident,
-            purpose: format!("GET /api/sessions/{id}"),
-        }),
-    };
-    let _: Vec<Outcome> = state.store.append_local(vec![audit]).await?;
+    state
+        .core
+        .audit_read(&staff, vec![resident], &format!("GET /api/sessions/{id}"))
+        .await?;
     let p = state.store.projection();
     let s = p.session_by_id(id).ok_or_else(|| {
         ApiError::new(

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use checkup_protocol::ProtocolError;
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::log::store::StoreError;
+use crate::venue::VenueError;
 
 /// An error answer of the API.
 #[derive(Debug)]
@@ -75,6 +76,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Invalid(e) => ApiError::from(e),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -89,6 +91,31 @@ impl From<StoreError> for ApiError {
                 )
             }
         }
+    }
+}
+
+impl From<VenueError> for ApiError {
+    fn from(e: VenueError) -> Self {
+        let status = match e {
+            VenueError::Forbidden(_) => StatusCode::FORBIDDEN,
+            VenueError::Invalid(p) => return ApiError::from(p),
+            VenueError::Store(s) => return ApiError::from(s),
+            VenueError::NotBooked(_) => StatusCode::NOT_FOUND,
+            VenueError::AlreadyCheckedIn { .. }
+            | VenueError::CardInUse { .. }
+            | VenueError::SessionNotOpen(_)
+            | VenueError::Conflict(_) => StatusCode::CONFLICT,
+            VenueError::Mismatch(_)
+            | VenueError::ConfirmationRequired(_)
+            | VenueError::Incomplete { .. }
+            | VenueError::UnknownCourse(_)
+            | VenueError::UseCommand(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            VenueError::Roster(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = %e, "venue command failed");
+        }
+        ApiError::new(status, e.code(), e.to_string())
     }
 }
 

@@ -30,7 +30,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::CentralConfig;
-use crate::store::EventStore;
+use crate::log::store::EventStore;
 
 /// Errors of the watermark file.
 #[derive(Debug, thiserror::Error)]

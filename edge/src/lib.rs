@@ -10,9 +10,10 @@
 //! - [`config`]: the TOML configuration, every key with its default.
 //! - [`at_rest`]: the data key: SQLCipher for the store and roster, sealed scan files.
 //! - [`courses`]: which stations each checkup course visits.
-//! - [`store`]: the durable event log on SQLite (group commit, idempotent appends); its
-//!   module documentation states the invariants.
-//! - [`projection`]: current state folded from the log: sessions, results, station progress.
+//! - [`log`]: the durable event store on SQLite (group commit, idempotent appends; its
+//!   module documentation states the invariants) and the projection folded from it.
+//! - [`venue`]: the day's rules: every write (API append, check-in, station work, audited
+//!   reads, intake save, replication import) goes through its one command path.
 //! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out;
 //!   [`lockout`]: repeated wrong PINs lock a staff id or client with a growing back-off.
 //! - [`api`]: JSON routes; [`web`]: server-rendered pages; [`error`]: error answers.
@@ -51,16 +52,16 @@ pub mod forward;
 pub mod identity;
 pub mod intake;
 pub mod lockout;
+pub mod log;
 pub mod node;
-pub mod projection;
 pub mod reception;
 pub mod replication;
 pub mod roster;
 pub mod server;
 pub mod shutdown;
 pub mod station;
-pub mod store;
 pub mod tls;
+pub mod venue;
 pub mod web;
 pub mod wipe;
 

@@ -302,7 +302,7 @@ fn box_config(source: &Source) -> Option<Config> {
 
 /// `checkup-edge audit verify`: 0 intact, 4 changed or deleted entries, 1 unreadable.
 fn audit_verify(source: &Source) -> std::process::ExitCode {
-    use checkup_edge::store::chain::{ChainError, verify};
+    use checkup_edge::log::store::chain::{ChainError, verify};
     let Some(c) = box_config(source) else {
         return std::process::ExitCode::FAILURE;
     };

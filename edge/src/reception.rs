@@ -273,7 +273,10 @@ pub(crate) async fn read(
                         .collect(),
                     crate::identity::MatchOutcome::NotFound => Vec::new(),
                 };
-                audit_views(&state, &staff, shown, "reception card match").await?;
+                state
+                    .core
+                    .audit_read(&staff, shown, "reception card match")
+                    .await?;
                 body["match"] = serde_json::to_value(&outcome).unwrap_or_default();
             }
             Ok(Json(body).into_response())
@@ -292,34 +295,6 @@ pub(crate) async fn read(
             Ok((err.status, Json(body)).into_response())
         }
     }
-}
-
-/// Record that `staff` was shown these residents' records.
-async fn audit_views(
-    state: &AppState,
-    staff: &Staff,
-    residents: Vec<String>,
-    purpose: &str,
-) -> Result<(), ApiError> {
-    if residents.is_empty() {
-        return Ok(());
-    }
-    let drafts = residents
-        .into_iter()
-        .map(|resident_id| crate::store::Draft {
-            id: None,
-            actor: checkup_protocol::Actor {
-                staff_id: staff.id.clone(),
-                role: staff.role,
-            },
-            body: checkup_protocol::EventBody::RecordViewed(checkup_protocol::RecordViewed {
-                resident_id,
-                purpose: purpose.to_owned(),
-            }),
-        })
-        .collect();
-    state.store.append_local(drafts).await?;
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -357,13 +332,14 @@ pub(crate) async fn roster_search(
         })
         .take(20)
         .collect();
-    audit_views(
-        &state,
-        &staff,
-        hits.iter().map(|r| r.resident_id.clone()).collect(),
-        "reception search",
-    )
-    .await?;
+    state
+        .core
+        .audit_read(
+            &staff,
+            hits.iter().map(|r| r.resident_id.clone()).collect(),
+            "reception search",
+        )
+        .await?;
     Ok(Json(json!({"residents": hits})).into_response())
 }
 
@@ -393,54 +369,18 @@ pub(crate) async fn check_in(
     }
     let req: CheckInRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
-    let r = booked(&state, &req.resident_id)?;
-    let stations = crate::courses::stations(&r.course)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_course", e))?;
-    if let Some(existing) = state.store.get(req.id)? {
-        return Ok((
-            StatusCode::OK,
-            Json(json!({"event": existing.id, "replayed": true})),
-        )
-            .into_response());
-    }
-    let open = state
-        .store
-        .projection()
-        .open_sessions()
-        .iter()
-        .find(|s| s.resident_id == r.resident_id)
-        .map(|s| s.session_id);
-    if let Some(sid) = open {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_checked_in",
-            format!("{} already has open session {sid}", r.resident_id),
-        ));
-    }
     let card = match (req.card_uid, req.mynumber) {
         (Some(uid), _) => Some(checkup_protocol::CardRef::Contactless { uid }),
         (None, true) => Some(checkup_protocol::CardRef::Mynumber),
         (None, false) => None,
     };
-    let body = checkup_protocol::EventBody::SessionOpened(checkup_protocol::SessionOpened {
-        session_id: uuid::Uuid::now_v7(),
-        resident_id: r.resident_id.clone(),
-        stations: stations.clone(),
+    let check_in = crate::venue::CheckIn {
+        id: req.id,
+        resident_id: req.resident_id,
         card,
-    });
-    body.validate()?;
-    let draft = crate::store::Draft {
-        id: Some(req.id),
-        actor: checkup_protocol::Actor {
-            staff_id: staff.id.clone(),
-            role: staff.role,
-        },
-        body: body.clone(),
     };
-    let outcome = state.store.append_local(vec![draft]).await?;
-    let e = outcome.first().map(|o| o.event().clone()).ok_or_else(|| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")
-    })?;
+    let outcome = state.core.check_in(&staff, check_in).await?;
+    let e = outcome.event();
     let checkup_protocol::EventBody::SessionOpened(opened) = &e.body else {
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -448,8 +388,18 @@ pub(crate) async fn check_in(
             "unexpected event",
         ));
     };
-    let labels: Vec<&str> = stations.iter().map(|s| s.label_ja()).collect();
-    Ok((StatusCode::CREATED, Json(json!({"session_id": opened.session_id, "stations": stations, "station_labels": labels, "event": e.id}))).into_response())
+    let labels: Vec<&str> = opened.stations.iter().map(|s| s.label_ja()).collect();
+    let status = if outcome.is_new() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({"session_id": opened.session_id, "stations": opened.stations,
+                    "station_labels": labels, "event": e.id, "replayed": !outcome.is_new()})),
+    )
+        .into_response())
 }
 
 /// `POST /api/roster/import`: the reservation system's CSV (UTF-8 or Shift_JIS). Good rows
@@ -513,8 +463,13 @@ pub(crate) async fn history(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
     crate::api::require_checkup_role(&staff)?;
+    // Only a booked resident's values are shown, and the read is audited first.
+    booked(&state, &id)?;
+    state
+        .core
+        .audit_read(&staff, vec![id.clone()], "last year's values")
+        .await?;
     let values = state.roster.last_values(&id).map_err(roster_unavailable)?;
-    audit_views(&state, &staff, vec![id.clone()], "last year's values").await?;
     Ok(Json(json!({"resident_id": id, "values": values})).into_response())
 }
 

@@ -37,7 +37,7 @@ use crate::replication::discovery::{self, Advert, Discovery};
 use crate::replication::hub::{self, HubOptions};
 use crate::replication::mqtt;
 use crate::roster::Roster;
-use crate::store::{EventStore, StoreOptions};
+use crate::log::store::{EventStore, StoreOptions};
 use crate::{api, board, intake, node, reception, station, web};
 
 /// What the pages say about the venue.
@@ -76,6 +76,8 @@ pub struct AppState {
     pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
     /// Scanned police notices waiting for review.
     pub inbox: Arc<crate::intake::inbox::Inbox>,
+    /// The day's rules: every write goes through it.
+    pub core: crate::venue::Core,
     /// Wrong card PINs per reception staff member and client (see
     /// [`crate::reception::CARD_PIN_POLICY`]).
     pub card_pins: Arc<crate::lockout::Lockout>,
@@ -236,8 +238,8 @@ impl Edge {
             key,
         )
         .context("opening the event store")?;
-        let roster = Roster::open(&config.data_dir.join("roster.sqlite3"), data_key.as_ref())
-            .context("opening the roster")?;
+        let roster = Arc::new(Roster::open(&config.data_dir.join("roster.sqlite3"), data_key.as_ref())
+            .context("opening the roster")?);
         let register = match &config.intake.register {
             Some(path) => intake::read_register(path)
                 .with_context(|| format!("reading the resident register {}", path.display()))?,
@@ -266,6 +268,7 @@ impl Edge {
         let tls = crate::tls::EdgeTls::of(config)?;
         Ok(Edge {
             state: AppState {
+                core: crate::venue::Core::new(store.clone(), roster.clone()),
                 store,
                 auth: Arc::new(
                     Auth::new(
@@ -282,7 +285,7 @@ impl Edge {
                     booked,
                 }),
                 keyring: Arc::new(keyring),
-                roster: Arc::new(roster),
+                roster,
                 cards: Arc::new(cards),
                 replication: Arc::default(),
                 forward: Arc::default(),

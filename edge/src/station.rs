@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use checkup_protocol::items::{ItemValueKind, QUALITATIVE_VALUES};
-use checkup_protocol::{Role, StationKind};
+use checkup_protocol::StationKind;
 use maud::{PreEscaped, html};
 use serde_json::json;
 
@@ -32,11 +32,7 @@ pub(crate) async fn page(
         )
             .into_response();
     };
-    let allowed = match staff.role {
-        Role::Station => staff.stations.contains(&kind),
-        Role::Nurse | Role::Doctor => true,
-        _ => false,
-    };
+    let allowed = crate::venue::may_work_at(&staff, kind);
     if !allowed {
         return (
             StatusCode::FORBIDDEN,

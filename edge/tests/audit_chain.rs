@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use checkup_edge::store::chain::{ChainError, verify};
+use checkup_edge::log::store::chain::{ChainError, verify};
 use common::{TestBox, open_session};
 use uuid::Uuid;
 
@@ -43,7 +43,7 @@ fn tampered(dir: &Path, sql: &str) -> tempfile::TempDir {
     copy
 }
 
-fn check(dir: &Path) -> Result<checkup_edge::store::chain::Verified, ChainError> {
+fn check(dir: &Path) -> Result<checkup_edge::log::store::chain::Verified, ChainError> {
     let conn = rusqlite::Connection::open(dir.join("events.sqlite3")).expect("open");
     verify(&conn)
 }
@@ -73,7 +73,7 @@ fn cli(dir: &Path) -> (Option<i32>, String) {
     )
 }
 
-fn broken_at(r: Result<checkup_edge::store::chain::Verified, ChainError>) -> (i64, String) {
+fn broken_at(r: Result<checkup_edge::log::store::chain::Verified, ChainError>) -> (i64, String) {
     match r {
         Err(ChainError::Broken { pos, why, .. }) => (pos, why),
         other => panic!("expected a broken chain, got {other:?}"),

@@ -3,7 +3,7 @@
 //! same event set and the same projection (results, corrections, conflicts, visits,
 //! closings) as a box that received them in order, and rebuilds the same state from disk.
 
-use checkup_edge::store::{EventStore, StoreOptions};
+use checkup_edge::log::store::{EventStore, StoreOptions};
 use checkup_protocol::{
     Actor, Event, EventBody, Hlc, MeasuredValue, MeasurementCorrected, MeasurementRecorded,
     NodeKey, Role, SessionClosed, SessionOpened, StationKind, StationVisited,
@@ -85,6 +85,7 @@ fn events(plan: &[(usize, Op, u8)], keys: &[NodeKey]) -> Vec<Event> {
                     StationKind::Measurement
                 },
                 note: None,
+                confirmed: false,
             }),
             Op::Close(s) => EventBody::SessionClosed(SessionClosed {
                 session_id: sessions[*s],

@@ -3,7 +3,7 @@
 
 mod common;
 
-use checkup_edge::store::{EventStore, StoreOptions};
+use checkup_edge::log::store::{EventStore, StoreOptions};
 use checkup_protocol::NodeKey;
 use common::{TestBox, open_session};
 use uuid::Uuid;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use checkup_edge::store::{Draft, EventStore, StoreError, StoreOptions};
+use checkup_edge::log::store::{Draft, EventStore, StoreError, StoreOptions};
 use checkup_protocol::{Actor, Event, EventBody, Hlc, NodeKey, Role, SessionClosed};
 use proptest::prelude::*;
 use uuid::Uuid;

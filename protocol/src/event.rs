@@ -71,6 +71,13 @@ pub struct Actor {
     pub role: Role,
 }
 
+impl Actor {
+    /// The rules every receiver applies to the actor: a valid staff id.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        check_id("actor.staff_id", &self.staff_id)
+    }
+}
+
 /// Event kinds without their payloads, for role checks and indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -157,6 +164,14 @@ pub struct StationVisited {
     /// A note for the record (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Staff confirmed signing the station off although something is missing (an item of
+    /// the station without a value, or — at 診察 — stations of the course not yet done).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub confirmed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Payload of [`EventBody::SessionOpened`].
@@ -424,6 +439,14 @@ fn check_text(field: &'static str, s: &str) -> Result<(), ProtocolError> {
     Ok(())
 }
 
+/// Whether `v` is written with at most `decimals` places (the item's precision): the
+/// nearest multiple of 10^-decimals is within rounding noise of `v`.
+fn has_at_most_decimals(v: f64, decimals: u8) -> bool {
+    let scale = 10f64.powi(i32::from(decimals));
+    let scaled = v * scale;
+    (scaled - scaled.round()).abs() <= 1e-6 * scaled.abs().max(1.0)
+}
+
 fn check_value(
     code: &str,
     value: &MeasuredValue,
@@ -455,7 +478,7 @@ fn check_value(
                 max,
                 soft_min,
                 soft_max,
-                ..
+                decimals,
             },
             MeasuredValue::Number(v),
         ) => {
@@ -464,6 +487,15 @@ fn check_value(
                     "payload.value",
                     format!(
                         "{v} {} is impossible for {} (allowed {min}–{max})",
+                        item.unit, item.name_en
+                    ),
+                ));
+            }
+            if !has_at_most_decimals(*v, decimals) {
+                return Err(ProtocolError::invalid(
+                    "payload.value",
+                    format!(
+                        "{v} {} for {} has more than {decimals} decimal place(s)",
                         item.unit, item.name_en
                     ),
                 ));
@@ -618,7 +650,7 @@ impl Event {
         check_uuid("id", self.id)?;
         check_id("venue", &self.venue)?;
         check_id("node", &self.node)?;
-        check_id("actor.staff_id", &self.actor.staff_id)?;
+        self.actor.validate()?;
         if self.seq == 0 {
             return Err(ProtocolError::invalid("seq", "sequence numbers start at 1"));
         }

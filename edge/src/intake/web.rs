@@ -427,12 +427,10 @@ pub(crate) async fn save_case(
             sha256: scan.sha256.clone(),
         },
     };
-    notice.validate()?;
     // The event id is derived from the scan, so a save retried after a lost answer (or
     // from two tablets at once) is stored once.
     let event_id = Uuid::new_v8(*id.as_bytes());
-    let body = EventBody::NoticeIntakeSaved(notice);
-    let outcome = crate::api::append_as(&state, &staff, Some(event_id), body).await?;
+    let outcome = state.core.save_case(&staff, event_id, notice).await?;
     let saved_case = match &outcome.event().body {
         EventBody::NoticeIntakeSaved(n) => n.case_id,
         _ => case_id,

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::hub::BrokerAddr;
 use super::wire::{self, RejectCounters, SyncRequest};
-use crate::store::EventStore;
+use crate::log::store::EventStore;
 
 /// Most events in one published message.
 const BATCH: usize = 200;

@@ -19,15 +19,18 @@
 //!    the HLC timestamp) and signs the event, in the same thread that commits it. A failed
 //!    transaction rolls the counter back, so the log holds `1..=n` for this node and
 //!    "highest contiguous seq" (forwarding, anti-entropy) is simply the count.
-//! 4. **Idempotent by (node, seq) and by event id.** Appending an event that is already
+//! 4. **Only valid events are signed.** Every draft is checked with the protocol's own
+//!    validation (the rules peers and central apply on receipt) before it gets a sequence
+//!    number, so the box never signs an event that its peers or central would refuse.
+//! 5. **Idempotent by (node, seq) and by event id.** Appending an event that is already
 //!    stored (a replayed replication message, a tablet retrying a save with the same
 //!    event id) answers with the stored event and changes nothing. A *different* event
 //!    under an existing (node, seq) or id is a conflict and is refused.
-//! 5. **Projections follow durable commits.** The in-memory [`Projection`] is rebuilt from
+//! 6. **Projections follow durable commits.** The in-memory [`Projection`] is rebuilt from
 //!    the log at open and updated by the syncer after each flush, before replies are sent,
 //!    so a caller that got its reply sees its event in the projection, and nothing that
 //!    could still be lost is ever shown.
-//! 6. **Checkpoints are safe.** The writer connection never checkpoints on its own
+//! 7. **Checkpoints are safe.** The writer connection never checkpoints on its own
 //!    (`wal_autocheckpoint=0`). Every 256 commits, when idle, and at close, the writer waits
 //!    for the syncer to flush, switches to `synchronous=FULL` and checkpoints, so SQLite
 //!    flushes the WAL before copying it and the database file before the WAL is reused.
@@ -62,7 +65,7 @@ use thiserror::Error;
 use tokio::sync::{broadcast, oneshot};
 use uuid::Uuid;
 
-use crate::projection::Projection;
+use crate::log::projection::Projection;
 
 pub use writer::Outcome;
 
@@ -91,6 +94,10 @@ pub enum StoreError {
     /// A different event already holds this id or (node, seq).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The draft breaks the protocol's rules, which every peer and central apply: the box
+    /// never signs what others would refuse. Nothing was stored.
+    #[error("{0}")]
+    Invalid(#[from] checkup_protocol::ProtocolError),
     /// The data directory belongs to another node or venue, or has a newer schema.
     #[error("data directory {path}: {reason}")]
     WrongStore {
@@ -351,6 +358,10 @@ impl EventStore {
     /// or not at all. Returns when they are durable.
     pub async fn append_local(&self, drafts: Vec<Draft>) -> Result<Vec<Outcome>, StoreError> {
         let inner = &self.inner;
+        for d in &drafts {
+            d.actor.validate()?;
+            d.body.validate()?;
+        }
         let mut seen = std::collections::HashSet::new();
         if let Some(id) = drafts
             .iter()

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::sequencer::InFlight;
 use super::writer::{Outcome, Reply};
 use super::{StoreError, StoreStats};
-use crate::projection::Projection;
+use crate::log::projection::Projection;
 
 /// Work for the syncer.
 pub(super) enum SyncJob {

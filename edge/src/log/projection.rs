@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::log::store::StoreError;
 
 /// One recorded or corrected value of an item.
 #[derive(Debug, Clone, Serialize)]
@@ -170,7 +170,7 @@ impl Projection {
     /// Rebuild from the whole log, in HLC order.
     pub fn rebuild(conn: &Connection) -> Result<Projection, StoreError> {
         let mut p = Projection::default();
-        crate::store::for_each_in_hlc_order(conn, |e| p.apply(&e))?;
+        crate::log::store::for_each_in_hlc_order(conn, |e| p.apply(&e))?;
         Ok(p)
     }
 

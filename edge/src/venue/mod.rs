@@ -1,0 +1,367 @@
+//! The day's rules, below HTTP: every write of the box goes through [`Core`].
+//!
+//! # One command path
+//!
+//! A command (a raw event draft, a check-in, a station's save or sign-off, an audited read,
+//! an intake save, a replication import) becomes at most one batch of events through one
+//! path:
+//!
+//! 1. **Authorize** — the role may record the kind, at that station ([`rules::authorize`]).
+//! 2. **Validate** — the protocol's own payload and envelope rules, the same ones peers and
+//!    central apply on receipt, are applied by the store to every draft before it is
+//!    signed ([`crate::log::store::EventStore::append_local`]); a box never signs what
+//!    others refuse.
+//! 3. **Decide** — the day's invariants are checked against the projection
+//!    ([`rules::check`]) while the decision lock is held, and the lock is held until the
+//!    event is durable and in the projection. So two concurrent commands are decided one
+//!    after the other, each against a state that includes the other's event:
+//!    one open session per resident, a venue card on at most one open session, a session
+//!    only for a booked resident, a station signed off by a role allowed there and, with
+//!    something missing, only with an explicit confirmation; a client id replayed with
+//!    another body is a conflict.
+//!
+//! Events that carry no invariant between requests (results, audited reads) skip the lock
+//! and keep the store's group commit; they are still authorized and validated.
+//!
+//! Events signed by peers ([`Core::import`]) were decided on their own box; they are
+//! verified by [`checkup_protocol::batch`] before they reach here and stored as they are,
+//! and the projection orders them by their hybrid logical clock.
+//!
+//! Layout: [`rules`] (pure decisions), this file (the command path and its errors).
+//! Nothing here imports axum or maud; `http/` maps [`VenueError`] to answers.
+
+pub mod rules;
+
+use std::sync::Arc;
+
+use checkup_protocol::{
+    Actor, CardRef, Event, EventBody, EventKind, ProtocolError, RecordViewed, SessionOpened,
+    StationKind,
+};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::auth::Staff;
+use crate::log::store::{Draft, EventStore, Outcome, StoreError};
+use crate::roster::Roster;
+pub use rules::{Route, may_work_at};
+
+/// Why a command was refused. Each variant has a stable code ([`VenueError::code`]).
+#[derive(Debug, Error)]
+pub enum VenueError {
+    /// The role may not do this (or not at this station).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The payload breaks the protocol's rules.
+    #[error("{0}")]
+    Invalid(#[from] ProtocolError),
+    /// The resident is not on the day's roster.
+    #[error("{0} は予約されていません / {0} is not booked at this venue today")]
+    NotBooked(String),
+    /// The resident already has an open session.
+    #[error("この方はすでに受付済みです / {resident} already has an open session ({session})")]
+    AlreadyCheckedIn {
+        /// Resident number.
+        resident: String,
+        /// Their open session.
+        session: Uuid,
+    },
+    /// The venue card is bound to another open session.
+    #[error(
+        "この会場カードは別の受診者に使用中です / venue card {uid} is bound to the open session of {resident}"
+    )]
+    CardInUse {
+        /// The card's UID.
+        uid: String,
+        /// Whose open session holds it.
+        resident: String,
+    },
+    /// The session is not open at this venue.
+    #[error("この受診は開いていません / session {0} is not open at this venue")]
+    SessionNotOpen(Uuid),
+    /// The event does not fit the session (another resident, a station not in the course).
+    #[error("{0}")]
+    Mismatch(String),
+    /// A value or a sign-off needs staff's explicit confirmation.
+    #[error("{0}")]
+    ConfirmationRequired(String),
+    /// A station is signed off with something missing and without confirmation.
+    #[error("{}: 未入力があります（{}）。確認のうえ完了してください / {} is missing; confirm to sign off anyway", station.label_ja(), missing.join("、"), missing.join(", "))]
+    Incomplete {
+        /// The station.
+        station: StationKind,
+        /// What is missing (item names, or stations not done).
+        missing: Vec<String>,
+    },
+    /// A client id or session id already used for something else.
+    #[error("{0}")]
+    Conflict(String),
+    /// This kind of event is recorded through its own command, not as a raw event.
+    #[error("{0}")]
+    UseCommand(&'static str),
+    /// The resident's course is not one this venue knows.
+    #[error("{0}")]
+    UnknownCourse(String),
+    /// The roster could not be read (disk error).
+    #[error("roster unavailable: {0}")]
+    Roster(#[from] rusqlite::Error),
+    /// The event store refused or failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for VenueError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(p) => VenueError::Invalid(p),
+            StoreError::Conflict(m) => VenueError::Conflict(m),
+            other => VenueError::Store(other),
+        }
+    }
+}
+
+impl VenueError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VenueError::Forbidden(_) => "forbidden_role",
+            VenueError::Invalid(p) => p.code(),
+            VenueError::NotBooked(_) => "not_booked",
+            VenueError::AlreadyCheckedIn { .. } => "already_checked_in",
+            VenueError::CardInUse { .. } => "card_in_use",
+            VenueError::SessionNotOpen(_) => "session_not_open",
+            VenueError::Mismatch(_) => "invalid_payload",
+            VenueError::ConfirmationRequired(_) => "confirmation_required",
+            VenueError::Incomplete { .. } => "incomplete_station",
+            VenueError::Conflict(_) => "conflict",
+            VenueError::UseCommand(_) => "use_command",
+            VenueError::UnknownCourse(_) => "unknown_course",
+            VenueError::Roster(_) => "roster_unavailable",
+            VenueError::Store(StoreError::Closed) => "shutting_down",
+            VenueError::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+/// A check-in at reception: open the booked resident's session with their course's
+/// stations.
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    /// Client-chosen id of the opening event (a retried check-in is recognised).
+    pub id: Uuid,
+    /// Resident number.
+    pub resident_id: String,
+    /// The card tapped, if any.
+    pub card: Option<CardRef>,
+}
+
+/// The domain core of the box: the one path every write takes. Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    store: EventStore,
+    roster: Arc<Roster>,
+    /// Held from the check of an invariant-bearing command until its event is durable
+    /// and projected, so such commands are decided one at a time.
+    decide: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Core {
+    /// The core over this box's store and roster.
+    pub fn new(store: EventStore, roster: Arc<Roster>) -> Core {
+        Core {
+            store,
+            roster,
+            decide: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The event store (for reads).
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Record one event drafted by `staff` (a raw draft from `POST /api/events`, a
+    /// station's save or sign-off). A draft whose id is stored already is a replay: the
+    /// stored event is returned if it is the same, otherwise a conflict.
+    pub async fn record(
+        &self,
+        staff: &Staff,
+        id: Option<Uuid>,
+        body: EventBody,
+    ) -> Result<Outcome, VenueError> {
+        self.decide_and_append(staff, id, body, Route::Raw, &|a, b| a == b)
+            .await
+    }
+
+    /// Check a resident in. A retried check-in (same id, same resident and card) gets the
+    /// session it opened; the same id with another resident or card is a conflict.
+    pub async fn check_in(&self, staff: &Staff, c: CheckIn) -> Result<Outcome, VenueError> {
+        if !matches!(
+            staff.role,
+            checkup_protocol::Role::Reception | checkup_protocol::Role::VenueAdmin
+        ) {
+            return Err(VenueError::Forbidden(
+                "受付の権限がありません / only reception checks residents in".into(),
+            ));
+        }
+        let resident = self
+            .roster
+            .get(&c.resident_id)?
+            .ok_or_else(|| VenueError::NotBooked(c.resident_id.clone()))?;
+        let stations =
+            crate::courses::stations(&resident.course).map_err(VenueError::UnknownCourse)?;
+        let body = EventBody::SessionOpened(SessionOpened {
+            session_id: Uuid::now_v7(),
+            resident_id: resident.resident_id,
+            stations,
+            card: c.card,
+        });
+        // A retry carries a fresh session id: it is the same check-in when it names the
+        // same resident and card.
+        let same = |stored: &EventBody, new: &EventBody| match (stored, new) {
+            (EventBody::SessionOpened(a), EventBody::SessionOpened(b)) => {
+                a.resident_id == b.resident_id && a.card == b.card
+            }
+            _ => false,
+        };
+        self.decide_and_append(staff, Some(c.id), body, Route::Command, &same)
+            .await
+    }
+
+    /// Save a reviewed police notice as a case (the intake's save, from a scan). The event
+    /// id is derived from the scan by the caller, so a retried save is stored once.
+    pub async fn save_case(
+        &self,
+        staff: &Staff,
+        event_id: Uuid,
+        notice: checkup_protocol::NoticeIntakeSaved,
+    ) -> Result<Outcome, VenueError> {
+        // A retry of the same scan's save may carry a fresh case id: the first one stands.
+        let same = |stored: &EventBody, new: &EventBody| match (stored, new) {
+            (EventBody::NoticeIntakeSaved(a), EventBody::NoticeIntakeSaved(b)) => {
+                a.source == b.source
+            }
+            _ => false,
+        };
+        let body = EventBody::NoticeIntakeSaved(notice);
+        self.decide_and_append(staff, Some(event_id), body, Route::Command, &same)
+            .await
+    }
+
+    /// Record that `staff` was shown these residents' records, durably, before the data is
+    /// returned. Every id must be a valid resident number.
+    pub async fn audit_read(
+        &self,
+        staff: &Staff,
+        residents: Vec<String>,
+        purpose: &str,
+    ) -> Result<(), VenueError> {
+        if residents.is_empty() {
+            return Ok(());
+        }
+        let drafts = residents
+            .into_iter()
+            .map(|resident_id| Draft {
+                id: None,
+                actor: actor(staff),
+                body: EventBody::RecordViewed(RecordViewed {
+                    resident_id,
+                    purpose: purpose.to_owned(),
+                }),
+            })
+            .collect();
+        self.store.append_local(drafts).await?;
+        Ok(())
+    }
+
+    /// Store events signed by peers, verified by the caller with
+    /// [`checkup_protocol::batch`]. Idempotent; a conflicting (node, seq) refuses the whole
+    /// call.
+    pub async fn import(&self, events: Vec<Event>) -> Result<Vec<Outcome>, VenueError> {
+        Ok(self.store.append_signed(events).await?)
+    }
+
+    async fn decide_and_append(
+        &self,
+        staff: &Staff,
+        id: Option<Uuid>,
+        body: EventBody,
+        route: Route,
+        same: &(dyn Fn(&EventBody, &EventBody) -> bool + Sync),
+    ) -> Result<Outcome, VenueError> {
+        rules::authorize(staff, &body, route)?;
+        // Events without an invariant between requests keep the store's group commit.
+        let _guard = if needs_decision_lock(body.kind()) {
+            Some(self.decide.lock().await)
+        } else {
+            None
+        };
+        // A replay (the id is stored) is handed to the store with the stored body, and the
+        // store answers it once it is durable (or refuses it if another staff member's);
+        // the same id with another body is a conflict. Only new events are decided.
+        let stored = match id {
+            Some(id) => self.store.get(id)?,
+            None => None,
+        };
+        let body = match stored {
+            Some(stored) if same(&stored.body, &body) => stored.body.clone(),
+            Some(_) => {
+                return Err(VenueError::Conflict(format!(
+                    "id {} is already used by a different event",
+                    id.unwrap_or_default()
+                )));
+            }
+            None => {
+                let roster = &self.roster;
+                let booked =
+                    |r: &str| -> Result<bool, VenueError> { Ok(roster.get(r)?.is_some()) };
+                let last_weight = |r: &str| -> Option<f64> {
+                    roster
+                        .last_values(r)
+                        .ok()?
+                        .into_iter()
+                        .find(|h| h.item_code == rules::WEIGHT)
+                        .and_then(|h| h.value.parse::<f64>().ok())
+                };
+                let cx = rules::Context {
+                    staff,
+                    booked: &booked,
+                    last_weight: &last_weight,
+                    route,
+                };
+                rules::check(&self.store.projection(), &cx, &body)?;
+                body
+            }
+        };
+        let draft = Draft {
+            id,
+            actor: actor(staff),
+            body,
+        };
+        let outcome = self
+            .store
+            .append_local(vec![draft])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                VenueError::Store(StoreError::Unavailable("the store answered short".into()))
+            })?;
+        Ok(outcome)
+    }
+}
+
+/// Kinds whose invariants involve other requests (sessions, cards, sign-offs, cases).
+fn needs_decision_lock(kind: EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::MeasurementRecorded | EventKind::MeasurementCorrected | EventKind::RecordViewed
+    )
+}
+
+fn actor(staff: &Staff) -> Actor {
+    Actor {
+        staff_id: staff.id.clone(),
+        role: staff.role,
+    }
+}

@@ -1,0 +1,241 @@
+//! The day's rules as pure decisions: given the venue's projected state, the roster's
+//! answer and who acts, may this event be recorded? No I/O, no locks, no HTTP: the
+//! [`super::Core`] calls [`check`] inside its decision lock, and tests call it directly.
+//!
+//! | event | rule |
+//! |---|---|
+//! | any | the role may record the kind; a station technician only at their stations; 診察 only by a doctor |
+//! | `session_opened` | the resident is booked; has no open session; the session id is new; a venue card is on no other open session |
+//! | `session_closed` | the session is open |
+//! | `measurement_recorded` | the session is open, its resident's, its course includes the station; weight far from last year's confirmed |
+//! | `measurement_corrected` | corrects a result of the same item in that session |
+//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed |
+//! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
+//!
+//! Payload rules (identifiers, units, limits, precision) are the protocol's own and are
+//! applied by the store to every draft before it is signed.
+
+use checkup_protocol::{CardRef, EventBody, EventKind, MeasuredValue, Role, StationKind, items};
+use uuid::Uuid;
+
+use super::VenueError;
+use crate::auth::Staff;
+use crate::log::projection::{Projection, SessionState};
+
+/// Weight: a value more than 20 % away from last year's must be confirmed (DESIGN.md).
+pub const WEIGHT: &str = "9N006000000000001";
+
+/// How an event reached the core: some kinds have a command of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// A raw event draft (`POST /api/events`).
+    Raw,
+    /// A command that builds the event itself (check-in, intake save).
+    Command,
+}
+
+/// What the rules need besides the projection.
+pub struct Context<'a> {
+    /// Who acts.
+    pub staff: &'a Staff,
+    /// Whether the resident is on the day's roster.
+    pub booked: &'a dyn Fn(&str) -> Result<bool, VenueError>,
+    /// Last year's weight of a resident, if known.
+    pub last_weight: &'a dyn Fn(&str) -> Option<f64>,
+    /// How the event arrived.
+    pub route: Route,
+}
+
+/// Whether `staff` works at a station of `kind`: 診察 is the doctor's alone; a station
+/// technician only at the stations they are bound to; nurses and doctors at every other.
+pub fn may_work_at(staff: &Staff, kind: StationKind) -> bool {
+    match (staff.role, kind) {
+        (Role::Doctor, _) => true,
+        (_, StationKind::Doctor) => false,
+        (Role::Nurse, _) => true,
+        (Role::Station, k) => staff.stations.contains(&k),
+        _ => false,
+    }
+}
+
+/// The station an event of a station's work belongs to.
+fn station_of(body: &EventBody) -> Option<StationKind> {
+    match body {
+        EventBody::MeasurementRecorded(p) => Some(p.station),
+        EventBody::MeasurementCorrected(p) => items::item(&p.item_code).map(|i| i.station),
+        EventBody::StationVisited(p) => Some(p.station),
+        _ => None,
+    }
+}
+
+/// Role, station binding and route for recording `body`.
+pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), VenueError> {
+    let kind = body.kind();
+    if !staff.role.may_append(kind) {
+        return Err(VenueError::Forbidden(format!(
+            "{} の権限では {} を記録できません / role {} may not record {}",
+            staff.role.label_ja(),
+            kind.as_str(),
+            staff.role,
+            kind.as_str()
+        )));
+    }
+    if let Some(st) = station_of(body)
+        && !may_work_at(staff, st)
+    {
+        return Err(VenueError::Forbidden(format!(
+            "{}は{}の担当ではありません / {} does not work at the {} station",
+            staff.id,
+            st.label_ja(),
+            staff.id,
+            st.as_str()
+        )));
+    }
+    if route == Route::Raw && kind == EventKind::NoticeIntakeSaved {
+        return Err(VenueError::UseCommand(
+            "通告書は取り込み画面から保存してください / a notice is saved from its scan: POST /api/intake/scans/{id}/case",
+        ));
+    }
+    Ok(())
+}
+
+fn open_session(p: &Projection, id: Uuid) -> Result<&SessionState, VenueError> {
+    match p.session_by_id(id) {
+        Some(s) if s.opened.is_some() && s.closed.is_none() => Ok(s),
+        _ => Err(VenueError::SessionNotOpen(id)),
+    }
+}
+
+fn mismatch(msg: impl Into<String>) -> VenueError {
+    VenueError::Mismatch(msg.into())
+}
+
+/// The day's invariants for a new event (a replay of a stored event is not checked again).
+pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), VenueError> {
+    authorize(cx.staff, body, cx.route)?;
+    match body {
+        EventBody::SessionOpened(o) => {
+            if !(cx.booked)(&o.resident_id)? {
+                return Err(VenueError::NotBooked(o.resident_id.clone()));
+            }
+            if p.session_by_id(o.session_id).is_some() {
+                return Err(VenueError::Conflict(format!(
+                    "session {} already exists",
+                    o.session_id
+                )));
+            }
+            if let Some(s) = p
+                .open_sessions()
+                .into_iter()
+                .find(|s| s.resident_id == o.resident_id)
+            {
+                return Err(VenueError::AlreadyCheckedIn {
+                    resident: o.resident_id.clone(),
+                    session: s.session_id,
+                });
+            }
+            if let Some(CardRef::Contactless { uid }) = &o.card
+                && let Some(s) = p.open_session_by_card(uid)
+            {
+                return Err(VenueError::CardInUse {
+                    uid: uid.clone(),
+                    resident: s.resident_id.clone(),
+                });
+            }
+            Ok(())
+        }
+        EventBody::SessionClosed(c) => open_session(p, c.session_id).map(|_| ()),
+        EventBody::MeasurementRecorded(m) => {
+            let s = open_session(p, m.session_id)?;
+            if s.resident_id != m.resident_id {
+                return Err(mismatch(
+                    "resident_id does not match the session's resident",
+                ));
+            }
+            if !s.stations.contains(&m.station) {
+                return Err(mismatch(format!(
+                    "the session's course does not include {}",
+                    m.station.as_str()
+                )));
+            }
+            if let (MeasuredValue::Number(v), false) = (&m.value, m.confirmed)
+                && m.item_code == WEIGHT
+                && let Some(last) = (cx.last_weight)(&m.resident_id)
+                && last > 0.0
+                && ((v - last) / last).abs() > 0.2
+            {
+                return Err(VenueError::ConfirmationRequired(format!(
+                    "体重 {v} kg は昨年の {last} kg と20%以上違います。確認してください / weight {v} kg differs from last year's {last} kg by more than 20%: staff must confirm"
+                )));
+            }
+            Ok(())
+        }
+        EventBody::MeasurementCorrected(c) => {
+            let s = p
+                .session_by_id(c.session_id)
+                .ok_or(VenueError::SessionNotOpen(c.session_id))?;
+            if s.resident_id != c.resident_id {
+                return Err(mismatch(
+                    "resident_id does not match the session's resident",
+                ));
+            }
+            let corrected = s
+                .results
+                .get(&c.item_code)
+                .is_some_and(|v| v.iter().any(|r| r.event_id == c.corrects));
+            if corrected {
+                Ok(())
+            } else {
+                Err(mismatch(format!(
+                    "{} is not a result of {} in this session",
+                    c.corrects, c.item_code
+                )))
+            }
+        }
+        EventBody::StationVisited(v) => {
+            let s = open_session(p, v.session_id)?;
+            if s.resident_id != v.resident_id || !s.stations.contains(&v.station) {
+                return Err(mismatch(
+                    "the station or resident does not belong to this session",
+                ));
+            }
+            let missing = missing_at_sign_off(s, v.station);
+            if !missing.is_empty() && !v.confirmed {
+                return Err(VenueError::Incomplete {
+                    station: v.station,
+                    missing,
+                });
+            }
+            Ok(())
+        }
+        EventBody::RecordViewed(_) => Ok(()),
+        EventBody::NoticeIntakeSaved(n) => {
+            if p.cases().iter().any(|c| c.case_id == n.case_id) {
+                return Err(VenueError::Conflict(format!(
+                    "case {} is already saved",
+                    n.case_id
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What is still missing when `station` is signed off: its own items without a value, and
+/// at 診察 (the last look at the whole record) every other station of the course not done.
+pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String> {
+    let mut missing: Vec<String> = station
+        .items()
+        .filter(|i| s.current(i.code).is_none())
+        .map(|i| i.name_ja.to_owned())
+        .collect();
+    if station == StationKind::Doctor {
+        missing.extend(
+            s.stations
+                .iter()
+                .filter(|k| **k != StationKind::Doctor && !s.station_done(**k))
+                .map(|k| k.label_ja().to_owned()),
+        );
+    }
+    missing
+}
