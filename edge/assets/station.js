@@ -153,10 +153,21 @@
   $("done").addEventListener("click", function () {
     if (!current) { return; }
     var s = current;
-    post({ id: uuid7(), body: { kind: "station_visited", payload: { session_id: s.session_id, resident_id: s.resident_id, station: cfg.station } } })
-      .then(function (r) {
-        if (r.ok) { $("entry").hidden = true; current = null; } else { message(r.body.message); }
-      });
+    function signOff(confirmed) {
+      var payload = { session_id: s.session_id, resident_id: s.resident_id, station: cfg.station };
+      if (confirmed) { payload.confirmed = true; }
+      return post({ id: uuid7(), body: { kind: "station_visited", payload: payload } })
+        .then(function (r) {
+          if (r.ok) { $("entry").hidden = true; current = null; message(""); return; }
+          // Something is missing: the box names it; staff confirm explicitly or go back.
+          if (r.body.error === "incomplete_station" && !confirmed &&
+              window.confirm(r.body.message + "\n\nこのまま完了しますか？ / Sign off anyway?")) {
+            return signOff(true);
+          }
+          message(r.body.message);
+        });
+    }
+    signOff(false);
   });
   // A venue card tapped on this box's reader selects its resident.
   var cards = new EventSource("/api/card/events");

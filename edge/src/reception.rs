@@ -396,8 +396,10 @@ pub(crate) async fn check_in(
     };
     Ok((
         status,
-        Json(json!({"session_id": opened.session_id, "stations": opened.stations,
-                    "station_labels": labels, "event": e.id, "replayed": !outcome.is_new()})),
+        Json(
+            json!({"session_id": opened.session_id, "stations": opened.stations,
+                    "station_labels": labels, "event": e.id, "replayed": !outcome.is_new()}),
+        ),
     )
         .into_response())
 }

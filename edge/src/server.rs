@@ -33,11 +33,11 @@ use crate::cards::Cards;
 use crate::config::CardMode;
 use crate::config::ReplicationConfig;
 use crate::config::{Config, StationConfig};
+use crate::log::store::{EventStore, StoreOptions};
 use crate::replication::discovery::{self, Advert, Discovery};
 use crate::replication::hub::{self, HubOptions};
 use crate::replication::mqtt;
 use crate::roster::Roster;
-use crate::log::store::{EventStore, StoreOptions};
 use crate::{api, board, intake, node, reception, station, web};
 
 /// What the pages say about the venue.
@@ -238,8 +238,10 @@ impl Edge {
             key,
         )
         .context("opening the event store")?;
-        let roster = Arc::new(Roster::open(&config.data_dir.join("roster.sqlite3"), data_key.as_ref())
-            .context("opening the roster")?);
+        let roster = Arc::new(
+            Roster::open(&config.data_dir.join("roster.sqlite3"), data_key.as_ref())
+                .context("opening the roster")?,
+        );
         let register = match &config.intake.register {
             Some(path) => intake::read_register(path)
                 .with_context(|| format!("reading the resident register {}", path.display()))?,

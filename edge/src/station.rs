@@ -6,8 +6,8 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use checkup_protocol::items::{ItemValueKind, QUALITATIVE_VALUES};
 use checkup_protocol::StationKind;
+use checkup_protocol::items::{ItemValueKind, QUALITATIVE_VALUES};
 use maud::{PreEscaped, html};
 use serde_json::json;
 

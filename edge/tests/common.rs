@@ -29,14 +29,32 @@ pub fn staff(id: &str, pin: &str, role: Role, stations: &[StationKind]) -> Staff
     }
 }
 
+/// The test venue's roster: residents `0000000000` to `0000000299`, booked for 特定健診.
+/// (A session opens only for a booked resident.)
+pub fn test_roster_csv() -> Vec<u8> {
+    let mut csv =
+        String::from("resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "{i:010},試験　{i}郎,シケン　イチロウ,1960-01-01,male,みどり市中央1丁目{i}番,特定健診,09:00\n"
+        ));
+    }
+    csv.into_bytes()
+}
+
 pub fn config(dir: &std::path::Path) -> Config {
     Config {
+        secrets: checkup_edge::config::Secrets {
+            roster_csv: Some(test_roster_csv()),
+            ..Default::default()
+        },
         venue_id: "test-venue".into(),
         data_dir: dir.to_path_buf(),
         staff: vec![
             staff("R1", "1111", Role::Reception, &[]),
             staff("S1", "2222", Role::Station, &[StationKind::Measurement]),
             staff("N1", "3333", Role::Nurse, &[]),
+            staff("D1", "4444", Role::Doctor, &[]),
             staff("A1", "9999", Role::VenueAdmin, &[]),
             staff("C1", "5555", Role::ChildWelfareClerk, &[]),
             staff("U1", "8888", Role::Auditor, &[]),
@@ -57,6 +75,14 @@ impl TestBox {
     pub async fn start() -> TestBox {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = config(dir.path());
+        Self::start_with(dir, config).await
+    }
+
+    /// A box whose roster is empty (for tests of the roster import itself).
+    pub async fn start_without_roster() -> TestBox {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = config(dir.path());
+        config.secrets.roster_csv = None;
         Self::start_with(dir, config).await
     }
 

@@ -12,7 +12,7 @@ const CSV: &str = "resident_id,name,name_kana,birth_date,sex,address,course,book
 
 #[tokio::test]
 async fn roster_files_import_idempotently_with_row_errors() {
-    let b = TestBox::start().await;
+    let b = TestBox::start_without_roster().await;
     let admin = b.client("A1", "9999").await;
     let (s, v) = admin
         .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
@@ -74,7 +74,7 @@ async fn roster_files_import_idempotently_with_row_errors() {
 
 #[tokio::test]
 async fn reception_searches_and_checks_in_once() {
-    let b = TestBox::start().await;
+    let b = TestBox::start_without_roster().await;
     let admin = b.client("A1", "9999").await;
     admin
         .post_raw("/api/roster/import", CSV.as_bytes().to_vec())
@@ -131,7 +131,7 @@ async fn reception_searches_and_checks_in_once() {
 
 #[tokio::test]
 async fn last_years_values_are_shown_and_a_big_weight_change_must_be_confirmed() {
-    let b = TestBox::start().await;
+    let b = TestBox::start_without_roster().await;
     let admin = b.client("A1", "9999").await;
     admin
         .post_raw("/api/roster/import", CSV.as_bytes().to_vec())

@@ -313,8 +313,7 @@ impl Core {
             }
             None => {
                 let roster = &self.roster;
-                let booked =
-                    |r: &str| -> Result<bool, VenueError> { Ok(roster.get(r)?.is_some()) };
+                let booked = |r: &str| -> Result<bool, VenueError> { Ok(roster.get(r)?.is_some()) };
                 let last_weight = |r: &str| -> Option<f64> {
                     roster
                         .last_values(r)

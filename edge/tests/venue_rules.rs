@@ -1,0 +1,378 @@
+//! The day's rules hold below HTTP, whichever route a write takes: each test is named after
+//! a fault a probe of the box found, and fails if the rule is removed from the core.
+
+mod common;
+
+use common::{Client, TestBox, open_session};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn resident(i: u32) -> String {
+    format!("{i:010}")
+}
+
+async fn check_in(
+    reception: &Client,
+    id: Uuid,
+    resident: &str,
+    card_uid: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({"id": id, "resident_id": resident});
+    if let Some(uid) = card_uid {
+        body["card_uid"] = json!(uid);
+    }
+    reception.post("/api/reception/check-in", &body).await
+}
+
+async fn close(reception: &Client, session: &Value) {
+    let (st, v) = reception
+        .post(
+            "/api/events",
+            &json!({"id": Uuid::now_v7(), "body": {"kind": "session_closed",
+                "payload": {"session_id": session}}}),
+        )
+        .await;
+    assert_eq!(st, 201, "close {session}: {v}");
+}
+
+/// Every event of the log, as the venue admin reads it.
+async fn log(admin: &Client) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let (st, v) = admin
+            .get(&format!("/api/events?after={after}&limit=1000"))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let events = v["events"].as_array().cloned().unwrap_or_default();
+        if events.is_empty() {
+            return out;
+        }
+        after = v["next"].as_i64().expect("next");
+        out.extend(events);
+    }
+}
+
+async fn open_sessions_of(admin: &Client, resident: &str) -> usize {
+    let events = log(admin).await;
+    let opened: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["body"]["kind"] == "session_opened" && e["body"]["payload"]["resident_id"] == resident
+        })
+        .collect();
+    let closed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["body"]["kind"] == "session_closed")
+        .map(|e| &e["body"]["payload"]["session_id"])
+        .collect();
+    opened
+        .iter()
+        .filter(|e| !closed.contains(&&e["body"]["payload"]["session_id"]))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_of_a_malformed_resident_id_makes_no_poisoned_event() {
+    let b = TestBox::start().await;
+    let nurse = b.client("N1", "3333").await;
+    let admin = b.client("A1", "9999").await;
+    let before = log(&admin).await.len();
+    let long = "A".repeat(65);
+    for id in ["a%20b", "%E5%B1%B1", long.as_str(), "0000999999"] {
+        let (st, v) = nurse.get(&format!("/api/residents/{id}/history")).await;
+        assert!(
+            st == 404 || st == 422 || st == 400,
+            "{id}: {st} {v} (no record of a resident who is not booked)"
+        );
+        assert!(v["error"].is_string(), "{id}: a coded error: {v}");
+    }
+    let events = log(&admin).await;
+    assert_eq!(events.len(), before, "no event was stored: {events:?}");
+    // A booked resident's read is audited, and every event of the log is one peers accept.
+    let (st, _) = nurse
+        .get(&format!("/api/residents/{}/history", resident(3)))
+        .await;
+    assert_eq!(st, 200);
+    let events = log(&admin).await;
+    assert_eq!(events.len(), before + 1);
+    for e in events {
+        checkup_protocol::Event::from_value(e.clone())
+            .unwrap_or_else(|err| panic!("an event peers would refuse: {err}: {e}"));
+    }
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_venue_card_is_never_bound_to_two_residents() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let uid = "04a1b2c3d4e5f6";
+    let (st, first) = check_in(&reception, Uuid::now_v7(), &resident(10), Some(uid)).await;
+    assert_eq!(st, 201, "{first}");
+    let (st, v) = check_in(&reception, Uuid::now_v7(), &resident(11), Some(uid)).await;
+    assert_eq!((st, v["error"].as_str()), (409, Some("card_in_use")), "{v}");
+    // Through the raw event route too.
+    let raw = json!({"id": Uuid::now_v7(), "body": {"kind": "session_opened", "payload": {
+        "session_id": Uuid::now_v7(), "resident_id": resident(12),
+        "stations": ["measurement"], "card": {"kind": "contactless", "uid": uid}}}});
+    let (st, v) = reception.post("/api/events", &raw).await;
+    assert_eq!((st, v["error"].as_str()), (409, Some("card_in_use")), "{v}");
+    // Once the first session is closed the card may be handed to the next resident.
+    close(&reception, &first["session_id"]).await;
+    let (st, v) = check_in(&reception, Uuid::now_v7(), &resident(11), Some(uid)).await;
+    assert_eq!(st, 201, "{v}");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_resident_never_has_two_open_sessions_and_only_booked_residents_have_one() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let admin = b.client("A1", "9999").await;
+    let r = resident(20);
+    let (st, v) = reception
+        .post("/api/events", &open_session(Uuid::now_v7(), &r))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = reception
+        .post("/api/events", &open_session(Uuid::now_v7(), &r))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (409, Some("already_checked_in")),
+        "{v}"
+    );
+    let (st, v) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (409, Some("already_checked_in")),
+        "{v}"
+    );
+    let (st, v) = reception
+        .post("/api/events", &open_session(Uuid::now_v7(), "0000999999"))
+        .await;
+    assert_eq!((st, v["error"].as_str()), (404, Some("not_booked")), "{v}");
+    assert_eq!(open_sessions_of(&admin, &r).await, 1);
+    assert_eq!(open_sessions_of(&admin, "0000999999").await, 0);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_check_in_with_another_resident_is_a_conflict() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let admin = b.client("A1", "9999").await;
+    let id = Uuid::now_v7();
+    let (st, first) = check_in(&reception, id, &resident(30), None).await;
+    assert_eq!(st, 201, "{first}");
+    let (st, v) = check_in(&reception, id, &resident(31), None).await;
+    assert_eq!((st, v["error"].as_str()), (409, Some("conflict")), "{v}");
+    let (st, v) = check_in(&reception, id, &resident(30), Some("0a0b")).await;
+    assert_eq!((st, v["error"].as_str()), (409, Some("conflict")), "{v}");
+    // The true retry answers the session it opened.
+    let (st, again) = check_in(&reception, id, &resident(30), None).await;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["session_id"], first["session_id"]);
+    assert_eq!(again["replayed"], true);
+    // The other resident can still be checked in, with a fresh id.
+    assert_eq!(open_sessions_of(&admin, &resident(31)).await, 0);
+    let (st, v) = check_in(&reception, Uuid::now_v7(), &resident(31), None).await;
+    assert_eq!(st, 201, "{v}");
+    b.stop().await;
+}
+
+fn visited(session: &Value, r: &str, station: &str, confirmed: bool) -> Value {
+    json!({"id": Uuid::now_v7(), "body": {"kind": "station_visited", "payload": {
+        "session_id": session, "resident_id": r, "station": station, "confirmed": confirmed}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_doctor_signs_off_the_doctor_and_never_an_empty_record_unasked() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let nurse = b.client("N1", "3333").await;
+    let doctor = b.client("D1", "4444").await;
+    let r = resident(40);
+    let (st, opened) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(st, 201, "{opened}");
+    let session = &opened["session_id"];
+    // A nurse may not complete 診察, nor open its page.
+    let (st, v) = nurse
+        .post("/api/events", &visited(session, &r, "doctor", true))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (403, Some("forbidden_role")),
+        "{v}"
+    );
+    let page = nurse
+        .http
+        .get(format!("{}/station/doctor", nurse.base))
+        .header("cookie", &nurse.cookie)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 403);
+    // The doctor, with nothing recorded: refused unless confirmed, and told what is missing.
+    let (st, v) = doctor
+        .post("/api/events", &visited(session, &r, "doctor", false))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("身体計測"),
+        "names what is missing: {v}"
+    );
+    // A measurement station signed off with its items missing, likewise.
+    let (st, v) = nurse
+        .post("/api/events", &visited(session, &r, "measurement", false))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    let (st, v) = doctor
+        .post("/api/events", &visited(session, &r, "doctor", true))
+        .await;
+    assert_eq!(st, 201, "confirmed: {v}");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_is_stored_with_the_items_precision_only() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let station = b.client("S1", "2222").await;
+    let r = resident(50);
+    let (st, opened) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(st, 201, "{opened}");
+    let sid: Uuid = serde_json::from_value(opened["session_id"].clone()).expect("uuid");
+    let (st, v) = station
+        .post("/api/events", &common::height(sid, &r, 165.123456789))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    let (st, v) = station
+        .post("/api/events", &common::height(sid, &r, 165.1))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_is_never_saved_without_its_scan() {
+    let b = TestBox::start().await;
+    let clerk = b.client("C1", "5555").await;
+    let fields: serde_json::Map<String, Value> = checkup_protocol::notice::NOTICE_FIELDS
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                json!({"value": "x", "confidence": 1.0, "corrected": true}),
+            )
+        })
+        .collect();
+    let raw = json!({"id": Uuid::now_v7(), "body": {"kind": "notice_intake_saved", "payload": {
+        "case_id": Uuid::now_v7(), "fields": fields,
+        "source": {"file": "none.png", "sha256": "0".repeat(64)}}}});
+    let (st, v) = clerk.post("/api/events", &raw).await;
+    assert_eq!((st, v["error"].as_str()), (422, Some("use_command")), "{v}");
+    let (st, v) = clerk.get("/api/cases").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "{v}");
+    b.stop().await;
+}
+
+/// 16 requests at once, `rounds` times: exactly one wins each round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_openings_for_one_resident_or_one_card_open_exactly_one_session() {
+    const ROUNDS: usize = 50;
+    const AT_ONCE: usize = 16;
+    let b = TestBox::start().await;
+    let reception = std::sync::Arc::new(b.client("R1", "1111").await);
+    let admin = b.client("A1", "9999").await;
+    for round in 0..ROUNDS {
+        // One resident, 16 check-ins and 16 raw openings at once.
+        let r = resident(100 + (round % 2) as u32);
+        let mut tasks = Vec::new();
+        for i in 0..2 * AT_ONCE {
+            let c = reception.clone();
+            let r = r.clone();
+            tasks.push(tokio::spawn(async move {
+                if i % 2 == 0 {
+                    check_in(&c, Uuid::now_v7(), &r, None).await
+                } else {
+                    c.post("/api/events", &open_session(Uuid::now_v7(), &r))
+                        .await
+                }
+            }));
+        }
+        let mut won = Vec::new();
+        for t in tasks {
+            let (st, v) = t.await.expect("join");
+            match st {
+                201 => won.push(v),
+                409 => assert_eq!(v["error"], "already_checked_in", "{v}"),
+                other => panic!("round {round}: {other} {v}"),
+            }
+        }
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: exactly one session opens: {won:?}"
+        );
+        assert_eq!(open_sessions_of(&admin, &r).await, 1, "round {round}");
+        let session = won[0].get("session_id").cloned().unwrap_or(Value::Null);
+        let session = if session.is_null() {
+            // A raw opening answers with its event; find its session in the log.
+            let events = log(&admin).await;
+            events
+                .iter()
+                .rev()
+                .find(|e| {
+                    e["body"]["kind"] == "session_opened"
+                        && e["body"]["payload"]["resident_id"] == r
+                })
+                .map(|e| e["body"]["payload"]["session_id"].clone())
+                .expect("the opening")
+        } else {
+            session
+        };
+        close(&reception, &session).await;
+
+        // One venue card, 16 residents at once.
+        let uid = format!("{:016x}", 0xca4d_0000 + round as u64);
+        let mut tasks = Vec::new();
+        for i in 0..AT_ONCE {
+            let c = reception.clone();
+            let uid = uid.clone();
+            tasks.push(tokio::spawn(async move {
+                check_in(&c, Uuid::now_v7(), &resident(200 + i as u32), Some(&uid)).await
+            }));
+        }
+        let mut won = Vec::new();
+        for t in tasks {
+            let (st, v) = t.await.expect("join");
+            match st {
+                201 => won.push(v),
+                409 => assert_eq!(v["error"], "card_in_use", "{v}"),
+                other => panic!("round {round}: {other} {v}"),
+            }
+        }
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: one card, one session: {won:?}"
+        );
+        close(&reception, &won[0]["session_id"]).await;
+    }
+    b.stop().await;
+}
