@@ -23,9 +23,10 @@ async fn run(boxes: usize, failover: u64) -> anyhow::Result<(Duration, Duration,
     }
     let mut admins = Vec::new();
     let mut reception = Vec::new();
-    for b in &v.boxes {
+    for (i, b) in v.boxes.iter().enumerate() {
         admins.push(venue::login_retry(&b.url, "A1").await?);
         reception.push(venue::login_retry(&b.url, "R1").await?);
+        venue::book(&b.url, &[format!("{:010}", i + 1)]).await?;
     }
     // Everyone on the hub's broker first.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -70,7 +71,10 @@ async fn run(boxes: usize, failover: u64) -> anyhow::Result<(Duration, Duration,
     for i in survivors.clone() {
         let sid = Uuid::now_v7();
         let (status, _) = reception[i]
-            .post("/api/events", &venue::open_session(sid, "0000000001"))
+            .post(
+                "/api/events",
+                &venue::open_session(sid, &format!("{:010}", i + 1)),
+            )
             .await?;
         anyhow::ensure!(status == 201, "append on box {} failed: {status}", i + 1);
         before += 1;

@@ -453,6 +453,82 @@ pub async fn roster_and_reception(base: &str, csv: &str) -> Staff {
     Staff::login(base, "R1").await.expect("reception")
 }
 
+/// The roster CSV of the residents `ids`, booked for 特定健診 (a session opens only for a
+/// booked resident).
+pub fn roster_csv<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
+    let mut csv =
+        String::from("resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n");
+    for id in ids {
+        csv.push_str(&format!(
+            "{id},試験　太郎,シケン　タロウ,1960-01-01,male,みどり市中央1丁目{id}番,特定健診,09:00\n"
+        ));
+    }
+    csv
+}
+
+/// Book `ids` on the box at `base`: the venue admin A1 imports them (idempotent).
+pub async fn book(base: &str, ids: &[String]) -> anyhow::Result<()> {
+    checkup_provisioning::tls::install_provider();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    book_with(http, base, ids).await
+}
+
+/// As [`book`], with a client of the caller's (e.g. trusting a test CA).
+pub async fn book_with(http: reqwest::Client, base: &str, ids: &[String]) -> anyhow::Result<()> {
+    let admin = Staff::login_with(http, base, "A1").await?;
+    let (st, v) = admin
+        .post_bytes("/api/roster/import", roster_csv(ids).into_bytes())
+        .await?;
+    anyhow::ensure!(st == 200, "roster import: {st} {v}");
+    Ok(())
+}
+
+/// Write load for tests, as reception records a day: sessions opened and closed again in
+/// turn for a few booked residents of the writer's own (so writers on the boxes of one venue
+/// never refuse each other's residents). Event `n` (from 0) opens a session when even and
+/// closes it when odd.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Distinguishes this writer's residents and session ids.
+    writer: u32,
+    /// Base of the session ids (unique per writer).
+    salt: u128,
+}
+
+impl Load {
+    /// Residents per writer.
+    pub const RESIDENTS: u64 = 50;
+
+    /// The load of writer `writer`.
+    pub fn new(writer: u32) -> Load {
+        Load {
+            writer,
+            salt: uuid::Uuid::now_v7().as_u128(),
+        }
+    }
+
+    /// The residents this writer's sessions are for (book them first).
+    pub fn residents(&self) -> Vec<String> {
+        (0..Self::RESIDENTS)
+            .map(|k| format!("{:02}{k:08}", self.writer))
+            .collect()
+    }
+
+    /// The `n`th event's request body (`POST /api/events`).
+    pub fn event(&self, n: u64) -> Value {
+        let session = uuid::Uuid::from_u128(self.salt.wrapping_add(u128::from(n / 2)));
+        if n.is_multiple_of(2) {
+            let resident = format!("{:02}{:08}", self.writer, (n / 2) % Self::RESIDENTS);
+            open_session(session, &resident)
+        } else {
+            json!({"id": uuid::Uuid::now_v7(), "body": {"kind": "session_closed",
+                "payload": {"session_id": session}}})
+        }
+    }
+}
+
 /// Sign in on `base`, retrying while the box starts.
 pub async fn login_retry(base: &str, staff_id: &str) -> anyhow::Result<Staff> {
     let deadline = Instant::now() + Duration::from_secs(20);

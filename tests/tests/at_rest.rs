@@ -14,7 +14,9 @@ use checkup_tests::venue::{self, Staff};
 use checkup_tests::{binary, files_containing};
 
 const ROSTER: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n\
-0000000101,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市中央1丁目2番3号,特定健診,09:00\n";
+0000000101,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市中央1丁目2番3号,特定健診,09:00\n\
+0000000102,渡邊　健一,ワタナベ　ケンイチ,1958-04-22,male,みどり市緑町2丁目5番8号,特定健診,09:05\n\
+0000000103,﨑山　花子,サキヤマ　ハナコ,1961-07-01,female,みどり市本町3丁目1番1号,特定健診,09:10\n";
 
 /// What `strings` prints for a file.
 fn strings(path: &Path) -> String {
@@ -71,8 +73,8 @@ async fn day(key: bool) -> Day {
 
     let mut edge = start_box(&config);
     let reception = venue::roster_and_reception(&edge.url, ROSTER).await;
-    for _ in 0..3 {
-        reception.open_session("0000000101").await;
+    for resident in ["0000000101", "0000000102", "0000000103"] {
+        reception.open_session(resident).await;
     }
     let t = example("notice-0001.png");
     let page = render_example(&t, Layout::Table, false).expect("render");

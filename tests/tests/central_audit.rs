@@ -66,6 +66,8 @@ fn forced_wipe(config: &str) -> (Option<i32>, String) {
 }
 
 async fn record(base: &str, n: usize) {
+    let residents: Vec<String> = (0..n).map(|i| format!("{:010}", 100 + i)).collect();
+    venue::book(base, &residents).await.expect("roster");
     let reception = Staff::login(base, "R1").await.expect("reception");
     for i in 0..n {
         let (st, v) = reception

@@ -30,10 +30,16 @@ async fn login(http: &reqwest::Client, url: &str, id: &str, pin: &str) -> anyhow
         .to_string())
 }
 
-fn event(id: Uuid) -> Value {
-    json!({"id": id, "body": {"kind": "session_opened", "payload": {
-        "session_id": Uuid::now_v7(), "resident_id": "0001000100",
-        "stations": ["measurement", "blood_pressure", "urine"]}}})
+/// The demo resident checked in before the writes start.
+const RESIDENT: &str = "0001000100";
+
+/// A nurse's height measurement in the resident's session (results take the store's
+/// concurrent, group-committed path).
+fn event(id: Uuid, session: &Value, n: u64) -> Value {
+    json!({"id": id, "body": {"kind": "measurement_recorded", "payload": {
+        "session_id": session, "resident_id": RESIDENT, "station": "measurement",
+        "item_code": "9N001000000000001", "value": 150.0 + (n % 400) as f64 / 10.0,
+        "unit": "cm"}}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,9 +71,22 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     let mut retried = 0usize;
     let mut retried_already_stored = 0usize;
 
+    let mut session = Value::Null;
     for round in 0..KILLS {
         let mut proc = Process::start(&bin, &args, Duration::from_secs(60))?;
-        let cookie = login(&http, &proc.url, "R001", "1111").await?;
+        if round == 0 {
+            let reception = login(&http, &proc.url, "R001", "1111").await?;
+            let r = http
+                .post(format!("{}/api/reception/check-in", proc.url))
+                .header("cookie", &reception)
+                .json(&json!({"id": Uuid::now_v7(), "resident_id": RESIDENT}))
+                .send()
+                .await?;
+            anyhow::ensure!(r.status() == 201, "check-in: {}", r.status());
+            let v: Value = r.json().await?;
+            session = v["session_id"].clone();
+        }
+        let cookie = login(&http, &proc.url, "N001", "3331").await?;
         // First, like a tablet coming back, retry what was unanswered before the crash.
         let pending: Vec<(Uuid, Value)> = std::mem::take(&mut *unanswered.lock().expect("lock"));
         for (id, body) in pending {
@@ -80,7 +99,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
             let status = r.status().as_u16();
             let v: Value = r.json().await?;
             // 201: it had not reached the disk; 200: it had, and is not stored twice.
-            // 409 "already open" cannot happen: every retry carries its original id.
+            // A refusal cannot happen: every retry carries its original id and body.
             anyhow::ensure!(status == 201 || status == 200, "retry {id}: {status} {v}");
             if status == 200 {
                 retried_already_stored += 1;
@@ -95,10 +114,13 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
         for _ in 0..CLIENTS {
             let (http, url, cookie) = (http.clone(), proc.url.clone(), cookie.clone());
             let (acked, unanswered) = (acked.clone(), unanswered.clone());
+            let session = session.clone();
             tasks.push(tokio::spawn(async move {
+                let mut n = 0u64;
                 loop {
+                    n += 1;
                     let id = Uuid::now_v7();
-                    let body = event(id);
+                    let body = event(id, &session, n);
                     let sent = http
                         .post(format!("{url}/api/events"))
                         .header("cookie", &cookie)
@@ -186,7 +208,8 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
         events.len()
     );
     assert!(acked.len() > KILLS * 4, "enough appends to mean something");
-    // Everything stored was either acknowledged or is one of the last unanswered attempts.
-    assert!(events.len() <= acked.len() + unanswered_left);
+    // Everything stored was either acknowledged, the check-in, or one of the last
+    // unanswered attempts.
+    assert!(events.len() <= acked.len() + 1 + unanswered_left);
     Ok(())
 }

@@ -128,6 +128,10 @@ async fn central_takes_batches_only_from_a_box_with_its_own_valid_certificate() 
     assert!(cookie.contains("; Secure"), "{cookie}");
 
     // Events recorded on the box reach central over mutual TLS.
+    let residents: Vec<String> = (0..8).map(|i| format!("{i:010}")).collect();
+    venue::book_with(anonymous.clone(), &edge.url, &residents)
+        .await
+        .expect("the day's roster");
     let staff = Staff::login_with(anonymous.clone(), &edge.url, "R1")
         .await
         .expect("sign in");
@@ -301,6 +305,10 @@ impl Pair {
         let a = start_box(&s.box_configs[first]);
         let b = start_box(&s.box_configs[1 - first]);
         let http = https_client(&pki, None);
+        let residents: Vec<String> = (0..4).map(|n| format!("{n:010}")).collect();
+        venue::book_with(http.clone(), &a.url, &residents)
+            .await
+            .expect("the day's roster");
         let recorder = Staff::login_with(http.clone(), &a.url, "R1")
             .await
             .expect("R1");

@@ -36,6 +36,14 @@ async fn writer(url: String, n: usize, shared: Arc<Shared>) {
     while !shared.stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(60)).await;
         if staff.is_none() {
+            // The residents this writer opens sessions for are booked on its box.
+            let residents: Vec<String> = (1..6000)
+                .step_by(3)
+                .map(|i| format!("{n:02}{i:08}"))
+                .collect();
+            if venue::book(&url, &residents).await.is_err() {
+                continue;
+            }
             let r = Staff::login(&url, "R1").await;
             let s = Staff::login(&url, "N1").await;
             if let (Ok(r), Ok(s)) = (r, s) {
