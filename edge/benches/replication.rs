@@ -151,9 +151,7 @@ async fn connected(boxes: &[&Running]) {
     }
     let want = boxes.len() as u64;
     loop {
-        let ok = boxes
-            .iter()
-            .all(|b| b.store.projection().event_count() >= want);
+        let ok = boxes.iter().all(|b| b.store.ledger().event_count() >= want);
         if ok {
             return;
         }
@@ -287,7 +285,7 @@ async fn catchup(missed: usize) {
     let late = boxes.pop().expect("box");
     late.stop.cancel();
     let _ = late.task.await;
-    let before = late.store.projection().event_count();
+    let before = late.store.ledger().event_count();
 
     // The others record while it is away, in station-sized batches.
     let per_box = missed / boxes.len();
@@ -326,10 +324,7 @@ async fn catchup(missed: usize) {
     // All ten boxes share two cores here: let the nine finish replicating among themselves
     // first, so that only the returning box's catch-up is timed.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while boxes
-        .iter()
-        .any(|b| b.store.projection().event_count() < want)
-    {
+    while boxes.iter().any(|b| b.store.ledger().event_count() < want) {
         assert!(Instant::now() < deadline, "the nine never converged");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -340,18 +335,14 @@ async fn catchup(missed: usize) {
     let back = start(&configs[BOXES - 1], &keys[BOXES - 1]).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last_print = Instant::now();
-    while back.store.projection().event_count() < want {
+    while back.store.ledger().event_count() < want {
         assert!(Instant::now() < deadline, "never caught up");
         tokio::time::sleep(Duration::from_millis(2)).await;
         if std::env::var_os("BENCH_TRACE").is_some()
             && last_print.elapsed() > Duration::from_millis(100)
         {
             last_print = Instant::now();
-            eprintln!(
-                "{:?} {}",
-                t0.elapsed(),
-                back.store.projection().event_count()
-            );
+            eprintln!("{:?} {}", t0.elapsed(), back.store.ledger().event_count());
         }
     }
     let took = t0.elapsed();

@@ -279,7 +279,7 @@ pub(crate) fn venue_json(state: &AppState) -> Value {
     json!({
         "venue_id": state.venue.id, "venue_name": state.venue.name, "node": state.venue.node,
         "booked": state.venue.booked, "sessions_opened": p.sessions_opened(),
-        "open_sessions": p.open_sessions().len(), "events": p.event_count(),
+        "open_sessions": p.open_sessions().len(), "events": state.store.ledger().event_count(),
         "stations": stations,
     })
 }
@@ -340,11 +340,11 @@ pub(crate) async fn session(
 
 /// `GET /healthz`: liveness for operators and load balancers; no personal data.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
-    let p = state.store.projection();
+    let ledger = state.store.ledger();
     let stats = state.store.stats();
     Json(json!({
         "status": "ok", "venue": state.venue.id, "node": state.venue.node,
-        "events": p.event_count(),
+        "events": ledger.event_count(),
         "store": {
             "commits": stats.commits.load(std::sync::atomic::Ordering::Relaxed),
             "events_per_commit": (stats.events_per_commit() * 10.0).round() / 10.0,
@@ -380,14 +380,15 @@ pub(crate) async fn replication_state(
     };
     let (broker, serving) = state.replication.broker();
     let p = state.store.projection();
+    let ledger = state.store.ledger();
     Ok(Json(json!({
         "node": state.venue.node,
-        "events": p.event_count(),
+        "events": ledger.event_count(),
         "stored": ids.len(),
         "ids_digest": ids_digest,
         "projection_digest": p.digest(),
-        "held": p.held().contiguous_summary(),
-        "gaps": p.held().has_gaps(),
+        "held": ledger.held().contiguous_summary(),
+        "gaps": ledger.held().has_gaps(),
         "broker": broker.as_ref().map(|b| b.to_string()),
         // Which box serves it (null: an external broker): what every box must agree on.
         "broker_node": broker.as_ref().and_then(|b| b.node.clone()),

@@ -29,6 +29,7 @@ fn median(mut v: Vec<u64>) -> Option<u64> {
 /// The board as JSON.
 pub fn board_json(state: &AppState) -> Value {
     let p = state.store.projection();
+    let ledger = state.store.ledger();
     let progress = p.station_progress();
     // Median minutes a station takes: from the previous station's completion (or the
     // opening) to this station's, over every session that finished the station.
@@ -103,17 +104,17 @@ pub fn board_json(state: &AppState) -> Value {
             "unauthenticated": r.rejects.unauthenticated.load(Relaxed),
             "impersonation": r.rejects.impersonation.load(Relaxed),
         },
-        "held": p.version_vector(),
+        "held": ledger.held().summary(),
         // Per box of the venue: the highest event seen from it, how much of it is held
         // without gaps, and the difference (what anti-entropy still has to fetch).
-        "boxes": p.version_vector().iter().map(|(node, head)| {
-            let held = p.held().contiguous(node);
+        "boxes": ledger.held().summary().iter().map(|(node, head)| {
+            let held = ledger.held().contiguous(node);
             json!({"node": node, "head": head, "held": held, "lag": head.saturating_sub(held),
                    "this_box": *node == state.venue.node})
         }).collect::<Vec<_>>(),
     });
     let forwarding = state.forward.lock().map(|f| f.clone()).unwrap_or_default();
-    json!({"stations": stations, "sessions": sessions, "events": p.event_count(),
+    json!({"stations": stations, "sessions": sessions, "events": ledger.event_count(),
            "replication": replication, "forwarding": forwarding})
 }
 

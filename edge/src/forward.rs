@@ -219,8 +219,8 @@ pub fn start(
             }
             // What is waiting: per node, held contiguously beyond central's ack.
             let (held, oldest) = {
-                let p = store.projection();
-                (p.held().contiguous_summary(), p.max_hlc())
+                let l = store.ledger();
+                (l.held().contiguous_summary(), l.max_hlc())
             };
             let depth: u64 = held
                 .iter()

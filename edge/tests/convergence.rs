@@ -134,7 +134,7 @@ fn deliver(batches: Vec<Vec<Event>>) -> (u64, Vec<String>, String, String) {
     }
     let (n, digest) = {
         let p = s.projection();
-        (p.event_count(), p.digest())
+        (s.ledger().event_count(), p.digest())
     };
     let ids = s.sorted_ids().expect("ids");
     s.close_blocking();

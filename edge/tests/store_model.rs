@@ -151,8 +151,8 @@ proptest! {
                 stored.iter().map(|s| ((s.event.node.clone(), s.event.seq), s.event.id)).collect();
             prop_assert_eq!(got.len(), stored.len(), "no (node, seq) twice");
             prop_assert_eq!(&got, &model);
-            prop_assert_eq!(store.projection().event_count(), model.len() as u64);
-            prop_assert_eq!(store.projection().max_seq("edge-01"), next_local - 1);
+            prop_assert_eq!(store.ledger().event_count(), model.len() as u64);
+            prop_assert_eq!(store.ledger().max_seq("edge-01"), next_local - 1);
         }
         store.close_blocking();
     }

@@ -1,19 +1,17 @@
 //! Current state of the venue, projected from the event log: open sessions, each
 //! session's results (with corrections), and progress per station.
 //!
-//! The projection is a pure function of the set of events: [`Projection::rebuild`] reads
-//! the log in hybrid-logical-clock order at start, and [`Projection::apply`] folds in each
-//! newly committed event. Within one item, the value shown is the one with the latest HLC,
+//! The projection is a pure function of the set of events: [`Projection::from_events`]
+//! folds the log (which the store reads in hybrid-logical-clock order at open), and
+//! [`Projection::apply`] folds in each newly committed event. It knows no storage;
+//! sequence bookkeeping (what is held of each node) is the store's [`crate::log::store::Ledger`]. Within one item, the value shown is the one with the latest HLC,
 //! so boxes that receive the same events in different orders show the same result.
 
 use std::collections::{BTreeMap, HashMap};
 
 use checkup_protocol::{Event, EventBody, Hlc, MeasuredValue, StationKind};
-use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
-
-use crate::log::store::StoreError;
 
 /// One recorded or corrected value of an item.
 #[derive(Debug, Clone, Serialize)]
@@ -136,14 +134,6 @@ pub struct StationProgress {
 pub struct Projection {
     /// Every session seen, by id.
     sessions: HashMap<Uuid, SessionState>,
-    /// Highest seq seen per node (the version vector replication will compare).
-    max_seq: BTreeMap<String, u64>,
-    /// Latest HLC seen.
-    max_hlc: Option<Hlc>,
-    /// What is held of each node's sequence, gaps included (for anti-entropy).
-    held: crate::replication::VersionVector,
-    /// Events applied.
-    events: u64,
     /// Child cases saved from police notices, by case id (child-welfare compartment: only
     /// handed out through [`Projection::cases`] to callers that checked the role).
     cases: BTreeMap<Uuid, Case>,
@@ -167,20 +157,17 @@ pub struct Case {
 }
 
 impl Projection {
-    /// Rebuild from the whole log, in HLC order.
-    pub fn rebuild(conn: &Connection) -> Result<Projection, StoreError> {
+    /// The state after `events` (the store hands them over in HLC order at open).
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Projection {
         let mut p = Projection::default();
-        crate::log::store::for_each_in_hlc_order(conn, |e| p.apply(&e))?;
-        Ok(p)
+        for e in events {
+            p.apply(e);
+        }
+        p
     }
 
     /// Fold one event in.
     pub fn apply(&mut self, e: &Event) {
-        self.events += 1;
-        let m = self.max_seq.entry(e.node.clone()).or_insert(0);
-        *m = (*m).max(e.seq);
-        self.held.observe(&e.node, e.seq);
-        self.max_hlc = Some(self.max_hlc.map_or(e.hlc, |h| h.max(e.hlc)));
         match &e.body {
             EventBody::SessionOpened(p) => {
                 let s = self.session(p.session_id, &p.resident_id);
@@ -277,8 +264,8 @@ impl Projection {
         s
     }
 
-    /// A digest of the whole state (sessions, results, visits, version vector): two boxes
-    /// holding the same events have the same digest, whatever order the events came in.
+    /// A digest of the whole state (sessions, results, visits, cases): two boxes holding
+    /// the same events have the same digest, whatever order the events came in.
     pub fn digest(&self) -> String {
         use sha2::Digest;
         let mut ids: Vec<&Uuid> = self.sessions.keys().collect();
@@ -290,13 +277,9 @@ impl Projection {
                 h.update(b"\n");
             }
         }
-        if let Ok(json) = serde_json::to_vec(&self.held) {
-            h.update(&json);
-        }
         for c in self.cases.values() {
             h.update(c.event_id.as_bytes());
         }
-        h.update(self.events.to_le_bytes());
         hex::encode(h.finalize())
     }
 
@@ -306,31 +289,6 @@ impl Projection {
         let mut v: Vec<&Case> = self.cases.values().collect();
         v.sort_by_key(|c| std::cmp::Reverse((c.hlc, c.event_id)));
         v
-    }
-
-    /// Events applied so far.
-    pub fn event_count(&self) -> u64 {
-        self.events
-    }
-
-    /// Highest seq of `node` seen (0 if none).
-    pub fn max_seq(&self, node: &str) -> u64 {
-        self.max_seq.get(node).copied().unwrap_or(0)
-    }
-
-    /// Highest seq per node.
-    pub fn version_vector(&self) -> &BTreeMap<String, u64> {
-        &self.max_seq
-    }
-
-    /// What is held of each node's sequence.
-    pub fn held(&self) -> &crate::replication::VersionVector {
-        &self.held
-    }
-
-    /// Latest HLC seen.
-    pub fn max_hlc(&self) -> Option<Hlc> {
-        self.max_hlc
     }
 
     /// A session by id.

@@ -1,14 +1,11 @@
-//! Venue replication (issue 6): boxes share every event over MQTT and converge.
-//!
-//! This first part is the broker-independent core:
+//! Venue replication: boxes share every event over MQTT and converge.
 //!
 //! - [`wire`]: topic layout and the validation of everything that arrives on a topic —
 //!   foreign venues, unknown versions, bad JSON, bad signatures and a node publishing under
 //!   another node's id are rejected with a typed error and counted, never applied.
-//! - [`version_vector`]: per node, the highest contiguous sequence number held and what is
-//!   held beyond a gap; comparing two vectors yields the ranges to ask a peer for
+//! - What is held of each node's sequence (with gaps) is the store's
+//!   [`crate::log::store::VersionVector`]; comparing two yields the ranges to ask a peer for
 //!   (anti-entropy), so nothing depends on the broker keeping messages.
-//!
 //! - [`mqtt`]: the client (rumqttc): publish own events, apply others', anti-entropy on every
 //!   (re)connection and periodically. Works with any MQTT 3.1.1 broker (Mosquitto, rumqttd).
 //! - [`discovery`]: mDNS advertisement and browse of the venue's boxes, on the configured
@@ -29,8 +26,6 @@ pub mod discovery;
 pub mod gate;
 pub mod hub;
 pub mod mqtt;
-pub mod version_vector;
 pub mod wire;
 
-pub use version_vector::VersionVector;
 pub use wire::{RejectCounters, ReplicationError};

@@ -338,7 +338,7 @@ fn ask(shared: &Shared, client: &AsyncClient, force: bool) {
         }
         *last = Some(Instant::now());
     }
-    let summary = shared.store.projection().held().contiguous_summary();
+    let summary = shared.store.ledger().held().contiguous_summary();
     let req = SyncRequest {
         from: shared.node.clone(),
         summary,
@@ -369,8 +369,8 @@ fn on_request(shared: &Arc<Shared>, client: &AsyncClient, payload: &[u8]) {
     }
     heard(shared, &req.from);
     let (mine, behind) = {
-        let p = shared.store.projection();
-        let held = p.held();
+        let l = shared.store.ledger();
+        let held = l.held();
         let mine: BTreeMap<String, u64> = held.contiguous_summary();
         let behind = req
             .summary
@@ -474,7 +474,7 @@ async fn apply(
             Ok(outcomes) => {
                 let n = outcomes.iter().filter(|o| o.is_new()).count() as u64;
                 link.applied.fetch_add(n, Relaxed);
-                if n > 0 && shared.store.projection().held().has_gaps() {
+                if n > 0 && shared.store.ledger().held().has_gaps() {
                     ask(&shared, &client, false);
                 }
             }

@@ -49,11 +49,15 @@
 //! has already received, checkpoints the WAL and exits; `close` waits for it.
 
 pub mod chain;
+mod ledger;
 mod schema;
 mod sequencer;
 mod syncer;
-pub(crate) use schema::for_each_in_hlc_order;
+pub mod version_vector;
 mod writer;
+
+pub use ledger::Ledger;
+pub use version_vector::VersionVector;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -224,8 +228,10 @@ struct Inner {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Read-only connection for cursors and lookups (WAL lets it read during commits).
     reader: Mutex<Connection>,
-    /// Current state, kept by the writer.
+    /// Current state, kept by the syncer.
     projection: Arc<RwLock<Projection>>,
+    /// What is held of each node's sequence, kept by the syncer.
+    ledger: Arc<RwLock<Ledger>>,
     /// Every committed event, for live pages and replication.
     committed: broadcast::Sender<Arc<Event>>,
     /// Writer counters.
@@ -249,17 +255,23 @@ impl EventStore {
         let chain_head = chain::head(&conn)?.map_or(chain::GENESIS, |(_, l)| l);
         let reader = schema::open_read(path, options.key.as_ref())?;
         let started = std::time::Instant::now();
-        let projection = Projection::rebuild(&reader)?;
+        let mut projection = Projection::default();
+        let mut ledger = Ledger::default();
+        schema::for_each_in_hlc_order(&reader, |e| {
+            ledger.observe(&e);
+            projection.apply(&e);
+        })?;
         tracing::info!(
-            events = projection.event_count(),
+            events = ledger.event_count(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "projection rebuilt from the event log"
         );
         let clock = HlcClock::new();
-        if let Some(max) = projection.max_hlc() {
+        if let Some(max) = ledger.max_hlc() {
             clock.observe(max);
         }
-        let next_seq = projection.max_seq(&options.node) + 1;
+        let next_seq = ledger.max_seq(&options.node) + 1;
+        let ledger = Arc::new(RwLock::new(ledger));
         let sequencer = Arc::new(sequencer::Sequencer::new(next_seq, clock));
         let in_flight = Arc::new(sequencer::InFlight::default());
         let projection = Arc::new(RwLock::new(projection));
@@ -278,6 +290,7 @@ impl EventStore {
             rx: sync_rx,
             wal,
             projection: projection.clone(),
+            ledger: ledger.clone(),
             committed: committed.clone(),
             stats: stats.clone(),
             poisoned: poisoned.clone(),
@@ -319,6 +332,7 @@ impl EventStore {
                 thread: Mutex::new(Some(thread)),
                 reader: Mutex::new(reader),
                 projection,
+                ledger,
                 committed,
                 stats,
                 sequencer,
@@ -539,6 +553,12 @@ impl EventStore {
             .projection
             .read()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the store holds of each node's sequence (durable events only). A caller that
+    /// also holds [`EventStore::projection`] takes the projection first.
+    pub fn ledger(&self) -> std::sync::RwLockReadGuard<'_, Ledger> {
+        self.inner.ledger.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Subscribe to events as they commit.

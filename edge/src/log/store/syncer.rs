@@ -44,6 +44,7 @@ pub(super) struct Syncer {
     /// A descriptor of the WAL file; `fdatasync` on it flushes SQLite's writes.
     pub(super) wal: File,
     pub(super) projection: Arc<RwLock<Projection>>,
+    pub(super) ledger: Arc<RwLock<super::Ledger>>,
     pub(super) committed: broadcast::Sender<Arc<Event>>,
     pub(super) stats: Arc<StoreStats>,
     pub(super) poisoned: Arc<AtomicBool>,
@@ -121,9 +122,12 @@ impl Syncer {
                 }
             }
             if flushed.is_ok() {
+                // Lock order, here and in every reader holding both: projection, then ledger.
                 let mut p = self.projection.write().unwrap_or_else(|e| e.into_inner());
+                let mut l = self.ledger.write().unwrap_or_else(|e| e.into_inner());
                 for (new, _) in &groups {
                     for e in new {
+                        l.observe(e);
                         p.apply(e);
                     }
                 }
