@@ -4,23 +4,26 @@
 //! # Layout
 //!
 //! - [`config`]: the TOML configuration (database, enrolled boxes, staff).
-//! - [`ingest`]: validate a batch of signed events as a whole (format, payload rules,
-//!   signatures against enrolled node keys, the box's municipality), all or nothing.
-//! - [`db`]: storage on SQLite or PostgreSQL — events exactly once by `(node, seq)`, node
-//!   heads, the resident record; versioned migrations.
+//! - [`ingest`]: central's rules for the shared batch receiver
+//!   ([`checkup_protocol::batch`]): the venues of the box's municipality, the configured
+//!   limits; per-node extents of a batch.
+//! - [`db`]: storage behind the [`db::Store`] trait, on SQLite or PostgreSQL — events
+//!   exactly once by `(node, seq)`, node heads, the resident record; one list of versioned
+//!   migrations.
 //! - [`audit`]: the hash-chained audit trail (accesses, ingested batches, wipes) and its
 //!   verification (`checkup-central audit verify`).
-//! - [`api`]: the HTTP API (batch ingest, sign-in, search, record, export).
+//! - [`http`]: the HTTP API, a file per concern (batch ingest and wipes, sign-in, the
+//!   resident record, the export, the child-welfare notice queue).
 //! - [`web`]: the staff page.
 //! - [`server`]: opening and serving ([`server::Central`]).
 //! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
 
 #![deny(missing_docs)]
 
-pub mod api;
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod http;
 pub mod ingest;
 pub mod keys;
 pub mod server;

@@ -121,7 +121,7 @@ fn audit_verify(config: &std::path::Path) -> std::process::ExitCode {
             .enable_all()
             .build()?;
         let snapshot = rt.block_on(async {
-            let db = checkup_central::db::Db::open(&c).await?;
+            let db = checkup_central::db::open(&c).await?;
             db.audit_snapshot().await
         })?;
         Ok(checkup_central::audit::verify(&snapshot, &keys))
@@ -287,10 +287,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let keys = checkup_central::keys::parse(&std::fs::read_to_string(&keys)?)?;
             let bytes = std::fs::read(&batch)?;
-            let (events, ranges) =
-                checkup_central::ingest::check_batch(&bytes, &keys, &venues, 100_000)?;
+            let events =
+                checkup_central::ingest::check_batch(&bytes, &keys, &venues, 100_000, usize::MAX)?;
             println!("{} events accepted", events.len());
-            for (node, r) in ranges {
+            for (node, r) in checkup_central::ingest::ranges(&events) {
                 println!(
                     "{node}: seq {}..={} ({} events)",
                     r.min_seq, r.max_seq, r.count

@@ -19,8 +19,9 @@ use checkup_provisioning::tls::{self, ClientAuth, Incoming, Peer};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, StaffConfig};
-use crate::db::Db;
-use crate::{api, web};
+use crate::db::Store;
+use crate::http::{self, export, ingest, notices, records, session};
+use crate::web;
 
 /// An enrolled box, as its secret identifies it.
 #[derive(Debug, Clone)]
@@ -35,7 +36,7 @@ pub struct EnrolledBox {
 #[derive(Clone)]
 pub struct AppState {
     /// Storage.
-    pub db: Arc<Db>,
+    pub db: Arc<dyn Store>,
     /// Public keys of every enrolled box.
     pub keys: Arc<HashMap<String, PublicKey>>,
     /// Boxes by the SHA-256 of their secret.
@@ -53,7 +54,7 @@ pub struct AppState {
     /// Idle sign-out.
     pub idle: Duration,
     /// Batches refused, by reason.
-    pub rejected: Arc<crate::api::Rejections>,
+    pub rejected: Arc<ingest::Rejections>,
     /// Boxes must forward over mutual TLS with their own certificate (central has `[tls]`).
     pub require_client_cert: bool,
     /// TLS handshakes refused (foreign, expired or revoked certificates).
@@ -72,7 +73,9 @@ impl Central {
         config.check()?;
         // rustls' process-wide provider (ring), before any TLS server.
         tls::install_provider();
-        let db = Db::open(config).await.context("opening the database")?;
+        let db = crate::db::open(config)
+            .await
+            .context("opening the database")?;
         let mut keys = HashMap::new();
         let mut boxes = HashMap::new();
         let mut venues: HashMap<String, HashSet<String>> = HashMap::new();
@@ -104,7 +107,7 @@ impl Central {
         Ok(Central {
             tls,
             state: AppState {
-                db: Arc::new(db),
+                db,
                 keys: Arc::new(keys),
                 boxes: Arc::new(boxes),
                 venues: Arc::new(
@@ -140,18 +143,18 @@ impl Central {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/", get(web::page))
-            .route("/healthz", get(api::healthz))
-            .route("/v1/batches", post(api::batches))
-            .route("/v1/wipes", post(api::wipes))
-            .route("/v1/login", post(api::login))
+            .route("/healthz", get(http::healthz))
+            .route("/v1/batches", post(ingest::batches))
+            .route("/v1/wipes", post(ingest::wipes))
+            .route("/v1/login", post(session::login))
             .route(
                 "/v1/residents",
-                get(api::search).post(api::import_residents),
+                get(records::search).post(records::import_residents),
             )
-            .route("/v1/residents/{id}/record", get(api::record))
-            .route("/v1/export.csv", get(api::export))
-            .route("/v1/notices", get(api::notices))
-            .route("/v1/notices/{case_id}", get(api::notice))
+            .route("/v1/residents/{id}/record", get(records::record))
+            .route("/v1/export.csv", get(export::export))
+            .route("/v1/notices", get(notices::notices))
+            .route("/v1/notices/{case_id}", get(notices::notice))
             .with_state(self.state.clone())
     }
 

@@ -538,7 +538,7 @@ async fn concurrent(postgres: bool) {
     );
     assert_eq!(f.events().await, 3 + 8 * 3);
     // Concurrent appends made one unbroken audit chain; the refused batch left no entry.
-    let db = checkup_central::db::Db::open(&f.config).await.expect("db");
+    let db = checkup_central::db::open(&f.config).await.expect("db");
     let snapshot = db.audit_snapshot().await.expect("snapshot");
     let keys: std::collections::HashMap<String, checkup_protocol::PublicKey> =
         std::collections::HashMap::from([("edge-01".to_owned(), f.key.verifying_key())]);

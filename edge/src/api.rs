@@ -213,7 +213,7 @@ pub(crate) async fn read_events(
 }
 
 /// `POST /api/replicate`: events signed by enrolled peers (or by this box, restored from
-/// a copy). Verified one by one; all or nothing.
+/// a copy), received as replication receives them; all or nothing.
 pub(crate) async fn replicate(
     State(state): State<AppState>,
     staff: Staff,
@@ -224,29 +224,12 @@ pub(crate) async fn replicate(
             "only the venue admin may import signed events",
         ));
     }
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", e.to_string()))?;
-    let Value::Array(items) = value else {
-        return Err(ApiError::malformed("expected a JSON array of events"));
-    };
-    let mut events = Vec::with_capacity(items.len());
-    for (i, v) in items.into_iter().enumerate() {
-        let at = |e: checkup_protocol::ProtocolError| {
-            let mut err = ApiError::from(e);
-            err.message = format!("event {i}: {}", err.message);
-            err
-        };
-        let e = Event::from_value(v).map_err(at)?;
-        e.verify_with(state.keyring.as_ref()).map_err(at)?;
-        if e.venue != state.store.options().venue {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "wrong_venue",
-                format!("event {i} belongs to venue {:?}", e.venue),
-            ));
-        }
-        events.push(e);
-    }
+    let (keys, venue) = (state.keyring.clone(), state.store.options().venue.clone());
+    let events = crate::error::blocking("verifying a batch", move || {
+        let rules = crate::replication::wire::rules(&venue);
+        checkup_protocol::receive_events(&body, keys.as_ref(), &rules)
+    })
+    .await??;
     let outcomes = state.store.append_signed(events).await?;
     let appended = outcomes.iter().filter(|o| o.is_new()).count();
     Ok(Json(json!({"appended": appended, "existing": outcomes.len() - appended})).into_response())

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use checkup_protocol::ProtocolError;
+use checkup_protocol::{BatchError, ProtocolError};
 use serde_json::json;
 
 use crate::log::store::StoreError;
@@ -68,6 +68,13 @@ impl From<ProtocolError> for ApiError {
             ProtocolError::InvalidPayload { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::BAD_REQUEST,
         };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(e: BatchError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
         ApiError::new(status, e.code(), e.to_string())
     }
 }

@@ -10,6 +10,8 @@
 //! - The watermark is, per node, the highest seq central has acknowledged holding every
 //!   event up to. It is kept in `forward.sqlite3` (synchronous=FULL) and only ever raised
 //!   from central's answers, so a restart resumes where central stands, never skips.
+//!   An answer is a [`BatchAck`] (the type central writes it with); a success whose body
+//!   is not one is a failure like a refusal, shown on the status and retried.
 //! - A batch goes when `batch_events` are waiting or the oldest has waited `batch_age_ms`.
 //!   Central is idempotent by (node, seq), so a batch resent after a crash between
 //!   central's commit and our watermark write costs a round trip, not a duplicate.
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use checkup_protocol::central::{BatchAck, ErrorAnswer};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -274,23 +277,13 @@ pub fn start(
                 .send()
                 .await;
             let outcome = match sent {
-                Ok(r) if r.status().is_success() => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .map_err(|e| format!("central's answer: {e}")),
-                Ok(r) => {
-                    let code = r.status();
-                    let text = r.text().await.unwrap_or_default();
-                    Err(format!("central answered {code}: {text}"))
-                }
+                Ok(r) => read_answer(r).await,
                 Err(e) => Err(format!("central unreachable: {e}")),
             };
             match outcome {
-                Ok(v) => {
-                    let heads: BTreeMap<String, u64> =
-                        serde_json::from_value(v["acked"].clone()).unwrap_or_default();
+                Ok(ack) => {
                     let before: u64 = acked.values().sum();
-                    for (node, seq) in &heads {
+                    for (node, seq) in &ack.acked {
                         let e = acked.entry(node.clone()).or_insert(0);
                         *e = (*e).max(*seq);
                     }
@@ -324,6 +317,33 @@ pub fn start(
             }
         }
     }))
+}
+
+/// Central's answer to a batch: a [`BatchAck`] on success. A success whose body is not
+/// one (a missing or renamed `acked`) is an error like any refusal — never "nothing
+/// acknowledged" — so it shows on the status and the batch is sent again.
+async fn read_answer(r: reqwest::Response) -> Result<BatchAck, String> {
+    let status = r.status();
+    let body = r
+        .bytes()
+        .await
+        .map_err(|e| format!("central's answer ({status}): {e}"))?;
+    if status.is_success() {
+        serde_json::from_slice(&body).map_err(|e| {
+            format!(
+                "central answered {status} without an acknowledgement ({e}): {}",
+                String::from_utf8_lossy(&body)
+            )
+        })
+    } else {
+        Err(match serde_json::from_slice::<ErrorAnswer>(&body) {
+            Ok(a) => format!("central answered {status}: {}: {}", a.error, a.message),
+            Err(_) => format!(
+                "central answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+        })
+    }
 }
 
 /// HLC ms of the oldest event not yet acknowledged (the first unacked seq of each node).

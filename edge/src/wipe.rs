@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use checkup_protocol::central::{ForcedWipe, WipeRecorded};
 use rusqlite::OpenFlags;
 
 use crate::config::Config;
@@ -136,16 +137,25 @@ pub async fn record_forced(
     let r = client
         .post(format!("{}/v1/wipes", url.trim_end_matches('/')))
         .bearer_auth(secret)
-        .json(&serde_json::json!({"reason": reason, "unforwarded": unforwarded}))
+        .json(&ForcedWipe {
+            reason: reason.to_owned(),
+            unforwarded: unforwarded.clone(),
+        })
         .send()
         .await
         .map_err(|e| fail(format!("central unreachable: {e}")))?;
-    if !r.status().is_success() {
-        let status = r.status();
-        let body = r.text().await.unwrap_or_default();
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    if !status.is_success() {
         return Err(fail(format!("central answered {status}: {body}")));
     }
-    Ok(())
+    // Only central's word that the wipe is in its audit trail lets the wipe go ahead.
+    match serde_json::from_str::<WipeRecorded>(&body) {
+        Ok(WipeRecorded { recorded: true }) => Ok(()),
+        _ => Err(fail(format!(
+            "central answered {status} but did not say the wipe is recorded: {body}"
+        ))),
+    }
 }
 
 /// Wipe the box: refused with [`WipeError::Unforwarded`] while central lacks any event;

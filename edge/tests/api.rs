@@ -507,7 +507,8 @@ async fn signed_events_from_peers_are_verified_and_duplicates_are_harmless() {
         .post("/api/replicate", &batch(&[&e3, &forged_dup]))
         .await;
     assert_eq!((s, v["error"].as_str()), (409, Some("conflict")), "{v}");
-    // Bad signature, unknown node, other venue, unknown version: each named.
+    // Bad signature, unknown node, other venue, unknown version: each named, 422 as at
+    // central (the batch receiver is the same).
     let mut tampered = serde_json::to_value(&e3).expect("json");
     tampered["hlc"]["ms"] = json!(5);
     let (s, v) = admin
@@ -515,15 +516,15 @@ async fn signed_events_from_peers_are_verified_and_duplicates_are_harmless() {
         .await;
     assert_eq!(
         (s, v["error"].as_str()),
-        (400, Some("bad_signature")),
+        (422, Some("bad_signature")),
         "{v}"
     );
     let stranger = close(1, &NodeKey::generate(), "edge-77", "test-venue");
     let (s, v) = admin.post("/api/replicate", &batch(&[&stranger])).await;
-    assert_eq!((s, v["error"].as_str()), (400, Some("unknown_node")), "{v}");
+    assert_eq!((s, v["error"].as_str()), (422, Some("unknown_node")), "{v}");
     let foreign = close(3, &peer_key, "edge-02", "other-venue");
     let (s, v) = admin.post("/api/replicate", &batch(&[&foreign])).await;
-    assert_eq!((s, v["error"].as_str()), (400, Some("wrong_venue")), "{v}");
+    assert_eq!((s, v["error"].as_str()), (422, Some("wrong_venue")), "{v}");
     let mut future = serde_json::to_value(&e3).expect("json");
     future["format"] = json!(9);
     let (s, v) = admin
@@ -531,7 +532,7 @@ async fn signed_events_from_peers_are_verified_and_duplicates_are_harmless() {
         .await;
     assert_eq!(
         (s, v["error"].as_str()),
-        (400, Some("unknown_format_version")),
+        (422, Some("unknown_format_version")),
         "{v}"
     );
     // Only the venue admin imports.

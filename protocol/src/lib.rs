@@ -8,6 +8,9 @@
 //!
 //! # Layout
 //!
+//! - [`batch`]: the one receiver of batches of signed events (central's ingest, venue
+//!   replication, an admin's import): limits, validation, venue rule, batch signatures.
+//! - [`central`]: the messages between a box and central (acknowledgements, forced wipes).
 //! - [`event`]: the envelope ([`Event`]), its kinds and payloads ([`EventBody`]), parsing
 //!   and validation of untrusted JSON.
 //! - [`signing`]: node keys, the canonical byte encoding and ed25519 signatures.
@@ -34,6 +37,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod batch;
+pub mod central;
 pub mod error;
 pub mod event;
 pub mod hlc;
@@ -42,6 +47,9 @@ pub mod notice;
 pub mod roles;
 pub mod signing;
 
+pub use batch::{
+    Accepted, BatchError, BatchRules, Refusal, VenueRule, VenueScope, receive_batch, receive_events,
+};
 pub use error::ProtocolError;
 pub use event::{
     Actor, CardRef, Event, EventBody, EventKind, FORMAT_VERSION, MeasuredValue,

@@ -1,7 +1,8 @@
 //! Central's storage: the events exactly once, the per-node acknowledgement heads, and the
 //! derived resident record (sessions, results with their corrections), on SQLite (the
-//! embedded default) or PostgreSQL (selected by the configuration). Both run the same
-//! versioned migrations on open and pass the same tests.
+//! embedded default) or PostgreSQL (selected by the configuration), behind one [`Store`]
+//! trait. Both run the one list of versioned migrations ([`migrations`]) on open and pass
+//! the same tests.
 //!
 //! Ingest is one transaction per batch: every event is inserted idempotently by
 //! `(node, seq)`; an event that repeats a stored `(node, seq)` with a different id (a node
@@ -9,10 +10,12 @@
 //! highest seq up to which every event is held — is advanced and returned.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use checkup_protocol::{Event, EventBody};
 use serde::Serialize;
 
+pub mod migrations;
 pub mod postgres;
 pub mod sqlite;
 
@@ -193,7 +196,7 @@ fn result(
 
 impl EventRow {
     /// Prepare the rows of an accepted event, storing the JSON the box sent.
-    pub fn from_accepted(a: crate::ingest::Accepted) -> EventRow {
+    pub fn from_accepted(a: checkup_protocol::Accepted) -> EventRow {
         let e = &a.event;
         let day = jst_day(e.hlc.ms);
         let (resident, derived) = match &e.body {
@@ -330,116 +333,57 @@ pub fn current_results(rows: &[ResultRow]) -> Vec<&ResultRow> {
     latest.into_values().collect()
 }
 
-/// The store, on either database.
-pub enum Db {
-    /// Embedded SQLite.
-    Sqlite(sqlite::Sqlite),
-    /// PostgreSQL.
-    Postgres(postgres::Postgres),
-}
-
-impl Db {
-    /// Open the database the configuration names and run pending migrations.
-    pub async fn open(config: &crate::config::Config) -> Result<Db, DbError> {
-        if config.database == "sqlite" {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| DbError::Task(format!("data dir: {e}")))?;
-            let path = config.data_dir.join("central.sqlite3");
-            Ok(Db::Sqlite(sqlite::Sqlite::open(&path)?))
-        } else {
-            Ok(Db::Postgres(
-                postgres::Postgres::open(&config.database).await?,
-            ))
-        }
-    }
-
+/// Central's storage, on either database: what the HTTP handlers, the audit verifier and
+/// the tests use, through an `Arc<dyn Store>` ([`open`]).
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
     /// Store an accepted batch (all or nothing) and return the heads of its nodes.
-    pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
-        match self {
-            Db::Sqlite(s) => s.ingest(rows).await,
-            Db::Postgres(p) => p.ingest(rows).await,
-        }
-    }
+    async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError>;
 
     /// Events held.
-    pub async fn event_count(&self) -> Result<u64, DbError> {
-        match self {
-            Db::Sqlite(s) => s.event_count().await,
-            Db::Postgres(p) => p.event_count().await,
-        }
-    }
+    async fn event_count(&self) -> Result<u64, DbError>;
 
     /// Per node, the highest seq up to which every event is held.
-    pub async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
-        match self {
-            Db::Sqlite(s) => s.heads().await,
-            Db::Postgres(p) => p.heads().await,
-        }
-    }
+    async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError>;
 
     /// Add or update residents of the register.
-    pub async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
-        match self {
-            Db::Sqlite(s) => s.upsert_residents(rows).await,
-            Db::Postgres(p) => p.upsert_residents(rows).await,
-        }
-    }
+    async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError>;
 
     /// Residents whose id, name or kana contains `q` (and born on `birth`, if given).
-    pub async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
-        match self {
-            Db::Sqlite(s) => s.search(q, birth).await,
-            Db::Postgres(p) => p.search(q, birth).await,
-        }
-    }
+    async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError>;
 
     /// Every result of a resident, in HLC order.
-    pub async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
-        match self {
-            Db::Sqlite(s) => s.results_of(resident_id).await,
-            Db::Postgres(p) => p.results_of(resident_id).await,
-        }
-    }
+    async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError>;
 
     /// Every result recorded on days `from..=to`, in HLC order.
-    pub async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
-        match self {
-            Db::Sqlite(s) => s.results_between(from, to).await,
-            Db::Postgres(p) => p.results_between(from, to).await,
-        }
-    }
+    async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError>;
 
-    /// The child-welfare intake queue, newest first.
-    pub async fn notices(&self, limit: usize) -> Result<Vec<NoticeRow>, DbError> {
-        match self {
-            Db::Sqlite(s) => s.notices(None, limit).await,
-            Db::Postgres(p) => p.notices(None, limit).await,
-        }
-    }
+    /// Child cases of the intake queue, newest first (only `case_id`, when given).
+    async fn notices(&self, case_id: Option<&str>, limit: usize)
+    -> Result<Vec<NoticeRow>, DbError>;
 
     /// One child case.
-    pub async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>, DbError> {
-        let rows = match self {
-            Db::Sqlite(s) => s.notices(Some(case_id), 1).await?,
-            Db::Postgres(p) => p.notices(Some(case_id), 1).await?,
-        };
-        Ok(rows.into_iter().next())
+    async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>, DbError> {
+        Ok(self.notices(Some(case_id), 1).await?.into_iter().next())
     }
 
-    /// Record an access to personal data.
-    pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(s) => s.audit(staff, action, subject).await,
-            Db::Postgres(p) => p.audit(staff, action, subject).await,
-        }
-    }
+    /// Record an access to personal data in the hash-chained audit trail.
+    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError>;
 
     /// The audit trail, its head and every event, for `checkup-central audit verify`.
-    pub async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
-        match self {
-            Db::Sqlite(s) => s.audit_snapshot().await,
-            Db::Postgres(p) => p.audit_snapshot().await,
-        }
+    async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError>;
+}
+
+/// Open the database the configuration names (`sqlite`: `central.sqlite3` in the data
+/// directory; otherwise a PostgreSQL URL) and run pending migrations.
+pub async fn open(config: &crate::config::Config) -> Result<Arc<dyn Store>, DbError> {
+    if config.database == "sqlite" {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| DbError::Task(format!("data dir: {e}")))?;
+        let path = config.data_dir.join("central.sqlite3");
+        Ok(Arc::new(sqlite::Sqlite::open(&path)?))
+    } else {
+        Ok(Arc::new(postgres::Postgres::open(&config.database).await?))
     }
 }
 

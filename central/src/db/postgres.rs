@@ -8,71 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow};
-
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "
-CREATE TABLE events (
-    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
-    kind TEXT NOT NULL, resident TEXT, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL,
-    body JSONB NOT NULL, received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (node, seq)
-);
-CREATE INDEX events_resident ON events (resident);
-CREATE TABLE node_heads (node TEXT PRIMARY KEY, contiguous BIGINT NOT NULL);
-CREATE TABLE sessions (session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, day TEXT NOT NULL);
-CREATE TABLE results (
-    event_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, session_id TEXT NOT NULL,
-    venue TEXT NOT NULL, day TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
-    unit TEXT NOT NULL, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL, corrects TEXT,
-    reason TEXT, staff_id TEXT NOT NULL
-);
-CREATE INDEX results_resident ON results (resident_id);
-CREATE INDEX results_day ON results (day);
-CREATE TABLE residents (
-    resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, name_kana TEXT NOT NULL,
-    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL
-);
-CREATE TABLE audit (
-    id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
-);
-",
-    ),
-    // 2: nothing reads events by resident (the record is built from `results`), and the
-    // index cost a b-tree insert per ingested event.
-    (2, "DROP INDEX events_resident;"),
-    // 3: the child-welfare intake queue, fed by notice-intake events.
-    (
-        3,
-        "
-CREATE TABLE notices (
-    case_id TEXT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
-    node TEXT NOT NULL, staff_id TEXT NOT NULL, saved_ms BIGINT NOT NULL,
-    child_name TEXT NOT NULL, child_birth_date TEXT NOT NULL, abuse_type TEXT NOT NULL,
-    resident_id TEXT, notice TEXT NOT NULL
-);
-CREATE INDEX notices_saved ON notices (saved_ms);
-",
-    ),
-    // 4: the audit trail is hash-chained (see `crate::audit`); older entries stay
-    // unchained below `base`.
-    (
-        4,
-        "
-ALTER TABLE audit ADD COLUMN at_ms BIGINT;
-ALTER TABLE audit ADD COLUMN link TEXT;
-CREATE TABLE audit_head (
-    one INTEGER PRIMARY KEY CHECK (one = 1), id BIGINT NOT NULL, link TEXT NOT NULL,
-    base BIGINT NOT NULL
-);
-INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit genesis',
-    coalesce(max(id), 0) FROM audit;
-",
-    ),
-];
+use super::migrations;
+use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow, Store};
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -123,25 +60,58 @@ impl Postgres {
             )
             .await?
             .get(0);
-        let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-        if current > newest {
-            return Err(DbError::TooNew(current));
-        }
-        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            tx.batch_execute(sql).await?;
+        for m in migrations::pending(current)? {
+            tx.batch_execute(m.postgres).await?;
             tx.execute(
                 "INSERT INTO schema_migrations (version) VALUES ($1)",
-                &[version],
+                &[&m.version],
             )
             .await?;
-            tracing::info!(version, "database migrated");
+            tracing::info!(version = m.version, "database migrated");
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// See [`super::Db::ingest`].
-    pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
+    async fn results(
+        &self,
+        filter: &str,
+        p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ResultRow>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT event_id, resident_id, session_id, venue, day, item_code, value, unit,
+                            hlc_ms, hlc_c, corrects, reason, staff_id FROM results {filter}"
+                ),
+                p,
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ResultRow {
+                event_id: r.get(0),
+                resident_id: r.get(1),
+                session_id: r.get(2),
+                venue: r.get(3),
+                day: r.get(4),
+                item_code: r.get(5),
+                value: r.get(6),
+                unit: r.get(7),
+                hlc_ms: r.get(8),
+                hlc_c: r.get(9),
+                corrects: r.get(10),
+                reason: r.get(11),
+                staff_id: r.get(12),
+            })
+            .collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Postgres {
+    async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let nodes: BTreeSet<&str> = rows.iter().map(|r| r.node.as_str()).collect();
@@ -336,8 +306,7 @@ impl Postgres {
         Ok(out)
     }
 
-    /// See [`super::Db::event_count`].
-    pub async fn event_count(&self) -> Result<u64, DbError> {
+    async fn event_count(&self) -> Result<u64, DbError> {
         let c = self.client().await?;
         let n: i64 = c
             .query_one("SELECT count(*) FROM events", &[])
@@ -346,8 +315,7 @@ impl Postgres {
         Ok(n as u64)
     }
 
-    /// See [`super::Db::heads`].
-    pub async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
+    async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
         let c = self.client().await?;
         let rows = c
             .query("SELECT node, contiguous FROM node_heads", &[])
@@ -358,8 +326,7 @@ impl Postgres {
             .collect())
     }
 
-    /// See [`super::Db::upsert_residents`].
-    pub async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
+    async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let st = tx
@@ -388,8 +355,7 @@ impl Postgres {
         Ok(rows.len())
     }
 
-    /// See [`super::Db::search`].
-    pub async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
+    async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
         let c = self.client().await?;
         let pattern = format!("%{q}%");
         let rows = c
@@ -414,43 +380,7 @@ impl Postgres {
             .collect())
     }
 
-    async fn results(
-        &self,
-        filter: &str,
-        p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<ResultRow>, DbError> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                &format!(
-                    "SELECT event_id, resident_id, session_id, venue, day, item_code, value, unit,
-                            hlc_ms, hlc_c, corrects, reason, staff_id FROM results {filter}"
-                ),
-                p,
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ResultRow {
-                event_id: r.get(0),
-                resident_id: r.get(1),
-                session_id: r.get(2),
-                venue: r.get(3),
-                day: r.get(4),
-                item_code: r.get(5),
-                value: r.get(6),
-                unit: r.get(7),
-                hlc_ms: r.get(8),
-                hlc_c: r.get(9),
-                corrects: r.get(10),
-                reason: r.get(11),
-                staff_id: r.get(12),
-            })
-            .collect())
-    }
-
-    /// See [`super::Db::results_of`].
-    pub async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
+    async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
         self.results(
             "WHERE resident_id = $1 ORDER BY hlc_ms, hlc_c, event_id",
             &[&resident_id],
@@ -458,8 +388,7 @@ impl Postgres {
         .await
     }
 
-    /// See [`super::Db::results_between`].
-    pub async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
+    async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
         self.results(
             "WHERE day BETWEEN $1 AND $2 ORDER BY day, resident_id, hlc_ms, hlc_c, event_id",
             &[&from, &to],
@@ -467,8 +396,7 @@ impl Postgres {
         .await
     }
 
-    /// Child cases, newest first (one when `case_id` is given).
-    pub async fn notices(
+    async fn notices(
         &self,
         case_id: Option<&str>,
         limit: usize,
@@ -501,8 +429,7 @@ impl Postgres {
             .collect())
     }
 
-    /// See [`super::Db::audit`].
-    pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         append_audit(&tx, staff, action, subject).await?;
@@ -510,8 +437,7 @@ impl Postgres {
         Ok(())
     }
 
-    /// See [`super::Db::audit_snapshot`].
-    pub async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
+    async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
         let c = self.client().await?;
         let h = c
             .query_one("SELECT id, link, base FROM audit_head WHERE one = 1", &[])

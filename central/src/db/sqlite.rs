@@ -12,72 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow};
-
-/// Migrations, in order; `schema_migrations` records the applied versions.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "
-CREATE TABLE events (
-    node TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
-    kind TEXT NOT NULL, resident TEXT, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL,
-    body TEXT NOT NULL, received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-    PRIMARY KEY (node, seq)
-) WITHOUT ROWID;
-CREATE INDEX events_resident ON events (resident);
-CREATE TABLE node_heads (node TEXT PRIMARY KEY, contiguous INTEGER NOT NULL);
-CREATE TABLE sessions (session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, day TEXT NOT NULL);
-CREATE TABLE results (
-    event_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, session_id TEXT NOT NULL,
-    venue TEXT NOT NULL, day TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
-    unit TEXT NOT NULL, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL, corrects TEXT,
-    reason TEXT, staff_id TEXT NOT NULL
-);
-CREATE INDEX results_resident ON results (resident_id);
-CREATE INDEX results_day ON results (day);
-CREATE TABLE residents (
-    resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, name_kana TEXT NOT NULL,
-    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL
-);
-CREATE TABLE audit (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-    staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
-);
-",
-    ),
-    // 2: nothing reads events by resident (the record is built from `results`), and the
-    // index cost a b-tree insert per ingested event.
-    (2, "DROP INDEX events_resident;"),
-    // 3: the child-welfare intake queue, fed by notice-intake events.
-    (
-        3,
-        "
-CREATE TABLE notices (
-    case_id TEXT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
-    node TEXT NOT NULL, staff_id TEXT NOT NULL, saved_ms BIGINT NOT NULL,
-    child_name TEXT NOT NULL, child_birth_date TEXT NOT NULL, abuse_type TEXT NOT NULL,
-    resident_id TEXT, notice TEXT NOT NULL
-);
-CREATE INDEX notices_saved ON notices (saved_ms);
-",
-    ),
-    // 4: the audit trail is hash-chained (see `crate::audit`); older entries stay
-    // unchained below `base`.
-    (
-        4,
-        "
-ALTER TABLE audit ADD COLUMN at_ms INTEGER;
-ALTER TABLE audit ADD COLUMN link TEXT;
-CREATE TABLE audit_head (
-    one INTEGER PRIMARY KEY CHECK (one = 1), id INTEGER NOT NULL, link TEXT NOT NULL,
-    base INTEGER NOT NULL
-);
-INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit genesis',
-    coalesce(max(id), 0) FROM audit;
-",
-    ),
-];
+use super::migrations;
+use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow, Store};
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -213,9 +149,11 @@ impl Sqlite {
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
     }
+}
 
-    /// See [`super::Db::ingest`].
-    pub async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
+#[async_trait::async_trait]
+impl Store for Sqlite {
+    async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.writer
             .send(Job { rows, reply })
@@ -224,16 +162,14 @@ impl Sqlite {
             .map_err(|_| DbError::Task("writer stopped".into()))?
     }
 
-    /// See [`super::Db::event_count`].
-    pub async fn event_count(&self) -> Result<u64, DbError> {
+    async fn event_count(&self) -> Result<u64, DbError> {
         self.with(|c| {
             Ok(c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
         })
         .await
     }
 
-    /// See [`super::Db::heads`].
-    pub async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
+    async fn heads(&self) -> Result<BTreeMap<String, u64>, DbError> {
         self.with(|c| {
             let mut st = c.prepare("SELECT node, contiguous FROM node_heads")?;
             let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
@@ -247,8 +183,7 @@ impl Sqlite {
         .await
     }
 
-    /// See [`super::Db::upsert_residents`].
-    pub async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
+    async fn upsert_residents(&self, rows: Vec<Resident>) -> Result<usize, DbError> {
         self.with(move |c| {
             let tx = c.transaction()?;
             {
@@ -275,8 +210,7 @@ impl Sqlite {
         .await
     }
 
-    /// See [`super::Db::search`].
-    pub async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
+    async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
         let (q, birth) = (format!("%{q}%"), birth.map(str::to_owned));
         self.with(move |c| {
             let mut st = c.prepare_cached(
@@ -300,8 +234,7 @@ impl Sqlite {
         .await
     }
 
-    /// See [`super::Db::results_of`].
-    pub async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
+    async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
         let id = resident_id.to_owned();
         self.with(move |c| {
             results(
@@ -313,8 +246,7 @@ impl Sqlite {
         .await
     }
 
-    /// See [`super::Db::results_between`].
-    pub async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
+    async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
         let (from, to) = (from.to_owned(), to.to_owned());
         self.with(move |c| {
             results(
@@ -326,8 +258,7 @@ impl Sqlite {
         .await
     }
 
-    /// Child cases, newest first (one when `case_id` is given).
-    pub async fn notices(
+    async fn notices(
         &self,
         case_id: Option<&str>,
         limit: usize,
@@ -360,8 +291,7 @@ impl Sqlite {
         .await
     }
 
-    /// See [`super::Db::audit`].
-    pub async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
         let (s, a, j) = (staff.to_owned(), action.to_owned(), subject.to_owned());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -372,8 +302,7 @@ impl Sqlite {
         .await
     }
 
-    /// See [`super::Db::audit_snapshot`].
-    pub async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
+    async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
         self.with(|c| {
             let (head_id, head_link, base): (i64, String, i64) = c.query_row(
                 "SELECT id, link, base FROM audit_head WHERE one = 1",
@@ -421,19 +350,15 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         [],
         |r| r.get(0),
     )?;
-    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > newest {
-        return Err(DbError::TooNew(current));
-    }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    for m in migrations::pending(current)? {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(m.sqlite)?;
         tx.execute(
             "INSERT INTO schema_migrations (version) VALUES (?1)",
-            [version],
+            [m.version],
         )?;
         tx.commit()?;
-        tracing::info!(version, "database migrated");
+        tracing::info!(version = m.version, "database migrated");
     }
     Ok(())
 }

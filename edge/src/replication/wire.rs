@@ -5,11 +5,16 @@
 //! checkup/{venue}/sync/request       {"from": node, "summary": {node: highest seq}}
 //! checkup/{venue}/sync/reply/{node}  events another box lacked (JSON array)
 //! ```
+//!
+//! A message of events is received by the batch receiver every receiver of events uses
+//! ([`checkup_protocol::batch`]) with a box's rules ([`rules`]); its refusals are counted by
+//! class ([`RejectCounters`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use checkup_protocol::{Event, Keyring, ProtocolError};
-use serde_json::Value;
+use checkup_protocol::{
+    BatchError, BatchRules, Event, Keyring, Refusal, VenueRule, receive_events,
+};
 
 /// Topic on which `node` publishes its own events.
 pub fn events_topic(venue: &str, node: &str) -> String {
@@ -22,31 +27,17 @@ pub enum ReplicationError {
     /// The topic is not one of this venue's.
     #[error("topic {0:?} is not this venue's")]
     ForeignTopic(String),
-    /// An event of another venue.
-    #[error("event of venue {0:?}")]
-    WrongVenue(String),
-    /// A node published an event under another node's id.
-    #[error("node {topic_node} published an event of node {event_node}")]
-    NodeMismatch {
-        /// Node named by the topic.
-        topic_node: String,
-        /// Node the event claims.
-        event_node: String,
-    },
-    /// Not a JSON array of events, or an event failed validation or verification.
+    /// The batch of events was refused ([`checkup_protocol::batch`]).
     #[error("{0}")]
-    Event(#[from] ProtocolError),
-    /// Over the size limit.
-    #[error("payload of {0} bytes is over the limit")]
-    TooLarge(usize),
+    Batch(#[from] BatchError),
 }
 
 /// Rejected messages by reason, for the board and the logs.
 #[derive(Debug, Default)]
 pub struct RejectCounters {
-    /// Topics of other venues.
+    /// Topics and events of other venues.
     pub foreign: AtomicU64,
-    /// Malformed JSON or events, unknown versions.
+    /// Oversized, malformed JSON or events, unknown versions.
     pub malformed: AtomicU64,
     /// Bad signatures and unknown nodes.
     pub unauthenticated: AtomicU64,
@@ -58,12 +49,13 @@ impl RejectCounters {
     /// Count one rejection.
     pub fn count(&self, e: &ReplicationError) {
         let c = match e {
-            ReplicationError::ForeignTopic(_) | ReplicationError::WrongVenue(_) => &self.foreign,
-            ReplicationError::NodeMismatch { .. } => &self.impersonation,
-            ReplicationError::Event(
-                ProtocolError::BadSignature { .. } | ProtocolError::UnknownNode(_),
-            ) => &self.unauthenticated,
-            ReplicationError::Event(_) | ReplicationError::TooLarge(_) => &self.malformed,
+            ReplicationError::ForeignTopic(_) => &self.foreign,
+            ReplicationError::Batch(b) => match b.refusal() {
+                Refusal::Foreign => &self.foreign,
+                Refusal::Impersonation => &self.impersonation,
+                Refusal::Unauthenticated => &self.unauthenticated,
+                Refusal::Malformed => &self.malformed,
+            },
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -71,6 +63,12 @@ impl RejectCounters {
 
 /// Largest message accepted.
 pub const MAX_PAYLOAD: usize = 4 * 1024 * 1024;
+
+/// What a box accepts from its venue's peers: events of its venue, in messages of at most
+/// [`MAX_PAYLOAD`] bytes.
+pub fn rules(venue: &str) -> BatchRules<'_> {
+    BatchRules::new(VenueRule::Only(venue), MAX_PAYLOAD)
+}
 
 /// Validate a message on `checkup/{venue}/events/{node}`: every event parses, passes the
 /// payload rules, belongs to this venue, is signed by the enrolled key of the topic's node,
@@ -86,44 +84,11 @@ pub fn decode_events(
         .strip_prefix(&prefix)
         .filter(|n| !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| ReplicationError::ForeignTopic(topic.to_owned()))?;
-    decode_batch(payload, venue, keys, Some(topic_node))
-}
-
-/// The checks shared by both kinds of message: size, a JSON array of valid events of this
-/// venue, each signed by its node's enrolled key and — on a node's own topic — that node's.
-fn decode_batch(
-    payload: &[u8],
-    venue: &str,
-    keys: &impl Keyring,
-    only_node: Option<&str>,
-) -> Result<Vec<Event>, ReplicationError> {
-    if payload.len() > MAX_PAYLOAD {
-        return Err(ReplicationError::TooLarge(payload.len()));
-    }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-    let Value::Array(items) = value else {
-        return Err(ProtocolError::Malformed("expected a JSON array of events".into()).into());
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let e = Event::from_value(item)?;
-        if e.venue != venue {
-            return Err(ReplicationError::WrongVenue(e.venue));
-        }
-        if let Some(node) = only_node
-            && e.node != node
-        {
-            return Err(ReplicationError::NodeMismatch {
-                topic_node: node.to_owned(),
-                event_node: e.node,
-            });
-        }
-        out.push(e);
-    }
-    // Signatures all at once (ed25519 batch verification).
-    Event::verify_all(&out, keys).map_err(|(_, e)| ReplicationError::Event(e))?;
-    Ok(out)
+    Ok(receive_events(
+        payload,
+        keys,
+        &rules(venue).only_node(topic_node),
+    )?)
 }
 
 /// Topic on which a box asks the others for what it lacks.
@@ -153,7 +118,7 @@ pub fn decode_reply(
     venue: &str,
     keys: &impl Keyring,
 ) -> Result<Vec<Event>, ReplicationError> {
-    decode_batch(payload, venue, keys, None)
+    Ok(receive_events(payload, keys, &rules(venue))?)
 }
 
 #[cfg(test)]

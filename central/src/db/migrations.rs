@@ -1,0 +1,158 @@
+//! Central's schema as one ordered list of versioned migrations for both databases.
+//!
+//! Each [`Migration`] has a version and its SQL for SQLite and for PostgreSQL — one text
+//! where the two are the same. A database records the versions it has applied in
+//! `schema_migrations`; on open, each store applies [`pending`] in order, in a transaction
+//! each (SQLite) or in one transaction under an advisory lock (PostgreSQL), and refuses a
+//! database of a newer schema than this build knows.
+
+use super::DbError;
+
+/// One schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Its version; versions increase along the list.
+    pub version: i64,
+    /// The SQL on SQLite.
+    pub sqlite: &'static str,
+    /// The SQL on PostgreSQL.
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// A change written the same on both databases.
+    const fn same(version: i64, sql: &'static str) -> Migration {
+        Migration {
+            version,
+            sqlite: sql,
+            postgres: sql,
+        }
+    }
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[
+    // 1: events exactly once by (node, seq), node heads, the resident record, the register,
+    // the audit trail.
+    Migration {
+        version: 1,
+        sqlite: "
+CREATE TABLE events (
+    node TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    kind TEXT NOT NULL, resident TEXT, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL,
+    body TEXT NOT NULL, received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (node, seq)
+) WITHOUT ROWID;
+CREATE INDEX events_resident ON events (resident);
+CREATE TABLE node_heads (node TEXT PRIMARY KEY, contiguous INTEGER NOT NULL);
+CREATE TABLE sessions (session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, day TEXT NOT NULL);
+CREATE TABLE results (
+    event_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, session_id TEXT NOT NULL,
+    venue TEXT NOT NULL, day TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
+    unit TEXT NOT NULL, hlc_ms INTEGER NOT NULL, hlc_c INTEGER NOT NULL, corrects TEXT,
+    reason TEXT, staff_id TEXT NOT NULL
+);
+CREATE INDEX results_resident ON results (resident_id);
+CREATE INDEX results_day ON results (day);
+CREATE TABLE residents (
+    resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, name_kana TEXT NOT NULL,
+    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
+);
+",
+        postgres: "
+CREATE TABLE events (
+    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    kind TEXT NOT NULL, resident TEXT, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL,
+    body JSONB NOT NULL, received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (node, seq)
+);
+CREATE INDEX events_resident ON events (resident);
+CREATE TABLE node_heads (node TEXT PRIMARY KEY, contiguous BIGINT NOT NULL);
+CREATE TABLE sessions (session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, day TEXT NOT NULL);
+CREATE TABLE results (
+    event_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, session_id TEXT NOT NULL,
+    venue TEXT NOT NULL, day TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
+    unit TEXT NOT NULL, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL, corrects TEXT,
+    reason TEXT, staff_id TEXT NOT NULL
+);
+CREATE INDEX results_resident ON results (resident_id);
+CREATE INDEX results_day ON results (day);
+CREATE TABLE residents (
+    resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, name_kana TEXT NOT NULL,
+    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    staff_id TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL
+);
+",
+    },
+    // 2: nothing reads events by resident (the record is built from `results`), and the
+    // index cost a b-tree insert per ingested event.
+    Migration::same(2, "DROP INDEX events_resident;"),
+    // 3: the child-welfare intake queue, fed by notice-intake events.
+    Migration::same(
+        3,
+        "
+CREATE TABLE notices (
+    case_id TEXT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, venue TEXT NOT NULL,
+    node TEXT NOT NULL, staff_id TEXT NOT NULL, saved_ms BIGINT NOT NULL,
+    child_name TEXT NOT NULL, child_birth_date TEXT NOT NULL, abuse_type TEXT NOT NULL,
+    resident_id TEXT, notice TEXT NOT NULL
+);
+CREATE INDEX notices_saved ON notices (saved_ms);
+",
+    ),
+    // 4: the audit trail is hash-chained (see `crate::audit`); older entries stay
+    // unchained below `base`.
+    Migration {
+        version: 4,
+        sqlite: "
+ALTER TABLE audit ADD COLUMN at_ms INTEGER;
+ALTER TABLE audit ADD COLUMN link TEXT;
+CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1), id INTEGER NOT NULL, link TEXT NOT NULL,
+    base INTEGER NOT NULL
+);
+INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit genesis',
+    coalesce(max(id), 0) FROM audit;
+",
+        postgres: "
+ALTER TABLE audit ADD COLUMN at_ms BIGINT;
+ALTER TABLE audit ADD COLUMN link TEXT;
+CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1), id BIGINT NOT NULL, link TEXT NOT NULL,
+    base BIGINT NOT NULL
+);
+INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit genesis',
+    coalesce(max(id), 0) FROM audit;
+",
+    },
+];
+
+/// The migrations a database at schema version `current` still needs, in order.
+pub fn pending(current: i64) -> Result<impl Iterator<Item = &'static Migration>, DbError> {
+    let newest = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > newest {
+        return Err(DbError::TooNew(current));
+    }
+    Ok(MIGRATIONS.iter().filter(move |m| m.version > current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_a_newer_database_is_refused() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        let newest = MIGRATIONS.last().map_or(0, |m| m.version);
+        assert_eq!(pending(0).map(Iterator::count).ok(), Some(MIGRATIONS.len()));
+        assert_eq!(pending(newest).map(Iterator::count).ok(), Some(0));
+        assert!(matches!(pending(newest + 1), Err(DbError::TooNew(v)) if v == newest + 1));
+    }
+}

@@ -1,0 +1,107 @@
+//! Central's HTTP API: one file per concern, the error answer they share.
+//!
+//! | route | who | what | file |
+//! |---|---|---|---|
+//! | `GET /healthz` | anyone | liveness, events held, batches refused by reason (no personal data) | here |
+//! | `POST /v1/batches` | an enrolled box (`Authorization: Bearer <secret>`) | a JSON array of signed events, received whole ([`checkup_protocol::batch`]) and stored exactly once; answers a [`checkup_protocol::central::BatchAck`] | [`ingest`] |
+//! | `POST /v1/wipes` | an enrolled box | a forced wipe into the audit trail | [`ingest`] |
+//! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie | [`session`] |
+//! | `GET /v1/residents?q=&birth=` | central admin, caseworker | search the register by id, name or kana (and birth date) | [`records`] |
+//! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`) | [`records`] |
+//! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited | [`records`] |
+//! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited | [`export`] |
+//! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker | the child-welfare intake queue; audited | [`notices`] |
+//!
+//! Every refusal is an [`ApiError`], answered as a
+//! [`checkup_protocol::central::ErrorAnswer`] `{"error": code, "message": text}`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use checkup_protocol::BatchError;
+use checkup_protocol::central::ErrorAnswer;
+use serde_json::json;
+
+use crate::db::DbError;
+use crate::server::AppState;
+
+pub mod export;
+pub mod ingest;
+pub mod notices;
+pub mod records;
+pub mod session;
+
+/// An error answered as `{"error": code, "message": …}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 500 for a failure of central's own making.
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorAnswer {
+            error: self.code.to_owned(),
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Equivocation { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "seq_conflict", e.to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "storage failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage failed; retry later",
+                )
+            }
+        }
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(e: BatchError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+/// `GET /healthz`: liveness, events held, and batches refused since start by reason (no
+/// personal data).
+pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let events = s.db.event_count().await?;
+    let rejected = s.rejected.snapshot();
+    let handshakes = s
+        .handshakes
+        .get()
+        .map_or(0, |h| h.refused.load(std::sync::atomic::Ordering::Relaxed));
+    Ok(Json(json!({
+        "status": "ok", "events": events, "rejected": rejected,
+        "tls_handshakes_refused": handshakes,
+    }))
+    .into_response())
+}

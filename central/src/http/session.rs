@@ -1,0 +1,104 @@
+//! Staff sign-in (`POST /v1/login`) and the session check every staff route makes: a
+//! `cc_session` cookie, signed out after the configured idle time, of a role the route
+//! allows.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use checkup_protocol::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ApiError;
+use crate::server::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginRequest {
+    staff_id: String,
+    pin: String,
+}
+
+/// `POST /v1/login`
+pub(crate) async fn login(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: LoginRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+    let staff = s.staff.get(&req.staff_id).cloned();
+    let hash = staff
+        .as_ref()
+        .map(|m| m.pin_hash.clone())
+        .unwrap_or_default();
+    let pin = req.pin.clone();
+    let ok = tokio::task::spawn_blocking(move || checkup_provisioning::pin::verify(&hash, &pin))
+        .await
+        .unwrap_or(false);
+    let Some(staff) = staff.filter(|_| ok) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "unknown staff id or wrong PIN",
+        ));
+    };
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let token = hex::encode(raw);
+    if let Ok(mut g) = s.sessions.lock() {
+        g.insert(token.clone(), (staff.id.clone(), std::time::Instant::now()));
+    }
+    let mut resp =
+        Json(json!({"staff_id": staff.id, "name": staff.name, "role": staff.role})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "cc_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        s.idle.as_secs()
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// The signed-in staff member of a request, if their role is one of `roles`.
+pub(crate) fn staff(
+    s: &AppState,
+    headers: &HeaderMap,
+    roles: &[Role],
+) -> Result<(String, Role), ApiError> {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("cc_session="))
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
+    let id = {
+        let mut g = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        match g.get_mut(token) {
+            Some((id, last)) if last.elapsed() < s.idle => {
+                *last = std::time::Instant::now();
+                id.clone()
+            }
+            _ => {
+                g.remove(token);
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "sign_in_required",
+                    "session expired; sign in again",
+                ));
+            }
+        }
+    };
+    let role =
+        s.staff.get(&id).map(|m| m.role).ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in")
+        })?;
+    if !roles.contains(&role) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("role {role} may not do this"),
+        ));
+    }
+    Ok((id, role))
+}
