@@ -230,7 +230,7 @@ pub(crate) async fn replicate(
         checkup_protocol::receive_events(&body, keys.as_ref(), &rules)
     })
     .await??;
-    let outcomes = state.store.append_signed(events).await?;
+    let outcomes = state.core.import(events).await?;
     let appended = outcomes.iter().filter(|o| o.is_new()).count();
     Ok(Json(json!({"appended": appended, "existing": outcomes.len() - appended})).into_response())
 }

@@ -160,7 +160,7 @@ impl Replicator {
         tasks.extend(chooser);
         if replicating {
             tasks.push(mqtt::start(
-                state.store.clone(),
+                state.core.clone(),
                 state.keyring.clone(),
                 tls.map(|t| t.mqtt.clone()),
                 target_rx,

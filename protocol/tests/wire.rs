@@ -273,15 +273,21 @@ fn arb_body() -> impl Strategy<Value = EventBody> {
             } else {
                 StationKind::Measurement
             };
-            let unit = checkup_protocol::items::item(code)
-                .map(|i| i.unit)
-                .unwrap_or("");
+            let item = checkup_protocol::items::item(code);
+            let unit = item.map(|i| i.unit).unwrap_or("");
+            // Values carry the item's precision (more decimals are refused).
+            let scale = match item.map(|i| i.kind) {
+                Some(checkup_protocol::ItemValueKind::Numeric { decimals, .. }) => {
+                    10f64.powi(i32::from(decimals))
+                }
+                _ => 1.0,
+            };
             EventBody::MeasurementRecorded(MeasurementRecorded {
                 session_id: Uuid::now_v7(),
                 resident_id: resident,
                 station,
                 item_code: code.into(),
-                value: MeasuredValue::Number(((lo + t * (hi - lo)) * 10.0).round() / 10.0),
+                value: MeasuredValue::Number(((lo + t * (hi - lo)) * scale).round() / scale),
                 unit: unit.into(),
                 confirmed: false,
             })

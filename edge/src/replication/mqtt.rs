@@ -126,6 +126,8 @@ impl ReplicationStatus {
 
 /// Everything a session with one broker shares.
 struct Shared {
+    /// Where received events are imported (the core's one path for every write).
+    core: crate::venue::Core,
     store: EventStore,
     keys: Arc<HashMap<String, PublicKey>>,
     status: Arc<ReplicationStatus>,
@@ -141,16 +143,18 @@ struct Shared {
 
 /// Replicate through whichever broker `target` names, until `shutdown`.
 pub fn start(
-    store: EventStore,
+    core: crate::venue::Core,
     keys: Arc<HashMap<String, PublicKey>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     mut target: watch::Receiver<Option<BrokerAddr>>,
     status: Arc<ReplicationStatus>,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let store = core.store().clone();
     let shared = Arc::new(Shared {
         venue: store.options().venue.clone(),
         node: store.options().node.clone(),
+        core,
         store,
         keys,
         status,
@@ -470,7 +474,7 @@ async fn apply(
     let Ok(decoded) = decoded else { return };
     let (link, counters) = (&shared.status.link, &shared.status.rejects);
     match decoded {
-        Ok(events) if !events.is_empty() => match shared.store.append_signed(events).await {
+        Ok(events) if !events.is_empty() => match shared.core.import(events).await {
             Ok(outcomes) => {
                 let n = outcomes.iter().filter(|o| o.is_new()).count() as u64;
                 link.applied.fetch_add(n, Relaxed);
