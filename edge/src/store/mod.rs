@@ -238,8 +238,8 @@ impl EventStore {
     /// Open (or create) the store at `path`, rebuild the projection from the log and start
     /// the writer thread.
     pub fn open(path: &Path, options: StoreOptions, key: NodeKey) -> Result<Self, StoreError> {
-        let conn = schema::open_write(path, &options)?;
-        let chain_head = chain::head(&conn)?.map_or(chain::GENESIS, |(_, l)| l);
+        let sealer = chain::Sealer::new(&key, &options.venue, &options.node);
+        let (conn, chain_head, sealer) = schema::open_write(path, &options, sealer)?;
         let reader = schema::open_read(path, options.key.as_ref())?;
         let started = std::time::Instant::now();
         let projection = Projection::rebuild(&reader)?;
@@ -289,6 +289,7 @@ impl EventStore {
             since_checkpoint: 0,
             flushing,
             chain: chain_head,
+            sealer,
         };
         let spawn_err = |e: std::io::Error| StoreError::WrongStore {
             path: path.to_path_buf(),
