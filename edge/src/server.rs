@@ -331,7 +331,14 @@ impl Edge {
             .route("/api/station/tap", post(reception::station_tap))
             .route("/api/demo/tap", post(reception::demo_tap))
             .route("/api/demo/untap", post(reception::demo_untap))
-            .route("/api/roster/import", post(reception::roster_import))
+            .route(
+                "/api/roster/import",
+                // A municipality's whole roster in one file (far over the general limit).
+                crate::error::body_limit(
+                    post(reception::roster_import),
+                    crate::roster::import::MAX_ROSTER_BYTES,
+                ),
+            )
             .route("/api/roster/search", get(reception::roster_search))
             .route("/api/roster/history", post(reception::history_import))
             .route("/api/residents/{id}/history", get(reception::history))
