@@ -6,10 +6,22 @@
 //! and forgets it after `auth.idle_timeout_secs` without a request. Every route checks the
 //! role on the server through the [`Staff`] extractor. Repeated wrong PINs lock the staff id
 //! (and a client trying many ids) with a growing back-off: [`crate::lockout`].
+//!
+//! # Idle sign-out, not a fixed session length
+//!
+//! Every request the session is looked up for counts as activity and restarts the idle
+//! period on the server. The cookie's `Max-Age` (the idle period) is renewed to match by
+//! [`renew_session`], on the response to an authenticated request once at least
+//! [`RENEW_AFTER`] has passed since the cookie was last set, so a tablet in use keeps its
+//! session however long the day is, without a `Set-Cookie` on every poll. With no request
+//! for the idle period, both the server and the browser forget the session.
+//!
+//! Time is read from a [`Clock`], which tests move forward instead of waiting.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -22,6 +34,30 @@ use crate::lockout::{Lockout, Policy};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "ce_session";
+
+/// The session cookie is set again on a response once this long has passed since it was
+/// last set (and the request was authenticated).
+pub const RENEW_AFTER: Duration = Duration::from_secs(60);
+
+/// The time sign-in, lockout and idle sign-out go by: the monotonic clock, plus an offset
+/// that tests (and drills) move forward instead of waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    ahead_ms: AtomicU64,
+}
+
+impl Clock {
+    /// Now.
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.ahead_ms.load(Ordering::Relaxed))
+    }
+
+    /// Move this clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.ahead_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
 
 /// A signed-in staff member, as handlers see them.
 #[derive(Debug, Clone)]
@@ -59,11 +95,16 @@ pub struct Auth {
     lockout: Lockout,
     /// Served over HTTPS: session cookies are `Secure` (never sent over plain HTTP).
     secure: bool,
+    /// What time it is.
+    clock: Arc<Clock>,
 }
 
 struct Session {
     staff: Staff,
+    /// The last request the session was looked up for.
     last_seen: Instant,
+    /// When the cookie was last set (at sign-in, then by [`renew_session`]).
+    cookie_set: Instant,
 }
 
 /// Why a sign-in failed. Deliberately does not say which of id or PIN was wrong.
@@ -88,7 +129,13 @@ impl Auth {
             dummy_hash: hash_pin("0000-not-a-pin").unwrap_or_default(),
             lockout: Lockout::new(Policy::default()),
             secure: false,
+            clock: Arc::default(),
         }
+    }
+
+    /// The clock sessions and lockouts go by.
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
     }
 
     /// Mark session cookies `Secure` (the box serves HTTPS).
@@ -115,7 +162,7 @@ impl Auth {
         pin: &str,
         client: Option<IpAddr>,
     ) -> Result<(String, Staff), SignInError> {
-        if let Some(wait) = self.lockout.locked(staff_id, client, Instant::now()) {
+        if let Some(wait) = self.lockout.locked(staff_id, client, self.clock.now()) {
             return Err(SignInError::Locked(wait));
         }
         let (hash, member) = match self.staff.get(staff_id) {
@@ -132,7 +179,7 @@ impl Auth {
         let member = match (ok, member) {
             (true, Some(m)) => m,
             _ => {
-                if let Some(lock) = self.lockout.failed(staff_id, client, Instant::now()) {
+                if let Some(lock) = self.lockout.failed(staff_id, client, self.clock.now()) {
                     tracing::warn!(
                         lock_secs = lock.as_secs(),
                         client = ?client,
@@ -150,7 +197,7 @@ impl Auth {
             stations: member.stations.clone(),
         };
         let token = new_token();
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut sessions = self.sessions();
         sessions.retain(|_, s| now.duration_since(s.last_seen) < self.idle);
         sessions.insert(
@@ -158,6 +205,7 @@ impl Auth {
             Session {
                 staff: staff.clone(),
                 last_seen: now,
+                cookie_set: now,
             },
         );
         Ok((token, staff))
@@ -167,7 +215,7 @@ impl Auth {
     /// idle too long.
     pub fn lookup(&self, token: &str) -> Option<Staff> {
         let mut sessions = self.sessions();
-        let now = Instant::now();
+        let now = self.clock.now();
         let s = sessions.get_mut(token)?;
         if now.duration_since(s.last_seen) >= self.idle {
             sessions.remove(token);
@@ -175,6 +223,23 @@ impl Auth {
         }
         s.last_seen = now;
         Some(s.staff.clone())
+    }
+
+    /// The renewed `Set-Cookie` for a live session that was active at least [`RENEW_AFTER`]
+    /// after its cookie was last set; `None` when no renewal is due (or the session is gone).
+    pub fn renewed_cookie(&self, token: &str) -> Option<String> {
+        let now = self.clock.now();
+        {
+            let mut sessions = self.sessions();
+            let s = sessions.get_mut(token)?;
+            if now.duration_since(s.last_seen) >= self.idle
+                || s.last_seen.duration_since(s.cookie_set) < RENEW_AFTER
+            {
+                return None;
+            }
+            s.cookie_set = now;
+        }
+        Some(self.cookie(token))
     }
 
     /// End a session.
@@ -201,6 +266,33 @@ pub fn session_cookie(token: &str, idle: Duration) -> String {
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         idle.as_secs()
     )
+}
+
+/// Middleware: on the response to a request with a live session, renew the session cookie
+/// when due ([`Auth::renewed_cookie`]), unless the response sets the cookie itself (sign-in,
+/// sign-out).
+pub async fn renew_session(
+    axum::extract::State(auth): axum::extract::State<Arc<Auth>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let token = token_from_headers(req.headers());
+    let mut resp = next.run(req).await;
+    let Some(token) = token else {
+        return resp;
+    };
+    let sets_own = resp
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(format!("{COOKIE}=").as_bytes()));
+    if !sets_own
+        && let Some(cookie) = auth.renewed_cookie(&token)
+        && let Ok(v) = axum::http::HeaderValue::from_str(&cookie)
+    {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    resp
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
@@ -251,7 +343,7 @@ mod tests {
         let (token, s) = auth.sign_in("N1", "4321", None).expect("right PIN");
         assert_eq!(s.role, Role::Nurse);
         assert!(auth.lookup(&token).is_some());
-        std::thread::sleep(Duration::from_millis(250));
+        auth.clock().advance(Duration::from_millis(250));
         assert!(auth.lookup(&token).is_none(), "idle session is gone");
     }
 

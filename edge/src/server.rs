@@ -364,6 +364,10 @@ impl Edge {
             .route("/api/cases", get(intake::web::cases))
             .route("/api/cases/events", get(intake::web::case_events))
             .layer(DefaultBodyLimit::max(self.max_body))
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.auth.clone(),
+                crate::auth::renew_session,
+            ))
             .with_state(self.state.clone())
     }
 

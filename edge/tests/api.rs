@@ -609,3 +609,108 @@ async fn logout_ends_the_session() {
     assert_eq!(s, 401);
     b.stop().await;
 }
+
+/// The session cookie as a browser keeps it: its value until `Max-Age` runs out.
+struct BrowserCookie {
+    value: String,
+    expires: std::time::Instant,
+}
+
+impl BrowserCookie {
+    /// Take a `Set-Cookie` of the session from `r`, received at `now`.
+    fn update(this: &mut Option<BrowserCookie>, r: &reqwest::Response, now: std::time::Instant) {
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("ascii");
+            let Some(rest) = v.strip_prefix("ce_session=") else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default().to_owned();
+            let max_age: u64 = v
+                .split(';')
+                .find_map(|a| a.trim().strip_prefix("Max-Age="))
+                .and_then(|a| a.parse().ok())
+                .expect("Max-Age");
+            *this = Some(BrowserCookie {
+                value,
+                expires: now + std::time::Duration::from_secs(max_age),
+            });
+        }
+    }
+
+    /// The `Cookie` header the browser sends at `now` (None: it has dropped the cookie).
+    fn header(this: &Option<BrowserCookie>, now: std::time::Instant) -> Option<String> {
+        this.as_ref()
+            .filter(|c| now < c.expires)
+            .map(|c| format!("ce_session={}", c.value))
+    }
+}
+
+#[tokio::test]
+async fn a_nurse_working_past_15_minutes_stays_signed_in_and_an_idle_one_is_signed_out() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = common::config(dir.path());
+    let idle = std::time::Duration::from_secs(config.auth.idle_timeout_secs);
+    assert_eq!(idle.as_secs(), 15 * 60);
+    let edge = checkup_edge::Edge::open(&config).expect("open");
+    let clock = edge.state().auth.clock().clone();
+    let b = TestBox::serve(dir, config, edge).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(b.url("/api/login"))
+        .json(&json!({"staff_id": "N1", "pin": "3333"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let mut cookie = None;
+    BrowserCookie::update(&mut cookie, &r, clock.now());
+
+    // A busy morning: a request every two minutes for an hour.
+    let step = std::time::Duration::from_secs(120);
+    for minute in (2..=60).step_by(2) {
+        clock.advance(step);
+        let now = clock.now();
+        let header = BrowserCookie::header(&cookie, now)
+            .unwrap_or_else(|| panic!("the tablet dropped the session cookie at minute {minute}"));
+        let r = http
+            .get(b.url("/api/venue"))
+            .header("cookie", header)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "signed out at minute {minute}");
+        BrowserCookie::update(&mut cookie, &r, now);
+    }
+    // Polls within a minute of the last renewal do not set the cookie again.
+    let r = http
+        .get(b.url("/api/venue"))
+        .header(
+            "cookie",
+            BrowserCookie::header(&cookie, clock.now()).expect("cookie"),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "renewed on every poll"
+    );
+
+    // Then the tablet is left alone for the idle period: signed out, on both sides.
+    let last = cookie.as_ref().map(|c| c.value.clone()).expect("cookie");
+    clock.advance(idle);
+    assert!(
+        BrowserCookie::header(&cookie, clock.now()).is_none(),
+        "the browser keeps an idle session's cookie"
+    );
+    let r = http
+        .get(b.url("/api/venue"))
+        .header("cookie", format!("ce_session={last}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401, "an idle session still works");
+    assert!(r.headers().get("set-cookie").is_none());
+    b.stop().await;
+}
