@@ -218,6 +218,7 @@ impl Edge {
             None => node::load_or_create(&config.key_path())?,
         };
         let data_key = config.data_key().context("the box's data key")?;
+        let device_key = crate::auth::device_key(&key);
         let mut keyring: HashMap<String, PublicKey> = HashMap::new();
         keyring.insert(config.node_id.clone(), key.verifying_key());
         for p in &config.peers {
@@ -272,7 +273,8 @@ impl Edge {
                         &config.staff,
                         Duration::from_secs(config.auth.idle_timeout_secs),
                     )
-                    .with_secure_cookies(tls.is_some()),
+                    .with_secure_cookies(tls.is_some())
+                    .with_device_key(device_key),
                 ),
                 venue: Arc::new(Venue {
                     id: config.venue_id.clone(),
@@ -366,7 +368,7 @@ impl Edge {
             .layer(DefaultBodyLimit::max(self.max_body))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.auth.clone(),
-                crate::auth::renew_session,
+                crate::auth::session_cookies,
             ))
             .with_state(self.state.clone())
     }
