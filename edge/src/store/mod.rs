@@ -38,7 +38,8 @@
 //! json)` with `UNIQUE(node, seq)`; `pos` is the local arrival order used by readers'
 //! cursors. `json` is the exact wire form, so a forwarded event is byte-identical to the
 //! stored one and its signature still verifies. `meta` holds the schema version, venue and
-//! node id; opening a data directory of another node or venue is refused.
+//! node id, and the hash chain's sealed head ([`chain`]); opening a data directory of
+//! another node or venue, or one whose chain does not hold, is refused.
 //!
 //! # Shutdown
 //!
