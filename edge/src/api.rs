@@ -62,7 +62,8 @@ pub(crate) async fn login(
 ) -> Result<Response, ApiError> {
     let req: LoginRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
-    let (token, staff) = sign_in(&state, req.staff_id, req.pin, client_of(&extensions)).await?;
+    let client = auth::Client::of(&extensions);
+    let (token, staff) = sign_in(&state, req.staff_id, req.pin, client).await?;
     let mut resp = Json(json!({
         "staff_id": staff.id, "name": staff.name, "role": staff.role,
         "stations": staff.stations,
@@ -84,7 +85,7 @@ pub(crate) async fn sign_in(
     state: &AppState,
     staff_id: String,
     pin: String,
-    client: Option<std::net::IpAddr>,
+    client: auth::Client,
 ) -> Result<(String, Staff), ApiError> {
     let auth = state.auth.clone();
     let result =

@@ -6,22 +6,80 @@
 //! and forgets it after `auth.idle_timeout_secs` without a request. Every route checks the
 //! role on the server through the [`Staff`] extractor. Repeated wrong PINs lock the staff id
 //! (and a client trying many ids) with a growing back-off: [`crate::lockout`].
+//!
+//! # Idle sign-out, not a fixed session length
+//!
+//! Every request the session is looked up for counts as activity and restarts the idle
+//! period on the server. The cookie's `Max-Age` (the idle period) is renewed to match by
+//! [`session_cookies`], on the response to an authenticated request once at least
+//! [`RENEW_AFTER`] has passed since the cookie was last set, so a tablet in use keeps its
+//! session however long the day is, without a `Set-Cookie` on every poll. With no request
+//! for the idle period, both the server and the browser forget the session.
+//!
+//! # Known devices
+//!
+//! A successful sign-in also sets the `ce_device` cookie (`HttpOnly`, `SameSite=Strict`,
+//! [`DEVICE_MAX_AGE`]): a device id and the staff ids that signed in on this browser (the
+//! latest [`DEVICE_MAX_STAFF`]), sealed with HMAC-SHA-256 under a key derived from the node
+//! key, so it survives a restart of the box and cannot be made or altered elsewhere. The
+//! lockout treats a sign-in from a device that names the staff id apart from every other
+//! client ([`crate::lockout`]): a flood of wrong PINs from the Wi-Fi does not lock staff out
+//! of their own tablets.
+//!
+//! Time is read from a [`Clock`], which tests move forward instead of waiting.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
 use checkup_protocol::{Role, StationKind};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
 
 use crate::config::StaffConfig;
 use crate::lockout::{Lockout, Policy};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "ce_session";
+
+/// Name of the device cookie (see "Known devices").
+pub const DEVICE_COOKIE: &str = "ce_device";
+
+/// How long a browser keeps the device cookie (renewed at every sign-in).
+pub const DEVICE_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Staff ids a device cookie names at most (the latest to sign in on it).
+pub const DEVICE_MAX_STAFF: usize = 16;
+
+/// The session cookie is set again on a response once this long has passed since it was
+/// last set (and the request was authenticated).
+pub const RENEW_AFTER: Duration = Duration::from_secs(60);
+
+/// The time sign-in, lockout and idle sign-out go by: the monotonic clock, plus an offset
+/// that tests (and drills) move forward instead of waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    ahead_ms: AtomicU64,
+}
+
+impl Clock {
+    /// Now.
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.ahead_ms.load(Ordering::Relaxed))
+    }
+
+    /// Move this clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.ahead_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
 
 /// A signed-in staff member, as handlers see them.
 #[derive(Debug, Clone)]
@@ -59,11 +117,108 @@ pub struct Auth {
     lockout: Lockout,
     /// Served over HTTPS: session cookies are `Secure` (never sent over plain HTTP).
     secure: bool,
+    /// What time it is.
+    clock: Arc<Clock>,
+    /// Seals device cookies.
+    devices: Devices,
 }
 
 struct Session {
     staff: Staff,
+    /// The last request the session was looked up for.
     last_seen: Instant,
+    /// When the cookie was last set (at sign-in, then by [`session_cookies`]).
+    cookie_set: Instant,
+    /// The device cookie to set with the new session (taken by [`session_cookies`]).
+    device: Option<String>,
+}
+
+/// Who is signing in: the client's address and the device cookie its browser sent.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    /// The peer address (None: unknown, e.g. a test without connection info).
+    pub addr: Option<IpAddr>,
+    /// The `ce_device` cookie, as sent.
+    pub device: Option<String>,
+}
+
+/// The device cookie of a request, put in its extensions by [`session_cookies`].
+#[derive(Debug, Clone)]
+struct DeviceCookie(String);
+
+impl Client {
+    /// The client of a request: its address (connection info) and device cookie.
+    pub fn of(extensions: &axum::http::Extensions) -> Client {
+        Client {
+            addr: extensions
+                .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
+                .map(|c| c.0.addr.ip()),
+            device: extensions.get::<DeviceCookie>().map(|d| d.0.clone()),
+        }
+    }
+}
+
+/// A device cookie that verified: the device's id and the staff ids it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KnownDevice {
+    id: String,
+    staff: Vec<String>,
+}
+
+/// Makes and checks device cookies: `id.staff.mac`, the id 16 random bytes in hex, the
+/// staff ids newline-separated in unpadded base64url, the HMAC-SHA-256 of both in hex.
+struct Devices {
+    key: [u8; 32],
+}
+
+impl Devices {
+    fn mac(&self, id: &str, staff: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(staff.as_bytes());
+        mac
+    }
+
+    fn seal(&self, device: &KnownDevice) -> String {
+        let staff =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(device.staff.join("\n"));
+        let tag = self.mac(&device.id, &staff).finalize().into_bytes();
+        format!("{}.{staff}.{}", device.id, hex::encode(tag))
+    }
+
+    fn open(&self, cookie: &str) -> Option<KnownDevice> {
+        let mut parts = cookie.split('.');
+        let (id, staff, tag) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || id.len() != 32 || hex::decode(id).is_err() {
+            return None;
+        }
+        self.mac(id, staff)
+            .verify_slice(&hex::decode(tag).ok()?)
+            .ok()?;
+        let staff = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(staff)
+            .ok()?;
+        let staff = String::from_utf8(staff).ok()?;
+        Some(KnownDevice {
+            id: id.to_owned(),
+            staff: staff
+                .split('\n')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
+/// The key that seals this box's device cookies, from its node key (so cookies outlive a
+/// restart of the box but no other box or person can make them).
+pub fn device_key(node: &checkup_protocol::NodeKey) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"checkup-edge/device-cookie\n");
+    h.update(node.to_bytes());
+    h.finalize().into()
 }
 
 /// Why a sign-in failed. Deliberately does not say which of id or PIN was wrong.
@@ -88,7 +243,22 @@ impl Auth {
             dummy_hash: hash_pin("0000-not-a-pin").unwrap_or_default(),
             lockout: Lockout::new(Policy::default()),
             secure: false,
+            clock: Arc::default(),
+            devices: Devices {
+                key: random_bytes(),
+            },
         }
+    }
+
+    /// Seal device cookies with `key` (see [`device_key`]; default: a key of this run only).
+    pub fn with_device_key(mut self, key: [u8; 32]) -> Auth {
+        self.devices = Devices { key };
+        self
+    }
+
+    /// The clock sessions and lockouts go by.
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
     }
 
     /// Mark session cookies `Secure` (the box serves HTTPS).
@@ -108,14 +278,25 @@ impl Auth {
     }
 
     /// Check id and PIN (slow: Argon2; call from a blocking thread) and open a session.
-    /// Returns the new token. `client` is the caller's address, for the lockout.
+    /// Returns the new token. `client` is the caller's address and device cookie, for the
+    /// lockout.
     pub fn sign_in(
         &self,
         staff_id: &str,
         pin: &str,
-        client: Option<IpAddr>,
+        client: Client,
     ) -> Result<(String, Staff), SignInError> {
-        if let Some(wait) = self.lockout.locked(staff_id, client, Instant::now()) {
+        let device = client.device.as_deref().and_then(|d| self.devices.open(d));
+        let known = device
+            .as_ref()
+            .filter(|d| d.staff.iter().any(|s| s == staff_id))
+            .map(|d| d.id.as_str());
+        let now = self.clock.now();
+        let locked = match known {
+            Some(id) => self.lockout.locked_on_device(staff_id, id, now),
+            None => self.lockout.locked(staff_id, client.addr, now),
+        };
+        if let Some(wait) = locked {
             return Err(SignInError::Locked(wait));
         }
         let (hash, member) = match self.staff.get(staff_id) {
@@ -132,17 +313,36 @@ impl Auth {
         let member = match (ok, member) {
             (true, Some(m)) => m,
             _ => {
-                if let Some(lock) = self.lockout.failed(staff_id, client, Instant::now()) {
+                let now = self.clock.now();
+                let lock = match known {
+                    Some(id) => self.lockout.failed_on_device(staff_id, id, now),
+                    None => self.lockout.failed(staff_id, client.addr, now),
+                };
+                if let Some(lock) = lock {
                     tracing::warn!(
                         lock_secs = lock.as_secs(),
-                        client = ?client,
+                        client = ?client.addr,
+                        known_device = known.is_some(),
                         "sign-in locked after repeated wrong PINs"
                     );
                 }
                 return Err(SignInError::Wrong);
             }
         };
-        self.lockout.succeeded(staff_id);
+        match known {
+            Some(id) => self.lockout.succeeded_on_device(staff_id, id),
+            None => self.lockout.succeeded(staff_id),
+        }
+        // This browser now knows this staff member (the latest ones kept).
+        let mut device = device.unwrap_or_else(|| KnownDevice {
+            id: hex::encode(&random_bytes()[..16]),
+            staff: Vec::new(),
+        });
+        device.staff.retain(|s| s != &member.id);
+        device.staff.push(member.id.clone());
+        let excess = device.staff.len().saturating_sub(DEVICE_MAX_STAFF);
+        device.staff.drain(..excess);
+        let device = self.devices.seal(&device);
         let staff = Staff {
             id: member.id.clone(),
             name: member.name.clone(),
@@ -150,7 +350,7 @@ impl Auth {
             stations: member.stations.clone(),
         };
         let token = new_token();
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut sessions = self.sessions();
         sessions.retain(|_, s| now.duration_since(s.last_seen) < self.idle);
         sessions.insert(
@@ -158,6 +358,8 @@ impl Auth {
             Session {
                 staff: staff.clone(),
                 last_seen: now,
+                cookie_set: now,
+                device: Some(device),
             },
         );
         Ok((token, staff))
@@ -167,7 +369,7 @@ impl Auth {
     /// idle too long.
     pub fn lookup(&self, token: &str) -> Option<Staff> {
         let mut sessions = self.sessions();
-        let now = Instant::now();
+        let now = self.clock.now();
         let s = sessions.get_mut(token)?;
         if now.duration_since(s.last_seen) >= self.idle {
             sessions.remove(token);
@@ -175,6 +377,33 @@ impl Auth {
         }
         s.last_seen = now;
         Some(s.staff.clone())
+    }
+
+    /// The renewed `Set-Cookie` for a live session that was active at least [`RENEW_AFTER`]
+    /// after its cookie was last set; `None` when no renewal is due (or the session is gone).
+    pub fn renewed_cookie(&self, token: &str) -> Option<String> {
+        let now = self.clock.now();
+        {
+            let mut sessions = self.sessions();
+            let s = sessions.get_mut(token)?;
+            if now.duration_since(s.last_seen) >= self.idle
+                || s.last_seen.duration_since(s.cookie_set) < RENEW_AFTER
+            {
+                return None;
+            }
+            s.cookie_set = now;
+        }
+        Some(self.cookie(token))
+    }
+
+    /// The `Set-Cookie` of the device cookie for the session just opened as `token` (once).
+    fn device_cookie(&self, token: &str) -> Option<String> {
+        let device = self.sessions().get_mut(token)?.device.take()?;
+        let c = format!(
+            "{DEVICE_COOKIE}={device}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            DEVICE_MAX_AGE.as_secs()
+        );
+        Some(if self.secure { c + "; Secure" } else { c })
     }
 
     /// End a session.
@@ -188,11 +417,15 @@ impl Auth {
     }
 }
 
-fn new_token() -> String {
+fn random_bytes() -> [u8; 32] {
     let mut b = [0u8; 32];
     // Without an OS random source no session can be made safely.
     getrandom::fill(&mut b).expect("operating system random source unavailable");
-    hex::encode(b)
+    b
+}
+
+fn new_token() -> String {
+    hex::encode(random_bytes())
 }
 
 /// The `Set-Cookie` value for a new session.
@@ -203,6 +436,39 @@ pub fn session_cookie(token: &str, idle: Duration) -> String {
     )
 }
 
+/// Middleware for the session and device cookies: hands the request's device cookie to
+/// sign-in ([`Client::of`]); sets the device cookie with a new session; and on the response
+/// to a request with a live session, renews the session cookie when due
+/// ([`Auth::renewed_cookie`]), unless the response sets it itself (sign-in, sign-out).
+pub async fn session_cookies(
+    axum::extract::State(auth): axum::extract::State<Arc<Auth>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let token = token_from_headers(req.headers());
+    if let Some(d) = cookie_from_headers(req.headers(), DEVICE_COOKIE) {
+        req.extensions_mut().insert(DeviceCookie(d));
+    }
+    let mut resp = next.run(req).await;
+    let prefix = format!("{COOKIE}=");
+    let set_session: Option<String> = resp
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.strip_prefix(&prefix))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .next();
+    let add = match (set_session, token) {
+        (Some(new), _) if !new.is_empty() => auth.device_cookie(&new),
+        (Some(_), _) | (None, None) => None,
+        (None, Some(token)) => auth.renewed_cookie(&token),
+    };
+    if let Some(v) = add.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
@@ -210,13 +476,17 @@ pub fn clear_cookie() -> String {
 
 /// The session token from a `Cookie` header, if present.
 pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie_from_headers(headers, COOKIE)
+}
+
+fn cookie_from_headers(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 
@@ -241,17 +511,19 @@ mod tests {
             Duration::from_millis(200),
         );
         assert_eq!(
-            auth.sign_in("N1", "1234", None).err(),
+            auth.sign_in("N1", "1234", Client::default()).err(),
             Some(SignInError::Wrong)
         );
         assert_eq!(
-            auth.sign_in("nobody", "4321", None).err(),
+            auth.sign_in("nobody", "4321", Client::default()).err(),
             Some(SignInError::Wrong)
         );
-        let (token, s) = auth.sign_in("N1", "4321", None).expect("right PIN");
+        let (token, s) = auth
+            .sign_in("N1", "4321", Client::default())
+            .expect("right PIN");
         assert_eq!(s.role, Role::Nurse);
         assert!(auth.lookup(&token).is_some());
-        std::thread::sleep(Duration::from_millis(250));
+        auth.clock().advance(Duration::from_millis(250));
         assert!(auth.lookup(&token).is_none(), "idle session is gone");
     }
 
@@ -260,11 +532,11 @@ mod tests {
         let auth = Auth::new(&[staff("N1", "4321", Role::Nurse)], Duration::from_secs(60));
         for _ in 0..5 {
             assert_eq!(
-                auth.sign_in("N1", "0000", None).err(),
+                auth.sign_in("N1", "0000", Client::default()).err(),
                 Some(SignInError::Wrong)
             );
         }
-        match auth.sign_in("N1", "4321", None) {
+        match auth.sign_in("N1", "4321", Client::default()) {
             Err(SignInError::Locked(d)) => assert!(d <= Duration::from_secs(30)),
             other => panic!("expected a lock, got {other:?}"),
         }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use checkup_protocol::{BatchError, ProtocolError};
 use serde_json::json;
 
@@ -124,6 +125,36 @@ impl From<VenueError> for ApiError {
         }
         ApiError::new(status, e.code(), e.to_string())
     }
+}
+
+/// `route` with a body limit of its own, `max` bytes instead of the general one; a larger
+/// body is answered 413 `body_too_large`, naming the limit.
+pub fn body_limit<S>(route: MethodRouter<S>, max: usize) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    route
+        .layer::<_, std::convert::Infallible>(axum::middleware::map_response(
+            move |resp: Response| async move {
+                let json = resp
+                    .headers()
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!(
+                            "the request body is larger than this route's limit of {max} bytes"
+                        ),
+                    )
+                    .into_response()
+                } else {
+                    resp
+                }
+            },
+        ))
+        .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(max))
 }
 
 /// Run blocking work (Argon2, SQLite reads, imports) off the async threads. A task that

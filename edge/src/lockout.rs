@@ -1,14 +1,29 @@
-//! Sign-in lockout: failed PINs counted per staff id and per client address, with a back-off
-//! that doubles while the failures go on.
+//! Sign-in lockout: failed PINs counted per staff id, per client address and per staff id on
+//! a known device, with a back-off that doubles while the failures go on.
 //!
-//! A four-digit PIN falls to a few thousand guesses, so guessing must be slow. After
-//! [`Policy::per_staff`] failed PINs in a row for one staff id, that id is locked for
-//! [`Policy::first_lock`], doubled at every further failure up to [`Policy::max_lock`];
-//! while locked, even the right PIN is refused (so a lock gives nothing away) and no Argon2
-//! work is spent. A client address (one tablet, or an intruder on the Wi-Fi) trying many
-//! ids is limited the same way after [`Policy::per_client`] failures. A right PIN clears
-//! its staff id's count, never the client's; counts are forgotten after [`Policy::forget`]
-//! without a failure. The table is bounded: the stalest entries go first.
+//! A four-digit PIN falls to a few thousand guesses, so guessing must be slow; and a flood
+//! of wrong PINs from the Wi-Fi must not stop staff from working. The policy:
+//!
+//! 1. **Unknown clients** (no proof of an earlier sign-in of this staff id on this browser):
+//!    after [`Policy::per_staff`] failed PINs in a row for one staff id, that id is locked
+//!    for [`Policy::first_lock`], doubled at every further failure up to
+//!    [`Policy::max_lock`]; a client address (one tablet, or an intruder on the Wi-Fi)
+//!    trying many ids is locked the same way after [`Policy::per_client`] failures. While
+//!    either lock holds, even the right PIN is refused (so a lock gives nothing away) and
+//!    no Argon2 work is spent.
+//! 2. **Known devices**: a browser on which this staff member signed in before carries a
+//!    device cookie naming them, sealed by the box ([`crate::auth`]). A sign-in there is
+//!    checked against that staff id's failures *on that device* only, with the same limits
+//!    and back-off; failures from other clients and addresses never block it, and its own
+//!    failures block only itself. An intruder without the cookie cannot make one (it is
+//!    sealed with a key derived from the node key) and so cannot lock staff out of their
+//!    tablets; a stolen tablet still guesses only as slowly as rule 1 allows, per staff id.
+//! 3. A right PIN clears the count it was checked against: the device's for a known device,
+//!    the staff id's otherwise; never the address's (the intruder stays throttled).
+//! 4. Locks refuse sign-ins only: sessions already open are never ended by them.
+//!
+//! Counts are forgotten after [`Policy::forget`] without a failure. The table is bounded:
+//! the stalest entries go first.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -49,6 +64,8 @@ const MAX_ENTRIES: usize = 10_000;
 enum Key {
     Staff(u64),
     Client(IpAddr),
+    /// A staff id on a known device (hashed with the device's id).
+    Device(u64),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +91,13 @@ fn staff_key(staff_id: &str) -> Key {
     Key::Staff(h.finish())
 }
 
+fn device_key(staff_id: &str, device: &str) -> Key {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (staff_id, device).hash(&mut h);
+    Key::Device(h.finish())
+}
+
 impl Lockout {
     /// A table with `policy`.
     pub fn new(policy: Policy) -> Lockout {
@@ -89,9 +113,18 @@ impl Lockout {
 
     /// How long sign-in stays refused for this staff id from this client (None: try).
     pub fn locked(&self, staff_id: &str, client: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        self.locked_by([Some(staff_key(staff_id)), client.map(Key::Client)], now)
+    }
+
+    /// How long sign-in stays refused for this staff id on `device`, a device it signed in
+    /// on before (None: try). Failures elsewhere do not count here.
+    pub fn locked_on_device(&self, staff_id: &str, device: &str, now: Instant) -> Option<Duration> {
+        self.locked_by([Some(device_key(staff_id, device)), None], now)
+    }
+
+    fn locked_by(&self, keys: [Option<Key>; 2], now: Instant) -> Option<Duration> {
         let table = self.table();
-        [Some(staff_key(staff_id)), client.map(Key::Client)]
-            .into_iter()
+        keys.into_iter()
             .flatten()
             .filter_map(|k| table.get(&k)?.locked_until)
             .filter(|until| *until > now)
@@ -101,6 +134,27 @@ impl Lockout {
 
     /// Count a failed PIN; returns the lock it caused, if any.
     pub fn failed(&self, staff_id: &str, client: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let p = self.policy;
+        self.failed_by(
+            [
+                Some((staff_key(staff_id), p.per_staff)),
+                client.map(|c| (Key::Client(c), p.per_client)),
+            ],
+            now,
+        )
+    }
+
+    /// Count a failed PIN for this staff id on a device it signed in on before; returns the
+    /// lock it caused, if any.
+    pub fn failed_on_device(&self, staff_id: &str, device: &str, now: Instant) -> Option<Duration> {
+        let p = self.policy;
+        self.failed_by(
+            [Some((device_key(staff_id, device), p.per_staff)), None],
+            now,
+        )
+    }
+
+    fn failed_by(&self, keys: [Option<(Key, u32)>; 2], now: Instant) -> Option<Duration> {
         let p = self.policy;
         let mut table = self.table();
         if table.len() >= MAX_ENTRIES {
@@ -112,10 +166,6 @@ impl Lockout {
             }
         }
         let mut lock = None;
-        let keys = [
-            Some((staff_key(staff_id), p.per_staff)),
-            client.map(|c| (Key::Client(c), p.per_client)),
-        ];
         for (key, limit) in keys.into_iter().flatten() {
             let f = table.entry(key).or_insert(Failures {
                 count: 0,
@@ -144,6 +194,12 @@ impl Lockout {
     /// A right PIN: the staff id's failures are cleared (the client's are not).
     pub fn succeeded(&self, staff_id: &str) {
         self.table().remove(&staff_key(staff_id));
+    }
+
+    /// A right PIN on a known device: that device's failures for the staff id are cleared
+    /// (the staff id's and the addresses' stay, they may be someone else's guessing).
+    pub fn succeeded_on_device(&self, staff_id: &str, device: &str) {
+        self.table().remove(&device_key(staff_id, device));
     }
 }
 
@@ -201,6 +257,32 @@ mod tests {
         let later = t0 + 31 * 60 * SEC;
         assert_eq!(l.locked("R1", Some(ip), later), None);
         assert_eq!(l.failed("X0", Some(ip), later), None);
+    }
+
+    #[test]
+    fn failures_elsewhere_never_lock_a_known_device() {
+        let l = Lockout::new(Policy::default());
+        let t0 = Instant::now();
+        for i in 0..60u32 {
+            let ip = IpAddr::from([192, 0, 2, 10 + (i % 3) as u8]);
+            l.failed("N1", Some(ip), t0);
+        }
+        assert!(l.locked("N1", None, t0).is_some(), "unknown clients locked");
+        assert_eq!(l.locked_on_device("N1", "tablet-7", t0), None);
+        // The device's own failures lock only the device.
+        for _ in 0..4 {
+            assert_eq!(l.failed_on_device("N1", "tablet-7", t0), None);
+        }
+        assert_eq!(l.failed_on_device("N1", "tablet-7", t0), Some(30 * SEC));
+        assert!(l.locked_on_device("N1", "tablet-7", t0).is_some());
+        assert_eq!(l.locked_on_device("N1", "tablet-8", t0), None);
+        assert_eq!(l.locked_on_device("R1", "tablet-7", t0), None);
+        l.succeeded_on_device("N1", "tablet-7");
+        assert_eq!(l.locked_on_device("N1", "tablet-7", t0), None);
+        assert!(
+            l.locked("N1", None, t0).is_some(),
+            "the staff id's lock stays"
+        );
     }
 
     #[test]

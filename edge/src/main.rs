@@ -56,8 +56,10 @@ enum Command {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
-    /// The audit trail: `audit verify` walks the event log's hash chain and names the first
-    /// entry that was changed or deleted (exit status 4), or prints the entries checked.
+    /// The audit trail: `audit verify` walks the event log's hash chain and checks its head,
+    /// sealed with the node key; it names the first entry that was changed or deleted, or
+    /// a cut end or a missing, rewritten or mismatched head (exit status 4), or prints the
+    /// entries checked. A box does not start on a chain that does not hold.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -138,7 +140,8 @@ impl Source {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check every link of the event log's hash chain and its head.
+    /// Check every link of the event log's hash chain and its sealed head (needs the node
+    /// key: `key_file`, or the bundle).
     Verify {
         #[command(flatten)]
         source: Source,
@@ -300,9 +303,10 @@ fn box_config(source: &Source) -> Option<Config> {
     }
 }
 
-/// `checkup-edge audit verify`: 0 intact, 4 changed or deleted entries, 1 unreadable.
+/// `checkup-edge audit verify`: 0 intact, 4 changed or deleted entries or a missing,
+/// unsealed or mismatched head, 1 unreadable.
 fn audit_verify(source: &Source) -> std::process::ExitCode {
-    use checkup_edge::log::store::chain::{ChainError, verify};
+    use checkup_edge::log::store::chain::{ChainError, Sealer, verify};
     let Some(c) = box_config(source) else {
         return std::process::ExitCode::FAILURE;
     };
@@ -324,15 +328,38 @@ fn audit_verify(source: &Source) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match verify(&conn) {
+    // The head is sealed with the node key: read it, never make one here.
+    let node_key = match &c.secrets.node_key {
+        Some(bytes) => checkup_protocol::NodeKey::from_bytes(bytes),
+        None => match std::fs::read(c.key_path())
+            .map_err(|e| e.to_string())
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).map_err(|_| "not 32 bytes".to_owned()))
+        {
+            Ok(b) => checkup_protocol::NodeKey::from_bytes(&b),
+            Err(e) => {
+                eprintln!("error: node key {}: {e}", c.key_path().display());
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
+    let sealer = Sealer::new(&node_key, &c.venue_id, &c.node_id);
+    match verify(&conn, &sealer) {
         Ok(v) => {
             println!(
                 "audit chain intact: {} entries, last {}, head {}",
                 v.entries, v.last_pos, v.head
             );
+            if v.sealed_from > 0 {
+                println!(
+                    "note: the head has been sealed since entry {} only (the store was made by an older build): entries removed from the end before then cannot be detected",
+                    v.sealed_from
+                );
+            }
             std::process::ExitCode::SUCCESS
         }
-        Err(e @ (ChainError::Broken { .. } | ChainError::Truncated { .. })) => {
+        Err(
+            e @ (ChainError::Broken { .. } | ChainError::Truncated { .. } | ChainError::Head(_)),
+        ) => {
             eprintln!("error: {e}");
             std::process::ExitCode::from(4)
         }

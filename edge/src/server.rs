@@ -220,6 +220,7 @@ impl Edge {
             None => node::load_or_create(&config.key_path())?,
         };
         let data_key = config.data_key().context("the box's data key")?;
+        let device_key = crate::auth::device_key(&key);
         let mut keyring: HashMap<String, PublicKey> = HashMap::new();
         keyring.insert(config.node_id.clone(), key.verifying_key());
         for p in &config.peers {
@@ -277,7 +278,8 @@ impl Edge {
                         &config.staff,
                         Duration::from_secs(config.auth.idle_timeout_secs),
                     )
-                    .with_secure_cookies(tls.is_some()),
+                    .with_secure_cookies(tls.is_some())
+                    .with_device_key(device_key),
                 ),
                 venue: Arc::new(Venue {
                     id: config.venue_id.clone(),
@@ -336,7 +338,14 @@ impl Edge {
             .route("/api/station/tap", post(reception::station_tap))
             .route("/api/demo/tap", post(reception::demo_tap))
             .route("/api/demo/untap", post(reception::demo_untap))
-            .route("/api/roster/import", post(reception::roster_import))
+            .route(
+                "/api/roster/import",
+                // A municipality's whole roster in one file (far over the general limit).
+                crate::error::body_limit(
+                    post(reception::roster_import),
+                    crate::roster::import::MAX_ROSTER_BYTES,
+                ),
+            )
             .route("/api/roster/search", get(reception::roster_search))
             .route("/api/roster/history", post(reception::history_import))
             .route("/api/residents/{id}/history", get(reception::history))
@@ -362,6 +371,10 @@ impl Edge {
             .route("/api/cases", get(intake::web::cases))
             .route("/api/cases/events", get(intake::web::case_events))
             .layer(DefaultBodyLimit::max(self.max_body))
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.auth.clone(),
+                crate::auth::session_cookies,
+            ))
             .with_state(self.state.clone())
     }
 

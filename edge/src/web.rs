@@ -251,7 +251,7 @@ pub(crate) async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let (lang, _) = lang_of(&headers, &LangQuery::default());
-    let client = api::client_of(&extensions);
+    let client = auth::Client::of(&extensions);
     match api::sign_in(&state, form.staff_id.trim().to_owned(), form.pin, client).await {
         Ok((token, staff)) => {
             tracing::info!(staff = %staff.id, role = %staff.role, "signed in");

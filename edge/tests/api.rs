@@ -610,3 +610,233 @@ async fn logout_ends_the_session() {
     assert_eq!(s, 401);
     b.stop().await;
 }
+
+/// The session cookie as a browser keeps it: its value until `Max-Age` runs out.
+struct BrowserCookie {
+    value: String,
+    expires: std::time::Instant,
+}
+
+impl BrowserCookie {
+    /// Take a `Set-Cookie` of the session from `r`, received at `now`.
+    fn update(this: &mut Option<BrowserCookie>, r: &reqwest::Response, now: std::time::Instant) {
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("ascii");
+            let Some(rest) = v.strip_prefix("ce_session=") else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default().to_owned();
+            let max_age: u64 = v
+                .split(';')
+                .find_map(|a| a.trim().strip_prefix("Max-Age="))
+                .and_then(|a| a.parse().ok())
+                .expect("Max-Age");
+            *this = Some(BrowserCookie {
+                value,
+                expires: now + std::time::Duration::from_secs(max_age),
+            });
+        }
+    }
+
+    /// The `Cookie` header the browser sends at `now` (None: it has dropped the cookie).
+    fn header(this: &Option<BrowserCookie>, now: std::time::Instant) -> Option<String> {
+        this.as_ref()
+            .filter(|c| now < c.expires)
+            .map(|c| format!("ce_session={}", c.value))
+    }
+}
+
+#[tokio::test]
+async fn a_nurse_working_past_15_minutes_stays_signed_in_and_an_idle_one_is_signed_out() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = common::config(dir.path());
+    let idle = std::time::Duration::from_secs(config.auth.idle_timeout_secs);
+    assert_eq!(idle.as_secs(), 15 * 60);
+    let edge = checkup_edge::Edge::open(&config).expect("open");
+    let clock = edge.state().auth.clock().clone();
+    let b = TestBox::serve(dir, config, edge).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(b.url("/api/login"))
+        .json(&json!({"staff_id": "N1", "pin": "3333"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let mut cookie = None;
+    BrowserCookie::update(&mut cookie, &r, clock.now());
+
+    // A busy morning: a request every two minutes for an hour.
+    let step = std::time::Duration::from_secs(120);
+    for minute in (2..=60).step_by(2) {
+        clock.advance(step);
+        let now = clock.now();
+        let header = BrowserCookie::header(&cookie, now)
+            .unwrap_or_else(|| panic!("the tablet dropped the session cookie at minute {minute}"));
+        let r = http
+            .get(b.url("/api/venue"))
+            .header("cookie", header)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "signed out at minute {minute}");
+        BrowserCookie::update(&mut cookie, &r, now);
+    }
+    // Polls within a minute of the last renewal do not set the cookie again.
+    let r = http
+        .get(b.url("/api/venue"))
+        .header(
+            "cookie",
+            BrowserCookie::header(&cookie, clock.now()).expect("cookie"),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "renewed on every poll"
+    );
+
+    // Then the tablet is left alone for the idle period: signed out, on both sides.
+    let last = cookie.as_ref().map(|c| c.value.clone()).expect("cookie");
+    clock.advance(idle);
+    assert!(
+        BrowserCookie::header(&cookie, clock.now()).is_none(),
+        "the browser keeps an idle session's cookie"
+    );
+    let r = http
+        .get(b.url("/api/venue"))
+        .header("cookie", format!("ce_session={last}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401, "an idle session still works");
+    assert!(r.headers().get("set-cookie").is_none());
+    b.stop().await;
+}
+
+/// A browser at `addr` (a loopback address of its own): signs in, keeping the cookies the
+/// box sets.
+struct Tablet {
+    http: reqwest::Client,
+    base: String,
+    device: Option<String>,
+    session: Option<String>,
+}
+
+impl Tablet {
+    fn at(b: &TestBox, addr: [u8; 4]) -> Tablet {
+        Tablet {
+            http: reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from(addr))
+                .build()
+                .expect("client"),
+            base: b.url(""),
+            device: None,
+            session: None,
+        }
+    }
+
+    /// Sign in as `staff_id`; the status.
+    async fn sign_in(&mut self, staff_id: &str, pin: &str) -> u16 {
+        let mut req = self
+            .http
+            .post(format!("{}/api/login", self.base))
+            .json(&json!({"staff_id": staff_id, "pin": pin}));
+        if let Some(d) = &self.device {
+            req = req.header("cookie", format!("ce_device={d}"));
+        }
+        let r = req.send().await.expect("login");
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("ascii");
+            let value = |name: &str| {
+                v.strip_prefix(name)
+                    .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+            };
+            if let Some(d) = value("ce_device=") {
+                self.device = Some(d);
+            }
+            if let Some(s) = value("ce_session=") {
+                self.session = Some(s);
+            }
+        }
+        r.status().as_u16()
+    }
+
+    /// The status of a request with the session (403 for roles without the venue page,
+    /// 401 when signed out).
+    async fn venue(&self) -> u16 {
+        self.http
+            .get(format!("{}/api/venue", self.base))
+            .header(
+                "cookie",
+                format!("ce_session={}", self.session.as_deref().unwrap_or_default()),
+            )
+            .send()
+            .await
+            .expect("venue")
+            .status()
+            .as_u16()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_wrong_pins_from_one_phone_does_not_lock_staff_out_of_their_tablets() {
+    let b = TestBox::start().await;
+    let staff = [
+        ("R1", "1111"),
+        ("S1", "2222"),
+        ("N1", "3333"),
+        ("A1", "9999"),
+        ("C1", "5555"),
+        ("U1", "8888"),
+    ];
+    // Every staff member signed in on their own tablet earlier in the day.
+    let mut tablets = Vec::new();
+    for (i, (id, pin)) in staff.iter().enumerate() {
+        let mut t = Tablet::at(&b, [127, 0, 0, 10 + i as u8]);
+        assert_eq!(t.sign_in(id, pin).await, 200, "{id}");
+        tablets.push(t);
+    }
+    // A phone on the Wi-Fi, from three addresses, floods wrong PINs for every staff id.
+    let mut phone: Vec<Tablet> = (2..5).map(|a| Tablet::at(&b, [127, 0, 0, a])).collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for round in 0..10 {
+        for (i, (id, _)) in staff.iter().enumerate() {
+            let from = &mut phone[(round + i) % 3];
+            *statuses.entry(from.sign_in(id, "0000").await).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(statuses.values().sum::<i32>(), 60);
+    assert!(statuses.get(&429).is_some_and(|n| *n > 0), "{statuses:?}");
+    // The phone stays throttled, right PIN or not; so does any other unknown client.
+    for p in &mut phone {
+        assert_eq!(p.sign_in("N1", "3333").await, 429);
+    }
+    let mut stranger = Tablet::at(&b, [127, 0, 0, 9]);
+    assert_eq!(stranger.sign_in("N1", "3333").await, 429);
+    // Sessions already open go on.
+    for t in &tablets {
+        assert_ne!(t.venue().await, 401, "a session ended by the flood");
+    }
+    // Every staff member signs in again on their own tablet at once.
+    for (t, (id, pin)) in tablets.iter_mut().zip(staff) {
+        assert_eq!(
+            t.sign_in(id, pin).await,
+            200,
+            "{id} locked out of their tablet"
+        );
+        assert_ne!(t.venue().await, 401);
+    }
+    // A tablet's cookie names only who signed in on it: another staff id is not let through.
+    assert_eq!(tablets[0].sign_in("N1", "3333").await, 429);
+    // A forged device cookie counts as an unknown client.
+    let mut forger = Tablet::at(&b, [127, 0, 0, 8]);
+    forger.device = tablets[2].device.as_ref().map(|d| {
+        let (id, rest) = d.split_at(32);
+        format!("{}{rest}", id.replace(|c: char| c != '0', "0"))
+    });
+    assert_eq!(forger.sign_in("N1", "3333").await, 429);
+    b.stop().await;
+}

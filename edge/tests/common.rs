@@ -100,7 +100,8 @@ impl TestBox {
         Self::serve(dir, config, edge).await
     }
 
-    async fn serve(dir: tempfile::TempDir, config: Config, edge: Edge) -> TestBox {
+    /// Serve an opened box (its state prepared by the test, e.g. its clock).
+    pub async fn serve(dir: tempfile::TempDir, config: Config, edge: Edge) -> TestBox {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -27,7 +27,9 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// Lines of code (comments dropped) of every file under `folder` that mention any of
 /// `forbidden`.
 fn offences(folder: &str, forbidden: &[&str]) -> (usize, Vec<String>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(folder);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(folder);
     let files = rust_files(&dir);
     let mut found = Vec::new();
     for f in &files {
@@ -52,22 +54,43 @@ fn the_rules_and_the_log_know_no_http_and_no_html() {
             &["axum", "maud", "crate::http", "crate::ui", "AppState"],
         );
         assert!(files >= 2, "src/{folder} holds the layer ({files} files)");
-        assert!(found.is_empty(), "src/{folder} imports upward:\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "src/{folder} imports upward:\n{}",
+            found.join("\n")
+        );
     }
 }
 
 #[test]
 fn the_log_does_not_decide_or_replicate() {
-    let (_, found) = offences("log", &["crate::venue", "crate::replication", "crate::forward"]);
-    assert!(found.is_empty(), "src/log imports upward:\n{}", found.join("\n"));
+    let (_, found) = offences(
+        "log",
+        &["crate::venue", "crate::replication", "crate::forward"],
+    );
+    assert!(
+        found.is_empty(),
+        "src/log imports upward:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn pages_only_render_what_they_are_given() {
     let (files, found) = offences(
         "ui",
-        &["AppState", "crate::http", "crate::log", "crate::venue::Core", "axum::extract"],
+        &[
+            "AppState",
+            "crate::http",
+            "crate::log",
+            "crate::venue::Core",
+            "axum::extract",
+        ],
     );
     assert!(files >= 2, "src/ui holds the pages ({files} files)");
-    assert!(found.is_empty(), "src/ui reaches past its view models:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "src/ui reaches past its view models:\n{}",
+        found.join("\n")
+    );
 }

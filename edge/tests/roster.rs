@@ -1,5 +1,6 @@
 //! Roster import over HTTP: UTF-8 and Shift_JIS files, bad rows reported by line, re-import
-//! idempotent, only the venue admin may import.
+//! idempotent, only the venue admin may import; a municipality's whole roster fits the
+//! route's own body limit while other routes keep the general one.
 
 mod common;
 
@@ -182,5 +183,78 @@ async fn last_years_values_are_shown_and_a_big_weight_change_must_be_confirmed()
     assert_eq!(s, 201);
     let (s, _) = station.post("/api/events", &weight(63.0, false)).await;
     assert_eq!(s, 201, "5% is ordinary");
+    b.stop().await;
+}
+
+/// A roster of `n` residents as a municipality's reservation system exports it.
+fn municipal_roster(n: usize) -> String {
+    let mut csv =
+        String::from("resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "{:010},髙橋　節子{i},タカハシ　セツコ,{}-{:02}-{:02},{},みどり市中央{}丁目{}番{}号　みどりハイツ{}号室,特定健診,{:02}:{:02}\n",
+            1_000_000 + i,
+            1940 + i % 45,
+            1 + i % 12,
+            1 + i % 28,
+            if i % 2 == 0 { "female" } else { "male" },
+            1 + i % 9,
+            1 + i % 30,
+            1 + i % 20,
+            100 + i % 900,
+            9 + (i / 12) % 8,
+            (i % 12) * 5,
+        ));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_roster_of_60000_residents_imports_under_its_own_body_limit() {
+    use checkup_edge::roster::import::MAX_ROSTER_BYTES;
+    let b = TestBox::start().await;
+    let admin = b.client("A1", "9999").await;
+    let csv = municipal_roster(60_000);
+    assert!(
+        csv.len() > 8 * 1024 * 1024,
+        "a realistic roster: {} bytes",
+        csv.len()
+    );
+    let (s, v) = admin.post_raw("/api/roster/import", csv.into_bytes()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["added"].as_u64(), Some(60_000), "{v}");
+    assert_eq!(v["errors"].as_array().map(Vec::len), Some(0), "{v}");
+    let reception = b.client("R1", "1111").await;
+    // 節子59999
+    let (s, v) = reception
+        .get("/api/roster/search?q=%E7%AF%80%E5%AD%9059999")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["residents"][0]["resident_id"], "0001059999", "{v}");
+
+    // Over the roster's own limit: refused before parsing, with a JSON error.
+    let (s, v) = admin
+        .post_raw("/api/roster/import", vec![b'a'; MAX_ROSTER_BYTES + 1])
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (413, Some("body_too_large")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&MAX_ROSTER_BYTES.to_string())),
+        "{v}"
+    );
+    // Every other route keeps the general limit.
+    let (s, _) = admin
+        .post_raw("/api/roster/history", vec![b' '; 1024 * 1024 + 1])
+        .await;
+    assert_eq!(s, 413);
+    let (s, _) = admin
+        .post_raw("/api/events", vec![b' '; 1024 * 1024 + 1])
+        .await;
+    assert_eq!(s, 413);
     b.stop().await;
 }

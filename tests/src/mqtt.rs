@@ -55,6 +55,37 @@ pub async fn connect(
     }
 }
 
+/// Connect to `broker` in plain MQTT (no TLS) as `client_id`, with `login` as user name
+/// and password if given, as any process on the machine could; the error text if the
+/// broker refuses (or does not speak MQTT) within five seconds.
+pub async fn connect_plain(
+    broker: SocketAddr,
+    client_id: &str,
+    login: Option<(&str, &str)>,
+) -> Result<Connected, String> {
+    let mut opts = MqttOptions::new(client_id, broker.ip().to_string(), broker.port());
+    opts.set_keep_alive(Duration::from_secs(5));
+    if let Some((user, password)) = login {
+        opts.set_credentials(user, password);
+    }
+    let (client, mut events) = AsyncClient::new(opts, 16);
+    let polled = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+    match polled {
+        Ok(Ok(())) => Ok(Connected { client, events }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("no answer within 5 s".into()),
+    }
+}
+
 /// What became of a publish.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -6,7 +6,8 @@
 //!   certificate, another CA's, an expired one, another box's, a revoked one → refused and
 //!   counted; the revoked box's new events never reach central.
 //! - The venue's broker (the hub's gate, and Mosquitto) admits enrolled boxes only, and a box
-//!   cannot publish on another box's topic.
+//!   cannot publish on another box's topic. The embedded broker behind the gate, on a
+//!   loopback port, admits no local process without the credential the gate adds.
 //! - The box serves HTTPS only (a plain HTTP request gets nothing) with `Secure` cookies.
 
 use std::net::SocketAddr;
@@ -292,7 +293,7 @@ async fn board(staff: &Staff) -> Value {
 /// Two boxes of a TLS setup started, a venue admin on the second: record on the first and
 /// see it arrive at the second.
 struct Pair {
-    _boxes: [Process; 2],
+    boxes: [Process; 2],
     recorder: Staff,
     admin: Staff,
     http: reqwest::Client,
@@ -317,7 +318,7 @@ impl Pair {
             .expect("A1");
         let urls = [a.url.clone(), b.url.clone()];
         Pair {
-            _boxes: [a, b],
+            boxes: [a, b],
             recorder,
             admin,
             http,
@@ -476,6 +477,76 @@ async fn the_hubs_broker_admits_enrolled_boxes_on_their_own_topics_only() {
         Outcome::Acknowledged
     );
     venue.rejected_impersonation(0).await;
+    // Replication goes on.
+    venue.crosses(2, "the second event").await;
+}
+
+/// The TCP ports process `pid` listens on, with the address it listens on.
+fn listening(pid: u32) -> Vec<SocketAddr> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fds")
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|l| {
+            l.to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local address, state 0A (LISTEN), inode
+            if f.len() < 10 || f[3] != "0A" || !inodes.contains(f[9]) {
+                continue;
+            }
+            let Some((_, port)) = f[1].rsplit_once(':') else {
+                continue;
+            };
+            let port = u16::from_str_radix(port, 16).expect("port");
+            // Whatever the bound address (loopback, the venue's, any): reach it on loopback
+            // when it is a loopback or wildcard one, as a local process would.
+            out.push(SocketAddr::from(([127, 0, 0, 1], port)));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_broker_answers_no_local_process_without_the_boxs_credential() {
+    let s = setup_tls("sqlite", 2);
+    let port = free_port();
+    let broker: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    replicate(&s, &NodeKey::generate(), |i| {
+        if i == 0 {
+            format!("[replication]\ndiscovery = false\nhub = true\nbroker_port = {port}\n")
+        } else {
+            format!("[replication]\ndiscovery = false\nbroker = \"{broker}\"\n")
+        }
+    });
+    // The boxes' own replication goes through the gate to the broker behind it.
+    let venue = Pair::start(&s, 1).await;
+    venue.crosses(1, "the event to cross the gate").await;
+
+    // Every port the hub listens on, tried in plain MQTT as any process on the machine
+    // could: without the credential, with a guessed one.
+    let ports = listening(venue.boxes[1].pid());
+    assert!(
+        ports.len() >= 3,
+        "the web port, the gate and the broker behind it: {ports:?}"
+    );
+    for addr in &ports {
+        for login in [None, Some(("checkup-gate", "0000"))] {
+            let r = mqtt::connect_plain(*addr, "local-snoop", login).await;
+            assert!(
+                r.is_err(),
+                "{addr} let a local process in with {login:?}: a sync request would return the log"
+            );
+        }
+    }
     // Replication goes on.
     venue.crosses(2, "the second event").await;
 }

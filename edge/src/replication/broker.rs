@@ -10,7 +10,16 @@
 //! free port first, and a port already in use is reported before the thread starts.
 //!
 //! With TLS (every enrolled box), rumqttd listens on a free loopback port only and the
-//! [`super::gate`] takes the venue address: client certificates and per-box topics.
+//! [`super::gate`] takes the venue address: client certificates and per-box topics. Any
+//! process on the machine can reach a loopback port, so that listener admits only the
+//! credential the gate adds to every CONNECT ([`gate::Login`]): a user name and a random
+//! password made at each start, held in this process's memory and nowhere else. A local
+//! process connecting to it directly is refused before it can subscribe or ask for a sync.
+//! (rumqttd 0.20 has no listener other than TCP, and its in-process link speaks its
+//! router's messages rather than the MQTT bytes the gate forwards.)
+//!
+//! Without TLS (`--insecure-dev`) the broker itself listens on the venue address in plain
+//! MQTT, admitting anyone: for development only.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -80,12 +89,20 @@ pub fn start(addr: SocketAddr, gate: Option<&GateOptions>) -> Result<EmbeddedBro
                 .set_nonblocking(true)
                 .and_then(|()| tokio::net::TcpListener::from_std(public))
                 .map_err(|source| BrokerError::Bind { addr, source })?;
-            let stats = gate::start(listener, inner, g.config.clone(), g.venue.clone())
-                .map_err(|source| BrokerError::Bind { addr, source })?;
-            (inner, Some(stats))
+            let login = gate::Login::random();
+            let stats = gate::start(
+                listener,
+                inner,
+                g.config.clone(),
+                g.venue.clone(),
+                login.clone(),
+            )
+            .map_err(|source| BrokerError::Bind { addr, source })?;
+            (inner, Some((stats, login)))
         }
     };
-    let config = config(broker_addr);
+    let (gate, login) = gate.unzip();
+    let config = config(broker_addr, login);
     let addr = broker_addr;
     std::thread::Builder::new()
         .name("mqtt-broker".into())
@@ -103,7 +120,8 @@ pub fn start(addr: SocketAddr, gate: Option<&GateOptions>) -> Result<EmbeddedBro
     })
 }
 
-fn config(addr: SocketAddr) -> Config {
+/// The broker's configuration; with `login`, the only credential it admits.
+fn config(addr: SocketAddr, login: Option<gate::Login>) -> Config {
     let max_payload = super::wire::MAX_PAYLOAD + 4096;
     let server = ServerSettings {
         name: "venue".into(),
@@ -114,7 +132,7 @@ fn config(addr: SocketAddr) -> Config {
             connection_timeout_ms: 5000,
             max_payload_size: max_payload,
             max_inflight_count: 500,
-            auth: None,
+            auth: login.map(|l| HashMap::from([(l.username, l.password)])),
             external_auth: None,
             dynamic_filters: true,
         },

@@ -14,6 +14,10 @@
 //! where `{node}` and `{venue}` come from the certificate, so a box cannot publish events
 //! under another box's topic, take over its session, or read another venue's. A refusal
 //! closes the connection and is counted. The broker's replies pass through untouched.
+//!
+//! The gate puts the broker's credential ([`Login`], made at each start) into every CONNECT
+//! it passes on, in place of any user name and password the client sent: the broker admits
+//! nothing else, so its loopback port is of no use to other processes on the machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +30,36 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Largest MQTT packet let through (the largest replication message and its header).
 pub const MAX_PACKET: usize = super::wire::MAX_PAYLOAD + 4096;
+
+/// The credential the broker behind the gate admits, and nothing else.
+#[derive(Clone)]
+pub struct Login {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Login {
+    /// A fresh credential: 256 random bits of password.
+    pub fn random() -> Login {
+        let mut b = [0u8; 32];
+        // Without an OS random source the broker cannot be closed to other processes.
+        getrandom::fill(&mut b).expect("operating system random source unavailable");
+        Login {
+            username: "checkup-gate".into(),
+            password: hex::encode(b),
+        }
+    }
+}
 
 /// Connections the gate refused, by reason.
 #[derive(Debug, Default)]
@@ -229,13 +263,63 @@ pub fn check(acl: &mut Acl, packet: &[u8]) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Start the gate on `listener` in front of the broker at `upstream`, for boxes of `venue`.
-/// Runs for the rest of the process, as the broker does.
+/// `connect`, a CONNECT that passed [`check`], with `login` as its user name and password
+/// (any the client sent are dropped; so is everything but the clean-session flag, as
+/// [`check`] refused a will).
+pub fn with_login(connect: &[u8], login: &Login) -> Result<Vec<u8>, Refusal> {
+    let header = 1
+        + connect[1..]
+            .iter()
+            .position(|b| b & 0x80 == 0)
+            .ok_or(Refusal::Malformed("bad remaining length"))?
+        + 1;
+    let body = connect
+        .get(header..)
+        .ok_or(Refusal::Malformed("truncated packet"))?;
+    let (_, at) = string_at(body, 0)?;
+    let level = *body
+        .get(at)
+        .ok_or(Refusal::Malformed("truncated CONNECT"))?;
+    if level != 3 && level != 4 {
+        return Err(Refusal::Malformed("not MQTT 3.1 or 3.1.1"));
+    }
+    let flags = body[at + 1];
+    let (_, after_id) = string_at(body, at + 4)?;
+    let mut out_body =
+        Vec::with_capacity(after_id + 4 + login.username.len() + login.password.len());
+    out_body.extend_from_slice(&body[..at + 1]);
+    out_body.push((flags & 0x02) | 0xC0);
+    out_body.extend_from_slice(&body[at + 2..after_id]);
+    for s in [&login.username, &login.password] {
+        let n = u16::try_from(s.len()).map_err(|_| Refusal::Malformed("login too long"))?;
+        out_body.extend_from_slice(&n.to_be_bytes());
+        out_body.extend_from_slice(s.as_bytes());
+    }
+    let mut out = vec![connect[0]];
+    let mut n = out_body.len();
+    loop {
+        let mut b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n > 0 {
+            b |= 0x80;
+        }
+        out.push(b);
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&out_body);
+    Ok(out)
+}
+
+/// Start the gate on `listener` in front of the broker at `upstream`, for boxes of `venue`,
+/// connecting to it with `login`. Runs for the rest of the process, as the broker does.
 pub fn start(
     listener: TcpListener,
     upstream: SocketAddr,
     config: Arc<ServerConfig>,
     venue: String,
+    login: Login,
 ) -> std::io::Result<Arc<GateStats>> {
     let mut acceptor = TlsAcceptorTask::start(listener, config)?;
     let stats = Arc::new(GateStats {
@@ -247,8 +331,9 @@ pub fn start(
         while let Some((tls, addr)) = acceptor.accept().await {
             let stats = counted.clone();
             let venue = venue.clone();
+            let login = login.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(tls, upstream, &venue, &stats).await {
+                if let Err(e) = serve(tls, upstream, &venue, &login, &stats).await {
                     tracing::warn!(client = %addr, error = %e, "broker gate closed a connection");
                 }
             });
@@ -269,6 +354,7 @@ async fn serve(
     tls: tls::TlsStream,
     upstream: SocketAddr,
     venue: &str,
+    login: &Login,
     stats: &GateStats,
 ) -> Result<(), GateError> {
     let cert = tls::client_cert(&tls);
@@ -315,6 +401,8 @@ async fn serve(
         buf.extend_from_slice(&chunk[..n]);
         let mut refused = None;
         let mut passed = 0;
+        // The CONNECT (always the first packet) as passed on: with the broker's login.
+        let mut connect: Option<(usize, usize, Vec<u8>)> = None;
         while let Some(len) = match frame(&buf[passed..]) {
             Ok(l) => l,
             Err(r) => {
@@ -322,14 +410,36 @@ async fn serve(
                 None
             }
         } {
-            if let Err(r) = check(&mut acl, &buf[passed..passed + len]) {
+            let packet = &buf[passed..passed + len];
+            if let Err(r) = check(&mut acl, packet) {
                 refused = Some(r);
                 break;
+            }
+            if packet[0] >> 4 == 1 {
+                match with_login(packet, login) {
+                    Ok(p) => connect = Some((passed, len, p)),
+                    Err(r) => {
+                        refused = Some(r);
+                        break;
+                    }
+                }
             }
             passed += len;
         }
         if passed > 0 {
-            if let Err(e) = to_broker.write_all(&buf[..passed]).await {
+            let written = match &connect {
+                Some((at, len, p)) => {
+                    let (before, after) = (&buf[..*at], &buf[at + len..passed]);
+                    async {
+                        to_broker.write_all(before).await?;
+                        to_broker.write_all(p).await?;
+                        to_broker.write_all(after).await
+                    }
+                    .await
+                }
+                None => to_broker.write_all(&buf[..passed]).await,
+            };
+            if let Err(e) = written {
                 break Err(e.into());
             }
             buf.drain(..passed);
@@ -443,6 +553,38 @@ mod tests {
         assert!(matches!(
             check(&mut acl, &connect("checkup-edge-v1-edge-02", 2)),
             Err(Refusal::Connect(_))
+        ));
+    }
+
+    #[test]
+    fn the_brokers_login_replaces_the_clients() {
+        let login = Login {
+            username: "checkup-gate".into(),
+            password: "s3cret".into(),
+        };
+        let mut with_own = string("MQTT");
+        with_own.extend_from_slice(&[4, 0xC2, 0, 5]);
+        with_own.extend(string("checkup-edge-v1-edge-02"));
+        with_own.extend(string("someone"));
+        with_own.extend(string("guess"));
+        for original in [connect("checkup-edge-v1-edge-02", 2), packet(1, &with_own)] {
+            let p = with_login(&original, &login).expect("rewritten");
+            assert_eq!(frame(&p), Ok(Some(p.len())), "whole packet");
+            let mut acl = Acl::new("edge-02", "v1");
+            assert_eq!(check(&mut acl, &p), Ok(()));
+            let mut body = string("MQTT");
+            body.extend_from_slice(&[4, 0xC2, 0, 5]);
+            body.extend(string("checkup-edge-v1-edge-02"));
+            body.extend(string("checkup-gate"));
+            body.extend(string("s3cret"));
+            assert_eq!(p, packet(1, &body));
+        }
+        let mut v5 = string("MQTT");
+        v5.extend_from_slice(&[5, 2, 0, 5, 0]);
+        v5.extend(string("checkup-edge-v1-edge-02"));
+        assert!(matches!(
+            with_login(&packet(1, &v5), &login),
+            Err(Refusal::Malformed(_))
         ));
     }
 

@@ -10,8 +10,10 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::Resident;
 
-/// Largest roster file accepted.
-pub const MAX_ROSTER_BYTES: usize = 16 * 1024 * 1024;
+/// Largest roster file accepted, and the body limit of `POST /api/roster/import` (other
+/// routes keep `store.max_body_bytes`): 32 MiB holds a municipality's roster of 60,000
+/// residents several times over (a row is about 150–250 bytes).
+pub const MAX_ROSTER_BYTES: usize = 32 * 1024 * 1024;
 
 /// A rejected row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

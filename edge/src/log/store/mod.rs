@@ -41,7 +41,8 @@
 //! json)` with `UNIQUE(node, seq)`; `pos` is the local arrival order used by readers'
 //! cursors. `json` is the exact wire form, so a forwarded event is byte-identical to the
 //! stored one and its signature still verifies. `meta` holds the schema version, venue and
-//! node id; opening a data directory of another node or venue is refused.
+//! node id, and the hash chain's sealed head ([`chain`]); opening a data directory of
+//! another node or venue, or one whose chain does not hold, is refused.
 //!
 //! # Shutdown
 //!
@@ -251,8 +252,8 @@ impl EventStore {
     /// Open (or create) the store at `path`, rebuild the projection from the log and start
     /// the writer thread.
     pub fn open(path: &Path, options: StoreOptions, key: NodeKey) -> Result<Self, StoreError> {
-        let conn = schema::open_write(path, &options)?;
-        let chain_head = chain::head(&conn)?.map_or(chain::GENESIS, |(_, l)| l);
+        let sealer = chain::Sealer::new(&key, &options.venue, &options.node);
+        let (conn, chain_head, sealer) = schema::open_write(path, &options, sealer)?;
         let reader = schema::open_read(path, options.key.as_ref())?;
         let started = std::time::Instant::now();
         let mut projection = Projection::default();
@@ -309,6 +310,7 @@ impl EventStore {
             since_checkpoint: 0,
             flushing,
             chain: chain_head,
+            sealer,
         };
         let spawn_err = |e: std::io::Error| StoreError::WrongStore {
             path: path.to_path_buf(),

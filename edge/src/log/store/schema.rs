@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{StoreError, StoreOptions, Stored};
 
 /// Bump when the layout changes; a store with a newer version is refused.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,26 +38,34 @@ fn pragmas(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// Open the write connection, create the schema and check that the store belongs to this
-/// venue and node.
-pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, StoreError> {
+/// Open the write connection, create the schema, check that the store belongs to this
+/// venue and node, and bring its audit chain up to this build and check it (see
+/// [`super::chain`]): returns the connection, the chain's last link and its sealer.
+pub(super) fn open_write(
+    path: &Path,
+    o: &StoreOptions,
+    sealer: super::chain::Sealer,
+) -> Result<(Connection, super::chain::Link, super::chain::Sealer), StoreError> {
     let conn = keyed(path, o.key.as_ref(), crate::at_rest::READ_WRITE)?;
     pragmas(&conn)?;
-    conn.execute_batch(CREATE)?;
+    // One transaction: a store is made, or upgraded, whole or not at all.
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(CREATE)?;
     let wrong = |reason: String| StoreError::WrongStore {
         path: path.to_path_buf(),
         reason,
     };
     let get = |key: &str| -> Result<Option<String>, rusqlite::Error> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
     };
-    match get("schema_version")? {
+    let version = match get("schema_version")? {
         None => {
-            conn.execute(
+            tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('venue', ?2), ('node', ?3)",
                 params![SCHEMA_VERSION.to_string(), o.venue, o.node],
             )?;
+            None
         }
         Some(v) => {
             let v: i64 = v
@@ -76,15 +84,17 @@ pub(super) fn open_write(path: &Path, o: &StoreOptions) -> Result<Connection, St
                     o.venue, o.node
                 )));
             }
+            Some(v)
         }
-    }
-    // Schema 2 added the hash chain (a store of schema 1 gains it here).
-    super::chain::migrate(&conn)?;
-    conn.execute(
+    };
+    // Schema 2 added the hash chain, schema 3 its sealed head.
+    let (link, sealer) = super::chain::open(&tx, version, sealer)?.map_err(wrong)?;
+    tx.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
         [SCHEMA_VERSION.to_string()],
     )?;
-    Ok(conn)
+    tx.commit()?;
+    Ok((conn, link, sealer))
 }
 
 /// A descriptor of the store's WAL file for `fdatasync`, after making sure SQLite has

@@ -95,6 +95,8 @@ pub(super) struct Writer {
     pub(super) flushing: Arc<super::syncer::Flushing>,
     /// The hash chain's last link (committed).
     pub(super) chain: chain::Link,
+    /// Seals the chain's head.
+    pub(super) sealer: chain::Sealer,
 }
 
 fn unavailable(why: &str) -> StoreError {
@@ -270,7 +272,7 @@ impl Writer {
                 planned_signed.push((plan, reply));
             }
             if link != before {
-                chain::set_head(&tx, tx.last_insert_rowid(), &link)?;
+                chain::set_head(&tx, tx.last_insert_rowid(), &link, &self.sealer)?;
             }
             tx.commit()?;
             Ok(())
