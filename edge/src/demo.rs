@@ -298,6 +298,12 @@ pub fn load_roster(
     Ok(roster.upsert(&self::roster())?)
 }
 
+/// The demo PIN of a resident's My Number card: the last four digits of the resident number.
+pub fn demo_pin(resident_id: &str) -> String {
+    let digits: String = resident_id.chars().filter(char::is_ascii_digit).collect();
+    format!("{:0>4}", &digits[digits.len().saturating_sub(4)..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,26 +7,32 @@
 //!
 //! # Layout
 //!
+//! The folders show the direction of dependencies: [`http`] → [`venue`] (the rules) →
+//! [`log`] (store, projection); [`ui`] only renders what [`http`] hands it
+//! (`tests/layering.rs` keeps it so).
+//!
+//! - [`app`]: opens a box from its configuration and serves it until shutdown
+//!   (`Edge::open`, `serve`, `run`): the only module that sees everything.
+//! - [`http`]: axum only — the route table, the handlers' state, the one staff guard,
+//!   errors as JSON; one thin file per area.
+//! - [`ui`]: HTML only — the page frame, sign-in, board, reception, station pages, fed view
+//!   models.
+//! - [`venue`]: the day's rules: every write (API append, check-in, station work, audited
+//!   reads, intake save, replication import) goes through its one command path.
+//! - [`log`]: the durable event store on SQLite (group commit, idempotent appends, the
+//!   audit chain, the ledger of what is held; its module documentation states the
+//!   invariants) and the projection folded from it.
 //! - [`config`]: the TOML configuration, every key with its default.
 //! - [`at_rest`]: the data key: SQLCipher for the store and roster, sealed scan files.
 //! - [`courses`]: which stations each checkup course visits.
-//! - [`log`]: the durable event store on SQLite (group commit, idempotent appends; its
-//!   module documentation states the invariants) and the projection folded from it.
-//! - [`venue`]: the day's rules: every write (API append, check-in, station work, audited
-//!   reads, intake save, replication import) goes through its one command path.
-//! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies, idle sign-out;
-//!   [`lockout`]: repeated wrong PINs lock a staff id or client with a growing back-off.
-//! - [`api`]: JSON routes; [`web`]: server-rendered pages; [`error`]: error answers.
-//! - [`station`]: station pages (entry with limits, sign-off; the doctor's full record).
-//! - [`board`]: the progress board (JSON and live server-sent events).
-//! - [`cards`]: the box's card readers (watcher events, reading a tapped card);
-//!   [`reception`]: the reception page and its card routes (live taps, PIN pad, demo taps).
+//! - [`auth`]: staff sign-in (Argon2 PIN hashes), session cookies renewed by activity, idle
+//!   sign-out; [`lockout`]: repeated wrong PINs lock a staff id or client with a growing
+//!   back-off, never a known device's own staff.
+//! - [`cards`]: the box's card readers (watcher events, reading a tapped card).
 //! - [`replication`]: venue replication: mDNS discovery, the embedded broker and hub
-//!   failover, the MQTT client, validation of received messages, version vectors with gaps
-//!   for anti-entropy.
+//!   failover, the MQTT client, validation of received messages.
 //! - [`forward`]: store-and-forward to central with a durable watermark and back-off;
 //!   [`wipe`]: after the day, refused until central holds everything, then overwrite.
-//! - [`server`]: opens a box and serves it until shutdown (`Edge::open`, `run`).
 //! - [`tls`]: the box's enrolment turned into HTTPS, the broker gate, the MQTT client and
 //!   mutual TLS to central.
 //! - [`node`]: the node's signing key on disk.
@@ -39,31 +45,27 @@
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
 #![deny(missing_docs)]
 
-pub mod api;
+pub mod app;
 pub mod at_rest;
 pub mod auth;
-pub mod board;
 pub mod cards;
 pub mod config;
 pub mod courses;
 pub mod demo;
-pub mod error;
 pub mod forward;
+pub mod http;
 pub mod identity;
 pub mod intake;
 pub mod lockout;
 pub mod log;
 pub mod node;
-pub mod reception;
 pub mod replication;
 pub mod roster;
-pub mod server;
 pub mod shutdown;
-pub mod station;
 pub mod tls;
+pub mod ui;
 pub mod venue;
-pub mod web;
 pub mod wipe;
 
+pub use app::{Edge, run};
 pub use config::Config;
-pub use server::{Edge, run};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use checkup_drivers::emulator::vpcd::VirtualCard;
 use checkup_drivers::virtual_reader::VirtualReader;
 use checkup_edge::cards::Cards;
-use checkup_edge::reception::demo_pin;
+use checkup_edge::demo::demo_pin;
 use common::TestBox;
 use futures::StreamExt;
 use serde_json::{Value, json};

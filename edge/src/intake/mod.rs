@@ -4,11 +4,11 @@
 //!   and the `checkup-edge ocr notice` command's JSON.
 //! - [`inbox`]: scans from uploads and the scanner's hot folder, kept on disk and read by an
 //!   OCR worker until a clerk saves them.
-//! - [`web`]: the clerk's review pages and the caseworkers' live case list, with their API;
-//!   only the child-welfare roles get past the role check (every other role: 403).
+//!
+//! The clerk's review pages and the caseworkers' live case list, with their API, are
+//! [`crate::http::intake`] (only the child-welfare roles get past its role check).
 
 pub mod inbox;
 pub mod read;
-pub mod web;
 
 pub use read::{RegisterRow, match_child, notice_json, read_notice, read_notices, read_register};

@@ -46,6 +46,18 @@ use crate::log::store::{Draft, EventStore, Outcome, StoreError};
 use crate::roster::Roster;
 pub use rules::{Route, may_work_at};
 
+/// Card PIN entry: three wrong card PINs in a row from one reception staff member (on any
+/// cards, with no right one between) pause PIN entry for 30 s, doubling while it goes on;
+/// ten from one client address likewise. The card's own counter (three tries, then blocked
+/// until the city office resets it) still protects each card; this slows trying many.
+pub const CARD_PIN_POLICY: crate::lockout::Policy = crate::lockout::Policy {
+    per_staff: 3,
+    per_client: 10,
+    first_lock: std::time::Duration::from_secs(30),
+    max_lock: std::time::Duration::from_secs(15 * 60),
+    forget: std::time::Duration::from_secs(30 * 60),
+};
+
 /// Why a command was refused. Each variant has a stable code ([`VenueError::code`]).
 #[derive(Debug, Error)]
 pub enum VenueError {

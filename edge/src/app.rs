@@ -17,9 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use checkup_protocol::PublicKey;
 use checkup_provisioning::tls::{Incoming, Peer};
 use tokio::net::TcpListener;
@@ -31,57 +28,15 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Auth;
 use crate::cards::Cards;
 use crate::config::CardMode;
+use crate::config::Config;
 use crate::config::ReplicationConfig;
-use crate::config::{Config, StationConfig};
+use crate::http::{AppState, VenueInfo};
 use crate::log::store::{EventStore, StoreOptions};
 use crate::replication::discovery::{self, Advert, Discovery};
 use crate::replication::hub::{self, HubOptions};
 use crate::replication::mqtt;
 use crate::roster::Roster;
-use crate::{api, board, intake, node, reception, station, web};
-
-/// What the pages say about the venue.
-#[derive(Debug)]
-pub struct Venue {
-    /// Venue id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// This box's node id.
-    pub node: String,
-    /// Stations set up.
-    pub stations: Vec<StationConfig>,
-    /// Residents booked (roster size at start).
-    pub booked: usize,
-}
-
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// The event log and projection.
-    pub store: EventStore,
-    /// Staff and sessions.
-    pub auth: Arc<Auth>,
-    /// Venue description.
-    pub venue: Arc<Venue>,
-    /// Public keys of the nodes whose signed events are accepted (this one included).
-    pub keyring: Arc<HashMap<String, PublicKey>>,
-    /// The day's roster.
-    pub roster: Arc<Roster>,
-    /// Card readers.
-    pub cards: Arc<Cards>,
-    /// Replication link state and rejected messages.
-    pub replication: Arc<crate::replication::mqtt::ReplicationStatus>,
-    /// Forwarding to central.
-    pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
-    /// Scanned police notices waiting for review.
-    pub inbox: Arc<crate::intake::inbox::Inbox>,
-    /// The day's rules: every write goes through it.
-    pub core: crate::venue::Core,
-    /// Wrong card PINs per reception staff member and client (see
-    /// [`crate::reception::CARD_PIN_POLICY`]).
-    pub card_pins: Arc<crate::lockout::Lockout>,
-}
+use crate::{intake, node};
 
 /// An opened edge box, ready to serve.
 pub struct Edge {
@@ -281,7 +236,7 @@ impl Edge {
                     .with_secure_cookies(tls.is_some())
                     .with_device_key(device_key),
                 ),
-                venue: Arc::new(Venue {
+                venue: Arc::new(VenueInfo {
                     id: config.venue_id.clone(),
                     name: config.venue_name.clone(),
                     node: config.node_id.clone(),
@@ -293,9 +248,7 @@ impl Edge {
                 cards: Arc::new(cards),
                 replication: Arc::default(),
                 forward: Arc::default(),
-                card_pins: Arc::new(crate::lockout::Lockout::new(
-                    crate::reception::CARD_PIN_POLICY,
-                )),
+                card_pins: Arc::new(crate::lockout::Lockout::new(crate::venue::CARD_PIN_POLICY)),
                 inbox,
             },
             max_body: config.store.max_body_bytes,
@@ -313,69 +266,8 @@ impl Edge {
     }
 
     /// The HTTP routes.
-    pub fn router(&self) -> Router {
-        Router::new()
-            .route("/", get(web::venue_page))
-            .route("/login", get(web::login_page).post(web::login_submit))
-            .route("/logout", post(web::logout_submit))
-            .route("/assets/app.css", get(web::css))
-            .route("/healthz", get(api::healthz))
-            .route("/api/login", post(api::login))
-            .route("/api/logout", post(api::logout))
-            .route("/api/events", post(api::append).get(api::read_events))
-            .route("/api/replicate", post(api::replicate))
-            .route("/api/replication/state", get(api::replication_state))
-            .route("/api/forward/status", get(api::forward_status))
-            .route("/api/venue", get(api::venue))
-            .route("/api/sessions/{id}", get(api::session))
-            .route("/reception", get(reception::page))
-            .route("/station/{kind}", get(station::page))
-            .route("/api/board", get(board::board))
-            .route("/api/board/events", get(board::events))
-            .route("/api/card/events", get(reception::events))
-            .route("/api/card/readers", get(reception::readers))
-            .route("/api/card/read", post(reception::read))
-            .route("/api/station/tap", post(reception::station_tap))
-            .route("/api/demo/tap", post(reception::demo_tap))
-            .route("/api/demo/untap", post(reception::demo_untap))
-            .route(
-                "/api/roster/import",
-                // A municipality's whole roster in one file (far over the general limit).
-                crate::error::body_limit(
-                    post(reception::roster_import),
-                    crate::roster::import::MAX_ROSTER_BYTES,
-                ),
-            )
-            .route("/api/roster/search", get(reception::roster_search))
-            .route("/api/roster/history", post(reception::history_import))
-            .route("/api/residents/{id}/history", get(reception::history))
-            .route("/api/reception/check-in", post(reception::check_in))
-            .route("/intake", get(intake::web::intake_page))
-            .route("/cases", get(intake::web::cases_page))
-            .route(
-                "/api/intake/scans",
-                post(intake::web::upload)
-                    .get(intake::web::scans)
-                    // A scan may be far larger than an event; the inbox checks its own limit.
-                    .layer(DefaultBodyLimit::max(
-                        usize::try_from(self.state.inbox.max_file_bytes()).unwrap_or(usize::MAX),
-                    )),
-            )
-            .route("/api/intake/scans/{id}", get(intake::web::scan))
-            .route(
-                "/api/intake/scans/{id}/crops/{field}",
-                get(intake::web::crop),
-            )
-            .route("/api/intake/scans/{id}/case", post(intake::web::save_case))
-            .route("/api/intake/events", get(intake::web::scan_events))
-            .route("/api/cases", get(intake::web::cases))
-            .route("/api/cases/events", get(intake::web::case_events))
-            .layer(DefaultBodyLimit::max(self.max_body))
-            .layer(axum::middleware::from_fn_with_state(
-                self.state.auth.clone(),
-                crate::auth::session_cookies,
-            ))
-            .with_state(self.state.clone())
+    pub fn router(&self) -> axum::Router {
+        crate::http::router(self.state.clone(), self.max_body)
     }
 
     /// Serve until `shutdown` resolves; in-flight requests finish, then the event store

@@ -30,13 +30,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::inbox::{InboxError, Origin, Status};
+use super::AppState;
+use super::pages::{LangQuery, forbidden_page, lang_of, signed_in, with_lang_cookie};
 use crate::auth::Staff;
-use crate::error::ApiError;
-use crate::server::AppState;
-use crate::web::{
-    Lang, LangQuery, forbidden_page, lang_of, page, signed_in, who, with_lang_cookie,
-};
+use crate::http::error::ApiError;
+use crate::intake::inbox::{InboxError, Origin, Status};
+use crate::ui::{Lang, Who, page, who};
 
 const INTAKE_JS: &str = include_str!("../../assets/intake.js");
 const CASES_JS: &str = include_str!("../../assets/cases.js");
@@ -157,7 +156,7 @@ pub(crate) async fn intake_page(
     let markup = page(
         lang,
         lang.t("児童通告書の受付", "Police notice intake"),
-        who(lang, &staff),
+        who(lang, &Who::from(&staff)),
         body,
     );
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
@@ -209,7 +208,7 @@ pub(crate) async fn cases_page(
     let markup = page(
         lang,
         lang.t("児童虐待通告 事案", "Child-welfare cases"),
-        who(lang, &staff),
+        who(lang, &Who::from(&staff)),
         body,
     );
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
@@ -251,7 +250,7 @@ pub(crate) async fn upload(
     require_clerk(&staff)?;
     let inbox = state.inbox.clone();
     let name = q.name.unwrap_or_else(|| "scan".into());
-    let scan = crate::error::blocking("storing a scan", move || {
+    let scan = crate::http::error::blocking("storing a scan", move || {
         inbox.add(&name, &body, Origin::Upload)
     })
     .await?
@@ -297,7 +296,7 @@ pub(crate) async fn crop(
     require_clerk(&staff)?;
     let id = scan_id(&id)?;
     let inbox = state.inbox.clone();
-    let png = crate::error::blocking("reading a crop", move || inbox.crop(id, &field))
+    let png = crate::http::error::blocking("reading a crop", move || inbox.crop(id, &field))
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no crop"))?;
     Ok((
@@ -436,7 +435,7 @@ pub(crate) async fn save_case(
         _ => case_id,
     };
     let inbox = state.inbox.clone();
-    crate::error::blocking("marking a scan saved", move || {
+    crate::http::error::blocking("marking a scan saved", move || {
         inbox.mark_saved(id, saved_case)
     })
     .await?

@@ -14,9 +14,9 @@ use checkup_protocol::StationKind;
 use futures::stream::Stream;
 use serde_json::{Value, json};
 
+use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::Staff;
-use crate::error::ApiError;
-use crate::server::AppState;
+use crate::http::error::ApiError;
 
 fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
@@ -123,7 +123,7 @@ pub(crate) async fn board(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    crate::api::require_checkup_role(&staff)?;
+    require(&staff, CHECKUP_ROLES)?;
     Ok(Json(board_json(&state)).into_response())
 }
 
@@ -133,7 +133,7 @@ pub(crate) async fn events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    crate::api::require_checkup_role(&staff)?;
+    require(&staff, CHECKUP_ROLES)?;
     let rx = state.store.subscribe();
     let first = board_json(&state).to_string();
     let stream = futures::stream::unfold(

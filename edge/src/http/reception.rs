@@ -8,7 +8,7 @@
 //! | `GET /api/card/events` | reception, venue admin, station staff | SSE: readers and taps, live |
 //! | `POST /api/station/tap` | station, nurse, doctor | the venue card in the reader → its open session |
 //! | `GET /api/card/readers` | reception, venue admin | readers and what is in them |
-//! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity (PIN entry paused after repeated wrong PINs: [`CARD_PIN_POLICY`]) |
+//! | `POST /api/card/read` | reception | `{reader?, pin?, confirm_last_try?}` → the card's identity (PIN entry paused after repeated wrong PINs: [`crate::venue::CARD_PIN_POLICY`]) |
 //! | `POST /api/demo/tap`, `POST /api/demo/untap` | reception, venue admin | demo only |
 //! | `GET /api/roster/search?q=&birth=` | reception, venue admin | residents without a card (audited) |
 //! | `POST /api/reception/check-in` | reception, venue admin | open the resident's session (stations from the course) |
@@ -28,16 +28,15 @@ use checkup_drivers::card::{CardError, Pin, ReadOptions};
 use checkup_drivers::emulator::{EmulatedCard, Faults, Profile};
 use checkup_protocol::Role;
 use futures::stream::Stream;
-use maud::{PreEscaped, html};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::{self, Staff};
-use crate::error::ApiError;
-use crate::server::AppState;
+use crate::http::error::ApiError;
 
 /// The roster failed (a disk error): the answer for every route that reads it.
-fn roster_unavailable(e: rusqlite::Error) -> ApiError {
+pub(crate) fn roster_unavailable(e: rusqlite::Error) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "roster_unavailable",
@@ -46,7 +45,10 @@ fn roster_unavailable(e: rusqlite::Error) -> ApiError {
 }
 
 /// A booked resident, or 404.
-fn booked(state: &AppState, resident_id: &str) -> Result<crate::roster::Resident, ApiError> {
+pub(crate) fn booked(
+    state: &AppState,
+    resident_id: &str,
+) -> Result<crate::roster::Resident, ApiError> {
     state
         .roster
         .get(resident_id)
@@ -60,37 +62,12 @@ fn booked(state: &AppState, resident_id: &str) -> Result<crate::roster::Resident
         })
 }
 
-fn require_card_events(staff: &Staff) -> Result<(), ApiError> {
-    if matches!(
-        staff.role,
-        Role::Reception | Role::VenueAdmin | Role::Station | Role::Nurse | Role::Doctor
-    ) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "role {} has no card reader",
-            staff.role
-        )))
-    }
-}
-
-fn require_reception(staff: &Staff) -> Result<(), ApiError> {
-    if matches!(staff.role, Role::Reception | Role::VenueAdmin) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "role {} does not work at reception",
-            staff.role
-        )))
-    }
-}
-
 /// `GET /api/card/events`: the current readers, then every change, as SSE.
 pub(crate) async fn events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    require_card_events(&staff)?;
+    require(&staff, CHECKUP_ROLES)?;
     let rx = state.cards.subscribe();
     let snapshot = json!({"type": "snapshot", "readers": state.cards.readers()});
     let first =
@@ -118,11 +95,7 @@ pub(crate) async fn station_tap(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    if !matches!(staff.role, Role::Station | Role::Nurse | Role::Doctor) {
-        return Err(ApiError::forbidden(
-            "only station staff look residents up by card here",
-        ));
-    }
+    require(&staff, &[Role::Station, Role::Nurse, Role::Doctor])?;
     let reading = state
         .cards
         .read(None, ReadOptions::default())
@@ -162,7 +135,7 @@ pub(crate) async fn readers(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    require_reception(&staff)?;
+    require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     Ok(Json(json!({"readers": state.cards.readers()})).into_response())
 }
 
@@ -194,18 +167,6 @@ fn card_error(e: CardError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
-/// Card PIN entry: three wrong card PINs in a row from one reception staff member (on any
-/// cards, with no right one between) pause PIN entry for 30 s, doubling while it goes on;
-/// ten from one client address likewise. The card's own counter (three tries, then blocked
-/// until the city office resets it) still protects each card; this slows trying many.
-pub const CARD_PIN_POLICY: crate::lockout::Policy = crate::lockout::Policy {
-    per_staff: 3,
-    per_client: 10,
-    first_lock: std::time::Duration::from_secs(30),
-    max_lock: std::time::Duration::from_secs(15 * 60),
-    forget: std::time::Duration::from_secs(30 * 60),
-};
-
 /// `POST /api/card/read`: read the tapped card. The PIN is used for one VERIFY and dropped.
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -213,16 +174,14 @@ pub(crate) async fn read(
     extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if staff.role != Role::Reception {
-        return Err(ApiError::forbidden("only reception reads residents' cards"));
-    }
+    require(&staff, &[Role::Reception])?;
     let req: ReadRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
     let pin = match req.pin.as_deref() {
         Some(p) => Some(Pin::parse(p).map_err(card_error)?),
         None => None,
     };
-    let client = crate::api::client_of(&extensions);
+    let client = super::client_of(&extensions);
     let now = std::time::Instant::now();
     if pin.is_some()
         && let Some(wait) = state.card_pins.locked(&staff.id, client, now)
@@ -298,52 +257,6 @@ pub(crate) async fn read(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct SearchQuery {
-    /// Kana or kanji name, any width, spaces ignored.
-    #[serde(default)]
-    q: String,
-    /// `YYYY-MM-DD`.
-    #[serde(default)]
-    birth: String,
-}
-
-/// `GET /api/roster/search?q=&birth=`: find a booked resident without a card (reception).
-/// Every resident shown is an audited read.
-pub(crate) async fn roster_search(
-    State(state): State<AppState>,
-    staff: Staff,
-    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
-) -> Result<Response, ApiError> {
-    require_reception(&staff)?;
-    let key = crate::identity::normalize::name_key(&q.q);
-    if key.chars().count() < 2 && q.birth.is_empty() {
-        return Err(ApiError::malformed(
-            "give at least two characters of the name, or the birth date",
-        ));
-    }
-    let all = state.roster.all().map_err(roster_unavailable)?;
-    let hits: Vec<crate::roster::Resident> = all
-        .into_iter()
-        .filter(|r| {
-            (key.is_empty()
-                || crate::identity::normalize::name_key(&r.name).contains(&key)
-                || crate::identity::normalize::name_key(&r.name_kana).contains(&key))
-                && (q.birth.is_empty() || r.birth_date == q.birth)
-        })
-        .take(20)
-        .collect();
-    state
-        .core
-        .audit_read(
-            &staff,
-            hits.iter().map(|r| r.resident_id.clone()).collect(),
-            "reception search",
-        )
-        .await?;
-    Ok(Json(json!({"residents": hits})).into_response())
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckInRequest {
     /// Client-chosen event id (a retried check-in is idempotent).
@@ -364,9 +277,7 @@ pub(crate) async fn check_in(
     staff: Staff,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if !matches!(staff.role, Role::Reception | Role::VenueAdmin) {
-        return Err(ApiError::forbidden("only reception checks residents in"));
-    }
+    require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     let req: CheckInRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
     let card = match (req.card_uid, req.mynumber) {
@@ -404,77 +315,6 @@ pub(crate) async fn check_in(
         .into_response())
 }
 
-/// `POST /api/roster/import`: the reservation system's CSV (UTF-8 or Shift_JIS). Good rows
-/// are imported (idempotently), bad rows reported with line numbers.
-pub(crate) async fn roster_import(
-    State(state): State<AppState>,
-    staff: Staff,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    if staff.role != Role::VenueAdmin {
-        return Err(ApiError::forbidden(
-            "only the venue admin imports the roster",
-        ));
-    }
-    let (rows, errors) = crate::roster::import::parse(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_roster_file", e.to_string()))?;
-    let roster = state.roster.clone();
-    let (added, updated, unchanged) =
-        crate::error::blocking("roster import", move || roster.import(&rows))
-            .await?
-            .map_err(roster_unavailable)?;
-    tracing::info!(
-        added,
-        updated,
-        unchanged,
-        rejected = errors.len(),
-        "roster imported"
-    );
-    Ok(
-        Json(json!({"added": added, "updated": updated, "unchanged": unchanged, "errors": errors}))
-            .into_response(),
-    )
-}
-
-/// `POST /api/roster/history`: earlier results of booked residents
-/// (`resident_id,item_code,value,unit,date`), shown at the stations as last year's values.
-pub(crate) async fn history_import(
-    State(state): State<AppState>,
-    staff: Staff,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    if staff.role != Role::VenueAdmin {
-        return Err(ApiError::forbidden(
-            "only the venue admin imports earlier results",
-        ));
-    }
-    let (rows, errors) = crate::roster::import::parse_history(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_history_file", e.to_string()))?;
-    let roster = state.roster.clone();
-    let n = rows.len();
-    let changed = crate::error::blocking("history import", move || roster.import_history(&rows))
-        .await?
-        .map_err(roster_unavailable)?;
-    Ok(Json(json!({"rows": n, "changed": changed, "errors": errors})).into_response())
-}
-
-/// `GET /api/residents/{id}/history`: the latest earlier value of each item (audited).
-pub(crate) async fn history(
-    State(state): State<AppState>,
-    staff: Staff,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Response, ApiError> {
-    crate::api::require_checkup_role(&staff)?;
-    // Only a booked resident's values are shown, and the read is audited first.
-    booked(&state, &id)?;
-    state
-        .core
-        .audit_read(&staff, vec![id.clone()], "last year's values")
-        .await?;
-    let values = state.roster.last_values(&id).map_err(roster_unavailable)?;
-    Ok(Json(json!({"resident_id": id, "values": values})).into_response())
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TapRequest {
@@ -483,19 +323,13 @@ struct TapRequest {
     card: String,
 }
 
-/// The demo PIN of a resident's My Number card: the last four digits of the resident number.
-pub fn demo_pin(resident_id: &str) -> String {
-    let digits: String = resident_id.chars().filter(char::is_ascii_digit).collect();
-    format!("{:0>4}", &digits[digits.len().saturating_sub(4)..])
-}
-
 /// `POST /api/demo/tap`: put a booked resident's card on the demo's virtual reader.
 pub(crate) async fn demo_tap(
     State(state): State<AppState>,
     staff: Staff,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_reception(&staff)?;
+    require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     let Some(slot) = state.cards.virtual_card() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -517,7 +351,7 @@ pub(crate) async fn demo_tap(
                 _ => "9",
             }
             .into(),
-            pin: demo_pin(&r.resident_id),
+            pin: crate::demo::demo_pin(&r.resident_id),
             tries_left: 3,
             individual_number: "000000000000".into(),
         },
@@ -547,110 +381,38 @@ pub(crate) async fn demo_untap(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    require_reception(&staff)?;
+    require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     if let Some(slot) = state.cards.virtual_card() {
         slot.remove();
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-const RECEPTION_JS: &str = include_str!("../assets/reception.js");
-
 /// `GET /reception`
 pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
         return Redirect::to("/login").into_response();
     };
-    if !matches!(staff.role, Role::Reception | Role::VenueAdmin) {
-        return (
-            StatusCode::FORBIDDEN,
-            Html("<p>受付の権限がありません / Not allowed</p>"),
-        )
-            .into_response();
+    if require(&staff, &[Role::Reception, Role::VenueAdmin]).is_err() {
+        return super::pages::forbidden_page(crate::ui::Lang::Ja, &staff);
     }
-    let demo: Vec<crate::roster::Resident> = if state.cards.virtual_card().is_some() {
+    let demo = if state.cards.virtual_card().is_some() {
         crate::demo::roster()
             .into_iter()
             .step_by(23)
             .take(8)
+            .map(|r| crate::ui::reception::DemoResident {
+                name: r.name,
+                resident_id: r.resident_id,
+            })
             .collect()
     } else {
         Vec::new()
     };
-    let markup = html! {
-        (maud::DOCTYPE)
-        html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "受付 — Checkup Edge" }
-                link rel="stylesheet" href="/assets/app.css";
-            }
-            body {
-                header {
-                    h1 { "受付 Reception — " (state.venue.name) }
-                    span.who { (staff.name) }
-                    a.lang href="/" { "会場 / Venue" }
-                }
-                main {
-                    section #card-status .station aria-live="polite" {
-                        h2 #status-title { "カードをかざしてください" }
-                        p #status-detail .en { "Tap the resident's card on the reader" }
-                    }
-                    section #pin-pad .station hidden {
-                        h2 { "暗証番号（4桁）を入力してください " span.en { "Resident enters the 4-digit PIN" } }
-                        p #pin-dots aria-label="PIN" { "○○○○" }
-                        div .keys {
-                            @for k in ["1","2","3","4","5","6","7","8","9","消","0","OK"] {
-                                button type="button" .key data-key=(k) { (k) }
-                            }
-                        }
-                        label #last-try hidden { input #confirm-last-try type="checkbox"; " 残り1回です。本人確認のうえ送信します / One try left: staff confirms" }
-                    }
-                    section #result .station hidden {
-                        h2 { "読み取り結果 " span.en { "Card reading" } }
-                        dl #result-fields {}
-                    }
-                    section #candidates .station hidden {
-                        h2 { "予約者 " span.en { "Booked resident" } }
-                        ul #candidate-list .demo-list {}
-                    }
-                    section #checked-in .station hidden aria-live="polite" {
-                        h2 #checked-in-title { "受付しました" }
-                        p #checked-in-stations {}
-                    }
-                    section .station #search {
-                        h2 { "カードがない方を検索 " span.en { "Find a resident without a card" } }
-                        form #search-form {
-                            label for="search-q" { "氏名・カナ / Name or kana" }
-                            input #search-q name="q" autocomplete="off";
-                            label for="search-birth" { "生年月日 / Birth date" }
-                            input #search-birth name="birth" type="date";
-                            button type="submit" { "検索 / Search" }
-                        }
-                    }
-                    @if !demo.is_empty() {
-                        section .station #demo {
-                            h2 { "デモ: カードをタップ " span.en { "Demo: tap a booked resident's card" } }
-                            p .en { "My Number demo PIN = last 4 digits of the resident number" }
-                            ul .demo-list {
-                                @for r in &demo {
-                                    li {
-                                        (r.name) " (" (r.resident_id) ") "
-                                        button type="button" .tap data-resident=(r.resident_id) data-card="mynumber" { "マイナンバーカード" }
-                                        " "
-                                        button type="button" .tap data-resident=(r.resident_id) data-card="venue" { "会場カード" }
-                                    }
-                                }
-                            }
-                            button type="button" #untap { "カードを離す / Remove card" }
-                        }
-                    }
-                }
-                script { (PreEscaped(crate::web::COMMON_JS)) }
-                script { (PreEscaped(RECEPTION_JS)) }
-            }
-        }
+    let view = crate::ui::reception::ReceptionView {
+        venue_name: state.venue.name.clone(),
+        staff_name: staff.name.clone(),
+        demo,
     };
-    Html(markup.into_string()).into_response()
+    Html(crate::ui::reception::page_markup(&view).into_string()).into_response()
 }

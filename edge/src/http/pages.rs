@@ -1,0 +1,191 @@
+//! The pages' own routes: the venue board page, sign-in and sign-out forms, the stylesheet,
+//! and the page language (`?lang=en`, remembered in a cookie). The markup is [`crate::ui`]'s.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::status::station_label;
+use super::{AppState, set_cookie};
+use crate::auth::{self, Staff};
+use crate::ui::{self, APP_CSS, Lang, Who};
+use checkup_protocol::Role;
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LangQuery {
+    lang: Option<String>,
+}
+
+/// Language from `?lang=`, else the `lang` cookie, else Japanese. Returns whether the query
+/// asked for a change (so the cookie is set).
+pub(crate) fn lang_of(headers: &HeaderMap, q: &LangQuery) -> (Lang, bool) {
+    let parse = Lang::parse;
+    if let Some(l) = q.lang.as_deref().and_then(parse) {
+        return (l, true);
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == "lang")
+        .and_then(|(_, v)| parse(v));
+    (cookie.unwrap_or(Lang::Ja), false)
+}
+
+pub(crate) fn with_lang_cookie(mut resp: Response, lang: Lang, set: bool) -> Response {
+    if set {
+        set_cookie(
+            &mut resp,
+            &format!(
+                "lang={}; Path=/; SameSite=Strict; Max-Age=31536000",
+                lang.code()
+            ),
+        );
+    }
+    resp
+}
+
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
+    auth::token_from_headers(headers).and_then(|t| state.auth.lookup(&t))
+}
+
+/// `GET /`: the venue board, for checkup roles.
+pub(crate) async fn venue_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (lang, set) = lang_of(&headers, &q);
+    let Some(staff) = signed_in(&state, &headers) else {
+        return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
+    };
+    // The child-welfare roles have their own pages.
+    match staff.role {
+        Role::ChildWelfareClerk => {
+            return with_lang_cookie(Redirect::to("/intake").into_response(), lang, set);
+        }
+        Role::Caseworker => {
+            return with_lang_cookie(Redirect::to("/cases").into_response(), lang, set);
+        }
+        _ => {}
+    }
+    if !staff.role.is_checkup_role() {
+        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
+    }
+    let view = {
+        let p = state.store.projection();
+        let progress = p.station_progress();
+        ui::board::BoardView {
+            venue_name: state.venue.name.clone(),
+            booked: state.venue.booked as u64,
+            opened: p.sessions_opened() as u64,
+            open: p.open_sessions().len() as u64,
+            stations: state
+                .venue
+                .stations
+                .iter()
+                .map(|s| {
+                    let pr = progress.get(&s.kind).copied().unwrap_or_default();
+                    ui::board::StationTile {
+                        id: s.id.clone(),
+                        kind: s.kind,
+                        label: station_label(s.kind, &s.label),
+                        waiting: pr.waiting,
+                        done: pr.done,
+                    }
+                })
+                .collect(),
+        }
+    };
+    let markup = ui::board::page_markup(lang, &Who::from(&staff), &view);
+    with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
+}
+
+/// The 403 page for a signed-in staff member whose role may not open a page.
+pub(crate) fn forbidden_page(lang: Lang, staff: &Staff) -> Response {
+    let markup = ui::forbidden(lang, &Who::from(staff));
+    (StatusCode::FORBIDDEN, Html(markup.into_string())).into_response()
+}
+
+/// `GET /login`
+pub(crate) async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (lang, set) = lang_of(&headers, &q);
+    let markup = ui::login::page_markup(lang, &state.venue.name, None);
+    with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    staff_id: String,
+    pin: String,
+}
+
+/// `POST /login` (form)
+pub(crate) async fn login_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let (lang, _) = lang_of(&headers, &LangQuery::default());
+    let client = auth::Client::of(&extensions);
+    match super::auth::sign_in(&state, form.staff_id.trim().to_owned(), form.pin, client).await {
+        Ok((token, staff)) => {
+            tracing::info!(staff = %staff.id, role = %staff.role, "signed in");
+            let mut resp = Redirect::to("/").into_response();
+            set_cookie(&mut resp, &state.auth.cookie(&token));
+            resp
+        }
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            let secs = e.retry_after.unwrap_or(30);
+            let msg = match lang {
+                Lang::Ja => format!("暗証番号の誤りが続いたため、{secs}秒間サインインできません。"),
+                Lang::En => format!("Too many wrong PINs: try again in {secs} seconds."),
+            };
+            let markup = ui::login::page_markup(lang, &state.venue.name, Some(&msg));
+            let mut resp =
+                (StatusCode::TOO_MANY_REQUESTS, Html(markup.into_string())).into_response();
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+            resp
+        }
+        Err(_) => {
+            let msg = lang.t(
+                "職員IDまたは暗証番号が違います。",
+                "Staff ID or PIN is wrong.",
+            );
+            let markup = ui::login::page_markup(lang, &state.venue.name, Some(msg));
+            (StatusCode::UNAUTHORIZED, Html(markup.into_string())).into_response()
+        }
+    }
+}
+
+/// `POST /logout` (form)
+pub(crate) async fn logout_submit(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(t) = auth::token_from_headers(&headers) {
+        state.auth.sign_out(&t);
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    set_cookie(&mut resp, &auth::clear_cookie());
+    resp
+}
+
+/// `GET /assets/app.css`
+pub(crate) async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}

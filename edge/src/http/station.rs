@@ -1,0 +1,62 @@
+//! `GET /station/{kind}`: a station's page for the staff who work there (診察 for doctors
+//! only: [`crate::venue::may_work_at`]), with the station's items and limits handed to the
+//! page ([`crate::ui::station`]).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use checkup_protocol::StationKind;
+use checkup_protocol::items::{ItemValueKind, QUALITATIVE_VALUES};
+use serde_json::json;
+
+use super::AppState;
+use crate::auth;
+
+/// `GET /station/{kind}`
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+) -> Response {
+    let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Ok(kind) = kind.parse::<StationKind>() else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<p>そのような検査はありません / No such station</p>"),
+        )
+            .into_response();
+    };
+    if !crate::venue::may_work_at(&staff, kind) {
+        return super::pages::forbidden_page(crate::ui::Lang::Ja, &staff);
+    }
+    let items: Vec<serde_json::Value> = kind
+        .items()
+        .map(|i| {
+            let limits = match i.kind {
+                ItemValueKind::Numeric { min, max, soft_min, soft_max, decimals } => {
+                    json!({"min": min, "max": max, "soft_min": soft_min, "soft_max": soft_max, "decimals": decimals})
+                }
+                ItemValueKind::Qualitative => json!({"values": QUALITATIVE_VALUES}),
+            };
+            json!({"code": i.code, "name": i.name_ja, "name_en": i.name_en, "unit": i.unit, "limits": limits})
+        })
+        .collect();
+    let names: serde_json::Map<String, serde_json::Value> = checkup_protocol::items::ITEMS
+        .iter()
+        .map(|i| {
+            (
+                i.code.to_owned(),
+                json!(format!("{} / {}", i.name_ja, i.name_en)),
+            )
+        })
+        .collect();
+    let config = json!({"station": kind, "items": items, "doctor": kind == StationKind::Doctor, "names": names}).to_string();
+    let view = crate::ui::station::StationView {
+        kind,
+        staff_name: staff.name.clone(),
+        config,
+    };
+    Html(crate::ui::station::page_markup(&view).into_string()).into_response()
+}

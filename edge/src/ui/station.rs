@@ -1,0 +1,59 @@
+//! A station's entry page: residents due here (live), the station's items with their limits,
+//! BMI derived, save with one tap (retried with the same event id), corrections with a
+//! reason, sign-off (confirmed when something is missing); the doctor sees the whole record.
+
+use checkup_protocol::StationKind;
+use maud::{Markup, PreEscaped, html};
+
+const STATION_JS: &str = include_str!("../../assets/station.js");
+
+/// What a station page needs.
+#[derive(Debug, Clone)]
+pub struct StationView {
+    /// The station.
+    pub kind: StationKind,
+    /// Who is signed in.
+    pub staff_name: String,
+    /// The page script's configuration (items, limits, names) as JSON.
+    pub config: String,
+}
+
+/// The station page.
+pub fn page_markup(v: &StationView) -> Markup {
+    html! {
+        (maud::DOCTYPE)
+        html lang="ja" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (v.kind.label_ja()) " — Checkup Edge" }
+                link rel="stylesheet" href="/assets/app.css";
+            }
+            body data-config=(v.config) {
+                header {
+                    h1 { (v.kind.label_ja()) " " span.en { (v.kind.label_en()) } }
+                    span.who { (v.staff_name) }
+                    a.lang href="/" { "会場 / Venue" }
+                }
+                main {
+                    section .station {
+                        h2 { "ここで受ける方 " span.en { "Residents due here" } }
+                        ul #due .demo-list {}
+                    }
+                    section #entry .station hidden {
+                        h2 #entry-title {}
+                        div #record {}
+                        form #items {}
+                        p #bmi {}
+                        p #entry-message .error hidden role="alert" {}
+                        button type="button" #save { "保存 / Save" }
+                        " "
+                        button type="button" #done { "この検査を完了 / Station done" }
+                    }
+                }
+                script { (PreEscaped(super::COMMON_JS)) }
+                script { (PreEscaped(STATION_JS)) }
+            }
+        }
+    }
+}
