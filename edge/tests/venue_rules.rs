@@ -183,8 +183,12 @@ async fn a_replayed_check_in_with_another_resident_is_a_conflict() {
 }
 
 fn visited(session: &Value, r: &str, station: &str, confirmed: bool) -> Value {
-    json!({"id": Uuid::now_v7(), "body": {"kind": "station_visited", "payload": {
-        "session_id": session, "resident_id": r, "station": station, "confirmed": confirmed}}})
+    let mut body = json!({"id": Uuid::now_v7(), "body": {"kind": "station_visited", "payload": {
+        "session_id": session, "resident_id": r, "station": station}}});
+    if confirmed {
+        body["body"]["payload"]["confirmed"] = json!(true);
+    }
+    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +203,7 @@ async fn only_a_doctor_signs_off_the_doctor_and_never_an_empty_record_unasked() 
     let session = &opened["session_id"];
     // A nurse may not complete 診察, nor open its page.
     let (st, v) = nurse
-        .post("/api/events", &visited(session, &r, "doctor", true))
+        .post("/api/events", &visited(session, &r, "doctor", false))
         .await;
     assert_eq!(
         (st, v["error"].as_str()),
@@ -274,9 +278,15 @@ async fn a_notice_is_never_saved_without_its_scan() {
     let fields: serde_json::Map<String, Value> = checkup_protocol::notice::NOTICE_FIELDS
         .iter()
         .map(|f| {
+            // A well-formed notice (a case needs the child's name; the rest may be blank).
+            let value = if *f == "child_name" {
+                "山田花子"
+            } else {
+                ""
+            };
             (
                 f.to_string(),
-                json!({"value": "x", "confidence": 1.0, "corrected": true}),
+                json!({"value": value, "confidence": 1.0, "corrected": true}),
             )
         })
         .collect();
