@@ -354,6 +354,10 @@ fn check_against_state(state: &AppState, body: &EventBody) -> Result<(), ApiErro
             _ => Err(not_open(v.session_id)),
         },
         EventBody::RecordViewed(_) => Ok(()),
+        // Recorded by the box when a scan or case is shown, never typed in.
+        EventBody::CaseViewed(_) => Err(ApiError::forbidden(
+            "case views are recorded by the box when a scan or case is shown",
+        )),
         EventBody::NoticeIntakeSaved(n) => {
             if p.cases().iter().any(|c| c.case_id == n.case_id) {
                 return Err(ApiError::new(

@@ -162,6 +162,11 @@ async fn memory_bomb_tiff_upload_is_refused_and_the_box_stays_under_500_mb() {
     eprintln!("600 dpi colour A4: VmHWM {hwm_big} kB (VmRSS {rss_big} kB)");
     assert!(hwm_big < LIMIT_KB, "peak {hwm_big} kB over {LIMIT_KB} kB");
     assert_eq!(scan["status"], "ready", "{scan}");
+    let id = scan["id"].as_str().expect("id");
+    let scan = clerk
+        .get(&format!("/api/intake/scans/{id}"))
+        .await
+        .expect("the scan");
     assert_eq!(
         scan["result"]["fields"]["child_name"]["value"],
         t.child_name.as_str(),
