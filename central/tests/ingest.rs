@@ -496,6 +496,41 @@ async fn scenario(postgres: bool) {
     let list: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(list["cases"].as_array().map(Vec::len), Some(1));
 
+    // A box's audit of a caseworker shown the case is taken in the batch like any event and
+    // joins no health record, no export and no intake row.
+    let view = Event::seal(
+        Uuid::now_v7(),
+        "midori-day1",
+        "edge-01",
+        f.events().await + 1,
+        Hlc {
+            ms: DAY_MS + 6_000,
+            c: 0,
+        },
+        Actor {
+            staff_id: "K1".into(),
+            role: Role::Caseworker,
+        },
+        EventBody::CaseViewed(checkup_protocol::CaseViewed {
+            scan_id: None,
+            case_ids: vec![case_id],
+            purpose: "GET /api/cases".into(),
+        }),
+        &f.key,
+    );
+    let (s, v) = f.post(Some(SECRET), json_of(&[view])).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, body) = f.get(&worker, "/v1/notices").await;
+    let list: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(1));
+    let (_, rec) = f.get(&admin, "/v1/residents/0000000077/record").await;
+    let (_, csv) = f
+        .get(&admin, "/v1/export.csv?from=2026-04-01&to=2027-03-31")
+        .await;
+    for text in [rec, csv] {
+        assert!(!text.contains(&case_id.to_string()), "{text}");
+    }
+
     let _ = &f.foreign_key;
     f.finish().await;
 }

@@ -1,10 +1,11 @@
 //! Scanned-page input: every accepted format and every bad input the hot folder or an upload
 //! can bring — a decompression bomb refused before decoding, truncated and non-image files,
-//! damaged PDFs, oversize files, too many pages.
+//! damaged PDFs, oversize files, too many pages, pages past the ones asked for left
+//! undecoded, the per-page and whole-file pixel limits.
 
 use std::io::Cursor;
 
-use checkup_drivers::scan::{Limits, ScanError, read_bytes, read_file};
+use checkup_drivers::scan::{Limits, Reader, ScanError, read_bytes, read_file};
 use image::{GrayImage, ImageFormat, Luma};
 
 fn page(w: u32, h: u32) -> GrayImage {
@@ -18,11 +19,16 @@ fn encode(img: &GrayImage, f: ImageFormat) -> Vec<u8> {
 }
 
 fn tiff_pages(n: usize) -> Vec<u8> {
+    tiff_of(&(0..n).map(|i| (40 + i as u32, 30)).collect::<Vec<_>>())
+}
+
+/// A TIFF of grey pages of the given sizes.
+fn tiff_of(sizes: &[(u32, u32)]) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     {
         let mut enc = tiff::encoder::TiffEncoder::new(&mut out).expect("tiff");
-        for i in 0..n {
-            let p = page(40 + i as u32, 30);
+        for &(w, h) in sizes {
+            let p = page(w, h);
             enc.write_image::<tiff::encoder::colortype::Gray8>(p.width(), p.height(), p.as_raw())
                 .expect("page");
         }
@@ -129,4 +135,95 @@ fn damaged_and_foreign_files_get_clear_errors() {
     );
     let e = read_file(std::path::Path::new("/nonexistent/scan.png"), &l).expect_err("missing");
     assert_eq!(e.code(), "io");
+}
+
+#[test]
+fn memory_bomb_pages_after_the_first_are_counted_never_decoded() {
+    // Page 2 is over the pixel limit: reading page 1 alone never decodes (nor refuses) it,
+    // reading every page refuses the file before decoding anything.
+    let tif = tiff_of(&[(40, 30), (3000, 3000), (42, 30)]);
+    let l = Limits {
+        max_pixels: 1_000_000,
+        ..Limits::default()
+    };
+    let first = Reader::new(l).first_pages(1);
+    let pages = first.read_bytes("scan.tif", &tif).expect("first page");
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].image.as_raw(), page(40, 30).as_raw());
+    let e = Reader::new(l)
+        .read_bytes("scan.tif", &tif)
+        .expect_err("page 2");
+    assert!(
+        matches!(
+            e,
+            ScanError::TooManyPixels {
+                page: 2,
+                width: 3000,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // The page count covers the pages not decoded.
+    let two = Limits {
+        max_pages: 2,
+        ..Limits::default()
+    };
+    let e = Reader::new(two).first_pages(1).read_bytes("scan.tif", &tif);
+    assert_eq!(e.expect_err("3 pages").code(), "too_many_pages");
+}
+
+#[test]
+fn pixels_in_all_and_decoded_bytes_are_limited_before_decoding() {
+    // 1200 + 1230 + 1260 pixels.
+    let tif = tiff_pages(3);
+    let l = Limits {
+        max_total_pixels: 3000,
+        ..Limits::default()
+    };
+    let e = read_bytes("scan.tif", &tif, &l).expect_err("in all");
+    assert!(
+        matches!(
+            e,
+            ScanError::TooManyPixelsInAll {
+                pages: 3,
+                pixels: 3690,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.code(), "too_many_pixels_in_all");
+    let two = Reader::new(l).first_pages(2).read_bytes("scan.tif", &tif);
+    assert_eq!(two.expect("two pages").len(), 2);
+    // Samples: a 64 × 48 RGB PNG decodes to 9216 bytes, a grey TIFF page of 40 × 30 to 1200.
+    let small = Limits {
+        max_page_bytes: 5000,
+        ..Limits::default()
+    };
+    let rgb = image::DynamicImage::ImageLuma8(page(64, 48)).to_rgb8();
+    let mut png = Cursor::new(Vec::new());
+    rgb.write_to(&mut png, ImageFormat::Png).expect("png");
+    let e = read_bytes("rgb.png", png.get_ref(), &small).expect_err("bytes");
+    assert!(
+        matches!(e, ScanError::PageTooLarge { bytes: 9216, .. }),
+        "{e}"
+    );
+    assert_eq!(e.code(), "page_too_large");
+    let tiny = Limits {
+        max_page_bytes: 1000,
+        ..Limits::default()
+    };
+    let e = read_bytes("scan.tif", &tif, &tiny).expect_err("bytes");
+    assert!(
+        matches!(
+            e,
+            ScanError::PageTooLarge {
+                page: 1,
+                bytes: 1200,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }

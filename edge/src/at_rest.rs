@@ -7,6 +7,11 @@
 //!                                                  results of the notice inbox, taken scans
 //! ```
 //!
+//! The one plain copy of a notice on disk is a PDF while poppler renders it (the tools read
+//! only files): it lives in `<data_dir>/intake/work/` (0700, the file 0600) for the
+//! rendering and is overwritten and removed right after, at start and by `wipe`
+//! ([`crate::intake::inbox`]).
+//!
 //! Without a key (development with `--insecure-dev`, or a box configured without one) the
 //! same files are written in the clear; a store made one way cannot be opened the other.
 //! A sealed file is `CEF1` ‖ 12-byte random nonce ‖ ciphertext with its 16-byte tag; a

@@ -4,8 +4,9 @@
 //! store is compared with the forwarding watermark (central's acknowledged heads, see
 //! [`crate::forward`]), node by node, and any event above it refuses the wipe — nothing
 //! that exists only on this box is ever destroyed. Then every file under the data directory
-//! (event store and its WAL, roster, scans of the intake inbox, keys) and the hot folder's
-//! `taken/` scans are overwritten with zeros, flushed to disk and removed.
+//! (event store and its WAL, roster, scans of the intake inbox, a PDF copy a crash left in
+//! the intake's work directory, keys) and the hot folder's `taken/` scans are overwritten
+//! with zeros, flushed to disk and removed.
 //!
 //! A box still listening on its address is not wiped (stop it first).
 //!
@@ -218,6 +219,14 @@ pub fn wipe_with(
         "box wiped"
     );
     Ok(report)
+}
+
+/// Overwrite and remove everything below `dir`, which stays (the intake's PDF work
+/// directory at start-up); the number of files removed.
+pub(crate) fn shred_contents(dir: &Path) -> Result<u64, WipeError> {
+    let mut report = WipeReport::default();
+    shred_dir(dir, &mut report)?;
+    Ok(report.files)
 }
 
 /// Overwrite and remove everything below `dir` (links are removed, never followed).

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::error::ProtocolError;
 use crate::hlc::Hlc;
 use crate::items::{self, ItemValueKind, QUALITATIVE_VALUES, StationKind};
-use crate::notice::NoticeIntakeSaved;
+use crate::notice::{CaseViewed, NoticeIntakeSaved};
 use crate::roles::Role;
 use crate::signing::{self, Keyring, NodeKey, PublicKey};
 
@@ -96,11 +96,13 @@ pub enum EventKind {
     StationVisited,
     /// See [`NoticeIntakeSaved`] (child-welfare compartment).
     NoticeIntakeSaved,
+    /// See [`CaseViewed`] (child-welfare compartment).
+    CaseViewed,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
@@ -108,12 +110,13 @@ impl EventKind {
         EventKind::RecordViewed,
         EventKind::StationVisited,
         EventKind::NoticeIntakeSaved,
+        EventKind::CaseViewed,
     ];
 
     /// Whether events of this kind belong to the child-welfare compartment, which only the
     /// child-welfare roles may see.
     pub fn is_child_case(self) -> bool {
-        matches!(self, EventKind::NoticeIntakeSaved)
+        matches!(self, EventKind::NoticeIntakeSaved | EventKind::CaseViewed)
     }
 
     /// Stable identifier, as in the JSON `kind` field.
@@ -126,6 +129,7 @@ impl EventKind {
             EventKind::RecordViewed => "record_viewed",
             EventKind::StationVisited => "station_visited",
             EventKind::NoticeIntakeSaved => "notice_intake_saved",
+            EventKind::CaseViewed => "case_viewed",
         }
     }
 }
@@ -149,6 +153,9 @@ pub enum EventBody {
     StationVisited(StationVisited),
     /// A clerk reviewed a police notice and saved it as a case (child-welfare compartment).
     NoticeIntakeSaved(NoticeIntakeSaved),
+    /// A child-welfare role was shown a scanned notice or cases (audit, child-welfare
+    /// compartment).
+    CaseViewed(CaseViewed),
 }
 
 /// Payload of [`EventBody::StationVisited`].
@@ -297,6 +304,7 @@ impl EventBody {
             EventBody::RecordViewed(_) => EventKind::RecordViewed,
             EventBody::StationVisited(_) => EventKind::StationVisited,
             EventBody::NoticeIntakeSaved(_) => EventKind::NoticeIntakeSaved,
+            EventBody::CaseViewed(_) => EventKind::CaseViewed,
         }
     }
 
@@ -310,7 +318,7 @@ impl EventBody {
             EventBody::RecordViewed(p) => Some(&p.resident_id),
             EventBody::StationVisited(p) => Some(&p.resident_id),
             // A child case is not part of the resident's health record.
-            EventBody::NoticeIntakeSaved(_) => None,
+            EventBody::NoticeIntakeSaved(_) | EventBody::CaseViewed(_) => None,
         }
     }
 
@@ -393,6 +401,7 @@ impl EventBody {
                 Ok(())
             }
             EventBody::NoticeIntakeSaved(p) => p.validate(),
+            EventBody::CaseViewed(p) => p.validate(),
         }
     }
 }
@@ -422,7 +431,7 @@ pub(crate) fn check_id(field: &'static str, s: &str) -> Result<(), ProtocolError
     Ok(())
 }
 
-fn check_text(field: &'static str, s: &str) -> Result<(), ProtocolError> {
+pub(crate) fn check_text(field: &'static str, s: &str) -> Result<(), ProtocolError> {
     let n = s.chars().count();
     if s.trim().is_empty() {
         return Err(ProtocolError::invalid(field, "must not be empty"));

@@ -58,6 +58,6 @@ pub use event::{
 };
 pub use hlc::{Hlc, HlcClock};
 pub use items::{Item, ItemValueKind, StationKind};
-pub use notice::{NoticeField, NoticeIntakeSaved, NoticeSource};
+pub use notice::{CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource};
 pub use roles::Role;
 pub use signing::{Keyring, NodeKey, PublicKey};

@@ -1,5 +1,6 @@
 //! The child-welfare compartment: a police notice (児童通告書) reviewed by a clerk and saved
-//! as a case ([`NoticeIntakeSaved`]).
+//! as a case ([`NoticeIntakeSaved`]), and the audit of who was shown a scan or cases
+//! ([`CaseViewed`]).
 //!
 //! Only the child-welfare roles may append or read these events (see
 //! [`crate::Role::may_see_child_cases`]); every other role's view of the log leaves them out.
@@ -135,6 +136,72 @@ impl NoticeIntakeSaved {
             ));
         }
         Ok(())
+    }
+}
+
+/// Most cases one [`CaseViewed`] names; a longer list shown at once is recorded as several
+/// events.
+pub const MAX_VIEWED_CASES: usize = 100;
+
+/// Payload of [`crate::EventBody::CaseViewed`]: a child-welfare role was shown a scanned
+/// notice (its record or a crop of it) or saved cases. The box records it, durably, before
+/// the data is returned, as `record_viewed` is for health records; it is part of the
+/// child-welfare compartment and of no health record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseViewed {
+    /// The scan shown, if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<Uuid>,
+    /// The cases shown (the scan's case, or the rows of a case list), at most
+    /// [`MAX_VIEWED_CASES`], each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub case_ids: Vec<Uuid>,
+    /// What screen or API showed it.
+    pub purpose: String,
+}
+
+impl CaseViewed {
+    /// Payload rules: a scan or at least one case, no nil ids, no case twice, at most
+    /// [`MAX_VIEWED_CASES`] cases, a purpose of 1 to 1000 characters.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        if self.scan_id.is_none() && self.case_ids.is_empty() {
+            return Err(ProtocolError::invalid(
+                "payload",
+                "a view names a scan_id or case_ids",
+            ));
+        }
+        if self.scan_id.is_some_and(|id| id.is_nil()) {
+            return Err(ProtocolError::invalid(
+                "payload.scan_id",
+                "must not be the nil UUID",
+            ));
+        }
+        if self.case_ids.len() > MAX_VIEWED_CASES {
+            return Err(ProtocolError::invalid(
+                "payload.case_ids",
+                format!(
+                    "{} cases; at most {MAX_VIEWED_CASES} (record a longer list as several views)",
+                    self.case_ids.len()
+                ),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for id in &self.case_ids {
+            if id.is_nil() {
+                return Err(ProtocolError::invalid(
+                    "payload.case_ids",
+                    "must not hold the nil UUID",
+                ));
+            }
+            if !seen.insert(id) {
+                return Err(ProtocolError::invalid(
+                    "payload.case_ids",
+                    format!("case {id} is listed twice"),
+                ));
+            }
+        }
+        crate::event::check_text("payload.purpose", &self.purpose)
     }
 }
 
@@ -287,6 +354,41 @@ mod tests {
         let mut n = sample();
         n.source.sha256 = "xyz".into();
         assert!(n.validate().is_err(), "a bad digest");
+    }
+
+    #[test]
+    fn case_views_name_what_was_shown_within_bounds() {
+        let view = |scan: Option<Uuid>, cases: Vec<Uuid>, purpose: &str| CaseViewed {
+            scan_id: scan,
+            case_ids: cases,
+            purpose: purpose.into(),
+        };
+        let a = Uuid::now_v7();
+        view(Some(a), vec![], "GET /api/intake/scans/x")
+            .validate()
+            .expect("a scan");
+        view(None, vec![a, Uuid::now_v7()], "GET /api/cases")
+            .validate()
+            .expect("cases");
+        let many: Vec<Uuid> = (0..MAX_VIEWED_CASES).map(|_| Uuid::now_v7()).collect();
+        view(None, many.clone(), "GET /api/cases")
+            .validate()
+            .expect("the most cases");
+        let refused = [
+            view(None, vec![], "GET /api/cases"),
+            view(Some(Uuid::nil()), vec![], "x"),
+            view(None, vec![Uuid::nil()], "x"),
+            view(None, vec![a, a], "x"),
+            view(None, [many, vec![a]].concat(), "x"),
+            view(Some(a), vec![], " "),
+            view(Some(a), vec![], &"x".repeat(1001)),
+        ];
+        for v in refused {
+            assert!(v.validate().is_err(), "{v:?} must be refused");
+        }
+        // Unknown payload fields are refused.
+        let json = format!(r#"{{"scan_id":"{a}","purpose":"x","resident_id":"1"}}"#);
+        assert!(serde_json::from_str::<CaseViewed>(&json).is_err());
     }
 
     #[test]

@@ -99,6 +99,8 @@ impl Role {
             // Views are recorded by the server when a record is read, never typed in.
             EventKind::RecordViewed => false,
             EventKind::NoticeIntakeSaved => matches!(self, Role::ChildWelfareClerk),
+            // Recorded by the box when a scan or case is shown to a child-welfare role.
+            EventKind::CaseViewed => self.may_see_child_cases(),
         }
     }
 
@@ -153,6 +155,7 @@ mod tests {
                 role == Role::ChildWelfareClerk,
                 "{role}"
             );
+            assert_eq!(role.may_append(EventKind::CaseViewed), welfare, "{role}");
         }
     }
 

@@ -10,6 +10,7 @@
 //! - [`mqtt`]: MQTT clients with chosen TLS identities, to probe a venue broker.
 //! - [`notice_corpus`]: synthetic police notices with ground truth, for OCR scoring.
 //! - [`pg`]: a PostgreSQL database of the test's own.
+//! - [`scans`]: scanned files made for intake tests (a TIFF decompression bomb).
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
 
 use std::io::{BufRead, BufReader};
@@ -25,6 +26,7 @@ pub mod mqtt;
 pub mod notice_corpus;
 pub mod pdf;
 pub mod pg;
+pub mod scans;
 pub mod venue;
 
 /// Path of workspace binary `name` from package `package`, next to this test's own
@@ -97,10 +99,22 @@ impl Process {
     /// Start `bin args…` and wait up to `timeout` for a stdout line containing
     /// `ready: http://…/` (or `https://`).
     pub fn start(bin: &PathBuf, args: &[&str], timeout: Duration) -> anyhow::Result<Process> {
+        Self::start_with_env(bin, args, &[], timeout)
+    }
+
+    /// As [`Process::start`], with `env` added to (or replacing in) the inherited
+    /// environment.
+    pub fn start_with_env(
+        bin: &PathBuf,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+        timeout: Duration,
+    ) -> anyhow::Result<Process> {
         // The test's own HTTP clients use rustls with the ring provider.
         checkup_provisioning::tls::install_provider();
         let mut child = Command::new(bin)
             .args(args)
+            .envs(env.iter().copied())
             .env(
                 "RUST_LOG",
                 std::env::var("CHECKUP_CHILD_LOG").unwrap_or_else(|_| "warn".into()),

@@ -256,7 +256,10 @@ impl EventRow {
                     notice: serde_json::to_string(p).unwrap_or_default(),
                 })),
             ),
-            EventBody::RecordViewed(_) | EventBody::SessionClosed(_) => (None, Derived::None),
+            // Kept as events only: a child-case view joins no health record and no intake row.
+            EventBody::RecordViewed(_) | EventBody::CaseViewed(_) | EventBody::SessionClosed(_) => {
+                (None, Derived::None)
+            }
         };
         EventRow {
             node: e.node.clone(),

@@ -1,9 +1,17 @@
-//! Cleaning a scanned page before recognition: stretch faint toner, binarise (Otsu), remove
-//! speckle, remove the ruled lines of table forms, straighten small skews, upscale 200 dpi
-//! scans. Each step is a plain function on a grey image, so each can be tested alone.
+//! Cleaning a scanned page before recognition: bring it to the working size (200 dpi scans
+//! upscaled, 600 dpi ones reduced, at most [`MAX_WORKING_PIXELS`]), stretch faint toner,
+//! binarise (Otsu), remove speckle, remove the ruled lines of table forms, straighten small
+//! skews. Each step is a plain function on a grey image, so each can be tested alone.
 
 use image::{GrayImage, Luma};
 use imageproc::contrast::{ThresholdType, otsu_level, stretch_contrast, threshold};
+
+/// Most pixels a page is recognised at. Recognition keeps several working copies of the
+/// page and Tesseract its own (about nine bytes a pixel in all), so this bounds what one
+/// page costs in memory whatever size it was scanned at; Tesseract reads best near 300 dpi
+/// (an A4 page is 8.7 million pixels there); and the Otsu histogram's sums stay within
+/// 32 bits (they overflow past about 16.8 million pixels of one grey level).
+pub const MAX_WORKING_PIXELS: u64 = 12_000_000;
 
 /// Ink is 0, paper 255.
 const INK: u8 = 0;
@@ -235,10 +243,37 @@ pub fn upscale(img: &GrayImage) -> GrayImage {
     out
 }
 
-/// The whole clean-up for recognition: upscale, straighten, binarise, remove rules and
-/// specks.
+/// The page at the size it is recognised at: a page narrower than an A4 width at 300 dpi
+/// upscaled ([`upscale`]) unless that would pass [`MAX_WORKING_PIXELS`]; a page over it
+/// reduced by the smallest whole factor that brings it within (the mean of each block, so
+/// the geometry scales by the same factor both ways); any other page as it is. A sliver too
+/// thin to reduce keeps only its top rows that fit.
+pub fn to_working_size(img: &GrayImage) -> GrayImage {
+    let (w, h) = (u64::from(img.width()), u64::from(img.height()));
+    if w == 0 || h == 0 {
+        return img.clone();
+    }
+    if w < 2200 && 2480 * (h * 2480 / w) <= MAX_WORKING_PIXELS {
+        return upscale(img);
+    }
+    if w * h <= MAX_WORKING_PIXELS {
+        return img.clone();
+    }
+    let k = (2..=img.width().min(img.height()))
+        .find(|k| (w / u64::from(*k)) * (h / u64::from(*k)) <= MAX_WORKING_PIXELS);
+    match k {
+        Some(k) => reduce_by(img, k),
+        None => {
+            let rows = (MAX_WORKING_PIXELS / w).max(1) as u32;
+            image::imageops::crop_imm(img, 0, 0, img.width(), rows.min(img.height())).to_image()
+        }
+    }
+}
+
+/// The whole clean-up for recognition: working size, straighten, binarise, remove rules
+/// and specks.
 pub fn for_recognition(page: &GrayImage) -> Prepared {
-    let up = upscale(page);
+    let up = to_working_size(page);
     // The skew is found on a reduced copy (about 600 px wide): the row profile needs no
     // more, and binarising the full page only to reduce it costs a tenth of a second.
     let skew = estimate_skew(&binarise(&reduced(&up, 600)), 2.0);
@@ -266,9 +301,9 @@ pub fn for_recognition(page: &GrayImage) -> Prepared {
 /// A page made ready for recognition.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// Upscaled, straightened, contrast stretched, rules and specks whitened.
+    /// At the working size, straightened, contrast stretched, rules and specks whitened.
     pub page: GrayImage,
-    /// The same geometry, only upscaled and straightened: strokes as scanned, for a second
+    /// The same geometry, only scaled and straightened: strokes as scanned, for a second
     /// opinion where stretching merged them (「22」 read as 「2」).
     pub straight: GrayImage,
     /// The skew corrected, degrees.
@@ -282,6 +317,12 @@ fn reduced(img: &GrayImage, width: u32) -> GrayImage {
     if k == 1 {
         return img.clone();
     }
+    reduce_by(img, k)
+}
+
+/// The mean of each `k`×`k` block (`k` at least 2; a partial block at the right or bottom
+/// edge is dropped).
+fn reduce_by(img: &GrayImage, k: u32) -> GrayImage {
     let (w, h) = (img.width() / k, img.height() / k);
     let (ku, wu, src) = (k as usize, img.width() as usize, img.as_raw());
     let mut sums = vec![0u32; w as usize];
@@ -403,6 +444,26 @@ mod tests {
         assert_eq!(up.get_pixel(10, 10).0[0], PAPER);
         let big = GrayImage::from_pixel(2480, 10, Luma([7]));
         assert_eq!(upscale(&big), big);
+    }
+
+    #[test]
+    fn pages_are_brought_to_the_working_size() {
+        // 200 dpi A4: upscaled to 300 dpi.
+        let a4_200 = GrayImage::from_pixel(1654, 2339, Luma([PAPER]));
+        assert_eq!(to_working_size(&a4_200).width(), 2480);
+        // 300 dpi A4: as it is.
+        let a4_300 = GrayImage::from_pixel(2480, 3508, Luma([PAPER]));
+        assert_eq!(to_working_size(&a4_300).dimensions(), (2480, 3508));
+        // 600 dpi A4 (35 million pixels): halved.
+        let a4_600 = GrayImage::from_pixel(4961, 7016, Luma([PAPER]));
+        assert_eq!(to_working_size(&a4_600).dimensions(), (2480, 3508));
+        // A narrow, very tall strip is not upscaled past the bound.
+        let strip = GrayImage::from_pixel(1000, 9000, Luma([PAPER]));
+        let s = to_working_size(&strip);
+        assert!(u64::from(s.width()) * u64::from(s.height()) <= MAX_WORKING_PIXELS);
+        // A sliver that cannot be reduced keeps its top rows.
+        let sliver = GrayImage::from_pixel(1, 13_000_000, Luma([PAPER]));
+        assert_eq!(to_working_size(&sliver).dimensions(), (1, 12_000_000));
     }
 
     #[test]

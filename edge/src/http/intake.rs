@@ -10,6 +10,15 @@
 //! `GET /api/intake/scans/{id}`, `GET /api/intake/scans/{id}/crops/{field}`,
 //! `POST /api/intake/scans/{id}/case`, `GET /api/intake/events` (SSE),
 //! `GET /api/cases`, `GET /api/cases/events` (SSE). Every other role gets 403.
+//!
+//! Reads are audited like health-record reads: whatever shows a notice's content — a scan
+//! with what was read (`GET /api/intake/scans/{id}`), a field's crop, the case list
+//! (`GET /api/cases` and each update of `GET /api/cases/events`) — first appends a
+//! `case_viewed` event naming the scan and the cases shown (at most
+//! [`MAX_VIEWED_CASES`] an event; a longer list gives several, appended together), durably,
+//! and returns nothing if that fails. The event is in the child-welfare compartment: the
+//! log withholds it from every other role. The inbox list and its live updates carry what
+//! each scan is and where it is in its life, never what was read.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -23,7 +32,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use checkup_drivers::notice::{fields as nf, wareki};
 use checkup_protocol::notice::NOTICE_FIELDS;
-use checkup_protocol::{EventBody, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
+use checkup_protocol::{EventBody, EventKind, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
 use futures::stream::Stream;
 use maud::{PreEscaped, html};
 use serde::Deserialize;
@@ -34,7 +43,7 @@ use super::AppState;
 use super::pages::{LangQuery, forbidden_page, lang_of, signed_in, with_lang_cookie};
 use crate::auth::Staff;
 use crate::http::error::ApiError;
-use crate::intake::inbox::{InboxError, Origin, Status};
+use crate::intake::inbox::{InboxError, Origin, Scan, Status};
 use crate::ui::{Lang, Who, page, who};
 
 const INTAKE_JS: &str = include_str!("../../assets/intake.js");
@@ -73,6 +82,28 @@ fn require_child_cases(staff: &Staff) -> Result<(), ApiError> {
             staff.role
         )))
     }
+}
+
+/// Record, durably, that `staff` is being shown scan `scan` and/or `cases` (`case_viewed`
+/// events, [`MAX_VIEWED_CASES`] cases each, appended together), before the data goes out.
+async fn audit_view(
+    state: &AppState,
+    staff: &Staff,
+    scan: Option<Uuid>,
+    cases: &[Uuid],
+    purpose: String,
+) -> Result<(), ApiError> {
+    Ok(state
+        .core
+        .audit_case_read(staff, scan, cases, &purpose)
+        .await?)
+}
+
+/// A scan as the inbox lists it: what it is and where it is in its life, never what was
+/// read (that is shown, and audited, one scan at a time).
+fn listed(s: &Scan) -> Value {
+    json!({"id": s.id, "file": s.file, "origin": s.origin, "received_ms": s.received_ms,
+           "status": s.status, "error": s.error, "case_id": s.case_id})
 }
 
 /// The pages' settings for their script: language and field labels.
@@ -255,7 +286,7 @@ pub(crate) async fn upload(
     })
     .await?
     .map_err(inbox_error)?;
-    Ok((StatusCode::ACCEPTED, Json(scan)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(listed(&scan))).into_response())
 }
 
 /// `GET /api/intake/scans`
@@ -264,7 +295,7 @@ pub(crate) async fn scans(
     staff: Staff,
 ) -> Result<Response, ApiError> {
     require_clerk(&staff)?;
-    Ok(Json(json!({"scans": state.inbox.list()})).into_response())
+    Ok(Json(scans_json(&state)).into_response())
 }
 
 fn scan_id(id: &str) -> Result<Uuid, ApiError> {
@@ -272,7 +303,7 @@ fn scan_id(id: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such scan"))
 }
 
-/// `GET /api/intake/scans/{id}`
+/// `GET /api/intake/scans/{id}`: the scan with what was read; audited (`case_viewed`).
 pub(crate) async fn scan(
     State(state): State<AppState>,
     staff: Staff,
@@ -284,10 +315,19 @@ pub(crate) async fn scan(
         .inbox
         .get(id)
         .ok_or_else(|| inbox_error(InboxError::NotFound(id)))?;
+    let case: Vec<Uuid> = s.case_id.into_iter().collect();
+    audit_view(
+        &state,
+        &staff,
+        Some(id),
+        &case,
+        format!("GET /api/intake/scans/{id}"),
+    )
+    .await?;
     Ok(Json(s).into_response())
 }
 
-/// `GET /api/intake/scans/{id}/crops/{field}`: PNG.
+/// `GET /api/intake/scans/{id}/crops/{field}`: PNG; audited (`case_viewed`).
 pub(crate) async fn crop(
     State(state): State<AppState>,
     staff: Staff,
@@ -296,9 +336,25 @@ pub(crate) async fn crop(
     require_clerk(&staff)?;
     let id = scan_id(&id)?;
     let inbox = state.inbox.clone();
-    let png = crate::http::error::blocking("reading a crop", move || inbox.crop(id, &field))
+    let name = field.clone();
+    let png = crate::http::error::blocking("reading a crop", move || inbox.crop(id, &name))
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no crop"))?;
+    let case: Vec<Uuid> = state
+        .inbox
+        .get(id)
+        .and_then(|s| s.case_id)
+        .into_iter()
+        .collect();
+    // `field` is one of the nine names (the crop exists), so the purpose stays short.
+    audit_view(
+        &state,
+        &staff,
+        Some(id),
+        &case,
+        format!("GET /api/intake/scans/{id}/crops/{field}"),
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/png"),
@@ -448,8 +504,8 @@ pub(crate) async fn save_case(
         .into_response())
 }
 
-fn scans_json(state: &AppState) -> String {
-    json!({"scans": state.inbox.list()}).to_string()
+fn scans_json(state: &AppState) -> Value {
+    json!({"scans": state.inbox.list().iter().map(listed).collect::<Vec<_>>()})
 }
 
 /// `GET /api/intake/events`: the inbox now and after every change.
@@ -459,7 +515,7 @@ pub(crate) async fn scan_events(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     require_clerk(&staff)?;
     let rx = state.inbox.subscribe();
-    let first = scans_json(&state);
+    let first = scans_json(&state).to_string();
     let stream = futures::stream::unfold(
         (rx, state, Some(first)),
         |(mut rx, state, first)| async move {
@@ -470,7 +526,7 @@ pub(crate) async fn scan_events(
                 Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     while rx.try_recv().is_ok() {}
-                    let data = scans_json(&state);
+                    let data = scans_json(&state).to_string();
                     Some((Ok(SseEvent::default().data(data)), (rx, state, None)))
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
@@ -480,53 +536,74 @@ pub(crate) async fn scan_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-fn cases_json(state: &AppState) -> Value {
+/// The case list and the ids of the cases in it.
+fn cases_json(state: &AppState) -> (Value, Vec<Uuid>) {
     let p = state.store.projection();
+    let mut ids = Vec::new();
     let cases: Vec<Value> = p
         .cases()
         .into_iter()
         .map(|c| {
+            ids.push(c.case_id);
             json!({"case_id": c.case_id, "saved_ms": c.hlc.ms, "node": c.node,
                    "saved_by": c.saved_by, "resident_id": c.notice.resident_id,
                    "fields": c.notice.fields, "file": c.notice.source.file})
         })
         .collect();
-    json!({"cases": cases})
+    (json!({"cases": cases}), ids)
 }
 
-/// `GET /api/cases`
+/// The case list, its showing to `staff` recorded first.
+async fn cases_shown(state: &AppState, staff: &Staff, purpose: &str) -> Result<Value, ApiError> {
+    let (cases, ids) = cases_json(state);
+    audit_view(state, staff, None, &ids, purpose.to_owned()).await?;
+    Ok(cases)
+}
+
+/// `GET /api/cases`: audited (`case_viewed` naming the cases listed).
 pub(crate) async fn cases(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
     require_child_cases(&staff)?;
-    Ok(Json(cases_json(&state)).into_response())
+    Ok(Json(cases_shown(&state, &staff, "GET /api/cases").await?).into_response())
 }
 
 /// `GET /api/cases/events`: the cases now, and again whenever a new one arrives (saved here
-/// or replicated from another box).
+/// or replicated from another box). Each list sent is audited first, like `GET /api/cases`;
+/// should recording fail, the stream ends instead.
 pub(crate) async fn case_events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    const PURPOSE: &str = "GET /api/cases/events";
     require_child_cases(&staff)?;
     let rx = state.store.subscribe();
-    let first = cases_json(&state).to_string();
+    let first = cases_shown(&state, &staff, PURPOSE).await?.to_string();
     let stream = futures::stream::unfold(
-        (rx, state, Some(first)),
-        |(mut rx, state, first)| async move {
+        (rx, state, staff, Some(first)),
+        |(mut rx, state, staff, first)| async move {
             if let Some(f) = first {
-                return Some((Ok(SseEvent::default().data(f)), (rx, state, None)));
+                return Some((Ok(SseEvent::default().data(f)), (rx, state, staff, None)));
             }
             loop {
                 match rx.recv().await {
-                    // Only child cases change this list.
-                    Ok(e) if !e.body.kind().is_child_case() => continue,
+                    // Only a saved case changes this list (not the views this stream records).
+                    Ok(e) if e.body.kind() != EventKind::NoticeIntakeSaved => continue,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         while rx.try_recv().is_ok() {}
-                        let data = cases_json(&state).to_string();
-                        return Some((Ok(SseEvent::default().data(data)), (rx, state, None)));
+                        let data = match cases_shown(&state, &staff, PURPOSE).await {
+                            Ok(v) => v.to_string(),
+                            Err(e) => {
+                                tracing::error!(error = %e.message, "case view not recorded; live case list ended");
+                                return None;
+                            }
+                        };
+                        return Some((
+                            Ok(SseEvent::default().data(data)),
+                            (rx, state, staff, None),
+                        ));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }

@@ -8,6 +8,14 @@
 //! hot folder or uploaded is lost. The hot-folder watcher takes a file only once its size
 //! has stayed the same for one poll (a scanner still writing it is left alone) and moves it
 //! to `taken/` after the inbox holds it.
+//!
+//! Uploads and hot-folder files are read by one function, [`Inbox::pages`]: only the first
+//! page is decoded, within [`Limits`] checked from the headers before any pixel is (a file
+//! refused there is kept, its scan marked failed with the limit's code, e.g.
+//! `too_many_pixels`). A PDF is rendered from a plain copy in `<data_dir>/intake/work/`
+//! (mode 0700, the copy 0600, shredded right after rendering); a copy left there by a crash
+//! is shredded when the inbox opens, and `wipe` covers the directory like the rest of the
+//! data directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use checkup_drivers::notice::read::{FIELD_NAMES, read_page};
-use checkup_drivers::scan::{self, Limits, ocr::Engine};
+use checkup_drivers::scan::{Limits, Page, Reader, ScanError, ocr::Engine};
 
 use crate::at_rest::Files;
 use serde::{Deserialize, Serialize};
@@ -95,9 +103,14 @@ pub enum InboxError {
     NotFound(Uuid),
 }
 
+/// Pages of a scan that are read: the notice is its first page.
+pub const PAGES_READ: usize = 1;
+
 /// The inbox.
 pub struct Inbox {
     dir: PathBuf,
+    /// Where PDFs are rendered: `<data_dir>/intake/work`.
+    work: PathBuf,
     scans: Mutex<BTreeMap<Uuid, Scan>>,
     jobs: Mutex<Option<std::sync::mpsc::Sender<Uuid>>>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -135,6 +148,7 @@ impl Inbox {
     ) -> Result<Arc<Inbox>, InboxError> {
         let dir = data_dir.join("intake");
         std::fs::create_dir_all(&dir)?;
+        let work = open_work_dir(&dir.join("work"))?;
         let mut scans = BTreeMap::new();
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path().join("scan.json");
@@ -163,6 +177,7 @@ impl Inbox {
             .collect();
         let inbox = Arc::new(Inbox {
             dir,
+            work,
             scans: Mutex::new(scans),
             jobs: Mutex::new(Some(tx)),
             worker: Mutex::new(None),
@@ -202,6 +217,21 @@ impl Inbox {
         {
             tracing::error!("the OCR worker panicked");
         }
+    }
+
+    /// The pages of a scan's file that are read — the first, decoded within the inbox's
+    /// limits (checked from the headers first), a PDF rendered under the work directory.
+    /// Uploads and hot-folder files alike are read through here.
+    pub fn pages(&self, file: &str, bytes: &[u8]) -> Result<Vec<Page>, ScanError> {
+        Reader::new(self.limits)
+            .first_pages(PAGES_READ)
+            .work_dir(&self.work)
+            .read_bytes(file, bytes)
+    }
+
+    /// Where PDFs are rendered.
+    pub fn work_dir(&self) -> &Path {
+        &self.work
     }
 
     /// Largest file taken in.
@@ -334,7 +364,7 @@ impl Inbox {
             .read(&dir.join("original"))
             .map_err(|e| ("io", e.to_string()))
             .and_then(|bytes| {
-                scan::read_bytes(&scan.file, &bytes, &self.limits)
+                self.pages(&scan.file, &bytes)
                     .map_err(|e| (e.code(), e.to_string()))
             })
             .and_then(|pages| {
@@ -367,6 +397,23 @@ impl Inbox {
             tracing::error!(scan = %id, error = %e, "scan result not stored");
         }
     }
+}
+
+/// Make the PDF work directory private (0700) and shred whatever a crash left in it (a plain
+/// copy of a notice being rendered).
+fn open_work_dir(work: &Path) -> Result<PathBuf, InboxError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let work = std::path::absolute(work)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&work)?;
+    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o700))?;
+    let removed = crate::wipe::shred_contents(&work).map_err(std::io::Error::other)?;
+    if removed > 0 {
+        tracing::warn!(files = removed, dir = %work.display(), "PDF copies left by an earlier run shredded");
+    }
+    Ok(work)
 }
 
 /// Cut each field's region (with a margin) out of the page as a PNG for the review page.
@@ -557,6 +604,63 @@ mod tests {
         assert_eq!(display_name("C:\\scans\\n1.pdf"), "n1.pdf");
         assert_eq!(display_name("a\u{0}b\nc.png"), "abc.png");
         assert_eq!(display_name(""), "scan");
+    }
+
+    /// Wait until the OCR worker is done with scan `id`.
+    fn read_by_worker(inbox: &Inbox, id: Uuid) -> Scan {
+        for _ in 0..3000 {
+            match inbox.get(id) {
+                Some(s) if s.status != Status::Reading => return s,
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        panic!("scan {id} still being read after a minute");
+    }
+
+    #[test]
+    fn memory_bomb_tiff_decodes_only_the_used_page() {
+        let dir = tempfile::tempdir().expect("dir");
+        let inbox = Inbox::open(dir.path(), Vec::new(), Files::default()).expect("open");
+        // 50 pages of 8900 × 8900: 4 GB of pixels in a few hundred kilobytes. Refused from
+        // the first page's header, before any pixel is decoded.
+        let bomb = checkup_tests::scans::tiff_bomb(50, 8900, 8900).expect("bomb");
+        assert!(bomb.len() < 1_000_000);
+        // (Outcomes are compared as page counts: a page's Debug would print its pixels.)
+        let refused = inbox.pages("bomb.tif", &bomb).map(|p| p.len());
+        assert!(
+            matches!(&refused, Err(e) if e.code() == "too_many_pixels"),
+            "{:?}",
+            refused.map_err(|e| e.to_string())
+        );
+        // 50 pages of A4 at 300 dpi, each within the limits: only the page read is decoded.
+        let a4 = checkup_tests::scans::tiff_bomb(50, 2480, 3508).expect("a4");
+        let pages = inbox.pages("a4.tif", &a4).map_err(|e| e.to_string());
+        let pages = pages.expect("first page");
+        assert_eq!(
+            pages
+                .iter()
+                .map(|p| (p.number, p.image.dimensions()))
+                .collect::<Vec<_>>(),
+            vec![(1, (2480, 3508))]
+        );
+        // Taken in as an upload (the hot folder adds the same way): kept, and marked failed
+        // with the limit's code.
+        let scan = inbox.add("bomb.tif", &bomb, Origin::Upload).expect("add");
+        let read = read_by_worker(&inbox, scan.id);
+        assert_eq!(read.status, Status::Failed);
+        assert_eq!(
+            read.error.as_ref().map(|e| e["code"].clone()),
+            Some(serde_json::json!("too_many_pixels"))
+        );
+        let kept = std::fs::read(
+            dir.path()
+                .join("intake")
+                .join(scan.id.to_string())
+                .join("original"),
+        )
+        .expect("kept");
+        assert_eq!(kept, bomb);
+        inbox.stop();
     }
 
     #[test]

@@ -300,10 +300,12 @@ pub fn notice_json(
     json!({"file": file, "fields": out, "resident_id": resident, "match": evidence})
 }
 
-/// Read one image file: its first page's fields (then matched against the register).
+/// Read one image file: its first page's fields (then matched against the register). Only
+/// that page is decoded.
 pub fn read_notice(engine: &mut Engine, path: &Path, register: &[RegisterRow]) -> Value {
     let file = path.display().to_string();
-    let pages = match scan::read_file(path, &scan::Limits::default()) {
+    let reader = scan::Reader::new(scan::Limits::default()).first_pages(1);
+    let pages = match reader.read_file(path) {
         Ok(p) => p,
         Err(e) => {
             return json!({"file": file, "error": {"code": e.code(), "message": e.to_string()}});

@@ -213,7 +213,7 @@ impl Projection {
                 self.session(p.session_id, &p.resident_id)
                     .insert(&p.item_code, entry);
             }
-            EventBody::RecordViewed(_) => {}
+            EventBody::RecordViewed(_) | EventBody::CaseViewed(_) => {}
             EventBody::NoticeIntakeSaved(p) => {
                 // Saved once; should two saves name one case, the later (HLC, id) wins
                 // whatever the order of arrival.

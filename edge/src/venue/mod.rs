@@ -35,8 +35,8 @@ pub mod rules;
 use std::sync::Arc;
 
 use checkup_protocol::{
-    Actor, CardRef, Event, EventBody, EventKind, ProtocolError, RecordViewed, SessionOpened,
-    StationKind,
+    Actor, CardRef, CaseViewed, Event, EventBody, EventKind, ProtocolError, RecordViewed,
+    SessionOpened, StationKind,
 };
 use thiserror::Error;
 use uuid::Uuid;
@@ -286,6 +286,54 @@ impl Core {
         Ok(())
     }
 
+    /// Record that `staff` is being shown scan `scan` and/or the child cases `cases`
+    /// (`case_viewed` events of at most [`checkup_protocol::notice::MAX_VIEWED_CASES`]
+    /// cases each, appended together), durably, before the data is returned. Only the
+    /// child-welfare roles read the compartment.
+    pub async fn audit_case_read(
+        &self,
+        staff: &Staff,
+        scan: Option<Uuid>,
+        cases: &[Uuid],
+        purpose: &str,
+    ) -> Result<(), VenueError> {
+        if !staff.role.may_see_child_cases() {
+            return Err(VenueError::Forbidden(format!(
+                "{}の権限では児童の記録を見られません / role {} has no access to child cases",
+                staff.role.label_ja(),
+                staff.role
+            )));
+        }
+        let view = |scan_id, case_ids: Vec<Uuid>| CaseViewed {
+            scan_id,
+            case_ids,
+            purpose: purpose.to_owned(),
+        };
+        let views: Vec<CaseViewed> = if cases.is_empty() {
+            scan.into_iter()
+                .map(|id| view(Some(id), Vec::new()))
+                .collect()
+        } else {
+            cases
+                .chunks(checkup_protocol::notice::MAX_VIEWED_CASES)
+                .map(|chunk| view(scan, chunk.to_vec()))
+                .collect()
+        };
+        if views.is_empty() {
+            return Ok(());
+        }
+        let drafts = views
+            .into_iter()
+            .map(|v| Draft {
+                id: None,
+                actor: actor(staff),
+                body: EventBody::CaseViewed(v),
+            })
+            .collect();
+        self.store.append_local(drafts).await?;
+        Ok(())
+    }
+
     /// Store events signed by peers, verified by the caller with
     /// [`checkup_protocol::batch`]. Idempotent; a conflicting (node, seq) refuses the whole
     /// call.
@@ -366,7 +414,10 @@ impl Core {
 fn needs_decision_lock(kind: EventKind) -> bool {
     !matches!(
         kind,
-        EventKind::MeasurementRecorded | EventKind::MeasurementCorrected | EventKind::RecordViewed
+        EventKind::MeasurementRecorded
+            | EventKind::MeasurementCorrected
+            | EventKind::RecordViewed
+            | EventKind::CaseViewed
     )
 }
 

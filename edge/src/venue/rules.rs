@@ -11,6 +11,7 @@
 //! | `measurement_corrected` | corrects a result of the same item in that session |
 //! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
+//! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //!
 //! Payload rules (identifiers, units, limits, precision) are the protocol's own and are
 //! applied by the store to every draft before it is signed.
@@ -90,6 +91,11 @@ pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), Ve
             staff.id,
             st.as_str()
         )));
+    }
+    if route == Route::Raw && matches!(kind, EventKind::RecordViewed | EventKind::CaseViewed) {
+        return Err(VenueError::Forbidden(
+            "閲覧の記録は箱が自動で残します / views are recorded by the box when a record is shown, never typed in".into(),
+        ));
     }
     if route == Route::Raw && kind == EventKind::NoticeIntakeSaved {
         return Err(VenueError::UseCommand(
@@ -208,7 +214,7 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
             }
             Ok(())
         }
-        EventBody::RecordViewed(_) => Ok(()),
+        EventBody::RecordViewed(_) | EventBody::CaseViewed(_) => Ok(()),
         EventBody::NoticeIntakeSaved(n) => {
             if p.cases().iter().any(|c| c.case_id == n.case_id) {
                 return Err(VenueError::Conflict(format!(
