@@ -21,14 +21,20 @@
   var cardUid = null, viaMyNumber = false;
   var newId = window.ceUuid7;
 
+  var pendingIds = {};   // resident id -> check-in id not yet answered (a re-press retries it)
   function checkIn(r) {
-    var body = { id: newId(), resident_id: r.resident_id, mynumber: viaMyNumber };
+    var id = pendingIds[r.resident_id] || newId();
+    pendingIds[r.resident_id] = id;
+    var body = { id: id, resident_id: r.resident_id, mynumber: viaMyNumber };
     if (cardUid) { body.card_uid = cardUid; }
     var send = function (attempt) {
       fetch("/api/reception/check-in", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
         .then(function (res) { return res.json().then(function (j) { return [res.ok, j]; }); })
         .then(function (res) {
           var ok = res[0], j = res[1];
+          delete pendingIds[r.resident_id];
+          // The card read was used for this resident (or refused): never carried to the next.
+          cardUid = null;
           $("candidates").hidden = true;
           $("checked-in").hidden = false;
           if (ok) {
@@ -40,7 +46,14 @@
           }
         })
         // Same id on retry: the box answers the first check-in, never a second session.
-        .catch(function () { if (attempt < 3) { setTimeout(function () { send(attempt + 1); }, 500); } });
+        .catch(function () {
+          if (attempt < 3) { setTimeout(function () { send(attempt + 1); }, 500); return; }
+          // Still offline: say so; pressing 受付する again retries with the same id.
+          $("checked-in").hidden = false;
+          $("checked-in-title").textContent = "受付できていません（通信できません） / Not checked in: offline";
+          $("checked-in-stations").textContent = "通信が戻ったら、もう一度「受付する」を押してください / Press Check in again when the network is back";
+          $("candidates").hidden = false;
+        });
     };
     send(0);
   }
@@ -139,6 +152,7 @@
       read({ reader: reader });
     } else if (e.type === "card_removed") {
       showPin(false);
+      cardUid = null;
       status("カードをかざしてください", "Tap the resident's card on the reader");
     } else if (e.type === "snapshot" && e.readers.length === 0) {
       status("カードリーダーが見つかりません", "No card reader connected");

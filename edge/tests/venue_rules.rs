@@ -159,6 +159,27 @@ async fn one_resident_never_has_two_open_sessions_and_only_booked_residents_have
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_under_the_nil_id_is_refused_and_nothing_is_signed() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let admin = b.client("A1", "9999").await;
+    let before = log(&admin).await.len();
+    let (st, v) = check_in(&reception, Uuid::nil(), &resident(35), None).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    assert_eq!(log(&admin).await.len(), before, "nothing was signed");
+    // A resident id of any length is answered without being echoed back whole.
+    let long = "9".repeat(100_000);
+    let (st, v) = check_in(&reception, Uuid::now_v7(), &long, None).await;
+    assert!(st == 404 || st == 422, "{st}");
+    assert!(v.to_string().len() < 2_000, "the answer repeats the input");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_check_in_with_another_resident_is_a_conflict() {
     let b = TestBox::start().await;
     let reception = b.client("R1", "1111").await;
@@ -264,6 +285,17 @@ async fn a_result_is_stored_with_the_items_precision_only() {
         (422, Some("invalid_payload")),
         "{v}"
     );
+    // Within rounding noise of one place is still more places than one.
+    for cm in [165.1001, 165.1000001] {
+        let (st, v) = station
+            .post("/api/events", &common::height(sid, &r, cm))
+            .await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{cm}: {v}"
+        );
+    }
     let (st, v) = station
         .post("/api/events", &common::height(sid, &r, 165.1))
         .await;

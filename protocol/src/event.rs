@@ -448,12 +448,13 @@ pub(crate) fn check_text(field: &'static str, s: &str) -> Result<(), ProtocolErr
     Ok(())
 }
 
-/// Whether `v` is written with at most `decimals` places (the item's precision): the
-/// nearest multiple of 10^-decimals is within rounding noise of `v`.
+/// Whether `v` is written with at most `decimals` places (the item's precision), counted
+/// on its shortest decimal form (the one JSON carries and `Display` prints: 165.1 is one
+/// place, 165.1001 four).
 fn has_at_most_decimals(v: f64, decimals: u8) -> bool {
-    let scale = 10f64.powi(i32::from(decimals));
-    let scaled = v * scale;
-    (scaled - scaled.round()).abs() <= 1e-6 * scaled.abs().max(1.0)
+    let text = v.to_string();
+    let places = text.split_once('.').map_or(0, |(_, frac)| frac.len());
+    places <= usize::from(decimals)
 }
 
 fn check_value(
@@ -768,4 +769,39 @@ fn verify_messages<'a>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_at_most_decimals;
+
+    #[test]
+    fn precision_counts_the_places_as_typed() {
+        for (v, d, ok) in [
+            (165.1, 1, true),
+            (165.0, 0, true),
+            (165.0, 1, true),
+            (120.0, 0, true),
+            (116.7, 0, false),
+            (165.1001, 1, false),
+            (165.10001, 1, false),
+            (165.1000001, 1, false),
+            (165.123456789, 1, false),
+            (5.6, 1, true),
+            (0.3, 1, true),
+            (-0.5, 1, true),
+        ] {
+            assert_eq!(has_at_most_decimals(v, d), ok, "{v} with {d} place(s)");
+        }
+    }
+
+    #[test]
+    fn every_value_of_the_items_precision_passes() {
+        // Every reading a tablet can type with one decimal, over the whole range of heights.
+        for tenths in 0..=30_000u32 {
+            let v = f64::from(tenths) / 10.0;
+            assert!(has_at_most_decimals(v, 1), "{v}");
+            assert!(!has_at_most_decimals(v + 0.05, 1), "{}", v + 0.05);
+        }
+    }
 }

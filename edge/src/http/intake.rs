@@ -34,55 +34,21 @@ use checkup_drivers::notice::{fields as nf, wareki};
 use checkup_protocol::notice::NOTICE_FIELDS;
 use checkup_protocol::{EventBody, EventKind, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
 use futures::stream::Stream;
-use maud::{PreEscaped, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::AppState;
+use super::{AppState, require};
+
+/// Who works the intake.
+const CLERK: &[Role] = &[Role::ChildWelfareClerk];
+/// Who may see the child-welfare compartment.
+const CHILD_WELFARE: &[Role] = &[Role::ChildWelfareClerk, Role::Caseworker];
 use super::pages::{LangQuery, forbidden_page, lang_of, signed_in, with_lang_cookie};
 use crate::auth::Staff;
 use crate::http::error::ApiError;
 use crate::intake::inbox::{InboxError, Origin, Scan, Status};
-use crate::ui::{Lang, Who, page, who};
-
-const INTAKE_JS: &str = include_str!("../../assets/intake.js");
-const CASES_JS: &str = include_str!("../../assets/cases.js");
-
-/// Field labels, Japanese and English, in review order.
-const LABELS: [(&str, &str, &str); 9] = [
-    ("notice_date", "通告日", "Notice date"),
-    ("reporting_agency", "通告者（警察署）", "Reporting agency"),
-    ("child_name", "児童氏名", "Child's name"),
-    ("child_birth_date", "生年月日", "Birth date"),
-    ("child_sex", "性別", "Sex"),
-    ("child_address", "住所", "Address"),
-    ("guardian_name", "保護者氏名", "Guardian"),
-    ("abuse_type", "虐待の種別", "Abuse type"),
-    ("summary", "事案の概要", "Summary"),
-];
-
-fn require_clerk(staff: &Staff) -> Result<(), ApiError> {
-    if staff.role == Role::ChildWelfareClerk {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "role {} may not take in police notices",
-            staff.role
-        )))
-    }
-}
-
-fn require_child_cases(staff: &Staff) -> Result<(), ApiError> {
-    if staff.role.may_see_child_cases() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "role {} has no access to child cases",
-            staff.role
-        )))
-    }
-}
+use crate::ui::Who;
 
 /// Record, durably, that `staff` is being shown scan `scan` and/or `cases` (`case_viewed`
 /// events, [`MAX_VIEWED_CASES`] cases each, appended together), before the data goes out.
@@ -106,16 +72,6 @@ fn listed(s: &Scan) -> Value {
            "status": s.status, "error": s.error, "case_id": s.case_id})
 }
 
-/// The pages' settings for their script: language and field labels.
-fn page_config(lang: Lang) -> String {
-    json!({
-        "lang": lang.code(),
-        "fields": LABELS.iter().map(|(k, ja, en)| json!({"name": k, "ja": ja, "en": en})).collect::<Vec<_>>(),
-    })
-    .to_string()
-    .replace("</", "<\\/")
-}
-
 /// `GET /intake`
 pub(crate) async fn intake_page(
     State(state): State<AppState>,
@@ -126,70 +82,10 @@ pub(crate) async fn intake_page(
     let Some(staff) = signed_in(&state, &headers) else {
         return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
     };
-    if require_clerk(&staff).is_err() {
+    if require(&staff, CLERK).is_err() {
         return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
     }
-    let labels: BTreeMap<&str, (&str, &str)> =
-        LABELS.iter().map(|(k, ja, en)| (*k, (*ja, *en))).collect();
-    let config = page_config(lang);
-    let body = html! {
-        section.station {
-            h2 { (lang.t("通告書を読み込む", "Scan a notice")) }
-            p { (lang.t("画像（PNG・JPEG・TIFF）またはPDFを選んでください。スキャナーの共有フォルダーに置かれたものも下に出ます。",
-                        "Choose an image (PNG, JPEG, TIFF) or a PDF. Files the scanner drops in its folder appear below too.")) }
-            input #upload type="file" accept="image/png,image/jpeg,image/tiff,application/pdf" data-testid="upload";
-            p #upload-message .error hidden role="alert" {}
-        }
-        section.station {
-            h2 { (lang.t("受付箱", "Inbox")) }
-            table #scans .list {
-                thead { tr {
-                    th { (lang.t("ファイル", "File")) }
-                    th { (lang.t("受付", "Received")) }
-                    th { (lang.t("状態", "State")) }
-                    th {}
-                } }
-                tbody {}
-            }
-        }
-        section #review .station hidden {
-            h2 #review-title {}
-            p #review-match {}
-            p.error #review-error hidden role="alert" {}
-            form #review-form {
-                @for (name, _, _) in LABELS {
-                    @let (ja, en) = labels.get(name).copied().unwrap_or((name, name));
-                    div.field data-field=(name) {
-                        label for=(format!("f-{name}")) { (lang.t(ja, en)) span.conf {} }
-                        img.crop alt=(lang.t("読み取り箇所", "Where it was read")) hidden;
-                        @if name == "summary" {
-                            textarea id=(format!("f-{name}")) name=(name) rows="4" {}
-                        } @else {
-                            input id=(format!("f-{name}")) name=(name) type="text";
-                        }
-                    }
-                }
-                div.field {
-                    label for="f-resident" { (lang.t("住民番号（照合）", "Resident id (matched)")) }
-                    input #f-resident name="resident_id" type="text";
-                }
-            }
-            p.error #save-message hidden role="alert" {}
-            button type="button" #save-case data-testid="save-case" { (lang.t("事案として保存", "Save as a case")) }
-        }
-        p { a.button href="/cases" { (lang.t("保存済みの事案", "Saved cases")) } }
-    };
-    let body = html! {
-        (body)
-        script type="application/json" #intake-config { (PreEscaped(config)) }
-        script { (PreEscaped(INTAKE_JS)) }
-    };
-    let markup = page(
-        lang,
-        lang.t("児童通告書の受付", "Police notice intake"),
-        who(lang, &Who::from(&staff)),
-        body,
-    );
+    let markup = crate::ui::intake::intake_page(lang, &Who::from(&staff));
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
 }
 
@@ -203,44 +99,13 @@ pub(crate) async fn cases_page(
     let Some(staff) = signed_in(&state, &headers) else {
         return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
     };
-    if require_child_cases(&staff).is_err() {
+    if require(&staff, CHILD_WELFARE).is_err() {
         return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
     }
-    let config = page_config(lang);
-    let body = html! {
-        section.station {
-            h2 { (lang.t("事案一覧（新しい順・自動更新）", "Cases (newest first, live)")) }
-            p #cases-state { "—" }
-            table #cases .list {
-                thead { tr {
-                    th { (lang.t("保存", "Saved")) }
-                    th { (lang.t("児童氏名", "Child")) }
-                    th { (lang.t("生年月日", "Born")) }
-                    th { (lang.t("種別", "Type")) }
-                    th { (lang.t("通告者", "From")) }
-                    th { (lang.t("端末", "Box")) }
-                } }
-                tbody {}
-            }
-        }
-        section #case .station hidden {
-            h2 #case-title {}
-            dl #case-fields {}
-        }
-        @if staff.role == Role::ChildWelfareClerk {
-            p { a.button href="/intake" { (lang.t("通告書の受付へ", "Back to intake")) } }
-        }
-    };
-    let body = html! {
-        (body)
-        script type="application/json" #cases-config { (PreEscaped(config)) }
-        script { (PreEscaped(CASES_JS)) }
-    };
-    let markup = page(
+    let markup = crate::ui::intake::cases_page(
         lang,
-        lang.t("児童虐待通告 事案", "Child-welfare cases"),
-        who(lang, &Who::from(&staff)),
-        body,
+        &Who::from(&staff),
+        staff.role == Role::ChildWelfareClerk,
     );
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
 }
@@ -278,7 +143,7 @@ pub(crate) async fn upload(
     Query(q): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_clerk(&staff)?;
+    require(&staff, CLERK)?;
     let inbox = state.inbox.clone();
     let name = q.name.unwrap_or_else(|| "scan".into());
     let scan = crate::http::error::blocking("storing a scan", move || {
@@ -294,7 +159,7 @@ pub(crate) async fn scans(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    require_clerk(&staff)?;
+    require(&staff, CLERK)?;
     Ok(Json(scans_json(&state)).into_response())
 }
 
@@ -309,7 +174,7 @@ pub(crate) async fn scan(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_clerk(&staff)?;
+    require(&staff, CLERK)?;
     let id = scan_id(&id)?;
     let s = state
         .inbox
@@ -333,7 +198,7 @@ pub(crate) async fn crop(
     staff: Staff,
     Path((id, field)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    require_clerk(&staff)?;
+    require(&staff, CLERK)?;
     let id = scan_id(&id)?;
     let inbox = state.inbox.clone();
     let name = field.clone();
@@ -419,7 +284,7 @@ pub(crate) async fn save_case(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_clerk(&staff)?;
+    require(&staff, CLERK)?;
     let req: SaveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::malformed(format!("a case is {{\"fields\": {{…}}}}: {e}")))?;
     let id = scan_id(&id)?;
@@ -513,7 +378,7 @@ pub(crate) async fn scan_events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    require_clerk(&staff)?;
+    require(&staff, CLERK)?;
     let rx = state.inbox.subscribe();
     let first = scans_json(&state).to_string();
     let stream = futures::stream::unfold(
@@ -565,7 +430,7 @@ pub(crate) async fn cases(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    require_child_cases(&staff)?;
+    require(&staff, CHILD_WELFARE)?;
     Ok(Json(cases_shown(&state, &staff, "GET /api/cases").await?).into_response())
 }
 
@@ -577,7 +442,7 @@ pub(crate) async fn case_events(
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     const PURPOSE: &str = "GET /api/cases/events";
-    require_child_cases(&staff)?;
+    require(&staff, CHILD_WELFARE)?;
     let rx = state.store.subscribe();
     let first = cases_shown(&state, &staff, PURPOSE).await?.to_string();
     let stream = futures::stream::unfold(

@@ -5,10 +5,11 @@
 //! - this file: the page frame (header, who is signed in, sign-out, language), the 403 page,
 //!   the shared script and stylesheet;
 //! - [`login`]: staff sign-in; [`board`]: the venue board; [`reception`]: the reception
-//!   tablet; [`station`]: a station's entry page; the clerk's notice review and the
-//!   caseworkers' case list are still drawn by `crate::http::intake`.
+//!   tablet; [`station`]: a station's entry page; [`intake`]: the clerk's notice review and
+//!   the caseworkers' case list.
 
 pub mod board;
+pub mod intake;
 pub mod login;
 pub mod reception;
 pub mod station;

@@ -219,7 +219,7 @@ impl Core {
         let resident = self
             .roster
             .get(&c.resident_id)?
-            .ok_or_else(|| VenueError::NotBooked(c.resident_id.clone()))?;
+            .ok_or_else(|| VenueError::NotBooked(shown(&c.resident_id)))?;
         let stations =
             crate::courses::stations(&resident.course).map_err(VenueError::UnknownCourse)?;
         let body = EventBody::SessionOpened(SessionOpened {
@@ -367,7 +367,7 @@ impl Core {
             Some(stored) if same(&stored.body, &body) => stored.body.clone(),
             Some(_) => {
                 return Err(VenueError::Conflict(format!(
-                    "id {} is already used by a different event",
+                    "この番号は別の内容（別の方・別のカード）で使われています。画面を読み込み直してください / id {} is already used by a different event",
                     id.unwrap_or_default()
                 )));
             }
@@ -419,6 +419,16 @@ fn needs_decision_lock(kind: EventKind) -> bool {
             | EventKind::RecordViewed
             | EventKind::CaseViewed
     )
+}
+
+/// An identifier as an answer may repeat it: at most 64 characters of it.
+pub(crate) fn shown(id: &str) -> String {
+    if id.chars().count() <= 64 {
+        id.to_owned()
+    } else {
+        let head: String = id.chars().take(64).collect();
+        format!("{head}…")
+    }
 }
 
 fn actor(staff: &Staff) -> Actor {

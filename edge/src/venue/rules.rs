@@ -122,7 +122,7 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
     match body {
         EventBody::SessionOpened(o) => {
             if !(cx.booked)(&o.resident_id)? {
-                return Err(VenueError::NotBooked(o.resident_id.clone()));
+                return Err(VenueError::NotBooked(super::shown(&o.resident_id)));
             }
             if p.session_by_id(o.session_id).is_some() {
                 return Err(VenueError::Conflict(format!(

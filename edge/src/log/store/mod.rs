@@ -375,6 +375,14 @@ impl EventStore {
     pub async fn append_local(&self, drafts: Vec<Draft>) -> Result<Vec<Outcome>, StoreError> {
         let inner = &self.inner;
         for d in &drafts {
+            if d.id.is_some_and(|id| id.is_nil()) {
+                return Err(StoreError::Invalid(
+                    checkup_protocol::ProtocolError::InvalidPayload {
+                        field: "id",
+                        reason: "must not be the nil UUID".into(),
+                    },
+                ));
+            }
             d.actor.validate()?;
             d.body.validate()?;
         }
