@@ -83,6 +83,9 @@ impl VirtualReader {
         die_with_starter: bool,
     ) -> Result<VirtualReader, VirtualReaderError> {
         clean_stale();
+        // pcscd is started from another working directory (inside `ip netns exec`): every
+        // path handed to it is absolute.
+        let dir = &std::path::absolute(dir)?;
         static N: AtomicU32 = AtomicU32::new(0);
         let netns = format!(
             "ce-vr-{}-{}",

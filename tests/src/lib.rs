@@ -110,9 +110,32 @@ impl Process {
         env: &[(&str, &std::ffi::OsStr)],
         timeout: Duration,
     ) -> anyhow::Result<Process> {
+        Self::spawn(Command::new(bin), bin, args, env, timeout)
+    }
+
+    /// As [`Process::start`], run from the working directory `dir` (for relative paths as
+    /// a newcomer types them).
+    pub fn start_in(
+        bin: &PathBuf,
+        args: &[&str],
+        dir: &std::path::Path,
+        timeout: Duration,
+    ) -> anyhow::Result<Process> {
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(dir);
+        Self::spawn(cmd, bin, args, &[], timeout)
+    }
+
+    fn spawn(
+        mut cmd: Command,
+        bin: &PathBuf,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+        timeout: Duration,
+    ) -> anyhow::Result<Process> {
         // The test's own HTTP clients use rustls with the ring provider.
         checkup_provisioning::tls::install_provider();
-        let mut child = Command::new(bin)
+        let mut child = cmd
             .args(args)
             .envs(env.iter().copied())
             .env(
