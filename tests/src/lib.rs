@@ -128,7 +128,7 @@ impl Process {
 
     fn spawn(
         mut cmd: Command,
-        bin: &PathBuf,
+        bin: &std::path::Path,
         args: &[&str],
         env: &[(&str, &std::ffi::OsStr)],
         timeout: Duration,
