@@ -72,6 +72,10 @@ pub struct DayBox {
     /// The venue's hub (starts the embedded broker).
     #[serde(default)]
     pub hub: bool,
+    /// The hub's broker port (the box's default when absent; 0: a free port, found by the
+    /// other boxes through mDNS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_port: Option<u16>,
 }
 
 /// The venue day, as the administrator writes it.
@@ -304,6 +308,9 @@ pub fn make(
         cfg.insert("peers".into(), toml::Value::Array(peers));
         let mut repl = toml::Table::new();
         repl.insert("hub".into(), toml::Value::Boolean(b.hub));
+        if let Some(port) = b.broker_port {
+            repl.insert("broker_port".into(), toml::Value::Integer(i64::from(port)));
+        }
         cfg.insert("replication".into(), toml::Value::Table(repl));
         if let Some(u) = &day.central_url {
             let mut c = toml::Table::new();

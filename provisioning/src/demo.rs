@@ -76,12 +76,14 @@ pub struct Demo {
 }
 
 /// Make a demo municipality with `boxes` boxes in `out` (created; must not hold one
-/// already). Central listens on `central`; boxes on `box_listen`.
+/// already). Central listens on `central`; boxes on `box_listen`; the hub's broker on
+/// `broker_port` (the box's default when `None`, a free port when 0).
 pub fn make(
     out: &Path,
     boxes: usize,
     central: SocketAddr,
     box_listen: &str,
+    broker_port: Option<u16>,
 ) -> Result<Demo, BundleError> {
     if boxes == 0 || boxes > 99 {
         return Err(BundleError::Day("give 1 to 99 boxes".into()));
@@ -130,6 +132,7 @@ pub fn make(
                 node: format!("edge-{i:02}"),
                 hosts: vec!["localhost".into(), "127.0.0.1".into()],
                 hub: i == 1,
+                broker_port: if i == 1 { broker_port } else { None },
             })
             .collect(),
     };

@@ -113,6 +113,10 @@ enum Command {
         /// The boxes' listen address.
         #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8443")]
         listen: String,
+        /// The hub's embedded broker port (default: the box's, 18830; 0: a free port, which
+        /// the other boxes find by mDNS).
+        #[arg(long, value_name = "PORT")]
+        broker_port: Option<u16>,
     },
     /// Revoke every certificate issued to a box (lost, stolen or retired): the CA's
     /// revocation list `crl.pem` is re-signed; give it to central, the brokers and the boxes.
@@ -232,8 +236,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             boxes,
             central,
             listen,
+            broker_port,
         } => {
-            let d = checkup_provisioning::demo::make(&out, boxes, central, &listen)?;
+            let d = checkup_provisioning::demo::make(&out, boxes, central, &listen, broker_port)?;
             println!("CA:       {}", d.ca.display());
             println!(
                 "central:  checkup-central run --config {}",
