@@ -29,7 +29,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use checkup_drivers::notice::{fields as nf, wareki};
 use checkup_protocol::notice::NOTICE_FIELDS;
 use checkup_protocol::{EventBody, EventKind, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
@@ -44,7 +44,7 @@ use super::{AppState, require};
 const CLERK: &[Role] = &[Role::ChildWelfareClerk];
 /// Who may see the child-welfare compartment.
 const CHILD_WELFARE: &[Role] = &[Role::ChildWelfareClerk, Role::Caseworker];
-use super::pages::{LangQuery, forbidden_page, lang_of, signed_in, with_lang_cookie};
+use super::pages::{LangQuery, visitor};
 use crate::auth::Staff;
 use crate::http::error::ApiError;
 use crate::intake::inbox::{InboxError, Origin, Scan, Status};
@@ -78,15 +78,12 @@ pub(crate) async fn intake_page(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let (lang, set) = lang_of(&headers, &q);
-    let Some(staff) = signed_in(&state, &headers) else {
-        return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
+    let v = match visitor(&state, &headers, &q, CLERK) {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
-    if require(&staff, CLERK).is_err() {
-        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
-    }
-    let markup = crate::ui::intake::intake_page(lang, &Who::from(&staff));
-    with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
+    let markup = crate::ui::intake::intake_page(v.lang, &Who::from(&v.staff));
+    v.answer(Html(markup.into_string()).into_response())
 }
 
 /// `GET /cases`
@@ -95,19 +92,16 @@ pub(crate) async fn cases_page(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let (lang, set) = lang_of(&headers, &q);
-    let Some(staff) = signed_in(&state, &headers) else {
-        return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
+    let v = match visitor(&state, &headers, &q, CHILD_WELFARE) {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
-    if require(&staff, CHILD_WELFARE).is_err() {
-        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
-    }
     let markup = crate::ui::intake::cases_page(
-        lang,
-        &Who::from(&staff),
-        staff.role == Role::ChildWelfareClerk,
+        v.lang,
+        &Who::from(&v.staff),
+        v.staff.role == Role::ChildWelfareClerk,
     );
-    with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
+    v.answer(Html(markup.into_string()).into_response())
 }
 
 #[derive(Deserialize)]

@@ -49,6 +49,45 @@ pub(crate) fn with_lang_cookie(mut resp: Response, lang: Lang, set: bool) -> Res
     resp
 }
 
+/// Who opens a page, in which language, once they may: signed in (else the answer is the
+/// sign-in page) and in one of the page's roles (else the 403 page).
+pub(crate) struct Visitor {
+    /// The page language.
+    pub lang: Lang,
+    /// Whether the language was chosen now (and is remembered in a cookie).
+    set: bool,
+    /// The staff member.
+    pub staff: Staff,
+}
+
+impl Visitor {
+    /// The page's answer, remembering the language when it was chosen.
+    pub fn answer(&self, resp: Response) -> Response {
+        with_lang_cookie(resp, self.lang, self.set)
+    }
+}
+
+/// The visitor of a page for `roles`, or the answer they get instead.
+pub(crate) fn visitor(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &LangQuery,
+    roles: &[Role],
+) -> Result<Visitor, Response> {
+    let (lang, set) = lang_of(headers, q);
+    let Some(staff) = signed_in(state, headers) else {
+        return Err(with_lang_cookie(
+            Redirect::to("/login").into_response(),
+            lang,
+            set,
+        ));
+    };
+    if super::require(&staff, roles).is_err() {
+        return Err(with_lang_cookie(forbidden_page(lang, &staff), lang, set));
+    }
+    Ok(Visitor { lang, set, staff })
+}
+
 pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
     auth::token_from_headers(headers).and_then(|t| state.auth.lookup(&t))
 }
