@@ -80,7 +80,7 @@ pub(crate) async fn intake_page(
 ) -> Response {
     let v = match visitor(&state, &headers, &q, CLERK) {
         Ok(v) => v,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let markup = crate::ui::intake::intake_page(v.lang, &Who::from(&v.staff));
     v.answer(Html(markup.into_string()).into_response())
@@ -94,7 +94,7 @@ pub(crate) async fn cases_page(
 ) -> Response {
     let v = match visitor(&state, &headers, &q, CHILD_WELFARE) {
         Ok(v) => v,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let markup = crate::ui::intake::cases_page(
         v.lang,

@@ -73,17 +73,21 @@ pub(crate) fn visitor(
     headers: &HeaderMap,
     q: &LangQuery,
     roles: &[Role],
-) -> Result<Visitor, Response> {
+) -> Result<Visitor, Box<Response>> {
     let (lang, set) = lang_of(headers, q);
     let Some(staff) = signed_in(state, headers) else {
-        return Err(with_lang_cookie(
+        return Err(Box::new(with_lang_cookie(
             Redirect::to("/login").into_response(),
             lang,
             set,
-        ));
+        )));
     };
     if super::require(&staff, roles).is_err() {
-        return Err(with_lang_cookie(forbidden_page(lang, &staff), lang, set));
+        return Err(Box::new(with_lang_cookie(
+            forbidden_page(lang, &staff),
+            lang,
+            set,
+        )));
     }
     Ok(Visitor { lang, set, staff })
 }
