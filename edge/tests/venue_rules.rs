@@ -149,6 +149,16 @@ async fn one_resident_never_has_two_open_sessions_and_only_booked_residents_have
         (409, Some("already_checked_in")),
         "{v}"
     );
+    // A raw opening takes only stations of the resident's booked course (特定健診 here).
+    let ecg = json!({"id": Uuid::now_v7(), "body": {"kind": "session_opened", "payload": {
+        "session_id": Uuid::now_v7(), "resident_id": resident(21),
+        "stations": ["measurement", "ecg"]}}});
+    let (st, v) = reception.post("/api/events", &ecg).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
     let (st, v) = reception
         .post("/api/events", &open_session(Uuid::now_v7(), "0000999999"))
         .await;

@@ -373,7 +373,14 @@ impl Core {
             }
             None => {
                 let roster = &self.roster;
-                let booked = |r: &str| -> Result<bool, VenueError> { Ok(roster.get(r)?.is_some()) };
+                let course = |r: &str| -> Result<Option<Vec<StationKind>>, VenueError> {
+                    match roster.get(r)? {
+                        None => Ok(None),
+                        Some(booked) => crate::courses::stations(&booked.course)
+                            .map(Some)
+                            .map_err(VenueError::UnknownCourse),
+                    }
+                };
                 let last_weight = |r: &str| -> Option<f64> {
                     roster
                         .last_values(r)
@@ -384,7 +391,7 @@ impl Core {
                 };
                 let cx = rules::Context {
                     staff,
-                    booked: &booked,
+                    course: &course,
                     last_weight: &last_weight,
                     route,
                 };

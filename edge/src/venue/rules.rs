@@ -5,7 +5,7 @@
 //! | event | rule |
 //! |---|---|
 //! | any | the role may record the kind; a station technician only at their stations; 診察 only by a doctor |
-//! | `session_opened` | the resident is booked; has no open session; the session id is new; a venue card is on no other open session |
+//! | `session_opened` | the resident is booked; the stations are their course's; has no open session; the session id is new; a venue card is on no other open session |
 //! | `session_closed` | the session is open |
 //! | `measurement_recorded` | the session is open, its resident's, its course includes the station; weight far from last year's confirmed |
 //! | `measurement_corrected` | corrects a result of the same item in that session |
@@ -39,8 +39,8 @@ pub enum Route {
 pub struct Context<'a> {
     /// Who acts.
     pub staff: &'a Staff,
-    /// Whether the resident is on the day's roster.
-    pub booked: &'a dyn Fn(&str) -> Result<bool, VenueError>,
+    /// The stations of the resident's course, if the resident is on the day's roster.
+    pub course: &'a dyn Fn(&str) -> Result<Option<Vec<StationKind>>, VenueError>,
     /// Last year's weight of a resident, if known.
     pub last_weight: &'a dyn Fn(&str) -> Option<f64>,
     /// How the event arrived.
@@ -121,8 +121,15 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
     authorize(cx.staff, body, cx.route)?;
     match body {
         EventBody::SessionOpened(o) => {
-            if !(cx.booked)(&o.resident_id)? {
+            let Some(course) = (cx.course)(&o.resident_id)? else {
                 return Err(VenueError::NotBooked(super::shown(&o.resident_id)));
+            };
+            if let Some(extra) = o.stations.iter().find(|s| !course.contains(s)) {
+                return Err(mismatch(format!(
+                    "{}は予約されたコースにありません / {} is not in the resident's booked course",
+                    extra.label_ja(),
+                    extra.as_str()
+                )));
             }
             if p.session_by_id(o.session_id).is_some() {
                 return Err(VenueError::Conflict(format!(
