@@ -35,12 +35,15 @@ pub enum Route {
     Command,
 }
 
+/// The stations of a resident's booked course (`None`: not booked today).
+pub type CourseOf<'a> = dyn Fn(&str) -> Result<Option<Vec<StationKind>>, VenueError> + 'a;
+
 /// What the rules need besides the projection.
 pub struct Context<'a> {
     /// Who acts.
     pub staff: &'a Staff,
     /// The stations of the resident's course, if the resident is on the day's roster.
-    pub course: &'a dyn Fn(&str) -> Result<Option<Vec<StationKind>>, VenueError>,
+    pub course: &'a CourseOf<'a>,
     /// Last year's weight of a resident, if known.
     pub last_weight: &'a dyn Fn(&str) -> Option<f64>,
     /// How the event arrived.
