@@ -35,6 +35,7 @@
           delete pendingIds[r.resident_id];
           // The card read was used for this resident (or refused): never carried to the next.
           cardUid = null;
+          $("result").hidden = true;
           $("candidates").hidden = true;
           $("checked-in").hidden = false;
           if (ok) {
@@ -153,6 +154,7 @@
     } else if (e.type === "card_removed") {
       showPin(false);
       cardUid = null;
+      $("result").hidden = true;
       status("カードをかざしてください", "Tap the resident's card on the reader");
     } else if (e.type === "snapshot" && e.readers.length === 0) {
       status("カードリーダーが見つかりません", "No card reader connected");
