@@ -11,9 +11,10 @@ set -euo pipefail
 #  - iproute2: network namespaces that fence the virtual reader's port to loopback
 #  - chromium, fonts-noto-cjk, nodejs, npm: end-to-end tests of the web UI in a real browser
 #  - openssl: the provisioning tests check enrolled certificates with `openssl verify`
+#  - curl: CI's newcomer walk through the demo box (scripts/newcomer-demo.sh)
 #  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk poppler-utils openssl libssl-dev)
+          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
