@@ -45,7 +45,7 @@ impl EdgeTls {
     }
 
     /// The box's TLS: from its `[tls]` files, or from its bundle; None without either.
-    pub fn of(config: &crate::Config) -> anyhow::Result<Option<EdgeTls>> {
+    pub fn of(config: &crate::config::Config) -> anyhow::Result<Option<EdgeTls>> {
         let (node, venue) = (&config.node_id, &config.venue_id);
         if let Some(pem) = &config.secrets.tls {
             let (creds, trust) = pem.load().context("the bundle's TLS material")?;

@@ -6,7 +6,7 @@
 //!   OCR worker until a clerk saves them.
 //!
 //! The clerk's review pages and the caseworkers' live case list, with their API, are
-//! [`crate::http::intake`] (only the child-welfare roles get past its role check).
+//! `http/intake.rs` (only the child-welfare roles get past its role check).
 
 pub mod inbox;
 pub mod read;
