@@ -15,7 +15,7 @@
 //! with what was read (`GET /api/intake/scans/{id}`), a field's crop, the case list
 //! (`GET /api/cases` and each update of `GET /api/cases/events`) — first appends a
 //! `case_viewed` event naming the scan and the cases shown (at most
-//! [`MAX_VIEWED_CASES`] an event; a longer list gives several, appended together), durably,
+//! [`checkup_protocol::notice::MAX_VIEWED_CASES`] an event; a longer list gives several, appended together), durably,
 //! and returns nothing if that fails. The event is in the child-welfare compartment: the
 //! log withholds it from every other role. The inbox list and its live updates carry what
 //! each scan is and where it is in its life, never what was read.
@@ -51,7 +51,7 @@ use crate::intake::inbox::{InboxError, Origin, Scan, Status};
 use crate::ui::Who;
 
 /// Record, durably, that `staff` is being shown scan `scan` and/or `cases` (`case_viewed`
-/// events, [`MAX_VIEWED_CASES`] cases each, appended together), before the data goes out.
+/// events, [`checkup_protocol::notice::MAX_VIEWED_CASES`] cases each, appended together), before the data goes out.
 async fn audit_view(
     state: &AppState,
     staff: &Staff,
