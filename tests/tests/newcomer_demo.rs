@@ -23,6 +23,7 @@ async fn the_demo_with_a_relative_data_dir_has_its_card_reader() {
         "data/demo",
     ];
     let proc = Process::start_in(&bin, &args, cwd.path(), Duration::from_secs(60)).expect("box");
+    let pid = proc.pid();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -90,5 +91,18 @@ async fn the_demo_with_a_relative_data_dir_has_its_card_reader() {
             .join("data/demo/virtual-reader/reader.conf.d")
             .is_dir()
     );
-    drop(proc);
+    // Stopped as an operator stops it: its private pcscd and network namespace go with it.
+    let mut proc = proc;
+    let status = proc.terminate().expect("stop");
+    assert!(status.success(), "the demo box stops cleanly: {status}");
+    let left: Vec<String> = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("ce-vr-{pid}-")))
+        .map(str::to_owned)
+        .collect();
+    assert!(left.is_empty(), "the box left its namespace: {left:?}");
 }
