@@ -37,22 +37,7 @@ pub async fn connect(
     let mut opts = MqttOptions::new(client_id, broker.ip().to_string(), broker.port());
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
-    let (client, mut events) = AsyncClient::new(opts, 16);
-    let polled = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match events.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-    })
-    .await;
-    match polled {
-        Ok(Ok(())) => Ok(Connected { client, events }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err("no answer within 5 s".into()),
-    }
+    until_connack(opts).await
 }
 
 /// Connect to `broker` in plain MQTT (no TLS) as `client_id`, with `login` as user name
@@ -68,6 +53,11 @@ pub async fn connect_plain(
     if let Some((user, password)) = login {
         opts.set_credentials(user, password);
     }
+    until_connack(opts).await
+}
+
+/// Connect with `opts`; the error text if the broker refuses within five seconds.
+async fn until_connack(opts: MqttOptions) -> Result<Connected, String> {
     let (client, mut events) = AsyncClient::new(opts, 16);
     let polled = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
