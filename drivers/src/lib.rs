@@ -16,6 +16,7 @@
 //!   kind of abuse, names, addresses).
 //! - [`scan`]: scanned pages from uploads and the hot folder, with size limits checked before
 //!   decoding.
+//! - [`shred`]: overwriting a file with zeros before it is removed.
 //! - [`virtual_reader`]: a private `pcscd` with the vpcd driver inside a network namespace
 //!   that has only loopback, so the virtual reader's port is never on a real network.
 #![deny(missing_docs)]
@@ -24,4 +25,5 @@ pub mod card;
 pub mod emulator;
 pub mod notice;
 pub mod scan;
+pub mod shred;
 pub mod virtual_reader;

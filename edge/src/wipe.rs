@@ -21,7 +21,6 @@
 //! run from a bundle keeps the key only in memory, so what such copies hold is ciphertext.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use checkup_protocol::central::{ForcedWipe, WipeRecorded};
@@ -259,16 +258,8 @@ fn shred_dir(dir: &Path, report: &mut WipeReport) -> Result<(), WipeError> {
 
 /// Overwrite a file with zeros, flush it to disk, remove it. Returns its length.
 pub fn shred_file(path: &Path) -> std::io::Result<u64> {
-    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
-    let len = f.metadata()?.len();
-    let zeros = vec![0u8; 1 << 16];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        f.write_all(&zeros[..n])?;
-        left -= n as u64;
-    }
-    f.sync_all()?;
+    let len = checkup_drivers::shred::zero_fill(path)?;
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
     f.set_len(0)?;
     f.sync_all()?;
     drop(f);

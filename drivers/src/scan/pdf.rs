@@ -72,20 +72,7 @@ impl WorkCopy {
 impl Drop for WorkCopy {
     fn drop(&mut self) {
         // Zeros over the copy before it is unlinked, so its blocks do not keep the notice.
-        let shredded = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.input)
-            .and_then(|mut f| {
-                let len = f.metadata()?.len();
-                let zeros = vec![0u8; 1 << 16];
-                let mut left = len;
-                while left > 0 {
-                    let n = left.min(zeros.len() as u64) as usize;
-                    f.write_all(&zeros[..n])?;
-                    left -= n as u64;
-                }
-                f.sync_all()
-            });
+        let shredded = crate::shred::zero_fill(&self.input);
         if let Err(e) = shredded {
             tracing::warn!(file = %self.input.display(), error = %e, "PDF copy not overwritten");
         }
