@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::status::station_label;
 use super::{AppState, set_cookie};
 use crate::auth::{self, Staff};
 use crate::ui::{self, APP_CSS, Lang, Who};
@@ -119,31 +118,7 @@ pub(crate) async fn venue_page(
     if !staff.role.is_checkup_role() {
         return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
     }
-    let view = {
-        let p = state.store.projection();
-        let progress = p.station_progress();
-        ui::board::BoardView {
-            venue_name: state.venue.name.clone(),
-            booked: state.venue.booked as u64,
-            opened: p.sessions_opened() as u64,
-            open: p.open_sessions().len() as u64,
-            stations: state
-                .venue
-                .stations
-                .iter()
-                .map(|s| {
-                    let pr = progress.get(&s.kind).copied().unwrap_or_default();
-                    ui::board::StationTile {
-                        id: s.id.clone(),
-                        kind: s.kind,
-                        label: station_label(s.kind, &s.label),
-                        waiting: pr.waiting,
-                        done: pr.done,
-                    }
-                })
-                .collect(),
-        }
-    };
+    let view = super::status::venue_view(&state);
     let markup = ui::board::page_markup(lang, &Who::from(&staff), &view);
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
 }

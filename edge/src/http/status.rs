@@ -28,26 +28,50 @@ pub(crate) async fn venue(
 }
 
 pub(crate) fn venue_json(state: &AppState) -> Value {
-    let p = state.store.projection();
-    let progress = p.station_progress();
-    let stations: Vec<Value> = state
-        .venue
+    let v = venue_view(state);
+    let stations: Vec<Value> = v
         .stations
         .iter()
         .map(|s| {
-            let pr = progress.get(&s.kind).copied().unwrap_or_default();
             json!({
-                "id": s.id, "kind": s.kind, "label": station_label(s.kind, &s.label),
-                "waiting": pr.waiting, "done": pr.done,
+                "id": s.id, "kind": s.kind, "label": s.label,
+                "waiting": s.waiting, "done": s.done,
             })
         })
         .collect();
     json!({
-        "venue_id": state.venue.id, "venue_name": state.venue.name, "node": state.venue.node,
-        "booked": state.venue.booked, "sessions_opened": p.sessions_opened(),
-        "open_sessions": p.open_sessions().len(), "events": state.store.ledger().event_count(),
+        "venue_id": state.venue.id, "venue_name": v.venue_name, "node": state.venue.node,
+        "booked": v.booked, "sessions_opened": v.opened,
+        "open_sessions": v.open, "events": state.store.ledger().event_count(),
         "stations": stations,
     })
+}
+
+/// The venue's progress as the board page and `GET /api/venue` show it.
+pub(crate) fn venue_view(state: &AppState) -> crate::ui::board::BoardView {
+    let p = state.store.projection();
+    let progress = p.station_progress();
+    crate::ui::board::BoardView {
+        venue_name: state.venue.name.clone(),
+        booked: state.venue.booked as u64,
+        opened: p.sessions_opened() as u64,
+        open: p.open_sessions().len() as u64,
+        stations: state
+            .venue
+            .stations
+            .iter()
+            .map(|s| {
+                let pr = progress.get(&s.kind).copied().unwrap_or_default();
+                crate::ui::board::StationTile {
+                    id: s.id.clone(),
+                    kind: s.kind,
+                    label: station_label(s.kind, &s.label),
+                    waiting: pr.waiting,
+                    done: pr.done,
+                }
+            })
+            .collect(),
+    }
 }
 
 pub(crate) fn station_label(kind: StationKind, label: &str) -> String {
