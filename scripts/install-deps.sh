@@ -13,8 +13,11 @@ set -euo pipefail
 #  - openssl: the provisioning tests check enrolled certificates with `openssl verify`
 #  - curl: CI's newcomer walk through the demo box (scripts/newcomer-demo.sh)
 #  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
+#  - avahi-daemon, avahi-utils, dbus-daemon: the mDNS test checks the box against Avahi
+#    (run by the test in its own namespace on a private D-Bus; never the system's)
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl)
+          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl
+          avahi-daemon avahi-utils dbus-daemon)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

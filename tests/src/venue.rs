@@ -276,6 +276,12 @@ impl Venue {
         Ok(venue)
     }
 
+    /// The LAN's own namespace (its bridge `br0` has 10.77.0.254): where a test runs
+    /// other hosts of the venue network, such as Avahi.
+    pub fn lan_ns(&self) -> &str {
+        &self.lan_ns
+    }
+
     /// Start box `i` (0-based) and wait until it serves HTTP.
     pub fn start(&mut self, i: usize) -> anyhow::Result<()> {
         let bin = binary("checkup-edge", "checkup-edge")?;
