@@ -13,8 +13,10 @@ set -euo pipefail
 #  - openssl: the provisioning tests check enrolled certificates with `openssl verify`
 #  - curl: CI's newcomer walk through the demo box (scripts/newcomer-demo.sh)
 #  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
+#  - faketime: `checkup-central doctor`'s test runs it with its clock five minutes off
+#    PostgreSQL's (libfaketime), to see the clock check fail
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl)
+          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl faketime)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
