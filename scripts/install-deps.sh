@@ -15,9 +15,11 @@ set -euo pipefail
 #  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
 #  - avahi-daemon, avahi-utils, dbus-daemon: the mDNS test checks the box against Avahi
 #    (run by the test in its own namespace on a private D-Bus; never the system's)
+#  - faketime: `checkup-central doctor`'s test runs it with its clock five minutes off
+#    PostgreSQL's (libfaketime), to see the clock check fail
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
           chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl
-          avahi-daemon avahi-utils dbus-daemon)
+          avahi-daemon avahi-utils dbus-daemon faketime)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -15,6 +15,8 @@
 //! - [`http`]: the HTTP API, a file per concern (batch ingest and wipes, sign-in, the
 //!   resident record, the export, the child-welfare notice queue).
 //! - [`web`]: the staff page.
+//! - [`doctor`]: `checkup-central doctor` — database, migrations, clock, disk,
+//!   certificates and key files checked, each finding with its fix.
 //! - [`server`]: opening and serving ([`server::Central`]).
 //! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
 
@@ -23,6 +25,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod http;
 pub mod ingest;
 pub mod keys;

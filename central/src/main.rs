@@ -56,6 +56,23 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check the machine and the configuration central would run with: the database
+    /// (reachable, migrations applied; read only, nothing is migrated), the clock against
+    /// the PostgreSQL server's, disk space, certificate expiry, key files and enrolled
+    /// boxes. Prints one line per check, in Japanese then English, with the command that
+    /// fixes what is wrong.
+    ///
+    /// Exit status: 0 every check ok (or skipped), 1 warnings only, 2 at least one error
+    /// (also when the configuration does not load).
+    Doctor {
+        /// Configuration (TOML), as given to `run`. Default: all defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Print one JSON object (`status`, `exit`, `checks`: `id`, `status`, `ja`, `en`,
+        /// `fix`) instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a batch file (a JSON array of signed events, as boxes forward them): format,
     /// payload rules, signatures against enrolled keys, venue. Prints per-node ranges.
     CheckBatch {
@@ -94,6 +111,9 @@ fn main() -> std::process::ExitCode {
     } = &cli.command
     {
         return audit_verify(config);
+    }
+    if let Command::Doctor { config, json } = &cli.command {
+        return doctor(config.as_deref(), *json);
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -143,6 +163,37 @@ fn audit_verify(config: &std::path::Path) -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `checkup-central doctor`: 0 all ok, 1 warnings only, 2 any error.
+fn doctor(config: Option<&std::path::Path>, json: bool) -> std::process::ExitCode {
+    let loaded = match config {
+        Some(p) => Config::load(p),
+        None => Ok(Config::default()),
+    };
+    let report = match loaded {
+        Ok(c) => {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            rt.block_on(checkup_central::doctor::diagnose(&c))
+        }
+        Err(e) => checkup_central::doctor::unloadable(&e.to_string()),
+    };
+    if json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.text());
+    }
+    std::process::ExitCode::from(report.exit_code())
 }
 
 /// The demo edge box's forwarding secret (printed; demo only).
@@ -279,7 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");
             rt()?.block_on(serve(c))?;
         }
-        Command::Audit { .. } => {}
+        Command::Audit { .. } | Command::Doctor { .. } => {}
         Command::CheckBatch {
             keys,
             venues,

@@ -119,7 +119,8 @@ impl Watermark {
     }
 }
 
-fn dir_size(dir: &Path) -> u64 {
+/// Bytes held by the files under `dir` (what `central.max_disk_mb` bounds).
+pub fn dir_size(dir: &Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -41,6 +41,8 @@
 //! - [`identity`]: matching card items to the roster across 異体字, widths and address
 //!   notations.
 //! - [`intake`]: OCR intake of police notices (fields, register match, `ocr notice`).
+//! - [`doctor`]: `checkup-edge doctor` — readers, OCR model, clock, disk, certificates,
+//!   broker, central and data key checked, each finding with its fix.
 //! - [`demo`]: the demo venue, staff and roster behind `checkup-edge demo`.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
 #![deny(missing_docs)]
@@ -52,6 +54,7 @@ pub mod cards;
 pub mod config;
 pub mod courses;
 pub mod demo;
+pub mod doctor;
 pub mod forward;
 pub mod http;
 pub mod identity;

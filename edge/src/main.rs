@@ -64,6 +64,25 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check the machine and the configuration a box would run with: card readers (pcscd),
+    /// the Tesseract Japanese model, the clock against central's, disk space, certificate
+    /// expiry, the broker, central and the forwarding secret, the data key and the data
+    /// directory. Prints one line per check, in Japanese then English, with the command
+    /// that fixes what is wrong.
+    ///
+    /// Exit status: 0 every check ok (or skipped), 1 warnings only, 2 at least one error
+    /// (also when the configuration does not load).
+    ///
+    /// The checks read the same environment as the box: PCSCLITE_CSOCK_NAME (pcscd's
+    /// socket) and TESSDATA_PREFIX (the folder of Tesseract's models).
+    Doctor {
+        #[command(flatten)]
+        source: Source,
+        /// Print one JSON object (`status`, `exit`, `checks`: `id`, `status`, `ja`, `en`,
+        /// `fix`) instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a demo box: a demo venue with stations, 200 booked residents and demo staff.
     Demo {
         /// Listen address.
@@ -247,6 +266,9 @@ fn main() -> std::process::ExitCode {
     {
         return audit_verify(source);
     }
+    if let Command::Doctor { source, json } = &cli.command {
+        return doctor(source, *json);
+    }
     // The demo's virtual reader: started before any thread exists, because the PC/SC
     // client library reads its socket path from the environment.
     let mut virtual_reader = None;
@@ -370,6 +392,33 @@ fn audit_verify(source: &Source) -> std::process::ExitCode {
     }
 }
 
+/// `checkup-edge doctor`: 0 all ok, 1 warnings only, 2 any error.
+fn doctor(source: &Source, json: bool) -> std::process::ExitCode {
+    let report = match source.load() {
+        Ok(c) => {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            rt.block_on(checkup_edge::doctor::diagnose(&c))
+        }
+        Err(e) => checkup_edge::doctor::unloadable(&format!("{e:#}")),
+    };
+    if json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.text());
+    }
+    std::process::ExitCode::from(report.exit_code())
+}
+
 /// `checkup-edge wipe`: 0 wiped, 3 refused (events central lacks), 1 any other failure.
 fn wipe(source: &Source, force: Option<checkup_edge::wipe::Force>) -> std::process::ExitCode {
     let Some(c) = box_config(source) else {
@@ -444,7 +493,8 @@ async fn run(
         Command::Card { .. }
         | Command::Ocr { .. }
         | Command::Wipe { .. }
-        | Command::Audit { .. } => Ok(()),
+        | Command::Audit { .. }
+        | Command::Doctor { .. } => Ok(()),
         Command::Demo {
             listen,
             data_dir,

@@ -11,6 +11,9 @@
 //!   certificate for server and client authentication, event-signing key); revocation.
 //! - [`bundle`]: a venue day's enrolment bundles — each box's configuration, keys,
 //!   certificates and roster, encrypted with a passphrase — and central's trust list.
+//! - [`doctor`]: what `checkup-edge doctor` and `checkup-central doctor` report (findings,
+//!   severities, text and JSON, exit status) and the checks both make (certificate
+//!   validity, clock skew, free space).
 //! - [`demo`]: a whole demo municipality in one command (CA, venue day, bundles, central).
 //! - [`mosquitto`]: an external Mosquitto broker with the same rules as the embedded one's
 //!   gate (client certificates, each box publishing only on its own topic).
@@ -22,6 +25,7 @@
 pub mod bundle;
 pub mod ca;
 pub mod demo;
+pub mod doctor;
 pub mod keys;
 pub mod mosquitto;
 pub mod pin;
