@@ -13,8 +13,10 @@ set -euo pipefail
 #  - openssl: the provisioning tests check enrolled certificates with `openssl verify`
 #  - curl: CI's newcomer walk through the demo box (scripts/newcomer-demo.sh)
 #  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
+#  - python3, python3-venv: the virtual environment schemathesis runs in (API conformance
+#    test, tests/tests/schemathesis.rs; scripts/install-schemathesis.sh)
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl)
+          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl python3 python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -51,6 +53,9 @@ if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
     echo "install-deps: npm ci in tests/e2e"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# schemathesis (PyPI, pinned) in a project-local virtual environment under target/.
+bash "$ROOT/scripts/install-schemathesis.sh"
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found; install the Rust toolchain (rustup) first" >&2
