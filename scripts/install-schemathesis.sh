@@ -8,8 +8,11 @@ VERSION="4.32.5"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${CHECKUP_SCHEMATHESIS_VENV:-$ROOT/target/schemathesis-venv}"
 
-if [ -x "$VENV/bin/st" ] && "$VENV/bin/python" -m pip show schemathesis 2>/dev/null | grep -qx "Version: $VERSION"; then
-    exit 0
+if [ -x "$VENV/bin/st" ]; then
+    installed="$("$VENV/bin/python" -m pip show schemathesis 2>/dev/null || true)"
+    if grep -qx "Version: $VERSION" <<<"$installed"; then
+        exit 0
+    fi
 fi
 echo "install-deps: schemathesis $VERSION into $VENV"
 python3 -m venv "$VENV"
