@@ -17,9 +17,11 @@ set -euo pipefail
 #    (run by the test in its own namespace on a private D-Bus; never the system's)
 #  - faketime: `checkup-central doctor`'s test runs it with its clock five minutes off
 #    PostgreSQL's (libfaketime), to see the clock check fail
+#  - python3, python3-venv: the virtual environment schemathesis runs in (API conformance
+#    test, tests/tests/schemathesis.rs; scripts/install-schemathesis.sh)
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
           chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl
-          avahi-daemon avahi-utils dbus-daemon faketime)
+          avahi-daemon avahi-utils dbus-daemon faketime python3 python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -56,6 +58,9 @@ if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
     echo "install-deps: npm ci in tests/e2e"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# schemathesis (PyPI, pinned) in a project-local virtual environment under target/.
+bash "$ROOT/scripts/install-schemathesis.sh"
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found; install the Rust toolchain (rustup) first" >&2

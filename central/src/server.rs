@@ -13,15 +13,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::{get, post};
 use checkup_protocol::PublicKey;
 use checkup_provisioning::tls::{self, ClientAuth, Incoming, Peer};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, StaffConfig};
 use crate::db::Store;
-use crate::http::{self, export, ingest, notices, records, session};
-use crate::web;
+use crate::http::{self, ingest};
 
 /// An enrolled box, as its secret identifies it.
 #[derive(Debug, Clone)]
@@ -139,22 +137,14 @@ impl Central {
         &self.state
     }
 
-    /// The HTTP routes.
+    /// The HTTP routes ([`http::routes`]); `GET /openapi.json` serves the document they
+    /// make; paths and methods they lack are answered with the JSON error too.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/", get(web::page))
-            .route("/healthz", get(http::healthz))
-            .route("/v1/batches", post(ingest::batches))
-            .route("/v1/wipes", post(ingest::wipes))
-            .route("/v1/login", post(session::login))
-            .route(
-                "/v1/residents",
-                get(records::search).post(records::import_residents),
-            )
-            .route("/v1/residents/{id}/record", get(records::record))
-            .route("/v1/export.csv", get(export::export))
-            .route("/v1/notices", get(notices::notices))
-            .route("/v1/notices/{case_id}", get(notices::notice))
+        let (router, document) = http::routes().split_for_parts();
+        router
+            .fallback(http::extract::no_such_route)
+            .method_not_allowed_fallback(http::extract::method_not_allowed)
+            .layer(axum::Extension(http::openapi::Document::new(&document)))
             .with_state(self.state.clone())
     }
 

@@ -6,6 +6,14 @@
 use axum::response::Html;
 
 /// `GET /`
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "pages",
+    description = "The staff page (sign-in, search, record, intake queue, export).",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)),
+    security(()),
+)]
 pub(crate) async fn page() -> Html<&'static str> {
     Html(PAGE)
 }

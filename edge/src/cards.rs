@@ -45,7 +45,7 @@ pub enum CardEvent {
 }
 
 /// State of one reader.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ReaderState {
     /// Name.
     pub name: String,

@@ -47,7 +47,7 @@ pub enum ForwardError {
 }
 
 /// What the board and the admin see.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ForwardStatus {
     /// A central is configured.
     pub enabled: bool,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// Central's answer to a stored batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct BatchAck {
     /// Per node of the batch: the highest seq up to which central holds every event (the
     /// box's forwarding watermark).
@@ -30,6 +31,7 @@ pub struct BatchAck {
 
 /// A box wiped before central held all its events: what it says it lost and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ForcedWipe {
     /// Why (`checkup-edge wipe --force --reason`), 4 to 500 characters.
@@ -40,6 +42,7 @@ pub struct ForcedWipe {
 
 /// Central's answer to a recorded [`ForcedWipe`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct WipeRecorded {
     /// The wipe is in central's audit trail.
     pub recorded: bool,
@@ -47,6 +50,7 @@ pub struct WipeRecorded {
 
 /// Central's answer to anything it refuses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ErrorAnswer {
     /// Stable machine-readable code, e.g. `bad_signature`, `seq_conflict`.
     pub error: String,

@@ -39,6 +39,7 @@ pub const MAX_TEXT_LEN: usize = 1000;
 
 /// A signed, immutable fact. See the module documentation for the wire format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Event {
     /// Envelope format version; [`FORMAT_VERSION`] for events written by this build.
@@ -63,6 +64,7 @@ pub struct Event {
 
 /// The staff member behind an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// Staff id as provisioned for the venue day.
@@ -80,6 +82,7 @@ impl Actor {
 
 /// Event kinds without their payloads, for role checks and indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// See [`SessionOpened`].
@@ -136,6 +139,7 @@ impl EventKind {
 
 /// What happened, with its data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum EventBody {
     /// A resident checked in at reception; a checkup session is open.
@@ -160,6 +164,7 @@ pub enum EventBody {
 
 /// Payload of [`EventBody::StationVisited`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StationVisited {
     /// The session.
@@ -183,6 +188,7 @@ fn is_false(b: &bool) -> bool {
 
 /// Payload of [`EventBody::SessionOpened`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionOpened {
     /// Id of the checkup session (UUIDv7).
@@ -198,6 +204,7 @@ pub struct SessionOpened {
 
 /// A card bound to a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CardRef {
     /// The resident's My Number card; identified by its basic four items, nothing stored.
@@ -211,6 +218,7 @@ pub enum CardRef {
 
 /// Payload of [`EventBody::SessionClosed`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionClosed {
     /// The session that ends.
@@ -222,6 +230,7 @@ pub struct SessionClosed {
 
 /// A measured value: a number, or a qualitative dipstick reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum MeasuredValue {
     /// Numeric result in the item's unit.
@@ -241,6 +250,7 @@ impl std::fmt::Display for MeasuredValue {
 
 /// Payload of [`EventBody::MeasurementRecorded`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementRecorded {
     /// The session the result belongs to.
@@ -262,6 +272,7 @@ pub struct MeasurementRecorded {
 
 /// Payload of [`EventBody::MeasurementCorrected`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementCorrected {
     /// The session the result belongs to.
@@ -285,6 +296,7 @@ pub struct MeasurementCorrected {
 
 /// Payload of [`EventBody::RecordViewed`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecordViewed {
     /// Whose record was read.

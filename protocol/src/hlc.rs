@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A hybrid logical clock timestamp. Ordering is by `ms`, then `c`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Hlc {
     /// Physical component: milliseconds since the Unix epoch.

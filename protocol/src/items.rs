@@ -178,6 +178,7 @@ pub fn item(code: &str) -> Option<&'static Item> {
 
 /// A kind of station a resident visits (DESIGN.md "The people and the day").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StationKind {
     /// 問診: questionnaire.

@@ -37,6 +37,7 @@ pub const MAX_FIELD_LEN: usize = 200;
 
 /// Payload of [`crate::EventBody::NoticeIntakeSaved`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoticeIntakeSaved {
     /// The new case (UUIDv7).
@@ -52,6 +53,7 @@ pub struct NoticeIntakeSaved {
 
 /// One reviewed field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoticeField {
     /// The saved value (empty: not on the notice).
@@ -64,6 +66,7 @@ pub struct NoticeField {
 
 /// Where a notice came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoticeSource {
     /// File name as uploaded or dropped in the hot folder.
@@ -148,6 +151,7 @@ pub const MAX_VIEWED_CASES: usize = 100;
 /// the data is returned, as `record_viewed` is for health records; it is part of the
 /// child-welfare compartment and of no health record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CaseViewed {
     /// The scan shown, if one was.

@@ -9,6 +9,7 @@ use crate::event::EventKind;
 
 /// A staff member's role. Roles are assigned per venue day by provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reception: taps cards, opens and closes checkup sessions.

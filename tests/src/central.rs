@@ -38,7 +38,7 @@ fn piped(program: &Path, args: &[&str], input: &str) -> String {
 }
 
 /// SHA-256 in hex, computed with the same tool an administrator would.
-fn sha256_hex(s: &str) -> String {
+pub fn sha256_hex(s: &str) -> String {
     piped(Path::new("sha256sum"), &[], s)
 }
 

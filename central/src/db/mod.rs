@@ -288,7 +288,7 @@ pub struct Ingested {
 }
 
 /// A resident of the register.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Resident {
     /// Resident id.
     pub resident_id: String,

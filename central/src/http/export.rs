@@ -2,20 +2,26 @@
 //! row per resident per item per checkup in a date range, current values after
 //! corrections; audited.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::Role;
+use checkup_protocol::central::ErrorAnswer;
 use serde::Deserialize;
 
 use super::ApiError;
+use super::extract::Query;
 use super::session::staff;
 use crate::db::{ExportRow, current_results};
 use crate::server::AppState;
 
-#[derive(Deserialize)]
+/// The period to export.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
+    /// First day, `YYYY-MM-DD`.
     from: String,
+    /// Last day, `YYYY-MM-DD`, not before `from`.
     to: String,
 }
 
@@ -24,6 +30,25 @@ fn valid_date(d: &str) -> bool {
 }
 
 /// `GET /v1/export.csv?from=YYYY-MM-DD&to=YYYY-MM-DD`
+#[utoipa::path(
+    get,
+    path = "/v1/export.csv",
+    tag = "records",
+    description = "One CSV row per resident per item per checkup in the period \
+                   (`resident_id,item_code,value,unit,date,venue`), current values after \
+                   corrections (central admin); audited.",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The export", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"checkup-results.csv\"`"))),
+        (status = 400, description = "`bad_range`, `malformed_query`", body = ErrorAnswer),
+        (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 500, description = "`internal`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn export(
     State(s): State<AppState>,
     headers: HeaderMap,

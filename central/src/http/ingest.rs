@@ -9,7 +9,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use checkup_protocol::central::{BatchAck, ForcedWipe, WipeRecorded};
+use checkup_protocol::Event;
+use checkup_protocol::central::{BatchAck, ErrorAnswer, ForcedWipe, WipeRecorded};
 use serde_json::json;
 
 use super::ApiError;
@@ -44,6 +45,27 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// `POST /v1/batches`; every refusal of the box's making (not a storage failure) is
 /// counted in [`Rejections`].
+#[utoipa::path(
+    post,
+    path = "/v1/batches",
+    tag = "boxes",
+    description = "A JSON array of signed events from an enrolled box, received whole and \
+                   stored exactly once. With TLS, the box's own client certificate is required \
+                   too.",
+    request_body(content = Vec<Event>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored; the box's forwarding watermark per node", body = BatchAck),
+        (status = 400, description = "`malformed_batch`", body = ErrorAnswer),
+        (status = 401, description = "`unauthenticated`, `client_certificate_required`", body = ErrorAnswer),
+        (status = 403, description = "`certificate_mismatch`", body = ErrorAnswer),
+        (status = 409, description = "`seq_conflict`: another event under a held node and seq", body = ErrorAnswer),
+        (status = 413, description = "`batch_too_large`", body = ErrorAnswer),
+        (status = 422, description = "`malformed_event`, `unknown_format_version`, `bad_signature`, `unknown_node`, `invalid_payload`, `foreign_municipality`, `wrong_venue`, `node_mismatch`", body = ErrorAnswer),
+        (status = 500, description = "`internal`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("box" = [])),
+)]
 pub(crate) async fn batches(
     State(s): State<AppState>,
     extensions: axum::http::Extensions,
@@ -160,11 +182,28 @@ async fn ingest_batch(
 /// `POST /v1/wipes`: a box records a forced wipe (`checkup-edge wipe --force --reason`)
 /// before it wipes; the entry goes into the hash-chained audit trail. Authenticated like a
 /// batch (the box's secret and, with TLS, its own certificate).
+#[utoipa::path(
+    post,
+    path = "/v1/wipes",
+    tag = "boxes",
+    description = "An enrolled box records a forced wipe before it wipes; the entry goes into \
+                   the hash-chained audit trail.",
+    request_body(content = ForcedWipe, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded", body = WipeRecorded),
+        (status = 400, description = "`malformed_request`, `bad_reason` (4 to 500 characters)", body = ErrorAnswer),
+        (status = 401, description = "`unauthenticated`, `client_certificate_required`", body = ErrorAnswer),
+        (status = 403, description = "`certificate_mismatch`", body = ErrorAnswer),
+        (status = 413, description = "`body_too_large`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("box" = [])),
+)]
 pub(crate) async fn wipes(
     State(s): State<AppState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
-    Json(w): Json<ForcedWipe>,
+    super::extract::Body(body): super::extract::Body,
 ) -> Result<Response, ApiError> {
     let client_node = client_node(&extensions);
     let enrolled = match enrolled_box(&s, client_node.as_deref(), &headers) {
@@ -174,6 +213,8 @@ pub(crate) async fn wipes(
             return Err(e);
         }
     };
+    let w: ForcedWipe = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string()))?;
     let reason = w.reason.trim();
     if reason.chars().count() < 4 || reason.chars().count() > 500 {
         return Err(ApiError::new(

@@ -12,8 +12,14 @@
 //! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited | [`export`] |
 //! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker | the child-welfare intake queue; audited | [`notices`] |
 //!
+//! | `GET /openapi.json` | anyone | the OpenAPI 3.1 document made from the handlers' annotations | [`openapi`] |
+//!
 //! Every refusal is an [`ApiError`], answered as a
-//! [`checkup_protocol::central::ErrorAnswer`] `{"error": code, "message": text}`.
+//! [`checkup_protocol::central::ErrorAnswer`] `{"error": code, "message": text}`; axum's own
+//! refusals too ([`extract`]). The route table is [`routes`]: each handler carries its
+//! documentation (`#[utoipa::path]`), so a route cannot be served without being documented.
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -21,16 +27,37 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::BatchError;
 use checkup_protocol::central::ErrorAnswer;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::db::DbError;
 use crate::server::AppState;
 
 pub mod export;
+pub mod extract;
 pub mod ingest;
 pub mod notices;
+pub mod openapi;
 pub mod records;
 pub mod session;
+
+/// Central's route table, each route with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::document_json))
+        .routes(routes!(crate::web::page))
+        .routes(routes!(healthz))
+        .routes(routes!(ingest::batches))
+        .routes(routes!(ingest::wipes))
+        .routes(routes!(session::login))
+        .routes(routes!(records::search, records::import_residents))
+        .routes(routes!(records::record))
+        .routes(routes!(export::export))
+        .routes(routes!(notices::notices))
+        .routes(routes!(notices::notice))
+}
 
 /// An error answered as `{"error": code, "message": …}`.
 #[derive(Debug)]
@@ -90,8 +117,33 @@ impl From<BatchError> for ApiError {
     }
 }
 
+/// Liveness (`GET /healthz`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
+    /// Events held.
+    events: u64,
+    /// Batches refused since start, by error code.
+    rejected: BTreeMap<&'static str, u64>,
+    /// TLS handshakes refused since start.
+    tls_handshakes_refused: u64,
+}
+
 /// `GET /healthz`: liveness, events held, and batches refused since start by reason (no
 /// personal data).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "status",
+    description = "Liveness, events held, batches refused since start by reason (no personal \
+                   data, no sign-in).",
+    responses(
+        (status = 200, description = "Alive", body = Health),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(()),
+)]
 pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiError> {
     let events = s.db.event_count().await?;
     let rejected = s.rejected.snapshot();
@@ -99,9 +151,11 @@ pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiEr
         .handshakes
         .get()
         .map_or(0, |h| h.refused.load(std::sync::atomic::Ordering::Relaxed));
-    Ok(Json(json!({
-        "status": "ok", "events": events, "rejected": rejected,
-        "tls_handshakes_refused": handshakes,
-    }))
+    Ok(Json(Health {
+        status: "ok",
+        events,
+        rejected,
+        tls_handshakes_refused: handshakes,
+    })
     .into_response())
 }

@@ -3,21 +3,66 @@
 //! every case read is audited.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::Role;
-use serde_json::json;
+use checkup_protocol::central::ErrorAnswer;
+use serde::Serialize;
 
 use super::ApiError;
+use super::extract::Path;
 use super::session::staff;
 use crate::server::AppState;
 
 /// Roles that may see the child-welfare intake queue.
 const CHILD_CASE_ROLES: [Role; 2] = [Role::ChildWelfareClerk, Role::Caseworker];
 
+/// The intake queue.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Queue {
+    /// The latest 500 cases.
+    cases: Vec<QueuedCase>,
+}
+
+/// A case in the queue.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct QueuedCase {
+    /// Case id.
+    case_id: String,
+    /// Venue it was saved at.
+    venue: String,
+    /// Box it was saved on.
+    node: String,
+    /// Clerk who saved it.
+    saved_by: String,
+    /// When (milliseconds since the epoch).
+    saved_ms: i64,
+    /// The child's name.
+    child_name: String,
+    /// The child's birth date.
+    child_birth_date: String,
+    /// Abuse type code.
+    abuse_type: String,
+    /// The matched resident, if any.
+    resident_id: Option<String>,
+}
+
 /// `GET /v1/notices`: the child-welfare intake queue (child-welfare roles only; listing is
 /// audited as one access).
+#[utoipa::path(
+    get,
+    path = "/v1/notices",
+    tag = "notices",
+    description = "The child-welfare intake queue (child-welfare clerk, caseworker); audited.",
+    responses(
+        (status = 200, description = "The queue", body = Queue),
+        (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn notices(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -26,19 +71,61 @@ pub(crate) async fn notices(
     let rows = s.db.notices(None, 500).await?;
     s.db.audit(&who, "list_notices", &rows.len().to_string())
         .await?;
-    let cases: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|n| {
-            json!({"case_id": n.case_id, "venue": n.venue, "node": n.node, "saved_by": n.staff_id,
-                   "saved_ms": n.saved_ms, "child_name": n.child_name,
-                   "child_birth_date": n.child_birth_date, "abuse_type": n.abuse_type,
-                   "resident_id": n.resident_id})
+    let cases = rows
+        .into_iter()
+        .map(|n| QueuedCase {
+            case_id: n.case_id,
+            venue: n.venue,
+            node: n.node,
+            saved_by: n.staff_id,
+            saved_ms: n.saved_ms,
+            child_name: n.child_name,
+            child_birth_date: n.child_birth_date,
+            abuse_type: n.abuse_type,
+            resident_id: n.resident_id,
         })
         .collect();
-    Ok(Json(json!({"cases": cases})).into_response())
+    Ok(Json(Queue { cases }).into_response())
+}
+
+/// One case with every reviewed field.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Notice {
+    /// Case id.
+    case_id: String,
+    /// The event that saved it.
+    event_id: String,
+    /// Venue.
+    venue: String,
+    /// Box.
+    node: String,
+    /// Clerk who saved it.
+    saved_by: String,
+    /// When (milliseconds since the epoch).
+    saved_ms: i64,
+    /// The reviewed notice (`notice_intake_saved` payload).
+    notice: checkup_protocol::NoticeIntakeSaved,
 }
 
 /// `GET /v1/notices/{case_id}`: one case with every reviewed field (audited).
+#[utoipa::path(
+    get,
+    path = "/v1/notices/{case_id}",
+    tag = "notices",
+    description = "One case with every reviewed field (child-welfare clerk, caseworker); \
+                   audited.",
+    params(("case_id" = String, Path, description = "Case id")),
+    responses(
+        (status = 200, description = "The case", body = Notice),
+        (status = 400, description = "`malformed_path`", body = ErrorAnswer),
+        (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 404, description = "`not_found`", body = ErrorAnswer),
+        (status = 500, description = "`internal`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn notice(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -53,11 +140,15 @@ pub(crate) async fn notice(
         )
     })?;
     s.db.audit(&who, "view_notice", &case_id).await?;
-    let notice: serde_json::Value = serde_json::from_str(&row.notice).unwrap_or_default();
-    Ok(Json(
-        json!({"case_id": row.case_id, "event_id": row.event_id, "venue": row.venue,
-                   "node": row.node, "saved_by": row.staff_id, "saved_ms": row.saved_ms,
-                   "notice": notice}),
-    )
+    let notice = serde_json::from_str(&row.notice).map_err(ApiError::internal)?;
+    Ok(Json(Notice {
+        case_id: row.case_id,
+        event_id: row.event_id,
+        venue: row.venue,
+        node: row.node,
+        saved_by: row.staff_id,
+        saved_ms: row.saved_ms,
+        notice,
+    })
     .into_response())
 }

@@ -6,27 +6,54 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::Role;
-use serde::Deserialize;
-use serde_json::json;
+use checkup_protocol::central::ErrorAnswer;
+use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use super::extract::{Body, Path, Query};
 use super::session::staff;
 use crate::db::{Resident, current_results};
 use crate::server::AppState;
 
-#[derive(Deserialize)]
+/// Whom to find.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
+    /// Resident number, name or kana.
     #[serde(default)]
     q: String,
+    /// Birth date, `YYYY-MM-DD`.
     birth: Option<String>,
 }
 
+/// Residents found.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Found {
+    /// Matching residents.
+    residents: Vec<Resident>,
+}
+
 /// `GET /v1/residents?q=&birth=`
+#[utoipa::path(
+    get,
+    path = "/v1/residents",
+    tag = "records",
+    description = "Search the register by id, name or kana, and birth date (central admin, \
+                   caseworker); audited.",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Residents", body = Found),
+        (status = 400, description = "`malformed_query`", body = ErrorAnswer),
+        (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn search(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -37,14 +64,50 @@ pub(crate) async fn search(
     let found = s.db.search(q.q.trim(), birth.as_deref()).await?;
     s.db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
         .await?;
-    Ok(Json(json!({"residents": found})).into_response())
+    Ok(Json(Found { residents: found }).into_response())
+}
+
+/// Register rows taken in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Imported {
+    /// Rows stored.
+    imported: usize,
+    /// Rows refused.
+    errors: Vec<RowError>,
+}
+
+/// A refused register row.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RowError {
+    /// 1-based line number (the header is line 1).
+    line: usize,
+    /// What is wrong.
+    message: String,
 }
 
 /// `POST /v1/residents` (CSV)
+#[utoipa::path(
+    post,
+    path = "/v1/residents",
+    tag = "records",
+    description = "Import register rows as CSV \
+                   (`resident_id,name,name_kana,birth_date,sex,address`; central admin); \
+                   audited.",
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "Imported", body = Imported),
+        (status = 400, description = "`malformed_request`", body = ErrorAnswer),
+        (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 413, description = "`body_too_large`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn import_residents(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -55,19 +118,136 @@ pub(crate) async fn import_residents(
     let mut errors = Vec::new();
     for (i, rec) in rdr.deserialize::<Resident>().enumerate() {
         match rec {
-            Ok(r) if !r.resident_id.is_empty() => rows.push(r),
-            Ok(_) => errors.push(json!({"line": i + 2, "message": "empty resident_id"})),
-            Err(e) => errors.push(json!({"line": i + 2, "message": e.to_string()})),
+            Ok(r) if r.resident_id.is_empty() => errors.push(RowError {
+                line: i + 2,
+                message: "empty resident_id".into(),
+            }),
+            // No register field has one, and PostgreSQL cannot store one.
+            Ok(r) if has_nul(&r) => errors.push(RowError {
+                line: i + 2,
+                message: "a field carries a NUL character".into(),
+            }),
+            Ok(r) => rows.push(r),
+            Err(e) => errors.push(RowError {
+                line: i + 2,
+                message: e.to_string(),
+            }),
         }
     }
     let n = s.db.upsert_residents(rows).await?;
     s.db.audit(&who, "import_residents", &format!("{n} rows"))
         .await?;
-    Ok(Json(json!({"imported": n, "errors": errors})).into_response())
+    Ok(Json(Imported {
+        imported: n,
+        errors,
+    })
+    .into_response())
+}
+
+/// Whether any field of a register row carries a NUL character.
+fn has_nul(r: &Resident) -> bool {
+    [
+        &r.resident_id,
+        &r.name,
+        &r.name_kana,
+        &r.birth_date,
+        &r.sex,
+        &r.address,
+    ]
+    .iter()
+    .any(|f| f.contains('\0'))
+}
+
+/// A resident's record (健康かるて).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Record {
+    /// The resident asked for.
+    resident_id: String,
+    /// Their register entry, if imported.
+    resident: Option<Resident>,
+    /// Every checkup, oldest first.
+    checkups: Vec<Checkup>,
+    /// Each item's values across years, by item code.
+    series: BTreeMap<String, Vec<SeriesPoint>>,
+}
+
+/// One checkup of the record.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Checkup {
+    /// Day, `YYYY-MM-DD`.
+    date: String,
+    /// Session id.
+    session_id: String,
+    /// Current values with their history.
+    items: Vec<CheckupItem>,
+}
+
+/// An item's current value at a checkup.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CheckupItem {
+    /// Item code.
+    item_code: String,
+    /// Current value.
+    value: String,
+    /// Unit.
+    unit: String,
+    /// Japanese name (null for an unknown code).
+    name_ja: Option<&'static str>,
+    /// English name.
+    name_en: Option<&'static str>,
+    /// Every value recorded, corrections included.
+    history: Vec<HistoryEntry>,
+}
+
+/// A value as recorded or corrected.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct HistoryEntry {
+    /// Value.
+    value: String,
+    /// Unit.
+    unit: String,
+    /// Who recorded it.
+    staff_id: String,
+    /// The event it corrects.
+    corrects: Option<String>,
+    /// Why it was corrected.
+    reason: Option<String>,
+    /// The event that recorded it.
+    event_id: String,
+}
+
+/// An item's value at one checkup.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SeriesPoint {
+    /// Day.
+    date: String,
+    /// Value.
+    value: String,
+    /// Unit.
+    unit: String,
+    /// Venue.
+    venue: String,
 }
 
 /// `GET /v1/residents/{id}/record`: every checkup with its results and corrections, and the
 /// year-over-year series of each item.
+#[utoipa::path(
+    get,
+    path = "/v1/residents/{id}/record",
+    tag = "records",
+    description = "The resident's record (健康かるて): every checkup with its results and \
+                   corrections, and the year-over-year series of each item (central admin); \
+                   audited.",
+    params(("id" = String, Path, description = "Resident number")),
+    responses(
+        (status = 200, description = "The record", body = Record),
+        (status = 400, description = "`malformed_path`", body = ErrorAnswer),
+        (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn record(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -77,44 +257,62 @@ pub(crate) async fn record(
     let rows = s.db.results_of(&id).await?;
     s.db.audit(&who, "view_record", &id).await?;
     let current: Vec<_> = current_results(&rows);
-    let mut checkups: BTreeMap<(String, String), Vec<serde_json::Value>> = BTreeMap::new();
+    let mut checkups: BTreeMap<(String, String), Vec<CheckupItem>> = BTreeMap::new();
     for r in &current {
         let history: Vec<_> = rows
             .iter()
             .filter(|x| x.session_id == r.session_id && x.item_code == r.item_code)
-            .map(|x| {
-                json!({"value": x.value, "unit": x.unit, "staff_id": x.staff_id,
-                            "corrects": x.corrects, "reason": x.reason, "event_id": x.event_id})
+            .map(|x| HistoryEntry {
+                value: x.value.clone(),
+                unit: x.unit.clone(),
+                staff_id: x.staff_id.clone(),
+                corrects: x.corrects.clone(),
+                reason: x.reason.clone(),
+                event_id: x.event_id.clone(),
             })
             .collect();
+        let item = checkup_protocol::items::item(&r.item_code);
         checkups
             .entry((r.day.clone(), r.session_id.clone()))
             .or_default()
-            .push(
-                json!({"item_code": r.item_code, "value": r.value, "unit": r.unit,
-                       "name_ja": checkup_protocol::items::item(&r.item_code).map(|i| i.name_ja),
-                       "name_en": checkup_protocol::items::item(&r.item_code).map(|i| i.name_en),
-                       "history": history}),
-            );
+            .push(CheckupItem {
+                item_code: r.item_code.clone(),
+                value: r.value.clone(),
+                unit: r.unit.clone(),
+                name_ja: item.map(|i| i.name_ja),
+                name_en: item.map(|i| i.name_en),
+                history,
+            });
     }
-    let mut series: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut series: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
     for r in &current {
         series
-            .entry(r.item_code.as_str())
+            .entry(r.item_code.clone())
             .or_default()
-            .push(json!({"date": r.day, "value": r.value, "unit": r.unit, "venue": r.venue}));
+            .push(SeriesPoint {
+                date: r.day.clone(),
+                value: r.value.clone(),
+                unit: r.unit.clone(),
+                venue: r.venue.clone(),
+            });
     }
     let resident =
         s.db.search(&id, None)
             .await?
             .into_iter()
             .find(|r| r.resident_id == id);
-    Ok(Json(json!({
-        "resident_id": id,
-        "resident": resident,
-        "checkups": checkups.into_iter().map(|((day, session), items)| json!({
-            "date": day, "session_id": session, "items": items})).collect::<Vec<_>>(),
-        "series": series,
-    }))
+    Ok(Json(Record {
+        resident_id: id,
+        resident,
+        checkups: checkups
+            .into_iter()
+            .map(|((date, session_id), items)| Checkup {
+                date,
+                session_id,
+                items,
+            })
+            .collect(),
+        series,
+    })
     .into_response())
 }

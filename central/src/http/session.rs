@@ -3,26 +3,58 @@
 //! allows.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::Role;
-use serde::Deserialize;
-use serde_json::json;
+use checkup_protocol::central::ErrorAnswer;
+use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use super::extract::Body;
 use crate::server::AppState;
 
-#[derive(Deserialize)]
+/// Body of `POST /v1/login`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginRequest {
+    /// Staff id.
     staff_id: String,
+    /// PIN.
     pin: String,
 }
 
+/// Who signed in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SignedIn {
+    /// Staff id.
+    staff_id: String,
+    /// Display name.
+    name: String,
+    /// Role.
+    role: Role,
+}
+
 /// `POST /v1/login`
-pub(crate) async fn login(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/v1/login",
+    tag = "staff",
+    description = "Sign in with staff id and PIN; the answer sets the `cc_session` cookie.",
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in; `Set-Cookie: cc_session=…`", body = SignedIn),
+        (status = 400, description = "`malformed`", body = ErrorAnswer),
+        (status = 401, description = "`wrong_credentials`", body = ErrorAnswer),
+        (status = 413, description = "`body_too_large`", body = ErrorAnswer),
+        (status = 500, description = "`internal`", body = ErrorAnswer),
+    ),
+    security(()),
+)]
+pub(crate) async fn login(
+    State(s): State<AppState>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
     let req: LoginRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
     let staff = s.staff.get(&req.staff_id).cloned();
@@ -48,8 +80,12 @@ pub(crate) async fn login(State(s): State<AppState>, body: Bytes) -> Result<Resp
     if let Ok(mut g) = s.sessions.lock() {
         g.insert(token.clone(), (staff.id.clone(), std::time::Instant::now()));
     }
-    let mut resp =
-        Json(json!({"staff_id": staff.id, "name": staff.name, "role": staff.role})).into_response();
+    let mut resp = Json(SignedIn {
+        staff_id: staff.id,
+        name: staff.name,
+        role: staff.role,
+    })
+    .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "cc_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         s.idle.as_secs()

@@ -33,6 +33,7 @@ pub trait Transport {
 
 /// What a tap yielded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CardReading {
     /// A My Number card's card-face items.

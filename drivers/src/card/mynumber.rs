@@ -54,6 +54,7 @@ impl Pin {
 
 /// Sex as ISO 5218 codes it on the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// `1`
@@ -66,6 +67,7 @@ pub enum Sex {
 
 /// The card-face basic four items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct BasicFour {
     /// Name as printed on the card.
     pub name: String,
@@ -73,6 +75,7 @@ pub struct BasicFour {
     pub address: String,
     /// Birth date, serialised `YYYY-MM-DD`.
     #[serde(serialize_with = "iso_date")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
     pub birth_date: Date,
     /// Sex.
     pub sex: Sex,

@@ -12,11 +12,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::StationKind;
 use futures::stream::Stream;
-use serde_json::{Value, json};
+use serde::Serialize;
+use uuid::Uuid;
 
 use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::Staff;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 
 fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
@@ -26,8 +27,111 @@ fn median(mut v: Vec<u64>) -> Option<u64> {
     Some(v[v.len() / 2])
 }
 
-/// The board as JSON.
-pub fn board_json(state: &AppState) -> Value {
+/// The progress board (`GET /api/board` and each update of `GET /api/board/events`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Board {
+    /// Every station kind with its queue.
+    stations: Vec<BoardStation>,
+    /// Open sessions.
+    sessions: Vec<BoardSession>,
+    /// Events in this box's log.
+    events: u64,
+    /// The replication link.
+    replication: BoardReplication,
+    /// Forwarding to central.
+    forwarding: crate::forward::ForwardStatus,
+}
+
+/// A station kind on the board.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BoardStation {
+    /// The kind.
+    kind: StationKind,
+    /// Japanese label.
+    label: &'static str,
+    /// English label.
+    label_en: &'static str,
+    /// Open sessions still due there.
+    waiting: usize,
+    /// Sessions done there.
+    done: usize,
+    /// Median milliseconds the station takes (null before any session finished it).
+    median_ms: Option<u64>,
+}
+
+/// An open session on the board.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BoardSession {
+    /// Session id.
+    session_id: Uuid,
+    /// Resident number.
+    resident_id: String,
+    /// Name from the roster (empty if not booked).
+    name: String,
+    /// Stations still to visit.
+    remaining: Vec<StationKind>,
+    /// Every station is done.
+    finished: bool,
+    /// Suggested next station (shortest expected wait).
+    next: Option<StationKind>,
+    /// Items recorded twice by different stations.
+    conflicts: Vec<String>,
+}
+
+/// The replication link as the board shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BoardReplication {
+    /// Connected to the venue's broker.
+    connected: bool,
+    /// The broker, `host:port`.
+    broker: Option<String>,
+    /// The box serving it (null: an external broker).
+    broker_node: Option<String>,
+    /// This box serves the venue's broker.
+    serving_broker: bool,
+    /// Connections made since start.
+    connections: u64,
+    /// Events applied from peers.
+    applied: u64,
+    /// Messages refused, by reason.
+    rejected: Rejected,
+    /// Per node, the highest seq seen.
+    held: BTreeMap<String, u64>,
+    /// Per box of the venue: the highest event seen from it, how much of it is held
+    /// without gaps, and the difference (what anti-entropy still has to fetch).
+    boxes: Vec<BoardBox>,
+}
+
+/// Replication messages refused, by reason.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Rejected {
+    /// From another venue.
+    foreign: u64,
+    /// Not a valid message.
+    malformed: u64,
+    /// Signed by no enrolled box.
+    unauthenticated: u64,
+    /// Sent by one box in another's name.
+    impersonation: u64,
+}
+
+/// One box of the venue as this box holds it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BoardBox {
+    /// Node id.
+    node: String,
+    /// Highest seq seen.
+    head: u64,
+    /// Highest seq held without gaps.
+    held: u64,
+    /// `head - held`.
+    lag: u64,
+    /// It is this box.
+    this_box: bool,
+}
+
+/// The board.
+pub(crate) fn board_json(state: &AppState) -> Board {
     let p = state.store.projection();
     let ledger = state.store.ledger();
     let progress = p.station_progress();
@@ -59,15 +163,21 @@ pub fn board_json(state: &AppState) -> Value {
         let waiting = progress.get(&k).map_or(0, |x| x.waiting) as u64;
         waiting * medians.get(&k).copied().flatten().unwrap_or(5 * 60_000)
     };
-    let stations: Vec<Value> = StationKind::ALL
+    let stations = StationKind::ALL
         .into_iter()
         .map(|k| {
             let pr = progress.get(&k).copied().unwrap_or_default();
-            json!({"kind": k, "label": k.label_ja(), "label_en": k.label_en(), "waiting": pr.waiting,
-                   "done": pr.done, "median_ms": medians.get(&k).copied().flatten()})
+            BoardStation {
+                kind: k,
+                label: k.label_ja(),
+                label_en: k.label_en(),
+                waiting: pr.waiting,
+                done: pr.done,
+                median_ms: medians.get(&k).copied().flatten(),
+            }
         })
         .collect();
-    let sessions: Vec<Value> = p
+    let sessions = p
         .open_sessions()
         .into_iter()
         .map(|s| {
@@ -83,42 +193,79 @@ pub fn board_json(state: &AppState) -> Value {
                 .flatten()
                 .map(|r| r.name)
                 .unwrap_or_default();
-            json!({"session_id": s.session_id, "resident_id": s.resident_id, "name": name,
-                   "remaining": remaining, "finished": s.finished(), "next": next,
-                   "conflicts": s.conflicts()})
+            BoardSession {
+                session_id: s.session_id,
+                resident_id: s.resident_id.clone(),
+                name,
+                finished: s.finished(),
+                next,
+                conflicts: s.conflicts().into_iter().map(str::to_owned).collect(),
+                remaining,
+            }
         })
         .collect();
     use std::sync::atomic::Ordering::Relaxed;
     let r = &state.replication;
     let (broker, serving) = r.broker();
-    let replication = json!({
-        "connected": r.link.is_connected(),
-        "broker": broker.as_ref().map(|b| b.to_string()),
-        "broker_node": broker.and_then(|b| b.node),
-        "serving_broker": serving,
-        "connections": r.link.connections.load(Relaxed),
-        "applied": r.link.applied.load(Relaxed),
-        "rejected": {
-            "foreign": r.rejects.foreign.load(Relaxed),
-            "malformed": r.rejects.malformed.load(Relaxed),
-            "unauthenticated": r.rejects.unauthenticated.load(Relaxed),
-            "impersonation": r.rejects.impersonation.load(Relaxed),
+    let held = ledger.held().summary();
+    let boxes = held
+        .iter()
+        .map(|(node, head)| {
+            let contiguous = ledger.held().contiguous(node);
+            BoardBox {
+                node: node.clone(),
+                head: *head,
+                held: contiguous,
+                lag: head.saturating_sub(contiguous),
+                this_box: *node == state.venue.node,
+            }
+        })
+        .collect();
+    let replication = BoardReplication {
+        connected: r.link.is_connected(),
+        broker: broker.as_ref().map(|b| b.to_string()),
+        broker_node: broker.and_then(|b| b.node),
+        serving_broker: serving,
+        connections: r.link.connections.load(Relaxed),
+        applied: r.link.applied.load(Relaxed),
+        rejected: Rejected {
+            foreign: r.rejects.foreign.load(Relaxed),
+            malformed: r.rejects.malformed.load(Relaxed),
+            unauthenticated: r.rejects.unauthenticated.load(Relaxed),
+            impersonation: r.rejects.impersonation.load(Relaxed),
         },
-        "held": ledger.held().summary(),
-        // Per box of the venue: the highest event seen from it, how much of it is held
-        // without gaps, and the difference (what anti-entropy still has to fetch).
-        "boxes": ledger.held().summary().iter().map(|(node, head)| {
-            let held = ledger.held().contiguous(node);
-            json!({"node": node, "head": head, "held": held, "lag": head.saturating_sub(held),
-                   "this_box": *node == state.venue.node})
-        }).collect::<Vec<_>>(),
-    });
+        held,
+        boxes,
+    };
     let forwarding = state.forward.lock().map(|f| f.clone()).unwrap_or_default();
-    json!({"stations": stations, "sessions": sessions, "events": ledger.event_count(),
-           "replication": replication, "forwarding": forwarding})
+    Board {
+        stations,
+        sessions,
+        events: ledger.event_count(),
+        replication,
+        forwarding,
+    }
+}
+
+/// A board as one server-sent event's data.
+fn board_event(state: &AppState) -> Event {
+    Event::default().data(serde_json::to_string(&board_json(state)).unwrap_or_default())
 }
 
 /// `GET /api/board`
+#[utoipa::path(
+    get,
+    path = "/api/board",
+    tag = "board",
+    description = "Every open session, where each resident is and what remains, queue length \
+                   and median time per station, a suggested next station (checkup roles).",
+    responses(
+        (status = 200, description = "The board", body = Board),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn board(
     State(state): State<AppState>,
     staff: Staff,
@@ -129,26 +276,39 @@ pub(crate) async fn board(
 
 /// `GET /api/board/events`: the board now, then again after every change (changes within
 /// 20 ms are sent as one update).
+#[utoipa::path(
+    get,
+    path = "/api/board/events",
+    operation_id = "board_events",
+    tag = "board",
+    description = "Server-sent events: the board (`Board` as JSON in each event's data) now, \
+                   then after every change (checkup roles). The stream does not end.",
+    responses(
+        (status = 200, description = "An endless stream of boards", content_type = "text/event-stream", body = String),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     require(&staff, CHECKUP_ROLES)?;
     let rx = state.store.subscribe();
-    let first = board_json(&state).to_string();
+    let first = board_event(&state);
     let stream = futures::stream::unfold(
         (rx, state, Some(first)),
         |(mut rx, state, first)| async move {
             if let Some(f) = first {
-                return Some((Ok(Event::default().data(f)), (rx, state, None)));
+                return Some((Ok(f), (rx, state, None)));
             }
             match rx.recv().await {
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     // Coalesce a burst.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     while rx.try_recv().is_ok() {}
-                    let data = board_json(&state).to_string();
-                    Some((Ok(Event::default().data(data)), (rx, state, None)))
+                    Some((Ok(board_event(&state)), (rx, state, None)))
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }

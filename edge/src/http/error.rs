@@ -1,12 +1,13 @@
 //! HTTP error answers: a status and a JSON body `{"error": code, "message": text}` with a
-//! stable machine-readable code.
+//! stable machine-readable code — the [`ErrorBody`] schema of the OpenAPI document, the
+//! same [`ErrorAnswer`] central answers with.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use checkup_protocol::central::ErrorAnswer;
 use checkup_protocol::{BatchError, ProtocolError};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::log::store::StoreError;
 use crate::venue::VenueError;
@@ -22,6 +23,23 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again (`Retry-After`), for 429 answers.
     pub retry_after: Option<u64>,
+    /// PIN tries the card has left, for a wrong card PIN.
+    pub tries_left: Option<u8>,
+}
+
+/// Every refusal's body: `error` (a stable code) and `message`, as central answers
+/// (`ErrorAnswer`), and for some refusals a field more.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Code and message.
+    #[serde(flatten)]
+    pub answer: ErrorAnswer,
+    /// Seconds to wait before trying again (429 `locked`; also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// PIN tries the card has left (422 `wrong_pin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u8>,
 }
 
 impl ApiError {
@@ -32,6 +50,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            tries_left: None,
         }
     }
 
@@ -127,36 +146,6 @@ impl From<VenueError> for ApiError {
     }
 }
 
-/// `route` with a body limit of its own, `max` bytes instead of the general one; a larger
-/// body is answered 413 `body_too_large`, naming the limit.
-pub fn body_limit<S>(route: MethodRouter<S>, max: usize) -> MethodRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    route
-        .layer::<_, std::convert::Infallible>(axum::middleware::map_response(
-            move |resp: Response| async move {
-                let json = resp
-                    .headers()
-                    .get(axum::http::header::CONTENT_TYPE)
-                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-                if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        format!(
-                            "the request body is larger than this route's limit of {max} bytes"
-                        ),
-                    )
-                    .into_response()
-                } else {
-                    resp
-                }
-            },
-        ))
-        .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(max))
-}
-
 /// Run blocking work (Argon2, SQLite reads, imports) off the async threads. A task that
 /// panicked or was cancelled is a 500 naming `what`.
 pub async fn blocking<T: Send + 'static>(
@@ -175,12 +164,15 @@ pub async fn blocking<T: Send + 'static>(
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = (
-            self.status,
-            Json(json!({"error": self.code, "message": self.message,
-                        "retry_after_secs": self.retry_after})),
-        )
-            .into_response();
+        let body = ErrorBody {
+            answer: ErrorAnswer {
+                error: self.code.to_owned(),
+                message: self.message,
+            },
+            retry_after_secs: self.retry_after,
+            tries_left: self.tries_left,
+        };
+        let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, s.into());

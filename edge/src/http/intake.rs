@@ -25,8 +25,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -34,10 +33,11 @@ use checkup_drivers::notice::{fields as nf, wareki};
 use checkup_protocol::notice::NOTICE_FIELDS;
 use checkup_protocol::{EventBody, EventKind, NoticeField, NoticeIntakeSaved, NoticeSource, Role};
 use futures::stream::Stream;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
+use super::extract::{Body, Path, Query};
 use super::{AppState, require};
 
 /// Who works the intake.
@@ -46,7 +46,7 @@ const CLERK: &[Role] = &[Role::ChildWelfareClerk];
 const CHILD_WELFARE: &[Role] = &[Role::ChildWelfareClerk, Role::Caseworker];
 use super::pages::{LangQuery, visitor};
 use crate::auth::Staff;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::intake::inbox::{InboxError, Origin, Scan, Status};
 use crate::ui::Who;
 
@@ -67,12 +67,58 @@ async fn audit_view(
 
 /// A scan as the inbox lists it: what it is and where it is in its life, never what was
 /// read (that is shown, and audited, one scan at a time).
-fn listed(s: &Scan) -> Value {
-    json!({"id": s.id, "file": s.file, "origin": s.origin, "received_ms": s.received_ms,
-           "status": s.status, "error": s.error, "case_id": s.case_id})
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ListedScan {
+    /// Scan id.
+    id: Uuid,
+    /// File name as received.
+    file: String,
+    /// Upload or hot folder.
+    origin: Origin,
+    /// Milliseconds since the epoch when received.
+    received_ms: u64,
+    /// Where it is.
+    status: Status,
+    /// Why it could not be read: `{code, message}`.
+    error: Option<Value>,
+    /// The case it was saved as.
+    case_id: Option<Uuid>,
+}
+
+fn listed(s: &Scan) -> ListedScan {
+    ListedScan {
+        id: s.id,
+        file: s.file.clone(),
+        origin: s.origin,
+        received_ms: s.received_ms,
+        status: s.status,
+        error: s.error.clone(),
+        case_id: s.case_id,
+    }
+}
+
+/// The inbox (`GET /api/intake/scans` and each update of `GET /api/intake/events`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Scans {
+    /// Every scan, newest first.
+    scans: Vec<ListedScan>,
 }
 
 /// `GET /intake`
+#[utoipa::path(
+    get,
+    path = "/intake",
+    tag = "pages",
+    description = "The clerk's review page (child-welfare clerk).",
+    params(super::pages::LangQuery),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
+        (status = 400, description = "`malformed_query`", body = ErrorBody),
+        (status = 403, description = "The role may not (page)", content_type = "text/html", body = String),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn intake_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -87,6 +133,20 @@ pub(crate) async fn intake_page(
 }
 
 /// `GET /cases`
+#[utoipa::path(
+    get,
+    path = "/cases",
+    tag = "pages",
+    description = "Saved cases, live (child-welfare clerk and caseworker).",
+    params(super::pages::LangQuery),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
+        (status = 400, description = "`malformed_query`", body = ErrorBody),
+        (status = 403, description = "The role may not (page)", content_type = "text/html", body = String),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn cases_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -104,8 +164,11 @@ pub(crate) async fn cases_page(
     v.answer(Html(markup.into_string()).into_response())
 }
 
-#[derive(Deserialize)]
+/// The uploaded file's name.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UploadQuery {
+    /// File name (default `scan`).
     name: Option<String>,
 }
 
@@ -131,11 +194,29 @@ fn inbox_error(e: InboxError) -> ApiError {
 
 /// `POST /api/intake/scans?name=FILE`: the file is the body. Answers 202 with the scan;
 /// reading follows on the OCR worker.
+#[utoipa::path(
+    post,
+    path = "/api/intake/scans",
+    tag = "intake",
+    description = "Upload a scanned police notice (PDF, TIFF, PNG or JPEG as the body; \
+                   child-welfare clerk). Reading follows on the OCR worker.",
+    params(UploadQuery),
+    request_body(content = super::extract::FileBytes, content_type = "application/octet-stream"),
+    responses(
+        (status = 202, description = "Taken in; being read", body = ListedScan),
+        (status = 400, description = "`empty_file`, `malformed_query`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 413, description = "`file_too_large`, `body_too_large`", body = ErrorBody),
+        (status = 500, description = "`storage`, `internal`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     staff: Staff,
     Query(q): Query<UploadQuery>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, CLERK)?;
     let inbox = state.inbox.clone();
@@ -149,6 +230,19 @@ pub(crate) async fn upload(
 }
 
 /// `GET /api/intake/scans`
+#[utoipa::path(
+    get,
+    path = "/api/intake/scans",
+    tag = "intake",
+    description = "The inbox: what each scan is and where it is in its life, never what was read \
+                   (child-welfare clerk).",
+    responses(
+        (status = 200, description = "The inbox", body = Scans),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn scans(
     State(state): State<AppState>,
     staff: Staff,
@@ -163,6 +257,23 @@ fn scan_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// `GET /api/intake/scans/{id}`: the scan with what was read; audited (`case_viewed`).
+#[utoipa::path(
+    get,
+    path = "/api/intake/scans/{id}",
+    tag = "intake",
+    description = "A scan with what was read (child-welfare clerk); audited (`case_viewed`).",
+    params(("id" = String, Path, description = "Scan id (UUID)")),
+    responses(
+        (status = 200, description = "The scan", body = Scan),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn scan(
     State(state): State<AppState>,
     staff: Staff,
@@ -187,6 +298,29 @@ pub(crate) async fn scan(
 }
 
 /// `GET /api/intake/scans/{id}/crops/{field}`: PNG; audited (`case_viewed`).
+#[utoipa::path(
+    get,
+    path = "/api/intake/scans/{id}/crops/{field}",
+    tag = "intake",
+    description = "The image crop a field was read from (child-welfare clerk); audited \
+                   (`case_viewed`).",
+    params(
+        ("id" = String, Path, description = "Scan id (UUID)"),
+        ("field" = String, Path, description = "One of the notice's nine fields, e.g. `child_name`"),
+    ),
+    responses(
+        (status = 200, description = "PNG", content_type = "image/png", body = super::extract::FileBytes,
+            headers(("Cache-Control" = String, description = "`private, no-store`"))),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn crop(
     State(state): State<AppState>,
     staff: Staff,
@@ -225,7 +359,7 @@ pub(crate) async fn crop(
 }
 
 /// Body of `POST /api/intake/scans/{id}/case`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SaveRequest {
     /// The clerk's values by field name (all nine).
@@ -270,13 +404,48 @@ fn normalise(field: &str, typed: &str) -> String {
     }
 }
 
+/// A notice saved as a case.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CaseSaved {
+    /// The case.
+    case_id: Uuid,
+    /// The `notice_intake_saved` event (absent when the scan was already saved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<Uuid>,
+    /// The scan was already saved: this is its case.
+    replayed: bool,
+}
+
 /// `POST /api/intake/scans/{id}/case`: save the reviewed notice as a case (a
 /// notice-intake event). Saving a scan twice gives the first case back.
+#[utoipa::path(
+    post,
+    path = "/api/intake/scans/{id}/case",
+    tag = "intake",
+    description = "Save the reviewed notice as a case (child-welfare clerk). Saving a scan \
+                   twice gives the first case back.",
+    params(("id" = String, Path, description = "Scan id (UUID)")),
+    request_body(content = SaveRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Saved", body = CaseSaved),
+        (status = 200, description = "Already saved", body = CaseSaved),
+        (status = 400, description = "`malformed_request`, `malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`still_reading`, `conflict`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 500, description = "`storage`, `internal`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn save_case(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, CLERK)?;
     let req: SaveRequest = serde_json::from_slice(&body)
@@ -287,7 +456,12 @@ pub(crate) async fn save_case(
         .get(id)
         .ok_or_else(|| inbox_error(InboxError::NotFound(id)))?;
     if let (Status::Saved, Some(case_id)) = (scan.status, scan.case_id) {
-        return Ok(Json(json!({"case_id": case_id, "replayed": true})).into_response());
+        return Ok(Json(CaseSaved {
+            case_id,
+            event_id: None,
+            replayed: true,
+        })
+        .into_response());
     }
     if scan.status == Status::Reading {
         return Err(ApiError::new(
@@ -358,35 +532,58 @@ pub(crate) async fn save_case(
     tracing::info!(scan = %id, case = %saved_case, staff = %staff.id, "notice saved as a case");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"case_id": saved_case, "event_id": outcome.event().id, "replayed": !outcome.is_new()})),
+        Json(CaseSaved {
+            case_id: saved_case,
+            event_id: Some(outcome.event().id),
+            replayed: !outcome.is_new(),
+        }),
     )
         .into_response())
 }
 
-fn scans_json(state: &AppState) -> Value {
-    json!({"scans": state.inbox.list().iter().map(listed).collect::<Vec<_>>()})
+fn scans_json(state: &AppState) -> Scans {
+    Scans {
+        scans: state.inbox.list().iter().map(listed).collect(),
+    }
+}
+
+/// The inbox as one server-sent event's data.
+fn scans_event(state: &AppState) -> SseEvent {
+    SseEvent::default().data(serde_json::to_string(&scans_json(state)).unwrap_or_default())
 }
 
 /// `GET /api/intake/events`: the inbox now and after every change.
+#[utoipa::path(
+    get,
+    path = "/api/intake/events",
+    tag = "intake",
+    description = "Server-sent events: the inbox (`Scans` as JSON in each event's data) now and \
+                   after every change (child-welfare clerk). The stream does not end.",
+    responses(
+        (status = 200, description = "An endless stream of inboxes", content_type = "text/event-stream", body = String),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn scan_events(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     require(&staff, CLERK)?;
     let rx = state.inbox.subscribe();
-    let first = scans_json(&state).to_string();
+    let first = scans_event(&state);
     let stream = futures::stream::unfold(
         (rx, state, Some(first)),
         |(mut rx, state, first)| async move {
             if let Some(f) = first {
-                return Some((Ok(SseEvent::default().data(f)), (rx, state, None)));
+                return Some((Ok(f), (rx, state, None)));
             }
             match rx.recv().await {
                 Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     while rx.try_recv().is_ok() {}
-                    let data = scans_json(&state).to_string();
-                    Some((Ok(SseEvent::default().data(data)), (rx, state, None)))
+                    Some((Ok(scans_event(&state)), (rx, state, None)))
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
@@ -395,31 +592,78 @@ pub(crate) async fn scan_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+/// The case list (`GET /api/cases` and each update of `GET /api/cases/events`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Cases {
+    /// Saved cases, newest first.
+    cases: Vec<ListedCase>,
+}
+
+/// A saved case.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ListedCase {
+    /// Case id.
+    case_id: Uuid,
+    /// When it was saved (milliseconds since the epoch).
+    saved_ms: u64,
+    /// The box it was saved on.
+    node: String,
+    /// The clerk who saved it.
+    saved_by: String,
+    /// The matched resident, if any.
+    resident_id: Option<String>,
+    /// The reviewed fields by name.
+    fields: BTreeMap<String, NoticeField>,
+    /// The scanned file's name.
+    file: String,
+}
+
 /// The case list and the ids of the cases in it.
-fn cases_json(state: &AppState) -> (Value, Vec<Uuid>) {
+fn cases_json(state: &AppState) -> (Cases, Vec<Uuid>) {
     let p = state.store.projection();
     let mut ids = Vec::new();
-    let cases: Vec<Value> = p
+    let cases = p
         .cases()
         .into_iter()
         .map(|c| {
             ids.push(c.case_id);
-            json!({"case_id": c.case_id, "saved_ms": c.hlc.ms, "node": c.node,
-                   "saved_by": c.saved_by, "resident_id": c.notice.resident_id,
-                   "fields": c.notice.fields, "file": c.notice.source.file})
+            ListedCase {
+                case_id: c.case_id,
+                saved_ms: c.hlc.ms,
+                node: c.node.clone(),
+                saved_by: c.saved_by.clone(),
+                resident_id: c.notice.resident_id.clone(),
+                fields: c.notice.fields.clone(),
+                file: c.notice.source.file.clone(),
+            }
         })
         .collect();
-    (json!({"cases": cases}), ids)
+    (Cases { cases }, ids)
 }
 
 /// The case list, its showing to `staff` recorded first.
-async fn cases_shown(state: &AppState, staff: &Staff, purpose: &str) -> Result<Value, ApiError> {
+async fn cases_shown(state: &AppState, staff: &Staff, purpose: &str) -> Result<Cases, ApiError> {
     let (cases, ids) = cases_json(state);
     audit_view(state, staff, None, &ids, purpose.to_owned()).await?;
     Ok(cases)
 }
 
 /// `GET /api/cases`: audited (`case_viewed` naming the cases listed).
+#[utoipa::path(
+    get,
+    path = "/api/cases",
+    tag = "intake",
+    description = "Saved cases (child-welfare clerk and caseworker); audited (`case_viewed` \
+                   naming the cases listed).",
+    responses(
+        (status = 200, description = "The cases", body = Cases),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn cases(
     State(state): State<AppState>,
     staff: Staff,
@@ -431,6 +675,22 @@ pub(crate) async fn cases(
 /// `GET /api/cases/events`: the cases now, and again whenever a new one arrives (saved here
 /// or replicated from another box). Each list sent is audited first, like `GET /api/cases`;
 /// should recording fail, the stream ends instead.
+#[utoipa::path(
+    get,
+    path = "/api/cases/events",
+    tag = "intake",
+    description = "Server-sent events: the cases (`Cases` as JSON in each event's data) now and \
+                   whenever a new one arrives (child-welfare clerk and caseworker). Each list \
+                   sent is audited first. The stream does not end.",
+    responses(
+        (status = 200, description = "An endless stream of case lists", content_type = "text/event-stream", body = String),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn case_events(
     State(state): State<AppState>,
     staff: Staff,
@@ -438,7 +698,7 @@ pub(crate) async fn case_events(
     const PURPOSE: &str = "GET /api/cases/events";
     require(&staff, CHILD_WELFARE)?;
     let rx = state.store.subscribe();
-    let first = cases_shown(&state, &staff, PURPOSE).await?.to_string();
+    let first = cases_data(cases_shown(&state, &staff, PURPOSE).await?);
     let stream = futures::stream::unfold(
         (rx, state, staff, Some(first)),
         |(mut rx, state, staff, first)| async move {
@@ -453,7 +713,7 @@ pub(crate) async fn case_events(
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         while rx.try_recv().is_ok() {}
                         let data = match cases_shown(&state, &staff, PURPOSE).await {
-                            Ok(v) => v.to_string(),
+                            Ok(v) => cases_data(v),
                             Err(e) => {
                                 tracing::error!(error = %e.message, "case view not recorded; live case list ended");
                                 return None;
@@ -470,6 +730,11 @@ pub(crate) async fn case_events(
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// A case list as one server-sent event's data.
+fn cases_data(cases: Cases) -> String {
+    serde_json::to_string(&cases).unwrap_or_default()
 }
 
 #[cfg(test)]

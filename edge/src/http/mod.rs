@@ -15,12 +15,16 @@
 //! | [`station`] | `GET /station/{kind}` |
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
 //! | [`error`] | `{"error": code, "message": text}` answers |
+//! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
+//! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
 
 pub mod auth;
 pub mod board;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod intake;
+pub mod openapi;
 pub mod pages;
 pub mod reception;
 pub mod roster;
@@ -35,8 +39,10 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post};
 use checkup_protocol::{PublicKey, Role};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use crate::auth::{Auth, Staff};
 use crate::cards::Cards;
@@ -135,65 +141,78 @@ pub fn set_cookie(resp: &mut Response, cookie: &str) {
 }
 
 /// The box's routes over `state`; bodies up to `max_body` bytes (the roster and scans have
-/// limits of their own).
+/// limits of their own). The route table is [`routes`]; `GET /openapi.json` serves the
+/// document it makes; paths and methods it lacks are answered with the JSON error too.
 pub fn router(state: AppState, max_body: usize) -> Router {
-    Router::new()
-        .route("/", get(pages::venue_page))
-        .route("/login", get(pages::login_page).post(pages::login_submit))
-        .route("/logout", post(pages::logout_submit))
-        .route("/assets/app.css", get(pages::css))
-        .route("/healthz", get(status::healthz))
-        .route("/api/login", post(auth::login))
-        .route("/api/logout", post(auth::logout))
-        .route("/api/events", post(events::append).get(events::read_events))
-        .route("/api/replicate", post(events::replicate))
-        .route("/api/replication/state", get(status::replication_state))
-        .route("/api/forward/status", get(status::forward_status))
-        .route("/api/venue", get(status::venue))
-        .route("/api/sessions/{id}", get(events::session))
-        .route("/reception", get(reception::page))
-        .route("/station/{kind}", get(station::page))
-        .route("/api/board", get(board::board))
-        .route("/api/board/events", get(board::events))
-        .route("/api/card/events", get(reception::events))
-        .route("/api/card/readers", get(reception::readers))
-        .route("/api/card/read", post(reception::read))
-        .route("/api/station/tap", post(reception::station_tap))
-        .route("/api/demo/tap", post(reception::demo_tap))
-        .route("/api/demo/untap", post(reception::demo_untap))
-        .route(
-            "/api/roster/import",
-            // A municipality's whole roster in one file (far over the general limit).
-            error::body_limit(
-                post(roster::roster_import),
-                crate::roster::import::MAX_ROSTER_BYTES,
-            ),
-        )
-        .route("/api/roster/search", get(roster::roster_search))
-        .route("/api/roster/history", post(roster::history_import))
-        .route("/api/residents/{id}/history", get(roster::history))
-        .route("/api/reception/check-in", post(reception::check_in))
-        .route("/intake", get(intake::intake_page))
-        .route("/cases", get(intake::cases_page))
-        .route(
-            "/api/intake/scans",
-            post(intake::upload)
-                .get(intake::scans)
-                // A scan may be far larger than an event; the inbox checks its own limit.
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(state.inbox.max_file_bytes()).unwrap_or(usize::MAX),
-                )),
-        )
-        .route("/api/intake/scans/{id}", get(intake::scan))
-        .route("/api/intake/scans/{id}/crops/{field}", get(intake::crop))
-        .route("/api/intake/scans/{id}/case", post(intake::save_case))
-        .route("/api/intake/events", get(intake::scan_events))
-        .route("/api/cases", get(intake::cases))
-        .route("/api/cases/events", get(intake::case_events))
+    let max_scan = usize::try_from(state.inbox.max_file_bytes()).unwrap_or(usize::MAX);
+    let (router, document) = routes(max_scan).split_for_parts();
+    router
+        .fallback(extract::no_such_route)
+        .method_not_allowed_fallback(extract::method_not_allowed)
+        .layer(axum::Extension(openapi::Document::new(&document)))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(extract::BodyLimit(max_body)))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::session_cookies,
         ))
         .with_state(state)
+}
+
+/// The route table: every route with its documentation (`#[utoipa::path]` on each handler),
+/// so that a route cannot be served without being in the OpenAPI document. `max_scan` is the
+/// body limit of a scan upload.
+pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::document_json))
+        .routes(routes!(pages::venue_page))
+        .routes(routes!(pages::login_page, pages::login_submit))
+        .routes(routes!(pages::logout_submit))
+        .routes(routes!(pages::css))
+        .routes(routes!(status::healthz))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(events::append, events::read_events))
+        .routes(routes!(events::replicate))
+        .routes(routes!(status::replication_state))
+        .routes(routes!(status::forward_status))
+        .routes(routes!(status::venue))
+        .routes(routes!(events::session))
+        .routes(routes!(reception::page))
+        .routes(routes!(station::page))
+        .routes(routes!(board::board))
+        .routes(routes!(board::events))
+        .routes(routes!(reception::events))
+        .routes(routes!(reception::readers))
+        .routes(routes!(reception::read))
+        .routes(routes!(reception::station_tap))
+        .routes(routes!(reception::demo_tap))
+        .routes(routes!(reception::demo_untap))
+        // A municipality's whole roster in one file (far over the general limit).
+        .routes(limited(
+            routes!(roster::roster_import),
+            crate::roster::import::MAX_ROSTER_BYTES,
+        ))
+        .routes(routes!(roster::roster_search))
+        .routes(routes!(roster::history_import))
+        .routes(routes!(roster::history))
+        .routes(routes!(reception::check_in))
+        .routes(routes!(intake::intake_page))
+        .routes(routes!(intake::cases_page))
+        // A scan may be far larger than an event; the inbox checks its own limit.
+        .routes(limited(routes!(intake::upload, intake::scans), max_scan))
+        .routes(routes!(intake::scan))
+        .routes(routes!(intake::crop))
+        .routes(routes!(intake::save_case))
+        .routes(routes!(intake::scan_events))
+        .routes(routes!(intake::cases))
+        .routes(routes!(intake::case_events))
+}
+
+/// Routes with a body limit of their own ([`extract::body_limit`]).
+fn limited(
+    (schemas, paths, route): UtoipaMethodRouter<AppState>,
+    max: usize,
+) -> UtoipaMethodRouter<AppState> {
+    (schemas, paths, extract::body_limit(route, max))
 }

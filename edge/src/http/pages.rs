@@ -1,19 +1,23 @@
 //! The pages' own routes: the venue board page, sign-in and sign-out forms, the stylesheet,
 //! and the page language (`?lang=en`, remembered in a cookie). The markup is [`crate::ui`]'s.
 
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::extract::{Form, Query};
 use super::{AppState, set_cookie};
 use crate::auth::{self, Staff};
+use crate::http::error::ErrorBody;
 use crate::ui::{self, APP_CSS, Lang, Who};
 use checkup_protocol::Role;
 
-#[derive(Deserialize, Default)]
+/// The page language.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LangQuery {
+    /// `ja` or `en`; remembered in the `lang` cookie. Anything else is ignored.
     lang: Option<String>,
 }
 
@@ -96,6 +100,22 @@ pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> 
 }
 
 /// `GET /`: the venue board, for checkup roles.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "pages",
+    description = "The venue board page for the checkup roles; the child-welfare roles are sent \
+                   to their pages, anyone not signed in to `/login`.",
+    params(LangQuery),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 303, description = "To `/login`, `/intake` or `/cases`",
+            headers(("Location" = String, description = "Where to go"))),
+        (status = 400, description = "`malformed_query`", body = ErrorBody),
+        (status = 403, description = "The role may not see the board (page)", content_type = "text/html", body = String),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn venue_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -130,6 +150,18 @@ pub(crate) fn forbidden_page(lang: Lang, staff: &Staff) -> Response {
 }
 
 /// `GET /login`
+#[utoipa::path(
+    get,
+    path = "/login",
+    tag = "pages",
+    description = "The sign-in page.",
+    params(LangQuery),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 400, description = "`malformed_query`", body = ErrorBody),
+    ),
+    security(()),
+)]
 pub(crate) async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -140,13 +172,36 @@ pub(crate) async fn login_page(
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
 }
 
-#[derive(Deserialize)]
+/// The sign-in form.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginForm {
+    /// Staff id.
     staff_id: String,
+    /// PIN.
     pin: String,
 }
 
 /// `POST /login` (form)
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "pages",
+    description = "The sign-in form: to the board with the session cookie, or the page again \
+                   saying what was wrong.",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: to `/`, `Set-Cookie: ce_session=…`",
+            headers(("Location" = String, description = "`/`"))),
+        (status = 400, description = "`malformed_request`: not a form", body = ErrorBody),
+        (status = 401, description = "Wrong staff id or PIN (the page again)", content_type = "text/html", body = String),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not a form", body = ErrorBody),
+        (status = 422, description = "`malformed_request`: a field is missing", body = ErrorBody),
+        (status = 429, description = "Too many wrong PINs (the page again)", content_type = "text/html", body = String,
+            headers(("Retry-After" = u64, description = "Seconds until sign-in is possible again"))),
+    ),
+    security(()),
+)]
 pub(crate) async fn login_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -187,6 +242,16 @@ pub(crate) async fn login_submit(
 }
 
 /// `POST /logout` (form)
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "pages",
+    description = "End the session and go to the sign-in page.",
+    responses(
+        (status = 303, description = "To `/login`", headers(("Location" = String, description = "`/login`"))),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn logout_submit(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(t) = auth::token_from_headers(&headers) {
         state.auth.sign_out(&t);
@@ -197,6 +262,14 @@ pub(crate) async fn logout_submit(State(state): State<AppState>, headers: Header
 }
 
 /// `GET /assets/app.css`
+#[utoipa::path(
+    get,
+    path = "/assets/app.css",
+    tag = "pages",
+    description = "The pages' stylesheet.",
+    responses((status = 200, description = "CSS", content_type = "text/css", body = String)),
+    security(()),
+)]
 pub(crate) async fn css() -> Response {
     (
         [

@@ -19,21 +19,24 @@
 use std::convert::Infallible;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use checkup_drivers::card::{CardError, Pin, ReadOptions};
+use checkup_drivers::card::{CardError, CardReading, Pin, ReadOptions};
 use checkup_drivers::emulator::{EmulatedCard, Faults, Profile};
-use checkup_protocol::Role;
+use checkup_protocol::{Role, StationKind};
 use futures::stream::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use uuid::Uuid;
 
+use super::extract::Body;
 use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::{self, Staff};
-use crate::http::error::ApiError;
+use crate::cards::ReaderState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::identity::MatchOutcome;
 
 /// The roster failed (a disk error): the answer for every route that reads it.
 pub(crate) fn roster_unavailable(e: rusqlite::Error) -> ApiError {
@@ -63,6 +66,20 @@ pub(crate) fn booked(
 }
 
 /// `GET /api/card/events`: the current readers, then every change, as SSE.
+#[utoipa::path(
+    get,
+    path = "/api/card/events",
+    operation_id = "card_events",
+    tag = "reception",
+    description = "Server-sent events: `{\"type\": \"snapshot\", \"readers\": […]}` now, then every \
+                   reader change and tap (checkup roles). The stream does not end.",
+    responses(
+        (status = 200, description = "An endless stream of reader events", content_type = "text/event-stream", body = String),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     staff: Staff,
@@ -88,9 +105,40 @@ pub(crate) async fn events(
     Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::default()))
 }
 
+/// The session a venue card is bound to.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StationTap {
+    /// The open session.
+    session_id: Uuid,
+    /// Its resident.
+    resident_id: String,
+    /// Name from the roster.
+    name: String,
+    /// Stations still to visit.
+    remaining: Vec<StationKind>,
+}
+
 /// `POST /api/station/tap`: a station taps the resident's venue card; the box reads its UID
 /// and finds the open session it was bound to at reception. (A My Number card would need
 /// the PIN again, so stations work with the venue card or pick from the list.)
+#[utoipa::path(
+    post,
+    path = "/api/station/tap",
+    tag = "reception",
+    description = "Read the venue card in the reader and find the open session it was bound to \
+                   at reception (station, nurse, doctor).",
+    responses(
+        (status = 200, description = "The card's session", body = StationTap),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`no_session_for_card`", body = ErrorBody),
+        (status = 409, description = "`no_reader`, `card_removed`, `timeout`, `reader_unplugged`", body = ErrorBody),
+        (status = 422, description = "`use_venue_card`, PIN refusals", body = ErrorBody),
+        (status = 502, description = "`unknown_card`, `malformed_card_data`, `pcsc_error`", body = ErrorBody),
+        (status = 503, description = "`reader_busy`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn station_tap(
     State(state): State<AppState>,
     staff: Staff,
@@ -127,27 +175,71 @@ pub(crate) async fn station_tap(
         .flatten()
         .map(|r| r.name)
         .unwrap_or_default();
-    Ok(Json(json!({"session_id": session_id, "resident_id": resident_id, "name": name, "remaining": remaining})).into_response())
+    Ok(Json(StationTap {
+        session_id,
+        resident_id,
+        name,
+        remaining,
+    })
+    .into_response())
+}
+
+/// The card readers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Readers {
+    /// Each reader and what is in it.
+    readers: Vec<ReaderState>,
 }
 
 /// `GET /api/card/readers`
+#[utoipa::path(
+    get,
+    path = "/api/card/readers",
+    tag = "reception",
+    description = "The card readers and what is in them (reception, venue admin).",
+    responses(
+        (status = 200, description = "Readers", body = Readers),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn readers(
     State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::Reception, Role::VenueAdmin])?;
-    Ok(Json(json!({"readers": state.cards.readers()})).into_response())
+    Ok(Json(Readers {
+        readers: state.cards.readers(),
+    })
+    .into_response())
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /api/card/read`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReadRequest {
+pub(crate) struct ReadRequest {
+    /// The reader (default: the one with a card).
     #[serde(default)]
     reader: Option<String>,
+    /// The resident's PIN for a My Number card (4 digits); used once and dropped.
     #[serde(default)]
     pin: Option<String>,
+    /// Staff confirmed sending the PIN although only one try is left.
     #[serde(default)]
     confirm_last_try: bool,
+}
+
+/// What a card read yields: the card's items and, for a My Number card, its match
+/// against the roster.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CardRead {
+    /// The card's items.
+    #[serde(flatten)]
+    reading: CardReading,
+    /// For a My Number card: the roster entries it matches.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    matched: Option<MatchOutcome>,
 }
 
 fn card_error(e: CardError) -> ApiError {
@@ -168,11 +260,35 @@ fn card_error(e: CardError) -> ApiError {
 }
 
 /// `POST /api/card/read`: read the tapped card. The PIN is used for one VERIFY and dropped.
+#[utoipa::path(
+    post,
+    path = "/api/card/read",
+    operation_id = "card_read",
+    tag = "reception",
+    description = "Read the tapped card (reception). The PIN is used for one VERIFY and dropped; \
+                   repeated wrong PINs pause PIN entry. A My Number card's items are matched \
+                   against the roster (an audited read).",
+    request_body(content = ReadRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The card", body = CardRead),
+        (status = 400, description = "`malformed_request`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 409, description = "`no_reader`, `card_removed`, `timeout`, `reader_unplugged`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 422, description = "`wrong_pin` (with `tries_left`), `pin_blocked`, `one_try_left`, `pin_required`, `pin_format`", body = ErrorBody),
+        (status = 429, description = "`locked`: PIN entry paused; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until PIN entry is possible again"))),
+        (status = 502, description = "`unknown_card`, `malformed_card_data`, `pcsc_error`", body = ErrorBody),
+        (status = 503, description = "`reader_busy`, `roster_unavailable`, `store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn read(
     State(state): State<AppState>,
     staff: Staff,
     extensions: axum::http::Extensions,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::Reception])?;
     let req: ReadRequest =
@@ -214,11 +330,12 @@ pub(crate) async fn read(
     }
     match result {
         Ok(reading) => {
-            let mut body = serde_json::to_value(&reading).unwrap_or_default();
-            if let checkup_drivers::card::CardReading::Mynumber(b) = &reading {
+            let mut matched = None;
+            if let CardReading::Mynumber(b) = &reading {
                 let roster = state.roster.all().map_err(roster_unavailable)?;
-                let birth = body["birth_date"].as_str().unwrap_or_default().to_owned();
-                let sex = body["sex"].as_str().unwrap_or_default().to_owned();
+                let items = serde_json::to_value(b).unwrap_or_default();
+                let birth = items["birth_date"].as_str().unwrap_or_default().to_owned();
+                let sex = items["sex"].as_str().unwrap_or_default().to_owned();
                 let outcome =
                     crate::identity::match_card(&b.name, &birth, &sex, &b.address, &roster);
                 // Showing roster entries is reading residents' records: audit each one.
@@ -236,31 +353,31 @@ pub(crate) async fn read(
                     .core
                     .audit_read(&staff, shown, "reception card match")
                     .await?;
-                body["match"] = serde_json::to_value(&outcome).unwrap_or_default();
+                matched = Some(outcome);
             }
-            Ok(Json(body).into_response())
+            Ok(Json(CardRead { reading, matched }).into_response())
         }
         Err(e) => {
-            let tries = if let CardError::WrongPin { tries_left } = e {
+            let tries_left = if let CardError::WrongPin { tries_left } = e {
                 Some(tries_left)
             } else {
                 None
             };
-            let err = card_error(e);
-            let mut body = json!({"error": err.code, "message": err.message});
-            if let Some(t) = tries {
-                body["tries_left"] = t.into();
-            }
-            Ok((err.status, Json(body)).into_response())
+            Err(ApiError {
+                tries_left,
+                ..card_error(e)
+            })
         }
     }
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /api/reception/check-in`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CheckInRequest {
+pub(crate) struct CheckInRequest {
     /// Client-chosen event id (a retried check-in is idempotent).
     id: uuid::Uuid,
+    /// The booked resident.
     resident_id: String,
     /// Lowercase hex UID of a venue card bound to the session, if one was tapped.
     #[serde(default)]
@@ -270,12 +387,49 @@ struct CheckInRequest {
     mynumber: bool,
 }
 
+/// A session opened at reception.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CheckedIn {
+    /// The session.
+    session_id: Uuid,
+    /// Stations of the resident's course.
+    stations: Vec<StationKind>,
+    /// Their Japanese labels.
+    station_labels: Vec<&'static str>,
+    /// The `session_opened` event.
+    event: Uuid,
+    /// The id was already used: this is the earlier check-in.
+    replayed: bool,
+}
+
 /// `POST /api/reception/check-in`: open the resident's checkup session with the stations of
 /// their course.
+#[utoipa::path(
+    post,
+    path = "/api/reception/check-in",
+    tag = "reception",
+    description = "Open the booked resident's checkup session with the stations of their course \
+                   (reception, venue admin). Retrying with the same `id` is idempotent.",
+    request_body(content = CheckInRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Session opened", body = CheckedIn),
+        (status = 200, description = "Already opened (same id)", body = CheckedIn),
+        (status = 400, description = "`malformed_request`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_booked`", body = ErrorBody),
+        (status = 409, description = "`already_checked_in`, `card_in_use`, `conflict`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`, `unknown_course`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`, `store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn check_in(
     State(state): State<AppState>,
     staff: Staff,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     let req: CheckInRequest =
@@ -307,27 +461,69 @@ pub(crate) async fn check_in(
     };
     Ok((
         status,
-        Json(
-            json!({"session_id": opened.session_id, "stations": opened.stations,
-                    "station_labels": labels, "event": e.id, "replayed": !outcome.is_new()}),
-        ),
+        Json(CheckedIn {
+            session_id: opened.session_id,
+            stations: opened.stations.clone(),
+            station_labels: labels,
+            event: e.id,
+            replayed: !outcome.is_new(),
+        }),
     )
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// Which of a resident's cards the demo puts on the reader.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DemoCard {
+    /// Their My Number card (the demo PIN).
+    Mynumber,
+    /// A venue contactless card.
+    Venue,
+}
+
+/// Body of `POST /api/demo/tap`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TapRequest {
+pub(crate) struct TapRequest {
+    /// A booked resident.
     resident_id: String,
-    /// `mynumber` or `venue`.
-    card: String,
+    /// Which card.
+    card: DemoCard,
+}
+
+/// The card on the virtual reader.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Tapped {
+    /// Whose card.
+    tapped: String,
+    /// Which card.
+    card: DemoCard,
 }
 
 /// `POST /api/demo/tap`: put a booked resident's card on the demo's virtual reader.
+#[utoipa::path(
+    post,
+    path = "/api/demo/tap",
+    tag = "reception",
+    description = "Demo only: put a booked resident's card on the virtual reader (reception, \
+                   venue admin).",
+    request_body(content = TapRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The card is on the reader", body = Tapped),
+        (status = 400, description = "`malformed_request`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`no_virtual_reader`, `not_found`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn demo_tap(
     State(state): State<AppState>,
     staff: Staff,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     let Some(slot) = state.cards.virtual_card() else {
@@ -340,8 +536,8 @@ pub(crate) async fn demo_tap(
     let req: TapRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
     let r = booked(&state, &req.resident_id)?;
-    let profile = match req.card.as_str() {
-        "mynumber" => Profile::Mynumber {
+    let profile = match req.card {
+        DemoCard::Mynumber => Profile::Mynumber {
             name: r.name.clone(),
             address: r.address.clone(),
             birth_date: r.birth_date.replace('-', ""),
@@ -355,7 +551,7 @@ pub(crate) async fn demo_tap(
             tries_left: 3,
             individual_number: "000000000000".into(),
         },
-        "venue" => Profile::Contactless {
+        DemoCard::Venue => Profile::Contactless {
             uid: format!(
                 "{:016x}",
                 r.resident_id
@@ -364,19 +560,30 @@ pub(crate) async fn demo_tap(
                         .wrapping_mul(0x100000001b3))
             ),
         },
-        other => {
-            return Err(ApiError::malformed(format!(
-                "card must be mynumber or venue, not {other:?}"
-            )));
-        }
     };
     slot.remove();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     slot.insert(EmulatedCard::new(profile, Faults::default()));
-    Ok(Json(json!({"tapped": r.resident_id, "card": req.card})).into_response())
+    Ok(Json(Tapped {
+        tapped: r.resident_id,
+        card: req.card,
+    })
+    .into_response())
 }
 
 /// `POST /api/demo/untap`
+#[utoipa::path(
+    post,
+    path = "/api/demo/untap",
+    tag = "reception",
+    description = "Demo only: take the card off the virtual reader (reception, venue admin).",
+    responses(
+        (status = 204, description = "No card on the reader"),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn demo_untap(
     State(state): State<AppState>,
     staff: Staff,
@@ -389,6 +596,19 @@ pub(crate) async fn demo_untap(
 }
 
 /// `GET /reception`
+#[utoipa::path(
+    get,
+    path = "/reception",
+    operation_id = "reception_page",
+    tag = "pages",
+    description = "The reception page (reception, venue admin).",
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
+        (status = 403, description = "The role may not (page)", content_type = "text/html", body = String),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
         return Redirect::to("/login").into_response();

@@ -10,35 +10,63 @@
 //! | `GET /api/residents/{id}/history` | checkup roles | last year's value of each item (audited; booked residents only) |
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::Role;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::extract::{Body, Path, Query};
 use super::reception::{booked, roster_unavailable};
 use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::Staff;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::roster::import::RowError;
+use crate::roster::{HistoryRow, Resident};
 
-#[derive(Deserialize)]
+/// Whom to find.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
     /// Kana or kanji name, any width, spaces ignored.
     #[serde(default)]
     q: String,
-    /// `YYYY-MM-DD`.
+    /// Birth date, `YYYY-MM-DD`.
     #[serde(default)]
     birth: String,
 }
 
+/// Residents found.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Found {
+    /// At most 20.
+    residents: Vec<Resident>,
+}
+
 /// `GET /api/roster/search?q=&birth=`: find a booked resident without a card (reception).
 /// Every resident shown is an audited read.
+#[utoipa::path(
+    get,
+    path = "/api/roster/search",
+    tag = "roster",
+    description = "Find a booked resident without a card by name (two characters or more) \
+                   and/or birth date (reception, venue admin). Every resident shown is an \
+                   audited read.",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "At most 20 residents", body = Found),
+        (status = 400, description = "`malformed_request`: neither name nor birth date; `malformed_query`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`, `store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn roster_search(
     State(state): State<AppState>,
     staff: Staff,
-    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+    Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::Reception, Role::VenueAdmin])?;
     let key = crate::identity::normalize::name_key(&q.q);
@@ -48,7 +76,7 @@ pub(crate) async fn roster_search(
         ));
     }
     let all = state.roster.all().map_err(roster_unavailable)?;
-    let hits: Vec<crate::roster::Resident> = all
+    let hits: Vec<Resident> = all
         .into_iter()
         .filter(|r| {
             (key.is_empty()
@@ -66,15 +94,48 @@ pub(crate) async fn roster_search(
             "reception search",
         )
         .await?;
-    Ok(Json(json!({"residents": hits})).into_response())
+    Ok(Json(Found { residents: hits }).into_response())
+}
+
+/// A roster file taken in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RosterImported {
+    /// Residents new to the roster.
+    added: usize,
+    /// Residents whose entry changed.
+    updated: usize,
+    /// Residents already as in the file.
+    unchanged: usize,
+    /// Rows refused, with line numbers.
+    errors: Vec<RowError>,
 }
 
 /// `POST /api/roster/import`: the reservation system's CSV (UTF-8 or Shift_JIS). Good rows
 /// are imported (idempotently), bad rows reported with line numbers.
+#[utoipa::path(
+    post,
+    path = "/api/roster/import",
+    tag = "roster",
+    description = "The reservation system's CSV (UTF-8 or Shift_JIS; \
+                   `resident_id,name,name_kana,birth_date,sex,address,course,booked_at`), up to \
+                   the roster's own size limit (venue admin). Good rows are imported \
+                   (idempotently), bad rows reported with line numbers.",
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "Imported", body = RosterImported),
+        (status = 400, description = "`bad_roster_file`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn roster_import(
     State(state): State<AppState>,
     staff: Staff,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::VenueAdmin])?;
     let (rows, errors) = crate::roster::import::parse(&body)
@@ -91,18 +152,51 @@ pub(crate) async fn roster_import(
         rejected = errors.len(),
         "roster imported"
     );
-    Ok(
-        Json(json!({"added": added, "updated": updated, "unchanged": unchanged, "errors": errors}))
-            .into_response(),
-    )
+    Ok(Json(RosterImported {
+        added,
+        updated,
+        unchanged,
+        errors,
+    })
+    .into_response())
+}
+
+/// Earlier results taken in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct HistoryImported {
+    /// Good rows in the file.
+    rows: usize,
+    /// Rows that changed what is held.
+    changed: usize,
+    /// Rows refused, with line numbers.
+    errors: Vec<RowError>,
 }
 
 /// `POST /api/roster/history`: earlier results of booked residents
 /// (`resident_id,item_code,value,unit,date`), shown at the stations as last year's values.
+#[utoipa::path(
+    post,
+    path = "/api/roster/history",
+    tag = "roster",
+    description = "Earlier results of booked residents as CSV \
+                   (`resident_id,item_code,value,unit,date`), shown at the stations as last \
+                   year's values (venue admin).",
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "Imported", body = HistoryImported),
+        (status = 400, description = "`bad_history_file`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn history_import(
     State(state): State<AppState>,
     staff: Staff,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     require(&staff, &[Role::VenueAdmin])?;
     let (rows, errors) = crate::roster::import::parse_history(&body)
@@ -113,14 +207,46 @@ pub(crate) async fn history_import(
         crate::http::error::blocking("history import", move || roster.import_history(&rows))
             .await?
             .map_err(roster_unavailable)?;
-    Ok(Json(json!({"rows": n, "changed": changed, "errors": errors})).into_response())
+    Ok(Json(HistoryImported {
+        rows: n,
+        changed,
+        errors,
+    })
+    .into_response())
+}
+
+/// A resident's earlier values.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct History {
+    /// The resident.
+    resident_id: String,
+    /// The latest earlier value of each item.
+    values: Vec<HistoryRow>,
 }
 
 /// `GET /api/residents/{id}/history`: the latest earlier value of each item (audited).
+#[utoipa::path(
+    get,
+    path = "/api/residents/{id}/history",
+    tag = "roster",
+    description = "A booked resident's latest earlier value of each item (checkup roles; \
+                   audited).",
+    params(("id" = String, Path, description = "Resident number")),
+    responses(
+        (status = 200, description = "Earlier values", body = History),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_found`: not on the roster", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`, `store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn history(
     State(state): State<AppState>,
     staff: Staff,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require(&staff, CHECKUP_ROLES)?;
     // Only a booked resident's values are shown, and the read is audited first.
@@ -130,5 +256,9 @@ pub(crate) async fn history(
         .audit_read(&staff, vec![id.clone()], "last year's values")
         .await?;
     let values = state.roster.last_values(&id).map_err(roster_unavailable)?;
-    Ok(Json(json!({"resident_id": id, "values": values})).into_response())
+    Ok(Json(History {
+        resident_id: id,
+        values,
+    })
+    .into_response())
 }

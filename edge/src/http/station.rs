@@ -2,7 +2,7 @@
 //! only: [`crate::venue::may_work_at`]), with the station's items and limits handed to the
 //! page ([`crate::ui::station`]).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use checkup_protocol::StationKind;
@@ -10,9 +10,27 @@ use checkup_protocol::items::{ItemValueKind, QUALITATIVE_VALUES};
 use serde_json::json;
 
 use super::AppState;
+use super::extract::Path;
 use crate::auth;
+use crate::http::error::ErrorBody;
 
 /// `GET /station/{kind}`
+#[utoipa::path(
+    get,
+    path = "/station/{kind}",
+    operation_id = "station_page",
+    tag = "pages",
+    description = "A station's page for the staff who work there (診察 for doctors only).",
+    params(("kind" = String, Path, description = "Station kind, e.g. `measurement`")),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 403, description = "The staff member does not work there (page)", content_type = "text/html", body = String),
+        (status = 404, description = "No such station (page)", content_type = "text/html", body = String),
+    ),
+    security((), ("session" = [])),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,

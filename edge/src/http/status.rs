@@ -8,17 +8,67 @@
 //! | `GET /api/replication/state` | venue admin | events held, version vector, digests, broker |
 //! | `GET /api/forward/status` | venue admin | forwarding to central |
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use checkup_protocol::{Role, StationKind};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::Staff;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
+
+/// The venue's progress (`GET /api/venue`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Venue {
+    /// Venue id.
+    venue_id: String,
+    /// Display name.
+    venue_name: String,
+    /// This box's node id.
+    node: String,
+    /// Residents booked.
+    booked: u64,
+    /// Sessions opened so far.
+    sessions_opened: u64,
+    /// Sessions open now.
+    open_sessions: u64,
+    /// Events in this box's log.
+    events: u64,
+    /// The stations set up.
+    stations: Vec<VenueStation>,
+}
+
+/// A station of the venue and its queue.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct VenueStation {
+    /// Station id from the configuration.
+    id: String,
+    /// What it does.
+    kind: StationKind,
+    /// Its label.
+    label: String,
+    /// Residents still to visit it.
+    waiting: usize,
+    /// Residents done with it.
+    done: usize,
+}
 
 /// `GET /api/venue`
+#[utoipa::path(
+    get,
+    path = "/api/venue",
+    tag = "status",
+    description = "The venue's stations and progress (checkup roles).",
+    responses(
+        (status = 200, description = "Progress", body = Venue),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn venue(
     State(state): State<AppState>,
     staff: Staff,
@@ -27,24 +77,28 @@ pub(crate) async fn venue(
     Ok(Json(venue_json(&state)).into_response())
 }
 
-pub(crate) fn venue_json(state: &AppState) -> Value {
+pub(crate) fn venue_json(state: &AppState) -> Venue {
     let v = venue_view(state);
-    let stations: Vec<Value> = v
-        .stations
-        .iter()
-        .map(|s| {
-            json!({
-                "id": s.id, "kind": s.kind, "label": s.label,
-                "waiting": s.waiting, "done": s.done,
+    Venue {
+        venue_id: state.venue.id.clone(),
+        venue_name: v.venue_name,
+        node: state.venue.node.clone(),
+        booked: v.booked,
+        sessions_opened: v.opened,
+        open_sessions: v.open,
+        events: state.store.ledger().event_count(),
+        stations: v
+            .stations
+            .into_iter()
+            .map(|s| VenueStation {
+                id: s.id,
+                kind: s.kind,
+                label: s.label,
+                waiting: s.waiting,
+                done: s.done,
             })
-        })
-        .collect();
-    json!({
-        "venue_id": state.venue.id, "venue_name": v.venue_name, "node": state.venue.node,
-        "booked": v.booked, "sessions_opened": v.opened,
-        "open_sessions": v.open, "events": state.store.ledger().event_count(),
-        "stations": stations,
-    })
+            .collect(),
+    }
 }
 
 /// The venue's progress as the board page and `GET /api/venue` show it.
@@ -82,24 +136,116 @@ pub(crate) fn station_label(kind: StationKind, label: &str) -> String {
     }
 }
 
+/// Liveness (`GET /healthz`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
+    /// Venue id.
+    venue: String,
+    /// Node id.
+    node: String,
+    /// Events in the log.
+    events: u64,
+    /// Event store statistics.
+    store: StoreHealth,
+}
+
+/// How the event store commits.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StoreHealth {
+    /// Commits since start.
+    commits: u64,
+    /// Mean events per commit, one decimal.
+    events_per_commit: f64,
+}
+
 /// `GET /healthz`: liveness for operators and load balancers; no personal data.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "status",
+    description = "Liveness for operators and load balancers; no personal data, no sign-in.",
+    responses((status = 200, description = "Alive", body = Health)),
+    security(()),
+)]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     let ledger = state.store.ledger();
     let stats = state.store.stats();
-    Json(json!({
-        "status": "ok", "venue": state.venue.id, "node": state.venue.node,
-        "events": ledger.event_count(),
-        "store": {
-            "commits": stats.commits.load(std::sync::atomic::Ordering::Relaxed),
-            "events_per_commit": (stats.events_per_commit() * 10.0).round() / 10.0,
+    Json(Health {
+        status: "ok",
+        venue: state.venue.id.clone(),
+        node: state.venue.node.clone(),
+        events: ledger.event_count(),
+        store: StoreHealth {
+            commits: stats.commits.load(std::sync::atomic::Ordering::Relaxed),
+            events_per_commit: (stats.events_per_commit() * 10.0).round() / 10.0,
         },
-    }))
+    })
     .into_response()
+}
+
+/// What this box holds (`GET /api/replication/state`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ReplicationState {
+    /// This box's node id.
+    node: String,
+    /// Events in the log.
+    events: u64,
+    /// Event ids stored.
+    stored: usize,
+    /// SHA-256 (hex) of the sorted event ids, one a line.
+    ids_digest: String,
+    /// Digest of the projection.
+    projection_digest: String,
+    /// Per node, the highest seq held without gaps.
+    held: BTreeMap<String, u64>,
+    /// Some node's events are held with gaps.
+    gaps: bool,
+    /// The broker in use, `host:port`.
+    broker: Option<String>,
+    /// Which box serves it (null: an external broker): what every box must agree on.
+    broker_node: Option<String>,
+    /// This box serves the venue's broker.
+    serving_broker: bool,
+    /// Connected to the broker.
+    connected: bool,
+    /// This box's broker gate (when it serves the venue's broker over TLS): refusals.
+    gate: Option<GateState>,
+}
+
+/// Refusals of this box's broker gate.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct GateState {
+    /// TLS handshakes refused.
+    handshakes_refused: u64,
+    /// MQTT connects refused.
+    connects_refused: u64,
+    /// Publishes refused.
+    publishes_refused: u64,
+    /// Subscriptions refused.
+    subscribes_refused: u64,
+    /// Malformed packets.
+    malformed: u64,
 }
 
 /// `GET /api/replication/state` (venue admin): what this box holds, to compare boxes —
 /// event count, version vector, a digest of the event id set and of the projection, and
 /// the broker in use.
+#[utoipa::path(
+    get,
+    path = "/api/replication/state",
+    tag = "status",
+    description = "What this box holds, to compare boxes (venue admin).",
+    responses(
+        (status = 200, description = "Held events and broker", body = ReplicationState),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn replication_state(
     State(state): State<AppState>,
     staff: Staff,
@@ -121,36 +267,47 @@ pub(crate) async fn replication_state(
     let (broker, serving) = state.replication.broker();
     let p = state.store.projection();
     let ledger = state.store.ledger();
-    Ok(Json(json!({
-        "node": state.venue.node,
-        "events": ledger.event_count(),
-        "stored": ids.len(),
-        "ids_digest": ids_digest,
-        "projection_digest": p.digest(),
-        "held": ledger.held().contiguous_summary(),
-        "gaps": ledger.held().has_gaps(),
-        "broker": broker.as_ref().map(|b| b.to_string()),
-        // Which box serves it (null: an external broker): what every box must agree on.
-        "broker_node": broker.as_ref().and_then(|b| b.node.clone()),
-        "serving_broker": serving,
-        "connected": state.replication.link.is_connected(),
-        // This box's broker gate (when it serves the venue's broker over TLS): refusals.
-        "gate": state.replication.gate().map(|g| {
+    Ok(Json(ReplicationState {
+        node: state.venue.node.clone(),
+        events: ledger.event_count(),
+        stored: ids.len(),
+        ids_digest,
+        projection_digest: p.digest(),
+        held: ledger.held().contiguous_summary(),
+        gaps: ledger.held().has_gaps(),
+        broker: broker.as_ref().map(|b| b.to_string()),
+        broker_node: broker.as_ref().and_then(|b| b.node.clone()),
+        serving_broker: serving,
+        connected: state.replication.link.is_connected(),
+        gate: state.replication.gate().map(|g| {
             use std::sync::atomic::Ordering::Relaxed;
-            json!({
-                "handshakes_refused": g.handshakes.refused.load(Relaxed),
-                "connects_refused": g.connects.load(Relaxed),
-                "publishes_refused": g.publishes.load(Relaxed),
-                "subscribes_refused": g.subscribes.load(Relaxed),
-                "malformed": g.malformed.load(Relaxed),
-            })
+            GateState {
+                handshakes_refused: g.handshakes.refused.load(Relaxed),
+                connects_refused: g.connects.load(Relaxed),
+                publishes_refused: g.publishes.load(Relaxed),
+                subscribes_refused: g.subscribes.load(Relaxed),
+                malformed: g.malformed.load(Relaxed),
+            }
         }),
-    }))
+    })
     .into_response())
 }
 
 /// `GET /api/forward/status` (venue admin): queue depth, oldest unforwarded event, last
 /// success and error, disk use against its bound.
+#[utoipa::path(
+    get,
+    path = "/api/forward/status",
+    tag = "status",
+    description = "Forwarding to central: queue depth, oldest unforwarded event, last success \
+                   and error, disk use against its bound (venue admin).",
+    responses(
+        (status = 200, description = "Forwarding", body = crate::forward::ForwardStatus),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub(crate) async fn forward_status(
     State(state): State<AppState>,
     staff: Staff,

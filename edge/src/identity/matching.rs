@@ -11,7 +11,7 @@ use super::normalize::{address_key, name_key};
 use crate::roster::Resident;
 
 /// A roster entry with how well it matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
     /// The resident.
     pub resident: Resident,
@@ -22,7 +22,7 @@ pub struct Candidate {
 }
 
 /// What reception should do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum MatchOutcome {
     /// Exactly one strong candidate: confirm and open.

@@ -36,7 +36,7 @@ use uuid::Uuid;
 use super::read::{RegisterRow, match_child, notice_json};
 
 /// Where a scan came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Uploaded from a tablet or PC.
@@ -46,7 +46,7 @@ pub enum Origin {
 }
 
 /// Where a scan is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for or being read by the OCR worker.
@@ -60,7 +60,7 @@ pub enum Status {
 }
 
 /// One scanned notice.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scan {
     /// Scan id.
     pub id: Uuid,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One recorded or corrected value of an item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResultEntry {
     /// The event that recorded it.
     pub event_id: Uuid,
@@ -33,7 +33,7 @@ pub struct ResultEntry {
 }
 
 /// A checkup session as the board sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionState {
     /// Session id.
     pub session_id: Uuid,

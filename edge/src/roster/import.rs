@@ -16,7 +16,7 @@ use super::Resident;
 pub const MAX_ROSTER_BYTES: usize = 32 * 1024 * 1024;
 
 /// A rejected row.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RowError {
     /// 1-based line number in the file (the header is line 1).
     pub line: u64,

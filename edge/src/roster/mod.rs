@@ -13,7 +13,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 /// A booked resident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Resident {
     /// Resident number (宛名番号), the key everywhere.
     pub resident_id: String,
@@ -34,7 +34,7 @@ pub struct Resident {
 }
 
 /// An earlier result of a booked resident (last year's checkup), provisioned with the roster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HistoryRow {
     /// Resident number.
     pub resident_id: String,
