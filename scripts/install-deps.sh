@@ -13,8 +13,11 @@ set -euo pipefail
 #  - openssl: the provisioning tests check enrolled certificates with `openssl verify`
 #  - curl: CI's newcomer walk through the demo box (scripts/newcomer-demo.sh)
 #  - libssl-dev: SQLCipher (the encrypted event store) uses OpenSSL's libcrypto
+#  - dpkg-dev: `cargo deb` finds the packages' library dependencies with dpkg-shlibdeps
+#  - systemd: the package test checks the units with systemd-analyze and creates the service
+#    users with systemd-sysusers (inside a scratch root; systemd need not be running)
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
-          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl)
+          chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl dpkg-dev systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -55,6 +58,13 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found; install the Rust toolchain (rustup) first" >&2
     exit 1
+fi
+# cargo-deb builds the Debian packages (docs/install.md, tests/tests/deb.rs); pinned, from
+# crates.io, only when this version is missing.
+CARGO_DEB_VERSION=3.8.0
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+    echo "install-deps: installing cargo-deb $CARGO_DEB_VERSION"
+    cargo install --locked "cargo-deb@$CARGO_DEB_VERSION"
 fi
 if command -v rustup >/dev/null 2>&1; then
     for c in rustfmt clippy; do
