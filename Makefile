@@ -2,6 +2,8 @@
 #
 #   make demo   install what is missing, build, start the demo box, print its URL
 #   make test   install what is missing, check formatting and lints, run every test
+#   make deb    the Debian packages checkup-edge and checkup-central in target/debian/
+#               (docs/install.md)
 #
 # Variables: LISTEN (default 127.0.0.1:8080), DATA_DIR (default data/demo).
 
@@ -9,10 +11,14 @@ CARGO    ?= cargo
 LISTEN   ?= 127.0.0.1:8080
 DATA_DIR ?= data/demo
 
-.PHONY: demo test deps build bench lint
+.PHONY: demo test deps test-deps build bench lint deb
 
 deps:
 	@bash scripts/install-deps.sh
+
+# deps, and the tools only tests and packaging use (schemathesis, cargo-deb)
+test-deps:
+	@bash scripts/install-deps.sh --test
 
 build: deps
 	$(CARGO) build --release --workspace --bins
@@ -21,7 +27,12 @@ demo: deps
 	$(CARGO) build --release --bin checkup-edge
 	./target/release/checkup-edge demo --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-lint: deps
+deb: test-deps
+	$(CARGO) build --release -p checkup-edge -p checkup-central --bins
+	$(CARGO) deb -p checkup-edge --no-build
+	$(CARGO) deb -p checkup-central --no-build
+
+lint: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing Checkup Edge needs on a fresh Debian machine of this
 # kind: Debian packages by apt-get (only those missing), and the Rust components rustfmt and
-# clippy. Idempotent; prints what it installs.
+# clippy; with --test, also the tools only the tests and packaging use (schemathesis,
+# cargo-deb). Idempotent; prints what it installs.
 set -euo pipefail
 
 # Debian packages the build and tests use:
@@ -19,9 +20,12 @@ set -euo pipefail
 #    PostgreSQL's (libfaketime), to see the clock check fail
 #  - python3, python3-venv: the virtual environment schemathesis runs in (API conformance
 #    test, tests/tests/schemathesis.rs; scripts/install-schemathesis.sh)
+#  - dpkg-dev: `cargo deb` finds the packages' library dependencies with dpkg-shlibdeps
+#  - systemd: the package test checks the units with systemd-analyze and creates the service
+#    users with systemd-sysusers (inside a scratch root; systemd need not be running)
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
           chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl
-          avahi-daemon avahi-utils dbus-daemon faketime python3 python3-venv)
+          avahi-daemon avahi-utils dbus-daemon faketime python3 python3-venv dpkg-dev systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -59,9 +63,6 @@ if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# schemathesis (PyPI, pinned) in a project-local virtual environment under target/.
-bash "$ROOT/scripts/install-schemathesis.sh"
-
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found; install the Rust toolchain (rustup) first" >&2
     exit 1
@@ -73,4 +74,18 @@ if command -v rustup >/dev/null 2>&1; then
             rustup component add "$c"
         fi
     done
+fi
+
+# What only the tests and the packaging need (`make test`, `make deb`: install-deps.sh
+# --test), so that `make demo` does not wait for them.
+if [ "${1:-}" = "--test" ]; then
+    # schemathesis (PyPI, pinned) in a project-local virtual environment under target/.
+    bash "$ROOT/scripts/install-schemathesis.sh"
+    # cargo-deb builds the Debian packages (docs/install.md, tests/tests/deb.rs); pinned,
+    # from crates.io, only when this version is missing.
+    CARGO_DEB_VERSION=3.8.0
+    if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+        echo "install-deps: installing cargo-deb $CARGO_DEB_VERSION"
+        cargo install --locked "cargo-deb@$CARGO_DEB_VERSION"
+    fi
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # schemathesis (PyPI) in a project-local virtual environment, for the API conformance test
 # (tests/tests/schemathesis.rs): target/schemathesis-venv, version pinned here. Idempotent:
-# does nothing when the pinned version is already there. Called by scripts/install-deps.sh.
+# does nothing when the pinned version is already there. Called by `scripts/install-deps.sh --test` (make test).
 set -euo pipefail
 
 VERSION="4.32.5"

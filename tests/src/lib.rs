@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //!
-//! - [`binary`]: path of a workspace binary, built on demand.
+//! - [`binary`]: path of a workspace binary, built on demand; [`cargo_command`] for other
+//!   builds (release, `cargo deb`).
 //! - [`Process`]: a running binary with its ready URL; killed on drop.
 //! - [`central`]: central and boxes forwarding to it, configured and started.
 //! - [`mqtt`]: MQTT clients with chosen TLS identities, to probe a venue broker.
@@ -12,6 +13,7 @@
 //! - [`openapi`]: a service's route table read from its source, against its OpenAPI document.
 //! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`scans`]: scanned files made for intake tests (a TIFF decompression bomb).
+//! - [`scratch_root`]: a throwaway copy-on-write root of this machine to install packages in.
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
 
 use std::io::{BufRead, BufReader};
@@ -29,6 +31,7 @@ pub mod openapi;
 pub mod pdf;
 pub mod pg;
 pub mod scans;
+pub mod scratch_root;
 pub mod venue;
 
 /// Path of workspace binary `name` from package `package`, next to this test's own
@@ -50,28 +53,8 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if built.insert(name.to_owned()) {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
+            let mut cmd = cargo_command();
             cmd.args(["build", "-p", package, "--bin", name]);
-            // Cargo sets these for the test being run; a build script that watches one (ring
-            // watches CARGO_MANIFEST_DIR) would otherwise rebuild on every switch between
-            // `cargo test` and this build.
-            for (k, _) in std::env::vars_os() {
-                let k = k.to_string_lossy().into_owned();
-                if [
-                    "CARGO_PKG_",
-                    "CARGO_MANIFEST_",
-                    "CARGO_CRATE_",
-                    "CARGO_BIN_",
-                ]
-                .iter()
-                .any(|p| k.starts_with(p))
-                    || k == "CARGO_TARGET_TMPDIR"
-                    || k == "CARGO_PRIMARY_PACKAGE"
-                {
-                    cmd.env_remove(&k);
-                }
-            }
             if dir.ends_with("release") {
                 cmd.arg("--release");
             }
@@ -88,6 +71,31 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// A `cargo` command (the one running the tests) without the variables Cargo sets for the
+/// test being run: a build script that watches one (ring watches CARGO_MANIFEST_DIR) would
+/// otherwise rebuild on every switch between `cargo test` and a build started from a test.
+pub fn cargo_command() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
+            || k == "CARGO_TARGET_TMPDIR"
+            || k == "CARGO_PRIMARY_PACKAGE"
+        {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd
 }
 
 /// A running binary. Killed (SIGKILL) when dropped.
@@ -113,6 +121,13 @@ impl Process {
         timeout: Duration,
     ) -> anyhow::Result<Process> {
         Self::spawn(Command::new(bin), bin, args, env, timeout)
+    }
+
+    /// As [`Process::start`], for a command prepared by the caller (a binary run through
+    /// `nsenter`, `chroot` and `setpriv`, as a service manager would run it).
+    pub fn start_command(cmd: Command, timeout: Duration) -> anyhow::Result<Process> {
+        let bin = std::path::PathBuf::from(cmd.get_program());
+        Self::spawn(cmd, &bin, &[], &[], timeout)
     }
 
     /// As [`Process::start`], run from the working directory `dir` (for relative paths as

@@ -79,16 +79,27 @@ fn run(
     shared: &Mutex<Option<pcsc::Context>>,
 ) {
     let mut backoff = Duration::from_millis(50);
+    // Said once per outage, not on every retry: no card reader can work until it returns.
+    let mut said_unavailable = false;
     while !stop.load(Ordering::SeqCst) {
         let ctx = match pcsc::Context::establish(pcsc::Scope::User) {
             Ok(c) => c,
             Err(e) => {
-                tracing::debug!(error = %e, "PC/SC service not available; waiting");
+                if said_unavailable {
+                    tracing::debug!(error = %e, "PC/SC service not available; waiting");
+                } else {
+                    tracing::warn!(error = %e, "PC/SC service (pcscd) not available: no card reader can be used until it runs; waiting for it");
+                    said_unavailable = true;
+                }
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(2));
                 continue;
             }
         };
+        if said_unavailable {
+            tracing::info!("PC/SC service (pcscd) available: watching the card readers");
+            said_unavailable = false;
+        }
         backoff = Duration::from_millis(50);
         if let Ok(mut g) = shared.lock() {
             *g = Some(ctx.clone());
