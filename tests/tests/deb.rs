@@ -93,7 +93,7 @@ fn build_packages(out: &Path) -> BTreeMap<&'static str, PathBuf> {
     let version = cargo_command().args(["deb", "--version"]).output();
     assert!(
         matches!(&version, Ok(o) if o.status.success()),
-        "cargo-deb is missing: run scripts/install-deps.sh ({version:?})"
+        "cargo-deb is missing: run scripts/install-deps.sh --test ({version:?})"
     );
     let mut debs = BTreeMap::new();
     for p in [&EDGE, &CENTRAL] {

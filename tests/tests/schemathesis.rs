@@ -6,7 +6,7 @@
 //!
 //! schemathesis lives in a project-local virtual environment made by
 //! `scripts/install-schemathesis.sh` (which `make test` runs through
-//! `scripts/install-deps.sh`): `target/schemathesis-venv/bin/st`, or the `st` named by
+//! `scripts/install-deps.sh --test`): `target/schemathesis-venv/bin/st`, or the `st` named by
 //! `CHECKUP_SCHEMATHESIS`. Without it the test fails, saying how to install it.
 //!
 //! Examples per operation: `CHECKUP_SCHEMATHESIS_EXAMPLES` (default 20). The counts
