@@ -40,11 +40,13 @@ def words(pdf):
     return found
 
 
-def char_box(ws, target, within=None):
+def char_box(ws, target, within=None, exact=False):
     """Box of the first occurrence of `target` inside a word (containing `within` if given),
     estimated from the character's place in the word (full-width characters: equal widths)."""
     for x0, y0, x1, y1, t in ws:
         if within is not None and within not in t:
+            continue
+        if exact and t != target:
             continue
         i = t.find(target)
         if i < 0:
@@ -180,7 +182,7 @@ def damage(page, pdf, dpi, marks, c, rng):
     pen = max(2, int(dpi / 110))
     for m in marks:
         if m["kind"] == "circle":
-            b = char_box(ws, m["target"], m.get("within"))
+            b = char_box(ws, m["target"], m.get("within"), m.get("exact", False))
             if b:
                 wobbly_ellipse(d, [v * k for v in b], rng, pen, m.get("ink", (30, 30, 70)))
             else:

@@ -55,11 +55,13 @@ def values(stem, n, st, lab, rng, marks):
     v["age"] = st.digits(f"{n['age']}歳")
     if st.sex_options:
         v["sex"] = rng.choice(["男・女", "男 ・ 女"])
-        marks.append({"kind": "circle", "target": "男" if n["boy"] else "女", "within": "・"
-                      if v["sex"] == "男・女" else None})
-        if v["sex"] != "男・女":
-            # Words split at spaces: the option is its own word.
-            marks[-1]["target"] = "男" if n["boy"] else "女"
+        mark = {"kind": "circle", "target": "男" if n["boy"] else "女"}
+        if v["sex"] == "男・女":
+            mark["within"] = "男・女"
+        else:
+            # Words split at spaces: the option is a word of its own.
+            mark["exact"] = True
+        marks.append(mark)
     else:
         v["sex"] = rng.choice(["男", "男児"] if n["boy"] else ["女", "女児"])
     v["address"] = st.digits(f"{n['pref']}{n['city']}{n['town']}{n['chome']}丁目{n['ban']}番{n['go']}号")

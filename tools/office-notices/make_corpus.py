@@ -124,7 +124,7 @@ def notice(rng):
     pref, city, town, station = rng.choice(vocab.PLACES)
     chome, ban, go = rng.randint(1, 6), rng.randint(1, 30), rng.randint(1, 25)
     address = f"{pref}{city}{town}{chome}丁目{ban}番{go}号"
-    day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(3 * 365))
+    day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(2 * 365 + 300))  # to late Oct 2026
     birth = day - dt.timedelta(days=rng.randrange(365, 17 * 365))
     summary, abuse = rng.choice(vocab.SUMMARIES)
     return {
