@@ -29,6 +29,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import degrade  # noqa: E402
