@@ -212,6 +212,13 @@ async fn axum_refusals_and_nul_characters_are_the_json_error() {
         .send()
         .await
         .expect("post");
+    // The unread rest of the body ends the connection, so the pooled client
+    // below opens a new one rather than writing into a closing socket.
+    assert_eq!(
+        r.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..]),
+        "413 says the connection closes"
+    );
     assert_eq!(refusal(r).await, (413, "body_too_large".into()));
 
     // NUL in a query or a path: the caller's mistake, not a storage failure.

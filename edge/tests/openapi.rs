@@ -161,6 +161,11 @@ async fn axum_refusals_are_the_json_error() {
         .send()
         .await
         .expect("post");
+    assert_eq!(
+        r.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..]),
+        "413 says the connection closes"
+    );
     assert_eq!(refusal(r).await, (413, "body_too_large".into()));
     b.stop().await;
 }
