@@ -1,6 +1,6 @@
-"""Scanner and fax damage for the office-document notice corpus (make_corpus.py).
+"""Scanner and fax damage for the notice corpus of make_corpus.py (office and HTML forms).
 
-Takes the page pdftoppm rasterised from the LibreOffice PDF and adds what a clerk's scanner
+Takes the page pdftoppm rasterised from the LibreOffice or Chromium PDF and adds what a clerk's scanner
 or the station's fax adds: the station chief's red seal (印影) stamped over the sender line,
 marks made by hand on printed options (a circle round 男 or 女, a tick in a □ box), skew,
 faint toner, fax-like binarisation, speckle, JPEG compression. Where marks go is taken from
@@ -25,8 +25,14 @@ SANS_BOLD = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
 JP = 0
 
 
-def words(pdf):
-    """Words of page 1 with their boxes in PDF points: [(x0, y0, x1, y1, text)]."""
+# Chromium prints Noto CJK as Type 3 fonts whose boxes in `pdftotext -bbox` are 2.6 em tall,
+# the em box's centre at 0.58 of that height from the top (measured at 9–20 pt, Serif and Sans).
+TYPE3_BOX_EM, TYPE3_CENTRE = 2.6, 0.58
+
+
+def words(pdf, em_boxes=False):
+    """Words of page 1 with their boxes in PDF points: [(x0, y0, x1, y1, text)]. With
+    `em_boxes` (Chromium's PDFs), each box is cut down to the glyphs' em box."""
     out = subprocess.run(
         ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"],
         check=True, capture_output=True, text=True,
@@ -36,6 +42,10 @@ def words(pdf):
         r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', out
     ):
         x0, y0, x1, y1 = (float(m.group(i)) for i in range(1, 5))
+        if em_boxes:
+            em = (y1 - y0) / TYPE3_BOX_EM
+            cy = y0 + (y1 - y0) * TYPE3_CENTRE
+            y0, y1 = cy - em / 2, cy + em / 2
         found.append((x0, y0, x1, y1, unescape(m.group(5))))
     return found
 
@@ -172,10 +182,11 @@ def handwritten(text, pt, rng, path):
     return canvas.size[0] * 72 / 300, canvas.size[1] * 72 / 300
 
 
-def damage(page, pdf, dpi, marks, c, rng):
+def damage(page, pdf, dpi, marks, c, rng, em_boxes=False):
     """Everything after rasterising. `page` is the greyscale page, `marks` what the hand and
-    the seal add, `c` the drawn conditions (dict); returns (image, file extension)."""
-    ws = words(pdf)
+    the seal add, `c` the drawn conditions (dict), `em_boxes` for Chromium's PDFs (see
+    `words`); returns the damaged image."""
+    ws = words(pdf, em_boxes)
     k = dpi / 72.0
     page = page.convert("RGB")
     d = ImageDraw.Draw(page)

@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-"""Police child-abuse notices (児童通告書) written as office documents, for scoring the OCR
-intake on pages it was never tuned on (the second corpus method; the first is the Rust
-renderer in tests/src/notice_corpus.rs).
+"""Police child-abuse notices (児童通告書) written as office documents or as HTML pages, for
+scoring the OCR intake on pages it was never tuned on (the second and third corpus methods;
+the first is the Rust renderer in tests/src/notice_corpus.rs).
 
-    make_corpus.py OUT N SEED [--families docx_sections,docx_stacked,...] [--dpi 200,300]
+    make_corpus.py OUT N SEED [--families docx_sections,html_fax,...]
 
 For each family, N notices are written as .docx (python-docx) or .xlsx (openpyxl) the way a
-clerk or officer fills a form in a word processor — randomised label wording, order, column
-widths, Mincho/Gothic font (Noto Serif/Sans CJK JP) and 9–12 pt — then converted to PDF by
-one LibreOffice headless process (private profile), rasterised in grey by pdftoppm at
-200–300 dpi and damaged (degrade.py). OUT gets the same layout `notice-corpus` writes, so
-`notice-score OUT [--register]` scores it unchanged: the page images, `truth.jsonl` (one
-object per page with the same keys, plus `family`) and `register.csv` (the municipality's
-resident register, same columns). The documents and PDFs are kept in OUT/src/.
+clerk or officer fills a form in a word processor (forms.py), or as HTML+CSS the way a
+police records system or a web form prints one (html_forms.py) — randomised label wording,
+order, column widths, Mincho/Gothic font (Noto Serif/Sans CJK JP) and 9–12 pt. Office
+documents are converted to PDF by one LibreOffice headless process (private profile), HTML
+pages printed to PDF by headless Chromium (one run a page, private profile); every PDF is
+rasterised in grey by pdftoppm at 200–300 dpi and damaged (degrade.py). OUT gets the same
+layout `notice-corpus` writes, so `notice-score OUT [--register]` scores it unchanged: the
+page images, `truth.jsonl` (one object per page with the same keys, plus `family`) and
+`register.csv` (the municipality's resident register, same columns). The documents, HTML
+pages and PDFs are kept in OUT/src/.
 
 Set up with tools/office-notices/setup.sh; run with target/office-notices-venv/bin/python.
 """
@@ -26,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unicodedata
 from pathlib import Path
 
@@ -34,9 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import degrade  # noqa: E402
 import forms  # noqa: E402
+import html_forms  # noqa: E402
 import vocab  # noqa: E402
 
-FAMILIES = list(forms.BUILDERS)
+BUILDERS = {**forms.BUILDERS, **html_forms.BUILDERS}
+FAMILIES = list(BUILDERS)
 
 
 def era(d):
@@ -236,6 +242,22 @@ def register(truths, notices, seed):
     return "resident_id,name,name_kana,birth_date,sex,address\n" + "".join(r + "\n" for r in rows)
 
 
+def print_html(docs, outdir):
+    """Print each HTML page to PDF with headless Chromium (one run a page, a private profile,
+    no header or footer); the PDF is written beside the page."""
+    profile = Path(tempfile.mkdtemp(prefix="office-notices-chromium-"))
+    try:
+        for doc in docs:
+            pdf = outdir / (Path(doc).stem + ".pdf")
+            subprocess.run(
+                ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                 "--no-pdf-header-footer", f"--print-to-pdf={pdf}", Path(doc).resolve().as_uri()],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180,
+            )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", type=Path)
@@ -246,11 +268,17 @@ def main():
     args = ap.parse_args()
     families = [f for f in args.families.split(",") if f]
     for f in families:
-        if f not in forms.BUILDERS:
+        if f not in BUILDERS:
             sys.exit(f"make_corpus: unknown family {f!r} (known: {', '.join(FAMILIES)})")
-    for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo"):
+    tools = ["pdftoppm", "pdftotext", "pdfinfo"]
+    if any(f in forms.BUILDERS for f in families):
+        tools.append("soffice")
+    if any(f in html_forms.BUILDERS for f in families):
+        tools.append("chromium")
+    for tool in tools:
         if shutil.which(tool) is None:
             sys.exit(f"make_corpus: {tool} not found (run tools/office-notices/setup.sh)")
+    started = time.monotonic()
     out = args.out
     src = out / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -262,9 +290,12 @@ def main():
             st = Style(rng)
             n = notice(rng)
             c = conditions(rng)
-            stem = f"office-{args.seed}-{family}-{i:03d}"
+            html = family in html_forms.BUILDERS
+            if html:
+                html_forms.adjust_conditions(family, c, rng)
+            stem = f"{'html' if html else 'office'}-{args.seed}-{family}-{i:03d}"
             marks = []
-            doc = forms.BUILDERS[family](src / stem, n, st, labels(rng), rng, marks)
+            doc = BUILDERS[family](src / stem, n, st, labels(rng), rng, marks)
             c["seal"] = {
                 "text": f"{n['station']}警察署長之印" if rng.random() < 0.7 else n["officer"][:2],
                 "round": False,
@@ -274,30 +305,33 @@ def main():
                 c["seal"]["round"] = True
             jobs.append((family, stem, doc, n, st, c, marks, rng))
 
-    # One LibreOffice process converts every document, one after the other.
-    profile = Path(tempfile.mkdtemp(prefix="office-notices-lo-"))
-    try:
-        subprocess.run(
-            ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-             "--convert-to", "pdf", "--outdir", str(src)] + [str(j[2]) for j in jobs],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60 * 30,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    # One LibreOffice process converts every office document, one after the other.
+    office = [str(j[2]) for j in jobs if j[0] in forms.BUILDERS]
+    if office:
+        profile = Path(tempfile.mkdtemp(prefix="office-notices-lo-"))
+        try:
+            subprocess.run(
+                ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+                 "--convert-to", "pdf", "--outdir", str(src)] + office,
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60 * 30,
+            )
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+    print_html([str(j[2]) for j in jobs if j[0] in html_forms.BUILDERS], src)
 
     truths, notices = [], []
     for family, stem, doc, n, st, c, marks, rng in jobs:
         pdf = src / (stem + ".pdf")
         if not pdf.exists():
-            sys.exit(f"make_corpus: LibreOffice did not convert {doc}")
+            sys.exit(f"make_corpus: no PDF was made of {doc}")
         info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
         c["pages"] = int(next(l.split()[-1] for l in info.splitlines() if l.startswith("Pages:")))
         raster = src / (stem + f"-{c['dpi']}")
-        subprocess.run(["pdftoppm", "-r", str(c["dpi"]), "-gray", "-f", "1", "-l", "1", "-singlefile",
+        subprocess.run(["pdftoppm", "-q", "-r", str(c["dpi"]), "-gray", "-f", "1", "-l", "1", "-singlefile",
                         "-png", str(pdf), str(raster)], check=True)
         from PIL import Image
         page = Image.open(str(raster) + ".png")
-        img = degrade.damage(page, pdf, c["dpi"], marks, c, rng)
+        img = degrade.damage(page, pdf, c["dpi"], marks, c, rng, em_boxes=family in html_forms.BUILDERS)
         os.remove(str(raster) + ".png")
         ext = "jpg" if c["jpeg"] else "png"
         file = f"{stem}.{ext}"
@@ -311,7 +345,9 @@ def main():
         for t in truths:
             f.write(json.dumps(t, ensure_ascii=False) + "\n")
     (out / "register.csv").write_text(register(truths, notices, args.seed), encoding="utf-8")
-    print(f"make_corpus: {len(truths)} pages in {out} ({', '.join(families)})")
+    took = time.monotonic() - started
+    print(f"make_corpus: {len(truths)} pages in {out} ({', '.join(families)}) in {took:.0f} s, "
+          f"{took / max(len(truths), 1):.1f} s a page")
 
 
 if __name__ == "__main__":

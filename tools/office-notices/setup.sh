@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up what tools/office-notices/make_corpus.py needs: LibreOffice headless (Writer and
-# Calc, to turn .docx/.xlsx into PDF), poppler-utils (pdftoppm, to rasterise), the Noto CJK
-# fonts the forms are set in, and a project-local Python venv at target/office-notices-venv
-# with python-docx, openpyxl, Pillow and numpy pinned. Not part of `make test`: this is a
-# benchmark tool, and LibreOffice is large. Idempotent; prints what it installs.
+# Calc, to turn .docx/.xlsx into PDF), Chromium (to print the HTML forms to PDF),
+# poppler-utils (pdftoppm, to rasterise), the Noto CJK fonts the forms are set in, and a
+# project-local Python venv at target/office-notices-venv with python-docx, openpyxl, Pillow
+# and numpy pinned. Not part of `make test`: this is a benchmark tool, and LibreOffice and
+# Chromium are large. Idempotent; prints what it installs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -11,10 +12,11 @@ VENV="$ROOT/target/office-notices-venv"
 
 # Debian packages:
 #  - libreoffice-writer-nogui, libreoffice-calc-nogui: `soffice --headless --convert-to pdf`
+#  - chromium: `chromium --headless --print-to-pdf` prints the HTML+CSS forms (html_forms.py)
 #  - poppler-utils: pdftoppm rasterises the PDF as a scanner would
 #  - fonts-noto-cjk: Noto Serif CJK JP (Mincho-like) and Noto Sans CJK JP (Gothic-like)
 #  - python3, python3-venv: the virtual environment below
-PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-noto-cjk python3 python3-venv)
+PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui chromium poppler-utils fonts-noto-cjk python3 python3-venv)
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
