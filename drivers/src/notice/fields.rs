@@ -288,7 +288,13 @@ pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
         if stem.len() < 2 {
             continue;
         }
-        let Some(pos) = (0..=chars.len().saturating_sub(stem.len()).min(8))
+        // A prefecture read as printed is not searched for a municipality's name
+        // (静岡県沼津市 does not name 静岡市).
+        let after_pref = PREFECTURES
+            .iter()
+            .find(|p| a.starts_with(**p))
+            .map_or(0, |p| p.chars().count());
+        let Some(pos) = (after_pref..=chars.len().saturating_sub(stem.len()).min(8))
             .find(|&i| chars[i..].starts_with(stem))
         else {
             continue;

@@ -9,6 +9,8 @@
 //!   the clerk must review it.
 
 pub mod fields;
+pub mod layout;
+pub mod marks;
 pub mod places;
 pub mod read;
 pub mod wareki;

@@ -13,6 +13,14 @@ use imageproc::contrast::{ThresholdType, otsu_level, stretch_contrast, threshold
 /// 32 bits (they overflow past about 16.8 million pixels of one grey level).
 pub const MAX_WORKING_PIXELS: u64 = 12_000_000;
 
+/// Shortest horizontal rule at the working size (about 300 dpi): longer than any stroke
+/// of a character (a 一 of 12 pt is about 50 pixels).
+pub const RULE_H: u32 = 150;
+
+/// Shortest vertical rule at the working size: taller than any character of body text
+/// (12 pt is 50 pixels), shorter than a one-line table row (about 70).
+pub const RULE_V: u32 = 64;
+
 /// Ink is 0, paper 255.
 const INK: u8 = 0;
 const PAPER: u8 = 255;
@@ -69,8 +77,19 @@ pub fn despeckle(img: &mut GrayImage, max: u32) {
 /// Remove ruled lines: horizontal or vertical ink runs of at least `min_run` pixels are
 /// whitened (characters crossing them lose a pixel row at most).
 pub fn remove_rules(img: &mut GrayImage, min_run: u32) {
+    let clear = rule_mask(img, min_run, min_run);
+    for (p, c) in img.as_mut().iter_mut().zip(&clear) {
+        if *c {
+            *p = PAPER;
+        }
+    }
+}
+
+/// The pixels of ruled lines in a binary image: horizontal ink runs of at least `min_h`
+/// pixels and vertical ones of at least `min_v`.
+pub fn rule_mask(img: &GrayImage, min_h: u32, min_v: u32) -> Vec<bool> {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let min_run = min_run as usize;
+    let (min_h, min_v) = (min_h as usize, min_v as usize);
     let mut clear = vec![false; w * h];
     let px = img.as_raw();
     for y in 0..h {
@@ -82,7 +101,7 @@ pub fn remove_rules(img: &mut GrayImage, min_run: u32) {
                 while x < w && row[x] == INK {
                     x += 1;
                 }
-                if x - start >= min_run {
+                if x - start >= min_h {
                     clear[y * w + start..y * w + x].fill(true);
                 }
             } else {
@@ -97,7 +116,7 @@ pub fn remove_rules(img: &mut GrayImage, min_run: u32) {
             if y < h && px[y * w + x] == INK {
                 run[x] += 1;
             } else {
-                if run[x] >= min_run {
+                if run[x] >= min_v {
                     for yy in y - run[x]..y {
                         clear[yy * w + x] = true;
                     }
@@ -106,11 +125,57 @@ pub fn remove_rules(img: &mut GrayImage, min_run: u32) {
             }
         }
     }
-    for (p, c) in img.as_mut().iter_mut().zip(&clear) {
-        if *c {
-            *p = PAPER;
+    clear
+}
+
+/// Grow a mask by `r` pixels every way (a rule's anti-aliased edge, grey but below the
+/// binarisation level, goes with the rule).
+fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let mut rows = vec![false; w * h];
+    for y in 0..h {
+        let row = &mask[y * w..(y + 1) * w];
+        let mut last: Option<usize> = None;
+        for x in 0..w {
+            if row[x] {
+                last = Some(x);
+            }
+            // Forward pass: within r after a set pixel.
+            if last.is_some_and(|l| x - l <= r) {
+                rows[y * w + x] = true;
+            }
+        }
+        let mut next: Option<usize> = None;
+        for x in (0..w).rev() {
+            if row[x] {
+                next = Some(x);
+            }
+            if next.is_some_and(|n| n - x <= r) {
+                rows[y * w + x] = true;
+            }
         }
     }
+    let mut out = vec![false; w * h];
+    for x in 0..w {
+        let mut last: Option<usize> = None;
+        for y in 0..h {
+            if rows[y * w + x] {
+                last = Some(y);
+            }
+            if last.is_some_and(|l| y - l <= r) {
+                out[y * w + x] = true;
+            }
+        }
+        let mut next: Option<usize> = None;
+        for y in (0..h).rev() {
+            if rows[y * w + x] {
+                next = Some(y);
+            }
+            if next.is_some_and(|n| n - y <= r) {
+                out[y * w + x] = true;
+            }
+        }
+    }
+    out
 }
 
 /// The skew of the page in degrees (within ±`max`), in [`rotate`]'s sense: `rotate(img, -s)`
@@ -276,18 +341,26 @@ pub fn for_recognition(page: &GrayImage) -> Prepared {
     let up = to_working_size(page);
     // The skew is found on a reduced copy (about 600 px wide): the row profile needs no
     // more, and binarising the full page only to reduce it costs a tenth of a second.
-    let skew = estimate_skew(&binarise(&reduced(&up, 600)), 2.0);
+    let skew = estimate_skew(&binarise(&reduced(&up, 600)), 3.5);
     let straight = rotate(&up, -skew);
     let mut grey = stretch(&straight);
     let bin = threshold(&grey, otsu_level(&grey), ThresholdType::Binary);
+    // Rules: long horizontal runs, and vertical runs taller than a character (a cell's
+    // side in a one-row cell), grown by two pixels so that their grey edges go too.
+    let (w, h) = (bin.width() as usize, bin.height() as usize);
+    let rules = dilate(&rule_mask(&bin, RULE_H, RULE_V), w, h, 2);
     let mut cleaned = bin.clone();
-    remove_rules(&mut cleaned, 300);
     despeckle(&mut cleaned, 2);
     // Hand Tesseract the grey page (its own binarisation keeps faint, blurred strokes better
     // than a global threshold), with rules and specks — found on the binary copy — whitened
     // and the contrast stretched.
-    for ((b, c), g) in bin.pixels().zip(cleaned.pixels()).zip(grey.pixels_mut()) {
-        if b.0[0] == INK && c.0[0] == PAPER {
+    for (((b, c), g), r) in bin
+        .pixels()
+        .zip(cleaned.pixels())
+        .zip(grey.pixels_mut())
+        .zip(&rules)
+    {
+        if *r || (b.0[0] == INK && c.0[0] == PAPER) {
             g.0[0] = PAPER;
         }
     }
