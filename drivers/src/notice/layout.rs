@@ -238,6 +238,129 @@ pub fn segments(words: &[Word], rules: &Rules, gap: u32) -> Vec<Segment> {
     out
 }
 
+/// Ink that recognition passed over: page layout analysis drops short, isolated text (a
+/// lone 「男」 in a wide cell, a label in a sparse form). The page (`bin`: binarised, ink 0,
+/// rules and specks removed) is looked at in cells a quarter of the text height square;
+/// inked cells that no word's box covers are joined along the line and returned as boxes
+/// of about a line's height, to be read on their own.
+pub fn missed_regions(bin: &GrayImage, words: &[Word], h: u32) -> Vec<[u32; 4]> {
+    let c = (h / 4).max(4) as usize;
+    let (w, ht) = (bin.width() as usize, bin.height() as usize);
+    let (gw, gh) = (w.div_ceil(c), ht.div_ceil(c));
+    let mut inked = vec![0u16; gw * gh];
+    let px = bin.as_raw();
+    for y in 0..ht {
+        let row = &px[y * w..(y + 1) * w];
+        for (x, v) in row.iter().enumerate() {
+            if *v == 0 {
+                inked[(y / c) * gw + x / c] += 1;
+            }
+        }
+    }
+    // Covered: inside a word's box grown by a cell.
+    let mut covered = vec![false; gw * gh];
+    for wd in words {
+        let [x, y, bw, bh] = wd.bbox.map(|v| v as usize);
+        let (x0, y0) = ((x / c).saturating_sub(1), (y / c).saturating_sub(1));
+        let (x1, y1) = (
+            ((x + bw) / c + 1).min(gw - 1),
+            ((y + bh) / c + 1).min(gh - 1),
+        );
+        for gy in y0..=y1 {
+            for gx in x0..=x1 {
+                covered[gy * gw + gx] = true;
+            }
+        }
+    }
+    let min_ink = (c * c / 16).max(2) as u16;
+    let loose: Vec<bool> = (0..gw * gh)
+        .map(|i| inked[i] >= min_ink && !covered[i])
+        .collect();
+    // Join along the line: a gap of up to two cells (half a character) closes.
+    let mut joined = loose.clone();
+    for gy in 0..gh {
+        let mut last: Option<usize> = None;
+        for gx in 0..gw {
+            if loose[gy * gw + gx] {
+                if let Some(l) = last
+                    && gx - l <= 3
+                {
+                    for k in l..gx {
+                        joined[gy * gw + k] = true;
+                    }
+                }
+                last = Some(gx);
+            }
+        }
+    }
+    // Connected regions of the joined cells.
+    let mut seen = vec![false; gw * gh];
+    let mut out = Vec::new();
+    for start in 0..gw * gh {
+        if !joined[start] || seen[start] {
+            continue;
+        }
+        let (mut x0, mut y0, mut x1, mut y1) = (gw, gh, 0, 0);
+        let mut stack = vec![start];
+        seen[start] = true;
+        let mut cells = 0usize;
+        while let Some(i) = stack.pop() {
+            cells += 1;
+            let (gx, gy) = (i % gw, i / gw);
+            x0 = x0.min(gx);
+            x1 = x1.max(gx);
+            y0 = y0.min(gy);
+            y1 = y1.max(gy);
+            let mut push = |j: usize| {
+                if joined[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            };
+            if gx > 0 {
+                push(i - 1);
+            }
+            if gx + 1 < gw {
+                push(i + 1);
+            }
+            if gy > 0 {
+                push(i - gw);
+            }
+            if gy + 1 < gh {
+                push(i + gw);
+            }
+        }
+        let (bw, bh) = ((x1 - x0 + 1) * c, (y1 - y0 + 1) * c);
+        let hh = h as usize;
+        // About a character or more, at most a few lines tall: text, not a speck or a seal
+        // of several lines' height.
+        let r = [(x0 * c) as u32, (y0 * c) as u32, bw as u32, bh as u32];
+        if bh * 2 >= hh && bh <= 3 * hh && bw * 2 >= hh && cells >= 4 && !inside_line(words, r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// A region between two words of one recognised line: a character the line's word boxes
+/// were drawn too narrow to hold, already read with its line.
+fn inside_line(words: &[Word], r: [u32; 4]) -> bool {
+    let mid = r[1] + r[3] / 2;
+    let on_row = |w: &&Word| w.bbox[1] <= mid && w.bbox[1] + w.bbox[3] >= mid;
+    let near = r[3] / 2;
+    words.iter().filter(on_row).any(|a| {
+        let a_right = a.bbox[0] + a.bbox[2];
+        // Adjoining a on its left and b on its right (each within half a character).
+        a_right <= r[0] + r[3]
+            && r[0].saturating_sub(a_right) <= near
+            && words.iter().filter(on_row).any(|b| {
+                b.line == a.line
+                    && b.bbox[0] + r[3] >= r[0] + r[2]
+                    && b.bbox[0].saturating_sub(r[0] + r[2]) <= near
+            })
+    })
+}
+
 /// What a printed label asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Label {
@@ -439,6 +562,12 @@ pub struct LabelMatch {
     pub slips: usize,
 }
 
+/// The text after a label starts with a separator (「：」, 「】」 …).
+fn separated(rest: &[char]) -> bool {
+    let rest: String = rest.iter().collect();
+    !rest.is_empty() && strip_separators(&rest).len() < rest.len()
+}
+
 /// Slips tolerated in a label of `n` characters.
 fn allowed(n: usize) -> usize {
     match n {
@@ -464,14 +593,22 @@ pub fn match_label(text: &str) -> Option<LabelMatch> {
     for (printed, label) in LABELS {
         let p: Vec<char> = printed.chars().collect();
         let n = p.len();
+        let a = allowed(n);
         let fit = if chars.starts_with(&p) {
             Some((0, n))
-        } else if allowed(n) > 0 {
-            (n.saturating_sub(1)..=n + 1)
-                .filter(|len| *len <= chars.len() && *len > 0)
+        } else if a > 0 {
+            // Characters lost (「者氏名:」 for 保護者氏名, before its separator) or split in
+            // two. A fragment alone that lost more than one (「通告の」, a heading broken over
+            // lines) is not taken for the label.
+            (n.saturating_sub(a).max(2)..=n + 1)
+                .filter(|len| *len <= chars.len())
                 .map(|len| (fields::edit_distance(&chars[..len], &p), len))
-                .filter(|(d, len)| *d <= allowed(n) && alone(*len))
+                .filter(|(d, len)| *d <= a && alone(*len))
+                .filter(|(_, len)| *len + 1 >= n || separated(&chars[*len..]))
                 .min()
+        } else if chars.len() > n && chars[1..].starts_with(&p) && alone(n + 1) {
+            // A speck or a lost character's remnant before a short label (「上氏名:」).
+            Some((1, n + 1))
         } else {
             None
         };
@@ -484,11 +621,14 @@ pub fn match_label(text: &str) -> Option<LabelMatch> {
             consumed: skipped + len + sep,
             slips,
         };
+        // The label most of whose characters were read wins (「者氏名」 is 保護者氏名, three
+        // of five read, rather than 氏名 after a speck), then the one with fewer slips.
+        let confirmed = |m: &LabelMatch| m.printed.chars().count().saturating_sub(m.slips);
         let better = match &best {
             None => true,
             Some(b) => {
-                (m.slips, std::cmp::Reverse(n))
-                    < (b.slips, std::cmp::Reverse(b.printed.chars().count()))
+                (confirmed(&m), std::cmp::Reverse(m.slips))
+                    > (confirmed(b), std::cmp::Reverse(b.slips))
             }
         };
         if better {
@@ -607,6 +747,9 @@ mod tests {
         // A value that starts like a label is not one.
         assert_eq!(m("児童の母親が夜間"), None);
         assert_eq!(m("山田太郎"), None);
+        // Characters lost at the start of a label before its separator.
+        assert_eq!(m("者氏名:直子"), Some((Label::GuardianName, 4)));
+        assert_eq!(m("上氏名:清水"), Some((Label::Name, 4)));
         assert_eq!(m("印刷日時2026/11/30"), Some((Label::OtherDate, 4)));
     }
 

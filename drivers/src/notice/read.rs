@@ -132,7 +132,7 @@ impl Page {
             .filter(|&j| {
                 let o = &self.segs[j];
                 let c = o.mid_y();
-                c >= top && c <= bottom && o.bbox[0] + self.h / 4 >= s.right()
+                c >= top && c <= bottom && o.bbox[0] + self.h / 4 >= s.right() && lettered(&o.text)
             })
             .collect();
         v.sort_by_key(|&j| self.segs[j].bbox[0]);
@@ -143,6 +143,12 @@ impl Page {
     fn is_marker(&self, j: usize) -> bool {
         self.labels[j].is_some() || self.sections[j].is_some()
     }
+}
+
+/// Text with a letter or digit in it (not a speck, stop or rule end read as a mark).
+fn lettered(t: &str) -> bool {
+    t.chars()
+        .any(|c| c.is_alphanumeric() && c != 'ー' && c != '一')
 }
 
 /// 「氏　　名」: a label printed with spaces between its characters is cut at the gap; the
@@ -288,11 +294,23 @@ fn value_of(page: &Page, i: usize, m: &LabelMatch, long: bool) -> Option<Value> 
         words.extend(continuation(page, i, v.bbox[0], v.bbox[1] + v.bbox[3]));
         return Value::of(words);
     }
-    let right: Vec<usize> = page
-        .right_of(i)
-        .into_iter()
-        .take_while(|&j| !page.is_marker(j))
-        .collect();
+    // To the right: a long value takes every segment up to the next label; a short one the
+    // segments that follow each other closely (a name cut at the space in it), not the next
+    // cell's misread label.
+    let mut right: Vec<usize> = Vec::new();
+    for j in page.right_of(i) {
+        if page.is_marker(j) {
+            break;
+        }
+        if !long && let Some(&prev) = right.last() {
+            let (a, b) = (page.segs[prev].right(), page.segs[j].bbox[0]);
+            let y = page.segs[j].mid_y();
+            if b > a + 3 * h || page.rules.vertical_between(a.saturating_sub(2), b + 2, y) {
+                break;
+            }
+        }
+        right.push(j);
+    }
     if !right.is_empty() {
         let mut words: Vec<Word> = right
             .iter()
@@ -341,7 +359,8 @@ fn value_of(page: &Page, i: usize, m: &LabelMatch, long: bool) -> Option<Value> 
     let mut below: Vec<usize> = (0..page.segs.len())
         .filter(|&j| {
             let o = &page.segs[j];
-            o.bbox[1] + h / 4 >= s.bottom()
+            lettered(&o.text)
+                && o.bbox[1] + h / 4 >= s.bottom()
                 && o.bbox[1] <= s.bottom() + h * 5 / 2
                 && o.bbox[0] + 2 * h >= s.bbox[0]
                 && o.bbox[0] < s.right() + 12 * h
@@ -378,7 +397,10 @@ fn continuation(page: &Page, from: usize, left: u32, bottom: u32) -> Vec<Word> {
         .filter(|&j| j != from)
         .filter(|&j| {
             let o = &page.segs[j];
-            o.bbox[1] + h / 4 >= last && o.bbox[0] + 2 * h >= left && o.bbox[0] < left + 4 * h
+            lettered(&o.text)
+                && o.bbox[1] + h / 4 >= last
+                && o.bbox[0] + 2 * h >= left
+                && o.bbox[0] < left + 4 * h
         })
         .collect();
     next.sort_by_key(|&j| page.segs[j].bbox[1]);
@@ -432,7 +454,7 @@ fn field_of(label: Label, section: Option<Section>, taken: &[&str]) -> Option<(&
 pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, OcrError> {
     let prepared = clean::for_recognition(page);
     let scale = prepared.page.width() as f32 / page.width().max(1) as f32;
-    let words = engine.words(&prepared.page, None, PageSegMode::PsmAuto, None)?;
+    let words = page_words(engine, &prepared.page)?;
     let mut p = Page::new(prepared.page, prepared.straight, &words);
     let mut turned_round = false;
     // Upside down: a page turned round reads as garbage in which a label or two may still
@@ -441,7 +463,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     if p.found() < 3 {
         let img = image::imageops::rotate180(&p.img);
         let straight = image::imageops::rotate180(&p.straight);
-        let w2 = engine.words(&img, None, PageSegMode::PsmAuto, None)?;
+        let w2 = page_words(engine, &img)?;
         let turned = Page::new(img, straight, &w2);
         tracing::debug!(
             first = p.found(),
@@ -457,7 +479,7 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     // with rules and larger specks removed; the reading that finds more is kept.
     if p.found() < 5 {
         let alt = clean::binary_for_recognition(&p.img);
-        let w2 = engine.words(&alt, None, PageSegMode::PsmAuto, None)?;
+        let w2 = page_words(engine, &alt)?;
         let other = Page::new(alt, p.straight.clone(), &w2);
         tracing::debug!(first = p.found(), binarised = other.found(), "second pass");
         if other.found() > p.found() {
@@ -515,6 +537,8 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         } else {
             prio
         };
+        // A label read as printed beats one read with slips.
+        let prio = prio * 2 + u8::from(m.slips == 0);
         match chosen.iter_mut().find(|c| c.0 == field) {
             Some(c) if c.1 < prio => *c = (field, prio, i),
             Some(_) => {}
@@ -629,6 +653,43 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     Ok(out)
 }
 
+/// The words of a page: one pass of page layout analysis and recognition, and the ink it
+/// dropped read line by line.
+fn page_words(engine: &mut Engine, img: &GrayImage) -> Result<Vec<Word>, OcrError> {
+    let mut words = engine.words(img, None, PageSegMode::PsmAuto, None)?;
+    let missed = missed_words(engine, img, &words)?;
+    words.extend(missed);
+    Ok(words)
+}
+
+/// The words of ink the page pass dropped ([`layout::missed_regions`]), each region read
+/// as a line of its own (at most [`MAX_MISSED`] regions, the largest first).
+fn missed_words(
+    engine: &mut Engine,
+    img: &GrayImage,
+    words: &[Word],
+) -> Result<Vec<Word>, OcrError> {
+    let h = layout::text_height(words);
+    let bin = clean::binarise(img);
+    let mut regions = layout::missed_regions(&bin, words, h);
+    regions.sort_by_key(|r| std::cmp::Reverse(r[2] * r[3]));
+    regions.truncate(MAX_MISSED);
+    let mut out = Vec::new();
+    for (k, r) in regions.into_iter().enumerate() {
+        let crop = padded(r, h / 4, img.dimensions());
+        let found = engine.words(img, Some(crop), PageSegMode::PsmSingleLine, None)?;
+        tracing::debug!(region = ?r, text = %joined(&found).0, "ink the page pass dropped");
+        out.extend(found.into_iter().map(|mut w| {
+            w.line = (10_000 + k as u32, 0, 0);
+            w
+        }));
+    }
+    Ok(out)
+}
+
+/// Most regions of dropped ink read again on one page.
+const MAX_MISSED: usize = 24;
+
 /// A segment's text for the sender: without a label in front (通告者, 通告機関 …).
 fn sender_text(p: &Page, j: usize) -> String {
     let t = &p.segs[j].text;
@@ -665,6 +726,7 @@ fn read_value(engine: &mut Engine, p: &Page, field: &str, v: &Value) -> Result<F
             PageSegMode::PsmSingleLine,
             Some("0123456789令和平成昭元年月日.()（）歳生/-"),
         ),
+        "child_sex" => (PageSegMode::PsmSingleLine, Some("男女性児子")),
         _ if long => (PageSegMode::PsmSingleBlock, None),
         _ => (PageSegMode::PsmSingleLine, None),
     };
