@@ -31,34 +31,48 @@ fn ink(img: &GrayImage, rect: [i64; 4], level: u8) -> f32 {
     n as f32 / ((x1 - x0) * (y1 - y0)) as f32
 }
 
-/// The mark score of an option printed at `bbox` (left, top, width, height) in `img`: the
-/// ink in a ring around it (a hand-drawn circle) and in the square before it (a filled or
-/// ticked box), the option's own strokes excluded.
-pub fn mark_score(img: &GrayImage, bbox: [u32; 4], level: u8) -> f32 {
+/// How an option is marked on the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A circle drawn round the option (男・女).
+    Circle,
+    /// A box before the option, filled or ticked (□身体的虐待).
+    Box,
+}
+
+/// The mark score of an option printed at `bbox` (left, top, width, height) in `img`: for
+/// a circle the ink in a ring around it, the option's own strokes excluded; for a box the
+/// ink in the square just before it.
+pub fn mark_score(img: &GrayImage, bbox: [u32; 4], level: u8, mark: Mark) -> f32 {
     let [x, y, w, h] = bbox.map(i64::from);
     let s = h.max(8);
+    if mark == Mark::Box {
+        return ink(img, [x - s - s / 4, y, s + s / 8, h], level);
+    }
     // The ring: the option grown by half its height, less the option grown by a tenth.
     let (g, i) = (s / 2, s / 10);
     let outer = [x - g, y - g, w + 2 * g, h + 2 * g];
     let inner = [x - i, y - i, w + 2 * i, h + 2 * i];
     let area = |r: [i64; 4]| (r[2] * r[3]) as f32;
     let ring_ink = ink(img, outer, level) * area(outer) - ink(img, inner, level) * area(inner);
-    let ring = ring_ink / (area(outer) - area(inner)).max(1.0);
-    // The box before the option: a square of the text's height, just left of it.
-    let boxed = ink(img, [x - s - s / 8, y, s, h], level);
-    ring + boxed
+    ring_ink / (area(outer) - area(inner)).max(1.0)
 }
 
 /// Which of the options (their boxes) is marked: its index and a confidence 0..=1 (how far
 /// its ink stands above the next option's). None when no option stands out.
-pub fn marked(img: &GrayImage, options: &[[u32; 4]], level: u8) -> Option<(usize, f32)> {
+pub fn marked(
+    img: &GrayImage,
+    options: &[[u32; 4]],
+    level: u8,
+    mark: Mark,
+) -> Option<(usize, f32)> {
     if options.len() < 2 {
         return None;
     }
     let mut scores: Vec<(usize, f32)> = options
         .iter()
         .enumerate()
-        .map(|(i, b)| (i, mark_score(img, *b, level)))
+        .map(|(i, b)| (i, mark_score(img, *b, level, mark)))
         .collect();
     scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, top) = scores[0];
@@ -114,16 +128,20 @@ mod tests {
         for (i, o) in opts.iter().enumerate() {
             square(&mut img, o[0] - 45, o[1], 40, i == 1);
         }
-        assert_eq!(marked(&img, &opts, 128).map(|m| m.0), Some(1));
+        assert_eq!(marked(&img, &opts, 128, Mark::Box).map(|m| m.0), Some(1));
     }
 
     #[test]
     fn the_circled_option_is_the_marked_one_and_no_mark_is_none() {
         let mut img = page();
         let opts = [[200, 80, 40, 40], [320, 80, 40, 40]];
-        assert_eq!(marked(&img, &opts, 128), None, "nothing marked");
+        assert_eq!(
+            marked(&img, &opts, 128, Mark::Circle),
+            None,
+            "nothing marked"
+        );
         circle(&mut img, 340.0, 100.0, 32.0);
-        let (i, conf) = marked(&img, &opts, 128).expect("marked");
+        let (i, conf) = marked(&img, &opts, 128, Mark::Circle).expect("marked");
         assert_eq!(i, 1);
         assert!(conf > 0.5, "{conf}");
     }

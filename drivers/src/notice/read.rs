@@ -324,9 +324,11 @@ fn value_of(page: &Page, i: usize, m: &LabelMatch, long: bool) -> Option<Value> 
             .find(|&j| page.is_marker(j))
             .map(|j| page.segs[j].bbox[0]);
         if long {
-            // Further lines of the value's cell (a ruled band), or lines just below.
+            // Further lines of the value's cell (a ruled band), or lines just below; never
+            // past the next label's row.
             let (_, below) = page.rules.band(left + h, first.bbox[1], first.bottom());
             let limit = below.unwrap_or(0);
+            let next_row = next_label_top(page, first.bbox[1] + h / 2);
             let mut last = right
                 .iter()
                 .map(|&j| page.segs[j].bottom())
@@ -346,7 +348,10 @@ fn value_of(page: &Page, i: usize, m: &LabelMatch, long: bool) -> Option<Value> 
                 let o = &page.segs[j];
                 let in_cell = limit > 0 && o.mid_y() < limit;
                 let next_line = o.bbox[1] <= last + h * 6 / 10 + h / 2;
-                if page.is_marker(j) || !(in_cell || (limit == 0 && next_line)) {
+                if page.is_marker(j)
+                    || o.mid_y() >= next_row
+                    || !(in_cell || (limit == 0 && next_line))
+                {
                     break;
                 }
                 last = last.max(o.bottom());
@@ -387,12 +392,23 @@ fn value_of(page: &Page, i: usize, m: &LabelMatch, long: bool) -> Option<Value> 
     Value::of(words)
 }
 
+/// The top of the first label or heading below `y` (anywhere across the page): where the
+/// next row of the form starts.
+fn next_label_top(page: &Page, y: u32) -> u32 {
+    (0..page.segs.len())
+        .filter(|&j| page.is_marker(j) && page.segs[j].bbox[1] > y)
+        .map(|j| page.segs[j].bbox[1])
+        .min()
+        .unwrap_or(u32::MAX)
+}
+
 /// The lines that carry a long value on below `bottom`, starting near x `left`, up to the
 /// next label, heading, gap or 以上.
 fn continuation(page: &Page, from: usize, left: u32, bottom: u32) -> Vec<Word> {
     let h = page.h;
     let mut out = Vec::new();
     let mut last = bottom;
+    let next_row = next_label_top(page, bottom.saturating_sub(h / 2));
     let mut next: Vec<usize> = (0..page.segs.len())
         .filter(|&j| j != from)
         .filter(|&j| {
@@ -406,7 +422,7 @@ fn continuation(page: &Page, from: usize, left: u32, bottom: u32) -> Vec<Word> {
     next.sort_by_key(|&j| page.segs[j].bbox[1]);
     for j in next {
         let o = &page.segs[j];
-        if o.bbox[1] > last + h {
+        if o.bbox[1] > last + h || o.mid_y() >= next_row {
             break;
         }
         // A rule between: the next cell.
@@ -566,6 +582,37 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         out_set(&mut out, field, f);
     }
 
+    // The summary whose label was lost: the longest sentence on the page that no label
+    // claims and that is not the form's own wording — for the clerk to confirm.
+    if out.summary.is_none() {
+        let claimed: Vec<usize> = (0..p.segs.len())
+            .filter(|&k| p.labels[k].is_some())
+            .flat_map(|k| p.right_of(k).into_iter().take(1))
+            .collect();
+        let boilerplate = ["通告します", "児童福祉法", "通告する", "下記", "について"];
+        let sentence = (0..p.segs.len())
+            .filter(|&j| p.labels[j].is_none() && p.sections[j].is_none() && !claimed.contains(&j))
+            .filter(|&j| {
+                let t = &p.segs[j].text;
+                t.chars().count() >= 12
+                    && !boilerplate.iter().any(|b| t.contains(b))
+                    && !t.contains("警察")
+            })
+            .max_by_key(|&j| p.segs[j].text.chars().count());
+        if let Some(j) = sentence {
+            let s = &p.segs[j];
+            let mut words = s.words.clone();
+            words.extend(continuation(&p, j, s.bbox[0], s.bottom()));
+            if let Some(v) = Value::of(words) {
+                let f = normalise("summary", &[(v.text.clone(), v.conf * 0.6)], v.bbox);
+                out.summary = Some(Field {
+                    bbox: back(f.bbox),
+                    ..f
+                });
+            }
+        }
+    }
+
     // The notice date without a label of its own: the topmost date on the page that no
     // other label claims (not the birth date, not a print or fax time).
     if out.notice_date.is_none() {
@@ -630,14 +677,39 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         .first()
         .map(|(j, s, slips)| (p.segs[*j].bbox, s.clone(), *slips, p.segs[*j].conf()));
     if sender.as_ref().is_none_or(|s| s.2 > 0) {
-        for j in 0..p.segs.len() {
-            let t = &p.segs[j].text;
-            if !(t.contains('警') || t.contains('察') || t.contains("署")) {
-                continue;
-            }
-            let crop = padded(p.segs[j].bbox, 10, p.straight.dimensions());
+        // Lines that may name the station: those mentioning one, and long unlabelled lines
+        // in the page's head (a seal over the title can spoil the whole line's reading).
+        let head = p.img.height() / 4;
+        let mut maybe: Vec<usize> = (0..p.segs.len())
+            .filter(|&j| {
+                let t = &p.segs[j].text;
+                let mentions = t.contains('警') || t.contains('察') || t.contains('署');
+                let heading_line = p.segs[j].bbox[1] < head
+                    && p.labels[j].is_none()
+                    && t.chars().count() >= 5
+                    && !["殿", "相談所", "通告書", "通告し", "児童福祉法"]
+                        .iter()
+                        .any(|x| t.contains(x));
+                mentions || heading_line
+            })
+            .collect();
+        maybe.truncate(MAX_SENDER_READS);
+        for j in maybe {
+            // The line's own height about its words' middle: a seal beside it makes the
+            // segment's box taller than the text.
+            let seg = &p.segs[j];
+            let mut mids: Vec<u32> = seg
+                .words
+                .iter()
+                .map(|w| w.bbox[1] + w.bbox[3] / 2)
+                .collect();
+            mids.sort_unstable();
+            let mid = mids.get(mids.len() / 2).copied().unwrap_or(seg.mid_y());
+            let line = [seg.bbox[0], mid.saturating_sub(p.h), seg.bbox[2], 2 * p.h];
+            let crop = padded(line, p.h / 4, p.straight.dimensions());
             let again = engine.words(&p.straight, Some(crop), PageSegMode::PsmSingleLine, None)?;
             let (text, conf) = joined(&again);
+            tracing::debug!(%text, ?crop, "sender line read again");
             if let Some((s, slips)) = police_station(&text)
                 && sender.as_ref().is_none_or(|x| slips < x.2)
             {
@@ -686,6 +758,9 @@ fn missed_words(
     }
     Ok(out)
 }
+
+/// Most lines read again looking for the sender.
+const MAX_SENDER_READS: usize = 6;
 
 /// Most regions of dropped ink read again on one page.
 const MAX_MISSED: usize = 24;
@@ -772,7 +847,7 @@ fn marked_sex(p: &Page, v: &Value) -> Field {
             }
         }
     };
-    let mut pick = marks::marked(&p.straight, &[male, female], p.level);
+    let mut pick = marks::marked(&p.straight, &[male, female], p.level, marks::Mark::Circle);
     // No mark stands out in the ink, but one option was read as printed and the other not:
     // the circle round the other spoiled it.
     if pick.is_none() {
@@ -853,7 +928,7 @@ fn marked_abuse(p: &Page, v: &Value) -> Option<Field> {
                     .unwrap_or(v.bbox)
             })
             .collect();
-        match marks::marked(&p.straight, &opts, p.level) {
+        match marks::marked(&p.straight, &opts, p.level, marks::Mark::Box) {
             Some((k, margin)) => (Some(k), (0.5 + margin).min(1.0) * v.conf.max(0.5)),
             None => (None, 0.0),
         }
@@ -1065,7 +1140,10 @@ fn police_station(line: &str) -> Option<(String, usize)> {
                             let plausible = ((w.contains(&'警') || w.contains(&'察'))
                                 && (w.ends_with(&['長']) || w.ends_with(&['署']) || d <= 1))
                                 || w.ends_with(&['署', '長']);
-                            let ok = d <= 1 || (d == 2 && n == 4 && w.ends_with(&['署', '長']));
+                            // Two slips also when 警…長 frame it (「警守長」: 察 misread, 署 lost).
+                            let ok = d <= 1
+                                || (d == 2 && n == 4 && w.ends_with(&['署', '長']))
+                                || (d == 2 && n == 3 && w[0] == '警' && w[2] == '長');
                             if ok && plausible && best.is_none_or(|(_, bd)| d < bd) {
                                 best = Some((i, d));
                             }
@@ -1310,6 +1388,10 @@ mod tests {
             Some(("船橋警察署長".into(), 2))
         );
         assert_eq!(police_station("船橋相談所長"), None);
+        assert_eq!(
+            police_station("和歌県和歌山束警守長警視"),
+            Some(("和歌県和歌山束警察署長".into(), 2))
+        );
         assert_eq!(police_station("みどり児童相談所長殿"), None);
         assert_eq!(police_station("令和6年2月27日"), None);
         assert_eq!(police_station("警察署長"), None, "no station named");
