@@ -10,6 +10,8 @@
 //! - [`central`]: central and boxes forwarding to it, configured and started.
 //! - [`mqtt`]: MQTT clients with chosen TLS identities, to probe a venue broker.
 //! - [`notice_corpus`]: synthetic police notices with ground truth, for OCR scoring.
+//! - [`notice_calibration`]: review thresholds calibrated on scored fields (`notice-score
+//!   --dump`, `notice-calibrate`).
 //! - [`openapi`]: a service's route table read from its source, against its OpenAPI document.
 //! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`scans`]: scanned files made for intake tests (a TIFF decompression bomb).
@@ -26,6 +28,7 @@ use anyhow::{Context, bail};
 
 pub mod central;
 pub mod mqtt;
+pub mod notice_calibration;
 pub mod notice_corpus;
 pub mod openapi;
 pub mod pdf;

@@ -1,8 +1,13 @@
 //! A synthetic corpus of police child-abuse notifications (児童通告書) with ground truth, for
-//! tuning and scoring the OCR intake: two layouts ("label：value" lines and a ruled table),
-//! Mincho and Gothic (Noto Serif/Sans CJK JP from `fonts-noto-cjk`), 200 or 300 dpi, and
-//! the damage real scans bring — skew, blur, speckle, faint toner, JPEG artefacts, a red
-//! stamp. Deterministic for a seed; the evaluation set uses seeds never tuned on.
+//! tuning and scoring the OCR intake: two form families (`render_colon`: "label：value"
+//! lines; `render_table`: a ruled table), each page with its own label wording (児童氏名 /
+//! 児童の氏名 / 氏名（児童）, 住所 / 住居 / 現住所, …), row order (the child's rows before the
+//! guardian's), label column width and value position, type size and face (Noto Serif, Sans
+//! or Sans Mono CJK JP from `fonts-noto-cjk`, regular or bold labels), sometimes the age after
+//! the birth date; 200 or 300 dpi, and the damage real scans bring — skew, blur, speckle,
+//! faint toner, JPEG artefacts, a red stamp. Deterministic for a seed; the evaluation set
+//! uses seeds never tuned on. `truth.jsonl` names each page's `family` (for
+//! leave-one-family-out evaluation).
 
 use ab_glyph::{FontVec, PxScale};
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
@@ -35,6 +40,9 @@ pub struct Truth {
     pub summary: String,
     /// How the page was made (for per-condition figures).
     pub conditions: String,
+    /// The form family (`render_colon`, `render_table`), for per-family figures and
+    /// leave-one-family-out evaluation.
+    pub family: String,
 }
 
 const SURNAMES: &[&str] = &[
@@ -135,6 +143,181 @@ pub enum Layout {
     Table,
 }
 
+impl Layout {
+    /// The family name in `truth.jsonl`.
+    pub fn family(self) -> &'static str {
+        match self {
+            Layout::Colon => "render_colon",
+            Layout::Table => "render_table",
+        }
+    }
+}
+
+/// A row of the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    /// The child's name.
+    ChildName,
+    /// The child's birth date.
+    Birth,
+    /// The child's sex.
+    Sex,
+    /// The child's address.
+    Address,
+    /// The guardian's name.
+    Guardian,
+    /// The kind of abuse.
+    Abuse,
+    /// The summary.
+    Summary,
+}
+
+impl Row {
+    /// The wordings a form may print for the row (the first is the plain form's).
+    fn labels(self) -> &'static [&'static str] {
+        match self {
+            Row::ChildName => &["児童氏名", "児童の氏名", "氏名（児童）"],
+            Row::Birth => &["生年月日"],
+            Row::Sex => &["性別"],
+            Row::Address => &["住所", "住居", "現住所"],
+            Row::Guardian => &["保護者氏名", "保護者の氏名"],
+            Row::Abuse => &["虐待の種別", "虐待種別"],
+            Row::Summary => &["事案の概要", "通告の理由"],
+        }
+    }
+}
+
+/// The Noto CJK JP typefaces in `fonts-noto-cjk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// Noto Sans CJK JP (Gothic).
+    Sans,
+    /// Noto Serif CJK JP (Mincho).
+    Serif,
+    /// Noto Sans Mono CJK JP (Gothic, half-width Latin and digits of fixed width).
+    SansMono,
+}
+
+/// How the form is laid out and typeset: drawn per page within a family.
+#[derive(Debug, Clone)]
+pub struct Style {
+    /// The rows in print order, each with its label.
+    pub rows: Vec<(Row, &'static str)>,
+    /// Table: where the rule between label and value columns is, mm from the page's left
+    /// edge. Colon: where the "：" stands (None: right after the label).
+    pub label_end_mm: Option<f32>,
+    /// Gap between the rule (or "：") and the value, mm.
+    pub value_gap_mm: f32,
+    /// Type size, mm: the font's ascent-to-descent height as ab_glyph scales it (4.2 mm is
+    /// about 8 pt of em for Noto CJK; 3.7–4.6 mm drawn).
+    pub size_mm: f32,
+    /// Row pitch, mm.
+    pub row_mm: f32,
+    /// A value wider than this (mm from the left edge) wraps onto a second line.
+    pub wrap_mm: f32,
+    /// Typeface of the whole page (the `mincho` condition picks Serif).
+    pub face: Face,
+    /// Labels in bold.
+    pub bold_labels: bool,
+    /// Values (and the heading) in bold.
+    pub bold_values: bool,
+    /// The age in brackets after the birth date: 平成28年5月6日（8歳）.
+    pub age: bool,
+}
+
+impl Style {
+    /// The plain form: labels 児童氏名 … 事案の概要 in that order, the table's rule at 55 mm,
+    /// 4.2 mm type, regular weight, no age, no wrapping.
+    pub fn plain(mincho: bool) -> Style {
+        Style {
+            rows: [
+                Row::ChildName,
+                Row::Birth,
+                Row::Sex,
+                Row::Address,
+                Row::Guardian,
+                Row::Abuse,
+                Row::Summary,
+            ]
+            .into_iter()
+            .map(|r| (r, r.labels()[0]))
+            .collect(),
+            label_end_mm: None,
+            value_gap_mm: 3.0,
+            size_mm: 4.2,
+            row_mm: 16.0,
+            wrap_mm: 210.0,
+            face: if mincho { Face::Serif } else { Face::Sans },
+            bold_labels: false,
+            bold_values: false,
+            age: false,
+        }
+    }
+
+    /// A random form of `layout`'s family.
+    pub fn pick(rng: &mut Rng, layout: Layout, mincho: bool) -> Style {
+        let mut child = vec![Row::ChildName, Row::Birth, Row::Sex, Row::Address];
+        let mut rest = vec![Row::Guardian, Row::Abuse, Row::Summary];
+        shuffle(rng, &mut child);
+        shuffle(rng, &mut rest);
+        let rows = child
+            .into_iter()
+            .chain(rest)
+            .map(|r| (r, pick(rng, r.labels())))
+            .collect();
+        let size_mm = [3.7, 3.9, 4.2, 4.2, 4.4, 4.6][rng.below(6) as usize];
+        let label_end_mm = match layout {
+            // The rule 32–55 mm right of the table's edge (15 mm).
+            Layout::Table => Some(47.0 + rng.below(24) as f32),
+            // Half the pages put the "：" in a column 30–44 mm right of the labels' start.
+            Layout::Colon => (rng.below(2) == 0).then(|| 50.0 + rng.below(15) as f32),
+        };
+        let face = if mincho {
+            Face::Serif
+        } else if rng.below(4) == 0 {
+            Face::SansMono
+        } else {
+            Face::Sans
+        };
+        let bold_values = rng.below(8) == 0;
+        Style {
+            rows,
+            label_end_mm,
+            value_gap_mm: 2.0 + rng.below(5) as f32,
+            size_mm,
+            row_mm: (13 + rng.below(6)) as f32,
+            wrap_mm: 193.0,
+            face,
+            bold_labels: bold_values || rng.below(4) == 0,
+            bold_values,
+            age: rng.below(3) == 0,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let labels: Vec<&str> = self.rows.iter().map(|(_, l)| *l).collect();
+        format!(
+            "labels={} label_end={:?} gap={} size={}mm row={}mm face={:?}{}{} age={}",
+            labels.join("/"),
+            self.label_end_mm,
+            self.value_gap_mm,
+            self.size_mm,
+            self.row_mm,
+            self.face,
+            if self.bold_labels { " bold-labels" } else { "" },
+            if self.bold_values { " bold-values" } else { "" },
+            self.age
+        )
+    }
+}
+
+fn shuffle<T>(rng: &mut Rng, xs: &mut [T]) {
+    for i in (1..xs.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        xs.swap(i, j);
+    }
+}
+
 /// How one page is drawn and damaged.
 #[derive(Debug, Clone)]
 pub struct Conditions {
@@ -158,12 +341,16 @@ pub struct Conditions {
     pub stamp: bool,
     /// Printed upside down (scanned the wrong way round).
     pub upside_down: bool,
+    /// Wording, order, geometry and type of the form.
+    pub style: Style,
 }
 
 impl Conditions {
-    /// Draw conditions for the `i`-th page of a corpus.
-    pub fn pick(rng: &mut Rng) -> Conditions {
-        Conditions {
+    /// Draw conditions for a page of a corpus: the scan from `rng` (the same draws as before
+    /// forms varied, so a seed's notices and damage stay as they were), the form's style from
+    /// `style_rng`.
+    pub fn pick(rng: &mut Rng, style_rng: &mut Rng) -> Conditions {
+        let mut c = Conditions {
             layout: if rng.below(2) == 0 {
                 Layout::Colon
             } else {
@@ -178,12 +365,15 @@ impl Conditions {
             jpeg: [None, Some(85), Some(60)][rng.below(3) as usize],
             stamp: rng.below(2) == 0,
             upside_down: rng.below(10) == 0,
-        }
+            style: Style::plain(false),
+        };
+        c.style = Style::pick(style_rng, c.layout, c.mincho);
+        c
     }
 
     fn describe(&self) -> String {
         format!(
-            "{:?} {} {}dpi skew={} blur={} speckle={} faint={} jpeg={:?} stamp={} flip={}",
+            "{:?} {} {}dpi skew={} blur={} speckle={} faint={} jpeg={:?} stamp={} flip={} {}",
             self.layout,
             if self.mincho { "mincho" } else { "gothic" },
             self.dpi,
@@ -193,7 +383,8 @@ impl Conditions {
             self.faint,
             self.jpeg,
             self.stamp,
-            self.upside_down
+            self.upside_down,
+            self.style.describe()
         )
     }
 }
@@ -261,20 +452,26 @@ pub fn notice(rng: &mut Rng, file: &str, c: &Conditions) -> (Truth, String, Stri
         abuse_type: abuse.to_owned(),
         summary: pick(rng, SUMMARIES).to_owned(),
         conditions: c.describe(),
+        family: c.layout.family().to_owned(),
     };
     let _ = abuse_ja;
     (truth, era(ay, am, ad), era(by, bm, bd))
 }
 
-fn font(mincho: bool) -> anyhow::Result<FontVec> {
-    let path = if mincho {
-        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
-    } else {
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+fn font(face: Face, bold: bool) -> anyhow::Result<FontVec> {
+    let (file, index) = match face {
+        Face::Serif => ("NotoSerifCJK", 0),
+        Face::Sans => ("NotoSansCJK", 0),
+        // In the collection: JP, KR, SC, TC, HK, then the Mono faces in that order.
+        Face::SansMono => ("NotoSansCJK", 5),
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("{path}: {e} (install fonts-noto-cjk)"))?;
-    FontVec::try_from_vec_and_index(bytes, 0).map_err(|e| anyhow::anyhow!("{path}: {e}"))
+    let path = format!(
+        "/usr/share/fonts/opentype/noto/{file}-{}.ttc",
+        if bold { "Bold" } else { "Regular" }
+    );
+    let bytes = std::fs::read(&path)
+        .map_err(|e| anyhow::anyhow!("{path}: {e} (install fonts-noto-cjk)"))?;
+    FontVec::try_from_vec_and_index(bytes, index).map_err(|e| anyhow::anyhow!("{path}: {e}"))
 }
 
 fn abuse_ja(t: &Truth) -> &'static str {
@@ -282,6 +479,36 @@ fn abuse_ja(t: &Truth) -> &'static str {
         .iter()
         .find(|(_, k)| *k == t.abuse_type)
         .map_or("", |(j, _)| j)
+}
+
+/// Full years from `birth` to `on` (ISO dates; None if either does not parse).
+fn age(birth: &str, on: &str) -> Option<i32> {
+    let ymd = |s: &str| -> Option<(i32, u32, u32)> {
+        let mut p = s.split('-');
+        Some((
+            p.next()?.parse().ok()?,
+            p.next()?.parse().ok()?,
+            p.next()?.parse().ok()?,
+        ))
+    };
+    let (by, bm, bd) = ymd(birth)?;
+    let (y, m, d) = ymd(on)?;
+    Some(y - by - i32::from((m, d) < (bm, bd)))
+}
+
+/// Split `text` where it first runs past `max_px` wide (None: it fits).
+fn wrap_at(text: &str, max_px: f32, size: PxScale, f: &FontVec) -> Option<(String, String)> {
+    use imageproc::drawing::text_size;
+    if max_px <= 0.0 || text_size(size, f, text).0 as f32 <= max_px {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut cut = chars.len();
+    while cut > 1 && text_size(size, f, &chars[..cut].iter().collect::<String>()).0 as f32 > max_px
+    {
+        cut -= 1;
+    }
+    Some((chars[..cut].iter().collect(), chars[cut..].iter().collect()))
 }
 
 /// Draw the page.
@@ -293,21 +520,30 @@ pub fn render(
 ) -> anyhow::Result<DynamicImage> {
     use imageproc::drawing::{draw_hollow_rect_mut, draw_line_segment_mut, draw_text_mut};
     use imageproc::rect::Rect;
-    let f = font(c.mincho)?;
-    let px = |mm: f32| (mm / 25.4 * c.dpi as f32) as i32;
+    let st = &c.style;
+    let f = font(st.face, st.bold_values)?;
+    let lf = if st.bold_labels == st.bold_values {
+        None
+    } else {
+        Some(font(st.face, st.bold_labels)?)
+    };
+    let lf = lf.as_ref().unwrap_or(&f);
+    let mmf = |mm: f32| mm / 25.4 * c.dpi as f32;
+    let px = |mm: f32| mmf(mm) as i32;
     let (w, h) = (px(210.0) as u32, px(297.0) as u32);
     let mut img = GrayImage::from_pixel(w, h, Luma([255]));
     let ink = Luma([c.faint]);
-    let size = PxScale::from(4.2 / 25.4 * c.dpi as f32); // ~12 pt
+    let size = PxScale::from(st.size_mm / 25.4 * c.dpi as f32);
+    let head = PxScale::from(4.2 / 25.4 * c.dpi as f32); // line height; an em of about 8 pt
     let big = PxScale::from(7.0 / 25.4 * c.dpi as f32);
     draw_text_mut(&mut img, ink, px(80.0), px(25.0), big, &f, "児童通告書");
-    draw_text_mut(&mut img, ink, px(140.0), px(45.0), size, &f, notice_date);
+    draw_text_mut(&mut img, ink, px(140.0), px(45.0), head, &f, notice_date);
     draw_text_mut(
         &mut img,
         ink,
         px(20.0),
         px(55.0),
-        size,
+        head,
         &f,
         "みどり児童相談所長　殿",
     );
@@ -316,7 +552,7 @@ pub fn render(
         ink,
         px(120.0),
         px(68.0),
-        size,
+        head,
         &f,
         &t.reporting_agency,
     );
@@ -325,53 +561,86 @@ pub fn render(
         ink,
         px(20.0),
         px(82.0),
-        size,
+        head,
         &f,
         "児童福祉法第25条の規定に基づき、下記のとおり通告します。",
     );
-    let rows: [(&str, String); 7] = [
-        ("児童氏名", spaced(&t.child_name)),
-        ("生年月日", birth.to_owned()),
-        (
-            "性別",
-            if t.child_sex == "male" { "男" } else { "女" }.to_owned(),
-        ),
-        ("住所", t.child_address.clone()),
-        ("保護者氏名", spaced(&t.guardian_name)),
-        ("虐待の種別", abuse_ja(t).to_owned()),
-        ("事案の概要", t.summary.clone()),
-    ];
-    let top = px(100.0);
-    let row_h = px(16.0);
-    for (i, (label, value)) in rows.iter().enumerate() {
-        let y = top + i as i32 * row_h;
+    let birth = match age(&t.child_birth_date, &t.notice_date) {
+        Some(a) if st.age => format!("{birth}（{a}歳）"),
+        _ => birth.to_owned(),
+    };
+    let value_of = |r: Row| match r {
+        Row::ChildName => spaced(&t.child_name),
+        Row::Birth => birth.clone(),
+        Row::Sex => if t.child_sex == "male" { "男" } else { "女" }.to_owned(),
+        Row::Address => t.child_address.clone(),
+        Row::Guardian => spaced(&t.guardian_name),
+        Row::Abuse => abuse_ja(t).to_owned(),
+        Row::Summary => t.summary.clone(),
+    };
+    let line_gap = px(st.size_mm * 1.35);
+    let mut y = px(100.0);
+    for &(row, label) in &st.rows {
+        let value = value_of(row);
+        let row_h = px(st.row_mm);
         match c.layout {
             Layout::Colon => {
-                draw_text_mut(
-                    &mut img,
-                    ink,
-                    px(20.0),
-                    y,
-                    size,
-                    &f,
-                    &format!("{label}：{value}"),
-                );
+                let x0 = px(20.0);
+                // The plain form draws "label：value" as one run; bold labels are drawn apart,
+                // the value following at the label's advance.
+                let (x, text) = match st.label_end_mm {
+                    None if std::ptr::eq(lf, &f) => (x0, format!("{label}：{value}")),
+                    None => {
+                        draw_text_mut(&mut img, ink, x0, y, size, lf, label);
+                        (
+                            x0 + imageproc::drawing::text_size(size, lf, label).0 as i32,
+                            format!("：{value}"),
+                        )
+                    }
+                    Some(end) => {
+                        draw_text_mut(&mut img, ink, x0, y, size, lf, label);
+                        draw_text_mut(&mut img, ink, px(end), y, size, lf, "：");
+                        (px(end + st.size_mm + st.value_gap_mm - 2.0), value)
+                    }
+                };
+                match wrap_at(&text, mmf(st.wrap_mm) - x as f32, size, &f) {
+                    None => {
+                        draw_text_mut(&mut img, ink, x, y, size, &f, &text);
+                        y += row_h;
+                    }
+                    Some((a, b)) => {
+                        draw_text_mut(&mut img, ink, x, y, size, &f, &a);
+                        draw_text_mut(&mut img, ink, x, y + line_gap, size, &f, &b);
+                        y += row_h + line_gap;
+                    }
+                }
             }
             Layout::Table => {
+                let rule = st.label_end_mm.unwrap_or(55.0);
+                let vx = px(rule + st.value_gap_mm);
+                let wrapped = wrap_at(&value, mmf(st.wrap_mm) - vx as f32, size, &f);
+                let cell_h = row_h + if wrapped.is_some() { line_gap } else { 0 };
                 let line = Luma([c.faint.saturating_add(20)]);
                 draw_hollow_rect_mut(
                     &mut img,
-                    Rect::at(px(15.0), y - px(3.0)).of_size(px(180.0) as u32, row_h as u32),
+                    Rect::at(px(15.0), y - px(3.0)).of_size(px(180.0) as u32, cell_h as u32),
                     line,
                 );
                 draw_line_segment_mut(
                     &mut img,
-                    (px(55.0) as f32, (y - px(3.0)) as f32),
-                    (px(55.0) as f32, (y - px(3.0) + row_h) as f32),
+                    (mmf(rule).floor(), (y - px(3.0)) as f32),
+                    (mmf(rule).floor(), (y - px(3.0) + cell_h) as f32),
                     line,
                 );
-                draw_text_mut(&mut img, ink, px(18.0), y + px(2.0), size, &f, label);
-                draw_text_mut(&mut img, ink, px(58.0), y + px(2.0), size, &f, value);
+                draw_text_mut(&mut img, ink, px(18.0), y + px(2.0), size, lf, label);
+                match wrapped {
+                    None => draw_text_mut(&mut img, ink, vx, y + px(2.0), size, &f, &value),
+                    Some((a, b)) => {
+                        draw_text_mut(&mut img, ink, vx, y + px(2.0), size, &f, &a);
+                        draw_text_mut(&mut img, ink, vx, y + px(2.0) + line_gap, size, &f, &b);
+                    }
+                }
+                y += cell_h;
             }
         }
     }
@@ -442,8 +711,10 @@ pub fn generate(dir: &std::path::Path, n: usize, seed: u64) -> anyhow::Result<Ve
     let mut truths = Vec::new();
     let mut jsonl = String::new();
     for i in 0..n {
-        let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
-        let c = Conditions::pick(&mut rng);
+        let page_seed = seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+        let mut rng = Rng::new(page_seed);
+        let mut style_rng = Rng::new(page_seed ^ 0x5717_E000_F0E5);
+        let c = Conditions::pick(&mut rng, &mut style_rng);
         let ext = if c.jpeg.is_some() { "jpg" } else { "png" };
         let file = format!("notice-{seed}-{i:04}.{ext}");
         let (t, date, birth) = notice(&mut rng, &file, &c);
@@ -485,6 +756,7 @@ pub fn example(file: &str) -> Truth {
         abuse_type: "neglect".into(),
         summary: "夜間に児童のみで長時間放置されていたもの".into(),
         conditions: String::new(),
+        family: String::new(),
     }
 }
 
@@ -494,7 +766,8 @@ pub fn render_example(t: &Truth, layout: Layout, mincho: bool) -> anyhow::Result
     render(t, "令和7年4月1日", "平成28年5月6日", &clean(layout, mincho))
 }
 
-/// Clean scanning conditions for `layout` (Gothic, 300 dpi, no skew or damage).
+/// Clean scanning conditions for `layout` (the plain form, Gothic or Mincho, 300 dpi, no skew
+/// or damage).
 pub fn clean(layout: Layout, mincho: bool) -> Conditions {
     Conditions {
         layout,
@@ -507,6 +780,7 @@ pub fn clean(layout: Layout, mincho: bool) -> Conditions {
         jpeg: None,
         stamp: false,
         upside_down: false,
+        style: Style::plain(mincho),
     }
 }
 
