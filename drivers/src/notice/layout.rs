@@ -640,8 +640,10 @@ pub fn match_label(text: &str) -> Option<LabelMatch> {
         && m.label == Label::Name
     {
         let rest: String = text.chars().skip(m.consumed).collect();
-        if let Some(inner) = rest.strip_prefix('(')
-            && let Some(end) = inner.find(')')
+        let open = ['(', '[', '〈', '「', '〔', '{', '【', '<', '『'];
+        let close = [')', ']', '〉', '」', '〕', '}', '】', '>', '』'];
+        if let Some(inner) = rest.strip_prefix(open)
+            && let Some(end) = inner.find(close)
         {
             let who = &inner[..end];
             m.label = if who.contains("児童") || who == "子" {
@@ -739,6 +741,7 @@ mod tests {
         assert_eq!(m("【氏名】"), Some((Label::Name, 4)));
         assert_eq!(m("氏名(実母)山田花子"), Some((Label::GuardianName, 6)));
         assert_eq!(m("氏名(児童)"), Some((Label::ChildName, 6)));
+        assert_eq!(m("氏名〔児童〕山田"), Some((Label::ChildName, 6)));
         assert_eq!(m("(3)住居同上"), Some((Label::Address, 5)));
         assert_eq!(m("虐待の種別:身体的虐待"), Some((Label::AbuseType, 6)));
         // A slip in a label standing alone or before a separator.

@@ -100,6 +100,7 @@ impl Page {
                     .filter(|m| sec.is_none() || m.slips == 0 && m.label == Label::Summary)
             })
             .collect();
+        let labels = second_chance_labels(&segs, labels, h);
         Page {
             img,
             straight,
@@ -143,6 +144,49 @@ impl Page {
     fn is_marker(&self, j: usize) -> bool {
         self.labels[j].is_some() || self.sections[j].is_some()
     }
+}
+
+/// Two-character labels (住所, 性別, 氏名) are matched exactly on the first look: one slip in
+/// two characters could be anything. A short segment standing in the labels' column (its
+/// left edge within a character of a found label's) with one of the two characters read
+/// is taken for the label on a second look (「住財」 for 住所).
+fn second_chance_labels(
+    segs: &[Segment],
+    mut labels: Vec<Option<LabelMatch>>,
+    h: u32,
+) -> Vec<Option<LabelMatch>> {
+    let columns: Vec<u32> = segs
+        .iter()
+        .zip(&labels)
+        .filter(|(_, l)| l.is_some())
+        .map(|(s, _)| s.bbox[0])
+        .collect();
+    for (i, s) in segs.iter().enumerate() {
+        if labels[i].is_some() || !columns.iter().any(|x| x.abs_diff(s.bbox[0]) <= h) {
+            continue;
+        }
+        let t: Vec<char> = s.text.chars().filter(|c| c.is_alphanumeric()).collect();
+        if t.len() != 2 {
+            continue;
+        }
+        let hits: Vec<&(&'static str, Label)> = layout::LABELS
+            .iter()
+            .filter(|(p, _)| {
+                let p: Vec<char> = p.chars().collect();
+                p.len() == 2 && (p[0] == t[0]) != (p[1] == t[1])
+            })
+            .collect();
+        // Only when one label fits.
+        if let [(printed, label)] = hits.as_slice() {
+            labels[i] = Some(LabelMatch {
+                label: *label,
+                printed,
+                consumed: s.text.chars().count(),
+                slips: 1,
+            });
+        }
+    }
+    labels
 }
 
 /// Text with a letter or digit in it (not a speck, stop or rule end read as a mark).
@@ -580,6 +624,26 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
             ..f
         };
         out_set(&mut out, field, f);
+    }
+
+    // The sex whose label was lost: a segment that is a sex alone (男, 女児 …) that no
+    // label claims — for the clerk to confirm.
+    if out.child_sex.is_none() {
+        let alone = (0..p.segs.len()).find(|&j| {
+            p.labels[j].is_none()
+                && matches!(
+                    p.segs[j].text.trim_matches(|c: char| !c.is_alphanumeric()),
+                    "男" | "女" | "男児" | "女児" | "男性" | "女性" | "男子" | "女子"
+                )
+        });
+        if let Some(j) = alone {
+            let s = &p.segs[j];
+            let f = normalise("child_sex", &[(s.text.clone(), s.conf() * 0.6)], s.bbox);
+            out.child_sex = Some(Field {
+                bbox: back(f.bbox),
+                ..f
+            });
+        }
     }
 
     // The summary whose label was lost: the longest sentence on the page that no label
@@ -1038,6 +1102,77 @@ fn repair_era(text: &str) -> String {
     out.into_iter().collect()
 }
 
+/// A date whose marks were misread, as a hand writes them (「令和8在9及21日」: 年 and 月
+/// read as other characters), with specks between its digits (「1.6日」) or a speck read as a
+/// digit in a Western year (「27026年」): three groups of digits, one character between
+/// each, after an era name or as a four-digit year, are given back their 年, 月 and 日. What
+/// does not have that shape is returned as it was.
+fn repair_date(text: &str) -> String {
+    let t = date_text(text);
+    let (era, rest) = ["令和", "平成", "昭和"]
+        .iter()
+        .find_map(|e| t.strip_prefix(e).map(|r| (*e, r)))
+        .unwrap_or(("", t));
+    let c: Vec<char> = rest.chars().collect();
+    // Specks between digits go when the date is written with 年月日.
+    let marked = rest.contains('年') || rest.contains('月');
+    let c: Vec<char> = (0..c.len())
+        .filter(|&i| {
+            let speck = matches!(c[i], '.' | '・' | ',' | '\'' | '`');
+            let between =
+                i > 0 && i + 1 < c.len() && c[i - 1].is_ascii_digit() && c[i + 1].is_ascii_digit();
+            !(marked && speck && between)
+        })
+        .map(|i| c[i])
+        .collect();
+    // Digit groups and what separates them.
+    let mut groups: Vec<String> = Vec::new();
+    let mut seps: Vec<char> = Vec::new();
+    let mut cur = String::new();
+    for ch in &c {
+        if ch.is_ascii_digit() || (*ch == '元' && groups.is_empty() && cur.is_empty()) {
+            cur.push(*ch);
+        } else {
+            if cur.is_empty() {
+                return text.to_owned();
+            }
+            groups.push(std::mem::take(&mut cur));
+            seps.push(*ch);
+        }
+    }
+    if !cur.is_empty() {
+        groups.push(cur);
+    }
+    if groups.len() != 3 || seps.len() < 2 {
+        return text.to_owned();
+    }
+    let mut year = groups[0].clone();
+    if era.is_empty() {
+        // A Western year with a speck read as a digit in it: the one digit whose removal
+        // leaves a year of these times.
+        if year.len() == 5 {
+            let fits: Vec<String> = (0..5)
+                .map(|k| {
+                    year.chars()
+                        .enumerate()
+                        .filter(|(i, _)| *i != k)
+                        .map(|(_, c)| c)
+                        .collect::<String>()
+                })
+                .filter(|y| y.parse::<u32>().is_ok_and(|y| (1990..=2100).contains(&y)))
+                .collect();
+            match fits.first() {
+                Some(y) if fits.iter().all(|f| f == y) => year = y.clone(),
+                _ => return text.to_owned(),
+            }
+        }
+        if year.len() != 4 {
+            return text.to_owned();
+        }
+    }
+    format!("{era}{year}年{}月{}日", groups[1], groups[2])
+}
+
 /// Several readings of one date, ordered for [`normalise`] (the first that parses wins).
 /// Digits are what recognition drops (「11月」 → 「1月」, 「22日」 → 「2日」) far more often than
 /// it invents them, so the reading whose date kept the most digits comes first; when the
@@ -1216,7 +1351,7 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
             .to_owned();
         let value: Option<(String, f32)> = match name {
             "notice_date" | "child_birth_date" => {
-                let fixed = repair_era(&raw);
+                let fixed = repair_date(&repair_era(&raw));
                 // A repaired era is less certain than one read as printed.
                 let c = if fixed == raw { *conf } else { conf * 0.9 };
                 wareki::parse(date_text(&fixed)).ok().map(|v| (v, c))
@@ -1267,9 +1402,17 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
             }
             _ => {
                 // 「土屋智子（母）」: the relation in brackets after the name is not the name.
+                // A bracketed word before it is a label's remnant (「(児童)山田太郎」).
+                let raw = match raw
+                    .strip_prefix('(')
+                    .and_then(|r| r.find(')').map(|e| &r[e + 1..]))
+                {
+                    Some(after) if !after.is_empty() => after,
+                    _ => raw.as_str(),
+                };
                 let raw = match raw.find('(') {
                     Some(i) if i > 0 => &raw[..i],
-                    _ => raw.as_str(),
+                    _ => raw,
                 };
                 let n = fields::name(raw);
                 (!n.is_empty()).then_some((n, *conf))
@@ -1354,6 +1497,19 @@ mod tests {
             None
         );
         assert_eq!(fix("警察署長", kobe), None);
+    }
+
+    #[test]
+    fn dates_with_misread_marks_and_specks_are_repaired() {
+        use super::repair_date as fix;
+        assert_eq!(fix("令和8在9及21日"), "令和8年9月21日");
+        assert_eq!(fix("2026年4月1.6日"), "2026年4月16日");
+        assert_eq!(fix("27026年4月16日"), "2026年4月16日");
+        assert_eq!(fix("平成29年5月25日(9歳)"), "平成29年5月25日");
+        // Not a date's shape: as it was.
+        assert_eq!(fix("山田太郎"), "山田太郎");
+        assert_eq!(fix("令和8年"), "令和8年");
+        assert_eq!(fix("12345年1月1日"), "12345年1月1日");
     }
 
     #[test]
