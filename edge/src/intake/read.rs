@@ -76,7 +76,11 @@ fn unique(v: Vec<&RegisterRow>) -> Option<&RegisterRow> {
 /// 2. same birth date and address, and a name one character off (an OCR slip) or read only
 ///    in part (at least two characters of it, e.g. the surname lost in a rule);
 /// 3. the same name and the address (two slips allowed), the birth date misread or not
-///    read (a register holds one person of a name at an address).
+///    read (a register holds one person of a name at an address);
+/// 4. the one child at the address with a name one character off (name and birth date both
+///    misread);
+/// 5. the one resident at the address born that day, the name misread past one slip (the
+///    name taken from the register still goes to the clerk's review).
 ///
 /// The register then confirms or corrects name, birth date and address, and the guardian's
 /// name against the household (residents at the same address): the same name, or the one
@@ -166,6 +170,12 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
                 .collect(),
         )
     };
+    // The name misread past one slip (a handwritten name, rare kanji): the one resident at
+    // the address born that day — twins share both and are left to the clerk.
+    let born_there = || {
+        birth.as_ref()?;
+        unique(by_birth.iter().copied().filter(|r| near_addr(r)).collect())
+    };
     let (row, how) = if let Some(r) = exact {
         (r, "name and birth date")
     } else if let Some(r) = near() {
@@ -176,6 +186,11 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
         (
             r,
             "the one child at the address with a name one character off",
+        )
+    } else if let Some(r) = born_there() {
+        (
+            r,
+            "the one resident at the address born that day (name misread)",
         )
     } else {
         return (
@@ -217,6 +232,13 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
     {
         corrected.push(json!({"field": "child_address", "read": f.value, "register": row.address}));
         f.value = Some(checkup_drivers::notice::fields::compact(&row.address));
+    }
+    // A name the reading did not support is the register's, for the clerk to confirm.
+    if how.starts_with("the one resident at the address born that day")
+        && let Some(f) = fields.child_name.as_mut()
+    {
+        f.review = true;
+        f.confidence = f.confidence.min(0.6);
     }
     // The sender: a station named for the child's city or ward, read one character off.
     if let Some(f) = fields.reporting_agency.as_mut()
