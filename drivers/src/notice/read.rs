@@ -900,9 +900,17 @@ fn read_value(engine: &mut Engine, p: &Page, field: &str, v: &Value) -> Result<F
     let (text, conf) = joined(&again);
     candidates.push((text, conf));
     if dated {
-        // As scanned, as a block: stretching the contrast can merge two digits (22 → 2).
-        let block = engine.words(&p.straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
-        candidates.push(joined(&block));
+        // The two readings disagree or neither is a date: a third, as scanned, as a block
+        // (stretching the contrast can merge two digits: 22 → 2).
+        let parsed: Vec<Option<String>> = candidates
+            .iter()
+            .map(|(t, _)| wareki::parse(date_text(&repair_date(&repair_era(&day_mark(t))))).ok())
+            .collect();
+        let agree = parsed[0].is_some() && parsed.iter().all(|p| *p == parsed[0]);
+        if !agree {
+            let block = engine.words(&p.straight, Some(crop), PageSegMode::PsmSingleBlock, None)?;
+            candidates.push(joined(&block));
+        }
         for c in &mut candidates {
             c.0 = day_mark(&c.0);
         }

@@ -99,7 +99,14 @@ impl Engine {
             let tsv = api.get_tsv_text(0).map_err(|e| err(e.to_string()))?;
             Ok((api, tsv))
         };
+        let started = std::time::Instant::now();
         let (api, tsv) = run()?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            ?rect,
+            ?psm,
+            "recognised"
+        );
         self.api = Some(api);
         let mut words = parse_tsv(&tsv);
         for w in &mut words {
