@@ -262,7 +262,8 @@ pub struct AddressMatch {
     /// What follows the municipality (and ward), as read.
     pub rest: String,
     /// Characters changed (inserted, deleted, replaced) in the names of the prefecture,
-    /// municipality and ward to make them match. 0: read exactly.
+    /// municipality and ward to make them match. 0: read exactly. A prefecture supplied
+    /// is not counted here (see `prefecture_source`).
     pub edits: usize,
     /// Characters dropped: junk before the address, a prefix read twice.
     pub skipped: usize,
@@ -278,8 +279,9 @@ const JUNK: usize = 1;
 /// Each character between a prefecture read and its municipality, when they are a prefix
 /// read twice (「新潟市県」 in 「新潟県新潟市県長岡市」).
 const GAP: usize = 1;
-/// A designated city with no ward after it (registers write the ward).
-const NO_WARD: usize = 4;
+/// A designated city with no ward after it (registers write the ward; less than an edit,
+/// so that a city read exactly still beats a close one).
+const NO_WARD: usize = 3;
 /// A ward's name after a municipality that has no wards.
 const STRAY_WARD: usize = 4;
 /// Another prefecture read before the municipality, or junk with 県, 府, 都 or 道 in it.
@@ -464,6 +466,7 @@ fn town_at(towns: &'static str, rest: &[char]) -> Option<&'static str> {
 fn ward_at(m: &Muni, s: &[char], from: usize) -> Option<(usize, usize, usize)> {
     let rest = &s[from..];
     let mut best: Option<(usize, usize, usize)> = None;
+    let mut tied = false;
     for (w, ward) in m.wards.iter().enumerate() {
         let n = ward.chars.len();
         let mut found: Option<(usize, usize)> = None;
@@ -477,11 +480,20 @@ fn ward_at(m: &Muni, s: &[char], from: usize) -> Option<(usize, usize, usize)> {
                 }
             }
         }
-        if let Some((l, d)) = found
-            && best.is_none_or(|(_, bl, bd)| d < bd || (d == bd && from + l > bl))
-        {
-            best = Some((w, from + l, d));
+        if let Some((l, d)) = found {
+            match best {
+                Some((_, bl, bd)) if d > bd || (d == bd && from + l < bl) => {}
+                Some((_, bl, bd)) if d == bd && from + l == bl => tied = true,
+                _ => {
+                    best = Some((w, from + l, d));
+                    tied = false;
+                }
+            }
         }
+    }
+    // Two wards one edit away (「小倉区」: 小倉北区 or 小倉南区?): neither.
+    if tied {
+        return None;
     }
     best
 }
@@ -602,28 +614,23 @@ fn candidates(ix: &Index, s: &[char]) -> Vec<Cand> {
             }
             let n = m.chars.len();
             let max_d = max_muni_edits(n);
-            let mut best: Option<(usize, usize)> = None; // (edits, end)
+            // Each length the name may have been read at (a character lost, or one too
+            // many) is a candidate of its own: what follows decides between them.
             for l in n.saturating_sub(1).max(1)..=n + 1 {
                 if start + l > s.len() {
                     break;
                 }
                 let d = lev(&s[start..start + l], &m.chars);
-                if d <= max_d
-                    && best.is_none_or(|(bd, be)| d < bd || (d == bd && l == n && be != start + n))
-                {
-                    best = Some((d, start + l));
+                if d <= max_d {
+                    out.push(Cand {
+                        muni: id,
+                        start,
+                        end: start + l,
+                        muni_edits: d,
+                        ward: ward_at(m, s, start + l),
+                    });
                 }
             }
-            let Some((d, end)) = best else {
-                continue;
-            };
-            out.push(Cand {
-                muni: id,
-                start,
-                end,
-                muni_edits: d,
-                ward: ward_at(m, s, end),
-            });
         }
     }
     // Anchored on a designated city's ward read exactly: the city's name before it may be
@@ -723,7 +730,8 @@ fn match_once(raw: &str) -> Option<AddressMatch> {
             x.cost,
             x.pref.edits + x.cand.muni_edits,
             x.cand.start,
-            usize::MAX - x.cand.end,
+            // Of two equal readings, the one that leaves more of the text as read.
+            x.cand.end,
         )
     });
     if let Some(best) = scored.first() {
@@ -1155,6 +1163,13 @@ mod tests {
             ("浜松東警察署", StationFit::Place),
             ("船橋警察署長", StationFit::Place),
             ("浪速警察署長", StationFit::Place),
+            ("北堺警察署長", StationFit::Place),
+            ("中警察署長", StationFit::Place),
+            ("小倉北警察署長", StationFit::Place),
+            ("灘警察署長", StationFit::Place),
+            ("浦和警察署長", StationFit::Place),
+            ("世田谷警察署長", StationFit::Place),
+            ("港北警察署長", StationFit::Place),
             ("札幌方面中央警察署長", StationFit::Place),
             ("神奈川県警察伊勢佐木警察署長", StationFit::Town),
             ("警視庁丸の内警察署長", StationFit::Town),
