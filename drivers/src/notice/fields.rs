@@ -267,15 +267,16 @@ fn block_slips(a: &str) -> String {
 /// is matched against the caller's own municipalities (`(prefecture, municipality)`, from
 /// its register) and then every place in Japan ([`super::places::match_address`]): junk
 /// before the prefecture is dropped, and a missing or misread prefecture (「県浜松市…」,
-/// 「千葉上船橋市…」, 「福岡北九州小倉北区…」) or municipality is restored. An address that
-/// matches nothing, or two places equally well, is left as read.
+/// 「千葉上船橋市…」, 「福岡北九州小倉北区…」) or municipality is restored, and a town one
+/// character off (「中百舌島町3丁目」) is put right when only one is that close. An address
+/// that matches nothing, or two places equally well, is left as read.
 pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
     let a = block_slips(&compact(a));
     if let Some(fixed) = repair_from(&a, own) {
         return fixed;
     }
     match super::places::match_address(&a) {
-        Some(m) => block_slips(&m.address),
+        Some(m) => block_slips(&m.town_corrected()),
         None => a,
     }
 }
