@@ -1,8 +1,9 @@
 //! Properties of the notice field parsers: every real date written the ways notices write it
 //! (era or Gregorian, half- or full-width digits, kanji numerals, 元年, separators) reads back
-//! as itself, and arbitrary text never panics.
+//! as itself, every real address (any municipality, ward and town) matches as itself, and
+//! arbitrary text never panics.
 
-use checkup_drivers::notice::{fields, wareki};
+use checkup_drivers::notice::{fields, places, wareki};
 use proptest::prelude::*;
 use time::{Date, Duration};
 
@@ -75,6 +76,57 @@ proptest! {
     ) {
         let once = fields::repair_address(&s, &[]);
         prop_assert_eq!(fields::repair_address(&once, &[]), once.clone(), "{}", s);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn place_matching_never_panics(s in "\\PC{0,60}") {
+        let _ = places::match_address(&s);
+        let _ = places::police_station(&s);
+    }
+
+    /// Text made of the pieces addresses are made of: whatever matches, matches again as
+    /// itself once normalised.
+    #[test]
+    fn a_normalised_address_matches_as_itself(
+        s in "[県府都道市区町村郡丁目番地0-9神奈川横浜中新潟長岡千葉柏東京北海余府大阪堺京静岡浜松福島郡山。DPワウ ]{0,30}"
+    ) {
+        if let Some(m) = places::match_address(&s) {
+            prop_assert!(m.address.starts_with(m.prefecture), "{:?}", m);
+            prop_assert!(m.address.ends_with(&m.rest), "{:?}", m);
+            let again = places::match_address(&m.address);
+            prop_assert_eq!(again.as_ref().map(|a| a.address.as_str()), Some(m.address.as_str()), "{}", s);
+            prop_assert_eq!(again.map(|a| a.edits), Some(0), "{}", s);
+        }
+    }
+
+    /// Any real address — any municipality, ward and town, with or without its county,
+    /// after junk or not — matches as itself with no edits.
+    #[test]
+    fn a_real_address_matches_as_itself(
+        i in any::<prop::sample::Index>(),
+        w in any::<prop::sample::Index>(),
+        t in any::<prop::sample::Index>(),
+        with_county in any::<bool>(),
+        junk in "[。・:DPワウ|]{0,5}",
+        n in 1u32..200,
+    ) {
+        let all = places::municipalities();
+        let m = i.get(all);
+        let ward = (!m.wards.is_empty()).then(|| *w.get(m.wards));
+        let towns = places::towns(m.prefecture, m.name, ward);
+        let town = if towns.is_empty() { "" } else { t.get(&towns) };
+        let county = if with_county { m.county.unwrap_or("") } else { "" };
+        let address = format!("{}{county}{}{}{town}{n}番地", m.prefecture, m.name, ward.unwrap_or(""));
+        let x = places::match_address(&format!("{junk}{address}"));
+        prop_assert!(x.is_some(), "{}", address);
+        let x = x.expect("checked");
+        prop_assert_eq!(&x.address, &address);
+        prop_assert_eq!((x.prefecture, x.municipality, x.ward, x.edits), (m.prefecture, Some(m.name), ward, 0), "{}", address);
+        prop_assert_eq!(fields::repair_address(&address, &[]), address);
     }
 }
 

@@ -59,7 +59,7 @@ fn is_name_char(c: char) -> bool {
         || c.is_alphabetic()
 }
 
-fn is_kanji(c: char) -> bool {
+pub(crate) fn is_kanji(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}' | '々')
 }
 
@@ -263,20 +263,32 @@ fn block_slips(a: &str) -> String {
     out
 }
 
-/// Repair an address read from a scan against the known municipalities
-/// ([`super::places::MUNICIPALITIES`] and the caller's own, `(prefecture, municipality)`):
-/// a missing or misread prefecture (「県浜松市…」, 「千葉上船橋市…」, 「福岡北九州小倉北区…」)
-/// is restored from the municipality named, and block slips (5本目 → 5丁目) are fixed. An
-/// address that starts with a prefecture and names no known municipality is left as read.
+/// Repair an address read from a scan: block slips (5本目 → 5丁目) are fixed, and the start
+/// is matched against the caller's own municipalities (`(prefecture, municipality)`, from
+/// its register) and then every place in Japan ([`super::places::match_address`]): junk
+/// before the prefecture is dropped, and a missing or misread prefecture (「県浜松市…」,
+/// 「千葉上船橋市…」, 「福岡北九州小倉北区…」) or municipality is restored, and a town one
+/// character off (「中百舌島町3丁目」) is put right when only one is that close. An address
+/// that matches nothing, or two places equally well, is left as read.
 pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
     let a = block_slips(&compact(a));
+    if let Some(fixed) = repair_from(&a, own) {
+        return fixed;
+    }
+    match super::places::match_address(&a) {
+        Some(m) => block_slips(&m.town_corrected()),
+        None => a,
+    }
+}
+
+/// The repair by the caller's own municipalities, None when none is named.
+fn repair_from(a: &str, own: &[(String, String)]) -> Option<String> {
     let chars: Vec<char> = a.chars().collect();
-    let builtin = super::places::MUNICIPALITIES.iter().map(|(p, m)| (*p, *m));
-    let own = own.iter().map(|(p, m)| (p.as_str(), m.as_str()));
     let mut best: Option<(usize, String)> = None;
-    for (pref, muni) in builtin.chain(own) {
+    for (pref, muni) in own {
+        let (pref, muni) = (pref.as_str(), muni.as_str());
         if a.starts_with(pref) && a[pref.len()..].starts_with(muni) {
-            return a; // already right
+            return Some(a.to_owned()); // already right
         }
         let m: Vec<char> = muni.chars().collect();
         // Cities may lose their 市; wards (short names) must be read whole.
@@ -301,7 +313,9 @@ pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
         };
         let prefix: Vec<char> = chars[..pos].to_vec();
         let p: Vec<char> = pref.chars().collect();
-        let pstem = &p[..p.len() - 1];
+        let Some((_, pstem)) = p.split_last() else {
+            continue;
+        };
         let fits = prefix.is_empty()
             || prefix == p
             || prefix == pstem
@@ -316,14 +330,13 @@ pub fn repair_address(a: &str, own: &[(String, String)]) -> String {
             rest += 1;
         }
         let fixed = format!("{pref}{muni}{}", chars[rest..].iter().collect::<String>());
-        // The best evidence wins: the longer name, and its 市 read too (「千葉上船橋市」
-        // names 船橋市, not 千葉市).
+        // The best evidence wins: the longer name, and its 市 read too.
         let score = stem.len() + if suffix_read { 2 } else { 0 };
         if best.as_ref().is_none_or(|(sc, _)| score > *sc) {
             best = Some((score, fixed));
         }
     }
-    best.map_or(a, |(_, f)| f)
+    best.map(|(_, f)| f)
 }
 
 /// An address without spaces, and whether it starts with a prefecture or with one of
@@ -424,15 +437,20 @@ mod tests {
                 "神奈川県横浜市港北区日吉3丁目5番8号",
             ),
             ("世田谷区桜丘1丁目2番3号", "東京都世田谷区桜丘1丁目2番3号"),
+            // Every municipality is known, not only the large ones.
+            (
+                "みどり市笠懸町阿左美1番地",
+                "群馬県みどり市笠懸町阿左美1番地",
+            ),
             // Nothing known: as read.
-            ("みどり市中央2丁目3番4号", "みどり市中央2丁目3番4号"),
+            ("ひかり市中央2丁目3番4号", "ひかり市中央2丁目3番4号"),
         ] {
             assert_eq!(repair_address(read, &[]), want, "{read}");
         }
-        let own = [("神奈川県".to_string(), "みどり市".to_string())];
+        let own = [("神奈川県".to_string(), "ひかり市".to_string())];
         assert_eq!(
-            repair_address("みどり市中央2丁目3番4号", &own),
-            "神奈川県みどり市中央2丁目3番4号"
+            repair_address("ひかり市中央2丁目3番4号", &own),
+            "神奈川県ひかり市中央2丁目3番4号"
         );
     }
 }

@@ -5,6 +5,8 @@
 //!   checked against the era's bounds.
 //! - [`fields`]: sex → `male|female`, the kind of abuse by closeness to the closed vocabulary,
 //!   names and addresses without spaces, the prefecture check.
+//! - [`places`]: every prefecture, municipality, ward and town (from the postal register, at
+//!   build time); an OCR'd address matched against them; police station names checked.
 //! - [`read`]: a page → the notice's fields, each with value, confidence, box and whether
 //!   the clerk must review it.
 
