@@ -104,13 +104,13 @@ struct Page {
 }
 
 impl Page {
-    fn new(img: GrayImage, straight: GrayImage, words: &[Word]) -> Page {
+    /// `bin`: `straight` binarised, rules kept.
+    fn new(img: GrayImage, straight: GrayImage, bin: &GrayImage, words: &[Word]) -> Page {
         let h = layout::text_height(words);
-        let bin = clean::binarise(&straight);
         let level = otsu_level(&straight);
         // A rule is longer than a few characters (horizontal) or taller than a line of
         // text (vertical: a cell's side).
-        let rules = layout::find_rules(&bin, 5 * h, h * 3 / 2);
+        let rules = layout::find_rules(bin, 5 * h, h * 3 / 2);
         let mut segs = layout::segments(words, &rules, 2 * h);
         merge_spaced_labels(&mut segs, h);
         let sections: Vec<Option<Section>> = (0..segs.len())
@@ -538,10 +538,19 @@ fn field_of(label: Label, section: Option<Section>, taken: &[&str]) -> Option<(&
 
 /// Read the fields of one page.
 pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, OcrError> {
+    let started = std::time::Instant::now();
     let prepared = clean::for_recognition(page);
     let scale = prepared.page.width() as f32 / page.width().max(1) as f32;
-    let words = page_words(engine, &prepared.page)?;
-    let mut p = Page::new(prepared.page, prepared.straight, &words);
+    let prepared_ms = started.elapsed().as_millis() as u64;
+    let words = page_words(engine, &prepared.page, &prepared.text_only)?;
+    let read_ms = started.elapsed().as_millis() as u64;
+    let mut p = Page::new(prepared.page, prepared.straight, &prepared.binary, &words);
+    tracing::debug!(
+        prepared_ms,
+        read_ms,
+        layout_ms = started.elapsed().as_millis() as u64,
+        "page read"
+    );
     let mut turned_round = false;
     // Upside down: a page turned round reads as garbage in which a label or two may still
     // be "found" with slips; with few labels found the page is read turned round too and
@@ -549,8 +558,10 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     if p.found() < 3 {
         let img = image::imageops::rotate180(&p.img);
         let straight = image::imageops::rotate180(&p.straight);
-        let w2 = page_words(engine, &img)?;
-        let turned = Page::new(img, straight, &w2);
+        let text_only = image::imageops::rotate180(&prepared.text_only);
+        let binary = image::imageops::rotate180(&prepared.binary);
+        let w2 = page_words(engine, &img, &text_only)?;
+        let turned = Page::new(img, straight, &binary, &w2);
         tracing::debug!(
             first = p.found(),
             turned = turned.found(),
@@ -565,8 +576,13 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
     // with rules and larger specks removed; the reading that finds more is kept.
     if p.found() < 5 {
         let alt = clean::binary_for_recognition(&p.img);
-        let w2 = page_words(engine, &alt)?;
-        let other = Page::new(alt, p.straight.clone(), &w2);
+        let w2 = page_words(engine, &alt, &alt)?;
+        let binary = if turned_round {
+            image::imageops::rotate180(&prepared.binary)
+        } else {
+            prepared.binary.clone()
+        };
+        let other = Page::new(alt, p.straight.clone(), &binary, &w2);
         tracing::debug!(first = p.found(), binarised = other.found(), "second pass");
         if other.found() > p.found() {
             p = other;
@@ -817,9 +833,14 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
 
 /// The words of a page: one pass of page layout analysis and recognition, and the ink it
 /// dropped read line by line.
-fn page_words(engine: &mut Engine, img: &GrayImage) -> Result<Vec<Word>, OcrError> {
+/// `text_only`: the page binarised, rules and specks removed.
+fn page_words(
+    engine: &mut Engine,
+    img: &GrayImage,
+    text_only: &GrayImage,
+) -> Result<Vec<Word>, OcrError> {
     let mut words = engine.words(img, None, PageSegMode::PsmAuto, None)?;
-    let missed = missed_words(engine, img, &words)?;
+    let missed = missed_words(engine, img, text_only, &words)?;
     words.extend(missed);
     Ok(words)
 }
@@ -829,11 +850,11 @@ fn page_words(engine: &mut Engine, img: &GrayImage) -> Result<Vec<Word>, OcrErro
 fn missed_words(
     engine: &mut Engine,
     img: &GrayImage,
+    text_only: &GrayImage,
     words: &[Word],
 ) -> Result<Vec<Word>, OcrError> {
     let h = layout::text_height(words);
-    let bin = clean::binarise(img);
-    let mut regions = layout::missed_regions(&bin, words, h);
+    let mut regions = layout::missed_regions(text_only, words, h);
     regions.sort_by_key(|r| std::cmp::Reverse(r[2] * r[3]));
     regions.truncate(MAX_MISSED);
     let mut out = Vec::new();
@@ -853,7 +874,7 @@ fn missed_words(
 const MAX_SENDER_READS: usize = 6;
 
 /// Most regions of dropped ink read again on one page.
-const MAX_MISSED: usize = 24;
+const MAX_MISSED: usize = 16;
 
 /// A segment's text for the sender: without a label in front (通告者, 通告機関 …).
 fn sender_text(p: &Page, j: usize) -> String {

@@ -351,6 +351,7 @@ pub fn for_recognition(page: &GrayImage) -> Prepared {
     let rules = dilate(&rule_mask(&bin, RULE_H, RULE_V), w, h, 2);
     let mut cleaned = bin.clone();
     despeckle(&mut cleaned, 2);
+    let mut text_only = cleaned.clone();
     // Hand Tesseract the grey page (its own binarisation keeps faint, blurred strokes better
     // than a global threshold), with rules and specks — found on the binary copy — whitened
     // and the contrast stretched.
@@ -364,10 +365,17 @@ pub fn for_recognition(page: &GrayImage) -> Prepared {
             g.0[0] = PAPER;
         }
     }
+    for (t, r) in text_only.as_mut().iter_mut().zip(&rules) {
+        if *r {
+            *t = PAPER;
+        }
+    }
     Prepared {
         page: grey,
         straight,
         skew,
+        binary: bin,
+        text_only,
     }
 }
 
@@ -381,6 +389,10 @@ pub struct Prepared {
     pub straight: GrayImage,
     /// The skew corrected, degrees.
     pub skew: f32,
+    /// `straight` binarised (ink 0), rules kept: where a form's ruled lines are found.
+    pub binary: GrayImage,
+    /// `binary` with rules and specks removed: the text alone.
+    pub text_only: GrayImage,
 }
 
 /// A copy at most about `width` pixels wide: the mean of each k×k block, k the smallest
