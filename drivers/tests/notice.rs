@@ -1,7 +1,7 @@
 //! Properties of the notice field parsers: every real date written the ways notices write it
 //! (era or Gregorian, half- or full-width digits, kanji numerals, 元年, separators) reads back
-//! as itself, every real address (any municipality, ward and town) matches as itself, and
-//! arbitrary text never panics.
+//! as itself, every real address (any municipality, ward and town) matches as itself, every
+//! printed label is found as itself, and arbitrary text never panics.
 
 use checkup_drivers::notice::{fields, places, wareki};
 use proptest::prelude::*;
@@ -135,5 +135,28 @@ fn era_letter(era: &str) -> &'static str {
         "令和" => "R",
         "平成" => "H",
         _ => "S",
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    /// The layout's label and heading matching takes any text a scan gives: a label found
+    /// never claims more characters than the text has, and a label printed alone is found as
+    /// itself with whatever item number or bracket comes before it.
+    #[test]
+    fn labels_are_matched_on_any_text(s in "\\PC{0,40}", k in 0usize..checkup_drivers::notice::layout::LABELS.len(), deco in prop::sample::select(vec!["", "1", "(3)", "【", "■", "①"])) {
+        use checkup_drivers::notice::layout;
+        if let Some(m) = layout::match_label(&s) {
+            prop_assert!(m.consumed <= s.chars().count());
+        }
+        let _ = layout::match_section(&s);
+        let (printed, label) = layout::LABELS[k];
+        let text = format!("{deco}{printed}：");
+        let m = layout::match_label(&text).expect("a printed label is found");
+        prop_assert_eq!(m.slips, 0);
+        prop_assert_eq!(m.consumed, text.chars().count());
+        // The variant found means the same, or is a longer variant that starts the same.
+        prop_assert!(m.label == label || m.printed.starts_with(printed), "{} → {:?}", printed, m);
     }
 }

@@ -1,9 +1,10 @@
 //! Fuzz the notice field parsers (和暦 dates, sex, kind of abuse, address and its repair,
-//! names): arbitrary text gives a value or a typed error, never a panic; a date read is a real
-//! ISO date; repairing an address twice changes nothing more.
+//! names) and the layout's label and heading matching: arbitrary text gives a value or a
+//! typed error, never a panic; a date read is a real ISO date; repairing an address twice
+//! changes nothing more; a label found never claims more characters than the text has.
 #![no_main]
 
-use checkup_drivers::notice::{fields, wareki};
+use checkup_drivers::notice::{fields, layout, wareki};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,4 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let repaired = fields::repair_address(s, &[]);
     assert_eq!(fields::repair_address(&repaired, &[]), repaired, "repair is idempotent");
     let _ = fields::name(s);
+    if let Some(m) = layout::match_label(s) {
+        assert!(m.consumed <= s.chars().count(), "{m:?}");
+    }
+    let _ = layout::match_section(s);
+    let _ = layout::strip_separators(s);
 });
