@@ -71,7 +71,8 @@ fn unique(v: Vec<&RegisterRow>) -> Option<&RegisterRow> {
     }
 }
 
-/// Match the child against the register, most certain rule first:
+/// Match the child against the register — among the residents under 18 on the notice's
+/// date — most certain rule first:
 /// 1. same birth date and the same name (異体字 and widths folded);
 /// 2. same birth date and address, and a name one character off (an OCR slip) or read only
 ///    in part (at least two characters of it, e.g. the surname lost in a rule);
@@ -92,6 +93,18 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
     if name.is_none() && birth.is_none() {
         return (None, json!({"reason": "neither name nor birth date read"}));
     }
+    // A notice is about a child (児童福祉法: under 18): only residents under 18 on the
+    // notice's date (today's, when it was not read) can be the child — never the guardian
+    // whose name or birth date was read into the child's fields.
+    let on = value(&fields.notice_date)
+        .and_then(|d| time::Date::parse(d, ISO_DATE).ok())
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let children: Vec<&RegisterRow> = register
+        .iter()
+        .filter(|r| {
+            time::Date::parse(&r.birth_date, ISO_DATE).is_ok_and(|b| b <= on && age_on(b, on) < 18)
+        })
+        .collect();
     let one_off = |a: &str, b: &str| {
         let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
         a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() == 1
@@ -101,7 +114,11 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
             .is_some_and(|a| a == address_key(&r.address))
     };
     let by_birth: Vec<&RegisterRow> = match &birth {
-        Some(b) => register.iter().filter(|r| &r.birth_date == b).collect(),
+        Some(b) => children
+            .iter()
+            .copied()
+            .filter(|r| &r.birth_date == b)
+            .collect(),
         None => Vec::new(),
     };
     let exact = name.as_deref().and_then(|k| {
@@ -140,8 +157,9 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
     let by_name_address = || {
         let k = name.as_deref()?;
         unique(
-            register
+            children
                 .iter()
+                .copied()
                 .filter(|r| name_key(&r.name) == k && near_addr(r))
                 .collect(),
         )
@@ -523,5 +541,39 @@ mod tests {
         let mut n = notice("村上蓮", "2023-12-11", "", "", "村上一美");
         match_child(&mut n, &reg);
         assert_eq!(value(&n.guardian_name), Some("村上一美"));
+        // 5. The name misread past one slip: the one resident at the address born that day,
+        //    the register's name left for the clerk to confirm.
+        let mut n = notice(
+            "杉本間",
+            "2023-12-11",
+            "",
+            "埼玉県さいたま市浦和区高砂4丁目28番19号",
+            "",
+        );
+        assert_eq!(match_child(&mut n, &reg).0.as_deref(), Some("1"));
+        assert_eq!(value(&n.child_name), Some("村上蓮"));
+        assert!(n.child_name.as_ref().is_some_and(|f| f.review));
+    }
+
+    #[test]
+    fn the_guardian_read_into_the_childs_fields_is_never_the_child() {
+        let reg = register();
+        let home = "埼玉県さいたま市浦和区高砂4丁目28番19号";
+        // The guardian's name and birth date where the child's belong (a layout misread).
+        let mut n = notice("村上由美", "1988-02-03", "", home, "");
+        n.notice_date = f("2025-06-01");
+        assert_eq!(match_child(&mut n, &reg).0, None);
+        assert_eq!(
+            value(&n.child_birth_date),
+            Some("1988-02-03"),
+            "nothing changed"
+        );
+        // The guardian's name and the address, the birth date misread.
+        let mut n = notice("村上由美", "2010-12-29", "", home, "");
+        n.notice_date = f("2025-06-01");
+        assert_eq!(match_child(&mut n, &reg).0, None);
+        // Without the notice's date, today's decides who is a child.
+        let mut n = notice("村上由美", "1988-02-03", "", home, "");
+        assert_eq!(match_child(&mut n, &reg).0, None);
     }
 }
