@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
-"""Police child-abuse notices (児童通告書) written as office documents or as HTML pages, for
-scoring the OCR intake on pages it was never tuned on (the second and third corpus methods;
-the first is the Rust renderer in tests/src/notice_corpus.rs).
+"""Police child-abuse notices (児童通告書) written as office documents, as HTML pages or drawn
+directly as PDF, for scoring the OCR intake on pages it was never tuned on (the second, third
+and fourth corpus methods; the first is the Rust renderer in tests/src/notice_corpus.rs).
 
-    make_corpus.py OUT N SEED [--families docx_sections,html_fax,...]
+    make_corpus.py OUT N SEED [--families docx_sections,html_fax,pdf_npa,...]
 
 For each family, N notices are written as .docx (python-docx) or .xlsx (openpyxl) the way a
 clerk or officer fills a form in a word processor (forms.py), or as HTML+CSS the way a
-police records system or a web form prints one (html_forms.py) — randomised label wording,
-order, column widths, Mincho/Gothic font (Noto Serif/Sans CJK JP) and 9–12 pt. Office
-documents are converted to PDF by one LibreOffice headless process (private profile), HTML
-pages printed to PDF by headless Chromium (one run a page, private profile); every PDF is
+police records system or a web form prints one (html_forms.py), or drawn as a PDF with
+ReportLab the way a records system or an in-house tool writes one (pdf_forms.py) — randomised
+label wording, order, column widths, Mincho/Gothic font (Noto Serif/Sans CJK JP; IPAex/IPA for
+the PDF families) and 9–12 pt. Office documents are converted to PDF by one LibreOffice
+headless process (private profile), HTML pages printed to PDF by headless Chromium (one run a
+page, private profile), the PDF families need no converter; every PDF is
 rasterised in grey by pdftoppm at 200–300 dpi and damaged (degrade.py). OUT gets the same
 layout `notice-corpus` writes, so `notice-score OUT [--register]` scores it unchanged: the
 page images, `truth.jsonl` (one object per page with the same keys, plus `family`) and
 `register.csv` (the municipality's resident register, same columns). The documents, HTML
 pages and PDFs are kept in OUT/src/.
+
+Without --families, the office and HTML families are made; the PDF families (pdf_*) are kept
+for held-out reports and only made when named.
 
 Set up with tools/office-notices/setup.sh; run with target/office-notices-venv/bin/python.
 """
@@ -39,10 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import degrade  # noqa: E402
 import forms  # noqa: E402
 import html_forms  # noqa: E402
+import pdf_forms  # noqa: E402
 import vocab  # noqa: E402
 
-BUILDERS = {**forms.BUILDERS, **html_forms.BUILDERS}
+BUILDERS = {**forms.BUILDERS, **html_forms.BUILDERS, **pdf_forms.BUILDERS}
 FAMILIES = list(BUILDERS)
+# Made when --families is not given; the PDF families are held out and made only by name.
+DEFAULT_FAMILIES = list(forms.BUILDERS) + list(html_forms.BUILDERS)
 
 
 def era(d):
@@ -263,8 +271,9 @@ def main():
     ap.add_argument("out", type=Path)
     ap.add_argument("n", type=int, help="notices per family")
     ap.add_argument("seed", type=int)
-    ap.add_argument("--families", default=",".join(FAMILIES),
-                    help="comma-separated, of: " + ", ".join(FAMILIES))
+    ap.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
+                    help="comma-separated, of: " + ", ".join(FAMILIES)
+                    + " (default: all but the held-out pdf_* families)")
     args = ap.parse_args()
     families = [f for f in args.families.split(",") if f]
     for f in families:
@@ -278,6 +287,8 @@ def main():
     for tool in tools:
         if shutil.which(tool) is None:
             sys.exit(f"make_corpus: {tool} not found (run tools/office-notices/setup.sh)")
+    if any(f in pdf_forms.BUILDERS for f in families) and pdf_forms.missing_fonts():
+        sys.exit(f"make_corpus: {', '.join(pdf_forms.missing_fonts())} missing (run tools/office-notices/setup.sh)")
     started = time.monotonic()
     out = args.out
     src = out / "src"
@@ -293,7 +304,8 @@ def main():
             html = family in html_forms.BUILDERS
             if html:
                 html_forms.adjust_conditions(family, c, rng)
-            stem = f"{'html' if html else 'office'}-{args.seed}-{family}-{i:03d}"
+            kind = "html" if html else "pdf" if family in pdf_forms.BUILDERS else "office"
+            stem = f"{kind}-{args.seed}-{family}-{i:03d}"
             marks = []
             doc = BUILDERS[family](src / stem, n, st, labels(rng), rng, marks)
             c["seal"] = {
