@@ -448,6 +448,9 @@ pub const LABELS: &[(&str, Label)] = &[
     ("虐待の種別", Label::AbuseType),
     ("虐待の種類", Label::AbuseType),
     ("虐待種別", Label::AbuseType),
+    ("虐待の類型", Label::AbuseType),
+    ("通告の理由及び事案の概要", Label::Summary),
+    ("通告理由及び事案の概要", Label::Summary),
     ("事案の概要", Label::Summary),
     ("事案概要", Label::Summary),
     ("通告の理由", Label::Summary),
@@ -635,22 +638,27 @@ pub fn match_label(text: &str) -> Option<LabelMatch> {
             best = Some(m);
         }
     }
-    // 氏名（実母）, 氏名(父): the guardian, named by relation.
-    if let Some(m) = &mut best
-        && m.label == Label::Name
-    {
+    // A bracket after the label is the label's: 氏名（実母）, 氏名(父) name the guardian by
+    // relation; 住居（居所）, 生年月日（年齢） qualify it (a value does not open with a short
+    // bracket of words).
+    if let Some(m) = &mut best {
         let rest: String = text.chars().skip(m.consumed).collect();
-        let open = ['(', '[', '〈', '「', '〔', '{', '【', '<', '『'];
-        let close = [')', ']', '〉', '」', '〕', '}', '】', '>', '』'];
+        let open = ['(', '[', '〈', '「', '〔', '{', '【', '<', '『', '（'];
+        let close = [')', ']', '〉', '」', '〕', '}', '】', '>', '』', '）'];
         if let Some(inner) = rest.strip_prefix(open)
             && let Some(end) = inner.find(close)
+            && (m.label == Label::Name
+                || (inner[..end].chars().count() <= 6
+                    && !inner[..end].chars().any(|c| c.is_ascii_digit())))
         {
             let who = &inner[..end];
-            m.label = if who.contains("児童") || who == "子" {
-                Label::ChildName
-            } else {
-                Label::GuardianName
-            };
+            if m.label == Label::Name {
+                m.label = if who.contains("児童") || who == "子" {
+                    Label::ChildName
+                } else {
+                    Label::GuardianName
+                };
+            }
             m.consumed += 2 + who.chars().count();
             let after: String = text.chars().skip(m.consumed).collect();
             m.consumed += after.chars().count() - strip_separators(&after).chars().count();
@@ -723,6 +731,17 @@ pub fn words_after(words: &[Word], skip: usize) -> Vec<Word> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_bracket_after_a_label_is_the_labels() {
+        let m = match_label("住居(居所)").expect("label");
+        assert_eq!((m.label, m.consumed), (Label::Address, 6));
+        let m = match_label("生年月日（年齢）").expect("label");
+        assert_eq!((m.label, m.consumed), (Label::BirthDate, 8));
+        // A value in brackets with digits is a value.
+        let m = match_label("生年月日(15歳)").expect("label");
+        assert_eq!(m.consumed, 4);
+    }
 
     fn word(t: &str, x: u32, y: u32, w: u32, line: u32) -> Word {
         Word {

@@ -123,6 +123,7 @@ impl Page {
             .zip(&sections)
             .map(|(s, sec)| {
                 layout::match_label(&s.text)
+                    .or_else(|| spaced_label(&s.text))
                     .filter(|m| sec.is_none() || m.slips == 0 && m.label == Label::Summary)
             })
             .collect();
@@ -159,17 +160,61 @@ impl Page {
             .filter(|&j| {
                 let o = &self.segs[j];
                 let c = o.mid_y();
-                c >= top && c <= bottom && o.bbox[0] + self.h / 4 >= s.right() && lettered(&o.text)
+                let on_row = c >= top && c <= bottom;
+                o.bbox[0] + self.h / 4 >= s.right()
+                    && lettered(&o.text)
+                    && (on_row || self.same_cell_row(o, s.mid_y()))
             })
             .collect();
         v.sort_by_key(|&j| self.segs[j].bbox[0]);
         v
     }
 
+    /// `o` stands at the top of a ruled cell (no taller than a few lines, closed on its
+    /// left by a rule that runs from `o` down to `y`) whose band takes in `y`: a value
+    /// written from the top of a tall cell beside a label centred in its row.
+    fn same_cell_row(&self, o: &Segment, y: u32) -> bool {
+        let x = o.bbox[0] + o.bbox[2] / 2;
+        let closed_left = self.rules.vertical.iter().any(|r| {
+            r.pos + 2 * self.h >= o.bbox[0]
+                && r.pos <= o.bbox[0]
+                && r.from <= o.bbox[1]
+                && r.to >= y
+        });
+        match self.rules.band(x, o.bbox[1], o.bottom()) {
+            (Some(above), Some(below)) => {
+                closed_left
+                    && above < y
+                    && y < below
+                    && below - above <= 8 * self.h
+                    && o.bbox[1] < y
+            }
+            _ => false,
+        }
+    }
+
     /// A segment that is a label or a heading: where a value ends.
     fn is_marker(&self, j: usize) -> bool {
         self.labels[j].is_some() || self.sections[j].is_some()
     }
+}
+
+/// A label spread to its cell's width (「性　別」) whose space was read as a stop or a dot
+/// (「性。別」): the segment alone, without them, is exactly a label.
+fn spaced_label(text: &str) -> Option<LabelMatch> {
+    let n = text.chars().count();
+    if n > 8 {
+        return None;
+    }
+    let bare: String = text
+        .chars()
+        .filter(|c| !matches!(c, '。' | '、' | '・' | '･' | '.' | ',' | '\'' | '"' | '`'))
+        .collect();
+    if bare.chars().count() == n {
+        return None;
+    }
+    let m = layout::match_label(&bare)?;
+    (m.slips == 0 && m.consumed == bare.chars().count()).then_some(LabelMatch { consumed: n, ..m })
 }
 
 /// Two-character labels (住所, 性別, 氏名) are matched exactly on the first look: one slip in
@@ -442,7 +487,14 @@ fn value_of(page: &Page, i: usize, m: &LabelMatch, long: bool) -> Option<Value> 
         })
         .collect();
     below.sort_by_key(|&j| (page.segs[j].bbox[1], page.segs[j].bbox[0]));
-    let &first = below.first()?;
+    // The first line below, from its leftmost segment (a line cut in pieces at gaps is
+    // read from the left, whichever piece stands a pixel higher).
+    let top = page.segs[*below.first()?].mid_y();
+    let first = below
+        .iter()
+        .copied()
+        .filter(|&j| page.segs[j].mid_y().abs_diff(top) <= h / 2)
+        .min_by_key(|&j| page.segs[j].bbox[0])?;
     if page.is_marker(first) {
         return None;
     }
@@ -659,6 +711,13 @@ pub fn read_page(engine: &mut Engine, page: &GrayImage) -> Result<NoticeFields, 
         let Some(v) = value_of(&p, *i, &m, long) else {
             continue;
         };
+        // A summary is a sentence: a date or a label under a heading that only looks like
+        // the summary's label (「通告内容」 over the notice date) is not one; the sentence is
+        // then looked for as if its label were lost.
+        if long && !summary_like(&v.text) {
+            tracing::debug!(text = %v.text, "not a summary");
+            continue;
+        }
         used.push(*i);
         let f = read_value(engine, &p, field, &v)?;
         let f = Field {
@@ -945,11 +1004,24 @@ fn read_value(engine: &mut Engine, p: &Page, field: &str, v: &Value) -> Result<F
     Ok(normalise(field, &candidates, v.bbox))
 }
 
+/// Text that can be an account of what happened: a few words, not a date, not a label.
+fn summary_like(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
+    letters >= 8
+        && wareki::parse(date_text(&repair_date(&repair_era(&day_mark(text))))).is_err()
+        && layout::match_label(text).is_none_or(|m| m.consumed + 2 < text.chars().count())
+}
+
 /// 男・女 printed as options: both present, or one of them beside a 「・」 (a circle drawn
 /// round the other option spoils its reading: 「男・侵」).
 fn sex_options(t: &str) -> bool {
-    (t.contains('男') && t.contains('女'))
-        || (t.contains('・') && (t.contains('男') || t.contains('女')))
+    let (m, f) = (t.contains('男'), t.contains('女'));
+    // One option read, the other lost in its circle: more letters than a sex alone has.
+    let rest = t
+        .chars()
+        .filter(|c| c.is_alphanumeric() && !matches!(c, '男' | '女' | '児' | '性' | '子'))
+        .count();
+    (m && f) || (t.contains('・') && (m || f)) || ((m != f) && rest >= 1)
 }
 
 /// The sex circled among printed options.
@@ -961,8 +1033,31 @@ fn marked_sex(p: &Page, v: &Value) -> Field {
         // One option misread: the letters either side of the 「・」.
         _ => {
             let dot = boxes.iter().position(|(c, _)| *c == '・');
-            match dot {
-                Some(d) if d >= 1 && d + 1 < boxes.len() => (boxes[d - 1].1, boxes[d + 1].1),
+            let at = |ch: char| boxes.iter().position(|(c, _)| *c == ch);
+            // The other option two letters from the one read (男・女), where the line's
+            // letters put it when its box was not read.
+            let w = p.h.max(1);
+            let shifted = |b: [u32; 4], right: bool| {
+                let x = if right {
+                    b[0] + 2 * w
+                } else {
+                    b[0].saturating_sub(2 * w)
+                };
+                [x, b[1], b[2], b[3]]
+            };
+            match (dot, at('男'), at('女')) {
+                (Some(d), _, _) if d >= 1 && d + 1 < boxes.len() => {
+                    (boxes[d - 1].1, boxes[d + 1].1)
+                }
+                (_, Some(k), None) => {
+                    let m = boxes[k].1;
+                    (m, boxes.get(k + 2).map_or(shifted(m, true), |b| b.1))
+                }
+                (_, None, Some(k)) => {
+                    let f = boxes[k].1;
+                    let m = k.checked_sub(2).map_or(shifted(f, false), |i| boxes[i].1);
+                    (m, f)
+                }
                 _ => (v.bbox, v.bbox),
             }
         }
@@ -1038,14 +1133,22 @@ fn marked_abuse(p: &Page, v: &Value) -> Option<Field> {
     let (pick, conf) = if ticked.len() == 1 && blanks + 1 == found.len() {
         (Some(ticked[0]), v.conf)
     } else {
+        // Each option's box, its left edge where its last letter puts it (n letters of
+        // the line's width back) when its first letter's box reaches further left: a tick
+        // drawn over the box and the first letter is read as part of that letter.
+        let w = p.h.max(1);
         let opts: Vec<[u32; 4]> = found
             .iter()
             .map(|(_, s, e)| {
-                boxes[*s..(*e).min(boxes.len())]
+                let b = boxes[*s..(*e).min(boxes.len())]
                     .iter()
                     .map(|(_, b)| *b)
                     .reduce(layout::union)
-                    .unwrap_or(v.bbox)
+                    .unwrap_or(v.bbox);
+                let right = b[0] + b[2];
+                let by_last = right.saturating_sub(w * (e - s) as u32);
+                let left = b[0].max(by_last.min(right));
+                [left, b[1], right - left, b[3]]
             })
             .collect();
         match marks::marked(&p.straight, &opts, p.level, marks::Mark::Box) {
@@ -1371,7 +1474,19 @@ fn police_station(line: &str) -> Option<(String, usize)> {
     if let Some(p) = fields::PREFECTURES.iter().find(|p| stem.starts_with(**p)) {
         stem = stem[p.len()..].to_owned();
     }
-    (!stem.is_empty()).then(|| (format!("{stem}警察署長"), slips))
+    // Words run into the name (「出力者水戸」, an operator's line): the longest tail of the
+    // letters that names a place, when the whole does not.
+    let titled = |s: &str| format!("{s}警察署長");
+    if !super::places::police_station_plausible(&titled(&stem)) {
+        let letters: Vec<char> = stem.chars().collect();
+        if let Some(tail) = (1..letters.len())
+            .map(|k| letters[k..].iter().collect::<String>())
+            .find(|t| super::places::police_station_plausible(&titled(t)))
+        {
+            stem = tail;
+        }
+    }
+    (!stem.is_empty()).then(|| (titled(&stem), slips))
 }
 
 /// A letter of a station's name (kanji, kana; not digits or marks).
@@ -1509,6 +1624,35 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
 #[cfg(test)]
 mod tests {
     use super::police_station;
+    use super::{Label, sex_options, spaced_label, summary_like};
+
+    #[test]
+    fn a_label_spread_with_a_stop_for_its_space_is_the_label() {
+        let m = spaced_label("性。別").expect("a label");
+        assert_eq!((m.label, m.consumed), (Label::Sex, 3));
+        assert!(
+            spaced_label("性別").is_none(),
+            "nothing spread: the first look's"
+        );
+        assert!(spaced_label("男・女").is_none());
+    }
+
+    #[test]
+    fn a_summary_is_a_sentence_not_a_date_or_a_label() {
+        assert!(summary_like("保護者が飲酒して児童を怒鳴りつけたもの"));
+        assert!(!summary_like("2025/08/22"));
+        assert!(!summary_like("令和7年8月25日"));
+        assert!(!summary_like("及び事案の概要"));
+        assert!(!summary_like("事案の概要"));
+    }
+
+    #[test]
+    fn sex_options_include_one_lost_in_its_circle() {
+        assert!(sex_options("男・女"));
+        assert!(sex_options("(画*女"), "男 lost in its circle");
+        assert!(!sex_options("女児"));
+        assert!(!sex_options("男"));
+    }
 
     #[test]
     fn the_date_reading_that_kept_most_digits_wins_and_disagreement_means_review() {
@@ -1624,6 +1768,15 @@ mod tests {
         assert_eq!(
             police_station("沼津警察署生活安全課 巡査長 中島茂"),
             Some(("沼津警察署長".into(), 1))
+        );
+        // Words run into the name: the tail that names a place.
+        assert_eq!(
+            police_station("出力者水戸警察署長"),
+            Some(("水戸警察署長".into(), 0))
+        );
+        assert_eq!(
+            police_station("出力者仙台中央警察署長"),
+            Some(("仙台中央警察署長".into(), 0))
         );
     }
 }

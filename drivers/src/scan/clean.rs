@@ -21,6 +21,37 @@ pub const RULE_H: u32 = 150;
 /// (12 pt is 50 pixels), shorter than a one-line table row (about 70).
 pub const RULE_V: u32 = 64;
 
+/// A colour page in grey with the red of seals (朱肉) turned to paper: a police notice's
+/// seal is stamped over the sender's line and often over values, and in grey it is a
+/// second layer of strokes recognition reads as characters. A pixel counts as seal when its
+/// red stands well above both green and blue; black text over the seal has no red lead and
+/// stays ink. Grey pages (and faxes) pass through unchanged.
+pub fn grey_without_seals(img: image::DynamicImage) -> GrayImage {
+    let rgb = match img {
+        image::DynamicImage::ImageLuma8(g) => return g,
+        image::DynamicImage::ImageRgb8(rgb) => rgb,
+        other if !other.color().has_color() => return other.into_luma8(),
+        other => other.into_rgb8(),
+    };
+    let (w, h) = rgb.dimensions();
+    let mut out = GrayImage::new(w, h);
+    for (o, px) in out.as_mut().iter_mut().zip(rgb.as_raw().chunks_exact(3)) {
+        let [r, g, b] = [px[0], px[1], px[2]].map(i32::from);
+        *o = if r - g.max(b) >= SEAL_RED_LEAD {
+            PAPER
+        } else {
+            // Rec. 601 luma, as `into_luma8`.
+            ((r * 299 + g * 587 + b * 114 + 500) / 1000) as u8
+        };
+    }
+    out
+}
+
+/// How far red must stand above green and blue for a pixel to be a seal's: a faint
+/// vermilion stamp is about (235, 160, 160), its centre (210, 70, 70); paper, black and
+/// blue ink are within 20.
+pub const SEAL_RED_LEAD: i32 = 45;
+
 /// Ink is 0, paper 255.
 const INK: u8 = 0;
 const PAPER: u8 = 255;
@@ -466,6 +497,27 @@ fn stretch(img: &GrayImage) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seals_red_is_paper_and_the_black_over_it_stays_ink() {
+        let mut rgb = image::RgbImage::from_pixel(4, 1, image::Rgb([250, 250, 250]));
+        rgb.put_pixel(0, 0, image::Rgb([210, 70, 70])); // a seal's centre
+        rgb.put_pixel(1, 0, image::Rgb([236, 165, 160])); // a faint seal
+        rgb.put_pixel(2, 0, image::Rgb([40, 30, 30])); // text over the seal
+        rgb.put_pixel(3, 0, image::Rgb([40, 40, 120])); // blue pen
+        let g = grey_without_seals(image::DynamicImage::ImageRgb8(rgb));
+        let v: Vec<u8> = g.pixels().map(|p| p.0[0]).collect();
+        assert_eq!(v[0], PAPER);
+        assert_eq!(v[1], PAPER);
+        assert!(v[2] < 60, "{v:?}");
+        assert!(v[3] < 80, "{v:?}");
+        // A grey page passes through as it is.
+        let grey = GrayImage::from_pixel(3, 2, Luma([77]));
+        assert_eq!(
+            grey_without_seals(image::DynamicImage::ImageLuma8(grey.clone())),
+            grey
+        );
+    }
 
     #[test]
     fn rules_go_and_specks_go_but_text_strokes_stay() {

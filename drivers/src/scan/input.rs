@@ -300,7 +300,7 @@ pub(crate) fn read_single(
     let img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     Ok(Page {
         number: 1,
-        image: img.into_luma8(),
+        image: super::clean::grey_without_seals(img),
     })
 }
 
@@ -448,7 +448,7 @@ fn read_tiff(
         })?;
         pages.push(Page {
             number,
-            image: img.into_luma8(),
+            image: super::clean::grey_without_seals(img),
         });
     }
     Ok(pages)

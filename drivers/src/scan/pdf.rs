@@ -148,13 +148,14 @@ pub(crate) fn render(file: &str, bytes: &[u8], reader: &Reader) -> Result<Vec<Pa
         )));
     }
 
-    // One page at a time, each as a PNG on standard output.
+    // One page at a time, each as a PNG on standard output, in colour: the red of a seal
+    // is told from the text only there (`clean::grey_without_seals`).
     let mut out = Vec::with_capacity(wanted);
     for number in 1..=wanted {
         let n = number.to_string();
         let png = run(
             Command::new("pdftoppm")
-                .args(["-r", "300", "-gray", "-png", "-singlefile"])
+                .args(["-r", "300", "-png", "-singlefile"])
                 .args(["-f", &n, "-l", &n])
                 .arg(input),
             limits.max_file_bytes,
