@@ -994,6 +994,7 @@ fn read_value(engine: &mut Engine, p: &Page, field: &str, v: &Value) -> Result<F
         for c in &mut candidates {
             c.0 = day_mark(&c.0);
         }
+        tracing::debug!(field, ?candidates, "date readings");
         candidates = choose_date(candidates);
     } else if settled {
         return Ok(first);
@@ -1235,7 +1236,14 @@ fn date_text(raw: &str) -> &str {
         .min()
         .or_else(|| raw.find(|c: char| c.is_ascii_digit()));
     let t = start.map_or(raw, |i| &raw[i..]);
-    t.rfind('日').map_or(t, |i| &t[..i + '日'.len_utf8()])
+    match t.rfind('日') {
+        Some(i) => &t[..i + '日'.len_utf8()],
+        // 2016/01/18(9歳), 2016-01-18生: the date ends where its digits and separators do.
+        None => t
+            .find(['(', '（', '生', '[', '〔'])
+            .map_or(t, |i| &t[..i])
+            .trim_end_matches(|c: char| !c.is_ascii_digit()),
+    }
 }
 
 /// An era name with its first character misread (「信和8年」, 「発和6年」 for 令和; 「半成」 for
@@ -1255,10 +1263,29 @@ fn repair_era(text: &str) -> String {
             ('令' | '昭', '和') | ('平', '成') => {}
             (p, '和') if !p.is_ascii_digit() => out[i - 1] = '令',
             (p, '成') if !p.is_ascii_digit() => out[i - 1] = '平',
+            // The second character misread (「令狼7年」, 「令箇7年」).
+            ('令' | '昭', x) if !x.is_ascii_digit() => out[i] = '和',
+            ('平', x) if !x.is_ascii_digit() => out[i] = '成',
             _ => {}
         }
     }
-    out.into_iter().collect()
+    // An era's second character lost (「令7年2月19日」).
+    let mut whole = String::with_capacity(text.len() + 3);
+    for (i, ch) in out.iter().enumerate() {
+        whole.push(*ch);
+        let year_follows = out
+            .get(i + 1)
+            .is_some_and(|n| n.is_ascii_digit() || *n == '元');
+        let second_lost = i == 0 || !matches!(out[i - 1], '令' | '平' | '昭');
+        if year_follows && second_lost {
+            match ch {
+                '令' | '昭' => whole.push('和'),
+                '平' => whole.push('成'),
+                _ => {}
+            }
+        }
+    }
+    whole
 }
 
 /// A date whose marks were misread, as a hand writes them (「令和8在9及21日」: 年 and 月
@@ -1302,8 +1329,25 @@ fn repair_date(text: &str) -> String {
     if !cur.is_empty() {
         groups.push(cur);
     }
+    // 2012/06/03 with both slashes read as digits (「2010703701」): ten digits, the year's
+    // four, a separator, two, a separator, two.
+    if era.is_empty() && groups.len() == 1 && groups[0].len() == 10 {
+        let d: Vec<char> = groups[0].chars().collect();
+        if matches!(d[4], '7' | '1' | '0') && matches!(d[7], '7' | '1' | '0') {
+            let part = |a: usize, b: usize| d[a..b].iter().collect::<String>();
+            groups = vec![part(0, 4), part(5, 7), part(8, 10)];
+            seps = vec!['/', '/'];
+        }
+    }
     if groups.len() != 3 || seps.len() < 2 {
         return text.to_owned();
+    }
+    // A month or day past its end whose 1 was read as 7 (「70月」).
+    for (k, most) in [(1usize, 12u32), (2, 31)] {
+        let g = &groups[k];
+        if g.len() == 2 && g.starts_with('7') && g.parse::<u32>().is_ok_and(|v| v > most) {
+            groups[k] = format!("1{}", &g[1..]);
+        }
     }
     let mut year = groups[0].clone();
     if era.is_empty() {
@@ -1503,7 +1547,13 @@ fn out_set(out: &mut NoticeFields, name: &str, f: Field) {
         "child_address" => &mut out.child_address,
         "guardian_name" => &mut out.guardian_name,
         "abuse_type" => &mut out.abuse_type,
-        _ => &mut out.summary,
+        "notice_date" => &mut out.notice_date,
+        "reporting_agency" => &mut out.reporting_agency,
+        "summary" => &mut out.summary,
+        other => {
+            tracing::warn!(field = other, "no such notice field");
+            return;
+        }
     };
     *slot = Some(f);
 }
@@ -1625,6 +1675,43 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
 mod tests {
     use super::police_station;
     use super::{Label, sex_options, spaced_label, summary_like};
+
+    #[test]
+    fn each_field_goes_to_its_own_slot() {
+        let mut out = super::NoticeFields::default();
+        for name in ["notice_date", "reporting_agency", "summary", "child_name"] {
+            let f = super::normalise(name, &[("令和7年8月25日".into(), 0.9)], [0; 4]);
+            super::out_set(&mut out, name, f);
+        }
+        assert_eq!(
+            out.notice_date.and_then(|f| f.value).as_deref(),
+            Some("2025-08-25")
+        );
+        assert!(out.reporting_agency.is_some());
+        assert!(out.summary.is_some() && out.child_name.is_some());
+        assert!(out.guardian_name.is_none() && out.abuse_type.is_none());
+    }
+
+    #[test]
+    fn dates_with_an_era_letter_lost_or_misread_slashes_read_as_digits_and_ages_after() {
+        let parsed = |t: &str| {
+            let fixed = super::repair_date(&super::repair_era(&super::day_mark(t)));
+            crate::notice::wareki::parse(super::date_text(&fixed)).ok()
+        };
+        assert_eq!(parsed("令狼7年8月25日").as_deref(), Some("2025-08-25"));
+        let f = super::normalise(
+            "notice_date",
+            &[("令箇7年8月25".into(), 0.7), ("令狼7年8月25日".into(), 0.7)],
+            [0; 4],
+        );
+        assert_eq!(f.value.as_deref(), Some("2025-08-25"));
+        assert_eq!(parsed("令7年2月19日").as_deref(), Some("2025-02-19"));
+        assert_eq!(parsed("2016/01/18(9歳)").as_deref(), Some("2016-01-18"));
+        assert_eq!(parsed("2010703701").as_deref(), Some("2010-03-01"));
+        assert_eq!(parsed("令和7年70月24日").as_deref(), Some("2025-10-24"));
+        // Not a date: left alone.
+        assert_eq!(parsed("0363252651"), None);
+    }
 
     #[test]
     fn a_label_spread_with_a_stop_for_its_space_is_the_label() {
