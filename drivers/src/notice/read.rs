@@ -1331,7 +1331,11 @@ fn repair_date(text: &str) -> String {
     }
     // 2012/06/03 with both slashes read as digits (「2010703701」): ten digits, the year's
     // four, a separator, two, a separator, two.
-    if era.is_empty() && groups.len() == 1 && groups[0].len() == 10 {
+    if era.is_empty()
+        && groups.len() == 1
+        && groups[0].len() == 10
+        && groups[0].chars().all(|c| c.is_ascii_digit())
+    {
         let d: Vec<char> = groups[0].chars().collect();
         if matches!(d[4], '7' | '1' | '0') && matches!(d[7], '7' | '1' | '0') {
             let part = |a: usize, b: usize| d[a..b].iter().collect::<String>();
@@ -1675,6 +1679,28 @@ fn normalise(name: &str, candidates: &[(String, f32)], bbox: [u32; 4]) -> Field 
 mod tests {
     use super::police_station;
     use super::{Label, sex_options, spaced_label, summary_like};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text read from a crop: the date repairs, the option and label checks and
+        /// every field's normalisation give an answer, never a panic; a date given is an
+        /// ISO date.
+        #[test]
+        fn any_reading_normalises_without_panic(t in ".{0,40}", d in "[0-9元令平昭和成年月日/()歳生 ]{0,24}") {
+            for text in [&t, &d] {
+                let fixed = super::repair_date(&super::repair_era(&super::day_mark(text)));
+                let _ = super::date_text(&fixed);
+                let _ = (summary_like(text), sex_options(text), spaced_label(text));
+                let _ = super::police_station(text);
+                for name in super::FIELD_NAMES {
+                    let f = super::normalise(name, &[(text.to_string(), 0.9)], [0; 4]);
+                    if name.ends_with("date") && let Some(v) = f.value {
+                        prop_assert_eq!(v.len(), 10);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn each_field_goes_to_its_own_slot() {
@@ -1711,6 +1737,7 @@ mod tests {
         assert_eq!(parsed("令和7年70月24日").as_deref(), Some("2025-10-24"));
         // Not a date: left alone.
         assert_eq!(parsed("0363252651"), None);
+        assert_eq!(parsed("元1234567"), None, "ten bytes, eight letters");
     }
 
     #[test]
