@@ -4,17 +4,21 @@
 //! exactly: counts right / prefecture only / none / wrong, and the time a call.
 //! `cargo run --release -p checkup-drivers --example place_damage`
 
-use checkup_drivers::notice::places::{match_address, municipalities, towns};
+use checkup_drivers::notice::places::{Municipality, match_address, municipalities, towns};
+
+/// A municipality's wards, or the municipality itself (None) when it has none.
+fn wards(m: &Municipality) -> Vec<Option<&'static str>> {
+    if m.wards.is_empty() {
+        vec![None]
+    } else {
+        m.wards.iter().map(|w| Some(*w)).collect()
+    }
+}
 
 fn main() {
     let mut places: Vec<(&str, &str, Option<&str>, &str)> = Vec::new();
     for m in municipalities() {
-        let wards: Vec<Option<&str>> = if m.wards.is_empty() {
-            vec![None]
-        } else {
-            m.wards.iter().map(|w| Some(*w)).collect()
-        };
-        for w in wards {
+        for w in wards(m) {
             let towns = towns(m.prefecture, m.name, w);
             let town = towns.get(towns.len() / 2).copied().unwrap_or("");
             places.push((m.prefecture, m.name, w, town));
@@ -84,12 +88,7 @@ fn main() {
     let (mut right, mut total) = (0, 0);
     let mut examples = Vec::new();
     for m in municipalities() {
-        let wards: Vec<Option<&str>> = if m.wards.is_empty() {
-            vec![None]
-        } else {
-            m.wards.iter().map(|w| Some(*w)).collect()
-        };
-        for w in wards {
+        for w in wards(m) {
             for town in towns(m.prefecture, m.name, w) {
                 let a = format!("{}{}{}{town}1番地", m.prefecture, m.name, w.unwrap_or(""));
                 total += 1;
