@@ -7,9 +7,9 @@
 //! | any | the role may record the kind; a station technician only at their stations; 診察 only by a doctor |
 //! | `session_opened` | the resident is booked; the stations are their course's; has no open session; the session id is new; a venue card is on no other open session |
 //! | `session_closed` | the session is open |
-//! | `measurement_recorded` | the session is open, its resident's, its course includes the station; weight far from last year's confirmed |
-//! | `measurement_corrected` | corrects a result of the same item in that session |
-//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed |
+//! | `measurement_recorded` | the session is open, its resident's, its course includes the station; the item has no value yet in the session (else it is a correction); weight far from last year's confirmed; systolic above its reading's diastolic |
+//! | `measurement_corrected` | corrects a result of the same item in that session; has a reason; systolic above its reading's diastolic |
+//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //!
@@ -184,7 +184,14 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                     "体重 {v} kg は昨年の {last} kg と20%以上違います。確認してください / weight {v} kg differs from last year's {last} kg by more than 20%: staff must confirm"
                 )));
             }
-            Ok(())
+            if s.current(&m.item_code).is_some() {
+                let item = items::item(&m.item_code);
+                return Err(VenueError::CorrectionRequired {
+                    name_ja: item.map_or("この項目", |i| i.name_ja),
+                    name_en: item.map_or("this item", |i| i.name_en),
+                });
+            }
+            check_pair(s, &m.item_code, &m.value)
         }
         EventBody::MeasurementCorrected(c) => {
             let s = p
@@ -199,14 +206,16 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 .results
                 .get(&c.item_code)
                 .is_some_and(|v| v.iter().any(|r| r.event_id == c.corrects));
-            if corrected {
-                Ok(())
-            } else {
-                Err(mismatch(format!(
+            if !corrected {
+                return Err(mismatch(format!(
                     "{} is not a result of {} in this session",
                     c.corrects, c.item_code
-                )))
+                )));
             }
+            if c.reason.trim().is_empty() {
+                return Err(VenueError::ReasonRequired);
+            }
+            check_pair(s, &c.item_code, &c.value)
         }
         EventBody::StationVisited(v) => {
             let s = open_session(p, v.session_id)?;
@@ -216,7 +225,8 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 ));
             }
             let missing = missing_at_sign_off(s, v.station);
-            if !missing.is_empty() && !v.confirmed {
+            let listed = missing.iter().all(|m| v.missing.contains(m));
+            if !missing.is_empty() && !(v.confirmed && listed) {
                 return Err(VenueError::Incomplete {
                     station: v.station,
                     missing,
@@ -237,21 +247,84 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
     }
 }
 
-/// What is still missing when `station` is signed off: its own items without a value, and
-/// at 診察 (the last look at the whole record) every other station of the course not done.
+/// What is still missing when `station` is signed off: its own items without a value (by
+/// item code), and at 診察 (the last look at the whole record) every other station of the
+/// course not done (by station kind, e.g. `urine`).
 pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String> {
     let mut missing: Vec<String> = station
         .items()
         .filter(|i| s.current(i.code).is_none())
-        .map(|i| i.name_ja.to_owned())
+        .map(|i| i.code.to_owned())
         .collect();
     if station == StationKind::Doctor {
         missing.extend(
             s.stations
                 .iter()
                 .filter(|k| **k != StationKind::Doctor && !s.station_done(**k))
-                .map(|k| k.label_ja().to_owned()),
+                .map(|k| k.as_str().to_owned()),
         );
     }
     missing
+}
+
+/// The names of what [`missing_at_sign_off`] lists, in Japanese or English.
+pub fn missing_names(missing: &[String], english: bool) -> Vec<&str> {
+    missing
+        .iter()
+        .map(|m| {
+            if let Some(i) = items::item(m) {
+                if english { i.name_en } else { i.name_ja }
+            } else if let Ok(k) = m.parse::<StationKind>() {
+                if english { k.label_en() } else { k.label_ja() }
+            } else {
+                m.as_str()
+            }
+        })
+        .collect()
+}
+
+/// Blood pressure readings: (systolic, diastolic) item codes of the same reading.
+pub const BP_PAIRS: [(&str, &str); 2] = [
+    ("9A751000000000001", "9A761000000000001"),
+    ("9A752000000000001", "9A762000000000001"),
+];
+
+/// The reading `code` belongs to, if it is half of a pair: (systolic, diastolic).
+pub fn paired(code: &str) -> Option<(&'static str, &'static str)> {
+    BP_PAIRS
+        .iter()
+        .find(|(sys, dia)| *sys == code || *dia == code)
+        .copied()
+}
+
+/// The session of a result (recorded or corrected), whose lock it is decided under.
+pub fn result_session(body: &EventBody) -> Option<Uuid> {
+    match body {
+        EventBody::MeasurementRecorded(m) => Some(m.session_id),
+        EventBody::MeasurementCorrected(c) => Some(c.session_id),
+        _ => None,
+    }
+}
+
+/// Paired values are checked together: a new value for half of a blood pressure reading
+/// must keep the systolic above the diastolic the session holds for the other half.
+fn check_pair(s: &SessionState, code: &str, value: &MeasuredValue) -> Result<(), VenueError> {
+    let Some((sys, dia)) = paired(code) else {
+        return Ok(());
+    };
+    let MeasuredValue::Number(v) = value else {
+        return Ok(());
+    };
+    let other = if code == sys { dia } else { sys };
+    let Some(MeasuredValue::Number(o)) = s.current(other).map(|r| &r.value) else {
+        return Ok(());
+    };
+    let (systolic, diastolic) = if code == sys { (*v, *o) } else { (*o, *v) };
+    if systolic <= diastolic {
+        return Err(VenueError::SystolicNotAboveDiastolic {
+            systolic,
+            diastolic,
+        });
+    }
+    Ok(())
 }
