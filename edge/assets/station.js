@@ -97,7 +97,7 @@
     // stays on screen with the unsent values beside it.
     fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
       if (current !== s || !j.session) { return; }
-      record = j; renderRecord();
+      record = j; renderRecord(); bmi();
     }).catch(function () { renderRecord(); });
   }
   function savedEntry(code) {
@@ -146,8 +146,14 @@
     rec.appendChild(dl);
   }
   function value(code) { var el = $("item-" + code); return el ? el.value : ""; }
+  // BMI from the values typed, else the values the session holds.
   function bmi() {
-    var h = parseFloat(value("9N001000000000001")), w = parseFloat(value("9N006000000000001"));
+    var num = function (code) {
+      var v = parseFloat(value(code));
+      if (!isNaN(v)) { return v; }
+      var h0 = held(code); return h0 ? parseFloat(h0.value) : NaN;
+    };
+    var h = num("9N001000000000001"), w = num("9N006000000000001");
     $("bmi").textContent = (h > 0 && w > 0) ? t("BMI（自動計算）", "BMI (derived)") + ": " + (Math.round(w / Math.pow(h / 100, 2) * 10) / 10) : "";
   }
   // The value the session holds (saved, or unsent) for an item, if any.

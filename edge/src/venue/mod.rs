@@ -108,7 +108,9 @@ pub enum VenueError {
     },
     /// A value is recorded for an item that already has one in the session: it is a
     /// correction (`measurement_corrected`, with a reason), never a silent replacement.
-    #[error("{name_ja}はすでに保存されています。訂正として理由を添えてください / {name_en} is already saved: correct it with a reason")]
+    #[error(
+        "{name_ja}はすでに保存されています。訂正として理由を添えてください / {name_en} is already saved: correct it with a reason"
+    )]
     CorrectionRequired {
         /// The item's Japanese name.
         name_ja: &'static str,
@@ -119,7 +121,9 @@ pub enum VenueError {
     #[error("訂正には理由が必要です / a correction needs a reason")]
     ReasonRequired,
     /// A blood pressure reading whose systolic value is not above its diastolic one.
-    #[error("収縮期血圧（{systolic}）は拡張期血圧（{diastolic}）より高くなければなりません。測り直してください / systolic {systolic} must be above diastolic {diastolic}")]
+    #[error(
+        "収縮期血圧（{systolic}）は拡張期血圧（{diastolic}）より高くなければなりません。測り直してください / systolic {systolic} must be above diastolic {diastolic}"
+    )]
     SystolicNotAboveDiastolic {
         /// The reading's systolic value.
         systolic: f64,

@@ -328,3 +328,244 @@ fn check_pair(s: &SessionState, code: &str, value: &MeasuredValue) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkup_protocol::{
+        Actor, Event, FORMAT_VERSION, Hlc, MeasurementCorrected, MeasurementRecorded,
+        SessionOpened, StationVisited,
+    };
+
+    const RESIDENT: &str = "0000000042";
+    const SYS1: &str = "9A751000000000001";
+    const DIA1: &str = "9A761000000000001";
+    const DIA2: &str = "9A762000000000001";
+    const HEIGHT: &str = "9N001000000000001";
+    const WAIST: &str = "9N016160100000001";
+
+    fn event(seq: u64, body: EventBody) -> Event {
+        Event {
+            format: FORMAT_VERSION,
+            id: Uuid::now_v7(),
+            venue: "v".into(),
+            node: "edge-01".into(),
+            seq,
+            hlc: Hlc {
+                ms: 1_000 + seq,
+                c: 0,
+            },
+            actor: Actor {
+                staff_id: "N1".into(),
+                role: Role::Nurse,
+            },
+            body,
+            sig: String::new(),
+        }
+    }
+
+    fn recorded(sid: Uuid, station: StationKind, item: &str, v: f64, unit: &str) -> EventBody {
+        EventBody::MeasurementRecorded(MeasurementRecorded {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            station,
+            item_code: item.into(),
+            value: MeasuredValue::Number(v),
+            unit: unit.into(),
+            confirmed: true,
+        })
+    }
+
+    fn corrected(sid: Uuid, corrects: Uuid, item: &str, v: f64, reason: &str) -> EventBody {
+        let unit = items::item(item).map_or("", |i| i.unit);
+        EventBody::MeasurementCorrected(MeasurementCorrected {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            corrects,
+            item_code: item.into(),
+            value: MeasuredValue::Number(v),
+            unit: unit.into(),
+            reason: reason.into(),
+            confirmed: true,
+        })
+    }
+
+    /// Session `sid` open at 計測 and 血圧 (and 診察), with `results` recorded; their ids.
+    fn session(sid: Uuid, results: &[EventBody]) -> (Projection, Vec<Uuid>) {
+        let mut events = vec![event(
+            1,
+            EventBody::SessionOpened(SessionOpened {
+                session_id: sid,
+                resident_id: RESIDENT.into(),
+                stations: vec![
+                    StationKind::Measurement,
+                    StationKind::BloodPressure,
+                    StationKind::Doctor,
+                ],
+                card: None,
+            }),
+        )];
+        let mut ids = Vec::new();
+        for (n, b) in results.iter().enumerate() {
+            let e = event(n as u64 + 2, b.clone());
+            ids.push(e.id);
+            events.push(e);
+        }
+        (Projection::from_events(&events), ids)
+    }
+
+    fn decide(p: &Projection, role: Role, body: &EventBody) -> Result<(), VenueError> {
+        let course = |_: &str| -> Result<Option<Vec<StationKind>>, VenueError> { Ok(None) };
+        let staff = Staff {
+            id: "N1".into(),
+            name: "保健 典子".into(),
+            role,
+            stations: Vec::new(),
+        };
+        let cx = Context {
+            staff: &staff,
+            course: &course,
+            last_weight: &|_| None,
+            route: Route::Raw,
+        };
+        check(p, &cx, body)
+    }
+
+    #[test]
+    fn a_second_value_for_a_saved_item_is_a_correction_with_a_reason() {
+        let sid = Uuid::now_v7();
+        let first = recorded(sid, StationKind::Measurement, WAIST, 82.0, "cm");
+        let (p, _) = session(sid, &[]);
+        decide(&p, Role::Nurse, &first).expect("the first value");
+        let (p, ids) = session(sid, &[first]);
+        let again = recorded(sid, StationKind::Measurement, WAIST, 83.5, "cm");
+        let e = decide(&p, Role::Nurse, &again).expect_err("a silent replacement");
+        assert_eq!(e.code(), "correction_required", "{e}");
+        assert!(e.to_string().contains("腹囲"), "{e}");
+        for reason in ["", "  ", "\n"] {
+            let e = decide(
+                &p,
+                Role::Nurse,
+                &corrected(sid, ids[0], WAIST, 83.5, reason),
+            )
+            .expect_err("no reason");
+            assert_eq!(e.code(), "reason_required", "{reason:?}: {e}");
+        }
+        decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids[0], WAIST, 83.5, "巻尺がずれていた"),
+        )
+        .expect("a correction with a reason");
+        // Another item of the station is still new.
+        decide(
+            &p,
+            Role::Nurse,
+            &recorded(sid, StationKind::Measurement, HEIGHT, 160.0, "cm"),
+        )
+        .expect("another item");
+    }
+
+    #[test]
+    fn systolic_must_stay_above_its_readings_diastolic() {
+        let sid = Uuid::now_v7();
+        let bp = StationKind::BloodPressure;
+        let (p, _) = session(sid, &[recorded(sid, bp, DIA1, 120.0, "mmHg")]);
+        for sys in [70.0, 120.0] {
+            let e = decide(&p, Role::Nurse, &recorded(sid, bp, SYS1, sys, "mmHg"))
+                .expect_err("systolic at or below diastolic");
+            assert_eq!(e.code(), "systolic_not_above_diastolic", "{e}");
+            assert!(e.to_string().contains("収縮期血圧"), "{e}");
+        }
+        decide(&p, Role::Nurse, &recorded(sid, bp, SYS1, 150.0, "mmHg")).expect("150/120");
+        // The other reading is checked on its own.
+        decide(&p, Role::Nurse, &recorded(sid, bp, DIA2, 130.0, "mmHg")).expect("no pair yet");
+        // A correction is checked against the pair as well, from either side.
+        let (p, ids2) = session(
+            sid,
+            &[
+                recorded(sid, bp, DIA1, 80.0, "mmHg"),
+                recorded(sid, bp, SYS1, 120.0, "mmHg"),
+            ],
+        );
+        let e = decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids2[0], DIA1, 125.0, "再測定"),
+        )
+        .expect_err("diastolic corrected above systolic");
+        assert_eq!(e.code(), "systolic_not_above_diastolic", "{e}");
+        let e = decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids2[1], SYS1, 80.0, "再測定"),
+        )
+        .expect_err("systolic corrected to the diastolic");
+        assert_eq!(e.code(), "systolic_not_above_diastolic", "{e}");
+        decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids2[1], SYS1, 118.0, "再測定"),
+        )
+        .expect("118/80");
+    }
+
+    fn visit(sid: Uuid, station: StationKind, confirmed: bool, missing: &[&str]) -> EventBody {
+        EventBody::StationVisited(StationVisited {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            station,
+            note: None,
+            confirmed,
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+        })
+    }
+
+    #[test]
+    fn completing_with_items_missing_lists_them() {
+        let sid = Uuid::now_v7();
+        let m = StationKind::Measurement;
+        let (p, _) = session(sid, &[recorded(sid, m, HEIGHT, 160.0, "cm")]);
+        let missing = [WEIGHT, WAIST];
+        for (confirmed, listed) in [
+            (false, &[][..]),
+            (true, &[][..]),
+            (true, &[WEIGHT][..]),
+            (false, &missing[..]),
+        ] {
+            let e = decide(&p, Role::Nurse, &visit(sid, m, confirmed, listed))
+                .expect_err("completed with unlisted items missing");
+            assert_eq!(e.code(), "incomplete_station", "{e}");
+            match &e {
+                VenueError::Incomplete { missing: got, .. } => assert_eq!(got, &missing),
+                other => panic!("{other}"),
+            }
+            assert!(e.to_string().contains("体重、腹囲（実測）"), "{e}");
+        }
+        decide(&p, Role::Nurse, &visit(sid, m, true, &missing)).expect("listed and confirmed");
+        // At 診察 the stations not done are listed by kind.
+        let e = decide(
+            &p,
+            Role::Doctor,
+            &visit(sid, StationKind::Doctor, true, &[]),
+        )
+        .expect_err("doctor with stations open");
+        match e {
+            VenueError::Incomplete { missing, .. } => {
+                assert_eq!(missing, ["measurement", "blood_pressure"]);
+            }
+            other => panic!("{other}"),
+        }
+        decide(
+            &p,
+            Role::Doctor,
+            &visit(
+                sid,
+                StationKind::Doctor,
+                true,
+                &["measurement", "blood_pressure"],
+            ),
+        )
+        .expect("doctor, listed");
+    }
+}
