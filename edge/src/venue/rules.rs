@@ -225,8 +225,9 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 ));
             }
             let missing = missing_at_sign_off(s, v.station);
-            let listed = missing.iter().all(|m| v.missing.contains(m));
-            if !missing.is_empty() && !(v.confirmed && listed) {
+            // Accepted when nothing is missing, or when staff confirmed and listed all of it.
+            let confirmed = v.confirmed && missing.iter().all(|m| v.missing.contains(m));
+            if !confirmed && !missing.is_empty() {
                 return Err(VenueError::Incomplete {
                     station: v.station,
                     missing,
