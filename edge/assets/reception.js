@@ -143,8 +143,9 @@
       .then(function (r) { return r.json(); })
       .then(function (j) {
         if (j.residents) { if (!cardUid) { viaMyNumber = false; } showCandidates(j.residents); }
-        else { status("検索できません", j.message || "Search failed"); }
-      });
+        else { status("検索できません", window.ceMessage(j.error || "unknown")); }
+      })
+      .catch(function () { status("検索できません（通信できません）。通信が戻ったらもう一度検索してください", "Search failed: offline — search again when the network is back"); });
   });
   var untap = $("untap");
   if (untap) { untap.addEventListener("click", function () { fetch("/api/demo/untap", { method: "POST" }); }); }

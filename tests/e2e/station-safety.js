@@ -161,6 +161,13 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await open(bp, "blood_pressure", sids[RES[2]]);
     const order = await bp.$$eval("#items input", (l) => l.map((e) => e.dataset.code));
     check(JSON.stringify(order) === JSON.stringify([SYS1, DIA1, SYS2, DIA2]), "blood pressure order: " + order);
+    // Save and complete are clearly apart: far from each other and not alike.
+    const apart = await bp.evaluate(() => {
+      const a = document.getElementById("save").getBoundingClientRect(), b = document.getElementById("done").getBoundingClientRect();
+      const bg = (id) => getComputedStyle(document.getElementById(id)).backgroundColor;
+      return { gap: b.top - a.bottom, alike: bg("save") === bg("done") };
+    });
+    check(apart.gap >= 40 && !apart.alike, "save and complete look alike or sit together: " + JSON.stringify(apart));
     await bp.fill(`#item-${SYS1}`, "70");
     await bp.fill(`#item-${DIA1}`, "120");
     await bp.click("#save");

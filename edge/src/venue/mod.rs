@@ -17,11 +17,15 @@
 //!    after the other, each against a state that includes the other's event:
 //!    one open session per resident, a venue card on at most one open session, a session
 //!    only for a booked resident, a station signed off by a role allowed there and, with
-//!    something missing, only with an explicit confirmation; a client id replayed with
-//!    another body is a conflict.
+//!    something missing, only with an explicit confirmation listing what is missing; a
+//!    client id replayed with another body is a conflict.
 //!
-//! Events that carry no invariant between requests (results, audited reads) skip the lock
-//! and keep the store's group commit; they are still authorized and validated.
+//! Results (recorded or corrected) are decided under a lock of their session's own: a
+//! value for an item already saved must be a correction with a reason, and a blood
+//! pressure reading keeps its systolic above its diastolic, so two tablets cannot both
+//! pass the check; results of different sessions still share the store's group commit.
+//! Audited reads carry no invariant between requests and skip the locks; they are still
+//! authorized and validated.
 //!
 //! Events signed by peers ([`Core::import`]) were decided on their own box; they are
 //! verified by [`checkup_protocol::batch`] before they reach here and stored as they are,
