@@ -138,7 +138,7 @@
       dl.appendChild(dt); dl.appendChild(dd);
     });
     var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
-    if (h && w) {
+    if (h && w && (cfg.doctor || itemOf["9N001000000000001"])) {
       var dt = document.createElement("dt"); dt.textContent = t("BMI（自動計算）", "BMI (derived)");
       var dd = document.createElement("dd"); dd.textContent = Math.round(w.value / Math.pow(h.value / 100, 2) * 10) / 10;
       dl.appendChild(dt); dl.appendChild(dd);
@@ -153,6 +153,8 @@
       if (!isNaN(v)) { return v; }
       var h0 = held(code); return h0 ? parseFloat(h0.value) : NaN;
     };
+    // Only where height and weight are measured.
+    if (!itemOf["9N001000000000001"]) { return; }
     var h = num("9N001000000000001"), w = num("9N006000000000001");
     $("bmi").textContent = (h > 0 && w > 0) ? t("BMI（自動計算）", "BMI (derived)") + ": " + (Math.round(w / Math.pow(h / 100, 2) * 10) / 10) : "";
   }
