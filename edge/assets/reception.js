@@ -21,43 +21,49 @@
   var cardUid = null, viaMyNumber = false;
   var newId = window.ceUuid7;
 
-  var pendingIds = {};   // resident id -> check-in id not yet answered (a re-press retries it)
+  var pendingIds = {};   // resident id -> check-in id not yet answered (a re-press resends it)
+  // Check-ins go through the outbox: kept (with their id) until the box answers, retried
+  // when the network returns, never opened twice (the box stores an id once).
   function checkIn(r) {
     var id = pendingIds[r.resident_id] || newId();
     pendingIds[r.resident_id] = id;
     var body = { id: id, resident_id: r.resident_id, mynumber: viaMyNumber };
     if (cardUid) { body.card_uid = cardUid; }
-    var send = function (attempt) {
-      fetch("/api/reception/check-in", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
-        .then(function (res) { return res.json().then(function (j) { return [res.ok, j]; }); })
-        .then(function (res) {
-          var ok = res[0], j = res[1];
-          delete pendingIds[r.resident_id];
-          // The card read was used for this resident (or refused): never carried to the next.
-          cardUid = null;
-          $("result").hidden = true;
-          $("candidates").hidden = true;
-          $("checked-in").hidden = false;
-          if (ok) {
-            $("checked-in-title").textContent = "受付しました: " + r.name + " / Checked in";
-            $("checked-in-stations").textContent = "回る検査: " + (j.station_labels || []).join(" → ");
-          } else {
-            $("checked-in-title").textContent = "受付できません / Not checked in";
-            $("checked-in-stations").textContent = j.message || j.error;
-          }
-        })
-        // Same id on retry: the box answers the first check-in, never a second session.
-        .catch(function () {
-          if (attempt < 3) { setTimeout(function () { send(attempt + 1); }, 500); return; }
-          // Still offline: say so; pressing 受付する again retries with the same id.
-          $("checked-in").hidden = false;
-          $("checked-in-title").textContent = "受付できていません（通信できません） / Not checked in: offline";
-          $("checked-in-stations").textContent = "通信が戻ったら、もう一度「受付する」を押してください / Press Check in again when the network is back";
-          $("candidates").hidden = false;
-        });
-    };
-    send(0);
+    // The card read was used for this resident: never carried to the next.
+    cardUid = null;
+    $("result").hidden = true;
+    $("candidates").hidden = true;
+    $("checked-in").hidden = false;
+    $("checked-in-title").textContent = "送信中… / Sending…";
+    $("checked-in-stations").textContent = "";
+    var sent = window.ceOutbox.send("/api/reception/check-in", body, { resident: r.resident_id, name: r.name });
+    if (!window.ceOutbox.online()) { held(r); }
+    sent.then(function (a) { answered(r, a); });
   }
+  function held(r) {
+    $("checked-in-title").textContent = "受付は未送信です: " + r.name + " / Check-in not sent yet";
+    $("checked-in-stations").textContent = window.ceMessage("offline");
+  }
+  function answered(r, a) {
+    delete pendingIds[r.resident_id];
+    $("checked-in").hidden = false;
+    if (a.ok) {
+      $("checked-in-title").textContent = "受付しました: " + r.name + " / Checked in";
+      $("checked-in-stations").textContent = "回る検査: " + (a.body.station_labels || []).join(" → ");
+    } else {
+      $("checked-in-title").textContent = "受付できません: " + r.name + " / Not checked in";
+      $("checked-in-stations").textContent = window.ceMessage((a.body && a.body.error) || "unknown");
+    }
+  }
+  window.addEventListener("ce-outbox-held", function (e) {
+    var m = e.detail.entry.meta || {};
+    if (m.resident && pendingIds[m.resident]) { held({ name: m.name }); }
+  });
+  // A check-in answered after a reload (nobody on this page waited for it).
+  window.addEventListener("ce-outbox", function (e) {
+    var m = e.detail.entry.meta || {};
+    if (!e.detail.waited && m.resident) { answered({ resident_id: m.resident, name: m.name }, e.detail.answer); }
+  });
   function showCandidates(list) {
     var ul = $("candidate-list");
     ul.textContent = "";
@@ -137,8 +143,9 @@
       .then(function (r) { return r.json(); })
       .then(function (j) {
         if (j.residents) { if (!cardUid) { viaMyNumber = false; } showCandidates(j.residents); }
-        else { status("検索できません", j.message || "Search failed"); }
-      });
+        else { status("検索できません", window.ceMessage(j.error || "unknown")); }
+      })
+      .catch(function () { status("検索できません（通信できません）。通信が戻ったらもう一度検索してください", "Search failed: offline — search again when the network is back"); });
   });
   var untap = $("untap");
   if (untap) { untap.addEventListener("click", function () { fetch("/api/demo/untap", { method: "POST" }); }); }

@@ -1,24 +1,37 @@
-// Station page: residents due here (live board stream), item entry with limits, save with
-// a stable event id per attempt, station sign-off; the doctor also sees the whole record.
+// Station page: residents due here (live board stream), item entry in the order measurements
+// are taken, every write through the outbox (kept until the box answers), corrections with
+// a reason and the station's completion with its missing items named, in in-page dialogs;
+// the doctor also sees the whole record.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.body.dataset.config);
   var $ = function (id) { return document.getElementById(id); };
+  var t = window.ceT, msg = window.ceMessage, outbox = window.ceOutbox, uuid7 = window.ceUuid7;
   var current = null;          // the selected session {session_id, resident_id, name}
-  var pending = {};            // item code -> event id of the unsaved value (stable across retries)
+  var record = null;           // the box's last answer for the selected session
   var lastYear = {};           // item code -> {value, unit, date}
-  var uuid7 = window.ceUuid7;
-
-  function post(body, attempt) {
-    return fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
-      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, status: r.status, body: j }; }); })
-      .catch(function () {
-        // The tablet lost the network: retry the very same event (same id) — never doubled.
-        if ((attempt || 0) < 5) { return new Promise(function (res) { setTimeout(res, 400); }).then(function () { return post(body, (attempt || 0) + 1); }); }
-        return { ok: false, status: 0, body: { message: "通信できません / offline" } };
-      });
+  var itemOf = {};
+  cfg.items.forEach(function (it) { itemOf[it.code] = it; });
+  function nameOf(it) { return t(it.name, it.name_en); }
+  function nameOfCode(code) {
+    if (itemOf[code]) { return nameOf(itemOf[code]); }
+    var n = cfg.names[code] || (cfg.station_names || {})[code];
+    if (!n) { return code; }
+    var parts = n.split(" / ");
+    return t(parts[0], parts[1] || parts[0]);
   }
+
+  // Messages: each action clears the last one; 「保存しました」 only once the box answered.
   function message(text) { var m = $("entry-message"); m.textContent = text || ""; m.hidden = !text; }
+  function status(text) { var m = $("entry-status"); m.textContent = text || ""; m.hidden = !text; }
+  function clearFeedback() { message(""); status(""); }
+  function refusal(a, it) {
+    var b = a.body || {};
+    var vars = { name: it ? nameOf(it) : "" };
+    if (b.error === "incomplete_station") { vars.missing = (b.missing || []).map(nameOfCode).join(t("、", ", ")); }
+    return msg(b.error || "unknown", vars);
+  }
+
   function renderDue(board) {
     var ul = $("due"); ul.textContent = "";
     board.sessions.filter(function (s) { return s.remaining.indexOf(cfg.station) >= 0; }).forEach(function (s) {
@@ -26,16 +39,16 @@
       li.textContent = s.name + " (" + s.resident_id + ") ";
       var b = document.createElement("button");
       b.type = "button"; b.className = "pick"; b.dataset.session = s.session_id;
-      b.textContent = "選択 / Select";
+      b.textContent = t("選択", "Select");
       b.addEventListener("click", function () { select(s); });
       li.appendChild(b); ul.appendChild(li);
     });
   }
   function select(s) {
-    current = s; pending = {};
+    current = s; record = null;
     $("entry").hidden = false;
     $("entry-title").textContent = s.name + " (" + s.resident_id + ")";
-    message("");
+    clearFeedback();
     var form = $("items"); form.textContent = "";
     cfg.items.forEach(function (it) {
       var label = document.createElement("label");
@@ -43,7 +56,10 @@
       label.htmlFor = "item-" + it.code;
       var input;
       if (it.limits.values) {
+        // Nothing is recorded by default: the result is chosen explicitly.
         input = document.createElement("select");
+        var none = document.createElement("option"); none.value = ""; none.textContent = t("— 選択してください —", "— choose —");
+        input.appendChild(none);
         it.limits.values.forEach(function (v) { var o = document.createElement("option"); o.value = v; o.textContent = v; input.appendChild(o); });
       } else {
         input = document.createElement("input");
@@ -54,128 +70,237 @@
       input.addEventListener("input", bmi);
       var prev = document.createElement("span");
       prev.className = "last-year"; prev.id = "last-" + it.code;
-      form.appendChild(label); form.appendChild(prev); form.appendChild(input);
+      var field = document.createElement("div"); field.className = "field";
+      field.appendChild(label); field.appendChild(prev); field.appendChild(input);
+      form.appendChild(field);
     });
     lastYear = {};
     fetch("/api/residents/" + encodeURIComponent(s.resident_id) + "/history").then(function (r) { return r.json(); }).then(function (j) {
       (j.values || []).forEach(function (h) {
         lastYear[h.item_code] = h;
         var el = $("last-" + h.item_code);
-        if (el) { el.textContent = "前年 / last year: " + h.value + " " + h.unit + "（" + h.date + "）"; }
+        if (el) { el.textContent = t("前年", "Last year") + ": " + h.value + " " + h.unit + "（" + h.date + "）"; }
       });
-    });
+    }).catch(function () {});
     bmi();
+    $("record").textContent = "";
     loadRecord();
+  }
+  // Unsent writes of the selected session, from the outbox.
+  function unsent() {
+    return outbox.pending(function (e) { return current && e.meta && e.meta.session === current.session_id; });
   }
   function loadRecord() {
     var s = current;
-    var rec = $("record"); rec.textContent = "";
-    // Reading the record is audited on the box (record_viewed).
+    if (!s) { return; }
+    // Reading the record is audited on the box (record_viewed). Offline, the last record
+    // stays on screen with the unsent values beside it.
     fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
-      var cur = j.current || {};
-      var results = (j.session && j.session.results) || {};
-      var dl = document.createElement("dl"); dl.id = "record-fields";
-      var codes = cfg.doctor ? Object.keys(cur) : cfg.items.map(function (it) { return it.code; }).filter(function (c) { return cur[c]; });
-      codes.forEach(function (code) {
-        var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
-        var dd = document.createElement("dd"); dd.textContent = cur[code].value + " " + cur[code].unit + " ";
-        var entries = results[code] || [];
-        if (entries.length > 1) { dd.appendChild(document.createTextNode("（訂正あり / corrected） ")); }
-        var item = cfg.items.filter(function (it) { return it.code === code; })[0];
-        if (item && entries.length) {
-          var fix = document.createElement("button");
-          fix.type = "button"; fix.className = "correct"; fix.dataset.code = code;
-          fix.textContent = "訂正 / Correct";
-          fix.addEventListener("click", function () { correct(item, entries[entries.length - 1]); });
-          dd.appendChild(fix);
-        }
-        dl.appendChild(dt); dl.appendChild(dd);
-      });
-      var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
-      if (h && w) {
-        var dt = document.createElement("dt"); dt.textContent = "BMI（自動計算 / derived）";
-        var dd = document.createElement("dd"); dd.textContent = Math.round(w.value / Math.pow(h.value / 100, 2) * 10) / 10;
-        dl.appendChild(dt); dl.appendChild(dd);
-      }
-      rec.appendChild(dl);
-    });
+      if (current !== s || !j.session) { return; }
+      record = j; renderRecord(); bmi();
+    }).catch(function () { renderRecord(); });
   }
-  function correct(item, entry) {
-    var raw = window.prompt(item.name + " の正しい値 / correct value", entry.value);
-    if (raw === null || raw === "") { return; }
-    var reason = window.prompt("訂正の理由（必須） / Reason (required)", "");
-    if (!reason) { message("理由が必要です / A reason is required"); return; }
-    var v = item.limits.values ? raw : parseFloat(raw);
-    var confirmed = !item.limits.values && (v < item.limits.soft_min || v >= item.limits.soft_max);
-    post({ id: uuid7(), body: { kind: "measurement_corrected", payload: {
-      session_id: current.session_id, resident_id: current.resident_id, corrects: entry.event_id,
-      item_code: item.code, value: v, unit: item.unit, reason: reason, confirmed: confirmed } } })
-      .then(function (r) { if (r.ok) { message(""); loadRecord(); } else { message(r.body.message); } });
+  function savedEntry(code) {
+    var entries = record && record.session && record.session.results && record.session.results[code];
+    return entries && entries.length ? entries[entries.length - 1] : null;
+  }
+  function renderRecord() {
+    var rec = $("record"); rec.textContent = "";
+    var cur = (record && record.current) || {};
+    var results = (record && record.session && record.session.results) || {};
+    var dl = document.createElement("dl"); dl.id = "record-fields";
+    var codes = cfg.doctor ? Object.keys(cur) : cfg.items.map(function (it) { return it.code; }).filter(function (c) { return cur[c]; });
+    codes.forEach(function (code) {
+      var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
+      var dd = document.createElement("dd"); dd.textContent = cur[code].value + " " + cur[code].unit + " ";
+      var entries = results[code] || [];
+      if (entries.length > 1) { dd.appendChild(document.createTextNode(t("（訂正あり）", "(corrected)") + " ")); }
+      var item = itemOf[code];
+      if (item && entries.length) {
+        var fix = document.createElement("button");
+        fix.type = "button"; fix.className = "correct secondary"; fix.dataset.code = code;
+        fix.textContent = t("訂正", "Correct");
+        fix.addEventListener("click", function () {
+          var el = $("item-" + code);
+          el.value = cur[code].value; el.focus();
+          status(""); message(t("新しい値を入力して「保存」を押すと訂正になります（理由が必要です）", "Enter the new value and press Save: it is a correction (a reason is needed)"));
+        });
+        dd.appendChild(fix);
+      }
+      dl.appendChild(dt); dl.appendChild(dd);
+    });
+    unsent().forEach(function (e) {
+      var p = e.body.body.payload;
+      if (!p.item_code) { return; }
+      var dt = document.createElement("dt"); dt.textContent = cfg.names[p.item_code] || p.item_code;
+      var dd = document.createElement("dd"); dd.className = "unsent";
+      dd.textContent = p.value + " " + p.unit + " " + t("（未送信）", "(unsent)");
+      dl.appendChild(dt); dl.appendChild(dd);
+    });
+    var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
+    if (h && w && (cfg.doctor || itemOf["9N001000000000001"])) {
+      var dt = document.createElement("dt"); dt.textContent = t("BMI（自動計算）", "BMI (derived)");
+      var dd = document.createElement("dd"); dd.textContent = Math.round(w.value / Math.pow(h.value / 100, 2) * 10) / 10;
+      dl.appendChild(dt); dl.appendChild(dd);
+    }
+    rec.appendChild(dl);
   }
   function value(code) { var el = $("item-" + code); return el ? el.value : ""; }
+  // BMI from the values typed, else the values the session holds.
   function bmi() {
-    var h = parseFloat(value("9N001000000000001")), w = parseFloat(value("9N006000000000001"));
-    $("bmi").textContent = (h > 0 && w > 0) ? "BMI（自動計算 / derived）: " + (Math.round(w / Math.pow(h / 100, 2) * 10) / 10) : "";
+    var num = function (code) {
+      var v = parseFloat(value(code));
+      if (!isNaN(v)) { return v; }
+      var h0 = held(code); return h0 ? parseFloat(h0.value) : NaN;
+    };
+    // Only where height and weight are measured.
+    if (!itemOf["9N001000000000001"]) { return; }
+    var h = num("9N001000000000001"), w = num("9N006000000000001");
+    $("bmi").textContent = (h > 0 && w > 0) ? t("BMI（自動計算）", "BMI (derived)") + ": " + (Math.round(w / Math.pow(h / 100, 2) * 10) / 10) : "";
+  }
+  // The value the session holds (saved, or unsent) for an item, if any.
+  function held(code) {
+    var u = unsent().filter(function (e) { return e.body.body.payload.item_code === code; });
+    if (u.length) { return { value: u[u.length - 1].body.body.payload.value, unsent: true, id: u[u.length - 1].id }; }
+    var s = savedEntry(code);
+    return s ? { value: s.value, unsent: false, id: s.event_id } : null;
   }
   function save() {
     if (!current) { return; }
-    message("");
-    var jobs = cfg.items.filter(function (it) { return value(it.code) !== ""; }).map(function (it) {
-      var raw = value(it.code);
+    clearFeedback();
+    var s = current;
+    var filled = cfg.items.filter(function (it) { return value(it.code) !== ""; });
+    if (!filled.length) { message(msg("nothing_to_save")); return; }
+    var entries = [];
+    for (var i = 0; i < filled.length; i++) {
+      var it = filled[i], raw = value(it.code);
       var v = it.limits.values ? raw : parseFloat(raw);
       if (!it.limits.values && (isNaN(v) || v < it.limits.min || v > it.limits.max)) {
-        return Promise.resolve({ item: it, ok: false, body: { message: it.name + ": " + raw + " は範囲外です（" + it.limits.min + "–" + it.limits.max + "）" } });
+        message(msg("out_of_range", { name: nameOf(it), value: raw, min: it.limits.min, max: it.limits.max })); return;
       }
-      var confirmed = false;
+      var h = held(it.code);
+      if (h && h.unsent) { message(msg("unsent_item", { name: nameOf(it) })); return; }
+      entries.push({ item: it, value: v, previous: h });
+    }
+    // Paired values are checked together: each reading's systolic above its diastolic.
+    var pairs = cfg.pairs || [];
+    for (var k = 0; k < pairs.length; k++) {
+      var get = function (code) {
+        var e = entries.filter(function (x) { return x.item.code === code; })[0];
+        if (e) { return e.value; }
+        var h2 = held(code); return h2 ? h2.value : null;
+      };
+      var sys = get(pairs[k][0]), dia = get(pairs[k][1]);
+      var touched = entries.some(function (x) { return x.item.code === pairs[k][0] || x.item.code === pairs[k][1]; });
+      if (touched && typeof sys === "number" && typeof dia === "number" && sys <= dia) {
+        message(msg("systolic_not_above_diastolic", { systolic: sys, diastolic: dia })); return;
+      }
+    }
+    var unusual = entries.filter(function (e) {
+      var it = e.item;
+      if (it.limits.values) { return false; }
       var prev = lastYear[it.code] && parseFloat(lastYear[it.code].value);
-      var farFromLastYear = it.code === "9N006000000000001" && prev > 0 && Math.abs(v - prev) / prev > 0.2;
-      if (!it.limits.values && (v < it.limits.soft_min || v >= it.limits.soft_max || farFromLastYear)) {
-        confirmed = window.confirm(it.name + " " + v + " " + it.unit + " — 確認しましたか？ / Confirm this unusual value?");
-        if (!confirmed) { return Promise.resolve({ item: it, ok: false, body: { message: it.name + ": 未確認 / not confirmed" } }); }
-      }
-      pending[it.code] = pending[it.code] || uuid7();
-      var body = { id: pending[it.code], body: { kind: "measurement_recorded", payload: {
-        session_id: current.session_id, resident_id: current.resident_id, station: cfg.station,
-        item_code: it.code, value: v, unit: it.unit, confirmed: confirmed } } };
-      return post(body).then(function (r) { r.item = it; return r; });
+      var far = it.code === "9N006000000000001" && prev > 0 && Math.abs(e.value - prev) / prev > 0.2;
+      return e.value < it.limits.soft_min || e.value >= it.limits.soft_max || far;
     });
-    return Promise.all(jobs).then(function (results) {
-      var failed = results.filter(function (r) { return !r.ok; });
-      results.filter(function (r) { return r.ok; }).forEach(function (r) { delete pending[r.item.code]; $("item-" + r.item.code).value = ""; });
-      message(failed.map(function (r) { return r.body.message; }).join(" / "));
-      if (!failed.length) { $("entry-title").textContent = current.name + " — 保存しました / Saved"; }
-      loadRecord();
-      return failed.length === 0;
+    var corrections = entries.filter(function (e) { return e.previous; });
+    var step = Promise.resolve({ ok: true });
+    if (unusual.length) {
+      step = window.ceDialog({
+        title: t("通常と大きく異なる値です", "Unusual values"),
+        lines: [t("測り直して確かめましたか？", "Did you measure again to make sure?")],
+        list: unusual.map(function (e) { return nameOf(e.item) + ": " + e.value + " " + e.item.unit; }),
+        ok: t("確認して保存", "Confirmed: save")
+      }).then(function (a) { unusual.forEach(function (e) { e.confirmed = a.ok; }); return a.ok ? a : { ok: false, why: "not_confirmed" }; });
+    }
+    var reason = "";
+    step = step.then(function (a) {
+      if (!a.ok || !corrections.length) { return a; }
+      return window.ceDialog({
+        title: t("保存済みの値の訂正", "Correcting a saved value"),
+        list: corrections.map(function (e) { return nameOf(e.item) + ": " + e.previous.value + " → " + e.value; }),
+        reason: t("訂正の理由（必須）", "Reason (required)"),
+        ok: t("訂正を保存", "Save correction")
+      }).then(function (b) { reason = b.text; return b.ok ? b : { ok: false, why: "correction_cancelled" }; });
+    });
+    return step.then(function (a) {
+      if (!a.ok) { message(msg(a.why)); return false; }
+      var sends = entries.map(function (e) {
+        var it = e.item, body;
+        if (e.previous) {
+          body = { id: uuid7(), body: { kind: "measurement_corrected", payload: {
+            session_id: s.session_id, resident_id: s.resident_id, corrects: e.previous.id,
+            item_code: it.code, value: e.value, unit: it.unit, reason: reason, confirmed: !!e.confirmed } } };
+        } else {
+          body = { id: uuid7(), body: { kind: "measurement_recorded", payload: {
+            session_id: s.session_id, resident_id: s.resident_id, station: cfg.station,
+            item_code: it.code, value: e.value, unit: it.unit, confirmed: !!e.confirmed } } };
+        }
+        $("item-" + it.code).value = "";
+        return outbox.send("/api/events", body, { session: s.session_id }).then(function (r) { r.item = it; return r; });
+      });
+      bmi();
+      renderRecord();
+      if (!outbox.online()) { message(msg("offline")); }
+      return Promise.all(sends).then(function (results) {
+        if (current !== s) { return false; }
+        var failed = results.filter(function (r) { return !r.ok; });
+        clearFeedback();
+        if (failed.length) { message(failed.map(function (r) { return refusal(r, r.item); }).join(" / ")); }
+        else { status(t("保存しました", "Saved") + ": " + s.name); }
+        loadRecord();
+        return failed.length === 0;
+      });
     });
   }
+  function complete(missing) {
+    if (!current) { return; }
+    clearFeedback();
+    var s = current;
+    var payload = { session_id: s.session_id, resident_id: s.resident_id, station: cfg.station };
+    if (missing) { payload.confirmed = true; payload.missing = missing; }
+    var sent = outbox.send("/api/events", { id: uuid7(), body: { kind: "station_visited", payload: payload } }, { session: s.session_id });
+    if (!outbox.online()) { message(msg("offline")); }
+    return sent.then(function (r) {
+      if (r.ok) {
+        if (current === s) { $("entry").hidden = true; current = null; }
+        clearFeedback();
+        $("done-status").textContent = t("完了しました", "Completed") + ": " + s.name;
+        return;
+      }
+      if (current !== s) { return; }
+      clearFeedback();
+      // Something is missing: the box names it; staff confirm explicitly or go back.
+      if (r.body.error === "incomplete_station" && !missing && r.body.missing) {
+        return window.ceDialog({
+          title: t("未入力の項目があります", "Items are missing"),
+          lines: [t("次の項目が未入力のまま完了します:", "This completes the station without:")],
+          list: r.body.missing.map(nameOfCode),
+          ok: t("未入力のまま完了", "Complete without them"),
+          cancel: t("戻って入力する", "Back to entry")
+        }).then(function (a) { if (a.ok) { return complete(r.body.missing); } });
+      }
+      message(refusal(r));
+    });
+  }
+  window.addEventListener("ce-outbox", function (e) {
+    // A write answered after a reload (nobody on this page waited for it).
+    if (e.detail.waited) { return; }
+    if (!e.detail.answer.ok) { message(t("未送信だった記録が断られました: ", "An unsent record was refused: ") + refusal(e.detail.answer)); }
+    if (current) { loadRecord(); }
+  });
+  window.addEventListener("ce-outbox-held", function () { if (current && !$("entry-status").textContent) { message(msg("offline")); } });
   $("save").hidden = cfg.items.length === 0;
   $("save").addEventListener("click", save);
-  $("done").addEventListener("click", function () {
-    if (!current) { return; }
-    var s = current;
-    function signOff(confirmed) {
-      var payload = { session_id: s.session_id, resident_id: s.resident_id, station: cfg.station };
-      if (confirmed) { payload.confirmed = true; }
-      return post({ id: uuid7(), body: { kind: "station_visited", payload: payload } })
-        .then(function (r) {
-          if (r.ok) { $("entry").hidden = true; current = null; message(""); return; }
-          // Something is missing: the box names it; staff confirm explicitly or go back.
-          if (r.body.error === "incomplete_station" && !confirmed &&
-              window.confirm(r.body.message + "\n\nこのまま完了しますか？ / Sign off anyway?")) {
-            return signOff(true);
-          }
-          message(r.body.message);
-        });
-    }
-    signOff(false);
-  });
+  $("done").addEventListener("click", function () { complete(null); });
   // A venue card tapped on this box's reader selects its resident.
   var cards = new EventSource("/api/card/events");
   cards.onmessage = function (m) {
     var e = JSON.parse(m.data);
     if (e.type !== "card_present") { return; }
     fetch("/api/station/tap", { method: "POST" }).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
-      .then(function (res) { if (res[0]) { select(res[1]); } else { $("entry").hidden = false; message(res[1].message); } });
+      .then(function (res) { if (res[0]) { select(res[1]); } else { $("entry").hidden = false; message(msg(res[1].error || "unknown")); } })
+      .catch(function () { message(msg("offline")); });
   };
   var es = new EventSource("/api/board/events");
   es.onmessage = function (m) { renderDue(JSON.parse(m.data)); };

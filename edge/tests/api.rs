@@ -199,7 +199,7 @@ async fn corrections_keep_the_original_and_need_a_reason() {
     };
     let (s, v) = station.post("/api/events", &correction("  ")).await;
     assert_eq!(s, 422, "{v}");
-    assert_eq!(v["error"], "invalid_payload");
+    assert_eq!(v["error"], "reason_required");
     let (s, v) = station
         .post(
             "/api/events",

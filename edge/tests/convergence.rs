@@ -86,6 +86,7 @@ fn events(plan: &[(usize, Op, u8)], keys: &[NodeKey]) -> Vec<Event> {
                 },
                 note: None,
                 confirmed: false,
+                missing: Vec::new(),
             }),
             Op::Close(s) => EventBody::SessionClosed(SessionClosed {
                 session_id: sessions[*s],

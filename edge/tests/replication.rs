@@ -175,22 +175,32 @@ async fn boxes_replicate_live_catch_up_and_reject_hostile_messages() {
     }
     assert_eq!(events(&a).await, 5, "nothing hostile was applied");
 
-    // Two stations on two boxes record the same item for the same resident: both are kept
-    // on both boxes, the later (by hybrid logical clock) is shown, and both boards flag it.
+    // A station on the second box records an item the first box already holds for the
+    // resident: once replicated, the saved value is respected there too: a second value is
+    // refused as a correction without a reason, and the correction (with its reason) is
+    // kept on both boxes beside the first value, the later shown.
     let session = Uuid::now_v7();
     ra.post("/api/events", &open_session(session, "0000000009"))
         .await;
     wait_events(&b, 6).await;
     let (sa, sb) = (a.client("S1", "2222").await, b.client("S1", "2222").await);
-    let (s, _) = sa
-        .post("/api/events", &common::height(session, "0000000009", 170.0))
-        .await;
+    let first = common::height(session, "0000000009", 170.0);
+    let (s, _) = sa.post("/api/events", &first).await;
     assert_eq!(s, 201);
     wait_events(&b, 7).await;
-    let (s, _) = sb
+    let (s, v) = sb
         .post("/api/events", &common::height(session, "0000000009", 171.5))
         .await;
-    assert_eq!(s, 201);
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("correction_required")),
+        "{v}"
+    );
+    let fix = serde_json::json!({"id": Uuid::now_v7(), "body": {"kind": "measurement_corrected", "payload": {
+        "session_id": session, "resident_id": "0000000009", "corrects": first["id"],
+        "item_code": "9N001000000000001", "value": 171.5, "unit": "cm", "reason": "再測定"}}});
+    let (s, v) = sb.post("/api/events", &fix).await;
+    assert_eq!(s, 201, "{v}");
     wait_events(&a, 8).await;
     let admin_b = b.client("A1", "9999").await;
     for (name, admin, nurse) in [("A", &admin, &sa), ("B", &admin_b, &sb)] {
@@ -202,7 +212,7 @@ async fn boxes_replicate_live_catch_up_and_reject_hostile_messages() {
             .unwrap_or_default();
         assert_eq!(
             row["conflicts"],
-            serde_json::json!(["9N001000000000001"]),
+            serde_json::json!([]),
             "box {name}: {board}"
         );
         let (s, view) = nurse.get(&format!("/api/sessions/{session}")).await;

@@ -271,10 +271,26 @@ async fn only_a_doctor_signs_off_the_doctor_and_never_an_empty_record_unasked() 
         (422, Some("incomplete_station")),
         "{v}"
     );
+    // Confirmed without listing what is missing: refused, with the list to confirm.
     let (st, v) = doctor
         .post("/api/events", &visited(session, &r, "doctor", true))
         .await;
-    assert_eq!(st, 201, "confirmed: {v}");
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    let missing = v["missing"].clone();
+    assert!(
+        missing
+            .as_array()
+            .is_some_and(|m| m.iter().any(|s| s == "measurement")),
+        "lists what is missing: {v}"
+    );
+    let mut listed = visited(session, &r, "doctor", true);
+    listed["body"]["payload"]["missing"] = missing;
+    let (st, v) = doctor.post("/api/events", &listed).await;
+    assert_eq!(st, 201, "confirmed, listed: {v}");
     b.stop().await;
 }
 

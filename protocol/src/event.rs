@@ -34,6 +34,9 @@ pub const FORMAT_VERSION: u16 = 1;
 
 /// Longest identifier (venue, node, staff, resident) accepted.
 pub const MAX_ID_LEN: usize = 64;
+/// Most things a sign-off may list as knowingly missing.
+pub const MAX_MISSING: usize = 32;
+
 /// Longest free text (reasons, purposes) accepted, in characters.
 pub const MAX_TEXT_LEN: usize = 1000;
 
@@ -180,6 +183,11 @@ pub struct StationVisited {
     /// the station without a value, or — at 診察 — stations of the course not yet done).
     #[serde(default, skip_serializing_if = "is_false")]
     pub confirmed: bool,
+    /// What staff confirmed as missing when signing off (item codes, or at 診察 station
+    /// kinds): the box accepts a sign-off with something missing only when every missing
+    /// thing is listed here, so the record says what was knowingly left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -409,6 +417,15 @@ impl EventBody {
                 check_id("payload.resident_id", &p.resident_id)?;
                 if let Some(n) = &p.note {
                     check_text("payload.note", n)?;
+                }
+                if p.missing.len() > MAX_MISSING {
+                    return Err(ProtocolError::invalid(
+                        "payload.missing",
+                        format!("lists {} things; at most {MAX_MISSING}", p.missing.len()),
+                    ));
+                }
+                for m in &p.missing {
+                    check_id("payload.missing", m)?;
                 }
                 Ok(())
             }

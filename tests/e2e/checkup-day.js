@@ -40,7 +40,7 @@ async function stationRecord(page, station, values) {
     else await page.fill(sel, String(v));
   }
   await page.click("#save");
-  await page.waitForFunction(() => document.getElementById("entry-title").textContent.includes("保存しました"), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.getElementById("entry-status").textContent.includes("保存しました"), null, { timeout: 10000 });
 }
 
 async function signOff(page, station) {
@@ -94,11 +94,14 @@ async function signOff(page, station) {
     if (!lastYear.includes("63.0")) throw new Error("last year's weight not shown: " + lastYear);
     const bmi = await measure.textContent("#bmi");
     if (!bmi.includes("22.8")) throw new Error("BMI not derived: " + bmi);
-    // The waist was misread: corrected as a new event, with a reason.
-    const answers = ["83.5", "巻尺がずれていた / tape slipped"];
-    measure.on("dialog", (d) => d.accept(answers.shift()));
+    // The waist was misread: corrected as a new event, with a reason asked in the page.
     await measure.waitForSelector('button.correct[data-code="9N016160100000001"]', { timeout: 10000 });
     await measure.click('button.correct[data-code="9N016160100000001"]');
+    await measure.fill("#item-9N016160100000001", "83.5");
+    await measure.click("#save");
+    await measure.waitForSelector("dialog#ce-dialog[open] #ce-dialog-reason", { timeout: 10000 });
+    await measure.fill("#ce-dialog-reason", "巻尺がずれていた / tape slipped");
+    await measure.click("dialog#ce-dialog .ce-ok");
     await measure.waitForFunction(() => ((document.getElementById("record-fields") || {}).textContent || "").includes("83.5"), null, { timeout: 10000 });
     await shot(measure, "3-measurement");
 
@@ -107,7 +110,8 @@ async function signOff(page, station) {
     await stationRecord(bp, "blood_pressure", { "9A751000000000001": 128, "9A761000000000001": 82, "9A752000000000001": 124, "9A762000000000001": 80 });
     await shot(bp, "4-blood-pressure");
 
-    // 5. The nurse's stations: questionnaire signed off, urine and blood recorded.
+    // 5. The nurse's stations: questionnaire signed off, urine chosen explicitly (nothing is
+    //    preselected) and blood recorded.
     const nurse = await signIn(browser, "N001", "3331");
     await signOff(nurse, "questionnaire");
     await stationRecord(nurse, "urine", { "1A020000000191111": "-", "1A010000000191111": "±" });

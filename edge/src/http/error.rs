@@ -25,6 +25,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// PIN tries the card has left, for a wrong card PIN.
     pub tries_left: Option<u8>,
+    /// What a sign-off left missing, for `incomplete_station`.
+    pub missing: Option<Vec<String>>,
 }
 
 /// Every refusal's body: `error` (a stable code) and `message`, as central answers
@@ -40,6 +42,10 @@ pub struct ErrorBody {
     /// PIN tries the card has left (422 `wrong_pin`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tries_left: Option<u8>,
+    /// What is missing (422 `incomplete_station`): item codes, or at 診察 station kinds.
+    /// A sign-off that lists them all in `payload.missing` (with `confirmed`) is accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -51,6 +57,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             tries_left: None,
+            missing: None,
         }
     }
 
@@ -135,6 +142,9 @@ impl From<VenueError> for ApiError {
             VenueError::Mismatch(_)
             | VenueError::ConfirmationRequired(_)
             | VenueError::Incomplete { .. }
+            | VenueError::CorrectionRequired { .. }
+            | VenueError::ReasonRequired
+            | VenueError::SystolicNotAboveDiastolic { .. }
             | VenueError::UnknownCourse(_)
             | VenueError::UseCommand(_) => StatusCode::UNPROCESSABLE_ENTITY,
             VenueError::Roster(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -142,7 +152,14 @@ impl From<VenueError> for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(error = %e, "venue command failed");
         }
-        ApiError::new(status, e.code(), e.to_string())
+        let missing = match &e {
+            VenueError::Incomplete { missing, .. } => Some(missing.clone()),
+            _ => None,
+        };
+        ApiError {
+            missing,
+            ..ApiError::new(status, e.code(), e.to_string())
+        }
     }
 }
 
@@ -171,6 +188,7 @@ impl IntoResponse for ApiError {
             },
             retry_after_secs: self.retry_after,
             tries_left: self.tries_left,
+            missing: self.missing,
         };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {

@@ -14,6 +14,29 @@ use super::extract::Path;
 use crate::auth;
 use crate::http::error::ErrorBody;
 
+/// The station's items in the order they are measured: each blood pressure reading's
+/// systolic then diastolic, first reading then second; others as the protocol lists them.
+fn taken_order(kind: StationKind) -> Vec<&'static checkup_protocol::items::Item> {
+    let mut items: Vec<_> = kind.items().collect();
+    let rank = |code: &str| {
+        crate::venue::rules::BP_PAIRS
+            .iter()
+            .enumerate()
+            .find_map(|(n, (sys, dia))| {
+                if *sys == code {
+                    Some(2 * n)
+                } else if *dia == code {
+                    Some(2 * n + 1)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(0)
+    };
+    items.sort_by_key(|i| rank(i.code));
+    items
+}
+
 /// `GET /station/{kind}`
 #[utoipa::path(
     get,
@@ -49,8 +72,8 @@ pub(crate) async fn page(
     if !crate::venue::may_work_at(&staff, kind) {
         return super::pages::forbidden_page(crate::ui::Lang::Ja, &staff);
     }
-    let items: Vec<serde_json::Value> = kind
-        .items()
+    let items: Vec<serde_json::Value> = taken_order(kind)
+        .into_iter()
         .map(|i| {
             let limits = match i.kind {
                 ItemValueKind::Numeric { min, max, soft_min, soft_max, decimals } => {
@@ -70,7 +93,24 @@ pub(crate) async fn page(
             )
         })
         .collect();
-    let config = json!({"station": kind, "items": items, "doctor": kind == StationKind::Doctor, "names": names}).to_string();
+    let station_names: serde_json::Map<String, serde_json::Value> = StationKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str().to_owned(),
+                json!(format!("{} / {}", k.label_ja(), k.label_en())),
+            )
+        })
+        .collect();
+    let config = json!({
+        "station": kind,
+        "items": items,
+        "doctor": kind == StationKind::Doctor,
+        "names": names,
+        "station_names": station_names,
+        "pairs": crate::venue::rules::BP_PAIRS,
+    })
+    .to_string();
     let view = crate::ui::station::StationView {
         kind,
         staff_name: staff.name.clone(),

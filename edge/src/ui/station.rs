@@ -1,6 +1,7 @@
 //! A station's entry page: residents due here (live), the station's items with their limits,
-//! BMI derived, save with one tap (retried with the same event id), corrections with a
-//! reason, sign-off (confirmed when something is missing); the doctor sees the whole record.
+//! in the order they are taken, BMI derived, save (kept in the outbox until the box answers),
+//! corrections with a reason and completion naming what is missing in in-page dialogs,
+//! completion set apart from saving; the doctor sees the whole record.
 
 use checkup_protocol::StationKind;
 use maud::{Markup, PreEscaped, html};
@@ -46,10 +47,17 @@ pub fn page_markup(v: &StationView) -> Markup {
                         form #items {}
                         p #bmi {}
                         p #entry-message .error hidden role="alert" {}
-                        button type="button" #save { "保存 / Save" }
-                        " "
-                        button type="button" #done { "この検査を完了 / Station done" }
+                        p #entry-status .saved hidden role="status" {}
+                        div .save-row {
+                            button type="button" #save { "保存 / Save" }
+                        }
+                        // Completing is a separate step, set apart from saving.
+                        div .done-row {
+                            p .hint { "すべて保存してから、この方の検査を終えます / When everything is saved, finish this resident here" }
+                            button type="button" #done .secondary { "この検査を完了 / Complete station" }
+                        }
                     }
+                    p #done-status .saved role="status" {}
                 }
                 script { (PreEscaped(super::COMMON_JS)) }
                 script { (PreEscaped(STATION_JS)) }

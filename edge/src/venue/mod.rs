@@ -17,11 +17,15 @@
 //!    after the other, each against a state that includes the other's event:
 //!    one open session per resident, a venue card on at most one open session, a session
 //!    only for a booked resident, a station signed off by a role allowed there and, with
-//!    something missing, only with an explicit confirmation; a client id replayed with
-//!    another body is a conflict.
+//!    something missing, only with an explicit confirmation listing what is missing; a
+//!    client id replayed with another body is a conflict.
 //!
-//! Events that carry no invariant between requests (results, audited reads) skip the lock
-//! and keep the store's group commit; they are still authorized and validated.
+//! Results (recorded or corrected) are decided under a lock of their session's own: a
+//! value for an item already saved must be a correction with a reason, and a blood
+//! pressure reading keeps its systolic above its diastolic, so two tablets cannot both
+//! pass the check; results of different sessions still share the store's group commit.
+//! Audited reads carry no invariant between requests and skip the locks; they are still
+//! authorized and validated.
 //!
 //! Events signed by peers ([`Core::import`]) were decided on their own box; they are
 //! verified by [`checkup_protocol::batch`] before they reach here and stored as they are,
@@ -97,13 +101,38 @@ pub enum VenueError {
     /// A value or a sign-off needs staff's explicit confirmation.
     #[error("{0}")]
     ConfirmationRequired(String),
-    /// A station is signed off with something missing and without confirmation.
-    #[error("{}: 未入力があります（{}）。確認のうえ完了してください / {} is missing; confirm to sign off anyway", station.label_ja(), missing.join("、"), missing.join(", "))]
+    /// A station is signed off with something missing that the sign-off does not list as
+    /// confirmed.
+    #[error("{}: 未入力があります（{}）。確認のうえ完了してください / {}: {} missing; list them to sign off anyway", station.label_ja(), rules::missing_names(missing, false).join("、"), station.label_en(), rules::missing_names(missing, true).join(", "))]
     Incomplete {
         /// The station.
         station: StationKind,
-        /// What is missing (item names, or stations not done).
+        /// What is missing: item codes, or (at 診察) station kinds not done.
         missing: Vec<String>,
+    },
+    /// A value is recorded for an item that already has one in the session: it is a
+    /// correction (`measurement_corrected`, with a reason), never a silent replacement.
+    #[error(
+        "{name_ja}はすでに保存されています。訂正として理由を添えてください / {name_en} is already saved: correct it with a reason"
+    )]
+    CorrectionRequired {
+        /// The item's Japanese name.
+        name_ja: &'static str,
+        /// The item's English name.
+        name_en: &'static str,
+    },
+    /// A correction without a reason.
+    #[error("訂正には理由が必要です / a correction needs a reason")]
+    ReasonRequired,
+    /// A blood pressure reading whose systolic value is not above its diastolic one.
+    #[error(
+        "収縮期血圧（{systolic}）は拡張期血圧（{diastolic}）より高くなければなりません。測り直してください / systolic {systolic} must be above diastolic {diastolic}"
+    )]
+    SystolicNotAboveDiastolic {
+        /// The reading's systolic value.
+        systolic: f64,
+        /// The reading's diastolic value.
+        diastolic: f64,
     },
     /// A client id or session id already used for something else.
     #[error("{0}")]
@@ -145,6 +174,9 @@ impl VenueError {
             VenueError::Mismatch(_) => "invalid_payload",
             VenueError::ConfirmationRequired(_) => "confirmation_required",
             VenueError::Incomplete { .. } => "incomplete_station",
+            VenueError::CorrectionRequired { .. } => "correction_required",
+            VenueError::ReasonRequired => "reason_required",
+            VenueError::SystolicNotAboveDiastolic { .. } => "systolic_not_above_diastolic",
             VenueError::Conflict(_) => "conflict",
             VenueError::UseCommand(_) => "use_command",
             VenueError::UnknownCourse(_) => "unknown_course",
@@ -175,7 +207,14 @@ pub struct Core {
     /// Held from the check of an invariant-bearing command until its event is durable
     /// and projected, so such commands are decided one at a time.
     decide: Arc<tokio::sync::Mutex<()>>,
+    /// Locks for results, by session (striped): a result is decided against the session's
+    /// earlier value of the item and its paired reading, one at a time per session, while
+    /// results of different sessions keep the store's group commit.
+    results: Arc<[tokio::sync::Mutex<()>]>,
 }
+
+/// How many result locks sessions share.
+const RESULT_STRIPES: usize = 64;
 
 impl Core {
     /// The core over this box's store and roster.
@@ -184,6 +223,9 @@ impl Core {
             store,
             roster,
             decide: Arc::new(tokio::sync::Mutex::new(())),
+            results: (0..RESULT_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
 
@@ -353,6 +395,8 @@ impl Core {
         // Events without an invariant between requests keep the store's group commit.
         let _guard = if needs_decision_lock(body.kind()) {
             Some(self.decide.lock().await)
+        } else if let Some(session) = rules::result_session(&body) {
+            Some(self.result_lock(session).lock().await)
         } else {
             None
         };
@@ -417,7 +461,17 @@ impl Core {
     }
 }
 
+impl Core {
+    /// The lock results of `session` are decided under.
+    fn result_lock(&self, session: Uuid) -> &tokio::sync::Mutex<()> {
+        let i = (session.as_u128() % self.results.len() as u128) as usize;
+        &self.results[i]
+    }
+}
+
 /// Kinds whose invariants involve other requests (sessions, cards, sign-offs, cases).
+/// Results are decided against their session's earlier values under a lock of the
+/// session's own ([`Core::result_lock`]).
 fn needs_decision_lock(kind: EventKind) -> bool {
     !matches!(
         kind,

@@ -7,9 +7,9 @@
 //! | any | the role may record the kind; a station technician only at their stations; 診察 only by a doctor |
 //! | `session_opened` | the resident is booked; the stations are their course's; has no open session; the session id is new; a venue card is on no other open session |
 //! | `session_closed` | the session is open |
-//! | `measurement_recorded` | the session is open, its resident's, its course includes the station; weight far from last year's confirmed |
-//! | `measurement_corrected` | corrects a result of the same item in that session |
-//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed |
+//! | `measurement_recorded` | the session is open, its resident's, its course includes the station; the item has no value yet in the session (else it is a correction); weight far from last year's confirmed; systolic above its reading's diastolic |
+//! | `measurement_corrected` | corrects a result of the same item in that session; has a reason; systolic above its reading's diastolic |
+//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //!
@@ -184,7 +184,14 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                     "体重 {v} kg は昨年の {last} kg と20%以上違います。確認してください / weight {v} kg differs from last year's {last} kg by more than 20%: staff must confirm"
                 )));
             }
-            Ok(())
+            if s.current(&m.item_code).is_some() {
+                let item = items::item(&m.item_code);
+                return Err(VenueError::CorrectionRequired {
+                    name_ja: item.map_or("この項目", |i| i.name_ja),
+                    name_en: item.map_or("this item", |i| i.name_en),
+                });
+            }
+            check_pair(s, &m.item_code, &m.value)
         }
         EventBody::MeasurementCorrected(c) => {
             let s = p
@@ -199,14 +206,16 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 .results
                 .get(&c.item_code)
                 .is_some_and(|v| v.iter().any(|r| r.event_id == c.corrects));
-            if corrected {
-                Ok(())
-            } else {
-                Err(mismatch(format!(
+            if !corrected {
+                return Err(mismatch(format!(
                     "{} is not a result of {} in this session",
                     c.corrects, c.item_code
-                )))
+                )));
             }
+            if c.reason.trim().is_empty() {
+                return Err(VenueError::ReasonRequired);
+            }
+            check_pair(s, &c.item_code, &c.value)
         }
         EventBody::StationVisited(v) => {
             let s = open_session(p, v.session_id)?;
@@ -216,7 +225,9 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 ));
             }
             let missing = missing_at_sign_off(s, v.station);
-            if !missing.is_empty() && !v.confirmed {
+            // Accepted when nothing is missing, or when staff confirmed and listed all of it.
+            let confirmed = v.confirmed && missing.iter().all(|m| v.missing.contains(m));
+            if !confirmed && !missing.is_empty() {
                 return Err(VenueError::Incomplete {
                     station: v.station,
                     missing,
@@ -237,21 +248,325 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
     }
 }
 
-/// What is still missing when `station` is signed off: its own items without a value, and
-/// at 診察 (the last look at the whole record) every other station of the course not done.
+/// What is still missing when `station` is signed off: its own items without a value (by
+/// item code), and at 診察 (the last look at the whole record) every other station of the
+/// course not done (by station kind, e.g. `urine`).
 pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String> {
     let mut missing: Vec<String> = station
         .items()
         .filter(|i| s.current(i.code).is_none())
-        .map(|i| i.name_ja.to_owned())
+        .map(|i| i.code.to_owned())
         .collect();
     if station == StationKind::Doctor {
         missing.extend(
             s.stations
                 .iter()
                 .filter(|k| **k != StationKind::Doctor && !s.station_done(**k))
-                .map(|k| k.label_ja().to_owned()),
+                .map(|k| k.as_str().to_owned()),
         );
     }
     missing
+}
+
+/// The names of what [`missing_at_sign_off`] lists, in Japanese or English.
+pub fn missing_names(missing: &[String], english: bool) -> Vec<&str> {
+    missing
+        .iter()
+        .map(|m| {
+            if let Some(i) = items::item(m) {
+                if english { i.name_en } else { i.name_ja }
+            } else if let Ok(k) = m.parse::<StationKind>() {
+                if english { k.label_en() } else { k.label_ja() }
+            } else {
+                m.as_str()
+            }
+        })
+        .collect()
+}
+
+/// Blood pressure readings: (systolic, diastolic) item codes of the same reading.
+pub const BP_PAIRS: [(&str, &str); 2] = [
+    ("9A751000000000001", "9A761000000000001"),
+    ("9A752000000000001", "9A762000000000001"),
+];
+
+/// The reading `code` belongs to, if it is half of a pair: (systolic, diastolic).
+pub fn paired(code: &str) -> Option<(&'static str, &'static str)> {
+    BP_PAIRS
+        .iter()
+        .find(|(sys, dia)| *sys == code || *dia == code)
+        .copied()
+}
+
+/// The session of a result (recorded or corrected), whose lock it is decided under.
+pub fn result_session(body: &EventBody) -> Option<Uuid> {
+    match body {
+        EventBody::MeasurementRecorded(m) => Some(m.session_id),
+        EventBody::MeasurementCorrected(c) => Some(c.session_id),
+        _ => None,
+    }
+}
+
+/// Paired values are checked together: a new value for half of a blood pressure reading
+/// must keep the systolic above the diastolic the session holds for the other half.
+fn check_pair(s: &SessionState, code: &str, value: &MeasuredValue) -> Result<(), VenueError> {
+    let Some((sys, dia)) = paired(code) else {
+        return Ok(());
+    };
+    let MeasuredValue::Number(v) = value else {
+        return Ok(());
+    };
+    let other = if code == sys { dia } else { sys };
+    let Some(MeasuredValue::Number(o)) = s.current(other).map(|r| &r.value) else {
+        return Ok(());
+    };
+    let (systolic, diastolic) = if code == sys { (*v, *o) } else { (*o, *v) };
+    if systolic <= diastolic {
+        return Err(VenueError::SystolicNotAboveDiastolic {
+            systolic,
+            diastolic,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkup_protocol::{
+        Actor, Event, FORMAT_VERSION, Hlc, MeasurementCorrected, MeasurementRecorded,
+        SessionOpened, StationVisited,
+    };
+
+    const RESIDENT: &str = "0000000042";
+    const SYS1: &str = "9A751000000000001";
+    const DIA1: &str = "9A761000000000001";
+    const DIA2: &str = "9A762000000000001";
+    const HEIGHT: &str = "9N001000000000001";
+    const WAIST: &str = "9N016160100000001";
+
+    fn event(seq: u64, body: EventBody) -> Event {
+        Event {
+            format: FORMAT_VERSION,
+            id: Uuid::now_v7(),
+            venue: "v".into(),
+            node: "edge-01".into(),
+            seq,
+            hlc: Hlc {
+                ms: 1_000 + seq,
+                c: 0,
+            },
+            actor: Actor {
+                staff_id: "N1".into(),
+                role: Role::Nurse,
+            },
+            body,
+            sig: String::new(),
+        }
+    }
+
+    fn recorded(sid: Uuid, station: StationKind, item: &str, v: f64, unit: &str) -> EventBody {
+        EventBody::MeasurementRecorded(MeasurementRecorded {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            station,
+            item_code: item.into(),
+            value: MeasuredValue::Number(v),
+            unit: unit.into(),
+            confirmed: true,
+        })
+    }
+
+    fn corrected(sid: Uuid, corrects: Uuid, item: &str, v: f64, reason: &str) -> EventBody {
+        let unit = items::item(item).map_or("", |i| i.unit);
+        EventBody::MeasurementCorrected(MeasurementCorrected {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            corrects,
+            item_code: item.into(),
+            value: MeasuredValue::Number(v),
+            unit: unit.into(),
+            reason: reason.into(),
+            confirmed: true,
+        })
+    }
+
+    /// Session `sid` open at 計測 and 血圧 (and 診察), with `results` recorded; their ids.
+    fn session(sid: Uuid, results: &[EventBody]) -> (Projection, Vec<Uuid>) {
+        let mut events = vec![event(
+            1,
+            EventBody::SessionOpened(SessionOpened {
+                session_id: sid,
+                resident_id: RESIDENT.into(),
+                stations: vec![
+                    StationKind::Measurement,
+                    StationKind::BloodPressure,
+                    StationKind::Doctor,
+                ],
+                card: None,
+            }),
+        )];
+        let mut ids = Vec::new();
+        for (n, b) in results.iter().enumerate() {
+            let e = event(n as u64 + 2, b.clone());
+            ids.push(e.id);
+            events.push(e);
+        }
+        (Projection::from_events(&events), ids)
+    }
+
+    fn decide(p: &Projection, role: Role, body: &EventBody) -> Result<(), VenueError> {
+        let course = |_: &str| -> Result<Option<Vec<StationKind>>, VenueError> { Ok(None) };
+        let staff = Staff {
+            id: "N1".into(),
+            name: "保健 典子".into(),
+            role,
+            stations: Vec::new(),
+        };
+        let cx = Context {
+            staff: &staff,
+            course: &course,
+            last_weight: &|_| None,
+            route: Route::Raw,
+        };
+        check(p, &cx, body)
+    }
+
+    #[test]
+    fn a_second_value_for_a_saved_item_is_a_correction_with_a_reason() {
+        let sid = Uuid::now_v7();
+        let first = recorded(sid, StationKind::Measurement, WAIST, 82.0, "cm");
+        let (p, _) = session(sid, &[]);
+        decide(&p, Role::Nurse, &first).expect("the first value");
+        let (p, ids) = session(sid, &[first]);
+        let again = recorded(sid, StationKind::Measurement, WAIST, 83.5, "cm");
+        let e = decide(&p, Role::Nurse, &again).expect_err("a silent replacement");
+        assert_eq!(e.code(), "correction_required", "{e}");
+        assert!(e.to_string().contains("腹囲"), "{e}");
+        for reason in ["", "  ", "\n"] {
+            let e = decide(
+                &p,
+                Role::Nurse,
+                &corrected(sid, ids[0], WAIST, 83.5, reason),
+            )
+            .expect_err("no reason");
+            assert_eq!(e.code(), "reason_required", "{reason:?}: {e}");
+        }
+        decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids[0], WAIST, 83.5, "巻尺がずれていた"),
+        )
+        .expect("a correction with a reason");
+        // Another item of the station is still new.
+        decide(
+            &p,
+            Role::Nurse,
+            &recorded(sid, StationKind::Measurement, HEIGHT, 160.0, "cm"),
+        )
+        .expect("another item");
+    }
+
+    #[test]
+    fn systolic_must_stay_above_its_readings_diastolic() {
+        let sid = Uuid::now_v7();
+        let bp = StationKind::BloodPressure;
+        let (p, _) = session(sid, &[recorded(sid, bp, DIA1, 120.0, "mmHg")]);
+        for sys in [70.0, 120.0] {
+            let e = decide(&p, Role::Nurse, &recorded(sid, bp, SYS1, sys, "mmHg"))
+                .expect_err("systolic at or below diastolic");
+            assert_eq!(e.code(), "systolic_not_above_diastolic", "{e}");
+            assert!(e.to_string().contains("収縮期血圧"), "{e}");
+        }
+        decide(&p, Role::Nurse, &recorded(sid, bp, SYS1, 150.0, "mmHg")).expect("150/120");
+        // The other reading is checked on its own.
+        decide(&p, Role::Nurse, &recorded(sid, bp, DIA2, 130.0, "mmHg")).expect("no pair yet");
+        // A correction is checked against the pair as well, from either side.
+        let (p, ids2) = session(
+            sid,
+            &[
+                recorded(sid, bp, DIA1, 80.0, "mmHg"),
+                recorded(sid, bp, SYS1, 120.0, "mmHg"),
+            ],
+        );
+        let e = decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids2[0], DIA1, 125.0, "再測定"),
+        )
+        .expect_err("diastolic corrected above systolic");
+        assert_eq!(e.code(), "systolic_not_above_diastolic", "{e}");
+        let e = decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids2[1], SYS1, 80.0, "再測定"),
+        )
+        .expect_err("systolic corrected to the diastolic");
+        assert_eq!(e.code(), "systolic_not_above_diastolic", "{e}");
+        decide(
+            &p,
+            Role::Nurse,
+            &corrected(sid, ids2[1], SYS1, 118.0, "再測定"),
+        )
+        .expect("118/80");
+    }
+
+    fn visit(sid: Uuid, station: StationKind, confirmed: bool, missing: &[&str]) -> EventBody {
+        EventBody::StationVisited(StationVisited {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            station,
+            note: None,
+            confirmed,
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+        })
+    }
+
+    #[test]
+    fn completing_with_items_missing_lists_them() {
+        let sid = Uuid::now_v7();
+        let m = StationKind::Measurement;
+        let (p, _) = session(sid, &[recorded(sid, m, HEIGHT, 160.0, "cm")]);
+        let missing = [WEIGHT, WAIST];
+        for (confirmed, listed) in [
+            (false, &[][..]),
+            (true, &[][..]),
+            (true, &[WEIGHT][..]),
+            (false, &missing[..]),
+        ] {
+            let e = decide(&p, Role::Nurse, &visit(sid, m, confirmed, listed))
+                .expect_err("completed with unlisted items missing");
+            assert_eq!(e.code(), "incomplete_station", "{e}");
+            match &e {
+                VenueError::Incomplete { missing: got, .. } => assert_eq!(got, &missing),
+                other => panic!("{other}"),
+            }
+            assert!(e.to_string().contains("体重、腹囲（実測）"), "{e}");
+        }
+        decide(&p, Role::Nurse, &visit(sid, m, true, &missing)).expect("listed and confirmed");
+        // At 診察 the stations not done are listed by kind.
+        let e = decide(
+            &p,
+            Role::Doctor,
+            &visit(sid, StationKind::Doctor, true, &[]),
+        )
+        .expect_err("doctor with stations open");
+        match e {
+            VenueError::Incomplete { missing, .. } => {
+                assert_eq!(missing, ["measurement", "blood_pressure"]);
+            }
+            other => panic!("{other}"),
+        }
+        decide(
+            &p,
+            Role::Doctor,
+            &visit(
+                sid,
+                StationKind::Doctor,
+                true,
+                &["measurement", "blood_pressure"],
+            ),
+        )
+        .expect("doctor, listed");
+    }
 }
