@@ -240,6 +240,24 @@ pub(crate) struct CardRead {
     /// For a My Number card: the roster entries it matches.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     matched: Option<MatchOutcome>,
+    /// Of the residents matched, those already checked in (an open session): the page
+    /// offers them no second check-in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checked_in: Vec<String>,
+}
+
+/// Of `ids`, the residents with an open session now.
+pub(crate) fn checked_in_of(state: &AppState, ids: &[String]) -> Vec<String> {
+    let p = state.store.projection();
+    let open: std::collections::BTreeSet<&str> = p
+        .open_sessions()
+        .into_iter()
+        .map(|s| s.resident_id.as_str())
+        .collect();
+    ids.iter()
+        .filter(|id| open.contains(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn card_error(e: CardError) -> ApiError {
@@ -331,6 +349,7 @@ pub(crate) async fn read(
     match result {
         Ok(reading) => {
             let mut matched = None;
+            let mut checked_in = Vec::new();
             if let CardReading::Mynumber(b) = &reading {
                 let roster = state.roster.all().map_err(roster_unavailable)?;
                 let items = serde_json::to_value(b).unwrap_or_default();
@@ -349,13 +368,19 @@ pub(crate) async fn read(
                         .collect(),
                     crate::identity::MatchOutcome::NotFound => Vec::new(),
                 };
+                checked_in = checked_in_of(&state, &shown);
                 state
                     .core
                     .audit_read(&staff, shown, "reception card match")
                     .await?;
                 matched = Some(outcome);
             }
-            Ok(Json(CardRead { reading, matched }).into_response())
+            Ok(Json(CardRead {
+                reading,
+                matched,
+                checked_in,
+            })
+            .into_response())
         }
         Err(e) => {
             let tries_left = if let CardError::WrongPin { tries_left } = e {
@@ -613,8 +638,9 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
     let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
         return Redirect::to("/login").into_response();
     };
+    let (lang, _) = super::pages::lang_of(&headers, &super::pages::LangQuery::default());
     if require(&staff, &[Role::Reception, Role::VenueAdmin]).is_err() {
-        return super::pages::forbidden_page(crate::ui::Lang::Ja, &staff);
+        return super::pages::forbidden_page(lang, &staff);
     }
     let demo = if state.cards.virtual_card().is_some() {
         crate::demo::roster()
@@ -631,8 +657,8 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
     };
     let view = crate::ui::reception::ReceptionView {
         venue_name: state.venue.name.clone(),
-        staff_name: staff.name.clone(),
+        who: crate::ui::Who::from(&staff),
         demo,
     };
-    Html(crate::ui::reception::page_markup(&view).into_string()).into_response()
+    Html(crate::ui::reception::page_markup(lang, &view).into_string()).into_response()
 }

@@ -24,6 +24,23 @@ const LABELS: [(&str, &str, &str); 9] = [
     ("summary", "事案の概要", "Summary"),
 ];
 
+/// A coded field's choices, `(code, word)`, in the page language; `None` for free text.
+fn choices(lang: Lang, field: &str) -> Option<Vec<(&'static str, &'static str)>> {
+    match field {
+        "child_sex" => Some(vec![
+            ("male", lang.t("男", "Male")),
+            ("female", lang.t("女", "Female")),
+        ]),
+        "abuse_type" => Some(vec![
+            ("physical", lang.t("身体的虐待", "Physical abuse")),
+            ("psychological", lang.t("心理的虐待", "Psychological abuse")),
+            ("neglect", lang.t("ネグレクト", "Neglect")),
+            ("sexual", lang.t("性的虐待", "Sexual abuse")),
+        ]),
+        _ => None,
+    }
+}
+
 /// The pages' settings for their script: language and field labels.
 fn page_config(lang: Lang) -> String {
     json!({
@@ -71,6 +88,14 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
                         img.crop alt=(lang.t("読み取り箇所", "Where it was read")) hidden;
                         @if name == "summary" {
                             textarea id=(format!("f-{name}")) name=(name) rows="4" {}
+                        } @else if let Some(options) = choices(lang, name) {
+                            // Codes shown as words: the box stores the code.
+                            select id=(format!("f-{name}")) name=(name) {
+                                option value="" { (lang.t("（選んでください）", "(choose)")) }
+                                @for (code, word) in options {
+                                    option value=(code) { (word) }
+                                }
+                            }
                         } @else {
                             input id=(format!("f-{name}")) name=(name) type="text";
                         }
@@ -108,12 +133,12 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
             p #cases-state { "—" }
             table #cases .list {
                 thead { tr {
-                    th { (lang.t("保存", "Saved")) }
-                    th { (lang.t("児童氏名", "Child")) }
-                    th { (lang.t("生年月日", "Born")) }
-                    th { (lang.t("種別", "Type")) }
-                    th { (lang.t("通告者", "From")) }
-                    th { (lang.t("端末", "Box")) }
+                    th scope="col" { (lang.t("保存", "Saved")) }
+                    th scope="col" { (lang.t("児童氏名", "Child")) }
+                    th scope="col" { (lang.t("生年月日", "Born")) }
+                    th scope="col" { (lang.t("種別", "Type")) }
+                    th scope="col" { (lang.t("通告者", "From")) }
+                    th scope="col" { (lang.t("端末", "Box")) }
                 } }
                 tbody {}
             }
