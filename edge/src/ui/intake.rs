@@ -61,6 +61,7 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
             h2 { (lang.t("通告書を読み込む", "Scan a notice")) }
             p { (lang.t("画像（PNG・JPEG・TIFF）またはPDFを選んでください。スキャナーの共有フォルダーに置かれたものも下に出ます。",
                         "Choose an image (PNG, JPEG, TIFF) or a PDF. Files the scanner drops in its folder appear below too.")) }
+            label for="upload" { (lang.t("ファイルを選ぶ", "Choose a file")) }
             input #upload type="file" accept="image/png,image/jpeg,image/tiff,application/pdf" data-testid="upload";
             p #upload-message .error hidden role="alert" {}
         }
@@ -71,7 +72,7 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
                     th { (lang.t("ファイル", "File")) }
                     th { (lang.t("受付", "Received")) }
                     th { (lang.t("状態", "State")) }
-                    th {}
+                    th { span.visually-hidden { (lang.t("操作", "Action")) } }
                 } }
                 tbody {}
             }

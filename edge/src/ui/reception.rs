@@ -29,7 +29,7 @@ pub struct ReceptionView {
 }
 
 /// The reception page, laid out for a landscape tablet: the reader's state, the reading and
-/// the check-in on the left, the PIN pad on the right (both within 1024×768), search below.
+/// the search and the check-in on the left, the PIN pad on the right (both within 1024×768).
 pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
     let body = html! {
         div.desk {
@@ -41,14 +41,6 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                 section #checked-in .station hidden aria-live="polite" {
                     h2 #checked-in-title { "受付しました" }
                     p #checked-in-stations {}
-                }
-                section #result .station hidden {
-                    h2 { "読み取り結果 " span.en { "Card reading" } }
-                    dl #result-fields {}
-                }
-                section #candidates .station hidden {
-                    h2 { "予約者 " span.en { "Booked resident" } }
-                    ul #candidate-list .demo-list {}
                 }
                 section .station #search {
                     h2 { "カードがない方を検索 " span.en { "Find a resident without a card" } }
@@ -66,6 +58,14 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                         }
                     }
                     p #search-message .error hidden role="alert" {}
+                }
+                section #result .station hidden {
+                    h2 { "読み取り結果 " span.en { "Card reading" } }
+                    dl #result-fields {}
+                }
+                section #candidates .station hidden {
+                    h2 { "予約者 " span.en { "Booked resident" } }
+                    ul #candidate-list .demo-list {}
                 }
             }
             div.desk-side {
