@@ -138,7 +138,11 @@ pub fn links(who: &Who) -> Vec<(String, &'static str, &'static str)> {
                 v.push(board());
             }
             for k in kinds {
-                v.push((format!("/station/{}", k.as_str()), k.label_ja(), k.label_en()));
+                v.push((
+                    format!("/station/{}", k.as_str()),
+                    k.label_ja(),
+                    k.label_en(),
+                ));
             }
             if who.role != Role::Nurse {
                 v.push(board());

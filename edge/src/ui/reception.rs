@@ -102,5 +102,11 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
         script { (PreEscaped(RECEPTION_JS)) }
     };
     let title = format!("{} — {}", lang.t("受付", "Reception"), v.venue_name);
-    page_with(lang, &title, "reception", who_at(lang, &v.who, "/reception"), body)
+    page_with(
+        lang,
+        &title,
+        "reception",
+        who_at(lang, &v.who, "/reception"),
+        body,
+    )
 }
