@@ -108,6 +108,12 @@ async function wayfinding(browser) {
     await axe(page, `${name} main page`);
     await shot(page, `role-${name}-1024x768`);
     if (id === "R001") {
+      // The language switch works on reception too (and is remembered until switched back).
+      await page.goto(base + "/reception?lang=en");
+      check((await page.textContent("header form.logout button")).trim() === "Sign out", "reception in English: sign-out");
+      await axe(page, "reception (en)");
+      await page.goto(base + "/reception?lang=ja");
+      check((await page.textContent("header form.logout button")).trim() === "ログアウト", "reception back in Japanese");
       // The board as reception: a way back to reception, no link into a station.
       await page.goto(base + "/");
       await frame(page, role, ["/reception"]);

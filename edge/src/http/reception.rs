@@ -22,7 +22,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use checkup_drivers::card::{CardError, CardReading, Pin, ReadOptions};
 use checkup_drivers::emulator::{EmulatedCard, Faults, Profile};
 use checkup_protocol::{Role, StationKind};
@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use super::extract::Body;
 use super::{AppState, CHECKUP_ROLES, require};
-use crate::auth::{self, Staff};
+use crate::auth::Staff;
 use crate::cards::ReaderState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::identity::MatchOutcome;
@@ -627,21 +627,26 @@ pub(crate) async fn demo_untap(
     operation_id = "reception_page",
     tag = "pages",
     description = "The reception page (reception, venue admin).",
+    params(super::pages::LangQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
         (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
+        (status = 400, description = "`malformed_query`", body = ErrorBody),
         (status = 403, description = "The role may not (page)", content_type = "text/html", body = String),
     ),
     security((), ("session" = [])),
 )]
-pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
-        return Redirect::to("/login").into_response();
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    super::extract::Query(q): super::extract::Query<super::pages::LangQuery>,
+) -> Response {
+    let v = match super::pages::visitor(&state, &headers, &q, &[Role::Reception, Role::VenueAdmin])
+    {
+        Ok(v) => v,
+        Err(answer) => return *answer,
     };
-    let (lang, _) = super::pages::lang_of(&headers, &super::pages::LangQuery::default());
-    if require(&staff, &[Role::Reception, Role::VenueAdmin]).is_err() {
-        return super::pages::forbidden_page(lang, &staff);
-    }
+    let (lang, staff) = (v.lang, &v.staff);
     let demo = if state.cards.virtual_card().is_some() {
         crate::demo::roster()
             .into_iter()
@@ -657,8 +662,8 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
     };
     let view = crate::ui::reception::ReceptionView {
         venue_name: state.venue.name.clone(),
-        who: crate::ui::Who::from(&staff),
+        who: crate::ui::Who::from(staff),
         demo,
     };
-    Html(crate::ui::reception::page_markup(lang, &view).into_string()).into_response()
+    v.answer(Html(crate::ui::reception::page_markup(lang, &view).into_string()).into_response())
 }
