@@ -268,9 +268,9 @@ async function board(browser) {
     const free = j.residents.filter((x) => !(j.checked_in || []).includes(x.resident_id))[0];
     const c = await fetch("/api/reception/check-in", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ id: window.ceUuid7 ? window.ceUuid7() : crypto.randomUUID(), resident_id: free.resident_id, mynumber: false }) });
-    return [c.status, free.resident_id];
+    return [c.status, free.resident_id, await c.json()];
   });
-  check(resident[0] === 201 || resident[0] === 200, "check-in from the board's box: " + resident);
+  check(resident[0] === 201 || resident[0] === 200, "check-in from the board's box: " + JSON.stringify(resident));
   await admin.waitForFunction((n) => Number(document.querySelector('[data-testid="opened"]').textContent) === n + 1, opened0, { timeout: 10000 })
     .catch(() => check(false, "受付済 does not update live"));
   await admin.waitForFunction(() => document.querySelectorAll("#sessions tbody tr").length >= 2, null, { timeout: 10000 });
@@ -281,6 +281,32 @@ async function board(browser) {
   }));
   check(counts.waiting === counts.rows, "待ち counts each resident once, at their next station: " + JSON.stringify(counts));
   check(counts.open === counts.rows, "受診中 counts the residents not finished: " + JSON.stringify(counts));
+  // That resident through every station (the doctor signs each off): finished, and no
+  // longer counted in 受診中 or in any station's 待ち.
+  const doctor = await signIn(browser, "D001", "4441", TABLET);
+  const opened = resident[2];
+  const done = await doctor.evaluate(async ([o, rid]) => {
+    const out = [];
+    for (const st of o.stations) {
+      const r = await fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ id: window.ceUuid7(), body: { kind: "station_visited",
+          payload: { session_id: o.session_id, resident_id: rid, station: st, confirmed: true } } }) });
+      out.push(r.status);
+    }
+    return out;
+  }, [opened, resident[1]]);
+  check(done.every((s) => s === 201), "the doctor signs every station off: " + done);
+  await doctor.context().close();
+  await admin.waitForSelector("#sessions tbody tr.finished", { timeout: 10000 })
+    .catch(() => check(false, "the finished resident is not shown finished"));
+  const later = await admin.evaluate(() => ({
+    waiting: Array.from(document.querySelectorAll("li.station b.w")).reduce((a, b) => a + Number(b.textContent), 0),
+    rows: document.querySelectorAll("#sessions tbody tr:not(.finished)").length,
+    finished: document.querySelectorAll("#sessions tbody tr.finished").length,
+    open: Number(document.querySelector('[data-testid="open"]').textContent),
+  }));
+  check(later.finished === 1 && later.open === later.rows && later.waiting === later.rows,
+    "受診中 and 待ち without the finished: " + JSON.stringify(later));
   await axe(admin, "board (ja)");
   await shot(admin, "board-1920x1080");
   // Offline: the board says it is not live, then live again.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use maud::{Markup, PreEscaped, html};
 use serde_json::json;
 
-use super::{Lang, Who, page, who};
+use super::{Lang, Who, page, who_at};
 
 const INTAKE_JS: &str = include_str!("../../assets/intake.js");
 const CASES_JS: &str = include_str!("../../assets/cases.js");
@@ -120,7 +120,7 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
     page(
         lang,
         lang.t("児童通告書の受付", "Police notice intake"),
-        who(lang, staff),
+        who_at(lang, staff, "/intake"),
         body,
     )
 }
@@ -160,7 +160,7 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
     page(
         lang,
         lang.t("児童虐待通告 事案", "Child-welfare cases"),
-        who(lang, staff),
+        who_at(lang, staff, "/cases"),
         body,
     )
 }
