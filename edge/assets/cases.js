@@ -14,7 +14,10 @@
 
   function detail(c) {
     document.getElementById("case").hidden = false;
-    document.getElementById("case-title").textContent = v(c, "child_name") + "（" + c.case_id + "）";
+    // Titled by child and notice date (the case id is no name for a person).
+    var date = v(c, "notice_date") || new Date(c.saved_ms).toISOString().slice(0, 10);
+    document.getElementById("case-title").textContent = (v(c, "child_name") || t("（氏名なし）", "(no name)")) +
+      t("　" + date + " 通告", " — notice of " + date);
     var dl = document.getElementById("case-fields");
     dl.textContent = "";
     cfg.fields.forEach(function (f) {

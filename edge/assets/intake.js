@@ -9,6 +9,7 @@
   var STATUS = { reading: t("読み取り中", "Reading"), ready: t("確認待ち", "To review"),
     failed: t("読み取れず", "Unreadable"), saved: t("保存済", "Saved") };
   var REVIEW_BELOW = 0.8;
+  var REQUIRED = ["notice_date", "child_name", "child_birth_date", "abuse_type"];
   var current = null;
 
   function show(el, text) { el.textContent = text || ""; el.hidden = !text; }
@@ -69,7 +70,14 @@
       var div = document.querySelector('.field[data-field="' + f.name + '"]');
       var input = document.getElementById("f-" + f.name);
       var got = fields[f.name] || { value: null, confidence: 0, review: true };
-      input.value = got.value == null ? "" : got.value;
+      var value = got.value == null ? "" : String(got.value);
+      if (input.tagName === "SELECT" && value && !Array.prototype.some.call(input.options, function (o) { return o.value === value; })) {
+        // A reading that is no code: shown as read, to be chosen again (the box refuses it).
+        var o = document.createElement("option");
+        o.value = value; o.textContent = value + t("（読み取りのまま）", " (as read)"); o.dataset.read = "1";
+        input.appendChild(o);
+      }
+      input.value = value;
       input.dataset.read = input.value;
       var low = got.review || got.confidence < REVIEW_BELOW;
       div.classList.toggle("low", low);
@@ -84,7 +92,7 @@
         lab.appendChild(cb);
         lab.appendChild(document.createTextNode(t(" 画像と照らして確認しました", " Checked against the image")));
         div.appendChild(lab);
-        input.addEventListener("input", function () { cb.checked = true; }, { once: true });
+        input.addEventListener(input.tagName === "SELECT" ? "change" : "input", function () { cb.checked = true; }, { once: true });
       }
       var img = div.querySelector("img.crop");
       img.hidden = true;
@@ -112,12 +120,17 @@
     }
     var fields = {};
     cfg.fields.forEach(function (f) { fields[f.name] = document.getElementById("f-" + f.name).value; });
+    // Required before sending (the box refuses them too).
+    var empty = REQUIRED.filter(function (k) { return !fields[k].trim(); }).map(function (k) {
+      var f = cfg.fields.filter(function (x) { return x.name === k; })[0]; return en ? f.en : f.ja; });
+    if (empty.length) { show(msg, t("必須の項目が空です: ", "Required fields are empty: ") + empty.join(t("、", ", "))); return; }
     var body = { fields: fields, resident_id: document.getElementById("f-resident").value };
     try {
       var r = await fetch("/api/intake/scans/" + current.id + "/case", {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       var b = await r.json().catch(function () { return {}; });
       if (!r.ok) { show(msg, t("保存できません: ", "Not saved: ") + (b.message || r.status)); return; }
+      show(msg, "");
       document.getElementById("review").hidden = true;
       current = null;
       var up = document.getElementById("upload-message");

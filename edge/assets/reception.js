@@ -1,4 +1,5 @@
-// Reception page: live reader events (SSE), PIN pad, card reading, demo taps.
+// Reception page: live reader events (SSE), PIN pad, card reading, search, check-in (the
+// screen cleared for the next resident; no second check-in offered), demo taps.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -48,6 +49,9 @@
     delete pendingIds[r.resident_id];
     $("checked-in").hidden = false;
     if (a.ok) {
+      checkedIn[r.resident_id] = true;
+      nextResident();
+      $("checked-in").hidden = false;
       $("checked-in-title").textContent = "受付しました: " + r.name + " / Checked in";
       $("checked-in-stations").textContent = "回る検査: " + (a.body.station_labels || []).join(" → ");
     } else {
@@ -64,17 +68,40 @@
     var m = e.detail.entry.meta || {};
     if (!e.detail.waited && m.resident) { answered({ resident_id: m.resident, name: m.name }, e.detail.answer); }
   });
+  // Residents with an open session (from the box's answers, and those checked in here).
+  var checkedIn = {};
+  function noteCheckedIn(ids) { (ids || []).forEach(function (id) { checkedIn[id] = true; }); }
+  // The screen cleared for the next resident: no reading, no candidates, no search left.
+  function nextResident() {
+    showPin(false);
+    $("result").hidden = true;
+    $("result-fields").textContent = "";
+    $("candidates").hidden = true;
+    $("candidate-list").textContent = "";
+    $("search-form").reset();
+    $("search-message").hidden = true;
+    viaMyNumber = false;
+    status("次の方のカードをかざしてください", "Next resident: tap the card on the reader");
+  }
   function showCandidates(list) {
     var ul = $("candidate-list");
     ul.textContent = "";
     list.forEach(function (r) {
       var li = document.createElement("li");
       li.textContent = r.name + "（" + r.name_kana + "） " + r.birth_date + " " + r.address + " ";
-      var b = document.createElement("button");
-      b.type = "button"; b.className = "check-in"; b.dataset.resident = r.resident_id;
-      b.textContent = "受付する / Check in";
-      b.addEventListener("click", function () { checkIn(r); });
-      li.appendChild(b);
+      if (checkedIn[r.resident_id]) {
+        // Never offered twice: the box would refuse a second session anyway.
+        var note = document.createElement("span");
+        note.className = "checked-in-note"; note.dataset.resident = r.resident_id;
+        note.textContent = "受付済みです / Already checked in";
+        li.appendChild(note);
+      } else {
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "check-in"; b.dataset.resident = r.resident_id;
+        b.textContent = "受付する / Check in";
+        b.addEventListener("click", function () { checkIn(r); });
+        li.appendChild(b);
+      }
       ul.appendChild(li);
     });
     $("candidates").hidden = list.length === 0;
@@ -91,6 +118,7 @@
           status("読み取りました", "Card read");
           viaMyNumber = true; cardUid = null;
           showResult([["氏名 Name", j.name], ["住所 Address", j.address], ["生年月日 Birth date", j.birth_date], ["性別 Sex", SEX[j.sex] || j.sex]]);
+          noteCheckedIn(j.checked_in);
           var m = j.match || { outcome: "not_found" };
           if (m.outcome === "exact") { showCandidates([m.candidate.resident]); }
           else if (m.outcome === "choose") {
@@ -139,13 +167,27 @@
   $("search-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var q = encodeURIComponent($("search-q").value), birth = encodeURIComponent($("search-birth").value);
+    var msg = $("search-message");
+    var say = function (text) { msg.textContent = text; msg.hidden = !text; };
+    say("");
     fetch("/api/roster/search?q=" + q + "&birth=" + birth)
       .then(function (r) { return r.json(); })
       .then(function (j) {
-        if (j.residents) { if (!cardUid) { viaMyNumber = false; } showCandidates(j.residents); }
-        else { status("検索できません", window.ceMessage(j.error || "unknown")); }
+        if (j.residents) {
+          // A reading of an earlier My Number card is not this resident's: hide it.
+          if (!cardUid) { viaMyNumber = false; $("result").hidden = true; }
+          noteCheckedIn(j.checked_in);
+          showCandidates(j.residents);
+          if (j.residents.length === 0) { say("該当する予約者はいません / No booked resident matches"); }
+        } else if (j.error === "malformed_request") {
+          say("氏名を2文字以上、または生年月日を入れてください / Enter two characters of the name, or the birth date");
+        } else {
+          say("検索できません / Search failed: " + window.ceMessage(j.error || "unknown"));
+        }
       })
-      .catch(function () { status("検索できません（通信できません）。通信が戻ったらもう一度検索してください", "Search failed: offline — search again when the network is back"); });
+      .catch(function () {
+        say("通信できません。ネットワークを確かめて、もう一度検索してください / Cannot reach the box: check the network and search again");
+      });
   });
   var untap = $("untap");
   if (untap) { untap.addEventListener("click", function () { fetch("/api/demo/untap", { method: "POST" }); }); }

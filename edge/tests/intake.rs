@@ -97,6 +97,31 @@ async fn reading_a_scan_a_crop_and_the_case_list_is_audited_for_child_welfare_on
     assert_eq!(get_status(&clerk, &none).await, 404);
     assert_eq!(admin_view(&admin).await.0, withheld0 + 2);
 
+    // Required fields empty, or a date that is no date: refused, saying which, nothing saved.
+    let (st, refused) = clerk
+        .post(
+            &format!("/api/intake/scans/{id}/case"),
+            &json!({"fields": {"child_name": t.child_name, "summary": t.summary}}),
+        )
+        .await;
+    assert_eq!(st, 422, "{refused}");
+    assert_eq!(refused["error"], "missing_fields", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("通告日") && message.contains("生年月日") && !message.contains("児童氏名"),
+        "{refused}"
+    );
+    let (st, refused) = clerk
+        .post(
+            &format!("/api/intake/scans/{id}/case"),
+            &json!({"fields": {"notice_date": t.notice_date, "child_name": t.child_name,
+                "child_birth_date": "日年月日", "abuse_type": t.abuse_type}}),
+        )
+        .await;
+    assert_eq!(st, 422, "{refused}");
+    assert_eq!(refused["error"], "invalid_field", "{refused}");
+    assert_eq!(admin_view(&admin).await.0, withheld0 + 2);
+
     // Saved as a case (the save itself is a child-case event).
     let fields = json!({
         "notice_date": t.notice_date, "reporting_agency": t.reporting_agency,

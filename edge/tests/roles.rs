@@ -82,7 +82,8 @@ async fn each_route_refuses_the_wrong_roles() {
             "no session: {method} {path}"
         );
     }
-    // Pages: checkup pages refuse child-welfare and audit roles; without a session, sign in.
+    // Pages: checkup pages refuse child-welfare and audit roles (the board's address gives
+    // the auditor a page saying where its work is); without a session, sign in.
     let pages: &[(&str, &[&str])] = &[
         ("/", &["R1", "S1", "N1", "A1"]),
         ("/reception", &["R1", "A1"]),
@@ -105,6 +106,18 @@ async fn each_route_refuses_the_wrong_roles() {
                 // The clerk's home is the notice intake, never the checkup board.
                 assert_eq!(r.url().path(), "/intake", "C1 is sent on from /");
                 assert_eq!(status, 200);
+                continue;
+            }
+            if *path == "/" && !allowed.contains(id) && !["C1", "K1"].contains(id) {
+                // A role with no page on the box (the auditor) gets a page of its own
+                // saying so, never the board.
+                let html = r.text().await.expect("page");
+                assert_eq!(status, 200, "{id} at /");
+                assert!(
+                    !html.contains("ul class=\"stations\""),
+                    "{id} sees the board"
+                );
+                assert!(html.contains("本庁"), "{id}: {html}");
                 continue;
             }
             if allowed.contains(id) {

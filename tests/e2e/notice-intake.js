@@ -57,7 +57,7 @@ function check(cond, what) { if (!cond) throw new Error(what); }
   await clerk.click(row);
   await clerk.waitForSelector('.field[data-field="child_name"] img.crop:not([hidden])', { timeout: 10000 });
   const read = await clerk.$$eval("#review-form .field[data-field]", (divs) => divs.map((d) => ({
-    name: d.dataset.field, value: d.querySelector("input,textarea").value, low: d.classList.contains("low"),
+    name: d.dataset.field, value: d.querySelector("input,textarea,select").value, low: d.classList.contains("low"),
     crop: !d.querySelector("img.crop").hidden })));
   check(read.filter((f) => f.crop).length >= 6, "crops beside the fields: " + JSON.stringify(read));
   await clerk.screenshot({ path: path.join(shots, "8-intake-review.png"), fullPage: true });

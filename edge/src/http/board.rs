@@ -34,6 +34,10 @@ pub(crate) struct Board {
     stations: Vec<BoardStation>,
     /// Open sessions.
     sessions: Vec<BoardSession>,
+    /// Residents checked in today (sessions opened).
+    opened: u64,
+    /// Residents checked in and not yet through every station.
+    in_progress: u64,
     /// Events in this box's log.
     events: u64,
     /// The replication link.
@@ -51,8 +55,10 @@ pub(crate) struct BoardStation {
     label: &'static str,
     /// English label.
     label_en: &'static str,
-    /// Open sessions still due there.
+    /// Residents whose next station this is (the one they are at, else the suggested one).
     waiting: usize,
+    /// Open sessions that still have this station to do (waiting here or elsewhere).
+    due: usize,
     /// Sessions done there.
     done: usize,
     /// Median milliseconds the station takes (null before any session finished it).
@@ -72,7 +78,7 @@ pub(crate) struct BoardSession {
     remaining: Vec<StationKind>,
     /// Every station is done.
     finished: bool,
-    /// Suggested next station (shortest expected wait).
+    /// Next station: the one already begun, else the suggested one (shortest expected wait).
     next: Option<StationKind>,
     /// Items recorded twice by different stations.
     conflicts: Vec<String>,
@@ -163,29 +169,23 @@ pub(crate) fn board_json(state: &AppState) -> Board {
         let waiting = progress.get(&k).map_or(0, |x| x.waiting) as u64;
         waiting * medians.get(&k).copied().flatten().unwrap_or(5 * 60_000)
     };
-    let stations = StationKind::ALL
-        .into_iter()
-        .map(|k| {
-            let pr = progress.get(&k).copied().unwrap_or_default();
-            BoardStation {
-                kind: k,
-                label: k.label_ja(),
-                label_en: k.label_en(),
-                waiting: pr.waiting,
-                done: pr.done,
-                median_ms: medians.get(&k).copied().flatten(),
-            }
-        })
-        .collect();
-    let sessions = p
+    let sessions: Vec<BoardSession> = p
         .open_sessions()
         .into_iter()
         .map(|s| {
             let remaining = s.remaining();
-            let next = remaining
+            // A station begun (something recorded there) and not done is where the
+            // resident is; otherwise the one with the shortest expected wait.
+            let begun = remaining
                 .iter()
                 .copied()
-                .min_by_key(|k| (expected_wait(*k), *k));
+                .find(|k| s.first_at_station.contains_key(k));
+            let next = begun.or_else(|| {
+                remaining
+                    .iter()
+                    .copied()
+                    .min_by_key(|k| (expected_wait(*k), *k))
+            });
             let name = state
                 .roster
                 .get(&s.resident_id)
@@ -237,9 +237,33 @@ pub(crate) fn board_json(state: &AppState) -> Board {
         held,
         boxes,
     };
+    let mut next_here: BTreeMap<StationKind, usize> = BTreeMap::new();
+    for s in sessions.iter().filter(|s| !s.finished) {
+        if let Some(k) = s.next {
+            *next_here.entry(k).or_default() += 1;
+        }
+    }
+    let stations = StationKind::ALL
+        .into_iter()
+        .map(|k| {
+            let pr = progress.get(&k).copied().unwrap_or_default();
+            BoardStation {
+                kind: k,
+                label: k.label_ja(),
+                label_en: k.label_en(),
+                waiting: next_here.get(&k).copied().unwrap_or(0),
+                due: pr.waiting,
+                done: pr.done,
+                median_ms: medians.get(&k).copied().flatten(),
+            }
+        })
+        .collect();
+    let in_progress = sessions.iter().filter(|s| !s.finished).count() as u64;
     let forwarding = state.forward.lock().map(|f| f.clone()).unwrap_or_default();
     Board {
         stations,
+        opened: p.sessions_opened() as u64,
+        in_progress,
         sessions,
         events: ledger.event_count(),
         replication,
@@ -315,4 +339,24 @@ pub(crate) async fn events(
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+impl Board {
+    /// Residents checked in today.
+    pub(crate) fn opened(&self) -> u64 {
+        self.opened
+    }
+
+    /// Residents checked in and not through every station.
+    pub(crate) fn in_progress(&self) -> u64 {
+        self.in_progress
+    }
+
+    /// A station kind's `(waiting, done)`.
+    pub(crate) fn counts(&self, kind: StationKind) -> (usize, usize) {
+        self.stations
+            .iter()
+            .find(|s| s.kind == kind)
+            .map_or((0, 0), |s| (s.waiting, s.done))
+    }
 }

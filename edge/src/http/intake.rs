@@ -372,6 +372,69 @@ pub(crate) struct SaveRequest {
 /// A typed value into the stored form: 和暦 dates to ISO, 男/女 to male/female, the abuse
 /// type to its code, names and addresses without spaces. Unrecognised values are kept as
 /// typed so validation names them.
+/// The fields a case cannot be saved without, with their names for the message.
+const REQUIRED: [(&str, &str, &str); 4] = [
+    ("notice_date", "通告日", "notice date"),
+    ("child_name", "児童氏名", "child's name"),
+    ("child_birth_date", "生年月日", "birth date"),
+    ("abuse_type", "虐待の種別", "abuse type"),
+];
+
+/// Refuse a case with a required field empty (`missing_fields`) or a date, sex or abuse type
+/// that cannot be read as one (`invalid_field`), naming the fields in Japanese and English.
+fn check_required(fields: &BTreeMap<String, NoticeField>) -> Result<(), ApiError> {
+    let value = |k: &str| fields.get(k).map_or("", |f| f.value.as_str());
+    let missing: Vec<(&str, &str)> = REQUIRED
+        .iter()
+        .filter(|(k, _, _)| value(k).is_empty())
+        .map(|(_, ja, en)| (*ja, *en))
+        .collect();
+    if !missing.is_empty() {
+        let ja: Vec<&str> = missing.iter().map(|m| m.0).collect();
+        let en: Vec<&str> = missing.iter().map(|m| m.1).collect();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_fields",
+            format!(
+                "必須の項目が空です: {} / Required fields are empty: {}",
+                ja.join("、"),
+                en.join(", ")
+            ),
+        ));
+    }
+    let mut bad: Vec<(&str, &str)> = Vec::new();
+    for (k, ja, en) in [
+        ("notice_date", "通告日", "notice date"),
+        ("child_birth_date", "生年月日", "birth date"),
+    ] {
+        if !checkup_protocol::notice::is_iso_date(value(k)) {
+            bad.push((ja, en));
+        }
+    }
+    let sex = value("child_sex");
+    if !matches!(sex, "" | "male" | "female") {
+        bad.push(("性別", "sex"));
+    }
+    if !checkup_protocol::notice::ABUSE_TYPES.contains(&value("abuse_type")) {
+        bad.push(("虐待の種別", "abuse type"));
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let ja: Vec<&str> = bad.iter().map(|m| m.0).collect();
+    let en: Vec<&str> = bad.iter().map(|m| m.1).collect();
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        format!(
+            "読み取れない値があります（日付は 2015-04-01 または 平成27年4月1日 の形で）: {} / \
+             Cannot be read as a value (dates as 2015-04-01): {}",
+            ja.join("、"),
+            en.join(", ")
+        ),
+    ))
+}
+
 fn normalise(field: &str, typed: &str) -> String {
     let t = typed.trim();
     if t.is_empty() {
@@ -422,8 +485,9 @@ pub(crate) struct CaseSaved {
     post,
     path = "/api/intake/scans/{id}/case",
     tag = "intake",
-    description = "Save the reviewed notice as a case (child-welfare clerk). Saving a scan \
-                   twice gives the first case back.",
+    description = "Save the reviewed notice as a case (child-welfare clerk); refused while the \
+                   notice date, the child's name, birth date or abuse type is empty or cannot \
+                   be read. Saving a scan twice gives the first case back.",
     params(("id" = String, Path, description = "Scan id (UUID)")),
     request_body(content = SaveRequest, content_type = "application/json"),
     responses(
@@ -435,7 +499,9 @@ pub(crate) struct CaseSaved {
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`still_reading`, `conflict`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
-        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 422, description = "`missing_fields` (notice date, child's name, birth date or \
+            abuse type empty), `invalid_field` (a date, sex or abuse type that cannot be read), \
+            `invalid_payload`", body = ErrorBody),
         (status = 500, description = "`storage`, `internal`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
     ),
@@ -502,6 +568,7 @@ pub(crate) async fn save_case(
             },
         );
     }
+    check_required(&fields)?;
     let case_id = Uuid::now_v7();
     let notice = NoticeIntakeSaved {
         case_id,

@@ -6,7 +6,7 @@
 //! | file | routes |
 //! |---|---|
 //! | [`auth`] | `POST /api/login`, `POST /api/logout` |
-//! | [`pages`] | `GET /` (the board page), `GET/POST /login`, `POST /logout`, `GET /assets/app.css` |
+//! | [`pages`] | `GET /` (the board page), `GET/POST /login`, `POST /logout`, `GET /assets/app.css`, `GET /favicon.svg`, the 404 page |
 //! | [`events`] | `POST/GET /api/events`, `POST /api/replicate`, `GET /api/sessions/{id}` (audited) |
 //! | [`status`] | `GET /healthz`, `GET /api/venue`, `GET /api/replication/state`, `GET /api/forward/status` |
 //! | [`board`] | `GET /api/board`, `GET /api/board/events` (live) |
@@ -147,7 +147,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
     let max_scan = usize::try_from(state.inbox.max_file_bytes()).unwrap_or(usize::MAX);
     let (router, document) = routes(max_scan).split_for_parts();
     router
-        .fallback(extract::no_such_route)
+        .fallback(pages::not_found)
         .method_not_allowed_fallback(extract::method_not_allowed)
         .layer(axum::Extension(openapi::Document::new(&document)))
         .layer(DefaultBodyLimit::max(max_body))
@@ -169,6 +169,7 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(pages::login_page, pages::login_submit))
         .routes(routes!(pages::logout_submit))
         .routes(routes!(pages::css))
+        .routes(routes!(pages::favicon))
         .routes(routes!(status::healthz))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))

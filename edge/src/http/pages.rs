@@ -10,7 +10,7 @@ use super::extract::{Form, Query};
 use super::{AppState, set_cookie};
 use crate::auth::{self, Staff};
 use crate::http::error::ErrorBody;
-use crate::ui::{self, APP_CSS, Lang, Who};
+use crate::ui::{self, APP_CSS, FAVICON_SVG, Lang, Who};
 use checkup_protocol::Role;
 
 /// The page language.
@@ -105,14 +105,14 @@ pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> 
     path = "/",
     tag = "pages",
     description = "The venue board page for the checkup roles; the child-welfare roles are sent \
-                   to their pages, anyone not signed in to `/login`.",
+                   to their pages, anyone not signed in to `/login`; the roles with no page on \
+                   a venue box (auditor, central admin) get a page saying where their work is.",
     params(LangQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
         (status = 303, description = "To `/login`, `/intake` or `/cases`",
             headers(("Location" = String, description = "Where to go"))),
         (status = 400, description = "`malformed_query`", body = ErrorBody),
-        (status = 403, description = "The role may not see the board (page)", content_type = "text/html", body = String),
     ),
     security((), ("session" = [])),
 )]
@@ -136,7 +136,9 @@ pub(crate) async fn venue_page(
         _ => {}
     }
     if !staff.role.is_checkup_role() {
-        return with_lang_cookie(forbidden_page(lang, &staff), lang, set);
+        // Audit and central administration are done on central: their own page here says so.
+        let markup = ui::elsewhere(lang, &Who::from(&staff), &state.venue.name);
+        return with_lang_cookie(Html(markup.into_string()).into_response(), lang, set);
     }
     let view = super::status::venue_view(&state);
     let markup = ui::board::page_markup(lang, &Who::from(&staff), &view);
@@ -186,12 +188,13 @@ pub(crate) struct LoginForm {
     post,
     path = "/login",
     tag = "pages",
-    description = "The sign-in form: to the board with the session cookie, or the page again \
-                   saying what was wrong.",
+    description = "The sign-in form: to the role's own page with the session cookie, or the \
+                   page again saying what was wrong.",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Signed in: to `/`, `Set-Cookie: ce_session=…`",
-            headers(("Location" = String, description = "`/`"))),
+        (status = 303, description = "Signed in: to the role's own page (`/reception`, \
+            `/station/{kind}`, `/`, `/intake`, `/cases`), `Set-Cookie: ce_session=…`",
+            headers(("Location" = String, description = "The role's own page"))),
         (status = 400, description = "`malformed_request`: not a form", body = ErrorBody),
         (status = 401, description = "Wrong staff id or PIN (the page again)", content_type = "text/html", body = String),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
@@ -213,7 +216,7 @@ pub(crate) async fn login_submit(
     match super::auth::sign_in(&state, form.staff_id.trim().to_owned(), form.pin, client).await {
         Ok((token, staff)) => {
             tracing::info!(staff = %staff.id, role = %staff.role, "signed in");
-            let mut resp = Redirect::to("/").into_response();
+            let mut resp = Redirect::to(&ui::home_of(&Who::from(&staff))).into_response();
             set_cookie(&mut resp, &state.auth.cookie(&token));
             resp
         }
@@ -279,4 +282,46 @@ pub(crate) async fn css() -> Response {
         APP_CSS,
     )
         .into_response()
+}
+
+/// `GET /favicon.svg`
+#[utoipa::path(
+    get,
+    path = "/favicon.svg",
+    tag = "pages",
+    description = "The icon of the pages.",
+    responses((status = 200, description = "SVG", content_type = "image/svg+xml", body = String)),
+    security(()),
+)]
+pub(crate) async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        FAVICON_SVG,
+    )
+        .into_response()
+}
+
+/// The answer for an address the box does not serve: the 404 page (with the way back) to a
+/// browser asking for a page, the JSON `no_such_route` to anything else (the API's clients).
+pub(crate) async fn not_found(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let wants_page = !uri.path().starts_with("/api/")
+        && headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"));
+    if !wants_page {
+        return super::extract::no_such_route().await;
+    }
+    let (lang, _) = lang_of(&headers, &LangQuery::default());
+    let who = signed_in(&state, &headers).map(|s| Who::from(&s));
+    let markup = ui::not_found(lang, who.as_ref());
+    (StatusCode::NOT_FOUND, Html(markup.into_string())).into_response()
 }

@@ -22,7 +22,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use checkup_drivers::card::{CardError, CardReading, Pin, ReadOptions};
 use checkup_drivers::emulator::{EmulatedCard, Faults, Profile};
 use checkup_protocol::{Role, StationKind};
@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use super::extract::Body;
 use super::{AppState, CHECKUP_ROLES, require};
-use crate::auth::{self, Staff};
+use crate::auth::Staff;
 use crate::cards::ReaderState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::identity::MatchOutcome;
@@ -240,6 +240,24 @@ pub(crate) struct CardRead {
     /// For a My Number card: the roster entries it matches.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     matched: Option<MatchOutcome>,
+    /// Of the residents matched, those already checked in (an open session): the page
+    /// offers them no second check-in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checked_in: Vec<String>,
+}
+
+/// Of `ids`, the residents with an open session now.
+pub(crate) fn checked_in_of(state: &AppState, ids: &[String]) -> Vec<String> {
+    let p = state.store.projection();
+    let open: std::collections::BTreeSet<&str> = p
+        .open_sessions()
+        .into_iter()
+        .map(|s| s.resident_id.as_str())
+        .collect();
+    ids.iter()
+        .filter(|id| open.contains(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn card_error(e: CardError) -> ApiError {
@@ -331,6 +349,7 @@ pub(crate) async fn read(
     match result {
         Ok(reading) => {
             let mut matched = None;
+            let mut checked_in = Vec::new();
             if let CardReading::Mynumber(b) = &reading {
                 let roster = state.roster.all().map_err(roster_unavailable)?;
                 let items = serde_json::to_value(b).unwrap_or_default();
@@ -349,13 +368,19 @@ pub(crate) async fn read(
                         .collect(),
                     crate::identity::MatchOutcome::NotFound => Vec::new(),
                 };
+                checked_in = checked_in_of(&state, &shown);
                 state
                     .core
                     .audit_read(&staff, shown, "reception card match")
                     .await?;
                 matched = Some(outcome);
             }
-            Ok(Json(CardRead { reading, matched }).into_response())
+            Ok(Json(CardRead {
+                reading,
+                matched,
+                checked_in,
+            })
+            .into_response())
         }
         Err(e) => {
             let tries_left = if let CardError::WrongPin { tries_left } = e {
@@ -602,20 +627,26 @@ pub(crate) async fn demo_untap(
     operation_id = "reception_page",
     tag = "pages",
     description = "The reception page (reception, venue admin).",
+    params(super::pages::LangQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
         (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
+        (status = 400, description = "`malformed_query`", body = ErrorBody),
         (status = 403, description = "The role may not (page)", content_type = "text/html", body = String),
     ),
     security((), ("session" = [])),
 )]
-pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
-        return Redirect::to("/login").into_response();
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    super::extract::Query(q): super::extract::Query<super::pages::LangQuery>,
+) -> Response {
+    let v = match super::pages::visitor(&state, &headers, &q, &[Role::Reception, Role::VenueAdmin])
+    {
+        Ok(v) => v,
+        Err(answer) => return *answer,
     };
-    if require(&staff, &[Role::Reception, Role::VenueAdmin]).is_err() {
-        return super::pages::forbidden_page(crate::ui::Lang::Ja, &staff);
-    }
+    let (lang, staff) = (v.lang, &v.staff);
     let demo = if state.cards.virtual_card().is_some() {
         crate::demo::roster()
             .into_iter()
@@ -631,8 +662,8 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
     };
     let view = crate::ui::reception::ReceptionView {
         venue_name: state.venue.name.clone(),
-        staff_name: staff.name.clone(),
+        who: crate::ui::Who::from(staff),
         demo,
     };
-    Html(crate::ui::reception::page_markup(&view).into_string()).into_response()
+    v.answer(Html(crate::ui::reception::page_markup(lang, &view).into_string()).into_response())
 }

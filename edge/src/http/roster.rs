@@ -41,6 +41,9 @@ pub(crate) struct SearchQuery {
 pub(crate) struct Found {
     /// At most 20.
     residents: Vec<Resident>,
+    /// Of these, the resident numbers already checked in (an open session): the page offers
+    /// them no second check-in.
+    checked_in: Vec<String>,
 }
 
 /// `GET /api/roster/search?q=&birth=`: find a booked resident without a card (reception).
@@ -94,7 +97,13 @@ pub(crate) async fn roster_search(
             "reception search",
         )
         .await?;
-    Ok(Json(Found { residents: hits }).into_response())
+    let ids: Vec<String> = hits.iter().map(|r| r.resident_id.clone()).collect();
+    let checked_in = super::reception::checked_in_of(&state, &ids);
+    Ok(Json(Found {
+        residents: hits,
+        checked_in,
+    })
+    .into_response())
 }
 
 /// A roster file taken in.

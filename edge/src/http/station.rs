@@ -62,15 +62,13 @@ pub(crate) async fn page(
     let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
         return Redirect::to("/login").into_response();
     };
+    let (lang, _) = super::pages::lang_of(&headers, &super::pages::LangQuery::default());
     let Ok(kind) = kind.parse::<StationKind>() else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<p>そのような検査はありません / No such station</p>"),
-        )
-            .into_response();
+        let markup = crate::ui::not_found(lang, Some(&crate::ui::Who::from(&staff)));
+        return (StatusCode::NOT_FOUND, Html(markup.into_string())).into_response();
     };
     if !crate::venue::may_work_at(&staff, kind) {
-        return super::pages::forbidden_page(crate::ui::Lang::Ja, &staff);
+        return super::pages::forbidden_page(lang, &staff);
     }
     let items: Vec<serde_json::Value> = taken_order(kind)
         .into_iter()
@@ -113,7 +111,7 @@ pub(crate) async fn page(
     .to_string();
     let view = crate::ui::station::StationView {
         kind,
-        staff_name: staff.name.clone(),
+        who: crate::ui::Who::from(&staff),
         config,
     };
     Html(crate::ui::station::page_markup(&view).into_string()).into_response()

@@ -78,45 +78,23 @@ pub(crate) async fn venue(
 }
 
 pub(crate) fn venue_json(state: &AppState) -> Venue {
-    let v = venue_view(state);
-    Venue {
-        venue_id: state.venue.id.clone(),
-        venue_name: v.venue_name,
-        node: state.venue.node.clone(),
-        booked: v.booked,
-        sessions_opened: v.opened,
-        open_sessions: v.open,
-        events: state.store.ledger().event_count(),
-        stations: v
-            .stations
-            .into_iter()
-            .map(|s| VenueStation {
-                id: s.id,
-                kind: s.kind,
-                label: s.label,
-                waiting: s.waiting,
-                done: s.done,
-            })
-            .collect(),
-    }
-}
-
-/// The venue's progress as the board page and `GET /api/venue` show it.
-pub(crate) fn venue_view(state: &AppState) -> crate::ui::board::BoardView {
     let p = state.store.projection();
     let progress = p.station_progress();
-    crate::ui::board::BoardView {
+    Venue {
+        venue_id: state.venue.id.clone(),
         venue_name: state.venue.name.clone(),
+        node: state.venue.node.clone(),
         booked: state.venue.booked as u64,
-        opened: p.sessions_opened() as u64,
-        open: p.open_sessions().len() as u64,
+        sessions_opened: p.sessions_opened() as u64,
+        open_sessions: p.open_sessions().len() as u64,
+        events: state.store.ledger().event_count(),
         stations: state
             .venue
             .stations
             .iter()
             .map(|s| {
                 let pr = progress.get(&s.kind).copied().unwrap_or_default();
-                crate::ui::board::StationTile {
+                VenueStation {
                     id: s.id.clone(),
                     kind: s.kind,
                     label: station_label(s.kind, &s.label),
@@ -125,6 +103,35 @@ pub(crate) fn venue_view(state: &AppState) -> crate::ui::board::BoardView {
                 }
             })
             .collect(),
+    }
+}
+
+/// The venue's progress as the board page and `GET /api/venue` show it.
+pub(crate) fn venue_view(state: &AppState) -> crate::ui::board::BoardView {
+    let board = super::board::board_json(state);
+    // One tile per station kind, however many tables the venue set up for it (two blood
+    // pressure tables share one queue).
+    let mut stations: Vec<crate::ui::board::StationTile> = Vec::new();
+    for s in &state.venue.stations {
+        if let Some(t) = stations.iter_mut().find(|t| t.kind == s.kind) {
+            t.tables.push(station_label(s.kind, &s.label));
+            continue;
+        }
+        let (waiting, done) = board.counts(s.kind);
+        stations.push(crate::ui::board::StationTile {
+            id: s.id.clone(),
+            kind: s.kind,
+            tables: vec![station_label(s.kind, &s.label)],
+            waiting,
+            done,
+        });
+    }
+    crate::ui::board::BoardView {
+        venue_name: state.venue.name.clone(),
+        booked: state.venue.booked as u64,
+        opened: board.opened(),
+        open: board.in_progress(),
+        stations,
     }
 }
 

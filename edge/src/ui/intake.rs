@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use maud::{Markup, PreEscaped, html};
 use serde_json::json;
 
-use super::{Lang, Who, page, who};
+use super::{Lang, Who, page, who_at};
 
 const INTAKE_JS: &str = include_str!("../../assets/intake.js");
 const CASES_JS: &str = include_str!("../../assets/cases.js");
@@ -23,6 +23,23 @@ const LABELS: [(&str, &str, &str); 9] = [
     ("abuse_type", "虐待の種別", "Abuse type"),
     ("summary", "事案の概要", "Summary"),
 ];
+
+/// A coded field's choices, `(code, word)`, in the page language; `None` for free text.
+fn choices(lang: Lang, field: &str) -> Option<Vec<(&'static str, &'static str)>> {
+    match field {
+        "child_sex" => Some(vec![
+            ("male", lang.t("男", "Male")),
+            ("female", lang.t("女", "Female")),
+        ]),
+        "abuse_type" => Some(vec![
+            ("physical", lang.t("身体的虐待", "Physical abuse")),
+            ("psychological", lang.t("心理的虐待", "Psychological abuse")),
+            ("neglect", lang.t("ネグレクト", "Neglect")),
+            ("sexual", lang.t("性的虐待", "Sexual abuse")),
+        ]),
+        _ => None,
+    }
+}
 
 /// The pages' settings for their script: language and field labels.
 fn page_config(lang: Lang) -> String {
@@ -44,6 +61,7 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
             h2 { (lang.t("通告書を読み込む", "Scan a notice")) }
             p { (lang.t("画像（PNG・JPEG・TIFF）またはPDFを選んでください。スキャナーの共有フォルダーに置かれたものも下に出ます。",
                         "Choose an image (PNG, JPEG, TIFF) or a PDF. Files the scanner drops in its folder appear below too.")) }
+            label for="upload" { (lang.t("ファイルを選ぶ", "Choose a file")) }
             input #upload type="file" accept="image/png,image/jpeg,image/tiff,application/pdf" data-testid="upload";
             p #upload-message .error hidden role="alert" {}
         }
@@ -54,7 +72,7 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
                     th { (lang.t("ファイル", "File")) }
                     th { (lang.t("受付", "Received")) }
                     th { (lang.t("状態", "State")) }
-                    th {}
+                    th { span.visually-hidden { (lang.t("操作", "Action")) } }
                 } }
                 tbody {}
             }
@@ -71,6 +89,14 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
                         img.crop alt=(lang.t("読み取り箇所", "Where it was read")) hidden;
                         @if name == "summary" {
                             textarea id=(format!("f-{name}")) name=(name) rows="4" {}
+                        } @else if let Some(options) = choices(lang, name) {
+                            // Codes shown as words: the box stores the code.
+                            select id=(format!("f-{name}")) name=(name) {
+                                option value="" { (lang.t("（選んでください）", "(choose)")) }
+                                @for (code, word) in options {
+                                    option value=(code) { (word) }
+                                }
+                            }
                         } @else {
                             input id=(format!("f-{name}")) name=(name) type="text";
                         }
@@ -94,7 +120,7 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
     page(
         lang,
         lang.t("児童通告書の受付", "Police notice intake"),
-        who(lang, staff),
+        who_at(lang, staff, "/intake"),
         body,
     )
 }
@@ -108,12 +134,12 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
             p #cases-state { "—" }
             table #cases .list {
                 thead { tr {
-                    th { (lang.t("保存", "Saved")) }
-                    th { (lang.t("児童氏名", "Child")) }
-                    th { (lang.t("生年月日", "Born")) }
-                    th { (lang.t("種別", "Type")) }
-                    th { (lang.t("通告者", "From")) }
-                    th { (lang.t("端末", "Box")) }
+                    th scope="col" { (lang.t("保存", "Saved")) }
+                    th scope="col" { (lang.t("児童氏名", "Child")) }
+                    th scope="col" { (lang.t("生年月日", "Born")) }
+                    th scope="col" { (lang.t("種別", "Type")) }
+                    th scope="col" { (lang.t("通告者", "From")) }
+                    th scope="col" { (lang.t("端末", "Box")) }
                 } }
                 tbody {}
             }
@@ -134,7 +160,7 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
     page(
         lang,
         lang.t("児童虐待通告 事案", "Child-welfare cases"),
-        who(lang, staff),
+        who_at(lang, staff, "/cases"),
         body,
     )
 }

@@ -2,8 +2,9 @@
 //! never the app state) and returns markup. Japanese first, English beside it or with
 //! `?lang=en`; assets are compiled into the binary, nothing is fetched from outside the box.
 //!
-//! - this file: the page frame (header, who is signed in, sign-out, language), the 403 page,
-//!   the shared script and stylesheet;
+//! - this file: the page frame (header, who is signed in, the pages their role may open,
+//!   sign-out, language), where each role lands, the 403 and 404 pages, the shared script,
+//!   stylesheet and icon;
 //! - [`login`]: staff sign-in; [`board`]: the venue board; [`reception`]: the reception
 //!   tablet; [`station`]: a station's entry page; [`intake`]: the clerk's notice review and
 //!   the caseworkers' case list.
@@ -14,10 +15,14 @@ pub mod login;
 pub mod reception;
 pub mod station;
 
+use checkup_protocol::{Role, StationKind};
 use maud::{DOCTYPE, Markup, html};
 
 /// Script shared by the tablet pages, compiled in.
 pub const COMMON_JS: &str = include_str!("../../assets/common.js");
+
+/// The icon in the browser tab, compiled in.
+pub const FAVICON_SVG: &str = include_str!("../../assets/favicon.svg");
 
 /// The stylesheet, compiled in.
 pub const APP_CSS: &str = include_str!("../../assets/app.css");
@@ -58,26 +63,126 @@ impl Lang {
     }
 }
 
-/// Who is signed in, as the header shows it.
+/// Who is signed in, as the header shows it, and what their role may open.
 #[derive(Debug, Clone)]
 pub struct Who {
     /// Display name.
     pub name: String,
-    /// The role's Japanese label.
-    pub role: &'static str,
+    /// The role.
+    pub role: Role,
+    /// Station kinds they record for (role `station`).
+    pub stations: Vec<StationKind>,
 }
 
 impl From<&crate::auth::Staff> for Who {
     fn from(s: &crate::auth::Staff) -> Who {
         Who {
             name: s.name.clone(),
-            role: s.role.label_ja(),
+            role: s.role,
+            stations: s.stations.clone(),
         }
     }
 }
 
+/// A role's name in the page language.
+pub fn role_label(lang: Lang, role: Role) -> &'static str {
+    let en = match role {
+        Role::Reception => "Reception",
+        Role::Station => "Station staff",
+        Role::Nurse => "Nurse",
+        Role::Doctor => "Doctor",
+        Role::ChildWelfareClerk => "Child-welfare clerk",
+        Role::Caseworker => "Caseworker",
+        Role::VenueAdmin => "Venue admin",
+        Role::CentralAdmin => "Central admin",
+        Role::Auditor => "Auditor",
+    };
+    lang.t(role.label_ja(), en)
+}
+
+/// The station kinds whose pages `who` may open, in the day's order.
+pub fn stations_of(who: &Who) -> Vec<StationKind> {
+    StationKind::ALL
+        .into_iter()
+        .filter(|k| match (who.role, k) {
+            (Role::Doctor, _) => true,
+            (_, StationKind::Doctor) => false,
+            (Role::Nurse, _) => true,
+            (Role::Station, k) => who.stations.contains(k),
+            _ => false,
+        })
+        .collect()
+}
+
+/// The pages `who` may open, as `(path, Japanese, English)`, their own page first.
+pub fn links(who: &Who) -> Vec<(String, &'static str, &'static str)> {
+    let board = || ("/".to_owned(), "会場ボード", "Venue board");
+    let mut v = Vec::new();
+    match who.role {
+        Role::Reception => {
+            v.push(("/reception".to_owned(), "受付", "Reception"));
+            v.push(board());
+        }
+        Role::VenueAdmin => {
+            v.push(board());
+            v.push(("/reception".to_owned(), "受付", "Reception"));
+        }
+        Role::Station | Role::Nurse | Role::Doctor => {
+            // A doctor lands on 診察, station staff on their (first) station, a nurse on
+            // the board, where every station is one tap away.
+            let mut kinds = stations_of(who);
+            if who.role == Role::Doctor {
+                kinds.retain(|k| *k == StationKind::Doctor);
+            }
+            if who.role == Role::Nurse {
+                v.push(board());
+            }
+            for k in kinds {
+                v.push((
+                    format!("/station/{}", k.as_str()),
+                    k.label_ja(),
+                    k.label_en(),
+                ));
+            }
+            if who.role != Role::Nurse {
+                v.push(board());
+            }
+        }
+        Role::ChildWelfareClerk => {
+            v.push(("/intake".to_owned(), "通告書の受付", "Notice intake"));
+            v.push(("/cases".to_owned(), "事案一覧", "Cases"));
+        }
+        Role::Caseworker => v.push(("/cases".to_owned(), "事案一覧", "Cases")),
+        Role::CentralAdmin | Role::Auditor => v.push(board_home()),
+    }
+    v
+}
+
+fn board_home() -> (String, &'static str, &'static str) {
+    ("/".to_owned(), "ホーム", "Home")
+}
+
+/// Where `who` lands after sign-in: their own page.
+pub fn home_of(who: &Who) -> String {
+    links(who)
+        .into_iter()
+        .next()
+        .map_or_else(|| "/".to_owned(), |(p, _, _)| p)
+}
+
 /// The frame of every page: title, header (with `header_extra`), language switch, body.
 pub fn page(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Markup {
+    page_with(lang, title, "", header_extra, body)
+}
+
+/// [`page`] with a class on `body` (e.g. `board`, `reception`) for page-wide styles.
+pub fn page_with(
+    lang: Lang,
+    title: &str,
+    body_class: &str,
+    header_extra: Markup,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -85,13 +190,15 @@ pub fn page(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Mark
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — Checkup Edge" }
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 link rel="stylesheet" href="/assets/app.css";
             }
-            body {
+            body class=[(!body_class.is_empty()).then_some(body_class)] {
                 header {
                     h1 { (title) }
                     (header_extra)
-                    a.lang href=(if lang == Lang::Ja { "?lang=en" } else { "?lang=ja" }) {
+                    a.lang href=(if lang == Lang::Ja { "?lang=en" } else { "?lang=ja" })
+                        lang=(if lang == Lang::Ja { "en" } else { "ja" }) {
                         (if lang == Lang::Ja { "English" } else { "日本語" })
                     }
                 }
@@ -101,23 +208,37 @@ pub fn page(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Mark
     }
 }
 
-/// The signed-in staff member and the sign-out button, for the header.
+/// The signed-in staff member, the pages their role may open (`current` marked) and the
+/// sign-out button, for the header.
 pub fn who(lang: Lang, who: &Who) -> Markup {
+    who_at(lang, who, "")
+}
+
+/// [`who`] with the page at `current` marked as the one open.
+pub fn who_at(lang: Lang, who: &Who, current: &str) -> Markup {
     html! {
-        span.who { (who.name) "（" (who.role) "）" }
-        nav.actions {
-            form method="post" action="/logout" {
-                button type="submit" { (lang.t("ログアウト", "Sign out")) }
+        nav.pages aria-label=(lang.t("画面", "Pages")) {
+            @for (href, ja, en) in links(who) {
+                a href=(href) aria-current=[(href == current).then_some("page")] { (lang.t(ja, en)) }
             }
+        }
+        span.who data-testid="who" { (who.name) "（" (role_label(lang, who.role)) "）" }
+        form.logout method="post" action="/logout" {
+            button type="submit" { (lang.t("ログアウト", "Sign out")) }
         }
     }
 }
 
-/// The page for a signed-in staff member whose role may not open a page.
+/// The page for a signed-in staff member whose role may not open a page: what happened and
+/// the way back to their own page.
 pub fn forbidden(lang: Lang, staff: &Who) -> Markup {
+    let home = home_of(staff);
     let body = html! {
-        p.error role="alert" {
-            (lang.t("この画面を見る権限がありません。", "Your role cannot open this page."))
+        section.station.problem {
+            h2 { "この画面を見る権限がありません" }
+            p lang="en" { "Your role cannot open this page." }
+            p { (lang.t("ご自分の画面に戻ってください。", "Go back to your own page.")) }
+            p { a.button href=(home) data-testid="way-back" { (lang.t("自分の画面へ戻る / Back to my page", "Back to my page / 自分の画面へ戻る")) } }
         }
     };
     page(
@@ -126,4 +247,42 @@ pub fn forbidden(lang: Lang, staff: &Who) -> Markup {
         who(lang, staff),
         body,
     )
+}
+
+/// The page for an address the box does not serve, with the way back (`staff`'s own page,
+/// or sign-in).
+pub fn not_found(lang: Lang, staff: Option<&Who>) -> Markup {
+    let home = staff.map_or_else(|| "/login".to_owned(), home_of);
+    let body = html! {
+        section.station.problem {
+            h2 { "ページが見つかりません" }
+            p lang="en" { "This page does not exist." }
+            p { (lang.t("アドレスを確かめるか、最初の画面に戻ってください。", "Check the address, or go back to the first page.")) }
+            p { a.button href=(home) data-testid="way-back" { (lang.t("最初の画面へ戻る / Back", "Back / 最初の画面へ戻る")) } }
+        }
+    };
+    let header = match staff {
+        Some(w) => who(lang, w),
+        None => html! {},
+    };
+    page(
+        lang,
+        lang.t("ページが見つかりません", "Page not found"),
+        header,
+        body,
+    )
+}
+
+/// The page of a signed-in role with no page on this box (auditor, central admin): who
+/// they are, where their work is done, sign-out.
+pub fn elsewhere(lang: Lang, staff: &Who, venue: &str) -> Markup {
+    let body = html! {
+        section.station.problem {
+            h2 { (lang.t("この会場端末で使える画面はありません", "No page of this venue box is for your role")) }
+            p { (lang.t("監査記録の閲覧と管理は本庁のシステムで行います。会場の記録はすべて本庁に送られます。",
+                        "Audit trails are read, and boxes administered, on the central system; every record of the venue is forwarded there.")) }
+            p { (lang.t("会場: ", "Venue: ")) (venue) }
+        }
+    };
+    page(lang, lang.t("ホーム", "Home"), who(lang, staff), body)
 }

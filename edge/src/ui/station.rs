@@ -14,7 +14,7 @@ pub struct StationView {
     /// The station.
     pub kind: StationKind,
     /// Who is signed in.
-    pub staff_name: String,
+    pub who: super::Who,
     /// The page script's configuration (items, limits, names) as JSON.
     pub config: String,
 }
@@ -28,13 +28,13 @@ pub fn page_markup(v: &StationView) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (v.kind.label_ja()) " — Checkup Edge" }
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 link rel="stylesheet" href="/assets/app.css";
             }
             body data-config=(v.config) {
                 header {
                     h1 { (v.kind.label_ja()) " " span.en { (v.kind.label_en()) } }
-                    span.who { (v.staff_name) }
-                    a.lang href="/" { "会場 / Venue" }
+                    (super::who_at(super::Lang::Ja, &v.who, &format!("/station/{}", v.kind.as_str())))
                 }
                 main {
                     section .station {
