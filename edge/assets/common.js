@@ -71,7 +71,10 @@
   // The outbox: every write is kept in localStorage (with its client-made id) until the box
   // answers it, sent in order, retried when the network returns and every few seconds, and
   // kept across a reload. The box stores an id once, so a retry is never applied twice.
-  var KEY = "ce-outbox";
+  // One outbox per staff member: a write is only ever sent under its author's session, so
+  // what one person left unsent waits for them, not for whoever signs in next.
+  var staff = document.querySelector("[data-staff]");
+  var KEY = "ce-outbox" + (staff ? ":" + staff.getAttribute("data-staff") : "");
   var waiting = {};   // entry id -> resolve functions of this page
   var sending = false, reachable = navigator.onLine;
   function load() { try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; } }

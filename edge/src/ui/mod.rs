@@ -16,7 +16,7 @@ pub mod reception;
 pub mod station;
 
 use checkup_protocol::{Role, StationKind};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// Script shared by the tablet pages, compiled in.
 pub const COMMON_JS: &str = include_str!("../../assets/common.js");
@@ -66,6 +66,8 @@ impl Lang {
 /// Who is signed in, as the header shows it, and what their role may open.
 #[derive(Debug, Clone)]
 pub struct Who {
+    /// Staff id (the tablet's outbox is kept per staff member).
+    pub id: String,
     /// Display name.
     pub name: String,
     /// The role.
@@ -77,6 +79,7 @@ pub struct Who {
 impl From<&crate::auth::Staff> for Who {
     fn from(s: &crate::auth::Staff) -> Who {
         Who {
+            id: s.id.clone(),
             name: s.name.clone(),
             role: s.role,
             stations: s.stations.clone(),
@@ -202,6 +205,9 @@ pub fn page_with(
                         (if lang == Lang::Ja { "English" } else { "日本語" })
                     }
                 }
+                // The offline banner and the outbox on every page (after the header: the
+                // outbox is kept per signed-in staff member, named there).
+                script { (PreEscaped(COMMON_JS)) }
                 main { (body) }
             }
         }
@@ -217,7 +223,7 @@ pub fn who(lang: Lang, who: &Who) -> Markup {
 /// [`who`] with the page at `current` marked as the one open.
 pub fn who_at(lang: Lang, who: &Who, current: &str) -> Markup {
     html! {
-        nav.pages aria-label=(lang.t("画面", "Pages")) {
+        nav.pages aria-label=(lang.t("画面", "Pages")) data-staff=(who.id) {
             @for (href, ja, en) in links(who) {
                 a href=(href) aria-current=[(href == current).then_some("page")] { (lang.t(ja, en)) }
             }

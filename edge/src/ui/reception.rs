@@ -98,7 +98,6 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                 }
             }
         }
-        script { (PreEscaped(super::COMMON_JS)) }
         script { (PreEscaped(RECEPTION_JS)) }
     };
     let title = format!("{} — {}", lang.t("受付", "Reception"), v.venue_name);
