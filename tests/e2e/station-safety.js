@@ -20,8 +20,8 @@ const [base, spki] = process.argv.slice(2);
 const H = "9N001000000000001", W = "9N006000000000001", WAIST = "9N016160100000001";
 const SYS1 = "9A751000000000001", DIA1 = "9A761000000000001", SYS2 = "9A752000000000001", DIA2 = "9A762000000000001";
 const SUGAR = "1A020000000191111", PROTEIN = "1A010000000191111";
-const RES = ["0000888001", "0000888002", "0000888003", "0000888004", "0000888005", "0000888006", "0000888007"];
-const NAMES = ["安全　一郎", "安全　二郎", "安全　三郎", "安全　四郎", "安全　五郎", "安全　六郎", "安全　七郎"];
+const RES = ["0000888001", "0000888002", "0000888003", "0000888004", "0000888005", "0000888006", "0000888007", "0000888008"];
+const NAMES = ["安全　一郎", "安全　二郎", "安全　三郎", "安全　四郎", "安全　五郎", "安全　六郎", "安全　七郎", "安全　八郎"];
 const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n" +
   RES.map((r, i) => `${r},${NAMES[i]},アンゼン　タロウ,1950-01-0${i + 1},male,みどり市中央1丁目${i + 1}番,特定健診,10:00`).join("\n") + "\n";
 
@@ -247,7 +247,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await measure.waitForFunction(() => document.getElementById("ce-outbox").textContent.includes("未送信 1件"), null, { timeout: 10000 });
     await measure.reload();
     await measure.waitForFunction(() => document.getElementById("ce-outbox").textContent.includes("未送信 1件"), null, { timeout: 10000 });
-    const held = await measure.evaluate(() => JSON.parse(localStorage.getItem("ce-outbox")).map((e) => e.body.body.payload.value));
+    const held = await measure.evaluate(() => JSON.parse(localStorage.getItem("ce-outbox:" + document.querySelector("[data-staff]").getAttribute("data-staff"))).map((e) => e.body.body.payload.value));
     check(JSON.stringify(held) === "[66.2]", "outbox after reload: " + JSON.stringify(held));
     cut = false;
     await measure.waitForSelector("#ce-outbox", { state: "hidden", timeout: 15000 });
@@ -285,6 +285,39 @@ function recorded(sid, item, value, unit, station, confirmed) {
     const board = (await api(admin, "GET", "/api/board")).body;
     const opened = board.sessions.filter((x) => x.resident_id === RES[6]);
     check(opened.length === 1, "the offline check-in: " + JSON.stringify(opened));
+
+    // What one person left unsent is never sent under the next person's sign-in on the
+    // same tablet: it waits for its author.
+    await reception.fill("#search-q", NAMES[7].replace("　", ""));
+    await reception.click("#search-form button[type=submit]");
+    await reception.waitForSelector(`#candidates:not([hidden]) button.check-in[data-resident="${RES[7]}"]`, { timeout: 10000 });
+    await reception.context().setOffline(true);
+    await reception.click(`button.check-in[data-resident="${RES[7]}"]`);
+    await reception.waitForFunction(() => document.getElementById("ce-outbox").textContent.includes("未送信 1件"), null, { timeout: 5000 });
+    await reception.route("**/api/reception/check-in", (route) => route.abort("connectionreset"));
+    await reception.context().setOffline(false);
+    await reception.waitForTimeout(500);
+    await reception.goto(base + "/reception");  // the page's own write is still held
+    await Promise.all([reception.waitForNavigation(), reception.click("header form.logout button")]);
+    await reception.unroute("**/api/reception/check-in");
+    await reception.goto(base + "/login");
+    await reception.fill("#staff_id", "A001");
+    await reception.fill("#pin", "9991");
+    await Promise.all([reception.waitForNavigation(), reception.click("form.login button")]);
+    await reception.goto(base + "/reception");
+    await reception.waitForTimeout(5000);  // longer than the outbox's retry period
+    check(!(await reception.isVisible("#ce-outbox")), "another person's unsent write is shown to the admin");
+    let b = (await api(admin, "GET", "/api/board")).body;
+    check(!b.sessions.some((x) => x.resident_id === RES[7]), "reception's held check-in went out under the admin's sign-in");
+    await Promise.all([reception.waitForNavigation(), reception.click("header form.logout button")]);
+    await reception.goto(base + "/login");
+    await reception.fill("#staff_id", "R001");
+    await reception.fill("#pin", "1111");
+    await Promise.all([reception.waitForNavigation(), reception.click("form.login button")]);
+    await reception.goto(base + "/reception");
+    await reception.waitForSelector("#ce-outbox", { state: "hidden", timeout: 15000 });
+    b = (await api(admin, "GET", "/api/board")).body;
+    check(b.sessions.filter((x) => x.resident_id === RES[7]).length === 1, "reception's held check-in, sent by its author: " + JSON.stringify(b.sessions.filter((x) => x.resident_id === RES[7])));
     check(!reception.nativeDialog && !quest.nativeDialog, "a native dialog was used");
     console.log("station safety complete");
   } finally {
