@@ -52,13 +52,15 @@ if [ -e /etc/reader.conf.d/vpcd ] && [ "$(id -u)" -eq 0 ]; then
         --add /etc/reader.conf.d/vpcd >/dev/null
 fi
 
-# playwright-core (driver only; it uses Debian's chromium, never downloads a browser).
+# playwright-core (driver only; it uses Debian's chromium, never downloads a browser) and
+# axe-core (accessibility checks run inside that chromium).
 if ! command -v npm >/dev/null 2>&1; then
     echo "install-deps: installing nodejs and npm"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
 fi
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
+# Again whenever a package the lockfile names is missing (a checkout that predates it).
+if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/e2e/node_modules/axe-core" ]; then
     echo "install-deps: npm ci in tests/e2e"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
