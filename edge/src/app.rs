@@ -250,6 +250,7 @@ impl Edge {
                 forward: Arc::default(),
                 card_pins: Arc::new(crate::lockout::Lockout::new(crate::venue::CARD_PIN_POLICY)),
                 inbox,
+                stopping: CancellationToken::new(),
             },
             max_body: config.store.max_body_bytes,
             replication: config.replication.clone(),
@@ -302,6 +303,13 @@ impl Edge {
         let app = app.into_make_service_with_connect_info::<Peer>();
         let incoming = Incoming::new(listener, self.tls.as_ref().map(|t| t.https.clone()))
             .context("starting TLS")?;
+        // When asked to stop, the live streams end first, so that open pages (the board on
+        // a TV, tablets) do not hold the graceful shutdown open for ever.
+        let stopping = self.state.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.cancel();
+        };
         let served = axum::serve(incoming, app)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -93,3 +93,47 @@ fn a_data_directory_of_another_node_is_refused() {
         .expect("refused");
     assert!(err.to_string().contains("belongs to venue"), "{err}");
 }
+
+/// A page left open (the board on a TV, a reception tablet) holds a live stream that never
+/// ends by itself; the box must still stop when asked, ending those streams first. Without
+/// that, the graceful shutdown waits for them for ever (seen: SIGTERM ignored with a board
+/// open). The bound below only turns such a hang into a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_live_streams_do_not_hold_the_shutdown() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let mut streams = Vec::new();
+    for path in ["/api/board/events", "/api/card/events"] {
+        let mut r = reception
+            .http
+            .get(format!("{}{path}", reception.base))
+            .header("cookie", &reception.cookie)
+            .send()
+            .await
+            .expect("stream request");
+        assert_eq!(r.status(), 200, "{path}");
+        // The stream is live: its first event has arrived.
+        let first = r
+            .chunk()
+            .await
+            .expect("first chunk")
+            .expect("a first event");
+        assert!(first.starts_with(b"data:"), "{path}: {first:?}");
+        streams.push(r);
+    }
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(60), b.stop()).await;
+    assert!(
+        stopped.is_ok(),
+        "the box did not stop while live streams were open"
+    );
+    // And each stream was ended by the box (its body finished), not cut off.
+    for mut r in streams {
+        let end = loop {
+            match r.chunk().await {
+                Ok(Some(_)) => continue,
+                other => break other,
+            }
+        };
+        assert!(matches!(end, Ok(None)), "stream cut: {end:?}");
+    }
+}

@@ -319,6 +319,7 @@ pub(crate) async fn events(
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     require(&staff, CHECKUP_ROLES)?;
+    let stopping = state.stopping.clone();
     let rx = state.store.subscribe();
     let first = board_event(&state);
     let stream = futures::stream::unfold(
@@ -338,7 +339,7 @@ pub(crate) async fn events(
             }
         },
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(super::until_stopping(&stopping, stream)).keep_alive(KeepAlive::default()))
 }
 
 impl Board {

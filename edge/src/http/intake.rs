@@ -638,6 +638,7 @@ pub(crate) async fn scan_events(
     staff: Staff,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     require(&staff, CLERK)?;
+    let stopping = state.stopping.clone();
     let rx = state.inbox.subscribe();
     let first = scans_event(&state);
     let stream = futures::stream::unfold(
@@ -656,7 +657,7 @@ pub(crate) async fn scan_events(
             }
         },
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(super::until_stopping(&stopping, stream)).keep_alive(KeepAlive::default()))
 }
 
 /// The case list (`GET /api/cases` and each update of `GET /api/cases/events`).
@@ -764,6 +765,7 @@ pub(crate) async fn case_events(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     const PURPOSE: &str = "GET /api/cases/events";
     require(&staff, CHILD_WELFARE)?;
+    let stopping = state.stopping.clone();
     let rx = state.store.subscribe();
     let first = cases_data(cases_shown(&state, &staff, PURPOSE).await?);
     let stream = futures::stream::unfold(
@@ -796,7 +798,7 @@ pub(crate) async fn case_events(
             }
         },
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(super::until_stopping(&stopping, stream)).keep_alive(KeepAlive::default()))
 }
 
 /// A case list as one server-sent event's data.

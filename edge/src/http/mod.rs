@@ -92,6 +92,21 @@ pub struct AppState {
     /// Wrong card PINs per reception staff member and client (see
     /// [`crate::venue::CARD_PIN_POLICY`]).
     pub card_pins: Arc<crate::lockout::Lockout>,
+    /// Cancelled when the box begins to stop: the live streams end with it (see
+    /// [`until_stopping`]).
+    pub stopping: tokio_util::sync::CancellationToken,
+}
+
+/// A live stream (`text/event-stream`) that ends when the box begins to stop. A graceful
+/// shutdown waits for every open response, and a board or tablet left open never ends its
+/// own, so without this one open page would keep the box from ever stopping.
+pub(crate) fn until_stopping<S: futures::Stream>(
+    stopping: &tokio_util::sync::CancellationToken,
+    stream: S,
+) -> impl futures::Stream<Item = S::Item> + use<S> {
+    use futures::StreamExt;
+    let stop = stopping.clone();
+    stream.take_until(async move { stop.cancelled().await })
 }
 
 impl FromRequestParts<AppState> for Staff {

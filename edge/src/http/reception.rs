@@ -102,7 +102,10 @@ pub(crate) async fn events(
         }
     });
     use futures::StreamExt;
-    Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::default()))
+    Ok(
+        Sse::new(super::until_stopping(&state.stopping, first.chain(live)))
+            .keep_alive(KeepAlive::default()),
+    )
 }
 
 /// The session a venue card is bound to.
