@@ -1,10 +1,11 @@
-// Station page: residents due here (live board stream), item entry in the order measurements
+// Station page: residents due here in the order they checked in (read again on every board
+// update), searchable by name, kana or resident number; item entry in the order measurements
 // are taken, every write through the outbox (kept until the box answers), corrections with
 // a reason and the station's completion with its missing items named, in in-page dialogs;
 // the doctor also sees the whole record.
 (function () {
   "use strict";
-  var cfg = JSON.parse(document.body.dataset.config);
+  var cfg = JSON.parse(document.getElementById("station-config").dataset.config);
   var $ = function (id) { return document.getElementById(id); };
   var t = window.ceT, msg = window.ceMessage, outbox = window.ceOutbox, uuid7 = window.ceUuid7;
   var current = null;          // the selected session {session_id, resident_id, name}
@@ -32,18 +33,61 @@
     return msg(b.error || "unknown", vars);
   }
 
-  function renderDue(board) {
+  // Residents due: the box's list in arrival order; the search box filters it as typed.
+  var due = [], dueAsked = 0, dueShown = 0;
+  // Compared without spaces, case, width (ＡＢ１ → ab1) or hiragana/katakana difference.
+  function fold(text) {
+    var v = String(text || "");
+    if (v.normalize) { v = v.normalize("NFKC"); }
+    v = v.toLowerCase().replace(/[\s\u3000・･]/g, "");
+    return v.replace(/[\u3041-\u3096]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) + 0x60); });
+  }
+  function clock(ms) {
+    var d = new Date(ms), pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  function renderDue() {
+    var q = fold($("due-search").value);
     var ul = $("due"); ul.textContent = "";
-    board.sessions.filter(function (s) { return s.remaining.indexOf(cfg.station) >= 0; }).forEach(function (s) {
+    var shown = 0;
+    due.forEach(function (s, n) {
+      if (q && [s.name, s.name_kana, s.resident_id].map(fold).every(function (f) { return f.indexOf(q) < 0; })) { return; }
+      shown += 1;
       var li = document.createElement("li");
-      li.textContent = s.name + " (" + s.resident_id + ") ";
       var b = document.createElement("button");
-      b.type = "button"; b.className = "pick"; b.dataset.session = s.session_id;
-      b.textContent = t("選択", "Select");
+      b.type = "button"; b.className = "pick due-row"; b.dataset.session = s.session_id;
+      b.dataset.resident = s.resident_id;
+      var part = function (cls, text, lang) {
+        var e = document.createElement("span"); e.className = cls; e.textContent = text;
+        if (lang) { e.lang = lang; }
+        b.appendChild(e);
+      };
+      part("due-pos", (n + 1) + ".");
+      part("due-name", s.name || s.resident_id, "ja");
+      if (s.name_kana) { part("due-kana", s.name_kana, "ja"); }
+      part("due-id", t("住民番号 ", "No. ") + s.resident_id);
+      part("due-time", t("受付 ", "Checked in ") + clock(s.checked_in_ms));
       b.addEventListener("click", function () { select(s); });
       li.appendChild(b); ul.appendChild(li);
     });
+    $("due-count").textContent = q
+      ? t(due.length + "人中 " + shown + "人", shown + " of " + due.length + " residents")
+      : t(due.length + "人", due.length + (due.length === 1 ? " resident" : " residents"));
+    $("due-empty").hidden = shown > 0 || due.length === 0;
   }
+  // Read the list again; an older answer arriving late never replaces a newer one. Offline,
+  // the last list stays.
+  function loadDue() {
+    var n = ++dueAsked;
+    fetch("/api/station/" + encodeURIComponent(cfg.station) + "/due").then(function (r) {
+      if (!r.ok) { throw new Error("due " + r.status); }
+      return r.json();
+    }).then(function (j) {
+      if (n < dueShown) { return; }
+      dueShown = n; due = j.residents || []; renderDue();
+    }).catch(function () {});
+  }
+  $("due-search").addEventListener("input", renderDue);
   function select(s) {
     current = s; record = null;
     $("entry").hidden = false;
@@ -52,7 +96,8 @@
     var form = $("items"); form.textContent = "";
     cfg.items.forEach(function (it) {
       var label = document.createElement("label");
-      label.textContent = it.name + " " + (it.unit ? "(" + it.unit + ")" : "") + " / " + it.name_en;
+      var unit = it.unit ? " (" + it.unit + ")" : "";
+      label.textContent = t(it.name + unit + " / " + it.name_en, it.name_en + unit);
       label.htmlFor = "item-" + it.code;
       var input;
       if (it.limits.values) {
@@ -303,5 +348,6 @@
       .catch(function () { message(msg("offline")); });
   };
   var es = new EventSource("/api/board/events");
-  es.onmessage = function (m) { renderDue(JSON.parse(m.data)); };
+  // Every board update (a check-in, a completion, anywhere in the venue) reads the list again.
+  es.onmessage = function () { loadDue(); };
 })();

@@ -840,3 +840,98 @@ async fn a_flood_of_wrong_pins_from_one_phone_does_not_lock_staff_out_of_their_t
     assert_eq!(forger.sign_in("N1", "3333").await, 429);
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_station_lists_its_residents_due_in_the_order_they_checked_in() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    // Checked in in an order that is neither the residents' numbers nor their session ids.
+    let arrivals = ["0000000050", "0000000010", "0000000030"];
+    let mut sessions: Vec<Uuid> = arrivals.iter().map(|_| Uuid::now_v7()).collect();
+    sessions.reverse();
+    for (r, s) in arrivals.iter().zip(&sessions) {
+        let (st, v) = reception.post("/api/events", &open_session(*s, r)).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let station = b.client("S1", "2222").await;
+    let (st, v) = station.get("/api/station/measurement/due").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["station"], "measurement");
+    let listed: Vec<&str> = v["residents"]
+        .as_array()
+        .expect("residents")
+        .iter()
+        .filter_map(|r| r["resident_id"].as_str())
+        .collect();
+    assert_eq!(listed, arrivals, "{v}");
+    let times: Vec<u64> = v["residents"]
+        .as_array()
+        .expect("residents")
+        .iter()
+        .filter_map(|r| r["checked_in_ms"].as_u64())
+        .collect();
+    assert_eq!(times.len(), 3, "{v}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{v}");
+    assert_eq!(v["residents"][0]["name"], "試験　50郎");
+    assert_eq!(v["residents"][0]["name_kana"], "シケン　イチロウ");
+    assert_eq!(v["residents"][0]["session_id"], json!(sessions[0]));
+    // Only those who work there; no such station; signed in.
+    let (st, v) = station.get("/api/station/blood_pressure/due").await;
+    assert_eq!((st, v["error"].as_str()), (403, Some("forbidden_role")));
+    let (st, v) = reception.get("/api/station/measurement/due").await;
+    assert_eq!((st, v["error"].as_str()), (403, Some("forbidden_role")));
+    let (st, v) = station.get("/api/station/karaoke/due").await;
+    assert_eq!((st, v["error"].as_str()), (404, Some("no_such_station")));
+    let r = reqwest::Client::new()
+        .get(b.url("/api/station/measurement/due"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401);
+    let nurse = b.client("N1", "3333").await;
+    let (st, v) = nurse.get("/api/station/blood_pressure/due").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["residents"].as_array().map(Vec::len), Some(3), "{v}");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn the_station_page_follows_the_page_language() {
+    let b = TestBox::start().await;
+    let station = b.client("S1", "2222").await;
+    let get = |path: &str| {
+        station
+            .http
+            .get(format!("{}{}", station.base, path))
+            .header("cookie", &station.cookie)
+            .send()
+    };
+    let html = get("/station/measurement")
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        html.contains("lang=\"ja\"")
+            && html.contains("ここで受ける方")
+            && html.contains("?lang=en"),
+        "{html}"
+    );
+    let r = get("/station/measurement?lang=en").await.expect("page");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("lang=en")))
+    );
+    let html = r.text().await.expect("text");
+    assert!(
+        html.contains("lang=\"en\"")
+            && html.contains("Residents due here")
+            && !html.contains("ここで受ける方"),
+        "{html}"
+    );
+    b.stop().await;
+}

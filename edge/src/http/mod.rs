@@ -12,7 +12,7 @@
 //! | [`board`] | `GET /api/board`, `GET /api/board/events` (live) |
 //! | [`reception`] | `GET /reception`, card readers and taps, `POST /api/card/read`, `POST /api/reception/check-in`, demo taps |
 //! | [`roster`] | `POST /api/roster/import`, `GET /api/roster/search`, `POST /api/roster/history`, `GET /api/residents/{id}/history` |
-//! | [`station`] | `GET /station/{kind}` |
+//! | [`station`] | `GET /station/{kind}`, `GET /api/station/{kind}/due` (arrival order) |
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
 //! | [`error`] | `{"error": code, "message": text}` answers |
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
@@ -196,6 +196,7 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(events::session))
         .routes(routes!(reception::page))
         .routes(routes!(station::page))
+        .routes(routes!(station::due))
         .routes(routes!(board::board))
         .routes(routes!(board::events))
         .routes(routes!(reception::events))

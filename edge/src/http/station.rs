@@ -1,18 +1,23 @@
 //! `GET /station/{kind}`: a station's page for the staff who work there (診察 for doctors
-//! only: [`crate::venue::may_work_at`]), with the station's items and limits handed to the
-//! page ([`crate::ui::station`]).
+//! only: [`crate::venue::may_work_at`]), in the page language (`?lang=`, the `lang` cookie),
+//! with the station's items and limits handed to the page ([`crate::ui::station`]); and
+//! `GET /api/station/{kind}/due`: the residents due there, in the order they checked in.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use checkup_protocol::StationKind;
 use checkup_protocol::items::{ItemValueKind, QUALITATIVE_VALUES};
+use serde::Serialize;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::AppState;
-use super::extract::Path;
-use crate::auth;
-use crate::http::error::ErrorBody;
+use super::extract::{Path, Query};
+use super::pages::{LangQuery, lang_of, with_lang_cookie};
+use crate::auth::{self, Staff};
+use crate::http::error::{ApiError, ErrorBody};
 
 /// The station's items in the order they are measured: each blood pressure reading's
 /// systolic then diastolic, first reading then second; others as the protocol lists them.
@@ -44,11 +49,11 @@ fn taken_order(kind: StationKind) -> Vec<&'static checkup_protocol::items::Item>
     operation_id = "station_page",
     tag = "pages",
     description = "A station's page for the staff who work there (診察 for doctors only).",
-    params(("kind" = String, Path, description = "Station kind, e.g. `measurement`")),
+    params(("kind" = String, Path, description = "Station kind, e.g. `measurement`"), LangQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
         (status = 303, description = "Not signed in: to `/login`", headers(("Location" = String, description = "`/login`"))),
-        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 400, description = "`malformed_path`, `malformed_query`", body = ErrorBody),
         (status = 403, description = "The staff member does not work there (page)", content_type = "text/html", body = String),
         (status = 404, description = "No such station (page)", content_type = "text/html", body = String),
     ),
@@ -58,17 +63,19 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(kind): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> Response {
+    let (lang, set) = lang_of(&headers, &q);
     let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
-        return Redirect::to("/login").into_response();
+        return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
     };
-    let (lang, _) = super::pages::lang_of(&headers, &super::pages::LangQuery::default());
     let Ok(kind) = kind.parse::<StationKind>() else {
         let markup = crate::ui::not_found(lang, Some(&crate::ui::Who::from(&staff)));
-        return (StatusCode::NOT_FOUND, Html(markup.into_string())).into_response();
+        let resp = (StatusCode::NOT_FOUND, Html(markup.into_string())).into_response();
+        return with_lang_cookie(resp, lang, set);
     };
     if !crate::venue::may_work_at(&staff, kind) {
-        return super::pages::forbidden_page(lang, &staff);
+        return with_lang_cookie(super::pages::forbidden_page(lang, &staff), lang, set);
     }
     let items: Vec<serde_json::Value> = taken_order(kind)
         .into_iter()
@@ -114,5 +121,99 @@ pub(crate) async fn page(
         who: crate::ui::Who::from(&staff),
         config,
     };
-    Html(crate::ui::station::page_markup(&view).into_string()).into_response()
+    let resp = Html(crate::ui::station::page_markup(lang, &view).into_string()).into_response();
+    with_lang_cookie(resp, lang, set)
+}
+
+/// A resident due at a station.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DueResident {
+    /// The open session.
+    session_id: Uuid,
+    /// Resident number.
+    resident_id: String,
+    /// Name from the roster (empty if not booked).
+    name: String,
+    /// Name in kana from the roster (empty if not booked).
+    name_kana: String,
+    /// When reception checked them in (milliseconds since the Unix epoch).
+    checked_in_ms: u64,
+}
+
+/// The residents due at a station.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Due {
+    /// The station.
+    station: StationKind,
+    /// Open sessions that still have this station to do, in the order they checked in
+    /// (oldest first).
+    residents: Vec<DueResident>,
+}
+
+/// `GET /api/station/{kind}/due`
+#[utoipa::path(
+    get,
+    path = "/api/station/{kind}/due",
+    operation_id = "station_due",
+    tag = "reception",
+    description = "The residents who still have this station to do, in the order reception \
+                   checked them in, oldest first (the staff who work there: 診察 for doctors \
+                   only). The station page reads it again on every update of \
+                   `GET /api/board/events`.",
+    params(("kind" = String, Path, description = "Station kind, e.g. `measurement`")),
+    responses(
+        (status = 200, description = "The residents due", body = Due),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`no_such_station`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn due(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(kind): Path<String>,
+) -> Result<Response, ApiError> {
+    let kind = kind.parse::<StationKind>().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_station",
+            "no station of this kind",
+        )
+    })?;
+    if !crate::venue::may_work_at(&staff, kind) {
+        return Err(ApiError::forbidden("you do not work at this station"));
+    }
+    let mut due: Vec<(u64, u32, Uuid, String)> = {
+        let p = state.store.projection();
+        p.open_sessions()
+            .into_iter()
+            .filter(|s| s.remaining().contains(&kind))
+            .filter_map(|s| {
+                s.opened
+                    .map(|h| (h.ms, h.c, s.session_id, s.resident_id.clone()))
+            })
+            .collect()
+    };
+    // Arrival order: reception's check-in time, oldest first.
+    due.sort();
+    let residents = due
+        .into_iter()
+        .map(|(ms, _, session_id, resident_id)| {
+            let r = state.roster.get(&resident_id).ok().flatten();
+            DueResident {
+                session_id,
+                name: r.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+                name_kana: r.map(|r| r.name_kana).unwrap_or_default(),
+                resident_id,
+                checked_in_ms: ms,
+            }
+        })
+        .collect();
+    Ok(Json(Due {
+        station: kind,
+        residents,
+    })
+    .into_response())
 }

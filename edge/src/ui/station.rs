@@ -1,10 +1,14 @@
 //! A station's entry page: residents due here (live), the station's items with their limits,
 //! in the order they are taken, BMI derived, save (kept in the outbox until the box answers),
 //! corrections with a reason and completion naming what is missing in in-page dialogs,
-//! completion set apart from saving; the doctor sees the whole record.
+//! completion set apart from saving; the doctor sees the whole record. The residents due are
+//! listed in the order they checked in and can be searched by name, kana or resident number.
+//! Japanese first with English, English alone with `?lang=en`.
 
 use checkup_protocol::StationKind;
 use maud::{Markup, PreEscaped, html};
+
+use super::{Lang, page_with, who_at};
 
 const STATION_JS: &str = include_str!("../../assets/station.js");
 
@@ -19,49 +23,56 @@ pub struct StationView {
     pub config: String,
 }
 
-/// The station page.
-pub fn page_markup(v: &StationView) -> Markup {
+/// A heading's text: Japanese with the English beneath it, or English alone (`?lang=en`).
+fn bilingual(lang: Lang, ja: &str, en: &str) -> Markup {
     html! {
-        (maud::DOCTYPE)
-        html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (v.kind.label_ja()) " — Checkup Edge" }
-                link rel="icon" type="image/svg+xml" href="/favicon.svg";
-                link rel="stylesheet" href="/assets/app.css";
-            }
-            body data-config=(v.config) {
-                header {
-                    h1 { (v.kind.label_ja()) " " span.en { (v.kind.label_en()) } }
-                    (super::who_at(super::Lang::Ja, &v.who, &format!("/station/{}", v.kind.as_str())))
-                }
-                main {
-                    section .station {
-                        h2 { "ここで受ける方 " span.en { "Residents due here" } }
-                        ul #due .demo-list {}
-                    }
-                    section #entry .station hidden {
-                        h2 #entry-title {}
-                        div #record {}
-                        form #items {}
-                        p #bmi {}
-                        p #entry-message .error hidden role="alert" {}
-                        p #entry-status .saved hidden role="status" {}
-                        div .save-row {
-                            button type="button" #save { "保存 / Save" }
-                        }
-                        // Completing is a separate step, set apart from saving.
-                        div .done-row {
-                            p .hint { "すべて保存してから、この方の検査を終えます / When everything is saved, finish this resident here" }
-                            button type="button" #done .secondary { "この検査を完了 / Complete station" }
-                        }
-                    }
-                    p #done-status .saved role="status" {}
-                }
-                script { (PreEscaped(super::COMMON_JS)) }
-                script { (PreEscaped(STATION_JS)) }
-            }
+        @match lang {
+            Lang::Ja => { (ja) " " span.en lang="en" { (en) } }
+            Lang::En => { (en) }
         }
     }
+}
+
+/// The station page, in the page frame (language switch, who is signed in, sign-out).
+pub fn page_markup(lang: Lang, v: &StationView) -> Markup {
+    let t = |ja: &'static str, en: &'static str| lang.t(ja, en);
+    // Buttons and hints in Japanese with English, or English alone.
+    let both = |ja: &'static str, en: &'static str| match lang {
+        Lang::Ja => format!("{ja} / {en}"),
+        Lang::En => en.to_owned(),
+    };
+    let title = lang.t(v.kind.label_ja(), v.kind.label_en());
+    let header = who_at(lang, &v.who, &format!("/station/{}", v.kind.as_str()));
+    let body = html! {
+        div #station-config hidden data-config=(v.config) {}
+        section .station #due-section {
+            h2 #due-title { (bilingual(lang, "ここで受ける方（受付順）", "Residents due here (in order of arrival)")) }
+            div .due-search role="search" {
+                label for="due-search" { (both("氏名・カナ・住民番号で探す", "Find by name, kana or resident number")) }
+                input #due-search type="search" autocomplete="off" enterkeyhint="search";
+            }
+            p #due-count role="status" {}
+            ol #due .demo-list .due-list {}
+            p #due-empty .hint hidden { (t("該当する方はいません", "No one matches")) }
+        }
+        section #entry .station hidden {
+            h2 #entry-title {}
+            div #record {}
+            form #items {}
+            p #bmi {}
+            p #entry-message .error hidden role="alert" {}
+            p #entry-status .saved hidden role="status" {}
+            div .save-row {
+                button type="button" #save { (both("保存", "Save")) }
+            }
+            // Completing is a separate step, set apart from saving.
+            div .done-row {
+                p .hint { (both("すべて保存してから、この方の検査を終えます", "When everything is saved, finish this resident here")) }
+                button type="button" #done .secondary { (both("この検査を完了", "Complete station")) }
+            }
+        }
+        p #done-status .saved role="status" {}
+        script { (PreEscaped(STATION_JS)) }
+    };
+    page_with(lang, title, "station-page", header, body)
 }
