@@ -120,7 +120,16 @@ mod tests {
     fn seven_checked_in_at_once_are_spread() {
         let medians: BTreeMap<StationKind, Option<u64>> = COURSE
             .iter()
-            .map(|k| (*k, if *k == Urine { Some(30_000) } else { Some(180_000) }))
+            .map(|k| {
+                (
+                    *k,
+                    if *k == Urine {
+                        Some(30_000)
+                    } else {
+                        Some(180_000)
+                    },
+                )
+            })
             .collect();
         let next = suggest(&fresh(7), &medians);
         assert!(next.iter().all(Option::is_some));
