@@ -1,6 +1,6 @@
 // Police notice intake (child-welfare clerk): upload, the live inbox, review beside the
-// image crops with low-confidence fields highlighted (each must be confirmed or corrected),
-// save as a case.
+// image crops with low-confidence or flagged fields highlighted, each flag's reason shown
+// (each must be confirmed or corrected), save as a case.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("intake-config").textContent);
@@ -79,9 +79,21 @@
       }
       input.value = value;
       input.dataset.read = input.value;
-      var low = got.review || got.confidence < REVIEW_BELOW;
+      var flags = got.flags || [];
+      var low = got.review || got.confidence < REVIEW_BELOW || flags.length > 0;
       div.classList.toggle("low", low);
       div.querySelector(".conf").textContent = " " + Math.round((got.confidence || 0) * 100) + "%" + (low ? t("　要確認", "  check") : "");
+      // The box's reasons (label text read into the value, characters foreign to the
+      // field …): shown whatever the confidence.
+      var ul = div.querySelector("ul.flags");
+      ul.textContent = "";
+      flags.forEach(function (fl) {
+        var li = document.createElement("li");
+        li.dataset.flag = fl.code;
+        li.textContent = t("要確認: ", "Check: ") + (en ? fl.en : fl.ja);
+        ul.appendChild(li);
+      });
+      ul.hidden = flags.length === 0;
       var old = div.querySelector("label.confirm");
       if (old) { old.remove(); }
       if (low) {

@@ -1,9 +1,10 @@
 // Police notice intake in real headless Chromium, across two boxes of one venue:
 // a nurse is refused every child-welfare page and API (403); the clerk on box 1 uploads a
 // scanned notice, reviews each field beside its crop (low-confidence fields highlighted and
-// confirmed), corrects one by typing and saves it as a case; a caseworker signed in on box 2
-// sees the case appear live (no reload); a PDF dropped in box 1's scanner folder shows up in
-// the clerk's inbox by itself; the venue admin's log withholds the case.
+// confirmed; a name printed with a Latin letter flagged 「要確認」 with its reason), corrects
+// one by typing and saves it as a case; a caseworker signed in on box 2 sees the case
+// appear live (no reload); a PDF dropped in box 1's scanner folder shows up in the clerk's
+// inbox by itself; the venue admin's log withholds the case.
 // Usage: node notice-intake.js BOX1_URL BOX2_URL NOTICE_PNG SCREENSHOT_DIR CHILD_NAME
 "use strict";
 const { chromium } = require("playwright-core");
@@ -60,6 +61,15 @@ function check(cond, what) { if (!cond) throw new Error(what); }
     name: d.dataset.field, value: d.querySelector("input,textarea,select").value, low: d.classList.contains("low"),
     crop: !d.querySelector("img.crop").hidden })));
   check(read.filter((f) => f.crop).length >= 6, "crops beside the fields: " + JSON.stringify(read));
+  // The guardian's name was printed with a Latin letter (山田Ａ子): the box flags it, and the
+  // page shows 「要確認」 with the reason beside the field, whatever the confidence.
+  const flag = await clerk.$eval('.field[data-field="guardian_name"]', (d) => {
+    const li = d.querySelector('ul.flags:not([hidden]) li[data-flag="foreign_chars"]');
+    return { low: d.classList.contains("low"), text: li ? li.textContent : null,
+      visible: !!li && li.getBoundingClientRect().height > 0, confirm: !!d.querySelector("input[data-confirm]") };
+  });
+  check(flag.low && flag.visible && flag.confirm && flag.text.startsWith("要確認") && flag.text.includes("英字"),
+    "guardian name flagged: " + JSON.stringify(flag) + " " + JSON.stringify(read));
   await clerk.screenshot({ path: path.join(shots, "8-intake-review.png"), fullPage: true });
   // Low-confidence fields cannot be saved unconfirmed.
   const low = read.filter((f) => f.low);

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::Staff;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::venue::spread::{self, Walker};
 
 fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
@@ -78,7 +79,8 @@ pub(crate) struct BoardSession {
     remaining: Vec<StationKind>,
     /// Every station is done.
     finished: bool,
-    /// Next station: the one already begun, else the suggested one (shortest expected wait).
+    /// Next station: the one already begun, else the suggested one (shortest expected wait:
+    /// residents headed there × the station's median; 診察 last).
     next: Option<StationKind>,
     /// Items recorded twice by different stations.
     conflicts: Vec<String>,
@@ -165,27 +167,27 @@ pub(crate) fn board_json(state: &AppState) -> Board {
         .into_iter()
         .map(|k| (k, median(durations.remove(&k).unwrap_or_default())))
         .collect();
-    let expected_wait = |k: StationKind| -> u64 {
-        let waiting = progress.get(&k).map_or(0, |x| x.waiting) as u64;
-        waiting * medians.get(&k).copied().flatten().unwrap_or(5 * 60_000)
-    };
-    let sessions: Vec<BoardSession> = p
-        .open_sessions()
-        .into_iter()
+    let open = p.open_sessions();
+    // A station begun (something recorded there) and not done is where the resident is;
+    // otherwise the one with the shortest expected wait, counting those already headed
+    // there (`venue::spread`).
+    let walkers: Vec<Walker> = open
+        .iter()
         .map(|s| {
             let remaining = s.remaining();
-            // A station begun (something recorded there) and not done is where the
-            // resident is; otherwise the one with the shortest expected wait.
             let begun = remaining
                 .iter()
                 .copied()
                 .find(|k| s.first_at_station.contains_key(k));
-            let next = begun.or_else(|| {
-                remaining
-                    .iter()
-                    .copied()
-                    .min_by_key(|k| (expected_wait(*k), *k))
-            });
+            Walker { remaining, begun }
+        })
+        .collect();
+    let nexts = spread::suggest(&walkers, &medians);
+    let sessions: Vec<BoardSession> = open
+        .into_iter()
+        .zip(walkers)
+        .zip(nexts)
+        .map(|((s, w), next)| {
             let name = state
                 .roster
                 .get(&s.resident_id)
@@ -200,7 +202,7 @@ pub(crate) fn board_json(state: &AppState) -> Board {
                 finished: s.finished(),
                 next,
                 conflicts: s.conflicts().into_iter().map(str::to_owned).collect(),
-                remaining,
+                remaining: w.remaining,
             }
         })
         .collect();

@@ -2,7 +2,9 @@
 //!
 //! - `GET /intake` (child-welfare clerk): upload scans, see the inbox (uploads and hot-folder
 //!   files) live, open one: every field beside the image crop it was read from, fields below
-//!   the review threshold highlighted, correct by typing, save as a case.
+//!   the review threshold or flagged by the box (label text, foreign characters:
+//!   [`crate::intake::flags`]) highlighted with their reason, correct by typing, save as a
+//!   case.
 //! - `GET /cases` (clerk and caseworker): saved cases, live — a case saved on any box of the
 //!   venue appears as soon as replication brings the event.
 //!

@@ -74,7 +74,8 @@ pub struct Scan {
     pub received_ms: u64,
     /// Where it is.
     pub status: Status,
-    /// What was read: `fields` (value, confidence, bbox, review per field), `resident_id`,
+    /// What was read: `fields` (value, confidence, bbox, review and `flags` — `{code, ja,
+    /// en}`, why it must be reviewed whatever the confidence — per field), `resident_id`,
     /// `match` (the register evidence).
     #[serde(default)]
     pub result: Option<Value>,

@@ -2,12 +2,14 @@
 //!
 //! - [`read`]: notice images into fields, the child matched against the resident register,
 //!   and the `checkup-edge ocr notice` command's JSON.
+//! - [`flags`]: values to review whatever the confidence (label text, foreign characters).
 //! - [`inbox`]: scans from uploads and the scanner's hot folder, kept on disk and read by an
 //!   OCR worker until a clerk saves them.
 //!
 //! The clerk's review pages and the caseworkers' live case list, with their API, are
 //! `http/intake.rs` (only the child-welfare roles get past its role check).
 
+pub mod flags;
 pub mod inbox;
 pub mod read;
 

@@ -316,7 +316,9 @@ pub fn match_child(fields: &mut NoticeFields, register: &[RegisterRow]) -> (Opti
     )
 }
 
-/// The CLI's JSON for one image.
+/// The CLI's JSON for one image (also what the box keeps as a scan's result): per field
+/// value, confidence, bbox, review and `flags` ([`super::flags`]: why it must be reviewed
+/// whatever its confidence).
 pub fn notice_json(
     file: &str,
     fields: &NoticeFields,
@@ -327,13 +329,19 @@ pub fn notice_json(
     let mut out = serde_json::Map::new();
     for n in checkup_drivers::notice::read::FIELD_NAMES {
         let f = &all[n];
+        // Label text or foreign characters send a value to review whatever its confidence.
+        let flags = f["value"]
+            .as_str()
+            .map(|v| super::flags::flags(n, v))
+            .unwrap_or_default();
         out.insert(
             n.to_owned(),
             json!({
                 "value": f["value"],
                 "confidence": f["confidence"].as_f64().map_or(0.0, |c| (c * 1000.0).round() / 1000.0),
                 "bbox": if f["bbox"].is_array() { f["bbox"].clone() } else { json!([0, 0, 0, 0]) },
-                "review": f["review"].as_bool().unwrap_or(true),
+                "review": f["review"].as_bool().unwrap_or(true) || !flags.is_empty(),
+                "flags": flags,
             }),
         );
     }
@@ -465,6 +473,36 @@ mod tests {
             guardian_name: f(guardian),
             ..NoticeFields::default()
         }
+    }
+
+    #[test]
+    fn a_confident_value_with_label_text_or_foreign_characters_is_sent_to_review() {
+        let sure = |v: &str| {
+            Some(Field {
+                value: Some(v.to_owned()),
+                confidence: 0.99,
+                bbox: [0, 0, 1, 1],
+                review: false,
+                raw: v.to_owned(),
+            })
+        };
+        let fields = NoticeFields {
+            reporting_agency: sure("通告者:みどり警察署長"),
+            child_name: sure("山田太郎"),
+            guardian_name: sure("山田A子"),
+            summary: sure("が自宅で泣き声が続いていた。"),
+            ..NoticeFields::default()
+        };
+        let j = notice_json("x.png", &fields, None, Value::Null);
+        let field = |n: &str| &j["fields"][n];
+        assert_eq!(field("reporting_agency")["review"], true, "{j}");
+        assert_eq!(field("reporting_agency")["flags"][0]["code"], "label_text");
+        assert_eq!(field("guardian_name")["review"], true);
+        assert_eq!(field("guardian_name")["flags"][0]["code"], "foreign_chars");
+        assert_eq!(field("summary")["flags"][0]["code"], "starts_mid_sentence");
+        assert_eq!(field("child_name")["review"], false, "{j}");
+        assert_eq!(field("child_name")["flags"], json!([]));
+        assert_eq!(field("notice_date")["flags"], json!([]));
     }
 
     #[test]

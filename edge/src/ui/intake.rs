@@ -86,6 +86,8 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
                     @let (ja, en) = labels.get(name).copied().unwrap_or((name, name));
                     div.field data-field=(name) {
                         label for=(format!("f-{name}")) { (lang.t(ja, en)) span.conf {} }
+                        // Why the box sends this value to review whatever its confidence.
+                        ul.flags hidden {}
                         img.crop alt=(lang.t("読み取り箇所", "Where it was read")) hidden;
                         @if name == "summary" {
                             textarea id=(format!("f-{name}")) name=(name) rows="4" {}

@@ -35,6 +35,7 @@
 //! Nothing here imports axum or maud; `http/` maps [`VenueError`] to answers.
 
 pub mod rules;
+pub mod spread;
 
 use std::sync::Arc;
 
