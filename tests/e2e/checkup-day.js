@@ -6,7 +6,7 @@
 // over HTTPS and Chromium accepts exactly that certificate, as a tablet that trusts the
 // municipality's CA would.
 "use strict";
-const { chromium } = require("playwright-core");
+const lib = require("./lib");
 const path = require("path");
 
 const [base, shots, spki] = process.argv.slice(2);
@@ -14,15 +14,7 @@ const RESIDENT = "0000777123";
 const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\n" +
   `${RESIDENT},髙橋　一郎,タカハシ　イチロウ,1955-07-07,male,みどり市中央2丁目3番4号,特定健診,09:30\n`;
 
-async function signIn(browser, id, pin) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP" });
-  const page = await ctx.newPage();
-  await page.goto(base + "/login");
-  await page.fill("#staff_id", id);
-  await page.fill("#pin", pin);
-  await Promise.all([page.waitForNavigation(), page.click("form.login button")]);
-  return page;
-}
+const signIn = (browser, id, pin) => lib.signIn(browser, base, id, pin, { width: 1280, height: 900 });
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
@@ -52,11 +44,7 @@ async function signOff(page, station) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-      .concat(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : []),
-  });
+  const browser = await lib.launch(spki);
   try {
     // 1. The venue admin imports the roster.
     const admin = await signIn(browser, "A001", "9991");

@@ -9,11 +9,9 @@
 // 4. axe-core finds no violation on the page in either language.
 // Usage: node station-due.js BASE_URL [SPKI_SHA256]
 "use strict";
-const fs = require("fs");
-const { chromium } = require("playwright-core");
+const lib = require("./lib");
 
 const [base, spki] = process.argv.slice(2);
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff]/;
 // Arrival order differs from number, name and kana order.
 const ROSTER = [
@@ -29,23 +27,9 @@ const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\
 
 function check(cond, what) { if (!cond) throw new Error(what); }
 
-async function signIn(browser, id, pin) {
-  const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale: "ja-JP" });
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => { page.scriptError = String(e); });
-  await page.goto(base + "/login");
-  await page.fill("#staff_id", id);
-  await page.fill("#pin", pin);
-  await Promise.all([page.waitForNavigation(), page.click("form.login button")]);
-  return page;
-}
+const signIn = (browser, id, pin) => lib.signIn(browser, base, id, pin);
 
-async function api(page, method, url, body) {
-  return page.evaluate(async ([method, url, body]) => {
-    const r = await fetch(url, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, url, body]);
-}
+const api = lib.api;
 
 async function checkIn(reception, resident) {
   const a = await api(reception, "POST", "/api/reception/check-in", { id: await reception.evaluate(() => window.ceUuid7()), resident_id: resident });
@@ -73,23 +57,15 @@ async function search(page, q) {
   await page.fill("#due-search", q);
 }
 
-let axeRuns = 0;
+// axe-core on the page in `state`: any violation is a failure naming the page, the state
+// and the nodes.
 async function axe(page, state) {
-  await page.addScriptTag({ content: AXE });
-  const v = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((x) => ({ id: x.id, impact: x.impact, nodes: x.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
-  });
-  axeRuns += 1;
+  const v = await lib.axe(page);
   check(v.length === 0, `axe on ${state} (${page.url()}): ${JSON.stringify(v)}`);
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-      .concat(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : []),
-  });
+  const browser = await lib.launch(spki);
   try {
     const admin = await signIn(browser, "A001", "9991");
     const imported = await admin.evaluate(async (csv) => (await fetch("/api/roster/import", { method: "POST", body: csv })).json(), CSV);
@@ -177,8 +153,8 @@ async function axe(page, state) {
     check(((await nurse.textContent("#due-section h2")) || "").includes("ここで受ける方"), "Japanese heading after switching back");
     await waitListed(nurse, all, "due list after switching back");
     check(!nurse.scriptError, "script error on the station page: " + nurse.scriptError);
-    check(axeRuns === 4, "axe ran " + axeRuns + " times");
-    console.log("station due list complete (" + axeRuns + " axe runs)");
+    check(lib.axe.runs === 4, "axe ran " + lib.axe.runs + " times");
+    console.log("station due list complete (" + lib.axe.runs + " axe runs)");
   } finally {
     await browser.close();
   }

@@ -14,7 +14,7 @@
 //    from their codes in the page language, never raw English.
 // Usage: node station-safety.js BASE_URL [SPKI_SHA256]
 "use strict";
-const { chromium } = require("playwright-core");
+const lib = require("./lib");
 
 const [base, spki] = process.argv.slice(2);
 const H = "9N001000000000001", W = "9N006000000000001", WAIST = "9N016160100000001";
@@ -27,24 +27,9 @@ const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\
 
 function check(cond, what) { if (!cond) throw new Error(what); }
 
-async function signIn(browser, id, pin) {
-  const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale: "ja-JP" });
-  const page = await ctx.newPage();
-  // Every confirmation and question must be in the page, never the browser's own.
-  page.on("dialog", (d) => { page.nativeDialog = d.message(); d.dismiss(); });
-  await page.goto(base + "/login");
-  await page.fill("#staff_id", id);
-  await page.fill("#pin", pin);
-  await Promise.all([page.waitForNavigation(), page.click("form.login button")]);
-  return page;
-}
+const signIn = (browser, id, pin) => lib.signIn(browser, base, id, pin);
 
-async function api(page, method, url, body) {
-  return page.evaluate(async ([method, url, body]) => {
-    const r = await fetch(url, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, url, body]);
-}
+const api = lib.api;
 
 async function open(page, station, sid, query) {
   await page.goto(base + "/station/" + station + (query || ""));
@@ -68,11 +53,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-      .concat(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : []),
-  });
+  const browser = await lib.launch(spki);
   try {
     const admin = await signIn(browser, "A001", "9991");
     const imported = await admin.evaluate(async (csv) => (await fetch("/api/roster/import", { method: "POST", body: csv })).json(), CSV);

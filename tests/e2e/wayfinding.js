@@ -18,13 +18,12 @@
 // Screenshots of every role's main page at 1024×768 and of the board at 1920×1080 go to
 // SCREENSHOT_DIR. Usage: node wayfinding.js BASE_URL SCREENSHOT_DIR [SPKI_SHA256]
 "use strict";
-const { chromium } = require("playwright-core");
+const lib = require("./lib");
 const path = require("path");
 const fs = require("fs");
 const os = require("os");
 
 const [base, shots, spki] = process.argv.slice(2);
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const TABLET = { width: 1024, height: 768 };
 const TV = { width: 1920, height: 1080 };
 const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff]/;
@@ -34,16 +33,10 @@ function check(cond, what) {
   if (!cond) { failures.push(what); console.error("FAIL: " + what); }
 }
 
-// axe-core inside the page: every rule axe runs by default (WCAG 2.x A/AA and best
-// practices); any violation is a failure naming the page, the state and the nodes.
-let axeRuns = 0;
+// axe-core on the page in `state`: any violation is a failure naming the page, the state
+// and the nodes.
 async function axe(page, state) {
-  await page.addScriptTag({ content: AXE });
-  const v = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((x) => ({ id: x.id, impact: x.impact, nodes: x.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
-  });
-  axeRuns += 1;
+  const v = await lib.axe(page);
   check(v.length === 0, `axe on ${state} (${page.url()}): ${JSON.stringify(v)}`);
 }
 
@@ -52,13 +45,8 @@ async function shot(page, name, fullPage) {
 }
 
 async function signIn(browser, id, pin, viewport) {
-  const ctx = await browser.newContext({ viewport: viewport || TABLET, locale: "ja-JP" });
-  const page = await ctx.newPage();
+  const page = await lib.signIn(browser, base, id, pin, viewport || TABLET);
   page.on("pageerror", (e) => check(false, `script error on ${page.url()}: ${e.message}`));
-  await page.goto(base + "/login");
-  await page.fill("#staff_id", id);
-  await page.fill("#pin", pin);
-  await Promise.all([page.waitForNavigation(), page.click("form.login button")]);
   return page;
 }
 
@@ -410,11 +398,7 @@ async function intake(browser) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-      .concat(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : []),
-  });
+  const browser = await lib.launch(spki);
   try {
     for (const [name, run] of [["wayfinding", wayfinding], ["reception", reception], ["board", board], ["intake", intake]]) {
       try { await run(browser); } catch (e) { check(false, `${name}: ${e.stack || e}`); }
@@ -422,7 +406,7 @@ async function intake(browser) {
   } finally {
     await browser.close();
   }
-  console.log(`axe-core runs: ${axeRuns}`);
+  console.log(`axe-core runs: ${lib.axe.runs}`);
   if (failures.length) {
     console.error(`${failures.length} failures`);
     process.exit(1);

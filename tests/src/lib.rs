@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 pub mod central;
+pub mod chromium;
 pub mod mqtt;
 pub mod notice_calibration;
 pub mod notice_corpus;
