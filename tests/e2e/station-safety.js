@@ -30,6 +30,11 @@ function check(cond, what) { if (!cond) throw new Error(what); }
 const signIn = (browser, id, pin) => lib.signIn(browser, base, id, pin);
 
 const api = lib.api;
+// axe-core on the page in `state`: any violation fails the run, naming page, state, nodes.
+async function axe(page, state) {
+  const v = await lib.axe(page);
+  check(v.length === 0, `axe on ${state} (${page.url()}): ${JSON.stringify(v)}`);
+}
 
 async function open(page, station, sid, query) {
   await page.goto(base + "/station/" + station + (query || ""));
@@ -75,6 +80,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     check(await nurse.$eval(`#item-${PROTEIN}`, (e) => e.value) === "", "尿蛋白 does not start empty");
     await nurse.click("#save");
     await waitMessage(nurse, "値が入力されていません");
+    await axe(nurse, "urine station, empty save refused");
     check(!(await visibleText(nurse, "#entry-status")).includes("保存しました"), "empty save says saved");
     check(!(await text(nurse, "#entry-title")).includes("保存しました"), "empty save says saved (title)");
     let s = await results(nurse, sids[RES[0]]);
@@ -107,6 +113,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await measure.click("#save");
     await measure.waitForSelector("dialog#ce-dialog[open] #ce-dialog-reason", { timeout: 5000 });
     check((await text(measure, "dialog#ce-dialog")).includes("82"), "the dialog names the saved value");
+    await axe(measure, "correction dialog");
     // No reason: the dialog will not save.
     await measure.click("dialog#ce-dialog .ce-ok");
     check(await measure.isVisible("dialog#ce-dialog[open]"), "a correction was saved without a reason");
@@ -153,6 +160,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await bp.fill(`#item-${DIA1}`, "120");
     await bp.click("#save");
     await waitMessage(bp, "収縮期血圧（70）は拡張期血圧（120）より高く");
+    await axe(bp, "blood pressure, 70/120 refused");
     check(!(await bp.isVisible("dialog#ce-dialog[open]")), "a generic confirmation instead of a refusal");
     s = await results(bp, sids[RES[2]]);
     check(!s.results[SYS1] && !s.results[DIA1], "70/120 recorded: " + JSON.stringify(s.results));
@@ -166,6 +174,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await bp.fill(`#item-${DIA2}`, "95");
     await bp.click("#save");
     await waitMessage(bp, "Systolic (80) must be above diastolic (95)");
+    await axe(bp, "blood pressure in English, refused");
     check(!/[\u3040-\u30ff]/.test(await text(bp, "#entry-message")), "Japanese in the English message");
     check(!bp.nativeDialog, "a native dialog was used: " + bp.nativeDialog);
 
@@ -178,6 +187,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await measure.waitForSelector("dialog#ce-dialog[open]", { timeout: 10000 });
     const dlg = await text(measure, "dialog#ce-dialog");
     check(dlg.includes("体重") && dlg.includes("腹囲") && !dlg.includes("身長"), "the dialog does not name what is missing: " + dlg);
+    await axe(measure, "completion dialog naming what is missing");
     await measure.click("dialog#ce-dialog .ce-cancel");
     check(await measure.isVisible("#entry"), "going back closed the entry");
     s = await results(measure, sids[RES[3]]);
@@ -205,6 +215,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await measure.waitForFunction(() => document.getElementById("ce-outbox").textContent.includes("未送信 1件"), null, { timeout: 5000 });
     check((await text(measure, "#record-fields")).includes("171.5"), "the unsent value vanished from the screen");
     check(!(await visibleText(measure, "#entry-status")).includes("保存しました"), "「保存しました」 while offline");
+    await axe(measure, "offline, a save held in the outbox");
     await measure.waitForTimeout(5000);
     check((await text(measure, "#record-fields")).includes("171.5"), "the unsent value vanished during the outage");
     await ctx.setOffline(false);
@@ -259,6 +270,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     await reception.click(`button.check-in[data-resident="${RES[6]}"]`);
     await reception.waitForFunction(() => document.getElementById("ce-outbox").textContent.includes("未送信 1件"), null, { timeout: 5000 });
     check((await text(reception, "#checked-in-title")).includes("未送信"), "the offline check-in says nothing: " + await text(reception, "#checked-in-title"));
+    await axe(reception, "reception offline, a check-in held");
     await reception.waitForTimeout(3000);
     check((await text(reception, "#checked-in-title")).includes("未送信"), "the offline check-in gave up");
     await reception.context().setOffline(false);
@@ -300,7 +312,8 @@ function recorded(sid, item, value, unit, station, confirmed) {
     b = (await api(admin, "GET", "/api/board")).body;
     check(b.sessions.filter((x) => x.resident_id === RES[7]).length === 1, "reception's held check-in, sent by its author: " + JSON.stringify(b.sessions.filter((x) => x.resident_id === RES[7])));
     check(!reception.nativeDialog && !quest.nativeDialog, "a native dialog was used");
-    console.log("station safety complete");
+    check(lib.axe.runs === 7, "axe ran " + lib.axe.runs + " times");
+    console.log("station safety complete (" + lib.axe.runs + " axe runs)");
   } finally {
     await browser.close();
   }

@@ -3,7 +3,8 @@
 //! HTTPS: urine results start empty, corrections ask a reason, systolic ≤ diastolic is
 //! refused, completing with items missing names them, writes survive an outage
 //! (`context.setOffline`) and a reload and are applied once, and messages come from the
-//! box's error codes in the page's language (`tests/e2e/station-safety.js`).
+//! box's error codes in the page's language, with axe-core clean in each state
+//! (`tests/e2e/station-safety.js`).
 //!
 //! Needs root (the demo's virtual card reader), `chromium` and `tests/e2e/node_modules`
 //! (`make test` installs both).
@@ -12,7 +13,7 @@ use checkup_tests::chromium::demo_box;
 
 #[test]
 fn station_pages_are_safe_and_never_lose_a_write() {
-    let demo = demo_box(&["playwright-core"]);
+    let demo = demo_box(&["playwright-core", "axe-core"]);
     demo.run("station-safety.js", &[], "station safety complete");
     demo.stop();
 }

@@ -1,6 +1,7 @@
 //! Values a clerk must look at whatever the OCR's confidence: a value that carries label
 //! text (「通告者:みどり警察署長」 — the label read into the value), characters foreign to
-//! its field (digits or Latin letters in a name, letters in a date), or a summary that
+//! its field (digits or Latin letters in a name, letters in a date), a date's words read as a
+//! name (「日年月日」: another row read), or a summary that
 //! starts mid-sentence (its first words lost). The labels are the reader's own dictionary
 //! ([`checkup_drivers::notice::layout::LABELS`]), so a label variant added there is
 //! caught here too. Each flag carries a stable code and its reason in Japanese and English.
@@ -12,7 +13,7 @@ use serde::Serialize;
 /// Why a value goes to the clerk's review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flag {
-    /// `label_text`, `foreign_chars` or `starts_mid_sentence`.
+    /// `label_text`, `foreign_chars`, `date_text` or `starts_mid_sentence`.
     pub code: &'static str,
     /// The reason in Japanese.
     pub ja: String,
@@ -160,6 +161,18 @@ pub fn flags(field: &str, value: &str) -> Vec<Flag> {
             en: format!("Characters foreign to this field ({en}): {shown}"),
         });
     }
+    // A date's row read as a name (a skewed scan: 「日年月日」 for the child's name). A
+    // name may hold 月 or 日 (美月, 日向), never 年月 or 月日 running together.
+    if matches!(field, "child_name" | "guardian_name") && (v.contains("年月") || v.contains("月日"))
+    {
+        out.push(Flag {
+            code: "date_text",
+            ja: "日付の文字（年・月・日）が名前に入っています（別の行を読んだかもしれません）"
+                .to_owned(),
+            en: "A name holding a date's words (年・月・日): another row may have been read"
+                .to_owned(),
+        });
+    }
     if field == "summary" && starts_mid_sentence(&v) {
         out.push(Flag {
             code: "starts_mid_sentence",
@@ -237,6 +250,17 @@ mod tests {
         );
         assert!(codes("summary", "児童が自宅で泣き声をあげていた。").is_empty());
         assert!(codes("summary", "この児童は夜間ひとりでいた。").is_empty());
+    }
+
+    #[test]
+    fn a_date_row_read_as_a_name_is_flagged() {
+        assert!(codes("child_name", "日年月日").contains(&"date_text"));
+        assert!(codes("guardian_name", "山田年月").contains(&"date_text"));
+        for name in ["佐藤美月", "日向陽葵", "月岡日和", "高橋一郎"] {
+            assert!(!codes("child_name", name).contains(&"date_text"), "{name}");
+        }
+        // Not a rule for the summary, where dates are ordinary.
+        assert!(!codes("summary", "令和8年月日不詳の事案").contains(&"date_text"));
     }
 
     #[test]
