@@ -16,8 +16,11 @@ const CSV = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at\
 
 const signIn = (browser, id, pin) => lib.signIn(browser, base, id, pin, { width: 1280, height: 900 });
 
+// Each screen photographed is also checked by axe-core: a violation fails the day.
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
+  const v = await lib.axe(page);
+  if (v.length) { throw new Error(`axe on ${name} (${page.url()}): ${JSON.stringify(v)}`); }
 }
 
 async function stationRecord(page, station, values) {
@@ -125,7 +128,7 @@ async function signOff(page, station) {
     const row = await board.textContent("#sessions tr.finished");
     if (!row.includes("髙橋")) throw new Error("board row: " + row);
     await shot(board, "6-board-finished");
-    console.log("checkup day complete");
+    console.log("checkup day complete (" + lib.axe.runs + " axe runs)");
   } finally {
     await browser.close();
   }

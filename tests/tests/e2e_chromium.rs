@@ -12,7 +12,7 @@ use checkup_tests::chromium::{demo_box, screenshots};
 #[test]
 fn a_checkup_day_in_chromium() {
     let shots = screenshots();
-    let demo = demo_box(&["playwright-core"]);
+    let demo = demo_box(&["playwright-core", "axe-core"]);
     demo.run(
         "checkup-day.js",
         &[shots.as_os_str()],
