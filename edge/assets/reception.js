@@ -6,8 +6,15 @@
   var pin = "";
   var SEX = { male: "男性 male", female: "女性 female", other: "その他 other" };
   var reader = null;
-  function status(ja, en) { $("status-title").textContent = ja; $("status-detail").textContent = en; }
-  function showPin(show) { $("pin-pad").hidden = !show; pin = ""; dots(); }
+  // `easy`: the same in やさしい日本語, when the resident is the one to read it.
+  function status(ja, en, easy) {
+    $("status-title").textContent = ja; $("status-detail").textContent = en;
+    $("status-easy").textContent = easy || ""; $("status-easy").hidden = !easy;
+  }
+  // The PIN pad's line in やさしい日本語 (easy Japanese): the resident reads it.
+  var EASY_ASK = "カードの ひみつの ばんごう（すうじ 4つ）を おしてください";
+  function easy(text) { $("pin-easy").textContent = text; }
+  function showPin(show) { $("pin-pad").hidden = !show; pin = ""; dots(); if (show) { easy(EASY_ASK); } }
   function dots() { $("pin-dots").textContent = "●●●●".slice(0, pin.length) + "○○○○".slice(pin.length); }
   function showResult(fields) {
     var dl = $("result-fields");
@@ -136,13 +143,16 @@
           showPin(true);
           $("last-try").hidden = j.tries_left !== 1;
           status("暗証番号が違います（残り" + j.tries_left + "回）", "Wrong PIN: " + j.tries_left + " tries left");
+          easy("ばんごうが ちがいます。あと " + j.tries_left + "かい おせます");
         } else if (j.error === "one_try_left") {
           showPin(true);
           $("last-try").hidden = false;
           status("残り1回です。確認のうえ送信してください", "One try left: staff must confirm");
+          easy("あと 1かい だけ おせます。かかりの ひとが いっしょに たしかめます");
         } else if (j.error === "pin_blocked") {
           showPin(false);
-          status("暗証番号がロックされています。市役所で解除が必要です", "PIN blocked: the city office must unblock it");
+          status("暗証番号がロックされています。市役所で解除が必要です", "PIN blocked: the city office must unblock it",
+            "この カードの ばんごうは いま つかえません。しやくしょで なおせます。かかりの ひとに いってください");
         } else {
           showPin(false);
           status("読み取れませんでした（" + (j.error || "error") + "）", j.message || "Could not read the card");

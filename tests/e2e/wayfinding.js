@@ -188,6 +188,9 @@ async function reception(browser) {
   check(await inView(page, "#status-title"), "wrong-PIN message visible without scrolling");
   check(await inView(page, '.key[data-key="OK"]'), "PIN pad still in view after a wrong PIN");
   check(await page.evaluate(() => window.scrollY) === 0, "the page did not scroll");
+  // The resident reads the pad: the answer in やさしい日本語 too, in view.
+  check((await page.textContent("#pin-easy")).includes("ばんごうが ちがいます"), "wrong PIN not said in easy Japanese: " + await page.textContent("#pin-easy"));
+  check(await inView(page, "#pin-easy"), "the easy-Japanese line is out of view");
   await axe(page, "reception wrong PIN");
   for (const d of pin) await page.click(`.key[data-key="${d}"]`);
   await page.click('.key[data-key="OK"]');

@@ -37,6 +37,7 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                 section #card-status .station aria-live="polite" {
                     h2 #status-title { "カードをかざしてください" }
                     p #status-detail .en { "Tap the resident's card on the reader" }
+                    p #status-easy .easy hidden {}
                 }
                 section #checked-in .station hidden aria-live="polite" {
                     h2 #checked-in-title { "受付しました" }
@@ -71,6 +72,8 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
             div.desk-side {
                 section #pin-pad .station hidden {
                     h2 { "暗証番号（4桁）を入力してください " span.en { "Resident enters the 4-digit PIN" } }
+                    // やさしい日本語: the resident reads this, and the wrong-PIN answers.
+                    p #pin-easy .easy role="status" { "カードの ひみつの ばんごう（すうじ 4つ）を おしてください" }
                     p #pin-dots aria-label="PIN" { "○○○○" }
                     div .keys {
                         @for k in ["1","2","3","4","5","6","7","8","9","消","0","OK"] {
