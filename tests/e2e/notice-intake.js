@@ -8,6 +8,7 @@
 // Usage: node notice-intake.js BOX1_URL BOX2_URL NOTICE_PNG SCREENSHOT_DIR CHILD_NAME
 "use strict";
 const { chromium } = require("playwright-core");
+const lib = require("./lib");
 const path = require("path");
 
 const [box1, box2, notice, shots, childName] = process.argv.slice(2);
@@ -23,6 +24,11 @@ async function signIn(browser, base, id, pin) {
 }
 
 function check(cond, what) { if (!cond) throw new Error(what); }
+// axe-core on the page in `state`: zero violations.
+async function axe(page, state) {
+  const v = await lib.axe(page);
+  check(v.length === 0, `axe on ${state} (${page.url()}): ${JSON.stringify(v)}`);
+}
 
 (async () => {
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium",
@@ -71,6 +77,7 @@ function check(cond, what) { if (!cond) throw new Error(what); }
   check(flag.low && flag.visible && flag.confirm && flag.text.startsWith("要確認") && flag.text.includes("英字"),
     "guardian name flagged: " + JSON.stringify(flag) + " " + JSON.stringify(read));
   await clerk.screenshot({ path: path.join(shots, "8-intake-review.png"), fullPage: true });
+  await axe(clerk, "notice review with a flagged value");
   // Low-confidence fields cannot be saved unconfirmed.
   const low = read.filter((f) => f.low);
   if (low.length) {
@@ -90,6 +97,7 @@ function check(cond, what) { if (!cond) throw new Error(what); }
   const detail = await worker.textContent("#case-fields");
   check(detail.includes("山田恵美子") && detail.includes("訂正"), "case detail: " + detail);
   await worker.screenshot({ path: path.join(shots, "9-cases-live.png"), fullPage: true });
+  await axe(worker, "case list and detail, live");
 
   // The scanner's PDF arrives in the clerk's inbox by itself.
   await clerk.waitForSelector('#scans tr[data-status="ready"]:has(td:text-is("scanner-0001.pdf"))', { timeout: 60000 });
@@ -101,5 +109,5 @@ function check(cond, what) { if (!cond) throw new Error(what); }
   check(!JSON.stringify(log.events).includes(childName), "the admin's log shows the child");
 
   await browser.close();
-  console.log("notice intake complete");
+  console.log("notice intake complete (" + lib.axe.runs + " axe runs)");
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -63,7 +63,8 @@ fn a_police_notice_from_scan_to_a_live_case_in_chromium() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let e2e = root.join("tests/e2e");
     assert!(
-        e2e.join("node_modules/playwright-core").exists(),
+        e2e.join("node_modules/playwright-core").exists()
+            && e2e.join("node_modules/axe-core").exists(),
         "tests/e2e/node_modules missing: run `npm ci --prefix tests/e2e` (make test does)"
     );
     let dir = tempfile::tempdir().expect("dir");
