@@ -140,14 +140,15 @@ async fn last_years_values_are_shown_and_a_big_weight_change_must_be_confirmed()
     let history = "resident_id,item_code,value,unit,date\n\
                    0000000101,9N006000000000001,50.0,kg,2024-11-20\n\
                    0000000101,9N006000000000001,60.0,kg,2025-11-21\n\
-                   0000000101,9N001000000000001,abc,cm,2025-11-21\n";
+                   0000000101,9N001000000000001,abc,cm,2025-11-21\n\
+                   0000000102,9N006000000000001,60.0,kg,2025-11-21\n";
     let (s, v) = admin
         .post_raw("/api/roster/history", history.as_bytes().to_vec())
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         (v["rows"].as_u64(), v["errors"][0]["line"].as_u64()),
-        (Some(2), Some(4)),
+        (Some(3), Some(4)),
         "{v}"
     );
     let reception = b.client("R1", "1111").await;
@@ -166,11 +167,20 @@ async fn last_years_values_are_shown_and_a_big_weight_change_must_be_confirmed()
         v["values"][0]["value"], "60.0",
         "the latest earlier value: {v}"
     );
-    let weight = |kg: f64, confirmed: bool| {
+    let (s, v) = reception
+        .post(
+            "/api/reception/check-in",
+            &serde_json::json!({"id": uuid::Uuid::now_v7(), "resident_id": "0000000102"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let other = v["session_id"].clone();
+    let weight_of = |session: &serde_json::Value, resident: &str, kg: f64, confirmed: bool| {
         serde_json::json!({"body": {"kind": "measurement_recorded", "payload": {
-        "session_id": session, "resident_id": "0000000101", "station": "measurement",
+        "session_id": session, "resident_id": resident, "station": "measurement",
         "item_code": "9N006000000000001", "value": kg, "unit": "kg", "confirmed": confirmed}}})
     };
+    let weight = |kg: f64, confirmed: bool| weight_of(&session, "0000000101", kg, confirmed);
     let (s, v) = station.post("/api/events", &weight(74.0, false)).await;
     assert_eq!(s, 422, "23% heavier than last year needs confirmation: {v}");
     assert!(
@@ -181,8 +191,18 @@ async fn last_years_values_are_shown_and_a_big_weight_change_must_be_confirmed()
     );
     let (s, _) = station.post("/api/events", &weight(74.0, true)).await;
     assert_eq!(s, 201);
-    let (s, _) = station.post("/api/events", &weight(63.0, false)).await;
-    assert_eq!(s, 201, "5% is ordinary");
+    // The weight is now recorded: another value for it is a correction, not a new result.
+    let (s, v) = station.post("/api/events", &weight(63.0, false)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("correction_required")),
+        "{v}"
+    );
+    // Another resident, 60 kg last year: 5 % more is ordinary.
+    let (s, v) = station
+        .post("/api/events", &weight_of(&other, "0000000102", 63.0, false))
+        .await;
+    assert_eq!(s, 201, "5% is ordinary: {v}");
     b.stop().await;
 }
 
