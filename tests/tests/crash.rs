@@ -30,16 +30,25 @@ async fn login(http: &reqwest::Client, url: &str, id: &str, pin: &str) -> anyhow
         .to_string())
 }
 
-/// The demo resident checked in before the writes start.
-const RESIDENT: &str = "0001000100";
+/// Demo residents checked in before the writes start, one for each client.
+const RESIDENTS: [&str; CLIENTS] = ["0001000100", "0001000137", "0001000174", "0001000211"];
 
-/// A nurse's height measurement in the resident's session (results take the store's
-/// concurrent, group-committed path).
-fn event(id: Uuid, session: &Value, n: u64) -> Value {
+/// A resident's height as first measured: the result every later write corrects.
+fn height(id: Uuid, session: &Value, resident: &str) -> Value {
     json!({"id": id, "body": {"kind": "measurement_recorded", "payload": {
-        "session_id": session, "resident_id": RESIDENT, "station": "measurement",
+        "session_id": session, "resident_id": resident, "station": "measurement",
+        "item_code": "9N001000000000001", "value": 160.0, "unit": "cm"}}})
+}
+
+/// A nurse's re-measured height, correcting the first (an item holds one result; each new
+/// value is a correction with its reason). Each client writes in its own resident's
+/// session, so the clients' writes reach the store side by side (group commit), while one
+/// session's are decided one at a time.
+fn event(id: Uuid, session: &Value, resident: &str, first: Uuid, n: u64) -> Value {
+    json!({"id": id, "body": {"kind": "measurement_corrected", "payload": {
+        "session_id": session, "resident_id": resident, "corrects": first,
         "item_code": "9N001000000000001", "value": 150.0 + (n % 400) as f64 / 10.0,
-        "unit": "cm"}}})
+        "unit": "cm", "reason": format!("再計測 {n}")}}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,22 +80,39 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
     let mut retried = 0usize;
     let mut retried_already_stored = 0usize;
 
-    let mut session = Value::Null;
+    // Each client's (session, first height's id).
+    let mut sessions: Vec<(Value, Uuid)> = Vec::new();
     for round in 0..KILLS {
         let mut proc = Process::start(&bin, &args, Duration::from_secs(60))?;
+        let cookie = login(&http, &proc.url, "N001", "3331").await?;
         if round == 0 {
             let reception = login(&http, &proc.url, "R001", "1111").await?;
-            let r = http
-                .post(format!("{}/api/reception/check-in", proc.url))
-                .header("cookie", &reception)
-                .json(&json!({"id": Uuid::now_v7(), "resident_id": RESIDENT}))
-                .send()
-                .await?;
-            anyhow::ensure!(r.status() == 201, "check-in: {}", r.status());
-            let v: Value = r.json().await?;
-            session = v["session_id"].clone();
+            for resident in RESIDENTS {
+                let r = http
+                    .post(format!("{}/api/reception/check-in", proc.url))
+                    .header("cookie", &reception)
+                    .json(&json!({"id": Uuid::now_v7(), "resident_id": resident}))
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 201, "check-in: {}", r.status());
+                let v: Value = r.json().await?;
+                let session = v["session_id"].clone();
+                let first = Uuid::now_v7();
+                let r = http
+                    .post(format!("{}/api/events", proc.url))
+                    .header("cookie", &cookie)
+                    .json(&height(first, &session, resident))
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 201, "first height: {}", r.status());
+                let v: Value = r.json().await?;
+                acked
+                    .lock()
+                    .expect("lock")
+                    .insert(first, v["seq"].as_u64().unwrap_or(0));
+                sessions.push((session, first));
+            }
         }
-        let cookie = login(&http, &proc.url, "N001", "3331").await?;
         // First, like a tablet coming back, retry what was unanswered before the crash.
         let pending: Vec<(Uuid, Value)> = std::mem::take(&mut *unanswered.lock().expect("lock"));
         for (id, body) in pending {
@@ -111,16 +137,16 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
             retried += 1;
         }
         let mut tasks = Vec::new();
-        for _ in 0..CLIENTS {
+        for (c, resident) in RESIDENTS.into_iter().enumerate() {
             let (http, url, cookie) = (http.clone(), proc.url.clone(), cookie.clone());
             let (acked, unanswered) = (acked.clone(), unanswered.clone());
-            let session = session.clone();
+            let (session, first) = sessions[c].clone();
             tasks.push(tokio::spawn(async move {
                 let mut n = 0u64;
                 loop {
                     n += 1;
                     let id = Uuid::now_v7();
-                    let body = event(id, &session, n);
+                    let body = event(id, &session, resident, first, n);
                     let sent = http
                         .post(format!("{url}/api/events"))
                         .header("cookie", &cookie)
@@ -208,8 +234,8 @@ async fn acknowledged_events_survive_sigkill_exactly_once() -> anyhow::Result<()
         events.len()
     );
     assert!(acked.len() > KILLS * 4, "enough appends to mean something");
-    // Everything stored was either acknowledged, the check-in, or one of the last
+    // Everything stored was either acknowledged, a check-in, or one of the last
     // unanswered attempts.
-    assert!(events.len() <= acked.len() + 1 + unanswered_left);
+    assert!(events.len() <= acked.len() + RESIDENTS.len() + unanswered_left);
     Ok(())
 }
