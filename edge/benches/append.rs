@@ -349,23 +349,51 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
     let server = server_rt.spawn(edge.serve(listener, async move {
         let _ = stop_rx.await;
     }));
-    // One open session for the measurements.
-    let session = Uuid::now_v7();
-    store
-        .append_local_blocking(vec![Draft {
-            id: None,
-            actor: Actor {
-                staff_id: "R001".into(),
-                role: Role::Reception,
-            },
-            body: EventBody::SessionOpened(checkup_protocol::SessionOpened {
-                session_id: session,
-                resident_id: "0001000000".into(),
-                stations: vec![StationKind::Measurement],
-                card: None,
-            }),
-        }])
-        .expect("session");
+    // One open session per client, each with a first weight that the client's writes then
+    // correct: an item holds one result, and a new value for it is a correction with its
+    // reason. Each client's writes are decided in its own session, side by side with the
+    // others'.
+    let sessions: Vec<(Uuid, Uuid, String)> = (0..clients)
+        .map(|c| {
+            let (session, first) = (Uuid::now_v7(), Uuid::now_v7());
+            let resident = format!("{:010}", 1_000_000 + c);
+            store
+                .append_local_blocking(vec![
+                    Draft {
+                        id: None,
+                        actor: Actor {
+                            staff_id: "R001".into(),
+                            role: Role::Reception,
+                        },
+                        body: EventBody::SessionOpened(checkup_protocol::SessionOpened {
+                            session_id: session,
+                            resident_id: resident.clone(),
+                            stations: vec![StationKind::Measurement],
+                            card: None,
+                        }),
+                    },
+                    Draft {
+                        id: Some(first),
+                        actor: Actor {
+                            staff_id: "S001".into(),
+                            role: Role::Station,
+                        },
+                        body: EventBody::MeasurementRecorded(MeasurementRecorded {
+                            session_id: session,
+                            resident_id: resident.clone(),
+                            station: StationKind::Measurement,
+                            item_code: "9N006000000000001".into(),
+                            value: MeasuredValue::Number(60.0),
+                            unit: "kg".into(),
+                            confirmed: false,
+                        }),
+                    },
+                ])
+                .expect("session");
+            (session, first, resident)
+        })
+        .collect();
+    let sessions = Arc::new(sessions);
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -391,11 +419,14 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
             let client = client.clone();
             let cookie = cookie.clone();
             let url = format!("{base}/api/events");
+            let sessions = sessions.clone();
             tasks.push(tokio::spawn(async move {
+                let (session, first, resident) = &sessions[c as usize];
                 for i in 0..per_client {
-                    let body = serde_json::json!({"body": {"kind": "measurement_recorded", "payload": {
-                        "session_id": session, "resident_id": "0001000000", "station": "measurement",
-                        "item_code": "9N006000000000001", "value": 50.0 + ((c * per_client + i) % 400) as f64 / 10.0, "unit": "kg"}}});
+                    let body = serde_json::json!({"body": {"kind": "measurement_corrected", "payload": {
+                        "session_id": session, "resident_id": resident, "corrects": first,
+                        "item_code": "9N006000000000001", "value": 50.0 + ((c * per_client + i) % 400) as f64 / 10.0,
+                        "unit": "kg", "reason": "再計測"}}});
                     let r = client.post(&url).header("cookie", &cookie).json(&body).send().await.expect("send");
                     assert_eq!(r.status(), 201, "{:?}", r.text().await);
                 }

@@ -79,6 +79,35 @@ fn main() {
         })
         .collect();
     store.append_local_blocking(drafts).expect("sessions");
+    // Each session's first systolic reading: the stations' writes correct it (an item holds
+    // one result; a new value for it is a correction with its reason).
+    let firsts: Vec<Uuid> = sessions.iter().map(|_| Uuid::now_v7()).collect();
+    let drafts = sessions
+        .iter()
+        .zip(&firsts)
+        .map(|((sid, rid), first)| Draft {
+            id: Some(*first),
+            actor: Actor {
+                staff_id: "N1".into(),
+                role: Role::Nurse,
+            },
+            body: EventBody::MeasurementRecorded(checkup_protocol::MeasurementRecorded {
+                session_id: *sid,
+                resident_id: rid.clone(),
+                station: StationKind::BloodPressure,
+                item_code: "9A751000000000001".into(),
+                value: checkup_protocol::MeasuredValue::Number(120.0),
+                unit: "mmHg".into(),
+                confirmed: false,
+            }),
+        })
+        .collect();
+    store.append_local_blocking(drafts).expect("first readings");
+    let sessions: Vec<(Uuid, String, Uuid)> = sessions
+        .into_iter()
+        .zip(firsts)
+        .map(|((sid, rid), first)| (sid, rid, first))
+        .collect();
     let listener = server_rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -136,11 +165,11 @@ fn main() {
                         tokio::time::sleep_until(next.into()).await;
                         next += p;
                     }
-                    let (sid, rid) = &sessions[i % sessions.len()];
+                    let (sid, rid, first) = &sessions[i % sessions.len()];
                     i += STATIONS;
-                    let body = json!({"id": Uuid::now_v7(), "body": {"kind": "measurement_recorded", "payload": {
-                        "session_id": sid, "resident_id": rid, "station": "blood_pressure",
-                        "item_code": "9A751000000000001", "value": 110 + (i % 60), "unit": "mmHg"}}});
+                    let body = json!({"id": Uuid::now_v7(), "body": {"kind": "measurement_corrected", "payload": {
+                        "session_id": sid, "resident_id": rid, "corrects": first,
+                        "item_code": "9A751000000000001", "value": 110 + (i % 60), "unit": "mmHg", "reason": "再測定"}}});
                     let t0 = Instant::now();
                     let r = http.post(format!("{base}/api/events")).header("cookie", &cookie).json(&body).send().await.expect("send");
                     assert_eq!(r.status(), 201);
