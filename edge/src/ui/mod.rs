@@ -235,48 +235,64 @@ pub fn who_at(lang: Lang, who: &Who, current: &str) -> Markup {
     }
 }
 
+/// What a problem page says: its title, its heading in Japanese and in English, what to
+/// do, and the button back.
+struct Problem<'a> {
+    title: (&'a str, &'a str),
+    ja: &'a str,
+    en: &'a str,
+    todo: (&'a str, &'a str),
+    back: (&'a str, &'a str),
+}
+
+/// A problem page (403, 404): what happened, in both languages, and the way back to `home`.
+fn problem(lang: Lang, p: Problem<'_>, header: Markup, home: &str) -> Markup {
+    let body = html! {
+        section.station.problem {
+            h2 { (p.ja) }
+            p lang="en" { (p.en) }
+            p { (lang.t(p.todo.0, p.todo.1)) }
+            p { a.button href=(home) data-testid="way-back" { (lang.t(p.back.0, p.back.1)) } }
+        }
+    };
+    page(lang, lang.t(p.title.0, p.title.1), header, body)
+}
+
 /// The page for a signed-in staff member whose role may not open a page: what happened and
 /// the way back to their own page.
 pub fn forbidden(lang: Lang, staff: &Who) -> Markup {
-    let home = home_of(staff);
-    let body = html! {
-        section.station.problem {
-            h2 { "この画面を見る権限がありません" }
-            p lang="en" { "Your role cannot open this page." }
-            p { (lang.t("ご自分の画面に戻ってください。", "Go back to your own page.")) }
-            p { a.button href=(home) data-testid="way-back" { (lang.t("自分の画面へ戻る / Back to my page", "Back to my page / 自分の画面へ戻る")) } }
-        }
+    let p = Problem {
+        title: ("権限がありません", "Not allowed"),
+        ja: "この画面を見る権限がありません",
+        en: "Your role cannot open this page.",
+        todo: (
+            "ご自分の画面に戻ってください。",
+            "Go back to your own page.",
+        ),
+        back: (
+            "自分の画面へ戻る / Back to my page",
+            "Back to my page / 自分の画面へ戻る",
+        ),
     };
-    page(
-        lang,
-        lang.t("権限がありません", "Not allowed"),
-        who(lang, staff),
-        body,
-    )
+    problem(lang, p, who(lang, staff), &home_of(staff))
 }
 
 /// The page for an address the box does not serve, with the way back (`staff`'s own page,
 /// or sign-in).
 pub fn not_found(lang: Lang, staff: Option<&Who>) -> Markup {
+    let p = Problem {
+        title: ("ページが見つかりません", "Page not found"),
+        ja: "ページが見つかりません",
+        en: "This page does not exist.",
+        todo: (
+            "アドレスを確かめるか、最初の画面に戻ってください。",
+            "Check the address, or go back to the first page.",
+        ),
+        back: ("最初の画面へ戻る / Back", "Back / 最初の画面へ戻る"),
+    };
     let home = staff.map_or_else(|| "/login".to_owned(), home_of);
-    let body = html! {
-        section.station.problem {
-            h2 { "ページが見つかりません" }
-            p lang="en" { "This page does not exist." }
-            p { (lang.t("アドレスを確かめるか、最初の画面に戻ってください。", "Check the address, or go back to the first page.")) }
-            p { a.button href=(home) data-testid="way-back" { (lang.t("最初の画面へ戻る / Back", "Back / 最初の画面へ戻る")) } }
-        }
-    };
-    let header = match staff {
-        Some(w) => who(lang, w),
-        None => html! {},
-    };
-    page(
-        lang,
-        lang.t("ページが見つかりません", "Page not found"),
-        header,
-        body,
-    )
+    let header = staff.map_or_else(|| html! {}, |w| who(lang, w));
+    problem(lang, p, header, &home)
 }
 
 /// The page of a signed-in role with no page on this box (auditor, central admin): who
