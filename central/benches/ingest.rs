@@ -50,6 +50,7 @@ fn events(per_box: usize) -> (Vec<NodeKey>, Vec<Vec<Event>>) {
                             value: MeasuredValue::Number(150.0 + (seq % 400) as f64 / 10.0),
                             unit: "cm".into(),
                             confirmed: false,
+                            answered: None,
                         }),
                         key,
                     )

@@ -240,6 +240,7 @@ fn checkup(key: &NodeKey, first_seq: u64, session: Uuid, ms: u64) -> Vec<Event> 
             value: MeasuredValue::Number(165.2),
             unit: "cm".into(),
             confirmed: false,
+            answered: None,
         }),
     );
     let corrected = seal(
@@ -257,6 +258,7 @@ fn checkup(key: &NodeKey, first_seq: u64, session: Uuid, ms: u64) -> Vec<Event> 
             unit: "cm".into(),
             reason: "転記ミス".into(),
             confirmed: false,
+            answered: None,
         }),
     );
     vec![opened, height, corrected]

@@ -26,6 +26,7 @@ fn body(i: u64) -> EventBody {
         value: MeasuredValue::Number(50.0 + (i % 400) as f64 / 10.0),
         unit: "kg".into(),
         confirmed: false,
+        answered: None,
     })
 }
 
@@ -386,6 +387,7 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
                             value: MeasuredValue::Number(60.0),
                             unit: "kg".into(),
                             confirmed: false,
+                            answered: None,
                         }),
                     },
                 ])

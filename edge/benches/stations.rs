@@ -99,6 +99,7 @@ fn main() {
                 value: checkup_protocol::MeasuredValue::Number(120.0),
                 unit: "mmHg".into(),
                 confirmed: false,
+                answered: None,
             }),
         })
         .collect();

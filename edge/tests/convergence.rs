@@ -64,6 +64,7 @@ fn events(plan: &[(usize, Op, u8)], keys: &[NodeKey]) -> Vec<Event> {
                     value: MeasuredValue::Number(f64::from(*h) / 10.0),
                     unit: "cm".into(),
                     confirmed: false,
+                    answered: None,
                 })
             }
             Op::Correct(s, h) => EventBody::MeasurementCorrected(MeasurementCorrected {
@@ -75,6 +76,7 @@ fn events(plan: &[(usize, Op, u8)], keys: &[NodeKey]) -> Vec<Event> {
                 unit: "cm".into(),
                 reason: "再測定".into(),
                 confirmed: false,
+                answered: None,
             }),
             Op::Visit(s, doctor) => EventBody::StationVisited(StationVisited {
                 session_id: sessions[*s],

@@ -24,8 +24,9 @@ use uuid::Uuid;
 
 use crate::error::ProtocolError;
 use crate::hlc::Hlc;
-use crate::items::{self, ItemValueKind, QUALITATIVE_VALUES, StationKind};
+use crate::items::{self, Item, ItemValueKind, QUALITATIVE_VALUES, StationKind};
 use crate::notice::{CaseViewed, NoticeIntakeSaved};
+use crate::questionnaire::Answered;
 use crate::roles::Role;
 use crate::signing::{self, Keyring, NodeKey, PublicKey};
 
@@ -276,6 +277,10 @@ pub struct MeasurementRecorded {
     /// Staff confirmed a value outside the soft limits.
     #[serde(default)]
     pub confirmed: bool,
+    /// For a questionnaire answer: how the resident gave it and in which language. Absent
+    /// for measurements and for answers staff typed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<Answered>,
 }
 
 /// Payload of [`EventBody::MeasurementCorrected`].
@@ -300,6 +305,10 @@ pub struct MeasurementCorrected {
     /// Staff confirmed a value outside the soft limits.
     #[serde(default)]
     pub confirmed: bool,
+    /// For a questionnaire answer: how the resident gave it and in which language. Absent
+    /// for measurements and for answers staff typed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<Answered>,
 }
 
 /// Payload of [`EventBody::RecordViewed`].
@@ -387,6 +396,7 @@ impl EventBody {
                 check_uuid("payload.session_id", p.session_id)?;
                 check_id("payload.resident_id", &p.resident_id)?;
                 let item = check_value(&p.item_code, &p.value, &p.unit, p.confirmed)?;
+                check_answered(item, p.answered.as_ref())?;
                 if item.station != p.station {
                     return Err(ProtocolError::invalid(
                         "payload.station",
@@ -405,7 +415,8 @@ impl EventBody {
                 check_uuid("payload.corrects", p.corrects)?;
                 check_id("payload.resident_id", &p.resident_id)?;
                 check_text("payload.reason", &p.reason)?;
-                check_value(&p.item_code, &p.value, &p.unit, p.confirmed)?;
+                let item = check_value(&p.item_code, &p.value, &p.unit, p.confirmed)?;
+                check_answered(item, p.answered.as_ref())?;
                 Ok(())
             }
             EventBody::RecordViewed(p) => {
@@ -433,6 +444,17 @@ impl EventBody {
             EventBody::CaseViewed(p) => p.validate(),
         }
     }
+}
+
+/// Only a questionnaire answer says how it was answered.
+fn check_answered(item: &Item, answered: Option<&Answered>) -> Result<(), ProtocolError> {
+    if answered.is_some() && !matches!(item.kind, ItemValueKind::Coded(_)) {
+        return Err(ProtocolError::invalid(
+            "payload.answered",
+            format!("{} is measured, not answered by the resident", item.name_en),
+        ));
+    }
+    Ok(())
 }
 
 fn check_uuid(field: &'static str, id: Uuid) -> Result<(), ProtocolError> {
@@ -556,6 +578,28 @@ fn check_value(
                     format!("{t:?} is not one of {QUALITATIVE_VALUES:?}"),
                 ));
             }
+        }
+        (ItemValueKind::Coded(set), MeasuredValue::Text(t)) => {
+            if !set.codes().contains(&t.as_str()) {
+                return Err(ProtocolError::invalid(
+                    "payload.value",
+                    format!(
+                        "{t:?} is not an answer code of {} ({:?})",
+                        item.name_en,
+                        set.codes()
+                    ),
+                ));
+            }
+        }
+        (ItemValueKind::Coded(set), MeasuredValue::Number(_)) => {
+            return Err(ProtocolError::invalid(
+                "payload.value",
+                format!(
+                    "{} takes an answer code, one of {:?}",
+                    item.name_en,
+                    set.codes()
+                ),
+            ));
         }
         (ItemValueKind::Numeric { .. }, MeasuredValue::Text(_)) => {
             return Err(ProtocolError::invalid(

@@ -17,6 +17,8 @@
 //! - [`hlc`]: the hybrid logical clock that orders events across boxes.
 //! - [`items`]: the 特定健診 checkup item codes, units, hard and soft limits, and the
 //!   stations that measure them.
+//! - [`questionnaire`]: the 標準的な質問票's 22 items, answer code sets and their texts in
+//!   each language offered to residents.
 //! - [`roles`]: staff roles and what each may record.
 //! - [`error`]: the typed errors returned for anything that does not validate.
 //!
@@ -44,6 +46,7 @@ pub mod event;
 pub mod hlc;
 pub mod items;
 pub mod notice;
+pub mod questionnaire;
 pub mod roles;
 pub mod signing;
 
@@ -59,5 +62,6 @@ pub use event::{
 pub use hlc::{Hlc, HlcClock};
 pub use items::{Item, ItemValueKind, StationKind};
 pub use notice::{CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource};
+pub use questionnaire::{Answered, Channel, Lang};
 pub use roles::Role;
 pub use signing::{Keyring, NodeKey, PublicKey};

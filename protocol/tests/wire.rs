@@ -27,6 +27,7 @@ fn weight(kg: f64) -> EventBody {
         value: MeasuredValue::Number(kg),
         unit: "kg".into(),
         confirmed: false,
+        answered: None,
     })
 }
 
@@ -290,6 +291,7 @@ fn arb_body() -> impl Strategy<Value = EventBody> {
                 value: MeasuredValue::Number(((lo + t * (hi - lo)) * scale).round() / scale),
                 unit: unit.into(),
                 confirmed: false,
+                answered: None,
             })
         })
 }

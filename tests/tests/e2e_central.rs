@@ -91,6 +91,7 @@ async fn central_record_in_chromium() {
             value: MeasuredValue::Number(165.2),
             unit: "cm".into(),
             confirmed: false,
+            answered: None,
         }),
     );
     let corrected = seal(
@@ -105,6 +106,7 @@ async fn central_record_in_chromium() {
             unit: "cm".into(),
             reason: "転記ミス".into(),
             confirmed: false,
+            answered: None,
         }),
     );
     let r = reqwest::Client::new()

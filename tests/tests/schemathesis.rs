@@ -379,6 +379,7 @@ async fn start_central(
                 value: MeasuredValue::Number(165.2),
                 unit: "cm".into(),
                 confirmed: false,
+                answered: None,
             }),
         ),
     ];

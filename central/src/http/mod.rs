@@ -10,6 +10,7 @@
 //! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`) | [`records`] |
 //! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited | [`records`] |
 //! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited | [`export`] |
+//! | `GET /api/questionnaire?lang=` | anyone | the 標準的な質問票 in one language (no personal data) | [`questionnaire`] |
 //! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker | the child-welfare intake queue; audited | [`notices`] |
 //!
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 document made from the handlers' annotations | [`openapi`] |
@@ -40,6 +41,7 @@ pub mod extract;
 pub mod ingest;
 pub mod notices;
 pub mod openapi;
+pub mod questionnaire;
 pub mod records;
 pub mod session;
 
@@ -49,6 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::document_json))
         .routes(routes!(crate::web::page))
         .routes(routes!(healthz))
+        .routes(routes!(questionnaire::questionnaire))
         .routes(routes!(ingest::batches))
         .routes(routes!(ingest::wipes))
         .routes(routes!(session::login))

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "boxes", description = "What enrolled boxes send"),
         (name = "staff", description = "Sign-in"),
         (name = "records", description = "The resident register, records and the export"),
+        (name = "questionnaire", description = "The standard questionnaire (標準的な質問票) in the residents' languages"),
         (name = "notices", description = "The child-welfare intake queue"),
         (name = "meta", description = "This document"),
     )

@@ -14,6 +14,7 @@
 //! | [`roster`] | `POST /api/roster/import`, `GET /api/roster/search`, `POST /api/roster/history`, `GET /api/residents/{id}/history` |
 //! | [`station`] | `GET /station/{kind}`, `GET /api/station/{kind}/due` (arrival order) |
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
+//! | [`questionnaire`] | `GET /api/questionnaire?lang=` (no sign-in) |
 //! | [`error`] | `{"error": code, "message": text}` answers |
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
@@ -26,6 +27,7 @@ pub mod extract;
 pub mod intake;
 pub mod openapi;
 pub mod pages;
+pub mod questionnaire;
 pub mod reception;
 pub mod roster;
 pub mod station;
@@ -186,6 +188,7 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(pages::css))
         .routes(routes!(pages::favicon))
         .routes(routes!(status::healthz))
+        .routes(routes!(questionnaire::questionnaire))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(events::append, events::read_events))

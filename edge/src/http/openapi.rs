@@ -36,6 +36,7 @@ use super::error::ErrorBody;
         (name = "board", description = "The progress board"),
         (name = "reception", description = "Card readers, check-in, station taps, demo taps"),
         (name = "roster", description = "The day's roster and earlier results"),
+        (name = "questionnaire", description = "The standard questionnaire (標準的な質問票) in the residents' languages"),
         (name = "intake", description = "Child-welfare intake: scanned police notices and cases"),
         (name = "meta", description = "This document"),
     )

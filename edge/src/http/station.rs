@@ -85,6 +85,15 @@ pub(crate) async fn page(
                     json!({"min": min, "max": max, "soft_min": soft_min, "soft_max": soft_max, "decimals": decimals})
                 }
                 ItemValueKind::Qualitative => json!({"values": QUALITATIVE_VALUES}),
+                ItemValueKind::Coded(set) => {
+                    let ja = checkup_protocol::questionnaire::texts(checkup_protocol::questionnaire::Lang::Ja);
+                    let answers: Vec<serde_json::Value> = set
+                        .codes()
+                        .iter()
+                        .map(|c| json!({"code": c, "text": ja.answer(set, c).unwrap_or(c)}))
+                        .collect();
+                    json!({"answers": answers})
+                }
             };
             json!({"code": i.code, "name": i.name_ja, "name_en": i.name_en, "unit": i.unit, "limits": limits})
         })

@@ -30,6 +30,8 @@ pub struct ResultEntry {
     pub corrects: Option<Uuid>,
     /// The reason given, for corrections.
     pub reason: Option<String>,
+    /// For a questionnaire answer: how the resident gave it, in which language.
+    pub answered: Option<checkup_protocol::Answered>,
 }
 
 /// A checkup session as the board sees it.
@@ -195,6 +197,7 @@ impl Projection {
                     staff_id: e.actor.staff_id.clone(),
                     corrects: None,
                     reason: None,
+                    answered: p.answered,
                 };
                 let s = self.session(p.session_id, &p.resident_id);
                 s.first_at(p.station, e.hlc);
@@ -209,6 +212,7 @@ impl Projection {
                     staff_id: e.actor.staff_id.clone(),
                     corrects: Some(p.corrects),
                     reason: Some(p.reason.clone()),
+                    answered: p.answered,
                 };
                 self.session(p.session_id, &p.resident_id)
                     .insert(&p.item_code, entry);

@@ -276,6 +276,15 @@ pub fn parse_history(bytes: &[u8]) -> Result<(Vec<super::HistoryRow>, Vec<RowErr
                         return Err(format!("{value:?} is not one of {QUALITATIVE_VALUES:?}"));
                     }
                 }
+                ItemValueKind::Coded(set) => {
+                    if !set.codes().contains(&value.as_str()) {
+                        return Err(format!(
+                            "{value:?} is not an answer code of {} ({:?})",
+                            item.name_en,
+                            set.codes()
+                        ));
+                    }
+                }
             }
             let date = parse_date(&f(4)).ok_or_else(|| format!("date {:?} is not a date", f(4)))?;
             if f(0).is_empty() {

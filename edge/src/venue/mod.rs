@@ -31,9 +31,11 @@
 //! verified by [`checkup_protocol::batch`] before they reach here and stored as they are,
 //! and the projection orders them by their hybrid logical clock.
 //!
-//! Layout: [`rules`] (pure decisions), this file (the command path and its errors).
+//! Layout: [`rules`] (pure decisions), [`questionnaire`] (a resident's answers from any
+//! channel, as one batch), this file (the command path and its errors).
 //! Nothing here imports axum or maud; `http/` maps [`VenueError`] to answers.
 
+pub mod questionnaire;
 pub mod rules;
 pub mod spread;
 
@@ -417,30 +419,7 @@ impl Core {
                 )));
             }
             None => {
-                let roster = &self.roster;
-                let course = |r: &str| -> Result<Option<Vec<StationKind>>, VenueError> {
-                    match roster.get(r)? {
-                        None => Ok(None),
-                        Some(booked) => crate::courses::stations(&booked.course)
-                            .map(Some)
-                            .map_err(VenueError::UnknownCourse),
-                    }
-                };
-                let last_weight = |r: &str| -> Option<f64> {
-                    roster
-                        .last_values(r)
-                        .ok()?
-                        .into_iter()
-                        .find(|h| h.item_code == rules::WEIGHT)
-                        .and_then(|h| h.value.parse::<f64>().ok())
-                };
-                let cx = rules::Context {
-                    staff,
-                    course: &course,
-                    last_weight: &last_weight,
-                    route,
-                };
-                rules::check(&self.store.projection(), &cx, &body)?;
+                self.check_new(staff, route, &self.store.projection(), &body)?;
                 body
             }
         };
@@ -463,6 +442,41 @@ impl Core {
 }
 
 impl Core {
+    /// The day's invariants for a new event drafted by `staff` ([`rules::check`]), with
+    /// the roster's answers (the resident's course, last year's weight).
+    fn check_new(
+        &self,
+        staff: &Staff,
+        route: Route,
+        projection: &crate::log::projection::Projection,
+        body: &EventBody,
+    ) -> Result<(), VenueError> {
+        let roster = &self.roster;
+        let course = |r: &str| -> Result<Option<Vec<StationKind>>, VenueError> {
+            match roster.get(r)? {
+                None => Ok(None),
+                Some(booked) => crate::courses::stations(&booked.course)
+                    .map(Some)
+                    .map_err(VenueError::UnknownCourse),
+            }
+        };
+        let last_weight = |r: &str| -> Option<f64> {
+            roster
+                .last_values(r)
+                .ok()?
+                .into_iter()
+                .find(|h| h.item_code == rules::WEIGHT)
+                .and_then(|h| h.value.parse::<f64>().ok())
+        };
+        let cx = rules::Context {
+            staff,
+            course: &course,
+            last_weight: &last_weight,
+            route,
+        };
+        rules::check(projection, &cx, body)
+    }
+
     /// The lock results of `session` are decided under.
     fn result_lock(&self, session: Uuid) -> &tokio::sync::Mutex<()> {
         let i = (session.as_u128() % self.results.len() as u128) as usize;

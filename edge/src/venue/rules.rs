@@ -4,7 +4,7 @@
 //!
 //! | event | rule |
 //! |---|---|
-//! | any | the role may record the kind; a station technician only at their stations; 診察 only by a doctor |
+//! | any | the role may record the kind (a resident's own questionnaire answers are passed on by reception or anyone at 問診, through the questionnaire command); a station technician only at their stations; 診察 only by a doctor |
 //! | `session_opened` | the resident is booked; the stations are their course's; has no open session; the session id is new; a venue card is on no other open session |
 //! | `session_closed` | the session is open |
 //! | `measurement_recorded` | the session is open, its resident's, its course includes the station; the item has no value yet in the session (else it is a correction); weight far from last year's confirmed; systolic above its reading's diastolic |
@@ -75,6 +75,9 @@ fn station_of(body: &EventBody) -> Option<StationKind> {
 /// Role, station binding and route for recording `body`.
 pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), VenueError> {
     let kind = body.kind();
+    if route == Route::Command && passes_on_resident_answers(staff, body) {
+        return Ok(());
+    }
     if !staff.role.may_append(kind) {
         return Err(VenueError::Forbidden(format!(
             "{} の権限では {} を記録できません / role {} may not record {}",
@@ -106,6 +109,27 @@ pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), Ve
         ));
     }
     Ok(())
+}
+
+/// Staff who hand on what the resident answered themselves (on their phone, the venue
+/// tablet or paper): reception at check-in, and every checkup role who may work at 問診.
+/// Only through the questionnaire's own command, never as a raw draft.
+fn passes_on_resident_answers(staff: &Staff, body: &EventBody) -> bool {
+    use checkup_protocol::Channel;
+    let answered = match body {
+        EventBody::MeasurementRecorded(m) if m.station == StationKind::Questionnaire => m.answered,
+        EventBody::MeasurementCorrected(c)
+            if items::item(&c.item_code)
+                .is_some_and(|i| i.station == StationKind::Questionnaire) =>
+        {
+            c.answered
+        }
+        _ => None,
+    };
+    let by_resident = answered.is_some_and(|a| a.via != Channel::Interview);
+    by_resident
+        && (matches!(staff.role, Role::Reception | Role::VenueAdmin)
+            || may_work_at(staff, StationKind::Questionnaire))
 }
 
 fn open_session(p: &Projection, id: Uuid) -> Result<&SessionState, VenueError> {
@@ -374,6 +398,7 @@ mod tests {
             value: MeasuredValue::Number(v),
             unit: unit.into(),
             confirmed: true,
+            answered: None,
         })
     }
 
@@ -388,6 +413,7 @@ mod tests {
             unit: unit.into(),
             reason: reason.into(),
             confirmed: true,
+            answered: None,
         })
     }
 
