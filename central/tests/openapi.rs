@@ -161,7 +161,7 @@ async fn the_document_is_served_and_names_only_routes_central_serves() {
             );
         }
     }
-    assert_eq!(operations, 12, "every route of central");
+    assert_eq!(operations, 13, "every route of central");
     c.stop().await;
 }
 
@@ -243,5 +243,30 @@ async fn axum_refusals_and_nul_characters_are_the_json_error() {
     let v: Value = r.json().await.expect("JSON");
     assert_eq!(v["imported"], 1, "{v}");
     assert_eq!(v["errors"][0]["line"], 2, "{v}");
+    c.stop().await;
+}
+
+/// Central serves the same questionnaire as the boxes, without sign-in, in every language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_questionnaire_is_served_without_sign_in() {
+    let c = start().await;
+    let http = reqwest::Client::new();
+    for tag in ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt-BR", "tl"] {
+        let r = http
+            .get(format!("{}/api/questionnaire?lang={tag}", c.url))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200, "{tag}");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["items"].as_array().map(Vec::len), Some(22), "{tag}");
+        assert_eq!(v["languages"].as_array().map(Vec::len), Some(8));
+    }
+    let r = http
+        .get(format!("{}/api/questionnaire?lang=xx", c.url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(refusal(r).await, (400, "unknown_language".into()));
     c.stop().await;
 }

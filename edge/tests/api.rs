@@ -935,3 +935,69 @@ async fn the_station_page_follows_the_page_language() {
     );
     b.stop().await;
 }
+
+/// The questionnaire is served without sign-in in every language, the same 22 items in the
+/// same order with the same answer codes, the Japanese beside each text; an unknown
+/// language is the documented refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_questionnaire_is_served_in_every_language_without_sign_in() {
+    let b = TestBox::start().await;
+    let http = reqwest::Client::new();
+    let mut shapes = Vec::new();
+    for tag in ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt-BR", "tl"] {
+        let r = http
+            .get(b.url(&format!("/api/questionnaire?lang={tag}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200, "{tag}");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["lang"], tag);
+        let items = v["items"].as_array().expect("items");
+        assert_eq!(items.len(), 22, "{tag}");
+        for i in items {
+            assert!(
+                !i["question"].as_str().unwrap_or("").is_empty(),
+                "{tag} {i}"
+            );
+            assert!(!i["question_ja"].as_str().unwrap_or("").is_empty());
+        }
+        let shape: Vec<(String, Vec<String>)> = items
+            .iter()
+            .map(|i| {
+                (
+                    i["code"].as_str().unwrap_or("").to_owned(),
+                    i["answers"]
+                        .as_array()
+                        .map(|a| a.iter().map(|x| x["code"].to_string()).collect())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        shapes.push(shape);
+    }
+    assert!(
+        shapes.windows(2).all(|w| w[0] == w[1]),
+        "same items, same codes"
+    );
+    assert_eq!(shapes[0][0].0, "9N701000000000011");
+    assert_eq!(shapes[0][21].0, "9N808000000000011");
+    let r = http
+        .get(b.url("/api/questionnaire?lang=fr"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"], "unknown_language");
+    let v: Value = http
+        .get(b.url("/api/questionnaire"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["lang"], "ja", "Japanese when no language is asked for");
+    b.stop().await;
+}
