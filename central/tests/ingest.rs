@@ -601,3 +601,116 @@ async fn concurrent_batches_on_sqlite() {
 async fn concurrent_batches_on_postgresql() {
     concurrent(true).await;
 }
+
+/// Questionnaire answers arrive like any result: stored as their codes, shown in the record
+/// with the Japanese answer text, a nurse's amendment in the history.
+async fn questionnaire_answers(postgres: bool) {
+    let f = fixture(postgres).await;
+    let session = Uuid::now_v7();
+    let v = "midori-day1";
+    let resident = "0000000043";
+    let opened = seal(
+        &f.key,
+        v,
+        "edge-01",
+        1,
+        DAY_MS,
+        EventBody::SessionOpened(SessionOpened {
+            session_id: session,
+            resident_id: resident.into(),
+            stations: vec![StationKind::Questionnaire],
+            card: None,
+        }),
+    );
+    let answer = |seq: u64, code: &str, value: &str| {
+        seal(
+            &f.key,
+            v,
+            "edge-01",
+            seq,
+            DAY_MS + seq * 1000,
+            EventBody::MeasurementRecorded(MeasurementRecorded {
+                session_id: session,
+                resident_id: resident.into(),
+                station: StationKind::Questionnaire,
+                item_code: code.into(),
+                value: MeasuredValue::Text(value.into()),
+                unit: String::new(),
+                confirmed: false,
+                answered: Some(checkup_protocol::Answered {
+                    via: checkup_protocol::Channel::Phone,
+                    lang: checkup_protocol::Lang::Vi,
+                }),
+            }),
+        )
+    };
+    let smoking = answer(2, "9N736000000000011", "3");
+    let drinking = answer(3, "9N786000000000011", "8");
+    let amended = seal(
+        &f.key,
+        v,
+        "edge-01",
+        4,
+        DAY_MS + 9000,
+        EventBody::MeasurementCorrected(MeasurementCorrected {
+            session_id: session,
+            resident_id: resident.into(),
+            corrects: smoking.id,
+            item_code: "9N736000000000011".into(),
+            value: MeasuredValue::Text("2".into()),
+            unit: String::new(),
+            reason: "聞き取りで確認（先月禁煙）".into(),
+            confirmed: false,
+            answered: None,
+        }),
+    );
+    let (s, a) = f
+        .post(Some(SECRET), json_of(&[opened, smoking, drinking, amended]))
+        .await;
+    assert_eq!(s, 200, "{a}");
+    let admin = f.login("C1", "1234").await;
+    let (s, rec) = f
+        .get(&admin, &format!("/v1/residents/{resident}/record"))
+        .await;
+    assert_eq!(s, 200, "{rec}");
+    let rec: Value = serde_json::from_str(&rec).expect("json");
+    let items = rec["checkups"][0]["items"].as_array().expect("items");
+    let item = |code: &str| {
+        items
+            .iter()
+            .find(|i| i["item_code"] == code)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let smoking = item("9N736000000000011");
+    assert_eq!(smoking["value"], "2", "stored as the code");
+    assert_eq!(
+        smoking["value_ja"],
+        "以前は吸っていたが、最近1か月間は吸っていない"
+    );
+    assert_eq!(smoking["name_ja"], "喫煙");
+    assert_eq!(smoking["history"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        smoking["history"][0]["value_ja"],
+        "いいえ（吸ったことがない）"
+    );
+    assert_eq!(
+        item("9N786000000000011")["value_ja"],
+        "飲まない（飲めない）"
+    );
+    assert_eq!(
+        rec["series"]["9N786000000000011"][0]["value_ja"], "飲まない（飲めない）",
+        "year over year"
+    );
+    f.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questionnaire_answers_in_the_record_on_sqlite() {
+    questionnaire_answers(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questionnaire_answers_in_the_record_on_postgresql() {
+    questionnaire_answers(true).await;
+}

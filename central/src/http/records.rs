@@ -189,6 +189,8 @@ pub(crate) struct CheckupItem {
     item_code: String,
     /// Current value.
     value: String,
+    /// For a questionnaire answer, the answer's Japanese text (the value is its code).
+    value_ja: Option<String>,
     /// Unit.
     unit: String,
     /// Japanese name (null for an unknown code).
@@ -204,6 +206,8 @@ pub(crate) struct CheckupItem {
 pub(crate) struct HistoryEntry {
     /// Value.
     value: String,
+    /// For a questionnaire answer, the answer's Japanese text.
+    value_ja: Option<String>,
     /// Unit.
     unit: String,
     /// Who recorded it.
@@ -223,10 +227,22 @@ pub(crate) struct SeriesPoint {
     date: String,
     /// Value.
     value: String,
+    /// For a questionnaire answer, the answer's Japanese text.
+    value_ja: Option<String>,
     /// Unit.
     unit: String,
     /// Venue.
     venue: String,
+}
+
+/// The Japanese text of a questionnaire answer code (`None` for a measurement). Values are
+/// stored as their JSON text, so a code may arrive quoted.
+fn answer_ja(item_code: &str, value: &str) -> Option<String> {
+    let q = checkup_protocol::questionnaire::question(item_code)?;
+    let code = value.trim_matches('"');
+    checkup_protocol::questionnaire::texts(checkup_protocol::Lang::Ja)
+        .answer(q.answers, code)
+        .map(str::to_owned)
 }
 
 /// `GET /v1/residents/{id}/record`: every checkup with its results and corrections, and the
@@ -264,6 +280,7 @@ pub(crate) async fn record(
             .filter(|x| x.session_id == r.session_id && x.item_code == r.item_code)
             .map(|x| HistoryEntry {
                 value: x.value.clone(),
+                value_ja: answer_ja(&x.item_code, &x.value),
                 unit: x.unit.clone(),
                 staff_id: x.staff_id.clone(),
                 corrects: x.corrects.clone(),
@@ -278,6 +295,7 @@ pub(crate) async fn record(
             .push(CheckupItem {
                 item_code: r.item_code.clone(),
                 value: r.value.clone(),
+                value_ja: answer_ja(&r.item_code, &r.value),
                 unit: r.unit.clone(),
                 name_ja: item.map(|i| i.name_ja),
                 name_en: item.map(|i| i.name_en),
@@ -292,6 +310,7 @@ pub(crate) async fn record(
             .push(SeriesPoint {
                 date: r.day.clone(),
                 value: r.value.clone(),
+                value_ja: answer_ja(&r.item_code, &r.value),
                 unit: r.unit.clone(),
                 venue: r.venue.clone(),
             });
