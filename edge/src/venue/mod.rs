@@ -105,13 +105,17 @@ pub enum VenueError {
     #[error("{0}")]
     ConfirmationRequired(String),
     /// A station is signed off with something missing that the sign-off does not list as
-    /// confirmed.
-    #[error("{}: 未入力があります（{}）。確認のうえ完了してください / {}: {} missing; list them to sign off anyway", station.label_ja(), rules::missing_names(missing, false).join("、"), station.label_en(), rules::missing_names(missing, true).join(", "))]
+    /// confirmed, or (at 問診) with a required answer missing, which no confirmation
+    /// covers.
+    #[error("{}", rules::incomplete_message(*station, missing, required))]
     Incomplete {
         /// The station.
         station: StationKind,
         /// What is missing: item codes, or (at 診察) station kinds not done.
         missing: Vec<String>,
+        /// Those of `missing` that must be recorded before the sign-off (the 問診 items
+        /// required for the report); empty when a confirmed list may cover everything.
+        required: Vec<String>,
     },
     /// A value is recorded for an item that already has one in the session: it is a
     /// correction (`measurement_corrected`, with a reason), never a silent replacement.

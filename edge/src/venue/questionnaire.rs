@@ -185,7 +185,9 @@ impl Core {
     }
 }
 
-fn channel_en(c: Channel) -> &'static str {
+/// How an answer was given, in English for staff screens (the Japanese is
+/// [`Channel::label_ja`]).
+pub fn channel_en(c: Channel) -> &'static str {
     match c {
         Channel::Phone => "phone, before the day",
         Channel::Tablet => "venue tablet",
