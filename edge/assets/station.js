@@ -463,6 +463,7 @@
         // in the language the nurse asked in.
         if (it.limits.answers) { body.body.payload.answered = { via: "interview", lang: interviewLang() }; }
         clearValue(it.code);
+        if (quest && $("q-" + it.code).classList.contains("amending")) { toggleAmend(it.code); }
         return outbox.send("/api/events", body, { session: s.session_id }).then(function (r) { r.item = it; return r; });
       });
       bmi();
