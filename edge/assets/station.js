@@ -235,10 +235,11 @@
     var langRow = el("div", "q-lang-row");
     var lab = el("label", "", t("聞き取りの言語", "Language asked in")); lab.htmlFor = "q-lang";
     var sel = document.createElement("select"); sel.id = "q-lang";
-    Object.keys(quest.languages).forEach(function (tag) {
+    (quest.language_order || Object.keys(quest.languages)).forEach(function (tag) {
       var o = document.createElement("option"); o.value = tag;
       o.textContent = t(quest.languages[tag][0], quest.languages[tag][1]); sel.appendChild(o);
     });
+    sel.value = "ja";
     langRow.appendChild(lab); langRow.appendChild(sel); top.appendChild(langRow);
     form.appendChild(top);
     var list = el("ol", "q-list"); list.id = "q-list";

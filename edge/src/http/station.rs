@@ -197,7 +197,8 @@ fn questionnaire_config() -> serde_json::Value {
             (l.tag().to_owned(), json!([ja, en]))
         })
         .collect();
-    json!({"questions": questions, "channels": channels, "languages": languages})
+    let order: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
+    json!({"questions": questions, "channels": channels, "languages": languages, "language_order": order})
 }
 
 /// A questionnaire language as staff read its name: in Japanese and in English.
