@@ -251,11 +251,21 @@
       lg.appendChild(el("span", "q-name", t(q.name, q.name_en)));
       if (q.required) { lg.appendChild(el("span", "q-required", t("必須", "Required"))); }
       fs.appendChild(lg);
-      var d = el("details", "q-text");
-      d.appendChild(el("summary", "", t("質問文", "Question")));
-      d.appendChild(el("p", "", t(q.question, q.question_en)));
-      fs.appendChild(d);
-      var ans = el("p", "q-answer"); ans.id = "ans-" + q.code; fs.appendChild(ans);
+      // One row to scan: the answer, then the full question on demand and 訂正.
+      var row = el("div", "q-row");
+      var ans = el("p", "q-answer"); ans.id = "ans-" + q.code; row.appendChild(ans);
+      var full = el("p", "q-full", t(q.question, q.question_en)); full.id = "full-" + q.code; full.hidden = true;
+      var show = el("button", "q-show secondary", t("質問文", "Question"));
+      show.type = "button"; show.setAttribute("aria-expanded", "false"); show.setAttribute("aria-controls", full.id);
+      show.addEventListener("click", function () {
+        full.hidden = !full.hidden; show.setAttribute("aria-expanded", full.hidden ? "false" : "true");
+      });
+      row.appendChild(show);
+      var fix = el("button", "correct secondary", t("訂正", "Amend"));
+      fix.type = "button"; fix.id = "amend-" + q.code; fix.hidden = true;
+      fix.addEventListener("click", function () { toggleAmend(q.code); });
+      row.appendChild(fix);
+      fs.appendChild(row); fs.appendChild(full);
       var hist = el("ol", "q-history"); hist.id = "hist-" + q.code; hist.hidden = true; fs.appendChild(hist);
       var choices = el("div", "q-choices"); choices.id = "choices-" + q.code;
       choices.setAttribute("role", "radiogroup");
@@ -267,10 +277,6 @@
         choices.appendChild(r); choices.appendChild(l);
       });
       fs.appendChild(choices);
-      var fix = el("button", "correct secondary", t("訂正", "Amend"));
-      fix.type = "button"; fix.id = "amend-" + q.code; fix.hidden = true;
-      fix.addEventListener("click", function () { toggleAmend(q.code); });
-      fs.appendChild(fix);
       li.appendChild(fs); list.appendChild(li);
     });
     form.appendChild(list);

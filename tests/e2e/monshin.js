@@ -87,9 +87,10 @@ async function pick(page, sid, query) {
     for (const want of ["問1", "服薬1(血圧)", "必須", "いいえ", "聞き取り", "ベトナム語"]) {
       check(med1.includes(want), `問1 does not show ${want}: ${med1}`);
     }
-    check(!(await nurse.isVisible(`#q-${MED1} .q-text p`)), "the full question is shown on demand only");
-    await nurse.click(`#q-${MED1} .q-text summary`);
-    check((await text(nurse, `#q-${MED1} .q-text p`)).includes("血圧を下げる薬"), "the full question");
+    check(!(await nurse.isVisible(`#full-${MED1}`)), "the full question is shown on demand only");
+    await nurse.click(`#q-${MED1} button.q-show`);
+    check(await nurse.isVisible(`#full-${MED1}`), "the full question is shown on demand");
+    check((await text(nurse, `#full-${MED1}`)).includes("血圧を下げる薬"), "the full question");
     const smoking = await text(nurse, `#q-${SMOKING}`);
     for (const want of ["問8", "喫煙", "必須", "未回答"]) check(smoking.includes(want), `問8 does not show ${want}: ${smoking}`);
     check(await nurse.$eval(`#q-${SMOKING}`, (e) => e.classList.contains("unanswered")), "問8 is not marked unanswered");
@@ -97,7 +98,7 @@ async function pick(page, sid, query) {
     check(!(await nurse.isVisible(`label[for="item-${MED1}-1"]`)), "an answered question is amended on demand only");
     check(!med1.includes("Medication"), "Japanese only on the Japanese page");
     // Touch targets: the answers and the amend button.
-    for (const sel of [`label[for="item-${SMOKING}-1"]`, `#amend-${MED1}`, `#q-${MED1} .q-text summary`]) {
+    for (const sel of [`label[for="item-${SMOKING}-1"]`, `#amend-${MED1}`, `#q-${MED1} button.q-show`]) {
       const box = await nurse.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return [r.width, r.height]; });
       check(box[0] >= 44 && box[1] >= 44, `${sel} is ${box} px`);
     }
