@@ -27,7 +27,10 @@
   // A value as staff read it: an answer's text for a questionnaire item.
   function shown(code, v) {
     var q = questionOf[code];
-    if (!q) { return String(v); }
+    if (!q) {
+      var other = cfg.answer_texts && cfg.answer_texts[code] && cfg.answer_texts[code][String(v)];
+      return other ? t(other[0], other[1]) : String(v);
+    }
     var a = q.answers.filter(function (x) { return x.code === String(v); })[0];
     return a ? t(a.text, a.text_en) : String(v);
   }
@@ -180,7 +183,7 @@
     var codes = cfg.doctor ? Object.keys(cur) : cfg.items.map(function (it) { return it.code; }).filter(function (c) { return cur[c]; });
     codes.forEach(function (code) {
       var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
-      var dd = document.createElement("dd"); dd.textContent = cur[code].value + " " + cur[code].unit + " ";
+      var dd = document.createElement("dd"); dd.textContent = shown(code, cur[code].value) + " " + cur[code].unit + " ";
       var entries = results[code] || [];
       if (entries.length > 1) { dd.appendChild(document.createTextNode(t("（訂正あり）", "(corrected)") + " ")); }
       var item = itemOf[code];

@@ -125,7 +125,8 @@ async function questionnaire(page) {
     await doctor.click("#due button.pick");
     await doctor.waitForSelector("#record-fields dd", { timeout: 10000 });
     const record = await doctor.textContent("#record-fields");
-    for (const v of ["168.2", "64.5", "83.5", "訂正あり", "128", "124", "5.6", "±", "22.8"]) {
+    // The questionnaire's answers as texts, not codes (喫煙: 3).
+    for (const v of ["168.2", "64.5", "83.5", "訂正あり", "128", "124", "5.6", "±", "22.8", "いいえ（吸ったことがない）"]) {
       if (!record.includes(v)) throw new Error("doctor does not see " + v + ": " + record);
     }
     await shot(doctor, "5-doctor");

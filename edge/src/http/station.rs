@@ -122,8 +122,15 @@ pub(crate) async fn page(
     } else {
         serde_json::Value::Null
     };
+    // The doctor reads the questionnaire's answers as texts, not codes.
+    let answer_texts = if kind == StationKind::Doctor {
+        answer_texts()
+    } else {
+        serde_json::Value::Null
+    };
     let config = json!({
         "station": kind,
+        "answer_texts": answer_texts,
         "items": items,
         "questionnaire": questionnaire,
         "doctor": kind == StationKind::Doctor,
@@ -199,6 +206,28 @@ fn questionnaire_config() -> serde_json::Value {
         .collect();
     let order: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
     json!({"questions": questions, "channels": channels, "languages": languages, "language_order": order})
+}
+
+/// Each questionnaire item's answers by code, in Japanese and English.
+fn answer_texts() -> serde_json::Value {
+    use checkup_protocol::questionnaire::{self as q, Lang};
+    let ja = q::view(Lang::Ja);
+    let en = q::view(Lang::En);
+    let map: serde_json::Map<String, serde_json::Value> = ja
+        .items
+        .iter()
+        .zip(en.items.iter())
+        .map(|(j, e)| {
+            let answers: serde_json::Map<String, serde_json::Value> = j
+                .answers
+                .iter()
+                .zip(e.answers.iter())
+                .map(|(a, b)| (a.code.clone(), json!([a.text, b.text])))
+                .collect();
+            (j.code.clone(), serde_json::Value::Object(answers))
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// A questionnaire language as staff read its name: in Japanese and in English.

@@ -17,8 +17,8 @@
 //!    after the other, each against a state that includes the other's event:
 //!    one open session per resident, a venue card on at most one open session, a session
 //!    only for a booked resident, a station signed off by a role allowed there and, with
-//!    something missing, only with an explicit confirmation listing what is missing; a
-//!    client id replayed with another body is a conflict.
+//!    something missing, only with an explicit confirmation listing what is missing (at
+//!    問診 never without the answers the report requires); a client id replayed with another body is a conflict.
 //!
 //! Results (recorded or corrected) are decided under a lock of their session's own: a
 //! value for an item already saved must be a correction with a reason, and a blood
