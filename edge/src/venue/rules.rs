@@ -649,4 +649,63 @@ mod tests {
         )
         .expect("doctor, listed");
     }
+
+    #[test]
+    fn the_questionnaire_needs_its_required_answers_whatever_is_confirmed() {
+        let sid = Uuid::now_v7();
+        let q = StationKind::Questionnaire;
+        let opened = event(
+            1,
+            EventBody::SessionOpened(SessionOpened {
+                session_id: sid,
+                resident_id: RESIDENT.into(),
+                stations: vec![q],
+                card: None,
+            }),
+        );
+        let answer = |n: u64, code: &str| {
+            event(
+                n,
+                EventBody::MeasurementRecorded(MeasurementRecorded {
+                    session_id: sid,
+                    resident_id: RESIDENT.into(),
+                    station: q,
+                    item_code: code.into(),
+                    value: MeasuredValue::Text("1".into()),
+                    unit: String::new(),
+                    confirmed: false,
+                    answered: None,
+                }),
+            )
+        };
+        let required: Vec<&str> = checkup_protocol::questionnaire::QUESTIONS
+            .iter()
+            .filter(|x| x.required)
+            .map(|x| x.code)
+            .collect();
+        // Everything but 喫煙 answered: refused even confirmed and listed, naming 喫煙.
+        let mut events = vec![opened];
+        for (n, x) in checkup_protocol::questionnaire::QUESTIONS
+            .iter()
+            .enumerate()
+        {
+            if x.code != required[3] {
+                events.push(answer(n as u64 + 2, x.code));
+            }
+        }
+        let p = Projection::from_events(&events);
+        let s = p.session_by_id(sid).expect("session");
+        assert!(!s.station_done(q), "問診 is done only when signed off");
+        let e = decide(&p, Role::Nurse, &visit(sid, q, true, &[required[3]]))
+            .expect_err("喫煙 unanswered");
+        match &e {
+            VenueError::Incomplete { required: r, .. } => assert_eq!(r, &[required[3]]),
+            other => panic!("{other}"),
+        }
+        assert!(e.to_string().contains("喫煙"), "{e}");
+        // Answered: nothing missing, signed off.
+        events.push(answer(40, required[3]));
+        let p = Projection::from_events(&events);
+        decide(&p, Role::Nurse, &visit(sid, q, false, &[])).expect("all answered");
+    }
 }
