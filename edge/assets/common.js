@@ -34,6 +34,8 @@
     correction_required: ["{name}はすでに保存されています。画面を読み込み直し、訂正として理由を添えてください",
       "{name} is already saved: reload and correct it with a reason"],
     reason_required: ["訂正には理由が必要です", "A correction needs a reason"],
+    required_missing: ["必須の質問が未回答です（{missing}）。聞き取って回答を保存してから完了してください",
+      "Required questions are unanswered ({missing}): ask, save the answers, then complete"],
     incomplete_station: ["未入力があります（{missing}）。確認のうえ完了してください", "Missing: {missing}. Confirm to complete anyway"],
     confirmation_required: ["{name}: 通常と大きく異なる値です。確認のうえ保存してください", "{name}: an unusual value; confirm it to save"],
     invalid_payload: ["{name}: この値は受け付けられません", "{name}: this value is not accepted"],

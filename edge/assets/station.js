@@ -2,7 +2,9 @@
 // update), searchable by name, kana or resident number; item entry in the order measurements
 // are taken, every write through the outbox (kept until the box answers), corrections with
 // a reason and the station's completion with its missing items named, in in-page dialogs;
-// the doctor also sees the whole record.
+// the doctor also sees the whole record. At 問診 the 22 questions are listed with each
+// answer, how and in which language it was given and its corrections; the nurse answers
+// what is missing by asking (recorded as 聞き取り), amends with a reason, and completes.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("station-config").dataset.config);
@@ -13,7 +15,25 @@
   var lastYear = {};           // item code -> {value, unit, date}
   var itemOf = {};
   cfg.items.forEach(function (it) { itemOf[it.code] = it; });
-  function nameOf(it) { return t(it.name, it.name_en); }
+  // 問診: the questions by item code (number, short name, full question, answers' texts).
+  var quest = cfg.questionnaire || null, questionOf = {};
+  if (quest) { quest.questions.forEach(function (q) { questionOf[q.code] = q; }); }
+  function nameOf(it) {
+    var q = questionOf[it.code];
+    return (q ? t("問" + q.number + " ", "Q" + q.number + " ") : "") + t(it.name, it.name_en);
+  }
+  // An item whose value is chosen, not typed: a dipstick reading or an answer code.
+  function chosen(it) { return !!(it.limits.values || it.limits.answers); }
+  // A value as staff read it: an answer's text for a questionnaire item.
+  function shown(code, v) {
+    var q = questionOf[code];
+    if (!q) {
+      var other = cfg.answer_texts && cfg.answer_texts[code] && cfg.answer_texts[code][String(v)];
+      return other ? t(other[0], other[1]) : String(v);
+    }
+    var a = q.answers.filter(function (x) { return x.code === String(v); })[0];
+    return a ? t(a.text, a.text_en) : String(v);
+  }
   function nameOfCode(code) {
     if (itemOf[code]) { return nameOf(itemOf[code]); }
     var n = cfg.names[code] || (cfg.station_names || {})[code];
@@ -29,6 +49,9 @@
   function refusal(a, it) {
     var b = a.body || {};
     var vars = { name: it ? nameOf(it) : "" };
+    if (b.error === "incomplete_station" && b.required && b.required.length) {
+      return msg("required_missing", { missing: b.required.map(nameOfCode).join(t("、", ", ")) });
+    }
     if (b.error === "incomplete_station") { vars.missing = (b.missing || []).map(nameOfCode).join(t("、", ", ")); }
     return msg(b.error || "unknown", vars);
   }
@@ -94,7 +117,9 @@
     $("entry-title").textContent = s.name + " (" + s.resident_id + ")";
     clearFeedback();
     var form = $("items"); form.textContent = "";
+    if (quest) { renderQuestions(form); }
     cfg.items.forEach(function (it) {
+      if (quest) { return; }
       var label = document.createElement("label");
       var unit = it.unit ? " (" + it.unit + ")" : "";
       label.textContent = t(it.name + unit + " / " + it.name_en, it.name_en + unit);
@@ -151,13 +176,14 @@
   }
   function renderRecord() {
     var rec = $("record"); rec.textContent = "";
+    if (quest) { renderAnswers(); return; }
     var cur = (record && record.current) || {};
     var results = (record && record.session && record.session.results) || {};
     var dl = document.createElement("dl"); dl.id = "record-fields";
     var codes = cfg.doctor ? Object.keys(cur) : cfg.items.map(function (it) { return it.code; }).filter(function (c) { return cur[c]; });
     codes.forEach(function (code) {
       var dt = document.createElement("dt"); dt.textContent = cfg.names[code] || code;
-      var dd = document.createElement("dd"); dd.textContent = cur[code].value + " " + cur[code].unit + " ";
+      var dd = document.createElement("dd"); dd.textContent = shown(code, cur[code].value) + " " + cur[code].unit + " ";
       var entries = results[code] || [];
       if (entries.length > 1) { dd.appendChild(document.createTextNode(t("（訂正あり）", "(corrected)") + " ")); }
       var item = itemOf[code];
@@ -190,7 +216,165 @@
     }
     rec.appendChild(dl);
   }
-  function value(code) { var el = $("item-" + code); return el ? el.value : ""; }
+  // ---- 問診 ---------------------------------------------------------------------------
+  function channelLabel(answered) {
+    if (!answered) { return t("職員が入力", "Entered by staff"); }
+    var c = quest.channels[answered.via] || [answered.via, answered.via];
+    var l = quest.languages[answered.lang] || [answered.lang, answered.lang];
+    return t(c[0] + "・" + l[0], c[1] + ", " + l[1]);
+  }
+  function interviewLang() { var el = $("q-lang"); return el && el.value ? el.value : "ja"; }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  // The 22 questions: number, short name, 必須, the full question on demand, the answer
+  // line (filled by renderAnswers) and the answers to choose from, as large buttons.
+  function renderQuestions(form) {
+    var top = el("div", "q-top");
+    top.appendChild(el("p", "q-summary", "")).id = "q-summary";
+    var langRow = el("div", "q-lang-row");
+    var lab = el("label", "", t("聞き取りの言語", "Language asked in")); lab.htmlFor = "q-lang";
+    var sel = document.createElement("select"); sel.id = "q-lang";
+    (quest.language_order || Object.keys(quest.languages)).forEach(function (tag) {
+      var o = document.createElement("option"); o.value = tag;
+      o.textContent = t(quest.languages[tag][0], quest.languages[tag][1]); sel.appendChild(o);
+    });
+    sel.value = "ja";
+    langRow.appendChild(lab); langRow.appendChild(sel); top.appendChild(langRow);
+    form.appendChild(top);
+    var list = el("ol", "q-list"); list.id = "q-list";
+    quest.questions.forEach(function (q) {
+      var li = el("li", "q unanswered"); li.id = "q-" + q.code; li.dataset.code = q.code;
+      var fs = document.createElement("fieldset");
+      var lg = document.createElement("legend");
+      lg.appendChild(el("span", "q-num", t("問" + q.number, "Q" + q.number)));
+      lg.appendChild(el("span", "q-name", t(q.name, q.name_en)));
+      if (q.required) { lg.appendChild(el("span", "q-required", t("必須", "Required"))); }
+      fs.appendChild(lg);
+      // One row to scan: the answer, then the full question on demand and 訂正.
+      var row = el("div", "q-row");
+      var ans = el("p", "q-answer"); ans.id = "ans-" + q.code; row.appendChild(ans);
+      var full = el("p", "q-full", t(q.question, q.question_en)); full.id = "full-" + q.code; full.hidden = true;
+      var show = el("button", "q-show secondary", t("質問文", "Question"));
+      show.type = "button"; show.setAttribute("aria-expanded", "false"); show.setAttribute("aria-controls", full.id);
+      show.addEventListener("click", function () {
+        full.hidden = !full.hidden; show.setAttribute("aria-expanded", full.hidden ? "false" : "true");
+      });
+      row.appendChild(show);
+      var fix = el("button", "correct secondary", t("訂正", "Amend"));
+      fix.type = "button"; fix.id = "amend-" + q.code; fix.hidden = true;
+      fix.addEventListener("click", function () { toggleAmend(q.code); });
+      row.appendChild(fix);
+      fs.appendChild(row); fs.appendChild(full);
+      var hist = el("ol", "q-history"); hist.id = "hist-" + q.code; hist.hidden = true; fs.appendChild(hist);
+      var choices = el("div", "q-choices"); choices.id = "choices-" + q.code;
+      choices.setAttribute("role", "radiogroup");
+      choices.setAttribute("aria-label", t("問" + q.number + " の回答", "Answer to Q" + q.number));
+      q.answers.forEach(function (a) {
+        var id = "item-" + q.code + "-" + a.code;
+        var r = document.createElement("input"); r.type = "radio"; r.name = "item-" + q.code; r.value = a.code; r.id = id;
+        var l = el("label", "choice", t(a.text, a.text_en)); l.htmlFor = id;
+        choices.appendChild(r); choices.appendChild(l);
+      });
+      fs.appendChild(choices);
+      li.appendChild(fs); list.appendChild(li);
+    });
+    form.appendChild(list);
+  }
+  function toggleAmend(code) {
+    var li = $("q-" + code), open = !li.classList.contains("amending");
+    li.classList.toggle("amending", open);
+    $("choices-" + code).hidden = !open;
+    $("amend-" + code).textContent = open ? t("訂正をやめる", "Cancel amending") : t("訂正", "Amend");
+    if (!open) { clearValue(code); return; }
+    clearFeedback();
+    message(t("新しい回答を選んで「保存」を押すと訂正になります（理由が必要です）", "Choose the new answer and press Save: it is a correction (a reason is needed)"));
+    var first = $("choices-" + code).querySelector("input"); if (first) { first.focus(); }
+  }
+  function closeAmends() {
+    quest.questions.forEach(function (q) {
+      var li = $("q-" + q.code);
+      if (li && li.classList.contains("amending") && value(q.code) === "") { toggleAmend(q.code); }
+    });
+  }
+  // Each question's answer (saved or unsent), how and in which language it was given, and
+  // its earlier answers with the reasons they were corrected.
+  function renderAnswers() {
+    var results = (record && record.session && record.session.results) || {};
+    var pending = {};
+    unsent().forEach(function (e) { var p = e.body.body.payload; if (p.item_code) { pending[p.item_code] = p; } });
+    var answered = 0, requiredOpen = 0;
+    quest.questions.forEach(function (q) {
+      var li = $("q-" + q.code);
+      if (!li) { return; }
+      var entries = results[q.code] || [], cur = entries[entries.length - 1], p = pending[q.code];
+      var line = $("ans-" + q.code); line.textContent = "";
+      var hist = $("hist-" + q.code); hist.textContent = "";
+      var has = !!(cur || p);
+      if (has) { answered += 1; } else if (q.required) { requiredOpen += 1; }
+      li.classList.toggle("unanswered", !has);
+      li.classList.toggle("answered", has);
+      if (has) { li.classList.remove("needed"); }
+      if (p) {
+        line.appendChild(el("b", "q-value", shown(q.code, p.value)));
+        line.appendChild(el("span", "q-via", channelLabel(p.answered)));
+        line.appendChild(el("span", "unsent", t("（未送信）", "(unsent)")));
+      } else if (cur) {
+        line.appendChild(el("b", "q-value", shown(q.code, cur.value.toString())));
+        line.appendChild(el("span", "q-via", channelLabel(cur.answered)));
+        if (entries.length > 1) { line.appendChild(el("span", "q-corrected", t("訂正あり", "Corrected"))); }
+      } else {
+        line.appendChild(el("b", "q-none", t("未回答", "Unanswered")));
+      }
+      if (entries.length > 1) {
+        entries.forEach(function (r, n) {
+          var h = el("li", "");
+          h.textContent = shown(q.code, r.value.toString()) + " — " + channelLabel(r.answered) +
+            (n > 0 && r.reason ? t("　理由: ", " — reason: ") + r.reason : "") +
+            (n === entries.length - 1 ? t("（現在）", " (current)") : "");
+          hist.appendChild(h);
+        });
+      }
+      hist.hidden = entries.length < 2;
+      // The current answer is marked among the choices; choosing another amends it.
+      q.answers.forEach(function (a) {
+        var l = $("choices-" + q.code).querySelector("label[for='item-" + q.code + "-" + a.code + "']");
+        var now = !!cur && cur.value.toString() === a.code;
+        l.classList.toggle("current", now);
+        l.textContent = t(a.text, a.text_en) + (now ? t("（現在）", " (current)") : "");
+      });
+      var amending = li.classList.contains("amending");
+      if (!has) { li.classList.remove("amending"); }
+      $("choices-" + q.code).hidden = has && !amending;
+      $("amend-" + q.code).hidden = !cur || !!p;
+    });
+    var total = quest.questions.length;
+    $("q-summary").textContent = t("回答 " + answered + " / " + total + "問", answered + " of " + total + " answered") +
+      (requiredOpen ? t("　必須の未回答 " + requiredOpen + "問", " — " + requiredOpen + " required unanswered") : "");
+  }
+  // The required questions the box named: marked, the first one shown.
+  function markNeeded(codes) {
+    codes.forEach(function (c) { var li = $("q-" + c); if (li) { li.classList.add("needed"); } });
+    var first = $("q-" + codes[0]);
+    if (first) { first.scrollIntoView({ block: "center" }); }
+  }
+
+  // What is entered for an item: a field's value, or the answer picked in its group.
+  function value(code) {
+    var el = $("item-" + code);
+    if (el) { return el.value; }
+    var group = $("items").elements["item-" + code];
+    return group ? group.value : "";
+  }
+  function clearValue(code) {
+    var el = $("item-" + code);
+    if (el) { el.value = ""; return; }
+    var group = $("items").elements["item-" + code];
+    if (group) { Array.prototype.forEach.call(group, function (r) { r.checked = false; }); }
+  }
   // BMI from the values typed, else the values the session holds.
   function bmi() {
     var num = function (code) {
@@ -216,17 +400,21 @@
     var s = current;
     var filled = cfg.items.filter(function (it) { return value(it.code) !== ""; });
     if (!filled.length) { message(msg("nothing_to_save")); return; }
+    if (quest) { closeAmends(); }
     var entries = [];
     for (var i = 0; i < filled.length; i++) {
       var it = filled[i], raw = value(it.code);
-      var v = it.limits.values ? raw : parseFloat(raw);
-      if (!it.limits.values && (isNaN(v) || v < it.limits.min || v > it.limits.max)) {
+      var v = chosen(it) ? raw : parseFloat(raw);
+      if (!chosen(it) && (isNaN(v) || v < it.limits.min || v > it.limits.max)) {
         message(msg("out_of_range", { name: nameOf(it), value: raw, min: it.limits.min, max: it.limits.max })); return;
       }
       var h = held(it.code);
       if (h && h.unsent) { message(msg("unsent_item", { name: nameOf(it) })); return; }
+      // The same answer again changes nothing.
+      if (h && it.limits.answers && String(h.value) === v) { clearValue(it.code); continue; }
       entries.push({ item: it, value: v, previous: h });
     }
+    if (!entries.length) { message(msg("nothing_to_save")); return; }
     // Paired values are checked together: each reading's systolic above its diastolic.
     var pairs = cfg.pairs || [];
     for (var k = 0; k < pairs.length; k++) {
@@ -243,7 +431,7 @@
     }
     var unusual = entries.filter(function (e) {
       var it = e.item;
-      if (it.limits.values) { return false; }
+      if (chosen(it)) { return false; }
       var prev = lastYear[it.code] && parseFloat(lastYear[it.code].value);
       var far = it.code === "9N006000000000001" && prev > 0 && Math.abs(e.value - prev) / prev > 0.2;
       return e.value < it.limits.soft_min || e.value >= it.limits.soft_max || far;
@@ -263,7 +451,7 @@
       if (!a.ok || !corrections.length) { return a; }
       return window.ceDialog({
         title: t("保存済みの値の訂正", "Correcting a saved value"),
-        list: corrections.map(function (e) { return nameOf(e.item) + ": " + e.previous.value + " → " + e.value; }),
+        list: corrections.map(function (e) { return nameOf(e.item) + ": " + shown(e.item.code, e.previous.value) + " → " + shown(e.item.code, e.value); }),
         reason: t("訂正の理由（必須）", "Reason (required)"),
         ok: t("訂正を保存", "Save correction")
       }).then(function (b) { reason = b.text; return b.ok ? b : { ok: false, why: "correction_cancelled" }; });
@@ -281,7 +469,11 @@
             session_id: s.session_id, resident_id: s.resident_id, station: cfg.station,
             item_code: it.code, value: e.value, unit: it.unit, confirmed: !!e.confirmed } } };
         }
-        $("item-" + it.code).value = "";
+        // An answer the nurse records or amends was given by asking the resident (聞き取り),
+        // in the language the nurse asked in.
+        if (it.limits.answers) { body.body.payload.answered = { via: "interview", lang: interviewLang() }; }
+        clearValue(it.code);
+        if (quest && $("q-" + it.code).classList.contains("amending")) { toggleAmend(it.code); }
         return outbox.send("/api/events", body, { session: s.session_id }).then(function (r) { r.item = it; return r; });
       });
       bmi();
@@ -315,14 +507,20 @@
       }
       if (current !== s) { return; }
       clearFeedback();
+      // A required answer is missing (問診): no confirmation covers it; the nurse asks first.
+      if (r.body.error === "incomplete_station" && r.body.required && r.body.required.length) {
+        if (quest) { markNeeded(r.body.required); }
+        message(refusal(r));
+        return;
+      }
       // Something is missing: the box names it; staff confirm explicitly or go back.
       if (r.body.error === "incomplete_station" && !missing && r.body.missing) {
         return window.ceDialog({
-          title: t("未入力の項目があります", "Items are missing"),
-          lines: [t("次の項目が未入力のまま完了します:", "This completes the station without:")],
+          title: quest ? t("未回答の質問があります", "Questions are unanswered") : t("未入力の項目があります", "Items are missing"),
+          lines: [quest ? t("次の質問が未回答のまま完了します:", "This completes 問診 without:") : t("次の項目が未入力のまま完了します:", "This completes the station without:")],
           list: r.body.missing.map(nameOfCode),
-          ok: t("未入力のまま完了", "Complete without them"),
-          cancel: t("戻って入力する", "Back to entry")
+          ok: quest ? t("未回答のまま完了", "Complete without them") : t("未入力のまま完了", "Complete without them"),
+          cancel: quest ? t("戻って聞き取る", "Back to the questions") : t("戻って入力する", "Back to entry")
         }).then(function (a) { if (a.ok) { return complete(r.body.missing); } });
       }
       message(refusal(r));

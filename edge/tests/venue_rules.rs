@@ -464,3 +464,182 @@ async fn concurrent_openings_for_one_resident_or_one_card_open_exactly_one_sessi
     }
     b.stop().await;
 }
+
+/// The 問診 items required for the report: 服薬 1–3 and 喫煙.
+const REQUIRED: [&str; 4] = [
+    "9N701000000000011",
+    "9N706000000000011",
+    "9N711000000000011",
+    "9N736000000000011",
+];
+
+/// An answer the nurse asked at 問診 (`answered.via = interview`).
+fn asked(session: &Value, r: &str, item: &str, code: &str) -> Value {
+    json!({"id": Uuid::now_v7(), "body": {"kind": "measurement_recorded", "payload": {
+        "session_id": session, "resident_id": r, "station": "questionnaire",
+        "item_code": item, "value": code, "unit": "",
+        "answered": {"via": "interview", "lang": "ja"}}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_questionnaire_is_never_signed_off_without_its_required_answers() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let nurse = b.client("N1", "3333").await;
+    let r = resident(60);
+    let (st, opened) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(st, 201, "{opened}");
+    let session = &opened["session_id"];
+    // Nothing answered: refused, the required items named, unconfirmed or confirmed with
+    // every missing item listed.
+    let (st, v) = nurse
+        .post("/api/events", &visited(session, &r, "questionnaire", false))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert_eq!(v["required"], json!(REQUIRED), "{v}");
+    assert_eq!(v["missing"].as_array().map(Vec::len), Some(22), "{v}");
+    let mut listed = visited(session, &r, "questionnaire", true);
+    listed["body"]["payload"]["missing"] = v["missing"].clone();
+    let (st, v) = nurse.post("/api/events", &listed).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "confirmed with nothing answered: {v}"
+    );
+    assert_eq!(v["required"], json!(REQUIRED), "{v}");
+    // 服薬 1–3 answered, 喫煙 not: still refused, naming 喫煙 alone.
+    for item in &REQUIRED[..3] {
+        let (st, v) = nurse
+            .post("/api/events", &asked(session, &r, item, "2"))
+            .await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, v) = nurse.post("/api/events", &listed).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "confirmed with 喫煙 unanswered: {v}"
+    );
+    assert_eq!(v["required"], json!([REQUIRED[3]]), "{v}");
+    let message = v["message"].as_str().unwrap_or("");
+    assert!(message.contains("喫煙") && message.contains("必須"), "{v}");
+    assert!(
+        !message.contains("服薬"),
+        "names only what is required and missing: {v}"
+    );
+    // The due list still has the resident at 問診.
+    let (st, due) = nurse.get("/api/station/questionnaire/due").await;
+    assert_eq!(st, 200, "{due}");
+    assert!(due.to_string().contains(&r), "{due}");
+    // 喫煙 answered: the other questions may be left unanswered, confirmed and listed.
+    let (st, v) = nurse
+        .post("/api/events", &asked(session, &r, REQUIRED[3], "3"))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = nurse
+        .post("/api/events", &visited(session, &r, "questionnaire", false))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert!(
+        v.get("required").is_none(),
+        "nothing required is missing: {v}"
+    );
+    assert_eq!(v["missing"].as_array().map(Vec::len), Some(18), "{v}");
+    listed["body"]["payload"]["missing"] = v["missing"].clone();
+    listed["id"] = json!(Uuid::now_v7());
+    let (st, v) = nurse.post("/api/events", &listed).await;
+    assert_eq!(st, 201, "confirmed with the optional questions listed: {v}");
+    let (_, due) = nurse.get("/api/station/questionnaire/due").await;
+    assert!(
+        !due.to_string().contains(&r),
+        "signed off, no longer due: {due}"
+    );
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_question_answered_still_waits_for_the_nurse_to_sign_off() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let nurse = b.client("N1", "3333").await;
+    let r = resident(61);
+    let (st, opened) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(st, 201, "{opened}");
+    let session = &opened["session_id"];
+    for q in checkup_protocol::questionnaire::QUESTIONS {
+        let (st, v) = nurse
+            .post("/api/events", &asked(session, &r, q.code, "1"))
+            .await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, rec) = nurse
+        .get(&format!("/api/sessions/{}", session.as_str().unwrap_or("")))
+        .await;
+    assert_eq!(st, 200, "{rec}");
+    assert!(
+        rec["remaining"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|s| s == "questionnaire")),
+        "all 22 answered, not yet gone through: {rec}"
+    );
+    let (_, due) = nurse.get("/api/station/questionnaire/due").await;
+    assert!(due.to_string().contains(&r), "{due}");
+    let (st, v) = nurse
+        .post("/api/events", &visited(session, &r, "questionnaire", false))
+        .await;
+    assert_eq!(st, 201, "nothing missing: {v}");
+    let (_, rec) = nurse
+        .get(&format!("/api/sessions/{}", session.as_str().unwrap_or("")))
+        .await;
+    assert!(
+        rec["remaining"]
+            .as_array()
+            .is_some_and(|r| !r.iter().any(|s| s == "questionnaire")),
+        "{rec}"
+    );
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_draft_never_claims_the_resident_answered_themselves() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let nurse = b.client("N1", "3333").await;
+    let admin = b.client("A1", "9999").await;
+    let r = resident(62);
+    let (st, opened) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(st, 201, "{opened}");
+    let session = &opened["session_id"];
+    let before = log(&admin).await.len();
+    for via in ["tablet", "phone", "paper"] {
+        let mut draft = asked(session, &r, REQUIRED[0], "1");
+        draft["body"]["payload"]["answered"]["via"] = json!(via);
+        let (st, v) = nurse.post("/api/events", &draft).await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (422, Some("use_command")),
+            "{via}: {v}"
+        );
+    }
+    assert_eq!(log(&admin).await.len(), before, "nothing was signed");
+    // Asked by the nurse, or typed in without a channel: recorded.
+    let (st, v) = nurse
+        .post("/api/events", &asked(session, &r, REQUIRED[0], "1"))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let mut typed = asked(session, &r, REQUIRED[1], "2");
+    typed["body"]["payload"]
+        .as_object_mut()
+        .map(|p| p.remove("answered"));
+    let (st, v) = nurse.post("/api/events", &typed).await;
+    assert_eq!(st, 201, "{v}");
+    b.stop().await;
+}

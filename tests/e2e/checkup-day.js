@@ -1,6 +1,6 @@
 // A checkup day in real headless Chromium: roster import → reception taps a virtual card →
-// session opens → measurement station → blood pressure station (two readings) → the other
-// stations sign off → the doctor sees everything → the board shows the resident finished.
+// session opens → measurement station → blood pressure station (two readings) → 問診 (the
+// required questions asked) → the other stations → the doctor sees everything → the board shows the resident finished.
 // Usage: node checkup-day.js BASE_URL SCREENSHOT_DIR [SPKI_SHA256]
 // With SPKI_SHA256 (base64 SHA-256 of the box certificate's public key) the box is reached
 // over HTTPS and Chromium accepts exactly that certificate, as a tablet that trusts the
@@ -38,11 +38,21 @@ async function stationRecord(page, station, values) {
   await page.waitForFunction(() => document.getElementById("entry-status").textContent.includes("保存しました"), null, { timeout: 10000 });
 }
 
-async function signOff(page, station) {
-  await page.goto(base + "/station/" + station);
+// 問診: the nurse asks the four required questions (服薬 1–3, 喫煙), saves, and completes,
+// confirming the questions left unanswered in the page's dialog.
+async function questionnaire(page) {
+  await page.goto(base + "/station/questionnaire");
   await page.waitForSelector("#due button.pick", { timeout: 10000 });
   await page.click("#due button.pick");
+  await page.waitForSelector("#q-list .q-answer b", { timeout: 10000 });
+  for (const [item, answer] of [["9N701000000000011", "2"], ["9N706000000000011", "2"], ["9N711000000000011", "2"], ["9N736000000000011", "3"]]) {
+    await page.click(`label[for="item-${item}-${answer}"]`);
+  }
+  await page.click("#save");
+  await page.waitForFunction(() => document.getElementById("entry-status").textContent.includes("保存しました"), null, { timeout: 10000 });
   await page.click("#done");
+  await page.waitForSelector("dialog#ce-dialog[open]", { timeout: 10000 });
+  await page.click("dialog#ce-dialog .ce-ok");
   await page.waitForSelector("#entry", { state: "hidden", timeout: 10000 });
 }
 
@@ -101,10 +111,10 @@ async function signOff(page, station) {
     await stationRecord(bp, "blood_pressure", { "9A751000000000001": 128, "9A761000000000001": 82, "9A752000000000001": 124, "9A762000000000001": 80 });
     await shot(bp, "4-blood-pressure");
 
-    // 5. The nurse's stations: questionnaire signed off, urine chosen explicitly (nothing is
-    //    preselected) and blood recorded.
+    // 5. The nurse's stations: the questionnaire's required questions asked and the rest
+    //    left confirmed, urine chosen explicitly (nothing is preselected) and blood recorded.
     const nurse = await signIn(browser, "N001", "3331");
-    await signOff(nurse, "questionnaire");
+    await questionnaire(nurse);
     await stationRecord(nurse, "urine", { "1A020000000191111": "-", "1A010000000191111": "±" });
     await stationRecord(nurse, "blood_draw", { "3D046000001999902": 5.6, "3D010000001999901": 98 });
 
@@ -115,7 +125,8 @@ async function signOff(page, station) {
     await doctor.click("#due button.pick");
     await doctor.waitForSelector("#record-fields dd", { timeout: 10000 });
     const record = await doctor.textContent("#record-fields");
-    for (const v of ["168.2", "64.5", "83.5", "訂正あり", "128", "124", "5.6", "±", "22.8"]) {
+    // The questionnaire's answers as texts, not codes (喫煙: 3).
+    for (const v of ["168.2", "64.5", "83.5", "訂正あり", "128", "124", "5.6", "±", "22.8", "いいえ（吸ったことがない）"]) {
       if (!record.includes(v)) throw new Error("doctor does not see " + v + ": " + record);
     }
     await shot(doctor, "5-doctor");

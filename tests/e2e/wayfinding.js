@@ -282,6 +282,13 @@ async function board(browser) {
     const signOff = (st, missing) => fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ id: window.ceUuid7(), body: { kind: "station_visited",
         payload: { session_id: o.session_id, resident_id: rid, station: st, confirmed: true, missing } } }) });
+    // 問診 is never signed off without its required answers: asked first.
+    const ask = (item) => fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: window.ceUuid7(), body: { kind: "measurement_recorded", payload: { session_id: o.session_id,
+        resident_id: rid, station: "questionnaire", item_code: item, value: "1", unit: "", answered: { via: "interview", lang: "ja" } } } }) });
+    for (const item of ["9N701000000000011", "9N706000000000011", "9N711000000000011", "9N736000000000011"]) {
+      if (o.stations.includes("questionnaire")) { out.push((await ask(item)).status); }
+    }
     for (const st of o.stations) {
       let r = await signOff(st, []);
       if (r.status === 422) {

@@ -27,6 +27,9 @@ pub struct ApiError {
     pub tries_left: Option<u8>,
     /// What a sign-off left missing, for `incomplete_station`.
     pub missing: Option<Vec<String>>,
+    /// What must be recorded before the sign-off, confirmation or not (`incomplete_station`
+    /// at 問診: the required answers).
+    pub required: Option<Vec<String>>,
 }
 
 /// Every refusal's body: `error` (a stable code) and `message`, as central answers
@@ -46,6 +49,10 @@ pub struct ErrorBody {
     /// A sign-off that lists them all in `payload.missing` (with `confirmed`) is accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Vec<String>>,
+    /// Those of `missing` no confirmation covers (422 `incomplete_station` at 問診: the
+    /// answers the report requires, 服薬 1–3 and 喫煙, by item code): record them first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -58,6 +65,7 @@ impl ApiError {
             retry_after: None,
             tries_left: None,
             missing: None,
+            required: None,
         }
     }
 
@@ -152,12 +160,18 @@ impl From<VenueError> for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(error = %e, "venue command failed");
         }
-        let missing = match &e {
-            VenueError::Incomplete { missing, .. } => Some(missing.clone()),
-            _ => None,
+        let (missing, required) = match &e {
+            VenueError::Incomplete {
+                missing, required, ..
+            } => (
+                Some(missing.clone()),
+                Some(required.clone()).filter(|r| !r.is_empty()),
+            ),
+            _ => (None, None),
         };
         ApiError {
             missing,
+            required,
             ..ApiError::new(status, e.code(), e.to_string())
         }
     }
@@ -189,6 +203,7 @@ impl IntoResponse for ApiError {
             retry_after_secs: self.retry_after,
             tries_left: self.tries_left,
             missing: self.missing,
+            required: self.required,
         };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {

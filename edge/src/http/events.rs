@@ -73,7 +73,7 @@ pub(crate) struct Appended {
         (status = 404, description = "`not_booked`", body = ErrorBody),
         (status = 409, description = "`conflict`, `session_not_open`, `already_checked_in`, `card_in_use`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
-        (status = 422, description = "`invalid_payload`, `confirmation_required`, `incomplete_station` (with `missing`), `correction_required`, `reason_required`, `systolic_not_above_diastolic`, `unknown_course`, `use_command`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`, `confirmation_required`, `incomplete_station` (with `missing`, and at 問診 `required`: answers no confirmation covers), `correction_required`, `reason_required`, `systolic_not_above_diastolic`, `unknown_course`, `use_command`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`, `shutting_down`, `roster_unavailable`", body = ErrorBody),
     ),
     security(("session" = [])),

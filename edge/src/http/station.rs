@@ -1,6 +1,7 @@
 //! `GET /station/{kind}`: a station's page for the staff who work there (診察 for doctors
 //! only: [`crate::venue::may_work_at`]), in the page language (`?lang=`, the `lang` cookie),
-//! with the station's items and limits handed to the page ([`crate::ui::station`]); and
+//! with the station's items and limits handed to the page ([`crate::ui::station`]) — at 問診
+//! also the 22 questions in Japanese and English, the channels and the languages' names; and
 //! `GET /api/station/{kind}/due`: the residents due there, in the order they checked in.
 
 use axum::Json;
@@ -116,9 +117,22 @@ pub(crate) async fn page(
             )
         })
         .collect();
+    let questionnaire = if kind == StationKind::Questionnaire {
+        questionnaire_config()
+    } else {
+        serde_json::Value::Null
+    };
+    // The doctor reads the questionnaire's answers as texts, not codes.
+    let answer_texts = if kind == StationKind::Doctor {
+        answer_texts()
+    } else {
+        serde_json::Value::Null
+    };
     let config = json!({
         "station": kind,
+        "answer_texts": answer_texts,
         "items": items,
+        "questionnaire": questionnaire,
         "doctor": kind == StationKind::Doctor,
         "names": names,
         "station_names": station_names,
@@ -132,6 +146,103 @@ pub(crate) async fn page(
     };
     let resp = Html(crate::ui::station::page_markup(lang, &view).into_string()).into_response();
     with_lang_cookie(resp, lang, set)
+}
+
+/// What the 問診 page shows besides the items: each question in Japanese and English
+/// (number, the item table's short name, the full question, required or not, the answers'
+/// texts), how an answer was given (the channels' labels) and the languages' names.
+fn questionnaire_config() -> serde_json::Value {
+    use checkup_protocol::questionnaire::{self as q, Channel, Lang};
+    let ja = q::view(Lang::Ja);
+    let en = q::view(Lang::En);
+    let questions: Vec<serde_json::Value> = ja
+        .items
+        .iter()
+        .zip(en.items.iter())
+        .map(|(j, e)| {
+            let item = checkup_protocol::items::item(&j.code);
+            let answers: Vec<serde_json::Value> = j
+                .answers
+                .iter()
+                .zip(e.answers.iter())
+                .map(|(a, b)| json!({"code": a.code, "text": a.text, "text_en": b.text}))
+                .collect();
+            json!({
+                "number": j.number,
+                "code": j.code,
+                "name": item.map_or("", |i| i.name_ja),
+                "name_en": item.map_or("", |i| i.name_en),
+                "question": j.question,
+                "question_en": e.question,
+                "required": j.required,
+                "answers": answers,
+            })
+        })
+        .collect();
+    let channels: serde_json::Map<String, serde_json::Value> = [
+        Channel::Phone,
+        Channel::Tablet,
+        Channel::Paper,
+        Channel::Interview,
+    ]
+    .into_iter()
+    .map(|c| {
+        let tag = serde_json::to_value(c)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (
+            tag,
+            json!([c.label_ja(), crate::venue::questionnaire::channel_en(c)]),
+        )
+    })
+    .collect();
+    let languages: serde_json::Map<String, serde_json::Value> = Lang::ALL
+        .into_iter()
+        .map(|l| {
+            let (ja, en) = language_names(l);
+            (l.tag().to_owned(), json!([ja, en]))
+        })
+        .collect();
+    let order: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
+    json!({"questions": questions, "channels": channels, "languages": languages, "language_order": order})
+}
+
+/// Each questionnaire item's answers by code, in Japanese and English.
+fn answer_texts() -> serde_json::Value {
+    use checkup_protocol::questionnaire::{self as q, Lang};
+    let ja = q::view(Lang::Ja);
+    let en = q::view(Lang::En);
+    let map: serde_json::Map<String, serde_json::Value> = ja
+        .items
+        .iter()
+        .zip(en.items.iter())
+        .map(|(j, e)| {
+            let answers: serde_json::Map<String, serde_json::Value> = j
+                .answers
+                .iter()
+                .zip(e.answers.iter())
+                .map(|(a, b)| (a.code.clone(), json!([a.text, b.text])))
+                .collect();
+            (j.code.clone(), serde_json::Value::Object(answers))
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// A questionnaire language as staff read its name: in Japanese and in English.
+fn language_names(l: checkup_protocol::questionnaire::Lang) -> (&'static str, &'static str) {
+    use checkup_protocol::questionnaire::Lang;
+    match l {
+        Lang::Ja => ("日本語", "Japanese"),
+        Lang::JaEasy => ("やさしい日本語", "Easy Japanese"),
+        Lang::En => ("英語", "English"),
+        Lang::ZhHans => ("中国語（簡体字）", "Chinese (Simplified)"),
+        Lang::Ko => ("韓国語", "Korean"),
+        Lang::Vi => ("ベトナム語", "Vietnamese"),
+        Lang::PtBr => ("ポルトガル語（ブラジル）", "Portuguese (Brazil)"),
+        Lang::Tl => ("タガログ語", "Tagalog"),
+    }
 }
 
 /// A resident due at a station.

@@ -66,10 +66,15 @@ impl SessionState {
         self.results.get(item_code).and_then(|v| v.last())
     }
 
-    /// Whether the station is done: signed off, or every item it measures has a value.
+    /// Whether the station is done: signed off, or every item it measures has a value. 問診
+    /// is done only when signed off: answers given on a phone, the tablet or paper still
+    /// wait for the nurse to go through them, however many there are.
     pub fn station_done(&self, station: StationKind) -> bool {
         if self.visited.contains_key(&station) {
             return true;
+        }
+        if station == StationKind::Questionnaire {
+            return false;
         }
         let mut items = station.items().peekable();
         if items.peek().is_none() {

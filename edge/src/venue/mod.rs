@@ -17,8 +17,8 @@
 //!    after the other, each against a state that includes the other's event:
 //!    one open session per resident, a venue card on at most one open session, a session
 //!    only for a booked resident, a station signed off by a role allowed there and, with
-//!    something missing, only with an explicit confirmation listing what is missing; a
-//!    client id replayed with another body is a conflict.
+//!    something missing, only with an explicit confirmation listing what is missing (at
+//!    問診 never without the answers the report requires); a client id replayed with another body is a conflict.
 //!
 //! Results (recorded or corrected) are decided under a lock of their session's own: a
 //! value for an item already saved must be a correction with a reason, and a blood
@@ -105,13 +105,17 @@ pub enum VenueError {
     #[error("{0}")]
     ConfirmationRequired(String),
     /// A station is signed off with something missing that the sign-off does not list as
-    /// confirmed.
-    #[error("{}: 未入力があります（{}）。確認のうえ完了してください / {}: {} missing; list them to sign off anyway", station.label_ja(), rules::missing_names(missing, false).join("、"), station.label_en(), rules::missing_names(missing, true).join(", "))]
+    /// confirmed, or (at 問診) with a required answer missing, which no confirmation
+    /// covers.
+    #[error("{}", rules::incomplete_message(*station, missing, required))]
     Incomplete {
         /// The station.
         station: StationKind,
         /// What is missing: item codes, or (at 診察) station kinds not done.
         missing: Vec<String>,
+        /// Those of `missing` that must be recorded before the sign-off (the 問診 items
+        /// required for the report); empty when a confirmed list may cover everything.
+        required: Vec<String>,
     },
     /// A value is recorded for an item that already has one in the session: it is a
     /// correction (`measurement_corrected`, with a reason), never a silent replacement.

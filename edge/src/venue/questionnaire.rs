@@ -9,8 +9,11 @@
 //! their answer). The whole submission is appended as one batch, after every event has passed
 //! the day's rules, so it is stored whole or not at all.
 //!
-//! The nurse's own amendments are ordinary corrections with a typed reason, through the
-//! station like any result.
+//! What the nurse asks at the 問診 station is recorded from the station page like any
+//! result, as `answered.via = interview` in the language asked (a raw draft never claims
+//! the phone, tablet or paper: that is this command's alone); the nurse's amendments are
+//! ordinary corrections with a typed reason, likewise marked as asked. The station is
+//! signed off only once the required answers ([`required_missing`]) are there.
 
 use checkup_protocol::questionnaire::{self, Channel};
 use checkup_protocol::{
@@ -185,7 +188,9 @@ impl Core {
     }
 }
 
-fn channel_en(c: Channel) -> &'static str {
+/// How an answer was given, in English for staff screens (the Japanese is
+/// [`Channel::label_ja`]).
+pub fn channel_en(c: Channel) -> &'static str {
     match c {
         Channel::Phone => "phone, before the day",
         Channel::Tablet => "venue tablet",

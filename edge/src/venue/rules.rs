@@ -4,12 +4,12 @@
 //!
 //! | event | rule |
 //! |---|---|
-//! | any | the role may record the kind (a resident's own questionnaire answers are passed on by reception or anyone at 問診, through the questionnaire command); a station technician only at their stations; 診察 only by a doctor |
+//! | any | the role may record the kind (a resident's own questionnaire answers are passed on by reception or anyone at 問診, through the questionnaire command, never as a raw draft); a station technician only at their stations; 診察 only by a doctor |
 //! | `session_opened` | the resident is booked; the stations are their course's; has no open session; the session id is new; a venue card is on no other open session |
 //! | `session_closed` | the session is open |
 //! | `measurement_recorded` | the session is open, its resident's, its course includes the station; the item has no value yet in the session (else it is a correction); weight far from last year's confirmed; systolic above its reading's diastolic |
 //! | `measurement_corrected` | corrects a result of the same item in that session; has a reason; systolic above its reading's diastolic |
-//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed |
+//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //!
@@ -103,12 +103,27 @@ pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), Ve
             "閲覧の記録は箱が自動で残します / views are recorded by the box when a record is shown, never typed in".into(),
         ));
     }
+    if route == Route::Raw && claims_resident_channel(body) {
+        return Err(VenueError::UseCommand(
+            "本人の回答（スマートフォン・タブレット・紙）は質問票の受け取りから記録されます。看護師の聞き取りは via = interview です / a resident's own answers (phone, tablet, paper) come through the questionnaire's command; answers the nurse asked are `answered.via = interview`",
+        ));
+    }
     if route == Route::Raw && kind == EventKind::NoticeIntakeSaved {
         return Err(VenueError::UseCommand(
             "通告書は取り込み画面から保存してください / a notice is saved from its scan: POST /api/intake/scans/{id}/case",
         ));
     }
     Ok(())
+}
+
+/// Whether `body` says the resident gave the answer themselves (not by interview).
+fn claims_resident_channel(body: &EventBody) -> bool {
+    let answered = match body {
+        EventBody::MeasurementRecorded(m) => m.answered,
+        EventBody::MeasurementCorrected(c) => c.answered,
+        _ => None,
+    };
+    answered.is_some_and(|a| a.via != checkup_protocol::Channel::Interview)
 }
 
 /// Staff who hand on what the resident answered themselves (on their phone, the venue
@@ -249,12 +264,16 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 ));
             }
             let missing = missing_at_sign_off(s, v.station);
+            // At 問診 the answers the report requires are never confirmed away: the nurse
+            // asks and records them first.
+            let required = required_at_sign_off(s, v.station);
             // Accepted when nothing is missing, or when staff confirmed and listed all of it.
             let confirmed = v.confirmed && missing.iter().all(|m| v.missing.contains(m));
-            if !confirmed && !missing.is_empty() {
+            if !required.is_empty() || (!confirmed && !missing.is_empty()) {
                 return Err(VenueError::Incomplete {
                     station: v.station,
                     missing,
+                    required,
                 });
             }
             Ok(())
@@ -290,6 +309,41 @@ pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String
         );
     }
     missing
+}
+
+/// What must be recorded before `station` is signed off, confirmation or not: at 問診 the
+/// answers the 特定健診 report requires (服薬 1–3 and 喫煙) still unanswered, by item
+/// code; nothing at any other station.
+pub fn required_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String> {
+    if station != StationKind::Questionnaire {
+        return Vec::new();
+    }
+    super::questionnaire::required_missing(s)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The message of a refused sign-off: the required answers to record first if any, else
+/// what is missing and that it may be confirmed.
+pub fn incomplete_message(station: StationKind, missing: &[String], required: &[String]) -> String {
+    if required.is_empty() {
+        format!(
+            "{}: 未入力があります（{}）。確認のうえ完了してください / {}: {} missing; list them to sign off anyway",
+            station.label_ja(),
+            missing_names(missing, false).join("、"),
+            station.label_en(),
+            missing_names(missing, true).join(", ")
+        )
+    } else {
+        format!(
+            "{}: 必須の項目が未回答です（{}）。回答を記録してから完了してください / {}: required answers missing ({}); record them before signing off",
+            station.label_ja(),
+            missing_names(required, false).join("、"),
+            station.label_en(),
+            missing_names(required, true).join(", ")
+        )
+    }
 }
 
 /// The names of what [`missing_at_sign_off`] lists, in Japanese or English.
@@ -594,5 +648,64 @@ mod tests {
             ),
         )
         .expect("doctor, listed");
+    }
+
+    #[test]
+    fn the_questionnaire_needs_its_required_answers_whatever_is_confirmed() {
+        let sid = Uuid::now_v7();
+        let q = StationKind::Questionnaire;
+        let opened = event(
+            1,
+            EventBody::SessionOpened(SessionOpened {
+                session_id: sid,
+                resident_id: RESIDENT.into(),
+                stations: vec![q],
+                card: None,
+            }),
+        );
+        let answer = |n: u64, code: &str| {
+            event(
+                n,
+                EventBody::MeasurementRecorded(MeasurementRecorded {
+                    session_id: sid,
+                    resident_id: RESIDENT.into(),
+                    station: q,
+                    item_code: code.into(),
+                    value: MeasuredValue::Text("1".into()),
+                    unit: String::new(),
+                    confirmed: false,
+                    answered: None,
+                }),
+            )
+        };
+        let required: Vec<&str> = checkup_protocol::questionnaire::QUESTIONS
+            .iter()
+            .filter(|x| x.required)
+            .map(|x| x.code)
+            .collect();
+        // Everything but 喫煙 answered: refused even confirmed and listed, naming 喫煙.
+        let mut events = vec![opened];
+        for (n, x) in checkup_protocol::questionnaire::QUESTIONS
+            .iter()
+            .enumerate()
+        {
+            if x.code != required[3] {
+                events.push(answer(n as u64 + 2, x.code));
+            }
+        }
+        let p = Projection::from_events(&events);
+        let s = p.session_by_id(sid).expect("session");
+        assert!(!s.station_done(q), "問診 is done only when signed off");
+        let e = decide(&p, Role::Nurse, &visit(sid, q, true, &[required[3]]))
+            .expect_err("喫煙 unanswered");
+        match &e {
+            VenueError::Incomplete { required: r, .. } => assert_eq!(r, &[required[3]]),
+            other => panic!("{other}"),
+        }
+        assert!(e.to_string().contains("喫煙"), "{e}");
+        // Answered: nothing missing, signed off.
+        events.push(answer(40, required[3]));
+        let p = Projection::from_events(&events);
+        decide(&p, Role::Nurse, &visit(sid, q, false, &[])).expect("all answered");
     }
 }
