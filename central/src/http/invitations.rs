@@ -127,6 +127,7 @@ fn base_url(s: &AppState, headers: &HeaderMap) -> String {
 #[utoipa::path(
     post,
     path = "/v1/questionnaire/invitations",
+    operation_id = "questionnaire_invitations",
     tag = "questionnaire",
     description = "Issue one-time questionnaire links (central admin): a JSON array of \
                    `{resident_id, checkup}` (checkup = fiscal year, four digits; at most \
@@ -229,6 +230,7 @@ pub(crate) struct CheckupQuery {
 #[utoipa::path(
     get,
     path = "/v1/questionnaire/answers",
+    operation_id = "pre_answers_export",
     tag = "questionnaire",
     description = "Every answer residents gave on their phones for one checkup, as the file a \
                    venue admin imports on a box that cannot reach central (central admin); \
@@ -280,6 +282,7 @@ pub(crate) async fn export(
 #[utoipa::path(
     post,
     path = "/v1/questionnaire/answers/lookup",
+    operation_id = "pre_answers_lookup",
     tag = "boxes",
     description = "An enrolled box fetches the pre-answers of the residents of its roster \
                    (at most 5,000 per request): only those it names, and only answer codes, \

@@ -83,6 +83,7 @@ fn link_invalid(lang: Lang) -> ApiError {
 #[utoipa::path(
     get,
     path = "/q/{token}",
+    operation_id = "resident_page",
     tag = "resident",
     description = "The resident's questionnaire page of a one-time link (no sign-in): the 22 \
                    questions in the chosen language, review and send. A used link answers \
@@ -218,6 +219,7 @@ pub(crate) fn check_answers(answers: &[AnswerCode]) -> Result<Vec<AnswerCode>, A
 #[utoipa::path(
     post,
     path = "/api/q/{token}/answers",
+    operation_id = "resident_answers",
     tag = "resident",
     description = "The resident sends their answers through a one-time link (no sign-in). \
                    The first complete submission is stored and uses the link up; later ones \
