@@ -186,14 +186,23 @@ async fn scenario(postgres: bool) {
     assert_eq!(f.invite(&worker, rows.clone()).await.0, 403);
     assert_eq!(f.invite("cc_session=nope", rows.clone()).await.0, 401);
     for (bad, code) in [
-        (json!([{"resident_id": "R1", "checkup": "FY26"}]), "bad_checkup"),
-        (json!([{"resident_id": "", "checkup": "2026"}]), "bad_resident_id"),
+        (
+            json!([{"resident_id": "R1", "checkup": "FY26"}]),
+            "bad_checkup",
+        ),
+        (
+            json!([{"resident_id": "", "checkup": "2026"}]),
+            "bad_resident_id",
+        ),
         (
             json!([{"resident_id": "R1", "checkup": "2026"}, {"resident_id": "R1", "checkup": "2026"}]),
             "duplicate_resident",
         ),
         (json!({"resident_id": "R1"}), "malformed_request"),
-        (json!([{"resident_id": "R1", "checkup": "2026", "x": 1}]), "malformed_request"),
+        (
+            json!([{"resident_id": "R1", "checkup": "2026", "x": 1}]),
+            "malformed_request",
+        ),
     ] {
         let (s, b) = f.invite(&admin, bad.clone()).await;
         assert_eq!((s, b["error"].as_str()), (400, Some(code)), "{bad}");
@@ -206,10 +215,19 @@ async fn scenario(postgres: bool) {
         let token = token_of(&issued, i);
         assert_eq!(token.len(), 64, "256-bit token");
         assert_eq!(inv[i]["path"], format!("/q/{token}"));
-        assert!(inv[i]["url"].as_str().unwrap_or("").ends_with(&format!("/q/{token}")));
+        assert!(
+            inv[i]["url"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with(&format!("/q/{token}"))
+        );
         assert!(inv[i]["qr_svg"].as_str().unwrap_or("").contains("<svg"));
     }
-    let (t1, t2, t3) = (token_of(&issued, 0), token_of(&issued, 1), token_of(&issued, 2));
+    let (t1, t2, t3) = (
+        token_of(&issued, 0),
+        token_of(&issued, 1),
+        token_of(&issued, 2),
+    );
 
     // Re-issuing for R0003 revokes its first link.
     let (s, again) = f
@@ -227,7 +245,10 @@ async fn scenario(postgres: bool) {
         assert!(html.contains(&format!("?lang={tag}\"")), "{tag} offered");
     }
     assert_eq!(html.matches("<fieldset class=\"q\"").count(), 22);
-    assert!(!html.contains("/v1/"), "the resident page names no staff route");
+    assert!(
+        !html.contains("/v1/"),
+        "the resident page names no staff route"
+    );
     let (s, en) = f.page(&t1, "en").await;
     assert_eq!(s, 200);
     assert!(en.contains("<html lang=\"en\""));
@@ -264,8 +285,14 @@ async fn scenario(postgres: bool) {
             json!({"lang": "en", "answers": [{"item_code": "9N999000000000011", "code": "1"}]}),
             "unknown_item",
         ),
-        (json!({"lang": "en", "answers": complete_answers()[1..]}), "incomplete"),
-        (json!({"lang": "xx", "answers": complete_answers()}), "unknown_language"),
+        (
+            json!({"lang": "en", "answers": complete_answers()[1..]}),
+            "incomplete",
+        ),
+        (
+            json!({"lang": "xx", "answers": complete_answers()}),
+            "unknown_language",
+        ),
         (json!({"answers": complete_answers()}), "malformed_request"),
     ] {
         let (s, b) = f.answer(&t1, body.clone()).await;
@@ -273,7 +300,10 @@ async fn scenario(postgres: bool) {
     }
     assert_eq!(f.page(&t1, "en").await.0, 200, "still open");
     let (s, b) = f
-        .lookup(Some(SECRET), json!({"checkup": "2026", "resident_ids": ["R0001"]}))
+        .lookup(
+            Some(SECRET),
+            json!({"checkup": "2026", "resident_ids": ["R0001"]}),
+        )
         .await;
     assert_eq!(s, 200);
     assert_eq!(b["answers"], json!([]), "nothing stored");
@@ -281,7 +311,9 @@ async fn scenario(postgres: bool) {
     // The first complete submission is stored; the link is used up.
     let mut answers = complete_answers();
     answers.push(json!({"item_code": "9N741000000000011", "code": "1"}));
-    let (s, b) = f.answer(&t1, json!({"lang": "en", "answers": answers})).await;
+    let (s, b) = f
+        .answer(&t1, json!({"lang": "en", "answers": answers}))
+        .await;
     assert_eq!((s, b["stored"].as_bool()), (200, Some(true)), "{b}");
     let (s, b) = f
         .answer(&t1, json!({"lang": "en", "answers": complete_answers()}))
@@ -299,7 +331,10 @@ async fn scenario(postgres: bool) {
         assert_eq!((s, b["error"].as_str()), (404, Some("link_invalid")));
     }
     let (s, _) = f
-        .answer(&t3b, json!({"lang": "zh-Hans", "answers": complete_answers()}))
+        .answer(
+            &t3b,
+            json!({"lang": "zh-Hans", "answers": complete_answers()}),
+        )
         .await;
     assert_eq!(s, 200);
 
@@ -324,9 +359,12 @@ async fn scenario(postgres: bool) {
         }
     }
     assert_eq!(
-        f.lookup(Some(&t2), json!({"checkup": "2026", "resident_ids": ["R0001"]}))
-            .await
-            .0,
+        f.lookup(
+            Some(&t2),
+            json!({"checkup": "2026", "resident_ids": ["R0001"]})
+        )
+        .await
+        .0,
         401
     );
 
@@ -349,18 +387,28 @@ async fn scenario(postgres: bool) {
         .await;
     assert_eq!(s, 200);
     let got = b["answers"].as_array().expect("answers");
-    assert_eq!(got.len(), 1, "R0001 was not asked for; R0002 did not answer: {b}");
+    assert_eq!(
+        got.len(),
+        1,
+        "R0001 was not asked for; R0002 did not answer: {b}"
+    );
     assert_eq!(got[0]["resident_id"], "R0003");
     assert_eq!(got[0]["lang"], "zh-Hans");
     let (s, b) = f
-        .lookup(Some(SECRET), json!({"checkup": "2026", "resident_ids": ["R0001"]}))
+        .lookup(
+            Some(SECRET),
+            json!({"checkup": "2026", "resident_ids": ["R0001"]}),
+        )
         .await;
     assert_eq!(s, 200);
     assert_eq!(b["answers"][0]["lang"], "en");
     assert_eq!(b["answers"][0]["answers"].as_array().map(Vec::len), Some(5));
     assert!(b["answers"][0].get("name").is_none());
     let (s, b) = f
-        .lookup(Some(SECRET), json!({"checkup": "2027", "resident_ids": ["R0001"]}))
+        .lookup(
+            Some(SECRET),
+            json!({"checkup": "2027", "resident_ids": ["R0001"]}),
+        )
         .await;
     assert_eq!((s, b["answers"].as_array().map(Vec::len)), (200, Some(0)));
 

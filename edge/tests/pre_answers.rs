@@ -48,29 +48,35 @@ fn pre(resident: &str, lang: Lang, first: &str) -> PreAnswer {
 async fn central() -> String {
     let app = Router::new().route(
         "/v1/questionnaire/answers/lookup",
-        post(|headers: HeaderMap, Json(req): Json<AnswersLookup>| async move {
-            let auth = headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if auth != format!("Bearer {SECRET}") {
-                return Err((
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({"error": "unauthenticated", "message": "no"})),
-                ));
-            }
-            assert_eq!(req.checkup, "2026");
-            assert_eq!(req.resident_ids.len(), 300, "the whole roster is asked about");
-            Ok(Json(PreAnswers {
-                checkup: req.checkup,
-                answers: vec![
-                    pre("0000000001", Lang::En, "1"),
-                    pre("0000000002", Lang::Ko, "2"),
-                    pre("0000000003", Lang::Vi, "9"),
-                    pre("R-NOT-BOOKED", Lang::En, "1"),
-                ],
-            }))
-        }),
+        post(
+            |headers: HeaderMap, Json(req): Json<AnswersLookup>| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if auth != format!("Bearer {SECRET}") {
+                    return Err((
+                        StatusCode::UNAUTHORIZED,
+                        Json(json!({"error": "unauthenticated", "message": "no"})),
+                    ));
+                }
+                assert_eq!(req.checkup, "2026");
+                assert_eq!(
+                    req.resident_ids.len(),
+                    300,
+                    "the whole roster is asked about"
+                );
+                Ok(Json(PreAnswers {
+                    checkup: req.checkup,
+                    answers: vec![
+                        pre("0000000001", Lang::En, "1"),
+                        pre("0000000002", Lang::Ko, "2"),
+                        pre("0000000003", Lang::Vi, "9"),
+                        pre("R-NOT-BOOKED", Lang::En, "1"),
+                    ],
+                }))
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -116,13 +122,20 @@ async fn phone_answers_are_fetched_and_recorded_at_check_in() {
             .0,
         403
     );
-    let (s, f) = admin.post("/api/roster/pre-answers/fetch", &json!({})).await;
+    let (s, f) = admin
+        .post("/api/roster/pre-answers/fetch", &json!({}))
+        .await;
     assert_eq!(s, 200, "{f}");
     assert_eq!(f["asked"], 300);
-    assert_eq!(f["received"], 2, "the bad answer and the unasked resident are dropped: {f}");
+    assert_eq!(
+        f["received"], 2,
+        "the bad answer and the unasked resident are dropped: {f}"
+    );
     assert_eq!(f["stored"], 2);
     // Fetching again changes nothing.
-    let (_, f) = admin.post("/api/roster/pre-answers/fetch", &json!({})).await;
+    let (_, f) = admin
+        .post("/api/roster/pre-answers/fetch", &json!({}))
+        .await;
     assert_eq!(f["stored"], 0);
 
     // Reception's search flags them.
@@ -160,7 +173,10 @@ async fn phone_answers_are_fetched_and_recorded_at_check_in() {
     }
     // A retried check-in records nothing twice.
     let (s, c) = check_in(&reception, id, "0000000001").await;
-    assert_eq!((s, &c["pre_answered"], &c["pre_answers_recorded"]), (200, &json!(true), &json!(0)));
+    assert_eq!(
+        (s, &c["pre_answered"], &c["pre_answers_recorded"]),
+        (200, &json!(true), &json!(0))
+    );
     let (_, rec) = reception.get(&format!("/api/sessions/{session}")).await;
     assert_eq!(
         rec["session"]["results"][&answers("1")[0].item_code]
@@ -172,38 +188,65 @@ async fn phone_answers_are_fetched_and_recorded_at_check_in() {
     let (_, c) = check_in(&reception, Uuid::now_v7(), "0000000002").await;
     assert_eq!(c["pre_answered"], true);
     let (_, rec) = reception
-        .get(&format!("/api/sessions/{}", c["session_id"].as_str().expect("id")))
+        .get(&format!(
+            "/api/sessions/{}",
+            c["session_id"].as_str().expect("id")
+        ))
         .await;
     assert_eq!(
         rec["session"]["results"][&answers("1")[0].item_code][0]["answered"]["lang"],
         "ko"
     );
     let (_, c) = check_in(&reception, Uuid::now_v7(), "0000000003").await;
-    assert_eq!((&c["pre_answered"], &c["pre_answers_recorded"]), (&json!(false), &json!(0)));
+    assert_eq!(
+        (&c["pre_answered"], &c["pre_answers_recorded"]),
+        (&json!(false), &json!(0))
+    );
 
     // Offline: central's file. A bad answer refuses the whole file; residents not on the
     // roster are left out.
     let mut bad = PreAnswers {
         checkup: "2026".into(),
-        answers: vec![pre("0000000004", Lang::PtBr, "1"), pre("0000000005", Lang::Tl, "7")],
+        answers: vec![
+            pre("0000000004", Lang::PtBr, "1"),
+            pre("0000000005", Lang::Tl, "7"),
+        ],
     };
     let (s, e) = admin
-        .post("/api/roster/pre-answers", &serde_json::to_value(&bad).expect("json"))
+        .post(
+            "/api/roster/pre-answers",
+            &serde_json::to_value(&bad).expect("json"),
+        )
         .await;
-    assert_eq!((s, e["error"].as_str()), (400, Some("bad_pre_answers_file")));
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("bad_pre_answers_file"))
+    );
     let (s, e) = admin
         .post_raw("/api/roster/pre-answers", b"{not json".to_vec())
         .await;
-    assert_eq!((s, e["error"].as_str()), (400, Some("bad_pre_answers_file")));
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("bad_pre_answers_file"))
+    );
     bad.answers[1] = pre("R-NOT-BOOKED", Lang::Tl, "1");
     let (s, f) = admin
-        .post("/api/roster/pre-answers", &serde_json::to_value(&bad).expect("json"))
+        .post(
+            "/api/roster/pre-answers",
+            &serde_json::to_value(&bad).expect("json"),
+        )
         .await;
     assert_eq!(s, 200, "{f}");
-    assert_eq!((f["received"].as_u64(), f["stored"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (f["received"].as_u64(), f["stored"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(
         reception
-            .post("/api/roster/pre-answers", &serde_json::to_value(&bad).expect("json"))
+            .post(
+                "/api/roster/pre-answers",
+                &serde_json::to_value(&bad).expect("json")
+            )
             .await
             .0,
         403
@@ -218,13 +261,21 @@ async fn phone_answers_are_fetched_and_recorded_at_check_in() {
 async fn a_fetch_without_central_or_with_a_wrong_secret_is_refused() {
     let b = box_with(None, SECRET).await;
     let admin = b.client("A1", "9999").await;
-    let (s, e) = admin.post("/api/roster/pre-answers/fetch", &json!({})).await;
+    let (s, e) = admin
+        .post("/api/roster/pre-answers/fetch", &json!({}))
+        .await;
     assert_eq!((s, e["error"].as_str()), (409, Some("no_central")));
     b.stop().await;
 
     let b = box_with(Some(central().await), "another-secret").await;
     let admin = b.client("A1", "9999").await;
-    let (s, e) = admin.post("/api/roster/pre-answers/fetch", &json!({})).await;
-    assert_eq!((s, e["error"].as_str()), (502, Some("central_refused")), "{e}");
+    let (s, e) = admin
+        .post("/api/roster/pre-answers/fetch", &json!({}))
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (502, Some("central_refused")),
+        "{e}"
+    );
     b.stop().await;
 }

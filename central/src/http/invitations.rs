@@ -153,8 +153,8 @@ pub(crate) async fn invite(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
-    let rows: Vec<InvitationRequest> = serde_json::from_slice(&body)
-        .map_err(|e| bad("malformed_request", e.to_string()))?;
+    let rows: Vec<InvitationRequest> =
+        serde_json::from_slice(&body).map_err(|e| bad("malformed_request", e.to_string()))?;
     if rows.len() > MAX_INVITATIONS {
         return Err(bad(
             "too_many",
@@ -166,7 +166,10 @@ pub(crate) async fn invite(
         if !valid_resident_id(&r.resident_id) {
             return Err(bad(
                 "bad_resident_id",
-                format!("row {}: a resident number is 1 to 64 visible characters", i + 1),
+                format!(
+                    "row {}: a resident number is 1 to 64 visible characters",
+                    i + 1
+                ),
             ));
         }
         if !is_checkup(&r.checkup) {
@@ -307,8 +310,8 @@ pub(crate) async fn lookup(
 ) -> Result<Response, ApiError> {
     let node = super::ingest::client_node(&extensions);
     let enrolled = super::ingest::enrolled_box(&s, node.as_deref(), &headers)?;
-    let req: AnswersLookup = serde_json::from_slice(&body)
-        .map_err(|e| bad("malformed_request", e.to_string()))?;
+    let req: AnswersLookup =
+        serde_json::from_slice(&body).map_err(|e| bad("malformed_request", e.to_string()))?;
     if !is_checkup(&req.checkup) {
         return Err(bad(
             "bad_checkup",

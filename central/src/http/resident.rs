@@ -115,7 +115,11 @@ pub(crate) async fn page(
     Path(token): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let lang = q.lang.as_deref().and_then(Lang::from_tag).unwrap_or(Lang::Ja);
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(Lang::from_tag)
+        .unwrap_or(Lang::Ja);
     let state = link_state(&s, &token).await?;
     let (status, err) = match state {
         LinkState::Open => (StatusCode::OK, None),
@@ -242,8 +246,8 @@ pub(crate) async fn answers(
     Path(token): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let req: AnswersRequest = serde_json::from_slice(&body)
-        .map_err(|e| bad("malformed_request", e.to_string()))?;
+    let req: AnswersRequest =
+        serde_json::from_slice(&body).map_err(|e| bad("malformed_request", e.to_string()))?;
     let lang = super::questionnaire::parse_lang(Some(&req.lang))?;
     // Bad answers are refused before the link is looked at: nothing is stored or used up.
     let answers = check_answers(&req.answers)?;
@@ -360,21 +364,17 @@ fn render_form(h: &mut String, v: &QuestionnaireView, token: &str, ui: &dyn Fn(&
             String::new()
         };
         h.push_str(&format!(
-            "<fieldset class=\"q\" id=\"q{n}\" data-item=\"{code}\" data-required=\"{r}\"{aria}>\
+            "<fieldset class=\"q\" id=\"q{n}\" data-item=\"{code}\" data-required=\"{r}\">\
              <legend><span class=\"num\">{of}</span>{req}<span class=\"text\">{text}</span></legend>",
             n = q.number,
             code = esc(&q.code),
             r = q.required,
-            aria = if q.required {
-                " aria-required=\"true\""
-            } else {
-                ""
-            },
             text = esc(&q.question),
         ));
         for a in &q.answers {
             h.push_str(&format!(
-                "<label class=\"ans\"><input type=\"radio\" name=\"i{code}\" value=\"{val}\" data-text=\"{t}\"> <span>{t}</span></label>",
+                "<label class=\"ans\"><input type=\"radio\" name=\"i{code}\" value=\"{val}\" data-text=\"{t}\"{req}> <span>{t}</span></label>",
+                req = if q.required { " required" } else { "" },
                 code = esc(&q.code),
                 val = esc(&a.code),
                 t = esc(&a.text),

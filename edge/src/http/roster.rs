@@ -111,7 +111,10 @@ pub(crate) async fn roster_search(
         .await?;
     let ids: Vec<String> = hits.iter().map(|r| r.resident_id.clone()).collect();
     let checked_in = super::reception::checked_in_of(&state, &ids);
-    let pre = state.roster.pre_answered(&ids).map_err(roster_unavailable)?;
+    let pre = state
+        .roster
+        .pre_answered(&ids)
+        .map_err(roster_unavailable)?;
     Ok(Json(Found {
         residents: hits
             .into_iter()
@@ -372,20 +375,24 @@ pub(crate) async fn pre_answers_import(
     }
     let roster = state.roster.clone();
     let checkup = file.checkup.clone();
-    let (received, asked, stored) =
-        crate::http::error::blocking("pre-answers import", move || {
-            let ids: std::collections::HashSet<String> = roster.ids()?.into_iter().collect();
-            let keep: Vec<_> = file
-                .answers
-                .into_iter()
-                .filter(|a| ids.contains(&a.resident_id))
-                .collect();
-            let n = keep.len();
-            roster.store_pre_answers(&keep).map(|s| (n, ids.len(), s))
-        })
-        .await?
-        .map_err(roster_unavailable)?;
-    tracing::info!(checkup, received, stored, "pre-answers imported from a file");
+    let (received, asked, stored) = crate::http::error::blocking("pre-answers import", move || {
+        let ids: std::collections::HashSet<String> = roster.ids()?.into_iter().collect();
+        let keep: Vec<_> = file
+            .answers
+            .into_iter()
+            .filter(|a| ids.contains(&a.resident_id))
+            .collect();
+        let n = keep.len();
+        roster.store_pre_answers(&keep).map(|s| (n, ids.len(), s))
+    })
+    .await?
+    .map_err(roster_unavailable)?;
+    tracing::info!(
+        checkup,
+        received,
+        stored,
+        "pre-answers imported from a file"
+    );
     Ok(Json(crate::pre_answers::Fetched {
         checkup,
         asked,

@@ -13,8 +13,8 @@ pub mod import;
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, params};
 use checkup_protocol::central::PreAnswer;
+use rusqlite::{Connection, params};
 use serde::Serialize;
 
 /// A booked resident.
