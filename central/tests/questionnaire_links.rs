@@ -207,6 +207,11 @@ async fn scenario(postgres: bool) {
         let (s, b) = f.invite(&admin, bad.clone()).await;
         assert_eq!((s, b["error"].as_str()), (400, Some(code)), "{bad}");
     }
+    let too_many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"resident_id": format!("R{i}"), "checkup": "2026"}))
+        .collect();
+    let (s, b) = f.invite(&admin, Value::Array(too_many)).await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("too_many")));
     let (s, issued) = f.invite(&admin, rows).await;
     assert_eq!(s, 200, "{issued}");
     let inv = &issued["invitations"];
@@ -248,6 +253,12 @@ async fn scenario(postgres: bool) {
     assert!(
         !html.contains("/v1/"),
         "the resident page names no staff route"
+    );
+    let (s, xx) = f.page(&t1, "xx").await;
+    assert_eq!(s, 200);
+    assert!(
+        xx.contains("<html lang=\"ja\""),
+        "an unknown language shows Japanese"
     );
     let (s, en) = f.page(&t1, "en").await;
     assert_eq!(s, 200);
@@ -379,6 +390,21 @@ async fn scenario(postgres: bool) {
         .lookup(Some(SECRET), json!({"checkup": "26", "resident_ids": []}))
         .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("bad_checkup")));
+    let many: Vec<String> = (0..5001).map(|i| format!("R{i}")).collect();
+    let (s, b) = f
+        .lookup(
+            Some(SECRET),
+            json!({"checkup": "2026", "resident_ids": many}),
+        )
+        .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("too_many")));
+    let (s, b) = f
+        .lookup(
+            Some(SECRET),
+            json!({"checkup": "2026", "resident_ids": [], "all": true}),
+        )
+        .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("malformed_request")));
     let (s, b) = f
         .lookup(
             Some(SECRET),
