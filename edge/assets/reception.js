@@ -44,6 +44,7 @@
     $("checked-in").hidden = false;
     $("checked-in-title").textContent = "送信中… / Sending…";
     $("checked-in-stations").textContent = "";
+    $("checked-in-pre").hidden = true;
     var sent = window.ceOutbox.send("/api/reception/check-in", body, { resident: r.resident_id, name: r.name });
     if (!window.ceOutbox.online()) { held(r); }
     sent.then(function (a) { answered(r, a); });
@@ -61,7 +62,11 @@
       $("checked-in").hidden = false;
       $("checked-in-title").textContent = "受付しました: " + r.name + " / Checked in";
       $("checked-in-stations").textContent = "回る検査: " + (a.body.station_labels || []).join(" → ");
+      var pre = $("checked-in-pre");
+      pre.hidden = !a.body.pre_answered;
+      pre.textContent = a.body.pre_answered ? "事前回答あり（スマートフォン） / Questionnaire answered on the phone" : "";
     } else {
+      $("checked-in-pre").hidden = true;
       $("checked-in-title").textContent = "受付できません: " + r.name + " / Not checked in";
       $("checked-in-stations").textContent = window.ceMessage((a.body && a.body.error) || "unknown");
     }
@@ -78,6 +83,9 @@
   // Residents with an open session (from the box's answers, and those checked in here).
   var checkedIn = {};
   function noteCheckedIn(ids) { (ids || []).forEach(function (id) { checkedIn[id] = true; }); }
+  // Residents who answered the questionnaire on their phone before the day.
+  var preAnswered = {};
+  function notePreAnswered(ids) { (ids || []).forEach(function (id) { preAnswered[id] = true; }); }
   // The screen cleared for the next resident: no reading, no candidates, no search left.
   function nextResident() {
     showPin(false);
@@ -96,6 +104,13 @@
     list.forEach(function (r) {
       var li = document.createElement("li");
       li.textContent = r.name + "（" + r.name_kana + "） " + r.birth_date + " " + r.address + " ";
+      if (r.pre_answered || preAnswered[r.resident_id]) {
+        var pre = document.createElement("span");
+        pre.className = "pre-answered"; pre.dataset.resident = r.resident_id;
+        pre.textContent = "事前回答あり / Pre-answered";
+        li.appendChild(pre);
+        li.appendChild(document.createTextNode(" "));
+      }
       if (checkedIn[r.resident_id]) {
         // Never offered twice: the box would refuse a second session anyway.
         var note = document.createElement("span");
@@ -126,6 +141,7 @@
           viaMyNumber = true; cardUid = null;
           showResult([["氏名 Name", j.name], ["住所 Address", j.address], ["生年月日 Birth date", j.birth_date], ["性別 Sex", SEX[j.sex] || j.sex]]);
           noteCheckedIn(j.checked_in);
+          notePreAnswered(j.pre_answered);
           var m = j.match || { outcome: "not_found" };
           if (m.outcome === "exact") { showCandidates([m.candidate.resident]); }
           else if (m.outcome === "choose") {

@@ -224,8 +224,14 @@ impl Edge {
         }
         let booked = roster.count().context("reading the roster")?;
         let tls = crate::tls::EdgeTls::of(config)?;
+        let pre_answers = Arc::new(crate::pre_answers::Fetcher::new(
+            &config.central,
+            tls.as_ref().map(|t| t.central.clone()),
+            roster.clone(),
+        ));
         Ok(Edge {
             state: AppState {
+                pre_answers,
                 core: crate::venue::Core::new(store.clone(), roster.clone()),
                 store,
                 auth: Arc::new(
@@ -292,6 +298,7 @@ impl Edge {
             forward_stop.clone(),
         )
         .context("starting the forwarder")?;
+        let pre_answers = self.state.pre_answers.start(forward_stop.clone());
         let hot_folder = self.intake.hot_folder.clone().map(|folder| {
             tokio::spawn(crate::intake::inbox::watch_hot_folder(
                 self.state.inbox.clone(),
@@ -318,6 +325,7 @@ impl Edge {
         replicator.stop().await;
         forward_stop.cancel();
         let _ = forwarder.await;
+        let _ = pre_answers.await;
         if let Some(h) = hot_folder {
             let _ = h.await;
         }

@@ -163,6 +163,18 @@ pub struct CentralConfig {
     /// Bound on the data directory in MiB; the board alarms above 80 %. Default 4096.
     #[serde(default = "default_max_disk_mb")]
     pub max_disk_mb: u64,
+    /// Seconds between fetches of the residents' phone answers (pre-answers) from central;
+    /// 0 fetches only on demand and at roster import. Default 600.
+    #[serde(default = "default_pre_answers_every_secs")]
+    pub pre_answers_every_secs: u64,
+    /// The checkup whose pre-answers are fetched: its fiscal year (`"2026"`). Default: the
+    /// fiscal year of today in Japan.
+    #[serde(default)]
+    pub checkup: Option<String>,
+}
+
+const fn default_pre_answers_every_secs() -> u64 {
+    600
 }
 
 const fn default_batch_events() -> usize {
@@ -187,6 +199,8 @@ impl Default for CentralConfig {
             batch_age_ms: default_batch_age_ms(),
             max_backoff_secs: default_max_backoff_secs(),
             max_disk_mb: default_max_disk_mb(),
+            pre_answers_every_secs: default_pre_answers_every_secs(),
+            checkup: None,
         }
     }
 }

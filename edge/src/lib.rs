@@ -37,7 +37,8 @@
 //!   mutual TLS to central.
 //! - [`node`]: the node's signing key on disk.
 //! - [`roster`]: the day's booked residents; `roster/import.rs` reads the reservation
-//!   system's CSV (UTF-8 or Shift_JIS).
+//!   system's CSV (UTF-8 or Shift_JIS); [`pre_answers`]: the questionnaire answers they gave
+//!   on their phones, fetched from central.
 //! - [`identity`]: matching card items to the roster across 異体字, widths and address
 //!   notations.
 //! - [`intake`]: OCR intake of police notices (fields, register match, `ocr notice`).
@@ -62,6 +63,7 @@ pub mod intake;
 pub mod lockout;
 pub mod log;
 pub mod node;
+pub mod pre_answers;
 pub mod replication;
 pub mod roster;
 pub mod shutdown;

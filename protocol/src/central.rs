@@ -6,6 +6,8 @@
 //! |---|---|---|
 //! | `POST /v1/batches` | a JSON array of signed events ([`crate::batch`]) | [`BatchAck`] |
 //! | `POST /v1/wipes` | [`ForcedWipe`] | [`WipeRecorded`] |
+//! | `POST /v1/questionnaire/answers/lookup` | [`AnswersLookup`] | [`PreAnswers`] |
+//! | `GET /v1/questionnaire/answers?checkup=` (central admin's file for a box offline) | | [`PreAnswers`] |
 //! | any refusal | | [`ErrorAnswer`] with a 4xx or 5xx status |
 //!
 //! Every field of an answer is required: an answer without one is not an answer. Answers
@@ -56,6 +58,65 @@ pub struct ErrorAnswer {
     pub error: String,
     /// What is wrong, in words.
     pub message: String,
+}
+
+/// A box asks central for the answers residents gave on their phones before the day
+/// (`POST /v1/questionnaire/answers/lookup`): the residents of its roster, by number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AnswersLookup {
+    /// The checkup: its fiscal year (`"2026"`, April 2026 to March 2027).
+    pub checkup: String,
+    /// Resident numbers (at most [`MAX_LOOKUP`]).
+    pub resident_ids: Vec<String>,
+}
+
+/// Most residents one lookup may name (a venue's roster is far smaller; a box with more
+/// asks in several requests).
+pub const MAX_LOOKUP: usize = 5000;
+
+/// One answer: the item's 17-character code and the answer's code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AnswerCode {
+    /// Item code (`9N701000000000011` …).
+    pub item_code: String,
+    /// Answer code (`"1"`, `"2"`, …).
+    pub code: String,
+}
+
+/// What one resident answered on their phone before the day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PreAnswer {
+    /// Resident number.
+    pub resident_id: String,
+    /// The checkup (fiscal year).
+    pub checkup: String,
+    /// The language the resident read the questions in.
+    pub lang: crate::questionnaire::Lang,
+    /// When the answers were sent (Unix milliseconds).
+    pub answered_ms: u64,
+    /// The answers, in the questionnaire's order.
+    pub answers: Vec<AnswerCode>,
+}
+
+/// Pre-answers of one checkup: central's answer to a lookup, and the file a venue admin
+/// imports on a box that cannot reach central.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PreAnswers {
+    /// The checkup (fiscal year).
+    pub checkup: String,
+    /// Residents who answered (those who did not are absent).
+    pub answers: Vec<PreAnswer>,
+}
+
+/// Whether `s` names a checkup: a fiscal year, four digits.
+pub fn is_checkup(s: &str) -> bool {
+    s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -132,6 +132,22 @@ INSERT INTO audit_head SELECT 1, coalesce(max(id), 0), 'checkup-central audit ge
     coalesce(max(id), 0) FROM audit;
 ",
     },
+    // 5: one-time questionnaire links (only the SHA-256 of each token) and the answers
+    // residents gave through them before the day.
+    Migration::same(
+        5,
+        "
+CREATE TABLE questionnaire_invitations (
+    token_sha256 TEXT PRIMARY KEY, resident_id TEXT NOT NULL, checkup TEXT NOT NULL,
+    created_ms BIGINT NOT NULL, used_ms BIGINT, revoked_ms BIGINT
+);
+CREATE INDEX questionnaire_invitations_resident ON questionnaire_invitations (resident_id, checkup);
+CREATE TABLE questionnaire_answers (
+    resident_id TEXT NOT NULL, checkup TEXT NOT NULL, lang TEXT NOT NULL,
+    answers TEXT NOT NULL, answered_ms BIGINT NOT NULL, PRIMARY KEY (resident_id, checkup)
+);
+",
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order.

@@ -336,6 +336,33 @@ pub fn current_results(rows: &[ResultRow]) -> Vec<&ResultRow> {
     latest.into_values().collect()
 }
 
+/// A one-time questionnaire link as central holds it (the token itself is never stored,
+/// only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// Resident.
+    pub resident_id: String,
+    /// Checkup (fiscal year).
+    pub checkup: String,
+    /// Issued (Unix ms).
+    pub created_ms: i64,
+    /// Answered (Unix ms), once.
+    pub used_ms: Option<i64>,
+    /// Revoked by a newer link for the same resident and checkup (Unix ms).
+    pub revoked_ms: Option<i64>,
+}
+
+/// What a submission through a link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submission {
+    /// Stored; the link is now used.
+    Stored,
+    /// The link was used already: nothing stored.
+    Used,
+    /// No such link, or revoked: nothing stored.
+    Invalid,
+}
+
 /// Central's storage, on either database: what the HTTP handlers, the audit verifier and
 /// the tests use, through an `Arc<dyn Store>` ([`open`]).
 #[async_trait::async_trait]
@@ -375,6 +402,53 @@ pub trait Store: Send + Sync {
 
     /// The audit trail, its head and every event, for `checkup-central audit verify`.
     async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError>;
+
+    /// Store a new questionnaire link (by the SHA-256 of its token), revoking every earlier
+    /// unrevoked link of the same resident and checkup, in one transaction.
+    async fn issue_invitation(
+        &self,
+        token_sha256: &str,
+        resident_id: &str,
+        checkup: &str,
+        created_ms: i64,
+    ) -> Result<(), DbError>;
+
+    /// The link of a token's SHA-256.
+    async fn invitation(&self, token_sha256: &str) -> Result<Option<Invitation>, DbError>;
+
+    /// Store a resident's answers through a link, once: the link is marked used and the
+    /// answers stored (replacing any of an earlier, revoked link) in one transaction.
+    async fn submit_answers(
+        &self,
+        token_sha256: &str,
+        answer: checkup_protocol::central::PreAnswer,
+    ) -> Result<Submission, DbError>;
+
+    /// The pre-answers of `checkup`, of the residents named (all of them for `None`).
+    async fn pre_answers(
+        &self,
+        checkup: &str,
+        resident_ids: Option<Vec<String>>,
+    ) -> Result<Vec<checkup_protocol::central::PreAnswer>, DbError>;
+}
+
+/// A stored pre-answer row as read back: (resident, checkup, lang, answers JSON, ms).
+pub(crate) fn pre_answer_of(
+    resident_id: String,
+    checkup: String,
+    lang: &str,
+    answers: &str,
+    answered_ms: i64,
+) -> Option<checkup_protocol::central::PreAnswer> {
+    let lang = checkup_protocol::questionnaire::Lang::from_tag(lang)?;
+    let answers = serde_json::from_str(answers).ok()?;
+    Some(checkup_protocol::central::PreAnswer {
+        resident_id,
+        checkup,
+        lang,
+        answered_ms: answered_ms.max(0) as u64,
+        answers,
+    })
 }
 
 /// Open the database the configuration names (`sqlite`: `central.sqlite3` in the data

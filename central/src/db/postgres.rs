@@ -9,7 +9,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use super::migrations;
-use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow, Store};
+use super::{
+    DbError, Derived, EventRow, Ingested, Invitation, NoticeRow, Resident, ResultRow, Store,
+    Submission,
+};
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -475,6 +478,128 @@ impl Store for Postgres {
             base,
             events,
         })
+    }
+
+    async fn issue_invitation(
+        &self,
+        token_sha256: &str,
+        resident_id: &str,
+        checkup: &str,
+        created_ms: i64,
+    ) -> Result<(), DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "UPDATE questionnaire_invitations SET revoked_ms = $3
+             WHERE resident_id = $1 AND checkup = $2 AND revoked_ms IS NULL",
+            &[&resident_id, &checkup, &created_ms],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO questionnaire_invitations (token_sha256, resident_id, checkup, created_ms)
+             VALUES ($1, $2, $3, $4)",
+            &[&token_sha256, &resident_id, &checkup, &created_ms],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn invitation(&self, token_sha256: &str) -> Result<Option<Invitation>, DbError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT resident_id, checkup, created_ms, used_ms, revoked_ms
+                 FROM questionnaire_invitations WHERE token_sha256 = $1",
+                &[&token_sha256],
+            )
+            .await?;
+        Ok(row.map(|r| Invitation {
+            resident_id: r.get(0),
+            checkup: r.get(1),
+            created_ms: r.get(2),
+            used_ms: r.get(3),
+            revoked_ms: r.get(4),
+        }))
+    }
+
+    async fn submit_answers(
+        &self,
+        token_sha256: &str,
+        answer: checkup_protocol::central::PreAnswer,
+    ) -> Result<Submission, DbError> {
+        let json = serde_json::to_string(&answer.answers)
+            .map_err(|e| DbError::Task(format!("answers: {e}")))?;
+        let at = answer.answered_ms as i64;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // The row lock makes two submissions through one link take turns: one stores.
+        let link = tx
+            .query_opt(
+                "SELECT resident_id, checkup, used_ms, revoked_ms
+                 FROM questionnaire_invitations WHERE token_sha256 = $1 FOR UPDATE",
+                &[&token_sha256],
+            )
+            .await?;
+        let Some(link) = link else {
+            return Ok(Submission::Invalid);
+        };
+        let (resident, checkup, used, revoked): (String, String, Option<i64>, Option<i64>) =
+            (link.get(0), link.get(1), link.get(2), link.get(3));
+        match (used, revoked) {
+            (None, None) => {}
+            (Some(_), None) => return Ok(Submission::Used),
+            _ => return Ok(Submission::Invalid),
+        }
+        tx.execute(
+            "UPDATE questionnaire_invitations SET used_ms = $2 WHERE token_sha256 = $1",
+            &[&token_sha256, &at],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO questionnaire_answers VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (resident_id, checkup) DO UPDATE SET lang = excluded.lang,
+               answers = excluded.answers, answered_ms = excluded.answered_ms",
+            &[&resident, &checkup, &answer.lang.tag(), &json, &at],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Submission::Stored)
+    }
+
+    async fn pre_answers(
+        &self,
+        checkup: &str,
+        resident_ids: Option<Vec<String>>,
+    ) -> Result<Vec<checkup_protocol::central::PreAnswer>, DbError> {
+        let c = self.client().await?;
+        let rows = match resident_ids {
+            None => {
+                c.query(
+                    "SELECT resident_id, checkup, lang, answers, answered_ms
+                     FROM questionnaire_answers WHERE checkup = $1 ORDER BY resident_id",
+                    &[&checkup],
+                )
+                .await?
+            }
+            Some(ids) => {
+                c.query(
+                    "SELECT resident_id, checkup, lang, answers, answered_ms
+                     FROM questionnaire_answers WHERE checkup = $1 AND resident_id = ANY($2)
+                     ORDER BY resident_id",
+                    &[&checkup, &ids],
+                )
+                .await?
+            }
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let lang: String = r.get(2);
+                let answers: String = r.get(3);
+                super::pre_answer_of(r.get(0), r.get(1), &lang, &answers, r.get(4))
+            })
+            .collect())
     }
 }
 

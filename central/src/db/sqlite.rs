@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrations;
-use super::{DbError, Derived, EventRow, Ingested, NoticeRow, Resident, ResultRow, Store};
+use super::{
+    DbError, Derived, EventRow, Ingested, Invitation, NoticeRow, Resident, ResultRow, Store,
+    Submission,
+};
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -335,6 +338,141 @@ impl Store for Sqlite {
                 base,
                 events,
             })
+        })
+        .await
+    }
+
+    async fn issue_invitation(
+        &self,
+        token_sha256: &str,
+        resident_id: &str,
+        checkup: &str,
+        created_ms: i64,
+    ) -> Result<(), DbError> {
+        let (t, r, k) = (
+            token_sha256.to_owned(),
+            resident_id.to_owned(),
+            checkup.to_owned(),
+        );
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE questionnaire_invitations SET revoked_ms = ?3
+                 WHERE resident_id = ?1 AND checkup = ?2 AND revoked_ms IS NULL",
+                params![r, k, created_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO questionnaire_invitations (token_sha256, resident_id, checkup, created_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![t, r, k, created_ms],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn invitation(&self, token_sha256: &str) -> Result<Option<Invitation>, DbError> {
+        let t = token_sha256.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT resident_id, checkup, created_ms, used_ms, revoked_ms
+                 FROM questionnaire_invitations WHERE token_sha256 = ?1",
+                [t],
+                |r| {
+                    Ok(Invitation {
+                        resident_id: r.get(0)?,
+                        checkup: r.get(1)?,
+                        created_ms: r.get(2)?,
+                        used_ms: r.get(3)?,
+                        revoked_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn submit_answers(
+        &self,
+        token_sha256: &str,
+        answer: checkup_protocol::central::PreAnswer,
+    ) -> Result<Submission, DbError> {
+        let t = token_sha256.to_owned();
+        let json = serde_json::to_string(&answer.answers)
+            .map_err(|e| DbError::Task(format!("answers: {e}")))?;
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let link: Option<(String, String, Option<i64>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT resident_id, checkup, used_ms, revoked_ms
+                     FROM questionnaire_invitations WHERE token_sha256 = ?1",
+                    [&t],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let (resident, checkup) = match link {
+                Some((r, k, None, None)) => (r, k),
+                Some((_, _, Some(_), None)) => return Ok(Submission::Used),
+                _ => return Ok(Submission::Invalid),
+            };
+            let at = answer.answered_ms as i64;
+            tx.execute(
+                "UPDATE questionnaire_invitations SET used_ms = ?2 WHERE token_sha256 = ?1",
+                params![t, at],
+            )?;
+            tx.execute(
+                "INSERT INTO questionnaire_answers VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (resident_id, checkup) DO UPDATE SET lang = excluded.lang,
+                   answers = excluded.answers, answered_ms = excluded.answered_ms",
+                params![resident, checkup, answer.lang.tag(), json, at],
+            )?;
+            tx.commit()?;
+            Ok(Submission::Stored)
+        })
+        .await
+    }
+
+    async fn pre_answers(
+        &self,
+        checkup: &str,
+        resident_ids: Option<Vec<String>>,
+    ) -> Result<Vec<checkup_protocol::central::PreAnswer>, DbError> {
+        let k = checkup.to_owned();
+        self.with(move |c| {
+            let mut out = Vec::new();
+            let mut read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+                let lang: String = r.get(2)?;
+                let answers: String = r.get(3)?;
+                if let Some(a) = super::pre_answer_of(r.get(0)?, r.get(1)?, &lang, &answers, r.get(4)?)
+                {
+                    out.push(a);
+                }
+                Ok(())
+            };
+            const COLS: &str = "SELECT resident_id, checkup, lang, answers, answered_ms FROM questionnaire_answers";
+            match resident_ids {
+                None => {
+                    let mut st = c.prepare(&format!("{COLS} WHERE checkup = ?1 ORDER BY resident_id"))?;
+                    let mut rows = st.query([&k])?;
+                    while let Some(r) = rows.next()? {
+                        read(r)?;
+                    }
+                }
+                Some(ids) => {
+                    let mut st = c.prepare_cached(&format!(
+                        "{COLS} WHERE checkup = ?1 AND resident_id = ?2"
+                    ))?;
+                    for id in ids {
+                        let mut rows = st.query(params![k, id])?;
+                        while let Some(r) = rows.next()? {
+                            read(r)?;
+                        }
+                    }
+                }
+            }
+            Ok(out)
         })
         .await
     }

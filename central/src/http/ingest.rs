@@ -84,7 +84,7 @@ pub(crate) async fn batches(
 }
 
 /// The node id of the connection's verified client certificate, if any.
-fn client_node(extensions: &axum::http::Extensions) -> Option<String> {
+pub(crate) fn client_node(extensions: &axum::http::Extensions) -> Option<String> {
     extensions
         .get::<axum::extract::ConnectInfo<checkup_provisioning::tls::Peer>>()
         .and_then(|c| c.0.node.clone())
@@ -92,7 +92,7 @@ fn client_node(extensions: &axum::http::Extensions) -> Option<String> {
 
 /// The enrolled box making a request: its secret, and (with TLS) its own client
 /// certificate.
-fn enrolled_box(
+pub(crate) fn enrolled_box(
     s: &AppState,
     client_node: Option<&str>,
     headers: &HeaderMap,

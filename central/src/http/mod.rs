@@ -11,6 +11,10 @@
 //! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited | [`records`] |
 //! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited | [`export`] |
 //! | `GET /api/questionnaire?lang=` | anyone | the 標準的な質問票 in one language (no personal data) | [`questionnaire`] |
+//! | `POST /v1/questionnaire/invitations` | central admin | one-time questionnaire links (`/q/{token}`) with their QR codes for the 受診券 | [`invitations`] |
+//! | `GET /v1/questionnaire/answers?checkup=` | central admin | every pre-answer of a checkup, the file for a box offline; audited | [`invitations`] |
+//! | `POST /v1/questionnaire/answers/lookup` | an enrolled box | the pre-answers of the residents it names; audited | [`invitations`] |
+//! | `GET /q/{token}`, `POST /api/q/{token}/answers` | a resident with a one-time link | the questionnaire on their phone before the day | [`resident`] |
 //! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker | the child-welfare intake queue; audited | [`notices`] |
 //!
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 document made from the handlers' annotations | [`openapi`] |
@@ -39,10 +43,12 @@ use crate::server::AppState;
 pub mod export;
 pub mod extract;
 pub mod ingest;
+pub mod invitations;
 pub mod notices;
 pub mod openapi;
 pub mod questionnaire;
 pub mod records;
+pub mod resident;
 pub mod session;
 
 /// Central's route table, each route with its documentation.
@@ -60,6 +66,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(export::export))
         .routes(routes!(notices::notices))
         .routes(routes!(notices::notice))
+        .routes(routes!(invitations::invite))
+        .routes(routes!(invitations::export))
+        .routes(routes!(invitations::lookup))
+        .routes(routes!(resident::page))
+        .routes(routes!(resident::answers))
 }
 
 /// An error answered as `{"error": code, "message": …}`.

@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "staff", description = "Sign-in"),
         (name = "records", description = "The resident register, records and the export"),
         (name = "questionnaire", description = "The standard questionnaire (標準的な質問票) in the residents' languages"),
+        (name = "resident", description = "A resident's own questionnaire page through a one-time link (no sign-in)"),
         (name = "notices", description = "The child-welfare intake queue"),
         (name = "meta", description = "This document"),
     )

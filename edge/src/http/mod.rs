@@ -11,7 +11,7 @@
 //! | [`status`] | `GET /healthz`, `GET /api/venue`, `GET /api/replication/state`, `GET /api/forward/status` |
 //! | [`board`] | `GET /api/board`, `GET /api/board/events` (live) |
 //! | [`reception`] | `GET /reception`, card readers and taps, `POST /api/card/read`, `POST /api/reception/check-in`, demo taps |
-//! | [`roster`] | `POST /api/roster/import`, `GET /api/roster/search`, `POST /api/roster/history`, `GET /api/residents/{id}/history` |
+//! | [`roster`] | `POST /api/roster/import`, `GET /api/roster/search`, `POST /api/roster/history`, `GET /api/residents/{id}/history`, `POST /api/roster/pre-answers/fetch`, `POST /api/roster/pre-answers` |
 //! | [`station`] | `GET /station/{kind}`, `GET /api/station/{kind}/due` (arrival order) |
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
 //! | [`questionnaire`] | `GET /api/questionnaire?lang=` (no sign-in) |
@@ -81,6 +81,8 @@ pub struct AppState {
     pub keyring: Arc<HashMap<String, PublicKey>>,
     /// The day's roster.
     pub roster: Arc<Roster>,
+    /// Fetches the residents' phone answers from central.
+    pub pre_answers: Arc<crate::pre_answers::Fetcher>,
     /// Card readers.
     pub cards: Arc<Cards>,
     /// Replication link state and rejected messages.
@@ -215,6 +217,12 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(roster::roster_search))
         .routes(routes!(roster::history_import))
+        .routes(routes!(roster::pre_answers_fetch))
+        // Central's file of a whole checkup's phone answers.
+        .routes(limited(
+            routes!(roster::pre_answers_import),
+            crate::roster::import::MAX_ROSTER_BYTES,
+        ))
         .routes(routes!(roster::history))
         .routes(routes!(reception::check_in))
         .routes(routes!(intake::intake_page))

@@ -247,6 +247,10 @@ pub(crate) struct CardRead {
     /// offers them no second check-in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     checked_in: Vec<String>,
+    /// Of the residents matched, those who answered the questionnaire on their phone
+    /// (事前回答あり).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pre_answered: Vec<String>,
 }
 
 /// Of `ids`, the residents with an open session now.
@@ -353,6 +357,7 @@ pub(crate) async fn read(
         Ok(reading) => {
             let mut matched = None;
             let mut checked_in = Vec::new();
+            let mut pre_answered = Vec::new();
             if let CardReading::Mynumber(b) = &reading {
                 let roster = state.roster.all().map_err(roster_unavailable)?;
                 let items = serde_json::to_value(b).unwrap_or_default();
@@ -372,6 +377,12 @@ pub(crate) async fn read(
                     crate::identity::MatchOutcome::NotFound => Vec::new(),
                 };
                 checked_in = checked_in_of(&state, &shown);
+                pre_answered = state
+                    .roster
+                    .pre_answered(&shown)
+                    .map_err(roster_unavailable)?
+                    .into_iter()
+                    .collect();
                 state
                     .core
                     .audit_read(&staff, shown, "reception card match")
@@ -382,6 +393,7 @@ pub(crate) async fn read(
                 reading,
                 matched,
                 checked_in,
+                pre_answered,
             })
             .into_response())
         }
@@ -428,6 +440,11 @@ pub(crate) struct CheckedIn {
     event: Uuid,
     /// The id was already used: this is the earlier check-in.
     replayed: bool,
+    /// The resident answered the questionnaire on their phone (事前回答あり): the answers
+    /// are the session's now.
+    pre_answered: bool,
+    /// Of those answers, how many were recorded by this check-in (0 on a retry).
+    pre_answers_recorded: usize,
 }
 
 /// `POST /api/reception/check-in`: open the resident's checkup session with the stations of
@@ -482,6 +499,20 @@ pub(crate) async fn check_in(
         ));
     };
     let labels: Vec<&str> = opened.stations.iter().map(|s| s.label_ja()).collect();
+    // The phone answers become the session's right after it opens. The check-in stands
+    // if they cannot be recorded now: the nurse asks at 問診 instead.
+    let (pre_answered, pre_answers_recorded) = match state
+        .core
+        .record_pre_answers(&staff, opened.session_id, &opened.resident_id)
+        .await
+    {
+        Ok(Some(s)) => (true, s.recorded + s.corrected),
+        Ok(None) => (false, 0),
+        Err(err) => {
+            tracing::warn!(session = %opened.session_id, error = %err, "pre-answers not recorded at check-in");
+            (true, 0)
+        }
+    };
     let status = if outcome.is_new() {
         StatusCode::CREATED
     } else {
@@ -495,6 +526,8 @@ pub(crate) async fn check_in(
             station_labels: labels,
             event: e.id,
             replayed: !outcome.is_new(),
+            pre_answered,
+            pre_answers_recorded,
         }),
     )
         .into_response())

@@ -8,6 +8,8 @@
 //! | `GET /api/roster/search?q=&birth=` | reception, venue admin | residents without a card (audited) |
 //! | `POST /api/roster/history` | venue admin | earlier results (`resident_id,item_code,value,unit,date`) |
 //! | `GET /api/residents/{id}/history` | checkup roles | last year's value of each item (audited; booked residents only) |
+//! | `POST /api/roster/pre-answers/fetch` | venue admin | fetch the residents' phone answers from central now (also on a timer and after each roster import) |
+//! | `POST /api/roster/pre-answers` | venue admin | import central's pre-answers file (`GET /v1/questionnaire/answers` on central) on a box without a link to central |
 
 use axum::Json;
 use axum::extract::State;
@@ -36,11 +38,21 @@ pub(crate) struct SearchQuery {
     birth: String,
 }
 
+/// A resident found, and whether they answered the questionnaire on their phone.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct FoundResident {
+    /// The roster entry.
+    #[serde(flatten)]
+    resident: Resident,
+    /// Their phone answers (事前回答) are on this box: check-in records them.
+    pre_answered: bool,
+}
+
 /// Residents found.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Found {
     /// At most 20.
-    residents: Vec<Resident>,
+    residents: Vec<FoundResident>,
     /// Of these, the resident numbers already checked in (an open session): the page offers
     /// them no second check-in.
     checked_in: Vec<String>,
@@ -99,8 +111,18 @@ pub(crate) async fn roster_search(
         .await?;
     let ids: Vec<String> = hits.iter().map(|r| r.resident_id.clone()).collect();
     let checked_in = super::reception::checked_in_of(&state, &ids);
+    let pre = state
+        .roster
+        .pre_answered(&ids)
+        .map_err(roster_unavailable)?;
     Ok(Json(Found {
-        residents: hits,
+        residents: hits
+            .into_iter()
+            .map(|r| FoundResident {
+                pre_answered: pre.contains(&r.resident_id),
+                resident: r,
+            })
+            .collect(),
         checked_in,
     })
     .into_response())
@@ -161,6 +183,8 @@ pub(crate) async fn roster_import(
         rejected = errors.len(),
         "roster imported"
     );
+    // The new residents' phone answers, from central when it can be reached.
+    state.pre_answers.fetch_soon();
     Ok(Json(RosterImported {
         added,
         updated,
@@ -268,6 +292,112 @@ pub(crate) async fn history(
     Ok(Json(History {
         resident_id: id,
         values,
+    })
+    .into_response())
+}
+
+/// `POST /api/roster/pre-answers/fetch`: fetch the roster's phone answers from central now.
+#[utoipa::path(
+    post,
+    path = "/api/roster/pre-answers/fetch",
+    tag = "roster",
+    description = "Fetch the questionnaire answers the roster's residents gave on their phones \
+                   from central now (venue admin), with the box's own credentials; the box \
+                   also fetches on a timer and after each roster import.",
+    responses(
+        (status = 200, description = "Fetched", body = crate::pre_answers::Fetched),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 409, description = "`no_central`: no central is configured", body = ErrorBody),
+        (status = 502, description = "`central_refused`, `central_unreachable`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn pre_answers_fetch(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    require(&staff, &[Role::VenueAdmin])?;
+    use crate::pre_answers::FetchError;
+    match state.pre_answers.fetch().await {
+        Ok(f) => Ok(Json(f).into_response()),
+        Err(FetchError::NotConfigured) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_central",
+            "central が設定されていません。ファイルで取り込んでください / no central is configured: import central's file instead",
+        )),
+        Err(FetchError::Roster(e)) => Err(roster_unavailable(e)),
+        Err(e @ FetchError::Refused { .. }) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "central_refused",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "central_unreachable",
+            e.to_string(),
+        )),
+    }
+}
+
+/// `POST /api/roster/pre-answers`: central's pre-answers file, for a box offline.
+#[utoipa::path(
+    post,
+    path = "/api/roster/pre-answers",
+    tag = "roster",
+    description = "Import central's pre-answers file (`GET /v1/questionnaire/answers?checkup=` \
+                   on central) on a box that cannot reach central (venue admin). Only residents \
+                   of the roster are kept; every answer is checked against the questionnaire.",
+    request_body(content = checkup_protocol::central::PreAnswers, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Imported", body = crate::pre_answers::Fetched),
+        (status = 400, description = "`bad_pre_answers_file`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`roster_unavailable`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn pre_answers_import(
+    State(state): State<AppState>,
+    staff: Staff,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    require(&staff, &[Role::VenueAdmin])?;
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_pre_answers_file", m);
+    let file: checkup_protocol::central::PreAnswers =
+        serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    for a in &file.answers {
+        crate::pre_answers::check(a).map_err(|m| bad(format!("{}: {m}", a.resident_id)))?;
+    }
+    let roster = state.roster.clone();
+    let checkup = file.checkup.clone();
+    let (received, asked, stored) = crate::http::error::blocking("pre-answers import", move || {
+        let ids: std::collections::HashSet<String> = roster.ids()?.into_iter().collect();
+        let keep: Vec<_> = file
+            .answers
+            .into_iter()
+            .filter(|a| ids.contains(&a.resident_id))
+            .collect();
+        let n = keep.len();
+        roster.store_pre_answers(&keep).map(|s| (n, ids.len(), s))
+    })
+    .await?
+    .map_err(roster_unavailable)?;
+    tracing::info!(
+        checkup,
+        received,
+        stored,
+        "pre-answers imported from a file"
+    );
+    Ok(Json(crate::pre_answers::Fetched {
+        checkup,
+        asked,
+        received,
+        stored,
     })
     .into_response())
 }

@@ -3,12 +3,17 @@
 //! The roster is reference data, not events: it is loaded before the day (demo: generated)
 //! and read by reception to find the booked resident. It lives in its own SQLite file so
 //! that it can be replaced without touching the event log.
+//!
+//! Beside the residents it keeps the questionnaire answers they gave on their phones before
+//! the day ([`PreAnswer`], fetched from central or imported as central's file): reference
+//! data too, until check-in records them as the session's answers.
 
 pub mod import;
 
 use std::path::Path;
 use std::sync::Mutex;
 
+use checkup_protocol::central::PreAnswer;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -72,7 +77,10 @@ impl Roster {
              CREATE TABLE IF NOT EXISTS history (
                 resident_id TEXT NOT NULL, item_code TEXT NOT NULL, value TEXT NOT NULL,
                 unit TEXT NOT NULL, date TEXT NOT NULL,
-                PRIMARY KEY (resident_id, item_code, date))",
+                PRIMARY KEY (resident_id, item_code, date));
+             CREATE TABLE IF NOT EXISTS pre_answers (
+                resident_id TEXT PRIMARY KEY, checkup TEXT NOT NULL, lang TEXT NOT NULL,
+                answers TEXT NOT NULL, answered_ms INTEGER NOT NULL)",
         )?;
         Ok(Roster {
             conn: Mutex::new(conn),
@@ -199,6 +207,83 @@ impl Roster {
             course: r.get(6)?,
             booked_at: r.get(7)?,
         })
+    }
+
+    /// Keep pre-answers (a newer answer of a resident replaces an older one; an older or
+    /// the same one changes nothing). Returns how many were new or newer.
+    pub fn store_pre_answers(&self, answers: &[PreAnswer]) -> Result<usize, rusqlite::Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO pre_answers VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (resident_id) DO UPDATE SET checkup = excluded.checkup,
+                   lang = excluded.lang, answers = excluded.answers,
+                   answered_ms = excluded.answered_ms
+                 WHERE excluded.answered_ms > answered_ms OR excluded.checkup > checkup",
+            )?;
+            for a in answers {
+                let json = serde_json::to_string(&a.answers)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                changed += stmt.execute(params![
+                    a.resident_id,
+                    a.checkup,
+                    a.lang.tag(),
+                    json,
+                    a.answered_ms as i64
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// A resident's pre-answers, if they gave any.
+    pub fn pre_answer(&self, resident_id: &str) -> Result<Option<PreAnswer>, rusqlite::Error> {
+        use rusqlite::OptionalExtension;
+        let row: Option<(String, String, String, String, i64)> = self
+            .conn()
+            .query_row(
+                "SELECT resident_id, checkup, lang, answers, answered_ms FROM pre_answers
+                 WHERE resident_id = ?1",
+                [resident_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(resident_id, checkup, lang, answers, ms)| {
+            Some(PreAnswer {
+                resident_id,
+                checkup,
+                lang: checkup_protocol::questionnaire::Lang::from_tag(&lang)?,
+                answered_ms: ms.max(0) as u64,
+                answers: serde_json::from_str(&answers).ok()?,
+            })
+        }))
+    }
+
+    /// Of `ids`, the residents with pre-answers.
+    pub fn pre_answered(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::BTreeSet<String>, rusqlite::Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM pre_answers WHERE resident_id = ?1")?;
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids {
+            if stmt.exists([id])? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every resident number of the roster.
+    pub fn ids(&self) -> Result<Vec<String>, rusqlite::Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT resident_id FROM residents ORDER BY resident_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect()
     }
 
     /// A resident by number.

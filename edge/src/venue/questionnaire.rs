@@ -14,6 +14,10 @@
 //! the phone, tablet or paper: that is this command's alone); the nurse's amendments are
 //! ordinary corrections with a typed reason, likewise marked as asked. The station is
 //! signed off only once the required answers ([`required_missing`]) are there.
+//!
+//! Answers given on the phone before the day wait beside the roster
+//! ([`crate::pre_answers`]); at check-in, [`Core::record_pre_answers`] passes them through
+//! the same command with `via: phone` and the resident's language.
 
 use checkup_protocol::questionnaire::{self, Channel};
 use checkup_protocol::{
@@ -121,6 +125,36 @@ impl Core {
             "questionnaire answers taken"
         );
         Ok(out)
+    }
+
+    /// Record the resident's phone answers (if the roster holds any) in the session just
+    /// opened for them, as [`Core::answer_questionnaire`] through [`Channel::Phone`] in the
+    /// language they answered in. `None` when they gave none. A retried check-in records
+    /// nothing twice (the same answers again leave each item unchanged).
+    pub async fn record_pre_answers(
+        &self,
+        staff: &Staff,
+        session: Uuid,
+        resident_id: &str,
+    ) -> Result<Option<Submitted>, VenueError> {
+        let Some(pre) = self.roster.pre_answer(resident_id)? else {
+            return Ok(None);
+        };
+        let answers: Vec<Answer> = pre
+            .answers
+            .into_iter()
+            .map(|a| Answer {
+                item_code: a.item_code,
+                code: a.code,
+            })
+            .collect();
+        let answered = Answered {
+            via: Channel::Phone,
+            lang: pre.lang,
+        };
+        self.answer_questionnaire(staff, session, &answers, answered)
+            .await
+            .map(Some)
     }
 
     /// The events a submission makes, each checked against the day's rules (called under

@@ -1,0 +1,126 @@
+// Pre-answers on the resident's phone, end to end in headless Chromium: central's admin
+// issues one-time links; three residents answer on central's /q/ page at a phone viewport,
+// in English, Simplified Chinese and Korean; the venue box fetches the answers; reception
+// sees 事前回答あり and checks each in; the session holds the answers via phone in the
+// resident's language. axe-core on the /q/ page in all eight languages and on the
+// link_used and link_invalid pages.
+// Usage: node pre-answers.js CENTRAL_URL BOX_URL SCREENSHOT_DIR CHECKUP ID=BIRTH ID=BIRTH ID=BIRTH
+"use strict";
+const path = require("path");
+const { launch, axe, signIn, api } = require("./lib");
+
+const [central, box, shots, checkup, ...people] = process.argv.slice(2);
+const ids = people.map((p) => p.split("=")[0]);
+const births = people.map((p) => p.split("=")[1]);
+const LANGS = ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt-BR", "tl"];
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+const RESIDENTS = [
+  { id: ids[0], birth: births[0], lang: "en", html: "en" },
+  { id: ids[1], birth: births[1], lang: "zh-Hans", html: "zh-Hans" },
+  { id: ids[2], birth: births[2], lang: "ko", html: "ko" },
+];
+
+function clean(where, v) {
+  if (v.length) { throw new Error("axe on " + where + ": " + JSON.stringify(v, null, 1)); }
+}
+
+(async () => {
+  const browser = await launch();
+  // Central's admin issues the links.
+  const adminCtx = await browser.newContext({ locale: "ja-JP" });
+  const admin = await adminCtx.newPage();
+  await admin.goto(central + "/");
+  const login = await api(admin, "POST", "/v1/login", { staff_id: "C001", pin: "1234" });
+  if (login.status !== 200) throw new Error("central login: " + JSON.stringify(login));
+  const issued = await api(admin, "POST", "/v1/questionnaire/invitations", RESIDENTS.map((r) => ({ resident_id: r.id, checkup })));
+  if (issued.status !== 200) throw new Error("invitations: " + JSON.stringify(issued));
+  RESIDENTS.forEach((r, i) => { r.path = issued.body.invitations[i].path; });
+  if (!issued.body.invitations[0].qr_svg.includes("<svg")) throw new Error("no QR code");
+
+  // Each resident on their own phone (a fresh context: no staff cookie).
+  for (const r of RESIDENTS) {
+    const ctx = await browser.newContext(Object.assign({ locale: "ja-JP" }, PHONE));
+    const page = await ctx.newPage();
+    page.on("pageerror", (e) => { throw e; });
+    await page.goto(central + r.path);
+    // Japanese first, the chooser in every language's own name.
+    if ((await page.getAttribute("html", "lang")) !== "ja") throw new Error("not Japanese first");
+    if (r === RESIDENTS[0]) {
+      for (const tag of LANGS) {
+        await page.goto(central + r.path + "?lang=" + encodeURIComponent(tag));
+        clean("/q/ " + tag, await axe(page));
+      }
+      await page.goto(central + r.path);
+    }
+    await page.click('.langs a[href="?lang=' + r.lang + '"]');
+    await page.waitForFunction((l) => document.documentElement.lang === l, r.html);
+    // Large touch targets.
+    const small = await page.evaluate(() => Array.from(document.querySelectorAll(".ans, .langs a, button"))
+      .filter((e) => e.offsetParent !== null && (e.getBoundingClientRect().height < 44 || e.getBoundingClientRect().width < 44)).length);
+    if (small) throw new Error(small + " touch targets under 44 px");
+    // Answer every question: the second answer where there is one.
+    const n = await page.$$eval("fieldset.q", (sets) => sets.length);
+    if (n !== 22) throw new Error(n + " questions");
+    for (let i = 1; i <= 22; i++) {
+      const answers = await page.$$("#q" + i + " .ans");
+      await answers[Math.min(1, answers.length - 1)].tap();
+    }
+    await page.click("#review-btn");
+    await page.waitForSelector("#review:not([hidden])");
+    if (r === RESIDENTS[0]) await page.screenshot({ path: path.join(shots, "16-pre-answers-review.png") });
+    await page.click("#send-btn");
+    await page.waitForSelector('#result[data-state="thanks"]', { timeout: 10000 });
+    if (r === RESIDENTS[0]) {
+      await page.screenshot({ path: path.join(shots, "16-pre-answers-thanks.png") });
+      // The link is used up: the page says so, and is clean.
+      await page.goto(central + r.path + "?lang=en");
+      await page.waitForSelector('[data-state="used"]');
+      clean("link_used", await axe(page));
+      await page.goto(central + "/q/" + "0".repeat(64) + "?lang=ko");
+      await page.waitForSelector('[data-state="invalid"]');
+      clean("link_invalid", await axe(page));
+      // With the resident page's context, the staff APIs answer 401.
+      const staff = await page.evaluate(async () => (await fetch("/v1/residents?q=0")).status);
+      if (staff !== 401) throw new Error("staff API from the resident page: " + staff);
+    }
+    await ctx.close();
+  }
+
+  // The box fetches (the venue admin's button).
+  const boxAdmin = await signIn(browser, box, "A001", "9991");
+  const fetched = await api(boxAdmin, "POST", "/api/roster/pre-answers/fetch");
+  if (fetched.status !== 200 || fetched.body.stored !== 3) throw new Error("fetch: " + JSON.stringify(fetched));
+
+  // Reception sees 事前回答あり and checks each in.
+  const desk = await signIn(browser, box, "R001", "1111");
+  await desk.goto(box + "/reception");
+  for (const r of RESIDENTS) {
+    const one = await api(boxAdmin, "GET", "/api/roster/search?q=&birth=" + r.birth);
+    const entry = one.body.residents.find((x) => x.resident_id === r.id);
+    if (!entry || entry.pre_answered !== true) throw new Error("search flag: " + JSON.stringify(one.body));
+    await desk.fill("#search-birth", entry.birth_date);
+    await desk.click('#search-form button[type="submit"]');
+    await desk.waitForSelector('.pre-answered[data-resident="' + r.id + '"]');
+    const [resp] = await Promise.all([
+      desk.waitForResponse((x) => x.url().endsWith("/api/reception/check-in")),
+      desk.click('button.check-in[data-resident="' + r.id + '"]'),
+    ]);
+    const checked = await resp.json();
+    await desk.waitForSelector("#checked-in-pre:not([hidden])");
+    const note = await desk.textContent("#checked-in-pre");
+    if (!note.includes("事前回答あり")) throw new Error("reception note: " + note);
+    if (r === RESIDENTS[0]) await desk.screenshot({ path: path.join(shots, "16-pre-answers-reception.png") });
+    const s = await api(desk, "GET", "/api/sessions/" + checked.session_id);
+    const results = s.body.session.results;
+    let phone = 0;
+    Object.keys(results).forEach((code) => {
+      const e = results[code][results[code].length - 1];
+      if (e.answered && e.answered.via === "phone" && e.answered.lang === r.lang) phone++;
+    });
+    if (phone !== 22) throw new Error(r.id + ": " + phone + " answers via phone in " + r.lang + ": " + JSON.stringify(results));
+  }
+  await browser.close();
+  console.log("axe pages: " + axe.runs);
+  console.log("pre-answers complete");
+})().catch((e) => { console.error(e); process.exit(1); });
+
