@@ -44,6 +44,7 @@
     $("checked-in").hidden = false;
     $("checked-in-title").textContent = "送信中… / Sending…";
     $("checked-in-stations").textContent = "";
+    if (window.ceHandOverFor) { window.ceHandOverFor(null); }
     var sent = window.ceOutbox.send("/api/reception/check-in", body, { resident: r.resident_id, name: r.name });
     if (!window.ceOutbox.online()) { held(r); }
     sent.then(function (a) { answered(r, a); });
@@ -61,6 +62,7 @@
       $("checked-in").hidden = false;
       $("checked-in-title").textContent = "受付しました: " + r.name + " / Checked in";
       $("checked-in-stations").textContent = "回る検査: " + (a.body.station_labels || []).join(" → ");
+      if (window.ceHandOverFor && (a.body.stations || []).indexOf("questionnaire") >= 0) { window.ceHandOverFor(a.body.session_id); }
     } else {
       $("checked-in-title").textContent = "受付できません: " + r.name + " / Not checked in";
       $("checked-in-stations").textContent = window.ceMessage((a.body && a.body.error) || "unknown");

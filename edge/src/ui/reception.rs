@@ -42,6 +42,7 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                 section #checked-in .station hidden aria-live="polite" {
                     h2 #checked-in-title { "受付しました" }
                     p #checked-in-stations {}
+                    (super::resident::hand_over_button())
                 }
                 section .station #search {
                     h2 { "カードがない方を検索 " span.en { "Find a resident without a card" } }
