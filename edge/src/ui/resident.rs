@@ -47,8 +47,10 @@ ol#review-list .missing .a { color: #7a2e0e; }
 .warn { color: #7a2e0e; background: #fff4e5; border: 2px solid var(--warn); border-radius: 10px; padding: .6rem .9rem; font-size: 1.2rem; font-weight: bold; }
 #thanks h2 { font-size: 2rem; line-height: 1.5; }
 #staff-exit { position: fixed; right: .75rem; bottom: .75rem; font-size: .95rem; min-height: 2.8rem; min-width: 3.5rem; padding: .3rem .9rem; background: #fff; color: #3d4652; border: 1px solid #9aa4b0; }
-#exit-dialog .keys { grid-template-columns: repeat(3, 4.5rem); }
-#exit-dialog .key { min-height: 3.5rem; }
+#exit-dialog .exit-fields { display: grid; grid-template-columns: 1fr 1fr; gap: 0 1rem; }
+#exit-dialog label { margin: .2rem 0; }
+#exit-dialog .keys { grid-template-columns: repeat(6, 1fr); margin-top: .75rem; }
+#exit-dialog .key { min-height: 3rem; }
 "#;
 
 /// A language the chooser offers.
@@ -104,7 +106,6 @@ pub fn page_markup(v: &ResidentView) -> Markup {
                     p.short data-testid="short-id" { "No. " (v.short_id) }
                     @if v.questionnaire.is_some() {
                         a.change-lang href="/resident" data-testid="change-lang" {
-                            span aria-hidden="true" { "🌐 " }
                             span lang="ja" { "言語" } " / " span lang="en" { "Language" }
                         }
                     }
@@ -203,10 +204,16 @@ fn staff_exit() -> Markup {
         dialog #exit-dialog .ce-dialog lang="ja" aria-labelledby="exit-title" {
             h2 #exit-title { "係員の確認（受診者モードを終了）" }
             form #exit-form method="dialog" {
-                label for="exit-staff" { "職員ID" }
-                input #exit-staff name="staff_id" autocomplete="off" autocapitalize="characters";
-                label for="exit-pin" { "暗証番号" }
-                input #exit-pin name="pin" type="password" inputmode="numeric" autocomplete="off";
+                div.exit-fields {
+                    div {
+                        label for="exit-staff" { "職員ID" }
+                        input #exit-staff name="staff_id" autocomplete="off" autocapitalize="characters";
+                    }
+                    div {
+                        label for="exit-pin" { "暗証番号" }
+                        input #exit-pin name="pin" type="password" inputmode="numeric" autocomplete="off";
+                    }
+                }
                 div.keys role="group" aria-label="暗証番号の数字" {
                     @for k in ["1","2","3","4","5","6","7","8","9","消","0"] {
                         button type="button" .key data-key=(k) aria-label=[(k == "消").then_some("1文字消す")] { (k) }
