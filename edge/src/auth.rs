@@ -409,6 +409,17 @@ impl Auth {
         }
     }
 
+    /// The checkup session a live token is locked to (resident mode), without counting as
+    /// activity: the guard in front of every route asks this.
+    pub fn locked_to(&self, token: &str) -> Option<uuid::Uuid> {
+        let sessions = self.sessions();
+        let s = sessions.get(token)?;
+        if self.clock.now().duration_since(s.last_seen) >= self.idle {
+            return None;
+        }
+        s.resident
+    }
+
     /// Hand the browser of `token` over to the resident of checkup session `session`:
     /// from now on the token opens only that resident's questionnaire. False when the token
     /// is not a live session.
@@ -571,6 +582,27 @@ mod tests {
         assert!(auth.lookup(&token).is_some());
         auth.clock().advance(Duration::from_millis(250));
         assert!(auth.lookup(&token).is_none(), "idle session is gone");
+    }
+
+    #[test]
+    fn a_session_handed_to_a_resident_no_longer_finds_its_staff_member() {
+        let auth = Auth::new(
+            &[staff("R1", "1111", Role::Reception)],
+            Duration::from_secs(60),
+        );
+        let (token, _) = auth
+            .sign_in("R1", "1111", Client::default())
+            .expect("right PIN");
+        let session = uuid::Uuid::now_v7();
+        assert!(auth.locked_to(&token).is_none());
+        assert!(auth.lock_to_resident(&token, session));
+        assert!(auth.lookup(&token).is_none(), "staff routes find no one");
+        assert_eq!(auth.locked_to(&token), Some(session));
+        let (who, locked) = auth.resident(&token).expect("resident mode");
+        assert_eq!((who.id.as_str(), locked), ("R1", session));
+        assert!(!auth.lock_to_resident("no-such-token", session));
+        auth.clock().advance(Duration::from_secs(61));
+        assert!(auth.resident(&token).is_none() && auth.locked_to(&token).is_none());
     }
 
     #[test]

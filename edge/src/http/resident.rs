@@ -70,7 +70,7 @@ pub async fn guard(
     next: axum::middleware::Next,
 ) -> Response {
     let locked = auth::token_from_headers(req.headers())
-        .and_then(|t| auth.resident(&t))
+        .and_then(|t| auth.locked_to(&t))
         .is_some();
     if !locked || reachable(req.method(), req.uri().path()) {
         return next.run(req).await;
