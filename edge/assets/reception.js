@@ -45,6 +45,7 @@
     $("checked-in-title").textContent = "送信中… / Sending…";
     $("checked-in-stations").textContent = "";
     $("checked-in-pre").hidden = true;
+    if (window.ceHandOverFor) { window.ceHandOverFor(null); }
     var sent = window.ceOutbox.send("/api/reception/check-in", body, { resident: r.resident_id, name: r.name });
     if (!window.ceOutbox.online()) { held(r); }
     sent.then(function (a) { answered(r, a); });
@@ -65,6 +66,7 @@
       var pre = $("checked-in-pre");
       pre.hidden = !a.body.pre_answered;
       pre.textContent = a.body.pre_answered ? "事前回答あり（スマートフォン） / Questionnaire answered on the phone" : "";
+      if (window.ceHandOverFor && (a.body.stations || []).indexOf("questionnaire") >= 0) { window.ceHandOverFor(a.body.session_id); }
     } else {
       $("checked-in-pre").hidden = true;
       $("checked-in-title").textContent = "受付できません: " + r.name + " / Not checked in";

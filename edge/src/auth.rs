@@ -26,6 +26,14 @@
 //! client ([`crate::lockout`]): a flood of wrong PINs from the Wi-Fi does not lock staff out
 //! of their own tablets.
 //!
+//! # Resident mode
+//!
+//! Staff may hand their signed-in tablet to a resident to answer the questionnaire
+//! ([`Auth::lock_to_resident`]). The session then stays on the server, but [`Auth::lookup`]
+//! no longer finds its staff member: only [`Auth::resident`] does, for the resident's own
+//! pages ([`crate::http::resident`] decides what is reachable). A staff PIN ends it, with a
+//! new session for whoever typed it.
+//!
 //! Time is read from a [`Clock`], which tests move forward instead of waiting.
 
 use std::collections::HashMap;
@@ -131,6 +139,9 @@ struct Session {
     cookie_set: Instant,
     /// The device cookie to set with the new session (taken by [`session_cookies`]).
     device: Option<String>,
+    /// Resident mode: the checkup session whose questionnaire this browser is handed over
+    /// for (see "Resident mode").
+    resident: Option<uuid::Uuid>,
 }
 
 /// Who is signing in: the client's address and the device cookie its browser sent.
@@ -360,14 +371,23 @@ impl Auth {
                 last_seen: now,
                 cookie_set: now,
                 device: Some(device),
+                resident: None,
             },
         );
         Ok((token, staff))
     }
 
-    /// The staff member behind a token, refreshing its idle timer; `None` when unknown or
-    /// idle too long.
+    /// The staff member behind a token, refreshing its idle timer; `None` when unknown,
+    /// idle too long, or handed over to a resident ([`Auth::resident`]).
     pub fn lookup(&self, token: &str) -> Option<Staff> {
+        match self.touch(token)? {
+            (staff, None) => Some(staff),
+            (_, Some(_)) => None,
+        }
+    }
+
+    /// A live session's staff and resident-mode lock, refreshing its idle timer.
+    fn touch(&self, token: &str) -> Option<(Staff, Option<uuid::Uuid>)> {
         let mut sessions = self.sessions();
         let now = self.clock.now();
         let s = sessions.get_mut(token)?;
@@ -376,7 +396,44 @@ impl Auth {
             return None;
         }
         s.last_seen = now;
-        Some(s.staff.clone())
+        Some((s.staff.clone(), s.resident))
+    }
+
+    /// A session in resident mode: the staff member who handed the browser over and the
+    /// checkup session it is locked to, refreshing its idle timer; `None` when the token is
+    /// unknown, idle too long, or not in resident mode.
+    pub fn resident(&self, token: &str) -> Option<(Staff, uuid::Uuid)> {
+        match self.touch(token)? {
+            (staff, Some(session)) => Some((staff, session)),
+            (_, None) => None,
+        }
+    }
+
+    /// The checkup session a live token is locked to (resident mode), without counting as
+    /// activity: the guard in front of every route asks this.
+    pub fn locked_to(&self, token: &str) -> Option<uuid::Uuid> {
+        let sessions = self.sessions();
+        let s = sessions.get(token)?;
+        if self.clock.now().duration_since(s.last_seen) >= self.idle {
+            return None;
+        }
+        s.resident
+    }
+
+    /// Hand the browser of `token` over to the resident of checkup session `session`:
+    /// from now on the token opens only that resident's questionnaire. False when the token
+    /// is not a live session.
+    pub fn lock_to_resident(&self, token: &str, session: uuid::Uuid) -> bool {
+        let mut sessions = self.sessions();
+        let now = self.clock.now();
+        match sessions.get_mut(token) {
+            Some(s) if now.duration_since(s.last_seen) < self.idle => {
+                s.resident = Some(session);
+                s.last_seen = now;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The renewed `Set-Cookie` for a live session that was active at least [`RENEW_AFTER`]
@@ -525,6 +582,27 @@ mod tests {
         assert!(auth.lookup(&token).is_some());
         auth.clock().advance(Duration::from_millis(250));
         assert!(auth.lookup(&token).is_none(), "idle session is gone");
+    }
+
+    #[test]
+    fn a_session_handed_to_a_resident_no_longer_finds_its_staff_member() {
+        let auth = Auth::new(
+            &[staff("R1", "1111", Role::Reception)],
+            Duration::from_secs(60),
+        );
+        let (token, _) = auth
+            .sign_in("R1", "1111", Client::default())
+            .expect("right PIN");
+        let session = uuid::Uuid::now_v7();
+        assert!(auth.locked_to(&token).is_none());
+        assert!(auth.lock_to_resident(&token, session));
+        assert!(auth.lookup(&token).is_none(), "staff routes find no one");
+        assert_eq!(auth.locked_to(&token), Some(session));
+        let (who, locked) = auth.resident(&token).expect("resident mode");
+        assert_eq!((who.id.as_str(), locked), ("R1", session));
+        assert!(!auth.lock_to_resident("no-such-token", session));
+        auth.clock().advance(Duration::from_secs(61));
+        assert!(auth.resident(&token).is_none() && auth.locked_to(&token).is_none());
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! | [`roster`] | `POST /api/roster/import`, `GET /api/roster/search`, `POST /api/roster/history`, `GET /api/residents/{id}/history`, `POST /api/roster/pre-answers/fetch`, `POST /api/roster/pre-answers` |
 //! | [`station`] | `GET /station/{kind}`, `GET /api/station/{kind}/due` (arrival order) |
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
-//! | [`questionnaire`] | `GET /api/questionnaire?lang=` (no sign-in) |
+//! | [`questionnaire`] | `GET /api/questionnaire?lang=` (no sign-in), `POST /api/questionnaire/sessions/{id}/answers` |
+//! | [`resident`] | resident mode: `GET /resident`, `POST/GET /api/resident-mode`, the resident's answers, the exit with a staff PIN; the guard that keeps a handed-over browser to those |
 //! | [`error`] | `{"error": code, "message": text}` answers |
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
@@ -29,6 +30,7 @@ pub mod openapi;
 pub mod pages;
 pub mod questionnaire;
 pub mod reception;
+pub mod resident;
 pub mod roster;
 pub mod station;
 pub mod status;
@@ -171,6 +173,11 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .layer(axum::Extension(openapi::Document::new(&document)))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(extract::BodyLimit(max_body)))
+        // A browser handed to a resident reaches only the resident's page and its calls.
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            resident::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::session_cookies,
@@ -191,6 +198,11 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(pages::favicon))
         .routes(routes!(status::healthz))
         .routes(routes!(questionnaire::questionnaire))
+        .routes(routes!(questionnaire::answers))
+        .routes(routes!(resident::page))
+        .routes(routes!(resident::start, resident::current))
+        .routes(routes!(resident::submit))
+        .routes(routes!(resident::exit))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(events::append, events::read_events))

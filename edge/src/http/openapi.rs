@@ -24,7 +24,10 @@ use super::error::ErrorBody;
         description = "The venue box's HTTP API: staff sign-in, the day's event log, reception, \
                        stations, the progress board, the roster, child-welfare intake. Every \
                        refusal is `{\"error\": code, \"message\": text}` (`ErrorBody`). Staff \
-                       routes need the `ce_session` cookie from `POST /api/login`."
+                       routes need the `ce_session` cookie from `POST /api/login`. A browser handed to a \
+                       resident (`POST /api/resident-mode`) reaches only the resident's page and \
+                       calls until a staff PIN ends it: every other API answers 403 \
+                       `resident_mode`, every other page redirects to `/resident`."
     ),
     modifiers(&SessionCookie),
     components(schemas(ErrorBody)),

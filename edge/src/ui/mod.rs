@@ -6,13 +6,15 @@
 //!   sign-out, language), where each role lands, the 403 and 404 pages, the shared script,
 //!   stylesheet and icon;
 //! - [`login`]: staff sign-in; [`board`]: the venue board; [`reception`]: the reception
-//!   tablet; [`station`]: a station's entry page; [`intake`]: the clerk's notice review and
+//!   tablet; [`station`]: a station's entry page; [`resident`]: the resident's own
+//!   questionnaire on a handed-over tablet; [`intake`]: the clerk's notice review and
 //!   the caseworkers' case list.
 
 pub mod board;
 pub mod intake;
 pub mod login;
 pub mod reception;
+pub mod resident;
 pub mod station;
 
 use checkup_protocol::{Role, StationKind};

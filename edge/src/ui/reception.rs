@@ -43,6 +43,7 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                     h2 #checked-in-title { "受付しました" }
                     p #checked-in-stations {}
                     p #checked-in-pre .pre-answered data-testid="pre-answered" hidden {}
+                    (super::resident::hand_over_button())
                 }
                 section .station #search {
                     h2 { "カードがない方を検索 " span.en { "Find a resident without a card" } }

@@ -72,6 +72,8 @@ pub fn page_markup(lang: Lang, v: &StationView) -> Markup {
             }
         }
         p #done-status .saved role="status" {}
+        // 問診: the resident picked may answer on this tablet themselves.
+        @if v.kind == StationKind::Questionnaire { (super::resident::hand_over_button()) }
         script { (PreEscaped(STATION_JS)) }
     };
     page_with(lang, title, "station-page", header, body)
