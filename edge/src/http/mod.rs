@@ -15,6 +15,7 @@
 //! | [`station`] | `GET /station/{kind}`, `GET /api/station/{kind}/due` (arrival order) |
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
 //! | [`questionnaire`] | `GET /api/questionnaire?lang=` (no sign-in) |
+//! | [`paper`] | `GET /questionnaire/paper/{session_id}?lang=` (the form to print), `POST /api/questionnaire/paper` (a scanned form read back) |
 //! | [`error`] | `{"error": code, "message": text}` answers |
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
@@ -27,6 +28,7 @@ pub mod extract;
 pub mod intake;
 pub mod openapi;
 pub mod pages;
+pub mod paper;
 pub mod questionnaire;
 pub mod reception;
 pub mod roster;
@@ -189,6 +191,9 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(pages::favicon))
         .routes(routes!(status::healthz))
         .routes(routes!(questionnaire::questionnaire))
+        .routes(routes!(paper::print_page))
+        // A scanned form is a file like a scan: the scan limit.
+        .routes(limited(routes!(paper::upload), max_scan))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(events::append, events::read_events))
