@@ -38,7 +38,7 @@ pub const TICK_DARK: f32 = 0.045;
 pub const TICK_MAX_DARK: f32 = 0.65;
 /// Share of pixels darker than the paper below which a box is empty (with dark share
 /// below [`EMPTY_DARK`]).
-pub const EMPTY_LIGHT: f32 = 0.02;
+pub const EMPTY_LIGHT: f32 = 0.01;
 /// Dark share below which (with little light ink) a box is empty.
 pub const EMPTY_DARK: f32 = 0.012;
 /// Share of the expected outline's ink that must be found for the box to count as found.
@@ -230,11 +230,12 @@ impl Homography {
                 return None;
             }
             a.swap(col, pivot);
-            for r in 0..8 {
+            let pivot_row = a[col];
+            for (r, row) in a.iter_mut().enumerate() {
                 if r != col {
-                    let f = a[r][col] / a[col][col];
-                    for c in col..9 {
-                        a[r][c] -= f * a[col][c];
+                    let f = row[col] / pivot_row[col];
+                    for (v, p) in row.iter_mut().zip(pivot_row.iter()).skip(col) {
+                        *v -= f * p;
                     }
                 }
             }
@@ -447,10 +448,10 @@ fn locate(ink: &[bool], w: u32, h: u32) -> Result<([Blob; 4], Homography), ReadE
                     let Some(hm) = Homography::from_points(mm, px) else {
                         continue;
                     };
-                    if let Some(score) = plausible(&quad, &hm) {
-                        if found.as_ref().is_none_or(|f| score < f.0) {
-                            found = Some((score, quad, hm));
-                        }
+                    if let Some(score) = plausible(&quad, &hm)
+                        && found.as_ref().is_none_or(|f| score < f.0)
+                    {
+                        found = Some((score, quad, hm));
                     }
                 }
             }
