@@ -14,6 +14,8 @@
 //!   injection); binary `virtual-card`.
 //! - [`notice`]: normalising the fields of police notices read by OCR (和暦 dates, sex,
 //!   kind of abuse, names, addresses).
+//! - [`questionnaire_form`]: the paper questionnaire: its layout, printable page and the
+//!   reader that takes answers back from a scan by box detection.
 //! - [`scan`]: scanned pages from uploads and the hot folder, with size limits checked before
 //!   decoding.
 //! - [`shred`]: overwriting a file with zeros before it is removed.
@@ -24,6 +26,7 @@
 pub mod card;
 pub mod emulator;
 pub mod notice;
+pub mod questionnaire_form;
 pub mod scan;
 pub mod shred;
 pub mod virtual_reader;

@@ -32,6 +32,7 @@ pub mod mqtt;
 pub mod notice_calibration;
 pub mod notice_corpus;
 pub mod openapi;
+pub mod paper_corpus;
 pub mod pdf;
 pub mod pg;
 pub mod scans;

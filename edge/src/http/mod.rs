@@ -16,6 +16,7 @@
 //! | [`intake`] | `GET /intake`, `GET /cases`, the notice inbox, crops, saving a case, the case list |
 //! | [`questionnaire`] | `GET /api/questionnaire?lang=` (no sign-in), `POST /api/questionnaire/sessions/{id}/answers` |
 //! | [`resident`] | resident mode: `GET /resident`, `POST/GET /api/resident-mode`, the resident's answers, the exit with a staff PIN; the guard that keeps a handed-over browser to those |
+//! | [`paper`] | `GET /questionnaire/paper/{session_id}?lang=` (the form to print), `POST /api/questionnaire/paper` (a scanned form read back) |
 //! | [`error`] | `{"error": code, "message": text}` answers |
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
@@ -28,6 +29,7 @@ pub mod extract;
 pub mod intake;
 pub mod openapi;
 pub mod pages;
+pub mod paper;
 pub mod questionnaire;
 pub mod reception;
 pub mod resident;
@@ -203,6 +205,9 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(resident::start, resident::current))
         .routes(routes!(resident::submit))
         .routes(routes!(resident::exit))
+        .routes(routes!(paper::print_page))
+        // A scanned form is a file like a scan: the scan limit.
+        .routes(limited(routes!(paper::upload), max_scan))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(events::append, events::read_events))
