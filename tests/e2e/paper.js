@@ -5,7 +5,8 @@
 // 2. `paper-mark` fills every item in image space (light, heavy and crossed ticks, a box
 //    filled in to cancel it with another ticked, one item ticked twice, one faint tick) and
 //    scans the pages (skew, shift, blur, noise);
-// 3. the pages are given to the page's file input: the summary counts the answers taken,
+// 3. (a picture that is not the form is refused with the reason, nothing taken;) the
+//    pages are given to the page's file input: the summary counts the answers taken,
 //    the review list holds exactly the double-ticked and the faint item with their reasons
 //    in Japanese (English with ?lang=en for the Korean resident), axe-core finds nothing;
 // 4. the nurse resolves both with the large answer buttons and signs off; the session holds
@@ -123,6 +124,16 @@ function plan(questions, i) {
       fs.mkdirSync(outDir);
       const scans = execFileSync(markBin, [planFile, r.lang, String(41 + i), outDir].concat(rendered)).toString().trim().split("\n");
       check(scans.length === rendered.length, "scans: " + scans.length);
+
+      // A picture that is not the form: the page names the reason, nothing is recorded.
+      if (i === 0) {
+        const wrong = path.join(work, "not-a-form.png");
+        await nurse.screenshot({ path: wrong });
+        await nurse.setInputFiles("#paper-file", [wrong]);
+        await waitText(nurse, "#paper-errors", "質問票として読めませんでした", "an unreadable picture", 60000);
+        check((await text(nurse, "#paper-summary")).includes("紙から 0問"), "answers from an unreadable picture");
+        check(!(await nurse.$("#paper-review")), "a review list from an unreadable picture");
+      }
 
       // 3. The pages given to the page; the answers taken and the review list.
       await nurse.setInputFiles("#paper-file", scans);

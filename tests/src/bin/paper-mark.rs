@@ -53,9 +53,7 @@ fn main() -> anyhow::Result<()> {
     );
     let mut r = Rng::new(seed.parse().context("seed")?);
     for (n, (file, page)) in pages.iter().zip(&form.pages).enumerate() {
-        let mut img = image::open(file)
-            .with_context(|| file.clone())?
-            .to_luma8();
+        let mut img = image::open(file).with_context(|| file.clone())?.to_luma8();
         for it in &page.items {
             for (code, k) in plan.get(it.item_code).map(Vec::as_slice).unwrap_or(&[]) {
                 let b = it
