@@ -5,6 +5,12 @@
 // the doctor also sees the whole record. At 問診 the 22 questions are listed with each
 // answer, how and in which language it was given and its corrections; the nurse answers
 // what is missing by asking (recorded as 聞き取り), amends with a reason, and completes.
+// 紙の質問票: the nurse prints the resident's form in their language, reads the filled-in
+// pages back (each file posted to /api/questionnaire/paper, which records the clear answers
+// via paper) and resolves each item the reader sent to review with one of its answers as
+// large buttons. That choice is the nurse's, after asking the resident: it goes through the
+// one save below (outbox; a correction with its reason if the item already held an answer)
+// as 聞き取り, in the form's language; only the reader's own answers are recorded via paper.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("station-config").dataset.config);
@@ -154,6 +160,7 @@
     }).catch(function () {});
     bmi();
     $("record").textContent = "";
+    if (quest) { paperReset(s); }
     loadRecord();
   }
   // Unsent writes of the selected session, from the outbox.
@@ -351,10 +358,189 @@
       $("choices-" + q.code).hidden = has && !amending;
       $("amend-" + q.code).hidden = !cur || !!p;
     });
+    renderPaper();
     var total = quest.questions.length;
     $("q-summary").textContent = t("回答 " + answered + " / " + total + "問", answered + " of " + total + " answered") +
       (requiredOpen ? t("　必須の未回答 " + requiredOpen + "問", " — " + requiredOpen + " required unanswered") : "");
   }
+  // ---- 紙の質問票 -----------------------------------------------------------------------
+  // The last read of the selected resident's paper form: answers taken, the items for review
+  // with their reason and boxes, and each reviewed item's answer when the form was read (an
+  // item is resolved once the record holds a newer answer).
+  var paper = null;
+  var REASONS = {
+    several_ticked: ["複数の□に✓があります", "More than one box is ticked"],
+    faint: ["薄い記入があります", "A faint mark"],
+    unclear: ["判読できない記入があります", "A mark that cannot be read"],
+    box_not_found: ["□の位置を確認できません", "A box could not be found on the page"]
+  };
+  var MARKS = {
+    ticked: ["✓", "✓"], filled: ["塗りつぶし（取消）", "filled in (cancelled)"], faint: ["薄い記入", "faint mark"],
+    unclear: ["判読不能", "unreadable"], not_found: ["□が見つからない", "box not found"]
+  };
+  function paperStatus(text) { $("paper-status").textContent = text || ""; }
+  function paperLink() {
+    if (!current) { return; }
+    $("paper-print").href = "/questionnaire/paper/" + encodeURIComponent(current.session_id) + "?lang=" + encodeURIComponent($("paper-lang").value);
+  }
+  function paperReset(s) {
+    paper = null;
+    var sel = $("paper-lang");
+    if (!sel.options.length) {
+      (quest.language_order || Object.keys(quest.languages)).forEach(function (tag) {
+        var o = document.createElement("option"); o.value = tag;
+        o.textContent = t(quest.languages[tag][0], quest.languages[tag][1]); sel.appendChild(o);
+      });
+    }
+    sel.value = "ja";
+    paperLink();
+    paperStatus("");
+    $("paper-result").hidden = true; $("paper-result").textContent = "";
+    $("paper-file").value = "";
+    return s;
+  }
+  // One file posted; its pages merged into `acc`.
+  function paperPost(s, file, n, acc) {
+    var url = "/api/questionnaire/paper?session=" + encodeURIComponent(s.session_id) +
+      "&name=" + encodeURIComponent(file.name || ("page-" + n));
+    return fetch(url, { method: "POST", body: file }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) { return [r.ok, j]; });
+    }).then(function (res) {
+      var j = res[1];
+      if (!res[0]) {
+        var m = String(j.message || "").split(" / ");
+        // The page's own message for a code it knows, else the box's (Japanese / English).
+        var known = j.error && msg(j.error) !== msg("unknown", { code: j.error });
+        acc.errors.push((file.name || n) + ": " + (known ? msg(j.error) : (t(m[0], m[1] || m[0]) || msg("unknown", { code: j.error }))));
+        return;
+      }
+      acc.lang = j.lang;
+      acc.recorded += j.submitted.recorded; acc.corrected += j.submitted.corrected; acc.unchanged += j.submitted.unchanged;
+      j.pages.forEach(function (p) {
+        if (p.error) {
+          var m = String(p.message || "").split(" / ");
+          acc.errors.push((file.name || n) + t(" の " + p.file_page + "ページ: ", ", page " + p.file_page + ": ") + t(m[0], m[1] || m[0]));
+          return;
+        }
+        p.answers.forEach(function (a) { acc.taken[a.item_code] = a.code; });
+        p.unanswered.forEach(function (num) { acc.unanswered[num] = true; });
+        p.review.forEach(function (v) {
+          if (!acc.review.some(function (x) { return x.item_code === v.item_code; })) { acc.review.push(v); }
+        });
+      });
+    }, function () { acc.errors.push((file.name || n) + ": " + msg("offline")); });
+  }
+  function paperUpload(files) {
+    var s = current;
+    if (!s || !files.length) { return Promise.resolve(); }
+    clearFeedback();
+    paperStatus(t("読み取り中…", "Reading…"));
+    var before = {};
+    quest.questions.forEach(function (q) { var e = savedEntry(q.code); before[q.code] = e ? e.event_id : null; });
+    var acc = { lang: null, taken: {}, unanswered: {}, review: [], errors: [], recorded: 0, corrected: 0, unchanged: 0, before: before };
+    var chain = Promise.resolve();
+    files.forEach(function (f, i) { chain = chain.then(function () { return paperPost(s, f, i + 1, acc); }); });
+    return chain.then(function () {
+      if (current !== s) { return; }
+      // An item answered on one page is not for review from another scan of it.
+      acc.review = acc.review.filter(function (v) { return !acc.taken[v.item_code]; });
+      paper = acc;
+      // The nurse confirms the items for review with the resident, in the form's language.
+      if (acc.lang && quest.languages[acc.lang]) { $("q-lang").value = acc.lang; $("paper-lang").value = acc.lang; paperLink(); }
+      paperStatus(acc.lang ? t("読み取りました", "Read") : t("読み取れませんでした", "Nothing could be read"));
+      loadRecord();
+      renderPaper();
+    });
+  }
+  function reviewLine(v) {
+    var q = questionOf[v.item_code];
+    var marks = (v.boxes || []).map(function (b) {
+      var parts = b.split(":"), m = MARKS[parts[1]];
+      return m ? shown(v.item_code, parts[0]) + " " + t(m[0], m[1]) : null;
+    }).filter(function (x) { return x; });
+    return { q: q, marks: marks };
+  }
+  function renderPaper() {
+    var box = $("paper-result");
+    if (!paper) { return; }
+    box.hidden = false; box.textContent = "";
+    var taken = Object.keys(paper.taken).length, unanswered = Object.keys(paper.unanswered).length;
+    var summary = el("p", "paper-summary"); summary.id = "paper-summary";
+    summary.textContent = t("紙から " + taken + "問の回答を記録しました", "Answers taken from paper: " + taken) +
+      t("（新規 " + paper.recorded + "・変更 " + paper.corrected + "・同じ回答 " + paper.unchanged + "）",
+        " (new " + paper.recorded + ", changed " + paper.corrected + ", same " + paper.unchanged + ")") +
+      (unanswered ? t("　未記入 " + unanswered + "問", " — left blank: " + unanswered) : "");
+    box.appendChild(summary);
+    if (paper.errors.length) {
+      var errs = el("ul", "paper-errors error"); errs.id = "paper-errors";
+      paper.errors.forEach(function (e) { errs.appendChild(el("li", "", e)); });
+      box.appendChild(errs);
+    }
+    var open = 0;
+    var list = el("ol", "paper-review"); list.id = "paper-review";
+    paper.review.forEach(function (v) {
+      var q = questionOf[v.item_code];
+      if (!q) { return; }
+      var cur = savedEntry(v.item_code);
+      var done = cur && cur.event_id !== paper.before[v.item_code];
+      var pending = unsent().some(function (e) { return e.body.body.payload.item_code === v.item_code; });
+      if (!done && !pending) { open += 1; }
+      var li = el("li", "paper-item" + (done ? " resolved" : "")); li.id = "pr-" + v.item_code; li.dataset.code = v.item_code;
+      var head = el("h4", "paper-q");
+      head.appendChild(el("span", "q-num", t("問" + q.number, "Q" + q.number)));
+      head.appendChild(el("span", "q-name", t(q.name, q.name_en)));
+      li.appendChild(head);
+      var r = REASONS[v.reason];
+      li.appendChild(el("p", "paper-reason", r ? t(v.reason_ja || r[0], r[1]) : v.reason));
+      var info = reviewLine(v);
+      if (info.marks.length) { li.appendChild(el("p", "paper-marks", t("用紙の記入: ", "On the form: ") + info.marks.join(t("、", ", ")))); }
+      if (done) {
+        var res = el("p", "paper-resolved");
+        res.appendChild(el("b", "q-value", shown(v.item_code, cur.value.toString())));
+        res.appendChild(el("span", "q-via", channelLabel(cur.answered)));
+        res.appendChild(el("span", "", t("保存しました", "Saved")));
+        li.appendChild(res);
+      } else if (pending) {
+        li.appendChild(el("p", "unsent", t("（未送信）", "(unsent)")));
+      } else {
+        li.appendChild(el("p", "hint", t("本人に確かめて、意図した回答を選んでください", "Ask the resident and choose the answer they meant")));
+        var group = el("div", "paper-choices");
+        group.setAttribute("role", "group");
+        group.setAttribute("aria-label", t("問" + q.number + " の回答を選ぶ", "Choose the answer to Q" + q.number));
+        q.answers.forEach(function (a) {
+          var b = el("button", "paper-choice", t(a.text, a.text_en));
+          b.type = "button"; b.dataset.answer = a.code;
+          b.addEventListener("click", function () { paperResolve(v.item_code, a.code); });
+          group.appendChild(b);
+        });
+        li.appendChild(group);
+      }
+      list.appendChild(li);
+    });
+    if (paper.review.length) {
+      var h = el("p", "paper-review-title", t("確認が必要な質問 " + paper.review.length + "問（残り " + open + "問）",
+        "Questions to check: " + paper.review.length + " (" + open + " left)"));
+      h.id = "paper-review-title";
+      box.appendChild(h);
+      box.appendChild(list);
+    } else if (paper.lang) {
+      box.appendChild(el("p", "saved", t("確認が必要な質問はありません", "Nothing to check")));
+    }
+  }
+  // The nurse's choice for an item in review: the station's save, for this item only.
+  function paperResolve(code, answer) {
+    var r = $("item-" + code + "-" + answer);
+    if (!r) { return; }
+    r.checked = true;
+    return save([code]);
+  }
+  $("paper-lang") && $("paper-lang").addEventListener("change", paperLink);
+  $("paper-file") && $("paper-file").addEventListener("change", function () {
+    var files = Array.prototype.slice.call(this.files || []);
+    var input = this;
+    paperUpload(files).then(function () { input.value = ""; });
+  });
+
   // The required questions the box named: marked, the first one shown.
   function markNeeded(codes) {
     codes.forEach(function (c) { var li = $("q-" + c); if (li) { li.classList.add("needed"); } });
@@ -394,11 +580,12 @@
     var s = savedEntry(code);
     return s ? { value: s.value, unsent: false, id: s.event_id } : null;
   }
-  function save() {
+  // Save what is entered (only the items `only` names, when given).
+  function save(only) {
     if (!current) { return; }
     clearFeedback();
     var s = current;
-    var filled = cfg.items.filter(function (it) { return value(it.code) !== ""; });
+    var filled = cfg.items.filter(function (it) { return value(it.code) !== "" && (!only || only.indexOf(it.code) >= 0); });
     if (!filled.length) { message(msg("nothing_to_save")); return; }
     if (quest) { closeAmends(); }
     var entries = [];
@@ -534,7 +721,7 @@
   });
   window.addEventListener("ce-outbox-held", function () { if (current && !$("entry-status").textContent) { message(msg("offline")); } });
   $("save").hidden = cfg.items.length === 0;
-  $("save").addEventListener("click", save);
+  $("save").addEventListener("click", function () { save(null); });
   $("done").addEventListener("click", function () { complete(null); });
   // A venue card tapped on this box's reader selects its resident.
   var cards = new EventSource("/api/card/events");

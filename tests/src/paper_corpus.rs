@@ -56,11 +56,17 @@ pub struct Timing {
 
 /// A mark to make in a box.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mark {
+pub enum Mark {
     /// A check (✓) in dark ink; `heavy` is a thick pen.
-    Check { heavy: bool },
+    Check {
+        /// A thick, dark pen (else a thin one, lighter).
+        heavy: bool,
+    },
     /// A cross (×).
-    Cross { heavy: bool },
+    Cross {
+        /// A thick, dark pen (else a thin one, lighter).
+        heavy: bool,
+    },
     /// A light, thin tick (pencil pressed lightly): ambiguous.
     Faint,
     /// Filled in (cancelled).
@@ -260,16 +266,23 @@ fn svg_marks(r: &mut Rng, marks: &PageMarks) -> String {
 
 /// Draw a page's marks into the rendered image (set a).
 fn draw_marks(r: &mut Rng, img: &mut GrayImage, marks: &PageMarks, dpi: u32) {
+    for (b, m) in marks {
+        draw_mark(r, img, *b, *m, dpi);
+    }
+}
+
+/// Draw one mark into the box whose top-left corner is at `b` (mm) of a page rendered at
+/// `dpi`, as set a does (strokes stamped into the image, jittered by `r`).
+pub fn draw_mark(r: &mut Rng, img: &mut GrayImage, b: (f32, f32), m: Mark, dpi: u32) {
     let s = dpi as f32 / 25.4;
-    for ((bx, by), m) in marks {
-        let (strokes, w, g) = shape(r, *m);
-        for st in strokes {
-            let pts: Vec<(f32, f32)> = st
-                .iter()
-                .map(|(x, y)| ((bx + x * BOX) * s, (by + y * BOX) * s))
-                .collect();
-            stamp(img, &pts, w * s, g);
-        }
+    let (bx, by) = b;
+    let (strokes, w, g) = shape(r, m);
+    for st in strokes {
+        let pts: Vec<(f32, f32)> = st
+            .iter()
+            .map(|(x, y)| ((bx + x * BOX) * s, (by + y * BOX) * s))
+            .collect();
+        stamp(img, &pts, w * s, g);
     }
 }
 
@@ -285,13 +298,50 @@ fn gauss(r: &mut Rng) -> f32 {
     (parts.iter().map(|p| *p as f32 / 127.5 - 1.0).sum::<f32>()) * 0.866
 }
 
+/// How a scan degrades a page (set a's kinds of damage).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scan {
+    /// Skew, degrees.
+    pub angle_deg: f32,
+    /// Scale (1 is the page's size).
+    pub scale: f32,
+    /// Shift on the scanner's bed, pixels.
+    pub shift: (f32, f32),
+    /// Gaussian blur sigma, pixels (none below 0.3).
+    pub blur: f32,
+    /// Share of the ink's darkness kept (light print below 1).
+    pub light: f32,
+    /// Noise, grey levels (about one standard deviation).
+    pub noise: f32,
+}
+
 /// Set a's degradation: rotation, scale, shift, noise, blur, light print.
 fn degrade_a(r: &mut Rng, img: &GrayImage) -> GrayImage {
+    let angle_deg = uni(r, -3.0, 3.0);
+    let scale = uni(r, 0.92, 1.08);
+    let shift = (uni(r, -25.0, 25.0), uni(r, -25.0, 25.0));
+    let blur = uni(r, 0.0, 1.2);
+    let light = uni(r, 0.7, 1.0);
+    let noise = uni(r, 0.0, 10.0);
+    let sc = Scan {
+        angle_deg,
+        scale,
+        shift,
+        blur,
+        light,
+        noise,
+    };
+    scan(r, img, &sc)
+}
+
+/// A page as scanned with `sc`: placed on a bed 12 % larger, skewed, scaled, shifted,
+/// blurred, lightened and noisy (the noise drawn from `r`).
+pub fn scan(r: &mut Rng, img: &GrayImage, sc: &Scan) -> GrayImage {
     use imageproc::geometric_transformations::{Interpolation, Projection};
     let (w, h) = img.dimensions();
-    let angle = uni(r, -3.0, 3.0).to_radians();
-    let scale = uni(r, 0.92, 1.08);
-    let (tx, ty) = (uni(r, -25.0, 25.0), uni(r, -25.0, 25.0));
+    let angle = sc.angle_deg.to_radians();
+    let scale = sc.scale;
+    let (tx, ty) = sc.shift;
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
     // The scanner's bed is larger than the page: the page lands somewhere on it, whole.
     let (ow, oh) = ((w as f32 * 1.12) as u32, (h as f32 * 1.12) as u32);
@@ -308,12 +358,12 @@ fn degrade_a(r: &mut Rng, img: &GrayImage) -> GrayImage {
         Luma([255]),
         &mut out,
     );
-    let sigma = uni(r, 0.0, 1.2);
+    let sigma = sc.blur;
     if sigma > 0.3 {
         out = imageproc::filter::gaussian_blur_f32(&out, sigma);
     }
-    let k = uni(r, 0.7, 1.0);
-    let noise = uni(r, 0.0, 10.0);
+    let k = sc.light;
+    let noise = sc.noise;
     for px in out.pixels_mut() {
         let v = 255.0 - (255.0 - f32::from(px.0[0])) * k + gauss(r) * noise;
         px.0[0] = v.clamp(0.0, 255.0) as u8;

@@ -4,6 +4,15 @@
 //! completion set apart from saving; the doctor sees the whole record. The residents due are
 //! listed in the order they checked in and can be searched by name, kana or resident number.
 //! Japanese first with English, English alone with `?lang=en`.
+//!
+//! At 問診 the page also holds the paper questionnaire of the resident at hand (「紙の
+//! 質問票」): print the form in the resident's language, read the filled-in form back (a
+//! scan or a photo: `POST /api/questionnaire/paper`, which records the clear answers via
+//! paper) and, for each item the reader could not decide, the reason and the answers as
+//! large buttons. What the nurse chooses there is the nurse's decision after asking the
+//! resident, so it goes through the station's one save (the outbox, `measurement_recorded`
+//! or a correction) as an interview answer (`answered.via = interview`) in the form's
+//! language; the paper channel is kept for what the reader itself took from the page.
 
 use checkup_protocol::StationKind;
 use maud::{Markup, PreEscaped, html};
@@ -33,6 +42,38 @@ fn bilingual(lang: Lang, ja: &str, en: &str) -> Markup {
     }
 }
 
+/// 問診: the paper questionnaire of the resident at hand (filled in by the page script).
+fn paper_block(lang: Lang) -> Markup {
+    let both = |ja: &'static str, en: &'static str| match lang {
+        Lang::Ja => format!("{ja} / {en}"),
+        Lang::En => en.to_owned(),
+    };
+    html! {
+        section #paper .paper aria-labelledby="paper-title" {
+            h3 #paper-title { (bilingual(lang, "紙の質問票", "Paper questionnaire")) }
+            div .paper-row {
+                div .paper-print {
+                    label for="paper-lang" { (both("印刷する言語", "Language of the form")) }
+                    select #paper-lang {}
+                    a #paper-print .button href="#" target="_blank" rel="noopener" {
+                        (both("質問票を印刷", "Print the form"))
+                    }
+                }
+                div .paper-upload {
+                    label for="paper-file" {
+                        (both("記入済みの質問票を読み取る（スキャン・撮影、複数ページ可）",
+                              "Read the filled-in form (scan or photo, several pages at once)"))
+                    }
+                    // A phone or tablet offers its camera for image/*; a scanner's PDF works too.
+                    input #paper-file type="file" accept="image/*,application/pdf" multiple;
+                }
+            }
+            p #paper-status role="status" {}
+            div #paper-result hidden {}
+        }
+    }
+}
+
 /// The station page, in the page frame (language switch, who is signed in, sign-out).
 pub fn page_markup(lang: Lang, v: &StationView) -> Markup {
     let t = |ja: &'static str, en: &'static str| lang.t(ja, en);
@@ -58,6 +99,7 @@ pub fn page_markup(lang: Lang, v: &StationView) -> Markup {
         section #entry .station hidden {
             h2 #entry-title {}
             div #record {}
+            @if v.kind == StationKind::Questionnaire { (paper_block(lang)) }
             form #items {}
             p #bmi {}
             p #entry-message .error hidden role="alert" {}
