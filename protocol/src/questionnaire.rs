@@ -302,6 +302,17 @@ impl Lang {
             .find(|l| l.tag().eq_ignore_ascii_case(tag.trim()))
     }
 
+    /// The language a request asks for: Japanese when none is named, otherwise one of the
+    /// offered tags (any letter case).
+    pub fn requested(tag: Option<&str>) -> Result<Lang, UnknownLanguage> {
+        match tag.map(str::trim) {
+            None | Some("") => Ok(Lang::Ja),
+            Some(t) => Lang::from_tag(t).ok_or_else(|| UnknownLanguage {
+                asked: t.chars().take(32).collect(),
+            }),
+        }
+    }
+
     /// The HTML `lang` attribute (やさしい日本語 is Japanese to a screen reader).
     pub fn html_lang(self) -> &'static str {
         match self {
@@ -322,6 +333,16 @@ impl Lang {
             Lang::Tl => include_str!("../questionnaire/tl.toml"),
         }
     }
+}
+
+/// A request named a language the questionnaire is not offered in.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "{asked:?} is not a language of the questionnaire; one of ja, ja-easy, en, zh-Hans, ko, vi, pt-BR, tl"
+)]
+pub struct UnknownLanguage {
+    /// What was asked for (at most 32 characters of it).
+    pub asked: String,
 }
 
 impl std::fmt::Display for Lang {

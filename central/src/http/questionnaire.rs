@@ -20,21 +20,8 @@ pub(crate) struct LangQuery {
 
 /// The language asked for, or the documented refusal.
 pub(crate) fn parse_lang(tag: Option<&str>) -> Result<Lang, ApiError> {
-    match tag {
-        None | Some("") => Ok(Lang::Ja),
-        Some(t) => Lang::from_tag(t).ok_or_else(|| {
-            let offered: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unknown_language",
-                format!(
-                    "{:?} is not a language of the questionnaire; one of {}",
-                    t.chars().take(32).collect::<String>(),
-                    offered.join(", ")
-                ),
-            )
-        }),
-    }
+    Lang::requested(tag)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "unknown_language", e.to_string()))
 }
 
 /// `GET /api/questionnaire?lang=`: the 22 items in one language, each with its code, the

@@ -32,26 +32,21 @@ pub(crate) struct LangQuery {
 
 /// The language asked for (Japanese when none is), or the documented refusal.
 pub(crate) fn parse_lang(tag: Option<&str>) -> Result<Lang, ApiError> {
-    match tag {
-        None | Some("") => Ok(Lang::Ja),
-        Some(t) => answer_lang(t),
-    }
+    Lang::requested(tag)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "unknown_language", e.to_string()))
 }
 
 /// The language a resident answered in: one of the eight tags, else 400 `unknown_language`.
 pub(crate) fn answer_lang(tag: &str) -> Result<Lang, ApiError> {
-    Lang::from_tag(tag).ok_or_else(|| {
-        let offered: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
-        ApiError::new(
+    // An answer names its language: an empty tag is refused, not read as Japanese.
+    if tag.trim().is_empty() {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "unknown_language",
-            format!(
-                "{:?} is not a language of the questionnaire; one of {}",
-                tag.chars().take(32).collect::<String>(),
-                offered.join(", ")
-            ),
-        )
-    })
+            "an answer names the language it was given in: one of ja, ja-easy, en, zh-Hans, ko, vi, pt-BR, tl",
+        ));
+    }
+    parse_lang(Some(tag))
 }
 
 /// `GET /api/questionnaire?lang=`: the 22 items in one language, each with its code, the
