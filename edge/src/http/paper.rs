@@ -195,6 +195,7 @@ fn scan_error(e: checkup_drivers::scan::ScanError) -> ApiError {
 #[utoipa::path(
     post,
     path = "/api/questionnaire/paper",
+    operation_id = "paper_upload",
     tag = "questionnaire",
     description = "Read a scanned paper questionnaire (PDF, TIFF, PNG or JPEG as the body; up \
                    to six pages) by box detection. Items with exactly one ticked box and \
