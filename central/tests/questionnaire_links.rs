@@ -326,8 +326,23 @@ async fn scenario(postgres: bool) {
         .answer(&t1, json!({"lang": "en", "answers": answers}))
         .await;
     assert_eq!((s, b["stored"].as_bool()), (200, Some(true)), "{b}");
+    // The same answers again (the phone lost the first response and the resident pressed
+    // send again): told they are stored, nothing changes.
+    let (s, b) = f
+        .answer(&t1, json!({"lang": "en", "answers": answers.clone()}))
+        .await;
+    assert_eq!(
+        (s, b["stored"].as_bool()),
+        (200, Some(true)),
+        "a resend: {b}"
+    );
+    // Other answers, or the same in another language, are refused: the link is used up.
     let (s, b) = f
         .answer(&t1, json!({"lang": "en", "answers": complete_answers()}))
+        .await;
+    assert_eq!((s, b["error"].as_str()), (410, Some("link_used")));
+    let (s, b) = f
+        .answer(&t1, json!({"lang": "ko", "answers": answers.clone()}))
         .await;
     assert_eq!((s, b["error"].as_str()), (410, Some("link_used")));
     let (s, used) = f.page(&t1, "ko").await;

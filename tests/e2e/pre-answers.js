@@ -1,9 +1,13 @@
 // Pre-answers on the resident's phone, end to end in headless Chromium: central's admin
 // issues one-time links; three residents answer on central's /q/ page at a phone viewport,
-// in English, Simplified Chinese and Korean; the venue box fetches the answers; reception
+// in English, Simplified Chinese and Korean (the Chinese one loses the connection mid-send,
+// then the response to a send that did arrive); the venue box fetches the answers; reception
 // sees 事前回答あり and checks each in; the session holds the answers via phone in the
-// resident's language. axe-core on the /q/ page in all eight languages and on the
-// link_used and link_invalid pages.
+// resident's language. At the 問診 station the nurse picks each resident: every one of the
+// 22 answers is shown in Japanese with 「スマートフォン（事前回答）」 and the resident's
+// language, nothing is left to ask, and the nurse confirms and completes the station.
+// axe-core on the /q/ page in all eight languages, on the link_used and link_invalid pages
+// and on the station page with phone answers.
 // Usage: node pre-answers.js CENTRAL_URL BOX_URL SCREENSHOT_DIR CHECKUP ID=BIRTH ID=BIRTH ID=BIRTH
 "use strict";
 const path = require("path");
@@ -68,6 +72,31 @@ function clean(where, v) {
     await page.click("#review-btn");
     await page.waitForSelector("#review:not([hidden])");
     if (r === RESIDENTS[0]) await page.screenshot({ path: path.join(shots, "16-pre-answers-review.png") });
+    if (r === RESIDENTS[1]) {
+      // The phone loses its connection as the resident sends: the page says so and keeps
+      // every answer; back online, a second press sends them.
+      await ctx.setOffline(true);
+      await page.click("#send-btn");
+      await page.waitForSelector('#result[data-state="failed"]', { timeout: 10000 });
+      if (await page.isHidden("#qform")) throw new Error("the form went away with the failed send");
+      const kept = await page.$$eval("fieldset.q input:checked", (l) => l.length);
+      if (kept !== 22) throw new Error("answers kept after the failed send: " + kept);
+      await ctx.setOffline(false);
+      // Then the answer reaches central but its response is lost on the way back: pressed
+      // again, the same answers are taken as already stored, not refused as a used link.
+      let arrived;
+      const lost = new Promise((res) => { arrived = res; });
+      await page.route("**/api/q/*/answers", async (route) => {
+        const resp = await route.fetch();
+        await route.abort("connectionreset");
+        arrived(resp.status());
+      }, { times: 1 });
+      await page.click("#send-btn");
+      const status = await lost;
+      if (status !== 200) throw new Error("the send whose response was lost: " + status);
+      await page.waitForFunction(() => !document.getElementById("send-btn").disabled && document.getElementById("result").textContent !== "", null, { timeout: 10000 });
+      if ((await page.getAttribute("#result", "data-state")) !== "failed") throw new Error("a lost response was not shown as failed");
+    }
     await page.click("#send-btn");
     await page.waitForSelector('#result[data-state="thanks"]', { timeout: 10000 });
     if (r === RESIDENTS[0]) {
@@ -118,6 +147,47 @@ function clean(where, v) {
       if (e.answered && e.answered.via === "phone" && e.answered.lang === r.lang) phone++;
     });
     if (phone !== 22) throw new Error(r.id + ": " + phone + " answers via phone in " + r.lang + ": " + JSON.stringify(results));
+    r.sid = checked.session_id;
+  }
+
+  // The 問診 station: the nurse sees every phone answer in Japanese, with where and in which
+  // language it was given, and completes the station with nothing left to ask.
+  const LANG_JA = { en: "英語", "zh-Hans": "中国語", ko: "韓国語" };
+  const nurse = await signIn(browser, box, "N001", "3331");
+  await nurse.goto(box + "/");
+  const ja = (await api(nurse, "GET", "/api/questionnaire?lang=ja")).body.items;
+  if (ja.length !== 22) throw new Error("questionnaire in Japanese: " + ja.length);
+  for (const r of RESIDENTS) {
+    await nurse.goto(box + "/station/questionnaire");
+    await nurse.waitForSelector('#due button.pick[data-session="' + r.sid + '"]', { timeout: 10000 });
+    await nurse.click('#due button.pick[data-session="' + r.sid + '"]');
+    await nurse.waitForSelector("#q-list li.q b", { timeout: 10000 });
+    await nurse.waitForFunction(() => (document.querySelector("#q-summary") || {}).textContent.includes("22 / 22"), null, { timeout: 10000 })
+      .catch(async () => { throw new Error("station summary: " + await nurse.textContent("#q-summary")); });
+    for (const q of ja) {
+      // The resident chose the second answer where there is one.
+      const want = q.answers[Math.min(1, q.answers.length - 1)];
+      const line = (await nurse.textContent("#ans-" + q.code)) || "";
+      const value = (await nurse.textContent("#ans-" + q.code + " .q-value")) || "";
+      if (value.trim() !== want.text) {
+        throw new Error(r.lang + " " + q.code + ": shown " + JSON.stringify(value) + ", want the Japanese " + JSON.stringify(want.text));
+      }
+      if (!line.includes("スマートフォン（事前回答）") || !line.includes(LANG_JA[r.lang])) {
+        throw new Error(r.lang + " " + q.code + ": source not shown: " + JSON.stringify(line));
+      }
+    }
+    const shown = await nurse.textContent("#q-list");
+    if (/[\uac00-\ud7af]/.test(shown)) throw new Error("Korean text on the Japanese station page");
+    if (r === RESIDENTS[0]) {
+      await nurse.screenshot({ path: path.join(shots, "16-pre-answers-station.png"), fullPage: true });
+      clean("問診 with phone answers", await axe(nurse));
+    }
+    // Nothing left to ask: the nurse confirms and completes without a dialog.
+    await nurse.click("#done");
+    await nurse.waitForFunction(() => (document.querySelector("#done-status") || {}).textContent.includes("完了しました"), null, { timeout: 10000 })
+      .catch(async () => { throw new Error("completion: " + await nurse.textContent("#done-status") + " / " + await nurse.textContent("#entry-message")); });
+    const s = (await api(nurse, "GET", "/api/sessions/" + r.sid)).body;
+    if (!s.session.visited.questionnaire || s.remaining.includes("questionnaire")) throw new Error("問診 not complete: " + JSON.stringify(s.session.visited));
   }
   await browser.close();
   console.log("axe pages: " + axe.runs);

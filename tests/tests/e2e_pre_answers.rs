@@ -103,7 +103,7 @@ async fn pre_answers_on_the_phone_reach_reception() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "e2e failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("pre-answers complete"), "{stdout}");
-    assert!(stdout.contains("axe pages: 10"), "{stdout}");
+    assert!(stdout.contains("axe pages: 11"), "{stdout}");
     let status = edge.terminate().expect("terminate");
     assert!(status.success(), "box exit: {status}");
     let status = central.terminate().expect("terminate");

@@ -357,7 +357,11 @@ pub struct Invitation {
 pub enum Submission {
     /// Stored; the link is now used.
     Stored,
-    /// The link was used already: nothing stored.
+    /// The link was used already, by these same answers in this same language: a resend
+    /// after the first answer's response was lost. Nothing changes; the sender is told it is
+    /// stored.
+    AlreadyStored,
+    /// The link was used already, by other answers: nothing stored.
     Used,
     /// No such link, or revoked: nothing stored.
     Invalid,

@@ -548,7 +548,23 @@ impl Store for Postgres {
             (link.get(0), link.get(1), link.get(2), link.get(3));
         match (used, revoked) {
             (None, None) => {}
-            (Some(_), None) => return Ok(Submission::Used),
+            (Some(_), None) => {
+                let stored = tx
+                    .query_opt(
+                        "SELECT lang, answers FROM questionnaire_answers
+                         WHERE resident_id = $1 AND checkup = $2",
+                        &[&resident, &checkup],
+                    )
+                    .await?;
+                let same = stored.is_some_and(|row| {
+                    row.get::<_, String>(0) == answer.lang.tag() && row.get::<_, String>(1) == json
+                });
+                return Ok(if same {
+                    Submission::AlreadyStored
+                } else {
+                    Submission::Used
+                });
+            }
             _ => return Ok(Submission::Invalid),
         }
         tx.execute(

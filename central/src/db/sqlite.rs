@@ -414,7 +414,22 @@ impl Store for Sqlite {
                 .optional()?;
             let (resident, checkup) = match link {
                 Some((r, k, None, None)) => (r, k),
-                Some((_, _, Some(_), None)) => return Ok(Submission::Used),
+                Some((r, k, Some(_), None)) => {
+                    let stored: Option<(String, String)> = tx
+                        .query_row(
+                            "SELECT lang, answers FROM questionnaire_answers
+                             WHERE resident_id = ?1 AND checkup = ?2",
+                            params![r, k],
+                            |row| Ok((row.get(0)?, row.get(1)?)),
+                        )
+                        .optional()?;
+                    let same = stored.is_some_and(|(l, a)| l == answer.lang.tag() && a == json);
+                    return Ok(if same {
+                        Submission::AlreadyStored
+                    } else {
+                        Submission::Used
+                    });
+                }
                 _ => return Ok(Submission::Invalid),
             };
             let at = answer.answered_ms as i64;

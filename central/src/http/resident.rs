@@ -226,8 +226,9 @@ pub(crate) fn check_answers(answers: &[AnswerCode]) -> Result<Vec<AnswerCode>, A
     operation_id = "resident_answers",
     tag = "resident",
     description = "The resident sends their answers through a one-time link (no sign-in). \
-                   The first complete submission is stored and uses the link up; later ones \
-                   are refused with 410 `link_used`. Every required question must be answered, \
+                   The first complete submission is stored and uses the link up; the same \
+                   answers sent again (a retry after a lost response) answer 200 and change \
+                   nothing; other answers later are refused with 410 `link_used`. Every required question must be answered, \
                    each answer with a code of its item; otherwise 400 and nothing is stored.",
     params(("token" = String, Path, description = "The link's token (64 hex digits)")),
     request_body(content = AnswersRequest, content_type = "application/json"),
@@ -269,6 +270,16 @@ pub(crate) async fn answers(
     match s.db.submit_answers(&token_digest(&token), pre).await? {
         Submission::Stored => {
             tracing::info!(answered = n, lang = %lang, "questionnaire answered through a link");
+            Ok(Json(AnswersStored {
+                stored: true,
+                answered: n,
+            })
+            .into_response())
+        }
+        // A resend of the same answers (the first response was lost on the way back): the
+        // resident is told they are stored, as they are; nothing changes.
+        Submission::AlreadyStored => {
+            tracing::info!(answered = n, lang = %lang, "questionnaire answers sent again through a used link");
             Ok(Json(AnswersStored {
                 stored: true,
                 answered: n,

@@ -297,8 +297,8 @@ mod tests {
             pages: 2,
             lang: Lang::PtBr,
         };
-        let text = id.encode().unwrap();
-        assert_eq!(FormId::decode(&text).unwrap(), id);
+        let text = id.encode().expect("id encodes");
+        assert_eq!(FormId::decode(&text).expect("id decodes"), id);
         assert!(matches!(
             FormId::decode("hello"),
             Err(PayloadError::NotOurs(_))
@@ -326,7 +326,7 @@ mod tests {
             "a resident id with '<' is refused"
         );
         let pages = PrintPage::form("s1", "r1", Lang::En);
-        let html = document(&pages).unwrap();
+        let html = document(&pages).expect("document renders");
         let boxes: usize = questionnaire::QUESTIONS
             .iter()
             .map(|q| q.answers.codes().len())

@@ -846,7 +846,7 @@ mod tests {
     fn homography_maps_its_points() {
         let from = [(0.0, 0.0), (10.0, 0.0), (10.0, 20.0), (0.0, 20.0)];
         let to = [(5.0, 7.0), (105.0, 9.0), (101.0, 209.0), (1.0, 207.0)];
-        let h = Homography::from_points(from, to).unwrap();
+        let h = Homography::from_points(from, to).expect("homography of four corners");
         for (f, t) in from.iter().zip(to) {
             let p = h.apply(f.0 as f32, f.1 as f32);
             assert!((p.0 as f64 - t.0).abs() < 1e-3 && (p.1 as f64 - t.1).abs() < 1e-3);
@@ -875,8 +875,8 @@ mod tests {
             (b.item_code, "2", Pen::Tick),
             (c.item_code, "1", Pen::Faint),
         ];
-        let img = page(&id(lang, 1), 200.0, &marks).unwrap();
-        let read = read_page(&img).unwrap();
+        let img = page(&id(lang, 1), 200.0, &marks).expect("page drawn");
+        let read = read_page(&img).expect("page read");
         assert_eq!(read.id, id(lang, 1));
         assert_eq!(read.items[0].outcome, ItemOutcome::Answer { code: "2" });
         assert_eq!(read.items[1].outcome, ItemOutcome::Answer { code: "2" });
@@ -904,12 +904,12 @@ mod tests {
             let items = &layout::cached(lang).pages[0].items;
             let codes = ["1", "2"];
             let marks: Vec<(&str, &str, Pen)> = items.iter().take(6).map(|i| (i.item_code, codes[pick], Pen::Tick)).collect();
-            let img = page(&id(lang, 1), dpi, &marks).unwrap();
+            let img = page(&id(lang, 1), dpi, &marks).expect("page drawn");
             let (w, h) = img.dimensions();
             let mut big = GrayImage::from_pixel(w + 100, h + 100, image::Luma([250]));
             image::imageops::overlay(&mut big, &img, 50 + dx, 50 + dy);
             let rotated = rotate_about_center(&big, deg.to_radians(), Interpolation::Bilinear, image::Luma([250]));
-            let read = read_page(&rotated).unwrap();
+            let read = read_page(&rotated).expect("rotated page read");
             for it in read.items.iter().take(6) {
                 prop_assert_eq!(&it.outcome, &ItemOutcome::Answer { code: codes[pick] });
             }
