@@ -19,6 +19,8 @@
 //!   certificates and key files checked, each finding with its fix.
 //! - [`server`]: opening and serving ([`server::Central`]).
 //! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
+//! - [`tokutei`]: MHLW's 特定健診 rules — [`tokutei::hierarchy`], 階層化 (メタボ判定 and
+//!   保健指導レベル) from a checkup's values.
 
 #![deny(missing_docs)]
 
@@ -30,4 +32,5 @@ pub mod http;
 pub mod ingest;
 pub mod keys;
 pub mod server;
+pub mod tokutei;
 pub mod web;
