@@ -19,6 +19,8 @@
 //!   certificates and key files checked, each finding with its fix.
 //! - [`server`]: opening and serving ([`server::Central`]).
 //! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
+//! - [`tokutei`]: MHLW's 特定健診 standard (第4期): the item table, the CDA documents and
+//!   archives written, validated and read back.
 
 #![deny(missing_docs)]
 
@@ -30,4 +32,5 @@ pub mod http;
 pub mod ingest;
 pub mod keys;
 pub mod server;
+pub mod tokutei;
 pub mod web;

@@ -1,0 +1,15 @@
+//! MHLW's 特定健診・特定保健指導の電子的な標準様式 (第4期).
+//!
+//! - [`items`]: the item table (`items-hc24.csv`), loaded from a configured path.
+//! - [`model`]: the writer's input and the reader's output, independent of the database.
+//! - [`cda`]: one examinee's hc08 `ClinicalDocument`.
+//! - [`archive`]: the submission zip (`ix08_V08.xml`, `DATA/`, `XSD/`), all or nothing.
+//! - [`validate`]: business rules and XSD validation (libxml2), failures in Japanese.
+//! - [`parse`]: documents and archives read back (round trip, import).
+
+pub mod archive;
+pub mod cda;
+pub mod items;
+pub mod model;
+pub mod parse;
+pub mod validate;
