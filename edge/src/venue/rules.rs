@@ -484,6 +484,7 @@ mod tests {
                     StationKind::Doctor,
                 ],
                 card: None,
+                insurer: None,
             }),
         )];
         let mut ids = Vec::new();
@@ -661,6 +662,7 @@ mod tests {
                 resident_id: RESIDENT.into(),
                 stations: vec![q],
                 card: None,
+                insurer: None,
             }),
         );
         let answer = |n: u64, code: &str| {
