@@ -26,6 +26,7 @@ use crate::error::ProtocolError;
 use crate::hlc::Hlc;
 use crate::items::{self, Item, ItemValueKind, QUALITATIVE_VALUES, StationKind};
 use crate::notice::{CaseViewed, NoticeIntakeSaved};
+use crate::paper::QuestionnairePaperRead;
 use crate::questionnaire::Answered;
 use crate::roles::Role;
 use crate::signing::{self, Keyring, NodeKey, PublicKey};
@@ -105,11 +106,13 @@ pub enum EventKind {
     NoticeIntakeSaved,
     /// See [`CaseViewed`] (child-welfare compartment).
     CaseViewed,
+    /// See [`QuestionnairePaperRead`].
+    QuestionnairePaperRead,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
@@ -118,6 +121,7 @@ impl EventKind {
         EventKind::StationVisited,
         EventKind::NoticeIntakeSaved,
         EventKind::CaseViewed,
+        EventKind::QuestionnairePaperRead,
     ];
 
     /// Whether events of this kind belong to the child-welfare compartment, which only the
@@ -137,6 +141,7 @@ impl EventKind {
             EventKind::StationVisited => "station_visited",
             EventKind::NoticeIntakeSaved => "notice_intake_saved",
             EventKind::CaseViewed => "case_viewed",
+            EventKind::QuestionnairePaperRead => "questionnaire_paper_read",
         }
     }
 }
@@ -164,6 +169,9 @@ pub enum EventBody {
     /// A child-welfare role was shown a scanned notice or cases (audit, child-welfare
     /// compartment).
     CaseViewed(CaseViewed),
+    /// A page of the resident's paper questionnaire was read: what it answered clearly and
+    /// the items sent to the nurse for review.
+    QuestionnairePaperRead(QuestionnairePaperRead),
 }
 
 /// Payload of [`EventBody::StationVisited`].
@@ -334,6 +342,7 @@ impl EventBody {
             EventBody::StationVisited(_) => EventKind::StationVisited,
             EventBody::NoticeIntakeSaved(_) => EventKind::NoticeIntakeSaved,
             EventBody::CaseViewed(_) => EventKind::CaseViewed,
+            EventBody::QuestionnairePaperRead(_) => EventKind::QuestionnairePaperRead,
         }
     }
 
@@ -346,6 +355,7 @@ impl EventBody {
             EventBody::MeasurementCorrected(p) => Some(&p.resident_id),
             EventBody::RecordViewed(p) => Some(&p.resident_id),
             EventBody::StationVisited(p) => Some(&p.resident_id),
+            EventBody::QuestionnairePaperRead(p) => Some(&p.resident_id),
             // A child case is not part of the resident's health record.
             EventBody::NoticeIntakeSaved(_) | EventBody::CaseViewed(_) => None,
         }
@@ -442,6 +452,7 @@ impl EventBody {
             }
             EventBody::NoticeIntakeSaved(p) => p.validate(),
             EventBody::CaseViewed(p) => p.validate(),
+            EventBody::QuestionnairePaperRead(p) => p.validate(),
         }
     }
 }
