@@ -734,7 +734,9 @@ async fn questionnaire_answers(postgres: bool) {
             }],
         }),
     );
-    let (s, a) = f.post(Some(SECRET), json_of(&[paper.clone()])).await;
+    let (s, a) = f
+        .post(Some(SECRET), json_of(std::slice::from_ref(&paper)))
+        .await;
     assert_eq!(s, 200, "{a}");
     assert_eq!(f.events().await, before + 1, "stored");
     let (s, a) = f.post(Some(SECRET), json_of(&[paper])).await;

@@ -151,10 +151,10 @@ impl PaperInbox {
         settled.sort();
         for (path, name) in settled {
             let fate = self.take(&path, &name).await;
-            if let Fate::Retry { .. } = fate {
-                if let Ok(meta) = std::fs::metadata(&path) {
-                    next.insert(path.clone(), (meta.len(), meta.modified().unwrap_or(now)));
-                }
+            if let Fate::Retry { .. } = fate
+                && let Ok(meta) = std::fs::metadata(&path)
+            {
+                next.insert(path.clone(), (meta.len(), meta.modified().unwrap_or(now)));
             }
             out.push((name, fate));
         }

@@ -191,7 +191,8 @@ mod tests {
     #[test]
     fn a_page_read_passes_and_each_kind_of_bad_payload_is_named() {
         read().validate().expect("valid");
-        let bad: Vec<(&str, Box<dyn Fn(&mut QuestionnairePaperRead)>)> = vec![
+        type Spoil = Box<dyn Fn(&mut QuestionnairePaperRead)>;
+        let bad: Vec<(&str, Spoil)> = vec![
             (
                 "payload.session_id",
                 Box::new(|r| r.session_id = Uuid::nil()),

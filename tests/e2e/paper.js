@@ -49,7 +49,9 @@ async function waitText(page, sel, want, what, timeout) {
       return e && !e.hidden && e.textContent.includes(want);
     }, [sel, want], { timeout: timeout || 10000 });
   } catch (e) {
-    throw new Error(`${what}: ${sel} says ${JSON.stringify(await page.textContent(sel).catch(() => null))}, want ${want}`);
+    const errors = await page.textContent("#paper-errors").catch(() => null);
+    throw new Error(`${what}: ${sel} says ${JSON.stringify(await page.textContent(sel).catch(() => null))}, want ${want}` +
+      (errors ? ` (paper errors: ${errors})` : ""));
   }
 }
 async function size(page, sel) {

@@ -152,8 +152,10 @@ fn paper_error(e: PaperError) -> ApiError {
     description = "Read a scanned paper questionnaire (PDF, TIFF, PNG or JPEG as the body; up \
                    to six pages) by box detection. Items with exactly one ticked box and \
                    nothing unclear are recorded as the resident's answers (via paper, in the \
-                   form's language); the others come back for the nurse with the reason. The QR \
-                   code names the session: a form of a closed session, of another resident, or \
+                   form's language); the others come back for the nurse with the reason and \
+                   stay in the session's `paper_review` (`GET /api/sessions/{id}`) until an \
+                   answer is recorded after the read. Each page read is a \
+                   `questionnaire_paper_read` event. The QR code names the session: a form of a closed session, of another resident, or \
                    of another session than `session` is refused whole.",
     params(ScanQuery),
     request_body(content = super::extract::FileBytes, content_type = "application/octet-stream"),

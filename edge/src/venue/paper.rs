@@ -180,6 +180,9 @@ pub struct PaperResult {
     pub submitted: Submitted,
 }
 
+/// Each page of a file (1-based) with what its reading gave.
+type ReadPages = Vec<(usize, Result<form::PageRead, ReadError>)>;
+
 /// A serde-named enum value as its name (`several_ticked`, `ticked`, …).
 fn name_of(v: impl Serialize) -> String {
     serde_json::to_value(v)
@@ -189,9 +192,7 @@ fn name_of(v: impl Serialize) -> String {
 }
 
 /// Decode the file and read each page (blocking: pixels and PDF rendering).
-fn read_pages(
-    scan: &PaperScan,
-) -> Result<Vec<(usize, Result<form::PageRead, ReadError>)>, PaperError> {
+fn read_pages(scan: &PaperScan) -> Result<ReadPages, PaperError> {
     // PDFs are rendered in a private directory removed when done.
     let work = tempfile::tempdir().map_err(|e| PaperError::Internal(e.to_string()))?;
     let pages = Reader::new(scan.limits)
@@ -281,7 +282,7 @@ impl Core {
 /// `questionnaire_paper_read` per page read (an item answered on any page of the file is
 /// not sent to review from another).
 fn outcomes(
-    read: Vec<(usize, Result<form::PageRead, ReadError>)>,
+    read: ReadPages,
     session: Uuid,
     resident: &str,
     lang: Lang,
