@@ -28,7 +28,20 @@ const KOKUHO: &str = "138057";
 const LEFT: &str = "0009100004";
 
 /// The residents of the day: id, kana, birth, sex, insurer, 記号, 番号, 枝番, 受診券.
-const PEOPLE: [(&str, &str, &str, &str, &str, &str, &str, &str, &str); 3] = [
+/// A roster row: id, kana, birth, sex, 保険者番号, 記号, 番号, 枝番, 受診券整理番号.
+type Person = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const PEOPLE: [Person; 3] = [
     (
         "0009100001",
         "ヤマダ　タロウ",
