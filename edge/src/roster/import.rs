@@ -276,6 +276,19 @@ pub fn parse_history(bytes: &[u8]) -> Result<(Vec<super::HistoryRow>, Vec<RowErr
                         return Err(format!("{value:?} is not one of {QUALITATIVE_VALUES:?}"));
                     }
                 }
+                ItemValueKind::Choice(choices) => {
+                    if !choices.iter().any(|c| c.code == value) {
+                        return Err(format!(
+                            "{value:?} is not a code of {} ({:?})",
+                            item.name_en,
+                            item.kind.codes().unwrap_or_default()
+                        ));
+                    }
+                }
+                ItemValueKind::Text { max_chars } => {
+                    items::check_free_text(&value, max_chars)
+                        .map_err(|e| format!("{}: the text {e}", item.name_en))?;
+                }
                 ItemValueKind::Coded(set) => {
                     if !set.codes().contains(&value.as_str()) {
                         return Err(format!(

@@ -9,7 +9,7 @@
 //! | `session_closed` | the session is open |
 //! | `measurement_recorded` | the session is open, its resident's, its course includes the station; the item has no value yet in the session (else it is a correction); weight far from last year's confirmed; systolic above its reading's diastolic |
 //! | `measurement_corrected` | corrects a result of the same item in that session; has a reason; systolic above its reading's diastolic |
-//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing |
+//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing; at 診察 never while 既往歴, 自覚症状, 他覚症状 or 医師の診断 is missing, or a finding recorded 「特記すべきことあり」 lacks its text |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //!
@@ -298,6 +298,8 @@ pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String
     let mut missing: Vec<String> = station
         .items()
         .filter(|i| s.current(i.code).is_none())
+        // A finding's text is asked for only when the finding is 「あり」.
+        .filter(|i| s.asks_for(i.code))
         .map(|i| i.code.to_owned())
         .collect();
     if station == StationKind::Doctor {
@@ -311,16 +313,26 @@ pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String
     missing
 }
 
-/// What must be recorded before `station` is signed off, confirmation or not: at 問診 the
-/// answers the 特定健診 report requires (服薬 1–3 and 喫煙) still unanswered, by item
-/// code; nothing at any other station.
+/// What must be recorded before `station` is signed off, confirmation or not, by item
+/// code: at 問診 the answers the 特定健診 report requires (服薬 1–3 and 喫煙) still
+/// unanswered; elsewhere the station's required items ([`items::REQUIRED`]: at 診察
+/// 既往歴, 自覚症状, 他覚症状 and 医師の診断) without a value, and the text of each finding
+/// recorded 「特記すべきことあり」 without it ([`items::DETAILED_BY`]).
 pub fn required_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String> {
-    if station != StationKind::Questionnaire {
-        return Vec::new();
+    if station == StationKind::Questionnaire {
+        return super::questionnaire::required_missing(s)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
     }
-    super::questionnaire::required_missing(s)
-        .into_iter()
-        .map(str::to_owned)
+    station
+        .items()
+        .filter(|i| s.current(i.code).is_none())
+        .filter(|i| {
+            items::REQUIRED.contains(&i.code)
+                || (items::detail_of(i.code).is_some() && s.asks_for(i.code))
+        })
+        .map(|i| i.code.to_owned())
         .collect()
 }
 
@@ -334,6 +346,14 @@ pub fn incomplete_message(station: StationKind, missing: &[String], required: &[
             missing_names(missing, false).join("、"),
             station.label_en(),
             missing_names(missing, true).join(", ")
+        )
+    } else if station != StationKind::Questionnaire {
+        format!(
+            "{}: 必須の項目が未入力です（{}）。記録してから完了してください / {}: required items missing ({}); record them before signing off",
+            station.label_ja(),
+            missing_names(required, false).join("、"),
+            station.label_en(),
+            missing_names(required, true).join(", ")
         )
     } else {
         format!(
