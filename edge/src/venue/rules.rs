@@ -476,6 +476,72 @@ mod tests {
         })
     }
 
+    /// A finding's code or a text recorded at `station`.
+    fn found(sid: Uuid, station: StationKind, item: &str, v: &str) -> EventBody {
+        EventBody::MeasurementRecorded(MeasurementRecorded {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            station,
+            item_code: item.into(),
+            value: MeasuredValue::Text(v.into()),
+            unit: String::new(),
+            confirmed: false,
+            answered: None,
+        })
+    }
+
+    #[test]
+    fn a_finding_noted_needs_its_text_and_one_not_noted_does_not_ask_for_it() {
+        let sid = Uuid::now_v7();
+        let d = StationKind::Doctor;
+        let (p, _) = session(sid, &[]);
+        let s = p.session_by_id(sid).expect("session");
+        assert_eq!(
+            required_at_sign_off(s, d),
+            [
+                items::HISTORY,
+                items::SYMPTOMS,
+                items::SIGNS,
+                items::DIAGNOSIS
+            ]
+        );
+        assert!(!s.station_done(d));
+        // 既往歴 あり, 自覚症状 なし, 他覚症状 あり with its text, 診断.
+        let (p, _) = session(
+            sid,
+            &[
+                found(sid, d, items::HISTORY, items::FINDING_PRESENT),
+                found(sid, d, items::SYMPTOMS, "2"),
+                found(sid, d, items::SIGNS, items::FINDING_PRESENT),
+                found(sid, d, items::SIGNS_TEXT, "心雑音"),
+                found(sid, d, items::DIAGNOSIS, "要精密検査"),
+            ],
+        );
+        let s = p.session_by_id(sid).expect("session");
+        assert_eq!(required_at_sign_off(s, d), [items::HISTORY_TEXT]);
+        let missing = missing_at_sign_off(s, d);
+        assert!(
+            missing.contains(&items::HISTORY_TEXT.to_owned()),
+            "{missing:?}"
+        );
+        assert!(
+            !missing.contains(&items::SYMPTOMS_TEXT.to_owned()),
+            "{missing:?}"
+        );
+        assert!(
+            incomplete_message(d, &missing, &required_at_sign_off(s, d)).contains("具体的な既往歴"),
+        );
+        // Every item the doctor may record still waits for the sign-off.
+        assert!(!s.station_done(d));
+        // At the draw, 採血時間 is one of the items that make the station done.
+        let b = StationKind::BloodDraw;
+        assert!(missing_at_sign_off(s, b).contains(&items::HOURS_SINCE_MEAL_ITEM.to_owned()));
+        assert!(
+            required_at_sign_off(s, b).is_empty(),
+            "採血時間 may be confirmed away"
+        );
+    }
+
     fn corrected(sid: Uuid, corrects: Uuid, item: &str, v: f64, reason: &str) -> EventBody {
         let unit = items::item(item).map_or("", |i| i.unit);
         EventBody::MeasurementCorrected(MeasurementCorrected {
@@ -644,7 +710,18 @@ mod tests {
             assert!(e.to_string().contains("体重、腹囲（実測）"), "{e}");
         }
         decide(&p, Role::Nurse, &visit(sid, m, true, &missing)).expect("listed and confirmed");
-        // At 診察 the stations not done are listed by kind.
+        // At 診察 (its findings recorded) the stations not done are listed by kind.
+        let d = StationKind::Doctor;
+        let (p, _) = session(
+            sid,
+            &[
+                recorded(sid, m, HEIGHT, 160.0, "cm"),
+                found(sid, d, items::HISTORY, "2"),
+                found(sid, d, items::SYMPTOMS, "2"),
+                found(sid, d, items::SIGNS, "2"),
+                found(sid, d, items::DIAGNOSIS, "異常なし"),
+            ],
+        );
         let e = decide(
             &p,
             Role::Doctor,
