@@ -355,3 +355,26 @@ pub(crate) async fn record(
     })
     .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::answer_ja;
+
+    #[test]
+    fn findings_read_as_their_labels_and_texts_as_written() {
+        assert_eq!(
+            answer_ja("9N141000000000011", "\"2\"").as_deref(),
+            Some("食後10時間以上")
+        );
+        assert_eq!(
+            answer_ja("9N056000000000011", "\"1\"").as_deref(),
+            Some("特記すべきことあり")
+        );
+        assert_eq!(answer_ja("9N056000000000011", "\"9\""), None);
+        assert_eq!(
+            answer_ja("9N511000000000049", "\"異常なし\\n要経過観察\"").as_deref(),
+            Some("異常なし\n要経過観察")
+        );
+        assert_eq!(answer_ja("9N001000000000001", "165.1"), None);
+    }
+}

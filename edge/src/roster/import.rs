@@ -388,6 +388,30 @@ mod tests {
     }
 
     #[test]
+    fn earlier_findings_take_their_own_codes_and_clean_texts() {
+        let csv = "resident_id,item_code,value,unit,date\n\
+                   0000000001,9N141000000000011,2,,2025-11-20\n\
+                   0000000001,9N141000000000011,1,,2025-11-20\n\
+                   0000000001,9N056000000000011,特記すべきことあり,,2025-11-20\n\
+                   0000000001,9N511000000000049,異常なし,,2025-11-20\n\
+                   0000000001,9N511000000000049,\"異常なし\t要再検\",,2025-11-20\n\
+                   0000000001,9N056160400000049,\" 胃潰瘍\",,2025-11-20\n";
+        let (good, errors) = parse_history(csv.as_bytes()).expect("parses");
+        assert_eq!(
+            good.iter().map(|g| g.value.as_str()).collect::<Vec<_>>(),
+            // The reader trims each field: a text with spaces around it is kept trimmed.
+            ["2", "異常なし", "胃潰瘍"],
+            "{errors:?}"
+        );
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            [3, 4, 6],
+            "{errors:?}"
+        );
+        assert!(errors[2].reason.contains("control character"), "{errors:?}");
+    }
+
+    #[test]
     fn files_that_are_not_rosters_are_refused_whole() {
         assert_eq!(
             parse(&[0xFF, 0xFE, 0x00, 0xD8]).err(),
