@@ -21,11 +21,15 @@ set -euo pipefail
 #  - python3, python3-venv: the virtual environment schemathesis runs in (API conformance
 #    test, tests/tests/schemathesis.rs; scripts/install-schemathesis.sh)
 #  - dpkg-dev: `cargo deb` finds the packages' library dependencies with dpkg-shlibdeps
+#  - libxml2-dev, libxml2-utils: central validates 特定健診 archives against MHLW's XSDs with
+#    libxml2 (the `libxml` crate, whose bindings bindgen generates with libclang-dev); the
+#    tests check the written files once more with `xmllint --schema`
 #  - systemd: the package test checks the units with systemd-analyze and creates the service
 #    users with systemd-sysusers (inside a scratch root; systemd need not be running)
 PACKAGES=(gcc make pkg-config ca-certificates libpcsclite-dev pcscd libccid vsmartcard-vpcd iproute2 mosquitto tesseract-ocr tesseract-ocr-jpn libtesseract-dev libleptonica-dev libclang-dev
           chromium fonts-noto-cjk poppler-utils openssl libssl-dev curl
-          avahi-daemon avahi-utils dbus-daemon faketime python3 python3-venv dpkg-dev systemd)
+          avahi-daemon avahi-utils dbus-daemon faketime python3 python3-venv dpkg-dev systemd
+          libxml2-dev libxml2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

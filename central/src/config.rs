@@ -58,6 +58,42 @@ pub struct Config {
     /// to start unless given `--insecure-dev`.
     #[serde(default)]
     pub tls: Option<checkup_provisioning::tls::TlsFiles>,
+    /// `[tokutei]`: the 特定健診 archive's sender and the MHLW reference files. Default:
+    /// none — the export then needs them on its command line.
+    #[serde(default)]
+    pub tokutei: Option<TokuteiConfig>,
+}
+
+/// `[tokutei]`: who sends 特定健診 archives and where MHLW's files are. The schemas and the
+/// item table are the municipality's copy of MHLW's set, never copied into this project.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TokuteiConfig {
+    /// 健診機関番号 (10 digits) of the sender.
+    #[serde(default)]
+    pub institution_number: Option<String>,
+    /// 機関名称.
+    #[serde(default)]
+    pub institution_name: Option<String>,
+    /// 電話番号.
+    #[serde(default)]
+    pub telephone: Option<String>,
+    /// 郵便番号 `NNN-NNNN`.
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// 所在地.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// MHLW's XSD directory (`hc08_V08.xsd`, `ix08_V08.xsd`, `coreschemas/`).
+    #[serde(default)]
+    pub xsd_dir: Option<PathBuf>,
+    /// The 第4期 item table (`items-hc24.csv`). Default: `items-hc24.csv` beside `xsd_dir`.
+    #[serde(default)]
+    pub item_table: Option<PathBuf>,
+    /// The doctors' names by staff id (events carry only the id): written as 健康診断を実施
+    /// した医師の氏名 for the 医師の診断 each recorded.
+    #[serde(default)]
+    pub doctors: std::collections::BTreeMap<String, String>,
 }
 
 /// `[[boxes]]`: an enrolled box.
@@ -121,6 +157,7 @@ impl Default for Config {
             boxes: Vec::new(),
             staff: Vec::new(),
             tls: None,
+            tokutei: None,
         }
     }
 }

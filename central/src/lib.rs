@@ -19,8 +19,8 @@
 //!   certificates and key files checked, each finding with its fix.
 //! - [`server`]: opening and serving ([`server::Central`]).
 //! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
-//! - [`tokutei`]: MHLW's 特定健診 rules — [`tokutei::hierarchy`], 階層化 (メタボ判定 and
-//!   保健指導レベル) from a checkup's values.
+//! - [`tokutei`]: MHLW's 特定健診 standard (第4期): the item table, 階層化, the CDA
+//!   documents and archives written, validated and read back.
 
 #![deny(missing_docs)]
 

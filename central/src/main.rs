@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Exports in national standards: `export tokutei`.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Check a batch file (a JSON array of signed events, as boxes forward them): format,
     /// payload rules, signatures against enrolled keys, venue. Prints per-node ranges.
     CheckBatch {
@@ -84,6 +89,48 @@ enum Command {
         venues: Vec<String>,
         /// The batch.
         batch: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// The 特定健診 archive (MHLW 第4期, HL7 CDA R2) of one insurer's checkups in a period:
+    /// every record checked against MHLW's schemas and the standard's rules first. Prints
+    /// the archive's path; or lists every failure by resident and item and exits 1, writing
+    /// nothing.
+    Tokutei {
+        /// Configuration (TOML; its `[tokutei]` gives the sender, the doctors' names and
+        /// the item table).
+        #[arg(long, value_name = "FILE", conflicts_with = "data_dir", required_unless_present = "data_dir")]
+        config: Option<PathBuf>,
+        /// A central's data directory with all defaults (as `checkup-central demo` uses).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// 保険者番号 of the receiver: its insured residents' checkups are exported.
+        #[arg(long, value_name = "NUMBER")]
+        insurer: String,
+        /// First checkup day, `YYYY-MM-DD`.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        /// Last checkup day, `YYYY-MM-DD`.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: String,
+        /// MHLW's XSD directory (the municipality's copy of the 2023-12 set).
+        #[arg(long, value_name = "DIR")]
+        xsd_dir: PathBuf,
+        /// The 第4期 item table; default `[tokutei] item_table`, else `items-hc24.csv`
+        /// beside the XSD directory.
+        #[arg(long, value_name = "FILE")]
+        items: Option<PathBuf>,
+        /// 健診機関番号 (10 digits) of the sender; default `[tokutei] institution_number`.
+        #[arg(long, value_name = "NUMBER")]
+        sender: Option<String>,
+        /// The sender's name; default `[tokutei] institution_name`.
+        #[arg(long, value_name = "NAME")]
+        sender_name: Option<String>,
+        /// Where the archive is written.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -114,6 +161,12 @@ fn main() -> std::process::ExitCode {
     }
     if let Command::Doctor { config, json } = &cli.command {
         return doctor(config.as_deref(), *json);
+    }
+    if let Command::Export {
+        command: ExportCommand::Tokutei { .. },
+    } = &cli.command
+    {
+        return export_tokutei(cli.command);
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -194,6 +247,110 @@ fn doctor(config: Option<&std::path::Path>, json: bool) -> std::process::ExitCod
         print!("{}", report.text());
     }
     std::process::ExitCode::from(report.exit_code())
+}
+
+/// `checkup-central export tokutei`: 0 written, 1 records failed (listed), 2 could not run.
+fn export_tokutei(command: Command) -> std::process::ExitCode {
+    use checkup_central::tokutei::export::Outcome;
+    match export_tokutei_run(command) {
+        Ok(Outcome::Written(w, n)) => {
+            eprintln!("{n} 名の記録を書き出しました / {n} examinee(s) written");
+            println!("{}", w.path.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Outcome::Checked(n)) => {
+            eprintln!("{n} 名: 問題なし / {n} examinee(s): no failure");
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Outcome::Refused(failures)) => {
+            eprintln!(
+                "書き出しませんでした: {} 件の不備 / not written: {} failure(s)",
+                failures.len(),
+                failures.len()
+            );
+            for f in &failures {
+                println!("{f}");
+            }
+            std::process::ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn export_tokutei_run(
+    command: Command,
+) -> anyhow::Result<checkup_central::tokutei::export::Outcome> {
+    use checkup_central::tokutei::{export, items::ItemTable, model::Sender};
+    let Command::Export {
+        command:
+            ExportCommand::Tokutei {
+                config,
+                data_dir,
+                insurer,
+                from,
+                to,
+                xsd_dir,
+                items,
+                sender,
+                sender_name,
+                out,
+            },
+    } = command
+    else {
+        anyhow::bail!("not an export");
+    };
+    let config = match (config, data_dir) {
+        (Some(p), _) => Config::load(&p)?,
+        (None, Some(d)) => Config {
+            data_dir: d,
+            ..Config::default()
+        },
+        (None, None) => anyhow::bail!("--config or --data-dir is required"),
+    };
+    let t = config.tokutei.clone().unwrap_or_default();
+    let day = |s: &str| {
+        time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+            .with_context(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+    };
+    let (from_d, to_d) = (day(&from)?, day(&to)?);
+    anyhow::ensure!(from_d <= to_d, "--from {from} is after --to {to}");
+    let items = items
+        .or(t.item_table.clone())
+        .unwrap_or_else(|| xsd_dir.join("..").join("items-hc24.csv"));
+    let table = ItemTable::load(&items)
+        .with_context(|| format!("the item table {}", items.display()))?;
+    let institution_number = sender
+        .or(t.institution_number.clone())
+        .context("no sender: pass --sender (健診機関番号, 10 digits) or set [tokutei] institution_number")?;
+    let settings = export::Settings {
+        sender: Sender {
+            institution_number,
+            name: sender_name
+                .or(t.institution_name.clone())
+                .unwrap_or_else(|| "健診機関".to_owned()),
+            telephone: t.telephone.clone(),
+            postal_code: t.postal_code.clone(),
+            address: t.address.clone(),
+        },
+        table,
+        xsd_dir,
+        doctors: t.doctors.clone(),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let db = checkup_central::db::open(&config).await?;
+        let today = time::OffsetDateTime::now_utc()
+            .to_offset(time::macros::offset!(+9))
+            .date();
+        Ok(export::export(db.as_ref(), &settings, &insurer, (&from, &to), today, Some(&out)).await?)
+    })
 }
 
 /// The demo edge box's forwarding secret (printed; demo only).
@@ -330,7 +487,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");
             rt()?.block_on(serve(c))?;
         }
-        Command::Audit { .. } | Command::Doctor { .. } => {}
+        Command::Audit { .. } | Command::Doctor { .. } | Command::Export { .. } => {}
         Command::CheckBatch {
             keys,
             venues,

@@ -224,6 +224,7 @@ fn checkup(key: &NodeKey, first_seq: u64, session: Uuid, ms: u64) -> Vec<Event> 
             resident_id: "0000000042".into(),
             stations: vec![StationKind::Measurement],
             card: None,
+            insurer: None,
         }),
     );
     let height = seal(
@@ -620,6 +621,7 @@ async fn questionnaire_answers(postgres: bool) {
             resident_id: resident.into(),
             stations: vec![StationKind::Questionnaire],
             card: None,
+            insurer: None,
         }),
     );
     let answer = |seq: u64, code: &str, value: &str| {

@@ -371,6 +371,7 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
                             resident_id: resident.clone(),
                             stations: vec![StationKind::Measurement],
                             card: None,
+                            insurer: None,
                         }),
                     },
                     Draft {

@@ -173,6 +173,7 @@ async fn append(store: &EventStore) -> Uuid {
             resident_id: "0000000001".into(),
             stations: vec![StationKind::Measurement],
             card: None,
+            insurer: None,
         }),
     };
     store.append_local(vec![draft]).await.expect("append");
@@ -243,6 +244,7 @@ async fn latency(seconds: u64) {
                 resident_id: format!("{n:010}"),
                 stations: vec![StationKind::Measurement],
                 card: None,
+                insurer: None,
             }),
         };
         sent.lock().expect("lock").insert(id, Instant::now());
@@ -308,6 +310,7 @@ async fn catchup(missed: usize) {
                             resident_id: format!("{k:010}"),
                             stations: vec![StationKind::Measurement],
                             card: None,
+                            insurer: None,
                         }),
                     })
                     .collect();

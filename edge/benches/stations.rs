@@ -75,6 +75,7 @@ fn main() {
                 resident_id: rid.clone(),
                 stations: StationKind::ALL.to_vec(),
                 card: None,
+                insurer: None,
             }),
         })
         .collect();

@@ -283,6 +283,7 @@ pub fn roster() -> Vec<Resident> {
                 address: format!("みどり市{town}{chome}丁目{ban}番{go}号"),
                 course: course.into(),
                 booked_at: format!("{:02}:{:02}", minutes / 60, minutes % 60),
+                insurer: None,
             }
         })
         .collect()

@@ -53,6 +53,7 @@ fn events(plan: &[(usize, Op, u8)], keys: &[NodeKey]) -> Vec<Event> {
                 resident_id: resident(*s),
                 stations: vec![StationKind::Measurement, StationKind::Doctor],
                 card: None,
+                insurer: None,
             }),
             Op::Height(s, h) => {
                 last_height[*s] = Some(id);

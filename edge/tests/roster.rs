@@ -278,3 +278,94 @@ async fn a_real_roster_of_60000_residents_imports_under_its_own_body_limit() {
     assert_eq!(s, 413);
     b.stop().await;
 }
+
+#[tokio::test]
+async fn check_ins_carry_the_rosters_insurer_identity() {
+    let b = TestBox::start_without_roster().await;
+    let admin = b.client("A1", "9999").await;
+    let csv = "宛名番号,氏名,カナ氏名,生年月日,性別,住所,コース,予約時刻,保険者番号,記号,番号,枝番,受診券整理番号,受診券有効期限\n\
+        0000000201,保険　一郎,ホケン　イチロウ,1960-01-01,男,みどり市,特定健診,09:00,01130012,1234,56,01,26000000123,2027-03-31\n\
+        0000000202,国保　花子,コクホ　ハナコ,1958-05-05,女,みどり市,特定健診,09:05,１３８０５７,,789,,,\n\
+        0000000203,無保　三郎,ムホ　サブロウ,1955-09-09,男,みどり市,特定健診,09:10,,,,,,\n\
+        0000000204,誤記　四郎,ゴキ　シロウ,1955-09-09,男,みどり市,特定健診,09:15,01130012,1234,56,01,2600000012,2027-03-31\n";
+    let (s, v) = admin
+        .post_raw("/api/roster/import", csv.as_bytes().to_vec())
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["added"], 3, "{v}");
+    assert_eq!(v["errors"][0]["line"], 5, "{v}");
+    assert!(
+        v["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("受診券整理番号 (ticket_number)")),
+        "{v}"
+    );
+
+    let reception = b.client("R1", "1111").await;
+    for resident in ["0000000201", "0000000203"] {
+        let (s, v) = reception
+            .post(
+                "/api/reception/check-in",
+                &serde_json::json!({"id": uuid::Uuid::now_v7(), "resident_id": resident}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    // A raw opening may not name an insurer of its own …
+    let mut forged = common::open_session(uuid::Uuid::now_v7(), "0000000202");
+    forged["body"]["payload"]["insurer"] =
+        serde_json::json!({"insurer_number": "01130012", "number": "1"});
+    let (s, v) = reception.post("/api/events", &forged).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    // … and one naming none gets the roster's.
+    let (s, v) = reception
+        .post(
+            "/api/events",
+            &common::open_session(uuid::Uuid::now_v7(), "0000000202"),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    let (_, log) = admin.get("/api/events").await;
+    let insurer_of = |resident: &str| {
+        log["events"]
+            .as_array()
+            .and_then(|events| {
+                events.iter().find(|e| {
+                    e["body"]["kind"] == "session_opened"
+                        && e["body"]["payload"]["resident_id"] == resident
+                })
+            })
+            .map(|e| e["body"]["payload"]["insurer"].clone())
+    };
+    assert_eq!(
+        insurer_of("0000000201"),
+        Some(
+            serde_json::json!({"insurer_number": "01130012", "symbol": "1234",
+            "number": "56", "branch": "01", "ticket_number": "26000000123",
+            "ticket_expiry": "2027-03-31"})
+        )
+    );
+    assert_eq!(
+        insurer_of("0000000202"),
+        Some(serde_json::json!({"insurer_number": "138057", "number": "789"})),
+        "full-width digits read as digits"
+    );
+    assert_eq!(insurer_of("0000000203"), Some(serde_json::Value::Null));
+
+    // A changed identity is an update of the roster entry.
+    let changed = csv.replace(",789,", ",790,");
+    let (_, v) = admin
+        .post_raw("/api/roster/import", changed.into_bytes())
+        .await;
+    assert_eq!(
+        (v["updated"].as_u64(), v["unchanged"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
+    b.stop().await;
+}

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::error::ProtocolError;
 use crate::hlc::Hlc;
+use crate::insurer::InsurerIdentity;
 use crate::items::{self, Item, ItemValueKind, QUALITATIVE_VALUES, StationKind};
 use crate::notice::{CaseViewed, NoticeIntakeSaved};
 use crate::questionnaire::Answered;
@@ -209,6 +210,11 @@ pub struct SessionOpened {
     /// The card bound to the session, if one was tapped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardRef>,
+    /// Who insures the resident, as the day's roster says (absent when the roster has no
+    /// insurer columns, and in events of builds before it did): central gathers an
+    /// insurer's checkups by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer: Option<InsurerIdentity>,
 }
 
 /// A card bound to a session.
@@ -383,6 +389,9 @@ impl EventBody {
                             "must be lowercase hex of whole bytes",
                         ));
                     }
+                }
+                if let Some(insurer) = &p.insurer {
+                    insurer.validate()?;
                 }
                 Ok(())
             }

@@ -15,6 +15,8 @@
 //!   and validation of untrusted JSON.
 //! - [`signing`]: node keys, the canonical byte encoding and ed25519 signatures.
 //! - [`hlc`]: the hybrid logical clock that orders events across boxes.
+//! - [`insurer`]: the insurer identity of an insured resident (保険者番号 with its 検証番号,
+//!   被保険者証の記号・番号・枝番, 受診券) and its formats.
 //! - [`items`]: the 特定健診 checkup item codes, units, hard and soft limits, and the
 //!   stations that measure them.
 //! - [`questionnaire`]: the 標準的な質問票's 22 items, answer code sets and their texts in
@@ -44,6 +46,7 @@ pub mod central;
 pub mod error;
 pub mod event;
 pub mod hlc;
+pub mod insurer;
 pub mod items;
 pub mod notice;
 pub mod questionnaire;
@@ -60,6 +63,7 @@ pub use event::{
     SessionOpened, StationVisited,
 };
 pub use hlc::{Hlc, HlcClock};
+pub use insurer::{InsurerError, InsurerField, InsurerIdentity};
 pub use items::{Item, ItemValueKind, StationKind};
 pub use notice::{CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource};
 pub use questionnaire::{Answered, Channel, Lang};

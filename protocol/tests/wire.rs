@@ -243,6 +243,7 @@ fn out_of_range_payloads_are_invalid() {
             resident_id: "R-1".into(),
             stations: vec![],
             card: None,
+            insurer: None,
         }),
     );
     assert_eq!(
@@ -256,6 +257,60 @@ fn out_of_range_payloads_are_invalid() {
         Event::from_value(v).map_err(|e| e.code()),
         Err("invalid_payload")
     );
+}
+
+fn check_in(insurer: Option<checkup_protocol::InsurerIdentity>) -> EventBody {
+    EventBody::SessionOpened(SessionOpened {
+        session_id: Uuid::now_v7(),
+        resident_id: "R-1".into(),
+        stations: vec![StationKind::Measurement],
+        card: None,
+        insurer,
+    })
+}
+
+#[test]
+fn a_check_in_carries_the_insurer_identity_signed_and_old_check_ins_still_parse() {
+    let key = NodeKey::generate();
+    let insurer = checkup_protocol::InsurerIdentity::new(
+        "01130012",
+        Some("１２３".into()),
+        "45",
+        Some("01".into()),
+        Some("26000000123".into()),
+        Some("2027-03-31".into()),
+    )
+    .expect("valid");
+    let e = sealed(&key, check_in(Some(insurer.clone())));
+    let received = Event::receive(&e.to_json()).expect("parses");
+    assert_eq!(received.event, e);
+    e.verify(&key.verifying_key()).expect("verifies");
+    // The identity is covered by the signature.
+    let forged = e.to_json().replace("01130012", "01040013");
+    let forged = Event::from_json(forged.as_bytes()).expect("still well-formed");
+    assert!(forged.verify(&key.verifying_key()).is_err());
+
+    // A check-in without one (an older box's) is written and read as before.
+    let old = sealed(&key, check_in(None));
+    assert!(!old.to_json().contains("insurer"));
+    let back = Event::from_json(old.to_json().as_bytes()).expect("parses");
+    back.verify(&key.verifying_key()).expect("verifies");
+
+    // A bad identity is refused, naming its field.
+    let bad = sealed(
+        &key,
+        check_in(Some(checkup_protocol::InsurerIdentity {
+            insurer_number: "01130013".into(),
+            ..insurer
+        })),
+    );
+    match Event::from_json(bad.to_json().as_bytes()) {
+        Err(ProtocolError::InvalidPayload { field, reason }) => {
+            assert_eq!(field, "payload.insurer.insurer_number");
+            assert!(reason.contains("検証番号"), "{reason}");
+        }
+        other => panic!("expected an invalid payload, got {other:?}"),
+    }
 }
 
 fn arb_body() -> impl Strategy<Value = EventBody> {

@@ -78,6 +78,7 @@ async fn central_record_in_chromium() {
             resident_id: resident.clone(),
             stations: vec![StationKind::Measurement],
             card: None,
+            insurer: None,
         }),
     );
     let height = seal(

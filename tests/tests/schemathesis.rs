@@ -367,6 +367,7 @@ async fn start_central(
                 resident_id: "0000000001".into(),
                 stations: vec![StationKind::Measurement],
                 card: None,
+                insurer: None,
             }),
         ),
         seal(

@@ -280,6 +280,7 @@ fn forged(venue: &str, claimed: &str, key: &NodeKey) -> Vec<u8> {
             resident_id: "0000000999".into(),
             stations: vec![StationKind::Measurement],
             card: None,
+            insurer: None,
         }),
         key,
     );

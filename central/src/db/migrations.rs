@@ -148,6 +148,20 @@ CREATE TABLE questionnaire_answers (
 );
 ",
     ),
+    // 6: the insurer identity a session's check-in carried (from the box's roster), one row
+    // per insured session, found by insurer and day for the insurer's archive. Events of
+    // earlier builds carry none, so there is nothing to fill in.
+    Migration::same(
+        6,
+        "
+CREATE TABLE session_insurers (
+    session_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, venue TEXT NOT NULL,
+    day TEXT NOT NULL, insurer_number TEXT NOT NULL, insured_symbol TEXT,
+    insured_number TEXT NOT NULL, insured_branch TEXT, ticket_number TEXT, ticket_expiry TEXT
+);
+CREATE INDEX session_insurers_insurer_day ON session_insurers (insurer_number, day);
+",
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order.

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use checkup_protocol::{Event, EventBody};
+use checkup_protocol::{Event, EventBody, InsurerIdentity};
 use serde::Serialize;
 
 pub mod migrations;
@@ -85,6 +85,9 @@ pub enum Derived {
         resident_id: String,
         /// Day (JST) of the checkup.
         day: String,
+        /// Who insured the resident at check-in, as the box's roster said (the venue is the
+        /// event's).
+        insurer: Option<Box<InsurerIdentity>>,
     },
     /// A result recorded or corrected.
     Result(Box<ResultRow>),
@@ -206,6 +209,7 @@ impl EventRow {
                     session_id: p.session_id.to_string(),
                     resident_id: p.resident_id.clone(),
                     day,
+                    insurer: p.insurer.clone().map(Box::new),
                 },
             ),
             EventBody::MeasurementRecorded(p) => (
@@ -304,6 +308,23 @@ pub struct Resident {
     pub address: String,
 }
 
+/// A checkup (a session) of an insured resident: what an insurer's archive is built from.
+/// One per session whose check-in carried an insurer identity; sessions checked in without
+/// one (a roster without the insurer columns, an older box) have none.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InsuredCheckup {
+    /// The session (checkup) id.
+    pub session_id: String,
+    /// Resident number (宛名番号).
+    pub resident_id: String,
+    /// Day (JST) of the checkup, `YYYY-MM-DD`.
+    pub day: String,
+    /// Venue the resident was checked in at.
+    pub venue: String,
+    /// Who insured the resident, as the box's roster said at check-in.
+    pub insurer: InsurerIdentity,
+}
+
 /// One line of the export for the municipal health management system.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExportRow {
@@ -391,6 +412,20 @@ pub trait Store: Send + Sync {
 
     /// Every result recorded on days `from..=to`, in HLC order.
     async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError>;
+
+    /// The checkups of days `from..=to` (JST, `YYYY-MM-DD`, both included) whose resident
+    /// was insured by `insurer_number` at check-in, by day, resident and session: the
+    /// residents an insurer's 特定健診 archive holds.
+    async fn checkups_of_insurer(
+        &self,
+        insurer_number: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<InsuredCheckup>, DbError>;
+
+    /// The insurer identity of one checkup (`None`: no such session, or it was checked in
+    /// without one).
+    async fn checkup_insurer(&self, session_id: &str) -> Result<Option<InsuredCheckup>, DbError>;
 
     /// Child cases of the intake queue, newest first (only `case_id`, when given).
     async fn notices(&self, case_id: Option<&str>, limit: usize)

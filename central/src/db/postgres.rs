@@ -10,8 +10,8 @@ use tokio_postgres::NoTls;
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, Ingested, Invitation, NoticeRow, Resident, ResultRow, Store,
-    Submission,
+    DbError, Derived, EventRow, Ingested, InsuredCheckup, Invitation, NoticeRow, Resident,
+    ResultRow, Store, Submission,
 };
 
 /// The PostgreSQL store.
@@ -200,10 +200,56 @@ impl Store for Postgres {
                     session_id,
                     resident_id,
                     day,
+                    ..
                 } => Some((session_id.as_str(), resident_id.as_str(), day.as_str())),
                 _ => None,
             })
             .collect();
+        let insured: Vec<InsuredCheckup> = fresh
+            .iter()
+            .filter_map(|r| match &r.derived {
+                Derived::Session {
+                    session_id,
+                    resident_id,
+                    day,
+                    insurer: Some(insurer),
+                } => Some(InsuredCheckup {
+                    session_id: session_id.clone(),
+                    resident_id: resident_id.clone(),
+                    day: day.clone(),
+                    venue: r.venue.clone(),
+                    insurer: (**insurer).clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        if !insured.is_empty() {
+            let s = |f: fn(&InsuredCheckup) -> String| insured.iter().map(f).collect::<Vec<_>>();
+            let o = |f: fn(&InsuredCheckup) -> Option<String>| {
+                insured.iter().map(f).collect::<Vec<_>>()
+            };
+            tx.execute(
+                "INSERT INTO session_insurers (session_id, resident_id, venue, day,
+                   insurer_number, insured_symbol, insured_number, insured_branch, ticket_number,
+                   ticket_expiry)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                   $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &s(|c| c.session_id.clone()),
+                    &s(|c| c.resident_id.clone()),
+                    &s(|c| c.venue.clone()),
+                    &s(|c| c.day.clone()),
+                    &s(|c| c.insurer.insurer_number.clone()),
+                    &o(|c| c.insurer.symbol.clone()),
+                    &s(|c| c.insurer.number.clone()),
+                    &o(|c| c.insurer.branch.clone()),
+                    &o(|c| c.insurer.ticket_number.clone()),
+                    &o(|c| c.insurer.ticket_expiry.clone()),
+                ],
+            )
+            .await?;
+        }
         if !sessions.is_empty() {
             let a: Vec<&str> = sessions.iter().map(|s| s.0).collect();
             let b: Vec<&str> = sessions.iter().map(|s| s.1).collect();
@@ -397,6 +443,36 @@ impl Store for Postgres {
             &[&from, &to],
         )
         .await
+    }
+
+    async fn checkups_of_insurer(
+        &self,
+        insurer_number: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<InsuredCheckup>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "{INSURED_COLUMNS} WHERE insurer_number = $1 AND day BETWEEN $2 AND $3
+                     ORDER BY day, resident_id, session_id"
+                ),
+                &[&insurer_number, &from, &to],
+            )
+            .await?;
+        Ok(rows.iter().map(insured_checkup).collect())
+    }
+
+    async fn checkup_insurer(&self, session_id: &str) -> Result<Option<InsuredCheckup>, DbError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("{INSURED_COLUMNS} WHERE session_id = $1"),
+                &[&session_id],
+            )
+            .await?;
+        Ok(row.as_ref().map(insured_checkup))
     }
 
     async fn notices(
@@ -621,6 +697,28 @@ impl Store for Postgres {
 
 /// Append an entry to the hash-chained audit trail inside `tx`; the head row is locked,
 /// so concurrent appends queue.
+/// The columns [`insured_checkup`] reads.
+const INSURED_COLUMNS: &str = "SELECT session_id, resident_id, day, venue, insurer_number,
+    insured_symbol, insured_number, insured_branch, ticket_number, ticket_expiry
+    FROM session_insurers";
+
+fn insured_checkup(r: &tokio_postgres::Row) -> InsuredCheckup {
+    InsuredCheckup {
+        session_id: r.get(0),
+        resident_id: r.get(1),
+        day: r.get(2),
+        venue: r.get(3),
+        insurer: checkup_protocol::InsurerIdentity {
+            insurer_number: r.get(4),
+            symbol: r.get(5),
+            number: r.get(6),
+            branch: r.get(7),
+            ticket_number: r.get(8),
+            ticket_expiry: r.get(9),
+        },
+    }
+}
+
 async fn append_audit(
     tx: &deadpool_postgres::Transaction<'_>,
     staff: &str,

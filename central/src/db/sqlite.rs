@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, Ingested, Invitation, NoticeRow, Resident, ResultRow, Store,
-    Submission,
+    DbError, Derived, EventRow, Ingested, InsuredCheckup, Invitation, NoticeRow, Resident,
+    ResultRow, Store, Submission,
 };
 
 /// The SQLite store.
@@ -261,6 +261,37 @@ impl Store for Sqlite {
         .await
     }
 
+    async fn checkups_of_insurer(
+        &self,
+        insurer_number: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<InsuredCheckup>, DbError> {
+        let (n, from, to) = (insurer_number.to_owned(), from.to_owned(), to.to_owned());
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "{INSURED_COLUMNS} WHERE insurer_number = ?1 AND day BETWEEN ?2 AND ?3
+                 ORDER BY day, resident_id, session_id"
+            ))?;
+            let rows = st.query_map(params![n, from, to], insured_checkup)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn checkup_insurer(&self, session_id: &str) -> Result<Option<InsuredCheckup>, DbError> {
+        let id = session_id.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                &format!("{INSURED_COLUMNS} WHERE session_id = ?1"),
+                [id],
+                insured_checkup,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     async fn notices(
         &self,
         case_id: Option<&str>,
@@ -493,6 +524,28 @@ impl Store for Sqlite {
     }
 }
 
+/// The columns [`insured_checkup`] reads.
+const INSURED_COLUMNS: &str = "SELECT session_id, resident_id, day, venue, insurer_number,
+    insured_symbol, insured_number, insured_branch, ticket_number, ticket_expiry
+    FROM session_insurers";
+
+fn insured_checkup(r: &rusqlite::Row<'_>) -> rusqlite::Result<InsuredCheckup> {
+    Ok(InsuredCheckup {
+        session_id: r.get(0)?,
+        resident_id: r.get(1)?,
+        day: r.get(2)?,
+        venue: r.get(3)?,
+        insurer: checkup_protocol::InsurerIdentity {
+            insurer_number: r.get(4)?,
+            symbol: r.get(5)?,
+            number: r.get(6)?,
+            branch: r.get(7)?,
+            ticket_number: r.get(8)?,
+            ticket_expiry: r.get(9)?,
+        },
+    })
+}
+
 fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,
@@ -558,6 +611,11 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
         let mut held = tx.prepare_cached("SELECT id FROM events WHERE node = ?1 AND seq = ?2")?;
         let mut session =
             tx.prepare_cached("INSERT INTO sessions VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?;
+        let mut insured = tx.prepare_cached(
+            "INSERT INTO session_insurers (session_id, resident_id, venue, day, insurer_number,
+               insured_symbol, insured_number, insured_branch, ticket_number, ticket_expiry)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+        )?;
         let mut notice = tx.prepare_cached(
             "INSERT INTO notices VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT DO NOTHING",
@@ -591,8 +649,23 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
                     session_id,
                     resident_id,
                     day,
+                    insurer,
                 } => {
                     session.execute(params![session_id, resident_id, day])?;
+                    if let Some(i) = insurer {
+                        insured.execute(params![
+                            session_id,
+                            resident_id,
+                            r.venue,
+                            day,
+                            i.insurer_number,
+                            i.symbol,
+                            i.number,
+                            i.branch,
+                            i.ticket_number,
+                            i.ticket_expiry
+                        ])?;
+                    }
                 }
                 Derived::Notice(n) => {
                     notice.execute(params![

@@ -27,8 +27,8 @@ pub struct Candidate {
 pub enum MatchOutcome {
     /// Exactly one strong candidate: confirm and open.
     Exact {
-        /// The candidate.
-        candidate: Candidate,
+        /// The candidate (boxed: a roster entry with its insurer identity is large).
+        candidate: Box<Candidate>,
     },
     /// Several, or only partial, candidates: staff choose.
     Choose {
@@ -94,7 +94,7 @@ pub fn match_card(
         .collect();
     match (strong.len(), candidates.is_empty()) {
         (1, _) => MatchOutcome::Exact {
-            candidate: strong[0].clone(),
+            candidate: Box::new(strong[0].clone()),
         },
         (_, true) => MatchOutcome::NotFound,
         _ => MatchOutcome::Choose { candidates },
@@ -115,6 +115,7 @@ mod tests {
             address: address.into(),
             course: "特定健診".into(),
             booked_at: "09:00".into(),
+            insurer: None,
         }
     }
 

@@ -5,8 +5,19 @@
 //! Columns (English or the Japanese headers municipal systems use): `resident_id`/宛名番号,
 //! `name`/氏名, `name_kana`/カナ氏名, `birth_date`/生年月日, `sex`/性別, `address`/住所,
 //! `course`/コース, `booked_at`/予約時刻.
+//!
+//! Optional columns, the resident's insurer identity ([`InsurerIdentity`]):
+//! `insurer_number`/保険者番号, `insured_symbol`/被保険者証記号 (or 記号),
+//! `insured_number`/被保険者証番号 (or 番号), `insured_branch`/枝番,
+//! `ticket_number`/受診券整理番号, `ticket_expiry`/受診券有効期限. Without them, or with
+//! every one of them empty on a row, the resident has no identity (still a good row). Digits
+//! may be full-width and the expiry written `YYYY/MM/DD`; a row whose identity does not
+//! validate (保険者番号's 検証番号, 11-digit 受診券整理番号, 2-digit 枝番, a real expiry date,
+//! 記号・番号 of at most 20 characters) is reported with the field's name and not imported.
 
 use unicode_normalization::UnicodeNormalization;
+
+use checkup_protocol::insurer::{InsurerError, InsurerField, InsurerIdentity, Problem};
 
 use super::Resident;
 
@@ -52,20 +63,42 @@ const COLUMNS: [(&str, &[&str]); 8] = [
     ("booked_at", &["booked_at", "予約時刻", "予約時間"]),
 ];
 
-/// Decode the file: UTF-8 (BOM stripped) if valid, else Shift_JIS (CP932).
+/// The optional insurer columns, in [`InsurerField::ALL`] order.
+const INSURER_COLUMNS: [&[&str]; 6] = [
+    &["insurer_number", "保険者番号"],
+    &[
+        "insured_symbol",
+        "被保険者証記号",
+        "被保険者証等記号",
+        "記号",
+    ],
+    &[
+        "insured_number",
+        "被保険者証番号",
+        "被保険者証等番号",
+        "番号",
+    ],
+    &["insured_branch", "枝番"],
+    &["ticket_number", "受診券整理番号"],
+    &["ticket_expiry", "受診券有効期限"],
+];
+
+/// Decode the file: UTF-8 (BOM stripped) if valid, else Shift_JIS (CP932). Line ends are
+/// made LF: the csv crate numbers each record of a CRLF file (as Windows systems write
+/// them) one line early, and row errors must name the right line.
 pub fn decode(bytes: &[u8]) -> Result<String, ImportError> {
     if bytes.len() > MAX_ROSTER_BYTES {
         return Err(ImportError::TooLarge(bytes.len()));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok(s.to_owned());
+        return Ok(s.replace("\r\n", "\n"));
     }
     let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
     if had_errors {
         return Err(ImportError::Encoding);
     }
-    Ok(text.into_owned())
+    Ok(text.replace("\r\n", "\n"))
 }
 
 /// A CSV reader over decoded text (header row, trimmed fields, short rows allowed so they
@@ -87,13 +120,17 @@ fn csv_reader(text: &str) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), Imp
 pub fn parse(bytes: &[u8]) -> Result<(Vec<Resident>, Vec<RowError>), ImportError> {
     let text = decode(bytes)?;
     let (mut reader, headers) = csv_reader(&text)?;
-    let mut index = [0usize; 8];
-    for (i, (name, aliases)) in COLUMNS.iter().enumerate() {
-        index[i] = headers
+    let column = |aliases: &[&str]| {
+        headers
             .iter()
             .position(|h| aliases.contains(&h.trim_start_matches('\u{feff}')))
+    };
+    let mut index = [0usize; 8];
+    for (i, (name, aliases)) in COLUMNS.iter().enumerate() {
+        index[i] = column(aliases)
             .ok_or_else(|| ImportError::Header(format!("column {name} is missing")))?;
     }
+    let insurer_index = INSURER_COLUMNS.map(column);
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::HashMap::new();
@@ -118,7 +155,13 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Resident>, Vec<RowError>), ImportError
             });
             continue;
         }
-        match row(&field) {
+        let insurer_cells =
+            insurer_index.map(|i| i.and_then(|i| record.get(i)).unwrap_or("").to_owned());
+        let parsed = row(&field).and_then(|mut r| {
+            r.insurer = insurer(insurer_cells).map_err(|e| e.to_string())?;
+            Ok(r)
+        });
+        match parsed {
             Ok(r) => {
                 if let Some(first) = seen.insert(r.resident_id.clone(), line) {
                     errors.push(RowError {
@@ -192,7 +235,50 @@ fn row(field: &dyn Fn(usize) -> String) -> Result<Resident, String> {
         address,
         course,
         booked_at,
+        insurer: None,
     })
+}
+
+/// The insurer identity of a row from its cells (in [`InsurerField::ALL`] order, empty
+/// where the column is absent): none when every cell is empty. Full-width digits are read
+/// as digits; the expiry may be written `YYYY/MM/DD`.
+fn insurer(cells: [String; 6]) -> Result<Option<InsurerIdentity>, InsurerError> {
+    if cells.iter().all(String::is_empty) {
+        return Ok(None);
+    }
+    let [
+        insurer_number,
+        symbol,
+        number,
+        branch,
+        ticket_number,
+        ticket_expiry,
+    ] = cells;
+    let digits = |s: String| -> String { s.nfkc().collect() };
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    if insurer_number.is_empty() {
+        // The other fields mean nothing without the insurer they belong to.
+        return Err(InsurerError {
+            field: InsurerField::InsurerNumber,
+            problem: Problem::Empty,
+        });
+    }
+    let ticket_expiry = match some(ticket_expiry) {
+        None => None,
+        Some(e) => Some(parse_date(&e).ok_or(InsurerError {
+            field: InsurerField::TicketExpiry,
+            problem: Problem::NotADate { value: e },
+        })?),
+    };
+    InsurerIdentity::new(
+        digits(insurer_number),
+        some(symbol),
+        number,
+        some(branch).map(digits),
+        some(ticket_number).map(digits),
+        ticket_expiry,
+    )
+    .map(Some)
 }
 
 /// `YYYY-MM-DD` or `YYYY/MM/DD` (full-width digits accepted) → ISO, if a real date.
@@ -385,6 +471,157 @@ mod tests {
             ("62.5", "2025-11-20")
         );
         assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3, 4, 6]);
+    }
+
+    const INSURED_HEADER: &str = "resident_id,name,name_kana,birth_date,sex,address,course,booked_at,\
+        insurer_number,insured_symbol,insured_number,insured_branch,ticket_number,ticket_expiry\n";
+
+    fn insured_row(id: &str, insurer: &str) -> String {
+        format!(
+            "{id},山田　太郎,ヤマダ　タロウ,1960-01-01,male,みどり市,特定健診,09:00,{insurer}\n"
+        )
+    }
+
+    #[test]
+    fn insurer_identities_are_read_and_each_bad_field_is_reported_by_line() {
+        let rows = [
+            ("0000000001", "01130012,1234,56,01,26000000123,2027-03-31"),
+            // Full-width digits, a full-width 記号, a slashed expiry; no 枝番 or 受診券.
+            ("0000000002", "１３８０５７,みどり,７８,,,２０２７/３/３１"),
+            // No identity at all: still a good row.
+            ("0000000003", ",,,,,"),
+            ("0000000004", "01130013,1234,56,01,26000000123,2027-03-31"),
+            ("0000000005", "0113001,1234,56,01,26000000123,2027-03-31"),
+            (
+                "0000000006",
+                "01130012,１２３４５６７８９０１２３４５６７８９０１,56,01,26000000123,2027-03-31",
+            ),
+            ("0000000007", "01130012,1234,,01,26000000123,2027-03-31"),
+            ("0000000008", "01130012,1234,56,1,26000000123,2027-03-31"),
+            ("0000000009", "01130012,1234,56,01,2600000012,2027-03-31"),
+            ("0000000010", "01130012,1234,56,01,26000000123,2027-02-30"),
+            ("0000000011", ",1234,56,01,,"),
+        ];
+        let mut csv = INSURED_HEADER.to_owned();
+        for (id, insurer) in rows {
+            csv.push_str(&insured_row(id, insurer));
+        }
+        let (good, errors) = parse(csv.as_bytes()).expect("parses");
+        let ids: Vec<&str> = good.iter().map(|r| r.resident_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["0000000001", "0000000002", "0000000003"],
+            "{errors:?}"
+        );
+        let first = good[0].insurer.as_ref().expect("identity");
+        assert_eq!(
+            first,
+            &InsurerIdentity {
+                insurer_number: "01130012".into(),
+                symbol: Some("1234".into()),
+                number: "56".into(),
+                branch: Some("01".into()),
+                ticket_number: Some("26000000123".into()),
+                ticket_expiry: Some("2027-03-31".into()),
+            }
+        );
+        let second = good[1].insurer.as_ref().expect("identity");
+        assert_eq!(
+            (
+                second.insurer_number.as_str(),
+                second.symbol.as_deref(),
+                second.number.as_str(),
+                second.branch.as_deref(),
+                second.ticket_expiry.as_deref()
+            ),
+            ("138057", Some("みどり"), "７８", None, Some("2027-03-31"))
+        );
+        assert_eq!(good[2].insurer, None);
+        let expected = [
+            (5, "保険者番号 (insurer_number)"),
+            (6, "保険者番号 (insurer_number)"),
+            (7, "被保険者証記号 (insured_symbol)"),
+            (8, "被保険者証番号 (insured_number)"),
+            (9, "枝番 (insured_branch)"),
+            (10, "受診券整理番号 (ticket_number)"),
+            (11, "受診券有効期限 (ticket_expiry)"),
+            (12, "保険者番号 (insurer_number)"),
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:?}");
+        for (e, (line, field)) in errors.iter().zip(expected) {
+            assert_eq!(e.line, line, "{errors:?}");
+            assert!(e.reason.starts_with(field), "line {line}: {}", e.reason);
+        }
+        assert!(
+            errors[0].reason.contains("検証番号"),
+            "{}",
+            errors[0].reason
+        );
+    }
+
+    #[test]
+    fn japanese_insurer_headers_in_shift_jis_are_read() {
+        let text = "宛名番号,氏名,カナ氏名,生年月日,性別,住所,コース,予約時刻,保険者番号,記号,番号,枝番,受診券整理番号,受診券有効期限\r\n\
+                    0000000042,渡邊　健一,ワタナベ　ケンイチ,1958-04-22,男,みどり市緑町2丁目5番8号,特定健診,10:30,01040013,緑,１０２,00,26123456789,2027/03/31\r\n\
+                    0000000043,高橋　節子,タカハシ　セツコ,1952-03-14,女,みどり市,特定健診,10:35,01040014,緑,103,00,26123456789,2027/03/31\r\n";
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(std::str::from_utf8(&sjis).is_err(), "really Shift_JIS");
+        let (good, errors) = parse(&sjis).expect("parses");
+        assert_eq!(good.len(), 1, "{errors:?}");
+        let id = good[0].insurer.as_ref().expect("identity");
+        assert_eq!(id.insurer_number, "01040013");
+        assert_eq!(id.symbol.as_deref(), Some("緑"));
+        assert_eq!(id.number, "１０２");
+        assert_eq!(id.branch.as_deref(), Some("00"));
+        assert_eq!(id.ticket_number.as_deref(), Some("26123456789"));
+        assert_eq!(id.ticket_expiry.as_deref(), Some("2027-03-31"));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 3, "{errors:?} {good:?}");
+        assert!(
+            errors[0].reason.contains("保険者番号"),
+            "{}",
+            errors[0].reason
+        );
+    }
+
+    #[test]
+    fn a_roster_without_insurer_columns_has_no_identities() {
+        let csv = format!(
+            "{HEADER}0000000001,髙橋　節子,タカハシ　セツコ,1952-03-14,female,みどり市,特定健診,09:00\n"
+        );
+        let (good, errors) = parse(csv.as_bytes()).expect("parses");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(good[0].insurer, None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_insurer_cells_give_a_row_or_a_reason_naming_an_insurer_field(
+            cells in proptest::array::uniform6("[0-9０-９/\\-a-zあ]{0,14}"),
+        ) {
+            let mut csv = INSURED_HEADER.to_owned();
+            csv.push_str(&insured_row("0000000001", &cells.join(",")));
+            let (good, errors) = parse(csv.as_bytes()).expect("parses");
+            proptest::prop_assert_eq!(good.len() + errors.len(), 1);
+            if let Some(e) = errors.first() {
+                let named = InsurerField::ALL.iter().any(|f| e.reason.starts_with(&f.to_string()));
+                proptest::prop_assert!(named, "{}", e.reason);
+            } else if let Some(id) = &good[0].insurer {
+                proptest::prop_assert_eq!(id.validate(), Ok(()));
+            }
+        }
+    }
+
+    #[test]
+    fn row_errors_of_crlf_files_name_the_right_line() {
+        let csv = format!(
+            "{}0000000001,山田　太郎,ヤマダ　タロウ,1950-01-01,male,住所,特定健診,09:00\r\n\
+             0000000002,山田　次郎,ヤマダ　ジロウ,1950-02-30,male,住所,特定健診,09:05\r\n",
+            HEADER.replace('\n', "\r\n")
+        );
+        let (good, errors) = parse(csv.as_bytes()).expect("parses");
+        assert_eq!(good.len(), 1);
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod import;
 use std::path::Path;
 use std::sync::Mutex;
 
+use checkup_protocol::InsurerIdentity;
 use checkup_protocol::central::PreAnswer;
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -36,6 +37,10 @@ pub struct Resident {
     pub course: String,
     /// Booked time slot, `HH:MM`.
     pub booked_at: String,
+    /// Who insures the resident (保険者番号, 記号・番号・枝番, 受診券), when the roster has
+    /// the insurer columns; check-in carries it to central on the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer: Option<InsurerIdentity>,
 }
 
 /// An earlier result of a booked resident (last year's checkup), provisioned with the roster.
@@ -82,6 +87,15 @@ impl Roster {
                 resident_id TEXT PRIMARY KEY, checkup TEXT NOT NULL, lang TEXT NOT NULL,
                 answers TEXT NOT NULL, answered_ms INTEGER NOT NULL)",
         )?;
+        // The insurer identity (JSON), added after the first rosters were written.
+        let has_insurer: bool = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('residents') WHERE name = 'insurer'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_insurer {
+            conn.execute_batch("ALTER TABLE residents ADD COLUMN insurer TEXT")?;
+        }
         Ok(Roster {
             conn: Mutex::new(conn),
         })
@@ -97,9 +111,17 @@ impl Roster {
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO residents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT OR REPLACE INTO residents (resident_id, name, name_kana, birth_date, sex,
+                   address, course, booked_at, insurer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for r in residents {
+                let insurer = r
+                    .insurer
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                 stmt.execute(params![
                     r.resident_id,
                     r.name,
@@ -108,7 +130,8 @@ impl Roster {
                     r.sex,
                     r.address,
                     r.course,
-                    r.booked_at
+                    r.booked_at,
+                    insurer
                 ])?;
             }
         }
@@ -142,7 +165,8 @@ impl Roster {
     pub fn all(&self) -> Result<Vec<Resident>, rusqlite::Error> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at
+            "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at,
+                    insurer
              FROM residents ORDER BY resident_id",
         )?;
         let rows = stmt.query_map([], Self::from_row)?;
@@ -206,6 +230,17 @@ impl Roster {
             address: r.get(5)?,
             course: r.get(6)?,
             booked_at: r.get(7)?,
+            insurer: match r.get::<_, Option<String>>(8)? {
+                None => None,
+                // Written by `upsert` from a validated identity.
+                Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        8,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?),
+            },
         })
     }
 
@@ -291,7 +326,8 @@ impl Roster {
         use rusqlite::OptionalExtension;
         self.conn()
             .query_row(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, course, booked_at,
+                        insurer
                  FROM residents WHERE resident_id = ?1",
                 [resident_id],
                 Self::from_row,

@@ -250,8 +250,31 @@ impl Core {
         id: Option<Uuid>,
         body: EventBody,
     ) -> Result<Outcome, VenueError> {
+        let body = self.with_roster_insurer(body)?;
         self.decide_and_append(staff, id, body, Route::Raw, &|a, b| a == b)
             .await
+    }
+
+    /// A session opened as a raw draft carries the roster's insurer identity, as a check-in
+    /// does: a draft naming none gets the roster's; one naming another is refused (staff
+    /// do not type who insures a resident). Other events pass unchanged, and so does the
+    /// opening of a resident not on the roster (the day's rules refuse it).
+    fn with_roster_insurer(&self, body: EventBody) -> Result<EventBody, VenueError> {
+        let EventBody::SessionOpened(mut o) = body else {
+            return Ok(body);
+        };
+        if let Some(resident) = self.roster.get(&o.resident_id)? {
+            match (&o.insurer, resident.insurer) {
+                (None, from_roster) => o.insurer = from_roster,
+                (Some(given), Some(from_roster)) if *given == from_roster => {}
+                (Some(_), _) => {
+                    return Err(VenueError::Mismatch(
+                        "保険者情報は名簿のものが記録されます / the insurer identity of a session is the roster's, not typed in".into(),
+                    ));
+                }
+            }
+        }
+        Ok(EventBody::SessionOpened(o))
     }
 
     /// Check a resident in. A retried check-in (same id, same resident and card) gets the
@@ -276,6 +299,7 @@ impl Core {
             resident_id: resident.resident_id,
             stations,
             card: c.card,
+            insurer: resident.insurer,
         });
         // A retry carries a fresh session id: it is the same check-in when it names the
         // same resident and card.

@@ -570,6 +570,7 @@ mod tests {
                     StationKind::Doctor,
                 ],
                 card: None,
+                insurer: None,
             }),
         )];
         let mut ids = Vec::new();
@@ -758,6 +759,7 @@ mod tests {
                 resident_id: RESIDENT.into(),
                 stations: vec![q],
                 card: None,
+                insurer: None,
             }),
         );
         let answer = |n: u64, code: &str| {

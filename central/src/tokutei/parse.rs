@@ -1,0 +1,641 @@
+//! Reading 特定健診 documents and archives back: an hc08 DATA file into an [`Examinee`]
+//! (and the institution that wrote it), a whole archive (zip) into its index and documents.
+//! Used for the round trip of our own exports and to import a resident's record written by
+//! another municipality's central or any system that speaks the standard.
+//!
+//! The reader is strict about structure it relies on (the root element and namespace, the
+//! insurer ids, sex, dates, item codes and value types) and says which part is wrong;
+//! elements it does not use are skipped. No input makes it panic: depth and size are bounded.
+
+use std::io::Read;
+
+use quick_xml::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use time::{Date, Month};
+
+use super::archive::{INDEX_FILE, IndexInfo, MHLW_NS, OID_AGENCY, Receiver};
+use super::cda::{
+    DOCTOR_JUDGEMENT, HL7_NS, OID_BRANCH, OID_INSTITUTION, OID_INSURER, OID_NUMBER, OID_SYMBOL,
+    OID_TICKET_PREFIX,
+};
+use super::items::{ItemTable, XmlType};
+use super::model::{Examinee, InsurerRef, Obs, ObsValue, Sender, Sex};
+
+/// Nesting deeper than this is refused (hc08 documents nest about 12 deep).
+const MAX_DEPTH: usize = 64;
+/// A DATA file larger than this is refused.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// An archive with more entries than this is refused.
+pub const MAX_ARCHIVE_ENTRIES: usize = 200_000;
+
+/// Why a document or archive could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not well-formed XML.
+    #[error("{file}: not well-formed XML at byte {position}: {message}")]
+    Xml {
+        /// The file.
+        file: String,
+        /// Byte offset.
+        position: u64,
+        /// The XML reader's message.
+        message: String,
+    },
+    /// Well-formed, but not the document expected.
+    #[error("{file}: {message}")]
+    Structure {
+        /// The file.
+        file: String,
+        /// What is wrong, naming the element.
+        message: String,
+    },
+    /// The zip is unreadable.
+    #[error("{file}: not a readable zip archive: {message}")]
+    Zip {
+        /// The archive.
+        file: String,
+        /// The zip reader's message.
+        message: String,
+    },
+    /// Reading failed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// A parsed element: local name, namespace, attributes by local name, children and text.
+#[derive(Debug, Default)]
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) ns: Option<String>,
+    pub(crate) attrs: Vec<(String, String)>,
+    pub(crate) children: Vec<Node>,
+    pub(crate) text: String,
+}
+
+impl Node {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    pub(crate) fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    pub(crate) fn path(&self, names: &[&str]) -> Option<&Node> {
+        names.iter().try_fold(self, |n, name| n.child(name))
+    }
+}
+
+/// Parse XML bytes into a tree.
+pub(crate) fn parse_tree(file: &str, bytes: &[u8]) -> Result<Node, ParseError> {
+    let xml_err = |position: u64, message: String| ParseError::Xml {
+        file: file.to_owned(),
+        position,
+        message,
+    };
+    let mut reader = NsReader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut stack: Vec<Node> = Vec::new();
+    let mut root: Option<Node> = None;
+    loop {
+        let position = reader.buffer_position();
+        let (ns, event) = reader
+            .read_resolved_event_into(&mut buf)
+            .map_err(|e| xml_err(position, e.to_string()))?;
+        let ns = match ns {
+            ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
+            _ => None,
+        };
+        match event {
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
+                return Err(xml_err(position, "content after the root element".into()));
+            }
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(xml_err(
+                        position,
+                        format!("nesting deeper than {MAX_DEPTH}"),
+                    ));
+                }
+                let mut node = Node {
+                    name: e.local_name().as_ref().to_owned(),
+                    ns,
+                    ..Node::default()
+                };
+                for a in e.attributes() {
+                    let a = a.map_err(|e| xml_err(position, e.to_string()))?;
+                    let key = a.key.local_name();
+                    let key = key.as_ref().to_owned();
+                    if a.key.as_ref().starts_with("xmlns") {
+                        continue;
+                    }
+                    let value = a
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| xml_err(position, e.to_string()))?
+                        .into_owned();
+                    node.attrs.push((key, value));
+                }
+                if matches!(event, Event::Empty(_)) {
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(node),
+                        None => root = Some(node),
+                    }
+                } else {
+                    stack.push(node);
+                }
+            }
+            Event::End(_) => {
+                let Some(node) = stack.pop() else {
+                    return Err(xml_err(position, "unbalanced end tag".into()));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => root = Some(node),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => {
+                        let name = r.xml10_content();
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| xml_err(position, format!("unknown entity &{name};")))?
+                            .to_owned()
+                    }
+                    Err(e) => return Err(xml_err(position, e.to_string())),
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&resolved);
+                }
+            }
+            Event::DocType(_) => {
+                return Err(xml_err(position, "a DOCTYPE is not allowed".into()));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !stack.is_empty() {
+        return Err(xml_err(
+            reader.buffer_position(),
+            "unclosed elements at the end".into(),
+        ));
+    }
+    root.ok_or_else(|| xml_err(0, "no root element".into()))
+}
+
+fn structure(file: &str, message: impl Into<String>) -> ParseError {
+    ParseError::Structure {
+        file: file.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Parse `YYYYMMDD` (a longer timestamp keeps its first eight digits).
+pub fn parse_yyyymmdd(s: &str) -> Option<Date> {
+    let digits = s.get(..8)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = digits[..4].parse().ok()?;
+    let month: u8 = digits[4..6].parse().ok()?;
+    let day: u8 = digits[6..8].parse().ok()?;
+    Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
+}
+
+/// One document read back: the examinee and the institution that wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedDocument {
+    /// The examinee (its `resident_id` is empty: the standard does not carry it).
+    pub examinee: Examinee,
+    /// The file creator (`author/assignedAuthor/representedOrganization`): where the record
+    /// came from.
+    pub author: Sender,
+    /// The document's creation date.
+    pub created: Date,
+}
+
+fn date_attr(file: &str, node: Option<&Node>, what: &str) -> Result<Date, ParseError> {
+    let value = node
+        .and_then(|n| n.attr("value"))
+        .ok_or_else(|| structure(file, format!("{what} is missing")))?;
+    parse_yyyymmdd(value).ok_or_else(|| structure(file, format!("{what} {value:?} is not a date")))
+}
+
+fn organization(file: &str, org: Option<&Node>) -> Result<Sender, ParseError> {
+    let org = org.ok_or_else(|| {
+        structure(
+            file,
+            "author/assignedAuthor/representedOrganization is missing",
+        )
+    })?;
+    let number = org
+        .children("id")
+        .find(|id| id.attr("root") == Some(OID_INSTITUTION))
+        .and_then(|id| id.attr("extension"))
+        .ok_or_else(|| {
+            structure(
+                file,
+                "the author organization has no 機関番号 id (root 1.2.392.200119.6.102)",
+            )
+        })?;
+    let (postal_code, address) = read_addr(org.child("addr"));
+    Ok(Sender {
+        institution_number: number.to_owned(),
+        name: org
+            .child("name")
+            .map(|n| n.text.trim().to_owned())
+            .unwrap_or_default(),
+        telephone: org
+            .child("telecom")
+            .and_then(|t| t.attr("value"))
+            .map(|v| v.strip_prefix("tel:").unwrap_or(v).to_owned()),
+        postal_code,
+        address,
+    })
+}
+
+fn read_addr(addr: Option<&Node>) -> (Option<String>, Option<String>) {
+    let Some(addr) = addr else {
+        return (None, None);
+    };
+    let postal = addr.child("postalCode").map(|p| p.text.trim().to_owned());
+    let text = addr.text.trim();
+    (postal, (!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Read one hc08 DATA file. `table` gives each item's XML type, so a value of the wrong
+/// type is refused by name.
+pub fn parse_document(
+    file: &str,
+    bytes: &[u8],
+    table: &ItemTable,
+) -> Result<ParsedDocument, ParseError> {
+    let root = parse_tree(file, bytes)?;
+    if root.name != "ClinicalDocument" || root.ns.as_deref() != Some(HL7_NS) {
+        return Err(structure(
+            file,
+            format!(
+                "the root is {{{}}}{}, not {{{HL7_NS}}}ClinicalDocument",
+                root.ns.as_deref().unwrap_or(""),
+                root.name
+            ),
+        ));
+    }
+    let created = date_attr(file, root.child("effectiveTime"), "effectiveTime")?;
+    let role = root
+        .path(&["recordTarget", "patientRole"])
+        .ok_or_else(|| structure(file, "recordTarget/patientRole is missing"))?;
+    let id = |oid: &str| {
+        role.children("id")
+            .find(|i| i.attr("root") == Some(oid))
+            .and_then(|i| i.attr("extension"))
+            .map(str::to_owned)
+    };
+    let insurer_number = id(OID_INSURER).ok_or_else(|| {
+        structure(
+            file,
+            "patientRole has no 保険者番号 id (root 1.2.392.200119.6.101)",
+        )
+    })?;
+    let number = id(OID_NUMBER).ok_or_else(|| {
+        structure(
+            file,
+            "patientRole has no 被保険者証番号 id (root 1.2.392.200119.6.205)",
+        )
+    })?;
+    let (postal_code, address) = read_addr(role.child("addr"));
+    let patient = role
+        .child("patient")
+        .ok_or_else(|| structure(file, "patientRole/patient is missing"))?;
+    let name_kana = patient
+        .child("name")
+        .map(|n| n.text.trim().to_owned())
+        .ok_or_else(|| structure(file, "patient/name is missing"))?;
+    let sex_code = patient
+        .child("administrativeGenderCode")
+        .and_then(|g| g.attr("code"))
+        .unwrap_or("");
+    let sex = Sex::from_code(sex_code).ok_or_else(|| {
+        structure(
+            file,
+            format!("administrativeGenderCode {sex_code:?} is not 1 or 2"),
+        )
+    })?;
+    let birth_date = date_attr(file, patient.child("birthTime"), "patient/birthTime")?;
+    let author = organization(
+        file,
+        root.path(&["author", "assignedAuthor", "representedOrganization"]),
+    )?;
+
+    let mut ticket_number = None;
+    let mut ticket_expiry = None;
+    for p in root.children("participant") {
+        if p.attr("typeCode") != Some("HLD") {
+            continue;
+        }
+        if let Some(high) = p.path(&["time", "high"]) {
+            ticket_expiry = Some(date_attr(file, Some(high), "participant/time/high")?);
+        }
+        if let Some(tid) = p
+            .path(&["associatedEntity"])
+            .into_iter()
+            .flat_map(|a| a.children("id"))
+            .find(|i| {
+                i.attr("root")
+                    .is_some_and(|r| r.starts_with(OID_TICKET_PREFIX))
+            })
+        {
+            ticket_number = tid.attr("extension").map(str::to_owned);
+        }
+    }
+    let checkup_date = date_attr(
+        file,
+        root.path(&["documentationOf", "serviceEvent", "effectiveTime"]),
+        "documentationOf/serviceEvent/effectiveTime",
+    )?;
+
+    let body = root
+        .path(&["component", "structuredBody"])
+        .ok_or_else(|| structure(file, "component/structuredBody is missing"))?;
+    let mut observations = Vec::new();
+    let mut doctor_name = None;
+    for section in body
+        .children("component")
+        .filter_map(|c| c.child("section"))
+    {
+        for entry in section.children("entry") {
+            let obs = entry
+                .child("observation")
+                .ok_or_else(|| structure(file, "an entry has no observation"))?;
+            let is_group = obs
+                .child("code")
+                .is_some_and(|c| c.attr("nullFlavor").is_some());
+            if is_group {
+                for rel in obs.children("entryRelationship") {
+                    let member = rel.child("observation").ok_or_else(|| {
+                        structure(file, "an entryRelationship has no observation")
+                    })?;
+                    observations.push(read_observation(file, member, table, &mut doctor_name)?);
+                }
+            } else {
+                observations.push(read_observation(file, obs, table, &mut doctor_name)?);
+            }
+        }
+    }
+
+    Ok(ParsedDocument {
+        examinee: Examinee {
+            resident_id: String::new(),
+            name_kana,
+            sex,
+            birth_date,
+            postal_code,
+            address,
+            insurer: InsurerRef {
+                insurer_number,
+                symbol: id(OID_SYMBOL),
+                number,
+                branch: id(OID_BRANCH),
+                ticket_number,
+                ticket_expiry,
+            },
+            checkup_date,
+            observations,
+            doctor_name,
+        },
+        author,
+        created,
+    })
+}
+
+fn read_observation(
+    file: &str,
+    obs: &Node,
+    table: &ItemTable,
+    doctor_name: &mut Option<String>,
+) -> Result<Obs, ParseError> {
+    let code = obs
+        .child("code")
+        .and_then(|c| c.attr("code"))
+        .ok_or_else(|| structure(file, "an observation has no code"))?;
+    let item = table
+        .get(code)
+        .ok_or_else(|| structure(file, format!("item {code} is not in the item table")))?;
+    if code == DOCTOR_JUDGEMENT
+        && let Some(name) = obs.path(&["author", "assignedAuthor", "assignedPerson", "name"])
+    {
+        *doctor_name = Some(name.text.trim().to_owned());
+    }
+    let value = if obs.attr("negationInd") == Some("true") {
+        ObsValue::NotDone
+    } else {
+        let v = obs
+            .child("value")
+            .ok_or_else(|| structure(file, format!("item {code} ({}) has no value", item.name)))?;
+        if v.attr("nullFlavor").is_some() {
+            ObsValue::Unmeasurable
+        } else {
+            let ty = v.attr("type").unwrap_or("");
+            if ty != item.xml_type.as_str() {
+                return Err(structure(
+                    file,
+                    format!(
+                        "item {code} ({}) has xsi:type {ty:?}, the table says {}",
+                        item.name, item.xml_type
+                    ),
+                ));
+            }
+            let missing = |attr: &str| {
+                structure(
+                    file,
+                    format!("item {code} ({}) has no value/@{attr}", item.name),
+                )
+            };
+            match &item.xml_type {
+                XmlType::Pq => {
+                    ObsValue::Quantity(v.attr("value").ok_or_else(|| missing("value"))?.to_owned())
+                }
+                XmlType::Cd | XmlType::Co => {
+                    ObsValue::Coded(v.attr("code").ok_or_else(|| missing("code"))?.to_owned())
+                }
+                XmlType::St => ObsValue::Text(v.text.clone()),
+                XmlType::Other(t) => {
+                    return Err(structure(
+                        file,
+                        format!("item {code} has type {t}, which this reader does not know"),
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Obs::new(code, value))
+}
+
+/// A whole archive read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedArchive {
+    /// The root folder (= the archive's name without `.zip`).
+    pub root: String,
+    /// `ix08_V08.xml`.
+    pub index: IndexInfo,
+    /// Every `DATA/*.xml`, by file name, in the archive's order.
+    pub documents: Vec<(String, ParsedDocument)>,
+}
+
+/// Read an index file.
+pub fn parse_index(file: &str, bytes: &[u8]) -> Result<IndexInfo, ParseError> {
+    let root = parse_tree(file, bytes)?;
+    if root.name != "index" || root.ns.as_deref() != Some(MHLW_NS) {
+        return Err(structure(
+            file,
+            format!(
+                "the root is {{{}}}{}, not {{{MHLW_NS}}}index",
+                root.ns.as_deref().unwrap_or(""),
+                root.name
+            ),
+        ));
+    }
+    let code = |name: &str| -> Result<u8, ParseError> {
+        let c = root
+            .child(name)
+            .and_then(|n| n.attr("code"))
+            .ok_or_else(|| structure(file, format!("{name}/@code is missing")))?;
+        c.parse()
+            .map_err(|_| structure(file, format!("{name}/@code {c:?} is not a number")))
+    };
+    let sender_id = root
+        .path(&["sender", "id"])
+        .ok_or_else(|| structure(file, "sender/id is missing"))?;
+    let receiver = match root.path(&["receiver", "id"]) {
+        None => None,
+        Some(r) => {
+            let ext = r.attr("extension").unwrap_or("").to_owned();
+            Some(match r.attr("root") {
+                Some(OID_AGENCY) => Receiver::Agency(ext),
+                Some(OID_INSURER) => Receiver::Insurer(ext),
+                other => {
+                    return Err(structure(
+                        file,
+                        format!("receiver/id/@root {other:?} is not an insurer or agency OID"),
+                    ));
+                }
+            })
+        }
+    };
+    let total = root
+        .child("totalRecordCount")
+        .and_then(|n| n.attr("value"))
+        .ok_or_else(|| structure(file, "totalRecordCount is missing"))?;
+    Ok(IndexInfo {
+        interaction_type: code("interactionType")?,
+        creation_date: date_attr(file, root.child("creationTime"), "creationTime")?,
+        sender_root: sender_id.attr("root").unwrap_or("").to_owned(),
+        sender: sender_id.attr("extension").unwrap_or("").to_owned(),
+        receiver,
+        service_event_type: code("serviceEventType")?,
+        total_record_count: total
+            .parse()
+            .map_err(|_| structure(file, format!("totalRecordCount {total:?} is not a number")))?,
+    })
+}
+
+/// Read a zipped archive: its index and every DATA file (claims and XSDs are skipped).
+pub fn parse_archive(
+    file: &str,
+    bytes: &[u8],
+    table: &ItemTable,
+) -> Result<ParsedArchive, ParseError> {
+    let zip_err = |e: zip::result::ZipError| ParseError::Zip {
+        file: file.to_owned(),
+        message: e.to_string(),
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_err)?;
+    if archive.len() > MAX_ARCHIVE_ENTRIES {
+        return Err(structure(
+            file,
+            format!("more than {MAX_ARCHIVE_ENTRIES} entries"),
+        ));
+    }
+    let mut root: Option<String> = None;
+    let mut index = None;
+    let mut documents = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(zip_err)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().map_err(zip_err)?.into_owned();
+        let Some((top, rest)) = name.split_once('/') else {
+            return Err(structure(
+                file,
+                format!("{name} is not inside the archive's root folder"),
+            ));
+        };
+        match &root {
+            None => root = Some(top.to_owned()),
+            Some(r) if r != top => {
+                return Err(structure(
+                    file,
+                    format!("{name} is outside the root folder {r}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        let is_data = rest.starts_with("DATA/") && rest.ends_with(".xml");
+        if rest != INDEX_FILE && !is_data {
+            continue;
+        }
+        if entry.size() > MAX_DOCUMENT_BYTES {
+            return Err(structure(
+                file,
+                format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+        let mut content = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        (&mut entry)
+            .take(MAX_DOCUMENT_BYTES + 1)
+            .read_to_end(&mut content)
+            .map_err(|source| ParseError::Io {
+                file: name.clone(),
+                source,
+            })?;
+        if rest == INDEX_FILE {
+            index = Some(parse_index(&name, &content)?);
+        } else {
+            let doc_name = rest.trim_start_matches("DATA/").to_owned();
+            documents.push((doc_name, parse_document(&name, &content, table)?));
+        }
+    }
+    let root = root.ok_or_else(|| structure(file, "the archive is empty"))?;
+    let index = index.ok_or_else(|| structure(file, format!("{root}/{INDEX_FILE} is missing")))?;
+    Ok(ParsedArchive {
+        root,
+        index,
+        documents,
+    })
+}

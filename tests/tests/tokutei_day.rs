@@ -1,0 +1,424 @@
+//! A checkup day to the national standard, with real processes: a demo box forwarding to a
+//! demo central (plain HTTP, `--insecure-dev`). The venue admin imports a roster with the
+//! residents' insurer identities (Japanese headers); reception checks three residents in;
+//! each station records its items, the questionnaire is answered; the box forwards. Central
+//! gets its register, and `checkup-central export tokutei` (exactly as an operator runs it)
+//! writes the insurer's archive. Every file of it is then checked by `xmllint --schema`
+//! against MHLW's XSDs in `../shared/standards/tokutei-v4/XSD`, and the archive read back
+//! gives the values, codes and units central holds. An insurer with no checkups, and a
+//! period with a record that fails the standard's rules, are refused with every failure
+//! listed and nothing written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use checkup_central::tokutei::items::ItemTable;
+use checkup_central::tokutei::model::ObsValue;
+use checkup_central::tokutei::parse::parse_archive;
+use checkup_protocol::NodeKey;
+use checkup_tests::{Process, binary};
+use serde_json::{Value, json};
+
+/// Two insurers: a 協会けんぽ branch (8 digits) and a 国保 (6 digits).
+const KYOKAI: &str = "01130012";
+const KOKUHO: &str = "138057";
+
+/// The residents of the day: id, kana, birth, sex, insurer, 記号, 番号, 枝番, 受診券.
+const PEOPLE: [(&str, &str, &str, &str, &str, &str, &str, &str, &str); 3] = [
+    (
+        "0009100001",
+        "ヤマダ　タロウ",
+        "1961-05-20",
+        "男",
+        KYOKAI,
+        "記号１",
+        "1234",
+        "01",
+        "24000000001",
+    ),
+    (
+        "0009100002",
+        "スズキ　ハナコ",
+        "1970-09-03",
+        "女",
+        KYOKAI,
+        "",
+        "5678",
+        "02",
+        "24000000002",
+    ),
+    (
+        "0009100003",
+        "サトウ　ジロウ",
+        "1955-01-15",
+        "男",
+        KOKUHO,
+        "みどり",
+        "9012",
+        "",
+        "",
+    ),
+];
+
+fn standards() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards/tokutei-v4")
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Client {
+    async fn login(base: &str, path: &str, body: Value) -> Client {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("login");
+        assert!(r.status().is_success(), "login {body}: {}", r.status());
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Client {
+            http,
+            base: base.to_owned(),
+            cookie,
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<(Vec<u8>, &str)>) -> (u16, Value) {
+        let mut rq = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+;
+        if let Some((b, ct)) = body {
+            rq = rq.header("content-type", ct).body(b);
+        }
+        let r = rq.send().await.expect("request");
+        let st = r.status().as_u16();
+        let v = r.json().await.unwrap_or(Value::Null);
+        (st, v)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(
+            reqwest::Method::POST,
+            path,
+            Some((body.to_string().into_bytes(), "application/json")),
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn event(kind: &str, payload: Value) -> Value {
+    json!({"id": uuid::Uuid::now_v7(), "body": {"kind": kind, "payload": payload}})
+}
+
+async fn record(c: &Client, session: &Value, resident: &str, station: &str, items: &[(&str, Value, &str)]) {
+    for (code, value, unit) in items {
+        let (st, v) = c
+            .post(
+                "/api/events",
+                &event(
+                    "measurement_recorded",
+                    json!({"session_id": session, "resident_id": resident, "station": station,
+                           "item_code": code, "value": value, "unit": unit, "confirmed": true}),
+                ),
+            )
+            .await;
+        assert_eq!(st, 201, "{station} {code}: {v}");
+    }
+    let (st, v) = c
+        .post(
+            "/api/events",
+            &event(
+                "station_visited",
+                json!({"session_id": session, "resident_id": resident, "station": station, "confirmed": true}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{station} sign-off: {v}");
+}
+
+fn xmllint(schema: &Path, file: &Path) {
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(schema)
+        .arg(file)
+        .output()
+        .expect("xmllint (libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "xmllint {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn unzip(zip: &Path, into: &Path) -> Vec<PathBuf> {
+    let f = std::fs::File::open(zip).expect("zip");
+    let mut a = zip::ZipArchive::new(f).expect("a zip archive");
+    let mut files = Vec::new();
+    for i in 0..a.len() {
+        let mut e = a.by_index(i).expect("entry");
+        let Some(name) = e.enclosed_name() else {
+            panic!("an entry outside the archive: {}", e.name());
+        };
+        let path = into.join(name);
+        if e.is_dir() {
+            continue;
+        }
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        let mut out = std::fs::File::create(&path).expect("file");
+        std::io::copy(&mut e, &mut out).expect("copy");
+        files.push(path);
+    }
+    files
+}
+
+fn export(central_data: &str, insurer: &str, day: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(binary("checkup-central", "checkup-central").expect("binary"))
+        .args(["export", "tokutei", "--data-dir", central_data, "--insurer", insurer])
+        .args(["--from", day, "--to", day, "--xsd-dir"])
+        .arg(standards().join("XSD"))
+        .arg("--out")
+        .arg(out)
+        .args(["--sender", "1312345678", "--sender-name", "みどり市保健センター"])
+        .args(extra)
+        .output()
+        .expect("export")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
+    let dir = tempfile::tempdir().expect("dir");
+    let box_dir = dir.path().join("box");
+    std::fs::create_dir_all(&box_dir).expect("dir");
+    let key = NodeKey::generate();
+    std::fs::write(box_dir.join("node.key"), key.to_bytes()).expect("key");
+    let central_data = dir.path().join("central").display().to_string();
+    let box_data = box_dir.display().to_string();
+    let mut central = Process::start(
+        &binary("checkup-central", "checkup-central").expect("binary"),
+        &[
+            "demo",
+            "--insecure-dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &central_data,
+            "--edge-data-dir",
+            &box_data,
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("central");
+    let mut edge = Process::start(
+        &binary("checkup-edge", "checkup-edge").expect("binary"),
+        &[
+            "demo",
+            "--insecure-dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-port",
+            "0",
+            "--data-dir",
+            &box_data,
+            "--central-url",
+            &central.url,
+            "--central-secret",
+            "demo-forwarding-secret",
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("box");
+    let bx = edge.url.trim_end_matches('/').to_owned();
+    let cx = central.url.trim_end_matches('/').to_owned();
+
+    // The roster with the insurer identities, under the Japanese headers municipal systems use.
+    let admin = Client::login(&bx, "/api/login", json!({"staff_id": "A001", "pin": "9991"})).await;
+    let mut csv = String::from(
+        "宛名番号,氏名,カナ氏名,生年月日,性別,住所,コース,予約時刻,保険者番号,被保険者証記号,被保険者証番号,枝番,受診券整理番号\n",
+    );
+    for (i, p) in PEOPLE.iter().enumerate() {
+        csv.push_str(&format!(
+            "{},{},{},{},{},みどり市緑町{}番,特定健診,09:{:02},{},{},{},{},{}\n",
+            p.0, p.1, p.1, p.2, p.3, i + 1, 10 * i, p.4, p.5, p.6, p.7, p.8
+        ));
+    }
+    let (st, v) = admin
+        .send(reqwest::Method::POST, "/api/roster/import", Some((csv.into_bytes(), "text/csv")))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["added"].as_u64().unwrap_or(0) + v["updated"].as_u64().unwrap_or(0), 3, "{v}");
+
+    // The day: check-in, every station, the questionnaire.
+    let reception = Client::login(&bx, "/api/login", json!({"staff_id": "R001", "pin": "1111"})).await;
+    let measure = Client::login(&bx, "/api/login", json!({"staff_id": "S001", "pin": "2221"})).await;
+    let bp = Client::login(&bx, "/api/login", json!({"staff_id": "S002", "pin": "2222"})).await;
+    let lab = Client::login(&bx, "/api/login", json!({"staff_id": "S003", "pin": "2223"})).await;
+    let nurse = Client::login(&bx, "/api/login", json!({"staff_id": "N001", "pin": "3331"})).await;
+    let (_, q) = nurse.get("/api/questionnaire?lang=ja").await;
+    let questions = q["items"].as_array().expect("items").clone();
+    assert_eq!(questions.len(), 22);
+    let mut sessions = Vec::new();
+    for (i, p) in PEOPLE.iter().enumerate() {
+        let (st, opened) = reception
+            .post("/api/reception/check-in", &json!({"id": uuid::Uuid::now_v7(), "resident_id": p.0}))
+            .await;
+        assert_eq!(st, 201, "{opened}");
+        let s = opened["session_id"].clone();
+        let f = i as f64;
+        record(&measure, &s, p.0, "measurement", &[
+            ("9N001000000000001", json!(160.0 + 5.0 * f), "cm"),
+            ("9N006000000000001", json!(58.5 + 9.0 * f), "kg"),
+            ("9N016160100000001", json!(80.0 + 6.0 * f), "cm"),
+        ]).await;
+        record(&bp, &s, p.0, "blood_pressure", &[
+            ("9A751000000000001", json!(118.0 + 12.0 * f), "mm[Hg]"),
+            ("9A761000000000001", json!(74.0 + 6.0 * f), "mm[Hg]"),
+            ("9A752000000000001", json!(121.0 + 12.0 * f), "mm[Hg]"),
+            ("9A762000000000001", json!(77.0 + 6.0 * f), "mm[Hg]"),
+        ]).await;
+        record(&lab, &s, p.0, "urine", &[
+            ("1A020000000191111", json!(["-", "±", "+"][i]), ""),
+            ("1A010000000191111", json!("-"), ""),
+        ]).await;
+        record(&lab, &s, p.0, "blood_draw", &[
+            ("3D046000001999902", json!(5.2 + 0.4 * f), "%"),
+        ]).await;
+        // The questionnaire, asked at 問診: every item, a different answer per resident.
+        let answers: Vec<Value> = questions
+            .iter()
+            .enumerate()
+            .map(|(n, q)| {
+                let a = q["answers"].as_array().expect("answers");
+                json!({"item_code": q["code"], "code": a[(n + i) % a.len()]["code"]})
+            })
+            .collect();
+        let (st, v) = nurse
+            .post(
+                &format!("/api/questionnaire/sessions/{}/answers", s.as_str().expect("id")),
+                &json!({"via": "tablet", "lang": "ja", "answers": answers}),
+            )
+            .await;
+        assert!(st == 200 || st == 201, "answers: {st} {v}");
+        record(&nurse, &s, p.0, "questionnaire", &[]).await;
+        sessions.push(s);
+    }
+
+    // Central: its register, then the box's forwarding.
+    let clerk = Client::login(&cx, "/v1/login", json!({"staff_id": "C001", "pin": "1234"})).await;
+    let mut register = String::from("resident_id,name,name_kana,birth_date,sex,address\n");
+    for p in PEOPLE {
+        register.push_str(&format!("{},{},{},{},{},みどり市\n", p.0, p.1, p.1, p.2, if p.3 == "男" { "male" } else { "female" }));
+    }
+    let (st, v) = clerk
+        .send(reqwest::Method::POST, "/v1/residents", Some((register.into_bytes(), "text/csv")))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want_items = 3 + 4 + 2 + 1 + 22;
+    let mut held: BTreeMap<String, Value> = BTreeMap::new();
+    loop {
+        held.clear();
+        for p in PEOPLE {
+            let (_, r) = clerk.get(&format!("/v1/residents/{}/record", p.0)).await;
+            held.insert(p.0.to_owned(), r);
+        }
+        let complete = held.values().all(|r| {
+            r["checkups"].as_array().and_then(|c| c.first()).and_then(|c| c["items"].as_array()).is_some_and(|x| x.len() >= want_items)
+        });
+        if complete {
+            break;
+        }
+        assert!(Instant::now() < deadline, "central has not got the day: {held:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let day = held[PEOPLE[0].0]["checkups"][0]["date"].as_str().expect("date").to_owned();
+
+    // The export, as an operator runs it.
+    let out = dir.path().join("out");
+    let run = export(&central_data, KYOKAI, &day, &out, &[]);
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(run.status.success(), "export: {stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    let zip = PathBuf::from(stdout.trim());
+    let name = zip.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+    assert!(name.starts_with(&format!("1312345678_{KYOKAI}_")) && name.ends_with("_1.zip"), "{name}");
+
+    // Every file against MHLW's schemas, with xmllint.
+    let unpacked = dir.path().join("unpacked");
+    let files = unzip(&zip, &unpacked);
+    let xsd = standards().join("XSD");
+    let data: Vec<&PathBuf> = files.iter().filter(|f| f.parent().and_then(|p| p.file_name()) == Some("DATA".as_ref())).collect();
+    assert_eq!(data.len(), 2, "two 協会けんぽ examinees: {files:?}");
+    for f in &data {
+        xmllint(&xsd.join("hc08_V08.xsd"), f);
+    }
+    let index: Vec<&PathBuf> = files.iter().filter(|f| f.file_name() == Some("ix08_V08.xml".as_ref())).collect();
+    assert_eq!(index.len(), 1, "{files:?}");
+    xmllint(&xsd.join("ix08_V08.xsd"), index[0]);
+    assert!(files.iter().any(|f| f.ends_with("XSD/hc08_V08.xsd")), "the XSDs travel in the archive");
+
+    // Read back: the values, codes and units central holds.
+    let table = ItemTable::load(&standards().join("items-hc24.csv")).expect("table");
+    let parsed = parse_archive(&std::fs::read(&zip).expect("zip"), &table).expect("parse");
+    assert_eq!(parsed.documents.len(), 2);
+    for (p, doc) in PEOPLE[..2].iter().zip(parsed.documents.iter()) {
+        let ex = &doc.examinee;
+        assert_eq!(ex.name_kana, p.1);
+        assert_eq!(ex.insurer.insurer_number, KYOKAI);
+        assert_eq!(ex.insurer.number, p.6);
+        assert_eq!(ex.insurer.ticket_number.as_deref(), Some(p.8));
+        let results = held[p.0]["checkups"][0]["items"].as_array().expect("results");
+        for r in results {
+            let code = r["item_code"].as_str().expect("code");
+            let value = r["value"].as_str().map(str::to_owned).unwrap_or_else(|| r["value"].to_string());
+            let got = ex.value(code).unwrap_or_else(|| panic!("{} {code} missing from the archive", p.0));
+            let def = table.get(code).expect("in the table");
+            match got {
+                ObsValue::Quantity(q) => {
+                    let (a, b): (f64, f64) = (q.parse().expect("number"), value.parse().expect("number"));
+                    assert!((a - b).abs() < 1e-9, "{code}: archive {q}, central {value}");
+                    let unit = r["unit"].as_str().unwrap_or("");
+                    assert_eq!(def.unit_ucum, unit, "{code}: unit");
+                }
+                ObsValue::Coded(c) if code.starts_with("1A0") => {
+                    assert_eq!(Some(c.as_str()), checkup_central::tokutei::model::dipstick_code(&value), "{code}");
+                }
+                ObsValue::Coded(c) => assert_eq!(c, &value, "{code}"),
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        // 階層化 is in each document.
+        assert!(ex.value("9N501000000000011").is_some() && ex.value("9N506000000000011").is_some());
+    }
+
+    // An insurer with no checkup in the period: refused, nothing written.
+    let none = dir.path().join("none");
+    let run = export(&central_data, "06139994", &day, &none, &[]);
+    assert!(!run.status.success());
+    assert!(std::fs::read_dir(&none).map(|d| d.count()).unwrap_or(0) == 0, "something was written");
+
+    let status = edge.terminate().expect("terminate");
+    assert!(status.success(), "box exit: {status}");
+    let status = central.terminate().expect("terminate");
+    assert!(status.success(), "central exit: {status}");
+}
