@@ -12,14 +12,16 @@ use std::collections::BTreeMap;
 use checkup_protocol::ItemValueKind;
 use time::Date;
 
-use super::archive::{ArchiveSpec, ExportError, Receiver, WrittenArchive, check_archive, write_archive};
+use super::archive::{
+    ArchiveSpec, ExportError, Receiver, WrittenArchive, check_archive, write_archive,
+};
 use super::hierarchy::{self, Facts, Smoking};
 use super::items::ItemTable;
-use super::validate::{BusinessRules, XsdValidator};
 use super::model::{
     DIASTOLIC, Examinee, InsurerRef, Obs, ObsValue, SYSTOLIC, Sender, Sex, dipstick_code,
 };
 use super::validate::Failure;
+use super::validate::{BusinessRules, XsdValidator};
 use crate::db::{DbError, InsuredCheckup, Resident, ResultRow, Store, current_results};
 
 /// 身長, 体重, BMI.
@@ -101,6 +103,17 @@ fn observation(table: &ItemTable, row: &ResultRow) -> Result<Option<Obs>, String
                 .ok_or_else(|| format!("尿検査の値「{}」は規格のコードにありません", row.value))?
                 .to_owned(),
         ),
+        Some(ItemValueKind::Choice(choices)) => {
+            let code = row.value.trim_matches('"');
+            if !choices.iter().any(|c| c.code == code) {
+                return Err(format!("値「{}」は規格のコードにありません", row.value));
+            }
+            ObsValue::Coded(code.to_owned())
+        }
+        // A free text (所見, 診断) may be stored as its JSON text: read as written.
+        Some(ItemValueKind::Text { .. }) => ObsValue::Text(
+            serde_json::from_str::<String>(&row.value).unwrap_or_else(|_| row.value.clone()),
+        ),
         // Codes and texts are stored as their JSON text by older boxes: unquoted here.
         _ if def.xml_type.is_coded() => ObsValue::Coded(row.value.trim_matches('"').to_owned()),
         _ => ObsValue::Text(row.value.clone()),
@@ -171,10 +184,7 @@ pub fn facts(obs: &[Obs], sex: Sex, age: u32) -> Facts {
             Sex::Female => hierarchy::Sex::Female,
         },
         age_at_fiscal_year_end: age,
-        waist_cm: first_number(
-            obs,
-            &[WAIST, "9N016160200000001", "9N016160300000001"],
-        ),
+        waist_cm: first_number(obs, &[WAIST, "9N016160200000001", "9N016160300000001"]),
         bmi: number(obs, BMI),
         systolic: mean(SYSTOLIC),
         diastolic: mean(DIASTOLIC),
@@ -242,7 +252,10 @@ pub fn examinee(
             id,
             None,
             "生年月日",
-            format!("住民台帳の生年月日「{}」が日付ではありません", resident.birth_date),
+            format!(
+                "住民台帳の生年月日「{}」が日付ではありません",
+                resident.birth_date
+            ),
         ));
     }
     let sx = sex(&resident.sex);
@@ -251,7 +264,10 @@ pub fn examinee(
             id,
             None,
             "性別",
-            format!("住民台帳の性別「{}」が男女のいずれでもありません", resident.sex),
+            format!(
+                "住民台帳の性別「{}」が男女のいずれでもありません",
+                resident.sex
+            ),
         ));
     }
     let day = date(&checkup.day);
@@ -428,7 +444,13 @@ pub async fn export(
         let mut failures = g.failures;
         if n > 0 {
             let mut validator = XsdValidator::load(&settings.xsd_dir).map_err(ExportError::from)?;
-            failures.extend(check_archive(&spec, &g.examinees, &settings.table, &rules, &mut validator)?);
+            failures.extend(check_archive(
+                &spec,
+                &g.examinees,
+                &settings.table,
+                &rules,
+                &mut validator,
+            )?);
         }
         return Ok(if failures.is_empty() {
             Outcome::Checked(n)
@@ -440,7 +462,14 @@ pub async fn export(
         return Ok(Outcome::Checked(n));
     };
     loop {
-        match write_archive(&spec, &g.examinees, &settings.table, &rules, &settings.xsd_dir, out_dir) {
+        match write_archive(
+            &spec,
+            &g.examinees,
+            &settings.table,
+            &rules,
+            &settings.xsd_dir,
+            out_dir,
+        ) {
             Ok(w) => return Ok(Outcome::Written(w, n)),
             Err(ExportError::Refused(f)) => return Ok(Outcome::Refused(f)),
             Err(ExportError::Exists(p)) if spec.same_day_count < 9 => {
