@@ -101,7 +101,12 @@ enum ExportCommand {
     Tokutei {
         /// Configuration (TOML; its `[tokutei]` gives the sender, the doctors' names and
         /// the item table).
-        #[arg(long, value_name = "FILE", conflicts_with = "data_dir", required_unless_present = "data_dir")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "data_dir",
+            required_unless_present = "data_dir"
+        )]
         config: Option<PathBuf>,
         /// A central's data directory with all defaults (as `checkup-central demo` uses).
         #[arg(long, value_name = "DIR")]
@@ -320,11 +325,11 @@ fn export_tokutei_run(
     let items = items
         .or(t.item_table.clone())
         .unwrap_or_else(|| xsd_dir.join("..").join("items-hc24.csv"));
-    let table = ItemTable::load(&items)
-        .with_context(|| format!("the item table {}", items.display()))?;
-    let institution_number = sender
-        .or(t.institution_number.clone())
-        .context("no sender: pass --sender (健診機関番号, 10 digits) or set [tokutei] institution_number")?;
+    let table =
+        ItemTable::load(&items).with_context(|| format!("the item table {}", items.display()))?;
+    let institution_number = sender.or(t.institution_number.clone()).context(
+        "no sender: pass --sender (健診機関番号, 10 digits) or set [tokutei] institution_number",
+    )?;
     let settings = export::Settings {
         sender: Sender {
             institution_number,
@@ -349,7 +354,15 @@ fn export_tokutei_run(
         let today = time::OffsetDateTime::now_utc()
             .to_offset(time::macros::offset!(+9))
             .date();
-        Ok(export::export(db.as_ref(), &settings, &insurer, (&from, &to), today, Some(&out)).await?)
+        Ok(export::export(
+            db.as_ref(),
+            &settings,
+            &insurer,
+            (&from, &to),
+            today,
+            Some(&out),
+        )
+        .await?)
     })
 }
 

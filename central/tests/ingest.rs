@@ -704,6 +704,59 @@ async fn questionnaire_answers(postgres: bool) {
         rec["series"]["9N786000000000011"][0]["value_ja"], "飲まない（飲めない）",
         "year over year"
     );
+
+    // A paper page read at the venue (with an item sent to review) is accepted and stored
+    // with the resident's events; it derives no result, and a replay is harmless.
+    let before = f.events().await;
+    let paper = seal(
+        &f.key,
+        v,
+        "edge-01",
+        5,
+        DAY_MS + 10_000,
+        EventBody::QuestionnairePaperRead(checkup_protocol::QuestionnairePaperRead {
+            session_id: session,
+            resident_id: resident.into(),
+            lang: checkup_protocol::Lang::Vi,
+            page: 1,
+            answered: vec!["9N701000000000011".into()],
+            review: vec![checkup_protocol::PaperReviewItem {
+                item_code: "9N706000000000011".into(),
+                reason: "several_ticked".into(),
+                marked: vec![
+                    checkup_protocol::PaperMark {
+                        code: "1".into(),
+                        mark: "ticked".into(),
+                    },
+                    checkup_protocol::PaperMark {
+                        code: "2".into(),
+                        mark: "ticked".into(),
+                    },
+                ],
+            }],
+        }),
+    );
+    let (s, a) = f
+        .post(Some(SECRET), json_of(std::slice::from_ref(&paper)))
+        .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(f.events().await, before + 1, "stored");
+    let (s, a) = f.post(Some(SECRET), json_of(&[paper])).await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        f.events().await,
+        before + 1,
+        "a replay stores nothing twice"
+    );
+    let (s, again) = f
+        .get(&admin, &format!("/v1/residents/{resident}/record"))
+        .await;
+    assert_eq!(s, 200, "{again}");
+    let again: Value = serde_json::from_str(&again).expect("json");
+    assert_eq!(
+        again["checkups"][0]["items"], rec["checkups"][0]["items"],
+        "a page read derives no result"
+    );
     f.finish().await;
 }
 

@@ -7,8 +7,11 @@
 // what is missing by asking (recorded as 聞き取り), amends with a reason, and completes.
 // 紙の質問票: the nurse prints the resident's form in their language, reads the filled-in
 // pages back (each file posted to /api/questionnaire/paper, which records the clear answers
-// via paper) and resolves each item the reader sent to review with one of its answers as
-// large buttons. That choice is the nurse's, after asking the resident: it goes through the
+// via paper; or the scanner's folder on the box does it) and resolves each item the reader
+// sent to review with one of its answers as large buttons. The items to check are the
+// session's own (`paper_review` of GET /api/sessions/{id}), so they are there after a
+// reload and on every tablet; an item leaves the list once an answer is recorded after the
+// read. That choice is the nurse's, after asking the resident: it goes through the
 // one save below (outbox; a correction with its reason if the item already held an answer)
 // as 聞き取り, in the form's language; only the reader's own answers are recorded via paper.
 (function () {
@@ -228,10 +231,10 @@
   }
   function loadRecord() {
     var s = current;
-    if (!s) { return; }
+    if (!s) { return Promise.resolve(); }
     // Reading the record is audited on the box (record_viewed). Offline, the last record
     // stays on screen with the unsent values beside it.
-    fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
+    return fetch("/api/sessions/" + s.session_id).then(function (r) { return r.json(); }).then(function (j) {
       if (current !== s || !j.session) { return; }
       record = j; renderRecord(); bmi();
     }).catch(function () { renderRecord(); });
@@ -433,10 +436,12 @@
       (requiredOpen ? t("　必須の未回答 " + requiredOpen + "問", " — " + requiredOpen + " required unanswered") : "");
   }
   // ---- 紙の質問票 -----------------------------------------------------------------------
-  // The last read of the selected resident's paper form: answers taken, the items for review
-  // with their reason and boxes, and each reviewed item's answer when the form was read (an
-  // item is resolved once the record holds a newer answer).
-  var paper = null;
+  // `paper`: what this page's last upload gave (answers taken, errors), for its summary.
+  // The items to check come from the session on the box (`paper_review`, by item code);
+  // `reviewShown` keeps those seen in this view, so an item the nurse resolved stays on the
+  // list as saved instead of vanishing.
+  var paper = null, reviewShown = {}, reviewLangSet = false;
+  function pendingReview() { return (record && record.session && record.session.paper_review) || {}; }
   var REASONS = {
     several_ticked: ["複数の□に✓があります", "More than one box is ticked"],
     faint: ["薄い記入があります", "A faint mark"],
@@ -453,7 +458,7 @@
     $("paper-print").href = "/questionnaire/paper/" + encodeURIComponent(current.session_id) + "?lang=" + encodeURIComponent($("paper-lang").value);
   }
   function paperReset(s) {
-    paper = null;
+    paper = null; reviewShown = {}; reviewLangSet = false;
     var sel = $("paper-lang");
     if (!sel.options.length) {
       (quest.language_order || Object.keys(quest.languages)).forEach(function (tag) {
@@ -493,9 +498,6 @@
         }
         p.answers.forEach(function (a) { acc.taken[a.item_code] = a.code; });
         p.unanswered.forEach(function (num) { acc.unanswered[num] = true; });
-        p.review.forEach(function (v) {
-          if (!acc.review.some(function (x) { return x.item_code === v.item_code; })) { acc.review.push(v); }
-        });
       });
     }, function () { acc.errors.push((file.name || n) + ": " + msg("offline")); });
   }
@@ -504,54 +506,64 @@
     if (!s || !files.length) { return Promise.resolve(); }
     clearFeedback();
     paperStatus(t("読み取り中…", "Reading…"));
-    var before = {};
-    quest.questions.forEach(function (q) { var e = savedEntry(q.code); before[q.code] = e ? e.event_id : null; });
-    var acc = { lang: null, taken: {}, unanswered: {}, review: [], errors: [], recorded: 0, corrected: 0, unchanged: 0, before: before };
+    var acc = { lang: null, taken: {}, unanswered: {}, errors: [], recorded: 0, corrected: 0, unchanged: 0 };
     var chain = Promise.resolve();
     files.forEach(function (f, i) { chain = chain.then(function () { return paperPost(s, f, i + 1, acc); }); });
     return chain.then(function () {
       if (current !== s) { return; }
-      // An item answered on one page is not for review from another scan of it.
-      acc.review = acc.review.filter(function (v) { return !acc.taken[v.item_code]; });
       paper = acc;
       // The nurse confirms the items for review with the resident, in the form's language.
       if (acc.lang && quest.languages[acc.lang]) { $("q-lang").value = acc.lang; $("paper-lang").value = acc.lang; paperLink(); }
       paperStatus(acc.lang ? t("読み取りました", "Read") : t("読み取れませんでした", "Nothing could be read"));
-      loadRecord();
-      renderPaper();
+      // The summary and the items to check are shown with the session as the box now holds it.
+      return loadRecord();
     });
   }
+  // The marks the reader saw in the item's boxes (`marked` of the box's review).
   function reviewLine(v) {
     var q = questionOf[v.item_code];
-    var marks = (v.boxes || []).map(function (b) {
-      var parts = b.split(":"), m = MARKS[parts[1]];
-      return m ? shown(v.item_code, parts[0]) + " " + t(m[0], m[1]) : null;
+    var marks = (v.marked || []).map(function (b) {
+      var m = MARKS[b.mark];
+      return m ? shown(v.item_code, b.code) + " " + t(m[0], m[1]) : null;
     }).filter(function (x) { return x; });
     return { q: q, marks: marks };
   }
   function renderPaper() {
     var box = $("paper-result");
-    if (!paper) { return; }
+    if (!box || !quest) { return; }
+    var waiting = pendingReview();
+    Object.keys(waiting).forEach(function (c) { reviewShown[c] = waiting[c]; });
+    var codes = quest.questions.map(function (q) { return q.code; }).filter(function (c) { return reviewShown[c]; });
+    if (!paper && !codes.length) { box.hidden = true; box.textContent = ""; return; }
+    // After a reload the nurse asks in the language of the form, as after the upload.
+    var first = waiting[codes.filter(function (c) { return waiting[c]; })[0]];
+    if (!paper && first && !reviewLangSet && quest.languages[first.lang]) {
+      reviewLangSet = true;
+      $("q-lang").value = first.lang; $("paper-lang").value = first.lang; paperLink();
+    }
     box.hidden = false; box.textContent = "";
-    var taken = Object.keys(paper.taken).length, unanswered = Object.keys(paper.unanswered).length;
-    var summary = el("p", "paper-summary"); summary.id = "paper-summary";
-    summary.textContent = t("紙から " + taken + "問の回答を記録しました", "Answers taken from paper: " + taken) +
-      t("（新規 " + paper.recorded + "・変更 " + paper.corrected + "・同じ回答 " + paper.unchanged + "）",
-        " (new " + paper.recorded + ", changed " + paper.corrected + ", same " + paper.unchanged + ")") +
-      (unanswered ? t("　未記入 " + unanswered + "問", " — left blank: " + unanswered) : "");
-    box.appendChild(summary);
-    if (paper.errors.length) {
-      var errs = el("ul", "paper-errors error"); errs.id = "paper-errors";
-      paper.errors.forEach(function (e) { errs.appendChild(el("li", "", e)); });
-      box.appendChild(errs);
+    if (paper) {
+      var taken = Object.keys(paper.taken).length, unanswered = Object.keys(paper.unanswered).length;
+      var summary = el("p", "paper-summary"); summary.id = "paper-summary";
+      summary.textContent = t("紙から " + taken + "問の回答を記録しました", "Answers taken from paper: " + taken) +
+        t("（新規 " + paper.recorded + "・変更 " + paper.corrected + "・同じ回答 " + paper.unchanged + "）",
+          " (new " + paper.recorded + ", changed " + paper.corrected + ", same " + paper.unchanged + ")") +
+        (unanswered ? t("　未記入 " + unanswered + "問", " — left blank: " + unanswered) : "");
+      box.appendChild(summary);
+      if (paper.errors.length) {
+        var errs = el("ul", "paper-errors error"); errs.id = "paper-errors";
+        paper.errors.forEach(function (e) { errs.appendChild(el("li", "", e)); });
+        box.appendChild(errs);
+      }
     }
     var open = 0;
     var list = el("ol", "paper-review"); list.id = "paper-review";
-    paper.review.forEach(function (v) {
+    codes.forEach(function (code) {
+      var v = reviewShown[code];
       var q = questionOf[v.item_code];
       if (!q) { return; }
       var cur = savedEntry(v.item_code);
-      var done = cur && cur.event_id !== paper.before[v.item_code];
+      var done = !waiting[v.item_code] && !!cur;
       var pending = unsent().some(function (e) { return e.body.body.payload.item_code === v.item_code; });
       if (!done && !pending) { open += 1; }
       var li = el("li", "paper-item" + (done ? " resolved" : "")); li.id = "pr-" + v.item_code; li.dataset.code = v.item_code;
@@ -560,7 +572,7 @@
       head.appendChild(el("span", "q-name", t(q.name, q.name_en)));
       li.appendChild(head);
       var r = REASONS[v.reason];
-      li.appendChild(el("p", "paper-reason", r ? t(v.reason_ja || r[0], r[1]) : v.reason));
+      li.appendChild(el("p", "paper-reason", r ? t(r[0], r[1]) : v.reason));
       var info = reviewLine(v);
       if (info.marks.length) { li.appendChild(el("p", "paper-marks", t("用紙の記入: ", "On the form: ") + info.marks.join(t("、", ", ")))); }
       if (done) {
@@ -586,13 +598,13 @@
       }
       list.appendChild(li);
     });
-    if (paper.review.length) {
-      var h = el("p", "paper-review-title", t("確認が必要な質問 " + paper.review.length + "問（残り " + open + "問）",
-        "Questions to check: " + paper.review.length + " (" + open + " left)"));
+    if (codes.length) {
+      var h = el("p", "paper-review-title", t("確認が必要な質問 " + codes.length + "問（残り " + open + "問）",
+        "Questions to check: " + codes.length + " (" + open + " left)"));
       h.id = "paper-review-title";
       box.appendChild(h);
       box.appendChild(list);
-    } else if (paper.lang) {
+    } else if (paper && paper.lang) {
       box.appendChild(el("p", "saved", t("確認が必要な質問はありません", "Nothing to check")));
     }
   }

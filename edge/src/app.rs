@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! Edge::open(config)      data dir, node key, data key, event store (projection rebuilt),
-//!                         roster, TLS from the enrolment (`[tls]` or a bundle)
+//!                         roster, TLS from the enrolment (`[tls]` or a bundle), the
+//!                         paper questionnaire folder (`paper_inbox`) if configured
 //!   .serve(listener, shutdown)   HTTPS (plain only without TLS: `--insecure-dev`) until
 //!                                `shutdown` resolves, then the store closes
 //! ```
@@ -50,6 +51,8 @@ pub struct Edge {
     data_dir: std::path::PathBuf,
     /// OCR intake (the scanner's hot folder).
     intake: crate::config::IntakeConfig,
+    /// The scanner's folder for paper questionnaires (`paper_inbox`), watched while serving.
+    paper_inbox: Option<crate::paper_inbox::PaperInbox>,
     /// TLS from the enrolment; None: plain HTTP and MQTT (`--insecure-dev`).
     tls: Option<crate::tls::EdgeTls>,
 }
@@ -229,10 +232,26 @@ impl Edge {
             tls.as_ref().map(|t| t.central.clone()),
             roster.clone(),
         ));
+        let core = crate::venue::Core::new(store.clone(), roster.clone());
+        let paper_inbox = match &config.paper_inbox {
+            Some(folder) => Some(
+                crate::paper_inbox::PaperInbox::open(
+                    folder,
+                    core.clone(),
+                    crate::at_rest::Files::new(data_key.clone()),
+                    checkup_drivers::scan::Limits {
+                        max_file_bytes: inbox.max_file_bytes(),
+                        ..checkup_drivers::scan::Limits::default()
+                    },
+                )
+                .context("opening the paper questionnaire folder (paper_inbox)")?,
+            ),
+            None => None,
+        };
         Ok(Edge {
             state: AppState {
                 pre_answers,
-                core: crate::venue::Core::new(store.clone(), roster.clone()),
+                core,
                 store,
                 auth: Arc::new(
                     Auth::new(
@@ -263,6 +282,7 @@ impl Edge {
             central: config.central.clone(),
             data_dir: config.data_dir.clone(),
             intake: config.intake.clone(),
+            paper_inbox,
             tls,
         })
     }
@@ -280,7 +300,7 @@ impl Edge {
     /// Serve until `shutdown` resolves; in-flight requests finish, then the event store
     /// commits what it holds and closes.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
@@ -306,6 +326,10 @@ impl Edge {
                 forward_stop.clone(),
             ))
         });
+        let paper_inbox = self
+            .paper_inbox
+            .take()
+            .map(|inbox| tokio::spawn(inbox.watch(forward_stop.clone())));
         // With the peer's address, for the sign-in lockout.
         let app = app.into_make_service_with_connect_info::<Peer>();
         let incoming = Incoming::new(listener, self.tls.as_ref().map(|t| t.https.clone()))
@@ -327,6 +351,9 @@ impl Edge {
         let _ = forwarder.await;
         let _ = pre_answers.await;
         if let Some(h) = hot_folder {
+            let _ = h.await;
+        }
+        if let Some(h) = paper_inbox {
             let _ = h.await;
         }
         tracing::info!("HTTP server stopped; closing the event store");

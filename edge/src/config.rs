@@ -35,6 +35,12 @@ pub struct Config {
     /// first start if missing.
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// Folder a network scanner drops filled-in paper questionnaires into: each file is
+    /// read into the session its QR code names, then moved to `done/`, or to `failed/` with
+    /// a `.reason.txt` beside it. Default: none (no folder is watched; forms are uploaded at
+    /// the 問診 station).
+    #[serde(default)]
+    pub paper_inbox: Option<PathBuf>,
     /// Event store tuning.
     #[serde(default)]
     pub store: StoreConfig,
@@ -448,6 +454,7 @@ impl Default for Config {
             listen: default_listen(),
             data_dir: default_data_dir(),
             key_file: None,
+            paper_inbox: None,
             store: StoreConfig::default(),
             auth: AuthConfig::default(),
             stations: default_stations(),
@@ -523,6 +530,12 @@ impl Config {
         }
         let mut ids = std::collections::HashSet::new();
         for s in &self.staff {
+            if s.id.starts_with("system:") {
+                return Err(ConfigError::Invalid(format!(
+                    "staff id {} is reserved: ids starting with \"system:\" name the box's own work (the scanner's folder)",
+                    s.id
+                )));
+            }
             if !ids.insert(&s.id) {
                 return Err(ConfigError::Invalid(format!(
                     "staff id {} is listed twice",
@@ -623,6 +636,7 @@ mod tests {
         assert_eq!(c.store.max_body_bytes, d.store.max_body_bytes);
         assert_eq!(c.auth.idle_timeout_secs, d.auth.idle_timeout_secs);
         assert_eq!(c.card.mode, d.card.mode);
+        assert_eq!(c.paper_inbox, d.paper_inbox);
     }
 
     #[test]
@@ -637,6 +651,12 @@ mod tests {
         assert!(toml::from_str::<Config>("venue = 'x'").is_err());
         let c: Config = toml::from_str("[store]\nmax_batch_events = 0").expect("parses");
         assert!(c.check().is_err());
+        let c: Config = toml::from_str(
+            "[[staff]]\nid = 'system:paper-inbox'\nname = 'x'\nrole = 'nurse'\npin_hash = 'h'",
+        )
+        .expect("parses");
+        let e = c.check().expect_err("a system id is reserved");
+        assert!(e.to_string().contains("reserved"), "{e}");
         let debug = format!(
             "{:?}",
             StaffConfig {

@@ -42,6 +42,8 @@
 //! - [`identity`]: matching card items to the roster across 異体字, widths and address
 //!   notations.
 //! - [`intake`]: OCR intake of police notices (fields, register match, `ocr notice`).
+//! - [`paper_inbox`]: the scanner's folder for filled-in paper questionnaires, read into
+//!   their sessions through the venue's paper command, then moved to `done/` or `failed/`.
 //! - [`doctor`]: `checkup-edge doctor` — readers, OCR model, clock, disk, certificates,
 //!   broker, central and data key checked, each finding with its fix.
 //! - [`demo`]: the demo venue, staff and roster behind `checkup-edge demo`.
@@ -63,6 +65,7 @@ pub mod intake;
 pub mod lockout;
 pub mod log;
 pub mod node;
+pub mod paper_inbox;
 pub mod pre_answers;
 pub mod replication;
 pub mod roster;

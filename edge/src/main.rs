@@ -563,6 +563,12 @@ async fn serve(edge: Edge, c: Config, demo_roster: Option<usize>) -> anyhow::Res
             folder.display()
         );
     }
+    if let Some(folder) = &c.paper_inbox {
+        println!(
+            "Scanner folder for paper questionnaires: {} (read files go to done/, refused ones to failed/)",
+            folder.display()
+        );
+    }
     if c.card.mode == checkup_edge::config::CardMode::Virtual {
         println!("Virtual card reader: tap demo residents' cards on {scheme}://{addr}/reception");
     }

@@ -5,8 +5,9 @@
 //! [`crate::forward`]), node by node, and any event above it refuses the wipe — nothing
 //! that exists only on this box is ever destroyed. Then every file under the data directory
 //! (event store and its WAL, roster, scans of the intake inbox, a PDF copy a crash left in
-//! the intake's work directory, keys) and the hot folder's `taken/` scans are overwritten
-//! with zeros, flushed to disk and removed.
+//! the intake's work directory, keys), the hot folder's `taken/` scans and the paper
+//! questionnaire folder's `done/` and `failed/` files are overwritten with zeros, flushed to
+//! disk and removed.
 //!
 //! A box still listening on its address is not wiped (stop it first).
 //!
@@ -208,6 +209,14 @@ pub fn wipe_with(
         let taken = hot.join("taken");
         if taken.is_dir() {
             shred_dir(&taken, &mut report)?;
+        }
+    }
+    if let Some(paper) = &config.paper_inbox {
+        for sub in ["done", "failed"] {
+            let d = paper.join(sub);
+            if d.is_dir() {
+                shred_dir(&d, &mut report)?;
+            }
         }
     }
     tracing::warn!(

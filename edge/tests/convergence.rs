@@ -1,7 +1,7 @@
 //! Property: whatever order replication delivers the venue's events in — interleaved across
 //! nodes, reordered within a node, duplicated, in batches of any size — a box ends with the
 //! same event set and the same projection (results, corrections, conflicts, visits,
-//! closings) as a box that received them in order, and rebuilds the same state from disk.
+//! closings, the paper questionnaire's items waiting for review) as a box that received them in order, and rebuilds the same state from disk.
 
 use checkup_edge::log::store::{EventStore, StoreOptions};
 use checkup_protocol::{
@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 const VENUE: &str = "prop-venue";
 const NODES: [&str; 3] = ["edge-01", "edge-02", "edge-03"];
+/// 問1 (blood pressure medication), the item paper reads and answers name here.
+const Q1: &str = "9N701000000000011";
 
 /// One thing a node records.
 #[derive(Debug, Clone)]
@@ -22,6 +24,10 @@ enum Op {
     Correct(usize, u16),
     Visit(usize, bool),
     Close(usize),
+    /// A paper page read: Q1 sent to review (true) or read clearly (false).
+    PaperRead(usize, bool),
+    /// Q1 answered (asked by the nurse).
+    Answer(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -31,6 +37,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0..4usize, 1400..1900u16).prop_map(|(s, h)| Op::Correct(s, h)),
         (0..4usize, any::<bool>()).prop_map(|(s, d)| Op::Visit(s, d)),
         (0..4usize).prop_map(Op::Close),
+        (0..4usize, any::<bool>()).prop_map(|(s, r)| Op::PaperRead(s, r)),
+        (0..4usize).prop_map(Op::Answer),
     ]
 }
 
@@ -94,6 +102,34 @@ fn events(plan: &[(usize, Op, u8)], keys: &[NodeKey]) -> Vec<Event> {
             Op::Close(s) => EventBody::SessionClosed(SessionClosed {
                 session_id: sessions[*s],
                 reason: None,
+            }),
+            Op::PaperRead(s, review) => {
+                EventBody::QuestionnairePaperRead(checkup_protocol::QuestionnairePaperRead {
+                    session_id: sessions[*s],
+                    resident_id: resident(*s),
+                    lang: checkup_protocol::Lang::En,
+                    page: 1,
+                    answered: if *review { vec![] } else { vec![Q1.into()] },
+                    review: if *review {
+                        vec![checkup_protocol::PaperReviewItem {
+                            item_code: Q1.into(),
+                            reason: "faint".into(),
+                            marked: vec![],
+                        }]
+                    } else {
+                        vec![]
+                    },
+                })
+            }
+            Op::Answer(s) => EventBody::MeasurementRecorded(MeasurementRecorded {
+                session_id: sessions[*s],
+                resident_id: resident(*s),
+                station: StationKind::Questionnaire,
+                item_code: Q1.into(),
+                value: MeasuredValue::Text("1".into()),
+                unit: String::new(),
+                confirmed: false,
+                answered: None,
             }),
         };
         let actor = Actor {

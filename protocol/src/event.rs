@@ -27,6 +27,7 @@ use crate::hlc::Hlc;
 use crate::insurer::InsurerIdentity;
 use crate::items::{self, Item, ItemValueKind, QUALITATIVE_VALUES, StationKind};
 use crate::notice::{CaseViewed, NoticeIntakeSaved};
+use crate::paper::QuestionnairePaperRead;
 use crate::questionnaire::Answered;
 use crate::roles::Role;
 use crate::signing::{self, Keyring, NodeKey, PublicKey};
@@ -106,11 +107,13 @@ pub enum EventKind {
     NoticeIntakeSaved,
     /// See [`CaseViewed`] (child-welfare compartment).
     CaseViewed,
+    /// See [`QuestionnairePaperRead`].
+    QuestionnairePaperRead,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
@@ -119,6 +122,7 @@ impl EventKind {
         EventKind::StationVisited,
         EventKind::NoticeIntakeSaved,
         EventKind::CaseViewed,
+        EventKind::QuestionnairePaperRead,
     ];
 
     /// Whether events of this kind belong to the child-welfare compartment, which only the
@@ -138,6 +142,7 @@ impl EventKind {
             EventKind::StationVisited => "station_visited",
             EventKind::NoticeIntakeSaved => "notice_intake_saved",
             EventKind::CaseViewed => "case_viewed",
+            EventKind::QuestionnairePaperRead => "questionnaire_paper_read",
         }
     }
 }
@@ -165,6 +170,9 @@ pub enum EventBody {
     /// A child-welfare role was shown a scanned notice or cases (audit, child-welfare
     /// compartment).
     CaseViewed(CaseViewed),
+    /// A page of the resident's paper questionnaire was read: what it answered clearly and
+    /// the items sent to the nurse for review.
+    QuestionnairePaperRead(QuestionnairePaperRead),
 }
 
 /// Payload of [`EventBody::StationVisited`].
@@ -341,6 +349,7 @@ impl EventBody {
             EventBody::StationVisited(_) => EventKind::StationVisited,
             EventBody::NoticeIntakeSaved(_) => EventKind::NoticeIntakeSaved,
             EventBody::CaseViewed(_) => EventKind::CaseViewed,
+            EventBody::QuestionnairePaperRead(_) => EventKind::QuestionnairePaperRead,
         }
     }
 
@@ -353,6 +362,7 @@ impl EventBody {
             EventBody::MeasurementCorrected(p) => Some(&p.resident_id),
             EventBody::RecordViewed(p) => Some(&p.resident_id),
             EventBody::StationVisited(p) => Some(&p.resident_id),
+            EventBody::QuestionnairePaperRead(p) => Some(&p.resident_id),
             // A child case is not part of the resident's health record.
             EventBody::NoticeIntakeSaved(_) | EventBody::CaseViewed(_) => None,
         }
@@ -452,6 +462,7 @@ impl EventBody {
             }
             EventBody::NoticeIntakeSaved(p) => p.validate(),
             EventBody::CaseViewed(p) => p.validate(),
+            EventBody::QuestionnairePaperRead(p) => p.validate(),
         }
     }
 }

@@ -21,6 +21,8 @@
 //!   stations that measure them.
 //! - [`questionnaire`]: the 標準的な質問票's 22 items, answer code sets and their texts in
 //!   each language offered to residents.
+//! - [`paper`]: a page of the paper questionnaire as read by a box (what it answered, what
+//!   went to the nurse for review).
 //! - [`roles`]: staff roles and what each may record.
 //! - [`error`]: the typed errors returned for anything that does not validate.
 //!
@@ -49,6 +51,7 @@ pub mod hlc;
 pub mod insurer;
 pub mod items;
 pub mod notice;
+pub mod paper;
 pub mod questionnaire;
 pub mod roles;
 pub mod signing;
@@ -66,6 +69,7 @@ pub use hlc::{Hlc, HlcClock};
 pub use insurer::{InsurerError, InsurerField, InsurerIdentity};
 pub use items::{Item, ItemValueKind, StationKind};
 pub use notice::{CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource};
+pub use paper::{PaperMark, PaperReviewItem, QuestionnairePaperRead};
 pub use questionnaire::{Answered, Channel, Lang};
 pub use roles::Role;
 pub use signing::{Keyring, NodeKey, PublicKey};

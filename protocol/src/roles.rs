@@ -102,6 +102,8 @@ impl Role {
             EventKind::NoticeIntakeSaved => matches!(self, Role::ChildWelfareClerk),
             // Recorded by the box when a scan or case is shown to a child-welfare role.
             EventKind::CaseViewed => self.may_see_child_cases(),
+            // Recorded by the box when it reads a paper questionnaire, never typed in.
+            EventKind::QuestionnairePaperRead => false,
         }
     }
 

@@ -9,9 +9,13 @@
 //    pages are given to the page's file input: the summary counts the answers taken,
 //    the review list holds exactly the double-ticked and the faint item with their reasons
 //    in Japanese (English with ?lang=en for the Korean resident), axe-core finds nothing;
+//    the station page reloaded (as another tablet would open it): the same two items are
+//    listed from the session on the box, without the upload's summary;
 // 4. the nurse resolves both with the large answer buttons and signs off; the session holds
 //    every answer with the planned code: via paper in the form's language for the clear
 //    ones, via interview (the nurse's decision) for the two resolved.
+// Before that, the printable form of a session in each of the 8 languages: axe-core finds
+// nothing.
 // Usage: node paper.js BASE_URL SCREENSHOT_DIR PAPER_MARK_BIN [SPKI_SHA256]
 "use strict";
 const lib = require("./lib");
@@ -21,6 +25,7 @@ const path = require("path");
 const { execFileSync } = require("child_process");
 
 const [base, shots, markBin, spki] = process.argv.slice(2);
+const LANGS = ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt-BR", "tl"];
 const RESIDENTS = [
   { lang: "en", id: "0000777001", name: "スミス　ジョン", page: "?lang=ja" },
   { lang: "ko", id: "0000777002", name: "キム　ミンジュン", page: "?lang=en" },
@@ -44,7 +49,9 @@ async function waitText(page, sel, want, what, timeout) {
       return e && !e.hidden && e.textContent.includes(want);
     }, [sel, want], { timeout: timeout || 10000 });
   } catch (e) {
-    throw new Error(`${what}: ${sel} says ${JSON.stringify(await page.textContent(sel).catch(() => null))}, want ${want}`);
+    const errors = await page.textContent("#paper-errors").catch(() => null);
+    throw new Error(`${what}: ${sel} says ${JSON.stringify(await page.textContent(sel).catch(() => null))}, want ${want}` +
+      (errors ? ` (paper errors: ${errors})` : ""));
   }
 }
 async function size(page, sel) {
@@ -88,6 +95,16 @@ function plan(questions, i) {
     check(questions.length === 22, "22 questions: " + questions.length);
     const numberOf = {};
     questions.forEach((q, n) => { numberOf[q.code] = q.number || n + 1; });
+
+    // The printable form in every language: axe-core finds nothing.
+    const printTab = await nurse.context().newPage();
+    for (const lang of LANGS) {
+      const res = await printTab.goto(`${base}/questionnaire/paper/${RESIDENTS[0].sid}?lang=${encodeURIComponent(lang)}`);
+      check(res.status() === 200, `the printable form in ${lang}: ${res.status()}`);
+      check(await printTab.$eval("html", (e) => e.lang) !== "", `the printable form in ${lang} names no language`);
+      await axe(printTab, `the printable form (${lang})`);
+    }
+    await printTab.close();
 
     for (const [i, r] of RESIDENTS.entries()) {
       const en = r.page === "?lang=en";
@@ -163,6 +180,23 @@ function plan(questions, i) {
       const taken = Object.keys(p.want).find((c) => !p.review[c]);
       const row = await text(nurse, `#ans-${taken}`);
       check(row.includes(en ? "paper" : "紙"), `the answer of ${taken} is not shown as from paper: ${row}`);
+
+      // The items to check are the session's: the page reloaded lists them again, with no
+      // upload in its memory.
+      await nurse.reload();
+      await nurse.waitForSelector(`#due button.pick[data-session="${r.sid}"]`, { timeout: 10000 });
+      await nurse.click(`#due button.pick[data-session="${r.sid}"]`);
+      await nurse.waitForSelector("#paper-review li.paper-item", { timeout: 10000 });
+      const again = await nurse.$$eval("#paper-review li.paper-item", (l) => l.map((e) => e.dataset.code));
+      check(JSON.stringify(again.slice().sort()) === JSON.stringify(Object.keys(p.review).sort()),
+        `after a reload the review list is ${again} (want ${Object.keys(p.review)})`);
+      check(!(await nurse.$("#paper-summary")), "the upload's summary outlived the page");
+      await waitText(nurse, "#paper-review-title", en ? "(2 left)" : "残り 2問", "two to check after a reload");
+      for (const [code, reason] of Object.entries(p.review)) {
+        const wantReason = { several_ticked: en ? "More than one box is ticked" : "複数の□に✓があります", faint: en ? "A faint mark" : "薄い記入があります" }[reason];
+        check((await text(nurse, `#pr-${code}`)).includes(wantReason), `after a reload ${code} does not say ${wantReason}`);
+      }
+      check(await nurse.$eval("#q-lang", (e) => e.value) === r.lang, "the language asked in is not the form's after a reload");
 
       // 4. The nurse resolves both and signs off.
       for (const code of Object.keys(p.review)) {

@@ -24,9 +24,24 @@ use serde_json::{Value, json};
 /// Two insurers: a 協会けんぽ branch (8 digits) and a 国保 (6 digits).
 const KYOKAI: &str = "01130012";
 const KOKUHO: &str = "138057";
+/// The resident who leaves before 問診.
+const LEFT: &str = "0009100004";
 
 /// The residents of the day: id, kana, birth, sex, insurer, 記号, 番号, 枝番, 受診券.
-const PEOPLE: [(&str, &str, &str, &str, &str, &str, &str, &str, &str); 3] = [
+/// A roster row: id, kana, birth, sex, 保険者番号, 記号, 番号, 枝番, 受診券整理番号.
+type Person = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const PEOPLE: [Person; 3] = [
     (
         "0009100001",
         "ヤマダ　タロウ",
@@ -97,12 +112,16 @@ impl Client {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<(Vec<u8>, &str)>) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+    ) -> (u16, Value) {
         let mut rq = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-;
+            .header("cookie", &self.cookie);
         if let Some((b, ct)) = body {
             rq = rq.header("content-type", ct).body(b);
         }
@@ -130,7 +149,14 @@ fn event(kind: &str, payload: Value) -> Value {
     json!({"id": uuid::Uuid::now_v7(), "body": {"kind": kind, "payload": payload}})
 }
 
-async fn record(c: &Client, session: &Value, resident: &str, station: &str, items: &[(&str, Value, &str)]) {
+async fn record(
+    c: &Client,
+    session: &Value,
+    resident: &str,
+    station: &str,
+    items: &[(&str, Value, &str)],
+    missing: &[&str],
+) {
     for (code, value, unit) in items {
         let (st, v) = c
             .post(
@@ -149,7 +175,8 @@ async fn record(c: &Client, session: &Value, resident: &str, station: &str, item
             "/api/events",
             &event(
                 "station_visited",
-                json!({"session_id": session, "resident_id": resident, "station": station, "confirmed": true}),
+                json!({"session_id": session, "resident_id": resident, "station": station,
+                       "confirmed": true, "missing": missing}),
             ),
         )
         .await;
@@ -179,7 +206,7 @@ fn unzip(zip: &Path, into: &Path) -> Vec<PathBuf> {
     for i in 0..a.len() {
         let mut e = a.by_index(i).expect("entry");
         let Some(name) = e.enclosed_name() else {
-            panic!("an entry outside the archive: {}", e.name());
+            panic!("an entry outside the archive: {:?}", e.name());
         };
         let path = into.join(name);
         if e.is_dir() {
@@ -193,14 +220,32 @@ fn unzip(zip: &Path, into: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn export(central_data: &str, insurer: &str, day: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+fn export(
+    central_data: &str,
+    insurer: &str,
+    day: &str,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
     Command::new(binary("checkup-central", "checkup-central").expect("binary"))
-        .args(["export", "tokutei", "--data-dir", central_data, "--insurer", insurer])
+        .args([
+            "export",
+            "tokutei",
+            "--data-dir",
+            central_data,
+            "--insurer",
+            insurer,
+        ])
         .args(["--from", day, "--to", day, "--xsd-dir"])
         .arg(standards().join("XSD"))
         .arg("--out")
         .arg(out)
-        .args(["--sender", "1312345678", "--sender-name", "みどり市保健センター"])
+        .args([
+            "--sender",
+            "1312345678",
+            "--sender-name",
+            "みどり市保健センター",
+        ])
         .args(extra)
         .output()
         .expect("export")
@@ -253,57 +298,142 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
     let cx = central.url.trim_end_matches('/').to_owned();
 
     // The roster with the insurer identities, under the Japanese headers municipal systems use.
-    let admin = Client::login(&bx, "/api/login", json!({"staff_id": "A001", "pin": "9991"})).await;
+    let admin = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "A001", "pin": "9991"}),
+    )
+    .await;
     let mut csv = String::from(
         "宛名番号,氏名,カナ氏名,生年月日,性別,住所,コース,予約時刻,保険者番号,被保険者証記号,被保険者証番号,枝番,受診券整理番号\n",
     );
     for (i, p) in PEOPLE.iter().enumerate() {
         csv.push_str(&format!(
             "{},{},{},{},{},みどり市緑町{}番,特定健診,09:{:02},{},{},{},{},{}\n",
-            p.0, p.1, p.1, p.2, p.3, i + 1, 10 * i, p.4, p.5, p.6, p.7, p.8
+            p.0,
+            p.1,
+            p.1,
+            p.2,
+            p.3,
+            i + 1,
+            10 * i,
+            p.4,
+            p.5,
+            p.6,
+            p.7,
+            p.8
         ));
     }
+    // A fourth, of the 国保, who will leave before 問診.
+    csv.push_str(&format!("{LEFT},タナカ　ミツル,タナカ　ミツル,1958-07-07,男,みどり市緑町4番,特定健診,09:40,{KOKUHO},みどり,3456,,\n"));
     let (st, v) = admin
-        .send(reqwest::Method::POST, "/api/roster/import", Some((csv.into_bytes(), "text/csv")))
+        .send(
+            reqwest::Method::POST,
+            "/api/roster/import",
+            Some((csv.into_bytes(), "text/csv")),
+        )
         .await;
     assert_eq!(st, 200, "{v}");
-    assert_eq!(v["added"].as_u64().unwrap_or(0) + v["updated"].as_u64().unwrap_or(0), 3, "{v}");
+    assert_eq!(
+        v["added"].as_u64().unwrap_or(0) + v["updated"].as_u64().unwrap_or(0),
+        4,
+        "{v}"
+    );
 
     // The day: check-in, every station, the questionnaire.
-    let reception = Client::login(&bx, "/api/login", json!({"staff_id": "R001", "pin": "1111"})).await;
-    let measure = Client::login(&bx, "/api/login", json!({"staff_id": "S001", "pin": "2221"})).await;
-    let bp = Client::login(&bx, "/api/login", json!({"staff_id": "S002", "pin": "2222"})).await;
-    let lab = Client::login(&bx, "/api/login", json!({"staff_id": "S003", "pin": "2223"})).await;
-    let nurse = Client::login(&bx, "/api/login", json!({"staff_id": "N001", "pin": "3331"})).await;
+    let reception = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "R001", "pin": "1111"}),
+    )
+    .await;
+    let measure = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "S001", "pin": "2221"}),
+    )
+    .await;
+    let bp = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "S002", "pin": "2222"}),
+    )
+    .await;
+    let lab = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "S003", "pin": "2223"}),
+    )
+    .await;
+    let nurse = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "N001", "pin": "3331"}),
+    )
+    .await;
     let (_, q) = nurse.get("/api/questionnaire?lang=ja").await;
     let questions = q["items"].as_array().expect("items").clone();
     assert_eq!(questions.len(), 22);
     let mut sessions = Vec::new();
     for (i, p) in PEOPLE.iter().enumerate() {
         let (st, opened) = reception
-            .post("/api/reception/check-in", &json!({"id": uuid::Uuid::now_v7(), "resident_id": p.0}))
+            .post(
+                "/api/reception/check-in",
+                &json!({"id": uuid::Uuid::now_v7(), "resident_id": p.0}),
+            )
             .await;
         assert_eq!(st, 201, "{opened}");
         let s = opened["session_id"].clone();
         let f = i as f64;
-        record(&measure, &s, p.0, "measurement", &[
-            ("9N001000000000001", json!(160.0 + 5.0 * f), "cm"),
-            ("9N006000000000001", json!(58.5 + 9.0 * f), "kg"),
-            ("9N016160100000001", json!(80.0 + 6.0 * f), "cm"),
-        ]).await;
-        record(&bp, &s, p.0, "blood_pressure", &[
-            ("9A751000000000001", json!(118.0 + 12.0 * f), "mm[Hg]"),
-            ("9A761000000000001", json!(74.0 + 6.0 * f), "mm[Hg]"),
-            ("9A752000000000001", json!(121.0 + 12.0 * f), "mm[Hg]"),
-            ("9A762000000000001", json!(77.0 + 6.0 * f), "mm[Hg]"),
-        ]).await;
-        record(&lab, &s, p.0, "urine", &[
-            ("1A020000000191111", json!(["-", "±", "+"][i]), ""),
-            ("1A010000000191111", json!("-"), ""),
-        ]).await;
-        record(&lab, &s, p.0, "blood_draw", &[
-            ("3D046000001999902", json!(5.2 + 0.4 * f), "%"),
-        ]).await;
+        record(
+            &measure,
+            &s,
+            p.0,
+            "measurement",
+            &[
+                ("9N001000000000001", json!(160.0 + 5.0 * f), "cm"),
+                ("9N006000000000001", json!([58.5, 67.5, 76.5][i]), "kg"),
+                ("9N016160100000001", json!(80.0 + 6.0 * f), "cm"),
+            ],
+            &[],
+        )
+        .await;
+        record(
+            &bp,
+            &s,
+            p.0,
+            "blood_pressure",
+            &[
+                ("9A751000000000001", json!(118.0 + 12.0 * f), "mmHg"),
+                ("9A761000000000001", json!(74.0 + 6.0 * f), "mmHg"),
+                ("9A752000000000001", json!(121.0 + 12.0 * f), "mmHg"),
+                ("9A762000000000001", json!(77.0 + 6.0 * f), "mmHg"),
+            ],
+            &[],
+        )
+        .await;
+        record(
+            &lab,
+            &s,
+            p.0,
+            "urine",
+            &[
+                ("1A020000000191111", json!(["-", "±", "+"][i]), ""),
+                ("1A010000000191111", json!("-"), ""),
+            ],
+            &[],
+        )
+        .await;
+        record(
+            &lab,
+            &s,
+            p.0,
+            "blood_draw",
+            // HbA1c only (a fasting glucose needs 採血時間, which this day does not ask).
+            &[("3D046000001999902", json!([5.2, 5.6, 6.1][i]), "%")],
+            &["3D010000001999901"],
+        )
+        .await;
         // The questionnaire, asked at 問診: every item, a different answer per resident.
         let answers: Vec<Value> = questions
             .iter()
@@ -315,23 +445,62 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
             .collect();
         let (st, v) = nurse
             .post(
-                &format!("/api/questionnaire/sessions/{}/answers", s.as_str().expect("id")),
+                &format!(
+                    "/api/questionnaire/sessions/{}/answers",
+                    s.as_str().expect("id")
+                ),
                 &json!({"via": "tablet", "lang": "ja", "answers": answers}),
             )
             .await;
         assert!(st == 200 || st == 201, "answers: {st} {v}");
-        record(&nurse, &s, p.0, "questionnaire", &[]).await;
+        record(&nurse, &s, p.0, "questionnaire", &[], &[]).await;
         sessions.push(s);
     }
+
+    let (st, opened) = reception
+        .post(
+            "/api/reception/check-in",
+            &json!({"id": uuid::Uuid::now_v7(), "resident_id": LEFT}),
+        )
+        .await;
+    assert_eq!(st, 201, "{opened}");
+    let left = opened["session_id"].clone();
+    record(
+        &measure,
+        &left,
+        LEFT,
+        "measurement",
+        &[
+            ("9N001000000000001", json!(171.0), "cm"),
+            ("9N006000000000001", json!(70.0), "kg"),
+            ("9N016160100000001", json!(88.0), "cm"),
+        ],
+        &[],
+    )
+    .await;
 
     // Central: its register, then the box's forwarding.
     let clerk = Client::login(&cx, "/v1/login", json!({"staff_id": "C001", "pin": "1234"})).await;
     let mut register = String::from("resident_id,name,name_kana,birth_date,sex,address\n");
     for p in PEOPLE {
-        register.push_str(&format!("{},{},{},{},{},みどり市\n", p.0, p.1, p.1, p.2, if p.3 == "男" { "male" } else { "female" }));
+        register.push_str(&format!(
+            "{},{},{},{},{},みどり市\n",
+            p.0,
+            p.1,
+            p.1,
+            p.2,
+            if p.3 == "男" { "male" } else { "female" }
+        ));
     }
+    register.push_str(&format!(
+        "{LEFT},田中　満,タナカ　ミツル,1958-07-07,male,みどり市\n"
+    ));
     let (st, v) = clerk
-        .send(reqwest::Method::POST, "/v1/residents", Some((register.into_bytes(), "text/csv")))
+        .send(
+            reqwest::Method::POST,
+            "/v1/residents",
+            Some((register.into_bytes(), "text/csv")),
+        )
         .await;
     assert_eq!(st, 200, "{v}");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -344,66 +513,119 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
             held.insert(p.0.to_owned(), r);
         }
         let complete = held.values().all(|r| {
-            r["checkups"].as_array().and_then(|c| c.first()).and_then(|c| c["items"].as_array()).is_some_and(|x| x.len() >= want_items)
+            r["checkups"]
+                .as_array()
+                .and_then(|c| c.first())
+                .and_then(|c| c["items"].as_array())
+                .is_some_and(|x| x.len() >= want_items)
         });
-        if complete {
+        let (_, l) = clerk.get(&format!("/v1/residents/{LEFT}/record")).await;
+        let left_there = l["checkups"]
+            .as_array()
+            .and_then(|c| c.first())
+            .and_then(|c| c["items"].as_array())
+            .is_some_and(|x| x.len() >= 3);
+        if complete && left_there {
             break;
         }
-        assert!(Instant::now() < deadline, "central has not got the day: {held:?}");
+        assert!(
+            Instant::now() < deadline,
+            "central has not got the day: {held:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let day = held[PEOPLE[0].0]["checkups"][0]["date"].as_str().expect("date").to_owned();
+    let day = held[PEOPLE[0].0]["checkups"][0]["date"]
+        .as_str()
+        .expect("date")
+        .to_owned();
 
     // The export, as an operator runs it.
     let out = dir.path().join("out");
     let run = export(&central_data, KYOKAI, &day, &out, &[]);
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();
-    assert!(run.status.success(), "export: {stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "export: {stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let zip = PathBuf::from(stdout.trim());
-    let name = zip.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
-    assert!(name.starts_with(&format!("1312345678_{KYOKAI}_")) && name.ends_with("_1.zip"), "{name}");
+    let name = zip
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("name")
+        .to_owned();
+    assert!(
+        name.starts_with(&format!("1312345678_{KYOKAI}_")) && name.ends_with("_1.zip"),
+        "{name}"
+    );
 
     // Every file against MHLW's schemas, with xmllint.
     let unpacked = dir.path().join("unpacked");
     let files = unzip(&zip, &unpacked);
     let xsd = standards().join("XSD");
-    let data: Vec<&PathBuf> = files.iter().filter(|f| f.parent().and_then(|p| p.file_name()) == Some("DATA".as_ref())).collect();
+    let data: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| f.parent().and_then(|p| p.file_name()) == Some("DATA".as_ref()))
+        .collect();
     assert_eq!(data.len(), 2, "two 協会けんぽ examinees: {files:?}");
     for f in &data {
         xmllint(&xsd.join("hc08_V08.xsd"), f);
     }
-    let index: Vec<&PathBuf> = files.iter().filter(|f| f.file_name() == Some("ix08_V08.xml".as_ref())).collect();
+    let index: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| f.file_name() == Some("ix08_V08.xml".as_ref()))
+        .collect();
     assert_eq!(index.len(), 1, "{files:?}");
     xmllint(&xsd.join("ix08_V08.xsd"), index[0]);
-    assert!(files.iter().any(|f| f.ends_with("XSD/hc08_V08.xsd")), "the XSDs travel in the archive");
+    assert!(
+        files.iter().any(|f| f.ends_with("XSD/hc08_V08.xsd")),
+        "the XSDs travel in the archive"
+    );
 
     // Read back: the values, codes and units central holds.
     let table = ItemTable::load(&standards().join("items-hc24.csv")).expect("table");
-    let parsed = parse_archive(&std::fs::read(&zip).expect("zip"), &table).expect("parse");
+    let parsed = parse_archive(&name, &std::fs::read(&zip).expect("zip"), &table).expect("parse");
     assert_eq!(parsed.documents.len(), 2);
-    for (p, doc) in PEOPLE[..2].iter().zip(parsed.documents.iter()) {
+    for (p, (_, doc)) in PEOPLE[..2].iter().zip(parsed.documents.iter()) {
         let ex = &doc.examinee;
         assert_eq!(ex.name_kana, p.1);
         assert_eq!(ex.insurer.insurer_number, KYOKAI);
         assert_eq!(ex.insurer.number, p.6);
         assert_eq!(ex.insurer.ticket_number.as_deref(), Some(p.8));
-        let results = held[p.0]["checkups"][0]["items"].as_array().expect("results");
+        let results = held[p.0]["checkups"][0]["items"]
+            .as_array()
+            .expect("results");
         for r in results {
             let code = r["item_code"].as_str().expect("code");
-            let value = r["value"].as_str().map(str::to_owned).unwrap_or_else(|| r["value"].to_string());
-            let got = ex.value(code).unwrap_or_else(|| panic!("{} {code} missing from the archive", p.0));
+            let value = r["value"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| r["value"].to_string());
+            let got = ex
+                .value(code)
+                .unwrap_or_else(|| panic!("{} {code} missing from the archive", p.0));
             let def = table.get(code).expect("in the table");
             match got {
                 ObsValue::Quantity(q) => {
-                    let (a, b): (f64, f64) = (q.parse().expect("number"), value.parse().expect("number"));
+                    let (a, b): (f64, f64) =
+                        (q.parse().expect("number"), value.parse().expect("number"));
                     assert!((a - b).abs() < 1e-9, "{code}: archive {q}, central {value}");
-                    let unit = r["unit"].as_str().unwrap_or("");
-                    assert_eq!(def.unit_ucum, unit, "{code}: unit");
+                    // The box writes mmHg; the standard's UCUM is mm[Hg]. Every other unit the
+                    // same.
+                    let unit = match r["unit"].as_str().unwrap_or("") {
+                        "mmHg" => "mm[Hg]",
+                        u => u,
+                    };
+                    assert_eq!(def.unit_ucum.as_deref().unwrap_or(""), unit, "{code}: unit");
                 }
                 ObsValue::Coded(c) if code.starts_with("1A0") => {
-                    assert_eq!(Some(c.as_str()), checkup_central::tokutei::model::dipstick_code(&value), "{code}");
+                    assert_eq!(
+                        Some(c.as_str()),
+                        checkup_central::tokutei::model::dipstick_code(&value),
+                        "{code}"
+                    );
                 }
-                ObsValue::Coded(c) => assert_eq!(c, &value, "{code}"),
+                ObsValue::Coded(c) => assert_eq!(c.as_str(), value.as_str(), "{code}"),
                 other => panic!("{code}: {other:?}"),
             }
         }
@@ -411,11 +633,41 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
         assert!(ex.value("9N501000000000011").is_some() && ex.value("9N506000000000011").is_some());
     }
 
+    // The 国保's archive: the resident who left before 問診 has no 服薬 or 喫煙 answers. The
+    // export is refused, each failure named by resident and item, and nothing is written.
+    let refused = dir.path().join("refused");
+    let run = export(&central_data, KOKUHO, &day, &refused, &[]);
+    let listed = String::from_utf8_lossy(&run.stdout).to_string();
+    assert_eq!(run.status.code(), Some(1), "{listed}");
+    for item in [
+        "9N701000000000011",
+        "9N706000000000011",
+        "9N711000000000011",
+        "9N736000000000011",
+    ] {
+        assert!(
+            listed.lines().any(|l| l.contains(LEFT) && l.contains(item)),
+            "{item} of {LEFT} not listed: {listed}"
+        );
+    }
+    assert!(
+        !listed.contains(PEOPLE[2].0),
+        "the complete resident was listed: {listed}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&refused).map(|d| d.count()).unwrap_or(0),
+        0,
+        "something was written"
+    );
+
     // An insurer with no checkup in the period: refused, nothing written.
     let none = dir.path().join("none");
     let run = export(&central_data, "06139994", &day, &none, &[]);
     assert!(!run.status.success());
-    assert!(std::fs::read_dir(&none).map(|d| d.count()).unwrap_or(0) == 0, "something was written");
+    assert!(
+        std::fs::read_dir(&none).map(|d| d.count()).unwrap_or(0) == 0,
+        "something was written"
+    );
 
     let status = edge.terminate().expect("terminate");
     assert!(status.success(), "box exit: {status}");

@@ -243,6 +243,9 @@ impl EventRow {
                 ),
             ),
             EventBody::StationVisited(p) => (Some(p.resident_id.clone()), Derived::None),
+            // The record of a paper page read at the venue (its answers are results of
+            // their own): kept with the resident's events, nothing derived.
+            EventBody::QuestionnairePaperRead(p) => (Some(p.resident_id.clone()), Derived::None),
             // Not part of the health record: `resident` stays empty.
             EventBody::NoticeIntakeSaved(p) => (
                 None,

@@ -89,6 +89,19 @@ fn observation(table: &ItemTable, row: &ResultRow) -> Result<Option<Obs>, String
         // An item the standard does not know (none today): not reported.
         return Ok(None);
     };
+    // The unit as recorded must be the standard's (UCUM writes mmHg as mm[Hg]): a value in
+    // another unit would be reported wrong by a factor.
+    let ucum = match row.unit.as_str() {
+        "mmHg" => "mm[Hg]",
+        u => u,
+    };
+    let want = def.unit_ucum.as_deref().unwrap_or("");
+    if def.xml_type == super::items::XmlType::Pq && ucum != want {
+        return Err(format!(
+            "単位「{}」が規格の単位「{want}」と異なります",
+            row.unit
+        ));
+    }
     let kind = checkup_protocol::items::item(&row.item_code).map(|i| i.kind);
     let value = match kind {
         Some(ItemValueKind::Numeric { decimals, .. }) => {

@@ -2,31 +2,27 @@
 //! (`GET /questionnaire/paper/{session_id}?lang=`) and a scanned form read back
 //! (`POST /api/questionnaire/paper`).
 //!
-//! Reading is box detection only (`checkup_drivers::questionnaire_form`): each page's QR
-//! code names the session, resident, page and language; every item with exactly one
-//! ticked box and nothing unclear is taken through [`crate::venue::Core::answer_questionnaire`]
-//! (via paper, in the language of the form); every other item goes back to the nurse with
-//! its reason. This is the checkup side: the child-welfare scan inbox is not touched (its
+//! Reading and recording is [`crate::venue::Core::read_paper`] (the same command the
+//! scanner's folder uses): every item with exactly one ticked box and nothing unclear is
+//! taken (via paper, in the language of the form); every other item goes to the nurse with
+//! its reason, stored in the session (`paper_review`) so it is seen after a reload and on
+//! every tablet. This is the checkup side: the child-welfare scan inbox is not touched (its
 //! limits are only borrowed for the file size).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use checkup_drivers::questionnaire_form::{self as form, ItemOutcome, PrintPage};
-use checkup_drivers::scan::{Limits, Reader};
-use checkup_protocol::questionnaire::{Answered, Channel};
-use serde::{Deserialize, Serialize};
+use checkup_drivers::questionnaire_form::{self as form, PrintPage};
+use checkup_drivers::scan::Limits;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, Query};
 use super::{AppState, CHECKUP_ROLES, require};
 use crate::auth::Staff;
-use crate::venue::questionnaire::{Answer, Submitted};
-
-/// Pages of a scanned file read at most (a form has up to three).
-pub const MAX_PAGES: usize = 6;
+use crate::venue::paper::{PaperError, PaperResult, PaperScan};
 
 /// The query of the printable form.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -121,74 +117,30 @@ pub(crate) struct ScanQuery {
     name: Option<String>,
 }
 
-/// An item answered from paper.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PaperAnswer {
-    /// Number on the form.
-    pub number: u8,
-    /// Item code.
-    pub item_code: String,
-    /// Answer code.
-    pub code: String,
-}
-
-/// An item the nurse must look at.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PaperReview {
-    /// Number on the form.
-    pub number: u8,
-    /// Item code.
-    pub item_code: String,
-    /// `several_ticked`, `faint`, `unclear` or `box_not_found`.
-    pub reason: String,
-    /// The reason in Japanese.
-    pub reason_ja: String,
-    /// What each box held (`code:mark`, mark one of empty, ticked, filled, faint,
-    /// unclear, not_found).
-    pub boxes: Vec<String>,
-}
-
-/// One page of the uploaded file.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PaperPage {
-    /// Page of the uploaded file (1-based).
-    pub file_page: usize,
-    /// Page of the form, from its QR code (absent when the page was not read).
-    pub form_page: Option<u8>,
-    /// Why the page could not be read (`fiducials_not_found`, `qr_not_found`, …): the
-    /// whole page goes to the nurse.
-    pub error: Option<String>,
-    /// The message for it.
-    pub message: Option<String>,
-    /// Items answered.
-    pub answers: Vec<PaperAnswer>,
-    /// Items with nothing ticked.
-    pub unanswered: Vec<u8>,
-    /// Items for the nurse.
-    pub review: Vec<PaperReview>,
-}
-
-/// What a scanned form gave.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PaperResult {
-    /// The session the form belongs to.
-    pub session_id: Uuid,
-    /// The language of the form.
-    pub lang: String,
-    /// Each page of the file.
-    pub pages: Vec<PaperPage>,
-    /// What was recorded from the answers taken.
-    pub submitted: Submitted,
-}
-
-fn scan_error(e: checkup_drivers::scan::ScanError) -> ApiError {
+fn paper_error(e: PaperError) -> ApiError {
     use checkup_drivers::scan::ScanError;
     let status = match &e {
-        ScanError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        ScanError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+        // The rules' and the store's own answers.
+        PaperError::Venue(_) => None,
+        PaperError::Scan(ScanError::FileTooLarge { .. }) => Some(StatusCode::PAYLOAD_TOO_LARGE),
+        PaperError::Scan(ScanError::Io { .. }) | PaperError::Internal(_) => {
+            Some(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+        PaperError::UnknownSession => Some(StatusCode::NOT_FOUND),
+        PaperError::OtherSession { .. } => Some(StatusCode::CONFLICT),
+        PaperError::Scan(_)
+        | PaperError::Unreadable(_)
+        | PaperError::MixedSessions
+        | PaperError::ResidentMismatch => Some(StatusCode::UNPROCESSABLE_ENTITY),
     };
-    ApiError::new(status, e.code(), e.to_string())
+    match (e, status) {
+        (PaperError::Venue(v), _) => v.into(),
+        (e, status) => ApiError::new(
+            status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            e.code(),
+            e.to_string(),
+        ),
+    }
 }
 
 /// `POST /api/questionnaire/paper`: a scanned paper questionnaire (the file is the body).
@@ -200,8 +152,10 @@ fn scan_error(e: checkup_drivers::scan::ScanError) -> ApiError {
     description = "Read a scanned paper questionnaire (PDF, TIFF, PNG or JPEG as the body; up \
                    to six pages) by box detection. Items with exactly one ticked box and \
                    nothing unclear are recorded as the resident's answers (via paper, in the \
-                   form's language); the others come back for the nurse with the reason. The QR \
-                   code names the session: a form of a closed session, of another resident, or \
+                   form's language); the others come back for the nurse with the reason and \
+                   stay in the session's `paper_review` (`GET /api/sessions/{id}`) until an \
+                   answer is recorded after the read. Each page read is a \
+                   `questionnaire_paper_read` event. The QR code names the session: a form of a closed session, of another resident, or \
                    of another session than `session` is refused whole.",
     params(ScanQuery),
     request_body(content = super::extract::FileBytes, content_type = "application/octet-stream"),
@@ -247,177 +201,16 @@ pub(crate) async fn upload(
         max_file_bytes: state.inbox.max_file_bytes(),
         ..Limits::default()
     };
-    let name = q.name.unwrap_or_else(|| "questionnaire".into());
-    let read = super::error::blocking("reading a paper questionnaire", move || {
-        // PDFs are rendered in a private directory removed when done.
-        let work = tempfile::tempdir()
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "io", e.to_string()))?;
-        let pages = Reader::new(limits)
-            .first_pages(MAX_PAGES)
-            .work_dir(work.path())
-            .read_bytes(&name, &body)
-            .map_err(scan_error)?;
-        Ok::<_, ApiError>(
-            pages
-                .iter()
-                .map(|p| (p.number, form::read_page(&p.image)))
-                .collect::<Vec<_>>(),
-        )
-    })
-    .await??;
-    let mut session: Option<(Uuid, form::FormId)> = None;
-    let mut failures = Vec::new();
-    for (n, r) in &read {
-        match r {
-            Ok(page) => {
-                let Ok(id) = page.id.session.parse::<Uuid>() else {
-                    return Err(ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "not_found",
-                        "the form names no session of this box",
-                    ));
-                };
-                match &session {
-                    None => session = Some((id, page.id.clone())),
-                    Some((s, _)) if *s != id => {
-                        return Err(ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "mixed_sessions",
-                            "この用紙には別の受診者の質問票が混ざっています / the file holds forms of more than one session",
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            Err(e) => failures.push(format!("p{n}: {e}")),
-        }
-    }
-    let Some((sid, fid)) = session else {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "form_unreadable",
-            format!(
-                "質問票として読めませんでした / no page could be read as a questionnaire form: {}",
-                failures.join("; ")
-            ),
-        ));
+    let scan = PaperScan {
+        name: q.name.unwrap_or_else(|| "questionnaire".into()),
+        bytes: body.to_vec(),
+        expected,
+        limits,
     };
-    if let Some(e) = expected
-        && e != sid
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "other_session",
-            format!(
-                "この質問票は別の受診者のものです / the form belongs to session {sid}, not {e}"
-            ),
-        ));
-    }
-    let resident = state
-        .store
-        .projection()
-        .session_by_id(sid)
-        .map(|s| s.resident_id.clone())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no session {sid}"),
-            )
-        })?;
-    if resident != fid.resident {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "form_resident_mismatch",
-            "質問票の受診者IDが受診記録と一致しません / the form's resident is not the session's",
-        ));
-    }
-    let mut answers = Vec::new();
-    let mut pages = Vec::new();
-    for (n, r) in read {
-        match r {
-            Err(e) => pages.push(PaperPage {
-                file_page: n,
-                form_page: None,
-                error: Some(e.code().into()),
-                message: Some(e.to_string()),
-                answers: vec![],
-                unanswered: vec![],
-                review: vec![],
-            }),
-            Ok(page) => {
-                let mut out = PaperPage {
-                    file_page: n,
-                    form_page: Some(page.id.page),
-                    error: None,
-                    message: None,
-                    answers: vec![],
-                    unanswered: vec![],
-                    review: vec![],
-                };
-                for it in &page.items {
-                    match &it.outcome {
-                        ItemOutcome::Answer { code } => {
-                            answers.push(Answer {
-                                item_code: it.item_code.into(),
-                                code: (*code).into(),
-                            });
-                            out.answers.push(PaperAnswer {
-                                number: it.number,
-                                item_code: it.item_code.into(),
-                                code: (*code).into(),
-                            });
-                        }
-                        ItemOutcome::Unanswered => out.unanswered.push(it.number),
-                        ItemOutcome::Review { reason } => out.review.push(PaperReview {
-                            number: it.number,
-                            item_code: it.item_code.into(),
-                            reason: serde_json::to_value(reason)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default(),
-                            reason_ja: reason.label_ja().into(),
-                            boxes: it
-                                .boxes
-                                .iter()
-                                .map(|b| {
-                                    format!(
-                                        "{}:{}",
-                                        b.code,
-                                        serde_json::to_value(b.mark)
-                                            .ok()
-                                            .and_then(|v| v.as_str().map(String::from))
-                                            .unwrap_or_default()
-                                    )
-                                })
-                                .collect(),
-                        }),
-                    }
-                }
-                pages.push(out);
-            }
-        }
-    }
-    // The same page scanned twice gives the same answers twice: keep one.
-    answers.sort_by(|a, b| a.item_code.cmp(&b.item_code));
-    answers.dedup_by(|a, b| a.item_code == b.item_code && a.code == b.code);
-    let submitted = state
+    let read = state
         .core
-        .answer_questionnaire(
-            &staff,
-            sid,
-            &answers,
-            Answered {
-                via: Channel::Paper,
-                lang: fid.lang,
-            },
-        )
-        .await?;
-    Ok(Json(PaperResult {
-        session_id: sid,
-        lang: fid.lang.tag().into(),
-        pages,
-        submitted,
-    })
-    .into_response())
+        .read_paper(&staff, scan)
+        .await
+        .map_err(paper_error)?;
+    Ok(Json(read).into_response())
 }

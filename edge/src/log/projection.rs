@@ -6,6 +6,10 @@
 //! [`Projection::apply`] folds in each newly committed event. It knows no storage;
 //! sequence bookkeeping (what is held of each node) is the store's [`crate::log::store::Ledger`]. Within one item, the value shown is the one with the latest HLC,
 //! so boxes that receive the same events in different orders show the same result.
+//!
+//! A session's paper review ([`SessionState::paper_review`]) follows the same rule: for each
+//! item, the latest `questionnaire_paper_read` naming it (by HLC) says whether the reader
+//! sent it to the nurse; it waits while no result of the item is later than that read.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,6 +38,36 @@ pub struct ResultEntry {
     pub answered: Option<checkup_protocol::Answered>,
 }
 
+/// An item of the paper questionnaire the reader sent to the nurse.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PaperPending {
+    /// Item code.
+    pub item_code: String,
+    /// Why: `several_ticked`, `faint`, `unclear`, `box_not_found`.
+    pub reason: String,
+    /// The boxes that held something, with what.
+    pub marked: Vec<checkup_protocol::PaperMark>,
+    /// The language of the form.
+    pub lang: checkup_protocol::Lang,
+    /// The page of the form.
+    pub page: u8,
+    /// The `questionnaire_paper_read` event.
+    pub event_id: Uuid,
+    /// When the page was read.
+    pub hlc: Hlc,
+    /// Who passed the page on (a staff member, or the scanner's folder).
+    pub staff_id: String,
+}
+
+/// The latest paper read naming an item.
+#[derive(Debug, Clone)]
+struct PaperSeen {
+    event_id: Uuid,
+    hlc: Hlc,
+    /// `Some` when the read sent the item to review.
+    review: Option<PaperPending>,
+}
+
 /// A checkup session as the board sees it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionState {
@@ -55,6 +89,14 @@ pub struct SessionState {
     pub visited: BTreeMap<StationKind, Hlc>,
     /// When each station's first result or sign-off arrived (for station timing).
     pub first_at_station: BTreeMap<StationKind, Hlc>,
+    /// Items of the paper questionnaire waiting for the nurse, by item code: the latest read
+    /// of the item's page could not decide it, and no answer was recorded after that read.
+    /// (Absent from the JSON when nothing waits.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub paper_review: BTreeMap<String, PaperPending>,
+    /// The latest paper read naming each item, whether it was decided or sent to review.
+    #[serde(skip)]
+    paper_seen: BTreeMap<String, PaperSeen>,
     /// The opening event that set `opened`, `stations` and `card`.
     #[serde(skip)]
     opened_by: Option<(Hlc, Uuid)>,
@@ -218,6 +260,7 @@ impl Projection {
                 let s = self.session(p.session_id, &p.resident_id);
                 s.first_at(p.station, e.hlc);
                 s.insert(&p.item_code, entry);
+                s.refresh_paper(&p.item_code);
             }
             EventBody::MeasurementCorrected(p) => {
                 let entry = ResultEntry {
@@ -230,8 +273,45 @@ impl Projection {
                     reason: Some(p.reason.clone()),
                     answered: p.answered,
                 };
-                self.session(p.session_id, &p.resident_id)
-                    .insert(&p.item_code, entry);
+                let s = self.session(p.session_id, &p.resident_id);
+                s.insert(&p.item_code, entry);
+                s.refresh_paper(&p.item_code);
+            }
+            EventBody::QuestionnairePaperRead(p) => {
+                let s = self.session(p.session_id, &p.resident_id);
+                let clear = p.answered.iter().map(|code| (code.clone(), None));
+                let review = p.review.iter().map(|r| {
+                    (
+                        r.item_code.clone(),
+                        Some(PaperPending {
+                            item_code: r.item_code.clone(),
+                            reason: r.reason.clone(),
+                            marked: r.marked.clone(),
+                            lang: p.lang,
+                            page: p.page,
+                            event_id: e.id,
+                            hlc: e.hlc,
+                            staff_id: e.actor.staff_id.clone(),
+                        }),
+                    )
+                });
+                for (code, review) in clear.chain(review).collect::<Vec<_>>() {
+                    let newer = s
+                        .paper_seen
+                        .get(&code)
+                        .is_none_or(|seen| (seen.hlc, seen.event_id) < (e.hlc, e.id));
+                    if newer {
+                        s.paper_seen.insert(
+                            code.clone(),
+                            PaperSeen {
+                                event_id: e.id,
+                                hlc: e.hlc,
+                                review,
+                            },
+                        );
+                        s.refresh_paper(&code);
+                    }
+                }
             }
             EventBody::RecordViewed(_) | EventBody::CaseViewed(_) => {}
             EventBody::NoticeIntakeSaved(p) => {
@@ -275,6 +355,8 @@ impl Projection {
             card: None,
             visited: BTreeMap::new(),
             first_at_station: BTreeMap::new(),
+            paper_review: BTreeMap::new(),
+            paper_seen: BTreeMap::new(),
             opened_by: None,
         });
         // A closing (which names no resident) may arrive first.
@@ -373,6 +455,25 @@ impl SessionState {
     fn first_at(&mut self, station: StationKind, hlc: Hlc) {
         let f = self.first_at_station.entry(station).or_insert(hlc);
         *f = (*f).min(hlc);
+    }
+
+    /// Whether `item_code` waits for the nurse: its latest paper read sent it to review and
+    /// no result of it is later than that read.
+    fn refresh_paper(&mut self, item_code: &str) {
+        let Some(seen) = self.paper_seen.get(item_code) else {
+            return;
+        };
+        let answered_after = self
+            .current(item_code)
+            .is_some_and(|r| (r.hlc, r.event_id) > (seen.hlc, seen.event_id));
+        match &seen.review {
+            Some(p) if !answered_after => {
+                self.paper_review.insert(item_code.to_owned(), p.clone());
+            }
+            _ => {
+                self.paper_review.remove(item_code);
+            }
+        }
     }
 
     fn insert(&mut self, item_code: &str, entry: ResultEntry) {

@@ -8,8 +8,10 @@
 //! At 問診 the page also holds the paper questionnaire of the resident at hand (「紙の
 //! 質問票」): print the form in the resident's language, read the filled-in form back (a
 //! scan or a photo: `POST /api/questionnaire/paper`, which records the clear answers via
-//! paper) and, for each item the reader could not decide, the reason and the answers as
-//! large buttons. What the nurse chooses there is the nurse's decision after asking the
+//! paper; the scanner's folder on the box does the same) and, for each item the reader
+//! could not decide, the reason and the answers as large buttons. Those items are the
+//! session's (`paper_review` in `GET /api/sessions/{id}`): they are there after a reload
+//! and on every tablet until an answer is recorded after the read. What the nurse chooses there is the nurse's decision after asking the
 //! resident, so it goes through the station's one save (the outbox, `measurement_recorded`
 //! or a correction) as an interview answer (`answered.via = interview`) in the form's
 //! language; the paper channel is kept for what the reader itself took from the page.

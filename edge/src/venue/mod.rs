@@ -32,9 +32,12 @@
 //! and the projection orders them by their hybrid logical clock.
 //!
 //! Layout: [`rules`] (pure decisions), [`questionnaire`] (a resident's answers from any
-//! channel, as one batch), this file (the command path and its errors).
+//! channel, as one batch), [`paper`] (a scanned paper questionnaire read into its session:
+//! answers and the items for the nurse's review), this file (the command path and its
+//! errors).
 //! Nothing here imports axum or maud; `http/` maps [`VenueError`] to answers.
 
+pub mod paper;
 pub mod questionnaire;
 pub mod rules;
 pub mod spread;
@@ -522,6 +525,7 @@ fn needs_decision_lock(kind: EventKind) -> bool {
             | EventKind::MeasurementCorrected
             | EventKind::RecordViewed
             | EventKind::CaseViewed
+            | EventKind::QuestionnairePaperRead
     )
 }
 

@@ -64,38 +64,69 @@ impl Core {
         answers: &[Answer],
         answered: Answered,
     ) -> Result<Submitted, VenueError> {
-        if answered.via == Channel::Interview {
-            return Err(VenueError::Mismatch(
+        check_answers(answers, answered)?;
+        self.submit_answers(staff, session, answers, answered, Vec::new())
+            .await
+    }
+}
+
+/// The rules of a submission: a resident's own channel, questionnaire items each answered
+/// once, with codes of their item.
+pub(super) fn check_answers(answers: &[Answer], answered: Answered) -> Result<(), VenueError> {
+    if answered.via == Channel::Interview {
+        return Err(VenueError::Mismatch(
                 "聞き取りの回答は問診の画面から記録してください / answers asked by the nurse are recorded at the 問診 station".into(),
             ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for a in answers {
+        let Some(q) = questionnaire::question(&a.item_code) else {
+            return Err(VenueError::Mismatch(format!(
+                "{} は質問票の項目ではありません / {} is not a questionnaire item",
+                super::shown(&a.item_code),
+                super::shown(&a.item_code)
+            )));
+        };
+        if !seen.insert(q.code) {
+            return Err(VenueError::Mismatch(format!(
+                "質問{}の回答が2つあります / item {} is answered twice",
+                q.number, q.code
+            )));
         }
-        let mut seen = std::collections::HashSet::new();
-        for a in answers {
-            let Some(q) = questionnaire::question(&a.item_code) else {
-                return Err(VenueError::Mismatch(format!(
-                    "{} は質問票の項目ではありません / {} is not a questionnaire item",
-                    super::shown(&a.item_code),
-                    super::shown(&a.item_code)
-                )));
-            };
-            if !seen.insert(q.code) {
-                return Err(VenueError::Mismatch(format!(
-                    "質問{}の回答が2つあります / item {} is answered twice",
-                    q.number, q.code
-                )));
-            }
-            if !q.answers.codes().contains(&a.code.as_str()) {
-                return Err(VenueError::Mismatch(format!(
-                    "質問{}の回答 {} はありません / {} is not an answer code of item {}",
-                    q.number,
-                    super::shown(&a.code),
-                    super::shown(&a.code),
-                    q.code
-                )));
-            }
+        if !q.answers.codes().contains(&a.code.as_str()) {
+            return Err(VenueError::Mismatch(format!(
+                "質問{}の回答 {} はありません / {} is not an answer code of item {}",
+                q.number,
+                super::shown(&a.code),
+                super::shown(&a.code),
+                q.code
+            )));
         }
+    }
+    Ok(())
+}
+
+impl Core {
+    /// As [`Core::answer_questionnaire`] once each answer is known to be a code of its
+    /// item, with `also` (the records of paper pages read) appended after the answers in
+    /// the same batch, each checked against the day's rules.
+    pub(super) async fn submit_answers(
+        &self,
+        staff: &Staff,
+        session: Uuid,
+        answers: &[Answer],
+        answered: Answered,
+        also: Vec<EventBody>,
+    ) -> Result<Submitted, VenueError> {
         let _guard = self.result_lock(session).lock().await;
-        let (mut out, bodies) = self.decide_answers(staff, session, answers, answered)?;
+        let (mut out, mut bodies) = self.decide_answers(staff, session, answers, answered)?;
+        if !also.is_empty() {
+            let projection = self.store.projection();
+            for body in &also {
+                self.check_new(staff, Route::Command, &projection, body)?;
+            }
+        }
+        bodies.extend(also);
         if bodies.is_empty() {
             return Ok(out);
         }

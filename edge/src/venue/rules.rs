@@ -12,6 +12,7 @@
 //! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing; at 診察 never while 既往歴, 自覚症状, 他覚症状 or 医師の診断 is missing, or a finding recorded 「特記すべきことあり」 lacks its text |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
+//! | `questionnaire_paper_read` | only recorded by the paper questionnaire's command (upload or the scanner's folder), by those who may pass the resident's answers on; the session is open, its resident's, its course includes 問診 |
 //!
 //! Payload rules (identifiers, units, limits, precision) are the protocol's own and are
 //! applied by the store to every draft before it is signed.
@@ -127,10 +128,18 @@ fn claims_resident_channel(body: &EventBody) -> bool {
 }
 
 /// Staff who hand on what the resident answered themselves (on their phone, the venue
-/// tablet or paper): reception at check-in, and every checkup role who may work at 問診.
-/// Only through the questionnaire's own command, never as a raw draft.
+/// tablet or paper, and the record of a paper page read): reception at check-in, and every
+/// checkup role who may work at 問診. Only through the questionnaire's own command, never as
+/// a raw draft.
 fn passes_on_resident_answers(staff: &Staff, body: &EventBody) -> bool {
     use checkup_protocol::Channel;
+    let passes_on = |staff: &Staff| {
+        matches!(staff.role, Role::Reception | Role::VenueAdmin)
+            || may_work_at(staff, StationKind::Questionnaire)
+    };
+    if let EventBody::QuestionnairePaperRead(_) = body {
+        return passes_on(staff);
+    }
     let answered = match body {
         EventBody::MeasurementRecorded(m) if m.station == StationKind::Questionnaire => m.answered,
         EventBody::MeasurementCorrected(c)
@@ -142,9 +151,7 @@ fn passes_on_resident_answers(staff: &Staff, body: &EventBody) -> bool {
         _ => None,
     };
     let by_resident = answered.is_some_and(|a| a.via != Channel::Interview);
-    by_resident
-        && (matches!(staff.role, Role::Reception | Role::VenueAdmin)
-            || may_work_at(staff, StationKind::Questionnaire))
+    by_resident && passes_on(staff)
 }
 
 fn open_session(p: &Projection, id: Uuid) -> Result<&SessionState, VenueError> {
@@ -279,6 +286,15 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
             Ok(())
         }
         EventBody::RecordViewed(_) | EventBody::CaseViewed(_) => Ok(()),
+        EventBody::QuestionnairePaperRead(r) => {
+            let s = open_session(p, r.session_id)?;
+            if s.resident_id != r.resident_id || !s.stations.contains(&StationKind::Questionnaire) {
+                return Err(mismatch(
+                    "the form's resident or the 問診 station does not belong to this session",
+                ));
+            }
+            Ok(())
+        }
         EventBody::NoticeIntakeSaved(n) => {
             if p.cases().iter().any(|c| c.case_id == n.case_id) {
                 return Err(VenueError::Conflict(format!(
@@ -401,6 +417,7 @@ pub fn result_session(body: &EventBody) -> Option<Uuid> {
     match body {
         EventBody::MeasurementRecorded(m) => Some(m.session_id),
         EventBody::MeasurementCorrected(c) => Some(c.session_id),
+        EventBody::QuestionnairePaperRead(r) => Some(r.session_id),
         _ => None,
     }
 }
