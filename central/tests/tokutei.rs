@@ -64,8 +64,8 @@ fn n(code: &str, v: &str) -> Obs {
     Obs::new(code, ObsValue::Quantity(v.into()))
 }
 
-/// Every item the box records (protocol ITEMS), the 22 answers, 採血時間, 階層化 and the
-/// doctor's judgement.
+/// Every item the box records (protocol ITEMS: 採血時間 and the doctor's findings and
+/// judgement among them), the 22 answers and 階層化.
 fn box_examinee(resident_id: &str) -> Examinee {
     let mut observations = vec![
         n("9N001000000000001", "168.2"),
@@ -79,6 +79,9 @@ fn box_examinee(resident_id: &str) -> Examinee {
         n("3D046000001999902", "5.6"),
         n("3D010000001999901", "98"),
         q("9N141000000000011", "2"),
+        q("9N056000000000011", "2"),
+        q("9N061000000000011", "2"),
+        q("9N066000000000011", "2"),
         q("1A020000000191111", dipstick_code("-").expect("grade")),
         q("1A010000000191111", dipstick_code("±").expect("grade")),
         q("9N501000000000011", "3"),
@@ -141,11 +144,11 @@ fn full_examinee(resident_id: &str) -> Examinee {
     ex.insurer.branch = None;
     ex.insurer.ticket_number = None;
     ex.postal_code = None;
+    // 既往歴 あり, with its text.
+    ex.observations.retain(|o| o.code17 != "9N056000000000011");
     ex.observations.extend([
         q("9N056000000000011", "1"),
         Obs::new("9N056160400000049", ObsValue::Text("高血圧症".into())),
-        q("9N061000000000011", "2"),
-        q("9N066000000000011", "2"),
         n("3F015000002327101", "110"),
         n("3F070000002327101", "55"),
         n("3F077000002327101", "120"),
@@ -225,6 +228,23 @@ fn every_box_item_and_question_is_in_the_table_with_its_type_unit_and_decimals()
                         item.code
                     );
                 }
+            }
+            ItemValueKind::Choice(choices) => {
+                assert_eq!(def.xml_type, XmlType::Cd, "{}", item.code);
+                assert!(def.result_oid.is_some(), "{}", item.code);
+                let note = def.note.as_deref().unwrap_or("");
+                for c in choices {
+                    assert!(
+                        note.contains(&format!("{}:", c.code)),
+                        "{} code {} not in {note}",
+                        item.code,
+                        c.code
+                    );
+                }
+            }
+            ItemValueKind::Text { max_chars } => {
+                assert_eq!(def.xml_type, XmlType::St, "{}", item.code);
+                assert_eq!(def.format, max_chars.to_string(), "{}", item.code);
             }
         }
     }
@@ -356,10 +376,18 @@ fn the_standard_rules_in_full_pass_the_full_examinee_and_refuse_the_box_one() {
     assert_eq!(rules.check(&table, &full[0]), Vec::<Failure>::new());
     let boxed = prepare_examinees(&[box_examinee("R-8")], &table);
     let failures = rules.check(&table, &boxed[0]);
+    // The box records the doctor's findings; it takes no lipids.
+    let named: Vec<&str> = failures
+        .iter()
+        .filter_map(|f| f.item_code.as_deref())
+        .collect();
     assert!(
-        failures
-            .iter()
-            .any(|f| f.item_code.as_deref() == Some("9N056000000000011"))
+        failures.iter().any(|f| f.message_ja.contains("中性脂肪")),
+        "{failures:#?}"
+    );
+    assert!(
+        !named.contains(&"9N056000000000011") && !named.contains(&"9N061000000000011"),
+        "{failures:#?}"
     );
     assert!(failures.iter().all(|f| f.resident_id == "R-8"));
 }

@@ -31,11 +31,19 @@
     var q = questionOf[it.code];
     return (q ? t("問" + q.number + " ", "Q" + q.number + " ") : "") + t(it.name, it.name_en);
   }
-  // An item whose value is chosen, not typed: a dipstick reading or an answer code.
-  function chosen(it) { return !!(it.limits.values || it.limits.answers); }
-  // A value as staff read it: an answer's text for a questionnaire item.
+  // An item whose value is taken as text, not as a number: a dipstick reading, an answer
+  // code, a finding's code (既往歴, 採血時間 …) or a free text (所見, 診断).
+  function chosen(it) { return !!(it.limits.values || it.limits.answers || it.limits.choices || it.limits.max_chars); }
+  // An item whose same value saved again changes nothing.
+  function coded(it) { return !!(it.limits.answers || it.limits.choices || it.limits.max_chars); }
+  // A value as staff read it: an answer's text for a questionnaire item, a finding's label.
   function shown(code, v) {
     var q = questionOf[code];
+    var own = itemOf[code] && itemOf[code].limits.choices;
+    if (own) {
+      var c = own.filter(function (x) { return x.code === String(v); })[0];
+      return c ? t(c.text, c.text_en) : String(v);
+    }
     if (!q) {
       var other = cfg.answer_texts && cfg.answer_texts[code] && cfg.answer_texts[code][String(v)];
       return other ? t(other[0], other[1]) : String(v);
@@ -58,6 +66,11 @@
   function refusal(a, it) {
     var b = a.body || {};
     var vars = { name: it ? nameOf(it) : "" };
+    if (b.error === "incomplete_station" && b.required && b.required.length && !quest) {
+      var names = b.required.map(nameOfCode).join(t("、", ", "));
+      return t("必須の項目が未入力です（" + names + "）。記録してから完了してください",
+        "Required items are missing (" + names + "): record them, then complete");
+    }
     if (b.error === "incomplete_station" && b.required && b.required.length) {
       return msg("required_missing", { missing: b.required.map(nameOfCode).join(t("、", ", ")) });
     }
@@ -129,6 +142,7 @@
     if (quest) { renderQuestions(form); }
     cfg.items.forEach(function (it) {
       if (quest) { return; }
+      if (it.limits.choices || it.limits.max_chars) { form.appendChild(findingField(it)); return; }
       var label = document.createElement("label");
       var unit = it.unit ? " (" + it.unit + ")" : "";
       label.textContent = t(it.name + unit + " / " + it.name_en, it.name_en + unit);
@@ -166,6 +180,51 @@
     if (quest) { paperReset(s); }
     loadRecord();
   }
+  // 診察・採血: a finding's code as large answer buttons, a free text as a text area; the
+  // item's name in Japanese with English, 必須 when the report requires it, and for a
+  // finding's text when it is asked for (「特記すべきことあり」).
+  function findingField(it) {
+    var field = document.createElement("div"); field.className = "field finding"; field.id = "field-" + it.code;
+    var name = t(it.name + " / " + it.name_en, it.name_en);
+    var req = it.required ? t("必須", "Required") : "";
+    if (it.detail_of) {
+      var of = itemOf[it.detail_of.item], when = of && of.limits.choices.filter(function (c) { return c.code === it.detail_of.when; })[0];
+      req = t("「" + (when ? when.text : it.detail_of.when) + "」のとき必須", "Required when “" + (when ? when.text_en : it.detail_of.when) + "”");
+    }
+    if (it.limits.choices) {
+      var fs = document.createElement("fieldset");
+      var lg = document.createElement("legend");
+      lg.appendChild(el("span", "q-name", name));
+      if (req) { lg.appendChild(el("span", "q-required", req)); }
+      fs.appendChild(lg);
+      var group = el("div", "q-choices"); group.id = "choices-" + it.code;
+      it.limits.choices.forEach(function (c) {
+        var id = "item-" + it.code + "-" + c.code;
+        var r = document.createElement("input"); r.type = "radio"; r.name = "item-" + it.code; r.value = c.code; r.id = id;
+        var l = el("label", "choice", t(c.text + " / " + c.text_en, c.text_en)); l.htmlFor = id;
+        group.appendChild(r); group.appendChild(l);
+      });
+      fs.appendChild(group);
+      field.appendChild(fs);
+      return field;
+    }
+    var label = document.createElement("label"); label.htmlFor = "item-" + it.code;
+    label.appendChild(el("span", "q-name", name));
+    if (req) { label.appendChild(el("span", "q-required", req)); }
+    var hint = el("span", "hint", t("最大" + it.limits.max_chars + "文字", "Up to " + it.limits.max_chars + " characters"));
+    hint.id = "hint-" + it.code;
+    var area = document.createElement("textarea"); area.id = "item-" + it.code; area.dataset.code = it.code;
+    area.rows = 3; area.maxLength = it.limits.max_chars; area.setAttribute("aria-describedby", hint.id);
+    field.appendChild(label); field.appendChild(hint); field.appendChild(area);
+    return field;
+  }
+  // Put a saved value back in its field (to correct it): a text or number, or the answer button.
+  function putValue(code, v) {
+    var input = $("item-" + code);
+    if (input) { input.value = v; input.focus(); return; }
+    var r = $("item-" + code + "-" + v);
+    if (r) { r.checked = true; r.focus(); }
+  }
   // Unsent writes of the selected session, from the outbox.
   function unsent() {
     return outbox.pending(function (e) { return current && e.meta && e.meta.session === current.session_id; });
@@ -202,8 +261,7 @@
         fix.type = "button"; fix.className = "correct secondary"; fix.dataset.code = code;
         fix.textContent = t("訂正", "Correct");
         fix.addEventListener("click", function () {
-          var el = $("item-" + code);
-          el.value = cur[code].value; el.focus();
+          putValue(code, cur[code].value);
           status(""); message(t("新しい値を入力して「保存」を押すと訂正になります（理由が必要です）", "Enter the new value and press Save: it is a correction (a reason is needed)"));
         });
         dd.appendChild(fix);
@@ -215,7 +273,7 @@
       if (!p.item_code) { return; }
       var dt = document.createElement("dt"); dt.textContent = cfg.names[p.item_code] || p.item_code;
       var dd = document.createElement("dd"); dd.className = "unsent";
-      dd.textContent = p.value + " " + p.unit + " " + t("（未送信）", "(unsent)");
+      dd.textContent = shown(p.item_code, p.value) + " " + p.unit + " " + t("（未送信）", "(unsent)");
       dl.appendChild(dt); dl.appendChild(dd);
     });
     var h = cur["9N001000000000001"], w = cur["9N006000000000001"];
@@ -225,6 +283,17 @@
       dl.appendChild(dt); dl.appendChild(dd);
     }
     rec.appendChild(dl);
+    // A finding's saved answer is marked among its buttons.
+    cfg.items.forEach(function (it) {
+      if (!it.limits.choices || quest) { return; }
+      it.limits.choices.forEach(function (c) {
+        var l = document.querySelector("label[for='item-" + it.code + "-" + c.code + "']");
+        if (!l) { return; }
+        var now = !!cur[it.code] && String(cur[it.code].value) === c.code;
+        l.classList.toggle("current", now);
+        l.textContent = t(c.text + " / " + c.text_en, c.text_en) + (now ? t("（保存済み）", " (saved)") : "");
+      });
+    });
   }
   // ---- 問診 ---------------------------------------------------------------------------
   function channelLabel(answered) {
@@ -560,6 +629,13 @@
     if (first) { first.scrollIntoView({ block: "center" }); }
   }
 
+  // The required items the box named (診察): marked, the first one shown.
+  function markNeededFields(codes) {
+    codes.forEach(function (c) { var f = $("field-" + c); if (f) { f.classList.add("needed"); } });
+    var first = $("field-" + codes[0]);
+    if (first) { first.scrollIntoView({ block: "center" }); }
+  }
+
   // What is entered for an item: a field's value, or the answer picked in its group.
   function value(code) {
     var el = $("item-" + code);
@@ -597,12 +673,23 @@
     if (!current) { return; }
     clearFeedback();
     var s = current;
-    var filled = cfg.items.filter(function (it) { return value(it.code) !== "" && (!only || only.indexOf(it.code) >= 0); });
+    var filled = cfg.items.filter(function (it) { return value(it.code).trim() !== "" && (!only || only.indexOf(it.code) >= 0); });
     if (!filled.length) { message(msg("nothing_to_save")); return; }
     if (quest) { closeAmends(); }
     var entries = [];
     for (var i = 0; i < filled.length; i++) {
       var it = filled[i], raw = value(it.code);
+      // A free text is saved trimmed, within its length and without control characters.
+      if (it.limits.max_chars) {
+        raw = raw.trim();
+        if (Array.from(raw).length > it.limits.max_chars) {
+          message(t(nameOf(it) + ": " + it.limits.max_chars + "文字までです（" + Array.from(raw).length + "文字）",
+            nameOf(it) + ": at most " + it.limits.max_chars + " characters (" + Array.from(raw).length + ")")); return;
+        }
+        if (/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(raw)) {
+          message(t(nameOf(it) + ": 制御文字（タブなど）は使えません", nameOf(it) + ": control characters (such as tabs) are not allowed")); return;
+        }
+      }
       var v = chosen(it) ? raw : parseFloat(raw);
       if (!chosen(it) && (isNaN(v) || v < it.limits.min || v > it.limits.max)) {
         message(msg("out_of_range", { name: nameOf(it), value: raw, min: it.limits.min, max: it.limits.max })); return;
@@ -610,7 +697,7 @@
       var h = held(it.code);
       if (h && h.unsent) { message(msg("unsent_item", { name: nameOf(it) })); return; }
       // The same answer again changes nothing.
-      if (h && it.limits.answers && String(h.value) === v) { clearValue(it.code); continue; }
+      if (h && coded(it) && String(h.value) === v) { clearValue(it.code); continue; }
       entries.push({ item: it, value: v, previous: h });
     }
     if (!entries.length) { message(msg("nothing_to_save")); return; }
@@ -708,7 +795,7 @@
       clearFeedback();
       // A required answer is missing (問診): no confirmation covers it; the nurse asks first.
       if (r.body.error === "incomplete_station" && r.body.required && r.body.required.length) {
-        if (quest) { markNeeded(r.body.required); }
+        if (quest) { markNeeded(r.body.required); } else { markNeededFields(r.body.required); }
         message(refusal(r));
         return;
       }

@@ -259,8 +259,14 @@ async fn only_a_doctor_signs_off_the_doctor_and_never_an_empty_record_unasked() 
         "{v}"
     );
     assert!(
-        v["message"].as_str().unwrap_or("").contains("身体計測"),
-        "names what is missing: {v}"
+        v["missing"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|s| s == "measurement")),
+        "lists what is missing: {v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("既往歴"),
+        "names the doctor's required items first: {v}"
     );
     // A measurement station signed off with its items missing, likewise.
     let (st, v) = nurse
@@ -287,10 +293,214 @@ async fn only_a_doctor_signs_off_the_doctor_and_never_an_empty_record_unasked() 
             .is_some_and(|m| m.iter().any(|s| s == "measurement")),
         "lists what is missing: {v}"
     );
+    // The doctor's own required items are never confirmed away: recorded first.
     let mut listed = visited(session, &r, "doctor", true);
     listed["body"]["payload"]["missing"] = missing;
     let (st, v) = doctor.post("/api/events", &listed).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    for (item, value) in [
+        (HISTORY, "2"),
+        (SYMPTOMS, "2"),
+        (SIGNS, "2"),
+        (DIAGNOSIS, "異常なし"),
+    ] {
+        let (st, v) = doctor
+            .post("/api/events", &found(session, &r, "doctor", item, value))
+            .await;
+        assert_eq!(st, 201, "{item}: {v}");
+    }
+    listed["id"] = json!(Uuid::now_v7());
+    let (st, v) = doctor.post("/api/events", &listed).await;
     assert_eq!(st, 201, "confirmed, listed: {v}");
+    b.stop().await;
+}
+
+const HISTORY: &str = "9N056000000000011";
+const HISTORY_TEXT: &str = "9N056160400000049";
+const SYMPTOMS: &str = "9N061000000000011";
+const SYMPTOMS_TEXT: &str = "9N061160800000049";
+const SIGNS: &str = "9N066000000000011";
+const SIGNS_TEXT: &str = "9N066160800000049";
+const DIAGNOSIS: &str = "9N511000000000049";
+const HOURS_SINCE_MEAL: &str = "9N141000000000011";
+
+/// A finding or judgement recorded at `station` (a code or a text).
+fn found(session: &Value, r: &str, station: &str, item: &str, value: &str) -> Value {
+    json!({"id": Uuid::now_v7(), "body": {"kind": "measurement_recorded", "payload": {
+        "session_id": session, "resident_id": r, "station": station,
+        "item_code": item, "value": value, "unit": ""}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_never_signs_off_without_the_findings_and_the_text_of_each_finding_noted() {
+    let b = TestBox::start().await;
+    let reception = b.client("R1", "1111").await;
+    let nurse = b.client("N1", "3333").await;
+    let doctor = b.client("D1", "4444").await;
+    let r = resident(45);
+    let (st, opened) = check_in(&reception, Uuid::now_v7(), &r, None).await;
+    assert_eq!(st, 201, "{opened}");
+    let session = &opened["session_id"];
+    let admin = b.client("A1", "9999").await;
+    // Codes outside each item's own list, and bad texts, are refused and nothing is stored.
+    let before = log(&admin).await.len();
+    let long = "あ".repeat(257);
+    for (item, value, why) in [
+        (HISTORY, "3", "a code 2001 does not have"),
+        (
+            SYMPTOMS,
+            "特記すべきことあり",
+            "the label instead of the code",
+        ),
+        (SIGNS, "", "no code"),
+        (DIAGNOSIS, long.as_str(), "257 characters"),
+        (DIAGNOSIS, "異常なし\u{7}", "a control character"),
+        (DIAGNOSIS, "異常なし\t要再検", "a tab"),
+        (DIAGNOSIS, " 異常なし", "untrimmed"),
+        (DIAGNOSIS, "   ", "blank"),
+        (HISTORY_TEXT, "胃潰瘍\r\n", "a carriage return"),
+    ] {
+        let (st, v) = doctor
+            .post("/api/events", &found(session, &r, "doctor", item, value))
+            .await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{why}: {v}"
+        );
+    }
+    let (st, v) = doctor
+        .post(
+            "/api/events",
+            &json!({"id": Uuid::now_v7(), "body": {"kind": "measurement_recorded", "payload": {
+            "session_id": session, "resident_id": &r, "station": "doctor",
+            "item_code": HISTORY, "value": 1, "unit": ""}}}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "a number: {v}"
+    );
+    // 採血時間 at the draw: its own codes 2–4 only.
+    for bad in ["1", "5", "食後10時間以上"] {
+        let (st, v) = nurse
+            .post(
+                "/api/events",
+                &found(session, &r, "blood_draw", HOURS_SINCE_MEAL, bad),
+            )
+            .await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{bad}: {v}"
+        );
+    }
+    assert_eq!(log(&admin).await.len(), before, "nothing refused is stored");
+    let (st, v) = nurse
+        .post(
+            "/api/events",
+            &found(session, &r, "blood_draw", HOURS_SINCE_MEAL, "2"),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    // Nothing found yet: refused, confirmed and listed or not, naming the four required.
+    let (st, v) = doctor
+        .post("/api/events", &visited(session, &r, "doctor", true))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert_eq!(
+        v["required"],
+        json!([HISTORY, SYMPTOMS, SIGNS, DIAGNOSIS]),
+        "{v}"
+    );
+    let mut listed = visited(session, &r, "doctor", true);
+    listed["body"]["payload"]["missing"] = v["missing"].clone();
+    let (st, v) = doctor.post("/api/events", &listed).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("既往歴"),
+        "names the required items: {v}"
+    );
+    // 既往歴 なし, 自覚症状 あり without its text, 他覚症状 なし, 診断: the text is required.
+    for (item, value) in [
+        (HISTORY, "2"),
+        (SYMPTOMS, "1"),
+        (SIGNS, "2"),
+        (
+            DIAGNOSIS,
+            "腹囲が基準を超えています。\n生活習慣の改善を指導",
+        ),
+    ] {
+        let (st, v) = doctor
+            .post("/api/events", &found(session, &r, "doctor", item, value))
+            .await;
+        assert_eq!(st, 201, "{item}: {v}");
+    }
+    let (st, v) = doctor
+        .post("/api/events", &visited(session, &r, "doctor", true))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert_eq!(v["required"], json!([SYMPTOMS_TEXT]), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("自覚症状（所見）"),
+        "{v}"
+    );
+    // The texts of findings recorded なし are not asked for.
+    let missing = v["missing"].to_string();
+    assert!(
+        !missing.contains(HISTORY_TEXT) && !missing.contains(SIGNS_TEXT),
+        "{v}"
+    );
+    // With the text: only the other stations are left, confirmed and listed.
+    let (st, v) = doctor
+        .post(
+            "/api/events",
+            &found(session, &r, "doctor", SYMPTOMS_TEXT, "時々頭痛がある"),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = doctor
+        .post("/api/events", &visited(session, &r, "doctor", true))
+        .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("incomplete_station")),
+        "{v}"
+    );
+    assert!(
+        v.get("required").is_none(),
+        "nothing required is missing: {v}"
+    );
+    assert!(
+        v["missing"].as_array().is_some_and(|m| m.iter().all(|x| x
+            .as_str()
+            .is_some_and(|x| x.parse::<checkup_protocol::StationKind>().is_ok()))),
+        "only stations left: {v}"
+    );
+    listed["body"]["payload"]["missing"] = v["missing"].clone();
+    listed["id"] = json!(Uuid::now_v7());
+    let (st, v) = doctor.post("/api/events", &listed).await;
+    assert_eq!(st, 201, "signed off: {v}");
     b.stop().await;
 }
 

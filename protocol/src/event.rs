@@ -258,7 +258,8 @@ pub struct SessionClosed {
 pub enum MeasuredValue {
     /// Numeric result in the item's unit.
     Number(f64),
-    /// Qualitative result, one of `-`, `±`, `+`, `2+`, `3+`, `4+`.
+    /// Text: a qualitative result (`-`, `±`, `+`, `2+`, `3+`, `4+`), an answer or finding
+    /// code (`"1"`, …) or a free text (所見, 診断), as the item's kind says.
     Text(String),
 }
 
@@ -621,6 +622,39 @@ fn check_value(
                 ),
             ));
         }
+        (ItemValueKind::Choice(choices), MeasuredValue::Text(t)) => {
+            if !choices.iter().any(|c| c.code == t) {
+                return Err(ProtocolError::invalid(
+                    "payload.value",
+                    format!(
+                        "{t:?} is not a code of {} ({})",
+                        item.name_en,
+                        choice_list(choices)
+                    ),
+                ));
+            }
+        }
+        (ItemValueKind::Choice(choices), MeasuredValue::Number(_)) => {
+            return Err(ProtocolError::invalid(
+                "payload.value",
+                format!(
+                    "{} takes a code as text, one of {}",
+                    item.name_en,
+                    choice_list(choices)
+                ),
+            ));
+        }
+        (ItemValueKind::Text { max_chars }, MeasuredValue::Text(t)) => {
+            items::check_free_text(t, max_chars).map_err(|e| {
+                ProtocolError::invalid("payload.value", format!("{}: the text {e}", item.name_en))
+            })?;
+        }
+        (ItemValueKind::Text { .. }, MeasuredValue::Number(_)) => {
+            return Err(ProtocolError::invalid(
+                "payload.value",
+                format!("{} takes a text", item.name_en),
+            ));
+        }
         (ItemValueKind::Numeric { .. }, MeasuredValue::Text(_)) => {
             return Err(ProtocolError::invalid(
                 "payload.value",
@@ -635,6 +669,15 @@ fn check_value(
         }
     }
     Ok(item)
+}
+
+/// A code list as staff read it: `"1" (特記すべきことあり), "2" (…)`.
+fn choice_list(choices: &[items::Choice]) -> String {
+    choices
+        .iter()
+        .map(|c| format!("{:?} ({})", c.code, c.label_ja))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Event {

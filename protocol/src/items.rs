@@ -29,6 +29,157 @@ pub enum ItemValueKind {
     Qualitative,
     /// A questionnaire answer: one of the set's codes (`"1"`, `"2"`, …), never its text.
     Coded(AnswerSet),
+    /// A finding staff record (CD in the standard): one of its own codes, never the label.
+    Choice(&'static [Choice]),
+    /// Free text (ST in the standard): trimmed, 1 to `max_chars` characters, no control
+    /// characters but line breaks ([`check_free_text`]).
+    Text {
+        /// Longest text, in characters (the item table's format column).
+        max_chars: usize,
+    },
+}
+
+/// One code of a [`ItemValueKind::Choice`] item, with what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    /// The result code as the archive writes it (`"1"`, `"2"`, …).
+    pub code: &'static str,
+    /// Japanese label (the standard's wording).
+    pub label_ja: &'static str,
+    /// English label.
+    pub label_en: &'static str,
+}
+
+impl ItemValueKind {
+    /// The codes a [`ItemValueKind::Coded`] or [`ItemValueKind::Choice`] item takes.
+    pub fn codes(&self) -> Option<Vec<&'static str>> {
+        match self {
+            ItemValueKind::Coded(set) => Some(set.codes().to_vec()),
+            ItemValueKind::Choice(choices) => Some(choices.iter().map(|c| c.code).collect()),
+            ItemValueKind::Numeric { .. }
+            | ItemValueKind::Qualitative
+            | ItemValueKind::Text { .. } => None,
+        }
+    }
+}
+
+/// 結果コード OID 1.2.392.200119.6.2001 (既往歴・自覚症状・他覚症状).
+pub const FINDINGS: &[Choice] = &[
+    Choice {
+        code: "1",
+        label_ja: "特記すべきことあり",
+        label_en: "Findings to note",
+    },
+    Choice {
+        code: "2",
+        label_ja: "特記すべきことなし",
+        label_en: "Nothing to note",
+    },
+];
+
+/// The [`FINDINGS`] code whose details must be written in the paired text item.
+pub const FINDING_PRESENT: &str = "1";
+
+/// 結果コード OID 1.2.392.200119.6.2202 (採血時間（食後）).
+pub const HOURS_SINCE_MEAL: &[Choice] = &[
+    Choice {
+        code: "2",
+        label_ja: "食後10時間以上",
+        label_en: "10 hours or more after a meal",
+    },
+    Choice {
+        code: "3",
+        label_ja: "食後3.5時間以上10時間未満",
+        label_en: "3.5 to under 10 hours after a meal",
+    },
+    Choice {
+        code: "4",
+        label_ja: "食後3.5時間未満",
+        label_en: "Under 3.5 hours after a meal",
+    },
+];
+
+/// 既往歴 (CD).
+pub const HISTORY: &str = "9N056000000000011";
+/// 具体的な既往歴 (ST).
+pub const HISTORY_TEXT: &str = "9N056160400000049";
+/// 自覚症状 (CD).
+pub const SYMPTOMS: &str = "9N061000000000011";
+/// 自覚症状（所見） (ST).
+pub const SYMPTOMS_TEXT: &str = "9N061160800000049";
+/// 他覚症状 (CD).
+pub const SIGNS: &str = "9N066000000000011";
+/// 他覚症状（所見） (ST).
+pub const SIGNS_TEXT: &str = "9N066160800000049";
+/// 医師の診断（判定） (ST).
+pub const DIAGNOSIS: &str = "9N511000000000049";
+/// 採血時間（食後） (CD).
+pub const HOURS_SINCE_MEAL_ITEM: &str = "9N141000000000011";
+
+/// Items the 特定健診 report requires (item table status 1) that a venue station records:
+/// its sign-off is refused while one has no value, confirmation or not. (The questionnaire's
+/// required answers are [`crate::questionnaire::Question::required`].)
+pub const REQUIRED: &[&str] = &[HISTORY, SYMPTOMS, SIGNS, DIAGNOSIS];
+
+/// (coded finding, its free text): the text is required when the finding is
+/// [`FINDING_PRESENT`] (特記すべきことあり), and not asked for otherwise.
+pub const DETAILED_BY: &[(&str, &str)] = &[
+    (HISTORY, HISTORY_TEXT),
+    (SYMPTOMS, SYMPTOMS_TEXT),
+    (SIGNS, SIGNS_TEXT),
+];
+
+/// The coded finding whose 「あり」 the text item `code` describes, if it is such a text.
+pub fn detail_of(code: &str) -> Option<&'static str> {
+    DETAILED_BY
+        .iter()
+        .find(|(_, text)| *text == code)
+        .map(|(coded, _)| *coded)
+}
+
+/// What is wrong with a free-text value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FreeTextError {
+    /// Nothing but spaces.
+    #[error("is empty")]
+    Empty,
+    /// Spaces or line breaks before or after the text.
+    #[error("has spaces or line breaks before or after the text: trim it")]
+    Untrimmed,
+    /// Longer than the item allows.
+    #[error("is {chars} characters; at most {max}")]
+    TooLong {
+        /// Characters given.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A control character other than a line break.
+    #[error("contains a control character (U+{0:04X})")]
+    Control(u32),
+}
+
+/// A free-text value of an item of [`ItemValueKind::Text`]: not empty, trimmed (no
+/// whitespace at either end), at most `max_chars` characters, and no control characters
+/// except the line feed of a multi-line note.
+pub fn check_free_text(value: &str, max_chars: usize) -> Result<(), FreeTextError> {
+    if value.trim().is_empty() {
+        return Err(FreeTextError::Empty);
+    }
+    if value.trim() != value {
+        return Err(FreeTextError::Untrimmed);
+    }
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(FreeTextError::TooLong {
+            chars,
+            max: max_chars,
+        });
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\n') {
+        return Err(FreeTextError::Control(u32::from(c)));
+    }
+    Ok(())
 }
 
 /// Values a qualitative dipstick result may take (JIS notation).
@@ -152,6 +303,15 @@ pub const ITEMS: &[Item] = &[
         name_en: "Fasting glucose (other)",
         unit: "mg/dL",
         kind: num(20.0, 1000.0, 60.0, 300.0, 0),
+        station: StationKind::BloodDraw,
+        derived: false,
+    },
+    Item {
+        code: HOURS_SINCE_MEAL_ITEM,
+        name_ja: "採血時間（食後）",
+        name_en: "Time since last meal at blood draw",
+        unit: "",
+        kind: ItemValueKind::Choice(HOURS_SINCE_MEAL),
         station: StationKind::BloodDraw,
         derived: false,
     },
@@ -372,6 +532,70 @@ pub const ITEMS: &[Item] = &[
         station: StationKind::Questionnaire,
         derived: false,
     },
+    // 診察: the doctor's findings and judgement (the doctor's name is the signed-in doctor's).
+    Item {
+        code: HISTORY,
+        name_ja: "既往歴",
+        name_en: "Medical history",
+        unit: "",
+        kind: ItemValueKind::Choice(FINDINGS),
+        station: StationKind::Doctor,
+        derived: false,
+    },
+    Item {
+        code: HISTORY_TEXT,
+        name_ja: "具体的な既往歴",
+        name_en: "Medical history: details",
+        unit: "",
+        kind: ItemValueKind::Text { max_chars: 256 },
+        station: StationKind::Doctor,
+        derived: false,
+    },
+    Item {
+        code: SYMPTOMS,
+        name_ja: "自覚症状",
+        name_en: "Subjective symptoms",
+        unit: "",
+        kind: ItemValueKind::Choice(FINDINGS),
+        station: StationKind::Doctor,
+        derived: false,
+    },
+    Item {
+        code: SYMPTOMS_TEXT,
+        name_ja: "自覚症状（所見）",
+        name_en: "Subjective symptoms: findings",
+        unit: "",
+        kind: ItemValueKind::Text { max_chars: 256 },
+        station: StationKind::Doctor,
+        derived: false,
+    },
+    Item {
+        code: SIGNS,
+        name_ja: "他覚症状",
+        name_en: "Objective signs",
+        unit: "",
+        kind: ItemValueKind::Choice(FINDINGS),
+        station: StationKind::Doctor,
+        derived: false,
+    },
+    Item {
+        code: SIGNS_TEXT,
+        name_ja: "他覚症状（所見）",
+        name_en: "Objective signs: findings",
+        unit: "",
+        kind: ItemValueKind::Text { max_chars: 256 },
+        station: StationKind::Doctor,
+        derived: false,
+    },
+    Item {
+        code: DIAGNOSIS,
+        name_ja: "医師の診断（判定）",
+        name_en: "Doctor's diagnosis (judgement)",
+        unit: "",
+        kind: ItemValueKind::Text { max_chars: 256 },
+        station: StationKind::Doctor,
+        derived: false,
+    },
 ];
 
 /// Look an item up by its code.
@@ -494,6 +718,134 @@ mod tests {
         for i in ITEMS {
             assert_eq!(i.code.len(), 17, "{}", i.code);
             assert!(seen.insert(i.code), "duplicate {}", i.code);
+        }
+    }
+
+    #[test]
+    fn every_coded_item_has_valid_unique_codes_and_labels() {
+        for i in ITEMS {
+            if let ItemValueKind::Choice(choices) = i.kind {
+                assert!(!choices.is_empty(), "{}", i.code);
+                let mut seen = std::collections::HashSet::new();
+                for c in choices {
+                    assert!(
+                        !c.code.is_empty() && c.code.bytes().all(|b| b.is_ascii_digit()),
+                        "{}: {:?}",
+                        i.code,
+                        c.code
+                    );
+                    assert!(seen.insert(c.code), "{}: duplicate {}", i.code, c.code);
+                    assert!(
+                        !c.label_ja.is_empty() && !c.label_en.is_empty(),
+                        "{}",
+                        i.code
+                    );
+                }
+                assert_eq!(
+                    i.kind.codes().map(|c| c.len()),
+                    Some(choices.len()),
+                    "{}",
+                    i.code
+                );
+            }
+        }
+        // The 2001 set: 1 あり, 2 なし; the 2202 set: 2, 3, 4 (食後の時間).
+        assert_eq!(
+            FINDINGS.iter().map(|c| c.code).collect::<Vec<_>>(),
+            ["1", "2"]
+        );
+        assert!(FINDINGS[0].label_ja.contains("あり"));
+        assert_eq!(
+            HOURS_SINCE_MEAL.iter().map(|c| c.code).collect::<Vec<_>>(),
+            ["2", "3", "4"]
+        );
+    }
+
+    #[test]
+    fn required_and_detailed_items_are_venue_items_of_the_right_kinds() {
+        for code in REQUIRED {
+            let i = item(code).expect("a required item is known");
+            assert!(
+                !i.derived && i.station != StationKind::Questionnaire,
+                "{code}"
+            );
+        }
+        for (coded, text) in DETAILED_BY {
+            let c = item(coded).expect("coded");
+            let t = item(text).expect("text");
+            assert_eq!(c.kind, ItemValueKind::Choice(FINDINGS), "{coded}");
+            assert!(matches!(t.kind, ItemValueKind::Text { .. }), "{text}");
+            assert_eq!(c.station, t.station, "{coded} and {text} at one station");
+            assert_eq!(detail_of(text), Some(*coded));
+            // The standard's codes: the text's 5-character stem is its finding's.
+            assert_eq!(coded[..5], text[..5]);
+        }
+        assert_eq!(detail_of(DIAGNOSIS), None);
+        let doctor: Vec<_> = StationKind::Doctor.items().map(|i| i.code).collect();
+        assert_eq!(
+            doctor,
+            [
+                HISTORY,
+                HISTORY_TEXT,
+                SYMPTOMS,
+                SYMPTOMS_TEXT,
+                SIGNS,
+                SIGNS_TEXT,
+                DIAGNOSIS
+            ]
+        );
+        assert!(
+            StationKind::BloodDraw
+                .items()
+                .any(|i| i.code == HOURS_SINCE_MEAL_ITEM)
+        );
+    }
+
+    #[test]
+    fn free_text_is_trimmed_short_and_free_of_control_characters() {
+        assert_eq!(check_free_text("高血圧症（治療中）", 256), Ok(()));
+        assert_eq!(check_free_text("異常なし\n要経過観察", 256), Ok(()));
+        assert_eq!(check_free_text("", 256), Err(FreeTextError::Empty));
+        assert_eq!(
+            check_free_text(" \n\u{3000}", 256),
+            Err(FreeTextError::Empty)
+        );
+        assert_eq!(check_free_text(" 胃炎", 256), Err(FreeTextError::Untrimmed));
+        assert_eq!(
+            check_free_text("胃炎\n", 256),
+            Err(FreeTextError::Untrimmed)
+        );
+        assert_eq!(check_free_text(&"あ".repeat(256), 256), Ok(()));
+        assert_eq!(
+            check_free_text(&"あ".repeat(257), 256),
+            Err(FreeTextError::TooLong {
+                chars: 257,
+                max: 256
+            })
+        );
+        assert_eq!(
+            check_free_text("胃炎\t軽度", 256),
+            Err(FreeTextError::Control(9))
+        );
+        assert_eq!(
+            check_free_text("胃炎\r\n軽度", 256),
+            Err(FreeTextError::Control(13))
+        );
+        assert_eq!(
+            check_free_text("a\u{7}b", 256),
+            Err(FreeTextError::Control(7))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn free_text_accepted_exactly_when_every_rule_holds(s in "\\PC{0,3}[\\x00-\\x1f\\n ]?\\PC{0,300}", max in 1usize..300) {
+            let ok = check_free_text(&s, max).is_ok();
+            let expected = !s.trim().is_empty()
+                && s.trim() == s
+                && s.chars().count() <= max
+                && s.chars().all(|c| !c.is_control() || c == '\n');
+            proptest::prop_assert_eq!(ok, expected, "{:?}", s);
         }
     }
 

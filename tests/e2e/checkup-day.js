@@ -31,7 +31,9 @@ async function stationRecord(page, station, values) {
   await page.waitForTimeout(300); // last year's values arrive
   for (const [code, v] of Object.entries(values)) {
     const sel = `#item-${code}`;
-    if ((await page.$eval(sel, (e) => e.tagName)) === "SELECT") await page.selectOption(sel, v);
+    // A finding's code (採血時間, 既往歴 …) is one of its answer buttons.
+    if (!(await page.$(sel))) await page.click(`label[for="item-${code}-${v}"]`);
+    else if ((await page.$eval(sel, (e) => e.tagName)) === "SELECT") await page.selectOption(sel, v);
     else await page.fill(sel, String(v));
   }
   await page.click("#save");
@@ -116,7 +118,7 @@ async function questionnaire(page) {
     const nurse = await signIn(browser, "N001", "3331");
     await questionnaire(nurse);
     await stationRecord(nurse, "urine", { "1A020000000191111": "-", "1A010000000191111": "±" });
-    await stationRecord(nurse, "blood_draw", { "3D046000001999902": 5.6, "3D010000001999901": 98 });
+    await stationRecord(nurse, "blood_draw", { "3D046000001999902": 5.6, "3D010000001999901": 98, "9N141000000000011": "2" });
 
     // 6. The doctor sees all of it, then signs off.
     const doctor = await signIn(browser, "D001", "4441");
@@ -129,6 +131,13 @@ async function questionnaire(page) {
     for (const v of ["168.2", "64.5", "83.5", "訂正あり", "128", "124", "5.6", "±", "22.8", "いいえ（吸ったことがない）"]) {
       if (!record.includes(v)) throw new Error("doctor does not see " + v + ": " + record);
     }
+    // The doctor's findings (既往歴, 自覚症状, 他覚症状) and 診断, required before signing off.
+    await doctor.click('label[for="item-9N056000000000011-2"]');
+    await doctor.click('label[for="item-9N061000000000011-2"]');
+    await doctor.click('label[for="item-9N066000000000011-2"]');
+    await doctor.fill("#item-9N511000000000049", "異常なし");
+    await doctor.click("#save");
+    await doctor.waitForFunction(() => document.getElementById("entry-status").textContent.includes("保存しました"), null, { timeout: 10000 });
     await shot(doctor, "5-doctor");
     await doctor.click("#done");
     await doctor.waitForSelector("#entry", { state: "hidden", timeout: 10000 });

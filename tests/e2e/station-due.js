@@ -6,7 +6,12 @@
 //    number; its rows are large touch targets (≥ 44 px) and still select the resident;
 // 3. the page follows the page language: Japanese first (with English beside it), English
 //    with ?lang=en and after the header's language link; the box's API lists the same order;
-// 4. axe-core finds no violation on the page in either language.
+// 4. axe-core finds no violation on the page in either language;
+// 5. 採血 asks 採血時間（食後） as large answer buttons (Japanese first, English beside it),
+//    saved and shown; 診察 asks 既往歴・自覚症状・他覚症状 as large buttons and the texts as
+//    labelled text areas, refuses the sign-off while they are missing, then the doctor
+//    records 既往歴 なし, 自覚症状 あり with its text, 他覚症状 なし and the 診断, sees them
+//    saved and completes; axe-core finds no violation on either page.
 // Usage: node station-due.js BASE_URL [SPKI_SHA256]
 "use strict";
 const lib = require("./lib");
@@ -153,7 +158,80 @@ async function axe(page, state) {
     check(((await nurse.textContent("#due-section h2")) || "").includes("ここで受ける方"), "Japanese heading after switching back");
     await waitListed(nurse, all, "due list after switching back");
     check(!nurse.scriptError, "script error on the station page: " + nurse.scriptError);
-    check(lib.axe.runs === 4, "axe ran " + lib.axe.runs + " times");
+
+    // 5. 採血時間 at the blood draw, then the doctor's findings.
+    const sid = sids[ROSTER[1].id];
+    const saved = (page) => page.waitForFunction(() => document.getElementById("entry-status").textContent.includes("保存しました"), null, { timeout: 10000 });
+    const recordHas = (page, texts, what) => page.waitForFunction((texts) => {
+      const r = (document.getElementById("record-fields") || {}).textContent || "";
+      return texts.every((x) => r.includes(x));
+    }, texts, { timeout: 10000 }).catch(async () => {
+      throw new Error(what + ": " + texts.join(", ") + " not in " + await page.textContent("#record"));
+    });
+    const bigButtons = async (page, code, n) => {
+      const ls = await page.$$eval(`#choices-${code} label.choice`, (ls) => ls.map((l) => {
+        const r = l.getBoundingClientRect(); return [l.textContent, r.width, r.height];
+      }));
+      check(ls.length === n && ls.every(([, w, h]) => w >= 44 && h >= 44), code + ": answer buttons " + JSON.stringify(ls));
+      return ls.map((l) => l[0]);
+    };
+    const MEAL = "9N141000000000011";
+    await nurse.goto(base + "/station/blood_draw");
+    await nurse.waitForSelector(`#due button.pick[data-session="${sid}"]`, { timeout: 10000 });
+    await nurse.click(`#due button.pick[data-session="${sid}"]`);
+    await nurse.waitForSelector(`#choices-${MEAL}`, { timeout: 5000 });
+    const meal = await bigButtons(nurse, MEAL, 3);
+    check(meal[0].includes("食後10時間以上") && meal[0].indexOf("食後") < meal[0].indexOf("after a meal"),
+      "採血時間 in Japanese first: " + JSON.stringify(meal));
+    check(((await nurse.textContent(`#field-${MEAL} legend`)) || "").includes("採血時間"), "採血時間 has no legend");
+    await nurse.click(`label[for="item-${MEAL}-3"]`);
+    await nurse.click("#save");
+    await saved(nurse);
+    await recordHas(nurse, ["採血時間", "食後3.5時間以上10時間未満"], "採血時間 not shown saved");
+    await axe(nurse, "blood draw (ja, 採血時間 saved)");
+
+    const HISTORY = "9N056000000000011", HISTORY_TEXT = "9N056160400000049";
+    const SYMPTOMS = "9N061000000000011", SYMPTOMS_TEXT = "9N061160800000049";
+    const SIGNS = "9N066000000000011", DIAGNOSIS = "9N511000000000049";
+    const doctor = await signIn(browser, "D001", "4441");
+    await doctor.goto(base + "/station/doctor");
+    await doctor.waitForSelector(`#due button.pick[data-session="${sid}"]`, { timeout: 10000 });
+    await doctor.click(`#due button.pick[data-session="${sid}"]`);
+    await doctor.waitForSelector(`#choices-${HISTORY}`, { timeout: 5000 });
+    for (const code of [HISTORY, SYMPTOMS, SIGNS]) {
+      const b = await bigButtons(doctor, code, 2);
+      check(b[0].includes("特記すべきことあり") && b[1].includes("特記すべきことなし"), code + ": " + JSON.stringify(b));
+    }
+    for (const code of [HISTORY_TEXT, SYMPTOMS_TEXT, DIAGNOSIS]) {
+      const label = await doctor.$eval(`#item-${code}`, (e) => e.tagName + ":" + (e.labels && e.labels.length ? e.labels[0].textContent : ""));
+      check(label.startsWith("TEXTAREA:") && JAPANESE.test(label), code + ": not a labelled text area: " + label);
+    }
+    await axe(doctor, "doctor (ja)");
+    // Completing with nothing recorded: refused, naming the required items.
+    await doctor.click("#done");
+    await doctor.waitForFunction(() => document.getElementById("entry-message").textContent.includes("既往歴"), null, { timeout: 10000 });
+    check(!(await doctor.isHidden("#entry")), "the doctor left the resident with findings missing");
+    await doctor.click(`label[for="item-${HISTORY}-2"]`);
+    await doctor.click(`label[for="item-${SYMPTOMS}-1"]`);
+    await doctor.click(`label[for="item-${SIGNS}-2"]`);
+    await doctor.fill(`#item-${SYMPTOMS_TEXT}`, "  時々頭痛がある ");
+    await doctor.fill(`#item-${DIAGNOSIS}`, "異常なし\n1年後に再受診");
+    await doctor.click("#save");
+    await saved(doctor);
+    await recordHas(doctor, ["特記すべきことなし", "特記すべきことあり", "時々頭痛がある", "1年後に再受診", "食後3.5時間以上10時間未満"],
+      "the doctor's findings not shown saved");
+    const stored = (await api(doctor, "GET", "/api/sessions/" + sid)).body;
+    const cur = (c) => stored.current && stored.current[c] && stored.current[c].value;
+    check(cur(HISTORY) === "2" && cur(SYMPTOMS) === "1" && cur(SIGNS) === "2" && cur(SYMPTOMS_TEXT) === "時々頭痛がある" &&
+      cur(DIAGNOSIS) === "異常なし\n1年後に再受診" && cur(MEAL) === "3", "stored: " + JSON.stringify(stored.current));
+    await axe(doctor, "doctor (ja, findings saved)");
+    // The other stations are not done: the page names them; the doctor confirms.
+    await doctor.click("#done");
+    await doctor.waitForSelector("dialog#ce-dialog[open]", { timeout: 10000 });
+    await doctor.click("dialog#ce-dialog .ce-ok");
+    await doctor.waitForSelector("#entry", { state: "hidden", timeout: 10000 });
+    check(!doctor.scriptError, "script error on the doctor's page: " + doctor.scriptError);
+    check(lib.axe.runs === 7, "axe ran " + lib.axe.runs + " times");
     console.log("station due list complete (" + lib.axe.runs + " axe runs)");
   } finally {
     await browser.close();

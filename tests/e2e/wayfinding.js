@@ -289,6 +289,13 @@ async function board(browser) {
     for (const item of ["9N701000000000011", "9N706000000000011", "9N711000000000011", "9N736000000000011"]) {
       if (o.stations.includes("questionnaire")) { out.push((await ask(item)).status); }
     }
+    // 診察 is never signed off without the doctor's findings and 診断: recorded first.
+    const find = (item, value) => fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: window.ceUuid7(), body: { kind: "measurement_recorded", payload: { session_id: o.session_id,
+        resident_id: rid, station: "doctor", item_code: item, value: value, unit: "" } } }) });
+    for (const [item, value] of [["9N056000000000011", "2"], ["9N061000000000011", "2"], ["9N066000000000011", "2"], ["9N511000000000049", "異常なし"]]) {
+      if (o.stations.includes("doctor")) { out.push((await find(item, value)).status); }
+    }
     for (const st of o.stations) {
       let r = await signOff(st, []);
       if (r.status === 422) {

@@ -189,7 +189,8 @@ pub(crate) struct CheckupItem {
     item_code: String,
     /// Current value.
     value: String,
-    /// For a questionnaire answer, the answer's Japanese text (the value is its code).
+    /// For a questionnaire answer or a coded finding, the answer's Japanese text (the value
+    /// is its code); for a free text, the text itself.
     value_ja: Option<String>,
     /// Unit.
     unit: String,
@@ -206,7 +207,8 @@ pub(crate) struct CheckupItem {
 pub(crate) struct HistoryEntry {
     /// Value.
     value: String,
-    /// For a questionnaire answer, the answer's Japanese text.
+    /// For a questionnaire answer or a coded finding, its Japanese text; for a free text,
+    /// the text itself.
     value_ja: Option<String>,
     /// Unit.
     unit: String,
@@ -227,7 +229,8 @@ pub(crate) struct SeriesPoint {
     date: String,
     /// Value.
     value: String,
-    /// For a questionnaire answer, the answer's Japanese text.
+    /// For a questionnaire answer or a coded finding, its Japanese text; for a free text,
+    /// the text itself.
     value_ja: Option<String>,
     /// Unit.
     unit: String,
@@ -235,9 +238,26 @@ pub(crate) struct SeriesPoint {
     venue: String,
 }
 
-/// The Japanese text of a questionnaire answer code (`None` for a measurement). Values are
-/// stored as their JSON text, so a code may arrive quoted.
+/// The Japanese text of a questionnaire answer code or of a coded finding (既往歴, 採血時間 …),
+/// and a free text (所見, 診断) as written (`None` for a measurement). Values are stored as
+/// their JSON text, so a code or a text may arrive quoted.
 fn answer_ja(item_code: &str, value: &str) -> Option<String> {
+    use checkup_protocol::ItemValueKind;
+    match checkup_protocol::items::item(item_code).map(|i| i.kind) {
+        Some(ItemValueKind::Choice(choices)) => {
+            let code = value.trim_matches('"');
+            return choices
+                .iter()
+                .find(|c| c.code == code)
+                .map(|c| c.label_ja.to_owned());
+        }
+        Some(ItemValueKind::Text { .. }) => {
+            return serde_json::from_str::<String>(value)
+                .ok()
+                .or_else(|| Some(value.to_owned()));
+        }
+        _ => {}
+    }
     let q = checkup_protocol::questionnaire::question(item_code)?;
     let code = value.trim_matches('"');
     checkup_protocol::questionnaire::texts(checkup_protocol::Lang::Ja)
@@ -334,4 +354,27 @@ pub(crate) async fn record(
         series,
     })
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_ja;
+
+    #[test]
+    fn findings_read_as_their_labels_and_texts_as_written() {
+        assert_eq!(
+            answer_ja("9N141000000000011", "\"2\"").as_deref(),
+            Some("食後10時間以上")
+        );
+        assert_eq!(
+            answer_ja("9N056000000000011", "\"1\"").as_deref(),
+            Some("特記すべきことあり")
+        );
+        assert_eq!(answer_ja("9N056000000000011", "\"9\""), None);
+        assert_eq!(
+            answer_ja("9N511000000000049", "\"異常なし\\n要経過観察\"").as_deref(),
+            Some("異常なし\n要経過観察")
+        );
+        assert_eq!(answer_ja("9N001000000000001", "165.1"), None);
+    }
 }

@@ -116,6 +116,17 @@ fn observation(table: &ItemTable, row: &ResultRow) -> Result<Option<Obs>, String
                 .ok_or_else(|| format!("尿検査の値「{}」は規格のコードにありません", row.value))?
                 .to_owned(),
         ),
+        Some(ItemValueKind::Choice(choices)) => {
+            let code = row.value.trim_matches('"');
+            if !choices.iter().any(|c| c.code == code) {
+                return Err(format!("値「{}」は規格のコードにありません", row.value));
+            }
+            ObsValue::Coded(code.to_owned())
+        }
+        // A free text (所見, 診断) may be stored as its JSON text: read as written.
+        Some(ItemValueKind::Text { .. }) => ObsValue::Text(
+            serde_json::from_str::<String>(&row.value).unwrap_or_else(|_| row.value.clone()),
+        ),
         // Codes and texts are stored as their JSON text by older boxes: unquoted here.
         _ if def.xml_type.is_coded() => ObsValue::Coded(row.value.trim_matches('"').to_owned()),
         _ => ObsValue::Text(row.value.clone()),

@@ -95,8 +95,20 @@ pub(crate) async fn page(
                         .collect();
                     json!({"answers": answers})
                 }
+                ItemValueKind::Choice(choices) => {
+                    let choices: Vec<serde_json::Value> = choices
+                        .iter()
+                        .map(|c| json!({"code": c.code, "text": c.label_ja, "text_en": c.label_en}))
+                        .collect();
+                    json!({"choices": choices})
+                }
+                ItemValueKind::Text { max_chars } => json!({"max_chars": max_chars}),
             };
-            json!({"code": i.code, "name": i.name_ja, "name_en": i.name_en, "unit": i.unit, "limits": limits})
+            // A finding's text is asked for when the finding is 「特記すべきことあり」.
+            let detail_of = checkup_protocol::items::detail_of(i.code)
+                .map(|coded| json!({"item": coded, "when": checkup_protocol::items::FINDING_PRESENT}));
+            json!({"code": i.code, "name": i.name_ja, "name_en": i.name_en, "unit": i.unit, "limits": limits,
+                   "required": checkup_protocol::items::REQUIRED.contains(&i.code), "detail_of": detail_of})
         })
         .collect();
     let names: serde_json::Map<String, serde_json::Value> = checkup_protocol::items::ITEMS
@@ -208,7 +220,8 @@ fn questionnaire_config() -> serde_json::Value {
     json!({"questions": questions, "channels": channels, "languages": languages, "language_order": order})
 }
 
-/// Each questionnaire item's answers by code, in Japanese and English.
+/// Each questionnaire item's answers by code, in Japanese and English, and each coded
+/// finding's ([`ItemValueKind::Choice`]) labels.
 fn answer_texts() -> serde_json::Value {
     use checkup_protocol::questionnaire::{self as q, Lang};
     let ja = q::view(Lang::Ja);
@@ -227,6 +240,16 @@ fn answer_texts() -> serde_json::Value {
             (j.code.clone(), serde_json::Value::Object(answers))
         })
         .collect();
+    let mut map = map;
+    for i in checkup_protocol::items::ITEMS {
+        if let ItemValueKind::Choice(choices) = i.kind {
+            let labels: serde_json::Map<String, serde_json::Value> = choices
+                .iter()
+                .map(|c| (c.code.to_owned(), json!([c.label_ja, c.label_en])))
+                .collect();
+            map.insert(i.code.to_owned(), serde_json::Value::Object(labels));
+        }
+    }
     serde_json::Value::Object(map)
 }
 

@@ -108,17 +108,28 @@ impl SessionState {
         self.results.get(item_code).and_then(|v| v.last())
     }
 
-    /// Whether the station is done: signed off, or every item it measures has a value. 問診
+    /// Whether the session asks for a value of `item_code`: every item, except a finding's
+    /// text (具体的な既往歴, 所見) while the finding is not 「特記すべきことあり」.
+    pub fn asks_for(&self, item_code: &str) -> bool {
+        checkup_protocol::items::detail_of(item_code).is_none_or(|coded| {
+            self.current(coded).is_some_and(|r| {
+                matches!(&r.value, MeasuredValue::Text(t) if t == checkup_protocol::items::FINDING_PRESENT)
+            })
+        })
+    }
+
+    /// Whether the station is done: signed off, or every item it asks for has a value. 問診
     /// is done only when signed off: answers given on a phone, the tablet or paper still
-    /// wait for the nurse to go through them, however many there are.
+    /// wait for the nurse to go through them, however many there are. 診察 likewise: the
+    /// doctor's sign-off is the last look at the whole record.
     pub fn station_done(&self, station: StationKind) -> bool {
         if self.visited.contains_key(&station) {
             return true;
         }
-        if station == StationKind::Questionnaire {
+        if matches!(station, StationKind::Questionnaire | StationKind::Doctor) {
             return false;
         }
-        let mut items = station.items().peekable();
+        let mut items = station.items().filter(|i| self.asks_for(i.code)).peekable();
         if items.peek().is_none() {
             return false;
         }

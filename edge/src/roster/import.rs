@@ -362,6 +362,19 @@ pub fn parse_history(bytes: &[u8]) -> Result<(Vec<super::HistoryRow>, Vec<RowErr
                         return Err(format!("{value:?} is not one of {QUALITATIVE_VALUES:?}"));
                     }
                 }
+                ItemValueKind::Choice(choices) => {
+                    if !choices.iter().any(|c| c.code == value) {
+                        return Err(format!(
+                            "{value:?} is not a code of {} ({:?})",
+                            item.name_en,
+                            item.kind.codes().unwrap_or_default()
+                        ));
+                    }
+                }
+                ItemValueKind::Text { max_chars } => {
+                    items::check_free_text(&value, max_chars)
+                        .map_err(|e| format!("{}: the text {e}", item.name_en))?;
+                }
                 ItemValueKind::Coded(set) => {
                     if !set.codes().contains(&value.as_str()) {
                         return Err(format!(
@@ -609,6 +622,30 @@ mod tests {
         let (good, errors) = parse(csv.as_bytes()).expect("parses");
         assert_eq!(good.len(), 1);
         assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3]);
+    }
+
+    #[test]
+    fn earlier_findings_take_their_own_codes_and_clean_texts() {
+        let csv = "resident_id,item_code,value,unit,date\n\
+                   0000000001,9N141000000000011,2,,2025-11-20\n\
+                   0000000001,9N141000000000011,1,,2025-11-20\n\
+                   0000000001,9N056000000000011,特記すべきことあり,,2025-11-20\n\
+                   0000000001,9N511000000000049,異常なし,,2025-11-20\n\
+                   0000000001,9N511000000000049,\"異常なし\t要再検\",,2025-11-20\n\
+                   0000000001,9N056160400000049,\" 胃潰瘍\",,2025-11-20\n";
+        let (good, errors) = parse_history(csv.as_bytes()).expect("parses");
+        assert_eq!(
+            good.iter().map(|g| g.value.as_str()).collect::<Vec<_>>(),
+            // The reader trims each field: a text with spaces around it is kept trimmed.
+            ["2", "異常なし", "胃潰瘍"],
+            "{errors:?}"
+        );
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            [3, 4, 6],
+            "{errors:?}"
+        );
+        assert!(errors[2].reason.contains("control character"), "{errors:?}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! | `session_closed` | the session is open |
 //! | `measurement_recorded` | the session is open, its resident's, its course includes the station; the item has no value yet in the session (else it is a correction); weight far from last year's confirmed; systolic above its reading's diastolic |
 //! | `measurement_corrected` | corrects a result of the same item in that session; has a reason; systolic above its reading's diastolic |
-//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing |
+//! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing; at 診察 never while 既往歴, 自覚症状, 他覚症状 or 医師の診断 is missing, or a finding recorded 「特記すべきことあり」 lacks its text |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //! | `questionnaire_paper_read` | only recorded by the paper questionnaire's command (upload or the scanner's folder), by those who may pass the resident's answers on; the session is open, its resident's, its course includes 問診 |
@@ -314,6 +314,8 @@ pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String
     let mut missing: Vec<String> = station
         .items()
         .filter(|i| s.current(i.code).is_none())
+        // A finding's text is asked for only when the finding is 「あり」.
+        .filter(|i| s.asks_for(i.code))
         .map(|i| i.code.to_owned())
         .collect();
     if station == StationKind::Doctor {
@@ -327,16 +329,26 @@ pub fn missing_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String
     missing
 }
 
-/// What must be recorded before `station` is signed off, confirmation or not: at 問診 the
-/// answers the 特定健診 report requires (服薬 1–3 and 喫煙) still unanswered, by item
-/// code; nothing at any other station.
+/// What must be recorded before `station` is signed off, confirmation or not, by item
+/// code: at 問診 the answers the 特定健診 report requires (服薬 1–3 and 喫煙) still
+/// unanswered; elsewhere the station's required items ([`items::REQUIRED`]: at 診察
+/// 既往歴, 自覚症状, 他覚症状 and 医師の診断) without a value, and the text of each finding
+/// recorded 「特記すべきことあり」 without it ([`items::DETAILED_BY`]).
 pub fn required_at_sign_off(s: &SessionState, station: StationKind) -> Vec<String> {
-    if station != StationKind::Questionnaire {
-        return Vec::new();
+    if station == StationKind::Questionnaire {
+        return super::questionnaire::required_missing(s)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
     }
-    super::questionnaire::required_missing(s)
-        .into_iter()
-        .map(str::to_owned)
+    station
+        .items()
+        .filter(|i| s.current(i.code).is_none())
+        .filter(|i| {
+            items::REQUIRED.contains(&i.code)
+                || (items::detail_of(i.code).is_some() && s.asks_for(i.code))
+        })
+        .map(|i| i.code.to_owned())
         .collect()
 }
 
@@ -350,6 +362,14 @@ pub fn incomplete_message(station: StationKind, missing: &[String], required: &[
             missing_names(missing, false).join("、"),
             station.label_en(),
             missing_names(missing, true).join(", ")
+        )
+    } else if station != StationKind::Questionnaire {
+        format!(
+            "{}: 必須の項目が未入力です（{}）。記録してから完了してください / {}: required items missing ({}); record them before signing off",
+            station.label_ja(),
+            missing_names(required, false).join("、"),
+            station.label_en(),
+            missing_names(required, true).join(", ")
         )
     } else {
         format!(
@@ -471,6 +491,72 @@ mod tests {
             confirmed: true,
             answered: None,
         })
+    }
+
+    /// A finding's code or a text recorded at `station`.
+    fn found(sid: Uuid, station: StationKind, item: &str, v: &str) -> EventBody {
+        EventBody::MeasurementRecorded(MeasurementRecorded {
+            session_id: sid,
+            resident_id: RESIDENT.into(),
+            station,
+            item_code: item.into(),
+            value: MeasuredValue::Text(v.into()),
+            unit: String::new(),
+            confirmed: false,
+            answered: None,
+        })
+    }
+
+    #[test]
+    fn a_finding_noted_needs_its_text_and_one_not_noted_does_not_ask_for_it() {
+        let sid = Uuid::now_v7();
+        let d = StationKind::Doctor;
+        let (p, _) = session(sid, &[]);
+        let s = p.session_by_id(sid).expect("session");
+        assert_eq!(
+            required_at_sign_off(s, d),
+            [
+                items::HISTORY,
+                items::SYMPTOMS,
+                items::SIGNS,
+                items::DIAGNOSIS
+            ]
+        );
+        assert!(!s.station_done(d));
+        // 既往歴 あり, 自覚症状 なし, 他覚症状 あり with its text, 診断.
+        let (p, _) = session(
+            sid,
+            &[
+                found(sid, d, items::HISTORY, items::FINDING_PRESENT),
+                found(sid, d, items::SYMPTOMS, "2"),
+                found(sid, d, items::SIGNS, items::FINDING_PRESENT),
+                found(sid, d, items::SIGNS_TEXT, "心雑音"),
+                found(sid, d, items::DIAGNOSIS, "要精密検査"),
+            ],
+        );
+        let s = p.session_by_id(sid).expect("session");
+        assert_eq!(required_at_sign_off(s, d), [items::HISTORY_TEXT]);
+        let missing = missing_at_sign_off(s, d);
+        assert!(
+            missing.contains(&items::HISTORY_TEXT.to_owned()),
+            "{missing:?}"
+        );
+        assert!(
+            !missing.contains(&items::SYMPTOMS_TEXT.to_owned()),
+            "{missing:?}"
+        );
+        assert!(
+            incomplete_message(d, &missing, &required_at_sign_off(s, d)).contains("具体的な既往歴"),
+        );
+        // Every item the doctor may record still waits for the sign-off.
+        assert!(!s.station_done(d));
+        // At the draw, 採血時間 is one of the items that make the station done.
+        let b = StationKind::BloodDraw;
+        assert!(missing_at_sign_off(s, b).contains(&items::HOURS_SINCE_MEAL_ITEM.to_owned()));
+        assert!(
+            required_at_sign_off(s, b).is_empty(),
+            "採血時間 may be confirmed away"
+        );
     }
 
     fn corrected(sid: Uuid, corrects: Uuid, item: &str, v: f64, reason: &str) -> EventBody {
@@ -642,7 +728,18 @@ mod tests {
             assert!(e.to_string().contains("体重、腹囲（実測）"), "{e}");
         }
         decide(&p, Role::Nurse, &visit(sid, m, true, &missing)).expect("listed and confirmed");
-        // At 診察 the stations not done are listed by kind.
+        // At 診察 (its findings recorded) the stations not done are listed by kind.
+        let d = StationKind::Doctor;
+        let (p, _) = session(
+            sid,
+            &[
+                recorded(sid, m, HEIGHT, 160.0, "cm"),
+                found(sid, d, items::HISTORY, "2"),
+                found(sid, d, items::SYMPTOMS, "2"),
+                found(sid, d, items::SIGNS, "2"),
+                found(sid, d, items::DIAGNOSIS, "異常なし"),
+            ],
+        );
         let e = decide(
             &p,
             Role::Doctor,
