@@ -133,6 +133,10 @@ enum ExportCommand {
         /// The sender's name; default `[tokutei] institution_name`.
         #[arg(long, value_name = "NAME")]
         sender_name: Option<String>,
+        /// A doctor's name by staff id, `ID=NAME` (repeatable; added to `[tokutei.doctors]`):
+        /// written as 健康診断を実施した医師の氏名 for the 医師の診断 that staff id recorded.
+        #[arg(long = "doctor", value_name = "ID=NAME")]
+        doctors: Vec<String>,
         /// Where the archive is written.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -301,6 +305,7 @@ fn export_tokutei_run(
                 items,
                 sender,
                 sender_name,
+                doctors,
                 out,
             },
     } = command
@@ -342,7 +347,17 @@ fn export_tokutei_run(
         },
         table,
         xsd_dir,
-        doctors: t.doctors.clone(),
+        doctors: {
+            let mut d = t.doctors.clone();
+            for pair in &doctors {
+                let (id, name) = pair
+                    .split_once('=')
+                    .filter(|(i, n)| !i.trim().is_empty() && !n.trim().is_empty())
+                    .with_context(|| format!("--doctor {pair:?}: expected ID=NAME"))?;
+                d.insert(id.trim().to_owned(), name.trim().to_owned());
+            }
+            d
+        },
     };
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -245,6 +245,8 @@ fn export(
             "1312345678",
             "--sender-name",
             "みどり市保健センター",
+            "--doctor",
+            "D001=医師 誠",
         ])
         .args(extra)
         .output()
@@ -371,6 +373,12 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
         json!({"staff_id": "N001", "pin": "3331"}),
     )
     .await;
+    let doctor = Client::login(
+        &bx,
+        "/api/login",
+        json!({"staff_id": "D001", "pin": "4441"}),
+    )
+    .await;
     let (_, q) = nurse.get("/api/questionnaire?lang=ja").await;
     let questions = q["items"].as_array().expect("items").clone();
     assert_eq!(questions.len(), 22);
@@ -429,8 +437,12 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
             &s,
             p.0,
             "blood_draw",
-            // HbA1c only (a fasting glucose needs 採血時間, which this day does not ask).
-            &[("3D046000001999902", json!([5.2, 5.6, 6.1][i]), "%")],
+            // 採血時間 asked at the draw: fasting for the first two, after a meal for the
+            // third, whose fasting glucose is then not taken.
+            &[
+                ("9N141000000000011", json!(["2", "2", "3"][i]), ""),
+                ("3D046000001999902", json!([5.2, 5.6, 6.1][i]), "%"),
+            ],
             &["3D010000001999901"],
         )
         .await;
@@ -454,6 +466,21 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
             .await;
         assert!(st == 200 || st == 201, "answers: {st} {v}");
         record(&nurse, &s, p.0, "questionnaire", &[], &[]).await;
+        // 診察: the findings, a finding's text where there is one, and the diagnosis.
+        let mut findings = vec![
+            ("9N056000000000011", json!(["2", "1", "2"][i]), ""),
+            ("9N061000000000011", json!("2"), ""),
+            ("9N066000000000011", json!("2"), ""),
+            (
+                "9N511000000000049",
+                json!(["異常なし", "要経過観察（血圧）", "異常なし"][i]),
+                "",
+            ),
+        ];
+        if i == 1 {
+            findings.push(("9N056160400000049", json!("高血圧（2019年〜）"), ""));
+        }
+        record(&doctor, &s, p.0, "doctor", &findings, &[]).await;
         sessions.push(s);
     }
 
@@ -504,7 +531,8 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
         .await;
     assert_eq!(st, 200, "{v}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    let want_items = 3 + 4 + 2 + 1 + 22;
+    // Every resident: 3 measurements, 4 readings, 2 urine, 2 at the draw, 22 answers, 4 at 診察.
+    let want_items = 3 + 4 + 2 + 2 + 22 + 4;
     let mut held: BTreeMap<String, Value> = BTreeMap::new();
     loop {
         held.clear();
@@ -626,9 +654,12 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
                     );
                 }
                 ObsValue::Coded(c) => assert_eq!(c.as_str(), value.as_str(), "{code}"),
+                ObsValue::Text(t) => assert_eq!(t.as_str(), value.as_str(), "{code}"),
                 other => panic!("{code}: {other:?}"),
             }
         }
+        // The doctor who recorded the diagnosis is its author.
+        assert_eq!(ex.doctor_name.as_deref(), Some("医師 誠"));
         // 階層化 is in each document.
         assert!(ex.value("9N501000000000011").is_some() && ex.value("9N506000000000011").is_some());
     }
