@@ -200,3 +200,68 @@ pub fn https_client(pki: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Cl
         .build()
         .expect("client")
 }
+
+/// A demo central and a demo box forwarding to it, as real processes on plain HTTP
+/// (`--insecure-dev`), in a temporary directory: the box's node key is written first, so
+/// central enrols the box by it.
+pub struct DemoPair {
+    /// Holds both data directories (removed on drop).
+    pub dir: tempfile::TempDir,
+    /// Central's data directory.
+    pub central_data: String,
+    /// The demo central.
+    pub central: Process,
+    /// The demo box.
+    pub edge: Process,
+}
+
+/// Start a [`DemoPair`].
+pub fn demo_pair() -> DemoPair {
+    let dir = tempfile::tempdir().expect("dir");
+    let box_dir = dir.path().join("box");
+    std::fs::create_dir_all(&box_dir).expect("dir");
+    let key = NodeKey::generate();
+    std::fs::write(box_dir.join("node.key"), key.to_bytes()).expect("key");
+    let central_data = dir.path().join("central").display().to_string();
+    let box_data = box_dir.display().to_string();
+    let central = Process::start(
+        &binary("checkup-central", "checkup-central").expect("binary"),
+        &[
+            "demo",
+            "--insecure-dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &central_data,
+            "--edge-data-dir",
+            &box_data,
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("central");
+    let edge = Process::start(
+        &binary("checkup-edge", "checkup-edge").expect("binary"),
+        &[
+            "demo",
+            "--insecure-dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-port",
+            "0",
+            "--data-dir",
+            &box_data,
+            "--central-url",
+            &central.url,
+            "--central-secret",
+            "demo-forwarding-secret",
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("box");
+    DemoPair {
+        dir,
+        central_data,
+        central,
+        edge,
+    }
+}

@@ -6,10 +6,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
-
-use checkup_protocol::NodeKey;
-use checkup_tests::{Process, binary};
 
 /// Demo roster residents of the 特定健診 course (`checkup_edge::demo::roster`, i = 1, 2, 3):
 /// number and birth date.
@@ -42,48 +38,8 @@ async fn pre_answers_on_the_phone_reach_reception() {
         e2e.join("node_modules/playwright-core").exists(),
         "tests/e2e/node_modules missing (make test installs it)"
     );
-    let dir = tempfile::tempdir().expect("dir");
-    let box_dir = dir.path().join("box");
-    std::fs::create_dir_all(&box_dir).expect("dir");
-    // The box's key first: central enrols the demo box by it.
-    let key = NodeKey::generate();
-    std::fs::write(box_dir.join("node.key"), key.to_bytes()).expect("key");
-    let central_data = dir.path().join("central").display().to_string();
-    let box_data = box_dir.display().to_string();
-    let mut central = Process::start(
-        &binary("checkup-central", "checkup-central").expect("binary"),
-        &[
-            "demo",
-            "--insecure-dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &central_data,
-            "--edge-data-dir",
-            &box_data,
-        ],
-        Duration::from_secs(60),
-    )
-    .expect("central");
-    let mut edge = Process::start(
-        &binary("checkup-edge", "checkup-edge").expect("binary"),
-        &[
-            "demo",
-            "--insecure-dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--mqtt-port",
-            "0",
-            "--data-dir",
-            &box_data,
-            "--central-url",
-            &central.url,
-            "--central-secret",
-            "demo-forwarding-secret",
-        ],
-        Duration::from_secs(60),
-    )
-    .expect("box");
+    let pair = checkup_tests::central::demo_pair();
+    let (mut central, mut edge) = (pair.central, pair.edge);
 
     let shots = checkup_tests::chromium::screenshots();
     let people: Vec<String> = RESIDENTS

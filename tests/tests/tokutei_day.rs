@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 use checkup_central::tokutei::items::ItemTable;
 use checkup_central::tokutei::model::ObsValue;
 use checkup_central::tokutei::parse::parse_archive;
-use checkup_protocol::NodeKey;
-use checkup_tests::{Process, binary};
+use checkup_tests::binary;
 use serde_json::{Value, json};
 
 /// Two insurers: a 協会けんぽ branch (8 digits) and a 国保 (6 digits).
@@ -255,47 +254,9 @@ fn export(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
-    let dir = tempfile::tempdir().expect("dir");
-    let box_dir = dir.path().join("box");
-    std::fs::create_dir_all(&box_dir).expect("dir");
-    let key = NodeKey::generate();
-    std::fs::write(box_dir.join("node.key"), key.to_bytes()).expect("key");
-    let central_data = dir.path().join("central").display().to_string();
-    let box_data = box_dir.display().to_string();
-    let mut central = Process::start(
-        &binary("checkup-central", "checkup-central").expect("binary"),
-        &[
-            "demo",
-            "--insecure-dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &central_data,
-            "--edge-data-dir",
-            &box_data,
-        ],
-        Duration::from_secs(60),
-    )
-    .expect("central");
-    let mut edge = Process::start(
-        &binary("checkup-edge", "checkup-edge").expect("binary"),
-        &[
-            "demo",
-            "--insecure-dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--mqtt-port",
-            "0",
-            "--data-dir",
-            &box_data,
-            "--central-url",
-            &central.url,
-            "--central-secret",
-            "demo-forwarding-secret",
-        ],
-        Duration::from_secs(60),
-    )
-    .expect("box");
+    let pair = checkup_tests::central::demo_pair();
+    let (dir, central_data, mut central, mut edge) =
+        (&pair.dir, &pair.central_data, pair.central, pair.edge);
     let bx = edge.url.trim_end_matches('/').to_owned();
     let cx = central.url.trim_end_matches('/').to_owned();
 
@@ -569,7 +530,7 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
 
     // The export, as an operator runs it.
     let out = dir.path().join("out");
-    let run = export(&central_data, KYOKAI, &day, &out, &[]);
+    let run = export(central_data, KYOKAI, &day, &out, &[]);
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();
     assert!(
         run.status.success(),
@@ -667,7 +628,7 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
     // The 国保's archive: the resident who left before 問診 has no 服薬 or 喫煙 answers. The
     // export is refused, each failure named by resident and item, and nothing is written.
     let refused = dir.path().join("refused");
-    let run = export(&central_data, KOKUHO, &day, &refused, &[]);
+    let run = export(central_data, KOKUHO, &day, &refused, &[]);
     let listed = String::from_utf8_lossy(&run.stdout).to_string();
     assert_eq!(run.status.code(), Some(1), "{listed}");
     for item in [
@@ -693,7 +654,7 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
 
     // An insurer with no checkup in the period: refused, nothing written.
     let none = dir.path().join("none");
-    let run = export(&central_data, "06139994", &day, &none, &[]);
+    let run = export(central_data, "06139994", &day, &none, &[]);
     assert!(!run.status.success());
     assert!(
         std::fs::read_dir(&none).map(|d| d.count()).unwrap_or(0) == 0,
