@@ -77,7 +77,12 @@ const PEOPLE: [Person; 3] = [
 ];
 
 fn standards() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards/tokutei-v4")
+    // `../shared/standards` beside the repository, or `$CHECKUP_STANDARDS_DIR` for a checkout
+    // elsewhere.
+    std::env::var_os("CHECKUP_STANDARDS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards"))
+        .join("tokutei-v4")
 }
 
 struct Client {

@@ -475,9 +475,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// MHLW's item table: `../shared/standards` beside the repository, or
+    /// `$CHECKUP_STANDARDS_DIR` for a checkout elsewhere.
     fn table_path() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/standards/tokutei-v4/items-hc24.csv")
+        std::env::var_os("CHECKUP_STANDARDS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards"))
+            .join("tokutei-v4/items-hc24.csv")
     }
 
     const HEADER: &str = "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18\n\
