@@ -877,35 +877,3 @@ proptest! {
         let _ = parse_document("h.xml", damaged.as_bytes(), &table);
     }
 }
-
-/// Timing of a large export (`TOKUTEI_BENCH_N` residents, 10,000 by default):
-/// `cargo test --release -p checkup-central --test tokutei -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing, run by hand"]
-fn export_timing() {
-    let count: usize = std::env::var("TOKUTEI_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let table = table();
-    let examinees: Vec<Examinee> = (0..count)
-        .map(|i| box_examinee(&format!("R-{i:05}")))
-        .collect();
-    let out = tempfile::tempdir().expect("tmp");
-    let started = std::time::Instant::now();
-    let written = write_archive(
-        &spec(),
-        &examinees,
-        &table,
-        &box_rules(&table),
-        &xsd_dir(),
-        out.path(),
-    )
-    .expect("written");
-    let size = std::fs::metadata(&written.path).expect("meta").len();
-    println!(
-        "{count} residents: {:.2} s, {} bytes",
-        started.elapsed().as_secs_f64(),
-        size
-    );
-}
