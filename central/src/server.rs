@@ -57,6 +57,9 @@ pub struct AppState {
     pub require_client_cert: bool,
     /// TLS handshakes refused (foreign, expired or revoked certificates).
     pub handshakes: Arc<std::sync::OnceLock<Arc<checkup_provisioning::tls::HandshakeStats>>>,
+    /// `[tokutei]`: the sender and MHLW's files, for a resident's record exported and
+    /// imported as standard documents.
+    pub tokutei: Arc<Option<crate::config::TokuteiConfig>>,
 }
 
 /// An opened central, ready to serve.
@@ -128,6 +131,7 @@ impl Central {
                 rejected: Arc::default(),
                 require_client_cert: config.tls.is_some(),
                 handshakes: Arc::default(),
+                tokutei: Arc::new(config.tokutei.clone()),
             },
         })
     }

@@ -1,7 +1,8 @@
 //! The resident register and record: search (`GET /v1/residents`), import of register rows
 //! (`POST /v1/residents`, CSV) and a resident's record across years and venues
-//! (`GET /v1/residents/{id}/record`, 健康かるて), current values with their corrections;
-//! every access audited.
+//! (`GET /v1/residents/{id}/record`, 健康かるて), current values with their corrections and
+//! the checkups imported from the municipality the resident moved from (marked with their
+//! origin); every access audited.
 
 use std::collections::BTreeMap;
 
@@ -176,10 +177,32 @@ pub(crate) struct Record {
 pub(crate) struct Checkup {
     /// Day, `YYYY-MM-DD`.
     date: String,
-    /// Session id.
+    /// Session id; for an imported checkup, `imported:` and the SHA-256 of its content.
     session_id: String,
     /// Current values with their history.
     items: Vec<CheckupItem>,
+    /// For a checkup imported from another municipality's central: where it came from
+    /// (null for a checkup of this municipality).
+    origin: Option<Origin>,
+}
+
+/// Where an imported checkup came from.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Origin {
+    /// 機関番号 of the institution that wrote the document.
+    institution_number: String,
+    /// Its name.
+    name: String,
+    /// The mark shown with the checkup: 「転入前の記録（…から）」.
+    label_ja: String,
+    /// The same in English.
+    label_en: String,
+    /// When the document was written, `YYYY-MM-DD`.
+    document_created: String,
+    /// When it was imported here (Unix ms).
+    imported_ms: i64,
+    /// Who imported it.
+    imported_by: String,
 }
 
 /// An item's current value at a checkup.
@@ -195,10 +218,10 @@ pub(crate) struct CheckupItem {
     /// Unit.
     unit: String,
     /// Japanese name (null for an unknown code).
-    name_ja: Option<&'static str>,
+    name_ja: Option<String>,
     /// English name.
-    name_en: Option<&'static str>,
-    /// Every value recorded, corrections included.
+    name_en: Option<String>,
+    /// Every value recorded, corrections included (empty for an imported checkup).
     history: Vec<HistoryEntry>,
 }
 
@@ -234,8 +257,10 @@ pub(crate) struct SeriesPoint {
     value_ja: Option<String>,
     /// Unit.
     unit: String,
-    /// Venue.
+    /// Venue; for an imported checkup, the 機関番号 of where it came from.
     venue: String,
+    /// For an imported checkup, the name of where it came from.
+    origin: Option<String>,
 }
 
 /// The Japanese text of a questionnaire answer code or of a coded finding (既往歴, 採血時間 …),
@@ -266,14 +291,16 @@ fn answer_ja(item_code: &str, value: &str) -> Option<String> {
 }
 
 /// `GET /v1/residents/{id}/record`: every checkup with its results and corrections, and the
-/// year-over-year series of each item.
+/// year-over-year series of each item; checkups imported from another municipality's
+/// central among them, each with its origin.
 #[utoipa::path(
     get,
     path = "/v1/residents/{id}/record",
     tag = "records",
     description = "The resident's record (健康かるて): every checkup with its results and \
-                   corrections, and the year-over-year series of each item (central admin); \
-                   audited.",
+                   corrections, and the year-over-year series of each item; checkups \
+                   imported from the municipality the resident moved from among them, each \
+                   with its `origin` (central admin); audited.",
     params(("id" = String, Path, description = "Resident number")),
     responses(
         (status = 200, description = "The record", body = Record),
@@ -317,8 +344,8 @@ pub(crate) async fn record(
                 value: r.value.clone(),
                 value_ja: answer_ja(&r.item_code, &r.value),
                 unit: r.unit.clone(),
-                name_ja: item.map(|i| i.name_ja),
-                name_en: item.map(|i| i.name_en),
+                name_ja: item.map(|i| i.name_ja.to_owned()),
+                name_en: item.map(|i| i.name_en.to_owned()),
                 history,
             });
     }
@@ -333,27 +360,117 @@ pub(crate) async fn record(
                 value_ja: answer_ja(&r.item_code, &r.value),
                 unit: r.unit.clone(),
                 venue: r.venue.clone(),
+                origin: None,
             });
+    }
+    let imported = s.db.imported_of(&id).await?;
+    let mut imported_checkups = Vec::with_capacity(imported.len());
+    for c in imported {
+        let items = c.items();
+        for i in &items {
+            series
+                .entry(i.item_code.clone())
+                .or_default()
+                .push(SeriesPoint {
+                    date: c.checkup_date.clone(),
+                    value: i.value.clone(),
+                    value_ja: imported_value_ja(i),
+                    unit: i.unit.clone(),
+                    venue: c.origin_number.clone(),
+                    origin: Some(c.origin_name.clone()),
+                });
+        }
+        imported_checkups.push(imported_checkup(c, items));
+    }
+    for points in series.values_mut() {
+        points.sort_by(|a, b| a.date.cmp(&b.date));
     }
     let resident =
         s.db.search(&id, None)
             .await?
             .into_iter()
             .find(|r| r.resident_id == id);
+    let mut checkups: Vec<Checkup> = checkups
+        .into_iter()
+        .map(|((date, session_id), items)| Checkup {
+            date,
+            session_id,
+            items,
+            origin: None,
+        })
+        .chain(imported_checkups)
+        .collect();
+    checkups.sort_by(|a, b| a.date.cmp(&b.date));
     Ok(Json(Record {
         resident_id: id,
         resident,
-        checkups: checkups
-            .into_iter()
-            .map(|((date, session_id), items)| Checkup {
-                date,
-                session_id,
-                items,
-            })
-            .collect(),
+        checkups,
         series,
     })
     .into_response())
+}
+
+/// The Japanese text of an imported result: 未実施 and 測定不可, a urine grade, a
+/// questionnaire answer or coded finding, a text.
+fn imported_value_ja(i: &crate::db::ImportedItem) -> Option<String> {
+    use checkup_protocol::ItemValueKind;
+    match i.kind.as_str() {
+        "not_done" => return Some("未実施".into()),
+        "unmeasurable" => return Some("測定不可".into()),
+        "text" => return Some(i.value.clone()),
+        _ => {}
+    }
+    if let Some(ItemValueKind::Qualitative) =
+        checkup_protocol::items::item(&i.item_code).map(|d| d.kind)
+    {
+        let grade = match i.value.as_str() {
+            "1" => "－",
+            "2" => "±",
+            "3" => "＋",
+            "4" => "＋＋",
+            "5" => "＋＋＋以上",
+            _ => return None,
+        };
+        return Some(grade.into());
+    }
+    if i.kind == "coded" {
+        return answer_ja(&i.item_code, &i.value);
+    }
+    None
+}
+
+/// An imported checkup as the record shows it.
+fn imported_checkup(c: crate::db::ImportedCheckup, items: Vec<crate::db::ImportedItem>) -> Checkup {
+    Checkup {
+        date: c.checkup_date,
+        session_id: format!("imported:{}", c.content_sha256),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let known = checkup_protocol::items::item(&i.item_code);
+                CheckupItem {
+                    value_ja: imported_value_ja(&i),
+                    name_ja: known
+                        .map(|k| k.name_ja.to_owned())
+                        .or_else(|| (!i.name_ja.is_empty()).then(|| i.name_ja.clone())),
+                    name_en: known.map(|k| k.name_en.to_owned()),
+                    item_code: i.item_code,
+                    value: i.value,
+                    unit: i.unit,
+                    history: Vec::new(),
+                }
+            })
+            .collect(),
+        origin: Some(Origin {
+            label_ja: format!("転入前の記録（{}から）", c.origin_name),
+            label_en: format!("Before moving here (from {})", c.origin_name),
+            institution_number: c.origin_number,
+            name: c.origin_name,
+            document_created: c.document_created,
+            imported_ms: c.imported_ms,
+            imported_by: c.imported_by,
+        }),
+    }
 }
 
 #[cfg(test)]

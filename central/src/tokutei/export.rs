@@ -50,11 +50,11 @@ pub struct Gathered {
     pub recorded: Vec<String>,
 }
 
-fn date(s: &str) -> Option<Date> {
+pub(crate) fn date(s: &str) -> Option<Date> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
-fn sex(s: &str) -> Option<Sex> {
+pub(crate) fn sex(s: &str) -> Option<Sex> {
     match s.trim() {
         "male" | "男" | "1" | "M" | "m" => Some(Sex::Male),
         "female" | "女" | "2" | "F" | "f" => Some(Sex::Female),

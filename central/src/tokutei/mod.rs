@@ -8,6 +8,7 @@
 //! - [`archive`]: the submission zip (`ix08_V08.xml`, `DATA/`, `XSD/`), all or nothing.
 //! - [`validate`]: business rules and XSD validation (libxml2), failures in Japanese.
 //! - [`parse`]: documents and archives read back (round trip, import).
+//! - [`transfer`]: a resident's record exported and imported between municipalities.
 
 pub mod archive;
 pub mod cda;
@@ -16,4 +17,5 @@ pub mod hierarchy;
 pub mod items;
 pub mod model;
 pub mod parse;
+pub mod transfer;
 pub mod validate;

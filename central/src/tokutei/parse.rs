@@ -564,12 +564,21 @@ pub fn parse_index(file: &str, bytes: &[u8]) -> Result<IndexInfo, ParseError> {
     })
 }
 
-/// Read a zipped archive: its index and every DATA file (claims and XSDs are skipped).
-pub fn parse_archive(
-    file: &str,
-    bytes: &[u8],
-    table: &ItemTable,
-) -> Result<ParsedArchive, ParseError> {
+/// The files of a zipped archive that carry records, as bytes: the index and every DATA
+/// file (claims and XSDs are skipped), each read at most [`MAX_DOCUMENT_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFiles {
+    /// The root folder.
+    pub root: String,
+    /// `ix08_V08.xml`, if present.
+    pub index: Option<Vec<u8>>,
+    /// Every `DATA/*.xml`: (file name without `DATA/`, bytes), in the archive's order.
+    pub data: Vec<(String, Vec<u8>)>,
+}
+
+/// Read a zipped archive's index and DATA files as bytes (for validation before parsing);
+/// every entry must sit in one root folder.
+pub fn archive_files(file: &str, bytes: &[u8]) -> Result<ArchiveFiles, ParseError> {
     let zip_err = |e: zip::result::ZipError| ParseError::Zip {
         file: file.to_owned(),
         message: e.to_string(),
@@ -583,7 +592,7 @@ pub fn parse_archive(
     }
     let mut root: Option<String> = None;
     let mut index = None;
-    let mut documents = Vec::new();
+    let mut data = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         if entry.is_dir() {
@@ -624,15 +633,39 @@ pub fn parse_archive(
                 file: name.clone(),
                 source,
             })?;
+        if content.len() as u64 > MAX_DOCUMENT_BYTES {
+            return Err(structure(
+                file,
+                format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
         if rest == INDEX_FILE {
-            index = Some(parse_index(&name, &content)?);
+            index = Some(content);
         } else {
-            let doc_name = rest.trim_start_matches("DATA/").to_owned();
-            documents.push((doc_name, parse_document(&name, &content, table)?));
+            data.push((rest.trim_start_matches("DATA/").to_owned(), content));
         }
     }
     let root = root.ok_or_else(|| structure(file, "the archive is empty"))?;
-    let index = index.ok_or_else(|| structure(file, format!("{root}/{INDEX_FILE} is missing")))?;
+    Ok(ArchiveFiles { root, index, data })
+}
+
+/// Read a zipped archive: its index and every DATA file (claims and XSDs are skipped).
+pub fn parse_archive(
+    file: &str,
+    bytes: &[u8],
+    table: &ItemTable,
+) -> Result<ParsedArchive, ParseError> {
+    let files = archive_files(file, bytes)?;
+    let root = files.root;
+    let index_bytes = files
+        .index
+        .ok_or_else(|| structure(file, format!("{root}/{INDEX_FILE} is missing")))?;
+    let index = parse_index(&format!("{root}/{INDEX_FILE}"), &index_bytes)?;
+    let mut documents = Vec::with_capacity(files.data.len());
+    for (name, content) in files.data {
+        let doc = parse_document(&format!("{root}/DATA/{name}"), &content, table)?;
+        documents.push((name, doc));
+    }
     Ok(ParsedArchive {
         root,
         index,

@@ -131,6 +131,17 @@ impl BusinessRules {
         rules
     }
 
+    /// The rules for a resident's record moving to another municipality
+    /// ([`super::transfer`]): each checkup goes as it was recorded, so no item is required
+    /// and no one-of group asked for; every other rule (item codes, value types and formats,
+    /// repeated items, the doctor with the judgement, header fields) holds.
+    pub fn record_transfer() -> BusinessRules {
+        BusinessRules {
+            required: BTreeSet::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
     /// Required item codes.
     pub fn required(&self) -> impl Iterator<Item = &str> {
         self.required.iter().map(String::as_str)
