@@ -434,6 +434,31 @@ fn imported_value_ja(i: &crate::db::ImportedItem) -> Option<String> {
         return Some(grade.into());
     }
     if i.kind == "coded" {
+        use crate::tokutei::hierarchy::{
+            GUIDANCE_ITEM_CODE, GuidanceLevel, METABOLIC_ITEM_CODE, MetabolicJudgement,
+        };
+        if i.item_code == METABOLIC_ITEM_CODE {
+            return [
+                MetabolicJudgement::Criteria,
+                MetabolicJudgement::Reserve,
+                MetabolicJudgement::NotApplicable,
+                MetabolicJudgement::Undecidable,
+            ]
+            .into_iter()
+            .find(|j| j.code() == i.value)
+            .map(|j| j.label_ja().to_owned());
+        }
+        if i.item_code == GUIDANCE_ITEM_CODE {
+            return [
+                GuidanceLevel::Active,
+                GuidanceLevel::Motivational,
+                GuidanceLevel::InformationOnly,
+                GuidanceLevel::Undecidable,
+            ]
+            .into_iter()
+            .find(|l| l.code() == i.value)
+            .map(|l| l.label_ja().to_owned());
+        }
         return answer_ja(&i.item_code, &i.value);
     }
     None
@@ -493,5 +518,39 @@ mod tests {
             Some("異常なし\n要経過観察")
         );
         assert_eq!(answer_ja("9N001000000000001", "165.1"), None);
+    }
+
+    #[test]
+    fn imported_results_read_as_their_standard_labels() {
+        use super::imported_value_ja;
+        let item = |code: &str, kind: &str, value: &str| crate::db::ImportedItem {
+            item_code: code.into(),
+            value: value.into(),
+            kind: kind.into(),
+            unit: String::new(),
+            name_ja: String::new(),
+        };
+        let ja = |i| imported_value_ja(&i);
+        assert_eq!(
+            ja(item("9N501000000000011", "coded", "2")).as_deref(),
+            Some("予備群該当")
+        );
+        assert_eq!(
+            ja(item("9N506000000000011", "coded", "1")).as_deref(),
+            Some("積極的支援")
+        );
+        assert_eq!(
+            ja(item("1A020000000191111", "coded", "2")).as_deref(),
+            Some("±")
+        );
+        assert_eq!(
+            ja(item("3C015000002327101", "unmeasurable", "")).as_deref(),
+            Some("測定不可")
+        );
+        assert_eq!(
+            ja(item("9E100166000000011", "not_done", "")).as_deref(),
+            Some("未実施")
+        );
+        assert_eq!(ja(item("9N001000000000001", "quantity", "158.4")), None);
     }
 }
