@@ -69,7 +69,7 @@ async function find(){try{var p=new URLSearchParams({q:document.getElementById("
  "</td><td><button onclick=\"show('"+esc(r.resident_id)+"')\">表示 Open</button></td></tr>";}).join("");msg();}catch(e){msg(e.message);}}
 async function show(id){try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/record");
  var h="<h3>"+esc(b.resident?b.resident.name:id)+" "+esc(id)+"</h3>";
- b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+"</h4><table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
+ b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+"</h4>"+(c.stratification?"<p data-testid=\"stratification\">階層化 Stratification: メタボ判定 <b>"+esc(c.stratification.metabolic_ja)+"</b> ・ 保健指導レベル <b>"+esc(c.stratification.guidance_ja)+"</b>"+(c.stratification.reasons.length?"<br><span class=muted>"+c.stratification.reasons.map(esc).join("／")+"</span>":"")+"</p>":"")+"<table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
  c.items.map(function(i){return "<tr><td>"+esc(i.name_ja||i.item_code)+(i.name_en?" <span class=muted>"+esc(i.name_en)+"</span>":"")+"<br><span class=muted>"+esc(i.item_code)+"</span></td><td>"+(i.value_ja?esc(i.value_ja)+" <span class=muted>("+esc(i.value)+")</span>":esc(i.value)+" "+esc(i.unit))+"</td><td>"+
  (i.history.length>1?i.history.map(function(x){return esc(x.value_ja||x.value)+(x.reason?"（"+esc(x.reason)+"）":"");}).join(" → "):"")+"</td></tr>";}).join("")+"</table>";});
  document.getElementById("rec").innerHTML=h;msg();}catch(e){msg(e.message);}}

@@ -18,6 +18,7 @@ use super::extract::{Body, Path, Query};
 use super::session::staff;
 use crate::db::{Resident, current_results};
 use crate::server::AppState;
+use crate::tokutei::export::record_stratification;
 
 /// Whom to find.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -180,6 +181,24 @@ pub(crate) struct Checkup {
     session_id: String,
     /// Current values with their history.
     items: Vec<CheckupItem>,
+    /// 階層化 (メタボ判定 9N501, 保健指導レベル 9N506) from the current values, as the
+    /// 特定健診 archive writes it; null when the register entry's birth date or sex is missing.
+    stratification: Option<StratificationView>,
+}
+
+/// 階層化 of one checkup, as shown in the record.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StratificationView {
+    /// メタボリックシンドローム判定: the standard's code (9N501).
+    metabolic_code: &'static str,
+    /// Its Japanese label.
+    metabolic_ja: &'static str,
+    /// 保健指導レベル: the standard's code (9N506).
+    guidance_code: &'static str,
+    /// Its Japanese label.
+    guidance_ja: &'static str,
+    /// Which criteria counted, and for 判定不能 what is missing (Japanese).
+    reasons: Vec<String>,
 }
 
 /// An item's current value at a checkup.
@@ -340,17 +359,35 @@ pub(crate) async fn record(
             .await?
             .into_iter()
             .find(|r| r.resident_id == id);
+    let stratification = |date: &str, session_id: &str| {
+        let resident = resident.as_ref()?;
+        let session: Vec<_> = rows
+            .iter()
+            .filter(|r| r.session_id == session_id)
+            .cloned()
+            .collect();
+        let st = record_stratification(resident, date, &session)?;
+        Some(StratificationView {
+            metabolic_code: st.metabolic.code(),
+            metabolic_ja: st.metabolic.label_ja(),
+            guidance_code: st.guidance.code(),
+            guidance_ja: st.guidance.label_ja(),
+            reasons: st.reasons,
+        })
+    };
+    let checkups = checkups
+        .into_iter()
+        .map(|((date, session_id), items)| Checkup {
+            stratification: stratification(&date, &session_id),
+            date,
+            session_id,
+            items,
+        })
+        .collect();
     Ok(Json(Record {
         resident_id: id,
         resident,
-        checkups: checkups
-            .into_iter()
-            .map(|((date, session_id), items)| Checkup {
-                date,
-                session_id,
-                items,
-            })
-            .collect(),
+        checkups,
         series,
     })
     .into_response())
