@@ -436,7 +436,7 @@ pub async fn gather(
 }
 
 /// What an export needs besides the database: the sender, MHLW's item table and schemas,
-/// and the doctors' names.
+/// the doctors' names and, when the municipality bills the insurer, its prices.
 #[derive(Debug)]
 pub struct Settings {
     /// The file creator.
@@ -447,6 +447,9 @@ pub struct Settings {
     pub xsd_dir: std::path::PathBuf,
     /// Doctors' names by staff id.
     pub doctors: BTreeMap<String, String>,
+    /// What the municipality bills per checkup (`[tokutei.claims]`): with prices, the
+    /// archive also holds `CLAIMS/` and `su08_V08.xml`; `None` writes results only.
+    pub claims: Option<super::claims::ClaimPricing>,
 }
 
 /// What an export did.
@@ -489,6 +492,7 @@ pub async fn export(
         Receiver::Insurer(insurer.to_owned()),
         created,
     );
+    spec.claims = settings.claims.clone();
     let n = g.examinees.len();
     if n == 0 && g.failures.is_empty() {
         return Err(RunError::Archive(ExportError::Empty));
