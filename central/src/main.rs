@@ -441,6 +441,7 @@ fn export_tokutei_run(
         },
         table,
         xsd_dir,
+        claims: t.claim_pricing()?,
         doctors: {
             let mut d = t.doctors.clone();
             for pair in &doctors {

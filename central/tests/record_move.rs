@@ -557,6 +557,25 @@ async fn scenario(a_postgres: bool, b_postgres: bool) {
             "転入前の記録（E市保健センターから）"
         );
         assert_eq!(c["origin"]["imported_by"], "C1");
+        // 階層化 as the document carries it (9N501, 9N506).
+        let items = c["items"].as_array().expect("items");
+        let code_of = |code: &str| {
+            items
+                .iter()
+                .find(|i| i["item_code"] == code)
+                .and_then(|i| i["value"].as_str())
+        };
+        assert_eq!(
+            c["stratification"]["metabolic_code"].as_str(),
+            code_of("9N501000000000011"),
+            "{c}"
+        );
+        assert_eq!(
+            c["stratification"]["guidance_code"].as_str(),
+            code_of("9N506000000000011"),
+            "{c}"
+        );
+        assert!(c["stratification"]["metabolic_code"].is_string(), "{c}");
     }
     // The same values, codes and units as A holds, checkup by checkup.
     for (ca_checkup, cb_checkup) in a_checkups.iter().zip(&moved) {

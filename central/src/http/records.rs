@@ -19,6 +19,7 @@ use super::extract::{Body, Path, Query};
 use super::session::staff;
 use crate::db::{Resident, current_results};
 use crate::server::AppState;
+use crate::tokutei::export::record_stratification;
 
 /// Whom to find.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -181,6 +182,9 @@ pub(crate) struct Checkup {
     session_id: String,
     /// Current values with their history.
     items: Vec<CheckupItem>,
+    /// 階層化 (メタボ判定 9N501, 保健指導レベル 9N506) from the current values, as the
+    /// 特定健診 archive writes it; null when the register entry's birth date or sex is missing.
+    stratification: Option<StratificationView>,
     /// For a checkup imported from another municipality's central: where it came from
     /// (null for a checkup of this municipality).
     origin: Option<Origin>,
@@ -203,6 +207,21 @@ pub(crate) struct Origin {
     imported_ms: i64,
     /// Who imported it.
     imported_by: String,
+}
+
+/// 階層化 of one checkup, as shown in the record.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StratificationView {
+    /// メタボリックシンドローム判定: the standard's code (9N501).
+    metabolic_code: &'static str,
+    /// Its Japanese label.
+    metabolic_ja: &'static str,
+    /// 保健指導レベル: the standard's code (9N506).
+    guidance_code: &'static str,
+    /// Its Japanese label.
+    guidance_ja: &'static str,
+    /// Which criteria counted, and for 判定不能 what is missing (Japanese).
+    reasons: Vec<String>,
 }
 
 /// An item's current value at a checkup.
@@ -390,9 +409,26 @@ pub(crate) async fn record(
             .await?
             .into_iter()
             .find(|r| r.resident_id == id);
+    let stratification = |date: &str, session_id: &str| {
+        let resident = resident.as_ref()?;
+        let session: Vec<_> = rows
+            .iter()
+            .filter(|r| r.session_id == session_id)
+            .cloned()
+            .collect();
+        let st = record_stratification(resident, date, &session)?;
+        Some(StratificationView {
+            metabolic_code: st.metabolic.code(),
+            metabolic_ja: st.metabolic.label_ja(),
+            guidance_code: st.guidance.code(),
+            guidance_ja: st.guidance.label_ja(),
+            reasons: st.reasons,
+        })
+    };
     let mut checkups: Vec<Checkup> = checkups
         .into_iter()
         .map(|((date, session_id), items)| Checkup {
+            stratification: stratification(&date, &session_id),
             date,
             session_id,
             items,
@@ -434,39 +470,65 @@ fn imported_value_ja(i: &crate::db::ImportedItem) -> Option<String> {
         return Some(grade.into());
     }
     if i.kind == "coded" {
-        use crate::tokutei::hierarchy::{
-            GUIDANCE_ITEM_CODE, GuidanceLevel, METABOLIC_ITEM_CODE, MetabolicJudgement,
-        };
+        use crate::tokutei::hierarchy::{GUIDANCE_ITEM_CODE, METABOLIC_ITEM_CODE};
         if i.item_code == METABOLIC_ITEM_CODE {
-            return [
-                MetabolicJudgement::Criteria,
-                MetabolicJudgement::Reserve,
-                MetabolicJudgement::NotApplicable,
-                MetabolicJudgement::Undecidable,
-            ]
-            .into_iter()
-            .find(|j| j.code() == i.value)
-            .map(|j| j.label_ja().to_owned());
+            return metabolic_of(&i.value).map(|j| j.label_ja().to_owned());
         }
         if i.item_code == GUIDANCE_ITEM_CODE {
-            return [
-                GuidanceLevel::Active,
-                GuidanceLevel::Motivational,
-                GuidanceLevel::InformationOnly,
-                GuidanceLevel::Undecidable,
-            ]
-            .into_iter()
-            .find(|l| l.code() == i.value)
-            .map(|l| l.label_ja().to_owned());
+            return guidance_of(&i.value).map(|l| l.label_ja().to_owned());
         }
         return answer_ja(&i.item_code, &i.value);
     }
     None
 }
 
+fn metabolic_of(code: &str) -> Option<crate::tokutei::hierarchy::MetabolicJudgement> {
+    use crate::tokutei::hierarchy::MetabolicJudgement as M;
+    [M::Criteria, M::Reserve, M::NotApplicable, M::Undecidable]
+        .into_iter()
+        .find(|j| j.code() == code)
+}
+
+fn guidance_of(code: &str) -> Option<crate::tokutei::hierarchy::GuidanceLevel> {
+    use crate::tokutei::hierarchy::GuidanceLevel as G;
+    [
+        G::Active,
+        G::Motivational,
+        G::InformationOnly,
+        G::Undecidable,
+    ]
+    .into_iter()
+    .find(|l| l.code() == code)
+}
+
+/// 階層化 of an imported checkup: the judgements its document carries (as the sending
+/// central derived them), none when it carries neither.
+fn imported_stratification(items: &[crate::db::ImportedItem]) -> Option<StratificationView> {
+    use crate::tokutei::hierarchy::{GUIDANCE_ITEM_CODE, METABOLIC_ITEM_CODE};
+    let value = |code: &str| {
+        items
+            .iter()
+            .find(|i| i.item_code == code)
+            .map(|i| i.value.as_str())
+    };
+    let metabolic = metabolic_of(value(METABOLIC_ITEM_CODE)?)?;
+    let guidance = guidance_of(value(GUIDANCE_ITEM_CODE)?)?;
+    Some(StratificationView {
+        metabolic_code: metabolic.code(),
+        metabolic_ja: metabolic.label_ja(),
+        guidance_code: guidance.code(),
+        guidance_ja: guidance.label_ja(),
+        reasons: vec![
+            "転入前の記録の文書にある判定 / as the sending municipality's document states".into(),
+        ],
+    })
+}
+
 /// An imported checkup as the record shows it.
 fn imported_checkup(c: crate::db::ImportedCheckup, items: Vec<crate::db::ImportedItem>) -> Checkup {
+    let stratification = imported_stratification(&items);
     Checkup {
+        stratification,
         date: c.checkup_date,
         session_id: format!("imported:{}", c.content_sha256),
         items: items

@@ -63,6 +63,8 @@ pub fn settings(t: &TokuteiConfig, xsd_dir: Option<PathBuf>) -> Result<Settings,
         table,
         xsd_dir,
         doctors: t.doctors.clone(),
+        // A record moving with a resident carries results, never a bill.
+        claims: None,
     })
 }
 
