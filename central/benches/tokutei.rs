@@ -51,6 +51,22 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU time of this process's waited-for children (user + system), in seconds.
+fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(13) + ticks(14)) / 100.0
+}
+
 fn unzip_data(zip: &Path, into: &Path) -> Vec<PathBuf> {
     let mut a = zip::ZipArchive::new(std::fs::File::open(zip).expect("zip")).expect("a zip");
     let mut files = Vec::new();
@@ -106,11 +122,12 @@ fn main() {
         .expect("open");
 
     eprintln!("fill: {n} residents …");
-    let t = Instant::now();
+    let (t, c0) = (Instant::now(), cpu_seconds());
     let filled = rt
         .block_on(sample_day::fill(db.as_ref(), &config, &signer, day, n))
         .expect("fill");
     let fill = t.elapsed();
+    let fill_cpu = cpu_seconds() - c0;
     eprintln!(
         "  {} events in {:.1} s; insurers {:?}",
         filled.events,
@@ -128,11 +145,12 @@ fn main() {
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out");
     let (mut gather_t, mut check_t, mut write_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut gather_c, mut check_c, mut write_c) = (0.0, 0.0, 0.0);
     let cpu0 = cpu_seconds();
     let mut zips = Vec::new();
     let mut examinees = 0;
     for ins in &filled.insurers {
-        let t = Instant::now();
+        let (t, c0) = (Instant::now(), cpu_seconds());
         let g = rt
             .block_on(gather(
                 db.as_ref(),
@@ -144,10 +162,11 @@ fn main() {
             ))
             .expect("gather");
         gather_t += t.elapsed();
+        gather_c += cpu_seconds() - c0;
         assert!(g.failures.is_empty(), "{:?}", g.failures);
         examinees += g.examinees.len();
 
-        let t = Instant::now();
+        let (t, c0) = (Instant::now(), cpu_seconds());
         let rules =
             BusinessRules::for_recorded(&settings.table, g.recorded.iter().map(String::as_str));
         let spec = ArchiveSpec::new(
@@ -159,11 +178,13 @@ fn main() {
         let failures = check_archive(&spec, &g.examinees, &settings.table, &rules, &mut validator)
             .expect("check");
         check_t += t.elapsed();
+        check_c += cpu_seconds() - c0;
         assert!(failures.is_empty(), "{failures:?}");
 
-        let t = Instant::now();
+        let (t, c0) = (Instant::now(), cpu_seconds());
         let w = write_checked(&spec, &g.examinees, &settings.table, &xsd, &out).expect("write");
         write_t += t.elapsed();
+        write_c += cpu_seconds() - c0;
         zips.push(w.path);
         eprintln!(
             "  {}: {} examinees; gather {:.1} s, check {:.1} s, write {:.1} s so far",
@@ -183,7 +204,7 @@ fn main() {
     std::fs::create_dir_all(&data_dir).expect("data");
     let files: Vec<PathBuf> = zips.iter().flat_map(|z| unzip_data(z, &data_dir)).collect();
     assert_eq!(files.len(), n);
-    let t = Instant::now();
+    let (t, c0) = (Instant::now(), children_cpu_seconds());
     for chunk in files.chunks(1000) {
         let run = Command::new("xmllint")
             .arg("--noout")
@@ -199,10 +220,11 @@ fn main() {
         );
     }
     let xmllint = t.elapsed();
+    let xmllint_cpu = children_cpu_seconds() - c0;
 
     // Raw: the same result rows, one SELECT.
     let c = rusqlite::Connection::open(config.data_dir.join("central.sqlite3")).expect("sqlite");
-    let t = Instant::now();
+    let (t, c0) = (Instant::now(), cpu_seconds());
     let mut st = c
         .prepare(
             "SELECT event_id, resident_id, session_id, venue, day, item_code, value, unit,
@@ -248,8 +270,9 @@ fn main() {
         .collect::<Result<_, _>>()
         .expect("rows");
     let select = t.elapsed();
+    let select_cpu = cpu_seconds() - c0;
 
-    let per = |x: Duration| 1000.0 * secs(x) / n as f64;
+    let per = |x: f64| 1000.0 * x / n as f64;
     println!(
         "N = {n} residents ({} archives, {} events, {} result rows)",
         zips.len(),
@@ -257,49 +280,52 @@ fn main() {
         rows.len()
     );
     println!();
-    println!("| phase | time | per resident |");
-    println!("|---|---:|---:|");
-    println!(
-        "| fill: sample day signed and ingested (for information) | {:.1} s | {:.2} ms |",
-        secs(fill),
-        per(fill)
+    println!("| phase | wall | CPU | CPU per resident |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, wall: Duration, cpu: f64| {
+        println!(
+            "| {name} | {:.1} s | {:.1} s | {:.2} ms |",
+            secs(wall),
+            cpu,
+            per(cpu)
+        );
+    };
+    row(
+        "fill: sample day signed and ingested (for information)",
+        fill,
+        fill_cpu,
     );
-    println!(
-        "| export: gather (records read, mapped, 階層化) | {:.1} s | {:.2} ms |",
-        secs(gather_t),
-        per(gather_t)
+    row(
+        "export: gather (records read, mapped, 階層化)",
+        gather_t,
+        gather_c,
     );
-    println!(
-        "| export: check (documents written, XSD with libxml2, business rules) | {:.1} s | {:.2} ms |",
-        secs(check_t),
-        per(check_t)
+    row(
+        "export: check (documents written, XSD with libxml2, business rules)",
+        check_t,
+        check_c,
     );
-    println!(
-        "| export: write (zip with DATA and XSD) | {:.1} s | {:.2} ms |",
-        secs(write_t),
-        per(write_t)
+    row("export: write (zip with DATA and XSD)", write_t, write_c);
+    row("**export total**", total, gather_c + check_c + write_c);
+    row(
+        &format!("raw: `xmllint --noout --schema hc08_V08.xsd`, same {n} files (1,000 per run)"),
+        xmllint,
+        xmllint_cpu,
     );
-    println!(
-        "| **export total** | **{:.1} s** | **{:.2} ms** |",
-        secs(total),
-        per(total)
-    );
-    println!(
-        "| raw: `xmllint --noout --schema hc08_V08.xsd`, same {n} files (1,000 per run) | {:.1} s | {:.2} ms |",
-        secs(xmllint),
-        per(xmllint)
-    );
-    println!(
-        "| raw: one SQLite SELECT of the same {} result rows | {:.2} s | {:.3} ms |",
-        rows.len(),
-        secs(select),
-        per(select)
+    row(
+        &format!(
+            "raw: one SQLite SELECT of the same {} result rows",
+            rows.len()
+        ),
+        select,
+        select_cpu,
     );
     println!();
     println!(
-        "check / xmllint: {:.2}; gather / SELECT: {:.0}; export CPU {:.1} s over {:.1} s wall",
-        secs(check_t) / secs(xmllint),
-        secs(gather_t) / secs(select).max(1e-9),
+        "CPU ratios: check / xmllint {:.2}; gather / SELECT {:.0}; export total / xmllint {:.1} (export CPU {:.1} s over {:.1} s wall)",
+        check_c / xmllint_cpu.max(1e-9),
+        gather_c / select_cpu.max(1e-9),
+        (gather_c + check_c + write_c) / xmllint_cpu.max(1e-9),
         export_cpu,
         secs(total)
     );

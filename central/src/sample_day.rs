@@ -758,12 +758,12 @@ pub fn events(people: &[SampleResident], day: Date, signer: &Signer, venue: &str
     out
 }
 
+/// Enrolled keys by node, the venues of the signer's municipality, the signer's venue.
+type Enrolment = (HashMap<String, PublicKey>, Vec<String>, String);
+
 /// The keys of the enrolled boxes and the venues of `node`'s municipality, as central's
 /// server derives them from the configuration.
-fn enrolment(
-    config: &Config,
-    signer: &Signer,
-) -> Result<(HashMap<String, PublicKey>, Vec<String>, String), SampleError> {
+fn enrolment(config: &Config, signer: &Signer) -> Result<Enrolment, SampleError> {
     let own = config
         .boxes
         .iter()
