@@ -19,6 +19,8 @@
 //!   certificates and key files checked, each finding with its fix.
 //! - [`server`]: opening and serving ([`server::Central`]).
 //! - [`keys`]: a keys file of `node public-key` lines (for `check-batch`).
+//! - [`sample_day`]: a plausible checkup day of `N` residents stored through the real
+//!   ingest path (`checkup-central demo --sample-day N`, the tests, the benchmarks).
 //! - [`tokutei`]: MHLW's 特定健診 standard (第4期): the item table, 階層化, the CDA
 //!   documents and archives written, validated and read back.
 
@@ -31,6 +33,7 @@ pub mod doctor;
 pub mod http;
 pub mod ingest;
 pub mod keys;
+pub mod sample_day;
 pub mod server;
 pub mod tokutei;
 pub mod web;

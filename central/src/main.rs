@@ -33,6 +33,12 @@ enum Command {
     },
     /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin) and K001 (PIN 2468, caseworker); with
     /// `--edge-data-dir`, the demo edge box of that directory is enrolled (secret printed).
+    ///
+    /// With `--sample-day N`, a checkup day of N residents is stored first (register,
+    /// insurer identities, every station, the questionnaire, the doctor), signed by the demo
+    /// box's key and received through the same ingest as a box's batches; the insurers and
+    /// the `export tokutei` command for each are printed, then central serves as usual. A
+    /// second run for the same day stores nothing new.
     Demo {
         /// Listen address.
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8090")]
@@ -48,6 +54,22 @@ enum Command {
         /// Plain HTTP (and the box forwards without mutual TLS).
         #[arg(long)]
         insecure_dev: bool,
+        /// Store a sample checkup day of N residents (1–20000) before serving. Signed by the
+        /// `--edge-data-dir` box's key (as edge-01); without it, by a sample box whose key is
+        /// kept in `<data dir>/sample-box.key` and which is enrolled as `sample-box`.
+        #[arg(long, value_name = "N")]
+        sample_day: Option<usize>,
+        /// The sample day's date; default today (Japan).
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "sample_day")]
+        sample_date: Option<String>,
+        /// MHLW's XSD directory, as written into the printed export commands.
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "../shared/standards/tokutei-v4/XSD",
+            requires = "sample_day"
+        )]
+        xsd_dir: PathBuf,
     },
     /// The audit trail: `audit verify` walks its hash chain, checks that every event an
     /// ingest entry vouches for is still there unchanged and that every stored event's
@@ -647,6 +669,98 @@ fn demo_enrolment(
     )?)
 }
 
+/// Without a demo edge box: the sample box's key, kept in `<data dir>/sample-box.key` (made
+/// on first use), enrolled in the demo configuration as `sample-box` at the demo venue.
+fn sample_box(c: &mut Config) -> anyhow::Result<checkup_central::sample_day::Signer> {
+    use checkup_central::sample_day::{MUNICIPALITY, Signer, VENUE};
+    let path = c.data_dir.join("sample-box.key");
+    let key = if path.exists() {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))?;
+        checkup_protocol::NodeKey::from_bytes(&bytes)
+    } else {
+        std::fs::create_dir_all(&c.data_dir)
+            .with_context(|| format!("cannot create {}", c.data_dir.display()))?;
+        let key = checkup_protocol::NodeKey::generate();
+        write_private(&path, &key.to_bytes())?;
+        key
+    };
+    // The sample box forwards nothing itself: its secret is random and never shown.
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("random: {e}"))?;
+    c.boxes.push(BoxConfig {
+        node: "sample-box".into(),
+        venue: VENUE.into(),
+        municipality: MUNICIPALITY.into(),
+        public_key: key.verifying_key().to_base64(),
+        secret_sha256: checkup_central::config::secret_digest(&hex::encode(secret)),
+    });
+    println!(
+        "サンプルの箱 sample-box を登録しました（鍵 {}）/ Enrolled the sample box sample-box (key {})",
+        path.display(),
+        path.display()
+    );
+    Ok(Signer {
+        node: "sample-box".into(),
+        key,
+    })
+}
+
+/// Write a key file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// What the sample day stored, and the export command of each insurer.
+fn print_sample_day(
+    f: &checkup_central::sample_day::Filled,
+    data_dir: &std::path::Path,
+    xsd_dir: &std::path::Path,
+) {
+    println!(
+        "サンプルの健診日 {}: {} 名、{} 件のイベント（新規 {} 件）、住民台帳 {} 件 / sample day {}: {} residents, {} events ({} new), {} register entries written",
+        f.day,
+        f.residents,
+        f.events,
+        f.new_events,
+        f.register_written,
+        f.day,
+        f.residents,
+        f.events,
+        f.new_events,
+        f.register_written
+    );
+    if f.new_events == 0 {
+        println!(
+            "この日はすでに保存済みです（何も追加していません）/ this day was stored already: nothing added"
+        );
+    }
+    println!("保険者ごとの書き出し / the archive of each insurer:");
+    for i in &f.insurers {
+        println!(
+            "  保険者番号 {} {}: {} 名",
+            i.number, i.name_ja, i.residents
+        );
+        let out = data_dir.join("export");
+        println!(
+            "    {}",
+            checkup_central::sample_day::export_command(data_dir, &i.number, f.day, xsd_dir, &out)
+        );
+    }
+}
+
 async fn shutdown() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
@@ -693,6 +807,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             edge_data_dir,
             insecure_dev,
+            sample_day,
+            sample_date,
+            xsd_dir,
         } => {
             let mut c = Config {
                 listen,
@@ -715,13 +832,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ],
                 ..Config::default()
             };
+            let mut signer = None;
             if let Some(dir) = edge_data_dir {
                 let key = std::fs::read(dir.join("node.key"))
                     .with_context(|| format!("reading {}/node.key", dir.display()))?;
                 let key: [u8; 32] = key
                     .try_into()
                     .map_err(|_| anyhow::anyhow!("node.key must hold 32 bytes"))?;
-                let public = checkup_protocol::NodeKey::from_bytes(&key).verifying_key();
+                let node_key = checkup_protocol::NodeKey::from_bytes(&key);
+                let public = node_key.verifying_key();
+                signer = Some(checkup_central::sample_day::Signer {
+                    node: "edge-01".into(),
+                    key: node_key,
+                });
                 c.boxes.push(BoxConfig {
                     node: "edge-01".into(),
                     venue: "demo-venue".into(),
@@ -741,7 +864,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");
-            rt()?.block_on(serve(c))?;
+            let rt = rt()?;
+            if let Some(n) = sample_day {
+                let signer = match signer {
+                    Some(s) => s,
+                    None => sample_box(&mut c)?,
+                };
+                let day = match sample_date {
+                    Some(d) => time::Date::parse(
+                        &d,
+                        time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .with_context(|| format!("--sample-date {d:?} is not a date (YYYY-MM-DD)"))?,
+                    None => time::OffsetDateTime::now_utc()
+                        .to_offset(time::macros::offset!(+9))
+                        .date(),
+                };
+                let filled = rt.block_on(async {
+                    let db = checkup_central::db::open(&c).await?;
+                    anyhow::Ok(
+                        checkup_central::sample_day::fill(db.as_ref(), &c, &signer, day, n).await?,
+                    )
+                })?;
+                print_sample_day(&filled, &c.data_dir, &xsd_dir);
+            }
+            rt.block_on(serve(c))?;
         }
         Command::Audit { .. }
         | Command::Doctor { .. }
