@@ -113,8 +113,7 @@ impl TokuteiConfig {
 /// `[tokutei.claims]`: 決済情報 — what the municipality (as 健診機関) bills the insurer for
 /// each checkup, in whole yen. Written into each claim (cc08) and summed in the summary
 /// (su08); the amounts follow from what was done (see `tokutei::claims`). cc08 requires each
-/// examinee's 郵便番号, which the resident register does not hold yet: an export from the
-/// register with claims is refused naming each resident until it does.
+/// examinee's 郵便番号: the register's optional `postal_code` column.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimsConfig {

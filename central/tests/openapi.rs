@@ -243,6 +243,38 @@ async fn axum_refusals_and_nul_characters_are_the_json_error() {
     let v: Value = r.json().await.expect("JSON");
     assert_eq!(v["imported"], 1, "{v}");
     assert_eq!(v["errors"][0]["line"], 2, "{v}");
+
+    // 郵便番号 (the optional column, under its Japanese header): written as NNN-NNNN; a
+    // row whose code is not 7 digits is refused and named, the others imported.
+    let csv = "resident_id,name,name_kana,birth_date,sex,address,郵便番号\n\
+               0000000003,試験　三郎,シケン,1961-03-03,male,みどり市,〒１２３－４５６７\n\
+               0000000004,試験　四郎,シケン,1961-04-04,male,みどり市,123-456\n";
+    let r = http
+        .post(format!("{}/v1/residents", c.url))
+        .header("cookie", &cookie)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("JSON");
+    assert_eq!(v["imported"], 1, "{v}");
+    assert_eq!(v["errors"][0]["line"], 3, "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("郵便番号")),
+        "{v}"
+    );
+    let r = http
+        .get(format!("{}/v1/residents?q=0000000003", c.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get");
+    let v: Value = r.json().await.expect("JSON");
+    assert_eq!(v["residents"][0]["postal_code"], "123-4567", "{v}");
     c.stop().await;
 }
 

@@ -25,6 +25,10 @@ const KYOKAI: &str = "01130012";
 const KOKUHO: &str = "138057";
 /// The resident who leaves before 問診.
 const LEFT: &str = "0009100004";
+/// The register's 郵便番号 as municipal systems write it (hyphen, none, 〒 and full-width),
+/// and as the standard writes it.
+const POSTAL: [&str; 3] = ["123-4567", "1234567", "〒１２３－４５６７"];
+const POSTAL_WRITTEN: &str = "123-4567";
 
 /// The residents of the day: id, kana, birth, sex, insurer, 記号, 番号, 枝番, 受診券.
 /// A roster row: id, kana, birth, sex, 保険者番号, 記号, 番号, 枝番, 受診券整理番号.
@@ -474,19 +478,21 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
 
     // Central: its register, then the box's forwarding.
     let clerk = Client::login(&cx, "/v1/login", json!({"staff_id": "C001", "pin": "1234"})).await;
-    let mut register = String::from("resident_id,name,name_kana,birth_date,sex,address\n");
-    for p in PEOPLE {
+    let mut register =
+        String::from("resident_id,name,name_kana,birth_date,sex,address,postal_code\n");
+    for (i, p) in PEOPLE.iter().enumerate() {
         register.push_str(&format!(
-            "{},{},{},{},{},みどり市\n",
+            "{},{},{},{},{},みどり市,{}\n",
             p.0,
             p.1,
             p.1,
             p.2,
-            if p.3 == "男" { "male" } else { "female" }
+            if p.3 == "男" { "male" } else { "female" },
+            POSTAL[i]
         ));
     }
     register.push_str(&format!(
-        "{LEFT},田中　満,タナカ　ミツル,1958-07-07,male,みどり市\n"
+        "{LEFT},田中　満,タナカ　ミツル,1958-07-07,male,みどり市,\n"
     ));
     let (st, v) = clerk
         .send(
@@ -583,6 +589,7 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
     for (p, (_, doc)) in PEOPLE[..2].iter().zip(parsed.documents.iter()) {
         let ex = &doc.examinee;
         assert_eq!(ex.name_kana, p.1);
+        assert_eq!(ex.postal_code.as_deref(), Some(POSTAL_WRITTEN));
         assert_eq!(ex.insurer.insurer_number, KYOKAI);
         assert_eq!(ex.insurer.number, p.6);
         assert_eq!(ex.insurer.ticket_number.as_deref(), Some(p.8));

@@ -177,6 +177,11 @@ CREATE TABLE imported_checkups (
 );
 ",
     ),
+    // 8: the register's 郵便番号 (optional; 特定健診 claims require it).
+    Migration::same(
+        8,
+        "ALTER TABLE residents ADD COLUMN postal_code TEXT NOT NULL DEFAULT '';",
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order.

@@ -309,6 +309,54 @@ pub struct Resident {
     pub sex: String,
     /// Address.
     pub address: String,
+    /// 郵便番号 `NNN-NNNN`, or empty (an optional register column, `postal_code` or
+    /// `郵便番号`): written in 特定健診 documents, and required by their claims.
+    #[serde(default, alias = "郵便番号")]
+    pub postal_code: String,
+}
+
+/// A 郵便番号 as the standard writes it (`NNN-NNNN`), from how registers write it: with or
+/// without the hyphen or a leading 〒, in full-width digits. Empty stays empty; anything
+/// else is `None` (the row is refused).
+pub fn normalize_postal_code(s: &str) -> Option<String> {
+    let s = s.trim().trim_start_matches('〒').trim();
+    if s.is_empty() {
+        return Some(String::new());
+    }
+    let mut digits = String::with_capacity(7);
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '０'..='９' => digits.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
+            // One hyphen (of the kinds registers use) after the third digit.
+            '-' | '－' | '‐' | 'ー' if i == 3 && digits.len() == 3 => {}
+            _ => return None,
+        }
+    }
+    (digits.len() == 7).then(|| format!("{}-{}", &digits[..3], &digits[3..]))
+}
+
+#[cfg(test)]
+mod postal_tests {
+    use super::normalize_postal_code as n;
+
+    #[test]
+    fn postal_codes_are_written_as_the_standard_writes_them() {
+        assert_eq!(n("123-4567").as_deref(), Some("123-4567"));
+        assert_eq!(n("1234567").as_deref(), Some("123-4567"));
+        assert_eq!(n("〒１２３－４５６７").as_deref(), Some("123-4567"));
+        assert_eq!(n(" ").as_deref(), Some(""));
+        for bad in [
+            "123-456",
+            "12345678",
+            "12-34567",
+            "abc-defg",
+            "123--4567",
+            "123-4567X",
+        ] {
+            assert_eq!(n(bad), None, "{bad}");
+        }
+    }
 }
 
 /// A checkup (a session) of an insured resident: what an insurer's archive is built from.

@@ -380,10 +380,13 @@ impl Store for Postgres {
         let tx = c.transaction().await?;
         let st = tx
             .prepare(
-                "INSERT INTO residents VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO residents
+                   (resident_id, name, name_kana, birth_date, sex, address, postal_code)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (resident_id) DO UPDATE SET name = excluded.name,
                    name_kana = excluded.name_kana, birth_date = excluded.birth_date,
-                   sex = excluded.sex, address = excluded.address",
+                   sex = excluded.sex, address = excluded.address,
+                   postal_code = excluded.postal_code",
             )
             .await?;
         for r in &rows {
@@ -396,6 +399,7 @@ impl Store for Postgres {
                     &r.birth_date,
                     &r.sex,
                     &r.address,
+                    &r.postal_code,
                 ],
             )
             .await?;
@@ -409,7 +413,8 @@ impl Store for Postgres {
         let pattern = format!("%{q}%");
         let rows = c
             .query(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address FROM residents
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                 FROM residents
                  WHERE (resident_id LIKE $1 OR name LIKE $1 OR name_kana LIKE $1)
                    AND ($2::text IS NULL OR birth_date = $2)
                  ORDER BY name_kana, resident_id LIMIT 100",
@@ -425,6 +430,7 @@ impl Store for Postgres {
                 birth_date: r.get(3),
                 sex: r.get(4),
                 address: r.get(5),
+                postal_code: r.get(6),
             })
             .collect())
     }

@@ -191,10 +191,13 @@ impl Store for Sqlite {
             let tx = c.transaction()?;
             {
                 let mut st = tx.prepare_cached(
-                    "INSERT INTO residents VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO residents
+                       (resident_id, name, name_kana, birth_date, sex, address, postal_code)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (resident_id) DO UPDATE SET name = excluded.name,
                        name_kana = excluded.name_kana, birth_date = excluded.birth_date,
-                       sex = excluded.sex, address = excluded.address",
+                       sex = excluded.sex, address = excluded.address,
+                       postal_code = excluded.postal_code",
                 )?;
                 for r in &rows {
                     st.execute(params![
@@ -203,7 +206,8 @@ impl Store for Sqlite {
                         r.name_kana,
                         r.birth_date,
                         r.sex,
-                        r.address
+                        r.address,
+                        r.postal_code
                     ])?;
                 }
             }
@@ -217,7 +221,8 @@ impl Store for Sqlite {
         let (q, birth) = (format!("%{q}%"), birth.map(str::to_owned));
         self.with(move |c| {
             let mut st = c.prepare_cached(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address FROM residents
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                 FROM residents
                  WHERE (resident_id LIKE ?1 OR name LIKE ?1 OR name_kana LIKE ?1)
                    AND (?2 IS NULL OR birth_date = ?2)
                  ORDER BY name_kana, resident_id LIMIT 100",
@@ -230,6 +235,7 @@ impl Store for Sqlite {
                     birth_date: r.get(3)?,
                     sex: r.get(4)?,
                     address: r.get(5)?,
+                    postal_code: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

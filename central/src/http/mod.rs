@@ -7,7 +7,7 @@
 //! | `POST /v1/wipes` | an enrolled box | a forced wipe into the audit trail | [`ingest`] |
 //! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie | [`session`] |
 //! | `GET /v1/residents?q=&birth=` | central admin, caseworker | search the register by id, name or kana (and birth date) | [`records`] |
-//! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`) | [`records`] |
+//! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`, optional `postal_code` (郵便番号)) | [`records`] |
 //! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited | [`records`] |
 //! | `GET /v1/residents/{id}/tokutei.zip` | central admin | the resident's every checkup as standard 特定健診 documents, for the central they move to; audited | [`transfer`] |
 //! | `POST /v1/residents/{id}/imports` | central admin | import another municipality's documents for the local resident; audited | [`transfer`] |

@@ -93,7 +93,7 @@ pub(crate) struct RowError {
     path = "/v1/residents",
     tag = "records",
     description = "Import register rows as CSV \
-                   (`resident_id,name,name_kana,birth_date,sex,address`; central admin); \
+                   (`resident_id,name,name_kana,birth_date,sex,address`, optional `postal_code` (郵便番号); central admin); \
                    audited.",
     request_body(content = String, content_type = "text/csv"),
     responses(
@@ -129,7 +129,19 @@ pub(crate) async fn import_residents(
                 line: i + 2,
                 message: "a field carries a NUL character".into(),
             }),
-            Ok(r) => rows.push(r),
+            Ok(mut r) => match crate::db::normalize_postal_code(&r.postal_code) {
+                Some(p) => {
+                    r.postal_code = p;
+                    rows.push(r);
+                }
+                None => errors.push(RowError {
+                    line: i + 2,
+                    message: format!(
+                        "郵便番号「{}」は7桁（NNN-NNNN）ではありません / postal code is not 7 digits",
+                        r.postal_code
+                    ),
+                }),
+            },
             Err(e) => errors.push(RowError {
                 line: i + 2,
                 message: e.to_string(),
@@ -155,6 +167,7 @@ fn has_nul(r: &Resident) -> bool {
         &r.birth_date,
         &r.sex,
         &r.address,
+        &r.postal_code,
     ]
     .iter()
     .any(|f| f.contains('\0'))

@@ -383,7 +383,7 @@ pub fn examinee(
         name_kana: resident.name_kana.clone(),
         sex: sx,
         birth_date: birth,
-        postal_code: None,
+        postal_code: (!resident.postal_code.is_empty()).then(|| resident.postal_code.clone()),
         address: (!resident.address.is_empty()).then(|| resident.address.clone()),
         insurer: insurer_ref(&checkup.insurer),
         checkup_date: day,
@@ -581,6 +581,7 @@ mod tests {
             birth_date: birth.into(),
             sex: sex.into(),
             address: String::new(),
+            postal_code: String::new(),
         }
     }
 
