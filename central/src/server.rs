@@ -55,6 +55,9 @@ pub struct AppState {
     pub rejected: Arc<ingest::Rejections>,
     /// Boxes must forward over mutual TLS with their own certificate (central has `[tls]`).
     pub require_client_cert: bool,
+    /// The 特定健診 export's settings from `[tokutei]`, or why there are none (answered to
+    /// the web page as `tokutei_not_configured`).
+    pub tokutei: Arc<Result<crate::tokutei::export::Settings, String>>,
     /// TLS handshakes refused (foreign, expired or revoked certificates).
     pub handshakes: Arc<std::sync::OnceLock<Arc<checkup_provisioning::tls::HandshakeStats>>>,
 }
@@ -102,6 +105,14 @@ impl Central {
             }
             None => None,
         };
+        let tokutei = match &config.tokutei {
+            None => Err(crate::tokutei::export::SettingsError::NotConfigured.to_string()),
+            Some(t) => crate::tokutei::export::Settings::from_config(t, Default::default())
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "特定健診 export unavailable");
+                    e.to_string()
+                }),
+        };
         Ok(Central {
             tls,
             state: AppState {
@@ -127,6 +138,7 @@ impl Central {
                 idle: Duration::from_secs(config.idle_timeout_secs),
                 rejected: Arc::default(),
                 require_client_cert: config.tls.is_some(),
+                tokutei: Arc::new(tokutei),
                 handshakes: Arc::default(),
             },
         })

@@ -328,6 +328,15 @@ pub struct InsuredCheckup {
     pub insurer: InsurerIdentity,
 }
 
+/// An insurer and how many checkups of its insured a period holds.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct InsurerCount {
+    /// 保険者番号 (6 or 8 digits).
+    pub insurer_number: String,
+    /// Checkups (sessions) in the period.
+    pub checkups: u64,
+}
+
 /// One line of the export for the municipal health management system.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExportRow {
@@ -425,6 +434,11 @@ pub trait Store: Send + Sync {
         from: &str,
         to: &str,
     ) -> Result<Vec<InsuredCheckup>, DbError>;
+
+    /// The insurers whose insured residents had checkups on days `from..=to` (JST,
+    /// `YYYY-MM-DD`, both included), each with how many checkups, by insurer number: what
+    /// an archive can be made for.
+    async fn insurers_between(&self, from: &str, to: &str) -> Result<Vec<InsurerCount>, DbError>;
 
     /// The insurer identity of one checkup (`None`: no such session, or it was checked in
     /// without one).
