@@ -23,9 +23,13 @@ test-deps:
 build: deps
 	$(CARGO) build --release --workspace --bins
 
+# The demo box is the debug build (crypto, SQLite and image work optimised even there: see
+# Cargo.toml) of the same set `make test` builds, so `make test` beside it compiles no
+# binary a second time (one package alone would unify dependency features differently and
+# rebuild about a hundred crates; release, everything again). `make build` makes release ones.
 demo: deps
-	$(CARGO) build --release --bin checkup-edge
-	./target/release/checkup-edge demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+	$(CARGO) build --workspace --bins
+	./target/debug/checkup-edge demo --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 deb: test-deps
 	$(CARGO) build --release -p checkup-edge -p checkup-central --bins

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::tokutei::claims::{ClaimPricing, CommissionType, Copayment};
+
 /// Errors reading a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -95,6 +97,212 @@ pub struct TokuteiConfig {
     /// した医師の氏名 for the 医師の診断 each recorded.
     #[serde(default)]
     pub doctors: std::collections::BTreeMap<String, String>,
+    /// `[tokutei.claims]`: what the municipality bills the insurer per checkup. Present: the
+    /// archive also holds `CLAIMS/c….xml` per examinee and `su08_V08.xml`. Default: none —
+    /// results only.
+    #[serde(default)]
+    pub claims: Option<ClaimsConfig>,
+}
+
+impl TokuteiConfig {
+    /// The checked prices of `[tokutei.claims]`, if configured.
+    pub fn claim_pricing(&self) -> Result<Option<ClaimPricing>, ConfigError> {
+        self.claims.as_ref().map(ClaimsConfig::pricing).transpose()
+    }
+}
+
+/// `[tokutei.claims]`: 決済情報 — what the municipality (as 健診機関) bills the insurer for
+/// each checkup, in whole yen. Written into each claim (cc08) and summed in the summary
+/// (su08); the amounts follow from what was done (see `tokutei::claims`). cc08 requires each
+/// examinee's 郵便番号, which the resident register does not hold yet: an export from the
+/// register with claims is refused naming each resident until it does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsConfig {
+    /// 委託料単価区分: `"individual"` (1 個別健診) or `"group"` (2 集団健診).
+    pub commission: CommissionType,
+    /// 単価（基本的な健診）: the price of the basic checkup, yen.
+    pub basic_price: i64,
+    /// 単価（詳細な健診）: the price of each detailed test, yen; a test done without a price
+    /// here refuses the archive.
+    #[serde(default)]
+    pub detail_prices: DetailPricesConfig,
+    /// 窓口負担（基本的な健診）: what the resident pays of the basic checkup.
+    #[serde(default)]
+    pub copayment_basic: CopaymentConfig,
+    /// 窓口負担（詳細な健診）: what the resident pays of the detailed tests, once per checkup
+    /// with any.
+    #[serde(default)]
+    pub copayment_detail: CopaymentConfig,
+    /// 他制度負担額 (paymentByOtherProgram): what another program pays per checkup (e.g. a
+    /// jointly held がん検診), yen. Default 0.
+    #[serde(default)]
+    pub paid_by_other_program: i64,
+}
+
+/// `[tokutei.claims.detail_prices]`: 詳細な健診の単価 (別表8), yen.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DetailPricesConfig {
+    /// 1 貧血検査.
+    #[serde(default)]
+    pub anaemia: Option<i64>,
+    /// 2 心電図検査.
+    #[serde(default)]
+    pub ecg: Option<i64>,
+    /// 3 眼底検査.
+    #[serde(default)]
+    pub fundus: Option<i64>,
+    /// 4 血清クレアチニン検査 (with eGFR).
+    #[serde(default)]
+    pub creatinine: Option<i64>,
+}
+
+/// 窓口負担の種別 (別表6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CopaymentKind {
+    /// 1 負担なし (default).
+    #[default]
+    None,
+    /// 2 定額負担: `amount` yen.
+    Amount,
+    /// 3 定率負担: `rate_percent` of the price, rounded down to the yen.
+    Rate,
+}
+
+/// `[tokutei.claims.copayment_basic]` / `[tokutei.claims.copayment_detail]`: 窓口負担.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CopaymentConfig {
+    /// `"none"` (1 負担なし), `"amount"` (2 定額負担) or `"rate"` (3 定率負担).
+    #[serde(default)]
+    pub kind: CopaymentKind,
+    /// 窓口負担額, yen (with `kind = "amount"`; at most the price and 999999).
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// 窓口負担率, whole percent 0–100 (with `kind = "rate"`).
+    #[serde(default)]
+    pub rate_percent: Option<i64>,
+}
+
+fn yen(key: &str, v: i64, max: u64) -> Result<u64, ConfigError> {
+    let v = u64::try_from(v).map_err(|_| {
+        ConfigError::Invalid(format!("{key}: 金額が負です / must not be negative ({v})"))
+    })?;
+    if v > max {
+        return Err(ConfigError::Invalid(format!(
+            "{key}: 金額が上限 {max} 円を超えています / exceeds {max} yen ({v})"
+        )));
+    }
+    Ok(v)
+}
+
+impl CopaymentConfig {
+    /// The co-payment, checked against `cost` (the smallest price it applies to).
+    fn copayment(&self, key: &str, cost: Option<u64>) -> Result<Copayment, ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        match self.kind {
+            CopaymentKind::None => {
+                if self.amount.is_some() || self.rate_percent.is_some() {
+                    return invalid(format!(
+                        "{key}: kind = \"none\"（負担なし）に amount / rate_percent は指定できません / takes no amount or rate_percent"
+                    ));
+                }
+                Ok(Copayment::None)
+            }
+            CopaymentKind::Amount => {
+                if self.rate_percent.is_some() {
+                    return invalid(format!(
+                        "{key}.rate_percent: kind = \"amount\"（定額負担）には指定できません / not with kind = \"amount\""
+                    ));
+                }
+                let Some(a) = self.amount else {
+                    return invalid(format!(
+                        "{key}.amount: 定額負担には金額が必要です / required with kind = \"amount\""
+                    ));
+                };
+                let a = yen(
+                    &format!("{key}.amount"),
+                    a,
+                    crate::tokutei::claims::MAX_CHARGE,
+                )?;
+                if let Some(cost) = cost
+                    && a > cost
+                {
+                    return invalid(format!(
+                        "{key}.amount: 窓口負担 {a} 円が単価 {cost} 円を超えています / co-payment exceeds the price"
+                    ));
+                }
+                Ok(Copayment::Amount(a))
+            }
+            CopaymentKind::Rate => {
+                if self.amount.is_some() {
+                    return invalid(format!(
+                        "{key}.amount: kind = \"rate\"（定率負担）には指定できません / not with kind = \"rate\""
+                    ));
+                }
+                let Some(r) = self.rate_percent else {
+                    return invalid(format!(
+                        "{key}.rate_percent: 定率負担には負担率が必要です / required with kind = \"rate\""
+                    ));
+                };
+                match u64::try_from(r) {
+                    Ok(r) if r <= 100 => Ok(Copayment::Rate(r * 1000)),
+                    _ => invalid(format!(
+                        "{key}.rate_percent: 負担率は0〜100（%）です / must be 0–100 ({r})"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl ClaimsConfig {
+    /// The checked prices: no negative or oversized amount, no co-payment over the price it
+    /// applies to, nothing paid by another program beyond what is left to bill. Errors name
+    /// the key.
+    pub fn pricing(&self) -> Result<ClaimPricing, ConfigError> {
+        use crate::tokutei::claims::{DetailTest, MAX_TOTAL};
+        let k = "tokutei.claims";
+        let basic_price = yen(&format!("{k}.basic_price"), self.basic_price, MAX_TOTAL)?;
+        let mut detail_prices = std::collections::BTreeMap::new();
+        let d = &self.detail_prices;
+        for (test, price) in [
+            (DetailTest::Anaemia, d.anaemia),
+            (DetailTest::Ecg, d.ecg),
+            (DetailTest::Fundus, d.fundus),
+            (DetailTest::Creatinine, d.creatinine),
+        ] {
+            if let Some(p) = price {
+                let key = format!("{k}.detail_prices.{}", test.config_key());
+                detail_prices.insert(test, yen(&key, p, MAX_TOTAL)?);
+            }
+        }
+        let copayment_basic = self
+            .copayment_basic
+            .copayment(&format!("{k}.copayment_basic"), Some(basic_price))?;
+        let copayment_detail = self.copayment_detail.copayment(
+            &format!("{k}.copayment_detail"),
+            detail_prices.values().min().copied(),
+        )?;
+        let key = format!("{k}.paid_by_other_program");
+        let paid_by_other_program = yen(&key, self.paid_by_other_program, MAX_TOTAL)?;
+        let left = basic_price - copayment_basic.charge(basic_price);
+        if paid_by_other_program > left {
+            return Err(ConfigError::Invalid(format!(
+                "{key}: 他制度負担額 {paid_by_other_program} 円が単価から窓口負担を引いた {left} 円を超えています / exceeds the price less the co-payment"
+            )));
+        }
+        Ok(ClaimPricing {
+            commission_type: self.commission,
+            basic_price,
+            detail_prices,
+            copayment_basic,
+            copayment_detail,
+            paid_by_other_program,
+        })
+    }
 }
 
 /// `[[boxes]]`: an enrolled box.
@@ -200,6 +408,9 @@ impl Config {
         if self.max_batch_events == 0 || self.max_batch_bytes < 1024 {
             return Err(ConfigError::Invalid("batch limits too small".into()));
         }
+        if let Some(t) = &self.tokutei {
+            t.claim_pricing()?;
+        }
         Ok(())
     }
 }
@@ -224,5 +435,116 @@ mod tests {
         assert_eq!(c.max_batch_events, d.max_batch_events);
         assert_eq!(c.max_batch_bytes, d.max_batch_bytes);
         assert_eq!(c.idle_timeout_secs, d.idle_timeout_secs);
+        assert!(
+            c.tokutei.is_none(),
+            "the example's [tokutei] is commented out"
+        );
+    }
+
+    /// The example with its `[tokutei]` keys and tables uncommented.
+    fn example_with_tokutei() -> String {
+        let mut in_tokutei = false;
+        include_str!("../config.example.toml")
+            .lines()
+            .map(|l| {
+                let rest = l.strip_prefix("# ").unwrap_or("");
+                in_tokutei |= rest == "[tokutei]";
+                let key = rest.split_once(" = ").is_some_and(|(k, _)| {
+                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+                if in_tokutei && (rest.starts_with("[tokutei") || key) {
+                    rest
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn with_claims(edit: &str) -> String {
+        example_with_tokutei().replace("[tokutei.claims]\n", &format!("[tokutei.claims]\n{edit}\n"))
+    }
+
+    #[test]
+    fn the_documented_claims_give_the_documented_prices() {
+        let c: Config = toml::from_str(&example_with_tokutei()).expect("parses");
+        c.check().expect("valid");
+        let p = c
+            .tokutei
+            .expect("tokutei")
+            .claim_pricing()
+            .expect("valid")
+            .expect("claims");
+        assert_eq!(p.basic_price, 7150);
+        assert_eq!(p.copayment_basic, Copayment::Amount(1000));
+        assert_eq!(p.copayment_detail, Copayment::None);
+        assert_eq!(p.detail_prices.len(), 4);
+        assert_eq!(p.commission_type, CommissionType::Group);
+    }
+
+    fn refused(toml_text: &str) -> String {
+        let c: Config = match toml::from_str(toml_text) {
+            Ok(c) => c,
+            Err(e) => return e.to_string(),
+        };
+        match c.check() {
+            Ok(()) => panic!("accepted:\n{toml_text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn bad_claim_values_are_refused_naming_the_key() {
+        let base = example_with_tokutei();
+        let cases = [
+            (
+                base.replace("basic_price = 7150", "basic_price = -7150"),
+                "tokutei.claims.basic_price",
+            ),
+            (
+                base.replace("ecg = 1300", "ecg = -1"),
+                "tokutei.claims.detail_prices.ecg",
+            ),
+            (
+                base.replace("amount = 1000", "amount = 8000"),
+                "tokutei.claims.copayment_basic.amount",
+            ),
+            (
+                base.replace("amount = 1000", "amount = 1000\nrate_percent = 30"),
+                "tokutei.claims.copayment_basic.rate_percent",
+            ),
+            (
+                base.replace("kind = \"amount\"", "kind = \"rate\"\nrate_percent = 130")
+                    .replace("amount = 1000", ""),
+                "tokutei.claims.copayment_basic.rate_percent",
+            ),
+            (
+                base.replace("paid_by_other_program = 0", "paid_by_other_program = 6151"),
+                "tokutei.claims.paid_by_other_program",
+            ),
+            (
+                base.replace("kind = \"none\"", "kind = \"amount\"\namount = 200"),
+                "tokutei.claims.copayment_detail.amount",
+            ),
+            (with_claims("colour = 1"), "colour"),
+            (
+                base.replace("commission = \"group\"", "commission = \"both\""),
+                "both",
+            ),
+        ];
+        for (text, needle) in cases {
+            let e = refused(&text);
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        // The detail co-payment may not exceed the cheapest detailed test (creatinine 110).
+        let e = refused(&base.replace("kind = \"none\"", "kind = \"amount\"\namount = 111"));
+        assert!(e.contains("単価 110 円を超えています"), "{e}");
+        // At the limits it is accepted.
+        let ok = base
+            .replace("paid_by_other_program = 0", "paid_by_other_program = 6150")
+            .replace("kind = \"none\"", "kind = \"amount\"\namount = 110");
+        let c: Config = toml::from_str(&ok).expect("parses");
+        c.check().expect("limits accepted");
     }
 }

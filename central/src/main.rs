@@ -73,10 +73,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Exports in national standards: `export tokutei`.
+    /// Exports in national standards: `export tokutei`, `export record`.
     Export {
         #[command(subcommand)]
         command: ExportCommand,
+    },
+    /// Imports in national standards: `import record`.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
     },
     /// Check a batch file (a JSON array of signed events, as boxes forward them): format,
     /// payload rules, signatures against enrolled keys, venue. Prints per-node ranges.
@@ -141,6 +146,71 @@ enum ExportCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// One resident's every checkup as standard 特定健診 documents (one per checkup, oldest
+    /// first) in the standard archive, every file validated against MHLW's XSDs first: the
+    /// record that moves with a resident to another municipality (`import record` there).
+    /// Prints the archive's path; or lists every failure and exits 1, writing nothing.
+    Record {
+        #[command(flatten)]
+        source: Source,
+        /// The resident number (宛名番号).
+        #[arg(long, value_name = "ID")]
+        resident: String,
+        /// MHLW's XSD directory (the municipality's copy of the 2023-12 set).
+        #[arg(long, value_name = "DIR")]
+        xsd_dir: PathBuf,
+        /// Where the archive is written.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// Where central's database is: a configuration, or a data directory with all defaults.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct Source {
+    /// Configuration (TOML; its `[tokutei]` gives the sender, the doctors' names, the XSD
+    /// directory and the item table).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A central's data directory with all defaults (as `checkup-central demo` uses).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl Source {
+    fn load(&self) -> anyhow::Result<Config> {
+        Ok(match (&self.config, &self.data_dir) {
+            (Some(p), _) => Config::load(p)?,
+            (None, Some(d)) => Config {
+                data_dir: d.clone(),
+                ..Config::default()
+            },
+            (None, None) => anyhow::bail!("--config or --data-dir is required"),
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a resident's record from another municipality's central (the archive `export
+    /// record` or `GET /v1/residents/{id}/tokutei.zip` wrote there) for the local resident:
+    /// refused whole, nothing stored, when a file fails MHLW's XSDs or a document's birth
+    /// date or sex is not the local register entry's. Importing the same again stores
+    /// nothing new. Exit status: 0 imported, 1 refused (every problem listed), 2 could not
+    /// run.
+    Record {
+        #[command(flatten)]
+        source: Source,
+        /// The local resident number (宛名番号) the record is imported for.
+        #[arg(long, value_name = "ID")]
+        resident: String,
+        /// MHLW's XSD directory; default `[tokutei] xsd_dir`.
+        #[arg(long, value_name = "DIR")]
+        xsd_dir: Option<PathBuf>,
+        /// The archive (zip).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +246,30 @@ fn main() -> std::process::ExitCode {
     } = &cli.command
     {
         return export_tokutei(cli.command);
+    }
+    if let Command::Export {
+        command:
+            ExportCommand::Record {
+                source,
+                resident,
+                xsd_dir,
+                out,
+            },
+    } = &cli.command
+    {
+        return export_record(source, resident, xsd_dir, out);
+    }
+    if let Command::Import {
+        command:
+            ImportCommand::Record {
+                source,
+                resident,
+                xsd_dir,
+                file,
+            },
+    } = &cli.command
+    {
+        return import_record(source, resident, xsd_dir.clone(), file);
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -367,6 +461,139 @@ fn export_tokutei_run(
     })
 }
 
+fn cli_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// `checkup-central export record`: 0 written, 1 checkups failed (listed), 2 could not run.
+fn export_record(
+    source: &Source,
+    resident: &str,
+    xsd_dir: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::ExitCode {
+    use checkup_central::tokutei::transfer::{self, RecordExport};
+    let run = || -> anyhow::Result<RecordExport> {
+        let config = source.load()?;
+        let t = config.tokutei.clone().unwrap_or_default();
+        let settings = transfer::settings(&t, Some(xsd_dir.to_owned()))?;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        cli_runtime()?.block_on(async {
+            let db = checkup_central::db::open(&config).await?;
+            let today = time::OffsetDateTime::now_utc()
+                .to_offset(time::macros::offset!(+9))
+                .date();
+            let outcome =
+                transfer::export_record(db.as_ref(), &settings, resident, today, out).await?;
+            db.audit("cli", "export_record", resident).await?;
+            Ok(outcome)
+        })
+    };
+    match run() {
+        Ok(RecordExport::Written(path, n)) => {
+            eprintln!("{n} 回分の健診を書き出しました / {n} checkup(s) written");
+            println!("{}", path.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(RecordExport::Refused(failures)) => {
+            eprintln!(
+                "書き出しませんでした: {} 件の不備 / not written: {} failure(s)",
+                failures.len(),
+                failures.len()
+            );
+            for f in &failures {
+                println!("{f}");
+            }
+            std::process::ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// `checkup-central import record`: 0 imported, 1 refused (every problem listed), 2 could
+/// not run.
+fn import_record(
+    source: &Source,
+    resident: &str,
+    xsd_dir: Option<PathBuf>,
+    file: &std::path::Path,
+) -> std::process::ExitCode {
+    use checkup_central::tokutei::transfer::{self, ImportError, ImportOutcome};
+    let run = || -> anyhow::Result<Result<ImportOutcome, ImportError>> {
+        let config = source.load()?;
+        let t = config.tokutei.clone().unwrap_or_default();
+        let settings = transfer::settings(&t, xsd_dir)?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        cli_runtime()?.block_on(async {
+            let db = checkup_central::db::open(&config).await?;
+            let r =
+                transfer::import_record(db.as_ref(), &settings, resident, &bytes, "cli", now_ms)
+                    .await;
+            match &r {
+                Ok(o) => {
+                    db.audit(
+                        "cli",
+                        "import_record",
+                        &format!("{resident}: {} new, {} held", o.new, o.held),
+                    )
+                    .await?
+                }
+                Err(e) => {
+                    db.audit(
+                        "cli",
+                        "import_record_refused",
+                        &format!("{resident}: {}", e.code()),
+                    )
+                    .await?
+                }
+            }
+            Ok(r)
+        })
+    };
+    match run() {
+        Ok(Ok(o)) => {
+            println!(
+                "{} 件の健診: 新規 {} 件、取り込み済み {} 件 / {} checkup(s): {} new, {} already held",
+                o.documents, o.new, o.held, o.documents, o.new, o.held
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Err(ImportError::Refused(problems))) => {
+            eprintln!(
+                "取り込みませんでした: {} 件の問題 / nothing imported: {} problem(s)",
+                problems.len(),
+                problems.len()
+            );
+            for p in &problems {
+                println!("{p}");
+            }
+            std::process::ExitCode::from(1)
+        }
+        Ok(Err(e @ (ImportError::Db(_) | ImportError::Xsd(_)))) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(2)
+        }
+        Ok(Err(e)) => {
+            eprintln!("{e}");
+            std::process::ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 /// The demo edge box's forwarding secret (printed; demo only).
 const DEMO_SECRET: &str = "demo-forwarding-secret";
 
@@ -501,7 +728,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");
             rt()?.block_on(serve(c))?;
         }
-        Command::Audit { .. } | Command::Doctor { .. } | Command::Export { .. } => {}
+        Command::Audit { .. }
+        | Command::Doctor { .. }
+        | Command::Export { .. }
+        | Command::Import { .. } => {}
         Command::CheckBatch {
             keys,
             venues,

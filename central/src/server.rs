@@ -57,9 +57,12 @@ pub struct AppState {
     pub require_client_cert: bool,
     /// The 特定健診 export's settings from `[tokutei]`, or why there are none (answered to
     /// the web page as `tokutei_not_configured`).
-    pub tokutei: Arc<Result<crate::tokutei::export::Settings, String>>,
+    pub tokutei_export: Arc<Result<crate::tokutei::export::Settings, String>>,
     /// TLS handshakes refused (foreign, expired or revoked certificates).
     pub handshakes: Arc<std::sync::OnceLock<Arc<checkup_provisioning::tls::HandshakeStats>>>,
+    /// `[tokutei]`: the sender and MHLW's files, for a resident's record exported and
+    /// imported as standard documents.
+    pub tokutei: Arc<Option<crate::config::TokuteiConfig>>,
 }
 
 /// An opened central, ready to serve.
@@ -105,7 +108,7 @@ impl Central {
             }
             None => None,
         };
-        let tokutei = match &config.tokutei {
+        let tokutei_export = match &config.tokutei {
             None => Err(crate::tokutei::export::SettingsError::NotConfigured.to_string()),
             Some(t) => crate::tokutei::export::Settings::from_config(t, Default::default())
                 .map_err(|e| {
@@ -138,8 +141,9 @@ impl Central {
                 idle: Duration::from_secs(config.idle_timeout_secs),
                 rejected: Arc::default(),
                 require_client_cert: config.tls.is_some(),
-                tokutei: Arc::new(tokutei),
+                tokutei_export: Arc::new(tokutei_export),
                 handshakes: Arc::default(),
+                tokutei: Arc::new(config.tokutei.clone()),
             },
         })
     }

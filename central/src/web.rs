@@ -1,7 +1,9 @@
 //! Central's web page for health-department staff: sign in, search a resident, read the
-//! record (健康かるて) with each item's history, the child-welfare intake queue (welfare roles
-//! only), export a period's results as CSV, and the 特定健診 XML archive for an insurer
-//! (choose the period and the insurer, check, see every failure, download when it passes).
+//! record (健康かるて) with each item's history (checkups imported from the municipality a
+//! resident moved from marked 「転入前の記録（…から）」), the child-welfare intake queue
+//! (welfare roles only), export a period's results as CSV, and the 特定健診 XML archive for
+//! an insurer (choose the period and the insurer, check, see every failure, download when
+//! it passes).
 //! Japanese first, English beside it; served from the binary.
 
 use axum::response::Html;
@@ -35,6 +37,8 @@ button:disabled{background:#5d6b7a;color:#fff}
 .ok{color:#1b5e20;font-weight:bold}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:6px;text-align:left}
 .err{color:#b00020}.muted{color:#5a6270}
+.origin{display:inline-block;background:#fff4d6;color:#5a3b00;border:1px solid #c99a2e;border-radius:6px;padding:2px 8px;font-size:16px;font-weight:normal}
+.origin-en{color:#6b4a10}
 </style></head><body>
 <header><h1>健診記録（健康かるて） <span class="muted" style="color:#cde">Central health records</span></h1></header>
 <main>
@@ -84,7 +88,7 @@ async function find(){try{var p=new URLSearchParams({q:document.getElementById("
  "</td><td><button onclick=\"show('"+esc(r.resident_id)+"')\">表示 Open</button></td></tr>";}).join("");msg();}catch(e){msg(e.message);}}
 async function show(id){try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/record");
  var h="<h3>"+esc(b.resident?b.resident.name:id)+" "+esc(id)+"</h3>";
- b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+"</h4><table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
+ b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+(c.origin?" <span class=\"origin\" data-testid=\"origin\">"+esc(c.origin.label_ja)+" <span class=\"origin-en\">"+esc(c.origin.label_en)+"</span></span>":"")+"</h4>"+(c.stratification?"<p data-testid=\"stratification\">階層化 Stratification: メタボ判定 <b>"+esc(c.stratification.metabolic_ja)+"</b> ・ 保健指導レベル <b>"+esc(c.stratification.guidance_ja)+"</b>"+(c.stratification.reasons.length?"<br><span class=muted>"+c.stratification.reasons.map(esc).join("／")+"</span>":"")+"</p>":"")+"<table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
  c.items.map(function(i){return "<tr><td>"+esc(i.name_ja||i.item_code)+(i.name_en?" <span class=muted>"+esc(i.name_en)+"</span>":"")+"<br><span class=muted>"+esc(i.item_code)+"</span></td><td>"+(i.value_ja?esc(i.value_ja)+" <span class=muted>("+esc(i.value)+")</span>":esc(i.value)+" "+esc(i.unit))+"</td><td>"+
  (i.history.length>1?i.history.map(function(x){return esc(x.value_ja||x.value)+(x.reason?"（"+esc(x.reason)+"）":"");}).join(" → "):"")+"</td></tr>";}).join("")+"</table>";});
  document.getElementById("rec").innerHTML=h;msg();}catch(e){msg(e.message);}}

@@ -877,3 +877,356 @@ proptest! {
         let _ = parse_document("h.xml", damaged.as_bytes(), &table);
     }
 }
+
+/// Claims (`CLAIMS/`, `su08_V08.xml`) when the municipality bills the insurer: every file
+/// valid for `xmllint --schema`, amounts computed from what was done, totals the sums, the
+/// amounts read back, and refusals that name the resident and the missing setting.
+mod claims {
+    use std::collections::BTreeMap;
+
+    use checkup_central::tokutei::claims::{
+        ClaimPricing, CommissionType, Copayment, DetailTest, Summary,
+    };
+
+    use super::*;
+
+    /// Group checkup at 7150 yen, 30 % co-payment on the basic part, 100 yen fixed on the
+    /// detailed part, 200 yen paid by another program.
+    fn pricing() -> ClaimPricing {
+        ClaimPricing {
+            commission_type: CommissionType::Group,
+            basic_price: 7150,
+            detail_prices: BTreeMap::from([
+                (DetailTest::Anaemia, 300),
+                (DetailTest::Ecg, 1300),
+                (DetailTest::Fundus, 1100),
+                (DetailTest::Creatinine, 110),
+            ]),
+            copayment_basic: Copayment::Rate(30_000),
+            copayment_detail: Copayment::Amount(100),
+            paid_by_other_program: 200,
+        }
+    }
+
+    /// 請求区分, the detailed tests' prices, unitAmount, paymentAmount,
+    /// paymentByOtherProgram, claimAmount.
+    type Amounts = (u8, Vec<(DetailTest, u64)>, u64, u64, u64, u64);
+
+    fn claims_spec(p: ClaimPricing) -> ArchiveSpec {
+        let mut s = spec();
+        s.claims = Some(p);
+        s
+    }
+
+    /// Basic only; ECG and creatinine (測定不可) with fundus 未実施; anaemia.
+    fn examinees() -> Vec<Examinee> {
+        let mut full = full_examinee("R-0002");
+        full.postal_code = Some("530-0003".into());
+        let mut anaemia = box_examinee("R-0003");
+        anaemia.observations.extend([
+            n("2A030000001930101", "13.5"),
+            n("2A040000001930102", "41.0"),
+            n("2A020000001930101", "450"),
+        ]);
+        vec![box_examinee("R-0001"), full, anaemia]
+    }
+
+    fn rules(table: &ItemTable) -> BusinessRules {
+        let mut codes = box_codes();
+        codes.extend([
+            "2A030000001930101",
+            "2A040000001930102",
+            "2A020000001930101",
+        ]);
+        BusinessRules::for_recorded(table, codes)
+    }
+
+    fn write(
+        spec: &ArchiveSpec,
+        examinees: &[Examinee],
+        out: &Path,
+    ) -> Result<checkup_central::tokutei::archive::WrittenArchive, ExportError> {
+        let table = table();
+        write_archive(spec, examinees, &table, &rules(&table), &xsd_dir(), out)
+    }
+
+    #[test]
+    fn an_archive_with_claims_validates_every_file_adds_up_and_reads_back() {
+        let table = table();
+        let examinees = examinees();
+        let out = tempfile::tempdir().expect("tmp");
+        let written =
+            write(&claims_spec(pricing()), &examinees, out.path()).unwrap_or_else(|e| match e {
+                ExportError::Refused(f) => panic!("refused: {f:#?}"),
+                e => panic!("{e}"),
+            });
+        assert_eq!(
+            written.claim_files,
+            vec![
+                "c27123456782026120201000001.xml".to_owned(),
+                "c27123456782026120201000002.xml".to_owned(),
+                "c27123456782026120201000003.xml".to_owned(),
+            ]
+        );
+        for (c, h) in written.claim_files.iter().zip(&written.data_files) {
+            assert_eq!(c[1..], h[1..], "a claim is named as its DATA file");
+        }
+        if let Ok(keep) = std::env::var("TOKUTEI_TEST_KEEP") {
+            let name = written.path.file_name().expect("name");
+            std::fs::copy(&written.path, Path::new(&keep).join(name)).expect("keep a copy");
+        }
+
+        let extracted = tempfile::tempdir().expect("tmp");
+        let root = unzip(&written.path, extracted.path());
+        let xsd = xsd_dir();
+        xmllint(&xsd.join("ix08_V08.xsd"), &root.join("ix08_V08.xml"));
+        xmllint(&xsd.join("su08_V08.xsd"), &root.join("su08_V08.xml"));
+        xmllint(&root.join("XSD/su08_V08.xsd"), &root.join("su08_V08.xml"));
+        for name in &written.data_files {
+            xmllint(&xsd.join("hc08_V08.xsd"), &root.join("DATA").join(name));
+        }
+        for name in &written.claim_files {
+            let file = root.join("CLAIMS").join(name);
+            xmllint(&xsd.join("cc08_V08.xsd"), &file);
+            xmllint(&root.join("XSD/cc08_V08.xsd"), &file);
+        }
+        let index = std::fs::read_to_string(root.join("ix08_V08.xml")).expect("index");
+        assert!(
+            index.contains(r#"<totalRecordCount value="6"/>"#),
+            "DATA + CLAIMS: {index}"
+        );
+        let summary = std::fs::read_to_string(root.join("su08_V08.xml")).expect("summary");
+        assert!(summary.contains(&format!(
+            r#"xsi:schemaLocation="{} ./XSD/su08_V08.xsd""#,
+            checkup_central::tokutei::archive::MHLW_NS
+        )));
+        let claim = std::fs::read_to_string(root.join("CLAIMS").join(&written.claim_files[1]))
+            .expect("claim");
+        assert!(claim.contains(&format!(
+            r#"<checkupClaim xmlns="{ns}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="{ns} ../XSD/cc08_V08.xsd">"#,
+            ns = checkup_central::tokutei::archive::MHLW_NS
+        )));
+        assert!(claim.contains(r#"<claimType code="2"/>"#), "{claim}");
+        assert!(
+            claim.contains(r#"<rate value="030000" unit="%"/>"#),
+            "{claim}"
+        );
+        assert!(
+            claim.contains(r#"<amount value="000100" currency="JPY"/>"#),
+            "{claim}"
+        );
+
+        // Hand-computed from the prices: basic 7150, 30 % → 2145; detail co-payment 100.
+        // R-0001: basic only. R-0002: ECG 1300 + creatinine 110 (測定不可 is done; 眼底 未実施
+        // is not billed). R-0003: anaemia 300.
+        let bytes = std::fs::read(&written.path).expect("zip bytes");
+        let parsed = parse_archive("archive", &bytes, &table).expect("parses");
+        assert_eq!(parsed.index.total_record_count, 6);
+        let amounts: Vec<Amounts> = parsed
+            .claims
+            .iter()
+            .map(|(_, c)| {
+                let c = &c.claim;
+                (
+                    c.claim_type,
+                    c.detail_prices.clone(),
+                    c.unit_amount,
+                    c.payment_amount,
+                    c.paid_by_other_program,
+                    c.claim_amount,
+                )
+            })
+            .collect();
+        assert_eq!(
+            amounts,
+            vec![
+                (1, vec![], 7150, 2145, 200, 4805),
+                (
+                    2,
+                    vec![(DetailTest::Ecg, 1300), (DetailTest::Creatinine, 110)],
+                    8560,
+                    2245,
+                    200,
+                    6115
+                ),
+                (2, vec![(DetailTest::Anaemia, 300)], 7450, 2245, 200, 5005),
+            ]
+        );
+        assert_eq!(
+            parsed.summary,
+            Some(Summary {
+                service_event_type: 1,
+                subject_count: 3,
+                total_cost: 7150 + 8560 + 7450,
+                total_payment: 2145 + 2245 + 2245,
+                total_paid_by_other_program: 600,
+                total_claim: 4805 + 6115 + 5005,
+            })
+        );
+        for (_, c) in &parsed.claims {
+            assert!(
+                checkup_central::tokutei::claims::check_claim(&c.claim).is_empty(),
+                "{c:?}"
+            );
+        }
+        let claims: Vec<_> = parsed.claims.iter().map(|(_, c)| c.claim.clone()).collect();
+        let summary = parsed.summary.expect("summary");
+        assert!(checkup_central::tokutei::claims::check_summary(&summary, &claims).is_empty());
+        // Each claim names the examinee of the DATA file of the same serial.
+        for ((_, c), (_, d)) in parsed.claims.iter().zip(&parsed.documents) {
+            assert_eq!(c.insurer, d.examinee.insurer);
+            assert_eq!(c.name_kana, d.examinee.name_kana);
+            assert_eq!(c.birth_date, d.examinee.birth_date);
+            assert_eq!(c.sex, d.examinee.sex);
+            assert_eq!(Some(&c.postal_code), d.examinee.postal_code.as_ref());
+            assert_eq!(c.institution_number, sender().institution_number);
+        }
+        // The DATA files are those of an archive without claims.
+        assert_eq!(
+            parsed.documents.len(),
+            3,
+            "{:?}",
+            parsed.documents.iter().map(|d| &d.0).collect::<Vec<_>>()
+        );
+    }
+
+    fn entries(zip_path: &Path) -> BTreeMap<String, Vec<u8>> {
+        let file = std::fs::File::open(zip_path).expect("open zip");
+        let mut archive = zip::ZipArchive::new(file).expect("zip");
+        let mut out = BTreeMap::new();
+        for i in 0..archive.len() {
+            let mut e = archive.by_index(i).expect("entry");
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut bytes).expect("read");
+            let name = e.name().expect("entry name").into_owned();
+            let rel = name
+                .split_once('/')
+                .map(|(_, r)| r.to_owned())
+                .expect("root");
+            out.insert(rel, bytes);
+        }
+        out
+    }
+
+    #[test]
+    fn without_claims_the_archive_holds_results_only_and_the_same_data() {
+        let examinees = examinees();
+        let plain_dir = tempfile::tempdir().expect("tmp");
+        let claims_dir = tempfile::tempdir().expect("tmp");
+        let plain = write(&spec(), &examinees, plain_dir.path()).expect("plain");
+        let with = write(&claims_spec(pricing()), &examinees, claims_dir.path()).expect("claims");
+        assert!(plain.claim_files.is_empty());
+        let (p, w) = (entries(&plain.path), entries(&with.path));
+        assert!(
+            p.keys()
+                .all(|k| !k.starts_with("CLAIMS") && k != "su08_V08.xml"),
+            "{:?}",
+            p.keys().collect::<Vec<_>>()
+        );
+        let index = String::from_utf8(p["ix08_V08.xml"].clone()).expect("utf8");
+        assert!(
+            index.contains(r#"<totalRecordCount value="3"/>"#),
+            "{index}"
+        );
+        for (k, bytes) in &p {
+            if k != "ix08_V08.xml" {
+                assert_eq!(Some(bytes), w.get(k), "{k} is the same with claims");
+            }
+        }
+        let extra: Vec<&String> = w.keys().filter(|k| !p.contains_key(*k)).collect();
+        assert_eq!(
+            extra,
+            vec![
+                "CLAIMS/",
+                "CLAIMS/c27123456782026120201000001.xml",
+                "CLAIMS/c27123456782026120201000002.xml",
+                "CLAIMS/c27123456782026120201000003.xml",
+                "su08_V08.xml",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_detailed_test_without_a_price_or_an_examinee_without_postal_code_refuses_the_archive() {
+        let mut p = pricing();
+        p.detail_prices.remove(&DetailTest::Ecg);
+        let mut ex = examinees();
+        ex[2].postal_code = None;
+        let out = tempfile::tempdir().expect("tmp");
+        let f = match write(&claims_spec(p), &ex, out.path()) {
+            Err(ExportError::Refused(f)) => f,
+            other => panic!("not refused: {other:?}"),
+        };
+        assert!(
+            f.iter().any(|f| f.resident_id == "R-0002"
+                && f.item_name_ja == "請求（心電図検査）"
+                && f.message_ja.contains("tokutei.claims.detail_prices.ecg")),
+            "{f:#?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(out.path()).expect("dir").count(),
+            0,
+            "nothing written"
+        );
+        // With every price, the examinee without a postal code is named (cc08 requires it).
+        let f = match write(&claims_spec(pricing()), &ex, out.path()) {
+            Err(ExportError::Refused(f)) => f,
+            other => panic!("not refused: {other:?}"),
+        };
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].resident_id, "R-0003");
+        assert_eq!(f[0].item_name_ja, "郵便番号");
+        assert!(
+            f[0].message_ja.contains("c27123456782026120201000003.xml"),
+            "{f:#?}"
+        );
+        assert_eq!(std::fs::read_dir(out.path()).expect("dir").count(), 0);
+    }
+
+    #[test]
+    fn claims_and_summaries_that_do_not_add_up_or_do_not_fit_the_schema_are_caught() {
+        let table = table();
+        let out = tempfile::tempdir().expect("tmp");
+        let written = write(&claims_spec(pricing()), &examinees(), out.path()).expect("writes");
+        let extracted = tempfile::tempdir().expect("tmp");
+        let root = unzip(&written.path, extracted.path());
+        let claim_path = root.join("CLAIMS").join(&written.claim_files[0]);
+        let claim = std::fs::read_to_string(&claim_path).expect("claim");
+        let mut v = XsdValidator::load(&xsd_dir()).expect("schemas");
+        v.validate_claim(claim.as_bytes()).expect("valid");
+        // A claim amount that is not cost − co-payment − other: valid XML, wrong sum.
+        let wrong = claim.replace(
+            r#"<claimAmount value="4805""#,
+            r#"<claimAmount value="4806""#,
+        );
+        assert_ne!(wrong, claim);
+        v.validate_claim(wrong.as_bytes())
+            .expect("still schema-valid");
+        let parsed =
+            checkup_central::tokutei::parse::parse_claim("c.xml", wrong.as_bytes()).expect("reads");
+        let m = checkup_central::tokutei::claims::check_claim(&parsed.claim);
+        assert!(m.iter().any(|m| m.contains("請求金額 4806 円")), "{m:?}");
+        // A co-payment of seven digits does not fit cc08.
+        let long = claim.replace(r#"value="002145""#, r#"value="0002145""#);
+        assert_ne!(long, claim);
+        assert!(v.validate_claim(long.as_bytes()).is_err());
+        // The old 第3期 namespace is refused, as libxml2 refuses real 2024 samples.
+        let old_ns = claim.replace(
+            checkup_central::tokutei::archive::MHLW_NS,
+            "http://tokuteikenshin.jp/checkup/2007",
+        );
+        assert!(v.validate_claim(old_ns.as_bytes()).is_err());
+        assert!(checkup_central::tokutei::parse::parse_claim("c.xml", old_ns.as_bytes()).is_err());
+        // A summary whose total is not the sum of the claims.
+        let summary = std::fs::read_to_string(root.join("su08_V08.xml")).expect("summary");
+        v.validate_summary(summary.as_bytes()).expect("valid");
+        let bytes = std::fs::read(&written.path).expect("zip");
+        let parsed = parse_archive("a", &bytes, &table).expect("parses");
+        let claims: Vec<_> = parsed.claims.iter().map(|(_, c)| c.claim.clone()).collect();
+        let mut s = parsed.summary.expect("summary");
+        s.total_cost += 1;
+        let m = checkup_central::tokutei::claims::check_summary(&s, &claims);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("単価合計金額の総計"), "{m:?}");
+    }
+}

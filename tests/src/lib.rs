@@ -42,10 +42,15 @@ pub mod tokutei_day;
 pub mod venue;
 
 /// Path of workspace binary `name` from package `package`, next to this test's own
-/// executable (`target/<profile>/`). Runs `cargo build` for it once per test process, so a
-/// test never drives a stale binary (a no-op when it is up to date).
+/// executable (`target/<profile>/`). Runs `cargo build --workspace --bins` once per test
+/// process, so a test never drives a stale binary.
+///
+/// The build is the Makefile's own (`make demo` and `make test` build exactly that set), so
+/// under `make test` it is a no-op. Building one package (`-p checkup-edge --bin …`) would
+/// unify dependency features differently from the workspace build and recompile about a
+/// hundred crates for each package a test binary asks for: minutes of CI.
 pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
-    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    static BUILT: OnceLock<()> = OnceLock::new();
     let exe = std::env::current_exe().context("current exe")?;
     // target/<profile>/deps/<test or bench> → target/<profile>/<name>
     let dir = exe
@@ -54,26 +59,20 @@ pub fn binary(package: &str, name: &str) -> anyhow::Result<PathBuf> {
         .context("target directory")?
         .to_path_buf();
     let path = dir.join(name);
-    {
-        let mut built = BUILT
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if built.insert(name.to_owned()) {
-            let mut cmd = cargo_command();
-            cmd.args(["build", "-p", package, "--bin", name]);
-            if dir.ends_with("release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status();
-            if !matches!(status, Ok(s) if s.success()) {
-                eprintln!("building {name} failed: {status:?}");
-            }
+    BUILT.get_or_init(|| {
+        let mut cmd = cargo_command();
+        cmd.args(["build", "--workspace", "--bins"]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
         }
-    }
+        let status = cmd.status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("cargo build --workspace --bins failed: {status:?}");
+        }
+    });
     if !path.exists() {
         bail!(
-            "{} not found; run `cargo build --workspace --bins`",
+            "{} (package {package}) not found; run `cargo build --workspace --bins`",
             path.display()
         );
     }

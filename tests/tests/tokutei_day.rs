@@ -156,6 +156,26 @@ async fn a_checkup_day_becomes_a_valid_tokutei_archive() {
         assert_eq!(ex.doctor_name.as_deref(), Some("医師 誠"));
         // 階層化 is in each document.
         assert!(ex.value("9N501000000000011").is_some() && ex.value("9N506000000000011").is_some());
+        // …and the record shows the same judgements, with their reasons.
+        let shown = &held[p.0]["checkups"][0]["stratification"];
+        for (code, field) in [
+            ("9N501000000000011", "metabolic_code"),
+            ("9N506000000000011", "guidance_code"),
+        ] {
+            match ex.value(code) {
+                Some(ObsValue::Coded(c)) => {
+                    assert_eq!(shown[field].as_str(), Some(c.as_str()), "{}: {shown}", p.0)
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        assert!(
+            shown["metabolic_ja"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+                && shown["reasons"].is_array(),
+            "{shown}"
+        );
     }
 
     // The 国保's archive: the resident who left before 問診 has no 服薬 or 喫煙 answers. The

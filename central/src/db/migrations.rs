@@ -162,6 +162,21 @@ CREATE TABLE session_insurers (
 CREATE INDEX session_insurers_insurer_day ON session_insurers (insurer_number, day);
 ",
     ),
+    // 7: checkups imported from another municipality's central as 特定健診 documents (a
+    // resident who moved in): one row per document, keyed by the local resident and the
+    // SHA-256 of the document's content, with where it came from and who imported it.
+    Migration::same(
+        7,
+        "
+CREATE TABLE imported_checkups (
+    resident_id TEXT NOT NULL, content_sha256 TEXT NOT NULL, checkup_date TEXT NOT NULL,
+    origin_number TEXT NOT NULL, origin_name TEXT NOT NULL, document_created TEXT NOT NULL,
+    imported_ms BIGINT NOT NULL, imported_by TEXT NOT NULL, source_file TEXT NOT NULL,
+    items TEXT NOT NULL, document TEXT NOT NULL,
+    PRIMARY KEY (resident_id, content_sha256)
+);
+",
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order.

@@ -337,6 +337,58 @@ pub struct InsurerCount {
     pub checkups: u64,
 }
 
+/// One result of an imported checkup, as the standard document gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ImportedItem {
+    /// The 17-digit item code.
+    pub item_code: String,
+    /// The value as the document wrote it: a number, a code of the item's result code
+    /// system, or a text; empty for 未実施 and 測定不可.
+    pub value: String,
+    /// `quantity`, `coded`, `text`, `not_done` (未実施) or `unmeasurable` (測定不可).
+    pub kind: String,
+    /// The unit (the box's spelling for the items a box records, else the standard's UCUM).
+    pub unit: String,
+    /// The item's Japanese name in the standard's item table.
+    pub name_ja: String,
+}
+
+/// A checkup imported from another municipality's central (a resident who moved in), as
+/// one standard document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedCheckup {
+    /// The local resident it was imported for.
+    pub resident_id: String,
+    /// SHA-256 (hex) of the document's content (origin, examinee, date, results): the same
+    /// checkup imported again is the same row.
+    pub content_sha256: String,
+    /// 健診実施日, `YYYY-MM-DD`.
+    pub checkup_date: String,
+    /// 機関番号 of the institution that wrote the document (the sending central).
+    pub origin_number: String,
+    /// Its name (e.g. 「E市保健センター」).
+    pub origin_name: String,
+    /// When the document was written, `YYYY-MM-DD`.
+    pub document_created: String,
+    /// When it was imported here (Unix ms).
+    pub imported_ms: i64,
+    /// Who imported it (staff id, or `cli`).
+    pub imported_by: String,
+    /// The DATA file's name in the archive.
+    pub source_file: String,
+    /// The results, as JSON (a list of [`ImportedItem`]).
+    pub items: String,
+    /// The document as received (XML).
+    pub document: String,
+}
+
+impl ImportedCheckup {
+    /// The results.
+    pub fn items(&self) -> Vec<ImportedItem> {
+        serde_json::from_str(&self.items).unwrap_or_default()
+    }
+}
+
 /// One line of the export for the municipal health management system.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExportRow {
@@ -479,6 +531,13 @@ pub trait Store: Send + Sync {
         token_sha256: &str,
         answer: checkup_protocol::central::PreAnswer,
     ) -> Result<Submission, DbError>;
+
+    /// Store imported checkups in one transaction; a row whose (resident, content) is held
+    /// already is left as it is. Returns how many were new.
+    async fn store_imported(&self, rows: Vec<ImportedCheckup>) -> Result<usize, DbError>;
+
+    /// The imported checkups of a resident, by checkup date.
+    async fn imported_of(&self, resident_id: &str) -> Result<Vec<ImportedCheckup>, DbError>;
 
     /// The pre-answers of `checkup`, of the residents named (all of them for `None`).
     async fn pre_answers(

@@ -10,8 +10,8 @@ use tokio_postgres::NoTls;
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, Ingested, InsuredCheckup, InsurerCount, Invitation, NoticeRow,
-    Resident, ResultRow, Store, Submission,
+    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
+    Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
 };
 
 /// The PostgreSQL store.
@@ -708,6 +708,69 @@ impl Store for Postgres {
                 let lang: String = r.get(2);
                 let answers: String = r.get(3);
                 super::pre_answer_of(r.get(0), r.get(1), &lang, &answers, r.get(4))
+            })
+            .collect())
+    }
+
+    async fn store_imported(&self, rows: Vec<ImportedCheckup>) -> Result<usize, DbError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let st = tx
+            .prepare(
+                "INSERT INTO imported_checkups VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (resident_id, content_sha256) DO NOTHING",
+            )
+            .await?;
+        let mut new = 0;
+        for r in &rows {
+            new += tx
+                .execute(
+                    &st,
+                    &[
+                        &r.resident_id,
+                        &r.content_sha256,
+                        &r.checkup_date,
+                        &r.origin_number,
+                        &r.origin_name,
+                        &r.document_created,
+                        &r.imported_ms,
+                        &r.imported_by,
+                        &r.source_file,
+                        &r.items,
+                        &r.document,
+                    ],
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(new).unwrap_or(usize::MAX))
+    }
+
+    async fn imported_of(&self, resident_id: &str) -> Result<Vec<ImportedCheckup>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT resident_id, content_sha256, checkup_date, origin_number, origin_name,
+                        document_created, imported_ms, imported_by, source_file, items, document
+                 FROM imported_checkups WHERE resident_id = $1
+                 ORDER BY checkup_date, content_sha256",
+                &[&resident_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ImportedCheckup {
+                resident_id: r.get(0),
+                content_sha256: r.get(1),
+                checkup_date: r.get(2),
+                origin_number: r.get(3),
+                origin_name: r.get(4),
+                document_created: r.get(5),
+                imported_ms: r.get(6),
+                imported_by: r.get(7),
+                source_file: r.get(8),
+                items: r.get(9),
+                document: r.get(10),
             })
             .collect())
     }

@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, Ingested, InsuredCheckup, InsurerCount, Invitation, NoticeRow,
-    Resident, ResultRow, Store, Submission,
+    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
+    Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
 };
 
 /// The SQLite store.
@@ -537,6 +537,67 @@ impl Store for Sqlite {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn store_imported(&self, rows: Vec<ImportedCheckup>) -> Result<usize, DbError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut new = 0;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO imported_checkups VALUES
+                       (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (resident_id, content_sha256) DO NOTHING",
+                )?;
+                for r in &rows {
+                    new += st.execute(params![
+                        r.resident_id,
+                        r.content_sha256,
+                        r.checkup_date,
+                        r.origin_number,
+                        r.origin_name,
+                        r.document_created,
+                        r.imported_ms,
+                        r.imported_by,
+                        r.source_file,
+                        r.items,
+                        r.document
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn imported_of(&self, resident_id: &str) -> Result<Vec<ImportedCheckup>, DbError> {
+        let id = resident_id.to_owned();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT resident_id, content_sha256, checkup_date, origin_number, origin_name,
+                        document_created, imported_ms, imported_by, source_file, items, document
+                 FROM imported_checkups WHERE resident_id = ?1
+                 ORDER BY checkup_date, content_sha256",
+            )?;
+            let rows = st.query_map([id], |r| {
+                Ok(ImportedCheckup {
+                    resident_id: r.get(0)?,
+                    content_sha256: r.get(1)?,
+                    checkup_date: r.get(2)?,
+                    origin_number: r.get(3)?,
+                    origin_name: r.get(4)?,
+                    document_created: r.get(5)?,
+                    imported_ms: r.get(6)?,
+                    imported_by: r.get(7)?,
+                    source_file: r.get(8)?,
+                    items: r.get(9)?,
+                    document: r.get(10)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

@@ -9,6 +9,8 @@
 //! | `GET /v1/residents?q=&birth=` | central admin, caseworker | search the register by id, name or kana (and birth date) | [`records`] |
 //! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`) | [`records`] |
 //! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited | [`records`] |
+//! | `GET /v1/residents/{id}/tokutei.zip` | central admin | the resident's every checkup as standard 特定健診 documents, for the central they move to; audited | [`transfer`] |
+//! | `POST /v1/residents/{id}/imports` | central admin | import another municipality's documents for the local resident; audited | [`transfer`] |
 //! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited | [`export`] |
 //! | `GET /api/questionnaire?lang=` | anyone | the 標準的な質問票 in one language (no personal data) | [`questionnaire`] |
 //! | `POST /v1/questionnaire/invitations` | central admin | one-time questionnaire links (`/q/{token}`) with their QR codes for the 受診券 | [`invitations`] |
@@ -54,6 +56,7 @@ pub mod records;
 pub mod resident;
 pub mod session;
 pub mod tokutei;
+pub mod transfer;
 
 /// Central's route table, each route with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -67,6 +70,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(session::login))
         .routes(routes!(records::search, records::import_residents))
         .routes(routes!(records::record))
+        .routes(routes!(transfer::export))
+        .routes(routes!(transfer::import))
         .routes(routes!(export::export))
         .routes(routes!(tokutei::insurers))
         .routes(routes!(tokutei::check))

@@ -1,7 +1,8 @@
 //! The resident register and record: search (`GET /v1/residents`), import of register rows
 //! (`POST /v1/residents`, CSV) and a resident's record across years and venues
-//! (`GET /v1/residents/{id}/record`, 健康かるて), current values with their corrections;
-//! every access audited.
+//! (`GET /v1/residents/{id}/record`, 健康かるて), current values with their corrections and
+//! the checkups imported from the municipality the resident moved from (marked with their
+//! origin); every access audited.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ use super::extract::{Body, Path, Query};
 use super::session::staff;
 use crate::db::{Resident, current_results};
 use crate::server::AppState;
+use crate::tokutei::export::record_stratification;
 
 /// Whom to find.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -176,10 +178,50 @@ pub(crate) struct Record {
 pub(crate) struct Checkup {
     /// Day, `YYYY-MM-DD`.
     date: String,
-    /// Session id.
+    /// Session id; for an imported checkup, `imported:` and the SHA-256 of its content.
     session_id: String,
     /// Current values with their history.
     items: Vec<CheckupItem>,
+    /// 階層化 (メタボ判定 9N501, 保健指導レベル 9N506) from the current values, as the
+    /// 特定健診 archive writes it; null when the register entry's birth date or sex is missing.
+    stratification: Option<StratificationView>,
+    /// For a checkup imported from another municipality's central: where it came from
+    /// (null for a checkup of this municipality).
+    origin: Option<Origin>,
+}
+
+/// Where an imported checkup came from.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Origin {
+    /// 機関番号 of the institution that wrote the document.
+    institution_number: String,
+    /// Its name.
+    name: String,
+    /// The mark shown with the checkup: 「転入前の記録（…から）」.
+    label_ja: String,
+    /// The same in English.
+    label_en: String,
+    /// When the document was written, `YYYY-MM-DD`.
+    document_created: String,
+    /// When it was imported here (Unix ms).
+    imported_ms: i64,
+    /// Who imported it.
+    imported_by: String,
+}
+
+/// 階層化 of one checkup, as shown in the record.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StratificationView {
+    /// メタボリックシンドローム判定: the standard's code (9N501).
+    metabolic_code: &'static str,
+    /// Its Japanese label.
+    metabolic_ja: &'static str,
+    /// 保健指導レベル: the standard's code (9N506).
+    guidance_code: &'static str,
+    /// Its Japanese label.
+    guidance_ja: &'static str,
+    /// Which criteria counted, and for 判定不能 what is missing (Japanese).
+    reasons: Vec<String>,
 }
 
 /// An item's current value at a checkup.
@@ -195,10 +237,10 @@ pub(crate) struct CheckupItem {
     /// Unit.
     unit: String,
     /// Japanese name (null for an unknown code).
-    name_ja: Option<&'static str>,
+    name_ja: Option<String>,
     /// English name.
-    name_en: Option<&'static str>,
-    /// Every value recorded, corrections included.
+    name_en: Option<String>,
+    /// Every value recorded, corrections included (empty for an imported checkup).
     history: Vec<HistoryEntry>,
 }
 
@@ -234,8 +276,10 @@ pub(crate) struct SeriesPoint {
     value_ja: Option<String>,
     /// Unit.
     unit: String,
-    /// Venue.
+    /// Venue; for an imported checkup, the 機関番号 of where it came from.
     venue: String,
+    /// For an imported checkup, the name of where it came from.
+    origin: Option<String>,
 }
 
 /// The Japanese text of a questionnaire answer code or of a coded finding (既往歴, 採血時間 …),
@@ -266,14 +310,16 @@ fn answer_ja(item_code: &str, value: &str) -> Option<String> {
 }
 
 /// `GET /v1/residents/{id}/record`: every checkup with its results and corrections, and the
-/// year-over-year series of each item.
+/// year-over-year series of each item; checkups imported from another municipality's
+/// central among them, each with its origin.
 #[utoipa::path(
     get,
     path = "/v1/residents/{id}/record",
     tag = "records",
     description = "The resident's record (健康かるて): every checkup with its results and \
-                   corrections, and the year-over-year series of each item (central admin); \
-                   audited.",
+                   corrections, and the year-over-year series of each item; checkups \
+                   imported from the municipality the resident moved from among them, each \
+                   with its `origin` (central admin); audited.",
     params(("id" = String, Path, description = "Resident number")),
     responses(
         (status = 200, description = "The record", body = Record),
@@ -317,8 +363,8 @@ pub(crate) async fn record(
                 value: r.value.clone(),
                 value_ja: answer_ja(&r.item_code, &r.value),
                 unit: r.unit.clone(),
-                name_ja: item.map(|i| i.name_ja),
-                name_en: item.map(|i| i.name_en),
+                name_ja: item.map(|i| i.name_ja.to_owned()),
+                name_en: item.map(|i| i.name_en.to_owned()),
                 history,
             });
     }
@@ -333,27 +379,185 @@ pub(crate) async fn record(
                 value_ja: answer_ja(&r.item_code, &r.value),
                 unit: r.unit.clone(),
                 venue: r.venue.clone(),
+                origin: None,
             });
+    }
+    let imported = s.db.imported_of(&id).await?;
+    let mut imported_checkups = Vec::with_capacity(imported.len());
+    for c in imported {
+        let items = c.items();
+        for i in &items {
+            series
+                .entry(i.item_code.clone())
+                .or_default()
+                .push(SeriesPoint {
+                    date: c.checkup_date.clone(),
+                    value: i.value.clone(),
+                    value_ja: imported_value_ja(i),
+                    unit: i.unit.clone(),
+                    venue: c.origin_number.clone(),
+                    origin: Some(c.origin_name.clone()),
+                });
+        }
+        imported_checkups.push(imported_checkup(c, items));
+    }
+    for points in series.values_mut() {
+        points.sort_by(|a, b| a.date.cmp(&b.date));
     }
     let resident =
         s.db.search(&id, None)
             .await?
             .into_iter()
             .find(|r| r.resident_id == id);
+    let stratification = |date: &str, session_id: &str| {
+        let resident = resident.as_ref()?;
+        let session: Vec<_> = rows
+            .iter()
+            .filter(|r| r.session_id == session_id)
+            .cloned()
+            .collect();
+        let st = record_stratification(resident, date, &session)?;
+        Some(StratificationView {
+            metabolic_code: st.metabolic.code(),
+            metabolic_ja: st.metabolic.label_ja(),
+            guidance_code: st.guidance.code(),
+            guidance_ja: st.guidance.label_ja(),
+            reasons: st.reasons,
+        })
+    };
+    let mut checkups: Vec<Checkup> = checkups
+        .into_iter()
+        .map(|((date, session_id), items)| Checkup {
+            stratification: stratification(&date, &session_id),
+            date,
+            session_id,
+            items,
+            origin: None,
+        })
+        .chain(imported_checkups)
+        .collect();
+    checkups.sort_by(|a, b| a.date.cmp(&b.date));
     Ok(Json(Record {
         resident_id: id,
         resident,
-        checkups: checkups
-            .into_iter()
-            .map(|((date, session_id), items)| Checkup {
-                date,
-                session_id,
-                items,
-            })
-            .collect(),
+        checkups,
         series,
     })
     .into_response())
+}
+
+/// The Japanese text of an imported result: 未実施 and 測定不可, a urine grade, a
+/// questionnaire answer or coded finding, a text.
+fn imported_value_ja(i: &crate::db::ImportedItem) -> Option<String> {
+    use checkup_protocol::ItemValueKind;
+    match i.kind.as_str() {
+        "not_done" => return Some("未実施".into()),
+        "unmeasurable" => return Some("測定不可".into()),
+        "text" => return Some(i.value.clone()),
+        _ => {}
+    }
+    if let Some(ItemValueKind::Qualitative) =
+        checkup_protocol::items::item(&i.item_code).map(|d| d.kind)
+    {
+        let grade = match i.value.as_str() {
+            "1" => "－",
+            "2" => "±",
+            "3" => "＋",
+            "4" => "＋＋",
+            "5" => "＋＋＋以上",
+            _ => return None,
+        };
+        return Some(grade.into());
+    }
+    if i.kind == "coded" {
+        use crate::tokutei::hierarchy::{GUIDANCE_ITEM_CODE, METABOLIC_ITEM_CODE};
+        if i.item_code == METABOLIC_ITEM_CODE {
+            return metabolic_of(&i.value).map(|j| j.label_ja().to_owned());
+        }
+        if i.item_code == GUIDANCE_ITEM_CODE {
+            return guidance_of(&i.value).map(|l| l.label_ja().to_owned());
+        }
+        return answer_ja(&i.item_code, &i.value);
+    }
+    None
+}
+
+fn metabolic_of(code: &str) -> Option<crate::tokutei::hierarchy::MetabolicJudgement> {
+    use crate::tokutei::hierarchy::MetabolicJudgement as M;
+    [M::Criteria, M::Reserve, M::NotApplicable, M::Undecidable]
+        .into_iter()
+        .find(|j| j.code() == code)
+}
+
+fn guidance_of(code: &str) -> Option<crate::tokutei::hierarchy::GuidanceLevel> {
+    use crate::tokutei::hierarchy::GuidanceLevel as G;
+    [
+        G::Active,
+        G::Motivational,
+        G::InformationOnly,
+        G::Undecidable,
+    ]
+    .into_iter()
+    .find(|l| l.code() == code)
+}
+
+/// 階層化 of an imported checkup: the judgements its document carries (as the sending
+/// central derived them), none when it carries neither.
+fn imported_stratification(items: &[crate::db::ImportedItem]) -> Option<StratificationView> {
+    use crate::tokutei::hierarchy::{GUIDANCE_ITEM_CODE, METABOLIC_ITEM_CODE};
+    let value = |code: &str| {
+        items
+            .iter()
+            .find(|i| i.item_code == code)
+            .map(|i| i.value.as_str())
+    };
+    let metabolic = metabolic_of(value(METABOLIC_ITEM_CODE)?)?;
+    let guidance = guidance_of(value(GUIDANCE_ITEM_CODE)?)?;
+    Some(StratificationView {
+        metabolic_code: metabolic.code(),
+        metabolic_ja: metabolic.label_ja(),
+        guidance_code: guidance.code(),
+        guidance_ja: guidance.label_ja(),
+        reasons: vec![
+            "転入前の記録の文書にある判定 / as the sending municipality's document states".into(),
+        ],
+    })
+}
+
+/// An imported checkup as the record shows it.
+fn imported_checkup(c: crate::db::ImportedCheckup, items: Vec<crate::db::ImportedItem>) -> Checkup {
+    let stratification = imported_stratification(&items);
+    Checkup {
+        stratification,
+        date: c.checkup_date,
+        session_id: format!("imported:{}", c.content_sha256),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let known = checkup_protocol::items::item(&i.item_code);
+                CheckupItem {
+                    value_ja: imported_value_ja(&i),
+                    name_ja: known
+                        .map(|k| k.name_ja.to_owned())
+                        .or_else(|| (!i.name_ja.is_empty()).then(|| i.name_ja.clone())),
+                    name_en: known.map(|k| k.name_en.to_owned()),
+                    item_code: i.item_code,
+                    value: i.value,
+                    unit: i.unit,
+                    history: Vec::new(),
+                }
+            })
+            .collect(),
+        origin: Some(Origin {
+            label_ja: format!("転入前の記録（{}から）", c.origin_name),
+            label_en: format!("Before moving here (from {})", c.origin_name),
+            institution_number: c.origin_number,
+            name: c.origin_name,
+            document_created: c.document_created,
+            imported_ms: c.imported_ms,
+            imported_by: c.imported_by,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -376,5 +580,39 @@ mod tests {
             Some("異常なし\n要経過観察")
         );
         assert_eq!(answer_ja("9N001000000000001", "165.1"), None);
+    }
+
+    #[test]
+    fn imported_results_read_as_their_standard_labels() {
+        use super::imported_value_ja;
+        let item = |code: &str, kind: &str, value: &str| crate::db::ImportedItem {
+            item_code: code.into(),
+            value: value.into(),
+            kind: kind.into(),
+            unit: String::new(),
+            name_ja: String::new(),
+        };
+        let ja = |i| imported_value_ja(&i);
+        assert_eq!(
+            ja(item("9N501000000000011", "coded", "2")).as_deref(),
+            Some("予備群該当")
+        );
+        assert_eq!(
+            ja(item("9N506000000000011", "coded", "1")).as_deref(),
+            Some("積極的支援")
+        );
+        assert_eq!(
+            ja(item("1A020000000191111", "coded", "2")).as_deref(),
+            Some("±")
+        );
+        assert_eq!(
+            ja(item("3C015000002327101", "unmeasurable", "")).as_deref(),
+            Some("測定不可")
+        );
+        assert_eq!(
+            ja(item("9E100166000000011", "not_done", "")).as_deref(),
+            Some("未実施")
+        );
+        assert_eq!(ja(item("9N001000000000001", "quantity", "158.4")), None);
     }
 }

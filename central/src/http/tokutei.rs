@@ -130,7 +130,7 @@ fn check_request(r: &ArchiveRequest) -> Result<(), ApiError> {
 
 /// The settings, or 503 `tokutei_not_configured` saying what is missing.
 fn settings(s: &AppState) -> Result<&Settings, ApiError> {
-    s.tokutei.as_ref().as_ref().map_err(|why| {
+    s.tokutei_export.as_ref().as_ref().map_err(|why| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "tokutei_not_configured",

@@ -8,8 +8,13 @@
 //! pass writes the documents again (they are deterministic) into a temporary file next to
 //! the target, which is renamed into place only when complete.
 //!
-//! Claims (`su08_V08.xml`, `CLAIMS/c….xml`) are not written: the archive carries results
-//! only, as for a municipality that does not bill the insurer through the archive.
+//! Claims (`su08_V08.xml` and one `CLAIMS/c….xml` per examinee, named as its DATA file with
+//! `c` for `h`) are written when the spec carries the municipality's prices
+//! ([`ArchiveSpec::claims`], from `[tokutei.claims]`): each claim is computed from what the
+//! DATA file reports ([`super::claims`]), checked to add up, and validated against cc08, the
+//! summary against su08; the index then counts DATA and CLAIMS files. Without prices the
+//! archive carries results only, as for a municipality that does not bill the insurer
+//! through the archive.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,10 @@ use time::Date;
 use super::cda::{
     CdaError, OID_INSTITUTION, OID_INSURER, XSI_NS, Xml, sort_observations, write_document,
     yyyymmdd,
+};
+use super::claims::{
+    Claim, ClaimPricing, ClaimWriteError, SUMMARY_FILE, Summary, check_claim, check_summary,
+    compute_claim, write_claim, write_summary,
 };
 use super::items::ItemTable;
 use super::model::{Examinee, Sender, add_blood_pressure_average};
@@ -140,6 +149,9 @@ pub struct ArchiveSpec {
     pub service_event_type: u8,
     /// interactionType; `None` takes [`Receiver::interaction_type`].
     pub interaction_type: Option<u8>,
+    /// What the municipality bills per checkup: with prices, the archive also holds
+    /// `CLAIMS/` and `su08_V08.xml`; `None` (the default) writes results only.
+    pub claims: Option<ClaimPricing>,
 }
 
 impl ArchiveSpec {
@@ -153,6 +165,7 @@ impl ArchiveSpec {
             same_day_count: 0,
             service_event_type: 1,
             interaction_type: None,
+            claims: None,
         }
     }
 
@@ -178,6 +191,13 @@ impl ArchiveSpec {
             self.service_event_type,
             serial
         )
+    }
+
+    /// The CLAIMS file name of the `serial`-th examinee (1-based): `c` and the suffix of its
+    /// DATA file.
+    pub fn claim_file_name(&self, serial: usize) -> String {
+        let data = self.data_file_name(serial);
+        format!("c{}", data.get(1..).unwrap_or_default())
     }
 
     fn check(&self) -> Result<(), ExportError> {
@@ -273,6 +293,8 @@ pub struct WrittenArchive {
     pub root: String,
     /// The DATA file names, in examinee order.
     pub data_files: Vec<String>,
+    /// The CLAIMS file names, in examinee order (none without claims).
+    pub claim_files: Vec<String>,
 }
 
 /// The examinees as written: blood-pressure averages added, observations in write order
@@ -336,7 +358,13 @@ pub fn check_archive(
             Err(_) => {}
         }
     }
-    let index = write_index(&spec.index(prepared.len())).map_err(|source| ExportError::Io {
+    let mut records = prepared.len();
+    if spec.claims.is_some() {
+        validator.load_claims()?;
+        failures.extend(check_claims(spec, &prepared, table, validator)?);
+        records += prepared.len();
+    }
+    let index = write_index(&spec.index(records)).map_err(|source| ExportError::Io {
         path: PathBuf::from(INDEX_FILE),
         source,
     })?;
@@ -347,6 +375,138 @@ pub fn check_archive(
             item_name_ja: "XMLスキーマ".into(),
             message_ja: format!("{INDEX_FILE}がix08_V08.xsdに合いません: {m}"),
         }));
+    }
+    Ok(failures)
+}
+
+fn claim_failure(resident: &str, name: &str, message: String) -> Failure {
+    Failure {
+        resident_id: resident.to_owned(),
+        item_code: None,
+        item_name_ja: name.to_owned(),
+        message_ja: message,
+    }
+}
+
+/// Each examinee's claim (in order), or the failures of those that cannot have one.
+pub fn compute_claims(
+    prepared: &[Examinee],
+    table: &ItemTable,
+    pricing: &ClaimPricing,
+) -> Result<Vec<Claim>, Vec<Failure>> {
+    let mut claims = Vec::with_capacity(prepared.len());
+    let mut failures = Vec::new();
+    for ex in prepared {
+        match compute_claim(ex, table, pricing) {
+            Ok(c) => claims.push(c),
+            Err(missing) => failures.extend(missing.into_iter().map(|(t, m)| {
+                claim_failure(&ex.resident_id, &format!("請求（{}）", t.name_ja()), m)
+            })),
+        }
+    }
+    if failures.is_empty() {
+        Ok(claims)
+    } else {
+        Err(failures)
+    }
+}
+
+/// The claims and the summary as [`write_archive`] writes them, checked: every claim adds
+/// up and reads back to what was computed, the summary's totals are the sums of the claims
+/// as read back, and every file is valid against cc08 / su08. Every failure is returned.
+fn check_claims(
+    spec: &ArchiveSpec,
+    prepared: &[Examinee],
+    table: &ItemTable,
+    validator: &mut XsdValidator,
+) -> Result<Vec<Failure>, ExportError> {
+    let Some(pricing) = &spec.claims else {
+        return Ok(Vec::new());
+    };
+    let claims = match compute_claims(prepared, table, pricing) {
+        Ok(c) => c,
+        Err(f) => return Ok(f),
+    };
+    let mut failures = Vec::new();
+    let mut read_back = Vec::with_capacity(claims.len());
+    for (i, (ex, claim)) in prepared.iter().zip(&claims).enumerate() {
+        let file = spec.claim_file_name(i + 1);
+        let resident = ex.resident_id.as_str();
+        let xml = match write_claim(ex, &spec.sender, spec.service_event_type, claim) {
+            Ok(xml) => xml,
+            Err(ClaimWriteError::Xml(source)) => {
+                return Err(ExportError::Io {
+                    path: PathBuf::from(file),
+                    source,
+                });
+            }
+            Err(e @ ClaimWriteError::NoPostalCode) => {
+                failures.push(claim_failure(resident, "郵便番号", format!("{file}: {e}")));
+                continue;
+            }
+        };
+        if let Err(messages) = validator.validate_claim(&xml) {
+            failures.extend(messages.into_iter().map(|m| {
+                claim_failure(
+                    resident,
+                    "XMLスキーマ",
+                    format!("{file}がcc08_V08.xsdに合いません: {m}"),
+                )
+            }));
+        }
+        match super::parse::parse_claim(&file, &xml) {
+            Ok(parsed) => {
+                failures.extend(
+                    check_claim(&parsed.claim)
+                        .into_iter()
+                        .map(|m| claim_failure(resident, "請求金額", format!("{file}: {m}"))),
+                );
+                if parsed.claim != *claim {
+                    failures.push(claim_failure(
+                        resident,
+                        "請求金額",
+                        format!("{file}: 書いた請求情報を読み直すと計算した金額と一致しません"),
+                    ));
+                }
+                read_back.push(parsed.claim);
+            }
+            Err(e) => failures.push(claim_failure(
+                resident,
+                "請求ファイル",
+                format!("{file}を読み直せません: {e}"),
+            )),
+        }
+    }
+    let summary =
+        write_summary(&Summary::of(spec.service_event_type, &claims)).map_err(|source| {
+            ExportError::Io {
+                path: PathBuf::from(SUMMARY_FILE),
+                source,
+            }
+        })?;
+    if let Err(messages) = validator.validate_summary(&summary) {
+        failures.extend(messages.into_iter().map(|m| {
+            claim_failure(
+                "",
+                "XMLスキーマ",
+                format!("{SUMMARY_FILE}がsu08_V08.xsdに合いません: {m}"),
+            )
+        }));
+    }
+    match super::parse::parse_summary(SUMMARY_FILE, &summary) {
+        // A claim that could not be written or read is failed above; its absence from the
+        // sums would only repeat it.
+        Ok(_) if read_back.len() != claims.len() => {}
+        Ok(parsed) => failures.extend(
+            check_summary(&parsed, &read_back)
+                .into_iter()
+                .map(|m| claim_failure("", "集計情報", m)),
+        ),
+        Err(e) => failures.push(claim_failure(
+            "",
+            "集計情報",
+            format!("{SUMMARY_FILE}を読み直せません: {e}"),
+        )),
     }
     Ok(failures)
 }
@@ -397,10 +557,23 @@ pub fn write_archive(
     zip.add_directory(format!("{root}/"), options)
         .map_err(zip_err)?;
     let prepared = prepare_examinees(examinees, table);
+    // check_archive computed, wrote and checked the same claims without failure.
+    let claims = match &spec.claims {
+        Some(pricing) => compute_claims(&prepared, table, pricing).map_err(ExportError::Refused)?,
+        None => Vec::new(),
+    };
     zip.start_file(format!("{root}/{INDEX_FILE}"), options)
         .map_err(zip_err)?;
-    let index = write_index(&spec.index(prepared.len())).map_err(io(Path::new(INDEX_FILE)))?;
+    let index = write_index(&spec.index(prepared.len() + claims.len()))
+        .map_err(io(Path::new(INDEX_FILE)))?;
     zip.write_all(&index).map_err(io(tmp.path()))?;
+    if spec.claims.is_some() {
+        let summary = write_summary(&Summary::of(spec.service_event_type, &claims))
+            .map_err(io(Path::new(SUMMARY_FILE)))?;
+        zip.start_file(format!("{root}/{SUMMARY_FILE}"), options)
+            .map_err(zip_err)?;
+        zip.write_all(&summary).map_err(io(tmp.path()))?;
+    }
     zip.add_directory(format!("{root}/DATA/"), options)
         .map_err(zip_err)?;
     let mut data_files = Vec::with_capacity(prepared.len());
@@ -414,6 +587,20 @@ pub fn write_archive(
             .map_err(zip_err)?;
         zip.write_all(&xml).map_err(io(tmp.path()))?;
         data_files.push(name);
+    }
+    let mut claim_files = Vec::with_capacity(claims.len());
+    if !claims.is_empty() {
+        zip.add_directory(format!("{root}/CLAIMS/"), options)
+            .map_err(zip_err)?;
+    }
+    for (i, (ex, claim)) in prepared.iter().zip(&claims).enumerate() {
+        let name = spec.claim_file_name(i + 1);
+        let xml = write_claim(ex, &spec.sender, spec.service_event_type, claim)
+            .map_err(|e| ExportError::Zip(format!("{name}: {e}")))?;
+        zip.start_file(format!("{root}/CLAIMS/{name}"), options)
+            .map_err(zip_err)?;
+        zip.write_all(&xml).map_err(io(tmp.path()))?;
+        claim_files.push(name);
     }
     zip.add_directory(format!("{root}/XSD/"), options)
         .map_err(zip_err)?;
@@ -442,6 +629,7 @@ pub fn write_archive(
         path,
         root,
         data_files,
+        claim_files,
     })
 }
 

@@ -143,7 +143,7 @@ impl Xml {
         self.end(name)
     }
 
-    fn text(&mut self, text: &str) -> std::io::Result<()> {
+    pub(crate) fn text(&mut self, text: &str) -> std::io::Result<()> {
         self.w.write_event(Event::Text(BytesText::new(text)))
     }
 

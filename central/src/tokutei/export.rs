@@ -50,11 +50,11 @@ pub struct Gathered {
     pub recorded: Vec<String>,
 }
 
-fn date(s: &str) -> Option<Date> {
+pub(crate) fn date(s: &str) -> Option<Date> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
-fn sex(s: &str) -> Option<Sex> {
+pub(crate) fn sex(s: &str) -> Option<Sex> {
     match s.trim() {
         "male" | "男" | "1" | "M" | "m" => Some(Sex::Male),
         "female" | "女" | "2" | "F" | "f" => Some(Sex::Female),
@@ -249,6 +249,46 @@ pub fn facts(obs: &[Obs], sex: Sex, age: u32) -> Facts {
     }
 }
 
+/// 階層化 of one checkup for the resident's record, from its results (all versions; the
+/// current ones count) and the register's birth date and sex — without MHLW's item table, so
+/// the record shows it on a central with no `[tokutei]` set up. `None` when the register
+/// entry's birth date or sex, or the day, cannot be read (the record then says nothing rather
+/// than guess). The archive derives the same judgements through [`examinee`].
+pub fn record_stratification(
+    resident: &Resident,
+    day: &str,
+    rows: &[ResultRow],
+) -> Option<hierarchy::Stratification> {
+    let birth = date(&resident.birth_date)?;
+    let sx = sex(&resident.sex)?;
+    let day = date(day)?;
+    let mut observations: Vec<Obs> = current_results(rows)
+        .into_iter()
+        .filter_map(|row| {
+            let kind = checkup_protocol::items::item(&row.item_code).map(|i| i.kind);
+            let value = match kind {
+                Some(ItemValueKind::Numeric { decimals, .. }) => {
+                    let v: f64 = row.value.parse().ok()?;
+                    ObsValue::quantity(v, decimals as usize)
+                }
+                _ => ObsValue::Coded(row.value.trim_matches('"').to_owned()),
+            };
+            Some(Obs::new(&row.item_code, value))
+        })
+        .collect();
+    if number(&observations, BMI).is_none()
+        && let (Some(h), Some(w)) = (number(&observations, HEIGHT), number(&observations, WEIGHT))
+        && let Some(b) = checkup_protocol::items::bmi(h, w)
+    {
+        observations.push(Obs::new(BMI, ObsValue::quantity(b, 1)));
+    }
+    Some(hierarchy::stratify(&facts(
+        &observations,
+        sx,
+        age_at_fiscal_year_end(birth, day),
+    )))
+}
+
 /// One checkup as an examinee: `rows` are the session's results (all versions).
 pub fn examinee(
     table: &ItemTable,
@@ -396,7 +436,7 @@ pub async fn gather(
 }
 
 /// What an export needs besides the database: the sender, MHLW's item table and schemas,
-/// and the doctors' names.
+/// the doctors' names and, when the municipality bills the insurer, its prices.
 #[derive(Debug)]
 pub struct Settings {
     /// The file creator.
@@ -407,6 +447,9 @@ pub struct Settings {
     pub xsd_dir: std::path::PathBuf,
     /// Doctors' names by staff id.
     pub doctors: BTreeMap<String, String>,
+    /// What the municipality bills per checkup (`[tokutei.claims]`): with prices, the
+    /// archive also holds `CLAIMS/` and `su08_V08.xml`; `None` writes results only.
+    pub claims: Option<super::claims::ClaimPricing>,
 }
 
 /// What an export did.
@@ -449,6 +492,7 @@ pub async fn export(
         Receiver::Insurer(insurer.to_owned()),
         created,
     );
+    spec.claims = settings.claims.clone();
     let n = g.examinees.len();
     if n == 0 && g.failures.is_empty() {
         return Err(RunError::Archive(ExportError::Empty));
@@ -511,6 +555,9 @@ pub enum SettingsError {
         "no sender: set [tokutei] institution_number (健診機関番号, 10 digits) or pass --sender"
     )]
     NoSender,
+    /// `[tokutei.claims]` is wrong.
+    #[error(transparent)]
+    Claims(#[from] crate::config::ConfigError),
     /// The item table could not be read.
     #[error("the item table {path}: {source}")]
     Table {
@@ -560,6 +607,7 @@ impl Settings {
             path: items.clone(),
             source,
         })?;
+        let claims = t.claim_pricing()?;
         let mut doctors = t.doctors.clone();
         doctors.extend(overrides.doctors);
         Ok(Settings {
@@ -575,6 +623,7 @@ impl Settings {
             },
             table,
             xsd_dir,
+            claims,
             doctors,
         })
     }
@@ -644,6 +693,71 @@ mod tests {
         assert_eq!(age_at_fiscal_year_end(d("1962-04-01"), d("2026-06-01")), 64);
         // Checkup in February 2027: the same fiscal year.
         assert_eq!(age_at_fiscal_year_end(d("1962-04-01"), d("2027-02-01")), 64);
+    }
+
+    fn row(code: &str, value: &str, n: i64) -> ResultRow {
+        ResultRow {
+            event_id: format!("e{n}"),
+            resident_id: "R1".into(),
+            session_id: "s1".into(),
+            venue: "v".into(),
+            day: "2026-06-01".into(),
+            item_code: code.into(),
+            value: value.into(),
+            unit: String::new(),
+            hlc_ms: n,
+            hlc_c: 0,
+            corrects: None,
+            reason: None,
+            staff_id: "S1".into(),
+        }
+    }
+
+    fn resident(birth: &str, sex: &str) -> Resident {
+        Resident {
+            resident_id: "R1".into(),
+            name: "検診 太郎".into(),
+            name_kana: "ケンシン タロウ".into(),
+            birth_date: birth.into(),
+            sex: sex.into(),
+            address: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_record_is_stratified_from_current_values_without_the_item_table() {
+        // Waist 90 (over for a man), both readings averaged 137/88 (血圧高), HbA1c 6.0
+        // (血糖高値), no medication: 2 criteria → 基準該当, 積極的支援 under 65.
+        let mut rows = vec![
+            row(WAIST, "90.0", 1),
+            row("9A751000000000001", "140", 2),
+            row("9A752000000000001", "134", 3),
+            row("9A761000000000001", "90", 4),
+            row("9A762000000000001", "86", 5),
+            row("3D046000001999902", "6.0", 6),
+            row(MED_BP, "\"2\"", 7),
+            row(MED_GLUCOSE, "\"2\"", 8),
+            row(MED_LIPID, "\"2\"", 9),
+        ];
+        let st = record_stratification(&resident("1970-05-01", "male"), "2026-06-01", &rows)
+            .expect("stratified");
+        assert_eq!(st.metabolic, hierarchy::MetabolicJudgement::Criteria);
+        assert_eq!(st.guidance, hierarchy::GuidanceLevel::Active);
+        assert!(!st.reasons.is_empty());
+        // A correction counts, not the first value: the waist corrected to 80 → 非該当, and
+        // BMI derived from height and weight (22.0) is under 25 → なし（情報提供）.
+        let mut corrected = row(WAIST, "80.0", 10);
+        corrected.corrects = Some("e1".into());
+        rows.push(corrected);
+        rows.push(row(HEIGHT, "170.0", 11));
+        rows.push(row(WEIGHT, "63.6", 12));
+        let st = record_stratification(&resident("1970-05-01", "male"), "2026-06-01", &rows)
+            .expect("stratified");
+        assert_eq!(st.metabolic, hierarchy::MetabolicJudgement::NotApplicable);
+        assert_eq!(st.guidance, hierarchy::GuidanceLevel::InformationOnly);
+        // No birth date or sex in the register: nothing is claimed.
+        assert!(record_stratification(&resident("", "male"), "2026-06-01", &rows).is_none());
+        assert!(record_stratification(&resident("1970-05-01", "?"), "2026-06-01", &rows).is_none());
     }
 
     #[test]

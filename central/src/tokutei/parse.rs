@@ -1,5 +1,6 @@
 //! Reading 特定健診 documents and archives back: an hc08 DATA file into an [`Examinee`]
-//! (and the institution that wrote it), a whole archive (zip) into its index and documents.
+//! (and the institution that wrote it), a cc08 claim and the su08 summary into their
+//! amounts, a whole archive (zip) into its index, documents, claims and summary.
 //! Used for the round trip of our own exports and to import a resident's record written by
 //! another municipality's central or any system that speaks the standard.
 //!
@@ -18,6 +19,9 @@ use super::archive::{INDEX_FILE, IndexInfo, MHLW_NS, OID_AGENCY, Receiver};
 use super::cda::{
     DOCTOR_JUDGEMENT, HL7_NS, OID_BRANCH, OID_INSTITUTION, OID_INSURER, OID_NUMBER, OID_SYMBOL,
     OID_TICKET_PREFIX,
+};
+use super::claims::{
+    Claim, CommissionType, Copayment, DetailTest, OID_CHECKUP_CARD, SUMMARY_FILE, Summary,
 };
 use super::items::{ItemTable, XmlType};
 use super::model::{Examinee, InsurerRef, Obs, ObsValue, Sender, Sex};
@@ -505,6 +509,294 @@ pub struct ParsedArchive {
     pub index: IndexInfo,
     /// Every `DATA/*.xml`, by file name, in the archive's order.
     pub documents: Vec<(String, ParsedDocument)>,
+    /// Every `CLAIMS/*.xml`, by file name, in the archive's order.
+    pub claims: Vec<(String, ParsedClaim)>,
+    /// `su08_V08.xml`, when the archive has one.
+    pub summary: Option<Summary>,
+}
+
+/// One cc08 claim read back: who was examined, by whom, and the settlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedClaim {
+    /// 実施区分.
+    pub service_event_type: u8,
+    /// 健診機関番号 (performerOrganization).
+    pub institution_number: String,
+    /// 被保険者証 and 受診券 (insurer number as written, 8 digits).
+    pub insurer: InsurerRef,
+    /// 氏名.
+    pub name_kana: String,
+    /// 郵便番号.
+    pub postal_code: String,
+    /// 住所 (the text beside the postal code), if any.
+    pub address: Option<String>,
+    /// 生年月日.
+    pub birth_date: Date,
+    /// 性別.
+    pub sex: Sex,
+    /// The amounts.
+    pub claim: Claim,
+}
+
+fn root_in_mhlw_ns(file: &str, root: &Node, name: &str) -> Result<(), ParseError> {
+    if root.name != name || root.ns.as_deref() != Some(MHLW_NS) {
+        return Err(structure(
+            file,
+            format!(
+                "the root is {{{}}}{}, not {{{MHLW_NS}}}{name}",
+                root.ns.as_deref().unwrap_or(""),
+                root.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A whole number of yen (or a count) in `@value`.
+fn amount_attr(file: &str, node: Option<&Node>, what: &str) -> Result<u64, ParseError> {
+    let value = node
+        .and_then(|n| n.attr("value"))
+        .ok_or_else(|| structure(file, format!("{what}/@value is missing")))?;
+    value.trim().parse().map_err(|_| {
+        structure(
+            file,
+            format!("{what}/@value {value:?} is not a whole number"),
+        )
+    })
+}
+
+fn code_attr<'a>(file: &str, node: Option<&'a Node>, what: &str) -> Result<&'a str, ParseError> {
+    node.and_then(|n| n.attr("code"))
+        .ok_or_else(|| structure(file, format!("{what}/@code is missing")))
+}
+
+fn copayment(file: &str, node: &Node, what: &str) -> Result<Copayment, ParseError> {
+    match code_attr(file, Some(node), what)? {
+        "1" => Ok(Copayment::None),
+        "2" => Ok(Copayment::Amount(amount_attr(
+            file,
+            node.child("amount"),
+            &format!("{what}/amount"),
+        )?)),
+        "3" => Ok(Copayment::Rate(amount_attr(
+            file,
+            node.child("rate"),
+            &format!("{what}/rate"),
+        )?)),
+        other => Err(structure(
+            file,
+            format!("{what}/@code {other:?}: only 1 負担なし, 2 定額 and 3 定率 are read"),
+        )),
+    }
+}
+
+/// Read a cc08 `checkupClaim` (only 請求区分 1 and 2: 基本的な健診 with or without 詳細な健診;
+/// 追加健診 and 人間ドック are refused, not misread).
+pub fn parse_claim(file: &str, bytes: &[u8]) -> Result<ParsedClaim, ParseError> {
+    let root = parse_tree(file, bytes)?;
+    root_in_mhlw_ns(file, &root, "checkupClaim")?;
+    let service_event_type = code_attr(
+        file,
+        root.path(&["encounter", "serviceEventType"]),
+        "encounter/serviceEventType",
+    )?;
+    let service_event_type: u8 = service_event_type.parse().map_err(|_| {
+        structure(
+            file,
+            format!("encounter/serviceEventType/@code {service_event_type:?} is not a number"),
+        )
+    })?;
+    let person = root
+        .child("subjectPerson")
+        .ok_or_else(|| structure(file, "subjectPerson is missing"))?;
+    let institution_number = person
+        .path(&["performerOrganization", "id"])
+        .filter(|n| n.attr("root") == Some(OID_INSTITUTION))
+        .and_then(|n| n.attr("extension"))
+        .ok_or_else(|| structure(file, "subjectPerson/performerOrganization/id is missing"))?
+        .to_owned();
+    let card = person
+        .child("insuranceCard")
+        .ok_or_else(|| structure(file, "subjectPerson/insuranceCard is missing"))?;
+    let ext = |name: &str, oid: &str| {
+        card.child(name)
+            .filter(|n| n.attr("root") == Some(oid))
+            .and_then(|n| n.attr("extension"))
+            .map(str::to_owned)
+    };
+    let insurer_number = ext("insurerNumber", OID_INSURER)
+        .ok_or_else(|| structure(file, "insuranceCard/insurerNumber is missing"))?;
+    let number = ext("number", OID_NUMBER)
+        .ok_or_else(|| structure(file, "insuranceCard/number is missing"))?;
+    let checkup_card = root
+        .child("checkupCard")
+        .ok_or_else(|| structure(file, "checkupCard is missing"))?;
+    let ticket_number = checkup_card
+        .child("id")
+        .filter(|n| n.attr("root") == Some(OID_CHECKUP_CARD))
+        .and_then(|n| n.attr("extension"))
+        .map(str::to_owned);
+    let ticket_expiry = match checkup_card.path(&["effectiveTime", "high"]) {
+        None => None,
+        Some(h) => Some(date_attr(file, Some(h), "checkupCard/effectiveTime/high")?),
+    };
+    let addr = person
+        .child("addr")
+        .ok_or_else(|| structure(file, "subjectPerson/addr is missing"))?;
+    let postal_code = addr
+        .child("postalCode")
+        .map(|n| n.text.trim().to_owned())
+        .ok_or_else(|| structure(file, "subjectPerson/addr/postalCode is missing"))?;
+    let address = Some(addr.text.trim().to_owned()).filter(|a| !a.is_empty());
+    let sex_code = code_attr(
+        file,
+        person.child("administrativeGender"),
+        "administrativeGender",
+    )?;
+    let sex = Sex::from_code(sex_code).ok_or_else(|| {
+        structure(
+            file,
+            format!("administrativeGender/@code {sex_code:?} is neither 1 nor 2"),
+        )
+    })?;
+
+    let st = root
+        .child("settlement")
+        .ok_or_else(|| structure(file, "settlement is missing"))?;
+    let claim_type = code_attr(file, st.child("claimType"), "settlement/claimType")?;
+    let claim_type: u8 = match claim_type {
+        "1" => 1,
+        "2" => 2,
+        other => {
+            return Err(structure(
+                file,
+                format!(
+                    "settlement/claimType/@code {other:?}: only 1 (基本的な健診) and 2 (基本＋詳細) are read"
+                ),
+            ));
+        }
+    };
+    let commission = code_attr(
+        file,
+        st.child("commissionType"),
+        "settlement/commissionType",
+    )?;
+    let commission_type = CommissionType::from_code(commission).ok_or_else(|| {
+        structure(
+            file,
+            format!("settlement/commissionType/@code {commission:?} is neither 1 nor 2"),
+        )
+    })?;
+    if st.child("unitPriceOther").is_some() {
+        return Err(structure(
+            file,
+            "settlement/unitPriceOther (追加健診) is not read",
+        ));
+    }
+    let basic_price = amount_attr(
+        file,
+        st.path(&["unitPriceBasic", "amount"]),
+        "settlement/unitPriceBasic/amount",
+    )?;
+    let mut detail_prices = Vec::new();
+    for d in st.children("unitPriceDetail") {
+        let code = code_attr(file, d.child("observation"), "unitPriceDetail/observation")?;
+        let test = DetailTest::from_code(code).ok_or_else(|| {
+            structure(
+                file,
+                format!("unitPriceDetail/observation/@code {code:?} is not 1–4"),
+            )
+        })?;
+        detail_prices.push((
+            test,
+            amount_attr(file, d.child("amount"), "unitPriceDetail/amount")?,
+        ));
+    }
+    let copayment_basic = match checkup_card.child("chargeTypeBasic") {
+        Some(n) => copayment(file, n, "checkupCard/chargeTypeBasic")?,
+        None => Copayment::None,
+    };
+    let copayment_detail = match checkup_card.child("chargeTypeDetail") {
+        Some(n) => Some(copayment(file, n, "checkupCard/chargeTypeDetail")?),
+        None => None,
+    };
+    let payment_basic = match st.path(&["paymentForBasic", "amount"]) {
+        Some(n) => amount_attr(file, Some(n), "settlement/paymentForBasic/amount")?,
+        None => 0,
+    };
+    let payment_detail = match st.path(&["paymentForDetail", "amount"]) {
+        Some(n) => Some(amount_attr(
+            file,
+            Some(n),
+            "settlement/paymentForDetail/amount",
+        )?),
+        None => None,
+    };
+    let paid_by_other_program = match st.child("paymentByOtherProgram") {
+        Some(n) => amount_attr(file, Some(n), "settlement/paymentByOtherProgram")?,
+        None => 0,
+    };
+    Ok(ParsedClaim {
+        service_event_type,
+        institution_number,
+        insurer: InsurerRef {
+            insurer_number,
+            symbol: ext("symbol", OID_SYMBOL),
+            number,
+            branch: ext("branchCode", OID_BRANCH),
+            ticket_number,
+            ticket_expiry,
+        },
+        name_kana: person
+            .child("name")
+            .map(|n| n.text.trim().to_owned())
+            .unwrap_or_default(),
+        postal_code,
+        address,
+        birth_date: date_attr(file, person.child("birthTime"), "birthTime")?,
+        sex,
+        claim: Claim {
+            claim_type,
+            commission_type,
+            basic_price,
+            detail_prices,
+            copayment_basic,
+            copayment_detail,
+            payment_basic,
+            payment_detail,
+            unit_amount: amount_attr(file, st.child("unitAmount"), "settlement/unitAmount")?,
+            payment_amount: amount_attr(
+                file,
+                st.child("paymentAmount"),
+                "settlement/paymentAmount",
+            )?,
+            paid_by_other_program,
+            claim_amount: amount_attr(file, st.child("claimAmount"), "settlement/claimAmount")?,
+        },
+    })
+}
+
+/// Read an su08 `summary`.
+pub fn parse_summary(file: &str, bytes: &[u8]) -> Result<Summary, ParseError> {
+    let root = parse_tree(file, bytes)?;
+    root_in_mhlw_ns(file, &root, "summary")?;
+    let set = code_attr(file, root.child("serviceEventType"), "serviceEventType")?;
+    Ok(Summary {
+        service_event_type: set.parse().map_err(|_| {
+            structure(
+                file,
+                format!("serviceEventType/@code {set:?} is not a number"),
+            )
+        })?,
+        subject_count: amount_attr(file, root.child("totalSubjectCount"), "totalSubjectCount")?,
+        total_cost: amount_attr(file, root.child("totalCostAmount"), "totalCostAmount")?,
+        total_payment: amount_attr(file, root.child("totalPaymentAmount"), "totalPaymentAmount")?,
+        total_paid_by_other_program: match root.child("totalPaymentByOtherProgram") {
+            Some(n) => amount_attr(file, Some(n), "totalPaymentByOtherProgram")?,
+            None => 0,
+        },
+        total_claim: amount_attr(file, root.child("totalClaimAmount"), "totalClaimAmount")?,
+    })
 }
 
 /// Read an index file.
@@ -564,12 +856,21 @@ pub fn parse_index(file: &str, bytes: &[u8]) -> Result<IndexInfo, ParseError> {
     })
 }
 
-/// Read a zipped archive: its index and every DATA file (claims and XSDs are skipped).
-pub fn parse_archive(
-    file: &str,
-    bytes: &[u8],
-    table: &ItemTable,
-) -> Result<ParsedArchive, ParseError> {
+/// The files of a zipped archive that carry records, as bytes: the index and every DATA
+/// file (claims and XSDs are skipped), each read at most [`MAX_DOCUMENT_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFiles {
+    /// The root folder.
+    pub root: String,
+    /// `ix08_V08.xml`, if present.
+    pub index: Option<Vec<u8>>,
+    /// Every `DATA/*.xml`: (file name without `DATA/`, bytes), in the archive's order.
+    pub data: Vec<(String, Vec<u8>)>,
+}
+
+/// Read a zipped archive's index and DATA files as bytes (for validation before parsing);
+/// every entry must sit in one root folder.
+pub fn archive_files(file: &str, bytes: &[u8]) -> Result<ArchiveFiles, ParseError> {
     let zip_err = |e: zip::result::ZipError| ParseError::Zip {
         file: file.to_owned(),
         message: e.to_string(),
@@ -583,7 +884,7 @@ pub fn parse_archive(
     }
     let mut root: Option<String> = None;
     let mut index = None;
-    let mut documents = Vec::new();
+    let mut data = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         if entry.is_dir() {
@@ -624,8 +925,93 @@ pub fn parse_archive(
                 file: name.clone(),
                 source,
             })?;
+        if content.len() as u64 > MAX_DOCUMENT_BYTES {
+            return Err(structure(
+                file,
+                format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+        if rest == INDEX_FILE {
+            index = Some(content);
+        } else {
+            data.push((rest.trim_start_matches("DATA/").to_owned(), content));
+        }
+    }
+    let root = root.ok_or_else(|| structure(file, "the archive is empty"))?;
+    Ok(ArchiveFiles { root, index, data })
+}
+
+/// Read a zipped archive: its index, every DATA and CLAIMS file and the summary (XSDs are
+/// skipped).
+pub fn parse_archive(
+    file: &str,
+    bytes: &[u8],
+    table: &ItemTable,
+) -> Result<ParsedArchive, ParseError> {
+    let zip_err = |e: zip::result::ZipError| ParseError::Zip {
+        file: file.to_owned(),
+        message: e.to_string(),
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_err)?;
+    if archive.len() > MAX_ARCHIVE_ENTRIES {
+        return Err(structure(
+            file,
+            format!("more than {MAX_ARCHIVE_ENTRIES} entries"),
+        ));
+    }
+    let mut root: Option<String> = None;
+    let mut index = None;
+    let mut documents = Vec::new();
+    let mut claims = Vec::new();
+    let mut summary = None;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(zip_err)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().map_err(zip_err)?.into_owned();
+        let Some((top, rest)) = name.split_once('/') else {
+            return Err(structure(
+                file,
+                format!("{name} is not inside the archive's root folder"),
+            ));
+        };
+        match &root {
+            None => root = Some(top.to_owned()),
+            Some(r) if r != top => {
+                return Err(structure(
+                    file,
+                    format!("{name} is outside the root folder {r}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        let is_data = rest.starts_with("DATA/") && rest.ends_with(".xml");
+        let is_claim = rest.starts_with("CLAIMS/") && rest.ends_with(".xml");
+        if rest != INDEX_FILE && rest != SUMMARY_FILE && !is_data && !is_claim {
+            continue;
+        }
+        if entry.size() > MAX_DOCUMENT_BYTES {
+            return Err(structure(
+                file,
+                format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+        let mut content = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        (&mut entry)
+            .take(MAX_DOCUMENT_BYTES + 1)
+            .read_to_end(&mut content)
+            .map_err(|source| ParseError::Io {
+                file: name.clone(),
+                source,
+            })?;
         if rest == INDEX_FILE {
             index = Some(parse_index(&name, &content)?);
+        } else if rest == SUMMARY_FILE {
+            summary = Some(parse_summary(&name, &content)?);
+        } else if is_claim {
+            let claim_name = rest.trim_start_matches("CLAIMS/").to_owned();
+            claims.push((claim_name, parse_claim(&name, &content)?));
         } else {
             let doc_name = rest.trim_start_matches("DATA/").to_owned();
             documents.push((doc_name, parse_document(&name, &content, table)?));
@@ -637,5 +1023,7 @@ pub fn parse_archive(
         root,
         index,
         documents,
+        claims,
+        summary,
     })
 }

@@ -131,6 +131,17 @@ impl BusinessRules {
         rules
     }
 
+    /// The rules for a resident's record moving to another municipality
+    /// ([`super::transfer`]): each checkup goes as it was recorded, so no item is required
+    /// and no one-of group asked for; every other rule (item codes, value types and formats,
+    /// repeated items, the doctor with the judgement, header fields) holds.
+    pub fn record_transfer() -> BusinessRules {
+        BusinessRules {
+            required: BTreeSet::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
     /// Required item codes.
     pub fn required(&self) -> impl Iterator<Item = &str> {
         self.required.iter().map(String::as_str)
@@ -477,7 +488,7 @@ pub fn is_postal_code(s: &str) -> bool {
 pub enum XsdError {
     /// A schema file is missing.
     #[error(
-        "XSD {0} not found (the configured MHLW schema directory must hold hc08_V08.xsd, ix08_V08.xsd and coreschemas/)"
+        "XSD {0} not found (the configured MHLW schema directory must hold hc08_V08.xsd, ix08_V08.xsd, coreschemas/ and, for claims, cc08_V08.xsd and su08_V08.xsd)"
     )]
     Missing(String),
     /// libxml2 could not compile a schema.
@@ -500,10 +511,13 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The compiled hc08 and ix08 schemas.
+/// The compiled hc08 and ix08 schemas, and cc08 and su08 once claims are validated.
 pub struct XsdValidator {
+    dir: std::path::PathBuf,
     hc08: libxml::schemas::SchemaValidationContext,
     ix08: libxml::schemas::SchemaValidationContext,
+    cc08: Option<libxml::schemas::SchemaValidationContext>,
+    su08: Option<libxml::schemas::SchemaValidationContext>,
 }
 
 impl std::fmt::Debug for XsdValidator {
@@ -548,8 +562,11 @@ impl XsdValidator {
     pub fn load(xsd_dir: &Path) -> Result<XsdValidator, XsdError> {
         let _guard = lock();
         Ok(XsdValidator {
+            dir: xsd_dir.to_owned(),
             hc08: compile(xsd_dir, "hc08_V08.xsd")?,
             ix08: compile(xsd_dir, "ix08_V08.xsd")?,
+            cc08: None,
+            su08: None,
         })
     }
 
@@ -563,6 +580,38 @@ impl XsdValidator {
     pub fn validate_index(&mut self, xml: &[u8]) -> Result<(), Vec<String>> {
         let _guard = lock();
         validate(&mut self.ix08, xml)
+    }
+
+    /// Compile `cc08_V08.xsd` and `su08_V08.xsd` (once): an archive with claims needs them.
+    pub fn load_claims(&mut self) -> Result<(), XsdError> {
+        let _guard = lock();
+        if self.cc08.is_none() {
+            self.cc08 = Some(compile(&self.dir, "cc08_V08.xsd")?);
+        }
+        if self.su08.is_none() {
+            self.su08 = Some(compile(&self.dir, "su08_V08.xsd")?);
+        }
+        Ok(())
+    }
+
+    /// Validate a CLAIMS file against cc08 (compiled by [`XsdValidator::load_claims`]).
+    pub fn validate_claim(&mut self, xml: &[u8]) -> Result<(), Vec<String>> {
+        self.load_claims().map_err(|e| vec![e.to_string()])?;
+        let _guard = lock();
+        match &mut self.cc08 {
+            Some(ctx) => validate(ctx, xml),
+            None => Err(vec!["cc08_V08.xsd is not loaded".into()]),
+        }
+    }
+
+    /// Validate a summary file against su08 (compiled by [`XsdValidator::load_claims`]).
+    pub fn validate_summary(&mut self, xml: &[u8]) -> Result<(), Vec<String>> {
+        self.load_claims().map_err(|e| vec![e.to_string()])?;
+        let _guard = lock();
+        match &mut self.su08 {
+            Some(ctx) => validate(ctx, xml),
+            None => Err(vec!["su08_V08.xsd is not loaded".into()]),
+        }
     }
 }
 
