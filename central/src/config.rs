@@ -61,7 +61,8 @@ pub struct Config {
     #[serde(default)]
     pub tls: Option<checkup_provisioning::tls::TlsFiles>,
     /// `[tokutei]`: the 特定健診 archive's sender and the MHLW reference files. Default:
-    /// none — the export then needs them on its command line.
+    /// none — the export then needs them on its command line, and the staff page's
+    /// 特定健診 section answers 503 `tokutei_not_configured`.
     #[serde(default)]
     pub tokutei: Option<TokuteiConfig>,
 }

@@ -408,7 +408,7 @@ fn export_tokutei(command: Command) -> std::process::ExitCode {
 fn export_tokutei_run(
     command: Command,
 ) -> anyhow::Result<checkup_central::tokutei::export::Outcome> {
-    use checkup_central::tokutei::{export, items::ItemTable, model::Sender};
+    use checkup_central::tokutei::export;
     let Command::Export {
         command:
             ExportCommand::Tokutei {
@@ -443,39 +443,24 @@ fn export_tokutei_run(
     };
     let (from_d, to_d) = (day(&from)?, day(&to)?);
     anyhow::ensure!(from_d <= to_d, "--from {from} is after --to {to}");
-    let items = items
-        .or(t.item_table.clone())
-        .unwrap_or_else(|| xsd_dir.join("..").join("items-hc24.csv"));
-    let table =
-        ItemTable::load(&items).with_context(|| format!("the item table {}", items.display()))?;
-    let institution_number = sender.or(t.institution_number.clone()).context(
-        "no sender: pass --sender (健診機関番号, 10 digits) or set [tokutei] institution_number",
+    let mut extra = std::collections::BTreeMap::new();
+    for pair in &doctors {
+        let (id, name) = pair
+            .split_once('=')
+            .filter(|(i, n)| !i.trim().is_empty() && !n.trim().is_empty())
+            .with_context(|| format!("--doctor {pair:?}: expected ID=NAME"))?;
+        extra.insert(id.trim().to_owned(), name.trim().to_owned());
+    }
+    let settings = export::Settings::from_config(
+        &t,
+        export::Overrides {
+            xsd_dir: Some(xsd_dir),
+            item_table: items,
+            institution_number: sender,
+            institution_name: sender_name,
+            doctors: extra,
+        },
     )?;
-    let settings = export::Settings {
-        sender: Sender {
-            institution_number,
-            name: sender_name
-                .or(t.institution_name.clone())
-                .unwrap_or_else(|| "健診機関".to_owned()),
-            telephone: t.telephone.clone(),
-            postal_code: t.postal_code.clone(),
-            address: t.address.clone(),
-        },
-        table,
-        xsd_dir,
-        claims: t.claim_pricing()?,
-        doctors: {
-            let mut d = t.doctors.clone();
-            for pair in &doctors {
-                let (id, name) = pair
-                    .split_once('=')
-                    .filter(|(i, n)| !i.trim().is_empty() && !n.trim().is_empty())
-                    .with_context(|| format!("--doctor {pair:?}: expected ID=NAME"))?;
-                d.insert(id.trim().to_owned(), name.trim().to_owned());
-            }
-            d
-        },
-    };
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

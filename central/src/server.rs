@@ -55,6 +55,9 @@ pub struct AppState {
     pub rejected: Arc<ingest::Rejections>,
     /// Boxes must forward over mutual TLS with their own certificate (central has `[tls]`).
     pub require_client_cert: bool,
+    /// The 特定健診 export's settings from `[tokutei]`, or why there are none (answered to
+    /// the web page as `tokutei_not_configured`).
+    pub tokutei_export: Arc<Result<crate::tokutei::export::Settings, String>>,
     /// TLS handshakes refused (foreign, expired or revoked certificates).
     pub handshakes: Arc<std::sync::OnceLock<Arc<checkup_provisioning::tls::HandshakeStats>>>,
     /// `[tokutei]`: the sender and MHLW's files, for a resident's record exported and
@@ -105,6 +108,14 @@ impl Central {
             }
             None => None,
         };
+        let tokutei_export = match &config.tokutei {
+            None => Err(crate::tokutei::export::SettingsError::NotConfigured.to_string()),
+            Some(t) => crate::tokutei::export::Settings::from_config(t, Default::default())
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "特定健診 export unavailable");
+                    e.to_string()
+                }),
+        };
         Ok(Central {
             tls,
             state: AppState {
@@ -130,6 +141,7 @@ impl Central {
                 idle: Duration::from_secs(config.idle_timeout_secs),
                 rejected: Arc::default(),
                 require_client_cert: config.tls.is_some(),
+                tokutei_export: Arc::new(tokutei_export),
                 handshakes: Arc::default(),
                 tokutei: Arc::new(config.tokutei.clone()),
             },

@@ -1,7 +1,9 @@
 //! Central's web page for health-department staff: sign in, search a resident, read the
 //! record (健康かるて) with each item's history (checkups imported from the municipality a
 //! resident moved from marked 「転入前の記録（…から）」), the child-welfare intake queue
-//! (welfare roles only), and export a period's results as CSV.
+//! (welfare roles only), export a period's results as CSV, and the 特定健診 XML archive for
+//! an insurer (choose the period and the insurer, check, see every failure, download when
+//! it passes).
 //! Japanese first, English beside it; served from the binary.
 
 use axum::response::Html;
@@ -11,7 +13,7 @@ use axum::response::Html;
     get,
     path = "/",
     tag = "pages",
-    description = "The staff page (sign-in, search, record, intake queue, export).",
+    description = "The staff page (sign-in, search, record, intake queue, export, 特定健診 XML).",
     responses((status = 200, description = "The page", content_type = "text/html", body = String)),
     security(()),
 )]
@@ -25,17 +27,20 @@ const PAGE: &str = r#"<!doctype html>
 <title>健診記録 central — Checkup Edge</title>
 <style>
 body{font-family:"Noto Sans CJK JP",sans-serif;margin:0;background:#f5f7fa;color:#1b2430}
-header{background:#1f4e79;color:#fff;padding:12px 20px;font-size:20px}
+header{background:#1f4e79;color:#fff;padding:12px 20px;font-size:20px}header h1{font-size:20px;margin:0;font-weight:normal}
 main{padding:16px 20px;max-width:1100px}
 section{background:#fff;border-radius:10px;padding:16px;margin-bottom:16px;box-shadow:0 1px 3px #0002}
-input,button{font-size:18px;min-height:48px;padding:6px 12px;margin:4px;border-radius:8px;border:1px solid #8899aa}
+input,button,select{font-size:18px;min-height:48px;padding:6px 12px;margin:4px;border-radius:8px;border:1px solid #8899aa}
 button{background:#1f4e79;color:#fff;border:0;min-width:120px}
+button:disabled{background:#5d6b7a;color:#fff}
+.row{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;margin:6px 0}.row label{font-size:18px}
+.ok{color:#1b5e20;font-weight:bold}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:6px;text-align:left}
-.err{color:#b00020}.muted{color:#667}
+.err{color:#b00020}.muted{color:#5a6270}
 .origin{display:inline-block;background:#fff4d6;color:#5a3b00;border:1px solid #c99a2e;border-radius:6px;padding:2px 8px;font-size:16px;font-weight:normal}
 .origin-en{color:#6b4a10}
 </style></head><body>
-<header>健診記録（健康かるて） <span class="muted" style="color:#cde">Central health records</span></header>
+<header><h1>健診記録（健康かるて） <span class="muted" style="color:#cde">Central health records</span></h1></header>
 <main>
 <section id="signin"><h2>サインイン Sign in</h2>
 <input id="sid" placeholder="職員ID Staff ID" autocomplete="username">
@@ -52,8 +57,19 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;pad
 <button data-testid="cases" onclick="cases()">表示 Show</button>
 <table id="case-list"></table><div id="case"></div></section>
 <section><h2>CSV出力 Export</h2>
-<input id="from" type="date"> 〜 <input id="to" type="date">
+<input id="from" type="date" aria-label="開始日 from"> 〜 <input id="to" type="date" aria-label="終了日 to">
 <button data-testid="export" onclick="exportCsv()">出力 Export</button></section>
+<section id="tokutei"><h2>特定健診データ（XML） <span class="muted">Specific health checkup data (MHLW XML)</span></h2>
+<p class="muted">中央管理者のみ Central admin only ― 期間と保険者を選び、チェックしてからダウンロードします。Choose the period and the insurer, check, then download.</p>
+<div class="row"><label for="tk-from">開始日 <span class="muted">From</span></label><input id="tk-from" type="date" onchange="tkReset()">
+<label for="tk-to">終了日 <span class="muted">To</span></label><input id="tk-to" type="date" onchange="tkReset()">
+<button data-testid="tk-insurers" onclick="tkInsurers()">保険者を表示 Find insurers</button></div>
+<div class="row"><label for="tk-insurer">保険者 <span class="muted">Insurer</span></label>
+<select id="tk-insurer" onchange="tkClear()"><option value="">（期間を選んでください Choose a period）</option></select></div>
+<div class="row"><button data-testid="tk-check" onclick="tkCheck()">チェック Check</button>
+<button data-testid="tk-download" id="tk-download" onclick="tkDownload()" disabled>ダウンロード Download</button></div>
+<p id="tk-status" role="status" aria-live="polite"></p>
+<table id="tk-failures"></table></section>
 <p id="msg" class="err" role="alert"></p>
 </main>
 <script>
@@ -87,4 +103,34 @@ async function showCase(id){try{var b=await call("/v1/notices/"+encodeURICompone
  (f[k].corrected?" <span class=muted>（訂正 corrected）</span>":"")+"</td></tr>";}).join("")+"</table>";msg();}catch(e){msg(e.message);}}
 function exportCsv(){var f=document.getElementById("from").value,t=document.getElementById("to").value;
  if(!f||!t){msg("期間を入れてください Enter a period");return;} location.href="/v1/export.csv?"+new URLSearchParams({from:f,to:t});}
+function tkPeriod(){return {from:document.getElementById("tk-from").value,to:document.getElementById("tk-to").value};}
+function tkClear(){document.getElementById("tk-download").disabled=true;document.getElementById("tk-failures").innerHTML="";
+ document.getElementById("tk-status").textContent="";}
+function tkReset(){tkClear();document.getElementById("tk-insurer").innerHTML="<option value=\"\">（保険者を表示してください Find insurers）</option>";}
+async function tkInsurers(){tkReset();var p=tkPeriod();if(!p.from||!p.to){msg("期間を入れてください Enter a period");return;}
+ try{var b=await call("/v1/tokutei/insurers?"+new URLSearchParams(p));var sel=document.getElementById("tk-insurer");
+ if(!b.insurers.length){sel.innerHTML="<option value=\"\">（この期間の健診はありません No checkups in the period）</option>";}
+ else{sel.innerHTML=b.insurers.map(function(i){return "<option value=\""+esc(i.insurer_number)+"\">"+esc(i.insurer_number)+"（"+i.checkups+" 名 checkups）</option>";}).join("");}
+ msg();}catch(e){msg("保険者を取得できません Cannot list insurers: "+e.message);}}
+function tkRequest(){var p=tkPeriod();p.insurer=document.getElementById("tk-insurer").value;return p;}
+function tkShow(b){var st=document.getElementById("tk-status"),t=document.getElementById("tk-failures");
+ if(b.ok){st.innerHTML="<span class=ok>問題ありません（"+b.examinees+" 名） OK: "+b.examinees+" examinee(s), no failure</span>";t.innerHTML="";}
+ else{st.innerHTML="<span class=err>"+b.failures.length+" 件の不備があります（"+b.examinees+" 名中）。直してからダウンロードしてください。"+
+ b.failures.length+" failure(s) in "+b.examinees+" examinee(s): fix them before downloading.</span>";
+ t.innerHTML="<caption>不備の一覧 Failures</caption><tr><th scope=col>住民 resident</th><th scope=col>項目 item</th><th scope=col>内容 problem</th></tr>"+b.failures.map(function(f){
+ return "<tr><td>"+esc(f.resident_id)+(f.resident_name?"<br>"+esc(f.resident_name):"")+"</td><td>"+esc(f.item_name_ja)+
+ (f.item_code?"<br><span class=muted>"+esc(f.item_code)+"</span>":"")+"</td><td>"+esc(f.message_ja)+"</td></tr>";}).join("");}
+ document.getElementById("tk-download").disabled=!b.ok;}
+async function tkCheck(){tkClear();var r=tkRequest();if(!r.from||!r.to||!r.insurer){msg("期間と保険者を選んでください Choose a period and an insurer");return;}
+ document.getElementById("tk-status").textContent="チェック中… Checking…";
+ try{var b=await call("/v1/tokutei/check",{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify(r)});
+ tkShow(b);msg();}catch(e){document.getElementById("tk-status").textContent="";msg("チェックできません Cannot check: "+e.message);}}
+async function tkDownload(){var r=tkRequest();try{var resp=await fetch("/v1/tokutei/archive?"+new URLSearchParams(r));
+ if(resp.status===422){tkShow(await resp.json());return;}
+ if(!resp.ok){var e=await resp.json().catch(function(){return {};});throw new Error(e.message||resp.status);}
+ var cd=resp.headers.get("content-disposition")||"",m=/filename="([^"]+)"/.exec(cd),name=m?m[1]:"tokutei.zip";
+ var url=URL.createObjectURL(await resp.blob()),a=document.createElement("a");a.href=url;a.download=name;
+ document.body.appendChild(a);a.click();a.remove();setTimeout(function(){URL.revokeObjectURL(url);},60000);
+ document.getElementById("tk-status").innerHTML="<span class=ok>"+esc(name)+" をダウンロードしました Downloaded</span>";msg();}
+ catch(e){msg("ダウンロードできません Cannot download: "+e.message);}}
 </script></body></html>"#;

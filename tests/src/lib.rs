@@ -16,6 +16,7 @@
 //! - [`pg`]: a PostgreSQL database of the test's own.
 //! - [`scans`]: scanned files made for intake tests (a TIFF decompression bomb).
 //! - [`scratch_root`]: a throwaway copy-on-write root of this machine to install packages in.
+//! - [`tokutei_day`]: a checkup day to the national standard through a box to central.
 //! - [`venue`]: several boxes in network namespaces on a venue LAN of their own.
 
 use std::io::{BufRead, BufReader};
@@ -37,6 +38,7 @@ pub mod pdf;
 pub mod pg;
 pub mod scans;
 pub mod scratch_root;
+pub mod tokutei_day;
 pub mod venue;
 
 /// Path of workspace binary `name` from package `package`, next to this test's own

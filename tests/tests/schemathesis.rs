@@ -325,6 +325,13 @@ async fn start_central(
             hash_pin(pin)
         ));
     }
+    // MHLW's files, so the 特定健診 routes answer beyond `tokutei_not_configured`.
+    let standards = checkup_tests::tokutei_day::standards();
+    cfg.push_str(&format!(
+        "\n[tokutei]\ninstitution_number = \"1312345678\"\nxsd_dir = \"{}\"\nitem_table = \"{}\"\n",
+        standards.join("XSD").display(),
+        standards.join("items-hc24.csv").display()
+    ));
     let path = dir.join("central.toml");
     std::fs::write(&path, cfg).expect("config");
     let bin = binary("checkup-central", "checkup-central").expect("central binary");

@@ -376,6 +376,15 @@ pub struct InsuredCheckup {
     pub insurer: InsurerIdentity,
 }
 
+/// An insurer and how many checkups of its insured a period holds.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct InsurerCount {
+    /// 保険者番号 (6 or 8 digits).
+    pub insurer_number: String,
+    /// Checkups (sessions) in the period.
+    pub checkups: u64,
+}
+
 /// One result of an imported checkup, as the standard document gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ImportedItem {
@@ -525,6 +534,11 @@ pub trait Store: Send + Sync {
         from: &str,
         to: &str,
     ) -> Result<Vec<InsuredCheckup>, DbError>;
+
+    /// The insurers whose insured residents had checkups on days `from..=to` (JST,
+    /// `YYYY-MM-DD`, both included), each with how many checkups, by insurer number: what
+    /// an archive can be made for.
+    async fn insurers_between(&self, from: &str, to: &str) -> Result<Vec<InsurerCount>, DbError>;
 
     /// The insurer identity of one checkup (`None`: no such session, or it was checked in
     /// without one).

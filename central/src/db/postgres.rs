@@ -10,8 +10,8 @@ use tokio_postgres::NoTls;
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, Invitation, NoticeRow,
-    Resident, ResultRow, Store, Submission,
+    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
+    Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
 };
 
 /// The PostgreSQL store.
@@ -468,6 +468,24 @@ impl Store for Postgres {
             )
             .await?;
         Ok(rows.iter().map(insured_checkup).collect())
+    }
+
+    async fn insurers_between(&self, from: &str, to: &str) -> Result<Vec<InsurerCount>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT insurer_number, COUNT(*) FROM session_insurers
+                 WHERE day BETWEEN $1 AND $2 GROUP BY insurer_number ORDER BY insurer_number",
+                &[&from, &to],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| InsurerCount {
+                insurer_number: r.get(0),
+                checkups: u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+            })
+            .collect())
     }
 
     async fn checkup_insurer(&self, session_id: &str) -> Result<Option<InsuredCheckup>, DbError> {

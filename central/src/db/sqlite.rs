@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, Invitation, NoticeRow,
-    Resident, ResultRow, Store, Submission,
+    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
+    Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
 };
 
 /// The SQLite store.
@@ -280,6 +280,24 @@ impl Store for Sqlite {
                  ORDER BY day, resident_id, session_id"
             ))?;
             let rows = st.query_map(params![n, from, to], insured_checkup)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn insurers_between(&self, from: &str, to: &str) -> Result<Vec<InsurerCount>, DbError> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT insurer_number, COUNT(*) FROM session_insurers
+                 WHERE day BETWEEN ?1 AND ?2 GROUP BY insurer_number ORDER BY insurer_number",
+            )?;
+            let rows = st.query_map(params![from, to], |r| {
+                Ok(InsurerCount {
+                    insurer_number: r.get(0)?,
+                    checkups: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                })
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

@@ -25,7 +25,7 @@ pub(crate) struct ExportQuery {
     to: String,
 }
 
-fn valid_date(d: &str) -> bool {
+pub(crate) fn valid_date(d: &str) -> bool {
     time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 

@@ -17,6 +17,9 @@
 //! | `GET /v1/questionnaire/answers?checkup=` | central admin | every pre-answer of a checkup, the file for a box offline; audited | [`invitations`] |
 //! | `POST /v1/questionnaire/answers/lookup` | an enrolled box | the pre-answers of the residents it names; audited | [`invitations`] |
 //! | `GET /q/{token}`, `POST /api/q/{token}/answers` | a resident with a one-time link | the questionnaire on their phone before the day | [`resident`] |
+//! | `GET /v1/tokutei/insurers?from=&to=` | central admin | the insurers with checkups in the period, with counts | [`tokutei`] |
+//! | `POST /v1/tokutei/check` | central admin | `{"insurer","from","to"}` → examinees and every failure (resident, item, Japanese); audited | [`tokutei`] |
+//! | `GET /v1/tokutei/archive?insurer=&from=&to=` | central admin | the MHLW 特定健診 zip, only when nothing fails (else 422 with the failures); 503 `tokutei_not_configured` without `[tokutei]`; audited | [`tokutei`] |
 //! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker | the child-welfare intake queue; audited | [`notices`] |
 //!
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 document made from the handlers' annotations | [`openapi`] |
@@ -52,6 +55,7 @@ pub mod questionnaire;
 pub mod records;
 pub mod resident;
 pub mod session;
+pub mod tokutei;
 pub mod transfer;
 
 /// Central's route table, each route with its documentation.
@@ -69,6 +73,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transfer::export))
         .routes(routes!(transfer::import))
         .routes(routes!(export::export))
+        .routes(routes!(tokutei::insurers))
+        .routes(routes!(tokutei::check))
+        .routes(routes!(tokutei::archive))
         .routes(routes!(notices::notices))
         .routes(routes!(notices::notice))
         .routes(routes!(invitations::invite))

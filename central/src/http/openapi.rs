@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         (name = "questionnaire", description = "The standard questionnaire (標準的な質問票) in the residents' languages"),
         (name = "resident", description = "A resident's own questionnaire page through a one-time link (no sign-in)"),
         (name = "notices", description = "The child-welfare intake queue"),
+        (name = "tokutei", description = "MHLW 特定健診 XML archives: insurers of a period, the check, the download"),
         (name = "meta", description = "This document"),
     )
 )]

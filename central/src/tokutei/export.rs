@@ -538,6 +538,146 @@ pub async fn export(
     }
 }
 
+/// Why the export settings could not be made from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// No `[tokutei]` section at all.
+    #[error(
+        "central has no [tokutei] configuration (institution_number, xsd_dir, item_table): \
+         特定健診の設定（[tokutei]）がありません"
+    )]
+    NotConfigured,
+    /// No MHLW XSD directory.
+    #[error("no MHLW XSD directory: set [tokutei] xsd_dir (or pass --xsd-dir)")]
+    NoXsdDir,
+    /// No sender.
+    #[error(
+        "no sender: set [tokutei] institution_number (健診機関番号, 10 digits) or pass --sender"
+    )]
+    NoSender,
+    /// `[tokutei.claims]` is wrong.
+    #[error(transparent)]
+    Claims(#[from] crate::config::ConfigError),
+    /// The item table could not be read.
+    #[error("the item table {path}: {source}")]
+    Table {
+        /// Where it was looked for.
+        path: std::path::PathBuf,
+        /// Why it could not be read.
+        source: super::items::ItemTableError,
+    },
+}
+
+/// What the command line may give beside `[tokutei]` (each wins over the configuration).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// MHLW's XSD directory.
+    pub xsd_dir: Option<std::path::PathBuf>,
+    /// The item table.
+    pub item_table: Option<std::path::PathBuf>,
+    /// 健診機関番号.
+    pub institution_number: Option<String>,
+    /// The sender's name.
+    pub institution_name: Option<String>,
+    /// Doctors' names by staff id, added to `[tokutei.doctors]`.
+    pub doctors: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// The settings from central's `[tokutei]` and `overrides`: the item table is loaded
+    /// (default `items-hc24.csv` beside the XSD directory), the schemas are loaded when
+    /// used.
+    pub fn from_config(
+        t: &crate::config::TokuteiConfig,
+        overrides: Overrides,
+    ) -> Result<Settings, SettingsError> {
+        let xsd_dir = overrides
+            .xsd_dir
+            .or_else(|| t.xsd_dir.clone())
+            .ok_or(SettingsError::NoXsdDir)?;
+        let institution_number = overrides
+            .institution_number
+            .or_else(|| t.institution_number.clone())
+            .ok_or(SettingsError::NoSender)?;
+        let items = overrides
+            .item_table
+            .or_else(|| t.item_table.clone())
+            .unwrap_or_else(|| xsd_dir.join("..").join("items-hc24.csv"));
+        let table = ItemTable::load(&items).map_err(|source| SettingsError::Table {
+            path: items.clone(),
+            source,
+        })?;
+        let claims = t.claim_pricing()?;
+        let mut doctors = t.doctors.clone();
+        doctors.extend(overrides.doctors);
+        Ok(Settings {
+            sender: Sender {
+                institution_number,
+                name: overrides
+                    .institution_name
+                    .or_else(|| t.institution_name.clone())
+                    .unwrap_or_else(|| "健診機関".to_owned()),
+                telephone: t.telephone.clone(),
+                postal_code: t.postal_code.clone(),
+                address: t.address.clone(),
+            },
+            table,
+            xsd_dir,
+            claims,
+            doctors,
+        })
+    }
+}
+
+/// An archive built in memory (for a download), or why not.
+#[derive(Debug)]
+pub enum Built {
+    /// Every check passed.
+    Archive {
+        /// The standard file name (`{sender}_{receiver}_{YYYYMMDD}{n}_{実施区分}.zip`).
+        file_name: String,
+        /// The zip.
+        bytes: Vec<u8>,
+        /// How many examinees it holds.
+        examinees: usize,
+    },
+    /// Some records failed: every failure; nothing built.
+    Refused(Vec<Failure>),
+}
+
+/// As [`export`] with `write`, but the archive is built in a temporary directory (removed
+/// at once) and returned as bytes: nothing stays on the server.
+pub async fn build(
+    db: &dyn Store,
+    settings: &Settings,
+    insurer: &str,
+    period: (&str, &str),
+    created: Date,
+) -> Result<Built, RunError> {
+    let tmp = tempfile::tempdir().map_err(|source| ExportError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    match export(db, settings, insurer, period, created, Some(tmp.path())).await? {
+        Outcome::Written(w, n) => {
+            let bytes = std::fs::read(&w.path).map_err(|source| ExportError::Io {
+                path: w.path.clone(),
+                source,
+            })?;
+            Ok(Built::Archive {
+                file_name: format!("{}.zip", w.root),
+                bytes,
+                examinees: n,
+            })
+        }
+        Outcome::Refused(f) => Ok(Built::Refused(f)),
+        // With a directory to write into, export writes or refuses.
+        Outcome::Checked(n) => Err(RunError::Archive(ExportError::Spec(format!(
+            "{n} examinee(s) checked but no archive written"
+        )))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
