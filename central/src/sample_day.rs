@@ -332,6 +332,7 @@ pub fn resident(k: usize, day: Date) -> SampleResident {
                 1 + r.below(30),
                 1 + r.below(20)
             ),
+            postal_code: format!("{:03}-{:04}", 100 + k % 900, k % 10_000),
         },
         insurer: InsurerIdentity {
             insurer_number: number,
@@ -831,9 +832,9 @@ pub async fn fill(
     let held = |r: &Resident| {
         let r = r.clone();
         async move {
-            db.search(&r.resident_id, None)
+            db.resident(&r.resident_id)
                 .await
-                .map(|found| found.contains(&r))
+                .map(|found| found.as_ref() == Some(&r))
         }
     };
     let (first, last) = (&people[0].register, &people[n - 1].register);
@@ -893,6 +894,7 @@ pub fn export_settings(
         table,
         xsd_dir: xsd_dir.to_owned(),
         doctors: BTreeMap::from([(DOCTOR.0.to_owned(), DOCTOR.1.to_owned())]),
+        claims: None,
     })
 }
 

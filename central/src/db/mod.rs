@@ -519,6 +519,10 @@ pub trait Store: Send + Sync {
     /// Residents whose id, name or kana contains `q` (and born on `birth`, if given).
     async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError>;
 
+    /// The register entry of exactly `resident_id` (by its key, not a search: an export
+    /// looks up every examinee).
+    async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, DbError>;
+
     /// Every result of a resident, in HLC order.
     async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError>;
 

@@ -435,6 +435,26 @@ impl Store for Postgres {
             .collect())
     }
 
+    async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, DbError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                 FROM residents WHERE resident_id = $1",
+                &[&resident_id],
+            )
+            .await?;
+        Ok(row.map(|r| Resident {
+            resident_id: r.get(0),
+            name: r.get(1),
+            name_kana: r.get(2),
+            birth_date: r.get(3),
+            sex: r.get(4),
+            address: r.get(5),
+            postal_code: r.get(6),
+        }))
+    }
+
     async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
         self.results(
             "WHERE resident_id = $1 ORDER BY hlc_ms, hlc_c, event_id",

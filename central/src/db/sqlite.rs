@@ -243,6 +243,29 @@ impl Store for Sqlite {
         .await
     }
 
+    async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, DbError> {
+        let id = resident_id.to_owned();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                 FROM residents WHERE resident_id = ?1",
+            )?;
+            let mut rows = st.query_map(params![id], |r| {
+                Ok(Resident {
+                    resident_id: r.get(0)?,
+                    name: r.get(1)?,
+                    name_kana: r.get(2)?,
+                    birth_date: r.get(3)?,
+                    sex: r.get(4)?,
+                    address: r.get(5)?,
+                    postal_code: r.get(6)?,
+                })
+            })?;
+            Ok(rows.next().transpose()?)
+        })
+        .await
+    }
+
     async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
         let id = resident_id.to_owned();
         self.with(move |c| {

@@ -417,11 +417,7 @@ pub(crate) async fn record(
     for points in series.values_mut() {
         points.sort_by(|a, b| a.date.cmp(&b.date));
     }
-    let resident =
-        s.db.search(&id, None)
-            .await?
-            .into_iter()
-            .find(|r| r.resident_id == id);
+    let resident = s.db.resident(&id).await?;
     let stratification = |date: &str, session_id: &str| {
         let resident = resident.as_ref()?;
         let session: Vec<_> = rows

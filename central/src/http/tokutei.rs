@@ -175,12 +175,7 @@ async fn answer_failures(
     let mut out = Vec::with_capacity(failures.len());
     for f in failures {
         if !f.resident_id.is_empty() && !names.contains_key(&f.resident_id) {
-            let name =
-                s.db.search(&f.resident_id, None)
-                    .await?
-                    .into_iter()
-                    .find(|r| r.resident_id == f.resident_id)
-                    .map(|r| r.name);
+            let name = s.db.resident(&f.resident_id).await?.map(|r| r.name);
             names.insert(f.resident_id.clone(), name);
         }
         out.push(FailureAnswer {

@@ -147,6 +147,11 @@ pub(crate) async fn export(
         .into_response())
 }
 
+/// A zip's bytes as a body in the OpenAPI document (a string of `format: binary`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct ArchiveBytes(#[allow(dead_code)] Vec<u8>);
+
 /// `POST /v1/residents/{id}/imports` (the archive as the body)
 #[utoipa::path(
     post,
@@ -161,7 +166,8 @@ pub(crate) async fn export(
                    The same checkups imported again store nothing new (central admin); \
                    audited.",
     params(("id" = String, Path, description = "The local resident number")),
-    request_body(content = String, content_type = "application/zip", description = "The archive (zip)"),
+    request_body(content = ArchiveBytes, content_type = "application/octet-stream",
+        description = "The archive's zip, as bytes (any content type is read as the zip)"),
     responses(
         (status = 200, description = "Imported", body = ImportAnswer),
         (status = 400, description = "`not_a_zip`, `not_an_archive`, `malformed_path`", body = ErrorAnswer),

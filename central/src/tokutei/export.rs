@@ -412,11 +412,7 @@ pub async fn gather(
     for c in &checkups {
         let rows = by_session.remove(&c.session_id).unwrap_or_default();
         recorded.extend(rows.iter().map(|r| r.item_code.clone()));
-        let resident = db
-            .search(&c.resident_id, None)
-            .await?
-            .into_iter()
-            .find(|r| r.resident_id == c.resident_id);
+        let resident = db.resident(&c.resident_id).await?;
         let Some(resident) = resident else {
             out.failures.push(failure(
                 &c.resident_id,

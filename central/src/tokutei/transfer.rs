@@ -117,11 +117,7 @@ impl From<ExportError> for RecordExportError {
 }
 
 async fn register_entry(db: &dyn Store, id: &str) -> Result<Option<Resident>, DbError> {
-    Ok(db
-        .search(id, None)
-        .await?
-        .into_iter()
-        .find(|r| r.resident_id == id))
+    db.resident(id).await
 }
 
 /// The resident's checkups as examinees (oldest first), or every failure.
