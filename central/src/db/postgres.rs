@@ -421,18 +421,7 @@ impl Store for Postgres {
                 &[&pattern, &birth],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Resident {
-                resident_id: r.get(0),
-                name: r.get(1),
-                name_kana: r.get(2),
-                birth_date: r.get(3),
-                sex: r.get(4),
-                address: r.get(5),
-                postal_code: r.get(6),
-            })
-            .collect())
+        Ok(rows.iter().map(resident_row).collect())
     }
 
     async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, DbError> {
@@ -444,15 +433,7 @@ impl Store for Postgres {
                 &[&resident_id],
             )
             .await?;
-        Ok(row.map(|r| Resident {
-            resident_id: r.get(0),
-            name: r.get(1),
-            name_kana: r.get(2),
-            birth_date: r.get(3),
-            sex: r.get(4),
-            address: r.get(5),
-            postal_code: r.get(6),
-        }))
+        Ok(row.as_ref().map(resident_row))
     }
 
     async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
@@ -853,4 +834,18 @@ async fn append_audit(
     )
     .await?;
     Ok(())
+}
+
+/// A register entry from `SELECT resident_id, name, name_kana, birth_date, sex, address,
+/// postal_code`.
+fn resident_row(r: &tokio_postgres::Row) -> Resident {
+    Resident {
+        resident_id: r.get(0),
+        name: r.get(1),
+        name_kana: r.get(2),
+        birth_date: r.get(3),
+        sex: r.get(4),
+        address: r.get(5),
+        postal_code: r.get(6),
+    }
 }

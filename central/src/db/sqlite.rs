@@ -227,17 +227,7 @@ impl Store for Sqlite {
                    AND (?2 IS NULL OR birth_date = ?2)
                  ORDER BY name_kana, resident_id LIMIT 100",
             )?;
-            let rows = st.query_map(params![q, birth], |r| {
-                Ok(Resident {
-                    resident_id: r.get(0)?,
-                    name: r.get(1)?,
-                    name_kana: r.get(2)?,
-                    birth_date: r.get(3)?,
-                    sex: r.get(4)?,
-                    address: r.get(5)?,
-                    postal_code: r.get(6)?,
-                })
-            })?;
+            let rows = st.query_map(params![q, birth], resident_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -250,17 +240,7 @@ impl Store for Sqlite {
                 "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
                  FROM residents WHERE resident_id = ?1",
             )?;
-            let mut rows = st.query_map(params![id], |r| {
-                Ok(Resident {
-                    resident_id: r.get(0)?,
-                    name: r.get(1)?,
-                    name_kana: r.get(2)?,
-                    birth_date: r.get(3)?,
-                    sex: r.get(4)?,
-                    address: r.get(5)?,
-                    postal_code: r.get(6)?,
-                })
-            })?;
+            let mut rows = st.query_map(params![id], resident_row)?;
             Ok(rows.next().transpose()?)
         })
         .await
@@ -630,6 +610,20 @@ impl Store for Sqlite {
         })
         .await
     }
+}
+
+/// A register entry from `SELECT resident_id, name, name_kana, birth_date, sex, address,
+/// postal_code`.
+fn resident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
+    Ok(Resident {
+        resident_id: r.get(0)?,
+        name: r.get(1)?,
+        name_kana: r.get(2)?,
+        birth_date: r.get(3)?,
+        sex: r.get(4)?,
+        address: r.get(5)?,
+        postal_code: r.get(6)?,
+    })
 }
 
 /// The columns [`insured_checkup`] reads.
