@@ -62,7 +62,9 @@ enum Command {
         /// The sample day's date; default today (Japan).
         #[arg(long, value_name = "YYYY-MM-DD", requires = "sample_day")]
         sample_date: Option<String>,
-        /// MHLW's XSD directory, as written into the printed export commands.
+        /// MHLW's XSD directory (with `items-hc24.csv` beside it): written into the printed
+        /// export commands and, when it is there, configured as the demo's `[tokutei]`, so
+        /// the staff page's 「特定健診データ（XML）」 exports the sample day too.
         #[arg(
             long,
             value_name = "DIR",
@@ -871,7 +873,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         checkup_central::sample_day::fill(db.as_ref(), &c, &signer, day, n).await?,
                     )
                 })?;
+                // An absolute path, so the printed commands work from any directory.
+                let xsd_dir = std::fs::canonicalize(&xsd_dir).unwrap_or(xsd_dir);
                 print_sample_day(&filled, &c.data_dir, &xsd_dir);
+                if xsd_dir.is_dir() {
+                    use checkup_central::sample_day::{DOCTOR, SENDER_NAME, SENDER_NUMBER};
+                    c.tokutei = Some(checkup_central::config::TokuteiConfig {
+                        institution_number: Some(SENDER_NUMBER.into()),
+                        institution_name: Some(SENDER_NAME.into()),
+                        xsd_dir: Some(xsd_dir.clone()),
+                        doctors: [(DOCTOR.0.to_owned(), DOCTOR.1.to_owned())].into(),
+                        ..Default::default()
+                    });
+                    println!(
+                        "職員ページ（C001）の「特定健診データ（XML）」でも書き出せます / the staff page (C001), section 特定健診データ, exports it too"
+                    );
+                } else {
+                    println!(
+                        "MHLW の XSD が {} にありません: 職員ページの書き出しは --xsd-dir を指定して使えます / no MHLW XSDs at {}: give --xsd-dir for the staff page's export",
+                        xsd_dir.display(),
+                        xsd_dir.display()
+                    );
+                }
             }
             rt.block_on(serve(c))?;
         }
