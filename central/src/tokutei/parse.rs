@@ -32,6 +32,10 @@ const MAX_DEPTH: usize = 64;
 pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// An archive with more entries than this is refused.
 pub const MAX_ARCHIVE_ENTRIES: usize = 200_000;
+/// An archive whose files read (index, summary, DATA, CLAIMS) expand to more than this in
+/// all is refused: a small zip cannot make central hold gigabytes (a zip bomb). 10,000
+/// examinees' DATA files take about 200 MB.
+pub const MAX_ARCHIVE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Why a document or archive could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -868,9 +872,28 @@ pub struct ArchiveFiles {
     pub data: Vec<(String, Vec<u8>)>,
 }
 
-/// Read a zipped archive's index and DATA files as bytes (for validation before parsing);
-/// every entry must sit in one root folder.
-pub fn archive_files(file: &str, bytes: &[u8]) -> Result<ArchiveFiles, ParseError> {
+/// Files of an archive: (path below the root folder, bytes).
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// The entries of a zipped archive that `wanted` (given the path below the root folder)
+/// picks, as (that path, bytes) in the archive's order, with the root folder's name: every
+/// entry must sit in one root folder; each file is read at most [`MAX_DOCUMENT_BYTES`] and
+/// all of them at most [`MAX_ARCHIVE_BYTES`], whatever the zip's headers claim.
+fn read_entries(
+    file: &str,
+    bytes: &[u8],
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(String, Entries), ParseError> {
+    read_entries_within(file, bytes, wanted, MAX_ARCHIVE_BYTES)
+}
+
+/// [`read_entries`] with the total bound given (tests use a small one).
+fn read_entries_within(
+    file: &str,
+    bytes: &[u8],
+    wanted: impl Fn(&str) -> bool,
+    max_total: u64,
+) -> Result<(String, Entries), ParseError> {
     let zip_err = |e: zip::result::ZipError| ParseError::Zip {
         file: file.to_owned(),
         message: e.to_string(),
@@ -883,8 +906,8 @@ pub fn archive_files(file: &str, bytes: &[u8]) -> Result<ArchiveFiles, ParseErro
         ));
     }
     let mut root: Option<String> = None;
-    let mut index = None;
-    let mut data = Vec::new();
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         if entry.is_dir() {
@@ -907,37 +930,65 @@ pub fn archive_files(file: &str, bytes: &[u8]) -> Result<ArchiveFiles, ParseErro
             }
             Some(_) => {}
         }
-        let is_data = rest.starts_with("DATA/") && rest.ends_with(".xml");
-        if rest != INDEX_FILE && !is_data {
+        if !wanted(rest) {
             continue;
         }
-        if entry.size() > MAX_DOCUMENT_BYTES {
-            return Err(structure(
+        let too_large = || {
+            structure(
                 file,
                 format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            ));
+            )
+        };
+        if entry.size() > MAX_DOCUMENT_BYTES {
+            return Err(too_large());
         }
-        let mut content = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        let limit = MAX_DOCUMENT_BYTES.min(max_total.saturating_sub(total));
+        let mut content = Vec::with_capacity(usize::try_from(entry.size().min(limit)).unwrap_or(0));
         (&mut entry)
-            .take(MAX_DOCUMENT_BYTES + 1)
+            .take(limit + 1)
             .read_to_end(&mut content)
             .map_err(|source| ParseError::Io {
                 file: name.clone(),
                 source,
             })?;
         if content.len() as u64 > MAX_DOCUMENT_BYTES {
+            return Err(too_large());
+        }
+        total += content.len() as u64;
+        if total > max_total {
             return Err(structure(
                 file,
-                format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
+                format!("its files expand to more than {max_total} bytes"),
             ));
         }
+        out.push((rest.to_owned(), content));
+    }
+    let root = root.ok_or_else(|| structure(file, "the archive is empty"))?;
+    Ok((root, out))
+}
+
+fn is_data_file(rest: &str) -> bool {
+    rest.starts_with("DATA/") && rest.ends_with(".xml")
+}
+
+fn is_claim_file(rest: &str) -> bool {
+    rest.starts_with("CLAIMS/") && rest.ends_with(".xml")
+}
+
+/// Read a zipped archive's index and DATA files as bytes (for validation before parsing);
+/// every entry must sit in one root folder.
+pub fn archive_files(file: &str, bytes: &[u8]) -> Result<ArchiveFiles, ParseError> {
+    let (root, entries) =
+        read_entries(file, bytes, |rest| rest == INDEX_FILE || is_data_file(rest))?;
+    let mut index = None;
+    let mut data = Vec::new();
+    for (rest, content) in entries {
         if rest == INDEX_FILE {
             index = Some(content);
         } else {
             data.push((rest.trim_start_matches("DATA/").to_owned(), content));
         }
     }
-    let root = root.ok_or_else(|| structure(file, "the archive is empty"))?;
     Ok(ArchiveFiles { root, index, data })
 }
 
@@ -948,68 +999,20 @@ pub fn parse_archive(
     bytes: &[u8],
     table: &ItemTable,
 ) -> Result<ParsedArchive, ParseError> {
-    let zip_err = |e: zip::result::ZipError| ParseError::Zip {
-        file: file.to_owned(),
-        message: e.to_string(),
-    };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_err)?;
-    if archive.len() > MAX_ARCHIVE_ENTRIES {
-        return Err(structure(
-            file,
-            format!("more than {MAX_ARCHIVE_ENTRIES} entries"),
-        ));
-    }
-    let mut root: Option<String> = None;
+    let (root, entries) = read_entries(file, bytes, |rest| {
+        rest == INDEX_FILE || rest == SUMMARY_FILE || is_data_file(rest) || is_claim_file(rest)
+    })?;
     let mut index = None;
     let mut documents = Vec::new();
     let mut claims = Vec::new();
     let mut summary = None;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(zip_err)?;
-        if entry.is_dir() {
-            continue;
-        }
-        let name = entry.name().map_err(zip_err)?.into_owned();
-        let Some((top, rest)) = name.split_once('/') else {
-            return Err(structure(
-                file,
-                format!("{name} is not inside the archive's root folder"),
-            ));
-        };
-        match &root {
-            None => root = Some(top.to_owned()),
-            Some(r) if r != top => {
-                return Err(structure(
-                    file,
-                    format!("{name} is outside the root folder {r}"),
-                ));
-            }
-            Some(_) => {}
-        }
-        let is_data = rest.starts_with("DATA/") && rest.ends_with(".xml");
-        let is_claim = rest.starts_with("CLAIMS/") && rest.ends_with(".xml");
-        if rest != INDEX_FILE && rest != SUMMARY_FILE && !is_data && !is_claim {
-            continue;
-        }
-        if entry.size() > MAX_DOCUMENT_BYTES {
-            return Err(structure(
-                file,
-                format!("{name} is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            ));
-        }
-        let mut content = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-        (&mut entry)
-            .take(MAX_DOCUMENT_BYTES + 1)
-            .read_to_end(&mut content)
-            .map_err(|source| ParseError::Io {
-                file: name.clone(),
-                source,
-            })?;
+    for (rest, content) in entries {
+        let name = format!("{root}/{rest}");
         if rest == INDEX_FILE {
             index = Some(parse_index(&name, &content)?);
         } else if rest == SUMMARY_FILE {
             summary = Some(parse_summary(&name, &content)?);
-        } else if is_claim {
+        } else if is_claim_file(&rest) {
             let claim_name = rest.trim_start_matches("CLAIMS/").to_owned();
             claims.push((claim_name, parse_claim(&name, &content)?));
         } else {
@@ -1017,7 +1020,6 @@ pub fn parse_archive(
             documents.push((doc_name, parse_document(&name, &content, table)?));
         }
     }
-    let root = root.ok_or_else(|| structure(file, "the archive is empty"))?;
     let index = index.ok_or_else(|| structure(file, format!("{root}/{INDEX_FILE} is missing")))?;
     Ok(ParsedArchive {
         root,
@@ -1026,4 +1028,41 @@ pub fn parse_archive(
         claims,
         summary,
     })
+}
+
+#[cfg(test)]
+mod archive_bounds {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A zip of `n` DATA files of `size` zero bytes each (they compress to almost nothing).
+    fn zeros(n: usize, size: usize) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for i in 0..n {
+            zip.start_file(format!("root/DATA/h{i}.xml"), options)
+                .expect("start");
+            zip.write_all(&vec![0u8; size]).expect("write");
+        }
+        zip.finish().expect("finish").into_inner()
+    }
+
+    #[test]
+    fn an_archive_that_expands_past_the_bound_is_refused_whole() {
+        let bytes = zeros(3, 600);
+        assert!(bytes.len() < 1_000, "{}", bytes.len());
+        let (root, files) =
+            read_entries_within("a.zip", &bytes, is_data_file, 1_800).expect("within");
+        assert_eq!((root.as_str(), files.len()), ("root", 3));
+        let err = read_entries_within("a.zip", &bytes, is_data_file, 1_500).expect_err("bound");
+        assert!(
+            err.to_string().contains("expand to more than 1500"),
+            "{err}"
+        );
+        // Only the files read count: XSDs and other files are skipped unread.
+        let (_, files) =
+            read_entries_within("a.zip", &bytes, |r| r == INDEX_FILE, 10).expect("none read");
+        assert!(files.is_empty());
+    }
 }
