@@ -453,7 +453,8 @@ async fn scenario(a_postgres: bool, b_postgres: bool) {
         "M-7781,健診　花子,ケンシン　ハナコ,1960-04-01,女,みどり市中央2-3\n\
          M-9000,別人　花子,ベツジン　ハナコ,1961-04-01,女,みどり市中央2-4\n\
          M-9001,健診　花男,ケンシン　ハナオ,1960-04-01,男,みどり市中央2-5\n\
-         M-9002,健診　花子,ケンシン　ハナコ,1960-04-01,女,みどり市中央2-6\n",
+         M-9002,健診　花子,ケンシン　ハナコ,1960-04-01,女,みどり市中央2-6\n\
+         M-9003,伊藤　茂子,イトウ　シゲコ,1960-04-01,女,みどり市中央2-7\n",
     )
     .await;
 
@@ -512,6 +513,34 @@ async fn scenario(a_postgres: bool, b_postgres: bool) {
         "{v}"
     );
     assert!(imported(&b.record(&cb, "M-9001").await).is_empty());
+    // Born the same day, the same sex, another person: the kana name tells them apart.
+    let (s, v) = b.import(&cb, "M-9003", zip_bytes.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("resident_mismatch")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("氏名") && m.contains("イトウ")),
+        "{v}"
+    );
+    assert!(imported(&b.record(&cb, "M-9003").await).is_empty());
+    // A central's own export taken back in would show each checkup twice: refused.
+    let (s, v) = a.import(&ca, "0000000042", zip_bytes.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("resident_mismatch")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2712345678")),
+        "{v}"
+    );
+    assert!(imported(&a.record(&ca, "0000000042").await).is_empty());
     let (s, v) = b.import(&cb, "M-9002", b"not a zip at all".to_vec()).await;
     assert_eq!((s, v["error"].as_str()), (400, Some("not_a_zip")), "{v}");
     assert!(

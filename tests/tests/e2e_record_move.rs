@@ -42,18 +42,17 @@ fn seal(key: &NodeKey, seq: u64, ms: u64, body: EventBody) -> Event {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_moved_record_in_chromium() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let e2e = root.join("tests/e2e");
-    assert!(
-        e2e.join("node_modules/playwright-core").exists(),
-        "tests/e2e/node_modules missing (make test installs it)"
-    );
-    let dir = tempfile::tempdir().expect("dir");
-    let key = NodeKey::generate();
+type Server = (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+);
+
+/// A central on SQLite in `dir`, the box of `key` enrolled, C1 its admin, sending as
+/// institution `number`.
+async fn start(key: &NodeKey, dir: &Path, number: &str, name: &str) -> Server {
     let config = Config {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         boxes: vec![BoxConfig {
             node: "edge-01".into(),
             venue: "city-day1".into(),
@@ -68,8 +67,8 @@ async fn a_moved_record_in_chromium() {
             pin_hash: checkup_provisioning::pin::hash("1234").expect("hash"),
         }],
         tokutei: Some(TokuteiConfig {
-            institution_number: Some("2712345678".into()),
-            institution_name: Some("E市保健センター".into()),
+            institution_number: Some(number.into()),
+            institution_name: Some(name.into()),
             xsd_dir: Some(standards().join("XSD")),
             item_table: Some(standards().join("items-hc24.csv")),
             ..TokuteiConfig::default()
@@ -89,6 +88,44 @@ async fn a_moved_record_in_chromium() {
             })
             .await
     });
+    (url, stop, server)
+}
+
+/// C1's session cookie at `url`.
+async fn login(http: &reqwest::Client, url: &str) -> String {
+    let login = http
+        .post(format!("{url}/v1/login"))
+        .json(&serde_json::json!({"staff_id": "C1", "pin": "1234"}))
+        .send()
+        .await
+        .expect("login");
+    login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_record_in_chromium() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let e2e = root.join("tests/e2e");
+    assert!(
+        e2e.join("node_modules/playwright-core").exists(),
+        "tests/e2e/node_modules missing (make test installs it)"
+    );
+    // E市's central holds the checkups; みどり市's, where the resident moved, imports them
+    // (a central refuses its own documents back).
+    let key = NodeKey::generate();
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let (url_a, stop_a, server_a) =
+        start(&key, dir_a.path(), "2712345678", "E市保健センター").await;
+    let (url, stop, server) = start(&key, dir_b.path(), "1312345670", "みどり市保健センター").await;
 
     // Two years of checkups through the real ingest.
     let mut events = Vec::new();
@@ -147,42 +184,42 @@ async fn a_moved_record_in_chromium() {
     }
     let http = reqwest::Client::new();
     let r = http
-        .post(format!("{url}/v1/batches"))
+        .post(format!("{url_a}/v1/batches"))
         .bearer_auth("box-secret")
         .json(&events)
         .send()
         .await
         .expect("batch");
     assert_eq!(r.status(), 200);
-    let login = http
-        .post(format!("{url}/v1/login"))
-        .json(&serde_json::json!({"staff_id": "C1", "pin": "1234"}))
-        .send()
-        .await
-        .expect("login");
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("cookie")
-        .to_owned();
-    let r = http
-        .post(format!("{url}/v1/residents"))
-        .header("cookie", &cookie)
-        .header("content-type", "text/csv")
-        .body(
-            "resident_id,name,name_kana,birth_date,sex,address\n\
-             0000000042,健診　花子,ケンシン　ハナコ,1960-04-01,女,E市本町1-1\n\
-             M-7781,健診　花子,ケンシン　ハナコ,1960-04-01,女,みどり市中央2-3\n",
-        )
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(r.status(), 200);
+    let cookie_a = login(&http, &url_a).await;
+    let cookie = login(&http, &url).await;
+    for (u, c, row) in [
+        (
+            &url_a,
+            &cookie_a,
+            "0000000042,健診　花子,ケンシン　ハナコ,1960-04-01,女,E市本町1-1",
+        ),
+        (
+            &url,
+            &cookie,
+            "M-7781,健診　花子,ケンシン　ハナコ,1960-04-01,女,みどり市中央2-3",
+        ),
+    ] {
+        let r = http
+            .post(format!("{u}/v1/residents"))
+            .header("cookie", c)
+            .header("content-type", "text/csv")
+            .body(format!(
+                "resident_id,name,name_kana,birth_date,sex,address\n{row}\n"
+            ))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(r.status(), 200);
+    }
     let zip = http
-        .get(format!("{url}/v1/residents/0000000042/tokutei.zip"))
-        .header("cookie", &cookie)
+        .get(format!("{url_a}/v1/residents/0000000042/tokutei.zip"))
+        .header("cookie", &cookie_a)
         .send()
         .await
         .expect("export");
@@ -196,6 +233,8 @@ async fn a_moved_record_in_chromium() {
         .await
         .expect("import");
     assert_eq!(r.status(), 200);
+    let _ = stop_a.send(());
+    server_a.await.expect("join").expect("server");
 
     let shots = root.join("docs/screenshots");
     let out = Command::new("node")

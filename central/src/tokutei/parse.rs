@@ -943,7 +943,10 @@ fn read_entries_within(
             return Err(too_large());
         }
         let limit = MAX_DOCUMENT_BYTES.min(max_total.saturating_sub(total));
-        let mut content = Vec::with_capacity(usize::try_from(entry.size().min(limit)).unwrap_or(0));
+        // The header's size is only a claim: reserve at most 64 KiB from it.
+        let mut content = Vec::with_capacity(
+            usize::try_from(entry.size().min(limit).min(64 * 1024)).unwrap_or(0),
+        );
         (&mut entry)
             .take(limit + 1)
             .read_to_end(&mut content)

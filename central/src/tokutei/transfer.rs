@@ -18,7 +18,8 @@
 //! **Import.** The importer names the local resident (numbers differ between
 //! municipalities). The upload is refused whole, with nothing stored, when it is not a
 //! zip, not an archive, when the index or any document fails the XSDs or cannot be read,
-//! or when any document's birth date or sex disagrees with the local register entry. Each
+//! or when any document's birth date, sex or kana name disagrees with the local register
+//! entry, or it was written by this central itself (its checkups are in the record). Each
 //! document becomes one row of `imported_checkups`, keyed by the local resident and the
 //! SHA-256 of its content (origin, examinee, date, results — not the creation date), so
 //! the same checkups imported again, even from a later export, store nothing new.
@@ -364,6 +365,13 @@ pub fn content_sha256(origin: &Sender, ex: &Examinee) -> String {
     hex::encode(h.finalize())
 }
 
+/// A kana name compared as written by any system: full-width and half-width forms alike
+/// (NFKC), without spaces.
+fn kana_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkc().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// Import an archive's documents for the local resident `resident_id`, all or nothing
 /// (see the module documentation). `by` is who imports (staff id), `now_ms` the time.
 pub async fn import_record(
@@ -476,6 +484,40 @@ pub async fn import_record(
                     ex.sex.code(),
                     resident_id,
                     sex.code()
+                ),
+            });
+        }
+        // Birth date and sex are shared by many: the name (in kana, as documents write it)
+        // must be the register's too. A name changed since (marriage) is corrected in the
+        // register first, so no other person's record is ever taken in by mistake.
+        if kana_key(&ex.name_kana) != kana_key(&resident.name_kana) {
+            problems.push(ImportProblem {
+                kind: ProblemKind::Mismatch,
+                file: file.clone(),
+                ja: format!(
+                    "文書の氏名（カナ）「{}」が住民台帳の {} の「{}」と違います（別の人の記録かもしれません。改姓などの場合は先に住民台帳を直してください）",
+                    ex.name_kana, resident_id, resident.name_kana
+                ),
+                en: format!(
+                    "the document's kana name {:?} differs from the register's {:?} for {} (another person's record? after a change of name, correct the register first)",
+                    ex.name_kana, resident.name_kana, resident_id
+                ),
+            });
+        }
+        // This central's own documents are already in the record.
+        if !settings.sender.institution_number.is_empty()
+            && doc.author.institution_number == settings.sender.institution_number
+        {
+            problems.push(ImportProblem {
+                kind: ProblemKind::Mismatch,
+                file: file.clone(),
+                ja: format!(
+                    "この文書はこのセンター（機関番号 {}）が書き出したものです: 記録はすでにあります",
+                    doc.author.institution_number
+                ),
+                en: format!(
+                    "this document was written by this central (institution {}): its checkup is in the record already",
+                    doc.author.institution_number
                 ),
             });
         }
