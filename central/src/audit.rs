@@ -58,6 +58,22 @@ pub fn link(prev: &str, id: i64, at_ms: i64, staff: &str, action: &str, subject:
     hex::encode(h.finalize())
 }
 
+/// `s` as an audit entry keeps it: control characters (line breaks, escapes) and the
+/// bidirectional overrides written as `\u{…}`, so that text a caller put in a path cannot
+/// forge a line or reorder one in any text view of the trail.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -349,5 +365,17 @@ mod tests {
             Err(AuditError::Broken { id: 3 })
         );
         assert_eq!(check_chain(&[], (0, GENESIS), 0), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn line_breaks_escapes_and_bidi_overrides_cannot_forge_audit_lines() {
+        assert_eq!(
+            super::printable("x\nimport_record\r\u{1b}[31m\u{202e}y"),
+            "x\\u{a}import_record\\u{d}\\u{1b}[31m\\u{202e}y"
+        );
+        assert_eq!(super::printable("健診　花子 M-7781"), "健診　花子 M-7781");
     }
 }

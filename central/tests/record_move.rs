@@ -541,6 +541,17 @@ async fn scenario(a_postgres: bool, b_postgres: bool) {
         "{v}"
     );
     assert!(imported(&a.record(&ca, "0000000042").await).is_empty());
+    // A line break or a bidi override in a path is kept in the audit trail as an escape:
+    // no forged line, nothing reordered.
+    a.record(&ca, "x%0AC1%20import_record%20y%E2%80%AE").await;
+    let actions = a.audit_actions().await;
+    assert!(
+        actions
+            .iter()
+            .any(|e| e == "C1 view_record x\\u{a}C1 import_record y\\u{202e}"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().all(|e| !e.contains('\n')), "{actions:?}");
     let (s, v) = b.import(&cb, "M-9002", b"not a zip at all".to_vec()).await;
     assert_eq!((s, v["error"].as_str()), (400, Some("not_a_zip")), "{v}");
     assert!(

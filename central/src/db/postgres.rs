@@ -536,7 +536,11 @@ impl Store for Postgres {
     async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        append_audit(&tx, staff, action, subject).await?;
+        let (staff, subject) = (
+            crate::audit::printable(staff),
+            crate::audit::printable(subject),
+        );
+        append_audit(&tx, &staff, action, &subject).await?;
         tx.commit().await?;
         Ok(())
     }

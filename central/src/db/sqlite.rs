@@ -353,7 +353,11 @@ impl Store for Sqlite {
     }
 
     async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
-        let (s, a, j) = (staff.to_owned(), action.to_owned(), subject.to_owned());
+        let (s, a, j) = (
+            crate::audit::printable(staff),
+            action.to_owned(),
+            crate::audit::printable(subject),
+        );
         self.with(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             append_audit(&tx, &s, &a, &j)?;
