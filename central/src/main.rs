@@ -389,22 +389,25 @@ fn export_tokutei(command: Command) -> std::process::ExitCode {
             eprintln!("{n} 名: 問題なし / {n} examinee(s): no failure");
             std::process::ExitCode::SUCCESS
         }
-        Ok(Outcome::Refused(failures)) => {
-            eprintln!(
-                "書き出しませんでした: {} 件の不備 / not written: {} failure(s)",
-                failures.len(),
-                failures.len()
-            );
-            for f in &failures {
-                println!("{f}");
-            }
-            std::process::ExitCode::from(1)
-        }
+        Ok(Outcome::Refused(failures)) => refused(&failures),
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// An export refused: every failure on standard output, one a line; exit status 1.
+fn refused(failures: &[impl std::fmt::Display]) -> std::process::ExitCode {
+    eprintln!(
+        "書き出しませんでした: {} 件の不備 / not written: {} failure(s)",
+        failures.len(),
+        failures.len()
+    );
+    for f in failures {
+        println!("{f}");
+    }
+    std::process::ExitCode::from(1)
 }
 
 fn export_tokutei_run(
@@ -522,17 +525,7 @@ fn export_record(
             println!("{}", path.display());
             std::process::ExitCode::SUCCESS
         }
-        Ok(RecordExport::Refused(failures)) => {
-            eprintln!(
-                "書き出しませんでした: {} 件の不備 / not written: {} failure(s)",
-                failures.len(),
-                failures.len()
-            );
-            for f in &failures {
-                println!("{f}");
-            }
-            std::process::ExitCode::from(1)
-        }
+        Ok(RecordExport::Refused(failures)) => refused(&failures),
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)
