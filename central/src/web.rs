@@ -124,7 +124,8 @@ function tkShow(b){var st=document.getElementById("tk-status"),t=document.getEle
 async function tkCheck(){tkClear();var r=tkRequest();if(!r.from||!r.to||!r.insurer){msg("期間と保険者を選んでください Choose a period and an insurer");return;}
  document.getElementById("tk-status").textContent="チェック中… Checking…";
  try{var b=await call("/v1/tokutei/check",{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify(r)});
- tkShow(b);msg();}catch(e){document.getElementById("tk-status").textContent="";msg("チェックできません Cannot check: "+e.message);}}
+ tkShow(b);msg();}catch(e){var t="チェックできません Cannot check: "+e.message;msg(t);
+ document.getElementById("tk-status").innerHTML="<span class=err>"+esc(t)+"</span>";}}
 async function tkDownload(){var r=tkRequest();try{var resp=await fetch("/v1/tokutei/archive?"+new URLSearchParams(r));
  if(resp.status===422){tkShow(await resp.json());return;}
  if(!resp.ok){var e=await resp.json().catch(function(){return {};});throw new Error(e.message||resp.status);}
@@ -132,5 +133,6 @@ async function tkDownload(){var r=tkRequest();try{var resp=await fetch("/v1/toku
  var url=URL.createObjectURL(await resp.blob()),a=document.createElement("a");a.href=url;a.download=name;
  document.body.appendChild(a);a.click();a.remove();setTimeout(function(){URL.revokeObjectURL(url);},60000);
  document.getElementById("tk-status").innerHTML="<span class=ok>"+esc(name)+" をダウンロードしました Downloaded</span>";msg();}
- catch(e){msg("ダウンロードできません Cannot download: "+e.message);}}
+ catch(e){var t="ダウンロードできません。もう一度押してください Cannot download, press again: "+e.message;msg(t);
+ document.getElementById("tk-status").innerHTML="<span class=err>"+esc(t)+"</span>";}}
 </script></body></html>"#;

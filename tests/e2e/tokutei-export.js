@@ -1,6 +1,7 @@
 // Central's 特定健診 section in real headless Chromium: the central admin signs in, enters the
 // period, lists its insurers, checks the 国保 (the failures table names the resident and each
-// missing item; download stays disabled), checks the 協会けんぽ (OK) and downloads its zip.
+// missing item; download stays disabled), checks the 協会けんぽ (OK) and downloads its zip —
+// first with the network down (the failure shown beside the button), then again.
 // axe-core finds nothing on the page in either state; every control is at least 48 px high.
 // Usage: node tokutei-export.js BASE_URL DAY REFUSED_INSURER GOOD_INSURER RESIDENT ZIP_OUT SCREENSHOT_DIR
 "use strict";
@@ -59,6 +60,12 @@ async function clean(page, when) {
   await page.waitForFunction(() => document.getElementById("tk-status").textContent.includes("問題ありません"), null, { timeout: 60000 });
   if ((await page.$$("#tk-failures td")).length) throw new Error("failures shown for a passing insurer");
   await clean(page, "ok");
+  // The network drops as the clerk presses download: the failure is said beside the button
+  // (where she is looking), and pressing again once back online downloads.
+  await ctx.setOffline(true);
+  await page.click('[data-testid="tk-download"]');
+  await page.waitForFunction(() => document.getElementById("tk-status").textContent.includes("ダウンロードできません"), null, { timeout: 10000 });
+  await ctx.setOffline(false);
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="tk-download"]')]);
   const name = download.suggestedFilename();
   if (!name.startsWith("1312345678_" + goodInsurer + "_") || !name.endsWith(".zip")) throw new Error("file name: " + name);
