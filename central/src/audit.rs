@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! audit(id, at_ms, staff_id, action, subject, link)       id = 1, 2, 3, … without gaps
-//! link(n) = SHA-256(link(n-1) ‖ id ‖ at_ms ‖ staff_id ‖ action ‖ subject)   link(0) = GENESIS
+//! link(n) = SHA-256(link(n-1) ‖ id ‖ at_ms ‖ staff_id ‖ action ‖ subject [‖ resident ‖ purpose ‖ flagged_for])
+//! link(0) = GENESIS                         (the bracket only for entries about a person's data)
 //! audit_head(id, link)                                     the last entry, updated with it
 //! ```
 //!
@@ -37,21 +38,57 @@ pub struct Entry {
     pub action: String,
     /// To what.
     pub subject: String,
+    /// About whom, why, flagged for whom.
+    pub access: Access,
     /// The chain link (hex).
     pub link: String,
 }
 
 /// The link of an entry after `prev`.
 pub fn link(prev: &str, id: i64, at_ms: i64, staff: &str, action: &str, subject: &str) -> String {
+    link_with(prev, id, at_ms, staff, action, subject, &Access::default())
+}
+
+/// What an entry about a person's data adds (migration 10): about whom, why, flagged for
+/// which department. Chained too; an entry without any is linked as before it existed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The resident.
+    pub resident_id: Option<String>,
+    /// The stated purpose.
+    pub purpose: Option<String>,
+    /// The department whose section chief reviews the read.
+    pub flagged_for: Option<String>,
+}
+
+/// The link of an entry after `prev`, with its [`Access`] part.
+pub fn link_with(
+    prev: &str,
+    id: i64,
+    at_ms: i64,
+    staff: &str,
+    action: &str,
+    subject: &str,
+    access: &Access,
+) -> String {
     let mut h = Sha256::new();
-    for part in [
+    let (id, at_ms) = (id.to_string(), at_ms.to_string());
+    let mut parts = vec![
         prev.as_bytes(),
-        id.to_string().as_bytes(),
-        at_ms.to_string().as_bytes(),
+        id.as_bytes(),
+        at_ms.as_bytes(),
         staff.as_bytes(),
         action.as_bytes(),
         subject.as_bytes(),
-    ] {
+    ];
+    if *access != Access::default() {
+        for p in [&access.resident_id, &access.purpose, &access.flagged_for] {
+            // A marker byte tells an absent part from an empty one.
+            parts.push(if p.is_some() { b"1" } else { b"0" });
+            parts.push(p.as_deref().unwrap_or("").as_bytes());
+        }
+    }
+    for part in parts {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
@@ -206,13 +243,14 @@ pub fn check_chain(entries: &[Entry], head: (i64, &str), base: i64) -> Result<()
                 to: e.id - 1,
             });
         }
-        if link(
+        if link_with(
             &prev_link,
             e.id,
             e.at_ms,
             &e.staff_id,
             &e.action,
             &e.subject,
+            &e.access,
         ) != e.link
         {
             return Err(AuditError::Broken { id: e.id });
@@ -321,6 +359,7 @@ mod tests {
                     staff_id: "C001".into(),
                     action: "view_record".into(),
                     subject: format!("r{id}"),
+                    access: Access::default(),
                     link: l,
                 }
             })

@@ -65,7 +65,17 @@ pub struct Config {
     /// 特定健診 section answers 503 `tokutei_not_configured`.
     #[serde(default)]
     pub tokutei: Option<TokuteiConfig>,
+    /// This central's municipality (JIS X 0402 code, e.g. `"012025"`): the default of staff
+    /// whose `duty` names none. Default: the boxes' municipality when they all share one.
+    /// On SQLite every box and staff member must belong to this one municipality; several
+    /// municipalities need PostgreSQL, where row-level security keeps them apart.
+    #[serde(default)]
+    pub municipality: Option<String>,
 }
+
+/// The municipality of a central whose configuration names none (no `municipality`, no
+/// boxes): one municipality, unnamed.
+pub const LOCAL_MUNICIPALITY: &str = "local";
 
 /// `[tokutei]`: who sends 特定健診 archives and where MHLW's files are. The schemas and the
 /// item table are the municipality's copy of MHLW's set, never copied into this project.
@@ -332,6 +342,37 @@ pub struct StaffConfig {
     pub role: checkup_protocol::Role,
     /// Argon2 PHC hash of the PIN.
     pub pin_hash: String,
+    /// Municipality, rank, department and duties (`duty = { … }`); see [`Duty`].
+    #[serde(default)]
+    pub duty: Duty,
+}
+
+/// `duty = { municipality = "…", rank = "係長", department = "health", districts = […],
+/// caseload = […] }`: what a staff member's reads are decided by ([`crate::access`]).
+/// Every key may be left out: the municipality is then the central's only one, the rank
+/// 係員, the department the role's, and no districts or caseload.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Duty {
+    /// The municipality (JIS X 0402 code, e.g. `"012025"`) whose data the staff member
+    /// works with. Default: the central's `municipality`.
+    #[serde(default)]
+    pub municipality: Option<String>,
+    /// 職階: `"係員"`, `"主任"`, `"係長"` or `"課長"` (or `staff`, `senior`, `chief`,
+    /// `director`). Default 係員.
+    #[serde(default)]
+    pub rank: crate::access::Rank,
+    /// `"health"` (健康づくり・母子保健) or `"child_welfare"` (子ども家庭・児童相談). Default:
+    /// the role's (nurse, doctor → health; caseworker, child-welfare clerk → child welfare;
+    /// central admin and auditor belong to neither).
+    #[serde(default)]
+    pub department: Option<crate::access::Department>,
+    /// 地区担当: the register districts whose residents a nurse reads without stating why.
+    #[serde(default)]
+    pub districts: Vec<String>,
+    /// 担当ケース: residents (宛名番号) a nurse follows outside her districts.
+    #[serde(default)]
+    pub caseload: Vec<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -366,6 +407,7 @@ impl Default for Config {
             staff: Vec::new(),
             tls: None,
             tokutei: None,
+            municipality: None,
         }
     }
 }
@@ -410,7 +452,60 @@ impl Config {
         if let Some(t) = &self.tokutei {
             t.claim_pricing()?;
         }
+        let mut staff_ids = std::collections::HashSet::new();
+        for m in &self.staff {
+            if !staff_ids.insert(&m.id) {
+                return Err(ConfigError::Invalid(format!("staff {} listed twice", m.id)));
+            }
+            if self.staff_municipality(m).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "staff {}: 自治体が決まりません。duty.municipality か最上位の municipality を書いてください / \
+                     no municipality: give duty.municipality or the top-level municipality",
+                    m.id
+                )));
+            }
+        }
+        let all = self.municipalities();
+        if self.database == "sqlite" && all.len() > 1 {
+            return Err(ConfigError::Invalid(format!(
+                "SQLite は1つの自治体だけを扱います（{}）。複数の自治体には PostgreSQL を使ってください / \
+                 SQLite serves one municipality; several need PostgreSQL (row-level security)",
+                all.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
         Ok(())
+    }
+
+    /// The central's own municipality: `municipality`, else the boxes' when they share one.
+    pub fn default_municipality(&self) -> Option<String> {
+        if let Some(m) = &self.municipality {
+            return Some(m.clone());
+        }
+        let boxes: std::collections::BTreeSet<&String> =
+            self.boxes.iter().map(|b| &b.municipality).collect();
+        match boxes.len() {
+            // A central that names no municipality at all serves one, unnamed.
+            0 => Some(LOCAL_MUNICIPALITY.to_owned()),
+            1 => boxes.into_iter().next().cloned(),
+            _ => None,
+        }
+    }
+
+    /// The municipality a staff member works for.
+    pub fn staff_municipality(&self, m: &StaffConfig) -> Option<String> {
+        m.duty
+            .municipality
+            .clone()
+            .or_else(|| self.default_municipality())
+    }
+
+    /// Every municipality the configuration names (boxes, staff, the central's own).
+    pub fn municipalities(&self) -> std::collections::BTreeSet<String> {
+        let mut all: std::collections::BTreeSet<String> =
+            self.boxes.iter().map(|b| b.municipality.clone()).collect();
+        all.extend(self.municipality.clone());
+        all.extend(self.staff.iter().filter_map(|m| self.staff_municipality(m)));
+        all
     }
 }
 

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //!
+//! - [`access`]: who may read what — role, rank (職階) and duty (districts, caseloads,
+//!   cases), crossing departments with a purpose; pure rules the handlers ask.
 //! - [`config`]: the TOML configuration (database, enrolled boxes, staff).
 //! - [`ingest`]: central's rules for the shared batch receiver
 //!   ([`checkup_protocol::batch`]): the venues of the box's municipality, the configured
@@ -26,6 +28,7 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod audit;
 pub mod config;
 pub mod db;

@@ -33,8 +33,13 @@ pub struct EnrolledBox {
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// Storage.
-    pub db: Arc<dyn Store>,
+    /// Storage as central's own login: every municipality's rows. Only what belongs to no
+    /// municipality uses it (liveness, the audit verifier, sign-in, links of residents);
+    /// staff and boxes use their municipality's view ([`Store::scoped`]), through
+    /// [`http::session::staff`] and the batch receiver.
+    pub owner: Arc<dyn Store>,
+    /// Staff as the access rules see them, by id.
+    pub viewers: Arc<HashMap<String, crate::access::Viewer>>,
     /// Public keys of every enrolled box.
     pub keys: Arc<HashMap<String, PublicKey>>,
     /// Boxes by the SHA-256 of their secret.
@@ -80,6 +85,10 @@ impl Central {
         let db = crate::db::open(config)
             .await
             .context("opening the database")?;
+        let municipalities: Vec<String> = config.municipalities().into_iter().collect();
+        db.prepare_municipalities(&municipalities, config.default_municipality().as_deref())
+            .await
+            .context("preparing the municipalities' database roles")?;
         let mut keys = HashMap::new();
         let mut boxes = HashMap::new();
         let mut venues: HashMap<String, HashSet<String>> = HashMap::new();
@@ -119,7 +128,14 @@ impl Central {
         Ok(Central {
             tls,
             state: AppState {
-                db,
+                owner: db,
+                viewers: Arc::new(
+                    config
+                        .staff
+                        .iter()
+                        .map(|m| (m.id.clone(), crate::access::Viewer::of(config, m)))
+                        .collect(),
+                ),
                 keys: Arc::new(keys),
                 boxes: Arc::new(boxes),
                 venues: Arc::new(

@@ -182,6 +182,145 @@ CREATE TABLE imported_checkups (
         8,
         "ALTER TABLE residents ADD COLUMN postal_code TEXT NOT NULL DEFAULT '';",
     ),
+    // 10: many municipalities, access by rank and duty. Every row belongs to a municipality
+    // (PostgreSQL: a `municipality` column filled from the database role the request runs
+    // as, and row-level security that shows and accepts only that municipality's rows; the
+    // central's own login owns the tables and sees all, for migrations and `audit verify`;
+    // keys that a number could repeat across municipalities now include it). SQLite serves
+    // one municipality and has no such column. Both: the register's district (地区), the
+    // high-risk flags, the caseworkers and people of a child case, and the audit entry's
+    // resident, purpose and the department it is flagged for.
+    Migration {
+        version: 10,
+        sqlite: "
+CREATE TABLE risk_flags (
+    flag_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, kind TEXT NOT NULL, note TEXT NOT NULL,
+    raised_by TEXT NOT NULL, raised_ms BIGINT NOT NULL
+);
+CREATE INDEX risk_flags_raised ON risk_flags (raised_ms);
+CREATE TABLE case_assignments (
+    case_id TEXT NOT NULL, staff_id TEXT NOT NULL, assigned_by TEXT NOT NULL,
+    assigned_ms BIGINT NOT NULL, PRIMARY KEY (case_id, staff_id)
+);
+CREATE INDEX case_assignments_staff ON case_assignments (staff_id);
+CREATE TABLE case_members (
+    case_id TEXT NOT NULL, resident_id TEXT NOT NULL, relation TEXT NOT NULL,
+    added_by TEXT NOT NULL, added_ms BIGINT NOT NULL, PRIMARY KEY (case_id, resident_id)
+);
+CREATE INDEX case_members_resident ON case_members (resident_id);
+ALTER TABLE residents ADD COLUMN district TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN resident_id TEXT;
+ALTER TABLE audit ADD COLUMN purpose TEXT;
+ALTER TABLE audit ADD COLUMN flagged_for TEXT;
+CREATE INDEX audit_resident ON audit (resident_id);
+",
+        postgres: "
+CREATE TABLE municipality_roles (role_name TEXT PRIMARY KEY, municipality TEXT NOT NULL UNIQUE);
+CREATE FUNCTION checkup_municipality() RETURNS TEXT LANGUAGE sql STABLE
+    AS $fn$ SELECT municipality FROM municipality_roles WHERE role_name = current_user $fn$;
+CREATE TABLE risk_flags (
+    flag_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, kind TEXT NOT NULL, note TEXT NOT NULL,
+    raised_by TEXT NOT NULL, raised_ms BIGINT NOT NULL
+);
+CREATE INDEX risk_flags_raised ON risk_flags (raised_ms);
+CREATE TABLE case_assignments (
+    case_id TEXT NOT NULL, staff_id TEXT NOT NULL, assigned_by TEXT NOT NULL,
+    assigned_ms BIGINT NOT NULL, PRIMARY KEY (case_id, staff_id)
+);
+CREATE INDEX case_assignments_staff ON case_assignments (staff_id);
+CREATE TABLE case_members (
+    case_id TEXT NOT NULL, resident_id TEXT NOT NULL, relation TEXT NOT NULL,
+    added_by TEXT NOT NULL, added_ms BIGINT NOT NULL, PRIMARY KEY (case_id, resident_id)
+);
+CREATE INDEX case_members_resident ON case_members (resident_id);
+ALTER TABLE residents ADD COLUMN district TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN resident_id TEXT;
+ALTER TABLE audit ADD COLUMN purpose TEXT;
+ALTER TABLE audit ADD COLUMN flagged_for TEXT;
+CREATE INDEX audit_resident ON audit (resident_id);
+ALTER TABLE events ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE node_heads ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE sessions ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE results ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE residents ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE audit ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE notices ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE questionnaire_invitations ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE questionnaire_answers ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE session_insurers ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE imported_checkups ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE risk_flags ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE case_assignments ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE case_members ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE residents DROP CONSTRAINT residents_pkey;
+ALTER TABLE residents ADD PRIMARY KEY (municipality, resident_id);
+ALTER TABLE questionnaire_answers DROP CONSTRAINT questionnaire_answers_pkey;
+ALTER TABLE questionnaire_answers ADD PRIMARY KEY (municipality, resident_id, checkup);
+ALTER TABLE imported_checkups DROP CONSTRAINT imported_checkups_pkey;
+ALTER TABLE imported_checkups ADD PRIMARY KEY (municipality, resident_id, content_sha256);
+ALTER TABLE events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON events USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE node_heads ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON node_heads USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON sessions USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE results ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON results USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE residents ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON residents USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON audit USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE notices ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON notices USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE questionnaire_invitations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON questionnaire_invitations USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE questionnaire_answers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON questionnaire_answers USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE session_insurers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON session_insurers USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE imported_checkups ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON imported_checkups USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE risk_flags ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON risk_flags USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE case_assignments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON case_assignments USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE case_members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON case_members USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+",
+    },
+];
+
+/// The tables whose rows belong to a municipality (PostgreSQL: a `municipality` column and
+/// row-level security, migration 10): what each municipality's database role is granted.
+pub const MUNICIPAL_TABLES: &[&str] = &[
+    "events",
+    "node_heads",
+    "sessions",
+    "results",
+    "residents",
+    "audit",
+    "notices",
+    "questionnaire_invitations",
+    "questionnaire_answers",
+    "session_insurers",
+    "imported_checkups",
+    "risk_flags",
+    "case_assignments",
+    "case_members",
 ];
 
 /// The migrations a database at schema version `current` still needs, in order.

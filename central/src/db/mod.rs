@@ -42,6 +42,9 @@ pub enum DbError {
     /// The database is of a newer schema than this build.
     #[error("database schema version {0} is newer than this build knows")]
     TooNew(i64),
+    /// A municipality this central was not configured for.
+    #[error("municipality {0} is not configured at this central")]
+    UnknownMunicipality(String),
     /// A blocking task failed.
     #[error("storage task failed: {0}")]
     Task(String),
@@ -313,6 +316,10 @@ pub struct Resident {
     /// `郵便番号`): written in 特定健診 documents, and required by their claims.
     #[serde(default, alias = "郵便番号")]
     pub postal_code: String,
+    /// 地区 (an optional register column, `district` or `地区`): whose nurses read the
+    /// record within their duties ([`crate::access`]).
+    #[serde(default, alias = "地区")]
+    pub district: String,
 }
 
 /// A 郵便番号 as the standard writes it (`NNN-NNNN`), from how registers write it: with or
@@ -500,6 +507,78 @@ pub enum Submission {
     Invalid,
 }
 
+/// An entry of the audit trail about a person's data, as written: who, what, about whom,
+/// why, and whether the read is flagged for a section chief.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessEntry {
+    /// Staff id (or box).
+    pub staff_id: String,
+    /// What was done (`record`, `case`, `flag`, …).
+    pub action: String,
+    /// To what, as text.
+    pub subject: String,
+    /// The resident the entry is about, for their access report.
+    pub resident_id: Option<String>,
+    /// The stated purpose.
+    pub purpose: Option<String>,
+    /// The department whose section chief reviews this read (a read outside the reader's
+    /// duties).
+    pub flagged_for: Option<String>,
+}
+
+/// An audit entry as read back for an access report or a section chief's review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AuditRow {
+    /// Position in the trail.
+    pub id: i64,
+    /// When (Unix milliseconds).
+    pub at_ms: i64,
+    /// Who.
+    pub staff_id: String,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub subject: String,
+    /// About whom.
+    pub resident_id: Option<String>,
+    /// Why, as stated.
+    pub purpose: Option<String>,
+    /// Flagged for this department's section chief.
+    pub flagged_for: Option<String>,
+}
+
+/// A high-risk flag a nurse raised for the child-welfare side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RiskFlag {
+    /// Flag id (UUID v7).
+    pub flag_id: String,
+    /// The resident flagged.
+    pub resident_id: String,
+    /// `specified_pregnancy` (特定妊婦), `missed_checkups` (乳幼児健診未受診) or `other`.
+    pub kind: String,
+    /// What the nurse saw.
+    pub note: String,
+    /// Who raised it.
+    pub raised_by: String,
+    /// When (Unix milliseconds).
+    pub raised_ms: i64,
+}
+
+/// A person on a child case: the child or a guardian (or a sibling).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CaseMember {
+    /// Case id.
+    pub case_id: String,
+    /// The resident.
+    pub resident_id: String,
+    /// `child`, `guardian` or `sibling`.
+    pub relation: String,
+    /// Who named them.
+    pub added_by: String,
+    /// When (Unix milliseconds).
+    pub added_ms: i64,
+}
+
 /// Central's storage, on either database: what the HTTP handlers, the audit verifier and
 /// the tests use, through an `Arc<dyn Store>` ([`open`]).
 #[async_trait::async_trait]
@@ -558,7 +637,61 @@ pub trait Store: Send + Sync {
     }
 
     /// Record an access to personal data in the hash-chained audit trail.
-    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError>;
+    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+        self.record_access(AccessEntry {
+            staff_id: staff.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            ..AccessEntry::default()
+        })
+        .await
+    }
+
+    /// Record an access with its resident, purpose and flag in the audit trail.
+    async fn record_access(&self, entry: AccessEntry) -> Result<(), DbError>;
+
+    /// The store as one municipality's staff and boxes use it: on PostgreSQL every query
+    /// runs as that municipality's database role, so row-level security shows and accepts
+    /// only its rows; on SQLite (one municipality) the store itself. A municipality not
+    /// prepared by [`Store::prepare_municipalities`] is refused.
+    fn scoped(&self, municipality: &str) -> Result<Arc<dyn Store>, DbError>;
+
+    /// Make each municipality's database role ready (PostgreSQL: created, granted the
+    /// municipal tables, mapped to its code; rows of a single-municipality database from
+    /// before migration 10 are given to `default`). SQLite: nothing.
+    async fn prepare_municipalities(
+        &self,
+        municipalities: &[String],
+        default: Option<&str>,
+    ) -> Result<(), DbError>;
+
+    /// The audit entries about a resident, oldest first: their access report (開示請求).
+    async fn access_report(&self, resident_id: &str) -> Result<Vec<AuditRow>, DbError>;
+
+    /// The reads flagged for `department`'s section chief, newest first.
+    async fn flagged_reads(&self, department: &str, limit: usize)
+    -> Result<Vec<AuditRow>, DbError>;
+
+    /// Assign a caseworker to a case (again: nothing changes).
+    async fn assign_case(&self, case_id: &str, staff_id: &str, by: &str)
+    -> Result<(), DbError>;
+
+    /// Name a child or guardian on a case (again: the relation is updated).
+    async fn add_case_member(&self, member: CaseMember) -> Result<(), DbError>;
+
+    /// The caseworkers and the people of a case.
+    async fn case_people(&self, case_id: &str)
+    -> Result<(Vec<String>, Vec<CaseMember>), DbError>;
+
+    /// Whether `resident_id` is the child (the notice's matched resident) or a named person
+    /// of a case assigned to `staff_id`.
+    async fn on_cases_of(&self, staff_id: &str, resident_id: &str) -> Result<bool, DbError>;
+
+    /// Store a high-risk flag.
+    async fn raise_flag(&self, flag: RiskFlag) -> Result<(), DbError>;
+
+    /// High-risk flags raised after `after_ms`, oldest first (at most `limit`).
+    async fn risk_flags(&self, after_ms: i64, limit: usize) -> Result<Vec<RiskFlag>, DbError>;
 
     /// The audit trail, its head and every event, for `checkup-central audit verify`.
     async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError>;
@@ -597,6 +730,28 @@ pub trait Store: Send + Sync {
         checkup: &str,
         resident_ids: Option<Vec<String>>,
     ) -> Result<Vec<checkup_protocol::central::PreAnswer>, DbError>;
+}
+
+/// An entry with its texts as the trail keeps them ([`crate::audit::printable`]).
+pub(crate) fn printable_entry(e: AccessEntry) -> AccessEntry {
+    let p = |s: Option<String>| s.map(|s| crate::audit::printable(&s));
+    AccessEntry {
+        staff_id: crate::audit::printable(&e.staff_id),
+        action: e.action,
+        subject: crate::audit::printable(&e.subject),
+        resident_id: p(e.resident_id),
+        purpose: p(e.purpose),
+        flagged_for: e.flagged_for,
+    }
+}
+
+/// The chained part of an entry about a person's data.
+pub(crate) fn access_of(e: &AccessEntry) -> crate::audit::Access {
+    crate::audit::Access {
+        resident_id: e.resident_id.clone(),
+        purpose: e.purpose.clone(),
+        flagged_for: e.flagged_for.clone(),
+    }
 }
 
 /// A stored pre-answer row as read back: (resident, checkup, lang, answers JSON, ms).

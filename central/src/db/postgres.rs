@@ -4,20 +4,37 @@
 //! concurrent batches touching the same nodes serialise without deadlocks.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use super::migrations;
 use super::{
+    AccessEntry, AuditRow, CaseMember, RiskFlag, printable_entry,
     DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
     Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
 };
 
-/// The PostgreSQL store.
+/// The PostgreSQL store: the central's own login (which owns the tables and sees every
+/// municipality), or one municipality's view of it ([`Store::scoped`]) whose connections
+/// run as that municipality's database role, under row-level security.
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    /// The database role every query of this view runs as (`None`: the owner).
+    role: Option<String>,
+    /// Municipality code → its database role, once prepared.
+    roles: Arc<std::sync::RwLock<HashMap<String, String>>>,
+}
+
+/// The database role of `municipality` in the database named `database`: roles are the
+/// cluster's, so the name carries a digest of the database's name as well as of the code
+/// (which may be a name in kanji); `municipality_roles` maps it back.
+pub fn role_name(database: &str, municipality: &str) -> String {
+    use sha2::Digest;
+    let d = |s: &str| hex::encode(sha2::Sha256::digest(s.as_bytes()));
+    format!("cm_{}_{}", &d(database)[..10], &d(municipality)[..16])
 }
 
 fn pool_err(e: impl std::fmt::Display) -> DbError {
@@ -36,13 +53,26 @@ impl Postgres {
             },
         );
         let pool = Pool::builder(mgr).max_size(16).build().map_err(pool_err)?;
-        let p = Postgres { pool };
+        let p = Postgres {
+            pool,
+            role: None,
+            roles: Arc::default(),
+        };
         p.migrate().await?;
         Ok(p)
     }
 
+    /// A pooled connection running as this view's role. The role is set at every checkout
+    /// (and reset for the owner), so a connection a request of another municipality used
+    /// last can never carry its role into this one.
     async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
-        self.pool.get().await.map_err(pool_err)
+        let c = self.pool.get().await.map_err(pool_err)?;
+        match &self.role {
+            // The name is ours (`cm_` and hex digits), quoted all the same.
+            Some(role) => c.batch_execute(&format!("SET ROLE \"{role}\"")).await?,
+            None => c.batch_execute("RESET ROLE").await?,
+        }
+        Ok(c)
     }
 
     async fn migrate(&self) -> Result<(), DbError> {
@@ -381,12 +411,12 @@ impl Store for Postgres {
         let st = tx
             .prepare(
                 "INSERT INTO residents
-                   (resident_id, name, name_kana, birth_date, sex, address, postal_code)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (resident_id) DO UPDATE SET name = excluded.name,
+                   (resident_id, name, name_kana, birth_date, sex, address, postal_code, district)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (municipality, resident_id) DO UPDATE SET name = excluded.name,
                    name_kana = excluded.name_kana, birth_date = excluded.birth_date,
                    sex = excluded.sex, address = excluded.address,
-                   postal_code = excluded.postal_code",
+                   postal_code = excluded.postal_code, district = excluded.district",
             )
             .await?;
         for r in &rows {
@@ -400,6 +430,7 @@ impl Store for Postgres {
                     &r.sex,
                     &r.address,
                     &r.postal_code,
+                    &r.district,
                 ],
             )
             .await?;
@@ -413,7 +444,7 @@ impl Store for Postgres {
         let pattern = format!("%{q}%");
         let rows = c
             .query(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code, district
                  FROM residents
                  WHERE (resident_id LIKE $1 OR name LIKE $1 OR name_kana LIKE $1)
                    AND ($2::text IS NULL OR birth_date = $2)
@@ -428,7 +459,7 @@ impl Store for Postgres {
         let c = self.client().await?;
         let row = c
             .query_opt(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code, district
                  FROM residents WHERE resident_id = $1",
                 &[&resident_id],
             )
@@ -533,16 +564,224 @@ impl Store for Postgres {
             .collect())
     }
 
-    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+    async fn record_access(&self, entry: AccessEntry) -> Result<(), DbError> {
+        let entry = printable_entry(entry);
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let (staff, subject) = (
-            crate::audit::printable(staff),
-            crate::audit::printable(subject),
-        );
-        append_audit(&tx, &staff, action, &subject).await?;
+        append_audit_entry(&tx, &entry).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    fn scoped(&self, municipality: &str) -> Result<Arc<dyn Store>, DbError> {
+        let role = self
+            .roles
+            .read()
+            .map_err(|_| DbError::Task("municipality roles poisoned".into()))?
+            .get(municipality)
+            .cloned()
+            .ok_or_else(|| DbError::UnknownMunicipality(municipality.to_owned()))?;
+        Ok(Arc::new(Postgres {
+            pool: self.pool.clone(),
+            role: Some(role),
+            roles: self.roles.clone(),
+        }))
+    }
+
+    async fn prepare_municipalities(
+        &self,
+        municipalities: &[String],
+        default: Option<&str>,
+    ) -> Result<(), DbError> {
+        let mut c = self.pool.get().await.map_err(pool_err)?;
+        c.batch_execute("RESET ROLE").await?;
+        let tx = c.transaction().await?;
+        // One preparer at a time (several central processes may start together).
+        tx.execute("SELECT pg_advisory_xact_lock(7352)", &[]).await?;
+        let database: String = tx.query_one("SELECT current_database()", &[]).await?.get(0);
+        let tables = migrations::MUNICIPAL_TABLES.join(", ");
+        let mut prepared = HashMap::new();
+        for m in municipalities {
+            let role = role_name(&database, m);
+            tx.batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE \"{role}\" NOLOGIN;
+                 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+                 GRANT \"{role}\" TO CURRENT_USER;
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO \"{role}\";
+                 GRANT SELECT ON municipality_roles TO \"{role}\";
+                 GRANT SELECT, UPDATE ON audit_head TO \"{role}\";"
+            ))
+            .await?;
+            let held = tx
+                .query_opt(
+                    "INSERT INTO municipality_roles (role_name, municipality) VALUES ($1, $2)
+                     ON CONFLICT (role_name) DO NOTHING RETURNING municipality",
+                    &[&role, m],
+                )
+                .await?;
+            if held.is_none() {
+                let other: String = tx
+                    .query_one(
+                        "SELECT municipality FROM municipality_roles WHERE role_name = $1",
+                        &[&role],
+                    )
+                    .await?
+                    .get(0);
+                if &other != m {
+                    return Err(DbError::Task(format!("role {role} is {other}'s, not {m}'s")));
+                }
+            }
+            prepared.insert(m.clone(), role);
+        }
+        if let Some(d) = default {
+            // Rows from before migration 10 (one municipality, unnamed) are the default's.
+            for t in migrations::MUNICIPAL_TABLES {
+                let n = tx
+                    .execute(
+                        &format!("UPDATE {t} SET municipality = $1 WHERE municipality = ''"),
+                        &[&d],
+                    )
+                    .await?;
+                if n > 0 {
+                    tracing::info!(table = t, rows = n, municipality = d, "rows given to the municipality");
+                }
+            }
+        }
+        tx.commit().await?;
+        self.roles
+            .write()
+            .map_err(|_| DbError::Task("municipality roles poisoned".into()))?
+            .extend(prepared);
+        Ok(())
+    }
+
+    async fn access_report(&self, resident_id: &str) -> Result<Vec<AuditRow>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("{AUDIT_ROW} WHERE resident_id = $1 ORDER BY id"),
+                &[&resident_id],
+            )
+            .await?;
+        Ok(rows.iter().map(audit_row).collect())
+    }
+
+    async fn flagged_reads(
+        &self,
+        department: &str,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, DbError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("{AUDIT_ROW} WHERE flagged_for = $1 ORDER BY id DESC LIMIT $2"),
+                &[&department, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(audit_row).collect())
+    }
+
+    async fn assign_case(&self, case_id: &str, staff_id: &str, by: &str) -> Result<(), DbError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO case_assignments (case_id, staff_id, assigned_by, assigned_ms)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&case_id, &staff_id, &by, &crate::audit::now_ms()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn add_case_member(&self, m: CaseMember) -> Result<(), DbError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO case_members (case_id, resident_id, relation, added_by, added_ms)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (case_id, resident_id) DO UPDATE SET relation = excluded.relation",
+            &[&m.case_id, &m.resident_id, &m.relation, &m.added_by, &m.added_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn case_people(
+        &self,
+        case_id: &str,
+    ) -> Result<(Vec<String>, Vec<CaseMember>), DbError> {
+        let c = self.client().await?;
+        let staff = c
+            .query(
+                "SELECT staff_id FROM case_assignments WHERE case_id = $1 ORDER BY staff_id",
+                &[&case_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let members = c
+            .query(
+                "SELECT case_id, resident_id, relation, added_by, added_ms FROM case_members
+                 WHERE case_id = $1 ORDER BY added_ms, resident_id",
+                &[&case_id],
+            )
+            .await?
+            .iter()
+            .map(|r| CaseMember {
+                case_id: r.get(0),
+                resident_id: r.get(1),
+                relation: r.get(2),
+                added_by: r.get(3),
+                added_ms: r.get(4),
+            })
+            .collect();
+        Ok((staff, members))
+    }
+
+    async fn on_cases_of(&self, staff_id: &str, resident_id: &str) -> Result<bool, DbError> {
+        let c = self.client().await?;
+        Ok(c
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM case_assignments a WHERE a.staff_id = $1 AND (
+                     EXISTS (SELECT 1 FROM case_members m
+                             WHERE m.case_id = a.case_id AND m.resident_id = $2)
+                  OR EXISTS (SELECT 1 FROM notices n
+                             WHERE n.case_id = a.case_id AND n.resident_id = $2)))",
+                &[&staff_id, &resident_id],
+            )
+            .await?
+            .get(0))
+    }
+
+    async fn raise_flag(&self, f: RiskFlag) -> Result<(), DbError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO risk_flags (flag_id, resident_id, kind, note, raised_by, raised_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&f.flag_id, &f.resident_id, &f.kind, &f.note, &f.raised_by, &f.raised_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn risk_flags(&self, after_ms: i64, limit: usize) -> Result<Vec<RiskFlag>, DbError> {
+        let c = self.client().await?;
+        Ok(c
+            .query(
+                "SELECT flag_id, resident_id, kind, note, raised_by, raised_ms FROM risk_flags
+                 WHERE raised_ms > $1 ORDER BY raised_ms, flag_id LIMIT $2",
+                &[&after_ms, &(limit as i64)],
+            )
+            .await?
+            .iter()
+            .map(|r| RiskFlag {
+                flag_id: r.get(0),
+                resident_id: r.get(1),
+                kind: r.get(2),
+                note: r.get(3),
+                raised_by: r.get(4),
+                raised_ms: r.get(5),
+            })
+            .collect())
     }
 
     async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
@@ -553,7 +792,8 @@ impl Store for Postgres {
         let base: i64 = h.get(2);
         let entries = c
             .query(
-                "SELECT id, coalesce(at_ms, 0), staff_id, action, subject, coalesce(link, '')
+                "SELECT id, coalesce(at_ms, 0), staff_id, action, subject, coalesce(link, ''),
+                        resident_id, purpose, flagged_for
                  FROM audit WHERE id > $1 ORDER BY id",
                 &[&base],
             )
@@ -566,6 +806,11 @@ impl Store for Postgres {
                 action: r.get(3),
                 subject: r.get(4),
                 link: r.get(5),
+                access: crate::audit::Access {
+                    resident_id: r.get(6),
+                    purpose: r.get(7),
+                    flagged_for: r.get(8),
+                },
             })
             .collect();
         let events = c
@@ -641,7 +886,7 @@ impl Store for Postgres {
         // The row lock makes two submissions through one link take turns: one stores.
         let link = tx
             .query_opt(
-                "SELECT resident_id, checkup, used_ms, revoked_ms
+                "SELECT resident_id, checkup, used_ms, revoked_ms, municipality
                  FROM questionnaire_invitations WHERE token_sha256 = $1 FOR UPDATE",
                 &[&token_sha256],
             )
@@ -651,14 +896,17 @@ impl Store for Postgres {
         };
         let (resident, checkup, used, revoked): (String, String, Option<i64>, Option<i64>) =
             (link.get(0), link.get(1), link.get(2), link.get(3));
+        // A resident's link is answered without a staff member's municipality: the
+        // answers belong to the link's.
+        let municipality: String = link.get(4);
         match (used, revoked) {
             (None, None) => {}
             (Some(_), None) => {
                 let stored = tx
                     .query_opt(
                         "SELECT lang, answers FROM questionnaire_answers
-                         WHERE resident_id = $1 AND checkup = $2",
-                        &[&resident, &checkup],
+                         WHERE resident_id = $1 AND checkup = $2 AND municipality = $3",
+                        &[&resident, &checkup, &municipality],
                     )
                     .await?;
                 let same = stored.is_some_and(|row| {
@@ -678,10 +926,12 @@ impl Store for Postgres {
         )
         .await?;
         tx.execute(
-            "INSERT INTO questionnaire_answers VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (resident_id, checkup) DO UPDATE SET lang = excluded.lang,
+            "INSERT INTO questionnaire_answers
+               (resident_id, checkup, lang, answers, answered_ms, municipality)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (municipality, resident_id, checkup) DO UPDATE SET lang = excluded.lang,
                answers = excluded.answers, answered_ms = excluded.answered_ms",
-            &[&resident, &checkup, &answer.lang.tag(), &json, &at],
+            &[&resident, &checkup, &answer.lang.tag(), &json, &at, &municipality],
         )
         .await?;
         tx.commit().await?;
@@ -729,7 +979,7 @@ impl Store for Postgres {
         let st = tx
             .prepare(
                 "INSERT INTO imported_checkups VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (resident_id, content_sha256) DO NOTHING",
+                 ON CONFLICT (municipality, resident_id, content_sha256) DO NOTHING",
             )
             .await?;
         let mut new = 0;
@@ -817,6 +1067,40 @@ async fn append_audit(
     action: &str,
     subject: &str,
 ) -> Result<(), DbError> {
+    append_audit_entry(
+        tx,
+        &AccessEntry {
+            staff_id: staff.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            ..AccessEntry::default()
+        },
+    )
+    .await
+}
+
+/// The columns of an [`AuditRow`].
+const AUDIT_ROW: &str = "SELECT id, coalesce(at_ms, 0), staff_id, action, subject, resident_id,
+    purpose, flagged_for FROM audit";
+
+fn audit_row(r: &tokio_postgres::Row) -> AuditRow {
+    AuditRow {
+        id: r.get(0),
+        at_ms: r.get(1),
+        staff_id: r.get(2),
+        action: r.get(3),
+        subject: r.get(4),
+        resident_id: r.get(5),
+        purpose: r.get(6),
+        flagged_for: r.get(7),
+    }
+}
+
+async fn append_audit_entry(
+    tx: &deadpool_postgres::Transaction<'_>,
+    e: &AccessEntry,
+) -> Result<(), DbError> {
+    let (staff, action, subject) = (&e.staff_id, &e.action, &e.subject);
     let h = tx
         .query_one(
             "SELECT id, link FROM audit_head WHERE one = 1 FOR UPDATE",
@@ -825,11 +1109,23 @@ async fn append_audit(
         .await?;
     let (prev_id, prev_link): (i64, String) = (h.get(0), h.get(1));
     let (id, at_ms) = (prev_id + 1, crate::audit::now_ms());
-    let link = crate::audit::link(&prev_link, id, at_ms, staff, action, subject);
+    let access = super::access_of(e);
+    let link = crate::audit::link_with(&prev_link, id, at_ms, staff, action, subject, &access);
     tx.execute(
-        "INSERT INTO audit (id, at_ms, staff_id, action, subject, link)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&id, &at_ms, &staff, &action, &subject, &link],
+        "INSERT INTO audit (id, at_ms, staff_id, action, subject, link, resident_id, purpose,
+                            flagged_for)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &id,
+            &at_ms,
+            staff,
+            action,
+            subject,
+            &link,
+            &e.resident_id,
+            &e.purpose,
+            &e.flagged_for,
+        ],
     )
     .await?;
     tx.execute(
@@ -851,5 +1147,6 @@ fn resident_row(r: &tokio_postgres::Row) -> Resident {
         sex: r.get(4),
         address: r.get(5),
         postal_code: r.get(6),
+        district: r.get(7),
     }
 }

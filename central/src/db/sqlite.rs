@@ -14,8 +14,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrations;
 use super::{
-    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
-    Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
+    AccessEntry, AuditRow, CaseMember, DbError, Derived, EventRow, ImportedCheckup, Ingested,
+    InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag, Store,
+    Submission, printable_entry,
 };
 
 /// The SQLite store.
@@ -192,12 +193,12 @@ impl Store for Sqlite {
             {
                 let mut st = tx.prepare_cached(
                     "INSERT INTO residents
-                       (resident_id, name, name_kana, birth_date, sex, address, postal_code)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                       (resident_id, name, name_kana, birth_date, sex, address, postal_code, district)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (resident_id) DO UPDATE SET name = excluded.name,
                        name_kana = excluded.name_kana, birth_date = excluded.birth_date,
                        sex = excluded.sex, address = excluded.address,
-                       postal_code = excluded.postal_code",
+                       postal_code = excluded.postal_code, district = excluded.district",
                 )?;
                 for r in &rows {
                     st.execute(params![
@@ -207,7 +208,8 @@ impl Store for Sqlite {
                         r.birth_date,
                         r.sex,
                         r.address,
-                        r.postal_code
+                        r.postal_code,
+                        r.district
                     ])?;
                 }
             }
@@ -221,7 +223,7 @@ impl Store for Sqlite {
         let (q, birth) = (format!("%{q}%"), birth.map(str::to_owned));
         self.with(move |c| {
             let mut st = c.prepare_cached(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code, district
                  FROM residents
                  WHERE (resident_id LIKE ?1 OR name LIKE ?1 OR name_kana LIKE ?1)
                    AND (?2 IS NULL OR birth_date = ?2)
@@ -237,7 +239,7 @@ impl Store for Sqlite {
         let id = resident_id.to_owned();
         self.with(move |c| {
             let mut st = c.prepare_cached(
-                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code
+                "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code, district
                  FROM residents WHERE resident_id = ?1",
             )?;
             let mut rows = st.query_map(params![id], resident_row)?;
@@ -352,17 +354,162 @@ impl Store for Sqlite {
         .await
     }
 
-    async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
-        let (s, a, j) = (
-            crate::audit::printable(staff),
-            action.to_owned(),
-            crate::audit::printable(subject),
-        );
+    async fn record_access(&self, entry: AccessEntry) -> Result<(), DbError> {
+        let entry = printable_entry(entry);
         self.with(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            append_audit(&tx, &s, &a, &j)?;
+            append_audit_entry(&tx, &entry)?;
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    fn scoped(&self, _municipality: &str) -> Result<Arc<dyn Store>, DbError> {
+        // One municipality (the configuration check refuses several on SQLite).
+        Ok(Arc::new(self.clone()))
+    }
+
+    async fn prepare_municipalities(
+        &self,
+        _municipalities: &[String],
+        _default: Option<&str>,
+    ) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    async fn access_report(&self, resident_id: &str) -> Result<Vec<AuditRow>, DbError> {
+        let id = resident_id.to_owned();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "{AUDIT_ROW} WHERE resident_id = ?1 ORDER BY id"
+            ))?;
+            let rows = st.query_map(params![id], audit_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn flagged_reads(
+        &self,
+        department: &str,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, DbError> {
+        let (d, limit) = (department.to_owned(), limit as i64);
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "{AUDIT_ROW} WHERE flagged_for = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![d, limit], audit_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn assign_case(&self, case_id: &str, staff_id: &str, by: &str) -> Result<(), DbError> {
+        let (case, staff, by) = (case_id.to_owned(), staff_id.to_owned(), by.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO case_assignments (case_id, staff_id, assigned_by, assigned_ms)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![case, staff, by, crate::audit::now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_case_member(&self, m: CaseMember) -> Result<(), DbError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO case_members (case_id, resident_id, relation, added_by, added_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (case_id, resident_id) DO UPDATE SET relation = excluded.relation",
+                params![m.case_id, m.resident_id, m.relation, m.added_by, m.added_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn case_people(
+        &self,
+        case_id: &str,
+    ) -> Result<(Vec<String>, Vec<CaseMember>), DbError> {
+        let case = case_id.to_owned();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT staff_id FROM case_assignments WHERE case_id = ?1 ORDER BY staff_id",
+            )?;
+            let staff = st
+                .query_map(params![case], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            let mut st = c.prepare_cached(
+                "SELECT case_id, resident_id, relation, added_by, added_ms FROM case_members
+                 WHERE case_id = ?1 ORDER BY added_ms, resident_id",
+            )?;
+            let members = st
+                .query_map(params![case], |r| {
+                    Ok(CaseMember {
+                        case_id: r.get(0)?,
+                        resident_id: r.get(1)?,
+                        relation: r.get(2)?,
+                        added_by: r.get(3)?,
+                        added_ms: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((staff, members))
+        })
+        .await
+    }
+
+    async fn on_cases_of(&self, staff_id: &str, resident_id: &str) -> Result<bool, DbError> {
+        let (staff, resident) = (staff_id.to_owned(), resident_id.to_owned());
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM case_assignments a WHERE a.staff_id = ?1 AND (
+                     EXISTS (SELECT 1 FROM case_members m
+                             WHERE m.case_id = a.case_id AND m.resident_id = ?2)
+                  OR EXISTS (SELECT 1 FROM notices n
+                             WHERE n.case_id = a.case_id AND n.resident_id = ?2)))",
+                params![staff, resident],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn raise_flag(&self, f: RiskFlag) -> Result<(), DbError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO risk_flags (flag_id, resident_id, kind, note, raised_by, raised_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![f.flag_id, f.resident_id, f.kind, f.note, f.raised_by, f.raised_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn risk_flags(&self, after_ms: i64, limit: usize) -> Result<Vec<RiskFlag>, DbError> {
+        let limit = limit as i64;
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT flag_id, resident_id, kind, note, raised_by, raised_ms FROM risk_flags
+                 WHERE raised_ms > ?1 ORDER BY raised_ms, flag_id LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after_ms, limit], |r| {
+                Ok(RiskFlag {
+                    flag_id: r.get(0)?,
+                    resident_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    note: r.get(3)?,
+                    raised_by: r.get(4)?,
+                    raised_ms: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -375,7 +522,8 @@ impl Store for Sqlite {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             let mut st = c.prepare(
-                "SELECT id, at_ms, staff_id, action, subject, coalesce(link, '') FROM audit
+                "SELECT id, at_ms, staff_id, action, subject, coalesce(link, ''), resident_id,
+                        purpose, flagged_for FROM audit
                  WHERE id > ?1 ORDER BY id",
             )?;
             let entries = st
@@ -387,6 +535,11 @@ impl Store for Sqlite {
                         action: r.get(3)?,
                         subject: r.get(4)?,
                         link: r.get(5)?,
+                        access: crate::audit::Access {
+                            resident_id: r.get(6)?,
+                            purpose: r.get(7)?,
+                            flagged_for: r.get(8)?,
+                        },
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -627,6 +780,7 @@ fn resident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
         sex: r.get(4)?,
         address: r.get(5)?,
         postal_code: r.get(6)?,
+        district: r.get(7)?,
     })
 }
 
@@ -823,16 +977,65 @@ fn ingest_in(tx: &Connection, rows: &[EventRow], at: &str) -> Result<Ingested, D
 
 /// Append an entry to the hash-chained audit trail, inside the caller's write transaction.
 fn append_audit(tx: &Connection, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {
+    append_audit_entry(
+        tx,
+        &AccessEntry {
+            staff_id: staff.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            ..AccessEntry::default()
+        },
+    )
+}
+
+/// The columns of an [`AuditRow`].
+const AUDIT_ROW: &str = "SELECT id, coalesce(at_ms, 0), staff_id, action, subject, resident_id,
+    purpose, flagged_for FROM audit";
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.get(0)?,
+        at_ms: r.get(1)?,
+        staff_id: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        resident_id: r.get(5)?,
+        purpose: r.get(6)?,
+        flagged_for: r.get(7)?,
+    })
+}
+
+fn append_audit_entry(tx: &Connection, e: &AccessEntry) -> Result<(), DbError> {
     let (prev_id, prev_link): (i64, String) =
         tx.query_row("SELECT id, link FROM audit_head WHERE one = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     let (id, at_ms) = (prev_id + 1, crate::audit::now_ms());
-    let link = crate::audit::link(&prev_link, id, at_ms, staff, action, subject);
+    let access = super::access_of(e);
+    let link = crate::audit::link_with(
+        &prev_link,
+        id,
+        at_ms,
+        &e.staff_id,
+        &e.action,
+        &e.subject,
+        &access,
+    );
     tx.execute(
-        "INSERT INTO audit (id, at, at_ms, staff_id, action, subject, link)
-         VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?2, ?3, ?4, ?5, ?6)",
-        params![id, at_ms, staff, action, subject, link],
+        "INSERT INTO audit (id, at, at_ms, staff_id, action, subject, link, resident_id, purpose,
+                            flagged_for)
+         VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            id,
+            at_ms,
+            e.staff_id,
+            e.action,
+            e.subject,
+            link,
+            e.resident_id,
+            e.purpose,
+            e.flagged_for
+        ],
     )?;
     tx.execute(
         "UPDATE audit_head SET id = ?1, link = ?2 WHERE one = 1",

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::ApiError;
 use super::extract::Query;
-use super::session::staff;
+use super::session::{Signed, staff};
 use crate::db::{ExportRow, current_results};
 use crate::server::AppState;
 
@@ -54,7 +54,7 @@ pub(crate) async fn export(
     headers: HeaderMap,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     if !valid_date(&q.from) || !valid_date(&q.to) || q.from > q.to {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -62,7 +62,7 @@ pub(crate) async fn export(
             "from and to are dates YYYY-MM-DD, from ≤ to",
         ));
     }
-    let rows = s.db.results_between(&q.from, &q.to).await?;
+    let rows = db.results_between(&q.from, &q.to).await?;
     let mut out: Vec<ExportRow> = current_results(&rows)
         .into_iter()
         .map(|r| ExportRow {
@@ -77,7 +77,7 @@ pub(crate) async fn export(
     out.sort_by(|a, b| {
         (&a.date, &a.resident_id, &a.item_code).cmp(&(&b.date, &b.resident_id, &b.item_code))
     });
-    s.db.audit(
+    db.audit(
         &who,
         "export",
         &format!("{}..{} ({} rows)", q.from, q.to, out.len()),

@@ -169,7 +169,8 @@ async fn ingest_batch(
         ApiError::from(e)
     })?;
     let n = rows.len();
-    let done = s.db.ingest(rows).await?;
+    // As the box's municipality: on PostgreSQL its rows are written under its role.
+    let done = s.owner.scoped(&enrolled.municipality)?.ingest(rows).await?;
     tracing::debug!(node = %enrolled.node, events = n, new = done.new, "batch stored");
     Ok(Json(BatchAck {
         acked: done.acked,
@@ -224,7 +225,9 @@ pub(crate) async fn wipes(
         ));
     }
     let subject = json!({"reason": reason, "unforwarded": w.unforwarded}).to_string();
-    s.db.audit(&enrolled.node, "box_wiped_forced", &subject)
+    s.owner
+        .scoped(&enrolled.municipality)?
+        .audit(&enrolled.node, "box_wiped_forced", &subject)
         .await?;
     tracing::warn!(node = %enrolled.node, reason, "forced wipe recorded");
     Ok(Json(WipeRecorded { recorded: true }).into_response())

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use super::extract::{Body, Query};
-use super::session::staff;
+use super::session::{Signed, staff};
 use crate::server::AppState;
 
 /// Most links one request issues.
@@ -152,7 +152,7 @@ pub(crate) async fn invite(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     let rows: Vec<InvitationRequest> =
         serde_json::from_slice(&body).map_err(|e| bad("malformed_request", e.to_string()))?;
     if rows.len() > MAX_INVITATIONS {
@@ -194,7 +194,7 @@ pub(crate) async fn invite(
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw).map_err(ApiError::internal)?;
         let token = hex::encode(raw);
-        s.db.issue_invitation(&token_digest(&token), &r.resident_id, &r.checkup, now_ms())
+        db.issue_invitation(&token_digest(&token), &r.resident_id, &r.checkup, now_ms())
             .await?;
         let path = format!("/q/{token}");
         let url = format!("{base}{path}");
@@ -209,7 +209,7 @@ pub(crate) async fn invite(
         });
     }
     let ids: Vec<&str> = out.iter().map(|i| i.resident_id.as_str()).collect();
-    s.db.audit(&who, "questionnaire_invite", &ids.join(","))
+    db.audit(&who, "questionnaire_invite", &ids.join(","))
         .await?;
     Ok(Json(Issued { invitations: out }).into_response())
 }
@@ -253,15 +253,15 @@ pub(crate) async fn export(
     headers: HeaderMap,
     Query(q): Query<CheckupQuery>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     if !is_checkup(&q.checkup) {
         return Err(bad(
             "bad_checkup",
             "a checkup is its fiscal year, four digits (\"2026\")",
         ));
     }
-    let answers = s.db.pre_answers(&q.checkup, None).await?;
-    s.db.audit(
+    let answers = db.pre_answers(&q.checkup, None).await?;
+    db.audit(
         &who,
         "questionnaire_export",
         &format!("checkup={} residents={}", q.checkup, answers.len()),
@@ -330,8 +330,9 @@ pub(crate) async fn lookup(
         .into_iter()
         .filter(|id| valid_resident_id(id))
         .collect();
-    let answers = s.db.pre_answers(&req.checkup, Some(ids)).await?;
-    s.db.audit(
+    let db = s.owner.scoped(&enrolled.municipality)?;
+    let answers = db.pre_answers(&req.checkup, Some(ids)).await?;
+    db.audit(
         &enrolled.node,
         "questionnaire_lookup",
         &format!(

@@ -180,7 +180,7 @@ pub(crate) struct Health {
     security(()),
 )]
 pub(crate) async fn healthz(State(s): State<AppState>) -> Result<Response, ApiError> {
-    let events = s.db.event_count().await?;
+    let events = s.owner.event_count().await?;
     let rejected = s.rejected.snapshot();
     let handshakes = s
         .handshakes

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::ApiError;
 use super::extract::Path;
-use super::session::staff;
+use super::session::{Signed, staff};
 use crate::server::AppState;
 
 /// Roles that may see the child-welfare intake queue.
@@ -67,9 +67,9 @@ pub(crate) async fn notices(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &CHILD_CASE_ROLES)?;
-    let rows = s.db.notices(None, 500).await?;
-    s.db.audit(&who, "list_notices", &rows.len().to_string())
+    let Signed { id: who, db, .. } = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    let rows = db.notices(None, 500).await?;
+    db.audit(&who, "list_notices", &rows.len().to_string())
         .await?;
     let cases = rows
         .into_iter()
@@ -131,15 +131,15 @@ pub(crate) async fn notice(
     headers: HeaderMap,
     Path(case_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &CHILD_CASE_ROLES)?;
-    let row = s.db.notice(&case_id).await?.ok_or_else(|| {
+    let Signed { id: who, db, .. } = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    let row = db.notice(&case_id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no case {case_id}"),
         )
     })?;
-    s.db.audit(&who, "view_notice", &case_id).await?;
+    db.audit(&who, "view_notice", &case_id).await?;
     let notice = serde_json::from_str(&row.notice).map_err(ApiError::internal)?;
     Ok(Json(Notice {
         case_id: row.case_id,

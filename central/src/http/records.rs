@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use super::extract::{Body, Path, Query};
-use super::session::staff;
+use super::session::{Signed, staff};
 use crate::db::{Resident, current_results};
 use crate::server::AppState;
 use crate::tokutei::export::record_stratification;
@@ -61,10 +61,10 @@ pub(crate) async fn search(
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker])?;
     let birth = q.birth.filter(|b| !b.is_empty());
-    let found = s.db.search(q.q.trim(), birth.as_deref()).await?;
-    s.db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
+    let found = db.search(q.q.trim(), birth.as_deref()).await?;
+    db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
         .await?;
     Ok(Json(Found { residents: found }).into_response())
 }
@@ -111,7 +111,7 @@ pub(crate) async fn import_residents(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -148,8 +148,8 @@ pub(crate) async fn import_residents(
             }),
         }
     }
-    let n = s.db.upsert_residents(rows).await?;
-    s.db.audit(&who, "import_residents", &format!("{n} rows"))
+    let n = db.upsert_residents(rows).await?;
+    db.audit(&who, "import_residents", &format!("{n} rows"))
         .await?;
     Ok(Json(Imported {
         imported: n,
@@ -348,9 +348,9 @@ pub(crate) async fn record(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
-    let rows = s.db.results_of(&id).await?;
-    s.db.audit(&who, "view_record", &id).await?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let rows = db.results_of(&id).await?;
+    db.audit(&who, "view_record", &id).await?;
     let current: Vec<_> = current_results(&rows);
     let mut checkups: BTreeMap<(String, String), Vec<CheckupItem>> = BTreeMap::new();
     for r in &current {
@@ -395,7 +395,7 @@ pub(crate) async fn record(
                 origin: None,
             });
     }
-    let imported = s.db.imported_of(&id).await?;
+    let imported = db.imported_of(&id).await?;
     let mut imported_checkups = Vec::with_capacity(imported.len());
     for c in imported {
         let items = c.items();
@@ -417,7 +417,7 @@ pub(crate) async fn record(
     for points in series.values_mut() {
         points.sort_by(|a, b| a.date.cmp(&b.date));
     }
-    let resident = s.db.resident(&id).await?;
+    let resident = db.resident(&id).await?;
     let stratification = |date: &str, session_id: &str| {
         let resident = resident.as_ref()?;
         let session: Vec<_> = rows

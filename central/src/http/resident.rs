@@ -48,7 +48,7 @@ async fn link_state(s: &AppState, token: &str) -> Result<LinkState, ApiError> {
     if !is_token(token) {
         return Ok(LinkState::Invalid);
     }
-    Ok(match s.db.invitation(&token_digest(token)).await? {
+    Ok(match s.owner.invitation(&token_digest(token)).await? {
         Some(i) if i.revoked_ms.is_some() => LinkState::Invalid,
         Some(i) if i.used_ms.is_some() => LinkState::Used,
         Some(_) => LinkState::Open,
@@ -267,7 +267,7 @@ pub(crate) async fn answers(
         answered_ms,
         answers,
     };
-    match s.db.submit_answers(&token_digest(&token), pre).await? {
+    match s.owner.submit_answers(&token_digest(&token), pre).await? {
         Submission::Stored => {
             tracing::info!(answered = n, lang = %lang, "questionnaire answered through a link");
             Ok(Json(AnswersStored {

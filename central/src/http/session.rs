@@ -95,8 +95,39 @@ pub(crate) async fn login(
     Ok(resp)
 }
 
+/// A signed-in staff member of a request, with her municipality's view of the store.
+pub(crate) struct Signed {
+    /// Staff id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// As the access rules see her.
+    pub viewer: crate::access::Viewer,
+    /// The store as her municipality's: on PostgreSQL every query runs as its database
+    /// role, under row-level security.
+    pub db: std::sync::Arc<dyn crate::db::Store>,
+}
+
 /// The signed-in staff member of a request, if their role is one of `roles`.
-pub(crate) fn staff(
+pub(crate) fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<Signed, ApiError> {
+    let (id, role) = staff_id(s, headers, roles)?;
+    let viewer = s
+        .viewers
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
+    let db = s.owner.scoped(&viewer.municipality)?;
+    Ok(Signed {
+        id,
+        role,
+        viewer,
+        db,
+    })
+}
+
+/// The id and role of the signed-in staff member of a request, if the role is one of
+/// `roles`.
+fn staff_id(
     s: &AppState,
     headers: &HeaderMap,
     roles: &[Role],

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiError;
 use super::export::valid_date;
 use super::extract::{Body, Query};
-use super::session::staff;
+use super::session::{Signed, staff};
 use crate::db::InsurerCount;
 use crate::server::AppState;
 use crate::tokutei::archive::ExportError;
@@ -168,14 +168,14 @@ fn today() -> time::Date {
 
 /// The failures with the residents' names from the register.
 async fn answer_failures(
-    s: &AppState,
+    db: &dyn crate::db::Store,
     failures: Vec<Failure>,
 ) -> Result<Vec<FailureAnswer>, ApiError> {
     let mut names = std::collections::BTreeMap::new();
     let mut out = Vec::with_capacity(failures.len());
     for f in failures {
         if !f.resident_id.is_empty() && !names.contains_key(&f.resident_id) {
-            let name = s.db.resident(&f.resident_id).await?.map(|r| r.name);
+            let name = db.resident(&f.resident_id).await?.map(|r| r.name);
             names.insert(f.resident_id.clone(), name);
         }
         out.push(FailureAnswer {
@@ -212,9 +212,9 @@ pub(crate) async fn insurers(
     headers: HeaderMap,
     Query(q): Query<Period>,
 ) -> Result<Response, ApiError> {
-    staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     check_period(&q.from, &q.to)?;
-    let insurers = s.db.insurers_between(&q.from, &q.to).await?;
+    let insurers = db.insurers_between(&q.from, &q.to).await?;
     Ok(Json(Insurers {
         from: q.from,
         to: q.to,
@@ -251,13 +251,13 @@ pub(crate) async fn check(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     let r: ArchiveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string()))?;
     check_request(&r)?;
     let settings = settings(&s)?;
     let outcome = export(
-        s.db.as_ref(),
+        db.as_ref(),
         settings,
         &r.insurer,
         (&r.from, &r.to),
@@ -267,14 +267,14 @@ pub(crate) async fn check(
     .await
     .map_err(run_error)?;
     let examinees =
-        s.db.checkups_of_insurer(&r.insurer, &r.from, &r.to)
+        db.checkups_of_insurer(&r.insurer, &r.from, &r.to)
             .await?
             .len();
     let failures = match outcome {
         Outcome::Refused(f) => f,
         Outcome::Checked(_) | Outcome::Written(..) => Vec::new(),
     };
-    s.db.audit(
+    db.audit(
         &who,
         "tokutei_check",
         &format!(
@@ -288,7 +288,7 @@ pub(crate) async fn check(
     .await?;
     Ok(Json(CheckAnswer {
         ok: failures.is_empty(),
-        failures: answer_failures(&s, failures).await?,
+        failures: answer_failures(db.as_ref(), failures).await?,
         insurer: r.insurer,
         from: r.from,
         to: r.to,
@@ -328,11 +328,11 @@ pub(crate) async fn archive(
     headers: HeaderMap,
     Query(r): Query<ArchiveRequest>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     check_request(&r)?;
     let settings = settings(&s)?;
     let built = build(
-        s.db.as_ref(),
+        db.as_ref(),
         settings,
         &r.insurer,
         (&r.from, &r.to),
@@ -346,7 +346,7 @@ pub(crate) async fn archive(
             bytes,
             examinees,
         } => {
-            s.db.audit(
+            db.audit(
                 &who,
                 "tokutei_export",
                 &format!(
@@ -372,10 +372,10 @@ pub(crate) async fn archive(
         }
         Built::Refused(failures) => {
             let examinees =
-                s.db.checkups_of_insurer(&r.insurer, &r.from, &r.to)
+                db.checkups_of_insurer(&r.insurer, &r.from, &r.to)
                     .await?
                     .len();
-            s.db.audit(
+            db.audit(
                 &who,
                 "tokutei_export_refused",
                 &format!(
@@ -397,7 +397,7 @@ pub(crate) async fn archive(
                     ),
                     check: CheckAnswer {
                         ok: false,
-                        failures: answer_failures(&s, failures).await?,
+                        failures: answer_failures(db.as_ref(), failures).await?,
                         insurer: r.insurer,
                         from: r.from,
                         to: r.to,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::ApiError;
 use super::extract::{Body, Path};
-use super::session::staff;
+use super::session::{Signed, staff};
 use crate::server::AppState;
 use crate::tokutei::archive::ExportError;
 use crate::tokutei::export::{RunError, Settings};
@@ -78,17 +78,17 @@ pub(crate) async fn export(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     let settings = settings(&s)?;
     let dir = tempfile::tempdir().map_err(ApiError::internal)?;
     let today = time::OffsetDateTime::now_utc()
         .to_offset(time::macros::offset!(+9))
         .date();
-    let outcome = transfer::export_record(s.db.as_ref(), &settings, &id, today, dir.path()).await;
+    let outcome = transfer::export_record(db.as_ref(), &settings, &id, today, dir.path()).await;
     let (path, n) = match outcome {
         Ok(RecordExport::Written(path, n)) => (path, n),
         Ok(RecordExport::Refused(failures)) => {
-            s.db.audit(&who, "export_record_refused", &id).await?;
+            db.audit(&who, "export_record_refused", &id).await?;
             let n = failures.len();
             let mut message = format!(
                 "標準様式の文書にできない健診があります（{n} 件）。何も書き出していません / {n} failure(s): nothing exported"
@@ -128,7 +128,7 @@ pub(crate) async fn export(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "tokutei.zip".into());
-    s.db.audit(
+    db.audit(
         &who,
         "export_record",
         &format!("{id} ({n} checkups, {name})"),
@@ -187,14 +187,14 @@ pub(crate) async fn import(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     let settings = settings(&s)?;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    match transfer::import_record(s.db.as_ref(), &settings, &id, &body, &who, now_ms).await {
+    match transfer::import_record(db.as_ref(), &settings, &id, &body, &who, now_ms).await {
         Ok(o) => {
-            s.db.audit(
+            db.audit(
                 &who,
                 "import_record",
                 &format!("{id}: {} new, {} held", o.new, o.held),
@@ -211,7 +211,7 @@ pub(crate) async fn import(
         Err(ImportError::Xsd(e)) => Err(not_configured(e)),
         Err(e) => {
             let code = e.code();
-            s.db.audit(&who, "import_record_refused", &format!("{id}: {code}"))
+            db.audit(&who, "import_record_refused", &format!("{id}: {code}"))
                 .await?;
             let message = e.to_string();
             match e {

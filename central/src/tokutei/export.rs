@@ -718,6 +718,7 @@ mod tests {
             sex: sex.into(),
             address: String::new(),
             postal_code: String::new(),
+            district: String::new(),
         }
     }
 
