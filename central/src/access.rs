@@ -29,7 +29,17 @@ use crate::config::{Config, StaffConfig};
 
 /// 職階, lowest first: the order is what the rules compare.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum Rank {
     /// 係員.
@@ -304,7 +314,7 @@ mod tests {
         }
     }
 
-    fn subject(resident_id: &str, district: Option<&'static str>, own: bool) -> Subject<'_> {
+    fn subject<'a>(resident_id: &'a str, district: Option<&'a str>, own: bool) -> Subject<'a> {
         Subject {
             resident_id,
             district,

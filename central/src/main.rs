@@ -801,6 +801,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         role: checkup_protocol::Role::CentralAdmin,
                         pin_hash: checkup_provisioning::pin::hash("1234")
                             .map_err(anyhow::Error::msg)?,
+                        duty: Default::default(),
                     },
                     StaffConfig {
                         id: "K001".into(),
@@ -808,6 +809,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         role: checkup_protocol::Role::Caseworker,
                         pin_hash: checkup_provisioning::pin::hash("2468")
                             .map_err(anyhow::Error::msg)?,
+                        duty: Default::default(),
                     },
                 ],
                 ..Config::default()

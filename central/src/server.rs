@@ -38,6 +38,9 @@ pub struct AppState {
     /// staff and boxes use their municipality's view ([`Store::scoped`]), through
     /// [`http::session::staff`] and the batch receiver.
     pub owner: Arc<dyn Store>,
+    /// Told when a high-risk flag is raised in this process (the flag streams then look at
+    /// once rather than at their next poll).
+    pub flag_raised: tokio::sync::broadcast::Sender<()>,
     /// Staff as the access rules see them, by id.
     pub viewers: Arc<HashMap<String, crate::access::Viewer>>,
     /// Public keys of every enrolled box.
@@ -129,6 +132,7 @@ impl Central {
             tls,
             state: AppState {
                 owner: db,
+                flag_raised: tokio::sync::broadcast::channel(16).0,
                 viewers: Arc::new(
                     config
                         .staff

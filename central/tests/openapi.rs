@@ -43,6 +43,7 @@ async fn start() -> Running {
             name: "管理".into(),
             role: Role::CentralAdmin,
             pin_hash: checkup_provisioning::pin::hash("1234").expect("hash"),
+            duty: Default::default(),
         }],
         ..Config::default()
     };

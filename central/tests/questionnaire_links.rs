@@ -47,12 +47,14 @@ async fn fixture(postgres: bool) -> Fixture {
                 name: "保健 太郎".into(),
                 role: Role::CentralAdmin,
                 pin_hash: checkup_provisioning::pin::hash("1234").expect("hash"),
+                duty: Default::default(),
             },
             StaffConfig {
                 id: "W1".into(),
                 name: "相談 花子".into(),
                 role: Role::Caseworker,
                 pin_hash: checkup_provisioning::pin::hash("5678").expect("hash"),
+                duty: Default::default(),
             },
         ],
         ..Config::default()

@@ -71,12 +71,14 @@ async fn central(postgres: bool, name: &str, number: &str, key: &NodeKey) -> Nod
                 name: "保健 太郎".into(),
                 role: Role::CentralAdmin,
                 pin_hash: checkup_provisioning::pin::hash("1234").expect("hash"),
+                duty: Default::default(),
             },
             StaffConfig {
                 id: "W1".into(),
                 name: "相談 花子".into(),
                 role: Role::Caseworker,
                 pin_hash: checkup_provisioning::pin::hash("5678").expect("hash"),
+                duty: Default::default(),
             },
         ],
         tokutei: Some(TokuteiConfig {

@@ -25,6 +25,7 @@ fn staff(id: &str, role: Role, pin: &str) -> StaffConfig {
         name: format!("職員 {id}"),
         role,
         pin_hash: checkup_provisioning::pin::hash(pin).expect("hash"),
+        duty: Default::default(),
     }
 }
 

@@ -65,6 +65,7 @@ async fn start(key: &NodeKey, dir: &Path, number: &str, name: &str) -> Server {
             name: "保健 太郎".into(),
             role: Role::CentralAdmin,
             pin_hash: checkup_provisioning::pin::hash("1234").expect("hash"),
+            duty: Default::default(),
         }],
         tokutei: Some(TokuteiConfig {
             institution_number: Some(number.into()),

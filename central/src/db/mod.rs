@@ -673,15 +673,13 @@ pub trait Store: Send + Sync {
     -> Result<Vec<AuditRow>, DbError>;
 
     /// Assign a caseworker to a case (again: nothing changes).
-    async fn assign_case(&self, case_id: &str, staff_id: &str, by: &str)
-    -> Result<(), DbError>;
+    async fn assign_case(&self, case_id: &str, staff_id: &str, by: &str) -> Result<(), DbError>;
 
     /// Name a child or guardian on a case (again: the relation is updated).
     async fn add_case_member(&self, member: CaseMember) -> Result<(), DbError>;
 
     /// The caseworkers and the people of a case.
-    async fn case_people(&self, case_id: &str)
-    -> Result<(Vec<String>, Vec<CaseMember>), DbError>;
+    async fn case_people(&self, case_id: &str) -> Result<(Vec<String>, Vec<CaseMember>), DbError>;
 
     /// Whether `resident_id` is the child (the notice's matched resident) or a named person
     /// of a case assigned to `staff_id`.

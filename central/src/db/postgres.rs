@@ -11,9 +11,9 @@ use tokio_postgres::NoTls;
 
 use super::migrations;
 use super::{
-    AccessEntry, AuditRow, CaseMember, RiskFlag, printable_entry,
-    DbError, Derived, EventRow, ImportedCheckup, Ingested, InsuredCheckup, InsurerCount,
-    Invitation, NoticeRow, Resident, ResultRow, Store, Submission,
+    AccessEntry, AuditRow, CaseMember, DbError, Derived, EventRow, ImportedCheckup, Ingested,
+    InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag, Store,
+    Submission, printable_entry,
 };
 
 /// The PostgreSQL store: the central's own login (which owns the tables and sees every
@@ -597,7 +597,8 @@ impl Store for Postgres {
         c.batch_execute("RESET ROLE").await?;
         let tx = c.transaction().await?;
         // One preparer at a time (several central processes may start together).
-        tx.execute("SELECT pg_advisory_xact_lock(7352)", &[]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7352)", &[])
+            .await?;
         let database: String = tx.query_one("SELECT current_database()", &[]).await?.get(0);
         let tables = migrations::MUNICIPAL_TABLES.join(", ");
         let mut prepared = HashMap::new();
@@ -628,7 +629,9 @@ impl Store for Postgres {
                     .await?
                     .get(0);
                 if &other != m {
-                    return Err(DbError::Task(format!("role {role} is {other}'s, not {m}'s")));
+                    return Err(DbError::Task(format!(
+                        "role {role} is {other}'s, not {m}'s"
+                    )));
                 }
             }
             prepared.insert(m.clone(), role);
@@ -643,7 +646,12 @@ impl Store for Postgres {
                     )
                     .await?;
                 if n > 0 {
-                    tracing::info!(table = t, rows = n, municipality = d, "rows given to the municipality");
+                    tracing::info!(
+                        table = t,
+                        rows = n,
+                        municipality = d,
+                        "rows given to the municipality"
+                    );
                 }
             }
         }
@@ -698,16 +706,19 @@ impl Store for Postgres {
             "INSERT INTO case_members (case_id, resident_id, relation, added_by, added_ms)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (case_id, resident_id) DO UPDATE SET relation = excluded.relation",
-            &[&m.case_id, &m.resident_id, &m.relation, &m.added_by, &m.added_ms],
+            &[
+                &m.case_id,
+                &m.resident_id,
+                &m.relation,
+                &m.added_by,
+                &m.added_ms,
+            ],
         )
         .await?;
         Ok(())
     }
 
-    async fn case_people(
-        &self,
-        case_id: &str,
-    ) -> Result<(Vec<String>, Vec<CaseMember>), DbError> {
+    async fn case_people(&self, case_id: &str) -> Result<(Vec<String>, Vec<CaseMember>), DbError> {
         let c = self.client().await?;
         let staff = c
             .query(
@@ -739,17 +750,16 @@ impl Store for Postgres {
 
     async fn on_cases_of(&self, staff_id: &str, resident_id: &str) -> Result<bool, DbError> {
         let c = self.client().await?;
-        Ok(c
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM case_assignments a WHERE a.staff_id = $1 AND (
+        Ok(c.query_one(
+            "SELECT EXISTS (SELECT 1 FROM case_assignments a WHERE a.staff_id = $1 AND (
                      EXISTS (SELECT 1 FROM case_members m
                              WHERE m.case_id = a.case_id AND m.resident_id = $2)
                   OR EXISTS (SELECT 1 FROM notices n
                              WHERE n.case_id = a.case_id AND n.resident_id = $2)))",
-                &[&staff_id, &resident_id],
-            )
-            .await?
-            .get(0))
+            &[&staff_id, &resident_id],
+        )
+        .await?
+        .get(0))
     }
 
     async fn raise_flag(&self, f: RiskFlag) -> Result<(), DbError> {
@@ -757,7 +767,14 @@ impl Store for Postgres {
         c.execute(
             "INSERT INTO risk_flags (flag_id, resident_id, kind, note, raised_by, raised_ms)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&f.flag_id, &f.resident_id, &f.kind, &f.note, &f.raised_by, &f.raised_ms],
+            &[
+                &f.flag_id,
+                &f.resident_id,
+                &f.kind,
+                &f.note,
+                &f.raised_by,
+                &f.raised_ms,
+            ],
         )
         .await?;
         Ok(())
@@ -765,23 +782,22 @@ impl Store for Postgres {
 
     async fn risk_flags(&self, after_ms: i64, limit: usize) -> Result<Vec<RiskFlag>, DbError> {
         let c = self.client().await?;
-        Ok(c
-            .query(
-                "SELECT flag_id, resident_id, kind, note, raised_by, raised_ms FROM risk_flags
+        Ok(c.query(
+            "SELECT flag_id, resident_id, kind, note, raised_by, raised_ms FROM risk_flags
                  WHERE raised_ms > $1 ORDER BY raised_ms, flag_id LIMIT $2",
-                &[&after_ms, &(limit as i64)],
-            )
-            .await?
-            .iter()
-            .map(|r| RiskFlag {
-                flag_id: r.get(0),
-                resident_id: r.get(1),
-                kind: r.get(2),
-                note: r.get(3),
-                raised_by: r.get(4),
-                raised_ms: r.get(5),
-            })
-            .collect())
+            &[&after_ms, &(limit as i64)],
+        )
+        .await?
+        .iter()
+        .map(|r| RiskFlag {
+            flag_id: r.get(0),
+            resident_id: r.get(1),
+            kind: r.get(2),
+            note: r.get(3),
+            raised_by: r.get(4),
+            raised_ms: r.get(5),
+        })
+        .collect())
     }
 
     async fn audit_snapshot(&self) -> Result<crate::audit::Snapshot, DbError> {
@@ -931,7 +947,14 @@ impl Store for Postgres {
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (municipality, resident_id, checkup) DO UPDATE SET lang = excluded.lang,
                answers = excluded.answers, answered_ms = excluded.answered_ms",
-            &[&resident, &checkup, &answer.lang.tag(), &json, &at, &municipality],
+            &[
+                &resident,
+                &checkup,
+                &answer.lang.tag(),
+                &json,
+                &at,
+                &municipality,
+            ],
         )
         .await?;
         tx.commit().await?;

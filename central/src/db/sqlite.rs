@@ -381,9 +381,8 @@ impl Store for Sqlite {
     async fn access_report(&self, resident_id: &str) -> Result<Vec<AuditRow>, DbError> {
         let id = resident_id.to_owned();
         self.with(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "{AUDIT_ROW} WHERE resident_id = ?1 ORDER BY id"
-            ))?;
+            let mut st =
+                c.prepare_cached(&format!("{AUDIT_ROW} WHERE resident_id = ?1 ORDER BY id"))?;
             let rows = st.query_map(params![id], audit_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -432,10 +431,7 @@ impl Store for Sqlite {
         .await
     }
 
-    async fn case_people(
-        &self,
-        case_id: &str,
-    ) -> Result<(Vec<String>, Vec<CaseMember>), DbError> {
+    async fn case_people(&self, case_id: &str) -> Result<(Vec<String>, Vec<CaseMember>), DbError> {
         let case = case_id.to_owned();
         self.with(move |c| {
             let mut st = c.prepare_cached(
@@ -485,7 +481,14 @@ impl Store for Sqlite {
             c.execute(
                 "INSERT INTO risk_flags (flag_id, resident_id, kind, note, raised_by, raised_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![f.flag_id, f.resident_id, f.kind, f.note, f.raised_by, f.raised_ms],
+                params![
+                    f.flag_id,
+                    f.resident_id,
+                    f.kind,
+                    f.note,
+                    f.raised_by,
+                    f.raised_ms
+                ],
             )?;
             Ok(())
         })

@@ -6,9 +6,9 @@
 //! | `POST /v1/batches` | an enrolled box (`Authorization: Bearer <secret>`) | a JSON array of signed events, received whole ([`checkup_protocol::batch`]) and stored exactly once; answers a [`checkup_protocol::central::BatchAck`] | [`ingest`] |
 //! | `POST /v1/wipes` | an enrolled box | a forced wipe into the audit trail | [`ingest`] |
 //! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie | [`session`] |
-//! | `GET /v1/residents?q=&birth=` | central admin, caseworker | search the register by id, name or kana (and birth date) | [`records`] |
+//! | `GET /v1/residents?q=&birth=` | central admin, nurse, doctor, caseworker | search the register by id, name or kana (and birth date) | [`records`] |
 //! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`, optional `postal_code` (郵便番号)) | [`records`] |
-//! | `GET /v1/residents/{id}/record` | central admin | the resident's record (健康かるて); audited | [`records`] |
+//! | `GET /v1/residents/{id}/record?purpose=` | by [`crate::access`]: admin; health staff in duty (else with `purpose`, flagged); caseworkers for their cases' people with `purpose` | the resident's record (健康かるて); audited with purpose | [`records`] |
 //! | `GET /v1/residents/{id}/tokutei.zip` | central admin | the resident's every checkup as standard 特定健診 documents, for the central they move to; audited | [`transfer`] |
 //! | `POST /v1/residents/{id}/imports` | central admin | import another municipality's documents for the local resident; audited | [`transfer`] |
 //! | `GET /v1/export.csv?from=&to=` | central admin | one row per resident per item, current values; audited | [`export`] |
@@ -20,7 +20,11 @@
 //! | `GET /v1/tokutei/insurers?from=&to=` | central admin | the insurers with checkups in the period, with counts | [`tokutei`] |
 //! | `POST /v1/tokutei/check` | central admin | `{"insurer","from","to"}` → examinees and every failure (resident, item, Japanese); audited | [`tokutei`] |
 //! | `GET /v1/tokutei/archive?insurer=&from=&to=` | central admin | the MHLW 特定健診 zip, only when nothing fails (else 422 with the failures); 503 `tokutei_not_configured` without `[tokutei]`; audited | [`tokutei`] |
-//! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker | the child-welfare intake queue; audited | [`notices`] |
+//! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker (a case also health 係長+ with `purpose`) | the child-welfare intake queue; audited | [`notices`] |
+//! | `POST /v1/notices/{case_id}/caseworkers`, `…/members` | child-welfare 係長+ (members also the case's caseworker) | who works a case, its children and guardians | [`access`] |
+//! | `GET /v1/residents/{id}/access-report` | central admin, auditor | who read the resident's data, when, why (開示請求) | [`access`] |
+//! | `GET /v1/access/flagged` | 係長+ | reads outside duties in her department | [`access`] |
+//! | `POST /v1/residents/{id}/flags`, `GET /v1/flags`, `GET /v1/flags/stream` | health staff raise; child welfare (and health 係長+) see, live | high-risk flags | [`flags`] |
 //!
 //! | `GET /openapi.json` | anyone | the OpenAPI 3.1 document made from the handlers' annotations | [`openapi`] |
 //!
@@ -45,8 +49,10 @@ use utoipa_axum::routes;
 use crate::db::DbError;
 use crate::server::AppState;
 
+pub mod access;
 pub mod export;
 pub mod extract;
+pub mod flags;
 pub mod ingest;
 pub mod invitations;
 pub mod notices;
@@ -78,6 +84,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tokutei::archive))
         .routes(routes!(notices::notices))
         .routes(routes!(notices::notice))
+        .routes(routes!(access::assign))
+        .routes(routes!(access::add_member))
+        .routes(routes!(access::access_report))
+        .routes(routes!(access::flagged))
+        .routes(routes!(flags::raise))
+        .routes(routes!(flags::list))
+        .routes(routes!(flags::stream))
         .routes(routes!(invitations::invite))
         .routes(routes!(invitations::export))
         .routes(routes!(invitations::lookup))

@@ -11,7 +11,7 @@ use checkup_protocol::central::ErrorAnswer;
 use serde::Serialize;
 
 use super::ApiError;
-use super::extract::Path;
+use super::extract::{Path, Query};
 use super::session::{Signed, staff};
 use crate::server::AppState;
 
@@ -67,7 +67,17 @@ pub(crate) async fn notices(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    let Signed {
+        id: who,
+        db,
+        viewer,
+        ..
+    } = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    if !crate::access::case_queue(&viewer) {
+        return Err(super::access::refused(crate::access::Refusal::Forbidden(
+            "受付一覧は子ども家庭部門のものです / the intake queue is child welfare's",
+        )));
+    }
     let rows = db.notices(None, 500).await?;
     db.audit(&who, "list_notices", &rows.len().to_string())
         .await?;
@@ -112,14 +122,15 @@ pub(crate) struct Notice {
     get,
     path = "/v1/notices/{case_id}",
     tag = "notices",
-    description = "One case with every reviewed field (child-welfare clerk, caseworker); \
-                   audited.",
-    params(("case_id" = String, Path, description = "Case id")),
+    description = "One case with every reviewed field (child-welfare clerk, caseworker; a \
+                   health 係長 or above with a `purpose`, crossing departments); audited \
+                   with the purpose.",
+    params(("case_id" = String, Path, description = "Case id"), super::access::PurposeQuery),
     responses(
         (status = 200, description = "The case", body = Notice),
-        (status = 400, description = "`malformed_path`", body = ErrorAnswer),
+        (status = 400, description = "`malformed_path`, `malformed_query`", body = ErrorAnswer),
         (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
-        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`, `purpose_required`", body = ErrorAnswer),
         (status = 404, description = "`not_found`", body = ErrorAnswer),
         (status = 500, description = "`internal`", body = ErrorAnswer),
         (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
@@ -130,8 +141,12 @@ pub(crate) async fn notice(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(case_id): Path<String>,
+    Query(q): Query<super::access::PurposeQuery>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    let st = staff(&s, &headers, &Role::ALL)?;
+    let read = crate::access::child_case(&st.viewer, q.purpose.as_deref())
+        .map_err(super::access::refused)?;
+    let db = st.db.clone();
     let row = db.notice(&case_id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -139,7 +154,7 @@ pub(crate) async fn notice(
             format!("no case {case_id}"),
         )
     })?;
-    db.audit(&who, "view_notice", &case_id).await?;
+    super::access::audit_read(&st, "view_notice", &case_id, None, &read).await?;
     let notice = serde_json::from_str(&row.notice).map_err(ApiError::internal)?;
     Ok(Json(Notice {
         case_id: row.case_id,

@@ -61,7 +61,16 @@ pub(crate) async fn search(
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker])?;
+    let Signed { id: who, db, .. } = staff(
+        &s,
+        &headers,
+        &[
+            Role::CentralAdmin,
+            Role::Nurse,
+            Role::Doctor,
+            Role::Caseworker,
+        ],
+    )?;
     let birth = q.birth.filter(|b| !b.is_empty());
     let found = db.search(q.q.trim(), birth.as_deref()).await?;
     db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
@@ -332,13 +341,18 @@ fn answer_ja(item_code: &str, value: &str) -> Option<String> {
     description = "The resident's record (健康かるて): every checkup with its results and \
                    corrections, and the year-over-year series of each item; checkups \
                    imported from the municipality the resident moved from among them, each \
-                   with its `origin` (central admin); audited.",
-    params(("id" = String, Path, description = "Resident number")),
+                   with its `origin`. Who may read it is decided by role, rank and duty: \
+                   the central admin; health staff for residents of their districts and \
+                   caseload, others with a `purpose` (flagged for the section chief), 係長 \
+                   and above any; caseworkers for the children and guardians on their cases, \
+                   and child-welfare 係長 and above, with a `purpose`. Audited with the \
+                   purpose.",
+    params(("id" = String, Path, description = "Resident number"), super::access::PurposeQuery),
     responses(
         (status = 200, description = "The record", body = Record),
-        (status = 400, description = "`malformed_path`", body = ErrorAnswer),
+        (status = 400, description = "`malformed_path`, `malformed_query`", body = ErrorAnswer),
         (status = 401, description = "`sign_in_required`", body = ErrorAnswer),
-        (status = 403, description = "`forbidden`", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`, `purpose_required`", body = ErrorAnswer),
         (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
     ),
     security(("session" = [])),
@@ -347,10 +361,13 @@ pub(crate) async fn record(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<super::access::PurposeQuery>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let st = staff(&s, &headers, &Role::ALL)?;
+    let read = super::access::decide_record(&st, &id, q.purpose.as_deref()).await?;
+    let db = st.db.clone();
     let rows = db.results_of(&id).await?;
-    db.audit(&who, "view_record", &id).await?;
+    super::access::audit_read(&st, "view_record", &id, Some(&id), &read).await?;
     let current: Vec<_> = current_results(&rows);
     let mut checkups: BTreeMap<(String, String), Vec<CheckupItem>> = BTreeMap::new();
     for r in &current {

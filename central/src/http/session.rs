@@ -99,8 +99,6 @@ pub(crate) async fn login(
 pub(crate) struct Signed {
     /// Staff id.
     pub id: String,
-    /// Role.
-    pub role: Role,
     /// As the access rules see her.
     pub viewer: crate::access::Viewer,
     /// The store as her municipality's: on PostgreSQL every query runs as its database
@@ -110,28 +108,18 @@ pub(crate) struct Signed {
 
 /// The signed-in staff member of a request, if their role is one of `roles`.
 pub(crate) fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<Signed, ApiError> {
-    let (id, role) = staff_id(s, headers, roles)?;
-    let viewer = s
-        .viewers
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
+    let (id, _) = staff_id(s, headers, roles)?;
+    let viewer =
+        s.viewers.get(&id).cloned().ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in")
+        })?;
     let db = s.owner.scoped(&viewer.municipality)?;
-    Ok(Signed {
-        id,
-        role,
-        viewer,
-        db,
-    })
+    Ok(Signed { id, viewer, db })
 }
 
 /// The id and role of the signed-in staff member of a request, if the role is one of
 /// `roles`.
-fn staff_id(
-    s: &AppState,
-    headers: &HeaderMap,
-    roles: &[Role],
-) -> Result<(String, Role), ApiError> {
+fn staff_id(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<(String, Role), ApiError> {
     let token = headers
         .get_all(header::COOKIE)
         .iter()

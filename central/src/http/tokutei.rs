@@ -266,10 +266,10 @@ pub(crate) async fn check(
     )
     .await
     .map_err(run_error)?;
-    let examinees =
-        db.checkups_of_insurer(&r.insurer, &r.from, &r.to)
-            .await?
-            .len();
+    let examinees = db
+        .checkups_of_insurer(&r.insurer, &r.from, &r.to)
+        .await?
+        .len();
     let failures = match outcome {
         Outcome::Refused(f) => f,
         Outcome::Checked(_) | Outcome::Written(..) => Vec::new(),
@@ -331,15 +331,9 @@ pub(crate) async fn archive(
     let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
     check_request(&r)?;
     let settings = settings(&s)?;
-    let built = build(
-        db.as_ref(),
-        settings,
-        &r.insurer,
-        (&r.from, &r.to),
-        today(),
-    )
-    .await
-    .map_err(run_error)?;
+    let built = build(db.as_ref(), settings, &r.insurer, (&r.from, &r.to), today())
+        .await
+        .map_err(run_error)?;
     match built {
         Built::Archive {
             file_name,
@@ -371,10 +365,10 @@ pub(crate) async fn archive(
                 .into_response())
         }
         Built::Refused(failures) => {
-            let examinees =
-                db.checkups_of_insurer(&r.insurer, &r.from, &r.to)
-                    .await?
-                    .len();
+            let examinees = db
+                .checkups_of_insurer(&r.insurer, &r.from, &r.to)
+                .await?
+                .len();
             db.audit(
                 &who,
                 "tokutei_export_refused",
