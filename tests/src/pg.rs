@@ -33,7 +33,9 @@ impl TempDatabase {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 
-    /// Drop it, closing whatever is still connected.
+    /// Drop it, closing whatever is still connected, and the municipalities' database
+    /// roles central made for it (roles are the cluster's: `cm_` and a digest of this
+    /// database's name, see `checkup_central::db::postgres::role_name`).
     pub async fn drop_now(self) {
         let _ = self
             .admin
@@ -42,5 +44,35 @@ impl TempDatabase {
                 self.name
             ))
             .await;
+        let roles = self
+            .admin
+            .query(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE
+                   'cm\\_' || substr(encode(sha256(convert_to($1, 'UTF8')), 'hex'), 1, 10) || '\\_%'",
+                &[&self.name],
+            )
+            .await
+            .unwrap_or_default();
+        for r in roles {
+            let role: String = r.get(0);
+            let _ = self
+                .admin
+                .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+                .await;
+        }
+    }
+
+    /// The database's municipality roles still in the cluster (after [`Self::drop_now`]:
+    /// none).
+    pub async fn roles_of(admin: &tokio_postgres::Client, name: &str) -> Vec<String> {
+        admin
+            .query(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE
+                   'cm\\_' || substr(encode(sha256(convert_to($1, 'UTF8')), 'hex'), 1, 10) || '\\_%'",
+                &[&name],
+            )
+            .await
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            .unwrap_or_default()
     }
 }
