@@ -44,8 +44,18 @@ async fn rules(postgres: bool) {
     )
     .await;
     let login = |id: &'static str| c.login(id);
-    let (c1, au, n1, n2) = (login("C1").await, login("AU").await, login("N1").await, login("N2").await);
-    let (w1, w2, wc, cl) = (login("W1").await, login("W2").await, login("WC").await, login("CL").await);
+    let (c1, au, n1, n2) = (
+        login("C1").await,
+        login("AU").await,
+        login("N1").await,
+        login("N2").await,
+    );
+    let (w1, w2, wc, cl) = (
+        login("W1").await,
+        login("W2").await,
+        login("WC").await,
+        login("CL").await,
+    );
     c.register(
         &c1,
         &[
@@ -58,7 +68,13 @@ async fn rules(postgres: bool) {
     )
     .await;
     let mut events = Vec::new();
-    for (r, h) in [("R1", 151.0), ("R2", 152.0), ("R3", 153.0), ("R5", 125.0), ("R6", 170.0)] {
+    for (r, h) in [
+        ("R1", 151.0),
+        ("R2", 152.0),
+        ("R3", 153.0),
+        ("R5", 125.0),
+        ("R6", 170.0),
+    ] {
         events.extend(b.checkup(r, h));
     }
     let (case, notice) = b.notice("R5", "南野五子");
@@ -81,10 +97,23 @@ async fn rules(postgres: bool) {
     assert_eq!(record(n1.clone(), "R3", None).await.0, 200);
     // Outside: a purpose, then allowed and flagged.
     let (s, v) = record(n1.clone(), "R2", None).await;
-    assert_eq!((s, v["error"].as_str()), (403, Some("purpose_required")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("purpose_required")),
+        "{v}"
+    );
     let (s, v) = record(n1.clone(), "R2", Some("   ")).await;
-    assert_eq!((s, v["error"].as_str()), (403, Some("purpose_required")), "{v}");
-    assert_eq!(record(n1.clone(), "R2", Some("転入前の健診結果の確認")).await.0, 200);
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("purpose_required")),
+        "{v}"
+    );
+    assert_eq!(
+        record(n1.clone(), "R2", Some("転入前の健診結果の確認"))
+            .await
+            .0,
+        200
+    );
     // The health 係長 reads anyone, unflagged.
     assert_eq!(record(n2.clone(), "R2", None).await.0, 200);
     // The section chief sees the flagged read; the nurse does not review.
@@ -100,7 +129,11 @@ async fn rules(postgres: bool) {
     assert_eq!(c.get(&w2, "/v1/access/flagged").await.0, 403);
     // The child-welfare chief's review holds no health reads.
     let (s, v) = c.get(&wc, "/v1/access/flagged").await;
-    assert_eq!((s, v["entries"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
+    assert_eq!(
+        (s, v["entries"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{v}"
+    );
 
     // A caseworker: nothing before the case is hers.
     let (s, v) = record(w1.clone(), "R5", Some("乳幼児健診の受診状況")).await;
@@ -121,7 +154,11 @@ async fn rules(postgres: bool) {
     assert_eq!(assign(w1.clone(), "W1").await.0, 403);
     assert_eq!(assign(n2.clone(), "W1").await.0, 403);
     let (s, v) = assign(wc.clone(), "N1").await;
-    assert_eq!((s, v["error"].as_str()), (400, Some("not_a_caseworker")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("not_a_caseworker")),
+        "{v}"
+    );
     let (s, v) = assign(wc.clone(), "W1").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["caseworkers"], json!(["W1"]));
@@ -138,23 +175,39 @@ async fn rules(postgres: bool) {
             .await
         }
     };
-    assert_eq!(member(w2.clone(), "R6", "guardian").await.0, 403, "not W2's case");
+    assert_eq!(
+        member(w2.clone(), "R6", "guardian").await.0,
+        403,
+        "not W2's case"
+    );
     assert_eq!(member(w1.clone(), "R6", "uncle").await.0, 400);
     assert_eq!(member(w1.clone(), "R404", "guardian").await.0, 400);
     let (s, v) = member(w1.clone(), "R6", "guardian").await;
     assert_eq!(s, 200, "{v}");
     // Her case's child and guardian, with a purpose; nobody else, not even with one.
     let (s, v) = record(w1.clone(), "R5", None).await;
-    assert_eq!((s, v["error"].as_str()), (403, Some("purpose_required")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("purpose_required")),
+        "{v}"
+    );
     let (s, v) = record(w1.clone(), "R5", Some("乳幼児健診の受診状況")).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["checkups"][0]["items"][0]["value"], "125", "{v}");
-    assert_eq!(record(w1.clone(), "R6", Some("保護者の健康状態")).await.0, 200);
+    assert_eq!(
+        record(w1.clone(), "R6", Some("保護者の健康状態")).await.0,
+        200
+    );
     assert_eq!(record(w1.clone(), "R2", Some("念のため")).await.0, 403);
     assert_eq!(record(w2.clone(), "R5", Some("念のため")).await.0, 403);
     // The child-welfare 係長 crosses with a purpose.
     assert_eq!(record(wc.clone(), "R2", None).await.0, 403);
-    assert_eq!(record(wc.clone(), "R2", Some("要保護児童対策地域協議会")).await.0, 200);
+    assert_eq!(
+        record(wc.clone(), "R2", Some("要保護児童対策地域協議会"))
+            .await
+            .0,
+        200
+    );
     // The auditor reads the trail, not records; the clerk no health records.
     assert_eq!(record(au.clone(), "R2", Some("x")).await.0, 403);
     assert_eq!(record(cl.clone(), "R5", Some("x")).await.0, 403);
@@ -166,12 +219,25 @@ async fn rules(postgres: bool) {
     assert_eq!(c.get(&n1, &format!("{case_path}?purpose=x")).await.0, 403);
     assert_eq!(c.get(&c1, &case_path).await.0, 403);
     let (s, v) = c.get(&n2, &case_path).await;
-    assert_eq!((s, v["error"].as_str()), (403, Some("purpose_required")), "{v}");
     assert_eq!(
-        c.get(&n2, &format!("{case_path}?purpose={}", enc("ケース会議の準備"))).await.0,
+        (s, v["error"].as_str()),
+        (403, Some("purpose_required")),
+        "{v}"
+    );
+    assert_eq!(
+        c.get(
+            &n2,
+            &format!("{case_path}?purpose={}", enc("ケース会議の準備"))
+        )
+        .await
+        .0,
         200
     );
-    assert_eq!(c.get(&n2, "/v1/notices").await.0, 403, "the queue stays in child welfare");
+    assert_eq!(
+        c.get(&n2, "/v1/notices").await.0,
+        403,
+        "the queue stays in child welfare"
+    );
 
     // High-risk flags: W1 listens; N1 flags R1 (her district); W1 sees it live.
     let stream = c
@@ -189,7 +255,8 @@ async fn rules(postgres: bool) {
             &n1,
             "/v1/residents/R1/flags",
             "application/json",
-            json!({"kind": "specified_pregnancy", "note": "妊娠届出時、支援者がいないと話す"}).to_string(),
+            json!({"kind": "specified_pregnancy", "note": "妊娠届出時、支援者がいないと話す"})
+                .to_string(),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -217,19 +284,58 @@ async fn rules(postgres: bool) {
     let flag = |who: String, r: &'static str, body: Value| {
         let c = &c;
         async move {
-            c.post(&who, &format!("/v1/residents/{r}/flags"), "application/json", body.to_string())
-                .await
+            c.post(
+                &who,
+                &format!("/v1/residents/{r}/flags"),
+                "application/json",
+                body.to_string(),
+            )
+            .await
         }
     };
-    let (s, v) = flag(n1.clone(), "R2", json!({"kind": "missed_checkups", "note": "1歳6か月児健診未受診"})).await;
-    assert_eq!((s, v["error"].as_str()), (403, Some("purpose_required")), "{v}");
+    let (s, v) = flag(
+        n1.clone(),
+        "R2",
+        json!({"kind": "missed_checkups", "note": "1歳6か月児健診未受診"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("purpose_required")),
+        "{v}"
+    );
     let (s, v) = flag(n1.clone(), "R2", json!({"kind": "missed_checkups", "note": "1歳6か月児健診未受診", "purpose": "未受診者の家庭訪問"})).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(flag(n1.clone(), "R1", json!({"kind": "gossip", "note": "x"})).await.0, 400);
-    assert_eq!(flag(n1.clone(), "R1", json!({"kind": "other", "note": "  "})).await.0, 400);
-    assert_eq!(flag(n1.clone(), "R404", json!({"kind": "other", "note": "x"})).await.0, 400);
-    assert_eq!(flag(w1.clone(), "R1", json!({"kind": "other", "note": "x"})).await.0, 403);
-    assert_eq!(flag(c1.clone(), "R1", json!({"kind": "other", "note": "x"})).await.0, 403);
+    assert_eq!(
+        flag(n1.clone(), "R1", json!({"kind": "gossip", "note": "x"}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        flag(n1.clone(), "R1", json!({"kind": "other", "note": "  "}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        flag(n1.clone(), "R404", json!({"kind": "other", "note": "x"}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        flag(w1.clone(), "R1", json!({"kind": "other", "note": "x"}))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        flag(c1.clone(), "R1", json!({"kind": "other", "note": "x"}))
+            .await
+            .0,
+        403
+    );
     let (s, v) = c.get(&w2, "/v1/flags").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["flags"].as_array().map(Vec::len), Some(2), "{v}");
@@ -258,10 +364,25 @@ async fn rules(postgres: bool) {
     assert_eq!(
         lines,
         vec![
-            ("N1".into(), "view_record".into(), s("転入前の健診結果の確認"), s("health")),
+            (
+                "N1".into(),
+                "view_record".into(),
+                s("転入前の健診結果の確認"),
+                s("health")
+            ),
             ("N2".into(), "view_record".into(), None, None),
-            ("WC".into(), "view_record".into(), s("要保護児童対策地域協議会"), None),
-            ("N1".into(), "raise_flag".into(), s("未受診者の家庭訪問"), s("health")),
+            (
+                "WC".into(),
+                "view_record".into(),
+                s("要保護児童対策地域協議会"),
+                None
+            ),
+            (
+                "N1".into(),
+                "raise_flag".into(),
+                s("未受診者の家庭訪問"),
+                s("health")
+            ),
         ],
         "{v}"
     );

@@ -7,8 +7,8 @@
 use checkup_central::config::{BoxConfig, Config, Duty, StaffConfig, secret_digest};
 use checkup_central::server::Central;
 use checkup_protocol::{
-    Actor, Event, EventBody, Hlc, MeasuredValue, MeasurementRecorded, NodeKey, Role,
-    SessionOpened, StationKind,
+    Actor, Event, EventBody, Hlc, MeasuredValue, MeasurementRecorded, NodeKey, Role, SessionOpened,
+    StationKind,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -53,10 +53,15 @@ impl TestBox {
 
     /// The next event of this box.
     pub fn seal(&self, ms: u64, body: EventBody) -> Event {
+        self.seal_in(&self.venue.clone(), ms, body)
+    }
+
+    /// The next event of this box, at `venue` (another's, for the refusals).
+    pub fn seal_in(&self, venue: &str, ms: u64, body: EventBody) -> Event {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         Event::seal(
             Uuid::now_v7(),
-            &self.venue,
+            venue,
             &self.node,
             seq,
             Hlc { ms, c: 0 },
@@ -267,11 +272,20 @@ impl Served {
             .expect("get");
         let status = r.status().as_u16();
         let text = r.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// POST a body of `content_type` as `cookie`: status and JSON body.
-    pub async fn post(&self, cookie: &str, path: &str, content_type: &str, body: String) -> (u16, Value) {
+    pub async fn post(
+        &self,
+        cookie: &str,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> (u16, Value) {
         let r = self
             .http
             .post(format!("{}{path}", self.url))
@@ -290,7 +304,9 @@ impl Served {
     pub async fn register(&self, cookie: &str, rows: &[(&str, &str, &str)]) {
         let mut csv = String::from("resident_id,name,name_kana,birth_date,sex,address,district\n");
         for (id, name, district) in rows {
-            csv.push_str(&format!("{id},{name},カナ,1980-01-01,female,市内1-1,{district}\n"));
+            csv.push_str(&format!(
+                "{id},{name},カナ,1980-01-01,female,市内1-1,{district}\n"
+            ));
         }
         let (s, v) = self.post(cookie, "/v1/residents", "text/csv", csv).await;
         assert_eq!(s, 200, "{v}");
