@@ -472,7 +472,7 @@ fn export_tokutei_run(
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let db = checkup_central::db::open(&config).await?;
+        let db = checkup_central::db::open_as(&config, None).await?;
         let today = time::OffsetDateTime::now_utc()
             .to_offset(time::macros::offset!(+9))
             .date();
@@ -509,7 +509,7 @@ fn export_record(
         let settings = transfer::settings(&t, Some(xsd_dir.to_owned()))?;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         cli_runtime()?.block_on(async {
-            let db = checkup_central::db::open(&config).await?;
+            let db = checkup_central::db::open_as(&config, None).await?;
             let today = time::OffsetDateTime::now_utc()
                 .to_offset(time::macros::offset!(+9))
                 .date();
@@ -552,7 +552,7 @@ fn import_record(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         cli_runtime()?.block_on(async {
-            let db = checkup_central::db::open(&config).await?;
+            let db = checkup_central::db::open_as(&config, None).await?;
             let r =
                 transfer::import_record(db.as_ref(), &settings, resident, &bytes, "cli", now_ms)
                     .await;
@@ -863,7 +863,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .date(),
                 };
                 let filled = rt.block_on(async {
-                    let db = checkup_central::db::open(&c).await?;
+                    let db = checkup_central::db::open_as(&c, None).await?;
                     anyhow::Ok(
                         checkup_central::sample_day::fill(db.as_ref(), &c, &signer, day, n).await?,
                     )

@@ -784,6 +784,33 @@ pub async fn open(config: &crate::config::Config) -> Result<Arc<dyn Store>, DbEr
     }
 }
 
+/// Open the database as one municipality's staff use it (the command line's exports and
+/// imports): `municipality`, else the configuration's own; with several municipalities and
+/// none named, an error that says so.
+pub async fn open_as(
+    config: &crate::config::Config,
+    municipality: Option<&str>,
+) -> Result<Arc<dyn Store>, DbError> {
+    let m = municipality
+        .map(str::to_owned)
+        .or_else(|| config.default_municipality())
+        .ok_or_else(|| {
+            DbError::Task(
+                "複数の自治体を扱う central です。設定の municipality で自治体を指定してください / \
+                 several municipalities: name one as the configuration's `municipality`"
+                    .into(),
+            )
+        })?;
+    let all: Vec<String> = config.municipalities().into_iter().collect();
+    if !all.contains(&m) {
+        return Err(DbError::UnknownMunicipality(m));
+    }
+    let db = open(config).await?;
+    db.prepare_municipalities(&all, config.default_municipality().as_deref())
+        .await?;
+    db.scoped(&m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
