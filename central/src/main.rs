@@ -31,7 +31,9 @@ enum Command {
         #[arg(long)]
         insecure_dev: bool,
     },
-    /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin) and K001 (PIN 2468, caseworker); with
+    /// Run a demo central on SQLite: staff C001 (PIN 1234, central admin), K001 (PIN 2468, caseworker),
+    /// H001 (1357, nurse of district 中央), H010 (3579, health 係長), K010 (8642, child-welfare 係長),
+    /// A001 (9753, auditor); with
     /// `--edge-data-dir`, the demo edge box of that directory is enrolled (secret printed).
     ///
     /// With `--sample-day N`, a checkup day of N residents is stored first (register,
@@ -814,6 +816,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ],
                 ..Config::default()
             };
+            // The rest of the demo's people: a district nurse, the two section chiefs and
+            // the auditor (rank and duty decide their reads, see `access`).
+            for (id, name, role, pin, rank, districts) in [
+                (
+                    "H001",
+                    "地区 保子",
+                    checkup_protocol::Role::Nurse,
+                    "1357",
+                    "係員",
+                    vec!["中央".to_owned()],
+                ),
+                (
+                    "H010",
+                    "保健 係長",
+                    checkup_protocol::Role::Nurse,
+                    "3579",
+                    "係長",
+                    vec![],
+                ),
+                (
+                    "K010",
+                    "子ども 係長",
+                    checkup_protocol::Role::Caseworker,
+                    "8642",
+                    "係長",
+                    vec![],
+                ),
+                (
+                    "A001",
+                    "監査 一郎",
+                    checkup_protocol::Role::Auditor,
+                    "9753",
+                    "係員",
+                    vec![],
+                ),
+            ] {
+                c.staff.push(StaffConfig {
+                    id: id.into(),
+                    name: name.into(),
+                    role,
+                    pin_hash: checkup_provisioning::pin::hash(pin).map_err(anyhow::Error::msg)?,
+                    duty: checkup_central::config::Duty {
+                        rank: serde_json::from_value(serde_json::Value::String(rank.into()))?,
+                        districts,
+                        ..Default::default()
+                    },
+                });
+            }
             let mut signer = None;
             if let Some(dir) = edge_data_dir {
                 let key = std::fs::read(dir.join("node.key"))
@@ -845,7 +895,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "a demo central takes the demo municipality's CA from --edge-data-dir (or pass --insecure-dev)"
                 );
             }
-            println!("Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker)");
+            println!(
+                "Demo staff: C001 / PIN 1234 (central admin), K001 / PIN 2468 (caseworker), \
+                 H001 / 1357 (nurse, district 中央), H010 / 3579 (health 係長), \
+                 K010 / 8642 (child-welfare 係長), A001 / 9753 (auditor)"
+            );
             let rt = rt()?;
             if let Some(n) = sample_day {
                 let signer = match signer {

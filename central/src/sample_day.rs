@@ -333,7 +333,7 @@ pub fn resident(k: usize, day: Date) -> SampleResident {
                 1 + r.below(20)
             ),
             postal_code: format!("{:03}-{:04}", 100 + k % 900, k % 10_000),
-            district: String::new(),
+            district: ["中央", "北", "南", "東"][k % 4].to_owned(),
         },
         insurer: InsurerIdentity {
             insurer_number: number,

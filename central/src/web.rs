@@ -3,7 +3,9 @@
 //! resident moved from marked 「転入前の記録（…から）」), the child-welfare intake queue
 //! (welfare roles only), export a period's results as CSV, and the 特定健診 XML archive for
 //! an insurer (choose the period and the insurer, check, see every failure, download when
-//! it passes).
+//! it passes); the purpose of a read outside one's duties or across departments; high-risk
+//! flags raised by health staff and shown live to child welfare; a resident's access report
+//! and the reads a section chief reviews.
 //! Japanese first, English beside it; served from the binary.
 
 use axum::response::Html;
@@ -51,7 +53,21 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;pad
 <input id="birth" type="date" aria-label="生年月日 birth date">
 <button data-testid="search" onclick="find()">検索 Search</button>
 <table id="found"></table></section>
-<section id="record"><h2>健康かるて Record</h2><div id="rec" class="muted">住民を選んでください Choose a resident</div></section>
+<section id="record"><h2>健康かるて Record</h2>
+<div class="row"><label for="purpose">閲覧の目的 <span class="muted">Purpose</span></label>
+<input id="purpose" size="40" placeholder="担当外・部署をまたぐときに記入 When outside your duties"></div>
+<p id="rec-status" role="status" aria-live="polite"></p>
+<div id="rec" class="muted">住民を選んでください Choose a resident</div></section>
+<section id="flags"><h2>気がかりフラグ <span class="muted">High-risk flags (health → child welfare)</span></h2>
+<p class="muted">保健部門が付け、子ども家庭部門にすぐ届きます。Raised by health staff, shown at once to child welfare.</p>
+<div class="row"><label for="fl-resident">住民番号 <span class="muted">Resident</span></label><input id="fl-resident" size="12">
+<label for="fl-kind">種類 <span class="muted">Kind</span></label><select id="fl-kind">
+<option value="specified_pregnancy">特定妊婦 Specified pregnancy</option><option value="missed_checkups">乳幼児健診未受診 Missed checkups</option>
+<option value="other">その他の気がかり Other concern</option></select></div>
+<div class="row"><label for="fl-note">所見 <span class="muted">What you saw</span></label><input id="fl-note" size="50">
+<button data-testid="flag" onclick="raiseFlag()">フラグを付ける Raise</button></div>
+<p id="fl-status" role="status" aria-live="polite"></p>
+<table id="flag-list" data-testid="flag-list"></table></section>
 <section id="cases"><h2>児童通告 受付一覧 <span class="muted">Child-welfare intake queue</span></h2>
 <p class="muted">児童福祉の担当者だけが見られます Child-welfare staff only</p>
 <button data-testid="cases" onclick="cases()">表示 Show</button>
@@ -70,37 +86,72 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;pad
 <button data-testid="tk-download" id="tk-download" onclick="tkDownload()" disabled>ダウンロード Download</button></div>
 <p id="tk-status" role="status" aria-live="polite"></p>
 <table id="tk-failures"></table></section>
+<section id="access"><h2>閲覧記録 <span class="muted">Access records</span></h2>
+<div class="row"><label for="ar-resident">住民番号 <span class="muted">Resident</span></label><input id="ar-resident" size="12">
+<button data-testid="access-report" onclick="accessReport()">閲覧記録（開示請求） Access report</button>
+<button data-testid="flagged" onclick="flaggedReads()">担当外閲覧の確認（係長） Reads to review</button></div>
+<table id="access-list"></table></section>
 <p id="msg" class="err" role="alert"></p>
 </main>
 <script>
 function msg(t){document.getElementById("msg").textContent=t||"";}
 function esc(s){return String(s==null?"":s).replace(/[&<>"]/g,function(c){return{"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c];});}
 async function call(url,opts){var r=await fetch(url,opts);var b=await r.json().catch(function(){return {};});
- if(!r.ok){throw new Error((b.message||r.status));} return b;}
+ if(!r.ok){var e=new Error((b.message||r.status));e.code=b.error;throw e;} return b;}
+function purposeParam(){var p=document.getElementById("purpose").value.trim();return p?"?"+new URLSearchParams({purpose:p}):"";}
 async function signIn(){try{var b=await call("/v1/login",{method:"POST",headers:{"content-type":"application/json"},
  body:JSON.stringify({staff_id:document.getElementById("sid").value,pin:document.getElementById("pin").value})});
- document.getElementById("who").textContent=b.name+"（"+b.role+"）";msg();}catch(e){msg("サインインできません Sign-in failed: "+e.message);}}
+ document.getElementById("who").textContent=b.name+"（"+b.role+"）";msg();flagWatch();}catch(e){msg("サインインできません Sign-in failed: "+e.message);}}
 async function find(){try{var p=new URLSearchParams({q:document.getElementById("q").value});
  var bd=document.getElementById("birth").value; if(bd){p.set("birth",bd);}
  var b=await call("/v1/residents?"+p);var t=document.getElementById("found");
  t.innerHTML="<tr><th>住民番号</th><th>氏名</th><th>カナ</th><th>生年月日</th><th></th></tr>"+b.residents.map(function(r){
  return "<tr><td>"+esc(r.resident_id)+"</td><td>"+esc(r.name)+"</td><td>"+esc(r.name_kana)+"</td><td>"+esc(r.birth_date)+
  "</td><td><button onclick=\"show('"+esc(r.resident_id)+"')\">表示 Open</button></td></tr>";}).join("");msg();}catch(e){msg(e.message);}}
-async function show(id){try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/record");
+async function show(id){var st=document.getElementById("rec-status");st.textContent="";
+ try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/record"+purposeParam());
  var h="<h3>"+esc(b.resident?b.resident.name:id)+" "+esc(id)+"</h3>";
  b.checkups.forEach(function(c){h+="<h4>"+esc(c.date)+(c.origin?" <span class=\"origin\" data-testid=\"origin\">"+esc(c.origin.label_ja)+" <span class=\"origin-en\">"+esc(c.origin.label_en)+"</span></span>":"")+"</h4>"+(c.stratification?"<p data-testid=\"stratification\">階層化 Stratification: メタボ判定 <b>"+esc(c.stratification.metabolic_ja)+"</b> ・ 保健指導レベル <b>"+esc(c.stratification.guidance_ja)+"</b>"+(c.stratification.reasons.length?"<br><span class=muted>"+c.stratification.reasons.map(esc).join("／")+"</span>":"")+"</p>":"")+"<table><tr><th>項目 item</th><th>値 value</th><th>訂正履歴 corrections</th></tr>"+
  c.items.map(function(i){return "<tr><td>"+esc(i.name_ja||i.item_code)+(i.name_en?" <span class=muted>"+esc(i.name_en)+"</span>":"")+"<br><span class=muted>"+esc(i.item_code)+"</span></td><td>"+(i.value_ja?esc(i.value_ja)+" <span class=muted>("+esc(i.value)+")</span>":esc(i.value)+" "+esc(i.unit))+"</td><td>"+
  (i.history.length>1?i.history.map(function(x){return esc(x.value_ja||x.value)+(x.reason?"（"+esc(x.reason)+"）":"");}).join(" → "):"")+"</td></tr>";}).join("")+"</table>";});
- document.getElementById("rec").innerHTML=h;msg();}catch(e){msg(e.message);}}
+ document.getElementById("rec").innerHTML=h;msg();}catch(e){if(e.code==="purpose_required"){
+ st.innerHTML="<span class=err>"+esc(e.message)+"</span>";document.getElementById("purpose").focus();}
+ else{st.innerHTML="<span class=err>"+esc(e.message)+"</span>";msg(e.message);}}}
 var ABUSE={physical:"身体的虐待",psychological:"心理的虐待",neglect:"ネグレクト",sexual:"性的虐待"};
 async function cases(){try{var b=await call("/v1/notices");var t=document.getElementById("case-list");
  t.innerHTML="<tr><th>受付 saved</th><th>児童氏名 child</th><th>生年月日 born</th><th>種別 type</th><th>会場 venue</th><th></th></tr>"+b.cases.map(function(c){
  return "<tr><td>"+esc(new Date(c.saved_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(c.child_name)+"</td><td>"+esc(c.child_birth_date)+"</td><td>"+
  esc(ABUSE[c.abuse_type]||c.abuse_type)+"</td><td>"+esc(c.venue)+"</td><td><button onclick=\"showCase('"+esc(c.case_id)+"')\">開く Open</button></td></tr>";}).join("");msg();}
  catch(e){msg(e.message);}}
-async function showCase(id){try{var b=await call("/v1/notices/"+encodeURIComponent(id));var f=b.notice.fields;
+async function showCase(id){try{var b=await call("/v1/notices/"+encodeURIComponent(id)+purposeParam());var f=b.notice.fields;
  document.getElementById("case").innerHTML="<table>"+Object.keys(f).map(function(k){return "<tr><th>"+esc(k)+"</th><td>"+esc(f[k].value)+
  (f[k].corrected?" <span class=muted>（訂正 corrected）</span>":"")+"</td></tr>";}).join("")+"</table>";msg();}catch(e){msg(e.message);}}
+var FLAG_KIND={specified_pregnancy:"特定妊婦",missed_checkups:"乳幼児健診未受診",other:"その他の気がかり"};
+var flagSeen={},flagSource=null;
+function flagRow(f){if(flagSeen[f.flag_id]){return;}flagSeen[f.flag_id]=1;var t=document.getElementById("flag-list");
+ if(!t.rows.length){t.innerHTML="<tr><th scope=col>日時 when</th><th scope=col>住民 resident</th><th scope=col>種類 kind</th><th scope=col>所見 note</th><th scope=col>記入 by</th></tr>";}
+ var r=t.insertRow(1);r.setAttribute("data-testid","flag-row");r.innerHTML="<td>"+esc(new Date(f.raised_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(f.resident_id)+"</td><td>"+
+ esc(FLAG_KIND[f.kind]||f.kind)+"</td><td>"+esc(f.note)+"</td><td>"+esc(f.raised_by)+"</td>";}
+async function flagWatch(){if(flagSource){flagSource.close();flagSource=null;}flagSeen={};document.getElementById("flag-list").innerHTML="";
+ var st=document.getElementById("fl-status");try{var b=await call("/v1/flags");b.flags.forEach(flagRow);
+ var after=b.flags.reduce(function(m,f){return Math.max(m,f.raised_ms);},0);
+ flagSource=new EventSource("/v1/flags/stream?"+new URLSearchParams({after:String(after)}));
+ flagSource.addEventListener("flag",function(ev){try{flagRow(JSON.parse(ev.data));}catch(x){}});
+ st.innerHTML="<span class=ok>新しいフラグはすぐここに表示されます New flags appear here at once</span>";}
+ catch(e){st.innerHTML="<span class=muted>"+esc(e.code==="forbidden"?"フラグ一覧は子ども家庭部門と係長以上が見られます Flags are shown to child welfare and 係長+":e.message)+"</span>";}}
+async function raiseFlag(){var id=document.getElementById("fl-resident").value.trim(),st=document.getElementById("fl-status");
+ var body={kind:document.getElementById("fl-kind").value,note:document.getElementById("fl-note").value};
+ var p=document.getElementById("purpose").value.trim();if(p){body.purpose=p;}
+ try{await call("/v1/residents/"+encodeURIComponent(id)+"/flags",{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify(body)});
+ st.innerHTML="<span class=ok>フラグを付けました。子ども家庭部門に届きました Flag raised and shared</span>";msg();}
+ catch(e){st.innerHTML="<span class=err>"+esc(e.message)+"</span>";if(e.code==="purpose_required"){document.getElementById("purpose").focus();}}}
+function accessRows(b){var t=document.getElementById("access-list");
+ t.innerHTML="<tr><th scope=col>日時 when</th><th scope=col>職員 staff</th><th scope=col>操作 action</th><th scope=col>対象 subject</th><th scope=col>目的 purpose</th></tr>"+b.entries.map(function(e){
+ return "<tr><td>"+esc(new Date(e.at_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(e.staff_name||"")+" "+esc(e.staff_id)+"</td><td>"+esc(e.action)+
+ (e.flagged_for?" <span class=origin>担当外 outside duty</span>":"")+"</td><td>"+esc(e.subject)+"</td><td>"+esc(e.purpose||"")+"</td></tr>";}).join("");}
+async function accessReport(){var id=document.getElementById("ar-resident").value.trim();if(!id){msg("住民番号を入れてください Enter a resident");return;}
+ try{accessRows(await call("/v1/residents/"+encodeURIComponent(id)+"/access-report"));msg();}catch(e){msg(e.message);}}
+async function flaggedReads(){try{accessRows(await call("/v1/access/flagged"));msg();}catch(e){msg(e.message);}}
 function exportCsv(){var f=document.getElementById("from").value,t=document.getElementById("to").value;
  if(!f||!t){msg("期間を入れてください Enter a period");return;} location.href="/v1/export.csv?"+new URLSearchParams({from:f,to:t});}
 function tkPeriod(){return {from:document.getElementById("tk-from").value,to:document.getElementById("tk-to").value};}
