@@ -89,16 +89,122 @@ pub async fn diagnose(config: &Config) -> Report {
             [failed("disk"), failed("tls"), failed("key_files")]
         }
     };
+    let isolation = isolation(config, db.version).await;
     Report {
         checks: vec![
             db.check,
             migrations(db.version),
             db.clock,
+            isolation,
             disk,
             tls,
             key_files,
             boxes(config),
         ],
+    }
+}
+
+/// `isolation`: on PostgreSQL, row-level security is on for every municipal table (with its
+/// policy) and each configured municipality has its database role; on SQLite, one
+/// municipality.
+async fn isolation(config: &Config, version: Option<i64>) -> Check {
+    const ID: &str = "isolation";
+    let municipalities = config.municipalities();
+    if config.database == "sqlite" {
+        return Check::ok(
+            ID,
+            format!(
+                "SQLite: 1つの自治体（{}）",
+                municipalities.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            "SQLite: one municipality",
+        );
+    }
+    if version.is_none_or(|v| v < 10) {
+        return Check::skipped(
+            ID,
+            "自治体の分離はまだ移行されていません（central を一度起動してください）",
+            "municipal isolation not migrated yet (start central once)",
+        );
+    }
+    let checked = async {
+        let (client, conn) =
+            tokio_postgres::connect(&config.database, tokio_postgres::NoTls).await?;
+        let driver = tokio::spawn(conn);
+        let tables: Vec<&str> = crate::db::migrations::MUNICIPAL_TABLES.to_vec();
+        let open: Vec<String> = client
+            .query(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = current_schema() AND c.relname = ANY($1)
+                   AND (NOT c.relrowsecurity OR NOT EXISTS (
+                        SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))
+                 ORDER BY 1",
+                &[&tables],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mapped: Vec<String> = client
+            .query("SELECT municipality FROM municipality_roles", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        drop(client);
+        let _ = driver.await;
+        Ok::<_, tokio_postgres::Error>((open, mapped))
+    };
+    match tokio::time::timeout(TIMEOUT, checked).await {
+        Ok(Ok((open, _))) if !open.is_empty() => Check::error(
+            ID,
+            format!(
+                "行レベルセキュリティが無効な表があります: {}",
+                open.join(", ")
+            ),
+            format!("row-level security is off on: {}", open.join(", ")),
+            format!(
+                "ALTER TABLE … ENABLE ROW LEVEL SECURITY on each (as the tables' owner), or restore \
+                 the schema: {}",
+                open.join(", ")
+            ),
+        ),
+        Ok(Ok((_, mapped))) => {
+            let missing: Vec<String> = municipalities
+                .into_iter()
+                .filter(|m| !mapped.contains(m))
+                .collect();
+            if missing.is_empty() {
+                Check::ok(
+                    ID,
+                    format!(
+                        "自治体ごとのデータベースロールと行レベルセキュリティ（{} 自治体）",
+                        mapped.len()
+                    ),
+                    format!(
+                        "a database role per municipality and row-level security ({} municipalities)",
+                        mapped.len()
+                    ),
+                )
+            } else {
+                Check::warning(
+                    ID,
+                    format!("データベースロールのない自治体: {}", missing.join(", ")),
+                    format!(
+                        "municipalities without their database role yet: {}",
+                        missing.join(", ")
+                    ),
+                    "start central once (it creates them; its login needs CREATEROLE)",
+                )
+            }
+        }
+        Ok(Err(e)) => Check::error(
+            ID,
+            format!("確認できません: {e}"),
+            format!("could not be checked: {e}"),
+            "check `database` and the login's privileges",
+        ),
+        Err(_) => Check::error(ID, "応答がありません", "no answer", "check `database`"),
     }
 }
 

@@ -84,8 +84,14 @@ impl Fixture {
 }
 
 /// Make (and migrate) the database `c` names, as `run` would.
+/// The database as a central that started once leaves it: migrated, the municipalities'
+/// roles made.
 async fn migrated(c: &Config) {
     let db = checkup_central::db::open(c).await.expect("database");
+    let all: Vec<String> = c.municipalities().into_iter().collect();
+    db.prepare_municipalities(&all, c.default_municipality().as_deref())
+        .await
+        .expect("municipalities");
     drop(db);
 }
 
@@ -169,12 +175,35 @@ async fn central_on_postgresql_with_everything_in_place_is_all_green() {
         "database",
         "migrations",
         "clock",
+        "isolation",
         "disk",
         "tls",
         "key_files",
         "boxes",
     ] {
         assert!(out.line(id).starts_with("OK "), "{id}: {}", out.line(id));
+    }
+    // Row-level security turned off on one table is an error naming it.
+    {
+        let (client, conn) = tokio_postgres::connect(&db.url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute("ALTER TABLE residents DISABLE ROW LEVEL SECURITY")
+            .await
+            .expect("disable");
+        let off = doctor(doctor_cmd(&cfg)).await;
+        assert!(
+            off.line("isolation").starts_with("ERROR "),
+            "{}",
+            off.line("isolation")
+        );
+        assert!(off.stdout.contains("residents"), "{}", off.stdout);
+        client
+            .batch_execute("ALTER TABLE residents ENABLE ROW LEVEL SECURITY")
+            .await
+            .expect("enable");
     }
     out.shows(
         "clock",
@@ -192,7 +221,7 @@ async fn central_on_postgresql_with_everything_in_place_is_all_green() {
         .expect("task");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["status"], "ok");
-    assert_eq!(v["checks"].as_array().map(Vec::len), Some(7));
+    assert_eq!(v["checks"].as_array().map(Vec::len), Some(8));
     db.drop_now().await;
 }
 
