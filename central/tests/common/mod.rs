@@ -251,14 +251,12 @@ impl Served {
             .await
             .expect("login");
         assert_eq!(r.status(), 200, "{id} signs in");
-        let cookie = r
-            .headers()
+        r.headers()
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .expect("cookie")
-            .to_owned();
-        cookie
+            .to_owned()
     }
 
     /// GET as `cookie`: status and JSON body.
