@@ -503,7 +503,7 @@ impl Config {
     pub fn municipalities(&self) -> std::collections::BTreeSet<String> {
         let mut all: std::collections::BTreeSet<String> =
             self.boxes.iter().map(|b| b.municipality.clone()).collect();
-        all.extend(self.municipality.clone());
+        all.extend(self.default_municipality());
         all.extend(self.staff.iter().filter_map(|m| self.staff_municipality(m)));
         all
     }
