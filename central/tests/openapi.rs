@@ -161,7 +161,7 @@ async fn the_document_is_served_and_names_only_routes_central_serves() {
             );
         }
     }
-    assert_eq!(operations, 23, "every route of central");
+    assert_eq!(operations, 24, "every route of central");
     c.stop().await;
 }
 

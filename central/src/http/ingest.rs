@@ -170,6 +170,8 @@ async fn ingest_batch(
     })?;
     let n = rows.len();
     let done = s.db.ingest(rows).await?;
+    s.batches_stored
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::debug!(node = %enrolled.node, events = n, new = done.new, "batch stored");
     Ok(Json(BatchAck {
         acked: done.acked,

@@ -67,7 +67,7 @@ pub(crate) async fn notices(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    let (who, _) = staff(&s, &headers, &CHILD_CASE_ROLES).await?;
     let rows = s.db.notices(None, 500).await?;
     s.db.audit(&who, "list_notices", &rows.len().to_string())
         .await?;
@@ -131,7 +131,7 @@ pub(crate) async fn notice(
     headers: HeaderMap,
     Path(case_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    let (who, _) = staff(&s, &headers, &CHILD_CASE_ROLES).await?;
     let row = s.db.notice(&case_id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

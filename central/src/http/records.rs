@@ -61,7 +61,7 @@ pub(crate) async fn search(
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker])?;
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin, Role::Caseworker]).await?;
     let birth = q.birth.filter(|b| !b.is_empty());
     let found = s.db.search(q.q.trim(), birth.as_deref()).await?;
     s.db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
@@ -111,7 +111,7 @@ pub(crate) async fn import_residents(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -348,7 +348,7 @@ pub(crate) async fn record(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let (who, _) = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let rows = s.db.results_of(&id).await?;
     s.db.audit(&who, "view_record", &id).await?;
     let current: Vec<_> = current_results(&rows);
