@@ -55,7 +55,10 @@ pub struct Config {
     /// Largest batch body in bytes. Default 8 MiB.
     #[serde(default = "default_max_batch_bytes")]
     pub max_batch_bytes: usize,
-    /// Seconds without a request before a staff session ends. Default 900.
+    /// Seconds without a request before a staff session ends. Default 900. Sessions are in
+    /// the database (every central process on it honours them); a request renews its
+    /// session at most every 5 s (a quarter of a shorter time-out), so a session may end
+    /// that much early.
     #[serde(default = "default_idle")]
     pub idle_timeout_secs: u64,
     /// Boxes allowed to forward.

@@ -447,8 +447,10 @@ async fn schemathesis_finds_every_answer_as_documented() {
             },
         });
     }
-    // Central has no sign-out and no stream; the boxes' routes are run with a box's secret.
+    // Central has no stream; its sign-out is left out of the signed-in runs (it would end
+    // the run's own session half-way); the boxes' routes are run with a box's secret.
     let boxes_only = "^/v1/(batches|wipes|questionnaire/answers/lookup)$";
+    let signed_in_exclude = "^/v1/(batches|wipes|questionnaire/answers/lookup|logout)$";
     runs.push(Run {
         service: "central",
         who: "anonymous",
@@ -464,7 +466,7 @@ async fn schemathesis_finds_every_answer_as_documented() {
             who: role,
             url: &central.url,
             headers: vec![cookie.clone()],
-            exclude: Some(boxes_only),
+            exclude: Some(signed_in_exclude),
             include: None,
             phases: "coverage,fuzzing",
         });
