@@ -36,16 +36,29 @@ pub struct Config {
     /// Directory for the SQLite database. Default "data/central".
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// `sqlite` (default: `<data_dir>/central.sqlite3`) or a `postgres://…` URL.
+    /// `sqlite` (default: `<data_dir>/central.sqlite3`) or a `postgres://…` URL. Several
+    /// central processes may share one PostgreSQL database behind one address (staff
+    /// sessions are in it too); see `docs/scale-out.md`.
     #[serde(default = "default_database")]
     pub database: String,
+    /// A streaming hot standby of `database` (a `postgres://…` URL; only with a PostgreSQL
+    /// `database`): the resident record reads — register search, a resident's entry,
+    /// results and imported checkups — are answered from it, everything else (ingest,
+    /// writes, the audit trail, sessions) from the primary. A record read may be a moment
+    /// behind what was just stored: the standby's replay lag, usually well under a second.
+    /// Reads fail (503) while the standby is down. Default: none (all on the primary).
+    #[serde(default)]
+    pub database_standby: Option<String>,
     /// Most events in one batch. Default 2000.
     #[serde(default = "default_max_batch_events")]
     pub max_batch_events: usize,
     /// Largest batch body in bytes. Default 8 MiB.
     #[serde(default = "default_max_batch_bytes")]
     pub max_batch_bytes: usize,
-    /// Seconds without a request before a staff session ends. Default 900.
+    /// Seconds without a request before a staff session ends. Default 900. Sessions are in
+    /// the database (every central process on it honours them); a request renews its
+    /// session at most every 5 s (a quarter of a shorter time-out), so a session may end
+    /// that much early.
     #[serde(default = "default_idle")]
     pub idle_timeout_secs: u64,
     /// Boxes allowed to forward.
@@ -400,6 +413,7 @@ impl Default for Config {
             listen: default_listen(),
             data_dir: default_data_dir(),
             database: default_database(),
+            database_standby: None,
             max_batch_events: default_max_batch_events(),
             max_batch_bytes: default_max_batch_bytes(),
             idle_timeout_secs: default_idle(),
@@ -445,6 +459,18 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "database must be \"sqlite\" or a postgres:// URL".into(),
             ));
+        }
+        if let Some(standby) = &self.database_standby {
+            if !self.database.starts_with("postgres://") {
+                return Err(ConfigError::Invalid(
+                    "database_standby needs a PostgreSQL database (a postgres:// URL) as its primary".into(),
+                ));
+            }
+            if !standby.starts_with("postgres://") {
+                return Err(ConfigError::Invalid(
+                    "database_standby must be a postgres:// URL".into(),
+                ));
+            }
         }
         if self.max_batch_events == 0 || self.max_batch_bytes < 1024 {
             return Err(ConfigError::Invalid("batch limits too small".into()));
@@ -529,10 +555,30 @@ mod tests {
         assert_eq!(c.max_batch_events, d.max_batch_events);
         assert_eq!(c.max_batch_bytes, d.max_batch_bytes);
         assert_eq!(c.idle_timeout_secs, d.idle_timeout_secs);
+        assert_eq!(c.database_standby, d.database_standby);
         assert!(
             c.tokutei.is_none(),
             "the example's [tokutei] is commented out"
         );
+    }
+
+    #[test]
+    fn a_standby_needs_a_postgresql_primary_and_a_postgresql_url() {
+        let pg = "postgres://postgres@127.0.0.1/central";
+        let with = |database: &str, standby: &str| Config {
+            database: database.into(),
+            database_standby: Some(standby.into()),
+            ..Config::default()
+        };
+        assert!(
+            with(pg, "postgres://postgres@127.0.0.2/central")
+                .check()
+                .is_ok()
+        );
+        let e = with("sqlite", pg).check().expect_err("sqlite primary");
+        assert!(e.to_string().contains("needs a PostgreSQL database"), "{e}");
+        let e = with(pg, "sqlite").check().expect_err("not a URL");
+        assert!(e.to_string().contains("must be a postgres:// URL"), "{e}");
     }
 
     /// The example with its `[tokutei]` keys and tables uncommented.

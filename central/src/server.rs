@@ -8,8 +8,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -55,12 +55,13 @@ pub struct AppState {
     pub max_batch_bytes: usize,
     /// Staff by id.
     pub staff: Arc<HashMap<String, StaffConfig>>,
-    /// Signed-in staff: token → (staff id, last request).
-    pub sessions: Arc<Mutex<HashMap<String, (String, Instant)>>>,
-    /// Idle sign-out.
+    /// Idle sign-out (sessions themselves are in the database: `http::session`).
     pub idle: Duration,
     /// Batches refused, by reason.
     pub rejected: Arc<ingest::Rejections>,
+    /// Batches this process stored since it started (one of several processes behind one
+    /// address shows its share on `GET /healthz`).
+    pub batches_stored: Arc<std::sync::atomic::AtomicU64>,
     /// Boxes must forward over mutual TLS with their own certificate (central has `[tls]`).
     pub require_client_cert: bool,
     /// The 特定健診 export's settings from `[tokutei]`, or why there are none (answered to
@@ -157,9 +158,9 @@ impl Central {
                         .map(|s| (s.id.clone(), s.clone()))
                         .collect(),
                 ),
-                sessions: Arc::default(),
                 idle: Duration::from_secs(config.idle_timeout_secs),
                 rejected: Arc::default(),
+                batches_stored: Arc::default(),
                 require_client_cert: config.tls.is_some(),
                 tokutei_export: Arc::new(tokutei_export),
                 handshakes: Arc::default(),

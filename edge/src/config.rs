@@ -150,9 +150,17 @@ pub struct IntakeConfig {
 #[serde(deny_unknown_fields)]
 pub struct CentralConfig {
     /// Central's base URL, e.g. "http://central.example:8090". Default: none (nothing is
-    /// forwarded).
+    /// forwarded). For several central processes, list them in `urls` instead (giving both
+    /// is refused).
     #[serde(default)]
     pub url: Option<String>,
+    /// Several central processes on one database (scale-out), e.g.
+    /// `["https://central-a:8090", "https://central-b:8090"]`: batches go to them in turn,
+    /// and a failed batch goes at once to the next before the box backs off (see
+    /// `forward.rs`). The one-off requests (pre-answers, a forced wipe's record, `doctor`)
+    /// go to the first. Default: empty (then `url`).
+    #[serde(default)]
+    pub urls: Vec<String>,
     /// This box's forwarding secret (central keeps its SHA-256). Default: none.
     #[serde(default)]
     pub secret: Option<String>,
@@ -196,10 +204,27 @@ const fn default_max_disk_mb() -> u64 {
     4096
 }
 
+impl CentralConfig {
+    /// The centrals to forward to, in the order batches take them: `urls`, or `url`.
+    pub fn all_urls(&self) -> Vec<&str> {
+        if self.urls.is_empty() {
+            self.url.iter().map(String::as_str).collect()
+        } else {
+            self.urls.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The first central, for the one-off requests.
+    pub fn first_url(&self) -> Option<&str> {
+        self.all_urls().first().copied()
+    }
+}
+
 impl Default for CentralConfig {
     fn default() -> Self {
         CentralConfig {
             url: None,
+            urls: Vec::new(),
             secret: None,
             batch_events: default_batch_events(),
             batch_age_ms: default_batch_age_ms(),
@@ -559,23 +584,26 @@ impl Config {
                 )));
             }
         }
-        if let Some(u) = &self.central.url
-            && !(u.starts_with("http://") || u.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "central.url {u:?} must start with http:// or https://"
-            )));
-        }
-        if let (true, Some(u)) = (self.has_tls(), &self.central.url)
-            && !u.starts_with("https://")
-        {
-            return Err(ConfigError::Invalid(format!(
-                "central.url {u:?} must be https:// on an enrolled box"
-            )));
-        }
-        if self.central.url.is_some() && self.central.secret.is_none() {
+        if self.central.url.is_some() && !self.central.urls.is_empty() {
             return Err(ConfigError::Invalid(
-                "central.secret is required with central.url".into(),
+                "central.url and central.urls are both given: list every central in central.urls and remove central.url".into(),
+            ));
+        }
+        for u in self.central.all_urls() {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "central url {u:?} must start with http:// or https://"
+                )));
+            }
+            if self.has_tls() && !u.starts_with("https://") {
+                return Err(ConfigError::Invalid(format!(
+                    "central url {u:?} must be https:// on an enrolled box"
+                )));
+            }
+        }
+        if self.central.first_url().is_some() && self.central.secret.is_none() {
+            return Err(ConfigError::Invalid(
+                "central.secret is required with central.url or central.urls".into(),
             ));
         }
         if self.central.batch_events == 0 || self.central.batch_events > 10_000 {
@@ -668,5 +696,33 @@ mod tests {
             }
         );
         assert!(!debug.contains("secret"), "PIN hash is redacted: {debug}");
+    }
+
+    #[test]
+    fn several_centrals_are_listed_in_urls_and_never_beside_url() {
+        let c: Config =
+            toml::from_str("[central]\nurls = ['http://a:8090', 'http://b:8090']\nsecret = 's'")
+                .expect("parses");
+        c.check().expect("valid");
+        assert_eq!(c.central.all_urls(), ["http://a:8090", "http://b:8090"]);
+        assert_eq!(c.central.first_url(), Some("http://a:8090"));
+        let one: Config =
+            toml::from_str("[central]\nurl = 'http://a:8090'\nsecret = 's'").expect("parses");
+        one.check().expect("valid");
+        assert_eq!(one.central.all_urls(), ["http://a:8090"]);
+        let both: Config = toml::from_str(
+            "[central]\nurl = 'http://a:8090'\nurls = ['http://b:8090']\nsecret = 's'",
+        )
+        .expect("parses");
+        let e = both.check().expect_err("both");
+        assert!(e.to_string().contains("both given"), "{e}");
+        let bad: Config =
+            toml::from_str("[central]\nurls = ['http://a:8090', 'ftp://b']\nsecret = 's'")
+                .expect("parses");
+        let e = bad.check().expect_err("scheme");
+        assert!(e.to_string().contains("ftp://b"), "{e}");
+        let no_secret: Config =
+            toml::from_str("[central]\nurls = ['http://a:8090']").expect("parses");
+        assert!(no_secret.check().is_err());
     }
 }

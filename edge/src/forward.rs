@@ -17,6 +17,13 @@
 //!   central's commit and our watermark write costs a round trip, not a duplicate.
 //! - Failures back off exponentially (base 500 ms, cap `max_backoff_secs`) with full
 //!   jitter, so boxes coming back together do not hammer central in step.
+//! - Several centrals (`[central] urls`, central processes on one database behind one
+//!   address or listed one by one) are taken in turn ([`Rotation`]): each batch goes to the
+//!   next URL, so the load alternates; a failed batch is sent again at once to the next
+//!   URL, and the box backs off only when every URL has failed in a row. Central stores
+//!   exactly once by (node, seq) in its one database, so a batch one process stored and
+//!   died before answering costs the next process a round trip of duplicates, not a
+//!   duplicate event.
 //! - Every box forwards everything it holds, so the venue's events reach central from any
 //!   surviving box; central's answer covers all nodes, so boxes skip what another sent.
 //! - The status (queue depth, oldest unforwarded event's age, last success and error, disk
@@ -157,6 +164,56 @@ fn backoff(failures: u32, cap: Duration) -> Duration {
     d.mul_f64(frac)
 }
 
+/// The centrals a box forwards to, taken in turn.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// `…/v1/batches` of each central, in the configured order.
+    endpoints: Vec<String>,
+    /// Index of the central the next batch goes to.
+    next: usize,
+    /// Failures since the last acknowledgement, in this round of the rotation.
+    failed_in_row: usize,
+}
+
+impl Rotation {
+    /// The rotation over the base URLs `urls` (none: forwarding is off).
+    pub fn new<'a>(urls: impl IntoIterator<Item = &'a str>) -> Option<Rotation> {
+        let endpoints: Vec<String> = urls
+            .into_iter()
+            .map(|u| format!("{}/v1/batches", u.trim_end_matches('/')))
+            .collect();
+        (!endpoints.is_empty()).then_some(Rotation {
+            endpoints,
+            next: 0,
+            failed_in_row: 0,
+        })
+    }
+
+    /// Where the next batch goes.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoints[self.next]
+    }
+
+    /// A batch was acknowledged: the next goes to the next central.
+    pub fn acknowledged(&mut self) {
+        self.failed_in_row = 0;
+        self.next = (self.next + 1) % self.endpoints.len();
+    }
+
+    /// A batch failed: move to the next central. True when every central has now failed
+    /// in a row — time to back off (the count starts again for the round after).
+    pub fn failed(&mut self) -> bool {
+        self.next = (self.next + 1) % self.endpoints.len();
+        self.failed_in_row += 1;
+        if self.failed_in_row >= self.endpoints.len() {
+            self.failed_in_row = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The HTTP client for central: with the box's TLS (mutual TLS, central checked against
 /// the municipality's CA), or plain without (`--insecure-dev`).
 pub fn central_client(
@@ -184,10 +241,9 @@ pub fn start(
 ) -> Result<tokio::task::JoinHandle<()>, ForwardError> {
     let watermark = std::sync::Arc::new(Watermark::open(&data_dir)?);
     let mut acked = watermark.load()?;
-    let Some(url) = config.url.clone() else {
+    let Some(mut rotation) = Rotation::new(config.all_urls()) else {
         return Ok(tokio::spawn(async {}));
     };
-    let endpoint = format!("{}/v1/batches", url.trim_end_matches('/'));
     let secret = config.secret.clone().unwrap_or_default();
     let client = central_client(tls, Duration::from_secs(30))?;
     if let Ok(mut s) = status.lock() {
@@ -270,6 +326,7 @@ pub fn start(
             let Some((body, n)) = body else {
                 continue;
             };
+            let endpoint = rotation.endpoint().to_owned();
             let sent = client
                 .post(&endpoint)
                 .bearer_auth(&secret)
@@ -294,6 +351,7 @@ pub fn start(
                         tracing::error!(error = %e, "cannot record central's acknowledgement; will resend");
                     }
                     failures = 0;
+                    rotation.acknowledged();
                     let after: u64 = acked.values().sum();
                     if let Ok(mut s) = status.lock() {
                         s.last_success = Some(unix_now());
@@ -301,9 +359,16 @@ pub fn start(
                         s.forwarded += after.saturating_sub(before);
                         s.acked = acked.clone();
                     }
-                    tracing::debug!(events = n, "batch acknowledged by central");
+                    tracing::debug!(events = n, %endpoint, "batch acknowledged by central");
                 }
                 Err(msg) => {
+                    if !rotation.failed() {
+                        tracing::warn!(error = %msg, %endpoint, next = rotation.endpoint(), "forwarding failed; trying the next central at once");
+                        if let Ok(mut s) = status.lock() {
+                            s.last_error = Some(msg);
+                        }
+                        continue;
+                    }
                     failures = failures.saturating_add(1);
                     let wait = backoff(failures, cap);
                     tracing::warn!(error = %msg, retry_in_ms = wait.as_millis() as u64, "forwarding failed");
@@ -402,6 +467,50 @@ fn batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_alternate_and_a_failure_moves_on_at_once_then_backs_off() {
+        assert!(Rotation::new([]).is_none());
+        let mut r = Rotation::new(["http://a/", "http://b", "http://c"]).expect("three");
+        let mut to = Vec::new();
+        for _ in 0..4 {
+            to.push(r.endpoint().to_owned());
+            r.acknowledged();
+        }
+        assert_eq!(
+            to,
+            [
+                "http://a/v1/batches",
+                "http://b/v1/batches",
+                "http://c/v1/batches",
+                "http://a/v1/batches"
+            ]
+        );
+        // Now at b: b fails, then c — each moves on at once; a third failure in a row
+        // (every central) is the time to back off.
+        assert_eq!(r.endpoint(), "http://b/v1/batches");
+        assert!(!r.failed());
+        assert_eq!(r.endpoint(), "http://c/v1/batches");
+        assert!(!r.failed());
+        assert_eq!(r.endpoint(), "http://a/v1/batches");
+        assert!(r.failed(), "all three failed in a row");
+        // After the back-off, a whole round again before the next one.
+        assert!(!r.failed());
+        assert!(!r.failed());
+        assert!(r.failed());
+        // A success in between starts the count again.
+        assert!(!r.failed());
+        r.acknowledged();
+        assert!(!r.failed());
+        assert!(!r.failed());
+        assert!(r.failed());
+        // One central: every failure backs off, as before.
+        let mut one = Rotation::new(["http://a"]).expect("one");
+        assert!(one.failed());
+        one.acknowledged();
+        assert_eq!(one.endpoint(), "http://a/v1/batches");
+        assert!(one.failed());
+    }
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {

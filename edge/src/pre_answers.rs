@@ -113,7 +113,7 @@ impl Fetcher {
         tls: Option<Arc<rustls::ClientConfig>>,
         roster: Arc<Roster>,
     ) -> Fetcher {
-        let endpoint = config.url.as_ref().map(|u| {
+        let endpoint = config.first_url().map(|u| {
             format!(
                 "{}/v1/questionnaire/answers/lookup",
                 u.trim_end_matches('/')

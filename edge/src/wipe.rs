@@ -127,8 +127,7 @@ pub async fn record_forced(
     let fail = |m: String| WipeError::NotRecorded(m);
     let url = config
         .central
-        .url
-        .as_deref()
+        .first_url()
         .ok_or_else(|| fail("no central.url in the configuration".into()))?;
     let secret = config.central.secret.as_deref().unwrap_or_default();
     let tls = crate::tls::EdgeTls::of(config).map_err(|e| fail(format!("{e:#}")))?;

@@ -302,6 +302,19 @@ CREATE POLICY by_municipality ON case_members USING (municipality = checkup_muni
     WITH CHECK (municipality = checkup_municipality());
 ",
     },
+    // 12: staff sessions in the database, so that every central process behind one address
+    // honours a sign-in made at another. Only the SHA-256 of each cookie token is kept;
+    // times are Unix milliseconds of the database's clock.
+    Migration::same(
+        12,
+        "
+CREATE TABLE staff_sessions (
+    token_sha256 TEXT PRIMARY KEY, staff_id TEXT NOT NULL, created_ms BIGINT NOT NULL,
+    last_seen_ms BIGINT NOT NULL
+);
+CREATE INDEX staff_sessions_last_seen ON staff_sessions (last_seen_ms);
+",
+    ),
 ];
 
 /// The tables whose rows belong to a municipality (PostgreSQL: a `municipality` column and

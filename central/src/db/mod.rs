@@ -728,6 +728,65 @@ pub trait Store: Send + Sync {
         checkup: &str,
         resident_ids: Option<Vec<String>>,
     ) -> Result<Vec<checkup_protocol::central::PreAnswer>, DbError>;
+
+    /// Store a new staff session by the SHA-256 of its cookie token (never the token), seen
+    /// now; sessions idle for `idle` or longer are deleted on the way. Times are the
+    /// database's clock, so central processes on several hosts agree on them.
+    async fn create_staff_session(
+        &self,
+        token_sha256: &str,
+        staff_id: &str,
+        idle: std::time::Duration,
+    ) -> Result<(), DbError>;
+
+    /// The staff id of a session last seen less than `idle` ago; `None` for an unknown or
+    /// idle-expired one (which is deleted). The session is marked seen now only when its
+    /// mark is `touch_every` old or older, so a burst of requests costs reads, not a write
+    /// each.
+    async fn touch_staff_session(
+        &self,
+        token_sha256: &str,
+        idle: std::time::Duration,
+        touch_every: std::time::Duration,
+    ) -> Result<Option<String>, DbError>;
+
+    /// End a session (sign-out); whether there was one.
+    async fn delete_staff_session(&self, token_sha256: &str) -> Result<bool, DbError>;
+}
+
+/// What [`Store::touch_staff_session`] makes of a held session's `(now, last_seen)` (ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionAge {
+    /// Idle too long: delete it, sign in again.
+    Expired,
+    /// Fresh, but its mark is old: mark it seen now.
+    Touch,
+    /// Fresh and marked recently: nothing to write.
+    Fresh,
+}
+
+impl SessionAge {
+    /// The age of a session last seen at `last_ms` at `now_ms`.
+    pub(crate) fn of(
+        now_ms: i64,
+        last_ms: i64,
+        idle: std::time::Duration,
+        touch_every: std::time::Duration,
+    ) -> SessionAge {
+        let age = now_ms.saturating_sub(last_ms);
+        if age >= ms(idle) {
+            SessionAge::Expired
+        } else if age >= ms(touch_every) {
+            SessionAge::Touch
+        } else {
+            SessionAge::Fresh
+        }
+    }
+}
+
+/// A duration in whole milliseconds, as the session columns hold them.
+pub(crate) fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// An entry with its texts as the trail keeps them ([`crate::audit::printable`]).
@@ -772,7 +831,8 @@ pub(crate) fn pre_answer_of(
 }
 
 /// Open the database the configuration names (`sqlite`: `central.sqlite3` in the data
-/// directory; otherwise a PostgreSQL URL) and run pending migrations.
+/// directory; otherwise a PostgreSQL URL, with its hot standby for the record reads if
+/// `database_standby` names one) and run pending migrations.
 pub async fn open(config: &crate::config::Config) -> Result<Arc<dyn Store>, DbError> {
     if config.database == "sqlite" {
         std::fs::create_dir_all(&config.data_dir)
@@ -780,7 +840,13 @@ pub async fn open(config: &crate::config::Config) -> Result<Arc<dyn Store>, DbEr
         let path = config.data_dir.join("central.sqlite3");
         Ok(Arc::new(sqlite::Sqlite::open(&path)?))
     } else {
-        Ok(Arc::new(postgres::Postgres::open(&config.database).await?))
+        Ok(Arc::new(
+            postgres::Postgres::open_with_standby(
+                &config.database,
+                config.database_standby.as_deref(),
+            )
+            .await?,
+        ))
     }
 }
 

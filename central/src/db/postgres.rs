@@ -2,6 +2,14 @@
 //! `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`, so its cost is one
 //! round trip per table, not one per event; node heads are locked in node order so that
 //! concurrent batches touching the same nodes serialise without deadlocks.
+//!
+//! Several central processes may share one database (scale-out): everything they share —
+//! events, heads, the audit chain, staff sessions — is in it, and migrations run under an
+//! advisory lock. With a streaming hot standby configured (`database_standby`), the record
+//! reads ([`Store::search`], [`Store::resident`], [`Store::results_of`],
+//! [`Store::imported_of`]) go to a second pool on the standby and may be a moment behind
+//! the primary (its replay lag); every write, the audit trail, sessions and ingest stay
+//! on the primary.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -21,7 +29,10 @@ use super::{
 /// run as that municipality's database role, under row-level security.
 #[derive(Clone)]
 pub struct Postgres {
+    /// The primary: every write and every read not listed below.
     pool: Pool,
+    /// A streaming hot standby for the record reads, if configured.
+    standby: Option<Pool>,
     /// The database role every query of this view runs as (`None`: the owner).
     role: Option<String>,
     /// Municipality code → its database role, once prepared.
@@ -37,28 +48,64 @@ pub fn role_name(database: &str, municipality: &str) -> String {
     format!("cm_{}_{}", &d(database)[..10], &d(municipality)[..16])
 }
 
+/// Run as `role` (`None`: the login itself) from now on this connection.
+async fn set_role(c: &deadpool_postgres::Object, role: Option<&str>) -> Result<(), DbError> {
+    match role {
+        // The name is ours (`cm_` and hex digits), quoted all the same.
+        Some(role) => c.batch_execute(&format!("SET ROLE \"{role}\"")).await?,
+        None => c.batch_execute("RESET ROLE").await?,
+    }
+    Ok(())
+}
+
 fn pool_err(e: impl std::fmt::Display) -> DbError {
     DbError::Pool(e.to_string())
+}
+
+/// A pool of up to 16 connections to `url`.
+fn pool_of(url: &str) -> Result<Pool, DbError> {
+    let pg: tokio_postgres::Config = url.parse()?;
+    let mgr = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(mgr).max_size(16).build().map_err(pool_err)
 }
 
 impl Postgres {
     /// Connect to `url` and migrate.
     pub async fn open(url: &str) -> Result<Postgres, DbError> {
-        let pg: tokio_postgres::Config = url.parse()?;
-        let mgr = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(mgr).max_size(16).build().map_err(pool_err)?;
+        Self::open_with_standby(url, None).await
+    }
+
+    /// Connect to the primary `url` and migrate; with `standby`, the record reads go to
+    /// that streaming hot standby of it (checked reachable now; a standby that is not in
+    /// recovery is used all the same, with a warning).
+    pub async fn open_with_standby(url: &str, standby: Option<&str>) -> Result<Postgres, DbError> {
         let p = Postgres {
-            pool,
+            pool: pool_of(url)?,
+            standby: standby.map(pool_of).transpose()?,
             role: None,
             roles: Arc::default(),
         };
         p.migrate().await?;
+        if let Some(pool) = &p.standby {
+            let c = pool
+                .get()
+                .await
+                .map_err(|e| DbError::Pool(format!("database_standby: {e}")))?;
+            let recovering: bool = c.query_one("SELECT pg_is_in_recovery()", &[]).await?.get(0);
+            if recovering {
+                tracing::info!("record reads go to the hot standby");
+            } else {
+                tracing::warn!(
+                    "database_standby is not in recovery (not a standby): record reads go to it all the same"
+                );
+            }
+        }
         Ok(p)
     }
 
@@ -67,12 +114,24 @@ impl Postgres {
     /// last can never carry its role into this one.
     async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
         let c = self.pool.get().await.map_err(pool_err)?;
-        match &self.role {
-            // The name is ours (`cm_` and hex digits), quoted all the same.
-            Some(role) => c.batch_execute(&format!("SET ROLE \"{role}\"")).await?,
-            None => c.batch_execute("RESET ROLE").await?,
-        }
+        set_role(&c, self.role.as_deref()).await?;
         Ok(c)
+    }
+
+    /// A connection for the record reads: the standby's (as this view's role too: the
+    /// standby holds the same roles and policies), else the primary's.
+    async fn reader(&self) -> Result<deadpool_postgres::Object, DbError> {
+        match &self.standby {
+            Some(pool) => {
+                let c = pool
+                    .get()
+                    .await
+                    .map_err(|e| DbError::Pool(format!("standby: {e}")))?;
+                set_role(&c, self.role.as_deref()).await?;
+                Ok(c)
+            }
+            None => self.client().await,
+        }
     }
 
     async fn migrate(&self) -> Result<(), DbError> {
@@ -106,12 +165,12 @@ impl Postgres {
         Ok(())
     }
 
+    /// The result rows `filter` selects, read through `c`.
     async fn results(
-        &self,
+        c: &deadpool_postgres::Object,
         filter: &str,
         p: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<ResultRow>, DbError> {
-        let c = self.client().await?;
         let rows = c
             .query(
                 &format!(
@@ -440,7 +499,7 @@ impl Store for Postgres {
     }
 
     async fn search(&self, q: &str, birth: Option<&str>) -> Result<Vec<Resident>, DbError> {
-        let c = self.client().await?;
+        let c = self.reader().await?;
         let pattern = format!("%{q}%");
         let rows = c
             .query(
@@ -456,7 +515,7 @@ impl Store for Postgres {
     }
 
     async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, DbError> {
-        let c = self.client().await?;
+        let c = self.reader().await?;
         let row = c
             .query_opt(
                 "SELECT resident_id, name, name_kana, birth_date, sex, address, postal_code, district
@@ -468,7 +527,8 @@ impl Store for Postgres {
     }
 
     async fn results_of(&self, resident_id: &str) -> Result<Vec<ResultRow>, DbError> {
-        self.results(
+        Self::results(
+            &self.reader().await?,
             "WHERE resident_id = $1 ORDER BY hlc_ms, hlc_c, event_id",
             &[&resident_id],
         )
@@ -476,7 +536,8 @@ impl Store for Postgres {
     }
 
     async fn results_between(&self, from: &str, to: &str) -> Result<Vec<ResultRow>, DbError> {
-        self.results(
+        Self::results(
+            &self.client().await?,
             "WHERE day BETWEEN $1 AND $2 ORDER BY day, resident_id, hlc_ms, hlc_c, event_id",
             &[&from, &to],
         )
@@ -583,6 +644,7 @@ impl Store for Postgres {
             .ok_or_else(|| DbError::UnknownMunicipality(municipality.to_owned()))?;
         Ok(Arc::new(Postgres {
             pool: self.pool.clone(),
+            standby: self.standby.clone(),
             role: Some(role),
             roles: self.roles.clone(),
         }))
@@ -1031,7 +1093,7 @@ impl Store for Postgres {
     }
 
     async fn imported_of(&self, resident_id: &str) -> Result<Vec<ImportedCheckup>, DbError> {
-        let c = self.client().await?;
+        let c = self.reader().await?;
         let rows = c
             .query(
                 "SELECT resident_id, content_sha256, checkup_date, origin_number, origin_name,
@@ -1058,7 +1120,89 @@ impl Store for Postgres {
             })
             .collect())
     }
+
+    async fn create_staff_session(
+        &self,
+        token_sha256: &str,
+        staff_id: &str,
+        idle: std::time::Duration,
+    ) -> Result<(), DbError> {
+        let c = self.client().await?;
+        let idle = super::ms(idle);
+        c.execute(
+            &format!("DELETE FROM staff_sessions WHERE last_seen_ms <= {NOW_MS} - $1"),
+            &[&idle],
+        )
+        .await?;
+        c.execute(
+            &format!(
+                "INSERT INTO staff_sessions VALUES ($1, $2, {NOW_MS}, {NOW_MS})
+                 ON CONFLICT (token_sha256) DO UPDATE SET staff_id = excluded.staff_id,
+                   created_ms = excluded.created_ms, last_seen_ms = excluded.last_seen_ms"
+            ),
+            &[&token_sha256, &staff_id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_staff_session(
+        &self,
+        token_sha256: &str,
+        idle: std::time::Duration,
+        touch_every: std::time::Duration,
+    ) -> Result<Option<String>, DbError> {
+        let c = self.client().await?;
+        let Some(row) = c
+            .query_opt(
+                &format!(
+                    "SELECT staff_id, last_seen_ms, {NOW_MS} FROM staff_sessions
+                     WHERE token_sha256 = $1"
+                ),
+                &[&token_sha256],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (staff, last, now): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        Ok(match super::SessionAge::of(now, last, idle, touch_every) {
+            super::SessionAge::Expired => {
+                // Unless another process has just marked it seen.
+                c.execute(
+                    "DELETE FROM staff_sessions WHERE token_sha256 = $1 AND last_seen_ms <= $2",
+                    &[&token_sha256, &last],
+                )
+                .await?;
+                None
+            }
+            super::SessionAge::Touch => {
+                c.execute(
+                    "UPDATE staff_sessions SET last_seen_ms = greatest(last_seen_ms, $2)
+                     WHERE token_sha256 = $1",
+                    &[&token_sha256, &now],
+                )
+                .await?;
+                Some(staff)
+            }
+            super::SessionAge::Fresh => Some(staff),
+        })
+    }
+
+    async fn delete_staff_session(&self, token_sha256: &str) -> Result<bool, DbError> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "DELETE FROM staff_sessions WHERE token_sha256 = $1",
+            &[&token_sha256],
+        )
+        .await?
+            > 0)
+    }
 }
+
+/// Now, in Unix milliseconds, by the database server's clock (one clock for every central
+/// process, wherever they run).
+const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
 
 /// Append an entry to the hash-chained audit trail inside `tx`; the head row is locked,
 /// so concurrent appends queue.

@@ -770,7 +770,96 @@ impl Store for Sqlite {
         })
         .await
     }
+
+    async fn create_staff_session(
+        &self,
+        token_sha256: &str,
+        staff_id: &str,
+        idle: std::time::Duration,
+    ) -> Result<(), DbError> {
+        let (token, staff) = (token_sha256.to_owned(), staff_id.to_owned());
+        let idle = super::ms(idle);
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                &format!("DELETE FROM staff_sessions WHERE last_seen_ms <= {NOW_MS} - ?1"),
+                params![idle],
+            )?;
+            tx.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO staff_sessions VALUES (?1, ?2, {NOW_MS}, {NOW_MS})"
+                ),
+                params![token, staff],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn touch_staff_session(
+        &self,
+        token_sha256: &str,
+        idle: std::time::Duration,
+        touch_every: std::time::Duration,
+    ) -> Result<Option<String>, DbError> {
+        let token = token_sha256.to_owned();
+        self.with(move |c| {
+            let held = c
+                .query_row(
+                    &format!(
+                        "SELECT staff_id, last_seen_ms, {NOW_MS} FROM staff_sessions
+                         WHERE token_sha256 = ?1"
+                    ),
+                    params![token],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((staff, last, now)) = held else {
+                return Ok(None);
+            };
+            Ok(match super::SessionAge::of(now, last, idle, touch_every) {
+                super::SessionAge::Expired => {
+                    c.execute(
+                        "DELETE FROM staff_sessions WHERE token_sha256 = ?1",
+                        params![token],
+                    )?;
+                    None
+                }
+                super::SessionAge::Touch => {
+                    c.execute(
+                        "UPDATE staff_sessions SET last_seen_ms = max(last_seen_ms, ?2)
+                         WHERE token_sha256 = ?1",
+                        params![token, now],
+                    )?;
+                    Some(staff)
+                }
+                super::SessionAge::Fresh => Some(staff),
+            })
+        })
+        .await
+    }
+
+    async fn delete_staff_session(&self, token_sha256: &str) -> Result<bool, DbError> {
+        let token = token_sha256.to_owned();
+        self.with(move |c| {
+            Ok(c.execute(
+                "DELETE FROM staff_sessions WHERE token_sha256 = ?1",
+                params![token],
+            )? > 0)
+        })
+        .await
+    }
 }
+
+/// Now, in Unix milliseconds, by SQLite's clock (the staff session columns).
+const NOW_MS: &str = "CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
 
 /// A register entry from `SELECT resident_id, name, name_kana, birth_date, sex, address,
 /// postal_code`.

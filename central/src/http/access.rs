@@ -136,7 +136,7 @@ pub(crate) async fn access_report(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &[Role::CentralAdmin, Role::Auditor])?;
+    let st = staff(&s, &headers, &[Role::CentralAdmin, Role::Auditor]).await?;
     let rows = st.db.access_report(&id).await?;
     st.db
         .audit(
@@ -168,7 +168,7 @@ pub(crate) async fn flagged(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     let department = access::reviews_flagged(&st.viewer).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -264,7 +264,7 @@ pub(crate) async fn assign(
     Path(case_id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     if !access::manages_cases(&st.viewer) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -325,7 +325,7 @@ pub(crate) async fn add_member(
     Path(case_id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     let m: Member =
         serde_json::from_slice(&body).map_err(|e| bad("malformed_request", e.to_string()))?;
     if !matches!(m.relation.as_str(), "child" | "guardian" | "sibling") {

@@ -54,7 +54,7 @@ pub(crate) async fn export(
     headers: HeaderMap,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     if !valid_date(&q.from) || !valid_date(&q.to) || q.from > q.to {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

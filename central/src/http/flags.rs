@@ -100,7 +100,7 @@ pub(crate) async fn raise(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     if !access::raises_flags(&st.viewer) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -187,7 +187,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(q): Query<After>,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     may_see(&st)?;
     let flags = st.db.risk_flags(q.after, 1000).await?;
     st.db
@@ -219,7 +219,7 @@ pub(crate) async fn stream(
     headers: HeaderMap,
     Query(q): Query<After>,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     may_see(&st)?;
     st.db.audit(&st.id, "stream_flags", "open").await?;
     let db = st.db.clone();

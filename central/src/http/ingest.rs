@@ -171,6 +171,8 @@ async fn ingest_batch(
     let n = rows.len();
     // As the box's municipality: on PostgreSQL its rows are written under its role.
     let done = s.owner.scoped(&enrolled.municipality)?.ingest(rows).await?;
+    s.batches_stored
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::debug!(node = %enrolled.node, events = n, new = done.new, "batch stored");
     Ok(Json(BatchAck {
         acked: done.acked,

@@ -152,7 +152,7 @@ pub(crate) async fn invite(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let rows: Vec<InvitationRequest> =
         serde_json::from_slice(&body).map_err(|e| bad("malformed_request", e.to_string()))?;
     if rows.len() > MAX_INVITATIONS {
@@ -253,7 +253,7 @@ pub(crate) async fn export(
     headers: HeaderMap,
     Query(q): Query<CheckupQuery>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     if !is_checkup(&q.checkup) {
         return Err(bad(
             "bad_checkup",

@@ -72,7 +72,7 @@ pub(crate) async fn notices(
         db,
         viewer,
         ..
-    } = staff(&s, &headers, &CHILD_CASE_ROLES)?;
+    } = staff(&s, &headers, &CHILD_CASE_ROLES).await?;
     if !crate::access::case_queue(&viewer) {
         return Err(super::access::refused(crate::access::Refusal::Forbidden(
             "受付一覧は子ども家庭部門のものです / the intake queue is child welfare's",
@@ -143,7 +143,7 @@ pub(crate) async fn notice(
     Path(case_id): Path<String>,
     Query(q): Query<super::access::PurposeQuery>,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     let read = crate::access::child_case(&st.viewer, q.purpose.as_deref())
         .map_err(super::access::refused)?;
     let db = st.db.clone();

@@ -70,7 +70,8 @@ pub(crate) async fn search(
             Role::Doctor,
             Role::Caseworker,
         ],
-    )?;
+    )
+    .await?;
     let birth = q.birth.filter(|b| !b.is_empty());
     let found = db.search(q.q.trim(), birth.as_deref()).await?;
     db.audit(&who, "search", &format!("q={} birth={:?}", q.q, birth))
@@ -120,7 +121,7 @@ pub(crate) async fn import_residents(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -363,7 +364,7 @@ pub(crate) async fn record(
     Path(id): Path<String>,
     Query(q): Query<super::access::PurposeQuery>,
 ) -> Result<Response, ApiError> {
-    let st = staff(&s, &headers, &Role::ALL)?;
+    let st = staff(&s, &headers, &Role::ALL).await?;
     let read = super::access::decide_record(&st, &id, q.purpose.as_deref()).await?;
     let db = st.db.clone();
     let rows = db.results_of(&id).await?;

@@ -1,6 +1,13 @@
-//! Staff sign-in (`POST /v1/login`) and the session check every staff route makes: a
-//! `cc_session` cookie, signed out after the configured idle time, of a role the route
-//! allows.
+//! Staff sign-in (`POST /v1/login`), sign-out (`POST /v1/logout`) and the session check
+//! every staff route makes: a `cc_session` cookie, signed out after the configured idle
+//! time, of a role the route allows.
+//!
+//! Sessions live in the database (`staff_sessions`, by the SHA-256 of the token — the token
+//! itself is only in the cookie), so every central process on one database honours a
+//! sign-in made at another, and a restart signs nobody out. A request marks its session
+//! seen only when the mark is [`touch_every`] old (5 s, or a quarter of a short idle
+//! timeout): a page's burst of requests costs one read each and at most one write, and a
+//! session may end up to that much before `idle_timeout_secs` of true inactivity.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use checkup_protocol::Role;
 use checkup_protocol::central::ErrorAnswer;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use super::ApiError;
 use super::extract::Body;
@@ -77,9 +85,9 @@ pub(crate) async fn login(
     getrandom::fill(&mut raw)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let token = hex::encode(raw);
-    if let Ok(mut g) = s.sessions.lock() {
-        g.insert(token.clone(), (staff.id.clone(), std::time::Instant::now()));
-    }
+    s.owner
+        .create_staff_session(&token_digest(&token), &staff.id, s.idle)
+        .await?;
     let mut resp = Json(SignedIn {
         staff_id: staff.id,
         name: staff.name,
@@ -95,6 +103,58 @@ pub(crate) async fn login(
     Ok(resp)
 }
 
+/// `POST /v1/logout`
+#[utoipa::path(
+    post,
+    path = "/v1/logout",
+    tag = "staff",
+    description = "Sign out: the session of the `cc_session` cookie ends at every central \
+                   process, and the cookie is cleared.",
+    responses(
+        (status = 204, description = "Signed out (also when the session had already ended)"),
+        (status = 401, description = "`sign_in_required` (no cookie)", body = ErrorAnswer),
+        (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = cookie_token(&headers)?;
+    s.owner.delete_staff_session(&token_digest(token)).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("cc_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(resp)
+}
+
+/// How old a session's seen-mark may grow before a request renews it: 5 s, or a quarter
+/// of a shorter idle timeout (so activity always renews well before it ends).
+pub(crate) fn touch_every(idle: Duration) -> Duration {
+    (idle / 4).min(Duration::from_secs(5))
+}
+
+/// The SHA-256 (hex) of a session token, as `staff_sessions` keys it.
+fn token_digest(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// The `cc_session` cookie's token.
+fn cookie_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("cc_session="))
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))
+}
+
 /// A signed-in staff member of a request, with her municipality's view of the store.
 pub(crate) struct Signed {
     /// Staff id.
@@ -107,8 +167,12 @@ pub(crate) struct Signed {
 }
 
 /// The signed-in staff member of a request, if their role is one of `roles`.
-pub(crate) fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<Signed, ApiError> {
-    let (id, _) = staff_id(s, headers, roles)?;
+pub(crate) async fn staff(
+    s: &AppState,
+    headers: &HeaderMap,
+    roles: &[Role],
+) -> Result<Signed, ApiError> {
+    let (id, _) = staff_id(s, headers, roles).await?;
     let viewer =
         s.viewers.get(&id).cloned().ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in")
@@ -117,33 +181,25 @@ pub(crate) fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result
     Ok(Signed { id, viewer, db })
 }
 
-/// The id and role of the signed-in staff member of a request, if the role is one of
-/// `roles`.
-fn staff_id(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<(String, Role), ApiError> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("cc_session="))
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
-    let id = {
-        let mut g = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        match g.get_mut(token) {
-            Some((id, last)) if last.elapsed() < s.idle => {
-                *last = std::time::Instant::now();
-                id.clone()
-            }
-            _ => {
-                g.remove(token);
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "sign_in_required",
-                    "session expired; sign in again",
-                ));
-            }
-        }
-    };
+/// The id and role of the signed-in staff member of a request (its session held at any
+/// central process), if the role is one of `roles`.
+async fn staff_id(
+    s: &AppState,
+    headers: &HeaderMap,
+    roles: &[Role],
+) -> Result<(String, Role), ApiError> {
+    let token = cookie_token(headers)?;
+    let id = s
+        .owner
+        .touch_staff_session(&token_digest(token), s.idle, touch_every(s.idle))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "sign_in_required",
+                "session expired; sign in again",
+            )
+        })?;
     let role =
         s.staff.get(&id).map(|m| m.role).ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in")
@@ -156,4 +212,25 @@ fn staff_id(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<(String
         ));
     }
     Ok((id, role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_renewed_well_before_it_can_end() {
+        assert_eq!(
+            touch_every(Duration::from_secs(900)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            touch_every(Duration::from_secs(2)),
+            Duration::from_millis(500)
+        );
+        for idle in [1, 3, 20, 900, 86_400] {
+            let idle = Duration::from_secs(idle);
+            assert!(touch_every(idle) * 4 <= idle);
+        }
+    }
 }

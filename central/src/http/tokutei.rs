@@ -212,7 +212,7 @@ pub(crate) async fn insurers(
     headers: HeaderMap,
     Query(q): Query<Period>,
 ) -> Result<Response, ApiError> {
-    let Signed { db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     check_period(&q.from, &q.to)?;
     let insurers = db.insurers_between(&q.from, &q.to).await?;
     Ok(Json(Insurers {
@@ -251,7 +251,7 @@ pub(crate) async fn check(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let r: ArchiveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string()))?;
     check_request(&r)?;
@@ -328,7 +328,7 @@ pub(crate) async fn archive(
     headers: HeaderMap,
     Query(r): Query<ArchiveRequest>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     check_request(&r)?;
     let settings = settings(&s)?;
     let built = build(db.as_ref(), settings, &r.insurer, (&r.from, &r.to), today())

@@ -78,7 +78,7 @@ pub(crate) async fn export(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let settings = settings(&s)?;
     let dir = tempfile::tempdir().map_err(ApiError::internal)?;
     let today = time::OffsetDateTime::now_utc()
@@ -187,7 +187,7 @@ pub(crate) async fn import(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin])?;
+    let Signed { id: who, db, .. } = staff(&s, &headers, &[Role::CentralAdmin]).await?;
     let settings = settings(&s)?;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

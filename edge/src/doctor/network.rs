@@ -33,7 +33,7 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
 /// batch, which stores nothing); and the clock against the `Date` of that answer.
 /// Returns `(clock, central)`.
 pub async fn central(c: &Config, tls: &TlsState) -> (Check, Check) {
-    let Some(url) = &c.central.url else {
+    let Some(url) = c.central.first_url() else {
         return (
             Check::skipped(
                 "clock",
