@@ -162,7 +162,7 @@ async fn the_document_is_served_and_names_only_routes_central_serves() {
             );
         }
     }
-    assert_eq!(operations, 30, "every route of central");
+    assert_eq!(operations, 31, "every route of central");
     c.stop().await;
 }
 

@@ -1,6 +1,7 @@
-//! Staff sign-in (`POST /v1/login`) and the session check every staff route makes: a
-//! `cc_session` cookie, signed out after the configured idle time, of a role the route
-//! allows.
+//! Staff sign-in (`POST /v1/login`), sign-out (`POST /v1/logout`) and the session check
+//! every staff route makes: a `cc_session` cookie, signed out after the configured idle time,
+//! of a role the route allows. The sign-in answer says what the staff member may do (from
+//! [`crate::access`]), so the page shows her only the sections she can use.
 
 use axum::Json;
 use axum::extract::State;
@@ -33,6 +34,50 @@ pub(crate) struct SignedIn {
     name: String,
     /// Role.
     role: Role,
+    /// The role in Japanese (看護師・保健師, 児童福祉司…).
+    role_ja: &'static str,
+    /// 職階.
+    rank: crate::access::Rank,
+    /// What she may do, as the staff page shows it.
+    can: Can,
+}
+
+/// What a signed-in staff member may do ([`crate::access`]); the server decides each request
+/// again, this only spares her sections she cannot use.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Can {
+    /// Search the register and read records (each read decided by duty).
+    records: bool,
+    /// Raise high-risk flags.
+    raise_flags: bool,
+    /// See the high-risk flags, live.
+    see_flags: bool,
+    /// The child-welfare intake queue.
+    cases: bool,
+    /// CSV and 特定健診 exports.
+    exports: bool,
+    /// A resident's access report (開示請求).
+    access_report: bool,
+    /// The reads outside duty of her department (係長 and above).
+    review_reads: bool,
+}
+
+impl Can {
+    fn of(v: &crate::access::Viewer) -> Can {
+        use crate::access;
+        Can {
+            records: matches!(
+                v.role,
+                Role::CentralAdmin | Role::Nurse | Role::Doctor | Role::Caseworker
+            ),
+            raise_flags: access::raises_flags(v),
+            see_flags: access::sees_flags(v),
+            cases: access::case_queue(v),
+            exports: v.role == Role::CentralAdmin,
+            access_report: access::access_report(v),
+            review_reads: access::reviews_flagged(v).is_some(),
+        }
+    }
 }
 
 /// `POST /v1/login`
@@ -80,10 +125,18 @@ pub(crate) async fn login(
     if let Ok(mut g) = s.sessions.lock() {
         g.insert(token.clone(), (staff.id.clone(), std::time::Instant::now()));
     }
+    let can = s
+        .viewers
+        .get(&staff.id)
+        .map(Can::of)
+        .ok_or_else(|| ApiError::internal("a configured staff member without a viewer"))?;
     let mut resp = Json(SignedIn {
+        role_ja: staff.role.label_ja(),
+        rank: staff.duty.rank,
         staff_id: staff.id,
         name: staff.name,
         role: staff.role,
+        can,
     })
     .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -93,6 +146,47 @@ pub(crate) async fn login(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// `POST /v1/logout`
+#[utoipa::path(
+    post,
+    path = "/v1/logout",
+    tag = "staff",
+    description = "Sign out: the session ends at once (its live flag stream too) and the \
+                   cookie is cleared. Answers 204 also without a session.",
+    responses((status = 204, description = "Signed out")),
+    security(()),
+)]
+pub(crate) async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_token(&headers) {
+        let mut g = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        g.remove(token);
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("cc_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    resp
+}
+
+/// The session token of a request's `cc_session` cookie.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("cc_session="))
+}
+
+/// Whether the session `token` is still open (signed in, not idle past the limit), without
+/// counting this as activity: a live stream asks this to end with its session.
+pub(crate) fn session_open(s: &AppState, token: &str) -> bool {
+    let g = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    g.get(token)
+        .is_some_and(|(_, last)| last.elapsed() < s.idle)
 }
 
 /// A signed-in staff member of a request, with her municipality's view of the store.
@@ -120,12 +214,7 @@ pub(crate) fn staff(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result
 /// The id and role of the signed-in staff member of a request, if the role is one of
 /// `roles`.
 fn staff_id(s: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<(String, Role), ApiError> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("cc_session="))
+    let token = session_token(headers)
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))?;
     let id = {
         let mut g = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
