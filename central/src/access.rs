@@ -189,10 +189,14 @@ pub enum Refusal {
 /// Longest purpose kept, in characters.
 pub const MAX_PURPOSE_CHARS: usize = 500;
 
-/// A stated purpose, trimmed; `None` when empty.
+/// A stated purpose, trimmed; `None` when it states nothing: empty, or without a single
+/// letter or digit (any script) — blanks, punctuation, or invisible characters only (zero
+/// width spaces, bidirectional controls, a byte-order mark) are not a purpose.
 pub fn purpose(p: Option<&str>) -> Option<String> {
     let p = p?.trim();
-    (!p.is_empty()).then(|| p.chars().take(MAX_PURPOSE_CHARS).collect())
+    p.chars()
+        .any(char::is_alphanumeric)
+        .then(|| p.chars().take(MAX_PURPOSE_CHARS).collect())
 }
 
 /// May `v` read the health record of `s` (with `purpose`, if stated)?
@@ -348,6 +352,31 @@ mod tests {
         // A 係長 of health reads any resident of her municipality, unflagged.
         let chief = viewer(Role::Nurse, Rank::Chief);
         assert_eq!(health_record(&chief, &other, None), Ok(Read::InDuty));
+    }
+
+    #[test]
+    fn an_invisible_or_blank_purpose_states_nothing() {
+        let n = viewer(Role::Nurse, Rank::Staff);
+        let other = subject("R2", Some("南2"), false);
+        for nothing in [
+            "\u{200b}",
+            "\u{202e}",
+            "\u{2060}\u{feff}",
+            "\u{3000}",
+            "…",
+            "- .",
+            "\n\t",
+        ] {
+            assert!(
+                matches!(
+                    health_record(&n, &other, Some(nothing)),
+                    Err(Refusal::PurposeRequired(_))
+                ),
+                "{nothing:?} is no purpose"
+            );
+        }
+        assert!(health_record(&n, &other, Some("家庭訪問")).is_ok());
+        assert!(health_record(&n, &other, Some("\u{200b}R2確認")).is_ok());
     }
 
     #[test]

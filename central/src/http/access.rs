@@ -4,6 +4,13 @@
 //! (開示請求, `GET /v1/residents/{id}/access-report`), the reads flagged for a section chief
 //! (`GET /v1/access/flagged`), and who works a child case
 //! (`POST /v1/notices/{case_id}/caseworkers`, `POST /v1/notices/{case_id}/members`).
+//!
+//! A refused read is audited too (`refused_read`, the resident in the subject), for the
+//! auditor who looks for someone trying residents one after another; it is not in the
+//! resident's access report, which answers who *saw* their data: a refusal showed nothing.
+//! A caseworker below 係長 naming someone on her own case opens that person's health record
+//! to her, so the naming is flagged for her section chief (`GET /v1/access/flagged`) like a
+//! read outside duty.
 
 use axum::Json;
 use axum::extract::State;
@@ -54,7 +61,19 @@ pub(crate) async fn decide_record(
             .filter(|d| !d.is_empty()),
         on_own_cases,
     };
-    access::health_record(&st.viewer, &subject, purpose).map_err(refused)
+    match access::health_record(&st.viewer, &subject, purpose) {
+        Ok(read) => Ok(read),
+        Err(r) => {
+            let code = match r {
+                Refusal::PurposeRequired(_) => "purpose_required",
+                Refusal::Forbidden(_) => "forbidden",
+            };
+            st.db
+                .audit(&st.id, "refused_read", &format!("{resident_id}: {code}"))
+                .await?;
+            Err(refused(r))
+        }
+    }
 }
 
 /// Audit a read of `resident_id`'s data (or of a case, `resident_id` `None`) as decided.
@@ -154,7 +173,8 @@ pub(crate) async fn access_report(
     path = "/v1/access/flagged",
     tag = "access",
     description = "Reads made outside the readers' districts and caseloads in the section \
-                   chief's department, newest first, with their purposes (係長 and above); \
+                   chief's department, newest first, with their purposes, and (child welfare) \
+                   the people caseworkers named on their own cases (係長 and above); \
                    audited.",
     responses(
         (status = 200, description = "The reads", body = AccessLines),
@@ -305,7 +325,8 @@ pub(crate) async fn assign(
     path = "/v1/notices/{case_id}/members",
     tag = "notices",
     description = "Name a child, guardian or sibling on a case (child-welfare 係長 and above, \
-                   or a caseworker assigned to it). Audited.",
+                   or a caseworker assigned to it; a caseworker's naming is flagged for her \
+                   section chief). Audited.",
     params(("case_id" = String, Path, description = "Case id")),
     request_body(content = Member, content_type = "application/json"),
     responses(
@@ -368,6 +389,9 @@ pub(crate) async fn add_member(
             action: "case_member".into(),
             subject: format!("{case_id}: {} {}", m.relation, m.resident_id),
             resident_id: Some(m.resident_id),
+            // Her own naming opens the record to her: her section chief sees it.
+            flagged_for: (!access::manages_cases(&st.viewer))
+                .then(|| access::Department::ChildWelfare.as_str().to_owned()),
             ..AccessEntry::default()
         })
         .await?;

@@ -6,7 +6,11 @@
 //! The stream reads the flags table itself, every [`POLL`] and at once when a flag is raised
 //! in this process, so a flag raised through any central process of the municipality
 //! reaches every caseworker within a second, without a broker between the processes. Each
-//! raise and each listing is audited; the stream's opening is audited as one listing.
+//! read looks [`LOOKBACK_MS`] behind the newest flag it sent (flags it sent are not sent
+//! again): a flag is stamped before it is stored, so one stamped earlier may be stored after
+//! a later one (two nurses at once, two processes). The stream ends with its session
+//! (sign-out, idle time) with a `signed_out` event. Each raise and each listing is audited;
+//! the stream's opening is audited as one listing.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -23,13 +27,16 @@ use serde::{Deserialize, Serialize};
 use super::ApiError;
 use super::access::{audit_read, decide_record};
 use super::extract::{Body, Path, Query};
-use super::session::staff;
+use super::session::{session_open, session_token, staff};
 use crate::access;
 use crate::db::RiskFlag;
 use crate::server::AppState;
 
 /// How often an open stream looks for flags raised through other processes.
 pub const POLL: Duration = Duration::from_millis(250);
+
+/// How far behind the newest flag sent a stream looks again for flags stored late.
+pub const LOOKBACK_MS: i64 = 10_000;
 
 /// The kinds of flag.
 pub const KINDS: [(&str, &str); 3] = [
@@ -189,7 +196,8 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let st = staff(&s, &headers, &Role::ALL).await?;
     may_see(&st)?;
-    let flags = st.db.risk_flags(q.after, 1000).await?;
+    // The store answers flags raised after its argument: at or after `after` is asked.
+    let flags = st.db.risk_flags(q.after.saturating_sub(1), 1000).await?;
     st.db
         .audit(&st.id, "list_flags", &format!("{} flags", flags.len()))
         .await?;
@@ -203,7 +211,8 @@ pub(crate) async fn list(
     tag = "flags",
     description = "Server-sent events: each flag raised at or after `after` as a `flag` event \
                    (JSON of a flag), then each new one within a second of being raised \
-                   (child-welfare staff; health 係長 and above). Opening it is audited.",
+                   (child-welfare staff; health 係長 and above); a `signed_out` event ends \
+                   it when the session ends (sign-out, idle time). Opening it is audited.",
     params(After),
     responses(
         (status = 200, description = "`text/event-stream` of `flag` events", content_type = "text/event-stream", body = String),
@@ -222,20 +231,34 @@ pub(crate) async fn stream(
     let st = staff(&s, &headers, &Role::ALL).await?;
     may_see(&st)?;
     st.db.audit(&st.id, "stream_flags", "open").await?;
+    let token = session_token(&headers).unwrap_or_default().to_owned();
     let db = st.db.clone();
     let mut raised = s.flag_raised.subscribe();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
-        let mut after = q.after;
+        let floor = q.after;
+        let mut newest = q.after;
         let mut seen = std::collections::HashSet::new();
         loop {
-            match db.risk_flags(after, 1000).await {
+            if !session_open(&s, &token).await {
+                let _ = tx
+                    .send(Ok(Event::default().event("signed_out").data(
+                        "サインインし直してください / signed out: sign in again",
+                    )))
+                    .await;
+                return;
+            }
+            let from = newest
+                .saturating_sub(LOOKBACK_MS)
+                .max(floor)
+                .saturating_sub(1);
+            match db.risk_flags(from, 1000).await {
                 Ok(flags) => {
                     for f in flags {
                         if !seen.insert(f.flag_id.clone()) {
                             continue;
                         }
-                        after = after.max(f.raised_ms);
+                        newest = newest.max(f.raised_ms);
                         let Ok(json) = serde_json::to_string(&f) else {
                             continue;
                         };

@@ -5,8 +5,8 @@
 //! | `GET /healthz` | anyone | liveness, events held, batches stored by this process and refused by reason (no personal data) | here |
 //! | `POST /v1/batches` | an enrolled box (`Authorization: Bearer <secret>`) | a JSON array of signed events, received whole ([`checkup_protocol::batch`]) and stored exactly once; answers a [`checkup_protocol::central::BatchAck`] | [`ingest`] |
 //! | `POST /v1/wipes` | an enrolled box | a forced wipe into the audit trail | [`ingest`] |
-//! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie (sessions in the database: any central process honours them) | [`session`] |
-//! | `POST /v1/logout` | staff | end the cookie's session | [`session`] |
+//! | `POST /v1/login` | staff | `{"staff_id","pin"}` → session cookie (sessions in the database: any central process honours them), and what she may do | [`session`] |
+//! | `POST /v1/logout` | staff | end the session (and its live flag stream) | [`session`] |
 //! | `GET /v1/residents?q=&birth=` | central admin, nurse, doctor, caseworker | search the register by id, name or kana (and birth date) | [`records`] |
 //! | `POST /v1/residents` | central admin | import register rows (CSV: `resident_id,name,name_kana,birth_date,sex,address`, optional `postal_code` (郵便番号)) | [`records`] |
 //! | `GET /v1/residents/{id}/record?purpose=` | by [`crate::access`]: admin; health staff in duty (else with `purpose`, flagged); caseworkers for their cases' people with `purpose` | the resident's record (健康かるて); audited with purpose | [`records`] |

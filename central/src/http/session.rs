@@ -8,6 +8,9 @@
 //! seen only when the mark is [`touch_every`] old (5 s, or a quarter of a short idle
 //! timeout): a page's burst of requests costs one read each and at most one write, and a
 //! session may end up to that much before `idle_timeout_secs` of true inactivity.
+//!
+//! The sign-in answer says what the staff member may do (from [`crate::access`]), so the
+//! page shows her only the sections she can use.
 
 use axum::Json;
 use axum::extract::State;
@@ -41,6 +44,50 @@ pub(crate) struct SignedIn {
     name: String,
     /// Role.
     role: Role,
+    /// The role in Japanese (看護師・保健師, 児童福祉司…).
+    role_ja: &'static str,
+    /// 職階.
+    rank: crate::access::Rank,
+    /// What she may do, as the staff page shows it.
+    can: Can,
+}
+
+/// What a signed-in staff member may do ([`crate::access`]); the server decides each request
+/// again, this only spares her sections she cannot use.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Can {
+    /// Search the register and read records (each read decided by duty).
+    records: bool,
+    /// Raise high-risk flags.
+    raise_flags: bool,
+    /// See the high-risk flags, live.
+    see_flags: bool,
+    /// The child-welfare intake queue.
+    cases: bool,
+    /// CSV and 特定健診 exports.
+    exports: bool,
+    /// A resident's access report (開示請求).
+    access_report: bool,
+    /// The reads outside duty of her department (係長 and above).
+    review_reads: bool,
+}
+
+impl Can {
+    fn of(v: &crate::access::Viewer) -> Can {
+        use crate::access;
+        Can {
+            records: matches!(
+                v.role,
+                Role::CentralAdmin | Role::Nurse | Role::Doctor | Role::Caseworker
+            ),
+            raise_flags: access::raises_flags(v),
+            see_flags: access::sees_flags(v),
+            cases: access::case_queue(v),
+            exports: v.role == Role::CentralAdmin,
+            access_report: access::access_report(v),
+            review_reads: access::reviews_flagged(v).is_some(),
+        }
+    }
 }
 
 /// `POST /v1/login`
@@ -88,10 +135,18 @@ pub(crate) async fn login(
     s.owner
         .create_staff_session(&token_digest(&token), &staff.id, s.idle)
         .await?;
+    let can = s
+        .viewers
+        .get(&staff.id)
+        .map(Can::of)
+        .ok_or_else(|| ApiError::internal("a configured staff member without a viewer"))?;
     let mut resp = Json(SignedIn {
+        role_ja: staff.role.label_ja(),
+        rank: staff.duty.rank,
         staff_id: staff.id,
         name: staff.name,
         role: staff.role,
+        can,
     })
     .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -145,6 +200,12 @@ fn token_digest(token: &str) -> String {
 
 /// The `cc_session` cookie's token.
 fn cookie_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    session_token(headers)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))
+}
+
+/// The session token of a request's `cc_session` cookie.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -152,7 +213,17 @@ fn cookie_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix("cc_session="))
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_required", "sign in"))
+}
+
+/// Whether the session `token` is still open (signed in, not idle past the limit, at any
+/// central process), without counting this as activity: a live stream asks this to end
+/// with its session.
+pub(crate) async fn session_open(s: &AppState, token: &str) -> bool {
+    // Renewing only a mark as old as the idle limit renews nothing that is still open.
+    s.owner
+        .touch_staff_session(&token_digest(token), s.idle, s.idle)
+        .await
+        .is_ok_and(|held| held.is_some())
 }
 
 /// A signed-in staff member of a request, with her municipality's view of the store.

@@ -186,6 +186,16 @@ impl Served {
     /// Open and serve a central with these boxes and staff, on SQLite or a fresh
     /// PostgreSQL database.
     pub async fn start(postgres: bool, boxes: &[&TestBox], staff: Vec<StaffConfig>) -> Served {
+        Self::start_with(postgres, boxes, staff, |_| {}).await
+    }
+
+    /// As [`Served::start`], the configuration changed by `change` before opening.
+    pub async fn start_with(
+        postgres: bool,
+        boxes: &[&TestBox],
+        staff: Vec<StaffConfig>,
+        change: impl FnOnce(&mut Config),
+    ) -> Served {
         let dir = tempfile::tempdir().expect("dir");
         let pg = if postgres {
             Some(
@@ -196,13 +206,14 @@ impl Served {
         } else {
             None
         };
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().to_path_buf(),
             database: pg.as_ref().map_or("sqlite".into(), |d| d.url()),
             boxes: boxes.iter().map(|b| b.config()).collect(),
             staff,
             ..Config::default()
         };
+        change(&mut config);
         let central = Central::open(&config).await.expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
