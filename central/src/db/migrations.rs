@@ -182,6 +182,53 @@ CREATE TABLE imported_checkups (
         8,
         "ALTER TABLE residents ADD COLUMN postal_code TEXT NOT NULL DEFAULT '';",
     ),
+    // 9 (PostgreSQL): `events` partitioned by month in Japan (RANGE on hlc_ms), migrated in
+    // place; exactly-once by (node, seq) and the unique id move to the unpartitioned
+    // `event_keys` (a partitioned table's unique keys must contain its partition key). See
+    // `super::partitions`. SQLite keeps its one table.
+    Migration {
+        version: 9,
+        sqlite: "-- nothing on SQLite: events stay one table.",
+        postgres: "
+CREATE TABLE event_keys (
+    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE, hlc_ms BIGINT NOT NULL,
+    PRIMARY KEY (node, seq)
+);
+INSERT INTO event_keys (node, seq, id, hlc_ms) SELECT node, seq, id, hlc_ms FROM events;
+CREATE TABLE events_partitioned (
+    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, venue TEXT NOT NULL,
+    kind TEXT NOT NULL, resident TEXT, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL,
+    body JSONB NOT NULL, received_at TIMESTAMPTZ NOT NULL DEFAULT now()
+) PARTITION BY RANGE (hlc_ms);
+-- A partition per month (JST) the old table holds, in the years partitions are made for
+-- (2000-2199); anything else goes to DEFAULT. Bounds: 00:00 JST of the month's first day.
+DO $$
+DECLARE
+    m DATE;
+BEGIN
+    FOR m IN
+        SELECT DISTINCT date_trunc('month', DATE '1970-01-01'
+            + ((hlc_ms + 32400000) / 86400000)::INTEGER)::DATE
+        FROM events
+        WHERE hlc_ms >= (DATE '2000-01-01' - DATE '1970-01-01')::BIGINT * 86400000 - 32400000
+          AND hlc_ms < (DATE '2200-01-01' - DATE '1970-01-01')::BIGINT * 86400000 - 32400000
+    LOOP
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF events_partitioned FOR VALUES FROM (%s) TO (%s)',
+            'events_' || to_char(m, 'YYYY_MM'),
+            (m - DATE '1970-01-01')::BIGINT * 86400000 - 32400000,
+            ((m + INTERVAL '1 month')::DATE - DATE '1970-01-01')::BIGINT * 86400000 - 32400000);
+    END LOOP;
+END
+$$;
+CREATE TABLE events_default PARTITION OF events_partitioned DEFAULT;
+INSERT INTO events_partitioned (node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body,
+    received_at)
+SELECT node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body, received_at FROM events;
+DROP TABLE events;
+ALTER TABLE events_partitioned RENAME TO events;
+",
+    },
 ];
 
 /// The migrations a database at schema version `current` still needs, in order.
