@@ -9,7 +9,8 @@
 //!   limits; per-node extents of a batch.
 //! - [`db`]: storage behind the [`db::Store`] trait, on SQLite or PostgreSQL — events
 //!   exactly once by `(node, seq)`, node heads, the resident record; one list of versioned
-//!   migrations.
+//!   migrations; on PostgreSQL, `events` partitioned by month (`db::partitions`,
+//!   `checkup-central partitions`).
 //! - [`audit`]: the hash-chained audit trail (accesses, ingested batches, wipes) and its
 //!   verification (`checkup-central audit verify`).
 //! - [`http`]: the HTTP API, a file per concern (batch ingest and wipes, sign-in, the

@@ -161,8 +161,15 @@ pub async fn ensure_month(c: &mut deadpool_postgres::Object, month: Month) -> Re
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
         .await?;
     let table = month.table();
+    // A partition of `events` by that name; a table of that name that is not one (a
+    // restored archive) makes the CREATE below fail loudly rather than leave the month in
+    // DEFAULT.
     let exists: bool = tx
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'events'::regclass AND c.relname = $1)",
+            &[&table],
+        )
         .await?
         .get(0);
     if exists {
