@@ -11,8 +11,9 @@
 //!   limits; per-node extents of a batch.
 //! - [`db`]: storage behind the [`db::Store`] trait, on SQLite or PostgreSQL — events
 //!   exactly once by `(node, seq)`, node heads, the resident record, staff sessions; one
-//!   list of versioned migrations. Several central processes may share one PostgreSQL
-//!   database, with the record reads on a hot standby (`docs/scale-out.md`).
+//!   list of versioned migrations; on PostgreSQL, `events` partitioned by month
+//!   (`db::partitions`, `checkup-central partitions`). Several central processes may share
+//!   one PostgreSQL database, with the record reads on a hot standby (`docs/scale-out.md`).
 //! - [`audit`]: the hash-chained audit trail (accesses, ingested batches, wipes) and its
 //!   verification (`checkup-central audit verify`).
 //! - [`http`]: the HTTP API, a file per concern (batch ingest and wipes, sign-in, the

@@ -109,6 +109,15 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// PostgreSQL's monthly partitions of `events`: this month's and the next two months'
+    /// made if missing, any rows held in the DEFAULT partition moved into their month's
+    /// partition (made, filled and attached in one transaction per month), then every
+    /// partition listed with its rows and size. Safe to run at any time, e.g. monthly from
+    /// a timer; a SQLite central has nothing to do.
+    Partitions {
+        #[command(flatten)]
+        source: Source,
+    },
     /// Check a batch file (a JSON array of signed events, as boxes forward them): format,
     /// payload rules, signatures against enrolled keys, venue. Prints per-node ranges.
     CheckBatch {
@@ -946,6 +955,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             rt.block_on(serve(c))?;
+        }
+        Command::Partitions { source } => {
+            let c = source.load()?;
+            if c.database == "sqlite" {
+                println!(
+                    "SQLite: events は1つの表です。パーティションはありません / SQLite keeps one events table: no partitions"
+                );
+                return Ok(());
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let done = rt.block_on(async {
+                let db = checkup_central::db::postgres::Postgres::open(&c.database).await?;
+                db.maintain_partitions().await
+            })?;
+            for (month, rows) in &done.moved {
+                println!(
+                    "{month}: DEFAULT から {rows} 行を移しました / moved {rows} rows from DEFAULT"
+                );
+            }
+            println!("| partition | month | rows | size |");
+            println!("|---|---|---:|---:|");
+            for p in &done.partitions {
+                println!(
+                    "| {} | {} | {} | {:.1} MB |",
+                    p.table,
+                    p.month.map_or("DEFAULT".to_owned(), |m| m.to_string()),
+                    p.rows,
+                    p.bytes as f64 / 1e6
+                );
+            }
+            if done.left_in_default > 0 {
+                println!(
+                    "DEFAULT に {} 行が残っています（2000〜2199年以外の時刻: 箱の時計を確認） / {} rows stay in DEFAULT (times outside 2000–2199: check the box's clock)",
+                    done.left_in_default, done.left_in_default
+                );
+            }
         }
         Command::Audit { .. }
         | Command::Doctor { .. }

@@ -608,6 +608,19 @@ fn age_on(birth: &str, day: Date) -> u32 {
 /// Every event of the day, signed by `signer` at `venue`: each resident checked in (with
 /// the insurer identity), through every station, and checked out.
 pub fn events(people: &[SampleResident], day: Date, signer: &Signer, venue: &str) -> Vec<Event> {
+    events_from(people, day, signer, venue, first_seq(day))
+}
+
+/// [`events`] with the box's seqs following on from `after` (the seq of the box's last
+/// event): a box's days one after another, its seqs gap-free, as the prefecture bench
+/// loads them.
+pub fn events_from(
+    people: &[SampleResident],
+    day: Date,
+    signer: &Signer,
+    venue: &str,
+    after: u64,
+) -> Vec<Event> {
     let stations = vec![
         StationKind::Measurement,
         StationKind::BloodPressure,
@@ -617,7 +630,7 @@ pub fn events(people: &[SampleResident], day: Date, signer: &Signer, venue: &str
         StationKind::Doctor,
     ];
     let start_ms = morning_ms(day);
-    let seq0 = first_seq(day);
+    let seq0 = after;
     let mut out = Vec::with_capacity(people.len() * 48);
     let push = |out: &mut Vec<Event>, staff: &str, role: Role, body: EventBody| {
         let i = out.len() as u64;

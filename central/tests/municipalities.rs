@@ -258,6 +258,16 @@ async fn two_municipalities_see_and_write_only_their_own() {
             .await
             .expect("delete");
         assert_eq!(n, 0);
+        // The month partitions of `events` are not the role's to read directly (row-level
+        // security is on `events`, which is what the role is granted).
+        let month = r
+            .query("SELECT count(*) FROM events_default", &[])
+            .await
+            .expect_err("a partition read directly is refused");
+        assert!(
+            db_message(&month).contains("permission denied"),
+            "{month:?}"
+        );
         // And the role cannot become the other municipality's.
         let other_role = &roles.iter().find(|x| x.1 == other).expect("other").0;
         assert!(

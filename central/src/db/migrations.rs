@@ -182,6 +182,53 @@ CREATE TABLE imported_checkups (
         8,
         "ALTER TABLE residents ADD COLUMN postal_code TEXT NOT NULL DEFAULT '';",
     ),
+    // 9 (PostgreSQL): `events` partitioned by month in Japan (RANGE on hlc_ms), migrated in
+    // place; exactly-once by (node, seq) and the unique id move to the unpartitioned
+    // `event_keys` (a partitioned table's unique keys must contain its partition key). See
+    // `super::partitions`. SQLite keeps its one table.
+    Migration {
+        version: 9,
+        sqlite: "-- nothing on SQLite: events stay one table.",
+        postgres: "
+CREATE TABLE event_keys (
+    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL UNIQUE, hlc_ms BIGINT NOT NULL,
+    PRIMARY KEY (node, seq)
+);
+INSERT INTO event_keys (node, seq, id, hlc_ms) SELECT node, seq, id, hlc_ms FROM events;
+CREATE TABLE events_partitioned (
+    node TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, venue TEXT NOT NULL,
+    kind TEXT NOT NULL, resident TEXT, hlc_ms BIGINT NOT NULL, hlc_c INTEGER NOT NULL,
+    body JSONB NOT NULL, received_at TIMESTAMPTZ NOT NULL DEFAULT now()
+) PARTITION BY RANGE (hlc_ms);
+-- A partition per month (JST) the old table holds, in the years partitions are made for
+-- (2000-2199); anything else goes to DEFAULT. Bounds: 00:00 JST of the month's first day.
+DO $$
+DECLARE
+    m DATE;
+BEGIN
+    FOR m IN
+        SELECT DISTINCT date_trunc('month', DATE '1970-01-01'
+            + ((hlc_ms + 32400000) / 86400000)::INTEGER)::DATE
+        FROM events
+        WHERE hlc_ms >= (DATE '2000-01-01' - DATE '1970-01-01')::BIGINT * 86400000 - 32400000
+          AND hlc_ms < (DATE '2200-01-01' - DATE '1970-01-01')::BIGINT * 86400000 - 32400000
+    LOOP
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF events_partitioned FOR VALUES FROM (%s) TO (%s)',
+            'events_' || to_char(m, 'YYYY_MM'),
+            (m - DATE '1970-01-01')::BIGINT * 86400000 - 32400000,
+            ((m + INTERVAL '1 month')::DATE - DATE '1970-01-01')::BIGINT * 86400000 - 32400000);
+    END LOOP;
+END
+$$;
+CREATE TABLE events_default PARTITION OF events_partitioned DEFAULT;
+INSERT INTO events_partitioned (node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body,
+    received_at)
+SELECT node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body, received_at FROM events;
+DROP TABLE events;
+ALTER TABLE events_partitioned RENAME TO events;
+",
+    },
     // 10: many municipalities, access by rank and duty. Every row belongs to a municipality
     // (PostgreSQL: a `municipality` column filled from the database role the request runs
     // as, and row-level security that shows and accepts only that municipality's rows; the
@@ -239,6 +286,7 @@ ALTER TABLE audit ADD COLUMN purpose TEXT;
 ALTER TABLE audit ADD COLUMN flagged_for TEXT;
 CREATE INDEX audit_resident ON audit (resident_id);
 ALTER TABLE events ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+ALTER TABLE event_keys ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
 ALTER TABLE node_heads ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
 ALTER TABLE sessions ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
 ALTER TABLE results ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
@@ -260,6 +308,9 @@ ALTER TABLE imported_checkups DROP CONSTRAINT imported_checkups_pkey;
 ALTER TABLE imported_checkups ADD PRIMARY KEY (municipality, resident_id, content_sha256);
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_municipality ON events USING (municipality = checkup_municipality())
+    WITH CHECK (municipality = checkup_municipality());
+ALTER TABLE event_keys ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_municipality ON event_keys USING (municipality = checkup_municipality())
     WITH CHECK (municipality = checkup_municipality());
 ALTER TABLE node_heads ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_municipality ON node_heads USING (municipality = checkup_municipality())
@@ -321,6 +372,7 @@ CREATE INDEX staff_sessions_last_seen ON staff_sessions (last_seen_ms);
 /// row-level security, migration 10): what each municipality's database role is granted.
 pub const MUNICIPAL_TABLES: &[&str] = &[
     "events",
+    "event_keys",
     "node_heads",
     "sessions",
     "results",

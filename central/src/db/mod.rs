@@ -8,6 +8,10 @@
 //! `(node, seq)`; an event that repeats a stored `(node, seq)` with a different id (a node
 //! that signed two events with one seq) refuses the whole batch; the head of each node — the
 //! highest seq up to which every event is held — is advanced and returned.
+//!
+//! On PostgreSQL, `events` is partitioned by month (in Japan) and exactly-once is kept in
+//! the unpartitioned `event_keys` beside it; [`partitions`] says how and what maintains
+//! the partitions.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +20,7 @@ use checkup_protocol::{Event, EventBody, InsurerIdentity};
 use serde::Serialize;
 
 pub mod migrations;
+pub mod partitions;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1,6 +1,9 @@
 //! The PostgreSQL store (tokio-postgres with a deadpool pool). A batch is inserted with one
-//! `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`, so its cost is one
-//! round trip per table, not one per event; node heads are locked in node order so that
+//! `INSERT … SELECT FROM unnest(…)` per table, so its cost is one round trip per table, not
+//! one per event: first its keys into `event_keys` (`ON CONFLICT DO NOTHING RETURNING id`:
+//! exactly once by `(node, seq)`), then only the new events into `events`, which is
+//! partitioned by month ([`super::partitions`]: a batch reaching a month without a partition
+//! has it created first, by the tables' owner). Node heads are locked in node order so that
 //! concurrent batches touching the same nodes serialise without deadlocks.
 //!
 //! Several central processes may share one database (scale-out): everything they share —
@@ -12,12 +15,13 @@
 //! on the primary.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use super::migrations;
+use super::partitions::{self, Month};
 use super::{
     AccessEntry, AuditRow, CaseMember, DbError, Derived, EventRow, ImportedCheckup, Ingested,
     InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag, Store,
@@ -37,6 +41,9 @@ pub struct Postgres {
     role: Option<String>,
     /// Municipality code → its database role, once prepared.
     roles: Arc<std::sync::RwLock<HashMap<String, String>>>,
+    /// The months `events` has a partition for, as far as this store knows: an ingest asks
+    /// the catalogue (and creates the partition) only for a month not in here.
+    months: Arc<Mutex<BTreeSet<Month>>>,
 }
 
 /// The database role of `municipality` in the database named `database`: roles are the
@@ -90,8 +97,18 @@ impl Postgres {
             standby: standby.map(pool_of).transpose()?,
             role: None,
             roles: Arc::default(),
+            months: Arc::default(),
         };
-        p.migrate().await?;
+        p.migrate(None).await?;
+        // This month's and the next months' partitions, made ahead.
+        let now = Month::now();
+        let mut c = p.client().await?;
+        for n in 0..=partitions::MONTHS_AHEAD {
+            partitions::ensure_month(&mut c, now.plus(n)).await?;
+        }
+        let held = partitions::months(&**c).await?;
+        drop(c);
+        p.known_months().extend(held);
         if let Some(pool) = &p.standby {
             let c = pool
                 .get()
@@ -107,6 +124,68 @@ impl Postgres {
             }
         }
         Ok(p)
+    }
+
+    /// Bring the database at `url` to schema `version` (not beyond), without opening a
+    /// store: for tests of a migration over data of an older schema.
+    pub async fn migrate_to(url: &str, version: i64) -> Result<(), DbError> {
+        let pg: tokio_postgres::Config = url.parse()?;
+        let mgr = Manager::from_config(pg, NoTls, ManagerConfig::default());
+        let pool = Pool::builder(mgr).max_size(1).build().map_err(pool_err)?;
+        Postgres {
+            pool,
+            standby: None,
+            role: None,
+            roles: Arc::default(),
+            months: Arc::default(),
+        }
+        .migrate(Some(version))
+        .await
+    }
+
+    /// `checkup-central partitions`: partitions made ahead, rows held in DEFAULT moved to
+    /// their month's partition, every partition listed ([`partitions::maintain`]).
+    pub async fn maintain_partitions(&self) -> Result<partitions::Maintained, DbError> {
+        let mut c = self.owner_client().await?;
+        let done = partitions::maintain(&mut c).await?;
+        let held = partitions::months(&**c).await?;
+        self.known_months().extend(held);
+        Ok(done)
+    }
+
+    /// The months known to have a partition (a poisoned lock is recovered: the set is only
+    /// ever added to).
+    fn known_months(&self) -> std::sync::MutexGuard<'_, BTreeSet<Month>> {
+        self.months.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Create the partitions of the months of `rows` this store does not know yet, so that
+    /// no event lands in DEFAULT.
+    async fn ensure_months_of(&self, rows: &[EventRow]) -> Result<(), DbError> {
+        let missing: BTreeSet<Month> = {
+            let known = self.known_months();
+            rows.iter()
+                .filter_map(|r| Month::of_ms(r.hlc_ms))
+                .filter(|m| !known.contains(m))
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        // Creating a partition is the tables' owner's: not this view's municipality role.
+        let mut c = self.owner_client().await?;
+        for m in missing {
+            partitions::ensure_month(&mut c, m).await?;
+            self.known_months().insert(m);
+        }
+        Ok(())
+    }
+
+    /// A pooled connection as the login itself (the tables' owner), whatever this view.
+    async fn owner_client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        set_role(&c, None).await?;
+        Ok(c)
     }
 
     /// A pooled connection running as this view's role. The role is set at every checkout
@@ -134,7 +213,8 @@ impl Postgres {
         }
     }
 
-    async fn migrate(&self) -> Result<(), DbError> {
+    /// Apply the pending migrations (up to `upto`, when given) in one transaction.
+    async fn migrate(&self, upto: Option<i64>) -> Result<(), DbError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // One migrator at a time (several central processes may start together).
@@ -152,7 +232,7 @@ impl Postgres {
             )
             .await?
             .get(0);
-        for m in migrations::pending(current)? {
+        for m in migrations::pending(current)?.filter(|m| upto.is_none_or(|v| m.version <= v)) {
             tx.batch_execute(m.postgres).await?;
             tx.execute(
                 "INSERT INTO schema_migrations (version) VALUES ($1)",
@@ -204,6 +284,7 @@ impl Postgres {
 #[async_trait::async_trait]
 impl Store for Postgres {
     async fn ingest(&self, rows: Vec<EventRow>) -> Result<Ingested, DbError> {
+        self.ensure_months_of(&rows).await?;
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let nodes: BTreeSet<&str> = rows.iter().map(|r| r.node.as_str()).collect();
@@ -225,28 +306,17 @@ impl Store for Postgres {
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
             .collect();
 
-        let col = |f: fn(&EventRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
-        let (node, id, venue, kind, body) = (
-            col(|r| r.node.clone()),
-            col(|r| r.id.clone()),
-            col(|r| r.venue.clone()),
-            col(|r| r.kind.clone()),
-            col(|r| r.json.clone()),
-        );
+        // The keys first: exactly once by (node, seq), the id unique.
+        let node: Vec<&str> = rows.iter().map(|r| r.node.as_str()).collect();
+        let id: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let seq: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-        let resident: Vec<Option<String>> = rows.iter().map(|r| r.resident.clone()).collect();
         let hlc_ms: Vec<i64> = rows.iter().map(|r| r.hlc_ms).collect();
-        let hlc_c: Vec<i32> = rows.iter().map(|r| r.hlc_c).collect();
         let inserted = tx
             .query(
-                "INSERT INTO events (node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body)
-                 SELECT n, s, i, v, k, r, m, c, b::jsonb FROM unnest($1::text[], $2::int8[],
-                   $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int4[],
-                   $9::text[]) AS t(n, s, i, v, k, r, m, c, b)
+                "INSERT INTO event_keys (node, seq, id, hlc_ms)
+                 SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[])
                  ON CONFLICT DO NOTHING RETURNING id",
-                &[
-                    &node, &seq, &id, &venue, &kind, &resident, &hlc_ms, &hlc_c, &body,
-                ],
+                &[&node, &seq, &id, &hlc_ms],
             )
             .await?;
         let new_ids: HashSet<String> = inserted.iter().map(|r| r.get::<_, String>(0)).collect();
@@ -262,8 +332,8 @@ impl Store for Postgres {
             let ds: Vec<i64> = dup.iter().map(|r| r.seq).collect();
             let held = tx
                 .query(
-                    "SELECT e.node, e.seq, e.id FROM events e
-                     JOIN unnest($1::text[], $2::int8[]) AS t(n, s) ON e.node = t.n AND e.seq = t.s",
+                    "SELECT k.node, k.seq, k.id FROM event_keys k
+                     JOIN unnest($1::text[], $2::int8[]) AS t(n, s) ON k.node = t.n AND k.seq = t.s",
                     &[&dn, &ds],
                 )
                 .await?;
@@ -280,8 +350,34 @@ impl Store for Postgres {
                 }
             }
         }
-        // Derived rows of the new events.
+        // Then the new events themselves, each into its month's partition.
         let fresh: Vec<&EventRow> = rows.iter().filter(|r| new_ids.contains(&r.id)).collect();
+        if !fresh.is_empty() {
+            let col = |f: fn(&EventRow) -> &str| fresh.iter().map(|r| f(r)).collect::<Vec<&str>>();
+            let resident: Vec<Option<&str>> = fresh.iter().map(|r| r.resident.as_deref()).collect();
+            let seq: Vec<i64> = fresh.iter().map(|r| r.seq).collect();
+            let hlc_ms: Vec<i64> = fresh.iter().map(|r| r.hlc_ms).collect();
+            let hlc_c: Vec<i32> = fresh.iter().map(|r| r.hlc_c).collect();
+            tx.execute(
+                "INSERT INTO events (node, seq, id, venue, kind, resident, hlc_ms, hlc_c, body)
+                 SELECT n, s, i, v, k, r, m, c, b::jsonb FROM unnest($1::text[], $2::int8[],
+                   $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int4[],
+                   $9::text[]) AS t(n, s, i, v, k, r, m, c, b)",
+                &[
+                    &col(|r| &r.node),
+                    &seq,
+                    &col(|r| &r.id),
+                    &col(|r| &r.venue),
+                    &col(|r| &r.kind),
+                    &resident,
+                    &hlc_ms,
+                    &hlc_c,
+                    &col(|r| &r.json),
+                ],
+            )
+            .await?;
+        }
+        // Derived rows of the new events.
         let sessions: Vec<(&str, &str, &str)> = fresh
             .iter()
             .filter_map(|r| match &r.derived {
@@ -413,7 +509,8 @@ impl Store for Postgres {
             let start = heads.get(*n).copied().unwrap_or(0);
             let seqs = tx
                 .query(
-                    "SELECT seq FROM events WHERE node = $1 AND seq > $2 ORDER BY seq LIMIT 100000",
+                    "SELECT seq FROM event_keys WHERE node = $1 AND seq > $2 ORDER BY seq
+                     LIMIT 100000",
                     &[n, &start],
                 )
                 .await?;
@@ -647,6 +744,7 @@ impl Store for Postgres {
             standby: self.standby.clone(),
             role: Some(role),
             roles: self.roles.clone(),
+            months: self.months.clone(),
         }))
     }
 
