@@ -3,7 +3,9 @@
 //! checkup days loaded in date order through the real ingest path — events signed by the
 //! box's key ([`sample_day::events_from`]: every station, the questionnaire, the doctor),
 //! received by [`checkup_central::ingest::check_batch`] (format, signatures, venue) in
-//! batches of 1,000 and stored by `Store::ingest` — in steps to 1/10, 3/10 and all of
+//! batches of 1,000 and stored by `Store::ingest` of the box's municipality's view (its
+//! database role, under row-level security, as central stores a box's batch) — in steps to
+//! 1/10, 3/10 and all of
 //! `PREFECTURE_EVENTS` (default 10,000,000). At each step it prints:
 //!
 //! - the ingest rate of the step (events over the time spent in `Store::ingest`; and over
@@ -15,8 +17,9 @@
 //! - a resident's record: p50/p99 of the two queries the record page makes
 //!   (`Store::results_of`, `Store::resident`) over 1,000 random residents who had a
 //!   checkup;
-//! - a municipality's year export: the results of one municipality's venues in fiscal
-//!   year 2024 (April–March), read in the export's order;
+//! - a municipality's year export: `Store::results_between` for fiscal year 2024
+//!   (April–March) in that municipality's view — the export route's read, row-level
+//!   security keeping it to the municipality;
 //! - `pg_database_size`, partitions, rows in DEFAULT (0 expected).
 //!
 //! Checkup days: each municipality holds 11 days a fiscal year (June to March), both
@@ -344,6 +347,16 @@ fn main() {
     let db = rt
         .block_on(checkup_central::db::open(&config))
         .expect("open");
+    // Each municipality's view, as its staff and boxes use the store: every query runs as
+    // its database role under row-level security (the real path, with its cost).
+    let codes: Vec<String> = munis.iter().map(|m| m.code.clone()).collect();
+    rt.block_on(db.prepare_municipalities(&codes, None))
+        .expect("municipality roles");
+    let scoped: HashMap<String, std::sync::Arc<dyn checkup_central::db::Store>> = codes
+        .iter()
+        .map(|c| (c.clone(), db.scoped(c).expect("scoped")))
+        .collect();
+    let view = |code: &str| scoped.get(code).expect("a municipality of the bench").clone();
     let (admin, conn) = rt
         .block_on(tokio_postgres::connect(&url, tokio_postgres::NoTls))
         .expect("connect");
@@ -362,7 +375,8 @@ fn main() {
     let day = Date::from_calendar_date(FIRST_FY, Month::June, 1).expect("date");
     for m in &munis {
         let rows: Vec<Resident> = (0..REGISTER).map(|k| person(m, k, day).register).collect();
-        rt.block_on(db.upsert_residents(rows)).expect("register");
+        rt.block_on(view(&m.code).upsert_residents(rows))
+            .expect("register");
     }
     eprintln!(
         "register: {} residents in {:.1} s",
@@ -408,9 +422,18 @@ fn main() {
             }
             let n = rows.len();
             let t = Instant::now();
-            let done = rt.block_on(db.ingest(rows)).expect("ingest");
+            // A box's batch is of its own municipality (venue `venue-{code}-{v}`).
+            let mut by_municipality: HashMap<String, Vec<EventRow>> = HashMap::new();
+            for r in rows {
+                let code = r.venue.split('-').nth(1).unwrap_or_default().to_owned();
+                by_municipality.entry(code).or_default().push(r);
+            }
+            let mut new = 0;
+            for (code, rows) in by_municipality {
+                new += rt.block_on(view(&code).ingest(rows)).expect("ingest").new;
+            }
             in_ingest += t.elapsed();
-            assert_eq!(done.new, n, "every event new");
+            assert_eq!(new, n, "every event new");
             loaded += n;
             if loaded % 500_000 < n {
                 eprintln!(
@@ -432,8 +455,9 @@ fn main() {
         for _ in 0..RECORD_SAMPLES {
             let who = &attended[rng.below(attended.len() as u64) as usize];
             let t = Instant::now();
-            let results = rt.block_on(db.results_of(who)).expect("results");
-            let entry = rt.block_on(db.resident(who)).expect("resident");
+            let own = view(&who[..6]);
+            let results = rt.block_on(own.results_of(who)).expect("results");
+            let entry = rt.block_on(own.resident(who)).expect("resident");
             times.push(t.elapsed());
             assert!(entry.is_some(), "{who} is in the register");
             rows_read += results.len();
@@ -442,37 +466,18 @@ fn main() {
 
         // A municipality's year export: its venues' results of fiscal year 2024.
         let t = Instant::now();
-        let fy = rt
-            .block_on(admin.query(
-                "SELECT event_id, resident_id, session_id, venue, day, item_code, value, unit,
-                        hlc_ms, hlc_c, corrects, reason, staff_id FROM results
-                 WHERE day BETWEEN $1 AND $2 AND venue = ANY($3)
-                 ORDER BY day, resident_id, hlc_ms, hlc_c, event_id",
-                &[
-                    &format!("{FIRST_FY}-04-01"),
-                    &format!("{}-03-31", FIRST_FY + 1),
-                    &fy_venues,
-                ],
+        // What the export route reads: the period's results, the municipality's only (row-level
+        // security; the query names no municipality).
+        let rows = rt
+            .block_on(view(&munis[0].code).results_between(
+                &format!("{FIRST_FY}-04-01"),
+                &format!("{}-03-31", FIRST_FY + 1),
             ))
             .expect("export");
-        let rows: Vec<checkup_central::db::ResultRow> = fy
-            .iter()
-            .map(|r| checkup_central::db::ResultRow {
-                event_id: r.get(0),
-                resident_id: r.get(1),
-                session_id: r.get(2),
-                venue: r.get(3),
-                day: r.get(4),
-                item_code: r.get(5),
-                value: r.get(6),
-                unit: r.get(7),
-                hlc_ms: r.get(8),
-                hlc_c: r.get(9),
-                corrects: r.get(10),
-                reason: r.get(11),
-                staff_id: r.get(12),
-            })
-            .collect();
+        assert!(
+            rows.iter().all(|r| fy_venues.contains(&r.venue)),
+            "one municipality's results only"
+        );
         let export_rows = current_results(&rows).len();
         let export = t.elapsed();
 
