@@ -356,7 +356,12 @@ fn main() {
         .iter()
         .map(|c| (c.clone(), db.scoped(c).expect("scoped")))
         .collect();
-    let view = |code: &str| scoped.get(code).expect("a municipality of the bench").clone();
+    let view = |code: &str| {
+        scoped
+            .get(code)
+            .expect("a municipality of the bench")
+            .clone()
+    };
     let (admin, conn) = rt
         .block_on(tokio_postgres::connect(&url, tokio_postgres::NoTls))
         .expect("connect");

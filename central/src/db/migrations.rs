@@ -30,6 +30,34 @@ impl Migration {
     }
 }
 
+/// What migration 10 writes the same on both databases: the high-risk flags, the people of
+/// a child case, the register's district and the audit entry's resident, purpose and flag.
+macro_rules! migration_10_both {
+    () => {
+        "CREATE TABLE risk_flags (
+    flag_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, kind TEXT NOT NULL, note TEXT NOT NULL,
+    raised_by TEXT NOT NULL, raised_ms BIGINT NOT NULL
+);
+CREATE INDEX risk_flags_raised ON risk_flags (raised_ms);
+CREATE TABLE case_assignments (
+    case_id TEXT NOT NULL, staff_id TEXT NOT NULL, assigned_by TEXT NOT NULL,
+    assigned_ms BIGINT NOT NULL, PRIMARY KEY (case_id, staff_id)
+);
+CREATE INDEX case_assignments_staff ON case_assignments (staff_id);
+CREATE TABLE case_members (
+    case_id TEXT NOT NULL, resident_id TEXT NOT NULL, relation TEXT NOT NULL,
+    added_by TEXT NOT NULL, added_ms BIGINT NOT NULL, PRIMARY KEY (case_id, resident_id)
+);
+CREATE INDEX case_members_resident ON case_members (resident_id);
+ALTER TABLE residents ADD COLUMN district TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN resident_id TEXT;
+ALTER TABLE audit ADD COLUMN purpose TEXT;
+ALTER TABLE audit ADD COLUMN flagged_for TEXT;
+CREATE INDEX audit_resident ON audit (resident_id);
+"
+    };
+}
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     // 1: events exactly once by (node, seq), node heads, the resident record, the register,
@@ -239,53 +267,15 @@ ALTER TABLE events_partitioned RENAME TO events;
     // resident, purpose and the department it is flagged for.
     Migration {
         version: 10,
-        sqlite: "
-CREATE TABLE risk_flags (
-    flag_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, kind TEXT NOT NULL, note TEXT NOT NULL,
-    raised_by TEXT NOT NULL, raised_ms BIGINT NOT NULL
-);
-CREATE INDEX risk_flags_raised ON risk_flags (raised_ms);
-CREATE TABLE case_assignments (
-    case_id TEXT NOT NULL, staff_id TEXT NOT NULL, assigned_by TEXT NOT NULL,
-    assigned_ms BIGINT NOT NULL, PRIMARY KEY (case_id, staff_id)
-);
-CREATE INDEX case_assignments_staff ON case_assignments (staff_id);
-CREATE TABLE case_members (
-    case_id TEXT NOT NULL, resident_id TEXT NOT NULL, relation TEXT NOT NULL,
-    added_by TEXT NOT NULL, added_ms BIGINT NOT NULL, PRIMARY KEY (case_id, resident_id)
-);
-CREATE INDEX case_members_resident ON case_members (resident_id);
-ALTER TABLE residents ADD COLUMN district TEXT NOT NULL DEFAULT '';
-ALTER TABLE audit ADD COLUMN resident_id TEXT;
-ALTER TABLE audit ADD COLUMN purpose TEXT;
-ALTER TABLE audit ADD COLUMN flagged_for TEXT;
-CREATE INDEX audit_resident ON audit (resident_id);
-",
-        postgres: "
+        sqlite: concat!("\n", migration_10_both!()),
+        postgres: concat!(
+            "
 CREATE TABLE municipality_roles (role_name TEXT PRIMARY KEY, municipality TEXT NOT NULL UNIQUE);
 CREATE FUNCTION checkup_municipality() RETURNS TEXT LANGUAGE sql STABLE
     AS $fn$ SELECT municipality FROM municipality_roles WHERE role_name = current_user $fn$;
-CREATE TABLE risk_flags (
-    flag_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, kind TEXT NOT NULL, note TEXT NOT NULL,
-    raised_by TEXT NOT NULL, raised_ms BIGINT NOT NULL
-);
-CREATE INDEX risk_flags_raised ON risk_flags (raised_ms);
-CREATE TABLE case_assignments (
-    case_id TEXT NOT NULL, staff_id TEXT NOT NULL, assigned_by TEXT NOT NULL,
-    assigned_ms BIGINT NOT NULL, PRIMARY KEY (case_id, staff_id)
-);
-CREATE INDEX case_assignments_staff ON case_assignments (staff_id);
-CREATE TABLE case_members (
-    case_id TEXT NOT NULL, resident_id TEXT NOT NULL, relation TEXT NOT NULL,
-    added_by TEXT NOT NULL, added_ms BIGINT NOT NULL, PRIMARY KEY (case_id, resident_id)
-);
-CREATE INDEX case_members_resident ON case_members (resident_id);
-ALTER TABLE residents ADD COLUMN district TEXT NOT NULL DEFAULT '';
-ALTER TABLE audit ADD COLUMN resident_id TEXT;
-ALTER TABLE audit ADD COLUMN purpose TEXT;
-ALTER TABLE audit ADD COLUMN flagged_for TEXT;
-CREATE INDEX audit_resident ON audit (resident_id);
-ALTER TABLE events ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
+",
+            migration_10_both!(),
+            "ALTER TABLE events ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
 ALTER TABLE event_keys ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
 ALTER TABLE node_heads ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
 ALTER TABLE sessions ADD COLUMN municipality TEXT NOT NULL DEFAULT coalesce(checkup_municipality(), '');
@@ -351,7 +341,8 @@ CREATE POLICY by_municipality ON case_assignments USING (municipality = checkup_
 ALTER TABLE case_members ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_municipality ON case_members USING (municipality = checkup_municipality())
     WITH CHECK (municipality = checkup_municipality());
-",
+"
+        ),
     },
     // 12: staff sessions in the database, so that every central process behind one address
     // honours a sign-in made at another. Only the SHA-256 of each cookie token is kept;
