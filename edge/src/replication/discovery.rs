@@ -10,6 +10,10 @@
 //! own advertisement are ignored. `mqtt` is non-zero only while the box serves the venue's
 //! embedded broker, so the set of advertised brokers is what [`super::hub`] chooses from.
 //!
+//! A box that shuts down cleanly withdraws its advertisement (an mDNS goodbye); the others
+//! remember it ([`Discovery::goodbyes`]) as evidence for [`super::failover`]. A killed box
+//! sends none.
+//!
 //! Multicast goes only to the interfaces named in the configuration (default: the interface
 //! of the listen address), never to every interface of the machine.
 
@@ -68,12 +72,20 @@ pub struct Advert {
     pub http_port: u16,
 }
 
+/// The venue's other boxes by node id (with their instance name), and the boxes whose
+/// advertisement was withdrawn (goodbye) and not renewed since.
+#[derive(Debug, Default)]
+struct Seen {
+    peers: HashMap<String, (String, Peer)>,
+    gone: std::collections::HashSet<String>,
+}
+
 /// A running discovery: the advertisement and the browse.
 pub struct Discovery {
     daemon: ServiceDaemon,
     advert: Advert,
     fullname: Mutex<Option<String>>,
-    peers: Arc<Mutex<HashMap<String, (String, Peer)>>>,
+    seen: Arc<Mutex<Seen>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -111,7 +123,7 @@ impl Discovery {
         let daemon = ServiceDaemon::new()?;
         daemon.disable_interface(IfKind::All)?;
         daemon.enable_interface(interfaces)?;
-        let peers: Arc<Mutex<HashMap<String, (String, Peer)>>> = Arc::default();
+        let peers: Arc<Mutex<Seen>> = Arc::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (d, p, s, venue, me) = (
             daemon.clone(),
@@ -128,7 +140,7 @@ impl Discovery {
             daemon,
             advert,
             fullname: Mutex::new(None),
-            peers,
+            seen: peers,
             stop,
         })
     }
@@ -170,9 +182,18 @@ impl Discovery {
 
     /// The venue's other boxes, as currently advertised, by node id.
     pub fn peers(&self) -> Vec<Peer> {
-        let g = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<Peer> = g.values().map(|(_, p)| p.clone()).collect();
+        let g = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Peer> = g.peers.values().map(|(_, p)| p.clone()).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
+        out
+    }
+
+    /// The boxes that withdrew their advertisement (an mDNS goodbye: a clean shutdown; a
+    /// killed box sends none) and have not advertised again since.
+    pub fn goodbyes(&self) -> Vec<String> {
+        let g = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<String> = g.gone.iter().cloned().collect();
+        out.sort();
         out
     }
 
@@ -193,7 +214,7 @@ impl Discovery {
 
 fn browse_loop(
     daemon: &ServiceDaemon,
-    peers: &Mutex<HashMap<String, (String, Peer)>>,
+    seen: &Mutex<Seen>,
     stop: &std::sync::atomic::AtomicBool,
     venue: &str,
     me: &str,
@@ -214,22 +235,27 @@ fn browse_loop(
                     let Some(peer) = parse(&info, venue, me) else {
                         continue;
                     };
-                    let mut g = peers.lock().unwrap_or_else(|e| e.into_inner());
-                    let fresh = g.get(&peer.node).map(|(_, p)| p) != Some(&peer);
+                    let mut g = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    let fresh = g.peers.get(&peer.node).map(|(_, p)| p) != Some(&peer);
                     if fresh {
                         tracing::info!(node = %peer.node, addrs = ?peer.addrs, mqtt = ?peer.mqtt_port, "venue box discovered");
                     }
-                    g.insert(peer.node.clone(), (info.fullname.clone(), peer));
+                    g.gone.remove(&peer.node);
+                    g.peers
+                        .insert(peer.node.clone(), (info.fullname.clone(), peer));
                 }
                 Ok(ServiceEvent::ServiceRemoved(_, fullname)) => {
-                    let mut g = peers.lock().unwrap_or_else(|e| e.into_inner());
-                    g.retain(|node, (name, _)| {
+                    let mut g = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut gone = Vec::new();
+                    g.peers.retain(|node, (name, _)| {
                         let keep = *name != fullname;
                         if !keep {
                             tracing::info!(%node, "venue box withdrew its advertisement");
+                            gone.push(node.clone());
                         }
                         keep
                     });
+                    g.gone.extend(gone);
                 }
                 Ok(_) => {}
                 Err(mdns_sd::RecvTimeoutError::Timeout) => {}
