@@ -11,8 +11,10 @@
 //! embedded broker, so the set of advertised brokers is what [`super::hub`] chooses from.
 //!
 //! A box that shuts down cleanly withdraws its advertisement (an mDNS goodbye); the others
-//! remember it ([`Discovery::goodbyes`]) as evidence for [`super::failover`]. A killed box
-//! sends none.
+//! remember its last record ([`Discovery::withdrawn`]) for [`super::failover`]. A killed box
+//! sends none. A removal is only a hint: mdns-sd also drops records when they expire, and
+//! drops every record learnt on an interface when *this* box's interface goes down (its own
+//! Wi-Fi cut) — so a withdrawn box is still a known box, and is still probed.
 //!
 //! Multicast goes only to the interfaces named in the configuration (default: the interface
 //! of the listen address), never to every interface of the machine.
@@ -72,12 +74,12 @@ pub struct Advert {
     pub http_port: u16,
 }
 
-/// The venue's other boxes by node id (with their instance name), and the boxes whose
-/// advertisement was withdrawn (goodbye) and not renewed since.
+/// The venue's other boxes by node id (with their instance name), and the last record of
+/// the boxes whose advertisement was removed and not renewed since.
 #[derive(Debug, Default)]
 struct Seen {
     peers: HashMap<String, (String, Peer)>,
-    gone: std::collections::HashSet<String>,
+    gone: HashMap<String, Peer>,
 }
 
 /// A running discovery: the advertisement and the browse.
@@ -188,12 +190,13 @@ impl Discovery {
         out
     }
 
-    /// The boxes that withdrew their advertisement (an mDNS goodbye: a clean shutdown; a
-    /// killed box sends none) and have not advertised again since.
-    pub fn goodbyes(&self) -> Vec<String> {
+    /// The last record of each box whose advertisement was removed — an mDNS goodbye (a
+    /// clean shutdown), an expiry, or this box's own interface going down — and that has
+    /// not advertised again since, by node id.
+    pub fn withdrawn(&self) -> Vec<Peer> {
         let g = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<String> = g.gone.iter().cloned().collect();
-        out.sort();
+        let mut out: Vec<Peer> = g.gone.values().cloned().collect();
+        out.sort_by(|a, b| a.node.cmp(&b.node));
         out
     }
 
@@ -247,15 +250,17 @@ fn browse_loop(
                 Ok(ServiceEvent::ServiceRemoved(_, fullname)) => {
                     let mut g = seen.lock().unwrap_or_else(|e| e.into_inner());
                     let mut gone = Vec::new();
-                    g.peers.retain(|node, (name, _)| {
+                    g.peers.retain(|node, (name, peer)| {
                         let keep = *name != fullname;
                         if !keep {
                             tracing::info!(%node, "venue box withdrew its advertisement");
-                            gone.push(node.clone());
+                            gone.push(peer.clone());
                         }
                         keep
                     });
-                    g.gone.extend(gone);
+                    for p in gone {
+                        g.gone.insert(p.node.clone(), p);
+                    }
                 }
                 Ok(_) => {}
                 Err(mdns_sd::RecvTimeoutError::Timeout) => {}

@@ -8,7 +8,7 @@
 //! | MQTT link up | [`super::mqtt`] (keep-alive [`super::mqtt::KEEP_ALIVE`]) | the broker answers *us* |
 //! | peers heard through the broker | every box's sync heartbeat on the broker | the broker relays |
 //! | broker port probe | a TCP connect to each advertised broker, every tick | `Open`, `Refused` (host up, broker gone) or `Silent` (no answer) |
-//! | mDNS goodbye | [`super::discovery`] | the box shut down cleanly |
+//! | mDNS goodbye | [`super::discovery`] | the box shut down cleanly — or this box's own interface went down (mdns-sd then drops what it learnt there): a hint only |
 //! | peers' web ports | a TCP connect to every known box, on ticks without a broker | who is alive, and whether *this* box can reach anyone at all |
 //!
 //! # The rule
@@ -18,8 +18,8 @@
 //!    withdraws, so a healed partition ends with one broker.
 //! 2. While the link is up, or a peer was heard through the broker within
 //!    [`Timing::heard_hold`], nothing is lost: wait (a probe may fail for reasons of its own).
-//! 3. The broker last used is **lost** when the evidence agrees: its box said goodbye; or its
-//!    port *refused* [`Timing::refused_confirm`] probes in a row (the host answers, the broker
+//! 3. The broker last used is **lost** when the evidence agrees: its box said goodbye and its
+//!    port refuses (one probe); or its port *refused* [`Timing::refused_confirm`] probes in a row (the host answers, the broker
 //!    is gone: a crash or a kill); or its port failed every probe for
 //!    [`Timing::silent_confirm`] while some other box's web port answered on each of those
 //!    ticks (power loss, or the box's own Wi-Fi gone). A tick on which no other box answers
@@ -111,9 +111,10 @@ pub struct Signals<'a> {
     pub serving: bool,
     /// Every other box advertising a broker, with this tick's probe of its port.
     pub brokers: &'a [(String, Probe)],
-    /// Boxes whose advertisement was withdrawn (mDNS goodbye) and not renewed.
+    /// Boxes whose advertisement was removed (mDNS goodbye, expiry, or this box's own
+    /// interface going down) and not renewed.
     pub goodbyes: &'a [String],
-    /// Other boxes known by discovery.
+    /// Other boxes known by discovery (including the removed ones).
     pub peers_known: usize,
     /// Other boxes whose web port answered this tick (None: not probed this tick).
     pub live: Option<&'a [String]>,
@@ -122,7 +123,7 @@ pub struct Signals<'a> {
 /// What made the broker count as lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Evidence {
-    /// Its box withdrew its advertisement.
+    /// Its box withdrew its advertisement and its port refuses.
     Goodbye,
     /// Its port refused this many probes in a row.
     Refused(u32),
@@ -249,11 +250,14 @@ impl Detector {
     /// Update the evidence against the broker last used; Some when it is lost.
     fn observe(&mut self, s: &Signals<'_>, isolated: bool) -> Option<Evidence> {
         let last = self.last.as_deref()?;
-        if s.goodbyes.iter().any(|g| g == last) {
+        let probe = s.brokers.iter().find(|(n, _)| n == last).map(|(_, p)| *p);
+        // A removal alone may be this box's own interface going down; with a refusal it is
+        // a box that shut down.
+        if probe == Some(Probe::Refused) && s.goodbyes.iter().any(|g| g == last) {
             return Some(Evidence::Goodbye);
         }
         let answered_elsewhere = s.live.is_some_and(|l| l.iter().any(|p| p != last));
-        match s.brokers.iter().find(|(n, _)| n == last).map(|(_, p)| *p) {
+        match probe {
             Some(Probe::Refused) => {
                 self.refused += 1;
                 self.failing_since.get_or_insert(s.now);
@@ -426,18 +430,39 @@ mod tests {
     }
 
     #[test]
-    fn goodbye_decides_at_once_once_the_link_is_down() {
+    fn goodbye_and_a_refusal_decide_at_once_once_the_link_is_down() {
         let mut v = View::on_hub("edge-02");
         let mut d = start(&v);
-        v.brokers.clear();
+        v.brokers = vec![("edge-01".into(), Probe::Refused)];
         v.goodbyes = names(&["edge-01"]);
         v.live = Some(names(&["edge-03"]));
+        v.heard_at = None;
         assert_eq!(v.decide(&mut d, TICK), Action::Wait, "link still up");
         v.link(false, TICK);
         assert_eq!(
             v.decide(&mut d, TICK * 2),
             Action::Serve(Why::Lost(Evidence::Goodbye))
         );
+    }
+
+    #[test]
+    fn a_removal_without_a_refusal_proves_nothing() {
+        // This box's own interface went down: mdns-sd dropped every record; all silent.
+        let mut v = View::on_hub("edge-02");
+        let mut d = start(&v);
+        v.brokers = vec![("edge-01".into(), Probe::Silent)];
+        v.goodbyes = names(&["edge-01", "edge-03", "edge-04"]);
+        v.live = Some(vec![]);
+        assert_eq!(
+            run(&mut v, &mut d, Duration::ZERO, 40, |v, now| v.link(false, now)),
+            None
+        );
+        // The hub's Wi-Fi out (others answer): the silence path, not the goodbye.
+        v.live = Some(names(&["edge-03", "edge-04"]));
+        let got = run(&mut v, &mut d, TICK * 40, 40, |_, _| {});
+        let (at, a) = got.expect("decided");
+        assert_eq!(at, TICK * 41 + Duration::from_secs(6));
+        assert!(matches!(a, Action::Serve(Why::Lost(Evidence::Silent(_)))));
     }
 
     #[test]

@@ -134,8 +134,16 @@ async fn run(
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        let peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
-        let goodbyes = discovery.as_ref().map(|d| d.goodbyes()).unwrap_or_default();
+        // Known boxes: those advertised now and, by their last record, those whose
+        // advertisement was removed (a removal may be this box's own Wi-Fi going down).
+        let mut peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
+        let withdrawn = discovery.as_ref().map(|d| d.withdrawn()).unwrap_or_default();
+        let goodbyes: Vec<String> = withdrawn.iter().map(|p| p.node.clone()).collect();
+        for w in withdrawn {
+            if !peers.iter().any(|p| p.node == w.node) {
+                peers.push(w);
+            }
+        }
         let link_up = status.link.is_connected();
         ever_connected |= link_up;
         // The brokers' ports and, while the link is down, the peers' web ports, probed at the
