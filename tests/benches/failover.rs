@@ -57,15 +57,18 @@ async fn run(
     let killed = Instant::now();
     v.kill(0);
     let survivors = 1..boxes;
-    // Until all survivors agree on a connected broker.
+    // Until all survivors agree on a connected new broker.
     let broker_node = loop {
         let mut nodes = Vec::new();
         for i in survivors.clone() {
             let s = state(&admins[i]).await.unwrap_or(Value::Null);
             nodes.push((s["connected"] == true).then(|| s["broker_node"].clone()));
         }
+        // One new broker: a link to the dead hub's may still look up until the keep-alive
+        // notices (power loss sends no reset).
         if let Some(Some(first)) = nodes.first()
             && !first.is_null()
+            && *first != "edge-01"
             && nodes.iter().all(|n| n.as_ref() == Some(first))
         {
             break first.to_string();
