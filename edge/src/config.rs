@@ -270,7 +270,7 @@ pub struct ReplicationConfig {
     /// answer) before it counts as lost — a hub that lost power. Longer than the Wi-Fi cuts a
     /// venue must ride out without a second broker (3 s), short enough that failover stays
     /// under 10 s. A broker whose host refuses connections (crashed, killed) or that said an
-    /// mDNS goodbye counts as lost at once. Default 5.
+    /// mDNS goodbye counts as lost at once. Default 6.
     #[serde(default = "default_hub_silence_secs")]
     pub hub_silence_secs: u64,
 }
@@ -285,7 +285,7 @@ const fn default_failover_secs() -> u64 {
     30
 }
 const fn default_hub_silence_secs() -> u64 {
-    5
+    6
 }
 
 impl Default for ReplicationConfig {

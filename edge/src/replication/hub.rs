@@ -5,7 +5,7 @@
 //! 1. A broker address in the configuration wins; nothing else is decided.
 //! 2. Otherwise it probes the broker port of every box advertising one (an advertisement
 //!    alone may be stale: a killed box's records stay in mDNS caches until they expire) and,
-//!    while its own link is down or no broker answered, the web port of every box it knows. With those, its link
+//!    unless it serves the broker itself, the web port of every box it knows. With those, its link
 //!    state, when it last heard a peer through the broker, and the mDNS goodbyes, it asks
 //!    [`super::failover::Detector::decide`], and carries out the answer:
 //!    - use the **lowest node id** whose broker answers (a box that serves a broker and sees
@@ -125,7 +125,6 @@ async fn run(
     let mut ever_connected = false;
     let mut start_failed = false;
     let mut detector = Detector::new(opts.timing);
-    let mut open_last_tick = true;
     let origin = Instant::now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -147,11 +146,10 @@ async fn run(
         }
         let link_up = status.link.is_connected();
         ever_connected |= link_up;
-        // The brokers' ports and, once the link is down or no broker answered the last
-        // probe, the peers' web ports, probed at the same moment: a box whose Wi-Fi is out
-        // finds both silent on the same tick. (Probing the peers while the link still looks
-        // up lets a silent hub's count start before the keep-alive notices.)
-        let need_live = !advertising && (!link_up || !open_last_tick);
+        // The brokers' ports and the peers' web ports, probed at the same moment: a box
+        // whose Wi-Fi is out finds both silent on the same tick, and a silent hub's count
+        // starts at its first unanswered probe, before the keep-alive notices.
+        let need_live = !advertising;
         let broker_probes = probe_all(&peers, |p| p.mqtt_port);
         let web_probes = async {
             if need_live {
@@ -161,7 +159,6 @@ async fn run(
             }
         };
         let (brokers, web) = tokio::join!(broker_probes, web_probes);
-        open_last_tick = brokers.iter().any(|(_, r)| *r == Probe::Open);
         let live: Option<Vec<String>> = web.map(|w| {
             w.into_iter()
                 .filter(|(_, r)| *r == Probe::Open)

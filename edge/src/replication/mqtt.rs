@@ -29,7 +29,7 @@ use crate::log::store::EventStore;
 
 /// MQTT keep-alive: a ping when nothing else was sent for this long, and the link counts as
 /// lost when the previous ping went unanswered — a stalled link is noticed in 2–4 s, before
-/// [`super::failover`]'s `silent_confirm` (5 s) runs out. The minimum rumqttc takes is 1 s;
+/// [`super::failover`]'s `silent_confirm` (6 s) runs out. The minimum rumqttc takes is 1 s;
 /// 2 s leaves a loaded box a second to answer.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
 /// Seconds a (re)connection may take: a connect attempted during a Wi-Fi cut gives up soon
