@@ -686,7 +686,10 @@ mod tests {
         assert_eq!(c.card.mode, d.card.mode);
         assert_eq!(c.paper_inbox, d.paper_inbox);
         assert_eq!(c.replication.failover_secs, d.replication.failover_secs);
-        assert_eq!(c.replication.hub_silence_secs, d.replication.hub_silence_secs);
+        assert_eq!(
+            c.replication.hub_silence_secs,
+            d.replication.hub_silence_secs
+        );
     }
 
     #[test]

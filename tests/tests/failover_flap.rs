@@ -77,14 +77,17 @@ async fn flaps(cut: usize) {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let watcher = {
-        let (admins, stop, seen, reads) = (admins.clone(), stop.clone(), seen.clone(), reads.clone());
+        let (admins, stop, seen, reads) =
+            (admins.clone(), stop.clone(), seen.clone(), reads.clone());
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 for (i, s) in states(&admins).await.into_iter().enumerate() {
                     let Some(s) = s else { continue };
                     reads.fetch_add(1, Ordering::Relaxed);
                     if i != 0 && (s["serving_broker"] == true || s["broker_starts"] != 0) {
-                        seen.lock().expect("lock").push(format!("edge-{:02}: {s}", i + 1));
+                        seen.lock()
+                            .expect("lock")
+                            .push(format!("edge-{:02}: {s}", i + 1));
                     }
                     if i == 0 && (s["serving_broker"] != true || s["broker_starts"] != 1) {
                         seen.lock().expect("lock").push(format!("edge-01: {s}"));

@@ -212,7 +212,9 @@ impl Detector {
             self.last = Some(n.to_owned());
             return Action::Use(n.to_owned());
         }
-        let without = s.now.saturating_sub(*self.no_broker_since.get_or_insert(s.now));
+        let without = s
+            .now
+            .saturating_sub(*self.no_broker_since.get_or_insert(s.now));
         let isolated = s.peers_known > 0 && s.live.is_some_and(<[String]>::is_empty);
         let evidence = self.observe(s, isolated);
         // 2. The link (or what it carries) says the broker lives.
@@ -365,7 +367,10 @@ mod tests {
 
     fn start(v: &View) -> Detector {
         let mut d = Detector::new(timing());
-        assert_eq!(v.decide(&mut d, Duration::ZERO), Action::Use("edge-01".into()));
+        assert_eq!(
+            v.decide(&mut d, Duration::ZERO),
+            Action::Use("edge-01".into())
+        );
         d
     }
 
@@ -407,15 +412,13 @@ mod tests {
         v.brokers = vec![("edge-01".into(), Probe::Refused)];
         v.live = Some(names(&["edge-02", "edge-04"]));
         assert_eq!(
-            run(&mut v, &mut d, Duration::ZERO, 20, |v, now| v.link(false, now)),
+            run(&mut v, &mut d, Duration::ZERO, 20, |v, now| v
+                .link(false, now)),
             None
         );
         // …and takes edge-02's broker once it is advertised.
         v.brokers.push(("edge-02".into(), Probe::Open));
-        assert_eq!(
-            v.decide(&mut d, TICK * 21),
-            Action::Use("edge-02".into())
-        );
+        assert_eq!(v.decide(&mut d, TICK * 21), Action::Use("edge-02".into()));
     }
 
     #[test]
@@ -460,7 +463,8 @@ mod tests {
         v.goodbyes = names(&["edge-01", "edge-03", "edge-04"]);
         v.live = Some(vec![]);
         assert_eq!(
-            run(&mut v, &mut d, Duration::ZERO, 40, |v, now| v.link(false, now)),
+            run(&mut v, &mut d, Duration::ZERO, 40, |v, now| v
+                .link(false, now)),
             None
         );
         // The hub's Wi-Fi out (others answer): the silence path, not the goodbye.
@@ -565,7 +569,8 @@ mod tests {
         v.brokers = vec![("edge-01".into(), Probe::Refused)];
         v.live = None;
         assert_eq!(
-            run(&mut v, &mut d, Duration::ZERO, 200, |v, now| v.link(false, now)),
+            run(&mut v, &mut d, Duration::ZERO, 200, |v, now| v
+                .link(false, now)),
             None
         );
     }
@@ -592,7 +597,13 @@ mod tests {
             let mut v = View::on_hub(me);
             v.ever_connected = false;
             v.brokers.clear();
-            v.live = Some(v.peers.iter().filter(|p| *p != "edge-01").cloned().collect());
+            v.live = Some(
+                v.peers
+                    .iter()
+                    .filter(|p| *p != "edge-01")
+                    .cloned()
+                    .collect(),
+            );
             v.link(false, Duration::ZERO);
             let mut d = Detector::new(timing());
             let got = run(&mut v, &mut d, Duration::ZERO, 100, |_, _| {});
@@ -612,7 +623,8 @@ mod tests {
         v.live = Some(names(&["edge-01", "edge-03"]));
         // Not lowest live (edge-01 answers): waits through the slow path.
         assert_eq!(
-            run(&mut v, &mut d, Duration::ZERO, 100, |v, now| v.link(false, now)),
+            run(&mut v, &mut d, Duration::ZERO, 100, |v, now| v
+                .link(false, now)),
             None
         );
     }

@@ -137,7 +137,10 @@ async fn run(
         // Known boxes: those advertised now and, by their last record, those whose
         // advertisement was removed (a removal may be this box's own Wi-Fi going down).
         let mut peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
-        let withdrawn = discovery.as_ref().map(|d| d.withdrawn()).unwrap_or_default();
+        let withdrawn = discovery
+            .as_ref()
+            .map(|d| d.withdrawn())
+            .unwrap_or_default();
         let goodbyes: Vec<String> = withdrawn.iter().map(|p| p.node.clone()).collect();
         for w in withdrawn {
             if !peers.iter().any(|p| p.node == w.node) {
