@@ -9,7 +9,7 @@
 //! | peers heard through the broker | every box's sync heartbeat on the broker | the broker relays |
 //! | broker port probe | a TCP connect to each advertised broker, every tick | `Open`, `Refused` (host up, broker gone) or `Silent` (no answer) |
 //! | mDNS goodbye | [`super::discovery`] | the box shut down cleanly — or this box's own interface went down (mdns-sd then drops what it learnt there): a hint only |
-//! | peers' web ports | a TCP connect to every known box, on ticks without a broker | who is alive, and whether *this* box can reach anyone at all |
+//! | peers' web ports | a TCP connect to every known box (also the withdrawn ones), every tick unless this box serves | who is alive, and whether *this* box can reach anyone at all |
 //!
 //! # The rule
 //!
@@ -19,8 +19,9 @@
 //! 2. While the link is up, or a peer was heard through the broker within
 //!    [`Timing::heard_hold`], nothing is lost: wait (a probe may fail for reasons of its own).
 //! 3. The broker last used is **lost** when the evidence agrees: its box said goodbye and its
-//!    port refuses (one probe); or its port *refused* [`Timing::refused_confirm`] probes in a row (the host answers, the broker
-//!    is gone: a crash or a kill); or its port failed every probe for
+//!    port refuses (one probe); or its port *refused* [`Timing::refused_confirm`] probes in a
+//!    row (the host answers, the broker is gone: a crash or a kill); or its port failed every
+//!    probe for
 //!    [`Timing::silent_confirm`] while some other box's web port answered on each of those
 //!    ticks (power loss, or the box's own Wi-Fi gone). A tick on which no other box answers
 //!    either proves nothing about the hub — it is this box that is cut off — and restarts the
