@@ -21,9 +21,8 @@
 //! 3. The broker last used is **lost** when the evidence agrees: its box said goodbye and its
 //!    port refuses (one probe); or its port *refused* [`Timing::refused_confirm`] probes in a
 //!    row (the host answers, the broker is gone: a crash or a kill); or its port failed every
-//!    probe for
-//!    [`Timing::silent_confirm`] while some other box's web port answered on each of those
-//!    ticks (power loss, or the box's own Wi-Fi gone). A tick on which no other box answers
+//!    probe for [`Timing::silent_confirm`] while some other box's web port answered on each
+//!    of those ticks (power loss, or the box's own Wi-Fi gone). A tick on which no other box answers
 //!    either proves nothing about the hub — it is this box that is cut off — and restarts the
 //!    count. Then the lowest live box (this one, or a box whose web port answers; the lost
 //!    broker's box is no candidate) starts its broker; the others wait for its
