@@ -1,5 +1,6 @@
 //! The child-welfare compartment: a police notice (児童通告書) reviewed by a clerk and saved
-//! as a case ([`NoticeIntakeSaved`]), and the audit of who was shown a scan or cases
+//! as a case ([`NoticeIntakeSaved`]), photos a caseworker attaches to the case
+//! ([`CasePhotoAdded`]), and the audit of who was shown a scan, cases or photos
 //! ([`CaseViewed`]).
 //!
 //! Only the child-welfare roles may append or read these events (see
@@ -275,6 +276,122 @@ pub fn is_iso_date(s: &str) -> bool {
         _ => return false,
     };
     (1868..=2200).contains(&y) && (1..=days).contains(&d)
+}
+
+/// Largest photo kept, in bytes of JPEG (the box re-encodes every photo within it).
+pub const MAX_PHOTO_BYTES: usize = 1_500_000;
+/// Longest side of a photo kept, in pixels (the box scales larger ones down).
+pub const MAX_PHOTO_SIDE: u32 = 2048;
+
+/// Where a photo was taken, kept only when the box's `photos.keep_location` says so.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PhotoLocation {
+    /// Latitude, degrees (north positive).
+    pub lat: f64,
+    /// Longitude, degrees (east positive).
+    pub lon: f64,
+}
+
+/// Payload of [`crate::EventBody::CasePhotoAdded`]: a caseworker attached a photo (an
+/// injury) to a case. The photo is the box's re-encoding of what the tablet sent: a plain
+/// JPEG with no EXIF, XMP or maker notes (so no GPS, camera make, model or serial); where it
+/// was taken is kept apart, in `location`, only when the box is set to keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CasePhotoAdded {
+    /// The case (a saved notice's `case_id`).
+    pub case_id: Uuid,
+    /// The photo (UUIDv7).
+    pub photo_id: Uuid,
+    /// The JPEG, standard base64, at most [`MAX_PHOTO_BYTES`] decoded.
+    pub jpeg: String,
+    /// Width in pixels, 1 to [`MAX_PHOTO_SIDE`].
+    pub width: u32,
+    /// Height in pixels, 1 to [`MAX_PHOTO_SIDE`].
+    pub height: u32,
+    /// A caption (「右上腕のあざ」), at most [`MAX_FIELD_LEN`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Where it was taken, when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<PhotoLocation>,
+}
+
+impl CasePhotoAdded {
+    /// The JPEG's bytes, if `jpeg` is base64 of a JPEG within [`MAX_PHOTO_BYTES`].
+    pub fn jpeg_bytes(&self) -> Result<Vec<u8>, ProtocolError> {
+        use base64::Engine as _;
+        // Base64 is 4 characters for 3 bytes: refuse a long text before decoding it.
+        if self.jpeg.len() > MAX_PHOTO_BYTES.div_ceil(3) * 4 {
+            return Err(ProtocolError::invalid(
+                "payload.jpeg",
+                format!("more than {MAX_PHOTO_BYTES} bytes"),
+            ));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.jpeg)
+            .map_err(|e| ProtocolError::invalid("payload.jpeg", format!("not base64: {e}")))?;
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(ProtocolError::invalid(
+                "payload.jpeg",
+                format!("more than {MAX_PHOTO_BYTES} bytes"),
+            ));
+        }
+        if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err(ProtocolError::invalid("payload.jpeg", "not a JPEG"));
+        }
+        Ok(bytes)
+    }
+
+    /// Payload rules: ids, a JPEG within the limits, its size, a caption's length, a
+    /// location on the globe.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        if self.case_id.is_nil() {
+            return Err(ProtocolError::invalid(
+                "payload.case_id",
+                "must not be the nil UUID",
+            ));
+        }
+        if self.photo_id.is_nil() {
+            return Err(ProtocolError::invalid(
+                "payload.photo_id",
+                "must not be the nil UUID",
+            ));
+        }
+        for (field, v) in [("payload.width", self.width), ("payload.height", self.height)] {
+            if v == 0 || v > MAX_PHOTO_SIDE {
+                return Err(ProtocolError::invalid(
+                    field,
+                    format!("must be 1 to {MAX_PHOTO_SIDE} pixels"),
+                ));
+            }
+        }
+        self.jpeg_bytes()?;
+        if let Some(n) = &self.note
+            && (n.chars().count() > MAX_FIELD_LEN || n.chars().any(char::is_control))
+        {
+            return Err(ProtocolError::invalid(
+                "payload.note",
+                format!("at most {MAX_FIELD_LEN} characters, no control characters"),
+            ));
+        }
+        if let Some(l) = self.location {
+            let ok = l.lat.is_finite()
+                && l.lon.is_finite()
+                && (-90.0..=90.0).contains(&l.lat)
+                && (-180.0..=180.0).contains(&l.lon);
+            if !ok {
+                return Err(ProtocolError::invalid(
+                    "payload.location",
+                    "latitude -90 to 90, longitude -180 to 180",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
