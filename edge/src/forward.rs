@@ -435,7 +435,13 @@ fn oldest_pending(
     oldest
 }
 
-/// Up to `max` events above the acks, node by node, as a JSON array of the stored texts.
+/// Most bytes of events in one batch (central takes 8 MiB by default; a case photo is an
+/// event of up to 2 MB): a batch is cut before the event that would take it past this, and
+/// always holds at least one.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Up to `max` events above the acks, node by node, as a JSON array of the stored texts,
+/// cut at [`BATCH_BYTES`].
 fn batch(
     store: &EventStore,
     held: &BTreeMap<String, u64>,
@@ -453,6 +459,10 @@ fn batch(
         let want = ((*h - a) as usize).min(max - n);
         let rows = store.read_node_json(node, a, want).ok()?;
         for (_, json) in rows {
+            if n > 0 && body.len() + json.len() + 2 > BATCH_BYTES {
+                body.push(b']');
+                return Some((body, n));
+            }
             if n > 0 {
                 body.push(b',');
             }

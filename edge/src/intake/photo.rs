@@ -235,6 +235,43 @@ mod tests {
     }
 
     #[test]
+    fn gps_make_model_serial_xmp_and_maker_note_are_stripped() {
+        use checkup_tests::photos;
+        let camera = photos::camera_jpeg(640, 480).expect("camera photo");
+        // The photo as the phone wrote it carries all of it (so this test can fail).
+        assert!(photos::metadata_left(&camera).len() >= 8);
+        let p = prepare(&camera, false).expect("prepared");
+        assert!(p.had_metadata);
+        assert_eq!(photos::metadata_left(&p.jpeg), Vec::<String>::new());
+        assert_eq!(p.location, None);
+        assert_eq!((p.width, p.height), (640, 480));
+        // Read back by an independent decoder: the same picture.
+        let back = image::load_from_memory(&p.jpeg).expect("decodes").to_rgb8();
+        let px = back.get_pixel(100, 100).0;
+        let want = photos::pattern(100, 100);
+        assert!(
+            px.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 40),
+            "{px:?} vs {want:?}"
+        );
+    }
+
+    #[test]
+    fn the_location_is_kept_beside_the_photo_only_when_asked() {
+        use checkup_tests::photos;
+        let camera = photos::camera_jpeg(320, 240).expect("camera photo");
+        let p = prepare(&camera, true).expect("prepared");
+        let at = p.location.expect("location kept");
+        assert!((at.lat - photos::LAT).abs() < 1e-5, "{at:?}");
+        assert!((at.lon - photos::LON).abs() < 1e-5, "{at:?}");
+        // Beside the photo, never in it.
+        assert_eq!(photos::metadata_left(&p.jpeg), Vec::<String>::new());
+        // A photo without EXIF has no location to keep.
+        let plain = prepare(&p.jpeg, true).expect("prepared");
+        assert_eq!(plain.location, None);
+        assert!(!plain.had_metadata);
+    }
+
+    #[test]
     fn a_large_photo_is_scaled_down_within_the_limits() {
         let img = image::RgbImage::from_fn(3000, 1000, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
