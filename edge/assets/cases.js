@@ -23,6 +23,7 @@
       if (shown[p.photo_id]) { return; }
       var fig = document.createElement("figure");
       fig.dataset.photo = p.photo_id;
+      fig.dataset.added = Date.now();
       var img = document.createElement("img");
       img.alt = (p.note || t("事案の写真", "Case photo")) + " (" + p.taken_by + ")";
       img.src = p.url;
@@ -95,6 +96,7 @@
       fetch("/api/cases/" + open + "/photos?note=" + encodeURIComponent(note), { method: "POST", body: file })
         .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
         .then(function (a) {
+          msg.dataset.answered = Date.now();
           if (a.ok) {
             msg.textContent = t("保存しました", "Saved") + (a.j.metadata_removed ? t("（位置情報・機種情報を削除）", " (location and camera details removed)") : "");
             document.getElementById("photo-note").value = "";

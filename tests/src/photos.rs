@@ -24,13 +24,21 @@ pub const LAT: f64 = 35.681236;
 /// Where the photo was taken: Tokyo Station.
 pub const LON: f64 = 139.767125;
 
-/// A row of the pixel pattern: (x, y) → RGB.
+/// The picture, (x, y) → RGB: like a photo of skin with a bruise — smooth shading, an oval
+/// darker patch, and a little sensor noise (a pattern of sharp edges everywhere would make
+/// a JPEG several times the size of a real photo's).
 pub fn pattern(x: u32, y: u32) -> [u8; 3] {
-    [
-        (x.wrapping_mul(7) ^ y.wrapping_mul(3)) as u8,
-        (x.wrapping_add(y.wrapping_mul(5)) % 251) as u8,
-        ((x / 8 + y / 8) % 2 * 200 + 30) as u8,
-    ]
+    let (fx, fy) = (f64::from(x), f64::from(y));
+    let shade = 20.0 * (fx / 90.0).sin() + 15.0 * (fy / 70.0).cos();
+    let (dx, dy) = ((fx - 400.0) / 180.0, (fy - 300.0) / 110.0);
+    let bruise = (1.0 - (dx * dx + dy * dy)).max(0.0);
+    // Deterministic noise of a few levels.
+    let h = x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503);
+    let noise = f64::from((h >> 13) % 9) - 4.0;
+    let c = |base: f64, bruised: f64| {
+        (base + shade - bruised * bruise + noise).clamp(0.0, 255.0) as u8
+    };
+    [c(214.0, 110.0), c(170.0, 60.0), c(150.0, -10.0)]
 }
 
 /// The raw RGB bytes of the pattern's first row, `width` pixels (what a box storing decoded

@@ -1006,6 +1006,7 @@ pub(crate) async fn add_photo(
     id16.copy_from_slice(&digest[..16]);
     let event_id = Uuid::new_v8(id16);
     let keep = state.keep_photo_location;
+    let started = std::time::Instant::now();
     let prepared = crate::http::error::blocking("preparing a case photo", move || {
         crate::intake::photo::prepare(&body, keep)
     })
@@ -1020,7 +1021,9 @@ pub(crate) async fn add_photo(
         note,
         location: prepared.location,
     };
+    let prepared_ms = started.elapsed().as_millis() as u64;
     let outcome = state.core.add_case_photo(&staff, event_id, photo).await?;
+    let stored_ms = started.elapsed().as_millis() as u64 - prepared_ms;
     let EventBody::CasePhotoAdded(kept) = &outcome.event().body else {
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -1029,7 +1032,8 @@ pub(crate) async fn add_photo(
         ));
     };
     tracing::info!(case = %case, photo = %kept.photo_id, staff = %staff.id,
-        bytes = prepared.jpeg.len(), metadata_removed = prepared.had_metadata, "case photo attached");
+        bytes = prepared.jpeg.len(), metadata_removed = prepared.had_metadata, prepared_ms, stored_ms,
+        "case photo attached");
     let replayed = !outcome.is_new();
     Ok((
         if replayed {

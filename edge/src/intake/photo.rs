@@ -151,7 +151,7 @@ pub fn prepare(bytes: &[u8], keep_location: bool) -> Result<Prepared, PhotoError
             image::imageops::FilterType::Triangle,
         );
     }
-    let rgb = img.to_rgb8();
+    let rgb = img.into_rgb8();
     let mut last = 0;
     for quality in QUALITIES {
         let mut jpeg = Vec::new();
