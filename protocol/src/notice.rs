@@ -521,4 +521,78 @@ mod tests {
         assert!(!is_iso_date("2019-13-01"));
         assert!(!is_iso_date("+019-05-01"));
     }
+
+    #[test]
+    fn a_case_photo_is_a_jpeg_within_the_limits() {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.extend(std::iter::repeat_n(7u8, 1000));
+        let photo = CasePhotoAdded {
+            case_id: Uuid::now_v7(),
+            photo_id: Uuid::now_v7(),
+            jpeg: b64(&jpeg),
+            width: 640,
+            height: 480,
+            note: Some("右上腕のあざ".into()),
+            location: Some(PhotoLocation {
+                lat: 35.68,
+                lon: 139.76,
+            }),
+        };
+        photo.validate().expect("valid");
+        assert_eq!(photo.jpeg_bytes().expect("bytes"), jpeg);
+        let json = serde_json::to_string(&photo).expect("json");
+        assert_eq!(
+            serde_json::from_str::<CasePhotoAdded>(&json).expect("back"),
+            photo
+        );
+        let field = |p: CasePhotoAdded| p.validate().map_err(|e| e.to_string()).unwrap_err();
+        // Not a JPEG (a PNG), not base64, too large, no size, a nil id, off the globe.
+        let e = field(CasePhotoAdded {
+            jpeg: b64(b"\x89PNG\r\n\x1a\nabc"),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.jpeg"), "{e}");
+        let e = field(CasePhotoAdded {
+            jpeg: "not base64!".into(),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.jpeg"), "{e}");
+        let mut big = jpeg.clone();
+        big.resize(MAX_PHOTO_BYTES + 1, 0);
+        let e = field(CasePhotoAdded {
+            jpeg: b64(&big),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.jpeg"), "{e}");
+        let e = field(CasePhotoAdded {
+            width: 0,
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.width"), "{e}");
+        let e = field(CasePhotoAdded {
+            height: MAX_PHOTO_SIDE + 1,
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.height"), "{e}");
+        let e = field(CasePhotoAdded {
+            case_id: Uuid::nil(),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.case_id"), "{e}");
+        let e = field(CasePhotoAdded {
+            location: Some(PhotoLocation {
+                lat: 91.0,
+                lon: 0.0,
+            }),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.location"), "{e}");
+        let e = field(CasePhotoAdded {
+            note: Some("あ".repeat(MAX_FIELD_LEN + 1)),
+            ..photo
+        });
+        assert!(e.contains("payload.note"), "{e}");
+    }
 }
