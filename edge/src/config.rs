@@ -674,10 +674,7 @@ mod tests {
         assert_eq!(c.auth.idle_timeout_secs, d.auth.idle_timeout_secs);
         assert_eq!(c.card.mode, d.card.mode);
         assert_eq!(c.paper_inbox, d.paper_inbox);
-        assert_eq!(
-            c.intake.keep_photo_location,
-            d.intake.keep_photo_location
-        );
+        assert_eq!(c.intake.keep_photo_location, d.intake.keep_photo_location);
         assert_eq!(c.staff[0].rank, checkup_protocol::Rank::Staff);
     }
 

@@ -48,9 +48,7 @@ fn config(dir: &std::path::Path, key: bool) -> checkup_edge::config::Config {
             config.staff.push(s);
         }
     }
-    config
-        .staff
-        .push(staff("K2", PIN, Role::Caseworker, &[]));
+    config.staff.push(staff("K2", PIN, Role::Caseworker, &[]));
     if key {
         config.secrets.data_key = Some(checkup_edge::at_rest::DataKey::generate());
     }
@@ -141,9 +139,7 @@ async fn photos_are_for_the_case_s_caseworkers_and_chiefs_and_every_view_is_audi
     let camera = photos::camera_jpeg(800, 600).expect("camera photo");
 
     // The caseworker takes one.
-    let worker = b
-        .client(&id_of(Role::Caseworker, Rank::Staff), PIN)
-        .await;
+    let worker = b.client(&id_of(Role::Caseworker, Rank::Staff), PIN).await;
     let (st, added) = status_of(
         &worker,
         reqwest::Method::POST,
@@ -158,7 +154,11 @@ async fn photos_are_for_the_case_s_caseworkers_and_chiefs_and_every_view_is_audi
     let photo_path = format!("{photos_path}/{photo}");
     // Sent again (an answer lost on the Wi-Fi): kept once.
     let (st, again) = status_of(&worker, reqwest::Method::POST, &photos_path, camera.clone()).await;
-    assert_eq!((st, again["replayed"].as_bool()), (200, Some(true)), "{again}");
+    assert_eq!(
+        (st, again["replayed"].as_bool()),
+        (200, Some(true)),
+        "{again}"
+    );
     assert_eq!(again["photo_id"], photo.as_str());
 
     // Every role outside child welfare, whatever its rank: 403 on all three, nothing
@@ -186,12 +186,26 @@ async fn photos_are_for_the_case_s_caseworkers_and_chiefs_and_every_view_is_audi
     assert!(refused.contains(&Role::Auditor) && refused.contains(&Role::CentralAdmin));
     // A clerk does not take photos; a clerk or caseworker not on the case does not see them.
     let (st, e) = status_of(&clerk, reqwest::Method::POST, &photos_path, camera.clone()).await;
-    assert_eq!((st, e["error"].as_str()), (403, Some("forbidden_role")), "{e}");
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (403, Some("forbidden_role")),
+        "{e}"
+    );
     for (id, pin) in [("C1", "5555"), ("K2", PIN)] {
         let c = b.client(id, pin).await;
         let (st, e) = status_of(&c, reqwest::Method::GET, &photos_path, Vec::new()).await;
-        assert_eq!((st, e["error"].as_str()), (403, Some("not_on_case")), "{id}: {e}");
-        assert!(e["message"].as_str().unwrap_or_default().contains("係長以上"), "{e}");
+        assert_eq!(
+            (st, e["error"].as_str()),
+            (403, Some("not_on_case")),
+            "{id}: {e}"
+        );
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("係長以上"),
+            "{e}"
+        );
         assert_eq!(get_bytes(&c, &photo_path).await.0, 403, "{id}");
         // The case list says a photo is there, and shows it not.
         let (_, cases) = c.get("/api/cases").await;
@@ -214,11 +228,19 @@ async fn photos_are_for_the_case_s_caseworkers_and_chiefs_and_every_view_is_audi
         assert_eq!(st, 200, "{id}: {list}");
         assert_eq!(list["photos"][0]["photo_id"], photo.as_str(), "{list}");
         assert_eq!(list["photos"][0]["note"], "右上腕のあざ", "{list}");
-        assert_eq!(withheld(&admin).await, n + 1, "{id}: the list's view recorded");
+        assert_eq!(
+            withheld(&admin).await,
+            n + 1,
+            "{id}: the list's view recorded"
+        );
         let (st, ct, jpeg) = get_bytes(&c, &photo_path).await;
         assert_eq!(st, 200, "{id}");
         assert_eq!(ct.as_deref(), Some("image/jpeg"));
-        assert_eq!(withheld(&admin).await, n + 2, "{id}: the photo's view recorded");
+        assert_eq!(
+            withheld(&admin).await,
+            n + 2,
+            "{id}: the photo's view recorded"
+        );
         // What comes back has no metadata, and is the picture.
         assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
         assert_eq!(photos::metadata_left(&jpeg), Vec::<String>::new(), "{id}");
@@ -234,14 +256,33 @@ async fn photos_are_for_the_case_s_caseworkers_and_chiefs_and_every_view_is_audi
     let big = vec![0xFFu8; 10 * 1024 * 1024 + 1];
     let (st, e) = status_of(&worker, reqwest::Method::POST, &photos_path, big).await;
     assert_eq!(st, 413, "{e}");
-    assert!(e["message"].as_str().unwrap_or_default().contains("大きすぎ"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("大きすぎ"),
+        "{e}"
+    );
     let mut huge = std::io::Cursor::new(Vec::new());
     image::GrayImage::new(8000, 6100)
         .write_to(&mut huge, image::ImageFormat::Png)
         .expect("png");
-    let (st, e) = status_of(&worker, reqwest::Method::POST, &photos_path, huge.into_inner()).await;
-    assert_eq!((st, e["error"].as_str()), (413, Some("too_many_pixels")), "{e}");
-    assert!(e["message"].as_str().unwrap_or_default().contains("画素数"), "{e}");
+    let (st, e) = status_of(
+        &worker,
+        reqwest::Method::POST,
+        &photos_path,
+        huge.into_inner(),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (413, Some("too_many_pixels")),
+        "{e}"
+    );
+    assert!(
+        e["message"].as_str().unwrap_or_default().contains("画素数"),
+        "{e}"
+    );
     let (st, e) = status_of(
         &worker,
         reqwest::Method::POST,
@@ -249,8 +290,15 @@ async fn photos_are_for_the_case_s_caseworkers_and_chiefs_and_every_view_is_audi
         b"%PDF-1.7 this is a document, not a photo".to_vec(),
     )
     .await;
-    assert_eq!((st, e["error"].as_str()), (400, Some("not_an_image")), "{e}");
-    assert!(e["message"].as_str().unwrap_or_default().contains("写真"), "{e}");
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (400, Some("not_an_image")),
+        "{e}"
+    );
+    assert!(
+        e["message"].as_str().unwrap_or_default().contains("写真"),
+        "{e}"
+    );
     let (st, e) = status_of(&worker, reqwest::Method::POST, &photos_path, Vec::new()).await;
     assert_eq!((st, e["error"].as_str()), (400, Some("empty_file")), "{e}");
     // No such case.
@@ -283,9 +331,7 @@ async fn photo_on_disk(key: bool) -> Vec<(&'static str, Vec<String>)> {
     let b = TestBox::start_with(dir, config).await;
     let clerk = b.client("C1", "5555").await;
     let case = saved_case(&clerk).await;
-    let worker = b
-        .client(&id_of(Role::Caseworker, Rank::Staff), PIN)
-        .await;
+    let worker = b.client(&id_of(Role::Caseworker, Rank::Staff), PIN).await;
     let camera = photos::camera_jpeg(640, 480).expect("camera photo");
     let (st, added) = status_of(
         &worker,
@@ -297,7 +343,10 @@ async fn photo_on_disk(key: bool) -> Vec<(&'static str, Vec<String>)> {
     assert_eq!(st, 201, "{added}");
     let (st, _, jpeg) = get_bytes(
         &worker,
-        &format!("/api/cases/{case}/photos/{}", added["photo_id"].as_str().expect("id")),
+        &format!(
+            "/api/cases/{case}/photos/{}",
+            added["photo_id"].as_str().expect("id")
+        ),
     )
     .await;
     assert_eq!(st, 200);
@@ -308,8 +357,14 @@ async fn photo_on_disk(key: bool) -> Vec<(&'static str, Vec<String>)> {
         // SOI and the JFIF header the box's encoder writes.
         ("JPEG signature (FF D8 FF E0 … JFIF)", jpeg[..11].to_vec()),
         ("48 bytes of the JPEG", jpeg[mid..mid + 48].to_vec()),
-        ("its base64, as the event holds it", b64.as_bytes()[..64].to_vec()),
-        ("base64 from the middle", b64.as_bytes()[b64.len() / 2..b64.len() / 2 + 64].to_vec()),
+        (
+            "its base64, as the event holds it",
+            b64.as_bytes()[..64].to_vec(),
+        ),
+        (
+            "base64 from the middle",
+            b64.as_bytes()[b64.len() / 2..b64.len() / 2 + 64].to_vec(),
+        ),
         ("the pattern's pixels", photos::pattern_row(32)),
         ("the camera's make", photos::MAKE.as_bytes().to_vec()),
     ];

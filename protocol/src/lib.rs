@@ -68,7 +68,9 @@ pub use event::{
 pub use hlc::{Hlc, HlcClock};
 pub use insurer::{InsurerError, InsurerField, InsurerIdentity};
 pub use items::{Item, ItemValueKind, StationKind};
-pub use notice::{CasePhotoAdded, CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource, PhotoLocation};
+pub use notice::{
+    CasePhotoAdded, CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource, PhotoLocation,
+};
 pub use paper::{PaperMark, PaperReviewItem, QuestionnairePaperRead};
 pub use questionnaire::{Answered, Channel, Lang};
 pub use roles::{Rank, Role};

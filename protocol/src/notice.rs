@@ -361,7 +361,10 @@ impl CasePhotoAdded {
                 "must not be the nil UUID",
             ));
         }
-        for (field, v) in [("payload.width", self.width), ("payload.height", self.height)] {
+        for (field, v) in [
+            ("payload.width", self.width),
+            ("payload.height", self.height),
+        ] {
             if v == 0 || v > MAX_PHOTO_SIDE {
                 return Err(ProtocolError::invalid(
                     field,

@@ -35,9 +35,8 @@ pub fn pattern(x: u32, y: u32) -> [u8; 3] {
     // Deterministic noise of a few levels.
     let h = x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503);
     let noise = f64::from((h >> 13) % 9) - 4.0;
-    let c = |base: f64, bruised: f64| {
-        (base + shade - bruised * bruise + noise).clamp(0.0, 255.0) as u8
-    };
+    let c =
+        |base: f64, bruised: f64| (base + shade - bruised * bruise + noise).clamp(0.0, 255.0) as u8;
     [c(214.0, 110.0), c(170.0, 60.0), c(150.0, -10.0)]
 }
 

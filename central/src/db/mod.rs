@@ -276,9 +276,7 @@ impl EventRow {
             EventBody::RecordViewed(_)
             | EventBody::CaseViewed(_)
             | EventBody::CasePhotoAdded(_)
-            | EventBody::SessionClosed(_) => {
-                (None, Derived::None)
-            }
+            | EventBody::SessionClosed(_) => (None, Derived::None),
         };
         EventRow {
             node: e.node.clone(),

@@ -211,7 +211,10 @@ mod tests {
 
     #[test]
     fn what_is_not_a_photo_is_refused_with_its_code() {
-        assert_eq!(prepare(b"", false).map(|_| ()).unwrap_err().code(), "empty_file");
+        assert_eq!(
+            prepare(b"", false).map(|_| ()).unwrap_err().code(),
+            "empty_file"
+        );
         assert_eq!(
             prepare(b"%PDF-1.7 not a photo", false)
                 .map(|_| ())

@@ -112,7 +112,7 @@ pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), Ve
     }
     if route == Route::Raw && kind == EventKind::CasePhotoAdded {
         return Err(VenueError::UseCommand(
-            "写真はケース画面から撮影・送信してください（位置情報などを消してから保存します） / a photo is added from the case page: POST /api/cases/{id}/photos (the box strips its metadata)".into(),
+            "写真はケース画面から撮影・送信してください（位置情報などを消してから保存します） / a photo is added from the case page: POST /api/cases/{id}/photos (the box strips its metadata)",
         ));
     }
     if route == Route::Raw && kind == EventKind::NoticeIntakeSaved {
@@ -133,7 +133,9 @@ pub fn may_see_case_photos(staff: &Staff, p: &Projection, case_id: Uuid) -> bool
     }
     staff.rank.is_chief()
         || (staff.role == Role::Caseworker
-            && p.case_photos(case_id).iter().any(|x| x.taken_by == staff.id))
+            && p.case_photos(case_id)
+                .iter()
+                .any(|x| x.taken_by == staff.id))
 }
 
 /// Whether `body` says the resident gave the answer themselves (not by interview).
