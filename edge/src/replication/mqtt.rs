@@ -527,3 +527,57 @@ async fn apply(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkup_protocol::{Actor, Event, EventBody, Hlc, NodeKey, Role};
+
+    /// A case photo event whose JPEG is `bytes` long.
+    fn photo(key: &NodeKey, seq: u64, bytes: usize) -> Arc<Event> {
+        use base64::Engine as _;
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.resize(bytes, 0x55);
+        Arc::new(Event::seal(
+            uuid::Uuid::now_v7(),
+            "v",
+            "edge-01",
+            seq,
+            Hlc { ms: seq, c: 0 },
+            Actor {
+                staff_id: "K1".into(),
+                role: Role::Caseworker,
+            },
+            EventBody::CasePhotoAdded(checkup_protocol::CasePhotoAdded {
+                case_id: uuid::Uuid::now_v7(),
+                photo_id: uuid::Uuid::now_v7(),
+                jpeg: base64::engine::general_purpose::STANDARD.encode(&jpeg),
+                width: 2048,
+                height: 1536,
+                note: None,
+                location: None,
+            }),
+            key,
+        ))
+    }
+
+    #[test]
+    fn messages_of_large_events_stay_within_the_broker_s_packet_size() {
+        let key = NodeKey::generate();
+        // Six photos of the largest size kept.
+        let max = checkup_protocol::notice::MAX_PHOTO_BYTES;
+        let events: Vec<Arc<Event>> = (1..=6).map(|s| photo(&key, s, max)).collect();
+        let out = payloads(&events);
+        assert!(out.len() >= 3, "{} messages", out.len());
+        let mut seen = 0;
+        for p in &out {
+            assert!(p.len() <= wire::MAX_PAYLOAD, "{} bytes", p.len());
+            let decoded: Vec<Event> = serde_json::from_slice(p).expect("a JSON array of events");
+            seen += decoded.len();
+        }
+        assert_eq!(seen, events.len(), "every event sent once");
+        // Small events still go together.
+        let small: Vec<Arc<Event>> = (1..=50).map(|s| photo(&key, s, 100)).collect();
+        assert_eq!(payloads(&small).len(), 1);
+    }
+}
