@@ -546,6 +546,49 @@ async fn scenario(postgres: bool) {
         assert!(!text.contains(&case_id.to_string()), "{text}");
     }
 
+    // A caseworker's photo of the case (issue 22) is forwarded with it: stored as its event
+    // (a JPEG of the box's, base64 in the payload), no health record, no export, no second case.
+    let events = f.events().await;
+    // FF D8 FF E0 00 10 "JFIF\0photo of the case", in base64.
+    let jpeg = "/9j/4AAQSkZJRgBwaG90byBvZiB0aGUgY2FzZQ==";
+    let photo = Event::seal(
+        Uuid::now_v7(),
+        "midori-day1",
+        "edge-01",
+        events + 1,
+        Hlc {
+            ms: DAY_MS + 7_000,
+            c: 0,
+        },
+        Actor {
+            staff_id: "K1".into(),
+            role: Role::Caseworker,
+        },
+        EventBody::CasePhotoAdded(checkup_protocol::CasePhotoAdded {
+            case_id,
+            photo_id: Uuid::now_v7(),
+            jpeg: jpeg.into(),
+            width: 640,
+            height: 480,
+            note: Some("右上腕のあざ".into()),
+            location: None,
+        }),
+        &f.key,
+    );
+    let (s, v) = f.post(Some(SECRET), json_of(&[photo])).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(f.events().await, events + 1);
+    let (_, body) = f.get(&worker, "/v1/notices").await;
+    let list: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(1));
+    let (_, rec) = f.get(&admin, "/v1/residents/0000000077/record").await;
+    let (_, csv) = f
+        .get(&admin, "/v1/export.csv?from=2026-04-01&to=2027-03-31")
+        .await;
+    for text in [rec, csv] {
+        assert!(!text.contains("あざ") && !text.contains("/9j/"), "{text}");
+    }
+
     let _ = &f.foreign_key;
     f.finish().await;
 }

@@ -296,6 +296,7 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
             name: "bench".into(),
             role: Role::Station,
             stations: vec![StationKind::Measurement],
+            rank: Default::default(),
             pin_hash: auth::hash_pin("2221").expect("hash"),
         }],
         card: checkup_edge::config::CardConfig {

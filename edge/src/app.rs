@@ -275,6 +275,7 @@ impl Edge {
                 forward: Arc::default(),
                 card_pins: Arc::new(crate::lockout::Lockout::new(crate::venue::CARD_PIN_POLICY)),
                 inbox,
+                keep_photo_location: config.intake.keep_photo_location,
                 stopping: CancellationToken::new(),
             },
             max_body: config.store.max_body_bytes,

@@ -143,6 +143,11 @@ pub struct IntakeConfig {
     /// is matched against. Default: none.
     #[serde(default)]
     pub register: Option<PathBuf>,
+    /// Keep where a case photo was taken (the GPS position in its EXIF, stored beside the
+    /// photo, never in it). Default: false — every photo's metadata (GPS, camera make,
+    /// model, serial, XMP, maker notes) is dropped.
+    #[serde(default)]
+    pub keep_photo_location: bool,
 }
 
 /// `[central]`
@@ -376,6 +381,10 @@ pub struct StaffConfig {
     /// Station kinds a `station` role may record for (ignored for other roles).
     #[serde(default)]
     pub stations: Vec<StationKind>,
+    /// 職階: `係員` (default), `主任`, `係長` or `課長` (or `staff`, `senior`, `chief`,
+    /// `director`). A child-welfare 係長 and above sees every case's photos.
+    #[serde(default)]
+    pub rank: checkup_protocol::Rank,
     /// Argon2 PHC hash of the PIN (`checkup-provision hash-pin` makes one).
     pub pin_hash: String,
 }
@@ -665,6 +674,8 @@ mod tests {
         assert_eq!(c.auth.idle_timeout_secs, d.auth.idle_timeout_secs);
         assert_eq!(c.card.mode, d.card.mode);
         assert_eq!(c.paper_inbox, d.paper_inbox);
+        assert_eq!(c.intake.keep_photo_location, d.intake.keep_photo_location);
+        assert_eq!(c.staff[0].rank, checkup_protocol::Rank::Staff);
     }
 
     #[test]
@@ -692,6 +703,7 @@ mod tests {
                 name: "n".into(),
                 role: Role::Nurse,
                 stations: vec![],
+                rank: Default::default(),
                 pin_hash: "$argon2id$secret".into()
             }
         );

@@ -156,6 +156,7 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
                 name: s.name.into(),
                 role: s.role,
                 stations: s.stations.to_vec(),
+                rank: Default::default(),
                 pin_hash: hash_pin(s.pin)?,
             })
         })
@@ -192,6 +193,7 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
         intake: crate::config::IntakeConfig {
             hot_folder: Some(data_dir.join("scanner")),
             register: None,
+            keep_photo_location: false,
         },
         ..Config::default()
     })

@@ -26,7 +26,7 @@ use crate::error::ProtocolError;
 use crate::hlc::Hlc;
 use crate::insurer::InsurerIdentity;
 use crate::items::{self, Item, ItemValueKind, QUALITATIVE_VALUES, StationKind};
-use crate::notice::{CaseViewed, NoticeIntakeSaved};
+use crate::notice::{CasePhotoAdded, CaseViewed, NoticeIntakeSaved};
 use crate::paper::QuestionnairePaperRead;
 use crate::questionnaire::Answered;
 use crate::roles::Role;
@@ -109,11 +109,13 @@ pub enum EventKind {
     CaseViewed,
     /// See [`QuestionnairePaperRead`].
     QuestionnairePaperRead,
+    /// See [`CasePhotoAdded`] (child-welfare compartment).
+    CasePhotoAdded,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
@@ -123,12 +125,16 @@ impl EventKind {
         EventKind::NoticeIntakeSaved,
         EventKind::CaseViewed,
         EventKind::QuestionnairePaperRead,
+        EventKind::CasePhotoAdded,
     ];
 
     /// Whether events of this kind belong to the child-welfare compartment, which only the
     /// child-welfare roles may see.
     pub fn is_child_case(self) -> bool {
-        matches!(self, EventKind::NoticeIntakeSaved | EventKind::CaseViewed)
+        matches!(
+            self,
+            EventKind::NoticeIntakeSaved | EventKind::CaseViewed | EventKind::CasePhotoAdded
+        )
     }
 
     /// Stable identifier, as in the JSON `kind` field.
@@ -143,6 +149,7 @@ impl EventKind {
             EventKind::NoticeIntakeSaved => "notice_intake_saved",
             EventKind::CaseViewed => "case_viewed",
             EventKind::QuestionnairePaperRead => "questionnaire_paper_read",
+            EventKind::CasePhotoAdded => "case_photo_added",
         }
     }
 }
@@ -173,6 +180,8 @@ pub enum EventBody {
     /// A page of the resident's paper questionnaire was read: what it answered clearly and
     /// the items sent to the nurse for review.
     QuestionnairePaperRead(QuestionnairePaperRead),
+    /// A caseworker attached a photo (an injury) to a case (child-welfare compartment).
+    CasePhotoAdded(CasePhotoAdded),
 }
 
 /// Payload of [`EventBody::StationVisited`].
@@ -350,6 +359,7 @@ impl EventBody {
             EventBody::NoticeIntakeSaved(_) => EventKind::NoticeIntakeSaved,
             EventBody::CaseViewed(_) => EventKind::CaseViewed,
             EventBody::QuestionnairePaperRead(_) => EventKind::QuestionnairePaperRead,
+            EventBody::CasePhotoAdded(_) => EventKind::CasePhotoAdded,
         }
     }
 
@@ -364,7 +374,9 @@ impl EventBody {
             EventBody::StationVisited(p) => Some(&p.resident_id),
             EventBody::QuestionnairePaperRead(p) => Some(&p.resident_id),
             // A child case is not part of the resident's health record.
-            EventBody::NoticeIntakeSaved(_) | EventBody::CaseViewed(_) => None,
+            EventBody::NoticeIntakeSaved(_)
+            | EventBody::CaseViewed(_)
+            | EventBody::CasePhotoAdded(_) => None,
         }
     }
 
@@ -463,6 +475,7 @@ impl EventBody {
             EventBody::NoticeIntakeSaved(p) => p.validate(),
             EventBody::CaseViewed(p) => p.validate(),
             EventBody::QuestionnairePaperRead(p) => p.validate(),
+            EventBody::CasePhotoAdded(p) => p.validate(),
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod openapi;
 pub mod paper_corpus;
 pub mod pdf;
 pub mod pg;
+pub mod photos;
 pub mod scans;
 pub mod scratch_root;
 pub mod tokutei_day;

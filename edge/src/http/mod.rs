@@ -95,6 +95,8 @@ pub struct AppState {
     pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
     /// Scanned police notices waiting for review.
     pub inbox: Arc<crate::intake::inbox::Inbox>,
+    /// Keep where a case photo was taken (`intake.keep_photo_location`).
+    pub keep_photo_location: bool,
     /// The day's rules: every write goes through it.
     pub core: crate::venue::Core,
     /// Wrong card PINs per reception staff member and client (see
@@ -252,6 +254,12 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(intake::scan_events))
         .routes(routes!(intake::cases))
         .routes(routes!(intake::case_events))
+        // A photo from a tablet: up to 10 MB, refused beyond with its own Japanese message.
+        .routes(limited(
+            routes!(intake::add_photo, intake::photos),
+            crate::intake::photo::MAX_UPLOAD_BYTES,
+        ))
+        .routes(routes!(intake::photo))
 }
 
 /// Routes with a body limit of their own ([`extract::body_limit`]).
