@@ -49,7 +49,9 @@ fn secure() -> bool {
 }
 
 fn options() -> StoreOptions {
+    training: false,
     StoreOptions {
+        training: false,
         venue: "bench".into(),
         node: "edge-01".into(),
         max_batch_events: 4096,

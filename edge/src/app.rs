@@ -47,6 +47,8 @@ pub struct Edge {
     replication: ReplicationConfig,
     /// Forwarding to central.
     central: crate::config::CentralConfig,
+    /// Training mode: nothing is forwarded.
+    training: bool,
     /// The data directory (the forwarding watermark lives there).
     data_dir: std::path::PathBuf,
     /// OCR intake (the scanner's hot folder).
@@ -162,6 +164,7 @@ impl Edge {
     /// As [`Edge::open`], with card readers prepared by the caller.
     pub fn open_with_cards(config: &Config, cards: Cards) -> anyhow::Result<Edge> {
         config.check()?;
+        crate::training::check_dir(&config.data_dir, config.training)?;
         // rustls' process-wide provider (ring), before any TLS server or HTTP client.
         checkup_provisioning::tls::install_provider();
         std::fs::create_dir_all(&config.data_dir)
@@ -193,6 +196,7 @@ impl Edge {
                 node: config.node_id.clone(),
                 max_batch_events: config.store.max_batch_events,
                 key: data_key.clone(),
+                training: config.training,
             },
             key,
         )
@@ -276,15 +280,23 @@ impl Edge {
                 card_pins: Arc::new(crate::lockout::Lockout::new(crate::venue::CARD_PIN_POLICY)),
                 inbox,
                 stopping: CancellationToken::new(),
+                training: None,
             },
             max_body: config.store.max_body_bytes,
             replication: config.replication.clone(),
             central: config.central.clone(),
+            training: config.training,
             data_dir: config.data_dir.clone(),
             intake: config.intake.clone(),
             paper_inbox,
             tls,
         })
+    }
+
+    /// Run as a training box with `session` (`checkup-edge training`): pages marked,
+    /// refused actions recorded, the session's end stops the box.
+    pub fn set_training(&mut self, session: Arc<crate::training::Session>) {
+        self.state.training = Some(session);
     }
 
     /// The handlers' state (for tests and embedding).
@@ -316,6 +328,7 @@ impl Edge {
             self.data_dir.clone(),
             self.state.forward.clone(),
             forward_stop.clone(),
+            self.training,
         )
         .context("starting the forwarder")?;
         let pre_answers = self.state.pre_answers.start(forward_stop.clone());

@@ -33,7 +33,9 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn options() -> StoreOptions {
+    training: false,
     StoreOptions {
+        training: false,
         venue: "v".into(),
         node: "edge-01".into(),
         max_batch_events: 64,

@@ -476,6 +476,7 @@ mod tests {
                 role: Role::Nurse,
             },
             body,
+            training: false,
             sig: String::new(),
         }
     }
