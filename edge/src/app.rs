@@ -231,8 +231,14 @@ impl Edge {
         }
         let booked = roster.count().context("reading the roster")?;
         let tls = crate::tls::EdgeTls::of(config)?;
+        // A training box asks central for nothing either (its residents are fictional).
+        let no_central = crate::config::CentralConfig::default();
         let pre_answers = Arc::new(crate::pre_answers::Fetcher::new(
-            &config.central,
+            if config.training {
+                &no_central
+            } else {
+                &config.central
+            },
             tls.as_ref().map(|t| t.central.clone()),
             roster.clone(),
         ));

@@ -144,6 +144,12 @@ async fn a_full_training_day_reaches_central_with_nothing_and_leaves_no_file() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "training: {}\n{stdout}\n{stderr}", out.status);
+    // Central holds nothing, and no batch even reached it (a forwarded training batch would
+    // be counted as a `training_event` refusal).
+    let h = healthz(&http, &central.url).await;
+    assert_eq!(h["events"], 0, "{h}");
+    assert_eq!(h["rejected"], serde_json::json!({}), "{h}");
+    assert_eq!(h["batches_stored"], 0, "{h}");
     // The trainer's summary: every resident came, trainees named, mistakes and corrections.
     assert!(stdout.contains("研修のまとめ"), "{stdout}");
     assert!(stdout.contains("来場 24/24 人"), "{stdout}");
@@ -161,17 +167,15 @@ async fn a_full_training_day_reaches_central_with_nothing_and_leaves_no_file() {
         stderr.contains("training mode: events are never forwarded"),
         "{stderr}"
     );
+    assert!(
+        !stderr.contains("pre-answers fetched"),
+        "a training box asks central for nothing: {stderr}"
+    );
     // Nothing is left of the training compartment.
     let left = files_under(&data);
     assert!(left.is_empty(), "files left: {left:?}");
     assert!(!data.exists(), "{} still exists", data.display());
 
-    // Central holds nothing, and no batch even reached it (a forwarded training batch would
-    // be counted as a `training_event` refusal).
-    let h = healthz(&http, &central.url).await;
-    assert_eq!(h["events"], 0, "{h}");
-    assert_eq!(h["rejected"], serde_json::json!({}), "{h}");
-    assert_eq!(h["batches_stored"], 0, "{h}");
     // Central was listening for this box all along: a real event of its key and secret is
     // stored.
     let real = Event::seal(
