@@ -49,7 +49,6 @@ fn secure() -> bool {
 }
 
 fn options() -> StoreOptions {
-    training: false,
     StoreOptions {
         training: false,
         venue: "bench".into(),

@@ -583,9 +583,8 @@ async fn run(
             );
             let mut c = session::config(&data_dir, listen)?;
             if !insecure_dev {
-                let (tls, key) =
-                    demo::enrolment_for(&data_dir, listen, session::VENUE_ID)
-                        .context("the training box's certificates")?;
+                let (tls, key) = demo::enrolment_for(&data_dir, listen, session::VENUE_ID)
+                    .context("the training box's certificates")?;
                 c.tls = Some(tls);
                 c.store.key_file = Some(key);
             }
@@ -614,13 +613,20 @@ async fn run(
                 .await
                 .with_context(|| format!("cannot listen on {}", c.listen))?;
             let addr = listener.local_addr()?;
-            println!("練習モード / Training mode: {} ({n} residents, speed ×{speed})", c.venue_name);
+            println!(
+                "練習モード / Training mode: {} ({n} residents, speed ×{speed})",
+                c.venue_name
+            );
             println!("Staff (id / PIN / role):");
             for s in demo::STAFF {
                 println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
             }
             if let Some(tls) = &c.tls {
-                println!("HTTPS with {} (trust {} on the tablets)", tls.cert.display(), tls.ca.display());
+                println!(
+                    "HTTPS with {} (trust {} on the tablets)",
+                    tls.cert.display(),
+                    tls.ca.display()
+                );
             }
             let scheme = if c.has_tls() { "https" } else { "http" };
             println!("Trainer's summary: {scheme}://{addr}/training/summary");

@@ -33,7 +33,6 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn options() -> StoreOptions {
-    training: false,
     StoreOptions {
         training: false,
         venue: "v".into(),

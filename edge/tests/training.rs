@@ -85,7 +85,6 @@ fn a_real_box_does_not_open_a_training_directory() {
         data_dir: data.clone(),
         card: checkup_edge::config::CardConfig {
             mode: checkup_edge::config::CardMode::Off,
-            ..Default::default()
         },
         ..checkup_edge::Config::default()
     };

@@ -213,7 +213,10 @@ impl Process {
 
     /// Wait up to `timeout` for the process to exit by itself; its status, or None if it
     /// still runs.
-    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<Option<std::process::ExitStatus>> {
+    pub fn wait_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<std::process::ExitStatus>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait()? {

@@ -143,7 +143,11 @@ async fn a_full_training_day_reaches_central_with_nothing_and_leaves_no_file() {
     .expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "training: {}\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "training: {}\n{stdout}\n{stderr}",
+        out.status
+    );
     // Central holds nothing, and no batch even reached it (a forwarded training batch would
     // be counted as a `training_event` refusal).
     let h = healthz(&http, &central.url).await;
@@ -214,13 +218,20 @@ fn every_page_of_a_training_box_shows_the_training_mark_in_chromium() {
     let shots = screenshots();
     let b = training_box(&["playwright-core"], &["--speed", "1"]);
     let data = b.data_dir.clone();
-    let out = b.run("training-mark.js", &[shots.as_os_str()], "training-mark complete");
+    let out = b.run(
+        "training-mark.js",
+        &[shots.as_os_str()],
+        "training-mark complete",
+    );
     assert!(out.contains("training mark on "), "{out}");
     // Ended from the summary page: the box stops by itself and leaves no file.
     b.wait_exit(Duration::from_secs(30));
     let left = files_under(&data);
     assert!(left.is_empty(), "files left: {left:?}");
     for name in ["training-reception-1024x768", "training-summary-1024x768"] {
-        assert!(shots.join(format!("{name}.png")).exists(), "screenshot {name}");
+        assert!(
+            shots.join(format!("{name}.png")).exists(),
+            "screenshot {name}"
+        );
     }
 }

@@ -49,7 +49,11 @@ pub(crate) async fn mark(State(state): State<AppState>, req: Request, next: Next
     }
     let (mut parts, body) = resp.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "answer too large to mark").into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "answer too large to mark",
+        )
+            .into_response();
     };
     if refused {
         let code = serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -78,7 +82,12 @@ pub(crate) fn mark_page(page: &str, band: &str) -> String {
     let titled = match page.find("<title>") {
         Some(i) => {
             let at = i + "<title>".len();
-            format!("{}{}{}", &page[..at], ui::training::TITLE_PREFIX, &page[at..])
+            format!(
+                "{}{}{}",
+                &page[..at],
+                ui::training::TITLE_PREFIX,
+                &page[at..]
+            )
         }
         None => page.to_owned(),
     };
@@ -139,22 +148,17 @@ pub(crate) async fn summary_page(
         Err(resp) => return *resp,
     };
     let store = state.store.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        crate::training::summary::summarize(&store, &session)
-    })
-    .await;
+    let summary =
+        tokio::task::spawn_blocking(move || crate::training::summary::summarize(&store, &session))
+            .await;
     match summary {
         Ok(Ok(s)) => {
             let markup = ui::training::summary_page(v.lang, &Who::from(&v.staff), &s);
             v.answer(Html(markup.into_string()).into_response())
         }
         Ok(Err(e)) => ApiError::from(e).into_response(),
-        Err(e) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )
-        .into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
     }
 }
 
@@ -190,7 +194,12 @@ pub(crate) async fn end(
             "練習を終了しました。まとめを表示し、練習のデータを消去します。",
             "The session has ended: the summary is printed and the training data wiped.")) }
     };
-    let markup = ui::page(lang, lang.t("練習の終了", "Training ended"), maud::html! {}, body);
+    let markup = ui::page(
+        lang,
+        lang.t("練習の終了", "Training ended"),
+        maud::html! {},
+        body,
+    );
     Ok(Html(markup.into_string()).into_response())
 }
 
@@ -204,7 +213,10 @@ mod tests {
             "<!DOCTYPE html><html><head><title>受付</title></head><body class=\"x\"><main>m</main></body></html>",
             "<div id=\"training-band\">練習モード</div>",
         );
-        assert!(p.contains("<title>【練習モード Training】受付</title>"), "{p}");
+        assert!(
+            p.contains("<title>【練習モード Training】受付</title>"),
+            "{p}"
+        );
         assert!(
             p.contains("<body class=\"x\"><div id=\"training-band\">練習モード</div><main>"),
             "{p}"

@@ -108,8 +108,7 @@ pub fn wipe(data_dir: &Path) -> Result<Wiped, TrainingError> {
         path: data_dir.display().to_string(),
         source,
     };
-    let files =
-        crate::wipe::shred_contents(data_dir).map_err(|e| io(std::io::Error::other(e)))?;
+    let files = crate::wipe::shred_contents(data_dir).map_err(|e| io(std::io::Error::other(e)))?;
     std::fs::remove_dir_all(data_dir).map_err(io)?;
     Ok(Wiped { files })
 }
@@ -226,7 +225,10 @@ mod tests {
         std::fs::write(real.join("events.sqlite3"), b"x").expect("store");
         assert!(matches!(prepare(&real), Err(TrainingError::RealDir(_))));
         assert!(matches!(wipe(&real), Err(TrainingError::RealDir(_))));
-        assert!(real.join("events.sqlite3").exists(), "a real day is never wiped here");
+        assert!(
+            real.join("events.sqlite3").exists(),
+            "a real day is never wiped here"
+        );
         std::fs::write(t.join("events.sqlite3"), b"rehearsal").expect("file");
         wipe(&t).expect("wipe");
         assert!(!t.exists(), "nothing of the training directory is left");

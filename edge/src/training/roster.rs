@@ -48,7 +48,12 @@ pub fn roster(n: usize) -> Vec<Resident> {
                 name_kana: format!("{fam_k}　{given_k}"),
                 birth_date: format!("{year:04}-{month:02}-{day:02}"),
                 sex: if female { "female" } else { "male" }.into(),
-                address: format!("練習市見本町{}丁目{}番{}号", 1 + i % 5, 1 + i % 20, 1 + i % 9),
+                address: format!(
+                    "練習市見本町{}丁目{}番{}号",
+                    1 + i % 5,
+                    1 + i % 20,
+                    1 + i % 9
+                ),
                 course: if year <= 1951 {
                     "後期高齢者健診"
                 } else {

@@ -298,7 +298,9 @@ async fn resident(
         .and_then(|s| s.parse::<Uuid>().ok())
         .ok_or_else(|| anyhow::anyhow!("check-in without a session id: {checked_in}"))?;
     let rid = r.resident_id.as_str();
-    let n = rid.bytes().fold(0u32, |h, b| h.wrapping_mul(31) + u32::from(b));
+    let n = rid
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31) + u32::from(b));
     if !pace(STATION_SECS, speed, stop).await {
         return Ok(());
     }
@@ -308,7 +310,14 @@ async fn resident(
     for (code, v) in [(HEIGHT, height), (WEIGHT, weight), (WAIST, waist)] {
         record(measure, sid, rid, StationKind::Measurement, code, v, false).await?;
     }
-    sign_off(measure, sid, rid, StationKind::Measurement, &[HEIGHT, WEIGHT, WAIST]).await?;
+    sign_off(
+        measure,
+        sid,
+        rid,
+        StationKind::Measurement,
+        &[HEIGHT, WEIGHT, WAIST],
+    )
+    .await?;
     if a.leaves_early {
         close(reception, sid, Some("途中で帰宅 / left early")).await?;
         return Ok(());
@@ -327,7 +336,16 @@ async fn resident(
             )
             .await?;
         anyhow::ensure!(st == 422, "an unusual value answered {st}");
-        let typo = record(bp, sid, rid, StationKind::BloodPressure, SYSTOLIC, 250.0, true).await?;
+        let typo = record(
+            bp,
+            sid,
+            rid,
+            StationKind::BloodPressure,
+            SYSTOLIC,
+            250.0,
+            true,
+        )
+        .await?;
         let unit = unit_of(SYSTOLIC);
         let (st, v) = bp
             .post(
@@ -340,11 +358,35 @@ async fn resident(
             .await?;
         anyhow::ensure!(st == 201, "correction: {st} {v}");
     } else {
-        record(bp, sid, rid, StationKind::BloodPressure, SYSTOLIC, 120.0 + f64::from(n % 20), false)
-            .await?;
+        record(
+            bp,
+            sid,
+            rid,
+            StationKind::BloodPressure,
+            SYSTOLIC,
+            120.0 + f64::from(n % 20),
+            false,
+        )
+        .await?;
     }
-    record(bp, sid, rid, StationKind::BloodPressure, DIASTOLIC, dia, false).await?;
-    sign_off(bp, sid, rid, StationKind::BloodPressure, &[SYSTOLIC, DIASTOLIC]).await?;
+    record(
+        bp,
+        sid,
+        rid,
+        StationKind::BloodPressure,
+        DIASTOLIC,
+        dia,
+        false,
+    )
+    .await?;
+    sign_off(
+        bp,
+        sid,
+        rid,
+        StationKind::BloodPressure,
+        &[SYSTOLIC, DIASTOLIC],
+    )
+    .await?;
     close(
         reception,
         sid,

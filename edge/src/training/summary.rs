@@ -83,7 +83,9 @@ pub fn summarize(store: &EventStore, session: &super::Session) -> Result<Summary
     let mut times: BTreeMap<(String, StationKind), (usize, u64)> = BTreeMap::new();
     for e in &events {
         let t = trainee(&mut trainees, staff, &e.actor.staff_id);
-        *t.recorded.entry(e.body.kind().as_str().to_owned()).or_default() += 1;
+        *t.recorded
+            .entry(e.body.kind().as_str().to_owned())
+            .or_default() += 1;
         let session = match &e.body {
             EventBody::SessionOpened(p) => Some(p.session_id),
             EventBody::MeasurementCorrected(p) => {
@@ -160,7 +162,10 @@ impl Summary {
     pub fn text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let _ = writeln!(out, "練習モード 研修のまとめ / Training mode: trainer's summary");
+        let _ = writeln!(
+            out,
+            "練習モード 研修のまとめ / Training mode: trainer's summary"
+        );
         let _ = writeln!(
             out,
             "時間 {} 秒（速度 ×{}）、来場 {}/{} 人、記録 {} 件 / {} s (speed ×{}), residents {}/{}, events {}",
@@ -177,11 +182,8 @@ impl Summary {
         );
         for t in &self.trainees {
             let _ = writeln!(out, "\n■ {} {}（{}）", t.staff_id, t.name, t.role);
-            let recorded: Vec<String> = t
-                .recorded
-                .iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect();
+            let recorded: Vec<String> =
+                t.recorded.iter().map(|(k, n)| format!("{k} {n}")).collect();
             let _ = writeln!(out, "  記録 / recorded: {}", recorded.join(", "));
             for s in &t.stations {
                 let _ = writeln!(
@@ -198,7 +200,11 @@ impl Summary {
             for c in &t.corrections {
                 let _ = writeln!(out, "    {c}");
             }
-            let _ = writeln!(out, "  誤り・拒否 / mistakes and refused actions: {}", t.slips.len());
+            let _ = writeln!(
+                out,
+                "  誤り・拒否 / mistakes and refused actions: {}",
+                t.slips.len()
+            );
             for s in &t.slips {
                 let _ = writeln!(
                     out,

@@ -486,15 +486,7 @@ impl EventStore {
                 EventBody,
             )| {
                 Arc::new(Event::seal_as(
-                    id,
-                    &o.venue,
-                    &o.node,
-                    seq,
-                    hlc,
-                    actor,
-                    body,
-                    o.training,
-                    &inner.key,
+                    id, &o.venue, &o.node, seq, hlc, actor, body, o.training, &inner.key,
                 ))
             };
             if unsigned.len() >= PARALLEL_SEALING_FROM {
