@@ -824,3 +824,83 @@ async fn questionnaire_answers_in_the_record_on_sqlite() {
 async fn questionnaire_answers_in_the_record_on_postgresql() {
     questionnaire_answers(true).await;
 }
+
+/// A batch of training events (`checkup-edge training`, `"training": true` in the signed
+/// envelope), even one from an enrolled box with valid signatures, is refused whole with
+/// `training_event`: nothing is stored, the refusal is counted, and it is recorded in the
+/// hash-chained audit trail. A real batch mixed with one training event is refused as well.
+async fn training(postgres: bool) {
+    let f = fixture(postgres).await;
+    let sealed = |seq: u64, training: bool| {
+        Event::seal_as(
+            Uuid::now_v7(),
+            "midori-day1",
+            "edge-01",
+            seq,
+            Hlc {
+                ms: DAY_MS + seq,
+                c: 0,
+            },
+            Actor {
+                staff_id: "R001".into(),
+                role: Role::Reception,
+            },
+            closed(),
+            training,
+            &f.key,
+        )
+    };
+    let rehearsal: Vec<Event> = (1..=3).map(|s| sealed(s, true)).collect();
+    assert!(
+        String::from_utf8(json_of(&rehearsal))
+            .expect("utf-8")
+            .contains("\"training\":true"),
+        "the mark travels in the signed envelope"
+    );
+    let (st, v) = f.post(Some(SECRET), json_of(&rehearsal)).await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["error"], "training_event", "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("練習モード"),
+        "{v}"
+    );
+    // One training event among real ones: the whole batch is refused.
+    let mixed = vec![sealed(1, false), sealed(2, true)];
+    let (st, v) = f.post(Some(SECRET), json_of(&mixed)).await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["error"], "training_event", "{v}");
+    assert_eq!(f.events().await, 0, "nothing of a training batch is stored");
+    assert_eq!(f.healthz().await["rejected"]["training_event"], 2);
+    let db = checkup_central::db::open(&f.config).await.expect("db");
+    let snapshot = db.audit_snapshot().await.expect("snapshot");
+    let refusals: Vec<_> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.action == "training_batch_refused")
+        .collect();
+    assert_eq!(refusals.len(), 2, "{:?}", snapshot.entries);
+    assert!(refusals.iter().all(|e| e.staff_id == "edge-01"));
+    // The same box's real events (an event without the field, as every box wrote before
+    // it existed) are still taken.
+    let real: Vec<Event> = (1..=2).map(|s| sealed(s, false)).collect();
+    assert!(
+        !String::from_utf8(json_of(&real))
+            .expect("utf-8")
+            .contains("training"),
+        "a real event's encoding is unchanged"
+    );
+    let (st, v) = f.post(Some(SECRET), json_of(&real)).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(f.events().await, 2);
+    f.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_refuses_training_events_on_sqlite() {
+    training(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_refuses_training_events_on_postgresql() {
+    training(true).await;
+}

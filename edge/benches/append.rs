@@ -50,6 +50,7 @@ fn secure() -> bool {
 
 fn options() -> StoreOptions {
     StoreOptions {
+        training: false,
         venue: "bench".into(),
         node: "edge-01".into(),
         max_batch_events: 4096,

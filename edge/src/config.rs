@@ -76,6 +76,10 @@ pub struct Config {
     /// Key material given in memory (from an enrolment bundle), never in the file.
     #[serde(skip)]
     pub secrets: Secrets,
+    /// Training mode (`checkup-edge training` only, never from a file): events are marked
+    /// as training and never forwarded, the data directory is a training compartment.
+    #[serde(skip)]
+    pub training: bool,
 }
 
 /// Key material held in memory only (from an enrolment bundle).
@@ -500,6 +504,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             tls: None,
             secrets: Secrets::default(),
+            training: false,
         }
     }
 }

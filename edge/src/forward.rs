@@ -230,7 +230,8 @@ pub fn central_client(
         .map_err(|e| ForwardError::Client(e.to_string()))
 }
 
-/// Start forwarding `store`'s events to central until `shutdown`.
+/// Start forwarding `store`'s events to central until `shutdown`; a training box
+/// (`training`) forwards nothing.
 pub fn start(
     store: EventStore,
     config: CentralConfig,
@@ -238,7 +239,24 @@ pub fn start(
     data_dir: PathBuf,
     status: std::sync::Arc<Mutex<ForwardStatus>>,
     shutdown: CancellationToken,
+    training: bool,
 ) -> Result<tokio::task::JoinHandle<()>, ForwardError> {
+    if training {
+        // A rehearsal never reaches central, whatever the configuration says.
+        if !config.all_urls().is_empty() {
+            tracing::error!(
+                "training mode: events are never forwarded to central; the configured central is ignored"
+            );
+        }
+        if let Ok(mut s) = status.lock() {
+            s.enabled = false;
+            s.last_error = Some(
+                "練習モード: 中央には送りません / training mode: nothing is forwarded to central"
+                    .into(),
+            );
+        }
+        return Ok(tokio::spawn(async {}));
+    }
     let watermark = std::sync::Arc::new(Watermark::open(&data_dir)?);
     let mut acked = watermark.load()?;
     let Some(mut rotation) = Rotation::new(config.all_urls()) else {

@@ -64,6 +64,12 @@ pub struct Event {
     pub actor: Actor,
     /// Kind and payload.
     pub body: EventBody,
+    /// Recorded in training mode (`checkup-edge training`): a rehearsal, never a real
+    /// resident's data. Absent (false) on every real event, so events written before the
+    /// field existed keep their encoding and signatures; a receiver of real events refuses
+    /// training ones ([`crate::BatchRules::training`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub training: bool,
     /// Base64 ed25519 signature by the node's key over [`Event::canonical_bytes`].
     pub sig: String,
 }
@@ -706,7 +712,25 @@ impl Event {
         body: EventBody,
         key: &NodeKey,
     ) -> Event {
+        Event::seal_as(id, venue, node, seq, hlc, actor, body, false, key)
+    }
+
+    /// As [`Event::seal`], marked as a training event when `training` (the mark is signed
+    /// with the rest).
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_as(
+        id: Uuid,
+        venue: &str,
+        node: &str,
+        seq: u64,
+        hlc: Hlc,
+        actor: Actor,
+        body: EventBody,
+        training: bool,
+        key: &NodeKey,
+    ) -> Event {
         let mut event = Event {
+            training,
             format: FORMAT_VERSION,
             id,
             venue: venue.to_owned(),

@@ -212,6 +212,24 @@ impl Process {
         let _ = self.child.wait();
     }
 
+    /// Wait up to `timeout` for the process to exit by itself; its status, or None if it
+    /// still runs.
+    pub fn wait_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// SIGTERM, then wait for the exit status.
     pub fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
         // SAFETY: kill(2) on our own child's pid has no memory-safety implications.

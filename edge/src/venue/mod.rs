@@ -192,6 +192,10 @@ impl VenueError {
             VenueError::UnknownCourse(_) => "unknown_course",
             VenueError::Roster(_) => "roster_unavailable",
             VenueError::Store(StoreError::Closed) => "shutting_down",
+            VenueError::Store(StoreError::TrainingMismatch { training: true }) => "training_event",
+            VenueError::Store(StoreError::TrainingMismatch { training: false }) => {
+                "real_event_in_training"
+            }
             VenueError::Store(_) => "store_unavailable",
         }
     }

@@ -506,6 +506,7 @@ mod tests {
                 role: Role::Nurse,
             },
             body,
+            training: false,
             sig: String::new(),
         }
     }
