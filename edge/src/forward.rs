@@ -508,6 +508,7 @@ mod tests {
                 node: "edge-01".into(),
                 max_batch_events: 64,
                 key: None,
+                training: false,
             },
             NodeKey::generate(),
         )
