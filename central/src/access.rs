@@ -27,35 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, StaffConfig};
 
-/// 職階, lowest first: the order is what the rules compare.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Default,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-pub enum Rank {
-    /// 係員.
-    #[default]
-    #[serde(rename = "係員", alias = "staff")]
-    Staff,
-    /// 主任.
-    #[serde(rename = "主任", alias = "senior")]
-    Senior,
-    /// 係長: crosses departments with a purpose; reviews reads flagged in the department.
-    #[serde(rename = "係長", alias = "chief")]
-    Chief,
-    /// 課長.
-    #[serde(rename = "課長", alias = "director")]
-    Director,
-}
+pub use checkup_protocol::Rank;
 
 /// The department a staff member works in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

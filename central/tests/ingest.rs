@@ -546,6 +546,49 @@ async fn scenario(postgres: bool) {
         assert!(!text.contains(&case_id.to_string()), "{text}");
     }
 
+    // A caseworker's photo of the case (issue 22) is forwarded with it: stored as its event
+    // (a JPEG of the box's, base64 in the payload), no health record, no export, no second case.
+    let events = f.events().await;
+    // FF D8 FF E0 00 10 "JFIF\0photo of the case", in base64.
+    let jpeg = "/9j/4AAQSkZJRgBwaG90byBvZiB0aGUgY2FzZQ==";
+    let photo = Event::seal(
+        Uuid::now_v7(),
+        "midori-day1",
+        "edge-01",
+        events + 1,
+        Hlc {
+            ms: DAY_MS + 7_000,
+            c: 0,
+        },
+        Actor {
+            staff_id: "K1".into(),
+            role: Role::Caseworker,
+        },
+        EventBody::CasePhotoAdded(checkup_protocol::CasePhotoAdded {
+            case_id,
+            photo_id: Uuid::now_v7(),
+            jpeg: jpeg.into(),
+            width: 640,
+            height: 480,
+            note: Some("右上腕のあざ".into()),
+            location: None,
+        }),
+        &f.key,
+    );
+    let (s, v) = f.post(Some(SECRET), json_of(&[photo])).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(f.events().await, events + 1);
+    let (_, body) = f.get(&worker, "/v1/notices").await;
+    let list: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(1));
+    let (_, rec) = f.get(&admin, "/v1/residents/0000000077/record").await;
+    let (_, csv) = f
+        .get(&admin, "/v1/export.csv?from=2026-04-01&to=2027-03-31")
+        .await;
+    for text in [rec, csv] {
+        assert!(!text.contains("あざ") && !text.contains("/9j/"), "{text}");
+    }
+
     let _ = &f.foreign_key;
     f.finish().await;
 }
@@ -780,4 +823,84 @@ async fn questionnaire_answers_in_the_record_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn questionnaire_answers_in_the_record_on_postgresql() {
     questionnaire_answers(true).await;
+}
+
+/// A batch of training events (`checkup-edge training`, `"training": true` in the signed
+/// envelope), even one from an enrolled box with valid signatures, is refused whole with
+/// `training_event`: nothing is stored, the refusal is counted, and it is recorded in the
+/// hash-chained audit trail. A real batch mixed with one training event is refused as well.
+async fn training(postgres: bool) {
+    let f = fixture(postgres).await;
+    let sealed = |seq: u64, training: bool| {
+        Event::seal_as(
+            Uuid::now_v7(),
+            "midori-day1",
+            "edge-01",
+            seq,
+            Hlc {
+                ms: DAY_MS + seq,
+                c: 0,
+            },
+            Actor {
+                staff_id: "R001".into(),
+                role: Role::Reception,
+            },
+            closed(),
+            training,
+            &f.key,
+        )
+    };
+    let rehearsal: Vec<Event> = (1..=3).map(|s| sealed(s, true)).collect();
+    assert!(
+        String::from_utf8(json_of(&rehearsal))
+            .expect("utf-8")
+            .contains("\"training\":true"),
+        "the mark travels in the signed envelope"
+    );
+    let (st, v) = f.post(Some(SECRET), json_of(&rehearsal)).await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["error"], "training_event", "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("練習モード"),
+        "{v}"
+    );
+    // One training event among real ones: the whole batch is refused.
+    let mixed = vec![sealed(1, false), sealed(2, true)];
+    let (st, v) = f.post(Some(SECRET), json_of(&mixed)).await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["error"], "training_event", "{v}");
+    assert_eq!(f.events().await, 0, "nothing of a training batch is stored");
+    assert_eq!(f.healthz().await["rejected"]["training_event"], 2);
+    let db = checkup_central::db::open(&f.config).await.expect("db");
+    let snapshot = db.audit_snapshot().await.expect("snapshot");
+    let refusals: Vec<_> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.action == "training_batch_refused")
+        .collect();
+    assert_eq!(refusals.len(), 2, "{:?}", snapshot.entries);
+    assert!(refusals.iter().all(|e| e.staff_id == "edge-01"));
+    // The same box's real events (an event without the field, as every box wrote before
+    // it existed) are still taken.
+    let real: Vec<Event> = (1..=2).map(|s| sealed(s, false)).collect();
+    assert!(
+        !String::from_utf8(json_of(&real))
+            .expect("utf-8")
+            .contains("training"),
+        "a real event's encoding is unchanged"
+    );
+    let (st, v) = f.post(Some(SECRET), json_of(&real)).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(f.events().await, 2);
+    f.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_refuses_training_events_on_sqlite() {
+    training(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_refuses_training_events_on_postgresql() {
+    training(true).await;
 }

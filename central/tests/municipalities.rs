@@ -224,6 +224,30 @@ async fn two_municipalities_see_and_write_only_their_own() {
                 assert!(mine > 0, "{me} sees its own {table}");
             }
         }
+        // The policy costs one lookup of the role's municipality per statement, not one per
+        // row (migration 13): the planner takes it as an InitPlan, and uses it as the key of
+        // the index that leads with the municipality.
+        for (table, query) in [
+            (
+                "results",
+                "SELECT * FROM results WHERE day BETWEEN '2024-04-01' AND '2025-03-31'",
+            ),
+            ("events", "SELECT * FROM events WHERE resident = 'R1'"),
+            ("residents", "SELECT * FROM residents"),
+        ] {
+            let plan: Vec<String> = r
+                .query(&format!("EXPLAIN {query}"), &[])
+                .await
+                .unwrap_or_else(|e| panic!("explain {table}: {e}"))
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                !plan.contains("= checkup_municipality()") && plan.contains("InitPlan"),
+                "{table}: the municipality looked up once per statement:\n{plan}"
+            );
+        }
         let own_names: Vec<String> = r
             .query("SELECT name FROM residents ORDER BY name", &[])
             .await

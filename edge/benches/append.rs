@@ -50,6 +50,7 @@ fn secure() -> bool {
 
 fn options() -> StoreOptions {
     StoreOptions {
+        training: false,
         venue: "bench".into(),
         node: "edge-01".into(),
         max_batch_events: 4096,
@@ -296,6 +297,7 @@ fn over_http(dir: &std::path::Path, clients: u64, per_client: u64) -> Row {
             name: "bench".into(),
             role: Role::Station,
             stations: vec![StationKind::Measurement],
+            rank: Default::default(),
             pin_hash: auth::hash_pin("2221").expect("hash"),
         }],
         card: checkup_edge::config::CardConfig {

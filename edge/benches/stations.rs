@@ -44,6 +44,7 @@ fn main() {
             name: "bench".into(),
             role: Role::Nurse,
             stations: vec![],
+            rank: Default::default(),
             pin_hash: auth::hash_pin("3333").expect("hash"),
         }],
         card: CardConfig {

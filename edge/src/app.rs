@@ -47,6 +47,8 @@ pub struct Edge {
     replication: ReplicationConfig,
     /// Forwarding to central.
     central: crate::config::CentralConfig,
+    /// Training mode: nothing is forwarded.
+    training: bool,
     /// The data directory (the forwarding watermark lives there).
     data_dir: std::path::PathBuf,
     /// OCR intake (the scanner's hot folder).
@@ -165,6 +167,7 @@ impl Edge {
     /// As [`Edge::open`], with card readers prepared by the caller.
     pub fn open_with_cards(config: &Config, cards: Cards) -> anyhow::Result<Edge> {
         config.check()?;
+        crate::training::check_dir(&config.data_dir, config.training)?;
         // rustls' process-wide provider (ring), before any TLS server or HTTP client.
         checkup_provisioning::tls::install_provider();
         std::fs::create_dir_all(&config.data_dir)
@@ -196,6 +199,7 @@ impl Edge {
                 node: config.node_id.clone(),
                 max_batch_events: config.store.max_batch_events,
                 key: data_key.clone(),
+                training: config.training,
             },
             key,
         )
@@ -230,8 +234,14 @@ impl Edge {
         }
         let booked = roster.count().context("reading the roster")?;
         let tls = crate::tls::EdgeTls::of(config)?;
+        // A training box asks central for nothing either (its residents are fictional).
+        let no_central = crate::config::CentralConfig::default();
         let pre_answers = Arc::new(crate::pre_answers::Fetcher::new(
-            &config.central,
+            if config.training {
+                &no_central
+            } else {
+                &config.central
+            },
             tls.as_ref().map(|t| t.central.clone()),
             roster.clone(),
         ));
@@ -278,16 +288,25 @@ impl Edge {
                 forward: Arc::default(),
                 card_pins: Arc::new(crate::lockout::Lockout::new(crate::venue::CARD_PIN_POLICY)),
                 inbox,
+                keep_photo_location: config.intake.keep_photo_location,
                 stopping: CancellationToken::new(),
+                training: None,
             },
             max_body: config.store.max_body_bytes,
             replication: config.replication.clone(),
             central: config.central.clone(),
+            training: config.training,
             data_dir: config.data_dir.clone(),
             intake: config.intake.clone(),
             paper_inbox,
             tls,
         })
+    }
+
+    /// Run as a training box with `session` (`checkup-edge training`): pages marked,
+    /// refused actions recorded, the session's end stops the box.
+    pub fn set_training(&mut self, session: Arc<crate::training::Session>) {
+        self.state.training = Some(session);
     }
 
     /// The handlers' state (for tests and embedding).
@@ -319,6 +338,7 @@ impl Edge {
             self.data_dir.clone(),
             self.state.forward.clone(),
             forward_stop.clone(),
+            self.training,
         )
         .context("starting the forwarder")?;
         let pre_answers = self.state.pre_answers.start(forward_stop.clone());

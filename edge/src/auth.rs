@@ -100,6 +100,8 @@ pub struct Staff {
     pub role: Role,
     /// Station kinds they may record for (role `station`).
     pub stations: Vec<StationKind>,
+    /// 職階.
+    pub rank: checkup_protocol::Rank,
 }
 
 /// Hash a PIN for the configuration (Argon2id, random salt).
@@ -359,6 +361,7 @@ impl Auth {
             name: member.name.clone(),
             role: member.role,
             stations: member.stations.clone(),
+            rank: member.rank,
         };
         let token = new_token();
         let now = self.clock.now();
@@ -557,6 +560,7 @@ mod tests {
             name: id.into(),
             role,
             stations: vec![],
+            rank: Default::default(),
             pin_hash: hash_pin(pin).expect("hash"),
         }
     }

@@ -76,6 +76,10 @@ pub struct Config {
     /// Key material given in memory (from an enrolment bundle), never in the file.
     #[serde(skip)]
     pub secrets: Secrets,
+    /// Training mode (`checkup-edge training` only, never from a file): events are marked
+    /// as training and never forwarded, the data directory is a training compartment.
+    #[serde(skip)]
+    pub training: bool,
 }
 
 /// Key material held in memory only (from an enrolment bundle).
@@ -143,6 +147,11 @@ pub struct IntakeConfig {
     /// is matched against. Default: none.
     #[serde(default)]
     pub register: Option<PathBuf>,
+    /// Keep where a case photo was taken (the GPS position in its EXIF, stored beside the
+    /// photo, never in it). Default: false — every photo's metadata (GPS, camera make,
+    /// model, serial, XMP, maker notes) is dropped.
+    #[serde(default)]
+    pub keep_photo_location: bool,
 }
 
 /// `[central]`
@@ -389,6 +398,10 @@ pub struct StaffConfig {
     /// Station kinds a `station` role may record for (ignored for other roles).
     #[serde(default)]
     pub stations: Vec<StationKind>,
+    /// 職階: `係員` (default), `主任`, `係長` or `課長` (or `staff`, `senior`, `chief`,
+    /// `director`). A child-welfare 係長 and above sees every case's photos.
+    #[serde(default)]
+    pub rank: checkup_protocol::Rank,
     /// Argon2 PHC hash of the PIN (`checkup-provision hash-pin` makes one).
     pub pin_hash: String,
 }
@@ -504,6 +517,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             tls: None,
             secrets: Secrets::default(),
+            training: false,
         }
     }
 }
@@ -685,6 +699,8 @@ mod tests {
         assert_eq!(c.auth.idle_timeout_secs, d.auth.idle_timeout_secs);
         assert_eq!(c.card.mode, d.card.mode);
         assert_eq!(c.paper_inbox, d.paper_inbox);
+        assert_eq!(c.intake.keep_photo_location, d.intake.keep_photo_location);
+        assert_eq!(c.staff[0].rank, checkup_protocol::Rank::Staff);
         assert_eq!(c.replication.failover_secs, d.replication.failover_secs);
         assert_eq!(
             c.replication.hub_silence_secs,
@@ -737,6 +753,7 @@ mod tests {
                 name: "n".into(),
                 role: Role::Nurse,
                 stations: vec![],
+                rank: Default::default(),
                 pin_hash: "$argon2id$secret".into()
             }
         );

@@ -23,6 +23,15 @@ pub fn enrolment(
     data_dir: &Path,
     listen: SocketAddr,
 ) -> anyhow::Result<(checkup_provisioning::tls::TlsFiles, std::path::PathBuf)> {
+    enrolment_for(data_dir, listen, VENUE_ID)
+}
+
+/// As [`enrolment`], for the venue `venue` (the training box's own).
+pub fn enrolment_for(
+    data_dir: &Path,
+    listen: SocketAddr,
+    venue: &str,
+) -> anyhow::Result<(checkup_provisioning::tls::TlsFiles, std::path::PathBuf)> {
     use checkup_provisioning::ca;
     let pki = data_dir.join("pki");
     let node = "edge-01";
@@ -30,7 +39,7 @@ pub fn enrolment(
         std::fs::create_dir_all(&pki)?;
         ca::create_ca(&pki, "みどり市（デモ）", 1830)?;
     }
-    let tls = checkup_provisioning::demo::local_enrolment(&pki, node, VENUE_ID, listen)?;
+    let tls = checkup_provisioning::demo::local_enrolment(&pki, node, venue, listen)?;
     let data_key = pki.join(node).join("data.key");
     if !data_key.exists() {
         checkup_provisioning::keys::write_new(
@@ -156,6 +165,7 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
                 name: s.name.into(),
                 role: s.role,
                 stations: s.stations.to_vec(),
+                rank: Default::default(),
                 pin_hash: hash_pin(s.pin)?,
             })
         })
@@ -192,6 +202,7 @@ pub fn config(data_dir: &Path, listen: SocketAddr) -> Result<Config, String> {
         intake: crate::config::IntakeConfig {
             hot_folder: Some(data_dir.join("scanner")),
             register: None,
+            keep_photo_location: false,
         },
         ..Config::default()
     })

@@ -230,7 +230,8 @@ pub fn central_client(
         .map_err(|e| ForwardError::Client(e.to_string()))
 }
 
-/// Start forwarding `store`'s events to central until `shutdown`.
+/// Start forwarding `store`'s events to central until `shutdown`; a training box
+/// (`training`) forwards nothing.
 pub fn start(
     store: EventStore,
     config: CentralConfig,
@@ -238,7 +239,24 @@ pub fn start(
     data_dir: PathBuf,
     status: std::sync::Arc<Mutex<ForwardStatus>>,
     shutdown: CancellationToken,
+    training: bool,
 ) -> Result<tokio::task::JoinHandle<()>, ForwardError> {
+    if training {
+        // A rehearsal never reaches central, whatever the configuration says.
+        if !config.all_urls().is_empty() {
+            tracing::error!(
+                "training mode: events are never forwarded to central; the configured central is ignored"
+            );
+        }
+        if let Ok(mut s) = status.lock() {
+            s.enabled = false;
+            s.last_error = Some(
+                "練習モード: 中央には送りません / training mode: nothing is forwarded to central"
+                    .into(),
+            );
+        }
+        return Ok(tokio::spawn(async {}));
+    }
     let watermark = std::sync::Arc::new(Watermark::open(&data_dir)?);
     let mut acked = watermark.load()?;
     let Some(mut rotation) = Rotation::new(config.all_urls()) else {
@@ -435,7 +453,13 @@ fn oldest_pending(
     oldest
 }
 
-/// Up to `max` events above the acks, node by node, as a JSON array of the stored texts.
+/// Most bytes of events in one batch (central takes 8 MiB by default; a case photo is an
+/// event of up to 2 MB): a batch is cut before the event that would take it past this, and
+/// always holds at least one.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Up to `max` events above the acks, node by node, as a JSON array of the stored texts,
+/// cut at [`BATCH_BYTES`].
 fn batch(
     store: &EventStore,
     held: &BTreeMap<String, u64>,
@@ -453,6 +477,10 @@ fn batch(
         let want = ((*h - a) as usize).min(max - n);
         let rows = store.read_node_json(node, a, want).ok()?;
         for (_, json) in rows {
+            if n > 0 && body.len() + json.len() + 2 > BATCH_BYTES {
+                body.push(b']');
+                return Some((body, n));
+            }
             if n > 0 {
                 body.push(b',');
             }
@@ -467,6 +495,65 @@ fn batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_of_case_photos_stay_within_central_s_body_limit() {
+        use base64::Engine as _;
+        use checkup_protocol::{Actor, EventBody, NodeKey, Role};
+        let dir = tempfile::tempdir().expect("dir");
+        let store = EventStore::open(
+            &dir.path().join("events.sqlite3"),
+            crate::log::store::StoreOptions {
+                venue: "v".into(),
+                node: "edge-01".into(),
+                max_batch_events: 64,
+                key: None,
+                training: false,
+            },
+            NodeKey::generate(),
+        )
+        .expect("store");
+        let max = checkup_protocol::notice::MAX_PHOTO_BYTES;
+        let drafts = (0..6)
+            .map(|i| {
+                let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, i];
+                jpeg.resize(max, 0x55);
+                crate::log::store::Draft {
+                    id: None,
+                    actor: Actor {
+                        staff_id: "K1".into(),
+                        role: Role::Caseworker,
+                    },
+                    body: EventBody::CasePhotoAdded(checkup_protocol::CasePhotoAdded {
+                        case_id: uuid::Uuid::now_v7(),
+                        photo_id: uuid::Uuid::now_v7(),
+                        jpeg: base64::engine::general_purpose::STANDARD.encode(&jpeg),
+                        width: 2048,
+                        height: 1536,
+                        note: None,
+                        location: None,
+                    }),
+                }
+            })
+            .collect();
+        store.append_local_blocking(drafts).expect("appended");
+        let held = BTreeMap::from([("edge-01".to_owned(), 6u64)]);
+        let mut acked = BTreeMap::new();
+        let mut sent = 0;
+        while let Some((body, n)) = batch(&store, &held, &acked, 500) {
+            assert!(
+                body.len() <= 8 * 1024 * 1024, // central takes 8 MiB a batch by default
+                "{} bytes in {n} events",
+                body.len()
+            );
+            let events: Vec<serde_json::Value> = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(events.len(), n);
+            sent += n;
+            acked.insert("edge-01".to_owned(), sent as u64);
+        }
+        assert_eq!(sent, 6, "every photo sent");
+        store.close_blocking();
+    }
 
     #[test]
     fn batches_alternate_and_a_failure_moves_on_at_once_then_backs_off() {

@@ -71,6 +71,7 @@ pub mod replication;
 pub mod roster;
 pub mod shutdown;
 pub mod tls;
+pub mod training;
 pub mod ui;
 pub mod venue;
 pub mod wipe;

@@ -110,6 +110,50 @@ enum Command {
         #[arg(long)]
         insecure_dev: bool,
     },
+    /// Run a training box (練習モード): a rehearsal venue with the demo staff (PINs printed
+    /// at start), a roster of plainly fictional residents, virtual My Number cards on the
+    /// virtual reader and a scripted flow of residents arriving (with a wrong PIN, no card,
+    /// an unusual value, one leaving early now and then). Every page carries the
+    /// 「練習モード」 band, every event is marked as training and never forwarded (central
+    /// refuses them too). At the end (Ctrl-C / SIGTERM, the end button on
+    /// /training/summary, or --end-when-done) the trainer's summary is printed and the
+    /// data directory is wiped: no file is left.
+    Training {
+        /// Listen address.
+        #[arg(long, value_name = "ADDR:PORT", default_value_t = config::default_listen())]
+        listen: SocketAddr,
+        /// The session's own data directory (refused if it holds a real day's events;
+        /// removed at the end).
+        #[arg(long, value_name = "DIR", default_value = "data/training")]
+        data_dir: PathBuf,
+        /// Time factor of the scripted flow: 1 is real pace (a resident every 90 s), 60
+        /// runs an hour in a minute.
+        #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+        speed: f64,
+        /// Residents booked and sent by the script.
+        #[arg(long, value_name = "N", default_value_t = 40)]
+        residents: usize,
+        /// The script plays the staff too (a demonstration, or an unattended rehearsal day).
+        #[arg(long)]
+        autopilot: bool,
+        /// End the session when the script's last resident is done.
+        #[arg(long)]
+        end_when_done: bool,
+        /// Do not start the virtual card reader (it needs root for its network namespace):
+        /// every resident then comes without a card.
+        #[arg(long)]
+        no_card_reader: bool,
+        /// Accepted so a real box's settings can be reused, and ignored: a training box never
+        /// forwards.
+        #[arg(long, value_name = "URL")]
+        central_url: Option<String>,
+        /// Ignored with --central-url.
+        #[arg(long, value_name = "SECRET")]
+        central_secret: Option<String>,
+        /// Plain HTTP instead of the training box's own certificates.
+        #[arg(long)]
+        insecure_dev: bool,
+    },
 }
 
 /// Where a box's configuration comes from.
@@ -269,10 +313,27 @@ fn main() -> std::process::ExitCode {
     if let Command::Doctor { source, json } = &cli.command {
         return doctor(source, *json);
     }
+    // A training session's compartment: prepared first (refused for a real day's
+    // directory), wiped last, after the virtual reader inside it has stopped.
+    let training_dir = match &cli.command {
+        Command::Training { data_dir, .. } => {
+            if let Err(e) = checkup_edge::training::prepare(data_dir) {
+                eprintln!("error: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+            Some(data_dir.clone())
+        }
+        _ => None,
+    };
     // The demo's virtual reader: started before any thread exists, because the PC/SC
     // client library reads its socket path from the environment.
     let mut virtual_reader = None;
     if let Command::Demo {
+        data_dir,
+        no_card_reader: false,
+        ..
+    }
+    | Command::Training {
         data_dir,
         no_card_reader: false,
         ..
@@ -305,6 +366,19 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(run(cli, virtual_reader.as_ref()));
     drop(runtime);
     drop(virtual_reader);
+    if let Some(dir) = training_dir {
+        match checkup_edge::training::wipe(&dir) {
+            Ok(w) => println!(
+                "練習のデータを消去しました / training data wiped: {} files, {} removed",
+                w.files,
+                dir.display()
+            ),
+            Err(e) => {
+                eprintln!("error: the training data was not wiped: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -489,6 +563,89 @@ async fn run(
             }
             let edge = Edge::open(&c)?;
             serve(edge, c, None).await
+        }
+        Command::Training {
+            listen,
+            data_dir,
+            speed,
+            residents,
+            autopilot,
+            end_when_done,
+            central_url,
+            central_secret,
+            insecure_dev,
+            ..
+        } => {
+            use checkup_edge::training::session;
+            anyhow::ensure!(
+                speed.is_finite() && speed > 0.0,
+                "--speed must be a positive number"
+            );
+            let mut c = session::config(&data_dir, listen)?;
+            if !insecure_dev {
+                let (tls, key) = demo::enrolment_for(&data_dir, listen, session::VENUE_ID)
+                    .context("the training box's certificates")?;
+                c.tls = Some(tls);
+                c.store.key_file = Some(key);
+            }
+            let key = c.data_key()?;
+            let n = session::load_roster(&data_dir, key.as_ref(), residents)
+                .context("loading the training roster")?;
+            // Kept in the configuration to show they are refused, not forgotten.
+            c.central.url = central_url;
+            c.central.secret = central_secret;
+            let cards = match virtual_reader {
+                Some(r) => {
+                    c.card.mode = checkup_edge::config::CardMode::Virtual;
+                    let slot = checkup_drivers::emulator::vpcd::VirtualCard::start(
+                        r.reader_addr(0),
+                        Some(r.netns_path()),
+                    )?;
+                    checkup_edge::cards::Cards::watch(Some(slot))?
+                }
+                None => {
+                    c.card.mode = checkup_edge::config::CardMode::Off;
+                    checkup_edge::cards::Cards::disabled()
+                }
+            };
+            let edge = Edge::open_with_cards(&c, cards)?;
+            let listener = tokio::net::TcpListener::bind(c.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", c.listen))?;
+            let addr = listener.local_addr()?;
+            println!(
+                "練習モード / Training mode: {} ({n} residents, speed ×{speed})",
+                c.venue_name
+            );
+            println!("Staff (id / PIN / role):");
+            for s in demo::STAFF {
+                println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
+            }
+            if let Some(tls) = &c.tls {
+                println!(
+                    "HTTPS with {} (trust {} on the tablets)",
+                    tls.cert.display(),
+                    tls.ca.display()
+                );
+            }
+            let scheme = if c.has_tls() { "https" } else { "http" };
+            println!("Trainer's summary: {scheme}://{addr}/training/summary");
+            println!("Checkup Edge {} ready: {scheme}://{addr}/", c.node_id);
+            let summary = session::serve(
+                edge,
+                &c,
+                listener,
+                session::TrainingOptions {
+                    speed,
+                    residents: n,
+                    autopilot,
+                    end_when_done,
+                },
+                shutdown::signal(),
+            )
+            .await?;
+            println!("{summary}");
+            Ok(())
         }
         Command::Card { .. }
         | Command::Ocr { .. }

@@ -25,6 +25,7 @@ pub fn staff(id: &str, pin: &str, role: Role, stations: &[StationKind]) -> Staff
         name: format!("{id} さん"),
         role,
         stations: stations.to_vec(),
+        rank: Default::default(),
         pin_hash: auth::hash_pin(pin).expect("hash"),
     }
 }

@@ -154,6 +154,7 @@ fn store(dir: &std::path::Path) -> EventStore {
     EventStore::open(
         &dir.join("events.sqlite3"),
         StoreOptions {
+            training: false,
             venue: VENUE.into(),
             node: "edge-09".into(),
             max_batch_events: 16,

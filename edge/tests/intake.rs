@@ -198,6 +198,7 @@ async fn reading_a_scan_a_crop_and_the_case_list_is_audited_for_child_welfare_on
     let store = EventStore::open(
         &dir.path().join("events.sqlite3"),
         StoreOptions {
+            training: false,
             venue,
             node,
             max_batch_events: 64,

@@ -48,6 +48,7 @@ async fn in_flight_appends_finish_and_survive_shutdown() {
     let store = EventStore::open(
         &dir.path().join("events.sqlite3"),
         StoreOptions {
+            training: false,
             venue: "test-venue".into(),
             node: "edge-01".into(),
             max_batch_events: 64,
@@ -81,6 +82,7 @@ fn a_data_directory_of_another_node_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("events.sqlite3");
     let o = |node: &str| StoreOptions {
+        training: false,
         venue: "v".into(),
         node: node.into(),
         max_batch_events: 8,

@@ -34,6 +34,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn options() -> StoreOptions {
     StoreOptions {
+        training: false,
         venue: "v".into(),
         node: "edge-01".into(),
         max_batch_events: 64,

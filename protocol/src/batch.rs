@@ -8,8 +8,9 @@
 //! 1. size: the body is at most [`BatchRules::max_bytes`];
 //! 2. shape: a JSON array, of at most [`BatchRules::max_events`] items;
 //! 3. each event in turn: envelope and format version, payload rules ([`Event::receive`]),
-//!    the venue rule ([`VenueRule`]) and, on a node's own topic, the node
-//!    ([`BatchRules::node`]);
+//!    the venue rule ([`VenueRule`]), the training rule (training events only into a
+//!    training box, real ones only into a real receiver: [`BatchRules::training`]) and,
+//!    on a node's own topic, the node ([`BatchRules::node`]);
 //! 4. signatures last, all at once (ed25519 batch verification, [`Received::verify_all`]),
 //!    each against the enrolled key of its event's node, over the event's JSON *as
 //!    received* — which is what [`Accepted::json`] keeps for storage.
@@ -74,6 +75,10 @@ pub struct BatchRules<'a> {
     pub max_bytes: usize,
     /// Most events in one batch.
     pub max_events: usize,
+    /// The receiver is a training box (`checkup-edge training`): it accepts training events
+    /// only. Every other receiver (central, a real box) accepts real events only, so a
+    /// rehearsal is never mixed into a real day.
+    pub training: bool,
 }
 
 impl<'a> BatchRules<'a> {
@@ -85,7 +90,13 @@ impl<'a> BatchRules<'a> {
             node: None,
             max_bytes,
             max_events: usize::MAX,
+            training: false,
         }
+    }
+
+    /// Receive as a training box (`true`: training events only) or a real receiver.
+    pub fn training(self, training: bool) -> Self {
+        BatchRules { training, ..self }
     }
 
     /// At most `n` events.
@@ -170,6 +181,19 @@ pub enum BatchError {
         /// The rule it broke.
         scope: VenueScope,
     },
+    /// Event `index` is a training event sent to a real receiver (`training: true`), or a
+    /// real event sent to a training box (`training: false`).
+    #[error("event {index}: {}", if *training {
+        "a training event (練習モード) is never accepted with real data"
+    } else {
+        "a real event is never accepted by a training box (練習モード)"
+    })]
+    TrainingMismatch {
+        /// Position in the batch.
+        index: usize,
+        /// Whether the event is a training event.
+        training: bool,
+    },
     /// Event `index`, on node `expected`'s own topic, is of another node.
     #[error("event {index}: node {expected} published an event of node {found}")]
     NodeMismatch {
@@ -198,6 +222,10 @@ impl BatchError {
                 ..
             } => "foreign_municipality",
             BatchError::NodeMismatch { .. } => "node_mismatch",
+            BatchError::TrainingMismatch { training: true, .. } => "training_event",
+            BatchError::TrainingMismatch {
+                training: false, ..
+            } => "real_event_in_training",
         }
     }
 
@@ -209,6 +237,7 @@ impl BatchError {
             BatchError::Malformed(_) => 400,
             BatchError::Event { .. }
             | BatchError::ForeignVenue { .. }
+            | BatchError::TrainingMismatch { .. }
             | BatchError::NodeMismatch { .. } => 422,
         }
     }
@@ -218,6 +247,7 @@ impl BatchError {
         match self {
             BatchError::Event { index, .. }
             | BatchError::ForeignVenue { index, .. }
+            | BatchError::TrainingMismatch { index, .. }
             | BatchError::NodeMismatch { index, .. } => Some(*index),
             BatchError::TooManyBytes { .. }
             | BatchError::TooManyEvents { .. }
@@ -228,7 +258,9 @@ impl BatchError {
     /// The class a replication link counts it under.
     pub fn refusal(&self) -> Refusal {
         match self {
-            BatchError::ForeignVenue { .. } => Refusal::Foreign,
+            BatchError::ForeignVenue { .. } | BatchError::TrainingMismatch { .. } => {
+                Refusal::Foreign
+            }
             BatchError::NodeMismatch { .. } => Refusal::Impersonation,
             BatchError::Event {
                 error: ProtocolError::BadSignature { .. } | ProtocolError::UnknownNode(_),
@@ -279,6 +311,12 @@ pub fn receive_batch(
                 index,
                 venue: e.venue.clone(),
                 scope: rules.venue.scope(),
+            });
+        }
+        if e.training != rules.training {
+            return Err(BatchError::TrainingMismatch {
+                index,
+                training: e.training,
             });
         }
         if let Some(node) = rules.node

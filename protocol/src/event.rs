@@ -26,7 +26,7 @@ use crate::error::ProtocolError;
 use crate::hlc::Hlc;
 use crate::insurer::InsurerIdentity;
 use crate::items::{self, Item, ItemValueKind, QUALITATIVE_VALUES, StationKind};
-use crate::notice::{CaseViewed, NoticeIntakeSaved};
+use crate::notice::{CasePhotoAdded, CaseViewed, NoticeIntakeSaved};
 use crate::paper::QuestionnairePaperRead;
 use crate::questionnaire::Answered;
 use crate::roles::Role;
@@ -64,6 +64,12 @@ pub struct Event {
     pub actor: Actor,
     /// Kind and payload.
     pub body: EventBody,
+    /// Recorded in training mode (`checkup-edge training`): a rehearsal, never a real
+    /// resident's data. Absent (false) on every real event, so events written before the
+    /// field existed keep their encoding and signatures; a receiver of real events refuses
+    /// training ones ([`crate::BatchRules::training`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub training: bool,
     /// Base64 ed25519 signature by the node's key over [`Event::canonical_bytes`].
     pub sig: String,
 }
@@ -109,11 +115,13 @@ pub enum EventKind {
     CaseViewed,
     /// See [`QuestionnairePaperRead`].
     QuestionnairePaperRead,
+    /// See [`CasePhotoAdded`] (child-welfare compartment).
+    CasePhotoAdded,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::SessionOpened,
         EventKind::SessionClosed,
         EventKind::MeasurementRecorded,
@@ -123,12 +131,16 @@ impl EventKind {
         EventKind::NoticeIntakeSaved,
         EventKind::CaseViewed,
         EventKind::QuestionnairePaperRead,
+        EventKind::CasePhotoAdded,
     ];
 
     /// Whether events of this kind belong to the child-welfare compartment, which only the
     /// child-welfare roles may see.
     pub fn is_child_case(self) -> bool {
-        matches!(self, EventKind::NoticeIntakeSaved | EventKind::CaseViewed)
+        matches!(
+            self,
+            EventKind::NoticeIntakeSaved | EventKind::CaseViewed | EventKind::CasePhotoAdded
+        )
     }
 
     /// Stable identifier, as in the JSON `kind` field.
@@ -143,6 +155,7 @@ impl EventKind {
             EventKind::NoticeIntakeSaved => "notice_intake_saved",
             EventKind::CaseViewed => "case_viewed",
             EventKind::QuestionnairePaperRead => "questionnaire_paper_read",
+            EventKind::CasePhotoAdded => "case_photo_added",
         }
     }
 }
@@ -173,6 +186,8 @@ pub enum EventBody {
     /// A page of the resident's paper questionnaire was read: what it answered clearly and
     /// the items sent to the nurse for review.
     QuestionnairePaperRead(QuestionnairePaperRead),
+    /// A caseworker attached a photo (an injury) to a case (child-welfare compartment).
+    CasePhotoAdded(CasePhotoAdded),
 }
 
 /// Payload of [`EventBody::StationVisited`].
@@ -350,6 +365,7 @@ impl EventBody {
             EventBody::NoticeIntakeSaved(_) => EventKind::NoticeIntakeSaved,
             EventBody::CaseViewed(_) => EventKind::CaseViewed,
             EventBody::QuestionnairePaperRead(_) => EventKind::QuestionnairePaperRead,
+            EventBody::CasePhotoAdded(_) => EventKind::CasePhotoAdded,
         }
     }
 
@@ -364,7 +380,9 @@ impl EventBody {
             EventBody::StationVisited(p) => Some(&p.resident_id),
             EventBody::QuestionnairePaperRead(p) => Some(&p.resident_id),
             // A child case is not part of the resident's health record.
-            EventBody::NoticeIntakeSaved(_) | EventBody::CaseViewed(_) => None,
+            EventBody::NoticeIntakeSaved(_)
+            | EventBody::CaseViewed(_)
+            | EventBody::CasePhotoAdded(_) => None,
         }
     }
 
@@ -463,6 +481,7 @@ impl EventBody {
             EventBody::NoticeIntakeSaved(p) => p.validate(),
             EventBody::CaseViewed(p) => p.validate(),
             EventBody::QuestionnairePaperRead(p) => p.validate(),
+            EventBody::CasePhotoAdded(p) => p.validate(),
         }
     }
 }
@@ -693,7 +712,25 @@ impl Event {
         body: EventBody,
         key: &NodeKey,
     ) -> Event {
+        Event::seal_as(id, venue, node, seq, hlc, actor, body, false, key)
+    }
+
+    /// As [`Event::seal`], marked as a training event when `training` (the mark is signed
+    /// with the rest).
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_as(
+        id: Uuid,
+        venue: &str,
+        node: &str,
+        seq: u64,
+        hlc: Hlc,
+        actor: Actor,
+        body: EventBody,
+        training: bool,
+        key: &NodeKey,
+    ) -> Event {
         let mut event = Event {
+            training,
             format: FORMAT_VERSION,
             id,
             venue: venue.to_owned(),

@@ -68,8 +68,10 @@ pub use event::{
 pub use hlc::{Hlc, HlcClock};
 pub use insurer::{InsurerError, InsurerField, InsurerIdentity};
 pub use items::{Item, ItemValueKind, StationKind};
-pub use notice::{CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource};
+pub use notice::{
+    CasePhotoAdded, CaseViewed, NoticeField, NoticeIntakeSaved, NoticeSource, PhotoLocation,
+};
 pub use paper::{PaperMark, PaperReviewItem, QuestionnairePaperRead};
 pub use questionnaire::{Answered, Channel, Lang};
-pub use roles::Role;
+pub use roles::{Rank, Role};
 pub use signing::{Keyring, NodeKey, PublicKey};

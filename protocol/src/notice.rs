@@ -1,5 +1,6 @@
 //! The child-welfare compartment: a police notice (児童通告書) reviewed by a clerk and saved
-//! as a case ([`NoticeIntakeSaved`]), and the audit of who was shown a scan or cases
+//! as a case ([`NoticeIntakeSaved`]), photos a caseworker attaches to the case
+//! ([`CasePhotoAdded`]), and the audit of who was shown a scan, cases or photos
 //! ([`CaseViewed`]).
 //!
 //! Only the child-welfare roles may append or read these events (see
@@ -277,6 +278,125 @@ pub fn is_iso_date(s: &str) -> bool {
     (1868..=2200).contains(&y) && (1..=days).contains(&d)
 }
 
+/// Largest photo kept, in bytes of JPEG (the box re-encodes every photo within it).
+pub const MAX_PHOTO_BYTES: usize = 1_500_000;
+/// Longest side of a photo kept, in pixels (the box scales larger ones down).
+pub const MAX_PHOTO_SIDE: u32 = 2048;
+
+/// Where a photo was taken, kept only when the box's `photos.keep_location` says so.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PhotoLocation {
+    /// Latitude, degrees (north positive).
+    pub lat: f64,
+    /// Longitude, degrees (east positive).
+    pub lon: f64,
+}
+
+/// Payload of [`crate::EventBody::CasePhotoAdded`]: a caseworker attached a photo (an
+/// injury) to a case. The photo is the box's re-encoding of what the tablet sent: a plain
+/// JPEG with no EXIF, XMP or maker notes (so no GPS, camera make, model or serial); where it
+/// was taken is kept apart, in `location`, only when the box is set to keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CasePhotoAdded {
+    /// The case (a saved notice's `case_id`).
+    pub case_id: Uuid,
+    /// The photo (UUIDv7).
+    pub photo_id: Uuid,
+    /// The JPEG, standard base64, at most [`MAX_PHOTO_BYTES`] decoded.
+    pub jpeg: String,
+    /// Width in pixels, 1 to [`MAX_PHOTO_SIDE`].
+    pub width: u32,
+    /// Height in pixels, 1 to [`MAX_PHOTO_SIDE`].
+    pub height: u32,
+    /// A caption (「右上腕のあざ」), at most [`MAX_FIELD_LEN`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Where it was taken, when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<PhotoLocation>,
+}
+
+impl CasePhotoAdded {
+    /// The JPEG's bytes, if `jpeg` is base64 of a JPEG within [`MAX_PHOTO_BYTES`].
+    pub fn jpeg_bytes(&self) -> Result<Vec<u8>, ProtocolError> {
+        use base64::Engine as _;
+        // Base64 is 4 characters for 3 bytes: refuse a long text before decoding it.
+        if self.jpeg.len() > MAX_PHOTO_BYTES.div_ceil(3) * 4 {
+            return Err(ProtocolError::invalid(
+                "payload.jpeg",
+                format!("more than {MAX_PHOTO_BYTES} bytes"),
+            ));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.jpeg)
+            .map_err(|e| ProtocolError::invalid("payload.jpeg", format!("not base64: {e}")))?;
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(ProtocolError::invalid(
+                "payload.jpeg",
+                format!("more than {MAX_PHOTO_BYTES} bytes"),
+            ));
+        }
+        if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err(ProtocolError::invalid("payload.jpeg", "not a JPEG"));
+        }
+        Ok(bytes)
+    }
+
+    /// Payload rules: ids, a JPEG within the limits, its size, a caption's length, a
+    /// location on the globe.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        if self.case_id.is_nil() {
+            return Err(ProtocolError::invalid(
+                "payload.case_id",
+                "must not be the nil UUID",
+            ));
+        }
+        if self.photo_id.is_nil() {
+            return Err(ProtocolError::invalid(
+                "payload.photo_id",
+                "must not be the nil UUID",
+            ));
+        }
+        for (field, v) in [
+            ("payload.width", self.width),
+            ("payload.height", self.height),
+        ] {
+            if v == 0 || v > MAX_PHOTO_SIDE {
+                return Err(ProtocolError::invalid(
+                    field,
+                    format!("must be 1 to {MAX_PHOTO_SIDE} pixels"),
+                ));
+            }
+        }
+        self.jpeg_bytes()?;
+        if let Some(n) = &self.note
+            && (n.chars().count() > MAX_FIELD_LEN || n.chars().any(char::is_control))
+        {
+            return Err(ProtocolError::invalid(
+                "payload.note",
+                format!("at most {MAX_FIELD_LEN} characters, no control characters"),
+            ));
+        }
+        if let Some(l) = self.location {
+            let ok = l.lat.is_finite()
+                && l.lon.is_finite()
+                && (-90.0..=90.0).contains(&l.lat)
+                && (-180.0..=180.0).contains(&l.lon);
+            if !ok {
+                return Err(ProtocolError::invalid(
+                    "payload.location",
+                    "latitude -90 to 90, longitude -180 to 180",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +523,79 @@ mod tests {
         assert!(!is_iso_date("2019-5-01"));
         assert!(!is_iso_date("2019-13-01"));
         assert!(!is_iso_date("+019-05-01"));
+    }
+
+    #[test]
+    fn a_case_photo_is_a_jpeg_within_the_limits() {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.extend(std::iter::repeat_n(7u8, 1000));
+        let photo = CasePhotoAdded {
+            case_id: Uuid::now_v7(),
+            photo_id: Uuid::now_v7(),
+            jpeg: b64(&jpeg),
+            width: 640,
+            height: 480,
+            note: Some("右上腕のあざ".into()),
+            location: Some(PhotoLocation {
+                lat: 35.68,
+                lon: 139.76,
+            }),
+        };
+        photo.validate().expect("valid");
+        assert_eq!(photo.jpeg_bytes().expect("bytes"), jpeg);
+        let json = serde_json::to_string(&photo).expect("json");
+        assert_eq!(
+            serde_json::from_str::<CasePhotoAdded>(&json).expect("back"),
+            photo
+        );
+        let field = |p: CasePhotoAdded| p.validate().map_err(|e| e.to_string()).unwrap_err();
+        // Not a JPEG (a PNG), not base64, too large, no size, a nil id, off the globe.
+        let e = field(CasePhotoAdded {
+            jpeg: b64(b"\x89PNG\r\n\x1a\nabc"),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.jpeg"), "{e}");
+        let e = field(CasePhotoAdded {
+            jpeg: "not base64!".into(),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.jpeg"), "{e}");
+        let mut big = jpeg.clone();
+        big.resize(MAX_PHOTO_BYTES + 1, 0);
+        let e = field(CasePhotoAdded {
+            jpeg: b64(&big),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.jpeg"), "{e}");
+        let e = field(CasePhotoAdded {
+            width: 0,
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.width"), "{e}");
+        let e = field(CasePhotoAdded {
+            height: MAX_PHOTO_SIDE + 1,
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.height"), "{e}");
+        let e = field(CasePhotoAdded {
+            case_id: Uuid::nil(),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.case_id"), "{e}");
+        let e = field(CasePhotoAdded {
+            location: Some(PhotoLocation {
+                lat: 91.0,
+                lon: 0.0,
+            }),
+            ..photo.clone()
+        });
+        assert!(e.contains("payload.location"), "{e}");
+        let e = field(CasePhotoAdded {
+            note: Some("あ".repeat(MAX_FIELD_LEN + 1)),
+            ..photo
+        });
+        assert!(e.contains("payload.note"), "{e}");
     }
 }

@@ -100,6 +100,8 @@ impl Role {
             // Views are recorded by the server when a record is read, never typed in.
             EventKind::RecordViewed => false,
             EventKind::NoticeIntakeSaved => matches!(self, Role::ChildWelfareClerk),
+            // Taken on the caseworker's tablet, stripped and re-encoded by the box.
+            EventKind::CasePhotoAdded => matches!(self, Role::Caseworker),
             // Recorded by the box when a scan or case is shown to a child-welfare role.
             EventKind::CaseViewed => self.may_see_child_cases(),
             // Recorded by the box when it reads a paper questionnaire, never typed in.
@@ -115,6 +117,36 @@ impl Role {
     /// Whether this role may read the raw event log of a venue.
     pub fn may_read_log(self) -> bool {
         matches!(self, Role::VenueAdmin | Role::Auditor)
+    }
+}
+
+/// 職階 (rank), lowest first: the order is what access rules compare. Central decides
+/// reads across departments by it; a box lets the child-welfare 係長 and above see every
+/// case's photos.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum Rank {
+    /// 係員.
+    #[default]
+    #[serde(rename = "係員", alias = "staff")]
+    Staff,
+    /// 主任.
+    #[serde(rename = "主任", alias = "senior")]
+    Senior,
+    /// 係長: crosses departments with a purpose; reviews reads flagged in the department.
+    #[serde(rename = "係長", alias = "chief")]
+    Chief,
+    /// 課長.
+    #[serde(rename = "課長", alias = "director")]
+    Director,
+}
+
+impl Rank {
+    /// 係長 and above.
+    pub fn is_chief(self) -> bool {
+        self >= Rank::Chief
     }
 }
 
@@ -159,6 +191,11 @@ mod tests {
                 "{role}"
             );
             assert_eq!(role.may_append(EventKind::CaseViewed), welfare, "{role}");
+            assert_eq!(
+                role.may_append(EventKind::CasePhotoAdded),
+                role == Role::Caseworker,
+                "{role}"
+            );
         }
     }
 

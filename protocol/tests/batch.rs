@@ -254,3 +254,51 @@ proptest! {
         prop_assert_eq!((e.code(), e.index(), e.status()), (code, Some(bad), 422));
     }
 }
+
+/// A training event (`"training": true`, signed with the rest) is refused by every real
+/// receiver and a real event by a training one, naming the event; the mark cannot be
+/// stripped or added without breaking the signature; a real event's encoding has no
+/// `training` key, so events written before the mark existed verify as before.
+#[test]
+fn training_events_only_reach_training_receivers() {
+    let k = NodeKey::generate();
+    let keys: HashMap<String, PublicKey> = HashMap::from([("edge-01".into(), k.verifying_key())]);
+    let real = ev(&k, "v1", "edge-01", 1);
+    let rehearsal = Event::seal_as(
+        Uuid::from_u128(7),
+        "v1",
+        "edge-01",
+        2,
+        Hlc { ms: 2, c: 0 },
+        real.actor.clone(),
+        real.body.clone(),
+        true,
+        &k,
+    );
+    assert!(!real.to_json().contains("training"));
+    assert!(rehearsal.to_json().contains("\"training\":true"));
+    let rules = BatchRules::new(VenueRule::Only("v1"), 1 << 20);
+    let e = receive_batch(&json(&[real.clone(), rehearsal.clone()]), &keys, &rules)
+        .expect_err("a training event among real ones");
+    assert_eq!(
+        (e.code(), e.index(), e.status(), e.refusal()),
+        ("training_event", Some(1), 422, Refusal::Foreign)
+    );
+    let training = rules.training(true);
+    assert_eq!(
+        receive_batch(&json(std::slice::from_ref(&rehearsal)), &keys, &training)
+            .expect("a training box takes training events")
+            .len(),
+        1
+    );
+    let e = receive_batch(&json(std::slice::from_ref(&real)), &keys, &training)
+        .expect_err("a real event to a training box");
+    assert_eq!(e.code(), "real_event_in_training");
+    // Stripping the mark (to slip a rehearsal into a real day) breaks the signature.
+    let stripped = rehearsal.to_json().replace(",\"training\":true", "");
+    let stripped = stripped.replace("\"training\":true,", "");
+    assert!(!stripped.contains("training"));
+    let e = receive_batch(format!("[{stripped}]").as_bytes(), &keys, &rules)
+        .expect_err("a stripped mark");
+    assert_eq!(e.code(), "bad_signature");
+}

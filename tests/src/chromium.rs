@@ -24,6 +24,8 @@ pub struct DemoBox {
     _dir: tempfile::TempDir,
     /// `https://127.0.0.1:PORT`.
     pub url: String,
+    /// The box's data directory.
+    pub data_dir: PathBuf,
     /// The base64 SHA-256 of the box certificate's public key, for Chromium's
     /// `--ignore-certificate-errors-spki-list`.
     pub spki: String,
@@ -44,6 +46,18 @@ pub fn screenshots() -> PathBuf {
 /// Start a demo box, after checking that the browser side is installed: Chromium and the
 /// npm `modules` the script needs.
 pub fn demo_box(modules: &[&str]) -> DemoBox {
+    start_box(modules, &["demo", "--mqtt-port", "0"])
+}
+
+/// Start a training box (`checkup-edge training` with `extra` flags), as [`demo_box`].
+/// Its data directory is `DemoBox::data_dir`.
+pub fn training_box(modules: &[&str], extra: &[&str]) -> DemoBox {
+    let mut args = vec!["training"];
+    args.extend_from_slice(extra);
+    start_box(modules, &args)
+}
+
+fn start_box(modules: &[&str], command: &[&str]) -> DemoBox {
     let e2e = e2e_dir();
     for module in modules {
         assert!(
@@ -58,20 +72,9 @@ pub fn demo_box(modules: &[&str]) -> DemoBox {
     let bin = binary("checkup-edge", "checkup-edge").expect("binary");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("box").to_string_lossy().into_owned();
-    let process = Process::start(
-        &bin,
-        &[
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--mqtt-port",
-            "0",
-            "--data-dir",
-            &data,
-        ],
-        Duration::from_secs(60),
-    )
-    .expect("demo box");
+    let mut args = command.to_vec();
+    args.extend_from_slice(&["--listen", "127.0.0.1:0", "--data-dir", &data]);
+    let process = Process::start(&bin, &args, Duration::from_secs(60)).expect("demo box");
     assert!(process.url.starts_with("https://"), "{}", process.url);
     let cert = dir.path().join("box/pki/edge-01/edge-01.crt");
     let out = Command::new("sh")
@@ -87,6 +90,7 @@ pub fn demo_box(modules: &[&str]) -> DemoBox {
     let spki = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert_eq!(spki.len(), 44, "SPKI hash of {}", cert.display());
     DemoBox {
+        data_dir: dir.path().join("box"),
         url: process.url.clone(),
         process: Some(process),
         _dir: dir,
@@ -110,6 +114,21 @@ impl DemoBox {
         assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
         assert!(stdout.contains(done), "{script}: {stdout}");
         stdout
+    }
+
+    /// Wait up to `timeout` for the box to stop by itself (a training session ended from
+    /// its page); it must exit cleanly.
+    pub fn wait_exit(mut self, timeout: Duration) {
+        if let Some(mut p) = self.process.take() {
+            let status = p.wait_exit(timeout).expect("wait");
+            match status {
+                Some(s) => assert!(s.success(), "box exit: {s}"),
+                None => {
+                    let _ = p.terminate();
+                    panic!("the box did not stop by itself within {timeout:?}");
+                }
+            }
+        }
     }
 
     /// Stop the box as an operator would (SIGTERM): it must exit cleanly, removing its

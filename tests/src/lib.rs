@@ -36,6 +36,7 @@ pub mod openapi;
 pub mod paper_corpus;
 pub mod pdf;
 pub mod pg;
+pub mod photos;
 pub mod scans;
 pub mod scratch_root;
 pub mod tokutei_day;
@@ -209,6 +210,24 @@ impl Process {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Wait up to `timeout` for the process to exit by itself; its status, or None if it
+    /// still runs.
+    pub fn wait_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// SIGTERM, then wait for the exit status.

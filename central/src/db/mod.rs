@@ -272,9 +272,11 @@ impl EventRow {
                 })),
             ),
             // Kept as events only: a child-case view joins no health record and no intake row.
-            EventBody::RecordViewed(_) | EventBody::CaseViewed(_) | EventBody::SessionClosed(_) => {
-                (None, Derived::None)
-            }
+            // A case photo is kept as its event (the case's intake row names the case).
+            EventBody::RecordViewed(_)
+            | EventBody::CaseViewed(_)
+            | EventBody::CasePhotoAdded(_)
+            | EventBody::SessionClosed(_) => (None, Derived::None),
         };
         EventRow {
             node: e.node.clone(),

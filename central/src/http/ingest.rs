@@ -60,7 +60,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         (status = 403, description = "`certificate_mismatch`", body = ErrorAnswer),
         (status = 409, description = "`seq_conflict`: another event under a held node and seq", body = ErrorAnswer),
         (status = 413, description = "`batch_too_large`", body = ErrorAnswer),
-        (status = 422, description = "`malformed_event`, `unknown_format_version`, `bad_signature`, `unknown_node`, `invalid_payload`, `foreign_municipality`, `wrong_venue`, `node_mismatch`", body = ErrorAnswer),
+        (status = 422, description = "`malformed_event`, `unknown_format_version`, `bad_signature`, `unknown_node`, `invalid_payload`, `foreign_municipality`, `wrong_venue`, `node_mismatch`, `training_event` (a training event: never stored, recorded in the audit trail)", body = ErrorAnswer),
         (status = 500, description = "`internal`", body = ErrorAnswer),
         (status = 503, description = "`storage_unavailable`", body = ErrorAnswer),
     ),
@@ -154,7 +154,7 @@ async fn ingest_batch(
         .cloned()
         .unwrap_or_default();
     let (keys, max_events, max_bytes) = (s.keys.clone(), s.max_batch_events, s.max_batch_bytes);
-    let rows = tokio::task::spawn_blocking(move || {
+    let checked = tokio::task::spawn_blocking(move || {
         check_batch(&bytes, &keys, &venues, max_events, max_bytes).map(|events| {
             events
                 .into_iter()
@@ -163,11 +163,25 @@ async fn ingest_batch(
         })
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        tracing::warn!(node = %enrolled.node, error = %e, "batch refused");
-        ApiError::from(e)
-    })?;
+    .map_err(ApiError::internal)?;
+    let rows = match checked {
+        Ok(rows) => rows,
+        Err(e @ checkup_protocol::BatchError::TrainingMismatch { index, .. }) => {
+            // A rehearsal's events never reach the real records: refused whole, and the
+            // attempt goes into the hash-chained audit trail as well as the log.
+            tracing::error!(node = %enrolled.node, index, "a batch of training events (練習モード) refused");
+            let subject = json!({"index": index, "error": e.to_string()}).to_string();
+            s.owner
+                .scoped(&enrolled.municipality)?
+                .audit(&enrolled.node, "training_batch_refused", &subject)
+                .await?;
+            return Err(ApiError::from(e));
+        }
+        Err(e) => {
+            tracing::warn!(node = %enrolled.node, error = %e, "batch refused");
+            return Err(ApiError::from(e));
+        }
+    };
     let n = rows.len();
     // As the box's municipality: on PostgreSQL its rows are written under its role.
     let done = s.owner.scoped(&enrolled.municipality)?.ingest(rows).await?;

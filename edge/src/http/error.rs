@@ -119,6 +119,15 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(e) => ApiError::from(e),
+            e @ StoreError::TrainingMismatch { training } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                if training {
+                    "training_event"
+                } else {
+                    "real_event_in_training"
+                },
+                e.to_string(),
+            ),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",

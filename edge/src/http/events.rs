@@ -225,7 +225,7 @@ pub(crate) struct Imported {
         (status = 403, description = "`forbidden_role`", body = ErrorBody),
         (status = 409, description = "`conflict`", body = ErrorBody),
         (status = 413, description = "`batch_too_large`, `body_too_large`", body = ErrorBody),
-        (status = 422, description = "`malformed_event`, `unknown_format_version`, `bad_signature`, `unknown_node`, `invalid_payload`, `wrong_venue`, `node_mismatch`", body = ErrorBody),
+        (status = 422, description = "`malformed_event`, `unknown_format_version`, `bad_signature`, `unknown_node`, `invalid_payload`, `wrong_venue`, `node_mismatch`, `training_event` (a training event to a real box), `real_event_in_training` (a real event to a training box)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`, `shutting_down`, `roster_unavailable`", body = ErrorBody),
     ),

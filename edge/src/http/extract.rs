@@ -43,7 +43,9 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                 (StatusCode::PAYLOAD_TOO_LARGE, Some(max)) => ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    format!("the request body is larger than this route's limit of {max} bytes"),
+                    format!(
+                        "送られたデータが大きすぎます（上限{max}バイト） / the request body is larger than this route's limit of {max} bytes"
+                    ),
                 ),
                 _ => ApiError::from(r),
             })

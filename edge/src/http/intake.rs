@@ -13,10 +13,20 @@
 //! `POST /api/intake/scans/{id}/case`, `GET /api/intake/events` (SSE),
 //! `GET /api/cases`, `GET /api/cases/events` (SSE). Every other role gets 403.
 //!
+//! Photos of a case (injuries): `POST /api/cases/{id}/photos?note=TEXT` (a caseworker; the
+//! photo as the body, from the tablet's camera or a file, at most 10 MB), stripped of its
+//! metadata and re-encoded by [`crate::intake::photo`] and kept as a `case_photo_added`
+//! event; `GET /api/cases/{id}/photos` and `GET /api/cases/{id}/photos/{photo}` (the JPEG),
+//! for a child-welfare 係長 and above or one of the case's caseworkers
+//! ([`crate::venue::rules::may_see_case_photos`]). The case list carries each case's photos
+//! to those who may see them, and its live stream sends the list again when a photo arrives
+//! from any box of the venue.
+//!
 //! Reads are audited like health-record reads: whatever shows a notice's content — a scan
 //! with what was read (`GET /api/intake/scans/{id}`), a field's crop, the case list
 //! (`GET /api/cases` and each update of `GET /api/cases/events`) — first appends a
-//! `case_viewed` event naming the scan and the cases shown (at most
+//! `case_viewed` event naming the scan and the cases shown (a photo's view names its case,
+//! the photo in the purpose) (at most
 //! [`checkup_protocol::notice::MAX_VIEWED_CASES`] an event; a longer list gives several, appended together), durably,
 //! and returns nothing if that fails. The event is in the child-welfare compartment: the
 //! log withholds it from every other role. The inbox list and its live updates carry what
@@ -46,6 +56,8 @@ use super::{AppState, require};
 const CLERK: &[Role] = &[Role::ChildWelfareClerk];
 /// Who may see the child-welfare compartment.
 const CHILD_WELFARE: &[Role] = &[Role::ChildWelfareClerk, Role::Caseworker];
+/// Who photographs a case.
+const CASEWORKER: &[Role] = &[Role::Caseworker];
 use super::pages::{LangQuery, visitor};
 use crate::auth::Staff;
 use crate::http::error::{ApiError, ErrorBody};
@@ -162,6 +174,7 @@ pub(crate) async fn cases_page(
         v.lang,
         &Who::from(&v.staff),
         v.staff.role == Role::ChildWelfareClerk,
+        v.staff.role == Role::Caseworker,
     );
     v.answer(Html(markup.into_string()).into_response())
 }
@@ -686,10 +699,52 @@ pub(crate) struct ListedCase {
     fields: BTreeMap<String, NoticeField>,
     /// The scanned file's name.
     file: String,
+    /// Photos attached to the case (whether or not they are shown to this viewer).
+    photo_count: usize,
+    /// The photos, oldest first, for a viewer who may see them (a child-welfare 係長 and
+    /// above, or one of the case's caseworkers); else empty.
+    photos: Vec<ListedPhoto>,
 }
 
-/// The case list and the ids of the cases in it.
-fn cases_json(state: &AppState) -> (Cases, Vec<Uuid>) {
+/// A photo of a case, as listed (the JPEG is `url`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ListedPhoto {
+    /// Photo id.
+    photo_id: Uuid,
+    /// When it was attached (milliseconds since the epoch).
+    taken_ms: u64,
+    /// The caseworker who took it.
+    taken_by: String,
+    /// The box it was taken on.
+    node: String,
+    /// Pixels.
+    width: u32,
+    /// Pixels.
+    height: u32,
+    /// Caption.
+    note: Option<String>,
+    /// Where it was taken, when the box keeps locations.
+    location: Option<checkup_protocol::PhotoLocation>,
+    /// The JPEG (`GET`, audited).
+    url: String,
+}
+
+fn listed_photo(case_id: Uuid, p: &crate::log::projection::CasePhoto) -> ListedPhoto {
+    ListedPhoto {
+        photo_id: p.photo_id,
+        taken_ms: p.hlc.ms,
+        taken_by: p.taken_by.clone(),
+        node: p.node.clone(),
+        width: p.width,
+        height: p.height,
+        note: p.note.clone(),
+        location: p.location,
+        url: format!("/api/cases/{case_id}/photos/{}", p.photo_id),
+    }
+}
+
+/// The case list as `staff` may see it, and the ids of the cases in it.
+fn cases_json(state: &AppState, staff: &Staff) -> (Cases, Vec<Uuid>) {
     let p = state.store.projection();
     let mut ids = Vec::new();
     let cases = p
@@ -697,7 +752,15 @@ fn cases_json(state: &AppState) -> (Cases, Vec<Uuid>) {
         .into_iter()
         .map(|c| {
             ids.push(c.case_id);
+            let photos = p.case_photos(c.case_id);
+            let shown = crate::venue::rules::may_see_case_photos(staff, &p, c.case_id);
             ListedCase {
+                photo_count: photos.len(),
+                photos: if shown {
+                    photos.iter().map(|x| listed_photo(c.case_id, x)).collect()
+                } else {
+                    Vec::new()
+                },
                 case_id: c.case_id,
                 saved_ms: c.hlc.ms,
                 node: c.node.clone(),
@@ -713,7 +776,7 @@ fn cases_json(state: &AppState) -> (Cases, Vec<Uuid>) {
 
 /// The case list, its showing to `staff` recorded first.
 async fn cases_shown(state: &AppState, staff: &Staff, purpose: &str) -> Result<Cases, ApiError> {
-    let (cases, ids) = cases_json(state);
+    let (cases, ids) = cases_json(state, staff);
     audit_view(state, staff, None, &ids, purpose.to_owned()).await?;
     Ok(cases)
 }
@@ -778,8 +841,16 @@ pub(crate) async fn case_events(
             }
             loop {
                 match rx.recv().await {
-                    // Only a saved case changes this list (not the views this stream records).
-                    Ok(e) if e.body.kind() != EventKind::NoticeIntakeSaved => continue,
+                    // Only a saved case or a photo changes this list (not the views this
+                    // stream records).
+                    Ok(e)
+                        if !matches!(
+                            e.body.kind(),
+                            EventKind::NoticeIntakeSaved | EventKind::CasePhotoAdded
+                        ) =>
+                    {
+                        continue;
+                    }
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         while rx.try_recv().is_ok() {}
@@ -801,6 +872,324 @@ pub(crate) async fn case_events(
         },
     );
     Ok(Sse::new(super::until_stopping(&stopping, stream)).keep_alive(KeepAlive::default()))
+}
+
+fn case_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse::<Uuid>().map_err(|_| no_case())
+}
+
+fn no_case() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "その事案はありません / no such case",
+    )
+}
+
+fn photo_error(e: crate::intake::photo::PhotoError) -> ApiError {
+    use crate::intake::photo::PhotoError as E;
+    let status = match e {
+        E::TooLarge(_) | E::TooManyPixels { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        E::Empty | E::NotAnImage(_) | E::Corrupt(_) => StatusCode::BAD_REQUEST,
+        E::Encode(_) => {
+            tracing::error!(error = %e, "a case photo could not be re-encoded");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// `staff` may not see this case's photos.
+fn not_on_case() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "not_on_case",
+        "この事案の写真は、担当の児童福祉司と係長以上が見られます / a case's photos are for its caseworkers and 係長 and above",
+    )
+}
+
+/// The caption of a photo (`?note=`).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PhotoQuery {
+    /// Caption (「右上腕のあざ」), at most 200 characters.
+    note: Option<String>,
+}
+
+/// A photo attached.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PhotoAdded {
+    /// The case.
+    case_id: Uuid,
+    /// The photo.
+    photo_id: Uuid,
+    /// The `case_photo_added` event.
+    event_id: Uuid,
+    /// Pixels kept (scaled down to 2048 on the longer side).
+    width: u32,
+    /// Pixels kept.
+    height: u32,
+    /// The original carried EXIF or XMP metadata, now removed.
+    metadata_removed: bool,
+    /// Where it was taken was kept (`intake.keep_photo_location` and a GPS position).
+    location_kept: bool,
+    /// The same photo was already attached: this is it.
+    replayed: bool,
+}
+
+/// `POST /api/cases/{id}/photos?note=TEXT`: the photo is the body.
+#[utoipa::path(
+    post,
+    path = "/api/cases/{id}/photos",
+    tag = "intake",
+    description = "Attach a photo to a case (caseworker): a JPEG or PNG from the tablet's camera \
+                   or a file, at most 10 MB and 48 megapixels, as the body. The box drops its \
+                   metadata (GPS, camera make, model, serial, XMP, maker notes — the position \
+                   is kept apart only with `intake.keep_photo_location`), turns it upright, \
+                   scales it to 2048 pixels on the longer side and keeps it as a new JPEG in \
+                   the log, replicated to the venue's boxes and forwarded to central. The same \
+                   photo sent twice is kept once.",
+    params(("id" = String, Path, description = "Case id (UUID)"), PhotoQuery),
+    request_body(content = super::extract::FileBytes, content_type = "application/octet-stream"),
+    responses(
+        (status = 201, description = "Attached", body = PhotoAdded),
+        (status = 200, description = "Already attached", body = PhotoAdded),
+        (status = 400, description = "`empty_file`, `not_an_image`, `corrupt_image`, `malformed_query`, `malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+        (status = 413, description = "`photo_too_large`, `too_many_pixels`, `body_too_large`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload` (a caption too long), `mismatch`", body = ErrorBody),
+        (status = 500, description = "`encode_failed`, `internal`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn add_photo(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<PhotoQuery>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    require(&staff, CASEWORKER)?;
+    let case = case_id(&id)?;
+    if !state.store.projection().has_case(case) {
+        return Err(no_case());
+    }
+    let note = q
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if let Some(n) = &note
+        && (n.chars().count() > checkup_protocol::notice::MAX_FIELD_LEN
+            || n.chars().any(char::is_control))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_payload",
+            "説明は200文字までです / a caption is at most 200 characters, no control characters",
+        ));
+    }
+    // The event id is derived from the case, the caseworker and the bytes sent: an upload
+    // retried after a lost answer is kept once.
+    let mut h = sha2::Sha256::new();
+    h.update(case.as_bytes());
+    h.update(staff.id.as_bytes());
+    h.update([0]);
+    h.update(&body);
+    let digest = h.finalize();
+    let mut id16 = [0u8; 16];
+    id16.copy_from_slice(&digest[..16]);
+    let event_id = Uuid::new_v8(id16);
+    let keep = state.keep_photo_location;
+    let started = std::time::Instant::now();
+    let prepared = crate::http::error::blocking("preparing a case photo", move || {
+        crate::intake::photo::prepare(&body, keep)
+    })
+    .await?
+    .map_err(photo_error)?;
+    let photo = checkup_protocol::CasePhotoAdded {
+        case_id: case,
+        photo_id: Uuid::now_v7(),
+        jpeg: base64::engine::general_purpose::STANDARD.encode(&prepared.jpeg),
+        width: prepared.width,
+        height: prepared.height,
+        note,
+        location: prepared.location,
+    };
+    let prepared_ms = started.elapsed().as_millis() as u64;
+    let outcome = state.core.add_case_photo(&staff, event_id, photo).await?;
+    let stored_ms = started.elapsed().as_millis() as u64 - prepared_ms;
+    let EventBody::CasePhotoAdded(kept) = &outcome.event().body else {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the stored event is not a photo",
+        ));
+    };
+    tracing::info!(case = %case, photo = %kept.photo_id, staff = %staff.id,
+        bytes = prepared.jpeg.len(), metadata_removed = prepared.had_metadata, prepared_ms, stored_ms,
+        "case photo attached");
+    let replayed = !outcome.is_new();
+    Ok((
+        if replayed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        Json(PhotoAdded {
+            case_id: case,
+            photo_id: kept.photo_id,
+            event_id: outcome.event().id,
+            width: kept.width,
+            height: kept.height,
+            metadata_removed: prepared.had_metadata,
+            location_kept: kept.location.is_some(),
+            replayed,
+        }),
+    )
+        .into_response())
+}
+
+/// The photos of a case (`GET /api/cases/{id}/photos`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Photos {
+    /// The case.
+    case_id: Uuid,
+    /// Its photos, oldest first.
+    photos: Vec<ListedPhoto>,
+}
+
+/// The photos of `case` if `staff` may see them.
+fn case_photos(
+    state: &AppState,
+    staff: &Staff,
+    case: Uuid,
+) -> Result<Vec<crate::log::projection::CasePhoto>, ApiError> {
+    let p = state.store.projection();
+    if !p.has_case(case) {
+        return Err(no_case());
+    }
+    if !crate::venue::rules::may_see_case_photos(staff, &p, case) {
+        return Err(not_on_case());
+    }
+    Ok(p.case_photos(case).to_vec())
+}
+
+/// `GET /api/cases/{id}/photos`: audited (`case_viewed`).
+#[utoipa::path(
+    get,
+    path = "/api/cases/{id}/photos",
+    tag = "intake",
+    description = "The photos of a case (a child-welfare 係長 and above, or one of the case's \
+                   caseworkers); audited (`case_viewed`).",
+    params(("id" = String, Path, description = "Case id (UUID)")),
+    responses(
+        (status = 200, description = "The photos", body = Photos),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`, `not_on_case`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn photos(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require(&staff, CHILD_WELFARE)?;
+    let case = case_id(&id)?;
+    let list = case_photos(&state, &staff, case)?;
+    audit_view(
+        &state,
+        &staff,
+        None,
+        &[case],
+        format!("GET /api/cases/{case}/photos"),
+    )
+    .await?;
+    Ok(Json(Photos {
+        case_id: case,
+        photos: list.iter().map(|x| listed_photo(case, x)).collect(),
+    })
+    .into_response())
+}
+
+/// `GET /api/cases/{id}/photos/{photo}`: JPEG; audited (`case_viewed`).
+#[utoipa::path(
+    get,
+    path = "/api/cases/{id}/photos/{photo}",
+    tag = "intake",
+    description = "A photo of a case, the JPEG the box kept (a child-welfare 係長 and above, or \
+                   one of the case's caseworkers); audited (`case_viewed`).",
+    params(
+        ("id" = String, Path, description = "Case id (UUID)"),
+        ("photo" = String, Path, description = "Photo id (UUID)"),
+    ),
+    responses(
+        (status = 200, description = "JPEG", content_type = "image/jpeg", body = super::extract::FileBytes,
+            headers(("Cache-Control" = String, description = "`private, no-store`"))),
+        (status = 400, description = "`malformed_path`", body = ErrorBody),
+        (status = 401, description = "`not_signed_in`", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`, `not_on_case`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_payload`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, `shutting_down`", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub(crate) async fn photo(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, photo)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    require(&staff, CHILD_WELFARE)?;
+    let case = case_id(&id)?;
+    let no_photo = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "その写真はありません / no such photo",
+        )
+    };
+    let photo = photo.parse::<Uuid>().map_err(|_| no_photo())?;
+    let event_id = case_photos(&state, &staff, case)?
+        .iter()
+        .find(|x| x.photo_id == photo)
+        .map(|x| x.event_id)
+        .ok_or_else(no_photo)?;
+    let store = state.store.clone();
+    let event = crate::http::error::blocking("reading a case photo", move || store.get(event_id))
+        .await??
+        .ok_or_else(no_photo)?;
+    let EventBody::CasePhotoAdded(p) = &event.body else {
+        return Err(no_photo());
+    };
+    let jpeg = p.jpeg_bytes()?;
+    audit_view(
+        &state,
+        &staff,
+        None,
+        &[case],
+        format!("GET /api/cases/{case}/photos/{photo}"),
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        jpeg,
+    )
+        .into_response())
 }
 
 /// A case list as one server-sent event's data.

@@ -20,6 +20,7 @@
 //! | [`error`] | `{"error": code, "message": text}` answers |
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
+//! | [`training`] | training mode: the band on every page, refused actions recorded, `GET /training/summary`, `POST /training/end` |
 
 pub mod auth;
 pub mod board;
@@ -36,6 +37,7 @@ pub mod resident;
 pub mod roster;
 pub mod station;
 pub mod status;
+pub mod training;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,6 +97,8 @@ pub struct AppState {
     pub forward: Arc<std::sync::Mutex<crate::forward::ForwardStatus>>,
     /// Scanned police notices waiting for review.
     pub inbox: Arc<crate::intake::inbox::Inbox>,
+    /// Keep where a case photo was taken (`intake.keep_photo_location`).
+    pub keep_photo_location: bool,
     /// The day's rules: every write goes through it.
     pub core: crate::venue::Core,
     /// Wrong card PINs per reception staff member and client (see
@@ -103,6 +107,9 @@ pub struct AppState {
     /// Cancelled when the box begins to stop: the live streams end with it (see
     /// [`until_stopping`]).
     pub stopping: tokio_util::sync::CancellationToken,
+    /// The training session, on a training box (`checkup-edge training`): every page is
+    /// marked and refused actions are recorded ([`training::mark`]).
+    pub training: Option<Arc<crate::training::Session>>,
 }
 
 /// A live stream (`text/event-stream`) that ends when the box begins to stop. A graceful
@@ -184,6 +191,11 @@ pub fn router(state: AppState, max_body: usize) -> Router {
             state.auth.clone(),
             crate::auth::session_cookies,
         ))
+        // Outermost: every answer, the 404 page and the resident guard's included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            training::mark,
+        ))
         .with_state(state)
 }
 
@@ -252,6 +264,14 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(intake::scan_events))
         .routes(routes!(intake::cases))
         .routes(routes!(intake::case_events))
+        // A photo from a tablet: up to 10 MB, refused beyond with its own Japanese message.
+        .routes(limited(
+            routes!(intake::add_photo, intake::photos),
+            crate::intake::photo::MAX_UPLOAD_BYTES,
+        ))
+        .routes(routes!(intake::photo))
+        .routes(routes!(training::summary_page))
+        .routes(routes!(training::end))
 }
 
 /// Routes with a body limit of their own ([`extract::body_limit`]).

@@ -683,7 +683,19 @@ pub(crate) async fn page(
         Err(answer) => return *answer,
     };
     let (lang, staff) = (v.lang, &v.staff);
-    let demo = if state.cards.virtual_card().is_some() {
+    let demo = if let (Some(session), Some(_)) = (&state.training, state.cards.virtual_card()) {
+        // Training: the training roster's residents from the one who has just arrived on.
+        let (sent, _) = session.progress();
+        crate::training::roster::roster(state.venue.booked)
+            .into_iter()
+            .skip(sent.saturating_sub(1))
+            .take(8)
+            .map(|r| crate::ui::reception::DemoResident {
+                name: r.name,
+                resident_id: r.resident_id,
+            })
+            .collect()
+    } else if state.cards.virtual_card().is_some() {
         crate::demo::roster()
             .into_iter()
             .step_by(23)

@@ -197,6 +197,33 @@ pub struct Projection {
     /// Child cases saved from police notices, by case id (child-welfare compartment: only
     /// handed out through [`Projection::cases`] to callers that checked the role).
     cases: BTreeMap<Uuid, Case>,
+    /// Photos attached to cases, by case id, oldest first (child-welfare compartment). Kept
+    /// apart from `cases`: a photo replicated from one box may arrive before the case saved
+    /// on another. The JPEG stays in the log; this holds what lists it.
+    photos: BTreeMap<Uuid, Vec<CasePhoto>>,
+}
+
+/// A photo attached to a case, without its bytes (the event holds them).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CasePhoto {
+    /// Photo id.
+    pub photo_id: Uuid,
+    /// The event that holds it.
+    pub event_id: Uuid,
+    /// When it was attached.
+    pub hlc: Hlc,
+    /// Box it was taken on.
+    pub node: String,
+    /// Caseworker who took it.
+    pub taken_by: String,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Caption.
+    pub note: Option<String>,
+    /// Where it was taken, when the box keeps it.
+    pub location: Option<checkup_protocol::PhotoLocation>,
 }
 
 /// A saved child case, as the caseworkers' list shows it.
@@ -314,6 +341,26 @@ impl Projection {
                 }
             }
             EventBody::RecordViewed(_) | EventBody::CaseViewed(_) => {}
+            EventBody::CasePhotoAdded(p) => {
+                let list = self.photos.entry(p.case_id).or_default();
+                if !list.iter().any(|x| x.photo_id == p.photo_id) {
+                    let at = list.partition_point(|x| (x.hlc, x.event_id) < (e.hlc, e.id));
+                    list.insert(
+                        at,
+                        CasePhoto {
+                            photo_id: p.photo_id,
+                            event_id: e.id,
+                            hlc: e.hlc,
+                            node: e.node.clone(),
+                            taken_by: e.actor.staff_id.clone(),
+                            width: p.width,
+                            height: p.height,
+                            note: p.note.clone(),
+                            location: p.location,
+                        },
+                    );
+                }
+            }
             EventBody::NoticeIntakeSaved(p) => {
                 // Saved once; should two saves name one case, the later (HLC, id) wins
                 // whatever the order of arrival.
@@ -391,6 +438,16 @@ impl Projection {
         let mut v: Vec<&Case> = self.cases.values().collect();
         v.sort_by_key(|c| std::cmp::Reverse((c.hlc, c.event_id)));
         v
+    }
+
+    /// The photos attached to case `case_id`, oldest first.
+    pub fn case_photos(&self, case_id: Uuid) -> &[CasePhoto] {
+        self.photos.get(&case_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether case `case_id` is saved.
+    pub fn has_case(&self, case_id: Uuid) -> bool {
+        self.cases.contains_key(&case_id)
     }
 
     /// A session by id.

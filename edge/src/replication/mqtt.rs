@@ -37,6 +37,10 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT_SECS: u64 = 3;
 /// Most events in one published message.
 const BATCH: usize = 200;
+/// Most bytes of events in one published message (a case photo is an event of up to 2 MB):
+/// a message is cut before the event that would take it past this, and always holds at
+/// least one event (an event is at most about 2 MB, within [`wire::MAX_PAYLOAD`]).
+const BATCH_BYTES: usize = wire::MAX_PAYLOAD / 2;
 /// Summary published at least this often: every box's heartbeat on the broker, which the
 /// others hear ([`ReplicationStatus::heard_ago`]).
 const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -331,21 +335,43 @@ async fn publish_own(shared: Arc<Shared>, client: AsyncClient, stop: Cancellatio
                 Err(_) => break,
             }
         }
-        let payload =
-            match serde_json::to_vec(&batch.iter().map(|e| e.as_ref()).collect::<Vec<_>>()) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot encode events");
-                    continue;
-                }
-            };
-        if let Err(e) = client
-            .publish(topic.clone(), QoS::AtLeastOnce, false, payload)
-            .await
-        {
-            tracing::warn!(error = %e, "publish failed; peers will ask for these events");
+        for payload in payloads(&batch) {
+            if let Err(e) = client
+                .publish(topic.clone(), QoS::AtLeastOnce, false, payload)
+                .await
+            {
+                tracing::warn!(error = %e, "publish failed; peers will ask for these events");
+            }
         }
     }
+}
+
+/// `events` as JSON arrays of at most [`BATCH_BYTES`] each (an event alone when larger).
+fn payloads(events: &[Arc<checkup_protocol::Event>]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut body = vec![b'['];
+    for e in events {
+        let json = match serde_json::to_vec(e.as_ref()) {
+            Ok(j) => j,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot encode an event; peers will ask for it");
+                continue;
+            }
+        };
+        if body.len() > 1 && body.len() + json.len() + 2 > BATCH_BYTES {
+            body.push(b']');
+            out.push(std::mem::replace(&mut body, vec![b'[']));
+        }
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&json);
+    }
+    if body.len() > 1 {
+        body.push(b']');
+        out.push(body);
+    }
+    out
 }
 
 fn heard(shared: &Shared, node: &str) {
@@ -452,6 +478,16 @@ async fn send_ranges(
                 .ok()
                 .and_then(Result::ok)
                 .unwrap_or_default();
+            // Cut before the row that would take the message past its size (never below one).
+            let mut size = 2;
+            let fit = rows
+                .iter()
+                .position(|(_, json)| {
+                    size += json.len() + 1;
+                    size > BATCH_BYTES
+                })
+                .map_or(rows.len(), |i| i.max(1));
+            let rows = &rows[..fit];
             let Some(&(last, _)) = rows.last() else { break };
             after = last;
             let mut body =
@@ -514,5 +550,59 @@ async fn apply(
             tracing::warn!(error = %e, "replication message rejected");
             counters.count(&e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkup_protocol::{Actor, Event, EventBody, Hlc, NodeKey, Role};
+
+    /// A case photo event whose JPEG is `bytes` long.
+    fn photo(key: &NodeKey, seq: u64, bytes: usize) -> Arc<Event> {
+        use base64::Engine as _;
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.resize(bytes, 0x55);
+        Arc::new(Event::seal(
+            uuid::Uuid::now_v7(),
+            "v",
+            "edge-01",
+            seq,
+            Hlc { ms: seq, c: 0 },
+            Actor {
+                staff_id: "K1".into(),
+                role: Role::Caseworker,
+            },
+            EventBody::CasePhotoAdded(checkup_protocol::CasePhotoAdded {
+                case_id: uuid::Uuid::now_v7(),
+                photo_id: uuid::Uuid::now_v7(),
+                jpeg: base64::engine::general_purpose::STANDARD.encode(&jpeg),
+                width: 2048,
+                height: 1536,
+                note: None,
+                location: None,
+            }),
+            key,
+        ))
+    }
+
+    #[test]
+    fn messages_of_large_events_stay_within_the_broker_s_packet_size() {
+        let key = NodeKey::generate();
+        // Six photos of the largest size kept.
+        let max = checkup_protocol::notice::MAX_PHOTO_BYTES;
+        let events: Vec<Arc<Event>> = (1..=6).map(|s| photo(&key, s, max)).collect();
+        let out = payloads(&events);
+        assert!(out.len() >= 3, "{} messages", out.len());
+        let mut seen = 0;
+        for p in &out {
+            assert!(p.len() <= wire::MAX_PAYLOAD, "{} bytes", p.len());
+            let decoded: Vec<Event> = serde_json::from_slice(p).expect("a JSON array of events");
+            seen += decoded.len();
+        }
+        assert_eq!(seen, events.len(), "every event sent once");
+        // Small events still go together.
+        let small: Vec<Arc<Event>> = (1..=50).map(|s| photo(&key, s, 100)).collect();
+        assert_eq!(payloads(&small).len(), 1);
     }
 }

@@ -127,8 +127,9 @@ pub fn intake_page(lang: Lang, staff: &Who) -> Markup {
     )
 }
 
-/// The case list (live), with a way back to the intake for the clerk (`intake_link`).
-pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
+/// The case list (live), with a way back to the intake for the clerk (`intake_link`) and,
+/// for a caseworker (`takes_photos`), the camera on the open case.
+pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool, takes_photos: bool) -> Markup {
     let config = page_config(lang);
     let body = html! {
         section.station {
@@ -142,6 +143,7 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
                     th scope="col" { (lang.t("種別", "Type")) }
                     th scope="col" { (lang.t("通告者", "From")) }
                     th scope="col" { (lang.t("端末", "Box")) }
+                    th scope="col" { (lang.t("写真", "Photos")) }
                 } }
                 tbody {}
             }
@@ -149,6 +151,26 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool) -> Markup {
         section #case .station hidden {
             h2 #case-title {}
             dl #case-fields {}
+            h3 { (lang.t("写真", "Photos")) }
+            @if takes_photos {
+                div.photo-take {
+                    label for="photo-note" { (lang.t("説明（任意）", "Caption (optional)")) }
+                    input #photo-note type="text" maxlength="200"
+                        placeholder=(lang.t("例：右上腕のあざ", "e.g. bruise, right upper arm"));
+                    // The tablet's camera (`capture`), or a file where there is none.
+                    label.button.photo-button for="photo-input" {
+                        (lang.t("写真を撮る・選ぶ", "Take or choose a photo"))
+                    }
+                    input #photo-input .visually-hidden type="file" accept="image/*" capture="environment";
+                    p.hint { (lang.t(
+                        "位置情報・機種などの情報は消してから保存します（10MBまで）",
+                        "Location and camera details are removed before the photo is kept (up to 10 MB)"
+                    )) }
+                }
+            }
+            p #photo-state {}
+            p #photo-message role="status" {}
+            div #case-photos {}
         }
         @if intake_link {
             p { a.button href="/intake" { (lang.t("通告書の受付へ", "Back to intake")) } }

@@ -16,6 +16,7 @@ pub mod login;
 pub mod reception;
 pub mod resident;
 pub mod station;
+pub mod training;
 
 use checkup_protocol::{Role, StationKind};
 use maud::{DOCTYPE, Markup, PreEscaped, html};

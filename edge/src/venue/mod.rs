@@ -192,6 +192,10 @@ impl VenueError {
             VenueError::UnknownCourse(_) => "unknown_course",
             VenueError::Roster(_) => "roster_unavailable",
             VenueError::Store(StoreError::Closed) => "shutting_down",
+            VenueError::Store(StoreError::TrainingMismatch { training: true }) => "training_event",
+            VenueError::Store(StoreError::TrainingMismatch { training: false }) => {
+                "real_event_in_training"
+            }
             VenueError::Store(_) => "store_unavailable",
         }
     }
@@ -332,6 +336,26 @@ impl Core {
             _ => false,
         };
         let body = EventBody::NoticeIntakeSaved(notice);
+        self.decide_and_append(staff, Some(event_id), body, Route::Command, &same)
+            .await
+    }
+
+    /// Attach a photo (already stripped and re-encoded by [`crate::intake::photo`]) to a
+    /// case. The event id is derived by the caller from the photo's bytes and the case, so
+    /// an upload retried after a lost answer is stored once.
+    pub async fn add_case_photo(
+        &self,
+        staff: &Staff,
+        event_id: Uuid,
+        photo: checkup_protocol::CasePhotoAdded,
+    ) -> Result<Outcome, VenueError> {
+        let same = |stored: &EventBody, new: &EventBody| match (stored, new) {
+            (EventBody::CasePhotoAdded(a), EventBody::CasePhotoAdded(b)) => {
+                a.case_id == b.case_id && a.jpeg == b.jpeg
+            }
+            _ => false,
+        };
+        let body = EventBody::CasePhotoAdded(photo);
         self.decide_and_append(staff, Some(event_id), body, Route::Command, &same)
             .await
     }
@@ -526,6 +550,8 @@ fn needs_decision_lock(kind: EventKind) -> bool {
             | EventKind::RecordViewed
             | EventKind::CaseViewed
             | EventKind::QuestionnairePaperRead
+            // Needs only its case, and a saved case stays saved.
+            | EventKind::CasePhotoAdded
     )
 }
 

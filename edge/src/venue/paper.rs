@@ -49,6 +49,7 @@ pub fn inbox_actor() -> Staff {
         name: "スキャナの取り込みフォルダ / scanner folder".into(),
         role: Role::VenueAdmin,
         stations: Vec::new(),
+        rank: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! | `measurement_corrected` | corrects a result of the same item in that session; has a reason; systolic above its reading's diastolic |
 //! | `station_visited` | the session is open, its course includes the station; with something missing only when confirmed and every missing thing listed; at 問診 never while a required answer (服薬 1–3, 喫煙) is missing; at 診察 never while 既往歴, 自覚症状, 他覚症状 or 医師の診断 is missing, or a finding recorded 「特記すべきことあり」 lacks its text |
 //! | `notice_intake_saved` | only from a scan, through the intake's save (not typed as a raw event) |
+//! | `case_photo_added` | only from the photo upload (the box strips and re-encodes the photo; not typed as a raw event); the case is saved |
 //! | `record_viewed`, `case_viewed` | only recorded by the box when a record is shown (not typed as a raw event) |
 //! | `questionnaire_paper_read` | only recorded by the paper questionnaire's command (upload or the scanner's folder), by those who may pass the resident's answers on; the session is open, its resident's, its course includes 問診 |
 //!
@@ -109,12 +110,32 @@ pub fn authorize(staff: &Staff, body: &EventBody, route: Route) -> Result<(), Ve
             "本人の回答（スマートフォン・タブレット・紙）は質問票の受け取りから記録されます。看護師の聞き取りは via = interview です / a resident's own answers (phone, tablet, paper) come through the questionnaire's command; answers the nurse asked are `answered.via = interview`",
         ));
     }
+    if route == Route::Raw && kind == EventKind::CasePhotoAdded {
+        return Err(VenueError::UseCommand(
+            "写真はケース画面から撮影・送信してください（位置情報などを消してから保存します） / a photo is added from the case page: POST /api/cases/{id}/photos (the box strips its metadata)",
+        ));
+    }
     if route == Route::Raw && kind == EventKind::NoticeIntakeSaved {
         return Err(VenueError::UseCommand(
             "通告書は取り込み画面から保存してください / a notice is saved from its scan: POST /api/intake/scans/{id}/case",
         ));
     }
     Ok(())
+}
+
+/// May `staff` see the photos of case `case_id`? A child-welfare role of 係長 and above, or
+/// one of the case's caseworkers — on the box, a caseworker who has attached a photo to it
+/// (the box knows no assignment; central's `/v1/notices/{id}/caseworkers` stays there). No
+/// checkup role, whatever its rank.
+pub fn may_see_case_photos(staff: &Staff, p: &Projection, case_id: Uuid) -> bool {
+    if !staff.role.may_see_child_cases() {
+        return false;
+    }
+    staff.rank.is_chief()
+        || (staff.role == Role::Caseworker
+            && p.case_photos(case_id)
+                .iter()
+                .any(|x| x.taken_by == staff.id))
 }
 
 /// Whether `body` says the resident gave the answer themselves (not by interview).
@@ -292,6 +313,15 @@ pub fn check(p: &Projection, cx: &Context<'_>, body: &EventBody) -> Result<(), V
                 return Err(mismatch(
                     "the form's resident or the 問診 station does not belong to this session",
                 ));
+            }
+            Ok(())
+        }
+        EventBody::CasePhotoAdded(photo) => {
+            if !p.has_case(photo.case_id) {
+                return Err(VenueError::Mismatch(format!(
+                    "ケース {} はありません / no case {}",
+                    photo.case_id, photo.case_id
+                )));
             }
             Ok(())
         }
@@ -476,6 +506,7 @@ mod tests {
                 role: Role::Nurse,
             },
             body,
+            training: false,
             sig: String::new(),
         }
     }
@@ -606,6 +637,7 @@ mod tests {
             name: "保健 典子".into(),
             role,
             stations: Vec::new(),
+            rank: Default::default(),
         };
         let cx = Context {
             staff: &staff,

@@ -111,6 +111,18 @@ pub enum StoreError {
         /// What does not match.
         reason: String,
     },
+    /// A training event offered to a real box's store, or a real event to a training box's
+    /// (`checkup-edge training`): a rehearsal is never mixed into a real day. Nothing of
+    /// the call was stored.
+    #[error("{}", if *training {
+        "a training event (練習モード) is never stored with a real day's events"
+    } else {
+        "a real event is never stored in a training box (練習モード)"
+    })]
+    TrainingMismatch {
+        /// Whether the refused event is a training event.
+        training: bool,
+    },
     /// The store is shutting down (or its writer died) and accepts nothing more.
     #[error("event store is closed")]
     Closed,
@@ -135,6 +147,10 @@ pub struct StoreOptions {
     pub max_batch_events: usize,
     /// The box's data key: the file is encrypted with SQLCipher (None: plain SQLite).
     pub key: Option<crate::at_rest::DataKey>,
+    /// A training box (`checkup-edge training`): every local event is sealed as a training
+    /// event, and only training events are accepted from elsewhere (a real box: only real
+    /// ones).
+    pub training: bool,
 }
 
 /// A stored event with its local position.
@@ -469,8 +485,8 @@ impl EventStore {
                 Actor,
                 EventBody,
             )| {
-                Arc::new(Event::seal(
-                    id, &o.venue, &o.node, seq, hlc, actor, body, &inner.key,
+                Arc::new(Event::seal_as(
+                    id, &o.venue, &o.node, seq, hlc, actor, body, o.training, &inner.key,
                 ))
             };
             if unsigned.len() >= PARALLEL_SEALING_FROM {
@@ -516,6 +532,12 @@ impl EventStore {
     /// event under a stored (node, seq) or id is a conflict, and nothing of the call is
     /// applied. Events claiming this node are refused: only this box writes them.
     pub async fn append_signed(&self, events: Vec<Event>) -> Result<Vec<Outcome>, StoreError> {
+        let training = self.options().training;
+        if let Some(e) = events.iter().find(|e| e.training != training) {
+            return Err(StoreError::TrainingMismatch {
+                training: e.training,
+            });
+        }
         let (reply, rx) = oneshot::channel();
         self.send(writer::Request::Signed { events, reply })?;
         rx.await.map_err(|_| StoreError::Closed)?
