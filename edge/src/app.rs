@@ -102,7 +102,10 @@ impl Replicator {
             hub: config.hub,
             broker_ip: local.ip(),
             broker_port: config.broker_port,
-            failover: Duration::from_secs(config.failover_secs),
+            timing: crate::replication::failover::Timing::new(
+                Duration::from_secs(config.failover_secs),
+                Duration::from_secs(config.hub_silence_secs),
+            ),
             gate: tls.map(|t| crate::replication::broker::GateOptions {
                 config: t.gate.clone(),
                 venue: state.venue.id.clone(),

@@ -269,10 +269,19 @@ pub struct ReplicationConfig {
     /// tells the others). Default 18830 (never Mosquitto's 1883).
     #[serde(default = "default_broker_port")]
     pub broker_port: u16,
-    /// Seconds without a reachable broker before the live box with the lowest node id starts
-    /// its own. Default 30.
+    /// The slow path of hub failover: seconds without any broker answering before the live
+    /// box with the lowest node id starts its own, when nothing faster decides (no broker
+    /// was ever seen, e.g. boxes started without a hub). A lost hub is decided sooner, on
+    /// agreeing evidence (`replication::failover`). Default 30.
     #[serde(default = "default_failover_secs")]
     pub failover_secs: u64,
+    /// Seconds the venue's broker must stay silent (no answer to a connect, while other boxes
+    /// answer) before it counts as lost — a hub that lost power. Longer than the Wi-Fi cuts a
+    /// venue must ride out without a second broker (3 s), short enough that failover stays
+    /// under 10 s. A broker whose host refuses connections (crashed, killed) or that said an
+    /// mDNS goodbye counts as lost at once. Default 6.
+    #[serde(default = "default_hub_silence_secs")]
+    pub hub_silence_secs: u64,
 }
 
 const fn default_true() -> bool {
@@ -284,6 +293,9 @@ const fn default_broker_port() -> u16 {
 const fn default_failover_secs() -> u64 {
     30
 }
+const fn default_hub_silence_secs() -> u64 {
+    6
+}
 
 impl Default for ReplicationConfig {
     fn default() -> Self {
@@ -294,6 +306,7 @@ impl Default for ReplicationConfig {
             hub: false,
             broker_port: default_broker_port(),
             failover_secs: default_failover_secs(),
+            hub_silence_secs: default_hub_silence_secs(),
         }
     }
 }
@@ -630,6 +643,13 @@ impl Config {
                 "replication.failover_secs must be between 1 and 3600".into(),
             ));
         }
+        if self.replication.hub_silence_secs < 2 || self.replication.hub_silence_secs > 600 {
+            return Err(ConfigError::Invalid(
+                "replication.hub_silence_secs must be between 2 and 600 (a shorter silence is \
+                 a Wi-Fi hiccup, not a lost hub)"
+                    .into(),
+            ));
+        }
         for p in &self.peers {
             checkup_protocol::PublicKey::from_base64(&p.public_key)
                 .map_err(|e| ConfigError::Invalid(format!("peer {}: {e}", p.node)))?;
@@ -681,6 +701,31 @@ mod tests {
         assert_eq!(c.paper_inbox, d.paper_inbox);
         assert_eq!(c.intake.keep_photo_location, d.intake.keep_photo_location);
         assert_eq!(c.staff[0].rank, checkup_protocol::Rank::Staff);
+        assert_eq!(c.replication.failover_secs, d.replication.failover_secs);
+        assert_eq!(
+            c.replication.hub_silence_secs,
+            d.replication.hub_silence_secs
+        );
+    }
+
+    #[test]
+    fn hub_failover_settings_are_bounded() {
+        for (text, ok) in [
+            ("failover_secs = 0", false),
+            ("failover_secs = 3601", false),
+            ("failover_secs = 5", true),
+            ("hub_silence_secs = 1", false),
+            ("hub_silence_secs = 2", true),
+            ("hub_silence_secs = 601", false),
+        ] {
+            let c: Config = toml::from_str(&format!("[replication]\n{text}")).expect("parses");
+            assert_eq!(c.check().is_ok(), ok, "{text}");
+        }
+        let e = toml::from_str::<Config>("[replication]\nhub_silence_secs = 1")
+            .expect("parses")
+            .check()
+            .expect_err("too short");
+        assert!(e.to_string().contains("hub_silence_secs"), "{e}");
     }
 
     #[test]

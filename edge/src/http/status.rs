@@ -215,6 +215,8 @@ pub(crate) struct ReplicationState {
     broker_node: Option<String>,
     /// This box serves the venue's broker.
     serving_broker: bool,
+    /// Times this box began serving the venue's broker since it started (hub failover).
+    broker_starts: u64,
     /// Connected to the broker.
     connected: bool,
     /// This box's broker gate (when it serves the venue's broker over TLS): refusals.
@@ -285,6 +287,10 @@ pub(crate) async fn replication_state(
         broker: broker.as_ref().map(|b| b.to_string()),
         broker_node: broker.as_ref().and_then(|b| b.node.clone()),
         serving_broker: serving,
+        broker_starts: state
+            .replication
+            .broker_starts
+            .load(std::sync::atomic::Ordering::Relaxed),
         connected: state.replication.link.is_connected(),
         gate: state.replication.gate().map(|g| {
             use std::sync::atomic::Ordering::Relaxed;

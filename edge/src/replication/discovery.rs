@@ -10,6 +10,12 @@
 //! own advertisement are ignored. `mqtt` is non-zero only while the box serves the venue's
 //! embedded broker, so the set of advertised brokers is what [`super::hub`] chooses from.
 //!
+//! A box that shuts down cleanly withdraws its advertisement (an mDNS goodbye); the others
+//! remember its last record ([`Discovery::withdrawn`]) for [`super::failover`]. A killed box
+//! sends none. A removal is only a hint: mdns-sd also drops records when they expire, and
+//! drops every record learnt on an interface when *this* box's interface goes down (its own
+//! Wi-Fi cut) — so a withdrawn box is still a known box, and is still probed.
+//!
 //! Multicast goes only to the interfaces named in the configuration (default: the interface
 //! of the listen address), never to every interface of the machine.
 
@@ -68,12 +74,20 @@ pub struct Advert {
     pub http_port: u16,
 }
 
+/// The venue's other boxes by node id (with their instance name), and the last record of
+/// the boxes whose advertisement was removed and not renewed since.
+#[derive(Debug, Default)]
+struct Seen {
+    peers: HashMap<String, (String, Peer)>,
+    gone: HashMap<String, Peer>,
+}
+
 /// A running discovery: the advertisement and the browse.
 pub struct Discovery {
     daemon: ServiceDaemon,
     advert: Advert,
     fullname: Mutex<Option<String>>,
-    peers: Arc<Mutex<HashMap<String, (String, Peer)>>>,
+    seen: Arc<Mutex<Seen>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -111,7 +125,7 @@ impl Discovery {
         let daemon = ServiceDaemon::new()?;
         daemon.disable_interface(IfKind::All)?;
         daemon.enable_interface(interfaces)?;
-        let peers: Arc<Mutex<HashMap<String, (String, Peer)>>> = Arc::default();
+        let peers: Arc<Mutex<Seen>> = Arc::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (d, p, s, venue, me) = (
             daemon.clone(),
@@ -128,7 +142,7 @@ impl Discovery {
             daemon,
             advert,
             fullname: Mutex::new(None),
-            peers,
+            seen: peers,
             stop,
         })
     }
@@ -170,8 +184,18 @@ impl Discovery {
 
     /// The venue's other boxes, as currently advertised, by node id.
     pub fn peers(&self) -> Vec<Peer> {
-        let g = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<Peer> = g.values().map(|(_, p)| p.clone()).collect();
+        let g = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Peer> = g.peers.values().map(|(_, p)| p.clone()).collect();
+        out.sort_by(|a, b| a.node.cmp(&b.node));
+        out
+    }
+
+    /// The last record of each box whose advertisement was removed — an mDNS goodbye (a
+    /// clean shutdown), an expiry, or this box's own interface going down — and that has
+    /// not advertised again since, by node id.
+    pub fn withdrawn(&self) -> Vec<Peer> {
+        let g = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Peer> = g.gone.values().cloned().collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
         out
     }
@@ -193,7 +217,7 @@ impl Discovery {
 
 fn browse_loop(
     daemon: &ServiceDaemon,
-    peers: &Mutex<HashMap<String, (String, Peer)>>,
+    seen: &Mutex<Seen>,
     stop: &std::sync::atomic::AtomicBool,
     venue: &str,
     me: &str,
@@ -214,22 +238,29 @@ fn browse_loop(
                     let Some(peer) = parse(&info, venue, me) else {
                         continue;
                     };
-                    let mut g = peers.lock().unwrap_or_else(|e| e.into_inner());
-                    let fresh = g.get(&peer.node).map(|(_, p)| p) != Some(&peer);
+                    let mut g = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    let fresh = g.peers.get(&peer.node).map(|(_, p)| p) != Some(&peer);
                     if fresh {
                         tracing::info!(node = %peer.node, addrs = ?peer.addrs, mqtt = ?peer.mqtt_port, "venue box discovered");
                     }
-                    g.insert(peer.node.clone(), (info.fullname.clone(), peer));
+                    g.gone.remove(&peer.node);
+                    g.peers
+                        .insert(peer.node.clone(), (info.fullname.clone(), peer));
                 }
                 Ok(ServiceEvent::ServiceRemoved(_, fullname)) => {
-                    let mut g = peers.lock().unwrap_or_else(|e| e.into_inner());
-                    g.retain(|node, (name, _)| {
+                    let mut g = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut gone = Vec::new();
+                    g.peers.retain(|node, (name, peer)| {
                         let keep = *name != fullname;
                         if !keep {
                             tracing::info!(%node, "venue box withdrew its advertisement");
+                            gone.push(peer.clone());
                         }
                         keep
                     });
+                    for p in gone {
+                        g.gone.insert(p.node.clone(), p);
+                    }
                 }
                 Ok(_) => {}
                 Err(mdns_sd::RecvTimeoutError::Timeout) => {}

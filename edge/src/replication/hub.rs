@@ -1,38 +1,42 @@
-//! Which broker the venue uses, and hub failover.
+//! Which broker the venue uses, and hub failover: the I/O around [`super::failover`].
 //!
-//! The rule every box applies on its own, twice a second, from what discovery advertises:
+//! Every box, on its own, twice a second:
 //!
 //! 1. A broker address in the configuration wins; nothing else is decided.
-//! 2. Otherwise the venue's broker is the one served by the **lowest node id** among the boxes
-//!    advertising one whose broker port accepts a connection (an advertisement alone may be
-//!    stale: a killed box's records stay in mDNS caches until they expire). A box
-//!    that serves a broker and sees a lower one advertised withdraws its own advertisement,
-//!    so after any partition heals every box converges on one broker: no split brain.
-//! 3. When no box serves one and this box has been without a broker for `failover_secs`
-//!    (a configured hub: a few seconds after start), the live box (web port accepting
-//!    connections) with the lowest node id starts its embedded broker and advertises it; the
-//!    others move to it.
+//! 2. Otherwise it probes the broker port of every box advertising one (an advertisement
+//!    alone may be stale: a killed box's records stay in mDNS caches until they expire) and,
+//!    unless it serves the broker itself, the web port of every box it knows. With those, its link
+//!    state, when it last heard a peer through the broker, and the mDNS goodbyes, it asks
+//!    [`super::failover::Detector::decide`], and carries out the answer:
+//!    - use the **lowest node id** whose broker answers (a box that serves a broker and sees
+//!      a lower one withdraws its advertisement, so a healed partition ends with one broker:
+//!      no split brain);
+//!    - or start this box's embedded broker and advertise it, when the broker it used is
+//!      lost on agreeing evidence and this is the lowest live box (or, slowly, when no broker
+//!      was seen for `failover_secs`; a configured hub: a few seconds after start);
+//!    - or wait.
 //!
 //! A returning hub therefore finds the broker another box took over and joins as an
-//! ordinary box; it serves again only if rule 3 picks it.
+//! ordinary box; it serves again only if the rule picks it. The thresholds and why they
+//! are what they are: [`super::failover`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::broker::{self, EmbeddedBroker};
 use super::discovery::{Discovery, Peer};
+use super::failover::{Action, Detector, Probe, Signals, Timing, Why};
 use super::mqtt::ReplicationStatus;
 
 /// How often the choice is made again.
 const TICK: Duration = Duration::from_millis(500);
 /// How long a peer's port may take to accept before the peer counts as gone.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(400);
-/// How long a configured hub listens for an existing broker before starting its own.
-const HUB_GRACE: Duration = Duration::from_secs(3);
 
 /// A broker to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +68,8 @@ pub struct HubOptions {
     pub broker_ip: IpAddr,
     /// Port of the embedded broker.
     pub broker_port: u16,
-    /// Time without a broker before the lowest live box starts one.
-    pub failover: Duration,
+    /// The failover thresholds.
+    pub timing: Timing,
     /// The TLS gate in front of the embedded broker (every enrolled box has one).
     pub gate: Option<broker::GateOptions>,
 }
@@ -120,47 +124,85 @@ async fn run(
     let mut advertising = false;
     let mut ever_connected = false;
     let mut start_failed = false;
+    let mut detector = Detector::new(opts.timing);
+    let origin = Instant::now();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(TICK) => {}
+            _ = tick.tick() => {}
         }
-        let peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
-        // Brokers count only while their port accepts connections: an advertisement can be
-        // stale (a killed box's records stay in caches until they expire).
-        let brokers = reachable(
-            peers.iter().filter(|p| p.mqtt_port.is_some()).cloned(),
-            |p| p.mqtt_port,
-        )
-        .await;
-        ever_connected |= status.link.is_connected();
-        let own_addr = own.as_ref().map(|b| own_target(&opts, b));
-        let chosen = choose(&opts.node, &brokers, own_addr.filter(|_| advertising));
-        match chosen {
-            Some(addr) => {
-                if advertising && addr.node.as_deref() != Some(opts.node.as_str()) {
+        // Known boxes: those advertised now and, by their last record, those whose
+        // advertisement was removed (a removal may be this box's own Wi-Fi going down).
+        let mut peers = discovery.as_ref().map(|d| d.peers()).unwrap_or_default();
+        let withdrawn = discovery
+            .as_ref()
+            .map(|d| d.withdrawn())
+            .unwrap_or_default();
+        let goodbyes: Vec<String> = withdrawn.iter().map(|p| p.node.clone()).collect();
+        for w in withdrawn {
+            if !peers.iter().any(|p| p.node == w.node) {
+                peers.push(w);
+            }
+        }
+        let link_up = status.link.is_connected();
+        ever_connected |= link_up;
+        // The brokers' ports and the peers' web ports, probed at the same moment: a box
+        // whose Wi-Fi is out finds both silent on the same tick, and a silent hub's count
+        // starts at its first unanswered probe, before the keep-alive notices.
+        let need_live = !advertising;
+        let broker_probes = probe_all(&peers, |p| p.mqtt_port);
+        let web_probes = async {
+            if need_live {
+                Some(probe_all(&peers, |p| Some(p.http_port)).await)
+            } else {
+                None
+            }
+        };
+        let (brokers, web) = tokio::join!(broker_probes, web_probes);
+        let live: Option<Vec<String>> = web.map(|w| {
+            w.into_iter()
+                .filter(|(_, r)| *r == Probe::Open)
+                .map(|(p, _)| p.node.clone())
+                .collect()
+        });
+        let broker_signals: Vec<(String, Probe)> =
+            brokers.iter().map(|(p, r)| (p.node.clone(), *r)).collect();
+        let signals = Signals {
+            now: origin.elapsed(),
+            me: &opts.node,
+            hub: opts.hub,
+            ever_connected,
+            link_up,
+            heard_ago: status.heard_ago(),
+            serving: advertising,
+            brokers: &broker_signals,
+            goodbyes: &goodbyes,
+            peers_known: peers.len(),
+            live: live.as_deref(),
+        };
+        let last = detector.last().map(str::to_owned);
+        match detector.decide(&signals) {
+            Action::Wait => {}
+            Action::Use(node) => {
+                let Some(addr) = brokers
+                    .iter()
+                    .find(|(p, r)| p.node == node && *r == Probe::Open)
+                    .and_then(|(p, _)| broker_addr(p))
+                else {
+                    continue;
+                };
+                if advertising {
                     tracing::info!(broker = %addr, "a box with a lower node id serves the venue's broker; withdrawing ours");
                     advertising = false;
                     advertise(None);
                 }
-                status.set_broker(Some(addr.clone()), advertising);
+                status.set_broker(Some(addr.clone()), false);
                 target.send_if_modified(|t| replace(t, addr));
             }
-            None => {
-                let limit = if opts.hub && !ever_connected {
-                    HUB_GRACE
-                } else {
-                    opts.failover
-                };
-                let waited = status.link.down_for();
-                if waited < limit {
-                    continue;
-                }
-                // Live boxes: their web port accepts connections.
-                let alive = reachable(peers.into_iter(), |p| Some(p.http_port)).await;
-                if alive.iter().any(|p| p.node < opts.node) {
-                    continue;
-                }
+            Action::Serve(why) => {
                 if own.is_none() {
                     let addr = SocketAddr::new(opts.broker_ip, opts.broker_port);
                     match broker::start(addr, opts.gate.as_ref()) {
@@ -178,17 +220,29 @@ async fn run(
                     }
                 }
                 let Some(b) = own.as_ref() else { continue };
-                if opts.hub && !ever_connected {
-                    tracing::info!(port = b.addr.port(), "the hub serves the venue's broker");
-                } else {
-                    tracing::warn!(
-                        waited_ms = waited.as_millis() as u64,
-                        port = b.addr.port(),
-                        "no broker at the venue for too long: this box serves it now"
-                    );
+                if !advertising {
+                    let port = b.addr.port();
+                    match why {
+                        Why::HubStart => {
+                            tracing::info!(port, "the hub serves the venue's broker");
+                        }
+                        Why::Lost(evidence) => tracing::warn!(
+                            port,
+                            lost = last.as_deref().unwrap_or("?"),
+                            ?evidence,
+                            "the venue's broker is lost: this box serves it now"
+                        ),
+                        Why::NoBroker(waited) => tracing::warn!(
+                            port,
+                            waited_ms = waited.as_millis() as u64,
+                            "no broker at the venue for too long: this box serves it now"
+                        ),
+                        Why::Lowest => tracing::info!(port, "this box serves the venue's broker"),
+                    }
+                    advertising = true;
+                    status.broker_starts.fetch_add(1, Ordering::Relaxed);
+                    advertise(Some(port));
                 }
-                advertising = true;
-                advertise(Some(b.addr.port()));
                 let addr = own_target(&opts, b);
                 status.set_broker(Some(addr.clone()), true);
                 target.send_if_modified(|t| replace(t, addr));
@@ -221,83 +275,75 @@ fn own_target(opts: &HubOptions, b: &EmbeddedBroker) -> BrokerAddr {
     }
 }
 
-/// The broker of the lowest node id among the live advertised ones and this box's own.
-fn choose(me: &str, alive: &[Peer], own: Option<BrokerAddr>) -> Option<BrokerAddr> {
-    let mut best: Option<BrokerAddr> = own.filter(|_| !me.is_empty());
-    for p in alive {
-        let (Some(port), Some(ip)) = (p.mqtt_port, p.addrs.first()) else {
-            continue;
-        };
-        let lower = match &best {
-            None => true,
-            Some(b) => b.node.as_deref().is_some_and(|n| p.node.as_str() < n),
-        };
-        if lower {
-            best = Some(BrokerAddr {
-                host: ip.to_string(),
-                port,
-                node: Some(p.node.clone()),
-            });
-        }
-    }
-    best
+/// The address of the broker `p` advertises.
+fn broker_addr(p: &Peer) -> Option<BrokerAddr> {
+    Some(BrokerAddr {
+        host: p.addrs.first()?.to_string(),
+        port: p.mqtt_port?,
+        node: Some(p.node.clone()),
+    })
 }
 
-/// The peers whose `port` (HTTP or MQTT) accepts a TCP connection now.
-async fn reachable(
-    peers: impl Iterator<Item = Peer>,
-    port: impl Fn(&Peer) -> Option<u16>,
-) -> Vec<Peer> {
+/// Probe `port` (HTTP or MQTT) of every peer that has one, all at once.
+async fn probe_all(peers: &[Peer], port: impl Fn(&Peer) -> Option<u16>) -> Vec<(Peer, Probe)> {
     let probes = peers
-        .filter_map(|p| port(&p).map(|port| (p, port)))
+        .iter()
+        .filter_map(|p| port(p).map(|port| (p.clone(), port)))
         .map(|(p, port)| async move {
-            for ip in &p.addrs {
-                let connect = tokio::net::TcpStream::connect((*ip, port));
-                if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, connect).await {
-                    return Some(p);
-                }
-            }
-            None
+            let r = probe(&p.addrs, port).await;
+            (p, r)
         });
-    futures::future::join_all(probes)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    futures::future::join_all(probes).await
+}
+
+/// A TCP connect to `port` on each address: `Open` if any accepts, else `Refused` if any
+/// host refused, else `Silent`.
+async fn probe(addrs: &[Ipv4Addr], port: u16) -> Probe {
+    let mut found = Probe::Silent;
+    for ip in addrs {
+        let connect = tokio::net::TcpStream::connect((*ip, port));
+        match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
+            Ok(Ok(_)) => return Probe::Open,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                found = Probe::Refused;
+            }
+            Ok(Err(_)) | Err(_) => {}
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn peer(node: &str, mqtt: Option<u16>) -> Peer {
-        Peer {
-            node: node.into(),
-            addrs: vec![Ipv4Addr::new(10, 0, 0, 1)],
-            http_port: 8080,
-            mqtt_port: mqtt,
-            hub: false,
+    #[tokio::test]
+    async fn probes_tell_open_from_refused_from_silent() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let open = l.local_addr().expect("addr").port();
+        let lo = [Ipv4Addr::LOCALHOST];
+        assert_eq!(probe(&lo, open).await, Probe::Open);
+        drop(l);
+        assert_eq!(probe(&lo, open).await, Probe::Refused);
+        // A listener whose accept queue is full drops further SYNs: nothing answers, as
+        // from a host that lost power.
+        let s = tokio::net::TcpSocket::new_v4().expect("socket");
+        s.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        let full = s.local_addr().expect("addr").port();
+        let _l = s.listen(0).expect("listen");
+        let mut accepted = 0;
+        let mut silent = false;
+        for _ in 0..8 {
+            match probe(&lo, full).await {
+                Probe::Open => accepted += 1,
+                other => {
+                    silent = other == Probe::Silent;
+                    break;
+                }
+            }
         }
-    }
-
-    #[test]
-    fn the_lowest_advertised_broker_wins_over_our_own() {
-        let own = BrokerAddr {
-            host: "127.0.0.1".into(),
-            port: 1,
-            node: Some("edge-03".into()),
-        };
-        let alive = [
-            peer("edge-04", Some(4)),
-            peer("edge-02", Some(2)),
-            peer("edge-01", None),
-        ];
-        let c = choose("edge-03", &alive, Some(own.clone())).expect("chosen");
-        assert_eq!(c.node.as_deref(), Some("edge-02"));
-        assert_eq!(c.port, 2);
-        // Only higher ones advertised: ours stays.
-        let c = choose("edge-03", &alive[..1], Some(own.clone())).expect("chosen");
-        assert_eq!(c, own);
-        assert_eq!(choose("edge-03", &[peer("edge-01", None)], None), None);
+        assert!(silent, "after {accepted} accepted");
     }
 }

@@ -14,7 +14,8 @@
 //! - [`gate`]: the TLS gate in front of it — client certificates of the municipality's CA,
 //!   each box publishing only on its own topics.
 //! - [`hub`]: which broker the venue uses — a configured one, else the lowest live node's —
-//!   and failover when it is gone.
+//!   and failover when it is gone; [`failover`]: its decision, a pure function of the
+//!   signals (link, heartbeat, probes, mDNS goodbye), with the defaults explained.
 //!
 //! ```text
 //! discovery ──peers──► hub ──target broker──► mqtt ◄──► store (append_signed, subscribe)
@@ -23,6 +24,7 @@
 
 pub mod broker;
 pub mod discovery;
+pub mod failover;
 pub mod gate;
 pub mod hub;
 pub mod mqtt;

@@ -27,13 +27,22 @@ use super::hub::BrokerAddr;
 use super::wire::{self, RejectCounters, SyncRequest};
 use crate::log::store::EventStore;
 
+/// MQTT keep-alive: a ping when nothing else was sent for this long, and the link counts as
+/// lost when the previous ping went unanswered — a stalled link is noticed in 2–4 s, before
+/// [`super::failover`]'s `silent_confirm` (6 s) runs out. The minimum rumqttc takes is 1 s;
+/// 2 s leaves a loaded box a second to answer.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// Seconds a (re)connection may take: a connect attempted during a Wi-Fi cut gives up soon
+/// enough to retry once the network is back.
+const CONNECT_TIMEOUT_SECS: u64 = 3;
 /// Most events in one published message.
 const BATCH: usize = 200;
 /// Most bytes of events in one published message (a case photo is an event of up to 2 MB):
 /// a message is cut before the event that would take it past this, and always holds at
 /// least one event (an event is at most about 2 MB, within [`wire::MAX_PAYLOAD`]).
 const BATCH_BYTES: usize = wire::MAX_PAYLOAD / 2;
-/// Summary published at least this often.
+/// Summary published at least this often: every box's heartbeat on the broker, which the
+/// others hear ([`ReplicationStatus::heard_ago`]).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A node not heard from for this long no longer answers alone for its events.
 const HEARD_RECENTLY: Duration = Duration::from_secs(12);
@@ -100,6 +109,10 @@ pub struct ReplicationStatus {
     broker: Mutex<(Option<BrokerAddr>, bool)>,
     /// The refusals of this box's broker gate, once it serves the venue's broker with TLS.
     gate: Mutex<Option<Arc<super::gate::GateStats>>>,
+    /// When a peer was last heard through the broker (an event or its heartbeat).
+    heard: Mutex<Option<Instant>>,
+    /// Embedded brokers this box has started since it started.
+    pub broker_starts: AtomicU64,
 }
 
 impl ReplicationStatus {
@@ -125,6 +138,17 @@ impl ReplicationStatus {
     /// The broker in use and whether this box serves it.
     pub fn broker(&self) -> (Option<BrokerAddr>, bool) {
         self.broker.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// How long ago a peer was last heard through the broker (None: never).
+    pub fn heard_ago(&self) -> Option<Duration> {
+        self.heard.lock().ok().and_then(|g| g.map(|t| t.elapsed()))
+    }
+
+    fn heard_now(&self) {
+        if let Ok(mut g) = self.heard.lock() {
+            *g = Some(Instant::now());
+        }
     }
 }
 
@@ -201,7 +225,7 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
         addr.host.clone(),
         addr.port,
     );
-    opts.set_keep_alive(Duration::from_secs(5));
+    opts.set_keep_alive(KEEP_ALIVE);
     opts.set_max_packet_size(wire::MAX_PAYLOAD + 4096, wire::MAX_PAYLOAD + 4096);
     if let Some(tls) = &shared.tls {
         opts.set_transport(rumqttc::Transport::tls_with_config(
@@ -212,7 +236,7 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
     // Events are small and latency matters: no Nagle delay on our side of the link.
     let mut net = rumqttc::NetworkOptions::new();
     net.set_tcp_nodelay(true);
-    net.set_connection_timeout(5);
+    net.set_connection_timeout(CONNECT_TIMEOUT_SECS);
     eventloop.network_options = net;
     tracing::info!(broker = %addr, "replication connecting");
 
@@ -351,6 +375,7 @@ fn payloads(events: &[Arc<checkup_protocol::Event>]) -> Vec<Vec<u8>> {
 }
 
 fn heard(shared: &Shared, node: &str) {
+    shared.status.heard_now();
     if let Ok(mut g) = shared.heard.lock() {
         g.insert(node.to_owned(), Instant::now());
     }
