@@ -287,4 +287,46 @@ mod tests {
         assert!(p.jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
         assert!(p.jpeg.len() <= MAX_PHOTO_BYTES);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// A camera photo damaged anywhere (bytes overwritten, cut short) is refused with a
+        /// code or kept as a fresh JPEG without metadata; the parser never panics.
+        #[test]
+        fn a_damaged_photo_is_refused_or_kept_clean(
+            at in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            cut in proptest::option::of(0usize..4096),
+        ) {
+            let mut bytes = checkup_tests::photos::camera_jpeg(64, 48).expect("camera photo");
+            for (i, b) in at {
+                let n = bytes.len();
+                bytes[i % n] = b;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c % (bytes.len() + 1));
+            }
+            let _ = gps_location(&bytes);
+            match prepare(&bytes, true) {
+                Ok(p) => {
+                    proptest::prop_assert!(p.jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
+                    proptest::prop_assert!(p.jpeg.len() <= MAX_PHOTO_BYTES);
+                    proptest::prop_assert_eq!(
+                        checkup_tests::photos::metadata_left(&p.jpeg),
+                        Vec::<String>::new()
+                    );
+                }
+                Err(e) => proptest::prop_assert!(!e.code().is_empty()),
+            }
+        }
+
+        /// Arbitrary bytes: a typed refusal, never a panic.
+        #[test]
+        fn arbitrary_bytes_are_refused_with_a_code(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = gps_location(&bytes);
+            if let Err(e) = prepare(&bytes, false) {
+                proptest::prop_assert!(!e.code().is_empty());
+            }
+        }
+    }
 }
