@@ -594,20 +594,7 @@ async fn run(
             // Kept in the configuration to show they are refused, not forgotten.
             c.central.url = central_url;
             c.central.secret = central_secret;
-            let cards = match virtual_reader {
-                Some(r) => {
-                    c.card.mode = checkup_edge::config::CardMode::Virtual;
-                    let slot = checkup_drivers::emulator::vpcd::VirtualCard::start(
-                        r.reader_addr(0),
-                        Some(r.netns_path()),
-                    )?;
-                    checkup_edge::cards::Cards::watch(Some(slot))?
-                }
-                None => {
-                    c.card.mode = checkup_edge::config::CardMode::Off;
-                    checkup_edge::cards::Cards::disabled()
-                }
-            };
+            let cards = demo_cards(&mut c, virtual_reader)?;
             let edge = Edge::open_with_cards(&c, cards)?;
             let listener = tokio::net::TcpListener::bind(c.listen)
                 .await
@@ -674,24 +661,33 @@ async fn run(
             c.replication.broker_port = mqtt_port;
             c.central.url = central_url;
             c.central.secret = central_secret;
-            let cards = match virtual_reader {
-                Some(r) => {
-                    c.card.mode = checkup_edge::config::CardMode::Virtual;
-                    let slot = checkup_drivers::emulator::vpcd::VirtualCard::start(
-                        r.reader_addr(0),
-                        Some(r.netns_path()),
-                    )?;
-                    checkup_edge::cards::Cards::watch(Some(slot))?
-                }
-                None => {
-                    c.card.mode = checkup_edge::config::CardMode::Off;
-                    checkup_edge::cards::Cards::disabled()
-                }
-            };
+            let cards = demo_cards(&mut c, virtual_reader)?;
             let edge = Edge::open_with_cards(&c, cards)?;
             serve(edge, c, Some(n)).await
         }
     }
+}
+
+/// The cards of a demo or training box: the virtual reader's slot when one runs (the
+/// configuration set to virtual cards), otherwise none (card mode off).
+fn demo_cards(
+    c: &mut Config,
+    virtual_reader: Option<&checkup_drivers::virtual_reader::VirtualReader>,
+) -> anyhow::Result<checkup_edge::cards::Cards> {
+    Ok(match virtual_reader {
+        Some(r) => {
+            c.card.mode = checkup_edge::config::CardMode::Virtual;
+            let slot = checkup_drivers::emulator::vpcd::VirtualCard::start(
+                r.reader_addr(0),
+                Some(r.netns_path()),
+            )?;
+            checkup_edge::cards::Cards::watch(Some(slot))?
+        }
+        None => {
+            c.card.mode = checkup_edge::config::CardMode::Off;
+            checkup_edge::cards::Cards::disabled()
+        }
+    })
 }
 
 async fn serve(edge: Edge, c: Config, demo_roster: Option<usize>) -> anyhow::Result<()> {
