@@ -309,6 +309,29 @@ impl Venue {
         }
     }
 
+    /// Whether box `from` reaches box `to`'s web port over the venue LAN now (a TCP connect
+    /// from inside `from`'s namespace, at most 1 s): after a link comes back, the first
+    /// packets may wait for address resolution, so "the link is up" is not yet "the network
+    /// is back".
+    pub fn lan_reaches(&self, from: usize, to: usize) -> bool {
+        let script = format!("exec 3<>/dev/tcp/10.77.0.{}/8080", to + 1);
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.boxes[from].ns,
+                "timeout",
+                "1",
+                "bash",
+                "-c",
+            ])
+            .arg(script)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Take box `i`'s LAN link down (`false`) or up again (`true`).
     pub fn set_link(&self, i: usize, up: bool) -> anyhow::Result<()> {
         ip(&[

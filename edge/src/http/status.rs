@@ -217,6 +217,9 @@ pub(crate) struct ReplicationState {
     serving_broker: bool,
     /// Times this box began serving the venue's broker since it started (hub failover).
     broker_starts: u64,
+    /// The longest silence of the broker in use that ended with it answering again, in
+    /// milliseconds: how close a Wi-Fi cut came to a failover (`hub_silence_secs`).
+    longest_silence_ms: u64,
     /// Connected to the broker.
     connected: bool,
     /// This box's broker gate (when it serves the venue's broker over TLS): refusals.
@@ -290,6 +293,10 @@ pub(crate) async fn replication_state(
         broker_starts: state
             .replication
             .broker_starts
+            .load(std::sync::atomic::Ordering::Relaxed),
+        longest_silence_ms: state
+            .replication
+            .longest_silence_ms
             .load(std::sync::atomic::Ordering::Relaxed),
         connected: state.replication.link.is_connected(),
         gate: state.replication.gate().map(|g| {

@@ -24,7 +24,9 @@
 //!    probe for [`Timing::silent_confirm`] while some other box's web port answered on each
 //!    of those ticks (power loss, or the box's own Wi-Fi gone). A tick on which no other box answers
 //!    either proves nothing about the hub — it is this box that is cut off — and restarts the
-//!    count. Then the lowest live box (this one, or a box whose web port answers; the lost
+//!    count. So does any packet from that broker over this box's MQTT link that arrives
+//!    [`ANSWER_MARGIN`] or more after the silence began: the broker lives (a hub whose Wi-Fi
+//!    flaps comes back for moments too short for a probe, but its ping answers arrive). Then the lowest live box (this one, or a box whose web port answers; the lost
 //!    broker's box is no candidate) starts its broker; the others wait for its
 //!    advertisement and take rule 1.
 //! 4. Without such evidence (no broker was ever seen, or it stopped being advertised without
@@ -113,6 +115,9 @@ pub struct Signals<'a> {
     pub link_up: bool,
     /// How long ago a peer was last heard through the broker (None: never).
     pub heard_ago: Option<Duration>,
+    /// How long ago the broker last used ([`Detector::last`]) sent this box any packet over
+    /// the MQTT link (None: never, or another broker since).
+    pub answered_ago: Option<Duration>,
     /// This box serves a broker and advertises it.
     pub serving: bool,
     /// Every other box advertising a broker, with this tick's probe of its port.
@@ -173,7 +178,14 @@ pub struct Detector {
     failing_since: Option<Duration>,
     /// Since when no broker answered (None: one answers).
     no_broker_since: Option<Duration>,
+    /// The last silence of `last` that ended with it answering again, not yet taken.
+    ended: Option<Duration>,
 }
+
+/// An answer over the MQTT link ends a silence only if it came this long after the silence
+/// began: a packet the broker sent before it went silent may still be on its way, or waiting
+/// for a loaded box to read it.
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
 
 impl Detector {
     /// A detector with these thresholds, knowing no broker yet.
@@ -184,7 +196,22 @@ impl Detector {
             refused: 0,
             failing_since: None,
             no_broker_since: None,
+            ended: None,
         }
+    }
+
+    /// The length of the last silence of the broker in use that ended with it answering
+    /// again (a probe, or a packet over the link), once: how close it came to a failover.
+    pub fn take_ended_silence(&mut self) -> Option<Duration> {
+        self.ended.take()
+    }
+
+    /// The silence of the broker in use so far ends now: it answered.
+    fn answered(&mut self, now: Duration) {
+        if let Some(since) = self.failing_since.take() {
+            self.ended = Some(now.saturating_sub(since));
+        }
+        self.refused = 0;
     }
 
     /// The broker last used (another box's node id).
@@ -203,6 +230,9 @@ impl Detector {
             .chain(s.serving.then_some(s.me))
             .min();
         if let Some(n) = lowest {
+            if self.last.as_deref() == Some(n) {
+                self.answered(s.now);
+            }
             self.refused = 0;
             self.failing_since = None;
             self.no_broker_since = None;
@@ -257,7 +287,17 @@ impl Detector {
 
     /// Update the evidence against the broker last used; Some when it is lost.
     fn observe(&mut self, s: &Signals<'_>, isolated: bool) -> Option<Evidence> {
-        let last = self.last.as_deref()?;
+        let last = self.last.clone()?;
+        let last = last.as_str();
+        // The broker answered over the link after its probes went silent: it lives, and the
+        // silence (or the refusals) so far proves nothing. Without this, a hub whose Wi-Fi
+        // flaps — out 3 s, back for a moment too short for a probe to get through, out again —
+        // added up to one long silence.
+        if let (Some(since), Some(ago)) = (self.failing_since, s.answered_ago)
+            && s.now.saturating_sub(ago) >= since + ANSWER_MARGIN
+        {
+            self.answered(s.now);
+        }
         let probe = s.brokers.iter().find(|(n, _)| n == last).map(|(_, p)| *p);
         // A removal alone may be this box's own interface going down; with a refusal it is
         // a box that shut down.
@@ -314,6 +354,7 @@ mod tests {
         ever_connected: bool,
         link_up: bool,
         heard_at: Option<Duration>,
+        answered_at: Option<Duration>,
         serving: bool,
         brokers: Vec<(String, Probe)>,
         goodbyes: Vec<String>,
@@ -335,6 +376,7 @@ mod tests {
                 ever_connected: true,
                 link_up: true,
                 heard_at: Some(Duration::ZERO),
+                answered_at: Some(Duration::ZERO),
                 serving: false,
                 brokers: vec![("edge-01".into(), Probe::Open)],
                 goodbyes: vec![],
@@ -355,6 +397,7 @@ mod tests {
                 ever_connected: self.ever_connected,
                 link_up: self.link_up,
                 heard_ago: self.heard_at.map(|t| now.saturating_sub(t)),
+                answered_ago: self.answered_at.map(|t| now.saturating_sub(t)),
                 serving: self.serving,
                 brokers: &self.brokers,
                 goodbyes: &self.goodbyes,
@@ -525,6 +568,64 @@ mod tests {
                 assert_eq!(a, want, "offset {offset_ms} ms, tick {k}");
             }
         }
+    }
+
+    #[test]
+    fn a_hub_that_answers_over_the_link_between_two_cuts_is_not_lost() {
+        // The hub's Wi-Fi out 3 s, back for one tick on which its pending ping answer comes
+        // over the link but no probe gets through (the first connect after a cut can wait
+        // for the network), then out 3.5 s more: two silences, not one of 7 s.
+        let mut v = View::on_hub("edge-02");
+        let mut d = start(&v);
+        let mut longest = Duration::ZERO;
+        for k in 1..=30u32 {
+            let now = TICK * k;
+            v.brokers = vec![("edge-01".into(), Probe::Silent)];
+            v.live = Some(names(&["edge-03", "edge-04"]));
+            v.heard_at = None;
+            if k == 7 {
+                v.answered_at = Some(now);
+            }
+            v.link(k < 6 || (7..10).contains(&k), now);
+            let a = v.decide(&mut d, now);
+            assert_eq!(a, Action::Wait, "tick {k}");
+            if let Some(s) = d.take_ended_silence() {
+                longest = longest.max(s);
+            }
+            if k == 14 {
+                // The second cut ends: the probe gets through.
+                v.brokers = vec![("edge-01".into(), Probe::Open)];
+                v.live = Some(names(&["edge-01", "edge-03", "edge-04"]));
+                assert_eq!(v.decide(&mut d, now), Action::Use("edge-01".into()));
+                longest = longest.max(d.take_ended_silence().expect("ended"));
+                break;
+            }
+        }
+        assert_eq!(
+            longest,
+            Duration::from_millis(3500),
+            "the longer of the two"
+        );
+    }
+
+    #[test]
+    fn a_packet_from_before_the_silence_does_not_end_it() {
+        // Power loss: the last packets from the hub are read late by a loaded box, within
+        // ANSWER_MARGIN of the first unanswered probe.
+        let mut v = View::on_hub("edge-02");
+        let mut d = start(&v);
+        v.brokers = vec![("edge-01".into(), Probe::Silent)];
+        v.live = Some(names(&["edge-03", "edge-04"]));
+        v.heard_at = None;
+        let got = run(&mut v, &mut d, Duration::ZERO, 40, |v, now| {
+            if now == TICK * 2 {
+                v.answered_at = Some(now);
+            }
+            v.link(now < Duration::from_secs(3), now);
+        });
+        let (at, a) = got.expect("decided");
+        assert_eq!(at, TICK + Duration::from_secs(6));
+        assert!(matches!(a, Action::Serve(Why::Lost(Evidence::Silent(_)))));
     }
 
     #[test]

@@ -177,6 +177,7 @@ async fn run(
             ever_connected,
             link_up,
             heard_ago: status.heard_ago(),
+            answered_ago: detector.last().and_then(|n| status.link.answered_ago(n)),
             serving: advertising,
             brokers: &broker_signals,
             goodbyes: &goodbyes,
@@ -184,7 +185,32 @@ async fn run(
             live: live.as_deref(),
         };
         let last = detector.last().map(str::to_owned);
-        match detector.decide(&signals) {
+        let action = detector.decide(&signals);
+        if !matches!(action, Action::Use(_)) || !signals.link_up {
+            tracing::debug!(
+                node = %opts.node,
+                now_ms = signals.now.as_millis() as u64,
+                link_up = signals.link_up,
+                heard_ago = ?signals.heard_ago,
+                answered_ago = ?signals.answered_ago,
+                brokers = ?signals.brokers,
+                live = ?signals.live,
+                ?action,
+                "broker choice"
+            );
+        }
+        if let Some(silence) = detector.take_ended_silence() {
+            let ms = u64::try_from(silence.as_millis()).unwrap_or(u64::MAX);
+            status.longest_silence_ms.fetch_max(ms, Ordering::Relaxed);
+            if silence >= TICK * 2 {
+                tracing::info!(
+                    broker = last.as_deref().unwrap_or("?"),
+                    silent_ms = ms,
+                    "the venue's broker answered again"
+                );
+            }
+        }
+        match action {
             Action::Wait => {}
             Action::Use(node) => {
                 let Some(addr) = brokers

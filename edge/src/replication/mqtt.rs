@@ -60,6 +60,9 @@ pub struct LinkState {
     pub applied: AtomicU64,
     /// Connections made (1 + reconnects).
     pub connections: AtomicU64,
+    /// The broker (its node) that last sent this box anything over the link, and when: the
+    /// broker's own sign of life, which ends a silence of its probes ([`super::failover`]).
+    answered: Mutex<Option<(Option<String>, Instant)>>,
 }
 
 impl Default for LinkState {
@@ -69,6 +72,7 @@ impl Default for LinkState {
             since: Mutex::new(Instant::now()),
             applied: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            answered: Mutex::new(None),
         }
     }
 }
@@ -85,6 +89,23 @@ impl LinkState {
             return Duration::ZERO;
         }
         self.since.lock().map(|t| t.elapsed()).unwrap_or_default()
+    }
+
+    /// How long ago the broker served by `node` last sent this box a packet over the link
+    /// (None: never, or another broker did since).
+    pub fn answered_ago(&self, node: &str) -> Option<Duration> {
+        let g = self.answered.lock().ok()?;
+        match g.as_ref()? {
+            (Some(n), at) if n == node => Some(at.elapsed()),
+            _ => None,
+        }
+    }
+
+    /// Record a packet from the broker served by `node`.
+    fn answered_now(&self, node: Option<&str>) {
+        if let Ok(mut g) = self.answered.lock() {
+            *g = Some((node.map(str::to_owned), Instant::now()));
+        }
     }
 
     /// Record a change of state; returns the previous one.
@@ -113,6 +134,9 @@ pub struct ReplicationStatus {
     heard: Mutex<Option<Instant>>,
     /// Embedded brokers this box has started since it started.
     pub broker_starts: AtomicU64,
+    /// The longest silence of the broker in use that ended with the broker answering again
+    /// (milliseconds): how close a Wi-Fi cut came to a failover.
+    pub longest_silence_ms: AtomicU64,
 }
 
 impl ReplicationStatus {
@@ -258,6 +282,9 @@ async fn session_with(shared: Arc<Shared>, addr: BrokerAddr, stop: CancellationT
             }
             p = eventloop.poll() => p,
         };
+        if let Ok(MqttEvent::Incoming(_)) = &polled {
+            link.answered_now(addr.node.as_deref());
+        }
         match polled {
             Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                 link.set(true);
