@@ -157,7 +157,7 @@ async function show(id){var st=document.getElementById("rec-status"),ask=documen
  else{ask.hidden=true;st.innerHTML="<span class=err>"+esc(e.message)+"</span>";msg(e.message);}}}
 var ABUSE={physical:"身体的虐待",psychological:"心理的虐待",neglect:"ネグレクト",sexual:"性的虐待"};
 async function cases(){try{var b=await call("/v1/notices");var t=document.getElementById("case-list");
- t.innerHTML="<tr><th>受付 saved</th><th>児童氏名 child</th><th>生年月日 born</th><th>種別 type</th><th>会場 venue</th><th></th></tr>"+b.cases.map(function(c){
+ t.innerHTML="<tr><th>受付 saved</th><th>児童氏名 child</th><th>生年月日 born</th><th>種別 type</th><th>会場 venue</th><th><span class=muted>開く Open</span></th></tr>"+b.cases.map(function(c){
  return "<tr><td>"+esc(new Date(c.saved_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(c.child_name)+"</td><td>"+esc(c.child_birth_date)+"</td><td>"+
  esc(ABUSE[c.abuse_type]||c.abuse_type)+"</td><td>"+esc(c.venue)+"</td><td><button data-case=\""+esc(c.case_id)+"\">開く Open</button></td></tr>";}).join("");msg();}
  catch(e){msg(e.message);}}
