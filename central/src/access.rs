@@ -14,6 +14,10 @@
 //!                      (crosses departments); else no
 //! ```
 //!
+//! A case's photos (injuries, forwarded from the boxes) are narrower than the case: the
+//! child-welfare department's 係長 and above, and the caseworkers assigned to the case
+//! ([`case_photos`]); no one else — not a health 係長 with a purpose, not the admin.
+//!
 //! Every read is audited by the caller with the [`Read`] decided here: its purpose, and
 //! whether it is flagged for the section chief (係長 and above of the reader's department,
 //! `GET /v1/access/flagged`). Municipalities are not decided here: a staff member's store is
@@ -234,6 +238,30 @@ pub fn child_case(v: &Viewer, purpose: Option<&str>) -> Result<Read, Refusal> {
     }
 }
 
+/// May `v` see the photos of a child case (`assigned`: she is one of its assigned
+/// caseworkers)? The child-welfare department's 係長 and above, and the case's caseworkers —
+/// the rule the boxes apply to the same photos (there: a caseworker on the case).
+pub fn case_photos(v: &Viewer, assigned: bool) -> Result<Read, Refusal> {
+    if matches!(v.role, Role::CentralAdmin | Role::Auditor) {
+        return Err(Refusal::Forbidden(
+            "ケースの写真は子ども家庭の区画です / case photos are the child-welfare compartment's",
+        ));
+    }
+    if v.department != Some(Department::ChildWelfare) {
+        return Err(Refusal::Forbidden(
+            "ケースの写真は子ども家庭の係長以上と担当ケースワーカーだけが見られます / \
+             case photos: child-welfare 係長 and above and the case's caseworkers only",
+        ));
+    }
+    if v.is_chief() || (assigned && v.role == Role::Caseworker) {
+        return Ok(Read::InDuty);
+    }
+    Err(Refusal::Forbidden(
+        "担当ケースではありません。写真は担当ケースワーカーと係長以上が見られます / \
+         not your case: its photos are for its caseworkers and 係長 and above",
+    ))
+}
+
 /// May `v` list the child-welfare intake queue (all cases of her municipality)?
 pub fn case_queue(v: &Viewer) -> bool {
     v.department == Some(Department::ChildWelfare)
@@ -397,6 +425,29 @@ mod tests {
         ));
         for role in [Role::CentralAdmin, Role::Auditor] {
             assert!(child_case(&viewer(role, Rank::Director), Some("x")).is_err());
+        }
+    }
+
+    #[test]
+    fn case_photos_are_for_child_welfare_chiefs_and_the_cases_caseworkers() {
+        let ok = |role, rank, assigned| case_photos(&viewer(role, rank), assigned).is_ok();
+        assert!(ok(Role::Caseworker, Rank::Staff, true));
+        assert!(!ok(Role::Caseworker, Rank::Staff, false));
+        assert!(!ok(Role::Caseworker, Rank::Senior, false));
+        assert!(ok(Role::Caseworker, Rank::Chief, false));
+        assert!(ok(Role::ChildWelfareClerk, Rank::Chief, false));
+        assert!(!ok(Role::ChildWelfareClerk, Rank::Staff, true));
+        for role in [Role::Nurse, Role::Doctor, Role::Station, Role::Reception] {
+            assert!(!ok(role, Rank::Director, true), "{role:?}");
+        }
+        for role in [Role::CentralAdmin, Role::Auditor] {
+            assert!(!ok(role, Rank::Director, true), "{role:?}");
+            // Not even configured into child welfare's department.
+            let v = Viewer {
+                department: Some(Department::ChildWelfare),
+                ..viewer(role, Rank::Director)
+            };
+            assert!(case_photos(&v, true).is_err(), "{role:?}");
         }
     }
 

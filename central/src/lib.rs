@@ -17,7 +17,7 @@
 //! - [`audit`]: the hash-chained audit trail (accesses, ingested batches, wipes) and its
 //!   verification (`checkup-central audit verify`).
 //! - [`http`]: the HTTP API, a file per concern (batch ingest and wipes, sign-in, the
-//!   resident record, the export, the child-welfare notice queue).
+//!   resident record, the export, the child-welfare notice queue and its cases' photos).
 //! - [`web`]: the staff page.
 //! - [`doctor`]: `checkup-central doctor` — database, migrations, clock, disk,
 //!   certificates and key files checked, each finding with its fix.

@@ -1,7 +1,9 @@
 //! Central's web page for health-department staff: sign in, search a resident, read the
 //! record (健康かるて) with each item's history (checkups imported from the municipality a
 //! resident moved from marked 「転入前の記録（…から）」), the child-welfare intake queue
-//! (welfare roles only), export a period's results as CSV, and the 特定健診 XML archive for
+//! (welfare roles only) with a case's photos as thumbnails for those who may see them
+//! (child-welfare 係長 and above, the case's caseworkers; each shown photo is an audited
+//! view), export a period's results as CSV, and the 特定健診 XML archive for
 //! an insurer (choose the period and the insurer, check, see every failure, download when
 //! it passes); the purpose of a read outside one's duties or across departments; high-risk
 //! flags raised by health staff and shown live to child welfare; a resident's access report
@@ -45,6 +47,8 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;pad
 .origin{display:inline-block;background:#fff4d6;color:#5a3b00;border:1px solid #c99a2e;border-radius:6px;padding:2px 8px;font-size:16px;font-weight:normal}
 .origin-en{color:#6b4a10}
 .ask{background:#fff4d6;border:1px solid #c99a2e;border-radius:8px;padding:8px 12px;color:#5a3b00}
+.photos{display:flex;flex-wrap:wrap;gap:12px}.photos figure{margin:0;max-width:200px}
+.photos a{display:block;min-height:48px}.photos img{width:200px;height:150px;object-fit:cover;border-radius:8px;border:1px solid #8899aa}
 button.secondary{background:#fff;color:#1f4e79;border:1px solid #1f4e79}
 [hidden]{display:none!important}
 </style></head><body>
@@ -153,13 +157,24 @@ async function show(id){var st=document.getElementById("rec-status"),ask=documen
  else{ask.hidden=true;st.innerHTML="<span class=err>"+esc(e.message)+"</span>";msg(e.message);}}}
 var ABUSE={physical:"身体的虐待",psychological:"心理的虐待",neglect:"ネグレクト",sexual:"性的虐待"};
 async function cases(){try{var b=await call("/v1/notices");var t=document.getElementById("case-list");
- t.innerHTML="<tr><th>受付 saved</th><th>児童氏名 child</th><th>生年月日 born</th><th>種別 type</th><th>会場 venue</th><th></th></tr>"+b.cases.map(function(c){
+ t.innerHTML="<tr><th>受付 saved</th><th>児童氏名 child</th><th>生年月日 born</th><th>種別 type</th><th>会場 venue</th><th><span class=muted>開く Open</span></th></tr>"+b.cases.map(function(c){
  return "<tr><td>"+esc(new Date(c.saved_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(c.child_name)+"</td><td>"+esc(c.child_birth_date)+"</td><td>"+
  esc(ABUSE[c.abuse_type]||c.abuse_type)+"</td><td>"+esc(c.venue)+"</td><td><button data-case=\""+esc(c.case_id)+"\">開く Open</button></td></tr>";}).join("");msg();}
  catch(e){msg(e.message);}}
 async function showCase(id){try{var b=await call("/v1/notices/"+encodeURIComponent(id)+purposeParam());var f=b.notice.fields;
  document.getElementById("case").innerHTML="<table>"+Object.keys(f).map(function(k){return "<tr><th>"+esc(k)+"</th><td>"+esc(f[k].value)+
- (f[k].corrected?" <span class=muted>（訂正 corrected）</span>":"")+"</td></tr>";}).join("")+"</table>";msg();}catch(e){msg(e.message);}}
+ (f[k].corrected?" <span class=muted>（訂正 corrected）</span>":"")+"</td></tr>";}).join("")+"</table>"+
+ "<h3>写真 <span class=muted>Photos</span></h3><div id=\"case-photos\" data-testid=\"case-photos\" class=muted>読み込み中… Loading…</div>";msg();casePhotos(id);}catch(e){msg(e.message);}}
+// A case's photos: each thumbnail is the photo itself, so showing it is a view (audited).
+async function casePhotos(id){var el=document.getElementById("case-photos");
+ try{var b=await call("/v1/notices/"+encodeURIComponent(id)+"/photos");
+ if(!b.photos.length){el.textContent="写真はありません No photos";return;}
+ el.className="photos";el.innerHTML=b.photos.map(function(p){var when=new Date(p.taken_ms).toLocaleString("ja-JP");
+ return "<figure data-testid=\"case-photo\"><a href=\""+esc(p.url)+"\" target=\"_blank\" rel=\"noopener\" aria-label=\"写真を開く Open the photo "+esc(p.note||when)+"\"><img src=\""+esc(p.url)+
+ "\" alt=\""+esc(p.note||"ケースの写真 case photo")+"\" loading=\"lazy\"></a><figcaption>"+esc(p.note||"")+"<br><span class=muted>"+esc(when)+"・"+esc(p.taken_by)+
+ "・"+esc(p.width)+"×"+esc(p.height)+"・"+esc(Math.max(1,Math.round(p.bytes/1024)))+" KB</span></figcaption></figure>";}).join("");}
+ catch(e){el.className="muted";el.textContent=(e.code==="not_on_case"||e.code==="forbidden")?
+ "写真は担当ケースワーカーと子ども家庭の係長以上が見られます Photos: the case's caseworkers and child-welfare 係長+ only":e.message;}}
 var FLAG_KIND={specified_pregnancy:"特定妊婦",missed_checkups:"乳幼児健診未受診",other:"その他の気がかり"};
 var flagSeen={},flagSource=null;
 function flagRow(f){if(flagSeen[f.flag_id]){return;}flagSeen[f.flag_id]=1;var t=document.getElementById("flag-list");
@@ -185,7 +200,7 @@ function accessRows(b){var t=document.getElementById("access-list");
  t.innerHTML="<tr><th scope=col>日時 when</th><th scope=col>職員 staff</th><th scope=col>操作 action</th><th scope=col>対象 subject</th><th scope=col>目的 purpose</th></tr>"+b.entries.map(function(e){
  return "<tr><td>"+esc(new Date(e.at_ms).toLocaleString("ja-JP"))+"</td><td>"+esc(e.staff_name||"")+" "+esc(e.staff_id)+"</td><td>"+esc(ACTION[e.action]||e.action)+
  (e.flagged_for?" <span class=origin>担当外 outside duty</span>":"")+"</td><td>"+esc(e.subject)+"</td><td>"+esc(e.purpose||"")+"</td></tr>";}).join("");}
-var ACTION={view_record:"記録の閲覧 read the record",raise_flag:"フラグ raised a flag",case_member:"ケースに追加 named on a case",view_notice:"児童通告の閲覧 read a case"};
+var ACTION={list_case_photos:"ケース写真の一覧 listed a case's photos",view_case_photo:"ケース写真の閲覧 viewed a case photo",refused_read:"閲覧の拒否 refused",view_record:"記録の閲覧 read the record",raise_flag:"フラグ raised a flag",case_member:"ケースに追加 named on a case",view_notice:"児童通告の閲覧 read a case"};
 async function accessReport(){var id=document.getElementById("ar-resident").value.trim(),st=document.getElementById("ac-status");if(!id){msg("住民番号を入れてください Enter a resident");return;}
  try{var b=await call("/v1/residents/"+encodeURIComponent(id)+"/access-report");accessRows(b);
  st.textContent="住民 "+id+" の閲覧記録: "+b.entries.length+" 件 Access report of "+id+": "+b.entries.length+" entries";msg();}catch(e){msg(e.message);}}

@@ -139,7 +139,9 @@ async fn the_document_is_served_and_names_only_routes_central_serves() {
             let url = format!(
                 "{}{}",
                 c.url,
-                path.replace("{id}", "0000000001").replace("{case_id}", "x")
+                path.replace("{id}", "0000000001")
+                    .replace("{case_id}", "x")
+                    .replace("{photo_id}", "x")
             );
             let method =
                 reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
@@ -162,7 +164,7 @@ async fn the_document_is_served_and_names_only_routes_central_serves() {
             );
         }
     }
-    assert_eq!(operations, 31, "every route of central");
+    assert_eq!(operations, 33, "every route of central");
     c.stop().await;
 }
 

@@ -153,6 +153,21 @@ pub fn camera_jpeg(width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A `width` × `height` JPEG of the pixel pattern as a box keeps a photo: encoded afresh,
+/// nothing but the image (what a box forwards to central in `case_photo_added`).
+pub fn box_jpeg(width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb(pattern(x, y)));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).write_image(
+        img.as_raw(),
+        width,
+        height,
+        image::ExtendedColorType::Rgb8,
+    )?;
+    anyhow::ensure!(out.starts_with(&[0xFF, 0xD8, 0xFF]), "not a JPEG");
+    Ok(out)
+}
+
 /// What of a camera's metadata a JPEG still holds, by name (empty: none).
 pub fn metadata_left(jpeg: &[u8]) -> Vec<String> {
     let mut left = Vec::new();

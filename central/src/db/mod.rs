@@ -586,6 +586,37 @@ pub struct CaseMember {
     pub added_ms: i64,
 }
 
+/// A photo of a child case as central holds it: its `case_photo_added` event (the JPEG
+/// stays in the event as the box signed it), described without reading the JPEG out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CasePhotoRow {
+    /// Photo id.
+    pub photo_id: String,
+    /// The case.
+    pub case_id: String,
+    /// The event that holds it.
+    pub event_id: String,
+    /// The box it was taken on.
+    pub node: String,
+    /// The caseworker who took it (the event's actor).
+    pub taken_by: String,
+    /// When it was attached (HLC milliseconds).
+    pub taken_ms: i64,
+    /// Pixels.
+    pub width: i64,
+    /// Pixels.
+    pub height: i64,
+    /// The JPEG's size in bytes.
+    pub bytes: i64,
+    /// Caption.
+    pub note: Option<String>,
+}
+
+/// The decoded size of standard base64 of `len` characters ending in `padding` `=`s.
+pub(crate) fn base64_decoded_len(len: i64, padding: i64) -> i64 {
+    (len / 4 * 3 - padding).max(0)
+}
+
 /// Central's storage, on either database: what the HTTP handlers, the audit verifier and
 /// the tests use, through an `Arc<dyn Store>` ([`open`]).
 #[async_trait::async_trait]
@@ -642,6 +673,16 @@ pub trait Store: Send + Sync {
     async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>, DbError> {
         Ok(self.notices(Some(case_id), 1).await?.into_iter().next())
     }
+
+    /// The photos of a case (its `case_photo_added` events), oldest first.
+    async fn case_photos(&self, case_id: &str) -> Result<Vec<CasePhotoRow>, DbError>;
+
+    /// The signed event (JSON) holding photo `photo_id` of case `case_id`.
+    async fn case_photo_event(
+        &self,
+        case_id: &str,
+        photo_id: &str,
+    ) -> Result<Option<String>, DbError>;
 
     /// Record an access to personal data in the hash-chained audit trail.
     async fn audit(&self, staff: &str, action: &str, subject: &str) -> Result<(), DbError> {

@@ -23,9 +23,9 @@ use tokio_postgres::NoTls;
 use super::migrations;
 use super::partitions::{self, Month};
 use super::{
-    AccessEntry, AuditRow, CaseMember, DbError, Derived, EventRow, ImportedCheckup, Ingested,
-    InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag, Store,
-    Submission, printable_entry,
+    AccessEntry, AuditRow, CaseMember, CasePhotoRow, DbError, Derived, EventRow, ImportedCheckup,
+    Ingested, InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag,
+    Store, Submission, printable_entry,
 };
 
 /// The PostgreSQL store: the central's own login (which owns the tables and sees every
@@ -720,6 +720,63 @@ impl Store for Postgres {
                 notice: r.get(10),
             })
             .collect())
+    }
+
+    async fn case_photos(&self, case_id: &str) -> Result<Vec<CasePhotoRow>, DbError> {
+        let c = self.client().await?;
+        // The JPEG is measured where it lies, never read out for a listing; the case id is
+        // the expression `events_case_photos` indexes.
+        let rows = c
+            .query(
+                "WITH p AS (
+                   SELECT body #>> '{body,payload,photo_id}' AS photo_id, id, node,
+                          body #>> '{actor,staff_id}' AS taken_by, hlc_ms, hlc_c,
+                          (body #>> '{body,payload,width}')::BIGINT AS width,
+                          (body #>> '{body,payload,height}')::BIGINT AS height,
+                          body #>> '{body,payload,jpeg}' AS jpeg,
+                          body #>> '{body,payload,note}' AS note
+                   FROM events WHERE kind = 'case_photo_added'
+                     AND body #>> '{body,payload,case_id}' = $1)
+                 SELECT photo_id, id, node, taken_by, hlc_ms, width, height,
+                        length(jpeg)::BIGINT, (length(jpeg) - length(rtrim(jpeg, '=')))::BIGINT,
+                        note
+                 FROM p ORDER BY hlc_ms, hlc_c, id",
+                &[&case_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| CasePhotoRow {
+                photo_id: r.get(0),
+                case_id: case_id.to_owned(),
+                event_id: r.get(1),
+                node: r.get(2),
+                taken_by: r.get(3),
+                taken_ms: r.get(4),
+                width: r.get(5),
+                height: r.get(6),
+                bytes: super::base64_decoded_len(r.get(7), r.get(8)),
+                note: r.get(9),
+            })
+            .collect())
+    }
+
+    async fn case_photo_event(
+        &self,
+        case_id: &str,
+        photo_id: &str,
+    ) -> Result<Option<String>, DbError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT body::text FROM events WHERE kind = 'case_photo_added'
+                   AND body #>> '{body,payload,case_id}' = $1
+                   AND body #>> '{body,payload,photo_id}' = $2
+                 ORDER BY hlc_ms, hlc_c, id LIMIT 1",
+                &[&case_id, &photo_id],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
     }
 
     async fn record_access(&self, entry: AccessEntry) -> Result<(), DbError> {

@@ -14,9 +14,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrations;
 use super::{
-    AccessEntry, AuditRow, CaseMember, DbError, Derived, EventRow, ImportedCheckup, Ingested,
-    InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag, Store,
-    Submission, printable_entry,
+    AccessEntry, AuditRow, CaseMember, CasePhotoRow, DbError, Derived, EventRow, ImportedCheckup,
+    Ingested, InsuredCheckup, InsurerCount, Invitation, NoticeRow, Resident, ResultRow, RiskFlag,
+    Store, Submission, printable_entry,
 };
 
 /// The SQLite store.
@@ -350,6 +350,63 @@ impl Store for Sqlite {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn case_photos(&self, case_id: &str) -> Result<Vec<CasePhotoRow>, DbError> {
+        let case = case_id.to_owned();
+        self.with(move |c| {
+            // The JPEG is measured where it lies, never read out for a listing.
+            let mut st = c.prepare_cached(
+                "WITH p AS (
+                   SELECT json_extract(body, '$.body.payload.photo_id') AS photo_id, id, node,
+                          json_extract(body, '$.actor.staff_id') AS taken_by, hlc_ms, hlc_c,
+                          json_extract(body, '$.body.payload.width') AS width,
+                          json_extract(body, '$.body.payload.height') AS height,
+                          json_extract(body, '$.body.payload.jpeg') AS jpeg,
+                          json_extract(body, '$.body.payload.note') AS note
+                   FROM events WHERE kind = 'case_photo_added'
+                     AND json_extract(body, '$.body.payload.case_id') = ?1)
+                 SELECT photo_id, id, node, taken_by, hlc_ms, width, height, length(jpeg),
+                        length(jpeg) - length(rtrim(jpeg, '=')), note
+                 FROM p ORDER BY hlc_ms, hlc_c, id",
+            )?;
+            let rows = st.query_map(params![case], |r| {
+                Ok(CasePhotoRow {
+                    photo_id: r.get(0)?,
+                    case_id: case.clone(),
+                    event_id: r.get(1)?,
+                    node: r.get(2)?,
+                    taken_by: r.get(3)?,
+                    taken_ms: r.get(4)?,
+                    width: r.get(5)?,
+                    height: r.get(6)?,
+                    bytes: super::base64_decoded_len(r.get(7)?, r.get(8)?),
+                    note: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn case_photo_event(
+        &self,
+        case_id: &str,
+        photo_id: &str,
+    ) -> Result<Option<String>, DbError> {
+        let (case, photo) = (case_id.to_owned(), photo_id.to_owned());
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT body FROM events WHERE kind = 'case_photo_added'
+                   AND json_extract(body, '$.body.payload.case_id') = ?1
+                   AND json_extract(body, '$.body.payload.photo_id') = ?2
+                 ORDER BY hlc_ms, hlc_c, id LIMIT 1",
+                params![case, photo],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
         .await
     }

@@ -22,6 +22,7 @@
 //! | `POST /v1/tokutei/check` | central admin | `{"insurer","from","to"}` → examinees and every failure (resident, item, Japanese); audited | [`tokutei`] |
 //! | `GET /v1/tokutei/archive?insurer=&from=&to=` | central admin | the MHLW 特定健診 zip, only when nothing fails (else 422 with the failures); 503 `tokutei_not_configured` without `[tokutei]`; audited | [`tokutei`] |
 //! | `GET /v1/notices`, `GET /v1/notices/{case_id}` | child-welfare clerk, caseworker (a case also health 係長+ with `purpose`) | the child-welfare intake queue; audited | [`notices`] |
+//! | `GET /v1/notices/{case_id}/photos`, `…/photos/{photo_id}` | child-welfare 係長+, the case's assigned caseworkers | the case's photos forwarded from the boxes (list; the JPEG, `no-store`); every view and refusal audited | [`photos`] |
 //! | `POST /v1/notices/{case_id}/caseworkers`, `…/members` | child-welfare 係長+ (members also the case's caseworker) | who works a case, its children and guardians | [`access`] |
 //! | `GET /v1/residents/{id}/access-report` | central admin, auditor | who read the resident's data, when, why (開示請求) | [`access`] |
 //! | `GET /v1/access/flagged` | 係長+ | reads outside duties in her department | [`access`] |
@@ -58,6 +59,7 @@ pub mod ingest;
 pub mod invitations;
 pub mod notices;
 pub mod openapi;
+pub mod photos;
 pub mod questionnaire;
 pub mod records;
 pub mod resident;
@@ -86,6 +88,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tokutei::archive))
         .routes(routes!(notices::notices))
         .routes(routes!(notices::notice))
+        .routes(routes!(photos::case_photos))
+        .routes(routes!(photos::case_photo))
         .routes(routes!(access::assign))
         .routes(routes!(access::add_member))
         .routes(routes!(access::access_report))

@@ -74,6 +74,53 @@ impl TestBox {
         )
     }
 
+    /// The next event of this box, by `actor` (a caseworker's photo, a clerk's notice).
+    pub fn seal_by(&self, actor: Actor, ms: u64, body: EventBody) -> Event {
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Event::seal(
+            Uuid::now_v7(),
+            &self.venue,
+            &self.node,
+            seq,
+            Hlc { ms, c: 0 },
+            actor,
+            body,
+            &self.key,
+        )
+    }
+
+    /// A photo of `case` as the box forwards it: `jpeg` (the box's re-encoding) taken by
+    /// caseworker `by` at `ms`.
+    pub fn photo(
+        &self,
+        case: Uuid,
+        by: &str,
+        ms: u64,
+        jpeg: &[u8],
+        (width, height): (u32, u32),
+        note: Option<&str>,
+    ) -> (Uuid, Event) {
+        use base64::Engine as _;
+        let photo_id = Uuid::now_v7();
+        let e = self.seal_by(
+            Actor {
+                staff_id: by.into(),
+                role: Role::Caseworker,
+            },
+            ms,
+            EventBody::CasePhotoAdded(checkup_protocol::CasePhotoAdded {
+                case_id: case,
+                photo_id,
+                jpeg: base64::engine::general_purpose::STANDARD.encode(jpeg),
+                width,
+                height,
+                note: note.map(str::to_owned),
+                location: None,
+            }),
+        );
+        (photo_id, e)
+    }
+
     /// A checkup of `resident`: the session and one height.
     pub fn checkup(&self, resident: &str, height: f64) -> Vec<Event> {
         let session = Uuid::now_v7();
