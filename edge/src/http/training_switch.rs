@@ -151,6 +151,7 @@ pub(crate) async fn training_state(
 #[utoipa::path(
     post,
     path = "/api/training/start",
+    operation_id = "training_start",
     tag = "training",
     description = "Start a rehearsal (`checkup-edge training`) beside this box, on its address \
                    and certificate, with its own data directory (venue admin). Answers once \
@@ -204,6 +205,7 @@ pub(crate) async fn start(
 #[utoipa::path(
     post,
     path = "/api/training/stop",
+    operation_id = "training_stop",
     tag = "training",
     description = "Stop the rehearsal (venue admin): it is sent SIGTERM and waited for; it \
                    prints the trainer's summary (returned here) and wipes its data directory. \

@@ -273,10 +273,10 @@ impl Switch {
     /// Forget a child that has ended by itself (its summary page's end button), keeping
     /// its summary and wiping what it left.
     async fn reap(&self, slot: &mut Slot) {
-        if slot.child.as_ref().is_some_and(|c| *c.exited.borrow()) {
-            if let Some(c) = slot.child.take() {
-                slot.last_summary = Some(self.finish(&c).await);
-            }
+        if slot.child.as_ref().is_some_and(|c| *c.exited.borrow())
+            && let Some(c) = slot.child.take()
+        {
+            slot.last_summary = Some(self.finish(&c).await);
         }
     }
 
@@ -441,14 +441,15 @@ impl Switch {
                     }
                 };
                 let _ = spawned_tx.send(Ok(child.id()));
-                if let (Some(mut input), Some(bytes)) = (child.stdin.take(), stdin) {
-                    if let Err(e) = input.write_all(&bytes) {
-                        tracing::warn!(error = %e, "練習モード: the certificate was not handed over");
-                    }
+                if let (Some(mut input), Some(bytes)) = (child.stdin.take(), stdin)
+                    && let Err(e) = input.write_all(&bytes)
+                {
+                    tracing::warn!(error = %e, "練習モード: the certificate was not handed over");
                 }
-                let out = child.stdout.take().map(|s| {
-                    std::thread::spawn(move || read_stdout(s, ready_tx, &out2))
-                });
+                let out = child
+                    .stdout
+                    .take()
+                    .map(|s| std::thread::spawn(move || read_stdout(s, ready_tx, &out2)));
                 let err = child
                     .stderr
                     .take()
@@ -459,7 +460,9 @@ impl Switch {
                 }
                 match status {
                     Ok(s) => tracing::info!(status = %s, "練習モード: the rehearsal box exited"),
-                    Err(e) => tracing::warn!(error = %e, "練習モード: waiting for the rehearsal box"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "練習モード: waiting for the rehearsal box")
+                    }
                 }
                 let _ = exited_tx.send(true);
             })
@@ -590,10 +593,10 @@ fn read_stdout(
     for line in BufReader::new(s).lines().map_while(Result::ok) {
         if ready.is_some() {
             tracing::info!(target: "training", "{line}");
-            if let Some(port) = ready_port(&line) {
-                if let Some(tx) = ready.take() {
-                    let _ = tx.send(port);
-                }
+            if let Some(port) = ready_port(&line)
+                && let Some(tx) = ready.take()
+            {
+                let _ = tx.send(port);
             }
             continue;
         }
