@@ -8,8 +8,12 @@
 //!   the real box's pages never; an event made in the rehearsal is not in the real box's
 //!   store, and the real data directory gains no file; the rehearsal's own directory is a
 //!   sibling, `<data_dir>-training`;
+//! - a rehearsal has no switch of its own (404);
 //! - stop: the child has exited, printed its summary (returned) and left no directory;
 //! - a real box killed outright (SIGKILL) leaves no rehearsal running (PR_SET_PDEATHSIG);
+//! - a box run from an enrolment bundle hands its certificate to the rehearsal in memory:
+//!   the rehearsal answers HTTPS that a client trusting only the municipality's CA accepts,
+//!   and no private key is written to its directory;
 //! - in Chromium, on a demo box (HTTPS), the venue admin presses 「練習を始める」, follows the
 //!   link to the rehearsal (the box's own certificate: the browser trusts it) and sees the
 //!   band; then stops it from the page.
@@ -20,8 +24,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use checkup_provisioning::ca;
+use checkup_tests::central::{free_port, https_client};
 use checkup_tests::chromium::{demo_box, screenshots};
-use checkup_tests::{Process, binary, hash_pin};
+use checkup_tests::{Process, binary, files_containing, hash_pin};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -49,6 +55,38 @@ fn alive(pid: u64) -> bool {
         .ok()
         .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim().to_owned()))
         .is_some_and(|rest| !rest.starts_with('Z'))
+}
+
+/// Ends, when dropped (a failed test too), every process still running on `dir` (SIGTERM,
+/// then SIGKILL after 30 s), before the temporary directory is removed under it.
+struct NoStray(PathBuf);
+
+impl Drop for NoStray {
+    fn drop(&mut self) {
+        let needle = self.0.display().to_string();
+        let pids: Vec<u64> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+            })
+            .collect();
+        let send = |sig| {
+            for pid in &pids {
+                if let Ok(p) = libc::pid_t::try_from(*pid) {
+                    // SAFETY: kill(2) has no memory-safety conditions.
+                    unsafe { libc::kill(p, sig) };
+                }
+            }
+        };
+        send(libc::SIGTERM);
+        if !wait_until(Duration::from_secs(30), || pids.iter().all(|p| !alive(*p))) {
+            send(libc::SIGKILL);
+        }
+    }
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
@@ -135,6 +173,7 @@ const START: &str = "/api/training/start";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_venue_admin_starts_and_stops_a_rehearsal_beside_a_real_box() {
     let dir = tempfile::tempdir().expect("dir");
+    let _no_stray = NoStray(dir.path().to_path_buf());
     let (mut real, data) = real_box(dir.path());
     let training_dir = dir.path().join("box-training");
     let http = reqwest::Client::new();
@@ -292,6 +331,41 @@ async fn the_venue_admin_starts_and_stops_a_rehearsal_beside_a_real_box() {
         "the real data directory is untouched"
     );
 
+    // A rehearsal never starts another: the training box has no switch.
+    let trainer = sign_in(&http, &url, "A001", "9991").await;
+    let (status, e) = call(
+        &http,
+        post.clone(),
+        &format!("{url}{START}"),
+        &trainer,
+        Some(options.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (404, Some("no_training_switch")),
+        "{e}"
+    );
+    let (status, _) = call(
+        &http,
+        get.clone(),
+        &format!("{url}/api/training"),
+        &trainer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let page = http
+        .get(format!("{url}/"))
+        .header("cookie", &trainer)
+        .send()
+        .await
+        .expect("page");
+    assert!(
+        !page.text().await.expect("page").contains("training-switch"),
+        "no switch in a rehearsal"
+    );
+
     // The page shows it running, with its link.
     let page = http
         .get(format!("{}/", real.url))
@@ -397,6 +471,114 @@ async fn the_venue_admin_starts_and_stops_a_rehearsal_beside_a_real_box() {
         "left: {:?}",
         files_under(&training_dir)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_box_from_a_bundle_lends_its_certificate_to_the_rehearsal_never_writing_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let _no_stray = NoStray(dir.path().to_path_buf());
+    let pki = dir.path().join("pki");
+    std::fs::create_dir_all(&pki).expect("dir");
+    ca::create_ca(&pki, "みどり市", 30).expect("CA");
+    let venue = format!("sw-{}", Uuid::now_v7().simple());
+    let day = format!(
+        "venue_id = \"{venue}\"\nvenue_name = \"みどり市 保健センター\"\nmunicipality = \"midori\"\n\
+         listen = \"127.0.0.1:0\"\ncentral_url = \"https://127.0.0.1:{}\"\n\n\
+         [[staff]]\nid = \"A1\"\nname = \"管理\"\nrole = \"venue_admin\"\npin_hash = \"{}\"\n\n\
+         [[boxes]]\nnode = \"edge-01\"\nhosts = [\"127.0.0.1\"]\n",
+        free_port(),
+        hash_pin("9999"),
+    );
+    std::fs::write(dir.path().join("day.toml"), day).expect("day");
+    let passphrase = dir.path().join("passphrase");
+    std::fs::write(&passphrase, "みどり市 練習の日 2026 秋\n").expect("passphrase");
+    let out = dir.path().join("bundles");
+    let made = std::process::Command::new(
+        binary("checkup-provisioning", "checkup-provision").expect("bin"),
+    )
+    .args(["bundle", "--ca"])
+    .arg(&pki)
+    .arg("--day")
+    .arg(dir.path().join("day.toml"))
+    .arg("--out")
+    .arg(&out)
+    .arg("--passphrase-file")
+    .arg(&passphrase)
+    .output()
+    .expect("bundle");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let data = dir.path().join("edge-01-data");
+    let real = Process::start(
+        &binary("checkup-edge", "checkup-edge").expect("bin"),
+        &[
+            "run",
+            "--bundle",
+            &out.join("edge-01.bundle").display().to_string(),
+            "--passphrase-file",
+            &passphrase.display().to_string(),
+            "--data-dir",
+            &data.display().to_string(),
+        ],
+        Duration::from_secs(30),
+    )
+    .expect("box from its bundle");
+    assert!(real.url.starts_with("https://"), "{}", real.url);
+    // Trusts the municipality's CA and nothing else, and checks the host.
+    let http = https_client(&pki, None);
+    let admin = sign_in(&http, &real.url, "A1", "9999").await;
+    let (status, s) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}{START}", real.url),
+        &admin,
+        Some(json!({"residents": 4, "speed": 60, "autopilot": true})),
+    )
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let url = s["url"]
+        .as_str()
+        .expect("url")
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let r = http
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .expect("the rehearsal over HTTPS with the box's certificate");
+    assert_eq!(
+        r.headers().get("x-training-mode").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    let training_dir = dir.path().join("edge-01-data-training");
+    assert!(training_dir.join("TRAINING-MODE").exists());
+    assert!(
+        files_containing(&training_dir, "PRIVATE KEY").is_empty(),
+        "a key in the clear"
+    );
+    assert!(
+        files_containing(&training_dir, "BEGIN CERTIFICATE").is_empty(),
+        "the rehearsal made certificates of its own"
+    );
+    let (status, stopped) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}/api/training/stop", real.url),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &stopped["stopped"]),
+        (200, &json!(true)),
+        "{stopped}"
+    );
+    assert!(!training_dir.exists());
+    drop(real);
 }
 
 #[test]
