@@ -6,7 +6,8 @@
 //!                         roster, TLS from the enrolment (`[tls]` or a bundle), the
 //!                         paper questionnaire folder (`paper_inbox`) if configured
 //!   .serve(listener, shutdown)   HTTPS (plain only without TLS: `--insecure-dev`) until
-//!                                `shutdown` resolves, then the store closes
+//!                                `shutdown` resolves; then a rehearsal started from the
+//!                                venue admin's page is stopped, and the store closes
 //! ```
 //!
 //! The listener is passed in, so tests bind `127.0.0.1:0` and the binary prints the URL
@@ -272,6 +273,7 @@ impl Edge {
                         Duration::from_secs(config.auth.idle_timeout_secs),
                     )
                     .with_secure_cookies(tls.is_some())
+                    .with_training_cookies(config.training)
                     .with_device_key(device_key),
                 ),
                 venue: Arc::new(VenueInfo {
@@ -291,6 +293,7 @@ impl Edge {
                 keep_photo_location: config.intake.keep_photo_location,
                 stopping: CancellationToken::new(),
                 training: None,
+                training_switch: crate::training::switch::Switch::of(config).map(Arc::new),
             },
             max_body: config.store.max_body_bytes,
             replication: config.replication.clone(),
@@ -367,6 +370,11 @@ impl Edge {
         let served = axum::serve(incoming, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        // A rehearsal started from the venue admin's page ends with the box (its summary
+        // logged, its data wiped).
+        if let Some(switch) = &self.state.training_switch {
+            switch.shutdown().await;
+        }
         let inbox = self.state.inbox.clone();
         let _ = tokio::task::spawn_blocking(move || inbox.stop()).await;
         replicator.stop().await;

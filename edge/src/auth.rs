@@ -59,6 +59,14 @@ pub const COOKIE: &str = "ce_session";
 /// Name of the device cookie (see "Known devices").
 pub const DEVICE_COOKIE: &str = "ce_device";
 
+/// The session cookie of a training box. Cookies are kept per host, not per port: a tablet
+/// signed in on a real box that opens the rehearsal beside it (same address, another port)
+/// must not have its real session replaced by a trainee's, nor the other way round.
+pub const TRAINING_COOKIE: &str = "ce_training_session";
+
+/// The device cookie of a training box (see [`TRAINING_COOKIE`]).
+pub const TRAINING_DEVICE_COOKIE: &str = "ce_training_device";
+
 /// How long a browser keeps the device cookie (renewed at every sign-in).
 pub const DEVICE_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -131,6 +139,9 @@ pub struct Auth {
     clock: Arc<Clock>,
     /// Seals device cookies.
     devices: Devices,
+    /// Names of the session and device cookies ([`COOKIE`], or a training box's
+    /// [`TRAINING_COOKIE`]).
+    names: (&'static str, &'static str),
 }
 
 struct Session {
@@ -260,7 +271,29 @@ impl Auth {
             devices: Devices {
                 key: random_bytes(),
             },
+            names: (COOKIE, DEVICE_COOKIE),
         }
+    }
+
+    /// A training box's cookie names ([`TRAINING_COOKIE`]) when `training`.
+    pub fn with_training_cookies(mut self, training: bool) -> Auth {
+        if training {
+            self.names = (TRAINING_COOKIE, TRAINING_DEVICE_COOKIE);
+        }
+        self
+    }
+
+    /// The session token from a request's `Cookie` header, if present.
+    pub fn token(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        cookie_from_headers(headers, self.names.0)
+    }
+
+    /// The `Set-Cookie` value that removes the session cookie.
+    pub fn clear_cookie(&self) -> String {
+        format!(
+            "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+            self.names.0
+        )
     }
 
     /// Seal device cookies with `key` (see [`device_key`]; default: a key of this run only).
@@ -282,7 +315,7 @@ impl Auth {
 
     /// The `Set-Cookie` value for a new session.
     pub fn cookie(&self, token: &str) -> String {
-        let c = session_cookie(token, self.idle);
+        let c = named_session_cookie(self.names.0, token, self.idle);
         if self.secure { c + "; Secure" } else { c }
     }
 
@@ -460,7 +493,8 @@ impl Auth {
     fn device_cookie(&self, token: &str) -> Option<String> {
         let device = self.sessions().get_mut(token)?.device.take()?;
         let c = format!(
-            "{DEVICE_COOKIE}={device}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            "{}={device}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            self.names.1,
             DEVICE_MAX_AGE.as_secs()
         );
         Some(if self.secure { c + "; Secure" } else { c })
@@ -490,8 +524,12 @@ fn new_token() -> String {
 
 /// The `Set-Cookie` value for a new session.
 pub fn session_cookie(token: &str, idle: Duration) -> String {
+    named_session_cookie(COOKIE, token, idle)
+}
+
+fn named_session_cookie(name: &str, token: &str, idle: Duration) -> String {
     format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         idle.as_secs()
     )
 }
@@ -505,12 +543,12 @@ pub async fn session_cookies(
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let token = token_from_headers(req.headers());
-    if let Some(d) = cookie_from_headers(req.headers(), DEVICE_COOKIE) {
+    let token = auth.token(req.headers());
+    if let Some(d) = cookie_from_headers(req.headers(), auth.names.1) {
         req.extensions_mut().insert(DeviceCookie(d));
     }
     let mut resp = next.run(req).await;
-    let prefix = format!("{COOKIE}=");
+    let prefix = format!("{}=", auth.names.0);
     let set_session: Option<String> = resp
         .headers()
         .get_all(axum::http::header::SET_COOKIE)
@@ -527,16 +565,6 @@ pub async fn session_cookies(
         resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }
     resp
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
-}
-
-/// The session token from a `Cookie` header, if present.
-pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
-    cookie_from_headers(headers, COOKIE)
 }
 
 fn cookie_from_headers(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
@@ -633,6 +661,20 @@ mod tests {
             axum::http::header::COOKIE,
             "lang=ja; ce_session=abc".parse().expect("header"),
         );
-        assert_eq!(token_from_headers(&h).as_deref(), Some("abc"));
+        let auth = Auth::new(&[], Duration::from_secs(60));
+        assert_eq!(auth.token(&h).as_deref(), Some("abc"));
+        // A training box's session is another cookie: a tablet signed in on both (same
+        // host, other port) keeps both sessions.
+        let training = Auth::new(&[], Duration::from_secs(60)).with_training_cookies(true);
+        assert_eq!(training.token(&h), None);
+        assert!(training.cookie("t").starts_with("ce_training_session=t;"));
+        h.insert(
+            axum::http::header::COOKIE,
+            "ce_session=abc; ce_training_session=t"
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(auth.token(&h).as_deref(), Some("abc"));
+        assert_eq!(training.token(&h).as_deref(), Some("t"));
     }
 }

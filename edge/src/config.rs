@@ -68,6 +68,10 @@ pub struct Config {
     /// OCR intake of police notices.
     #[serde(default)]
     pub intake: IntakeConfig,
+    /// `[training]`: the venue admin's switch that starts a rehearsal box (練習モード) beside
+    /// this one.
+    #[serde(default, rename = "training")]
+    pub training_switch: TrainingSwitchConfig,
     /// The box's enrolment (`checkup-provision enrol`): HTTPS, MQTT over TLS with client
     /// certificates, mutual TLS to central. Default: none — then `checkup-edge run` refuses
     /// to start unless given `--insecure-dev` (plain HTTP and MQTT, for development).
@@ -152,6 +156,54 @@ pub struct IntakeConfig {
     /// model, serial, XMP, maker notes) is dropped.
     #[serde(default)]
     pub keep_photo_location: bool,
+}
+
+/// `[training]`: the switch on the venue admin's page that starts a rehearsal
+/// (`checkup-edge training`) as a child process of this box, on the same address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSwitchConfig {
+    /// Whether the venue admin's page offers the switch. Default true.
+    #[serde(default = "default_true")]
+    pub switch: bool,
+    /// Port the rehearsal box listens on, on this box's address; 0 picks a free one.
+    /// Default 0.
+    #[serde(default)]
+    pub port: u16,
+    /// The rehearsal's own data directory (made a training compartment, wiped when the
+    /// rehearsal ends). Default: none — `<data_dir>-training`, beside this box's data
+    /// directory. Never inside it.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for TrainingSwitchConfig {
+    fn default() -> Self {
+        TrainingSwitchConfig {
+            switch: default_true(),
+            port: 0,
+            data_dir: None,
+        }
+    }
+}
+
+impl Config {
+    /// The rehearsal's data directory: `[training] data_dir`, else `<data_dir>-training`.
+    pub fn training_data_dir(&self) -> PathBuf {
+        if let Some(d) = &self.training_switch.data_dir {
+            return d.clone();
+        }
+        let mut name = self
+            .data_dir
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "checkup-edge".into());
+        name.push("-training");
+        match self.data_dir.parent() {
+            Some(parent) => parent.join(name),
+            None => PathBuf::from(name),
+        }
+    }
 }
 
 /// `[central]`
@@ -515,6 +567,7 @@ impl Default for Config {
             replication: ReplicationConfig::default(),
             central: CentralConfig::default(),
             intake: IntakeConfig::default(),
+            training_switch: TrainingSwitchConfig::default(),
             tls: None,
             secrets: Secrets::default(),
             training: false,
@@ -579,6 +632,14 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "store.max_batch_events must be ≥ 1".into(),
             ));
+        }
+        let rehearsal = self.training_data_dir();
+        if rehearsal.starts_with(&self.data_dir) || self.data_dir.starts_with(&rehearsal) {
+            return Err(ConfigError::Invalid(format!(
+                "training.data_dir ({}) must be beside the data directory ({}), never inside it or holding it",
+                rehearsal.display(),
+                self.data_dir.display()
+            )));
         }
         let mut ids = std::collections::HashSet::new();
         for s in &self.staff {
@@ -706,6 +767,31 @@ mod tests {
             c.replication.hub_silence_secs,
             d.replication.hub_silence_secs
         );
+        assert_eq!(c.training_switch.switch, d.training_switch.switch);
+        assert_eq!(c.training_switch.port, d.training_switch.port);
+        assert_eq!(c.training_switch.data_dir, d.training_switch.data_dir);
+    }
+
+    #[test]
+    fn the_rehearsal_lives_beside_the_data_directory_never_inside() {
+        let c: Config = toml::from_str("data_dir = \"/var/lib/checkup-edge\"").expect("parses");
+        assert_eq!(
+            c.training_data_dir(),
+            PathBuf::from("/var/lib/checkup-edge-training")
+        );
+        c.check().expect("default is beside");
+        for inside in [
+            "/var/lib/checkup-edge/training",
+            "/var/lib/checkup-edge",
+            "/var",
+        ] {
+            let c: Config = toml::from_str(&format!(
+                "data_dir = \"/var/lib/checkup-edge\"\n[training]\ndata_dir = \"{inside}\""
+            ))
+            .expect("parses");
+            let e = c.check().expect_err(inside);
+            assert!(e.to_string().contains("training.data_dir"), "{e}");
+        }
     }
 
     #[test]

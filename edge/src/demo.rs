@@ -40,15 +40,22 @@ pub fn enrolment_for(
         ca::create_ca(&pki, "みどり市（デモ）", 1830)?;
     }
     let tls = checkup_provisioning::demo::local_enrolment(&pki, node, venue, listen)?;
-    let data_key = pki.join(node).join("data.key");
+    let data_key = data_key_in(&pki.join(node))?;
+    Ok((tls, data_key))
+}
+
+/// The data key file `dir/data.key` (0600), made with a new key if missing.
+pub fn data_key_in(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let data_key = dir.join("data.key");
     if !data_key.exists() {
+        std::fs::create_dir_all(dir)?;
         checkup_provisioning::keys::write_new(
             &data_key,
             crate::at_rest::DataKey::generate().to_hex().as_bytes(),
             0o600,
         )?;
     }
-    Ok((tls, data_key))
+    Ok(data_key)
 }
 
 /// Venue id of the demo.

@@ -153,6 +153,25 @@ enum Command {
         /// Plain HTTP instead of the training box's own certificates.
         #[arg(long)]
         insecure_dev: bool,
+        /// Serve HTTPS with this certificate instead of the training box's own (a real box
+        /// starting a rehearsal from its page passes its own, so tablets that trust the
+        /// box trust the rehearsal). The data key stays the training box's own.
+        #[arg(long, value_name = "FILE", hide = true, requires_all = ["tls_key", "tls_ca"], conflicts_with = "insecure_dev")]
+        tls_cert: Option<PathBuf>,
+        /// The key of --tls-cert.
+        #[arg(long, value_name = "FILE", hide = true, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// The CA of --tls-cert.
+        #[arg(long, value_name = "FILE", hide = true, requires = "tls_cert")]
+        tls_ca: Option<PathBuf>,
+        /// The CA's revocation list, with --tls-cert.
+        #[arg(long, value_name = "FILE", hide = true, requires = "tls_cert")]
+        tls_crl: Option<PathBuf>,
+        /// Read the certificate, key, CA and revocation list to serve HTTPS with as one
+        /// JSON object on standard input (a real box started from a bundle, whose
+        /// certificate is never written to disk).
+        #[arg(long, hide = true, conflicts_with_all = ["tls_cert", "insecure_dev"])]
+        tls_pem_stdin: bool,
     },
 }
 
@@ -279,7 +298,7 @@ fn main() -> std::process::ExitCode {
     }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogSink)
         .init();
     let cli = Cli::parse();
     if let Command::Ocr {
@@ -368,13 +387,13 @@ fn main() -> std::process::ExitCode {
     drop(virtual_reader);
     if let Some(dir) = training_dir {
         match checkup_edge::training::wipe(&dir) {
-            Ok(w) => println!(
+            Ok(w) => say(format_args!(
                 "練習のデータを消去しました / training data wiped: {} files, {} removed",
                 w.files,
                 dir.display()
-            ),
+            )),
             Err(e) => {
-                eprintln!("error: the training data was not wiped: {e}");
+                say_err(format_args!("error: the training data was not wiped: {e}"));
                 return std::process::ExitCode::FAILURE;
             }
         }
@@ -386,6 +405,37 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Standard error for the log, never failing: a training box started from a real box's
+/// page logs into its parent's pipe, gone when the parent is, and must still end cleanly
+/// (tracing's own writer complains of a failed write by panicking).
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// A line on standard output that never panics: a training box started from a real box's
+/// page writes into its parent's pipe, gone when the parent is (the session must still
+/// end cleanly and wipe its data).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// [`say`] on standard error.
+fn say_err(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The box's configuration, or the error printed.
@@ -574,15 +624,41 @@ async fn run(
             central_url,
             central_secret,
             insecure_dev,
+            tls_cert,
+            tls_key,
+            tls_ca,
+            tls_crl,
+            tls_pem_stdin,
             ..
         } => {
             use checkup_edge::training::session;
+            // Listening for SIGTERM from here on: a session stopped (or whose starter dies)
+            // as soon as it is ready still prints its summary and wipes its data.
+            let stop = shutdown::armed();
             anyhow::ensure!(
                 speed.is_finite() && speed > 0.0,
                 "--speed must be a positive number"
             );
             let mut c = session::config(&data_dir, listen)?;
-            if !insecure_dev {
+            if let (Some(cert), Some(key), Some(ca)) = (tls_cert, tls_key, tls_ca) {
+                // A real box's certificate; the data key is the session's own.
+                c.tls = Some(checkup_provisioning::tls::TlsFiles {
+                    cert,
+                    key,
+                    ca,
+                    crl: tls_crl,
+                });
+                c.store.key_file = Some(demo::data_key_in(&data_dir.join("pki"))?);
+            } else if tls_pem_stdin {
+                let text =
+                    tokio::task::spawn_blocking(|| std::io::read_to_string(std::io::stdin()))
+                        .await?
+                        .context("reading the certificate on standard input")?;
+                let pem: checkup_edge::training::switch::PemOnStdin =
+                    serde_json::from_str(&text).context("the certificate on standard input")?;
+                c.secrets.tls = Some(pem.into());
+                c.store.key_file = Some(demo::data_key_in(&data_dir.join("pki"))?);
+            } else if !insecure_dev {
                 let (tls, key) = demo::enrolment_for(&data_dir, listen, session::VENUE_ID)
                     .context("the training box's certificates")?;
                 c.tls = Some(tls);
@@ -600,24 +676,35 @@ async fn run(
                 .await
                 .with_context(|| format!("cannot listen on {}", c.listen))?;
             let addr = listener.local_addr()?;
-            println!(
+            say(format_args!(
                 "練習モード / Training mode: {} ({n} residents, speed ×{speed})",
                 c.venue_name
-            );
-            println!("Staff (id / PIN / role):");
+            ));
+            say(format_args!("Staff (id / PIN / role):"));
             for s in demo::STAFF {
-                println!("  {:5} {}  {:20} {}", s.id, s.pin, s.role.as_str(), s.name);
+                say(format_args!(
+                    "  {:5} {}  {:20} {}",
+                    s.id,
+                    s.pin,
+                    s.role.as_str(),
+                    s.name
+                ));
             }
             if let Some(tls) = &c.tls {
-                println!(
+                say(format_args!(
                     "HTTPS with {} (trust {} on the tablets)",
                     tls.cert.display(),
                     tls.ca.display()
-                );
+                ));
             }
             let scheme = if c.has_tls() { "https" } else { "http" };
-            println!("Trainer's summary: {scheme}://{addr}/training/summary");
-            println!("Checkup Edge {} ready: {scheme}://{addr}/", c.node_id);
+            say(format_args!(
+                "Trainer's summary: {scheme}://{addr}/training/summary"
+            ));
+            say(format_args!(
+                "Checkup Edge {} ready: {scheme}://{addr}/",
+                c.node_id
+            ));
             let summary = session::serve(
                 edge,
                 &c,
@@ -628,10 +715,10 @@ async fn run(
                     autopilot,
                     end_when_done,
                 },
-                shutdown::signal(),
+                stop,
             )
             .await?;
-            println!("{summary}");
+            say(format_args!("{summary}"));
             Ok(())
         }
         Command::Card { .. }

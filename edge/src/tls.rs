@@ -39,22 +39,33 @@ impl EdgeTls {
             &creds,
             &trust,
             &files.cert.display().to_string(),
-            node,
-            venue,
+            Some((node, venue)),
         )
     }
 
     /// The box's TLS: from its `[tls]` files, or from its bundle; None without either.
+    ///
+    /// A training box started from a real box's page serves HTTPS with that box's
+    /// certificate (so tablets that trust the box trust the rehearsal): its node and venue
+    /// are its own, so the certificate is not checked against them. It never replicates
+    /// nor forwards, so the certificate is used for HTTPS only.
     pub fn of(config: &crate::config::Config) -> anyhow::Result<Option<EdgeTls>> {
         let (node, venue) = (&config.node_id, &config.venue_id);
+        let expect = (!config.training).then_some((node.as_str(), venue.as_str()));
         if let Some(pem) = &config.secrets.tls {
             let (creds, trust) = pem.load().context("the bundle's TLS material")?;
-            return Self::build(&creds, &trust, "the bundle's certificate", node, venue).map(Some);
+            return Self::build(&creds, &trust, "the bundle's certificate", expect).map(Some);
         }
         config
             .tls
             .as_ref()
-            .map(|f| Self::load(f, node, venue))
+            .map(|f| match expect {
+                Some((node, venue)) => Self::load(f, node, venue),
+                None => {
+                    let (creds, trust) = f.load().context("loading the box's TLS files")?;
+                    Self::build(&creds, &trust, &f.cert.display().to_string(), None)
+                }
+            })
             .transpose()
     }
 
@@ -62,9 +73,27 @@ impl EdgeTls {
         creds: &tls::Credentials,
         trust: &tls::Trust,
         what: &str,
+        expect: Option<(&str, &str)>,
+    ) -> anyhow::Result<EdgeTls> {
+        if let Some((node, venue)) = expect {
+            Self::check_names(creds, what, node, venue)?;
+        }
+        let (creds, trust) = (creds.clone(), trust.clone());
+        Ok(EdgeTls {
+            https: tls::server_config(&creds, ClientAuth::None)?,
+            gate: tls::server_config(&creds, ClientAuth::Required(&trust))?,
+            mqtt: tls::client_config(&trust, Some(&creds), ServerCheck::AnyNode)?,
+            central: tls::client_config(&trust, Some(&creds), ServerCheck::Host)?,
+        })
+    }
+
+    /// The certificate must name this box and its venue.
+    fn check_names(
+        creds: &tls::Credentials,
+        what: &str,
         node: &str,
         venue: &str,
-    ) -> anyhow::Result<EdgeTls> {
+    ) -> anyhow::Result<()> {
         let named = creds.node();
         if named.as_deref() != Some(node) {
             anyhow::bail!(
@@ -75,12 +104,6 @@ impl EdgeTls {
         if cert_venue.as_deref() != Some(venue) {
             anyhow::bail!("{what} is for venue {cert_venue:?}, but this box serves {venue:?}");
         }
-        let (creds, trust) = (creds.clone(), trust.clone());
-        Ok(EdgeTls {
-            https: tls::server_config(&creds, ClientAuth::None)?,
-            gate: tls::server_config(&creds, ClientAuth::Required(&trust))?,
-            mqtt: tls::client_config(&trust, Some(&creds), ServerCheck::AnyNode)?,
-            central: tls::client_config(&trust, Some(&creds), ServerCheck::Host)?,
-        })
+        Ok(())
     }
 }

@@ -111,10 +111,10 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    if let Some(t) = auth::token_from_headers(&headers) {
+    if let Some(t) = state.auth.token(&headers) {
         state.auth.sign_out(&t);
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut resp, &auth::clear_cookie());
+    set_cookie(&mut resp, &state.auth.clear_cookie());
     resp
 }

@@ -21,6 +21,7 @@
 //! | [`extract`] | axum's extractors, their refusals answered as those JSON errors |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document made from the handlers' annotations |
 //! | [`training`] | training mode: the band on every page, refused actions recorded, `GET /training/summary`, `POST /training/end` |
+//! | [`training_switch`] | a real box's switch that starts a rehearsal beside it: `GET /api/training`, `POST /api/training/start`, `POST /api/training/stop` (venue admin) |
 
 pub mod auth;
 pub mod board;
@@ -38,6 +39,7 @@ pub mod roster;
 pub mod station;
 pub mod status;
 pub mod training;
+pub mod training_switch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,6 +112,9 @@ pub struct AppState {
     /// The training session, on a training box (`checkup-edge training`): every page is
     /// marked and refused actions are recorded ([`training::mark`]).
     pub training: Option<Arc<crate::training::Session>>,
+    /// On a real box: the venue admin's switch that starts a rehearsal beside it
+    /// ([`training_switch`]); None on a training box or with `[training] switch = false`.
+    pub training_switch: Option<Arc<crate::training::switch::Switch>>,
 }
 
 /// A live stream (`text/event-stream`) that ends when the box begins to stop. A graceful
@@ -128,7 +133,9 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        crate::auth::token_from_headers(&parts.headers)
+        state
+            .auth
+            .token(&parts.headers)
             .and_then(|t| state.auth.lookup(&t))
             .ok_or_else(ApiError::unauthenticated)
     }
@@ -272,6 +279,9 @@ pub fn routes(max_scan: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(intake::photo))
         .routes(routes!(training::summary_page))
         .routes(routes!(training::end))
+        .routes(routes!(training_switch::training_state))
+        .routes(routes!(training_switch::start))
+        .routes(routes!(training_switch::stop))
 }
 
 /// Routes with a body limit of their own ([`extract::body_limit`]).

@@ -41,6 +41,7 @@ use super::error::ErrorBody;
         (name = "roster", description = "The day's roster and earlier results"),
         (name = "questionnaire", description = "The standard questionnaire (標準的な質問票) in the residents' languages"),
         (name = "intake", description = "Child-welfare intake: scanned police notices and cases"),
+        (name = "training", description = "The venue admin's switch that starts a rehearsal (練習モード) beside a real box"),
         (name = "meta", description = "This document"),
     )
 )]

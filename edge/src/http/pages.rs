@@ -96,7 +96,10 @@ pub(crate) fn visitor(
 }
 
 pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
-    auth::token_from_headers(headers).and_then(|t| state.auth.lookup(&t))
+    state
+        .auth
+        .token(headers)
+        .and_then(|t| state.auth.lookup(&t))
 }
 
 /// `GET /`: the venue board, for checkup roles.
@@ -141,7 +144,20 @@ pub(crate) async fn venue_page(
         return with_lang_cookie(Html(markup.into_string()).into_response(), lang, set);
     }
     let view = super::status::venue_view(&state);
-    let markup = ui::board::page_markup(lang, &Who::from(&staff), &view);
+    // The venue admin of a real box: the 「練習モード」 switch.
+    let switch = match (&state.training_switch, &state.training, staff.role) {
+        (Some(sw), None, Role::VenueAdmin) => {
+            let s = super::training_switch::training_state_for(sw, &headers).await;
+            Some(ui::training::SwitchView {
+                running: s.running,
+                url: s.url,
+                residents: 40,
+                max_residents: crate::training::switch::MAX_RESIDENTS,
+            })
+        }
+        _ => None,
+    };
+    let markup = ui::board::page_markup(lang, &Who::from(&staff), &view, switch.as_ref());
     with_lang_cookie(Html(markup.into_string()).into_response(), lang, set)
 }
 
@@ -256,11 +272,11 @@ pub(crate) async fn login_submit(
     security((), ("session" = [])),
 )]
 pub(crate) async fn logout_submit(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(t) = auth::token_from_headers(&headers) {
+    if let Some(t) = state.auth.token(&headers) {
         state.auth.sign_out(&t);
     }
     let mut resp = Redirect::to("/login").into_response();
-    set_cookie(&mut resp, &auth::clear_cookie());
+    set_cookie(&mut resp, &state.auth.clear_cookie());
     resp
 }
 

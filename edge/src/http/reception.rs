@@ -712,6 +712,7 @@ pub(crate) async fn page(
         venue_name: state.venue.name.clone(),
         who: crate::ui::Who::from(staff),
         demo,
+        training: state.training.is_some(),
     };
     v.answer(Html(crate::ui::reception::page_markup(lang, &view).into_string()).into_response())
 }

@@ -69,7 +69,8 @@ pub async fn guard(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let locked = auth::token_from_headers(req.headers())
+    let locked = auth
+        .token(req.headers())
         .and_then(|t| auth.locked_to(&t))
         .is_some();
     if !locked || reachable(req.method(), req.uri().path()) {
@@ -160,7 +161,10 @@ pub(crate) async fn start(
             ));
         }
     }
-    let token = auth::token_from_headers(&headers).ok_or_else(ApiError::unauthenticated)?;
+    let token = state
+        .auth
+        .token(&headers)
+        .ok_or_else(ApiError::unauthenticated)?;
     if !state.auth.lock_to_resident(&token, req.session_id) {
         return Err(ApiError::unauthenticated());
     }
@@ -175,7 +179,10 @@ pub(crate) async fn start(
 /// The locked browser's staff member and session, or the refusal: 401 without a live
 /// session, 409 `not_in_resident_mode` for a staff session that is not handed over.
 fn locked(state: &AppState, headers: &HeaderMap) -> Result<(Staff, Uuid), ApiError> {
-    let token = auth::token_from_headers(headers).ok_or_else(ApiError::unauthenticated)?;
+    let token = state
+        .auth
+        .token(headers)
+        .ok_or_else(ApiError::unauthenticated)?;
     if let Some(l) = state.auth.resident(&token) {
         return Ok(l);
     }
@@ -379,7 +386,7 @@ pub(crate) async fn exit(
             staff.role
         )));
     }
-    if let Some(old) = auth::token_from_headers(&headers) {
+    if let Some(old) = state.auth.token(&headers) {
         state.auth.sign_out(&old);
     }
     tracing::info!(
@@ -431,7 +438,7 @@ pub(crate) async fn page(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let Some(token) = auth::token_from_headers(&headers) else {
+    let Some(token) = state.auth.token(&headers) else {
         return Redirect::to("/login").into_response();
     };
     let Some((_, session)) = state.auth.resident(&token) else {

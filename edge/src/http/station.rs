@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::{Path, Query};
 use super::pages::{LangQuery, lang_of, with_lang_cookie};
-use crate::auth::{self, Staff};
+use crate::auth::Staff;
 use crate::http::error::{ApiError, ErrorBody};
 
 /// The station's items in the order they are measured: each blood pressure reading's
@@ -67,7 +67,11 @@ pub(crate) async fn page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let (lang, set) = lang_of(&headers, &q);
-    let Some(staff) = auth::token_from_headers(&headers).and_then(|t| state.auth.lookup(&t)) else {
+    let Some(staff) = state
+        .auth
+        .token(&headers)
+        .and_then(|t| state.auth.lookup(&t))
+    else {
         return with_lang_cookie(Redirect::to("/login").into_response(), lang, set);
     };
     let Ok(kind) = kind.parse::<StationKind>() else {

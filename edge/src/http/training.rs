@@ -29,7 +29,9 @@ pub(crate) async fn mark(State(state): State<AppState>, req: Request, next: Next
     let Some(session) = state.training.clone() else {
         return next.run(req).await;
     };
-    let staff = crate::auth::token_from_headers(req.headers())
+    let staff = state
+        .auth
+        .token(req.headers())
         .and_then(|t| state.auth.lookup(&t))
         .map(|s| s.id);
     let method = req.method().clone();

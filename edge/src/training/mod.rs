@@ -15,6 +15,11 @@
 //!                       (forward::start) and central refuses them (BatchRules::training)
 //!   the end             SIGTERM, `POST /training/end` or the script's end: the trainer's
 //!                       summary (summary::Summary) printed, then DIR shredded and removed
+//!
+//! switch::Switch          on a real box: the venue admin's 「練習を始める」 runs the above as
+//!                         a child process beside the box (same address, the box's
+//!                         certificate, `<data_dir>-training`), stops it, and never lets
+//!                         it outlive the box
 //! ```
 //!
 //! The rules that keep a rehearsal apart from a real day live here and in the protocol:
@@ -26,6 +31,7 @@ pub mod roster;
 pub mod script;
 pub mod session;
 pub mod summary;
+pub mod switch;
 
 use std::path::Path;
 use std::sync::Mutex;

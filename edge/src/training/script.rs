@@ -123,7 +123,11 @@ impl Tablet {
             .get_all(reqwest::header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.split(';').next().filter(|c| c.starts_with("ce_session=")))
+            .find_map(|v| {
+                v.split(';')
+                    .next()
+                    .filter(|c| c.starts_with(&format!("{}=", crate::auth::TRAINING_COOKIE)))
+            })
             .ok_or_else(|| anyhow::anyhow!("no session cookie for {id}"))?
             .to_owned();
         Ok(Tablet {

@@ -72,14 +72,24 @@ pub async fn serve(
     let store = edge.state().store.clone();
     let cards = edge.state().cards.virtual_card().is_some();
     let addr = listener.local_addr()?;
-    let (scheme, http) = match &config.tls {
-        Some(tls) => {
-            let trust = checkup_provisioning::tls::Trust::load(&tls.ca, tls.crl.as_deref())
-                .context("the training box's CA")?;
+    // The CA the box's certificate chains to: its own, or the real box's it was started
+    // from (files, or a bundle's handed over in memory).
+    let trust = match (&config.secrets.tls, &config.tls) {
+        (Some(pem), _) => Some(pem.load().context("the training box's CA")?.1),
+        (None, Some(tls)) => Some(
+            checkup_provisioning::tls::Trust::load(&tls.ca, tls.crl.as_deref())
+                .context("the training box's CA")?,
+        ),
+        (None, None) => None,
+    };
+    let (scheme, http) = match trust {
+        Some(trust) => {
+            // Any enrolled node: a real box's certificate names the box's address, which
+            // the script may not be using.
             let client = checkup_provisioning::tls::client_config(
                 &trust,
                 None,
-                checkup_provisioning::tls::ServerCheck::Host,
+                checkup_provisioning::tls::ServerCheck::AnyNode,
             )
             .context("TLS for the script")?;
             (
@@ -97,7 +107,14 @@ pub async fn serve(
                 .build()?,
         ),
     };
-    let base = format!("{scheme}://127.0.0.1:{}", addr.port());
+    // The script reaches the box where it listens (loopback when it listens on every
+    // address).
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+    } else {
+        addr.ip()
+    };
+    let base = format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port()));
     let script_stop = tokio_util::sync::CancellationToken::new();
     let script = tokio::spawn(super::script::run(
         super::script::Options {

@@ -41,7 +41,13 @@ pub struct BoardView {
 
 /// The board page for `staff`: made for a TV across the hall (full width, large numbers),
 /// entirely in the page language; a station links to its page only for staff who work there.
-pub fn page_markup(lang: Lang, staff: &Who, v: &BoardView) -> Markup {
+/// The venue admin of a real box also gets the 「練習モード」 switch (`switch`).
+pub fn page_markup(
+    lang: Lang,
+    staff: &Who,
+    v: &BoardView,
+    switch: Option<&super::training::SwitchView>,
+) -> Markup {
     let mine = super::stations_of(staff);
     let body = html! {
         div.board-top {
@@ -97,6 +103,9 @@ pub fn page_markup(lang: Lang, staff: &Who, v: &BoardView) -> Markup {
         section.station #link {
             h2 { (lang.t("会場の連携", "Venue link")) }
             p #link-state { "—" }
+        }
+        @if let Some(sw) = switch {
+            (super::training::switch_section(lang, sw))
         }
         script { (PreEscaped(BOARD_JS)) }
     };

@@ -8,7 +8,8 @@
 //! - [`login`]: staff sign-in; [`board`]: the venue board; [`reception`]: the reception
 //!   tablet; [`station`]: a station's entry page; [`resident`]: the resident's own
 //!   questionnaire on a handed-over tablet; [`intake`]: the clerk's notice review and
-//!   the caseworkers' case list.
+//!   the caseworkers' case list; [`training`]: the 練習モード band, the trainer's summary
+//!   and the venue admin's switch that starts a rehearsal.
 
 pub mod board;
 pub mod intake;

@@ -26,6 +26,8 @@ pub struct ReceptionView {
     pub who: Who,
     /// Residents the demo box can tap (empty without a virtual reader).
     pub demo: Vec<DemoResident>,
+    /// A training box (練習モード): the tap panel says 練習, not デモ.
+    pub training: bool,
 }
 
 /// The reception page, laid out for a landscape tablet: the reader's state, the reading and
@@ -86,8 +88,13 @@ pub fn page_markup(lang: Lang, v: &ReceptionView) -> Markup {
                 }
                 @if !v.demo.is_empty() {
                     section .station #demo {
-                        h2 { "デモ: カードをタップ " span.en { "Demo: tap a booked resident's card" } }
-                        p .en { "My Number demo PIN = last 4 digits of the resident number" }
+                        @if v.training {
+                            h2 { "練習: カードをタップ " span.en { "Training: tap a booked resident's card" } }
+                            p .en { "練習用マイナンバーカードの暗証番号 = 住民番号の下4桁 / Training My Number PIN = last 4 digits of the resident number" }
+                        } @else {
+                            h2 { "デモ: カードをタップ " span.en { "Demo: tap a booked resident's card" } }
+                            p .en { "My Number demo PIN = last 4 digits of the resident number" }
+                        }
                         ul .demo-list {
                             @for r in &v.demo {
                                 li {

@@ -1,5 +1,6 @@
-//! Training mode's marks and page: the 「練習モード」 band put at the top of every page a
-//! training box serves (with the title prefix), and the trainer's summary page.
+//! Training mode's marks and pages: the 「練習モード」 band put at the top of every page a
+//! training box serves (with the title prefix), the trainer's summary page, and on a real
+//! box the venue admin's switch that starts and stops a rehearsal ([`switch_section`]).
 
 use maud::{Markup, html};
 
@@ -88,4 +89,82 @@ pub fn summary_page(lang: Lang, who: &Who, s: &Summary) -> Markup {
         super::who(lang, who),
         body,
     )
+}
+
+/// Script of the switch's section, compiled in.
+const SWITCH_JS: &str = include_str!("../../assets/training-switch.js");
+
+/// What the venue admin's 「練習モード」 section shows when the page is drawn (its script
+/// keeps it live from `GET /api/training`).
+#[derive(Debug, Clone)]
+pub struct SwitchView {
+    /// A rehearsal runs.
+    pub running: bool,
+    /// Its address (same host as this page, its port).
+    pub url: Option<String>,
+    /// Residents offered by default.
+    pub residents: usize,
+    /// Most residents.
+    pub max_residents: usize,
+}
+
+/// The venue admin's 「練習モード」 section on a real box: the choices (residents, speed,
+/// autopilot) and the large start button, or, while a rehearsal runs, its link (a new tab)
+/// and the stop button; the last rehearsal's summary once it has ended.
+pub fn switch_section(lang: Lang, v: &SwitchView) -> Markup {
+    html! {
+        section.station #training-switch data-testid="training-switch"
+            data-running=(if v.running { "1" } else { "0" }) {
+            h2 { "練習モード " span.en lang="en" { "Training mode (rehearsal)" } }
+            p {
+                (lang.t(
+                    "本番とは別の練習用の会場をこの端末で起動します。架空の受診者で受付から診察までを練習できます。練習のデータは中央に送られず、終了時に消去されます。",
+                    "Starts a separate rehearsal venue on this box, with fictional residents, from reception to the doctor. Its data is never sent to central and is wiped when it ends."))
+            }
+            div #training-running hidden[!v.running] {
+                p.training-live role="status" {
+                    (lang.t("練習を実行中: ", "Rehearsal running: "))
+                    a #training-link data-testid="training-link" target="_blank" rel="noopener"
+                        href=(v.url.as_deref().unwrap_or("#")) {
+                        (v.url.as_deref().unwrap_or(""))
+                    }
+                }
+                p #training-since {}
+                button.switch-big.stop type="button" #training-stop data-testid="training-stop" {
+                    "練習を終了する / Stop the rehearsal"
+                }
+            }
+            form #training-form hidden[v.running] {
+                div.switch-row {
+                    label for="training-residents" { (lang.t("受診者の人数", "Residents")) }
+                    input #training-residents type="number" name="residents" min="1"
+                        max=(v.max_residents) value=(v.residents) inputmode="numeric";
+                }
+                fieldset.switch-row {
+                    legend { (lang.t("進む速さ", "Speed")) }
+                    @for (value, ja, en, checked) in [("1", "実時間", "Real time", true), ("10", "×10", "×10", false), ("60", "×60", "×60", false)] {
+                        label.switch-choice {
+                            input type="radio" name="speed" value=(value) checked[checked];
+                            " " (lang.t(ja, en))
+                        }
+                    }
+                }
+                div.switch-row {
+                    label.switch-choice {
+                        input #training-autopilot type="checkbox" name="autopilot";
+                        " " (lang.t("自動操作（台本が受付・身体計測・血圧も行う）", "Autopilot (the script plays reception, measurement and blood pressure too)"))
+                    }
+                }
+                button.switch-big type="submit" #training-start data-testid="training-start" {
+                    "練習を始める / Start a rehearsal"
+                }
+            }
+            p #training-message .error role="alert" hidden {}
+            details #training-summary hidden {
+                summary { (lang.t("前回の練習のまとめ", "The last rehearsal's summary")) }
+                pre #training-summary-text {}
+            }
+            script { (maud::PreEscaped(SWITCH_JS)) }
+        }
+    }
 }
