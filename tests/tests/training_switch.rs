@@ -119,6 +119,18 @@ async fn sign_in(http: &reqwest::Client, url: &str, staff: &str, pin: &str) -> S
         .to_owned()
 }
 
+/// The HTML of `url` as the holder of `cookie`.
+async fn page(http: &reqwest::Client, url: &str, cookie: &str) -> String {
+    http.get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("page")
+}
+
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
@@ -355,37 +367,23 @@ async fn the_venue_admin_starts_and_stops_a_rehearsal_beside_a_real_box() {
     )
     .await;
     assert_eq!(status, 404);
-    let page = http
-        .get(format!("{url}/"))
-        .header("cookie", &trainer)
-        .send()
-        .await
-        .expect("page");
     assert!(
-        !page.text().await.expect("page").contains("training-switch"),
+        !page(&http, &format!("{url}/"), &trainer)
+            .await
+            .contains("training-switch"),
         "no switch in a rehearsal"
     );
 
     // The page shows it running, with its link.
-    let page = http
-        .get(format!("{}/", real.url))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .expect("page");
-    let page = page.text().await.expect("page");
+    let admins = page(&http, &format!("{}/", real.url), &admin).await;
     assert!(
-        page.contains("training-switch") && page.contains(&format!("{url}/")),
+        admins.contains("training-switch") && admins.contains(&format!("{url}/")),
         "the admin's page links the rehearsal"
     );
-    let page = http
-        .get(format!("{}/", real.url))
-        .header("cookie", &reception)
-        .send()
-        .await
-        .expect("page");
     assert!(
-        !page.text().await.expect("page").contains("training-switch"),
+        !page(&http, &format!("{}/", real.url), &reception)
+            .await
+            .contains("training-switch"),
         "reception's board has no switch"
     );
 
