@@ -65,7 +65,7 @@ pub fn size_text(bytes: usize) -> String {
     };
     // One decimal, dropped when it is zero.
     let tenths = (bytes.saturating_mul(10) + unit / 2) / unit;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{} {name}", tenths / 10)
     } else {
         format!("{}.{} {name}", tenths / 10, tenths % 10)
