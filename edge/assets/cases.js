@@ -58,6 +58,8 @@
       dl.appendChild(dt); dl.appendChild(dd);
     });
     photos(c);
+    // The Send-again button belongs to the case its photo was chosen for.
+    showRetry(!!(pending && pending.caseId === c.case_id));
   }
 
   function render(list) {
@@ -84,36 +86,104 @@
       t("件（自動更新中）", " (updating live)");
   }
 
+  // Sending a photo. Each photo chosen gets one random key (Idempotency-Key): a resend after
+  // a lost answer is kept once by the box. A photo not sent (no network, no answer) is kept
+  // in memory with its key and offered again by the 「もう一度送る」 button; the file input is
+  // emptied after every outcome, so choosing the same file again is a choice too.
   var input = document.getElementById("photo-input");
+  var pending = null; // { file, key, caseId } of the photo not yet sent
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  function sameFile(a, b) { return a.name === b.name && a.size === b.size && a.lastModified === b.lastModified; }
+  function offlineNote() {
+    var p = document.getElementById("photo-offline");
+    if (p) { p.hidden = !!(window.ceOutbox ? window.ceOutbox.online() : navigator.onLine); }
+  }
+  function showRetry(on) {
+    var b = document.getElementById("photo-retry");
+    if (b) { b.hidden = !on; }
+  }
+  function send(p) {
+    var msg = document.getElementById("photo-message");
+    msg.classList.remove("error");
+    msg.textContent = t("送信中…", "Sending…");
+    showRetry(false);
+    var note = document.getElementById("photo-note").value;
+    fetch("/api/cases/" + p.caseId + "/photos?note=" + encodeURIComponent(note),
+        { method: "POST", headers: { "Idempotency-Key": p.key }, body: p.file })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) { return { ok: r.ok, status: r.status, j: j }; });
+      })
+      .then(function (a) {
+        msg.dataset.answered = Date.now();
+        offlineNote();
+        if (a.ok) {
+          pending = null;
+          msg.textContent = t("保存しました", "Saved") + (a.j.metadata_removed ? t("（位置情報・機種情報を削除）", " (location and camera details removed)") : "");
+          document.getElementById("photo-note").value = "";
+        } else if (a.status >= 500 || a.status === 408 || a.status === 429) {
+          // Not now (the box busy or stopping): the photo is kept for the button.
+          msg.classList.add("error");
+          msg.textContent = (a.j.message || t("送信できませんでした", "Not sent")) + t("。「もう一度送る」を押してください", ": press Send again");
+          showRetry(true);
+        } else {
+          // A refusal (too large, not a photo…): sending it again would not help.
+          pending = null;
+          msg.classList.add("error");
+          msg.textContent = a.j.message || a.j.error || t("送れませんでした（" + a.status + "）", "Refused (" + a.status + ")");
+        }
+      }, function () {
+        msg.dataset.answered = Date.now();
+        msg.classList.add("error");
+        var offline = !navigator.onLine;
+        msg.textContent = offline ?
+          t("オフラインです。写真は接続が戻ってから「もう一度送る」で送ってください", "Offline: send the photo with Send again when the connection is back") :
+          t("送信できませんでした。「もう一度送る」を押してください（写真は保持しています）", "Not sent: press Send again (the photo is kept)");
+        offlineNote();
+        showRetry(true);
+      });
+  }
   if (input) {
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
+      input.value = ""; // the same file chosen again fires `change` again
       if (!file || !open) { return; }
-      var msg = document.getElementById("photo-message");
-      msg.classList.remove("error");
-      msg.textContent = t("送信中…", "Sending…");
-      var note = document.getElementById("photo-note").value;
-      fetch("/api/cases/" + open + "/photos?note=" + encodeURIComponent(note), { method: "POST", body: file })
-        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
-        .then(function (a) {
-          msg.dataset.answered = Date.now();
-          if (a.ok) {
-            msg.textContent = t("保存しました", "Saved") + (a.j.metadata_removed ? t("（位置情報・機種情報を削除）", " (location and camera details removed)") : "");
-            document.getElementById("photo-note").value = "";
-          } else {
-            msg.classList.add("error");
-            msg.textContent = a.j.message || a.j.error;
-          }
-          input.value = "";
-        })
-        .catch(function () {
-          msg.classList.add("error");
-          msg.textContent = t("送信できませんでした。もう一度お試しください", "Not sent: try again");
-        });
+      // The same photo chosen again after a failed send keeps its key (kept once if the
+      // first send did reach the box); another photo gets its own.
+      var key = pending && pending.caseId === open && sameFile(pending.file, file) ? pending.key : newKey();
+      pending = { file: file, key: key, caseId: open };
+      send(pending);
     });
+    var retry = document.getElementById("photo-retry");
+    if (retry) { retry.addEventListener("click", function () { if (pending) { send(pending); } }); }
+    window.addEventListener("offline", offlineNote);
+    window.addEventListener("online", offlineNote);
+    setInterval(offlineNote, 2000); // the outbox learns of an unreachable box by trying
+    offlineNote();
   }
 
-  var es = new EventSource("/api/cases/events");
-  es.onmessage = function (m) { render(JSON.parse(m.data).cases); };
-  es.onerror = function () { document.getElementById("cases-state").textContent = t("再接続中…", "Reconnecting…"); };
+  // Back online: the list comes anew on the stream (opened again if it gave up), and the
+  // thumbnails that failed to load while offline are fetched again.
+  window.addEventListener("online", function () {
+    if (es.readyState === EventSource.CLOSED) { connect(); }
+    var box = document.getElementById("case-photos");
+    if (!box) { return; }
+    Array.prototype.forEach.call(box.querySelectorAll("img"), function (img) {
+      if (!img.complete || img.naturalWidth === 0) {
+        var url = img.src.split("#")[0].split("?")[0];
+        img.src = url + "?r=" + Date.now();
+      }
+    });
+  });
+
+  var es = null;
+  function connect() {
+    es = new EventSource("/api/cases/events");
+    es.onmessage = function (m) { render(JSON.parse(m.data).cases); };
+    es.onerror = function () { document.getElementById("cases-state").textContent = t("再接続中…", "Reconnecting…"); };
+  }
+  connect();
 })();

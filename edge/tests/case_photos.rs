@@ -11,6 +11,9 @@
 //! - A real camera JPEG with GPS, make, model, serial, maker note and XMP comes back with
 //!   none of it; a photo too large, too many pixels or not an image is refused with a
 //!   Japanese message, and nothing already kept is lost.
+//! - Sent again with its `Idempotency-Key` (an answer lost), a photo is kept once and the
+//!   photo kept is the answer (200); another key is another photo; a malformed key is
+//!   refused (400) and keeps nothing; a body over 10 MB is refused naming 「上限 10 MB」.
 //! - Sealed at rest: with a data key no file under the data directory holds the JPEG's
 //!   header (SOI + JFIF), a run of its bytes, runs of its base64 (as the event holds it), the
 //!   pattern's raw pixels or the camera's make; the same day without a key is the control
@@ -404,4 +407,106 @@ async fn a_photo_is_sealed_at_rest_under_the_data_key() {
     assert!(found("runs of its base64"), "{plain:?}");
     // Never the camera's make, key or no key: it was stripped before anything was kept.
     assert!(!found("the camera's make"), "{plain:?}");
+}
+
+/// `POST` of `body` to `path` with an `Idempotency-Key` header.
+async fn post_keyed(c: &Client, path: &str, key: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = c
+        .http
+        .post(format!("{}{path}", c.base))
+        .header("cookie", &c.cookie)
+        .header("idempotency-key", key)
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let st = r.status().as_u16();
+    let bytes = r.bytes().await.expect("body");
+    (st, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// A photo sent again with its key after a lost answer is kept once (200, the photo kept);
+/// another key is another photo, even of the same bytes; the same key with another photo is
+/// a conflict; a malformed key is refused (400) and keeps nothing. A body over the route's
+/// limit is refused naming it in MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_resent_with_its_idempotency_key_is_kept_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config(dir.path(), false);
+    let b = TestBox::start_with(dir, config).await;
+    let clerk = b.client("C1", "5555").await;
+    let case = saved_case(&clerk).await;
+    let photos_path = format!("/api/cases/{case}/photos");
+    let camera = photos::camera_jpeg(640, 480).expect("camera photo");
+    let worker = b.client(&id_of(Role::Caseworker, Rank::Staff), PIN).await;
+    let count = |list: &Value| list["photos"].as_array().map(Vec::len);
+
+    let key = uuid::Uuid::new_v4().to_string();
+    let (st, first) = post_keyed(&worker, &photos_path, &key, camera.clone()).await;
+    assert_eq!(st, 201, "{first}");
+    let photo = first["photo_id"].as_str().expect("photo").to_owned();
+    // The answer was lost; the page sends it again with the same key (and a caption typed
+    // meanwhile): the photo already kept.
+    let (st, again) = post_keyed(
+        &worker,
+        &format!("{photos_path}?note=右腕"),
+        &key,
+        camera.clone(),
+    )
+    .await;
+    assert_eq!(
+        (st, again["replayed"].as_bool()),
+        (200, Some(true)),
+        "{again}"
+    );
+    assert_eq!(again["photo_id"], photo.as_str(), "{again}");
+    let (_, list) = worker.get(&photos_path).await;
+    assert_eq!(count(&list), Some(1), "{list}");
+
+    // Another key: another photo, even of the same bytes.
+    let (st, other) = post_keyed(&worker, &photos_path, "photo-0002-abc", camera.clone()).await;
+    assert_eq!(st, 201, "{other}");
+    assert_ne!(other["photo_id"], photo.as_str(), "{other}");
+    let (_, list) = worker.get(&photos_path).await;
+    assert_eq!(count(&list), Some(2), "{list}");
+
+    // The same key with another photo: refused, nothing kept.
+    let another = photos::camera_jpeg(320, 240).expect("camera photo");
+    let (st, e) = post_keyed(&worker, &photos_path, &key, another.clone()).await;
+    assert_eq!((st, e["error"].as_str()), (409, Some("conflict")), "{e}");
+
+    // Malformed keys: 400 with a Japanese and English message, nothing kept.
+    let long = "k".repeat(65);
+    for bad in [
+        "short",
+        long.as_str(),
+        "has space 123",
+        "semi;colon12",
+        "under_score_1",
+    ] {
+        let (st, e) = post_keyed(&worker, &photos_path, bad, another.clone()).await;
+        assert_eq!(
+            (st, e["error"].as_str()),
+            (400, Some("invalid_idempotency_key")),
+            "{bad:?}: {e}"
+        );
+        let m = e["message"].as_str().unwrap_or_default();
+        assert!(
+            m.contains("送信番号") && m.contains("Idempotency-Key"),
+            "{m}"
+        );
+    }
+    let (_, list) = worker.get(&photos_path).await;
+    assert_eq!(count(&list), Some(2), "{list}");
+
+    // Over 10 MB: refused naming the limit as people read it.
+    let (st, e) = post_keyed(&worker, &photos_path, &key, vec![0xFF; 11 << 20]).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (413, Some("body_too_large")),
+        "{e}"
+    );
+    let m = e["message"].as_str().unwrap_or_default();
+    assert!(m.contains("上限 10 MB") && !m.contains("10485760"), "{m}");
+    b.stop().await;
 }

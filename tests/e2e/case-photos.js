@@ -3,12 +3,15 @@
 // the case and takes photos (the camera input, given a phone's JPEG with GPS, make, model
 // and serial); the 係長 on box 2, with the same case open, sees each photo appear without a
 // reload; what either receives has no metadata left; a file that is no photo is refused with
-// a Japanese message and nothing shown is lost. The latency of each photo — from the
+// a Japanese message and nothing shown is lost. Offline, the form says photos are not held
+// and keeps the one chosen for 「もう一度送る」, which sends it when the network is back; a
+// send whose answer is lost and is sent again is kept once (its Idempotency-Key). The latency of each photo — from the
 // caseworker handing the file to her page to the image loaded on the supervisor's — is
 // printed (`photo latency ms: …`), never asserted.
 // Usage: node case-photos.js BOX1_URL BOX2_URL CASE_ID CHILD_NAME SCREENSHOT_DIR NOT_A_PHOTO PHOTO...
 "use strict";
 const lib = require("./lib");
+const fs = require("fs");
 const path = require("path");
 
 const [box1, box2, caseId, childName, shots, notPhoto, ...photos] = process.argv.slice(2);
@@ -119,6 +122,52 @@ async function metadataLeft(page, url) {
   await axe(worker, "case page with a refused file, caseworker");
   const kept = await worker.evaluate(async (caseId) => (await (await fetch(`/api/cases/${caseId}/photos`)).json()).photos.length, caseId);
   check(kept === photos.length, "photos kept after the refusal: " + kept);
+
+  // Offline: the photo form says photos are not held; the photo chosen is kept in the page
+  // and the large 「もう一度送る」 button sends it once the network is back.
+  const count = () => worker.evaluate(async (caseId) => (await (await fetch(`/api/cases/${caseId}/photos`)).json()).photos.length, caseId);
+  await worker.context().setOffline(true);
+  await worker.waitForSelector("#photo-offline", { state: "visible", timeout: 10000 });
+  await worker.setInputFiles("#photo-input", photos[0]);
+  await worker.waitForSelector("#photo-retry", { state: "visible", timeout: 10000 });
+  check((await worker.textContent("#photo-message")).includes("オフライン"), "offline message: " + await worker.textContent("#photo-message"));
+  check(await worker.$eval("#photo-input", (i) => i.value === ""), "the file input is emptied after a failed send");
+  const box = await worker.$eval("#photo-retry", (b) => { const r = b.getBoundingClientRect(); return [r.width, r.height]; });
+  check(box[0] >= 48 && box[1] >= 48, "Send again is a large target: " + box);
+  await worker.screenshot({ path: path.join(shots, "9d-case-photo-offline.png"), fullPage: true });
+  await axe(worker, "case page offline with a photo kept, caseworker");
+  await worker.context().setOffline(false);
+  await worker.waitForSelector("#photo-offline", { state: "hidden", timeout: 10000 });
+  await worker.click("#photo-retry");
+  await worker.waitForFunction(() => document.getElementById("photo-message").textContent.includes("保存しました"), null, { timeout: 20000 });
+  check(await worker.isHidden("#photo-retry"), "Send again hidden once sent");
+  let n = await count();
+  check(n === photos.length + 1, "the photo kept after Send again: " + n);
+
+  // The answer lost: the photo reaches the box, the page hears nothing. Send again is
+  // answered with the photo already kept (its Idempotency-Key): still one photo.
+  let lost = 0;
+  const upload = (url) => url.pathname.endsWith("/photos");
+  await worker.route(upload, async (route) => {
+    if (route.request().method() === "POST" && lost === 0) {
+      lost += 1;
+      // The page's body is a File, which interception does not carry: the same bytes.
+      const a = await route.fetch({ postData: fs.readFileSync(photos[1]) });
+      check(a.status() === 201, "the photo reached the box: " + a.status());
+      return route.abort("connectionreset");
+    }
+    return route.continue();
+  });
+  await worker.setInputFiles("#photo-input", photos[1]);
+  await worker.waitForSelector("#photo-retry", { state: "visible", timeout: 20000 });
+  check(lost === 1, "the first send was cut");
+  check((await count()) === n + 1, "the box kept the photo whose answer was lost");
+  await worker.click("#photo-retry");
+  await worker.waitForFunction(() => document.getElementById("photo-message").textContent.includes("保存しました"), null, { timeout: 20000 });
+  await worker.unroute(upload);
+  n = await count();
+  check(n === photos.length + 2, "sent again after a lost answer, kept once: " + n);
+  console.log("send again: offline photo sent once back online; lost answer kept once");
 
   check(!worker.scriptError && !chief.scriptError, "script errors: " + (worker.scriptError || chief.scriptError));
   await browser.close();

@@ -5,7 +5,9 @@
 //! of a case through the page's camera input — phone JPEGs carrying GPS, make, model, serial,
 //! a maker note and XMP; the caseworker 係長 on box 2, the case open, sees each appear live
 //! with nothing of the camera's metadata left; a file that is no photo is refused in
-//! Japanese. The latency from the caseworker's file to the supervisor's loaded image is
+//! Japanese; offline, the form says photos are not held and 「もう一度送る」 sends the photo
+//! kept in the page once the network is back; a send whose answer is lost (cut in the
+//! browser after the box answered) and is sent again is kept once. The latency from the caseworker's file to the supervisor's loaded image is
 //! printed for `docs/benchmarks.md` (no timed assertion). Screenshots go to
 //! `docs/screenshots/`.
 

@@ -44,11 +44,31 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
                     format!(
-                        "送られたデータが大きすぎます（上限{max}バイト） / the request body is larger than this route's limit of {max} bytes"
+                        "送られたデータが大きすぎます（上限 {size}） / the request body is larger than this route's limit of {size}",
+                        size = size_text(max)
                     ),
                 ),
                 _ => ApiError::from(r),
             })
+    }
+}
+
+/// `bytes` as people read a limit: `10 MB`, `1.5 MB`, `64 KB`, `512 B` (1 MB = 1024 KB =
+/// 1 048 576 bytes, as the limits are set).
+pub fn size_text(bytes: usize) -> String {
+    const KB: usize = 1024;
+    const MB: usize = 1024 * KB;
+    let (unit, name) = match bytes {
+        b if b >= MB => (MB, "MB"),
+        b if b >= KB => (KB, "KB"),
+        _ => return format!("{bytes} B"),
+    };
+    // One decimal, dropped when it is zero.
+    let tenths = (bytes.saturating_mul(10) + unit / 2) / unit;
+    if tenths.is_multiple_of(10) {
+        format!("{} {name}", tenths / 10)
+    } else {
+        format!("{}.{} {name}", tenths / 10, tenths % 10)
     }
 }
 
@@ -129,4 +149,18 @@ pub async fn method_not_allowed() -> axum::response::Response {
         "この操作はできません / method not allowed for this route",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_text;
+
+    #[test]
+    fn a_limit_reads_in_mb_kb_or_bytes() {
+        assert_eq!(size_text(10 * 1024 * 1024), "10 MB");
+        assert_eq!(size_text(3 * 1024 * 1024 / 2), "1.5 MB");
+        assert_eq!(size_text(64 * 1024), "64 KB");
+        assert_eq!(size_text(1000), "1000 B");
+        assert_eq!(size_text(0), "0 B");
+    }
 }

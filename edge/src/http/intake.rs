@@ -14,9 +14,10 @@
 //! `GET /api/cases`, `GET /api/cases/events` (SSE). Every other role gets 403.
 //!
 //! Photos of a case (injuries): `POST /api/cases/{id}/photos?note=TEXT` (a caseworker; the
-//! photo as the body, from the tablet's camera or a file, at most 10 MB), stripped of its
-//! metadata and re-encoded by [`crate::intake::photo`] and kept as a `case_photo_added`
-//! event; `GET /api/cases/{id}/photos` and `GET /api/cases/{id}/photos/{photo}` (the JPEG),
+//! photo as the body, from the tablet's camera or a file, at most 10 MB; an optional
+//! `Idempotency-Key` header, one per photo chosen, makes a resend after a lost answer keep
+//! it once), stripped of its metadata and re-encoded by [`crate::intake::photo`] and kept as
+//! a `case_photo_added` event; `GET /api/cases/{id}/photos` and `GET /api/cases/{id}/photos/{photo}` (the JPEG),
 //! for a child-welfare 係長 and above or one of the case's caseworkers
 //! ([`crate::venue::rules::may_see_case_photos`]). The case list carries each case's photos
 //! to those who may see them, and its live stream sends the list again when a photo arrives
@@ -916,6 +917,32 @@ pub(crate) struct PhotoQuery {
     note: Option<String>,
 }
 
+/// The header naming one photo as the tablet chose it, so that a resend is kept once.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Length bounds of an [`IDEMPOTENCY_KEY`] (a UUID is 36).
+const IDEMPOTENCY_KEY_LEN: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// The upload's `Idempotency-Key`, if sent: 8 to 64 of `A-Z a-z 0-9 -`, else 400
+/// `invalid_idempotency_key`.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k)
+            if IDEMPOTENCY_KEY_LEN.contains(&k.len())
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            Ok(Some(k.to_owned()))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "送信番号（Idempotency-Key）は英数字とハイフンの8〜64文字です。画面を読み込み直してください / the Idempotency-Key header must be 8 to 64 characters of A-Z, a-z, 0-9 and -",
+        )),
+    }
+}
+
 /// A photo attached.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PhotoAdded {
@@ -948,17 +975,25 @@ pub(crate) struct PhotoAdded {
                    is kept apart only with `intake.keep_photo_location`), turns it upright, \
                    scales it to 2048 pixels on the longer side and keeps it as a new JPEG in \
                    the log, replicated to the venue's boxes and forwarded to central. The same \
-                   photo sent twice is kept once.",
-    params(("id" = String, Path, description = "Case id (UUID)"), PhotoQuery),
+                   photo sent twice is kept once: by its `Idempotency-Key` when sent (one per \
+                   photo chosen; the same key again answers 200 with the photo kept), else by \
+                   its bytes.",
+    params(
+        ("id" = String, Path, description = "Case id (UUID)"),
+        PhotoQuery,
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "One id per photo chosen (8 to 64 of A-Z a-z 0-9 -, e.g. a UUID): \
+                           resent with the same key, the photo is kept once"),
+    ),
     request_body(content = super::extract::FileBytes, content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Attached", body = PhotoAdded),
         (status = 200, description = "Already attached", body = PhotoAdded),
-        (status = 400, description = "`empty_file`, `not_an_image`, `corrupt_image`, `malformed_query`, `malformed_path`", body = ErrorBody),
+        (status = 400, description = "`empty_file`, `not_an_image`, `corrupt_image`, `malformed_query`, `malformed_path`, `invalid_idempotency_key`", body = ErrorBody),
         (status = 401, description = "`not_signed_in`", body = ErrorBody),
         (status = 403, description = "`forbidden_role`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`conflict`", body = ErrorBody),
+        (status = 409, description = "`conflict` (the key was used for another photo)", body = ErrorBody),
         (status = 413, description = "`photo_too_large`, `too_many_pixels`, `body_too_large`", body = ErrorBody),
         (status = 422, description = "`invalid_payload` (a caption too long), `mismatch`", body = ErrorBody),
         (status = 500, description = "`encode_failed`, `internal`", body = ErrorBody),
@@ -971,12 +1006,14 @@ pub(crate) async fn add_photo(
     staff: Staff,
     Path(id): Path<String>,
     Query(q): Query<PhotoQuery>,
+    headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     use base64::Engine as _;
     use sha2::Digest as _;
     require(&staff, CASEWORKER)?;
     let case = case_id(&id)?;
+    let key = idempotency_key(&headers)?;
     if !state.store.projection().has_case(case) {
         return Err(no_case());
     }
@@ -994,13 +1031,23 @@ pub(crate) async fn add_photo(
             "説明は200文字までです / a caption is at most 200 characters, no control characters",
         ));
     }
-    // The event id is derived from the case, the caseworker and the bytes sent: an upload
-    // retried after a lost answer is kept once.
+    // The event id is derived from the case, the caseworker and the photo's idempotency key
+    // (or, without one, the bytes sent): an upload retried after a lost answer finds the
+    // event already stored and is answered with it (the same key with another photo is a
+    // conflict).
     let mut h = sha2::Sha256::new();
     h.update(case.as_bytes());
     h.update(staff.id.as_bytes());
-    h.update([0]);
-    h.update(&body);
+    match &key {
+        Some(k) => {
+            h.update([1]);
+            h.update(k.as_bytes());
+        }
+        None => {
+            h.update([0]);
+            h.update(&body);
+        }
+    }
     let digest = h.finalize();
     let mut id16 = [0u8; 16];
     id16.copy_from_slice(&digest[..16]);
@@ -1022,7 +1069,16 @@ pub(crate) async fn add_photo(
         location: prepared.location,
     };
     let prepared_ms = started.elapsed().as_millis() as u64;
-    let outcome = state.core.add_case_photo(&staff, event_id, photo).await?;
+    let outcome = match state.core.add_case_photo(&staff, event_id, photo).await {
+        Err(crate::venue::VenueError::Conflict(_)) if key.is_some() => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "この送信番号は別の写真で使われています。写真を選び直してください / this Idempotency-Key was used for another photo: choose the photo again",
+            ));
+        }
+        other => other?,
+    };
     let stored_ms = started.elapsed().as_millis() as u64 - prepared_ms;
     let EventBody::CasePhotoAdded(kept) = &outcome.event().body else {
         return Err(ApiError::new(

@@ -162,6 +162,17 @@ pub fn cases_page(lang: Lang, staff: &Who, intake_link: bool, takes_photos: bool
                         (lang.t("写真を撮る・選ぶ", "Take or choose a photo"))
                     }
                     input #photo-input .visually-hidden type="file" accept="image/*" capture="environment";
+                    // A photo not sent (no network, no answer) is kept in the page and sent
+                    // again from here, with the same key (kept once).
+                    button #photo-retry .button.photo-button type="button" hidden {
+                        (lang.t("もう一度送る", "Send again"))
+                    }
+                    p #photo-offline .photo-offline role="status" hidden {
+                        (lang.t(
+                            "オフラインです。写真は保持されません。接続が戻ってから送ってください",
+                            "Offline: photos are not kept as unsent; send them when the connection is back"
+                        ))
+                    }
                     p.hint { (lang.t(
                         "位置情報・機種などの情報は消してから保存します（10MBまで）",
                         "Location and camera details are removed before the photo is kept (up to 10 MB)"
