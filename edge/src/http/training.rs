@@ -29,11 +29,14 @@ pub(crate) async fn mark(State(state): State<AppState>, req: Request, next: Next
     let Some(session) = state.training.clone() else {
         return next.run(req).await;
     };
-    let staff = state
+    let signed_in = state
         .auth
         .token(req.headers())
-        .and_then(|t| state.auth.lookup(&t))
-        .map(|s| s.id);
+        .and_then(|t| state.auth.lookup(&t));
+    if let Some(s) = &signed_in {
+        session.seen(s.role);
+    }
+    let staff = signed_in.map(|s| s.id);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = next.run(req).await;
