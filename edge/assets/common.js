@@ -163,8 +163,12 @@
     }
     var err = document.createElement("p"); err.className = "error"; err.hidden = true; err.setAttribute("role", "alert"); d.appendChild(err);
     var row = document.createElement("div"); row.className = "ce-dialog-buttons";
+    // `safe: "cancel"`: going back is the highlighted, focused choice and the dialog's own
+    // action (completing without values, say) is the secondary one; `safe: "ok"` focuses it.
     var ok = document.createElement("button"); ok.type = "button"; ok.className = "ce-ok"; ok.textContent = o.ok;
     var no = document.createElement("button"); no.type = "button"; no.className = "ce-cancel secondary"; no.textContent = o.cancel || t("戻る", "Back");
+    if (o.safe === "cancel") { no.className = "ce-cancel ce-default"; ok.className = "ce-ok secondary risky"; }
+    if (o.safe === "ok") { ok.className = "ce-ok ce-default"; }
     row.appendChild(no); row.appendChild(ok); d.appendChild(row);
     document.body.appendChild(d);
     return new Promise(function (resolve) {
@@ -176,7 +180,7 @@
       no.addEventListener("click", function () { close({ ok: false }); });
       d.addEventListener("cancel", function (ev) { ev.preventDefault(); close({ ok: false }); });
       d.showModal();
-      if (area) { area.focus(); } else { no.focus(); }
+      if (area) { area.focus(); } else if (o.safe === "ok") { ok.focus(); } else { no.focus(); }
     });
   };
 })();

@@ -636,6 +636,21 @@
     if (first) { first.scrollIntoView({ block: "center" }); }
   }
 
+  // A typed value the page refused, marked in its field until it is changed.
+  function markInvalid(code) {
+    var input = $("item-" + code), f = input && input.parentNode;
+    if (!f) { return; }
+    f.classList.add("invalid"); input.setAttribute("aria-invalid", "true"); input.focus();
+    input.addEventListener("input", function again() {
+      f.classList.remove("invalid"); input.removeAttribute("aria-invalid");
+      input.removeEventListener("input", again);
+    });
+  }
+  // Items with a value typed or picked but not saved yet (a save clears its fields).
+  function typedUnsaved() {
+    return cfg.items.filter(function (it) { return value(it.code).trim() !== ""; });
+  }
+
   // What is entered for an item: a field's value, or the answer picked in its group.
   function value(code) {
     var el = $("item-" + code);
@@ -691,7 +706,10 @@
         }
       }
       var v = chosen(it) ? raw : parseFloat(raw);
+      // Refused: nothing of this save is sent, every typed value stays in its field and the
+      // refused one is marked, so the nurse corrects it and saves them all again.
       if (!chosen(it) && (isNaN(v) || v < it.limits.min || v > it.limits.max)) {
+        markInvalid(it.code);
         message(msg("out_of_range", { name: nameOf(it), value: raw, min: it.limits.min, max: it.limits.max })); return;
       }
       var h = held(it.code);
@@ -780,6 +798,26 @@
     if (!current) { return; }
     clearFeedback();
     var s = current;
+    // Values typed but not saved are never dropped by a completion: the nurse saves them
+    // first (the highlighted choice) or goes back.
+    var typed = missing ? [] : typedUnsaved();
+    if (typed.length) {
+      var names = typed.map(nameOf);
+      return window.ceDialog({
+        title: t("入力したが保存されていない項目があります", "Typed but not saved"),
+        lines: [t("次の項目は入力されていますが、まだ保存されていません。先に保存してください:",
+          "These items are typed but not saved yet: save them first:")],
+        list: names,
+        ok: t("保存する", "Save them"),
+        cancel: t("戻って入力する", "Back to entry"),
+        safe: "ok"
+      }).then(function (a) {
+        if (!a.ok || current !== s) { return; }
+        return Promise.resolve(save(typed.map(function (it) { return it.code; }))).then(function (saved) {
+          if (saved && current === s && !typedUnsaved().length) { return complete(null); }
+        });
+      });
+    }
     var payload = { session_id: s.session_id, resident_id: s.resident_id, station: cfg.station };
     if (missing) { payload.confirmed = true; payload.missing = missing; }
     var sent = outbox.send("/api/events", { id: uuid7(), body: { kind: "station_visited", payload: payload } }, { session: s.session_id });
@@ -805,8 +843,9 @@
           title: quest ? t("未回答の質問があります", "Questions are unanswered") : t("未入力の項目があります", "Items are missing"),
           lines: [quest ? t("次の質問が未回答のまま完了します:", "This completes 問診 without:") : t("次の項目が未入力のまま完了します:", "This completes the station without:")],
           list: r.body.missing.map(nameOfCode),
-          ok: quest ? t("未回答のまま完了", "Complete without them") : t("未入力のまま完了", "Complete without them"),
-          cancel: quest ? t("戻って聞き取る", "Back to the questions") : t("戻って入力する", "Back to entry")
+          ok: quest ? t("未回答のまま完了する", "Complete without these answers") : t("これらの値なしで完了する", "Complete without these values"),
+          cancel: quest ? t("戻って聞き取る", "Back to the questions") : t("戻って入力する", "Back to entry"),
+          safe: "cancel"
         }).then(function (a) { if (a.ok) { return complete(r.body.missing); } });
       }
       message(refusal(r));

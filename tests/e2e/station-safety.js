@@ -5,8 +5,10 @@
 //    refuses a second recorded value and a correction without a reason;
 // 3. systolic ≤ diastolic is refused by the page and by the box, in Japanese (English with
 //    ?lang=en); the blood pressure fields are in the order they are taken;
-// 4. completing with items missing needs an in-page confirmation naming them; the box
-//    refuses a completion that does not list what is missing;
+// 4. completing with items missing needs an in-page confirmation naming them, going back
+//    its default; typed but unsaved values are named and saved first, never dropped; a
+//    refused value keeps the typed values and is marked; the box refuses a completion
+//    that does not list what is missing;
 // 5. writes go through an outbox: offline saves, sign-offs and check-ins are kept (「未送信」),
 //    survive a reload, are sent when the network returns, and a lost answer is never
 //    applied twice; an offline banner shows;
@@ -204,6 +206,40 @@ function recorded(sid, item, value, unit, station, confirmed) {
     check(s.visited && s.visited.measurement, "not completed after confirmation: " + JSON.stringify(s.visited));
     check(!measure.nativeDialog, "a native dialog was used: " + measure.nativeDialog);
 
+    // 4b. A refused value keeps every typed value in its field; completing then names the
+    // typed-but-unsaved items, and the dialog's default choice saves, never completes.
+    await open(measure, "measurement", sids[RES[5]]);
+    await measure.fill(`#item-${H}`, "158.0");
+    await measure.fill(`#item-${W}`, "523");
+    await measure.fill(`#item-${WAIST}`, "75");
+    await measure.click("#save");
+    await waitMessage(measure, "523 は範囲外です");
+    const kept = await measure.evaluate((c) => c.map((x) => document.getElementById("item-" + x).value), [H, W, WAIST]);
+    check(JSON.stringify(kept) === JSON.stringify(["158.0", "523", "75"]), "a refused save cleared typed values: " + JSON.stringify(kept));
+    check(await measure.$eval(`#item-${W}`, (e) => e.getAttribute("aria-invalid")) === "true", "the refused weight is not marked");
+    await measure.click("#done");
+    await measure.waitForSelector("dialog#ce-dialog[open]", { timeout: 10000 });
+    const unsaved = await text(measure, "dialog#ce-dialog");
+    check(unsaved.includes("保存されていない") && ["身長", "体重", "腹囲"].every((n) => unsaved.includes(n)), "the dialog does not name the unsaved items: " + unsaved);
+    const dflt = await measure.evaluate(() => { const a = document.activeElement; return a ? a.className + "|" + a.textContent : ""; });
+    check(!dflt.includes("完了") && dflt.includes("保存"), "the dialog's default choice is not saving: " + dflt);
+    await axe(measure, "completion dialog naming typed but unsaved items");
+    await measure.keyboard.press("Enter");  // the default choice: save (refused again)
+    await waitMessage(measure, "523 は範囲外です");
+    s = await results(measure, sids[RES[5]]);
+    check((!s.visited || !s.visited.measurement) && !s.results[H], "completed or saved with a refused value: " + JSON.stringify(s));
+    // Nothing typed, items missing: going back is the default; completing is the secondary choice.
+    for (const c of [H, W, WAIST]) { await measure.fill(`#item-${c}`, ""); }
+    await measure.click("#done");
+    await measure.waitForSelector("dialog#ce-dialog[open]", { timeout: 10000 });
+    const back = await measure.evaluate(() => document.activeElement && document.activeElement.className);
+    check(back.includes("ce-cancel") && (await measure.$eval("dialog#ce-dialog .ce-ok", (e) => e.className)).includes("secondary"),
+      "completing without values is the default: " + back);
+    await measure.keyboard.press("Enter");
+    await measure.waitForSelector("dialog#ce-dialog", { state: "detached", timeout: 5000 });
+    s = await results(measure, sids[RES[5]]);
+    check(!s.visited || !s.visited.measurement, "the default choice completed without values");
+
     // 5. The outbox. A short outage at the measurement station.
     const ctx = measure.context();
     await open(measure, "measurement", sids[RES[4]]);
@@ -320,7 +356,7 @@ function recorded(sid, item, value, unit, station, confirmed) {
     b = (await api(admin, "GET", "/api/board")).body;
     check(b.sessions.filter((x) => x.resident_id === RES[7]).length === 1, "reception's held check-in, sent by its author: " + JSON.stringify(b.sessions.filter((x) => x.resident_id === RES[7])));
     check(!reception.nativeDialog && !quest.nativeDialog, "a native dialog was used");
-    check(lib.axe.runs === 7, "axe ran " + lib.axe.runs + " times");
+    check(lib.axe.runs === 8, "axe ran " + lib.axe.runs + " times");
     console.log("station safety complete (" + lib.axe.runs + " axe runs)");
   } finally {
     await browser.close();

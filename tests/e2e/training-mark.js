@@ -3,7 +3,8 @@
 // Chromium. The pages are enumerated from the box's own OpenAPI document: every GET route
 // whose 200 answer is text/html, path parameters filled (a route with a parameter this
 // script does not know fails the test, so a new page cannot slip by), plus the 404 page.
-// Then the venue admin ends the session from the trainer's summary.
+// Then the venue admin ends the session from the trainer's summary (a second step
+// confirms it) and the end page shows the final summary.
 //
 // Screenshots of reception and the trainer's summary go to SCREENSHOT_DIR.
 // Usage: node training-mark.js BASE_URL SCREENSHOT_DIR [SPKI_SHA256]
@@ -123,10 +124,18 @@ async function band(page) {
     const text = await admin.evaluate(() => document.body.innerText);
     check(text.includes("R001") && text.includes("session_opened"), `summary: ${text.slice(0, 400)}`);
     await admin.screenshot({ path: path.join(shots, "training-summary-1024x768.png"), fullPage: true });
+    // One tap never ends it: a second step says what is wiped, going back is offered first.
     await Promise.all([admin.waitForNavigation(), admin.click('form[action="/training/end"] button')]);
+    check(await admin.isVisible("#training-end-confirm") && await admin.isVisible("#training-end-back"), "no confirmation before ending");
+    check(!(await admin.evaluate(() => document.body.innerText)).includes("練習を終了しました"), "one tap ended the session");
+    await admin.goto(base + "/training/summary");  // still running
+    await Promise.all([admin.waitForNavigation(), admin.click('form[action="/training/end"] button')]);
+    await Promise.all([admin.waitForNavigation(), admin.click("#training-end-confirm")]);
     const ended = await band(admin);
     check(ended !== null, "the end page carries the band too");
-    check((await admin.evaluate(() => document.body.innerText)).includes("練習を終了しました"), "the session ended");
+    const endText = await admin.evaluate(() => document.body.innerText);
+    check(endText.includes("練習を終了しました"), "the session ended");
+    check(endText.includes("R001") && endText.includes("session_opened"), `the end page shows no summary: ${endText.slice(0, 400)}`);
     console.log(`training mark on ${checked} page visits (${urls.length} pages × ${visitors.length} visitors; ${refusals} JSON refusals, not pages)`);
   } finally {
     await browser.close();

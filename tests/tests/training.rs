@@ -161,8 +161,16 @@ async fn a_full_training_day_reaches_central_with_nothing_and_leaves_no_file() {
     assert!(stdout.contains("■ S002 血圧 和子"), "{stdout}");
     assert!(stdout.contains("身体計測: "), "time per station: {stdout}");
     assert!(
-        stdout.contains("9A751000000000001 → 152"),
-        "the corrected value: {stdout}"
+        stdout.contains("収縮期血圧（1回目）: 250 → 152 mmHg"),
+        "the corrected value, by the item's name: {stdout}"
+    );
+    assert!(
+        stdout.contains("収縮期血圧（1回目）: 250 mmHg"),
+        "the unusual value confirmed: {stdout}"
+    );
+    assert!(
+        !stdout.contains("pin_required"),
+        "asking for the PIN is not a mistake: {stdout}"
     );
     if !stderr.contains("no virtual card reader") {
         assert!(stdout.contains("wrong_pin"), "the wrong PIN: {stdout}");

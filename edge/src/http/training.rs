@@ -29,11 +29,14 @@ pub(crate) async fn mark(State(state): State<AppState>, req: Request, next: Next
     let Some(session) = state.training.clone() else {
         return next.run(req).await;
     };
-    let staff = state
+    let signed_in = state
         .auth
         .token(req.headers())
-        .and_then(|t| state.auth.lookup(&t))
-        .map(|s| s.id);
+        .and_then(|t| state.auth.lookup(&t));
+    if let Some(s) = &signed_in {
+        session.seen(s.role);
+    }
+    let staff = signed_in.map(|s| s.id);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = next.run(req).await;
@@ -61,7 +64,7 @@ pub(crate) async fn mark(State(state): State<AppState>, req: Request, next: Next
         let code = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| status.as_str().to_owned());
+            .unwrap_or_else(|| refusal_code(status).to_owned());
         session.slip(staff, format!("{method} {path}"), status.as_u16(), code);
     }
     if !html {
@@ -75,6 +78,18 @@ pub(crate) async fn mark(State(state): State<AppState>, req: Request, next: Next
         .headers
         .insert("x-training-mode", HeaderValue::from_static("1"));
     Response::from_parts(parts, axum::body::Body::from(marked))
+}
+
+/// The error code of a refusal answered without a JSON body (a page: 403 for a role that
+/// may not see it), so the summary never reads 「403 403」.
+fn refusal_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "not_signed_in",
+        StatusCode::FORBIDDEN => "forbidden_role",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        _ => "refused",
+    }
 }
 
 /// `page` with `band` right after its `<body …>` tag (or first, for a page without one) and
@@ -164,15 +179,28 @@ pub(crate) async fn summary_page(
     }
 }
 
+/// The form of `POST /training/end`: `confirm=1` on the second step.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct EndForm {
+    /// `1`: the venue admin confirmed; anything else shows the confirmation.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
 /// `POST /training/end` (form)
 #[utoipa::path(
     post,
     path = "/training/end",
     tag = "pages",
-    description = "Training mode: end the session (venue admin). The box stops, prints the \
-                   trainer's summary and wipes the training data directory.",
+    description = "Training mode: end the session (venue admin). Without `confirm=1` the \
+                   answer is the confirmation page (what is wiped, the way back); with it the \
+                   box stops, shows and prints the trainer's summary and wipes the training \
+                   data directory.",
+    request_body(content = EndForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "The session ends (a page saying so)", content_type = "text/html", body = String),
+        (status = 200, description = "The confirmation page, or the session ends (a page with the final summary)", content_type = "text/html", body = String),
+        (status = 400, description = "`malformed_request`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not a form", body = ErrorBody),
         (status = 401, description = "`not_signed_in`", body = ErrorBody),
         (status = 403, description = "`forbidden_role`", body = ErrorBody),
         (status = 404, description = "`not_training`: a real box", body = ErrorBody),
@@ -183,31 +211,49 @@ pub(crate) async fn end(
     State(state): State<AppState>,
     staff: crate::auth::Staff,
     headers: HeaderMap,
+    super::extract::Form(form): super::extract::Form<EndForm>,
 ) -> Result<Response, ApiError> {
     let Some(session) = state.training.clone() else {
         return Err(not_training());
     };
     super::require(&staff, &[Role::VenueAdmin])?;
     let (lang, _) = super::pages::lang_of(&headers, &LangQuery::default());
+    if form.confirm.as_deref() != Some("1") {
+        let markup = ui::training::end_confirm_page(lang, &Who::from(&staff));
+        return Ok(Html(markup.into_string()).into_response());
+    }
+    // The final summary is made before the session ends (the data is wiped after).
+    let store = state.store.clone();
+    let s2 = session.clone();
+    let summary =
+        tokio::task::spawn_blocking(move || crate::training::summary::summarize(&store, &s2)).await;
+    let summary = match summary {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the summary for the end page");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the summary for the end page");
+            None
+        }
+    };
     tracing::info!(staff = %staff.id, "training session ended from the page");
     session.end.cancel();
-    let body = maud::html! {
-        p { (lang.t(
-            "練習を終了しました。まとめを表示し、練習のデータを消去します。",
-            "The session has ended: the summary is printed and the training data wiped.")) }
-    };
-    let markup = ui::page(
-        lang,
-        lang.t("練習の終了", "Training ended"),
-        maud::html! {},
-        body,
-    );
+    let markup = ui::training::ended_page(lang, summary.as_ref());
     Ok(Html(markup.into_string()).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_page_is_named_by_its_code_not_its_status_twice() {
+        assert_eq!(refusal_code(StatusCode::FORBIDDEN), "forbidden_role");
+        assert_eq!(refusal_code(StatusCode::UNAUTHORIZED), "not_signed_in");
+        assert_eq!(refusal_code(StatusCode::IM_A_TEAPOT), "refused");
+    }
 
     #[test]
     fn the_band_goes_after_body_and_the_title_is_prefixed() {

@@ -7,7 +7,8 @@
 //!   the demo venue      demo staff (the trainees sign in with the demo PINs), the
 //!                       synthetic roster (roster::roster: clearly fictional names),
 //!                       virtual My Number and venue cards on the virtual reader
-//!   script::run         residents arrive at a realistic pace (÷ speed): their card on the
+//!   script::run         residents arrive at a realistic pace (÷ speed) once the first
+//!                       trainee signs in (at once with --autopilot): their card on the
 //!                       reader, the odd awkward case (wrong PIN, no card, unusual value,
 //!                       leaving early) said on the banner; --autopilot plays the staff too
 //!   every page          the 「練習モード」 band and title prefix (http::training::mark)
@@ -148,6 +149,10 @@ pub struct Session {
     progress: Mutex<(usize, usize)>,
     /// Cancelled to end the session (the box stops, the summary is printed, the data wiped).
     pub end: CancellationToken,
+    /// Cancelled when the first trainee (any staff but the venue admin, who is the
+    /// trainer) is signed in: without `--autopilot` residents arrive from then on, so a
+    /// fast session never runs ahead of an empty venue.
+    pub on_duty: CancellationToken,
     /// The staff on duty (the trainees), for the summary's names.
     pub staff: Vec<crate::config::StaffConfig>,
 }
@@ -162,6 +167,7 @@ impl Session {
             slips: Mutex::new(Vec::new()),
             progress: Mutex::new((0, 0)),
             end: CancellationToken::new(),
+            on_duty: CancellationToken::new(),
             staff,
         }
     }
@@ -201,6 +207,14 @@ impl Session {
         self.slips.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// A request came from a signed-in staff member of `role`: a trainee (anyone but the
+    /// venue admin) puts the venue on duty.
+    pub fn seen(&self, role: checkup_protocol::Role) {
+        if role != checkup_protocol::Role::VenueAdmin {
+            self.on_duty.cancel();
+        }
+    }
+
     /// Set the script's progress.
     pub fn set_progress(&self, sent: usize, total: usize) {
         *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = (sent, total);
@@ -215,6 +229,21 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trainer_signing_in_does_not_start_the_arrivals_a_trainee_does() {
+        let s = Session::new(20.0, Vec::new());
+        s.seen(checkup_protocol::Role::VenueAdmin);
+        assert!(
+            !s.on_duty.is_cancelled(),
+            "the trainer put the venue on duty"
+        );
+        s.seen(checkup_protocol::Role::Reception);
+        assert!(
+            s.on_duty.is_cancelled(),
+            "a trainee signed in, nobody arrives"
+        );
+    }
 
     #[test]
     fn a_real_box_refuses_a_training_directory_and_training_a_real_one() {

@@ -1,5 +1,6 @@
 //! The scripted flow of a training day: residents of the training roster arrive at a
-//! realistic pace (one every [`ARRIVAL_SECS`] seconds ÷ speed), each with their My Number
+//! realistic pace (one every [`ARRIVAL_SECS`] seconds ÷ speed; without `--autopilot` from
+//! the first trainee's sign-in, [`Session::on_duty`]), each with their My Number
 //! card put on the virtual reader, and the banner says who has come and what is awkward
 //! about them:
 //!
@@ -192,6 +193,17 @@ pub async fn run(
     } else {
         None
     };
+    // Without the autopilot the trainees play the staff: the first resident comes once the
+    // first of them has signed in (the trainer, the venue admin, does not count).
+    if staff.is_none() && !session.on_duty.is_cancelled() {
+        session.announce(
+            "職員がサインインすると来場者が到着し始めます / residents start arriving once the first staff member signs in",
+        );
+        tokio::select! {
+            () = session.on_duty.cancelled() => {}
+            () = stop.cancelled() => return Ok(()),
+        }
+    }
     // One reception desk and one reader: residents are read one at a time.
     let desk = Arc::new(tokio::sync::Mutex::new(()));
     let mut tasks = Vec::new();

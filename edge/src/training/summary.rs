@@ -1,13 +1,16 @@
 //! The trainer's summary at the end of a session: for each trainee (staff sign-in), what
-//! they recorded, their corrections, their mistakes and refused actions (wrong PINs,
-//! values the box asked to confirm, actions their role may not do), and the time each
-//! station took them per resident. Built from the session's events and the refusals the
-//! box answered ([`super::Slip`]); printed at the end (`checkup-edge training`) and shown
-//! on `GET /training/summary`.
+//! they recorded, their corrections (the item by name, old value → new value, reason), the
+//! unusual values they confirmed, their mistakes and refused actions (wrong PINs, values
+//! the box asked to confirm, actions their role may not do — each with a Japanese label;
+//! answers that are a step of the normal flow, such as `pin_required` before a My Number
+//! PIN, are not mistakes: [`is_flow_step`]), and the time each station took them per
+//! resident. Built from the session's events and the refusals the box answered
+//! ([`super::Slip`]); printed at the end (`checkup-edge training`) and shown on
+//! `GET /training/summary` and on the end page.
 
 use std::collections::{BTreeMap, HashMap};
 
-use checkup_protocol::{EventBody, StationKind};
+use checkup_protocol::{EventBody, MeasuredValue, StationKind};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -27,6 +30,54 @@ pub struct StationTime {
     pub mean_secs: f64,
 }
 
+/// A result a trainee corrected.
+#[derive(Debug, Clone, Serialize)]
+pub struct Correction {
+    /// The item's code.
+    pub item_code: String,
+    /// The item's name (Japanese; the code when the item is unknown).
+    pub item: String,
+    /// The item's name in English.
+    pub item_en: String,
+    /// The value it replaced (None: the corrected event is not in the session).
+    pub old: Option<String>,
+    /// The new value.
+    pub new: String,
+    /// The item's unit.
+    pub unit: String,
+    /// The reason given.
+    pub reason: String,
+}
+
+impl Correction {
+    /// One line: 「収縮期血圧（1回目）: 250 → 152 mmHg（入力ミス）」.
+    pub fn line(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        format!(
+            "{}: {} → {}{unit}（{}）",
+            self.item,
+            self.old.as_deref().unwrap_or("?"),
+            self.new,
+            self.reason
+        )
+    }
+}
+
+/// An unusual value (outside the item's soft limits) a trainee confirmed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmed {
+    /// The item's code.
+    pub item_code: String,
+    /// The item's name (Japanese; the code when the item is unknown).
+    pub item: String,
+    /// The value confirmed, with its unit.
+    pub value: String,
+}
+
 /// One trainee's part of the session.
 #[derive(Debug, Clone, Serialize)]
 pub struct Trainee {
@@ -38,8 +89,10 @@ pub struct Trainee {
     pub role: String,
     /// Events recorded, by kind.
     pub recorded: BTreeMap<String, usize>,
-    /// Results corrected (with the reason given).
-    pub corrections: Vec<String>,
+    /// Results corrected (old and new value, with the reason given).
+    pub corrections: Vec<Correction>,
+    /// Unusual values the trainee confirmed (recorded or corrected with `confirmed`).
+    pub confirmed: Vec<Confirmed>,
     /// Mistakes and refused actions.
     pub slips: Vec<Slip>,
     /// Time per station.
@@ -81,6 +134,8 @@ pub fn summarize(store: &EventStore, session: &super::Session) -> Result<Summary
     let mut last_step: HashMap<Uuid, u64> = HashMap::new();
     // (staff, station) → (residents, total ms)
     let mut times: BTreeMap<(String, StationKind), (usize, u64)> = BTreeMap::new();
+    // Each result's value by its event id: what a correction replaced.
+    let mut values: HashMap<Uuid, String> = HashMap::new();
     for e in &events {
         let t = trainee(&mut trainees, staff, &e.actor.staff_id);
         *t.recorded
@@ -88,9 +143,28 @@ pub fn summarize(store: &EventStore, session: &super::Session) -> Result<Summary
             .or_default() += 1;
         let session = match &e.body {
             EventBody::SessionOpened(p) => Some(p.session_id),
+            EventBody::MeasurementRecorded(p) => {
+                if p.confirmed {
+                    t.confirmed.push(confirmed(&p.item_code, &p.value, &p.unit));
+                }
+                values.insert(e.id, p.value.to_string());
+                None
+            }
             EventBody::MeasurementCorrected(p) => {
-                t.corrections
-                    .push(format!("{} → {} ({})", p.item_code, p.value, p.reason));
+                let (item, item_en) = item_names(&p.item_code);
+                t.corrections.push(Correction {
+                    item_code: p.item_code.clone(),
+                    item,
+                    item_en,
+                    old: values.get(&p.corrects).cloned(),
+                    new: p.value.to_string(),
+                    unit: p.unit.clone(),
+                    reason: p.reason.clone(),
+                });
+                if p.confirmed {
+                    t.confirmed.push(confirmed(&p.item_code, &p.value, &p.unit));
+                }
+                values.insert(e.id, p.value.to_string());
                 None
             }
             EventBody::StationVisited(p) => {
@@ -119,7 +193,11 @@ pub fn summarize(store: &EventStore, session: &super::Session) -> Result<Summary
         }
     }
     let mut anonymous_slips = Vec::new();
-    for s in session.slips() {
+    for s in session
+        .slips()
+        .into_iter()
+        .filter(|s| !is_flow_step(&s.code))
+    {
         match s.staff_id.clone() {
             Some(id) => {
                 trainee(&mut trainees, staff, &id).slips.push(s);
@@ -137,6 +215,66 @@ pub fn summarize(store: &EventStore, session: &super::Session) -> Result<Summary
     })
 }
 
+/// The item's names (Japanese, English), or its code twice when the item is unknown.
+fn item_names(code: &str) -> (String, String) {
+    match checkup_protocol::items::item(code) {
+        Some(i) => (i.name_ja.to_owned(), i.name_en.to_owned()),
+        None => (code.to_owned(), code.to_owned()),
+    }
+}
+
+fn confirmed(code: &str, value: &MeasuredValue, unit: &str) -> Confirmed {
+    Confirmed {
+        item_code: code.to_owned(),
+        item: item_names(code).0,
+        value: if unit.is_empty() {
+            value.to_string()
+        } else {
+            format!("{value} {unit}")
+        },
+    }
+}
+
+/// A refusal that is a step of the normal flow, not a trainee's mistake: a My Number card
+/// read (at reception, or tapped at a station) first answers `pin_required` and the PIN pad
+/// opens; a station's sign-off first answers `incomplete_station` naming what is missing
+/// and the page asks staff to confirm or go back.
+pub fn is_flow_step(code: &str) -> bool {
+    matches!(code, "pin_required" | "incomplete_station")
+}
+
+/// A refusal's error code as the trainer reads it (Japanese, English); the code itself
+/// when it has no label.
+pub fn slip_label(code: &str) -> (&str, &str) {
+    match code {
+        "wrong_pin" => ("暗証番号の誤り", "wrong PIN"),
+        "pin_blocked" => ("暗証番号ロック", "PIN blocked"),
+        "one_try_left" => ("残り1回の確認なし", "last try not confirmed"),
+        "pin_format" => ("暗証番号の形式違い", "PIN not 4 digits"),
+        "forbidden_role" | "403" => ("権限のない操作・ページ", "not allowed for the role"),
+        "not_signed_in" | "401" => ("サインインしていない", "not signed in"),
+        "confirmation_required" => ("通常外の値を確認せず保存", "unusual value not confirmed"),
+        "correction_required" => (
+            "保存済みの値に訂正なしで上書き",
+            "saved value overwritten without a correction",
+        ),
+        "reason_required" => ("訂正の理由なし", "correction without a reason"),
+        "systolic_not_above_diastolic" => {
+            ("収縮期血圧が拡張期以下", "systolic not above diastolic")
+        }
+        "already_checked_in" => ("受付済みの受診者を再受付", "resident already checked in"),
+        "not_booked" => ("予約のない受診者", "resident not booked"),
+        "card_in_use" => ("使用中のカード", "card already in use"),
+        "session_not_open" => ("終了した受診への記録", "session not open"),
+        "invalid_payload" => ("不正な入力", "invalid entry"),
+        "conflict" => ("他の端末と競合", "conflict with another tablet"),
+        "card_removed" => ("カードが外れた", "card removed"),
+        "unknown_card" => ("読めないカード", "unknown card"),
+        "timeout" => ("カード読み取りの時間切れ", "card read timed out"),
+        other => (other, other),
+    }
+}
+
 /// The trainee `id`'s entry, made on first use.
 fn trainee<'a>(
     trainees: &'a mut BTreeMap<String, Trainee>,
@@ -151,6 +289,7 @@ fn trainee<'a>(
             role: s.map(|s| s.role.label_ja().to_owned()).unwrap_or_default(),
             recorded: BTreeMap::new(),
             corrections: Vec::new(),
+            confirmed: Vec::new(),
             slips: Vec::new(),
             stations: Vec::new(),
         }
@@ -198,7 +337,15 @@ impl Summary {
             }
             let _ = writeln!(out, "  訂正 / corrections: {}", t.corrections.len());
             for c in &t.corrections {
-                let _ = writeln!(out, "    {c}");
+                let _ = writeln!(out, "    {}", c.line());
+            }
+            let _ = writeln!(
+                out,
+                "  通常外の値の確認 / unusual values confirmed: {}",
+                t.confirmed.len()
+            );
+            for c in &t.confirmed {
+                let _ = writeln!(out, "    {}: {}", c.item, c.value);
             }
             let _ = writeln!(
                 out,
@@ -208,11 +355,10 @@ impl Summary {
             for s in &t.slips {
                 let _ = writeln!(
                     out,
-                    "    +{:.1}s {} → {} {}",
+                    "    +{:.1}s {} → {}",
                     s.at_ms as f64 / 1000.0,
                     s.action,
-                    s.status,
-                    s.code
+                    slip_text(s)
                 );
             }
         }
@@ -223,9 +369,150 @@ impl Summary {
                 self.anonymous_slips.len()
             );
             for s in &self.anonymous_slips {
-                let _ = writeln!(out, "    {} → {} {}", s.action, s.status, s.code);
+                let _ = writeln!(out, "    {} → {}", s.action, slip_text(s));
             }
         }
         out
+    }
+}
+
+/// A refusal as one line of text: 「暗証番号の誤り / wrong PIN (422 wrong_pin)」.
+pub fn slip_text(s: &Slip) -> String {
+    let (ja, en) = slip_label(&s.code);
+    format!("{ja} / {en} ({} {})", s.status, s.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::store::{Draft, StoreOptions};
+    use checkup_protocol::{
+        Actor, MeasurementCorrected, MeasurementRecorded, NodeKey, Role, StationKind,
+    };
+
+    const SYS1: &str = "9A751000000000001";
+
+    fn store(dir: &std::path::Path) -> EventStore {
+        EventStore::open(
+            &dir.join("events.sqlite3"),
+            StoreOptions {
+                venue: "training-venue".into(),
+                node: "edge-01".into(),
+                max_batch_events: 64,
+                key: None,
+                training: true,
+            },
+            NodeKey::generate(),
+        )
+        .expect("store")
+    }
+
+    fn nurse() -> Actor {
+        Actor {
+            staff_id: "S002".into(),
+            role: Role::Station,
+        }
+    }
+
+    /// A nurse records an unusual 250 (confirmed), corrects it to 152; reading the card
+    /// asked for the PIN and a completion asked what was missing (the normal flow), one
+    /// wrong PIN and one page the role may not see.
+    fn day() -> (tempfile::TempDir, EventStore, super::super::Session) {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = store(dir.path());
+        let (sid, first) = (Uuid::now_v7(), Uuid::now_v7());
+        store
+            .append_local_blocking(vec![Draft {
+                id: Some(first),
+                actor: nurse(),
+                body: EventBody::MeasurementRecorded(MeasurementRecorded {
+                    session_id: sid,
+                    resident_id: "9900000003".into(),
+                    station: StationKind::BloodPressure,
+                    item_code: SYS1.into(),
+                    value: MeasuredValue::Number(250.0),
+                    unit: "mmHg".into(),
+                    confirmed: true,
+                    answered: None,
+                }),
+            }])
+            .expect("recorded");
+        store
+            .append_local_blocking(vec![Draft {
+                id: None,
+                actor: nurse(),
+                body: EventBody::MeasurementCorrected(MeasurementCorrected {
+                    session_id: sid,
+                    resident_id: "9900000003".into(),
+                    corrects: first,
+                    item_code: SYS1.into(),
+                    value: MeasuredValue::Number(152.0),
+                    unit: "mmHg".into(),
+                    reason: "入力ミス".into(),
+                    confirmed: false,
+                    answered: None,
+                }),
+            }])
+            .expect("corrected");
+        let session = super::super::Session::new(1.0, Vec::new());
+        let s = |a: &str, st, c: &str| session.slip(Some("S002".into()), a.into(), st, c.into());
+        s("POST /api/card/read", 422, "pin_required");
+        s("POST /api/station/tap", 422, "pin_required");
+        s("POST /api/events", 422, "incomplete_station");
+        s("POST /api/card/read", 422, "wrong_pin");
+        s("GET /reception", 403, "forbidden_role");
+        (dir, store, session)
+    }
+
+    #[test]
+    fn asking_for_the_pin_or_what_is_missing_is_not_a_mistake() {
+        let (_dir, store, session) = day();
+        let sum = summarize(&store, &session).expect("summary");
+        let t = &sum.trainees[0];
+        let codes: Vec<&str> = t.slips.iter().map(|s| s.code.as_str()).collect();
+        assert_eq!(codes, ["wrong_pin", "forbidden_role"]);
+        assert!(is_flow_step("pin_required") && !is_flow_step("wrong_pin"));
+    }
+
+    #[test]
+    fn refusals_read_as_labels_never_as_a_status_twice() {
+        let (_dir, store, session) = day();
+        let text = summarize(&store, &session).expect("summary").text();
+        assert!(
+            text.contains("暗証番号の誤り / wrong PIN (422 wrong_pin)"),
+            "{text}"
+        );
+        assert!(text.contains("権限のない操作・ページ"), "{text}");
+        assert!(
+            !text.contains("403 403") && !text.contains("pin_required"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_correction_names_the_item_and_its_old_and_new_value() {
+        let (_dir, store, session) = day();
+        let sum = summarize(&store, &session).expect("summary");
+        let c = &sum.trainees[0].corrections[0];
+        assert_eq!(c.line(), "収縮期血圧（1回目）: 250 → 152 mmHg（入力ミス）");
+        assert!(!sum.text().contains("9A751000000000001"), "{}", sum.text());
+    }
+
+    #[test]
+    fn unusual_values_the_nurse_confirmed_are_listed() {
+        let (_dir, store, session) = day();
+        let sum = summarize(&store, &session).expect("summary");
+        let c = &sum.trainees[0].confirmed;
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].item.as_str(), c[0].value.as_str()),
+            ("収縮期血圧（1回目）", "250 mmHg")
+        );
+        assert!(
+            sum.text()
+                .contains("通常外の値の確認 / unusual values confirmed: 1"),
+            "{}",
+            sum.text()
+        );
     }
 }

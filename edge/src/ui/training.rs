@@ -34,19 +34,15 @@ pub fn band(now: &str, progress: (usize, usize)) -> Markup {
     }
 }
 
-/// The trainer's summary page.
-pub fn summary_page(lang: Lang, who: &Who, s: &Summary) -> Markup {
-    let body = html! {
-        section.summary {
+/// The trainer's summary: per trainee what they recorded, time per station, corrections
+/// (item, old → new, reason), unusual values confirmed, mistakes and refused actions.
+pub fn summary_section(lang: Lang, s: &Summary) -> Markup {
+    html! {
+        section.summary #training-summary-section {
             p {
                 (lang.t("経過", "Elapsed")) ": " (s.elapsed_secs) " s (×" (s.speed) ") · "
                 (lang.t("来場者", "Residents")) ": " (s.residents.0) "/" (s.residents.1) " · "
                 (lang.t("記録", "Events")) ": " (s.events)
-            }
-            form method="post" action="/training/end" {
-                button.big type="submit" {
-                    (lang.t("練習を終了してデータを消去", "End the session and wipe its data"))
-                }
             }
             @for t in &s.trainees {
                 article.trainee data-staff=(t.staff_id) {
@@ -69,19 +65,45 @@ pub fn summary_page(lang: Lang, who: &Who, s: &Summary) -> Markup {
                     }
                     p { (lang.t("訂正", "Corrections")) ": " (t.corrections.len()) }
                     @if !t.corrections.is_empty() {
-                        ul { @for c in &t.corrections { li { (c) } } }
+                        ul.corrections { @for c in &t.corrections { li { (c.line()) } } }
+                    }
+                    p { (lang.t("確認した通常外の値", "Unusual values confirmed")) ": " (t.confirmed.len()) }
+                    @if !t.confirmed.is_empty() {
+                        ul.confirmed { @for c in &t.confirmed { li { (c.item) ": " (c.value) } } }
                     }
                     p { (lang.t("誤り・拒否された操作", "Mistakes and refused actions")) ": " (t.slips.len()) }
                     @if !t.slips.is_empty() {
-                        ul {
-                            @for sl in &t.slips {
-                                li { "+" (format!("{:.1}", sl.at_ms as f64 / 1000.0)) "s " (sl.action) " → " (sl.status) " " code { (sl.code) } }
-                            }
-                        }
+                        ul.slips { @for sl in &t.slips { (slip_item(lang, sl)) } }
                     }
                 }
             }
+            @if !s.anonymous_slips.is_empty() {
+                p { (lang.t("サインイン前の誤り", "Before sign-in")) ": " (s.anonymous_slips.len()) }
+                ul.slips { @for sl in &s.anonymous_slips { (slip_item(lang, sl)) } }
+            }
         }
+    }
+}
+
+fn slip_item(lang: Lang, sl: &crate::training::Slip) -> Markup {
+    let (ja, en) = crate::training::summary::slip_label(&sl.code);
+    html! {
+        li {
+            "+" (format!("{:.1}", sl.at_ms as f64 / 1000.0)) "s " (sl.action) " → "
+            (lang.t(ja, en)) " (" (sl.status) " " code { (sl.code) } ")"
+        }
+    }
+}
+
+/// The trainer's summary page, with the first step of ending the session.
+pub fn summary_page(lang: Lang, who: &Who, s: &Summary) -> Markup {
+    let body = html! {
+        form method="post" action="/training/end" {
+            button.big type="submit" {
+                (lang.t("練習を終了してデータを消去…", "End the session and wipe its data…"))
+            }
+        }
+        (summary_section(lang, s))
     };
     super::page(
         lang,
@@ -89,6 +111,50 @@ pub fn summary_page(lang: Lang, who: &Who, s: &Summary) -> Markup {
         super::who(lang, who),
         body,
     )
+}
+
+/// The second step of ending the session: what will be wiped, the confirming button and
+/// the way back (going back is the first, highlighted choice).
+pub fn end_confirm_page(lang: Lang, who: &Who) -> Markup {
+    let body = html! {
+        section.end-confirm {
+            h2 { (lang.t("練習を終了しますか？", "End the training session?")) }
+            p {
+                (lang.t(
+                    "終了すると、この練習のデータ（記録・受診者・鍵）はすべて消去され、元に戻せません。まとめは次の画面に表示されます。",
+                    "Ending wipes all of this session's data (records, residents, keys); it cannot be undone. The summary is shown on the next page."))
+            }
+            p { a.button #training-end-back href="/training/summary" { (lang.t("戻る（続ける）", "Back (keep training)")) } }
+            form method="post" action="/training/end" {
+                input type="hidden" name="confirm" value="1";
+                button.big.secondary #training-end-confirm type="submit" {
+                    (lang.t("終了してデータを消去する", "End and wipe the data"))
+                }
+            }
+        }
+    };
+    super::page(
+        lang,
+        lang.t("練習の終了の確認", "End the training session?"),
+        super::who(lang, who),
+        body,
+    )
+}
+
+/// The page after the session ended: the final summary (made before the data is wiped).
+pub fn ended_page(lang: Lang, s: Option<&Summary>) -> Markup {
+    let body = html! {
+        p {
+            (lang.t(
+                "練習を終了しました。練習のデータを消去します。まとめは下のとおりです（印刷して残せます）。",
+                "The session has ended and its data is being wiped. The summary is below (print it to keep it)."))
+        }
+        @match s {
+            Some(s) => (summary_section(lang, s)),
+            None => p.error { (lang.t("まとめを作れませんでした（端末の出力に表示されます）。", "The summary could not be made (see the box's output).")) },
+        }
+    };
+    super::page(lang, lang.t("練習の終了", "Training ended"), html! {}, body)
 }
 
 /// Script of the switch's section, compiled in.
